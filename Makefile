@@ -1,0 +1,135 @@
+# Vigil's build and checks. `make test` is what CI runs (.ci/run).
+#
+#   make deps            install build and test dependencies (scripts/deps.sh all)
+#   make build           bin/vigil, the full build with the Fyne app (cgo)
+#   make build-headless  bin/vigil-headless: CGO_ENABLED=0, -tags headless (relays, servers)
+#   make test            deps, gofmt, vet, race tests of the core packages, all tests,
+#                        every fuzz target for FUZZTIME, each benchmark once
+#   make bench           benchmarks with memory statistics
+#   make run             build and start Vigil as a new user would (scripts/run.sh)
+#   make fmt             gofmt -w the tree
+#   make clean           remove build and test outputs
+#
+# Knobs: FUZZTIME=5s (per fuzz target), SKIP_BENCH=1 (skip the benchmark
+# smoke run in `make test`), SKIP_DEPS=1 (do not run scripts/deps.sh).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+GO ?= go
+override GOFLAGS := $(strip $(filter-out -buildvcs=%,$(GOFLAGS)) -buildvcs=false)
+export GOFLAGS
+export LANG := en_US.UTF-8
+
+FUZZTIME ?= 5s
+TEST_TIMEOUT ?= 15m
+
+# Packages run under the race detector. Computed when used, through go list,
+# so a layer that has no package yet simply is not in the list.
+CORE_PKGS = $(shell $(GO) list ./incident/... ./node/... ./sync/... 2>/dev/null)
+
+# Every .go file that gofmt should keep tidy (testdata may hold deliberately
+# odd sources; bin and .git are not ours).
+GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './bin/*' -not -path '*/testdata/*' -print0
+
+.PHONY: all deps build build-headless test test-deps fmt-check vet test-race test-all fuzz bench-smoke bench run fmt clean
+
+all: build
+
+deps:
+	bash scripts/deps.sh all
+
+build:
+	@mkdir -p bin
+	$(GO) build -o bin/vigil ./cmd/vigil
+
+build-headless:
+	@mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -tags headless -o bin/vigil-headless ./cmd/vigil
+
+# Each step is its own target, so one can be run alone (make fuzz FUZZTIME=1m);
+# `test` runs them in order even under make -j.
+test:
+	@$(MAKE) --no-print-directory test-deps
+	@$(MAKE) --no-print-directory fmt-check
+	@$(MAKE) --no-print-directory vet
+	@$(MAKE) --no-print-directory test-race
+	@$(MAKE) --no-print-directory test-all
+	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory bench-smoke
+	@echo "==> make test: PASS: gofmt, go vet, race tests ($(words $(CORE_PKGS)) core package(s)), all tests, fuzz ($(FUZZTIME) per target), benchmarks $(if $(filter 1,$(SKIP_BENCH)),skipped (SKIP_BENCH=1),run once)"
+
+test-deps:
+ifeq ($(SKIP_DEPS),1)
+	@echo "==> deps: skipped (SKIP_DEPS=1)"
+else
+	@echo "==> deps (core, netns, gui)"
+	bash scripts/deps.sh core netns gui
+endif
+
+fmt-check:
+	@echo "==> gofmt -l"
+	@bad=$$($(GOFILES_CMD) | xargs -0 -r gofmt -l); \
+	if [ -n "$$bad" ]; then \
+		echo "gofmt: these files are not formatted (run make fmt):"; \
+		echo "$$bad"; \
+		exit 1; \
+	fi
+
+vet:
+	@echo "==> go vet ./..."
+	$(GO) vet ./...
+
+test-race:
+	@echo "==> go test -race (core packages)"
+	@pkgs="$(CORE_PKGS)"; \
+	if [ -z "$$pkgs" ]; then \
+		echo "no core packages (incident, node, sync) yet; skipping"; \
+	else \
+		$(GO) test -race -timeout $(TEST_TIMEOUT) $$pkgs; \
+	fi
+
+test-all:
+	@echo "==> go test ./..."
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+# Fuzz targets are found, not listed: every package whose tests declare a
+# Fuzz function is asked for its targets with go test -list, and each target
+# runs alone, since go test -fuzz takes one target per run.
+fuzz:
+	@echo "==> fuzz ($(FUZZTIME) per target)"
+	@pkgs=$$($(GO) list -f '{{.ImportPath}} {{.Dir}}' ./...); \
+	n=0; \
+	while read -r pkg dir; do \
+		grep -qs '^func Fuzz' "$$dir"/*_test.go || continue; \
+		listed=$$($(GO) test -list '^Fuzz' "$$pkg"); \
+		for t in $$(printf '%s\n' "$$listed" | grep -E '^Fuzz[[:alnum:]_]*$$' || true); do \
+			echo "--- $$pkg $$t"; \
+			$(GO) test -run='^$$' -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) "$$pkg"; \
+			n=$$((n+1)); \
+		done; \
+	done <<< "$$pkgs"; \
+	echo "fuzzed $$n target(s)"
+
+bench-smoke:
+ifeq ($(SKIP_BENCH),1)
+	@echo "==> benchmarks: skipped (SKIP_BENCH=1)"
+else
+	@echo "==> benchmarks, once each"
+	$(GO) test -run='^$$' -bench=. -benchtime=1x -timeout $(TEST_TIMEOUT) ./...
+endif
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+run:
+	bash scripts/run.sh
+
+fmt:
+	@$(GOFILES_CMD) | xargs -0 -r gofmt -w
+
+clean:
+	rm -rf bin
+	find . \( -name '*.test' -o -name '*.out' -o -name '*.coverprofile' -o -name 'coverage.html' \) -not -path './.git/*' -not -path '*/testdata/*' -type f -delete
+	rm -f bench/*.prof

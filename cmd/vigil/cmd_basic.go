@@ -1,0 +1,204 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+func (c *cli) cmdInit(args []string) error {
+	fs := newFlags("init")
+	name := fs.String("name", "", "a name for this device, shown to your coordinators")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkUTF8(map[string]string{"name": *name}); err != nil {
+		return err
+	}
+	if len(*name) > incident.MaxLabelLen {
+		return fmt.Errorf("--name: %d bytes, limit %d", len(*name), incident.MaxLabelLen)
+	}
+	if store.Initialised(c.home) && !store.Wiped(c.home) {
+		return fmt.Errorf("%w in %s", store.ErrExists, c.home)
+	}
+	var pass []byte
+	var err error
+	if c.getenv("VIGIL_PASSPHRASE") != "" || c.passphraseFile != "" {
+		pass, err = c.passphrase("")
+	} else {
+		fmt.Fprintln(c.stderr, "Choose a passphrase for this device's store. Without it nothing in the store can be read.")
+		pass, err = c.prompt("New passphrase", true)
+	}
+	if err != nil {
+		return err
+	}
+	s, err := store.Init(c.home, pass, c.storeOptions())
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if *name != "" {
+		if err := s.SetName(*name); err != nil {
+			return err
+		}
+	}
+	if c.json {
+		return c.printJSON(map[string]any{"author": s.Author().String(), "home": c.home})
+	}
+	fmt.Fprintln(c.stdout, s.Author())
+	fmt.Fprintf(c.stderr, "Store created in %s. Next: `vigil mission create --name NAME` or `vigil mission join CODE`.\n", c.home)
+	return nil
+}
+
+func (c *cli) cmdPassphrase(args []string) error {
+	if len(args) == 0 || args[0] != "change" {
+		return usagef("passphrase: want `passphrase change [--duress]`")
+	}
+	fs := newFlags("passphrase change")
+	duress := fs.Bool("duress", false, "set a duress passphrase instead: entering it at unlock silently destroys the store and opens an empty one")
+	newFile := fs.String("new-passphrase-file", "", "read the new passphrase from this file (else $VIGIL_NEW_PASSPHRASE, else a prompt)")
+	if _, err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	old, err := c.passphrase("Current passphrase")
+	if err != nil {
+		return err
+	}
+	var next []byte
+	switch {
+	case c.getenv("VIGIL_NEW_PASSPHRASE") != "":
+		next = []byte(c.getenv("VIGIL_NEW_PASSPHRASE"))
+	case *newFile != "":
+		next, err = readSecretFile(*newFile)
+	case *duress:
+		next, err = c.prompt("Duress passphrase", true)
+	default:
+		next, err = c.prompt("New passphrase", true)
+	}
+	if err != nil {
+		return err
+	}
+	s, err := store.Open(c.home, old, c.storeOptions())
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if *duress {
+		if err := s.SetDuress(old, next); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stderr, "Duress passphrase set. Entering it at unlock destroys this store without a word and opens an empty one.")
+		return nil
+	}
+	if err := s.ChangePassphrase(old, next); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stderr, "Passphrase changed.")
+	return nil
+}
+
+func (c *cli) cmdWipe(args []string) error {
+	if _, err := parse(newFlags("wipe"), args); err != nil {
+		return err
+	}
+	removed, err := store.Wipe(c.home)
+	if err != nil {
+		return err
+	}
+	if !removed {
+		fmt.Fprintln(c.stderr, "Store key destroyed. A running node still holds the data folder; its files can no longer be read.")
+	} else {
+		fmt.Fprintln(c.stderr, "Store key destroyed and data removed. Nothing that was in this store can be read again.")
+	}
+	return nil
+}
+
+func (c *cli) cmdGUI(args []string) error {
+	return errors.New("the app is not part of this build yet; use the commands in `vigil help`")
+}
+
+type statusJSON struct {
+	Home        string         `json:"home"`
+	Author      string         `json:"author"`
+	Name        *string        `json:"name"`
+	Mission     *string        `json:"mission"`
+	MissionName *string        `json:"mission_name"`
+	Role        *string        `json:"role"`
+	Running     bool           `json:"running"`
+	PeerID      *string        `json:"peer_id"`
+	Listen      []string       `json:"listen"`
+	Peers       []any          `json:"peers"`
+	Records     map[string]int `json:"records"`
+	Quarantined int            `json:"quarantined"`
+}
+
+func (c *cli) cmdStatus(args []string) error {
+	if _, err := parse(newFlags("status"), args); err != nil {
+		return err
+	}
+	return c.withStore(func(s *store.Store) error {
+		st := statusJSON{Home: c.home, Author: s.Author().String(), Listen: []string{}, Peers: []any{}, Records: map[string]int{}}
+		if n := s.Name(); n != "" {
+			st.Name = &n
+		}
+		if ms, err := s.Mission(); err == nil {
+			id, name := ms.ID.String(), ms.Mission.Name
+			st.Mission, st.MissionName = &id, &name
+			if role, ok := ms.Role(s.Author()); ok {
+				st.Role = &role
+			}
+		}
+		counts, err := s.Counts()
+		if err != nil {
+			return err
+		}
+		for k, n := range counts {
+			st.Records[string(k)] = n
+		}
+		if st.Quarantined, err = s.QuarantineCount(); err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(st)
+		}
+		w := c.stdout
+		fmt.Fprintf(w, "home      %s\n", st.Home)
+		fmt.Fprintf(w, "author    %s\n", st.Author)
+		if st.Name != nil {
+			fmt.Fprintf(w, "name      %s\n", *st.Name)
+		}
+		if st.Mission == nil {
+			fmt.Fprintln(w, "mission   none yet: `vigil mission create --name NAME` or `vigil mission join CODE`")
+		} else {
+			fmt.Fprintf(w, "mission   %s (%s)\n", *st.MissionName, *st.Mission)
+			role := "not a member yet"
+			if st.Role != nil {
+				role = *st.Role
+			}
+			fmt.Fprintf(w, "role      %s\n", role)
+		}
+		fmt.Fprintf(w, "node      not running\n")
+		var kinds []string
+		for k := range st.Records {
+			if st.Records[k] > 0 {
+				kinds = append(kinds, k)
+			}
+		}
+		sort.Strings(kinds)
+		fmt.Fprintf(w, "records  ")
+		if len(kinds) == 0 {
+			fmt.Fprint(w, " none")
+		}
+		for _, k := range kinds {
+			fmt.Fprintf(w, " %s=%d", k, st.Records[k])
+		}
+		fmt.Fprintln(w)
+		if st.Quarantined > 0 {
+			fmt.Fprintf(w, "waiting   %d records wait for members or reports not yet received\n", st.Quarantined)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,546 @@
+package main
+
+import (
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+func (c *cli) cmdReport(args []string) error {
+	if len(args) == 0 {
+		return usagef("report: want add, list, show, amend or retract")
+	}
+	switch args[0] {
+	case "add":
+		return c.reportAdd(args[1:])
+	case "list":
+		return c.reportList(args[1:])
+	case "show":
+		return c.reportShow(args[1:])
+	case "amend":
+		return c.reportAmend(args[1:])
+	case "retract":
+		return c.reportRetract(args[1:])
+	}
+	return usagef("report: unknown subcommand %q (want add, list, show, amend or retract)", args[0])
+}
+
+// reportFlags are the flags of report add and report amend.
+type reportFlags struct {
+	fs                                *flag.FlagSet
+	category, title, description      *string
+	station, area, lat, lon, occurred *string
+	channel, harm, source             *string
+	severity, precision               *uint64
+	reach                             *uint64
+	sealed                            *bool
+	attach                            multi
+}
+
+func newReportFlags(name string) *reportFlags {
+	fs := newFlags(name)
+	f := &reportFlags{fs: fs}
+	f.category = fs.String("category", "", "category code, e.g. polling.late_opening (`vigil report add --help` lists them)")
+	f.severity = fs.Uint64("severity", 0, "1 (minor) to 4 (critical)")
+	f.title = fs.String("title", "", "one line saying what happened")
+	f.description = fs.String("description", "", "what you saw, in your words")
+	f.station = fs.String("station", "", "polling station code, e.g. PS-0042")
+	f.area = fs.String("area", "", "administrative area")
+	f.lat = fs.String("lat", "", "latitude in decimal degrees")
+	f.lon = fs.String("lon", "", "longitude in decimal degrees")
+	f.precision = fs.Uint64("precision", 0, "how precise the location is, in metres")
+	f.occurred = fs.String("occurred", "", "when it happened: RFC 3339 or a duration back from now (default now)")
+	f.channel = fs.String("channel", "", "disinformation: "+strings.Join(incident.Channels, ", "))
+	f.harm = fs.String("harm", "", "disinformation: low, medium, high or critical")
+	f.reach = fs.Uint64("reach", 0, "disinformation: estimated number of people reached")
+	f.source = fs.String("source", "", "disinformation: where it came from (account, number, outlet)")
+	f.sealed = fs.Bool("sealed", false, "encrypt the report to the mission's coordinators")
+	fs.Var(&f.attach, "attach", "attach a file (photo, audio, document); repeatable")
+	return f
+}
+
+// apply overlays the flags given on base.
+func (f *reportFlags) apply(c *cli, base incident.ReportPayload) (incident.ReportPayload, error) {
+	set := setFlags(f.fs)
+	r := base
+	if err := checkUTF8(map[string]string{"title": *f.title, "description": *f.description, "station": *f.station,
+		"area": *f.area, "source": *f.source, "category": *f.category}); err != nil {
+		return r, err
+	}
+	str := map[string]*string{"category": &r.Category, "title": &r.Title, "description": &r.Description,
+		"station": &r.Station, "area": &r.Area, "channel": &r.Channel, "harm": &r.Harm, "source": &r.Source}
+	val := map[string]string{"category": *f.category, "title": *f.title, "description": *f.description,
+		"station": *f.station, "area": *f.area, "channel": *f.channel, "harm": *f.harm, "source": *f.source}
+	for name, dst := range str {
+		if set[name] {
+			*dst = val[name]
+		}
+	}
+	if set["severity"] {
+		r.Severity = *f.severity
+	}
+	if set["reach"] {
+		r.Reach = *f.reach
+	}
+	if set["precision"] {
+		r.Precision = *f.precision
+	}
+	if set["lat"] != set["lon"] {
+		return r, usagef("--lat and --lon go together")
+	}
+	if set["lat"] {
+		var err error
+		if r.Lat, err = parseDegrees("lat", *f.lat); err != nil {
+			return r, err
+		}
+		if r.Lon, err = parseDegrees("lon", *f.lon); err != nil {
+			return r, err
+		}
+	}
+	if set["occurred"] || r.Occurred == 0 {
+		t, err := c.parseTime("occurred", *f.occurred)
+		if err != nil {
+			return r, err
+		}
+		r.Occurred = t.UnixMilli()
+	}
+	return r, nil
+}
+
+// checkCategory checks a category against the mission's taxonomy, so the
+// user learns of a typo before anything is signed.
+func checkCategory(ms *incident.MissionState, code string) error {
+	if code == "" {
+		return usagef("--category is required (`vigil report add --help` lists the categories)")
+	}
+	if _, ok := ms.Category(code); !ok {
+		return fmt.Errorf("--category: %q is not a category of this mission (`vigil report add --help` lists them)", code)
+	}
+	return nil
+}
+
+func categoryHelp() string {
+	var b strings.Builder
+	b.WriteString("report add: categories (taxonomy v1; a mission may add more):\n")
+	for _, fam := range incident.Families {
+		fmt.Fprintf(&b, "  %s\n", fam)
+		for _, cat := range incident.BaseTaxonomy {
+			if cat.Family == fam {
+				fmt.Fprintf(&b, "    %-42s %s\n", cat.Code, cat.Label)
+			}
+		}
+	}
+	return b.String()
+}
+
+func (c *cli) reportAdd(args []string) error {
+	f := newReportFlags("report add")
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			fmt.Fprint(c.stdout, categoryHelp())
+			fmt.Fprintf(c.stdout, "flags: %s\n", flagList(f.fs))
+			return nil
+		}
+	}
+	pos, err := parse(f.fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("report add: unexpected argument %q (text goes in --title or --description, quoted)", pos[0])
+	}
+	set := setFlags(f.fs)
+	for _, req := range []string{"category", "severity", "title"} {
+		if !set[req] {
+			return usagef("report add: --%s is required", req)
+		}
+	}
+	rep, err := f.apply(c, incident.ReportPayload{})
+	if err != nil {
+		return err
+	}
+	return c.withStore(func(s *store.Store) error {
+		ms, err := s.Mission()
+		if err != nil {
+			return err
+		}
+		if err := c.checkSealing(ms, *f.sealed); err != nil {
+			return err
+		}
+		if err := checkCategory(ms, rep.Category); err != nil {
+			return err
+		}
+		if err := incident.ValidateReport(&rep); err != nil {
+			return err
+		}
+		if err := checkRole(s, ms, incident.KindReport); err != nil {
+			return err
+		}
+		hashes, err := c.attach(s, f.attach)
+		if err != nil {
+			return err
+		}
+		rep.Attachments = hashes
+		rec, err := s.Put(incident.KindReport, rep)
+		if err != nil {
+			return err
+		}
+		return c.printCreated(s, rec.ID, "Report saved")
+	})
+}
+
+// checkSealing refuses to write plaintext where the user or the mission
+// asked for a sealed report: sealing arrives with the protection work.
+func (c *cli) checkSealing(ms *incident.MissionState, sealed bool) error {
+	if sealed || ms.SealByDefault() {
+		return errors.New("--sealed: this build cannot seal reports yet, and this report must not be stored in the clear; nothing was saved")
+	}
+	return nil
+}
+
+// checkRole gives a plain refusal before signing.
+func checkRole(s *store.Store, ms *incident.MissionState, k incident.Kind) error {
+	role, ok := ms.Role(s.Author())
+	if !ok {
+		return fmt.Errorf("this device is not yet a member of mission %q", ms.Mission.Name)
+	}
+	if !incident.Allowed(role, k) {
+		return fmt.Errorf("%s may not sign %s records", incident.Article(role), k)
+	}
+	return nil
+}
+
+// attach stores each file's content and an attachment record, and returns
+// the content hashes.
+func (c *cli) attach(s *store.Store, files []string) ([][]byte, error) {
+	if len(files) > incident.MaxAttachments {
+		return nil, fmt.Errorf("--attach: %d files, limit %d", len(files), incident.MaxAttachments)
+	}
+	var hashes [][]byte
+	for _, path := range files {
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("--attach: %w", err)
+		}
+		if st.Size() > incident.MaxAttachmentSize {
+			return nil, fmt.Errorf("--attach: %s is %d bytes, limit %d", path, st.Size(), incident.MaxAttachmentSize)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--attach: %w", err)
+		}
+		sum := sha256.Sum256(data)
+		if err := s.PutBlob(sum, data); err != nil {
+			return nil, err
+		}
+		if _, err := s.Put(incident.KindAttachment, incident.AttachmentPayload{Hash: sum[:], Size: uint64(len(data)),
+			Mime: http.DetectContentType(data), Name: filepath.Base(path)}); err != nil {
+			return nil, err
+		}
+		hashes = append(hashes, sum[:])
+	}
+	return hashes, nil
+}
+
+// printCreated prints a new record's ID alone on stdout (or as JSON).
+func (c *cli) printCreated(s *store.Store, id incident.ID, what string) error {
+	if c.json {
+		if v, err := s.Report(id); err == nil {
+			return c.printJSON(v.JSON(false))
+		}
+		return c.printJSON(map[string]any{"id": id.String()})
+	}
+	fmt.Fprintln(c.stdout, id)
+	fmt.Fprintf(c.stderr, "%s on this device.\n", what)
+	return nil
+}
+
+func (c *cli) reportList(args []string) error {
+	fs := newFlags("report list")
+	category := fs.String("category", "", "a category code or a family (polling, registration, …)")
+	station := fs.String("station", "", "polling station code")
+	since := fs.String("since", "", "occurred at or after T")
+	status := fs.String("status", "", "unreviewed, verified, corroborated, rejected or escalated")
+	author := fs.String("author", "", "an author key")
+	limit := fs.Int("limit", 0, "at most this many")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	f := store.Filter{Category: *category, Station: *station, Status: *status, Limit: *limit}
+	if *status != "" && *status != incident.StatusUnreviewed && !contains(incident.ReviewStatuses, *status) {
+		return usagef("--status: %q is not a status (unreviewed, verified, corroborated, rejected, escalated)", *status)
+	}
+	if *since != "" {
+		t, err := c.parseTime("since", *since)
+		if err != nil {
+			return err
+		}
+		f.Since = t
+	}
+	if *author != "" {
+		a, err := incident.ParseAuthor(*author)
+		if err != nil {
+			return usagef("--author: %v", err)
+		}
+		f.Author = a
+	}
+	return c.withStore(func(s *store.Store) error {
+		n := 0
+		err := s.Scan(f, func(v incident.ReportView) error {
+			n++
+			if f.Limit > 0 && n > f.Limit {
+				return errStopList
+			}
+			if c.json {
+				return c.printJSON(v.JSON(false))
+			}
+			fmt.Fprintln(c.stdout, reportLine(v))
+			return nil
+		})
+		if errors.Is(err, errStopList) {
+			err = nil
+		}
+		if err == nil && !c.json && n == 0 {
+			fmt.Fprintln(c.stderr, "No reports match.")
+		}
+		return err
+	})
+}
+
+var errStopList = errors.New("enough")
+
+func reportLine(v incident.ReportView) string {
+	r := v.Report
+	if v.Sealed {
+		return fmt.Sprintf("%s  %s  sealed", v.ID, incident.FormatTime(v.Created))
+	}
+	station := r.Station
+	if station == "" {
+		station = "-"
+	}
+	status := v.Status
+	if v.Conflict {
+		status += "!"
+	}
+	if v.Retracted {
+		status = "retracted"
+	}
+	flags := ""
+	if len(v.Flags) > 0 {
+		flags = "  [" + strings.Join(v.Flags, ",") + "]"
+	}
+	return fmt.Sprintf("%s  %s  s%d  %-38s %-10s %-12s %s%s", v.ID, incident.FormatTime(r.Occurred), r.Severity,
+		r.Category, station, status, r.Title, flags)
+}
+
+func (c *cli) reportShow(args []string) error {
+	pos, err := parse(newFlags("report show"), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("report show: want one report ID")
+	}
+	id, err := parseRecordID(pos[0])
+	if err != nil {
+		return err
+	}
+	return c.withStore(func(s *store.Store) error {
+		v, err := s.Report(id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no report %s on this device", id)
+		}
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(v.JSON(true))
+		}
+		c.printReport(v)
+		return nil
+	})
+}
+
+func (c *cli) printReport(v incident.ReportView) {
+	w := c.stdout
+	j := v.JSON(true)
+	line := func(k string, p *string) {
+		if p != nil {
+			fmt.Fprintf(w, "%-12s %s\n", k, *p)
+		}
+	}
+	fmt.Fprintf(w, "%-12s %s\n", "id", j.ID)
+	line("title", j.Title)
+	line("category", j.Category)
+	if j.Severity != nil {
+		fmt.Fprintf(w, "%-12s %d\n", "severity", *j.Severity)
+	}
+	line("occurred", j.Occurred)
+	line("station", j.Station)
+	line("area", j.Area)
+	if j.Lat != nil {
+		fmt.Fprintf(w, "%-12s %s, %s\n", "location", strconv.FormatFloat(*j.Lat, 'f', -1, 64), strconv.FormatFloat(*j.Lon, 'f', -1, 64))
+	}
+	line("channel", j.Channel)
+	line("harm", j.Harm)
+	if j.Reach != nil {
+		fmt.Fprintf(w, "%-12s %d\n", "reach", *j.Reach)
+	}
+	line("source", j.Source)
+	status := j.Status
+	if j.Conflict {
+		status += " (coordinators disagree)"
+	}
+	fmt.Fprintf(w, "%-12s %s\n", "status", status)
+	if j.Retracted {
+		fmt.Fprintf(w, "%-12s %s\n", "retracted", v.RetractReason)
+	}
+	fmt.Fprintf(w, "%-12s %s\n", "author", j.Author)
+	fmt.Fprintf(w, "%-12s %s\n", "created", j.Created)
+	if len(j.Flags) > 0 {
+		fmt.Fprintf(w, "%-12s %s\n", "flags", strings.Join(j.Flags, ", "))
+	}
+	for _, a := range j.Attachments {
+		fmt.Fprintf(w, "%-12s %s\n", "attachment", a)
+	}
+	if j.Description != nil {
+		fmt.Fprintf(w, "\n%s\n", *j.Description)
+	}
+	fmt.Fprintln(w, "\nhistory:")
+	for _, e := range v.History {
+		extra := ""
+		if e.Status != "" {
+			extra = " " + e.Status
+			if e.Head {
+				extra += " (head)"
+			}
+		}
+		if e.Note != "" {
+			extra += ": " + e.Note
+		}
+		fmt.Fprintf(w, "  %s  %-8s %s by %s%s\n", incident.FormatTime(e.Created), e.Kind, e.ID, e.Author, extra)
+	}
+}
+
+func (c *cli) reportAmend(args []string) error {
+	f := newReportFlags("report amend")
+	pos, err := parse(f.fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("report amend: want one report ID, then the flags to change")
+	}
+	id, err := parseRecordID(pos[0])
+	if err != nil {
+		return err
+	}
+	if len(setFlags(f.fs)) == 0 {
+		return usagef("report amend: give at least one field to change (any report add flag)")
+	}
+	return c.withStore(func(s *store.Store) error {
+		ms, err := s.Mission()
+		if err != nil {
+			return err
+		}
+		if err := c.checkSealing(ms, *f.sealed); err != nil {
+			return err
+		}
+		v, err := s.Report(id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no report %s on this device", id)
+		}
+		if err != nil {
+			return err
+		}
+		if v.Author != s.Author() {
+			return fmt.Errorf("only the report's author may amend it (report by %s)", v.Author)
+		}
+		if v.Retracted {
+			return fmt.Errorf("report %s was retracted", id)
+		}
+		rep, err := f.apply(c, v.Report)
+		if err != nil {
+			return err
+		}
+		if err := checkCategory(ms, rep.Category); err != nil {
+			return err
+		}
+		if len(f.attach) > 0 {
+			hashes, err := c.attach(s, f.attach)
+			if err != nil {
+				return err
+			}
+			rep.Attachments = append(rep.Attachments, hashes...)
+		}
+		rec, err := s.Put(incident.KindAmend, incident.AmendPayload{Target: id.Bytes(), Report: rep})
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(map[string]any{"id": rec.ID.String(), "report": id.String()})
+		}
+		fmt.Fprintln(c.stdout, rec.ID)
+		fmt.Fprintln(c.stderr, "Amendment saved on this device.")
+		return nil
+	})
+}
+
+func (c *cli) reportRetract(args []string) error {
+	fs := newFlags("report retract")
+	reason := fs.String("reason", "", "why the report is withdrawn")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("report retract: want one report ID and --reason")
+	}
+	if *reason == "" {
+		return usagef("report retract: --reason is required")
+	}
+	if err := checkUTF8(map[string]string{"reason": *reason}); err != nil {
+		return err
+	}
+	id, err := parseRecordID(pos[0])
+	if err != nil {
+		return err
+	}
+	return c.withStore(func(s *store.Store) error {
+		if ok, err := s.Has(id); err != nil || !ok {
+			return fmt.Errorf("no report %s on this device", id)
+		}
+		rec, err := s.Put(incident.KindRetract, incident.RetractPayload{Target: id.Bytes(), Reason: *reason})
+		if err != nil {
+			return err
+		}
+		return c.printID(rec.ID, "Retraction saved on this device.")
+	})
+}
+
+func (c *cli) printID(id incident.ID, msg string) error {
+	if c.json {
+		return c.printJSON(map[string]any{"id": id.String()})
+	}
+	fmt.Fprintln(c.stdout, id)
+	fmt.Fprintln(c.stderr, msg)
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

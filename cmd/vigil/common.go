@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/term"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// defaultHome is the OS user data folder: $XDG_DATA_HOME/vigil or
+// ~/.local/share/vigil on Linux, ~/Library/Application Support/Vigil on
+// macOS, %AppData%\Vigil on Windows.
+func defaultHome() (string, error) {
+	switch runtime.GOOS {
+	case "darwin", "ios":
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(h, "Library", "Application Support", "Vigil"), nil
+	case "windows":
+		d, err := os.UserConfigDir()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(d, "Vigil"), nil
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "vigil"), nil
+	}
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no home folder to keep the store in: %w (use --home)", err)
+	}
+	return filepath.Join(h, ".local", "share", "vigil"), nil
+}
+
+// passphrase returns the store passphrase: $VIGIL_PASSPHRASE, then
+// --passphrase-file, then a prompt on the terminal.
+func (c *cli) passphrase(prompt string) ([]byte, error) {
+	if p := c.getenv("VIGIL_PASSPHRASE"); p != "" {
+		return []byte(p), nil
+	}
+	if c.passphraseFile != "" {
+		return readSecretFile(c.passphraseFile)
+	}
+	return c.prompt(prompt, false)
+}
+
+func readSecretFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("passphrase file: %w", err)
+	}
+	b = bytes.TrimRight(b, "\r\n")
+	if len(b) == 0 {
+		return nil, fmt.Errorf("passphrase file %s is empty", path)
+	}
+	return b, nil
+}
+
+// prompt reads a secret from the terminal; confirm asks twice.
+func (c *cli) prompt(prompt string, confirm bool) ([]byte, error) {
+	f, ok := c.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, errors.New("no passphrase: set VIGIL_PASSPHRASE or pass --passphrase-file (standard input is not a terminal)")
+	}
+	fmt.Fprint(c.stderr, prompt+": ")
+	p, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(c.stderr)
+	if err != nil {
+		return nil, err
+	}
+	if len(p) == 0 {
+		return nil, errors.New("the passphrase is empty")
+	}
+	if confirm {
+		fmt.Fprint(c.stderr, "Again: ")
+		q, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(c.stderr)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(p, q) {
+			return nil, errors.New("the passphrases differ")
+		}
+	}
+	return p, nil
+}
+
+func (c *cli) storeOptions() store.Options { return store.Options{Now: c.now} }
+
+// open unlocks the store.
+func (c *cli) open() (*store.Store, error) {
+	if !store.Initialised(c.home) {
+		return nil, fmt.Errorf("%w (home %s)", store.ErrNotInitialised, c.home)
+	}
+	p, err := c.passphrase("Passphrase for " + c.home)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(c.home, p, c.storeOptions())
+}
+
+// withStore runs fn on the unlocked store and closes it.
+func (c *cli) withStore(fn func(s *store.Store) error) error {
+	s, err := c.open()
+	if err != nil {
+		return err
+	}
+	err = fn(s)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// newFlags returns a flag set whose errors become usage errors.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses flags and allows positional arguments anywhere.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, usagef("%s: flags: %s", fs.Name(), flagList(fs))
+			}
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func flagList(fs *flag.FlagSet) string {
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) })
+	return strings.Join(names, " ")
+}
+
+// setFlags returns the names of the flags given on the command line.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// multi is a repeatable string flag.
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+// parseTime reads T: RFC 3339, a date, or a duration back from now.
+func (c *cli) parseTime(flagName, s string) (time.Time, error) {
+	if s == "" || s == "now" {
+		return c.now(), nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, usagef("--%s: %q: give a duration back from now without a sign, or an RFC 3339 time", flagName, s)
+		}
+		return c.now().Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usagef("--%s: %q is not an RFC 3339 time (2026-11-25T08:30:00Z) or a duration (2h)", flagName, s)
+}
+
+// checkUTF8 rejects command-line text that is not UTF-8, naming the flag.
+func checkUTF8(values map[string]string) error {
+	for name, v := range values {
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("--%s: not valid UTF-8", name)
+		}
+	}
+	return nil
+}
+
+func parseDegrees(name, s string) (*int64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, usagef("--%s: %q is not a number", name, s)
+	}
+	return incident.Micro(f), nil
+}
+
+// printJSON writes one JSON object on a line.
+func (c *cli) printJSON(v any) error {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// parseRecordID accepts a full ID or a unique prefix is not supported: IDs
+// are content hashes and a prefix could match a forged record later.
+func parseRecordID(s string) (incident.ID, error) {
+	id, err := incident.ParseID(s)
+	if err != nil {
+		return id, usagef("%v", err)
+	}
+	return id, nil
+}

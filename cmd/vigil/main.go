@@ -1,0 +1,198 @@
+// Command vigil is the Vigil observer mesh: the CLI, the headless node and
+// (with no command) the app. See `vigil help` and DESIGN.md's command-line
+// contract; these names are stable.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Exit codes (DESIGN.md): 0 success, 1 error with nothing changed, 3 partly
+// done, 2 bad usage.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitUsage   = 2
+	exitPartial = 3
+)
+
+// cli holds what every command needs. Tests build one directly.
+type cli struct {
+	home           string
+	json           bool
+	passphraseFile string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+}
+
+// usageError is a mistake in the command line: exit 2 with a hint.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// partialError: some of the work was done (exit 3).
+type partialError struct{ msg string }
+
+func (e *partialError) Error() string { return e.msg }
+
+func main() {
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now}
+	os.Exit(c.run(os.Args[1:]))
+}
+
+// run executes one command line and returns the exit code.
+func (c *cli) run(args []string) int {
+	rest, err := c.globalFlags(args)
+	if err == nil {
+		err = c.dispatch(rest)
+	}
+	if err == nil {
+		return exitOK
+	}
+	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+	fmt.Fprintf(c.stderr, "vigil: %s\n", msg)
+	var ue *usageError
+	var pe *partialError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintln(c.stderr, "Run `vigil help` for the commands and their flags.")
+		return exitUsage
+	case errors.As(err, &pe):
+		return exitPartial
+	}
+	return exitError
+}
+
+// globalFlags pulls --home, --json and --passphrase-file out of args,
+// wherever they stand, and returns the rest.
+func (c *cli) globalFlags(args []string) ([]string, error) {
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || a == "-" || a == "--" {
+			rest = append(rest, a)
+			continue
+		}
+		switch name {
+		case "json":
+			if hasVal {
+				c.json = val == "true" || val == "1"
+			} else {
+				c.json = true
+			}
+			continue
+		case "home", "passphrase-file":
+			if !hasVal {
+				if i+1 >= len(args) {
+					return nil, usagef("--%s needs a value", name)
+				}
+				i++
+				val = args[i]
+			}
+			if name == "home" {
+				c.home = val
+			} else {
+				c.passphraseFile = val
+			}
+			continue
+		}
+		rest = append(rest, a)
+	}
+	if c.home == "" {
+		c.home = c.getenv("VIGIL_HOME")
+	}
+	if c.home == "" {
+		h, err := defaultHome()
+		if err != nil {
+			return nil, err
+		}
+		c.home = h
+	}
+	return rest, nil
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(c *cli, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"init", "create device keys and the store", (*cli).cmdInit},
+		{"passphrase", "change the passphrase, or set a duress passphrase", (*cli).cmdPassphrase},
+		{"mission", "create, invite, join, members, revoke", (*cli).cmdMission},
+		{"report", "add, list, show, amend, retract", (*cli).cmdReport},
+		{"review", "a coordinator's verdict on a report", (*cli).cmdReview},
+		{"checkin", "arrived, opened, all quiet, closed", (*cli).cmdCheckin},
+		{"alert", "observer in danger", (*cli).cmdAlert},
+		{"status", "this device, its mission and its store", (*cli).cmdStatus},
+		{"wipe", "destroy the store's key: nothing in it can be read again", (*cli).cmdWipe},
+		{"gui", "the app", (*cli).cmdGUI},
+		{"help", "this text", (*cli).cmdHelp},
+	}
+}
+
+func (c *cli) dispatch(args []string) error {
+	if len(args) == 0 {
+		return c.cmdGUI(nil)
+	}
+	for _, cmd := range commands() {
+		if cmd.name == args[0] {
+			return cmd.run(c, args[1:])
+		}
+	}
+	if args[0] == "-h" || args[0] == "--help" {
+		return c.cmdHelp(nil)
+	}
+	return usagef("unknown command %q", args[0])
+}
+
+const helpText = `Vigil: an offline-first observer mesh for elections under internet shutdowns.
+Observers log signed incident reports; reports stay in an encrypted store on
+the device and spread to other mission devices over any link.
+
+Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
+
+  init [--name NAME]                      create device keys and the store
+  passphrase change [--duress]            re-wrap the store key, or set a duress passphrase
+  mission create --name NAME [--seal-by-default] [--label TEXT]
+  mission invite --role observer|carrier [--label TEXT] [--expires DUR] [--qr FILE.png]
+  mission invite --role coordinator --for AUTHOR [--label TEXT]
+  mission join CODE                       CODE, or - to read it from standard input
+  mission members
+  mission revoke MEMBER [--reason TEXT] [--accept-none]
+  report add --category CAT --severity 1-4 --title TEXT [--description TEXT]
+             [--station CODE] [--area TEXT] [--lat F --lon F] [--occurred T]
+             [--attach FILE]... [--channel C --harm H --reach N --source TEXT]
+  report list [--category CAT|FAMILY] [--station CODE] [--since T] [--status S]
+  report show ID
+  report amend ID [any report add flag]
+  report retract ID --reason TEXT
+  review ID --status verified|corroborated|rejected|escalated [--note TEXT]
+  checkin --status arrived|opened|all_quiet|closed [--station CODE]
+  alert [--note TEXT] [--station CODE]    observer in danger
+  status                                  this device and its store
+  wipe                                    destroy the store's key
+  gui                                     the app (the default with no command)
+
+T is RFC 3339 or a duration back from now (2h). DUR is a Go duration (72h).
+The home is --home, else $VIGIL_HOME, else the user data folder.
+The passphrase comes from $VIGIL_PASSPHRASE or --passphrase-file, else a prompt.
+Categories: vigil report add --help lists them.
+`
+
+func (c *cli) cmdHelp([]string) error {
+	fmt.Fprint(c.stdout, helpText)
+	return nil
+}

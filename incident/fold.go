@@ -1,0 +1,229 @@
+package incident
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Flags a fold may raise. They never change a record's validity.
+const (
+	FlagFutureTime      = "future_time"      // claimed time ahead of this device's clock
+	FlagBeforeMission   = "before_mission"   // claimed time a day or more before the genesis
+	FlagAuthorRevoked   = "author_revoked"   // the author has been revoked
+	FlagUnconfirmed     = "unconfirmed"      // revoked author, record not in the accepted list, not yet reviewed
+	FlagDuplicateToken  = "duplicate_token"  // the author's invite token was redeemed by two devices
+	FlagUnknownCategory = "unknown_category" // well-formed, but no config defines it
+)
+
+// Event is one entry in a report's history.
+type Event struct {
+	ID      ID     `json:"id"`
+	Kind    Kind   `json:"kind"`
+	Author  Author `json:"author"`
+	Created int64  `json:"-"`
+	Status  string `json:"status,omitempty"` // reviews
+	Note    string `json:"note,omitempty"`   // review notes, retraction reasons
+	Head    bool   `json:"head,omitempty"`   // a review nobody has superseded
+}
+
+// ReportView is a report's current state: the fold of the report and every
+// amend, retract and review that targets it.
+type ReportView struct {
+	ID            ID
+	Author        Author
+	Created       int64
+	Sealed        bool
+	Report        ReportPayload // the latest amendment's fields, or the original's
+	Status        string        // head of the review chain
+	Conflict      bool          // coordinators' concurrent reviews disagree
+	Retracted     bool
+	RetractReason string
+	Amendments    int
+	Flags         []string
+	History       []Event // oldest first, the report itself included
+}
+
+// HasFlag reports whether v carries flag f.
+func (v *ReportView) HasFlag(f string) bool { return contains(v.Flags, f) }
+
+// FoldReport computes a report's view. related holds the valid records that
+// target it (amend, retract, review), in any order; records that target
+// another report are ignored. now is used for clock flags only. The result
+// does not depend on the order of related.
+func FoldReport(report *Signed, related []*Signed, ms *MissionState, now time.Time) (ReportView, error) {
+	v := ReportView{ID: report.ID, Author: report.AuthorKey(), Created: report.Created, Status: StatusUnreviewed}
+	v.History = append(v.History, Event{ID: report.ID, Kind: report.Kind, Author: v.Author, Created: report.Created})
+	if len(report.Sealed) > 0 {
+		v.Sealed = true
+	} else {
+		p, err := report.DecodePayload()
+		if err != nil {
+			return v, err
+		}
+		v.Report = *p.(*ReportPayload)
+	}
+	rel := append([]*Signed(nil), related...)
+	sort.Slice(rel, func(i, j int) bool { return Before(rel[i], rel[j]) })
+
+	type review struct {
+		ev   Event
+		prev []ID
+	}
+	var reviews []review
+	superseded := map[ID]bool{}
+	reviewed := false
+	for _, r := range rel {
+		ev := Event{ID: r.ID, Kind: r.Kind, Author: r.AuthorKey(), Created: r.Created}
+		p, err := r.DecodePayload()
+		if err != nil {
+			return v, err
+		}
+		switch pl := p.(type) {
+		case *AmendPayload:
+			if !sameID(pl.Target, report.ID) || r.AuthorKey() != v.Author {
+				continue
+			}
+			v.Report = pl.Report
+			v.Amendments++
+		case *RetractPayload:
+			if !sameID(pl.Target, report.ID) || r.AuthorKey() != v.Author {
+				continue
+			}
+			v.Retracted = true
+			v.RetractReason = pl.Reason
+			ev.Note = pl.Reason
+		case *ReviewPayload:
+			if !sameID(pl.Target, report.ID) {
+				continue
+			}
+			ev.Status, ev.Note = pl.Status, pl.Note
+			var prev []ID
+			for _, b := range pl.Prev {
+				var id ID
+				copy(id[:], b)
+				prev = append(prev, id)
+				superseded[id] = true
+			}
+			reviews = append(reviews, review{ev, prev})
+			reviewed = true
+		case *SealedEnvelope:
+			if !sameID(pl.Target, report.ID) {
+				continue
+			}
+			if r.Kind == KindAmend {
+				v.Amendments++
+			}
+			if r.Kind == KindRetract {
+				v.Retracted = true
+			}
+			if r.Kind == KindReview {
+				reviewed = true
+			}
+		default:
+			continue
+		}
+		v.History = append(v.History, ev)
+	}
+	// Heads: reviews no later review lists as seen. The latest head gives the
+	// status; heads by different coordinators that disagree are a conflict.
+	var heads []Event
+	for _, r := range reviews {
+		if !superseded[r.ev.ID] {
+			heads = append(heads, r.ev)
+		}
+	}
+	for i := range v.History {
+		if v.History[i].Kind == KindReview && !superseded[v.History[i].ID] {
+			v.History[i].Head = true
+		}
+	}
+	if len(heads) > 0 {
+		v.Status = heads[len(heads)-1].Status
+		for _, h := range heads {
+			if h.Status != v.Status && h.Author != heads[len(heads)-1].Author {
+				v.Conflict = true
+			}
+		}
+	}
+	v.Flags = RecordFlags(report, ms, now)
+	if !v.Sealed {
+		if v.Report.Occurred > now.Add(ClockSkewFlag).UnixMilli() && !contains(v.Flags, FlagFutureTime) {
+			v.Flags = append(v.Flags, FlagFutureTime)
+		}
+		if _, ok := ms.Category(v.Report.Category); !ok {
+			v.Flags = append(v.Flags, FlagUnknownCategory)
+		}
+	}
+	if reviewed {
+		v.Flags = remove(v.Flags, FlagUnconfirmed)
+	}
+	sort.Strings(v.Flags)
+	return v, nil
+}
+
+// RecordFlags returns the flags any record can carry.
+func RecordFlags(s *Signed, ms *MissionState, now time.Time) []string {
+	var flags []string
+	if s.Created > now.Add(ClockSkewFlag).UnixMilli() {
+		flags = append(flags, FlagFutureTime)
+	}
+	if ms.Genesis != nil && s.Created < ms.Genesis.Created-24*time.Hour.Milliseconds() {
+		flags = append(flags, FlagBeforeMission)
+	}
+	a := s.AuthorKey()
+	if len(ms.Revocations(a)) > 0 {
+		flags = append(flags, FlagAuthorRevoked)
+		if !ms.Confirmed(a, s.ID) {
+			flags = append(flags, FlagUnconfirmed)
+		}
+	}
+	for _, m := range ms.members[a] {
+		if ms.DuplicateToken(m) {
+			flags = append(flags, FlagDuplicateToken)
+			break
+		}
+	}
+	sort.Strings(flags)
+	return flags
+}
+
+// Before orders records by claimed time, then ID: a total order every node
+// agrees on.
+func Before(a, b *Signed) bool {
+	if a.Created != b.Created {
+		return a.Created < b.Created
+	}
+	return string(a.ID[:]) < string(b.ID[:])
+}
+
+func sameID(b []byte, id ID) bool { return len(b) == len(id) && string(b) == string(id[:]) }
+
+func remove(list []string, s string) []string {
+	out := list[:0]
+	for _, x := range list {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Micro converts degrees to integer microdegrees.
+func Micro(deg float64) *int64 {
+	v := int64(math.Round(deg * 1e6))
+	return &v
+}
+
+// Degrees converts microdegrees back to degrees (nil stays nil).
+func Degrees(m *int64) *float64 {
+	if m == nil {
+		return nil
+	}
+	d := float64(*m) / 1e6
+	return &d
+}
+
+// FormatMicro prints microdegrees as decimal degrees.
+func FormatMicro(m int64) string { return strconv.FormatFloat(float64(m)/1e6, 'f', -1, 64) }

@@ -1,0 +1,301 @@
+package incident
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"sort"
+)
+
+// Member is one enrollment: the founder, or a member record.
+type Member struct {
+	Author    Author `json:"author"`
+	Role      string `json:"role"`
+	Label     string `json:"label"`
+	Record    ID     `json:"record"` // zero for the founder
+	Issuer    Author `json:"issuer"`
+	TokenID   ID     `json:"-"`
+	Recipient string `json:"recipient,omitempty"`
+	Created   int64  `json:"-"`
+}
+
+// Revocation is a decoded revoke record.
+type Revocation struct {
+	ID       ID
+	By       Author
+	Member   Author
+	Accepted map[ID]bool
+	Reason   string
+	Created  int64
+}
+
+// MissionState holds the mission records that every other record depends
+// on: the genesis, the members, the revocations and the configs. It is
+// pure data, rebuilt by applying records; the order of Apply calls does not
+// change the result. Not safe for concurrent use.
+type MissionState struct {
+	ID      ID
+	Genesis *Signed
+	Mission MissionPayload
+	Founder Author
+
+	members map[Author][]Member
+	tokens  map[ID][]Author
+	revoked map[Author][]Revocation
+	configs map[ID]configEntry
+}
+
+type configEntry struct {
+	created int64
+	p       ConfigPayload
+}
+
+// NewMissionState starts a state from a genesis record.
+func NewMissionState(genesis *Signed) (*MissionState, error) {
+	if genesis.Kind != KindMission {
+		return nil, fieldErr("kind", "want a mission genesis, got %q", genesis.Kind)
+	}
+	p, err := genesis.DecodePayload()
+	if err != nil {
+		return nil, err
+	}
+	mp := p.(*MissionPayload)
+	if err := validateMission(mp); err != nil {
+		return nil, err
+	}
+	ms := &MissionState{
+		ID: genesis.ID, Genesis: genesis, Mission: *mp, Founder: genesis.AuthorKey(),
+		members: map[Author][]Member{}, tokens: map[ID][]Author{},
+		revoked: map[Author][]Revocation{}, configs: map[ID]configEntry{},
+	}
+	ms.members[ms.Founder] = []Member{{Author: ms.Founder, Role: RoleCoordinator, Label: mp.Label,
+		Recipient: mp.Recipient, Created: genesis.Created}}
+	return ms, nil
+}
+
+var roleRank = map[string]int{RoleCarrier: 1, RoleObserver: 2, RoleCoordinator: 3}
+
+// Role returns the strongest role author holds, if any.
+func (ms *MissionState) Role(a Author) (string, bool) {
+	best := ""
+	for _, m := range ms.members[a] {
+		if roleRank[m.Role] > roleRank[best] {
+			best = m.Role
+		}
+	}
+	return best, best != ""
+}
+
+// Member returns author's enrollment with the strongest role.
+func (ms *MissionState) Member(a Author) (Member, bool) {
+	var best Member
+	for _, m := range ms.members[a] {
+		if roleRank[m.Role] > roleRank[best.Role] {
+			best = m
+		}
+	}
+	return best, best.Role != ""
+}
+
+// Members returns every enrollment, founder first, then by time and ID.
+func (ms *MissionState) Members() []Member {
+	var out []Member
+	for _, list := range ms.members {
+		out = append(out, list...)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Record.IsZero() != out[j].Record.IsZero() {
+			return out[i].Record.IsZero()
+		}
+		if out[i].Created != out[j].Created {
+			return out[i].Created < out[j].Created
+		}
+		return string(out[i].Record[:]) < string(out[j].Record[:])
+	})
+	return out
+}
+
+// DuplicateToken reports whether the token behind m was redeemed by more
+// than one device. Both devices are flagged.
+func (ms *MissionState) DuplicateToken(m Member) bool {
+	return !m.Record.IsZero() && len(ms.tokens[m.TokenID]) > 1
+}
+
+// Revocations returns the revocations naming a.
+func (ms *MissionState) Revocations(a Author) []Revocation { return ms.revoked[a] }
+
+// Confirmed reports whether a record by author with the given ID is
+// confirmed: its author is not revoked, or every revocation of the author
+// lists the record as accepted. (If two coordinators revoke each other, both
+// revocations apply.)
+func (ms *MissionState) Confirmed(author Author, id ID) bool {
+	for _, r := range ms.revoked[author] {
+		if !r.Accepted[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// Categories returns the base taxonomy plus every category that configs add.
+func (ms *MissionState) Categories() []Category {
+	out := append([]Category(nil), BaseTaxonomy...)
+	seen := map[string]bool{}
+	for _, c := range out {
+		seen[c.Code] = true
+	}
+	for _, e := range ms.sortedConfigs() {
+		for _, c := range e.p.Categories {
+			if !seen[c.Code] {
+				seen[c.Code] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// Category looks a code up in the mission's taxonomy.
+func (ms *MissionState) Category(code string) (Category, bool) {
+	for _, c := range ms.Categories() {
+		if c.Code == code {
+			return c, true
+		}
+	}
+	return Category{}, false
+}
+
+// SealByDefault is the mission's sealing policy: the latest config that
+// sets it, else the genesis.
+func (ms *MissionState) SealByDefault() bool {
+	v := ms.Mission.SealByDefault
+	for _, e := range ms.sortedConfigs() {
+		if e.p.SealByDefault != nil {
+			v = *e.p.SealByDefault
+		}
+	}
+	return v
+}
+
+// PrivateFields lists the report fields the mission marks private.
+func (ms *MissionState) PrivateFields() []string {
+	var out []string
+	for _, e := range ms.sortedConfigs() {
+		out = append(out, e.p.PrivateFields...)
+	}
+	return out
+}
+
+func (ms *MissionState) sortedConfigs() []configEntry {
+	type kv struct {
+		id ID
+		e  configEntry
+	}
+	list := make([]kv, 0, len(ms.configs))
+	for id, e := range ms.configs {
+		list = append(list, kv{id, e})
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].e.created != list[j].e.created {
+			return list[i].e.created < list[j].e.created
+		}
+		return string(list[i].id[:]) < string(list[j].id[:])
+	})
+	out := make([]configEntry, len(list))
+	for i, x := range list {
+		out[i] = x.e
+	}
+	return out
+}
+
+// Apply adds a valid mission record (config, member, revoke) to the state.
+// Other kinds are ignored. Apply is idempotent and order-free.
+func (ms *MissionState) Apply(s *Signed) error {
+	switch s.Kind {
+	case KindConfig:
+		p, err := s.DecodePayload()
+		if err != nil {
+			return err
+		}
+		if cp, ok := p.(*ConfigPayload); ok {
+			ms.configs[s.ID] = configEntry{created: s.Created, p: *cp}
+		}
+	case KindMember:
+		p, err := s.DecodePayload()
+		if err != nil {
+			return err
+		}
+		mp := p.(*MemberPayload)
+		a := s.AuthorKey()
+		for _, m := range ms.members[a] {
+			if m.Record == s.ID {
+				return nil
+			}
+		}
+		issuer, _ := authorFromBytes("token.issuer", mp.Token.Issuer)
+		tid := TokenID(mp.Token)
+		ms.members[a] = append(ms.members[a], Member{Author: a, Role: mp.Token.Role, Label: mp.Token.Label,
+			Record: s.ID, Issuer: issuer, TokenID: tid, Recipient: mp.Recipient, Created: s.Created})
+		if !containsAuthor(ms.tokens[tid], a) {
+			ms.tokens[tid] = append(ms.tokens[tid], a)
+		}
+	case KindRevoke:
+		p, err := s.DecodePayload()
+		if err != nil {
+			return err
+		}
+		rp := p.(*RevokePayload)
+		m, _ := authorFromBytes("member", rp.Member)
+		for _, r := range ms.revoked[m] {
+			if r.ID == s.ID {
+				return nil
+			}
+		}
+		acc := make(map[ID]bool, len(rp.Accepted))
+		for _, b := range rp.Accepted {
+			var id ID
+			copy(id[:], b)
+			acc[id] = true
+		}
+		ms.revoked[m] = append(ms.revoked[m], Revocation{ID: s.ID, By: s.AuthorKey(), Member: m,
+			Accepted: acc, Reason: rp.Reason, Created: s.Created})
+	}
+	return nil
+}
+
+func containsAuthor(list []Author, a Author) bool {
+	for _, x := range list {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// TokenID names a token: the SHA-256 of its signed encoding.
+func TokenID(t Token) ID {
+	b, _ := encMode.Marshal(t)
+	return sha256.Sum256(b)
+}
+
+// SignToken signs an enrollment token as its issuer.
+func (s *Signer) SignToken(t Token) Token {
+	t.Issuer = s.pub[:]
+	t.Sig = nil
+	body, _ := encMode.Marshal(t)
+	t.Sig = ed25519.Sign(s.priv, append([]byte(tokenDomain), body...))
+	return t
+}
+
+// verifyToken checks a token's signature by its issuer.
+func verifyToken(t Token) bool {
+	if len(t.Issuer) != ed25519.PublicKeySize || len(t.Sig) != ed25519.SignatureSize {
+		return false
+	}
+	sig := t.Sig
+	t.Sig = nil
+	body, err := encMode.Marshal(t)
+	if err != nil {
+		return false
+	}
+	return ed25519.Verify(ed25519.PublicKey(t.Issuer), append([]byte(tokenDomain), body...), sig)
+}

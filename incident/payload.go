@@ -1,0 +1,198 @@
+package incident
+
+// Payloads, one type per kind. Field keys are small integers; optional
+// fields are omitted when empty, so every payload has one encoding.
+// Coordinates are integer microdegrees: no floats on the wire, no NaN.
+
+// MissionPayload is the genesis.
+type MissionPayload struct {
+	Name          string `cbor:"1,keyasint"`
+	Nonce         []byte `cbor:"2,keyasint"` // 16 random bytes: two missions never share an ID
+	Taxonomy      uint64 `cbor:"3,keyasint"`
+	SealByDefault bool   `cbor:"4,keyasint,omitempty"`
+	Recipient     string `cbor:"5,keyasint,omitempty"` // the founding coordinator's age recipient
+	Label         string `cbor:"6,keyasint,omitempty"` // the founding coordinator's label
+}
+
+// ConfigPayload is mission policy, signed by a coordinator.
+type ConfigPayload struct {
+	Categories       []Category `cbor:"1,keyasint,omitempty"`
+	PrivateFields    []string   `cbor:"2,keyasint,omitempty"`
+	SealByDefault    *bool      `cbor:"3,keyasint,omitempty"`
+	AttachmentBudget uint64     `cbor:"4,keyasint,omitempty"`
+}
+
+// Roles a member can hold.
+const (
+	RoleCoordinator = "coordinator"
+	RoleObserver    = "observer"
+	RoleCarrier     = "carrier"
+)
+
+// Roles lists every role.
+var Roles = []string{RoleCoordinator, RoleObserver, RoleCarrier}
+
+// Token is a coordinator-signed enrollment token, carried in an invite and
+// then inside the member record that redeems it.
+type Token struct {
+	Mission []byte `cbor:"1,keyasint"`
+	Role    string `cbor:"2,keyasint"`
+	Label   string `cbor:"3,keyasint,omitempty"`
+	Expires int64  `cbor:"4,keyasint,omitempty"` // Unix ms; checked when joining only
+	Nonce   []byte `cbor:"5,keyasint"`
+	For     []byte `cbor:"6,keyasint,omitempty"` // bound device key (required for coordinators)
+	Issuer  []byte `cbor:"7,keyasint"`
+	Sig     []byte `cbor:"8,keyasint,omitempty"`
+}
+
+// MemberPayload enrolls its record's author.
+type MemberPayload struct {
+	Token     Token  `cbor:"1,keyasint"`
+	Recipient string `cbor:"2,keyasint,omitempty"` // the member's age X25519 recipient
+}
+
+// RevokePayload revokes a member; Accepted lists the IDs of that member's
+// records that stay confirmed.
+type RevokePayload struct {
+	Member   []byte   `cbor:"1,keyasint"`
+	Accepted [][]byte `cbor:"2,keyasint,omitempty"`
+	Reason   string   `cbor:"3,keyasint,omitempty"`
+}
+
+// StationPayload is a polling-station registry entry.
+type StationPayload struct {
+	Code string `cbor:"1,keyasint"`
+	Name string `cbor:"2,keyasint,omitempty"`
+	Area string `cbor:"3,keyasint,omitempty"`
+	Lat  *int64 `cbor:"4,keyasint,omitempty"`
+	Lon  *int64 `cbor:"5,keyasint,omitempty"`
+}
+
+// ReportPayload is an incident report; amendments carry a whole new one.
+type ReportPayload struct {
+	Category    string   `cbor:"1,keyasint"`
+	Severity    uint64   `cbor:"2,keyasint"`
+	Occurred    int64    `cbor:"3,keyasint"` // Unix ms
+	Station     string   `cbor:"4,keyasint,omitempty"`
+	Area        string   `cbor:"5,keyasint,omitempty"`
+	Lat         *int64   `cbor:"6,keyasint,omitempty"` // microdegrees
+	Lon         *int64   `cbor:"7,keyasint,omitempty"`
+	Precision   uint64   `cbor:"8,keyasint,omitempty"` // metres
+	Title       string   `cbor:"9,keyasint"`
+	Description string   `cbor:"10,keyasint,omitempty"`
+	Attachments [][]byte `cbor:"11,keyasint,omitempty"` // SHA-256 content hashes
+	Channel     string   `cbor:"12,keyasint,omitempty"` // disinformation only
+	Harm        string   `cbor:"13,keyasint,omitempty"`
+	Reach       uint64   `cbor:"14,keyasint,omitempty"`
+	Source      string   `cbor:"15,keyasint,omitempty"`
+}
+
+// AmendPayload replaces a report's fields.
+type AmendPayload struct {
+	Target []byte        `cbor:"1,keyasint"`
+	Report ReportPayload `cbor:"2,keyasint"`
+}
+
+// RetractPayload withdraws a report.
+type RetractPayload struct {
+	Target []byte `cbor:"1,keyasint"`
+	Reason string `cbor:"2,keyasint"`
+}
+
+// ReviewPayload is a coordinator's verdict. Prev lists the review heads the
+// reviewer saw, so concurrent reviews are detectable.
+type ReviewPayload struct {
+	Target []byte   `cbor:"1,keyasint"`
+	Status string   `cbor:"2,keyasint"`
+	Note   string   `cbor:"3,keyasint,omitempty"`
+	Prev   [][]byte `cbor:"4,keyasint,omitempty"`
+}
+
+// CheckinPayload is an observer's presence signal.
+type CheckinPayload struct {
+	Status  string `cbor:"1,keyasint"`
+	Station string `cbor:"2,keyasint,omitempty"`
+}
+
+// AlertPayload is an SOS.
+type AlertPayload struct {
+	Note    string `cbor:"1,keyasint,omitempty"`
+	Station string `cbor:"2,keyasint,omitempty"`
+	Lat     *int64 `cbor:"3,keyasint,omitempty"`
+	Lon     *int64 `cbor:"4,keyasint,omitempty"`
+}
+
+// ReceiptPayload confirms that a coordinator's node holds records.
+type ReceiptPayload struct {
+	IDs [][]byte `cbor:"1,keyasint"`
+}
+
+// CheckpointPayload is a signed set root, published out of band.
+type CheckpointPayload struct {
+	Root  []byte `cbor:"1,keyasint"`
+	Count uint64 `cbor:"2,keyasint"`
+}
+
+// AttachmentPayload is the manifest of one attached file.
+type AttachmentPayload struct {
+	Hash []byte `cbor:"1,keyasint"` // SHA-256 of the content
+	Size uint64 `cbor:"2,keyasint"`
+	Mime string `cbor:"3,keyasint"`
+	Name string `cbor:"4,keyasint,omitempty"`
+}
+
+// SealedEnvelope is the public payload of a sealed record: only what the
+// fold needs to attach it to its report, never its content.
+type SealedEnvelope struct {
+	Target []byte `cbor:"1,keyasint,omitempty"`
+}
+
+// newPayload returns a pointer to the zero payload of kind k.
+func newPayload(k Kind) any {
+	switch k {
+	case KindMission:
+		return new(MissionPayload)
+	case KindConfig:
+		return new(ConfigPayload)
+	case KindMember:
+		return new(MemberPayload)
+	case KindRevoke:
+		return new(RevokePayload)
+	case KindStation:
+		return new(StationPayload)
+	case KindReport:
+		return new(ReportPayload)
+	case KindAmend:
+		return new(AmendPayload)
+	case KindRetract:
+		return new(RetractPayload)
+	case KindReview:
+		return new(ReviewPayload)
+	case KindCheckin:
+		return new(CheckinPayload)
+	case KindAlert:
+		return new(AlertPayload)
+	case KindReceipt:
+		return new(ReceiptPayload)
+	case KindCheckpoint:
+		return new(CheckpointPayload)
+	case KindAttachment:
+		return new(AttachmentPayload)
+	}
+	return nil
+}
+
+// DecodePayload decodes a record's payload into its kind's type (a
+// *SealedEnvelope for a sealed record), canonically.
+func (s *Signed) DecodePayload() (any, error) {
+	var p any
+	if len(s.Sealed) > 0 {
+		p = new(SealedEnvelope)
+	} else {
+		p = newPayload(s.Kind)
+	}
+	if err := UnmarshalCanonical(s.Payload, p); err != nil {
+		return nil, &FieldError{Field: "payload", Problem: err.Error()}
+	}
+	return p, nil
+}

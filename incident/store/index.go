@@ -1,0 +1,210 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// tuple is what a report is indexed by; kept under v/<id> so a change (an
+// amendment moving the station, a review changing the status) can remove
+// the old index entries.
+type tuple struct {
+	Occurred int64  `cbor:"1,keyasint"`
+	Category string `cbor:"2,keyasint"`
+	Station  string `cbor:"3,keyasint"`
+	Author   []byte `cbor:"4,keyasint"`
+	Status   string `cbor:"5,keyasint"`
+}
+
+func (t tuple) entries(id incident.ID) [][]byte {
+	var a incident.Author
+	copy(a[:], t.Author)
+	out := [][]byte{
+		indexKey(idxTime, "", t.Occurred, id),
+		indexKey(idxAuthor, a.String(), t.Occurred, id),
+		indexKey(idxStatus, t.Status, t.Occurred, id),
+	}
+	if t.Category != "" {
+		out = append(out, indexKey(idxCategory, t.Category, t.Occurred, id))
+	}
+	if t.Station != "" {
+		out = append(out, indexKey(idxStation, t.Station, t.Occurred, id))
+	}
+	return out
+}
+
+func tupleOf(v incident.ReportView) tuple {
+	t := tuple{Occurred: v.Report.Occurred, Category: v.Report.Category, Station: v.Report.Station,
+		Author: v.Author[:], Status: v.Status}
+	if v.Sealed {
+		t.Occurred = v.Created
+	}
+	return t
+}
+
+func (s *Store) foldIn(txn *badger.Txn, id incident.ID) (incident.ReportView, error) {
+	rep, err := getRecord(txn, id)
+	if err != nil {
+		return incident.ReportView{}, err
+	}
+	if rep.Kind != incident.KindReport {
+		return incident.ReportView{}, fmt.Errorf("%s is a %s record, not a report", id, rep.Kind)
+	}
+	rel, err := related(txn, id)
+	if err != nil {
+		return incident.ReportView{}, err
+	}
+	return incident.FoldReport(rep, rel, s.ms, s.opts.Now())
+}
+
+// reindex recomputes a report's indexed tuple and moves its index entries.
+func (s *Store) reindex(txn *badger.Txn, id incident.ID) error {
+	v, err := s.foldIn(txn, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil // an amend that arrived before its report waits in quarantine, so this is rare
+	}
+	if err != nil {
+		return err
+	}
+	nt := tupleOf(v)
+	if old, err := getValue(txn, key(tView, id[:])); err == nil {
+		var ot tuple
+		if err := cbor.Unmarshal(old, &ot); err != nil {
+			return err
+		}
+		for _, k := range ot.entries(id) {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	for _, k := range nt.entries(id) {
+		if err := txn.Set(k, nil); err != nil {
+			return err
+		}
+	}
+	b, err := cbor.Marshal(nt)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key(tView, id[:]), b)
+}
+
+// Report returns a report's current view.
+func (s *Store) Report(id incident.ID) (incident.ReportView, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var v incident.ReportView
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		v, err = s.foldIn(txn, id)
+		return err
+	})
+	return v, err
+}
+
+// Filter selects reports. Zero fields match everything.
+type Filter struct {
+	Category string // a category code, or a family name ("polling")
+	Station  string
+	Author   incident.Author
+	Status   string // unreviewed, verified, corroborated, rejected, escalated
+	Since    time.Time
+	Until    time.Time
+	Limit    int
+}
+
+// List returns the reports that match f, ordered by occurred time (oldest
+// first). It walks the most selective index and never scans every record.
+func (s *Store) List(f Filter) ([]incident.ReportView, error) {
+	var out []incident.ReportView
+	err := s.Scan(f, func(v incident.ReportView) error {
+		out = append(out, v)
+		if f.Limit > 0 && len(out) >= f.Limit {
+			return errStop
+		}
+		return nil
+	})
+	return out, err
+}
+
+var errStop = errors.New("stop")
+
+// Scan calls fn for each report that matches f, in occurred-time order.
+// fn returning an error stops the scan with that error.
+func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil {
+		return ErrNoMission
+	}
+	index, value := idxTime, ""
+	family := ""
+	switch {
+	case f.Status != "":
+		index, value = idxStatus, f.Status
+	case f.Station != "":
+		index, value = idxStation, f.Station
+	case f.Category != "" && strings.Contains(f.Category, "."), f.Category == "other":
+		index, value = idxCategory, f.Category
+	case !f.Author.IsZero():
+		index, value = idxAuthor, f.Author.String()
+	}
+	if f.Category != "" && !strings.Contains(f.Category, ".") && f.Category != "other" {
+		family = f.Category
+	}
+	prefix := indexPrefix(index, value)
+	err := s.db.View(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.PrefetchValues = false
+		o.Prefix = prefix
+		it := txn.NewIterator(o)
+		defer it.Close()
+		seek := prefix
+		if !f.Since.IsZero() {
+			seek = append(append([]byte(nil), prefix...), be64(f.Since.UnixMilli())...)
+		}
+		for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+			occ, id := idOfIndexKey(it.Item().Key())
+			if !f.Until.IsZero() && occ > f.Until.UnixMilli() {
+				break
+			}
+			raw, err := getValue(txn, key(tView, id[:]))
+			if err != nil {
+				return err
+			}
+			var t tuple
+			if err := cbor.Unmarshal(raw, &t); err != nil {
+				return err
+			}
+			if (f.Status != "" && t.Status != f.Status) ||
+				(f.Station != "" && t.Station != f.Station) ||
+				(f.Category != "" && family == "" && t.Category != f.Category) ||
+				(family != "" && incident.FamilyOf(t.Category) != family) ||
+				(!f.Author.IsZero() && string(t.Author) != string(f.Author[:])) {
+				continue
+			}
+			v, err := s.foldIn(txn, id)
+			if err != nil {
+				return err
+			}
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}

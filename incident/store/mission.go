@@ -1,0 +1,240 @@
+package store
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// SetName stores this device's display name.
+func (s *Store) SetName(name string) error {
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(metaKey("name"), []byte(name)) })
+}
+
+// Name returns this device's display name ("" when unset).
+func (s *Store) Name() string {
+	var name []byte
+	_ = s.db.View(func(txn *badger.Txn) error {
+		name, _ = getValue(txn, metaKey("name"))
+		return nil
+	})
+	return string(name)
+}
+
+// CreateMission makes this device the founding coordinator of a new
+// mission: it signs the genesis and keeps a fresh mission secret.
+func (s *Store) CreateMission(name, label string, sealByDefault bool) (incident.ID, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms != nil {
+		return incident.ID{}, fmt.Errorf("%w (%s)", ErrHasMission, s.ms.ID)
+	}
+	nonce := make([]byte, 16)
+	secret := make([]byte, 32)
+	if _, err := rand.Read(nonce); err != nil {
+		return incident.ID{}, err
+	}
+	if _, err := rand.Read(secret); err != nil {
+		return incident.ID{}, err
+	}
+	g, err := s.signer.Sign(incident.ID{}, incident.KindMission, s.opts.Now(), incident.MissionPayload{
+		Name: name, Nonce: nonce, Taxonomy: incident.TaxonomyVersion, SealByDefault: sealByDefault,
+		Recipient: s.ageID.Recipient().String(), Label: label,
+	})
+	if err != nil {
+		return incident.ID{}, err
+	}
+	if err := s.adoptMission(g, secret); err != nil {
+		return incident.ID{}, err
+	}
+	return g.ID, nil
+}
+
+// adoptMission stores a genesis and the mission secret and makes the
+// mission this store's.
+func (s *Store) adoptMission(g *incident.Signed, secret []byte) error {
+	ms, err := incident.NewMissionState(g)
+	if err != nil {
+		return err
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		for _, kv := range [][2][]byte{
+			{recordKey(g.ID), g.Raw},
+			{kindKey(g.Kind, g.Created, g.ID), nil},
+			{authorKey(g.AuthorKey(), g.Created, g.ID), nil},
+			{metaKey("secret"), secret},
+			{metaKey("mission"), g.ID[:]},
+		} {
+			if err := txn.Set(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.ms, s.secret = ms, append([]byte(nil), secret...)
+	return nil
+}
+
+// InviteRequest describes an invite to create.
+type InviteRequest struct {
+	Role      string
+	Label     string
+	Expires   time.Time        // zero: never
+	For       *incident.Author // required for coordinators
+	Bootstrap []string         // multiaddrs to try first
+}
+
+// Invite creates an invite code. Only coordinators invite; coordinator
+// invites must be bound to a device key.
+func (s *Store) Invite(req InviteRequest) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil {
+		return "", ErrNoMission
+	}
+	self := s.signer.Author()
+	if role, _ := s.ms.Role(self); role != incident.RoleCoordinator {
+		return "", fmt.Errorf("only coordinators can invite; this device is a %s", orNone(role))
+	}
+	if !contains(incident.Roles, req.Role) {
+		return "", fmt.Errorf("--role: %q is not a role (want observer, carrier or coordinator)", req.Role)
+	}
+	if req.Role == incident.RoleCoordinator && req.For == nil {
+		return "", errors.New("--for: a coordinator invite must name the new coordinator's device key (its `vigil status` author)")
+	}
+	if len([]rune(req.Label)) > incident.MaxLabelLen {
+		return "", fmt.Errorf("--label: %d bytes, limit %d", len(req.Label), incident.MaxLabelLen)
+	}
+	nonce := make([]byte, 16)
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	tok := incident.Token{Mission: s.ms.ID.Bytes(), Role: req.Role, Label: req.Label, Nonce: nonce}
+	if !req.Expires.IsZero() {
+		tok.Expires = req.Expires.UnixMilli()
+	}
+	if req.For != nil {
+		tok.For = req.For[:]
+	}
+	tok = s.signer.SignToken(tok)
+	chain, err := s.chainFor(self)
+	if err != nil {
+		return "", err
+	}
+	return incident.EncodeInvite(incident.Invite{Genesis: s.ms.Genesis.Raw, Token: tok, Secret: s.secret,
+		Chain: chain, Bootstrap: req.Bootstrap})
+}
+
+// chainFor returns the member records that authorise a back to the founder.
+func (s *Store) chainFor(a incident.Author) ([][]byte, error) {
+	var chain [][]byte
+	seen := map[incident.Author]bool{}
+	for a != s.ms.Founder && !seen[a] {
+		seen[a] = true
+		m, ok := s.ms.Member(a)
+		if !ok || m.Record.IsZero() {
+			return nil, fmt.Errorf("no enrollment for %s", a)
+		}
+		r, err := s.Get(m.Record)
+		if err != nil || r == nil {
+			return nil, fmt.Errorf("enrollment record %s of %s is missing", m.Record, a)
+		}
+		chain = append(chain, r.Raw)
+		a = m.Issuer
+	}
+	return chain, nil
+}
+
+// Join redeems an invite: it checks it (expiry by this device's clock, the
+// binding to this device), adopts the mission, stores the issuer's chain and
+// signs this device's member record. It returns the member record's ID.
+func (s *Store) Join(code string) (incident.ID, error) {
+	inv, err := incident.DecodeInvite(code)
+	if err != nil {
+		return incident.ID{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	self := s.signer.Author()
+	if err := inv.CheckJoin(s.opts.Now(), self); err != nil {
+		return incident.ID{}, err
+	}
+	if s.ms != nil && s.ms.ID != inv.GenesisRecord.ID {
+		return incident.ID{}, fmt.Errorf("%w: the invite is for mission %s (%q), this device belongs to %s (%q)",
+			incident.ErrInvite, inv.GenesisRecord.ID, inv.Mission.Name, s.ms.ID, s.ms.Mission.Name)
+	}
+	if s.ms != nil {
+		for _, m := range s.ms.Members() {
+			if m.Author == self && m.Role == inv.Token.Role {
+				return incident.ID{}, fmt.Errorf("this device is already a %s of mission %q", m.Role, inv.Mission.Name)
+			}
+		}
+	}
+	rec, err := s.signer.Sign(inv.GenesisRecord.ID, incident.KindMember, s.opts.Now(),
+		incident.MemberPayload{Token: inv.Token, Recipient: s.ageID.Recipient().String()})
+	if err != nil {
+		return incident.ID{}, err
+	}
+	if s.ms == nil {
+		if err := s.adoptMission(inv.GenesisRecord, inv.Secret); err != nil {
+			return incident.ID{}, err
+		}
+	}
+	for _, c := range inv.ChainRecords {
+		if r := s.addLocked(c.Raw, "invite"); r.Outcome == Rejected {
+			return incident.ID{}, fmt.Errorf("invite chain record %s: %v", c.ID, r.Err)
+		}
+	}
+	if r := s.addLocked(rec.Raw, "local"); r.Outcome != Accepted {
+		return incident.ID{}, fmt.Errorf("member record %s: %s: %v", rec.ID, r.Outcome, r.Err)
+	}
+	return rec.ID, nil
+}
+
+// Put signs a record of kind with payload as this device, at the store's
+// clock, validates it like any record and stores it. It returns the stored
+// record; an invalid payload is an error and changes nothing.
+func (s *Store) Put(kind incident.Kind, payload any) (*incident.Signed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil {
+		return nil, ErrNoMission
+	}
+	rec, err := s.signer.Sign(s.ms.ID, kind, s.opts.Now(), payload)
+	if err != nil {
+		return nil, err
+	}
+	// Judge it first, so a record that would only wait in quarantine (an
+	// amend of a report this device does not hold) is refused, not parked.
+	if err := incident.Validate(rec, s.ms, s); err != nil {
+		return nil, err
+	}
+	if r := s.addLocked(rec.Raw, "local"); r.Outcome != Accepted && r.Outcome != Duplicate {
+		return nil, r.Err
+	}
+	return rec, nil
+}
+
+func orNone(role string) string {
+	if role == "" {
+		return "non-member"
+	}
+	return role
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,512 @@
+// Package store keeps a device's records in an encrypted Badger database
+// under its home folder, with the indexes that lists and the dashboard use.
+//
+// A Store is safe for concurrent use. Writes are serialised; every write is
+// synced to disk before the call that made it returns.
+package store
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	gosync "sync"
+	"time"
+
+	"filippo.io/age"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/vault"
+)
+
+// Errors callers test with errors.Is.
+var (
+	ErrNotInitialised = errors.New("no Vigil store here: run `vigil init` first")
+	ErrExists         = errors.New("a Vigil store already exists here")
+	ErrNoMission      = errors.New("this device has not joined a mission: run `vigil mission create` or `vigil mission join`")
+	ErrHasMission     = errors.New("this device already belongs to a mission")
+	ErrNotFound       = errors.New("no such record")
+)
+
+// Options tune a store. The zero value is the phone profile with the
+// system clock and no logging.
+type Options struct {
+	// Now is the clock used for record timestamps and flags (never for
+	// validity). Default time.Now.
+	Now func() time.Time
+	// Logger receives store events. Default: discard.
+	Logger *slog.Logger
+	// KDF overrides the passphrase key derivation parameters for Init and
+	// ChangePassphrase (tests use cheap ones). Default vault.DefaultKDF.
+	KDF *vault.KDFParams
+	// Profile picks Badger memory settings. Default PhoneProfile.
+	Profile Profile
+	// QuarantinePerSource bounds records waiting for dependencies, per
+	// source. Default 10,000 records and 16 MB.
+	QuarantineRecords int
+	QuarantineBytes   int64
+}
+
+// Profile is a set of Badger memory options.
+type Profile int
+
+const (
+	// PhoneProfile keeps memory around 100 MB at 100k records (see
+	// shared/TOOLCHAIN.md for the measurement).
+	PhoneProfile Profile = iota
+	// LaptopProfile uses Badger's defaults.
+	LaptopProfile
+)
+
+// Store is an open home.
+type Store struct {
+	home   string
+	db     *badger.DB
+	unlock func() error
+	opts   Options
+	log    *slog.Logger
+
+	mu     gosync.Mutex // serialises writes and guards the fields below
+	signer *incident.Signer
+	ageID  *age.X25519Identity
+	ms     *incident.MissionState
+	secret []byte
+}
+
+func (o *Options) fill() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.QuarantineRecords == 0 {
+		o.QuarantineRecords = 10_000
+	}
+	if o.QuarantineBytes == 0 {
+		o.QuarantineBytes = 16 << 20
+	}
+}
+
+func (o Options) kdf() vault.KDFParams {
+	if o.KDF != nil {
+		return *o.KDF
+	}
+	return vault.DefaultKDF
+}
+
+// DataDir is the Badger folder inside a home.
+func DataDir(home string) string { return filepath.Join(home, "data") }
+
+// Initialised reports whether home holds a store key.
+func Initialised(home string) bool {
+	_, err := os.Stat(filepath.Join(home, "key.json"))
+	return err == nil
+}
+
+// Init creates a new home: the store key wrapped by passphrase, the
+// database, and this device's signing and sealing keys.
+func Init(home string, passphrase []byte, opts Options) (*Store, error) {
+	if len(passphrase) == 0 {
+		return nil, errors.New("the passphrase is empty")
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("create home: %w", err)
+	}
+	unlock, err := vault.Lock(home)
+	if err != nil {
+		return nil, err
+	}
+	if Initialised(home) {
+		if !Wiped(home) {
+			unlock()
+			return nil, fmt.Errorf("%w in %s", ErrExists, home)
+		}
+		if err := os.Remove(filepath.Join(home, "key.json")); err != nil {
+			unlock()
+			return nil, err
+		}
+	}
+	// A leftover data folder from a wiped store is unreadable: clear it.
+	if err := os.RemoveAll(DataDir(home)); err != nil {
+		unlock()
+		return nil, err
+	}
+	key, err := vault.Create(home, passphrase, opts.kdf())
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	s, err := open(home, key, unlock, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.initDevice(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open unlocks and opens an existing home. A wrong passphrase is
+// vault.ErrWrongPassphrase and touches nothing. The duress passphrase (see
+// vault.SetDuress) opens an empty store after destroying the real one.
+func Open(home string, passphrase []byte, opts Options) (*Store, error) {
+	if !Initialised(home) {
+		return nil, fmt.Errorf("%w (home %s)", ErrNotInitialised, home)
+	}
+	unlock, err := vault.Lock(home)
+	if err != nil {
+		return nil, err
+	}
+	key, fresh, err := vault.Open(home, passphrase)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	if fresh {
+		if err := os.RemoveAll(DataDir(home)); err != nil {
+			unlock()
+			return nil, err
+		}
+	}
+	s, err := open(home, key, unlock, opts)
+	if err != nil {
+		return nil, err
+	}
+	if fresh {
+		if err := s.initDevice(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if err := s.load(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func badgerOptions(dir string, key []byte, p Profile) badger.Options {
+	o := badger.DefaultOptions(dir).
+		WithEncryptionKey(key).
+		WithSyncWrites(true).
+		WithLogger(nil).
+		WithCompression(options.None) // records are signed CBOR with random bytes; compression buys little
+	if p == PhoneProfile {
+		o = o.WithMemTableSize(8 << 20).
+			WithNumMemtables(2).
+			WithBlockCacheSize(8 << 20).
+			WithIndexCacheSize(4 << 20).
+			WithValueLogFileSize(64 << 20).
+			WithBaseTableSize(2 << 20).
+			WithNumLevelZeroTables(2).
+			WithNumLevelZeroTablesStall(4).
+			WithNumCompactors(2).
+			WithValueThreshold(256)
+	} else {
+		o = o.WithIndexCacheSize(64 << 20)
+	}
+	return o
+}
+
+func open(home string, key []byte, unlock func() error, opts Options) (*Store, error) {
+	opts.fill()
+	db, err := badger.Open(badgerOptions(DataDir(home), key, opts.Profile))
+	if err != nil {
+		unlock()
+		if errors.Is(err, badger.ErrEncryptionKeyMismatch) {
+			return nil, fmt.Errorf("the data folder %s was written with another key: %w", DataDir(home), err)
+		}
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return &Store{home: home, db: db, unlock: unlock, opts: opts, log: opts.Logger}, nil
+}
+
+// SyncWrites reports whether every commit is fsynced before it returns.
+func (s *Store) SyncWrites() bool { return s.db.Opts().SyncWrites }
+
+// Home returns the home folder.
+func (s *Store) Home() string { return s.home }
+
+// Close closes the database and releases the home lock.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if uerr := s.unlock(); err == nil {
+		err = uerr
+	}
+	return err
+}
+
+func (s *Store) initDevice() error {
+	seed := make([]byte, 32)
+	if _, err := rand.Read(seed); err != nil {
+		return err
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return err
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(metaKey("signer"), seed); err != nil {
+			return err
+		}
+		if err := txn.Set(metaKey("age"), []byte(id.String())); err != nil {
+			return err
+		}
+		return txn.Set(metaKey("created"), be64(s.opts.Now().UnixMilli()))
+	})
+	if err != nil {
+		return err
+	}
+	return s.load()
+}
+
+// load reads device keys and rebuilds the mission state from the mission
+// records (a few thousand at most).
+func (s *Store) load() error {
+	return s.db.View(func(txn *badger.Txn) error {
+		seed, err := getValue(txn, metaKey("signer"))
+		if err != nil {
+			return fmt.Errorf("read device key: %w", err)
+		}
+		if s.signer, err = incident.NewSigner(seed); err != nil {
+			return err
+		}
+		ageText, err := getValue(txn, metaKey("age"))
+		if err != nil {
+			return fmt.Errorf("read sealing key: %w", err)
+		}
+		if s.ageID, err = age.ParseX25519Identity(string(ageText)); err != nil {
+			return err
+		}
+		mid, err := getValue(txn, metaKey("mission"))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if s.secret, err = getValue(txn, metaKey("secret")); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		var id incident.ID
+		copy(id[:], mid)
+		g, err := getRecord(txn, id)
+		if err != nil {
+			return fmt.Errorf("read mission genesis: %w", err)
+		}
+		ms, err := incident.NewMissionState(g)
+		if err != nil {
+			return err
+		}
+		for _, k := range []incident.Kind{incident.KindConfig, incident.KindMember, incident.KindRevoke} {
+			err := scanPrefix(txn, kindPrefix(k), false, func(key []byte) error {
+				var rid incident.ID
+				copy(rid[:], key[len(key)-32:])
+				r, err := getRecord(txn, rid)
+				if err != nil {
+					return err
+				}
+				return ms.Apply(r)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		s.ms = ms
+		return nil
+	})
+}
+
+func getValue(txn *badger.Txn, k []byte) ([]byte, error) {
+	item, err := txn.Get(k)
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+func getRecord(txn *badger.Txn, id incident.ID) (*incident.Signed, error) {
+	raw, err := getValue(txn, recordKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return incident.Decode(raw)
+}
+
+// scanPrefix calls fn with each key under prefix, in order (reverse when
+// asked), without reading values.
+func scanPrefix(txn *badger.Txn, prefix []byte, reverse bool, fn func(key []byte) error) error {
+	o := badger.DefaultIteratorOptions
+	o.PrefetchValues = false
+	o.Prefix = prefix
+	o.Reverse = reverse
+	it := txn.NewIterator(o)
+	defer it.Close()
+	seek := prefix
+	if reverse {
+		seek = append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	}
+	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+		if err := fn(it.Item().KeyCopy(nil)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Signer returns this device's signing key.
+func (s *Store) Signer() *incident.Signer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.signer
+}
+
+// Author returns this device's author key.
+func (s *Store) Author() incident.Author { return s.Signer().Author() }
+
+// AgeIdentity returns this device's sealing identity.
+func (s *Store) AgeIdentity() *age.X25519Identity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ageID
+}
+
+// Mission returns the mission state, or ErrNoMission. The state is shared:
+// callers must not change it.
+func (s *Store) Mission() (*incident.MissionState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil {
+		return nil, ErrNoMission
+	}
+	return s.ms, nil
+}
+
+// Secret returns the mission secret (nil before a mission).
+func (s *Store) Secret() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.secret...)
+}
+
+// Get returns a stored record, or nil, nil when it is not held. It
+// implements incident.RecordSource.
+func (s *Store) Get(id incident.ID) (*incident.Signed, error) {
+	var r *incident.Signed
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		r, err = getRecord(txn, id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return r, err
+}
+
+// Has reports whether the record is stored.
+func (s *Store) Has(id incident.ID) (bool, error) {
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(recordKey(id))
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Counts returns how many records of each kind are stored.
+func (s *Store) Counts() (map[incident.Kind]int, error) {
+	out := map[incident.Kind]int{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, k := range incident.Kinds {
+			n := 0
+			if err := scanPrefix(txn, kindPrefix(k), false, func([]byte) error { n++; return nil }); err != nil {
+				return err
+			}
+			out[k] = n
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ByKind returns the stored records of kind k in claimed-time order.
+func (s *Store) ByKind(k incident.Kind) ([]*incident.Signed, error) {
+	var out []*incident.Signed
+	err := s.db.View(func(txn *badger.Txn) error {
+		return scanPrefix(txn, kindPrefix(k), false, func(key []byte) error {
+			var id incident.ID
+			copy(id[:], key[len(key)-32:])
+			r, err := getRecord(txn, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Related returns the records that target id (amends, retractions,
+// reviews), in no particular order.
+func (s *Store) Related(id incident.ID) ([]*incident.Signed, error) {
+	var out []*incident.Signed
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		out, err = related(txn, id)
+		return err
+	})
+	return out, err
+}
+
+func related(txn *badger.Txn, id incident.ID) ([]*incident.Signed, error) {
+	var out []*incident.Signed
+	err := scanPrefix(txn, key(tTarget, id[:]), false, func(k []byte) error {
+		var rid incident.ID
+		copy(rid[:], k[len(k)-32:])
+		r, err := getRecord(txn, rid)
+		if err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// Now returns the store's clock reading.
+func (s *Store) Now() time.Time { return s.opts.Now() }
+
+func bytesEqual(a, b []byte) bool { return bytes.Equal(a, b) }
+
+// ByAuthor returns the records author signed, in claimed-time order.
+func (s *Store) ByAuthor(a incident.Author) ([]*incident.Signed, error) {
+	var out []*incident.Signed
+	err := s.db.View(func(txn *badger.Txn) error {
+		return scanPrefix(txn, key(tAuthor, a[:]), false, func(k []byte) error {
+			var id incident.ID
+			copy(id[:], k[len(k)-32:])
+			r, err := getRecord(txn, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	return out, err
+}
