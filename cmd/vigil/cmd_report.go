@@ -266,33 +266,16 @@ func (c *cli) printCreated(s *store.Store, id incident.ID, what string) error {
 
 func (c *cli) reportList(args []string) error {
 	fs := newFlags("report list")
-	category := fs.String("category", "", "a category code or a family (polling, registration, …)")
-	station := fs.String("station", "", "polling station code")
-	since := fs.String("since", "", "occurred at or after T")
-	status := fs.String("status", "", "unreviewed, verified, corroborated, rejected or escalated")
-	author := fs.String("author", "", "an author key")
+	ff := addFilterFlags(fs)
 	limit := fs.Int("limit", 0, "at most this many")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	f := store.Filter{Category: *category, Station: *station, Status: *status, Limit: *limit}
-	if *status != "" && *status != incident.StatusUnreviewed && !contains(incident.ReviewStatuses, *status) {
-		return usagef("--status: %q is not a status (unreviewed, verified, corroborated, rejected, escalated)", *status)
+	f, err := c.filter(ff)
+	if err != nil {
+		return err
 	}
-	if *since != "" {
-		t, err := c.parseTime("since", *since)
-		if err != nil {
-			return err
-		}
-		f.Since = t
-	}
-	if *author != "" {
-		a, err := incident.ParseAuthor(*author)
-		if err != nil {
-			return usagef("--author: %v", err)
-		}
-		f.Author = a
-	}
+	f.Limit = *limit
 	return c.withStore(func(s *store.Store) error {
 		n := 0
 		err := s.Scan(f, func(v incident.ReportView) error {

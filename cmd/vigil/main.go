@@ -136,6 +136,9 @@ func commands() []command {
 		{"review", "a coordinator's verdict on a report", (*cli).cmdReview},
 		{"checkin", "arrived, opened, all quiet, closed", (*cli).cmdCheckin},
 		{"alert", "observer in danger", (*cli).cmdAlert},
+		{"bundle", "records on a file, for USB sticks and SD cards", (*cli).cmdBundle},
+		{"export", "reports as csv, jsonl or geojson", (*cli).cmdExport},
+		{"verify", "check a bundle or export offline", (*cli).cmdVerify},
 		{"status", "this device, its mission and its store", (*cli).cmdStatus},
 		{"wipe", "destroy the store's key: nothing in it can be read again", (*cli).cmdWipe},
 		{"gui", "the app", (*cli).cmdGUI},
@@ -182,6 +185,10 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   review ID --status verified|corroborated|rejected|escalated [--note TEXT]
   checkin --status arrived|opened|all_quiet|closed [--station CODE]
   alert [--note TEXT] [--station CODE]    observer in danger
+  bundle export --out FILE [--since T]    records on a file for a USB stick
+  bundle import FILE                      store a bundle's valid records (exit 3 if some were rejected)
+  export --format csv|jsonl|geojson --out FILE [--hxl] [report list filters]
+  verify FILE [--mission ID]              check every signature and membership chain offline
   status                                  this device and its store
   wipe                                    destroy the store's key
   gui                                     the app (the default with no command)

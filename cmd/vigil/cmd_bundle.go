@@ -1,0 +1,205 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/bundle"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// maxBundleBytes bounds a bundle read into memory.
+const maxBundleBytes = 1 << 30
+
+func (c *cli) cmdBundle(args []string) error {
+	if len(args) == 0 {
+		return usagef("bundle: want export or import")
+	}
+	switch args[0] {
+	case "export":
+		return c.bundleExport(args[1:])
+	case "import":
+		return c.bundleImport(args[1:])
+	}
+	return usagef("bundle: unknown subcommand %q (want export or import)", args[0])
+}
+
+func (c *cli) bundleExport(args []string) error {
+	fs := newFlags("bundle export")
+	out := fs.String("out", "", "the bundle file to write")
+	since := fs.String("since", "", "only records claimed at or after T (mission and member records always go)")
+	to := fs.String("to", "", "encrypt to this age recipient")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("bundle export: --out FILE is required")
+	}
+	if *to != "" {
+		return errors.New("--to: encrypted bundles are not in this build yet; nothing was written")
+	}
+	var sinceT time.Time
+	if *since != "" {
+		t, err := c.parseTime("since", *since)
+		if err != nil {
+			return err
+		}
+		sinceT = t
+	}
+	return c.withStore(func(s *store.Store) error {
+		ms, err := s.Mission()
+		if err != nil {
+			return err
+		}
+		var raws [][]byte
+		for _, k := range incident.Kinds {
+			recs, err := s.ByKind(k)
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				if k.MissionKind() || sinceT.IsZero() || r.Created >= sinceT.UnixMilli() {
+					raws = append(raws, r.Raw)
+				}
+			}
+		}
+		if err := writeAtomic(*out, func(f *os.File) error {
+			w, err := bundle.NewWriter(f, ms.ID, c.now().UnixMilli(), len(raws))
+			if err != nil {
+				return err
+			}
+			for _, r := range raws {
+				if err := w.Add(r); err != nil {
+					return err
+				}
+			}
+			return w.Close()
+		}); err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(map[string]any{"out": *out, "records": len(raws), "mission": ms.ID.String()})
+		}
+		fmt.Fprintf(c.stderr, "Wrote %d records to %s.\n", len(raws), *out)
+		return nil
+	})
+}
+
+// writeAtomic writes path through a synced temporary file and a rename, so
+// a pulled USB stick never holds half a bundle under the real name.
+func writeAtomic(path string, fill func(f *os.File) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := fill(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+type importSummary struct {
+	File        string         `json:"file"`
+	Records     int            `json:"records"`
+	Accepted    int            `json:"accepted"`
+	Duplicate   int            `json:"duplicate"`
+	Quarantined int            `json:"quarantined"`
+	Rejected    int            `json:"rejected"`
+	Released    int            `json:"released"` // earlier-waiting records these let in
+	Rejections  []rejectionOut `json:"rejections"`
+}
+
+type rejectionOut struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+func (c *cli) bundleImport(args []string) error {
+	pos, err := parse(newFlags("bundle import"), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("bundle import: want one FILE")
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	hdr, raws, err := bundle.Read(f, maxBundleBytes)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w; nothing was stored", pos[0], err)
+	}
+	return c.withStore(func(s *store.Store) error {
+		ms, err := s.Mission()
+		if err != nil {
+			return err
+		}
+		if hdr.Mission != ms.ID {
+			return fmt.Errorf("%s is a bundle of mission %s; this device belongs to %s (%q); nothing was stored",
+				pos[0], hdr.Mission, ms.ID, ms.Mission.Name)
+		}
+		results, err := s.AddMany(raws, "bundle:"+filepath.Base(pos[0]), nil)
+		if err != nil {
+			return err
+		}
+		sum := importSummary{File: pos[0], Records: len(raws), Rejections: []rejectionOut{}}
+		released := map[incident.ID]bool{}
+		for _, r := range results {
+			for _, id := range r.Released {
+				released[id] = true
+			}
+		}
+		for _, r := range results {
+			switch {
+			case r.Outcome == store.Accepted, r.Outcome == store.Quarantined && released[r.ID]:
+				// A record released by a later one in the same bundle
+				// ends up stored: count it as accepted.
+				sum.Accepted++
+				delete(released, r.ID)
+			case r.Outcome == store.Duplicate:
+				sum.Duplicate++
+			case r.Outcome == store.Quarantined:
+				sum.Quarantined++
+			case r.Outcome == store.Rejected:
+				sum.Rejected++
+				sum.Rejections = append(sum.Rejections, rejectionOut{ID: r.ID.String(), Reason: r.Err.Error()})
+			}
+		}
+		// What is left was waiting from earlier imports or syncs.
+		sum.Released = len(released)
+		if c.json {
+			if err := c.printJSON(sum); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintf(c.stdout, "accepted %d, duplicate %d, quarantined %d, rejected %d\n",
+				sum.Accepted, sum.Duplicate, sum.Quarantined, sum.Rejected)
+			if sum.Released > 0 {
+				fmt.Fprintf(c.stdout, "released %d records that were waiting for these\n", sum.Released)
+			}
+			for _, r := range sum.Rejections {
+				fmt.Fprintf(c.stderr, "rejected %s: %s\n", r.ID, strings.ReplaceAll(r.Reason, "\n", " "))
+			}
+		}
+		if sum.Rejected > 0 {
+			return &partialError{fmt.Sprintf("%d of %d records were rejected; the valid ones are stored", sum.Rejected, len(raws))}
+		}
+		return nil
+	})
+}

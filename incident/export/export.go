@@ -1,0 +1,242 @@
+// Package export writes a mission's reports in the formats analysts and
+// partners open: CSV (RFC 4180, optionally with an HXL hashtag row), JSON
+// Lines with the signed records, and GeoJSON (RFC 7946). It also verifies
+// files offline (verify.go). Standard library only: encoding/csv and
+// encoding/json are the maintained encoders for these formats.
+package export
+
+import (
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// Item is one report to export: its view and the signed records behind it
+// (the report, then its amendments, retractions and reviews).
+type Item struct {
+	View    incident.ReportView
+	Record  []byte
+	Related [][]byte
+}
+
+// Column is one CSV column: a stable name, its HXL hashtag and how to
+// print it.
+type Column struct {
+	Name string
+	HXL  string
+	get  func(j *incident.ReportJSON) string
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func num(p *uint64) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatUint(*p, 10)
+}
+
+func deg(p *float64) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*p, 'f', -1, 64)
+}
+
+// Columns are the CSV columns, in order. Names are stable: tools depend
+// on them.
+var Columns = []Column{
+	{"id", "#meta+id", func(j *incident.ReportJSON) string { return j.ID }},
+	{"occurred", "#date+occurred", func(j *incident.ReportJSON) string { return str(j.Occurred) }},
+	{"created", "#date+reported", func(j *incident.ReportJSON) string { return j.Created }},
+	{"category", "#event+type+code", func(j *incident.ReportJSON) string { return str(j.Category) }},
+	{"family", "#event+type+family", func(j *incident.ReportJSON) string { return str(j.Family) }},
+	{"severity", "#severity", func(j *incident.ReportJSON) string { return num(j.Severity) }},
+	{"title", "#description+title", func(j *incident.ReportJSON) string { return str(j.Title) }},
+	{"description", "#description", func(j *incident.ReportJSON) string { return str(j.Description) }},
+	{"station", "#loc+code", func(j *incident.ReportJSON) string { return str(j.Station) }},
+	{"area", "#adm1+name", func(j *incident.ReportJSON) string { return str(j.Area) }},
+	{"lat", "#geo+lat", func(j *incident.ReportJSON) string { return deg(j.Lat) }},
+	{"lon", "#geo+lon", func(j *incident.ReportJSON) string { return deg(j.Lon) }},
+	{"precision_m", "#geo+precision", func(j *incident.ReportJSON) string { return num(j.Precision) }},
+	{"channel", "#channel", func(j *incident.ReportJSON) string { return str(j.Channel) }},
+	{"harm", "#severity+harm", func(j *incident.ReportJSON) string { return str(j.Harm) }},
+	{"reach", "#reached", func(j *incident.ReportJSON) string { return num(j.Reach) }},
+	{"source", "#meta+source", func(j *incident.ReportJSON) string { return str(j.Source) }},
+	{"status", "#status+review", func(j *incident.ReportJSON) string { return j.Status }},
+	{"conflict", "#status+conflict", func(j *incident.ReportJSON) string { return strconv.FormatBool(j.Conflict) }},
+	{"retracted", "#status+retracted", func(j *incident.ReportJSON) string { return strconv.FormatBool(j.Retracted) }},
+	{"retract_reason", "#description+retraction", func(j *incident.ReportJSON) string { return str(j.RetractReason) }},
+	{"amendments", "#meta+amendments", func(j *incident.ReportJSON) string { return strconv.Itoa(j.Amendments) }},
+	{"flags", "#meta+flags", func(j *incident.ReportJSON) string { return strings.Join(j.Flags, ";") }},
+	{"sealed", "#meta+sealed", func(j *incident.ReportJSON) string { return strconv.FormatBool(j.Sealed) }},
+	{"author", "#meta+author", func(j *incident.ReportJSON) string { return j.Author }},
+	{"attachments", "#meta+attachments", func(j *incident.ReportJSON) string { return strings.Join(j.Attachments, ";") }},
+}
+
+// CSVWriter writes reports as RFC 4180 CSV (CRLF line ends, UTF-8 without
+// a byte-order mark).
+type CSVWriter struct {
+	w   *csv.Writer
+	row []string
+}
+
+// NewCSV writes the header (and, with hxl, the HXL hashtag row).
+func NewCSV(w io.Writer, hxl bool) (*CSVWriter, error) {
+	cw := &CSVWriter{w: csv.NewWriter(w), row: make([]string, len(Columns))}
+	cw.w.UseCRLF = true
+	for i, c := range Columns {
+		cw.row[i] = c.Name
+	}
+	if err := cw.w.Write(cw.row); err != nil {
+		return nil, err
+	}
+	if hxl {
+		for i, c := range Columns {
+			cw.row[i] = c.HXL
+		}
+		if err := cw.w.Write(cw.row); err != nil {
+			return nil, err
+		}
+	}
+	return cw, nil
+}
+
+// Write adds one report.
+func (cw *CSVWriter) Write(it *Item) error {
+	j := it.View.JSON(false)
+	for i, c := range Columns {
+		cw.row[i] = c.get(&j)
+	}
+	return cw.w.Write(cw.row)
+}
+
+// Close flushes.
+func (cw *CSVWriter) Close() error {
+	cw.w.Flush()
+	return cw.w.Error()
+}
+
+// JSONL lines. The mission records come first, one per line, then one line
+// per report with its decoded fields, its signed record and the signed
+// records that shape its current view.
+type (
+	// DepLine is a mission record a reader needs to check the reports.
+	DepLine struct {
+		Kind   incident.Kind `json:"kind"`
+		ID     string        `json:"id"`
+		Record string        `json:"record"`
+	}
+	// ReportLine is one report.
+	ReportLine struct {
+		Kind string `json:"kind"`
+		incident.ReportJSON
+		Record  string   `json:"record"`
+		Related []string `json:"related"`
+	}
+)
+
+// JSONLWriter writes a JSON Lines export.
+type JSONLWriter struct{ enc *json.Encoder }
+
+// NewJSONL writes deps (mission, config, member, revoke records, in that
+// order) first.
+func NewJSONL(w io.Writer, deps []*incident.Signed) (*JSONLWriter, error) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, d := range deps {
+		if err := enc.Encode(DepLine{Kind: d.Kind, ID: d.ID.String(), Record: b64(d.Raw)}); err != nil {
+			return nil, err
+		}
+	}
+	return &JSONLWriter{enc: enc}, nil
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// Write adds one report line.
+func (jw *JSONLWriter) Write(it *Item) error {
+	line := ReportLine{Kind: string(incident.KindReport), ReportJSON: it.View.JSON(false), Record: b64(it.Record), Related: []string{}}
+	for _, r := range it.Related {
+		line.Related = append(line.Related, b64(r))
+	}
+	return jw.enc.Encode(line)
+}
+
+// GeoJSON: a FeatureCollection (RFC 7946) in WGS 84 with [lon, lat]
+// points; the properties are the CSV columns. Reports without a location
+// are skipped and counted.
+type GeoJSONWriter struct {
+	w       io.Writer
+	n       int
+	Skipped int
+}
+
+type feature struct {
+	Type       string         `json:"type"`
+	ID         string         `json:"id"`
+	Geometry   geometry       `json:"geometry"`
+	Properties map[string]any `json:"properties"`
+}
+
+type geometry struct {
+	Type        string     `json:"type"`
+	Coordinates [2]float64 `json:"coordinates"`
+}
+
+// NewGeoJSON starts the collection.
+func NewGeoJSON(w io.Writer) (*GeoJSONWriter, error) {
+	_, err := io.WriteString(w, `{"type":"FeatureCollection","features":[`)
+	return &GeoJSONWriter{w: w}, err
+}
+
+// Write adds a report if it has a location.
+func (g *GeoJSONWriter) Write(it *Item) error {
+	j := it.View.JSON(false)
+	if j.Lat == nil || j.Lon == nil {
+		g.Skipped++
+		return nil
+	}
+	props := make(map[string]any, len(Columns))
+	for _, c := range Columns {
+		props[c.Name] = c.get(&j)
+	}
+	// Typed properties where the value is a number or a flag.
+	props["severity"], props["lat"], props["lon"] = j.Severity, *j.Lat, *j.Lon
+	props["conflict"], props["retracted"], props["sealed"] = j.Conflict, j.Retracted, j.Sealed
+	props["amendments"], props["flags"] = j.Amendments, j.Flags
+	f := feature{Type: "Feature", ID: j.ID, Geometry: geometry{Type: "Point", Coordinates: [2]float64{*j.Lon, *j.Lat}}, Properties: props}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	if g.n > 0 {
+		if _, err := io.WriteString(g.w, ",\n"); err != nil {
+			return err
+		}
+	} else if _, err := io.WriteString(g.w, "\n"); err != nil {
+		return err
+	}
+	g.n++
+	_, err = g.w.Write(b)
+	return err
+}
+
+// Close ends the collection.
+func (g *GeoJSONWriter) Close() error {
+	_, err := io.WriteString(g.w, "\n]}\n")
+	return err
+}
+
+// Count is how many features were written.
+func (g *GeoJSONWriter) Count() int { return g.n }
