@@ -55,7 +55,32 @@ var ErrQuota = errors.New("quota exceeded")
 func (s *Store) Add(raw []byte, source string) Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addLocked(raw, source)
+	r := s.addLocked(raw, source)
+	if r.Outcome == Accepted || r.Outcome == Quarantined {
+		if err := s.sync(); err != nil {
+			return Result{ID: r.ID, Outcome: Rejected, Err: fmt.Errorf("sync: %w", err)}
+		}
+	}
+	return r
+}
+
+// AddMany is Add for many records (a bundle, a fetched batch): each is
+// judged as Add would, and the writes are synced once, before AddMany
+// returns. progress, when not nil, is called after each record.
+func (s *Store) AddMany(raws [][]byte, source string, progress func(done int)) ([]Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Result, len(raws))
+	for i, raw := range raws {
+		out[i] = s.addLocked(raw, source)
+		if progress != nil {
+			progress(i + 1)
+		}
+	}
+	if err := s.sync(); err != nil {
+		return out, fmt.Errorf("sync: %w", err)
+	}
+	return out, nil
 }
 
 func (s *Store) addLocked(raw []byte, source string) Result {

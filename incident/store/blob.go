@@ -16,7 +16,10 @@ func (s *Store) PutBlob(sum [32]byte, data []byte) error {
 	if sha256.Sum256(data) != sum {
 		return errors.New("attachment content does not match its hash")
 	}
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(key(tBlob, sum[:]), data) })
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(key(tBlob, sum[:]), data) }); err != nil {
+		return err
+	}
+	return s.sync()
 }
 
 // Blob returns attachment content, or ErrNotFound.

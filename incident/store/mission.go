@@ -13,7 +13,10 @@ import (
 
 // SetName stores this device's display name.
 func (s *Store) SetName(name string) error {
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(metaKey("name"), []byte(name)) })
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(metaKey("name"), []byte(name)) }); err != nil {
+		return err
+	}
+	return s.sync()
 }
 
 // Name returns this device's display name ("" when unset).
@@ -80,7 +83,7 @@ func (s *Store) adoptMission(g *incident.Signed, secret []byte) error {
 		return err
 	}
 	s.ms, s.secret = ms, append([]byte(nil), secret...)
-	return nil
+	return s.sync()
 }
 
 // InviteRequest describes an invite to create.
@@ -196,7 +199,7 @@ func (s *Store) Join(code string) (incident.ID, error) {
 	if r := s.addLocked(rec.Raw, "local"); r.Outcome != Accepted {
 		return incident.ID{}, fmt.Errorf("member record %s: %s: %v", rec.ID, r.Outcome, r.Err)
 	}
-	return rec.ID, nil
+	return rec.ID, s.sync()
 }
 
 // Put signs a record of kind with payload as this device, at the store's
@@ -220,7 +223,8 @@ func (s *Store) Put(kind incident.Kind, payload any) (*incident.Signed, error) {
 	if r := s.addLocked(rec.Raw, "local"); r.Outcome != Accepted && r.Outcome != Duplicate {
 		return nil, r.Err
 	}
-	return rec, nil
+	// Acknowledged only once it is on disk.
+	return rec, s.sync()
 }
 
 func orNone(role string) string {
