@@ -299,3 +299,26 @@ func verifyToken(t Token) bool {
 	}
 	return ed25519.Verify(ed25519.PublicKey(t.Issuer), append([]byte(tokenDomain), body...), sig)
 }
+
+// Clone returns a copy that later Apply calls on either side do not
+// affect, for readers on other goroutines.
+func (ms *MissionState) Clone() *MissionState {
+	c := *ms
+	c.members = make(map[Author][]Member, len(ms.members))
+	for k, v := range ms.members {
+		c.members[k] = append([]Member(nil), v...)
+	}
+	c.tokens = make(map[ID][]Author, len(ms.tokens))
+	for k, v := range ms.tokens {
+		c.tokens[k] = append([]Author(nil), v...)
+	}
+	c.revoked = make(map[Author][]Revocation, len(ms.revoked))
+	for k, v := range ms.revoked {
+		c.revoked[k] = append([]Revocation(nil), v...)
+	}
+	c.configs = make(map[ID]configEntry, len(ms.configs))
+	for k, v := range ms.configs {
+		c.configs[k] = v
+	}
+	return &c
+}

@@ -240,3 +240,7 @@ func (s *Signer) sign(r Record) (*Signed, error) {
 	}
 	return Decode(raw)
 }
+
+// SignBytes signs msg with the device key. Callers must put a domain
+// separation prefix of their own in msg.
+func (s *Signer) SignBytes(msg []byte) []byte { return ed25519.Sign(s.priv, msg) }

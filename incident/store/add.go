@@ -182,6 +182,11 @@ func (s *Store) commit(rec *incident.Signed) error {
 				return err
 			}
 		}
+		if rec.Kind == incident.KindReceipt {
+			if err := indexReceipt(txn, rec); err != nil {
+				return err
+			}
+		}
 		switch {
 		case rec.Kind == incident.KindReport:
 			return s.reindex(txn, rec.ID)

@@ -206,6 +206,14 @@ func (s *Store) Join(code string) (incident.ID, error) {
 // clock, validates it like any record and stores it. It returns the stored
 // record; an invalid payload is an error and changes nothing.
 func (s *Store) Put(kind incident.Kind, payload any) (*incident.Signed, error) {
+	rec, err := s.put(kind, payload)
+	if err == nil {
+		s.firePut(rec)
+	}
+	return rec, err
+}
+
+func (s *Store) put(kind incident.Kind, payload any) (*incident.Signed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ms == nil {
@@ -241,4 +249,26 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Meta returns a device setting stored under name (nil when unset).
+func (s *Store) Meta(name string) ([]byte, error) {
+	var v []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		v, err = getValue(txn, metaKey("x/"+name))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	})
+	return v, err
+}
+
+// SetMeta stores a device setting durably.
+func (s *Store) SetMeta(name string, value []byte) error {
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(metaKey("x/"+name), value) }); err != nil {
+		return err
+	}
+	return s.sync()
 }

@@ -72,6 +72,9 @@ type Store struct {
 	opts   Options
 	log    *slog.Logger
 
+	hookMu gosync.Mutex
+	onPut  func(*incident.Signed)
+
 	mu     gosync.Mutex // serialises writes and guards the fields below
 	signer *incident.Signer
 	ageID  *age.X25519Identity
@@ -389,15 +392,15 @@ func (s *Store) AgeIdentity() *age.X25519Identity {
 	return s.ageID
 }
 
-// Mission returns the mission state, or ErrNoMission. The state is shared:
-// callers must not change it.
+// Mission returns a snapshot of the mission state, or ErrNoMission. The
+// snapshot is the caller's: records stored later do not change it.
 func (s *Store) Mission() (*incident.MissionState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ms == nil {
 		return nil, ErrNoMission
 	}
-	return s.ms, nil
+	return s.ms.Clone(), nil
 }
 
 // Secret returns the mission secret (nil before a mission).

@@ -1,0 +1,197 @@
+package store
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// What the mesh needs from a store: every record's (claimed time, ID) for
+// reconciliation, who confirmed holding this device's records, and hooks
+// for records this device signs.
+
+// ForEachKey calls fn with the claimed time and ID of every stored record,
+// in (time, ID) order within each kind. It reads keys only.
+func (s *Store) ForEachKey(fn func(created int64, id incident.ID) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		for _, k := range incident.Kinds {
+			prefix := kindPrefix(k)
+			err := scanPrefix(txn, prefix, false, func(key []byte) error {
+				rest := key[len(prefix):]
+				if len(rest) != 8+32 {
+					return nil
+				}
+				var id incident.ID
+				copy(id[:], rest[8:])
+				return fn(unbe64(rest[:8]), id)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+const tHolder = 'h' // h/<id><peer> → first-confirmed time
+
+// MarkHeld records that peer confirmed holding each of ids. Only records
+// this device authored are tracked (their delivery status is what the
+// observer sees); others are ignored.
+func (s *Store) MarkHeld(peer string, ids []incident.ID, at int64) error {
+	self := s.Author()
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, id := range ids {
+		r, err := s.Get(id)
+		if err != nil || r == nil || r.AuthorKey() != self {
+			continue
+		}
+		if err := wb.Set(key(tHolder, id[:], []byte(peer)), be64(at)); err != nil {
+			return err
+		}
+	}
+	return wb.Flush()
+}
+
+// Delivery is a record's delivery status as its author sees it.
+type Delivery struct {
+	Peers       int  `json:"sent_to"`             // distinct peers that confirmed holding it
+	Coordinator bool `json:"held_by_coordinator"` // a coordinator's receipt lists it
+}
+
+// String is "local only", "sent to N" or "held by a coordinator".
+func (d Delivery) String() string {
+	switch {
+	case d.Coordinator:
+		return "held by a coordinator"
+	case d.Peers > 0:
+		return "sent to " + strconv.Itoa(d.Peers)
+	}
+	return "local only"
+}
+
+// DeliveryOf returns a record's delivery status.
+func (s *Store) DeliveryOf(id incident.ID) (Delivery, error) {
+	var d Delivery
+	err := s.db.View(func(txn *badger.Txn) error {
+		if err := scanPrefix(txn, key(tHolder, id[:]), false, func([]byte) error { d.Peers++; return nil }); err != nil {
+			return err
+		}
+		return scanPrefix(txn, key(tReceipted, id[:]), false, func([]byte) error {
+			d.Coordinator = true
+			return errStop
+		})
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return d, err
+}
+
+const tReceipted = 'c' // c/<id><receipt id>: a coordinator's receipt lists id
+
+// Unreceipted returns up to limit IDs of records held here that no receipt
+// lists yet and that were not authored by this device: what a
+// coordinator's node should confirm next.
+func (s *Store) Unreceipted(limit int) ([]incident.ID, error) {
+	self := s.Author()
+	var out []incident.ID
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, k := range []incident.Kind{incident.KindReport, incident.KindAmend, incident.KindRetract,
+			incident.KindCheckin, incident.KindAlert, incident.KindAttachment} {
+			prefix := kindPrefix(k)
+			err := scanPrefix(txn, prefix, false, func(kk []byte) error {
+				var id incident.ID
+				copy(id[:], kk[len(kk)-32:])
+				if _, err := txn.Get(key(tReceiptedBy, id[:])); err == nil {
+					return nil
+				}
+				r, err := getRecord(txn, id)
+				if err != nil || r.AuthorKey() == self {
+					return nil
+				}
+				out = append(out, id)
+				if len(out) >= limit {
+					return errStop
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return out, err
+}
+
+const tReceiptedBy = 'C' // C/<id>: some receipt lists id (any receipt)
+
+// indexReceipt records which IDs a receipt confirms.
+func indexReceipt(txn *badger.Txn, rec *incident.Signed) error {
+	p, err := rec.DecodePayload()
+	if err != nil {
+		return err
+	}
+	rp, ok := p.(*incident.ReceiptPayload)
+	if !ok {
+		return nil
+	}
+	for _, b := range rp.IDs {
+		if len(b) != 32 {
+			continue
+		}
+		if err := txn.Set(key(tReceipted, b, rec.ID[:]), nil); err != nil {
+			return err
+		}
+		if err := txn.Set(key(tReceiptedBy, b), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OnPut registers fn to be called after this device stores a record it
+// signed itself (Put): the mesh publishes it. One hook; nil removes it.
+func (s *Store) OnPut(fn func(*incident.Signed)) {
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	s.onPut = fn
+}
+
+func (s *Store) firePut(r *incident.Signed) {
+	s.hookMu.Lock()
+	fn := s.onPut
+	s.hookMu.Unlock()
+	if fn != nil {
+		fn(r)
+	}
+}
+
+// MarkHeldAll records that peer holds every record this device authored
+// (after a completed reconciliation, it does).
+func (s *Store) MarkHeldAll(peer string, at int64) error {
+	self := s.Author()
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	err := s.db.View(func(txn *badger.Txn) error {
+		return scanPrefix(txn, key(tAuthor, self[:]), false, func(k []byte) error {
+			hk := key(tHolder, k[len(k)-32:], []byte(peer))
+			if _, err := txn.Get(hk); err == nil {
+				return nil
+			}
+			return wb.Set(hk, be64(at))
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return wb.Flush()
+}

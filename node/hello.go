@@ -1,0 +1,203 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// The hello protocol runs first on every connection, inside the encrypted
+// channel. Each side opens a hello stream to prove itself to the other:
+//
+//	verifier → prover: 32-byte random nonce
+//	prover → verifier: HMAC-SHA256(secret, binding) (32 bytes),
+//	                   uvarint length, member credential
+//	verifier → prover: 1 byte, 1 = admitted, 0 = refused
+//
+// binding = "vigil/hello/v1\x00" || prover peer ID || verifier peer ID ||
+// nonce. The peer IDs are authenticated by the channel, so a proof cannot
+// be replayed to another peer or reflected back. A peer is admitted when
+// its proof and credential check out; until then no other protocol of the
+// mission is served to it. A connection that has not been admitted within
+// HelloTimeout is closed.
+
+const (
+	helloDomain  = "vigil/hello/v1\x00"
+	maxCredBytes = 32 << 10
+)
+
+func helloBinding(prover, verifier peer.ID, nonce []byte) []byte {
+	b := []byte(helloDomain)
+	b = append(b, []byte(prover)...)
+	b = append(b, []byte(verifier)...)
+	return append(b, nonce...)
+}
+
+func (n *Node) proof(binding []byte) []byte {
+	m := hmac.New(sha256.New, n.cfg.Secret)
+	m.Write(binding)
+	return m.Sum(nil)
+}
+
+func (n *Node) isRelay(p peer.ID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.relays[p]
+}
+
+func (n *Node) onConnected(c network.Conn) {
+	p := c.RemotePeer()
+	if n.isRelay(p) || n.Admitted(p) {
+		return
+	}
+	n.goFn(func() {
+		if err := n.sayHello(p); err != nil {
+			n.log.Debug("hello to peer failed", "peer", p, "err", err)
+		}
+	})
+	n.goFn(func() {
+		t := time.NewTimer(n.cfg.HelloTimeout)
+		defer t.Stop()
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !n.Admitted(p) && !n.isRelay(p) && len(n.host.Network().ConnsToPeer(p)) > 0 {
+			n.log.Debug("closing connection without hello", "peer", p)
+			_ = n.host.Network().ClosePeer(p)
+		}
+	})
+}
+
+func (n *Node) onDisconnected(c network.Conn) {
+	p := c.RemotePeer()
+	if len(n.host.Network().ConnsToPeer(p)) > 0 {
+		return
+	}
+	n.mu.Lock()
+	_, was := n.admitted[p]
+	delete(n.admitted, p)
+	n.mu.Unlock()
+	if was && n.cfg.OnPeer != nil {
+		n.goFn(func() { n.cfg.OnPeer(p, false) })
+	}
+}
+
+// sayHello proves this node to p.
+func (n *Node) sayHello(p peer.ID) error {
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.HelloTimeout)
+	defer cancel()
+	s, err := n.host.NewStream(network.WithAllowLimitedConn(ctx, "hello"), p, n.hello)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	_ = s.SetDeadline(time.Now().Add(n.cfg.HelloTimeout))
+	nonce := make([]byte, 32)
+	if _, err := io.ReadFull(s, nonce); err != nil {
+		return fmt.Errorf("read nonce: %w", err)
+	}
+	binding := helloBinding(n.host.ID(), p, nonce)
+	cred := n.cfg.Credential(binding)
+	if len(cred) > maxCredBytes {
+		return fmt.Errorf("credential of %d bytes, limit %d", len(cred), maxCredBytes)
+	}
+	msg := append(n.proof(binding), binary.AppendUvarint(nil, uint64(len(cred)))...)
+	if _, err := s.Write(append(msg, cred...)); err != nil {
+		return err
+	}
+	var ok [1]byte
+	if _, err := io.ReadFull(s, ok[:]); err != nil {
+		return fmt.Errorf("read verdict: %w", err)
+	}
+	if ok[0] != 1 {
+		return errors.New("peer refused our hello")
+	}
+	return nil
+}
+
+// handleHello verifies a peer's proof.
+func (n *Node) handleHello(s network.Stream) {
+	defer s.Close()
+	p := s.Conn().RemotePeer()
+	_ = s.SetDeadline(time.Now().Add(n.cfg.HelloTimeout))
+	nonce := make([]byte, 32)
+	if _, err := rand.Read(nonce); err != nil {
+		_ = s.Reset()
+		return
+	}
+	if _, err := s.Write(nonce); err != nil {
+		_ = s.Reset()
+		return
+	}
+	r := bufio.NewReader(io.LimitReader(s, 32+binary.MaxVarintLen64+maxCredBytes))
+	proof := make([]byte, 32)
+	if _, err := io.ReadFull(r, proof); err != nil {
+		_ = s.Reset()
+		return
+	}
+	binding := helloBinding(p, n.host.ID(), nonce)
+	if !hmac.Equal(proof, n.proof(binding)) {
+		_, _ = s.Write([]byte{0})
+		n.Ban(p, "hello: wrong mission proof")
+		return
+	}
+	size, err := binary.ReadUvarint(r)
+	if err != nil || size > maxCredBytes {
+		_, _ = s.Write([]byte{0})
+		n.Ban(p, "hello: bad credential length")
+		return
+	}
+	cred := make([]byte, size)
+	if _, err := io.ReadFull(r, cred); err != nil {
+		_ = s.Reset()
+		return
+	}
+	if err := n.cfg.CheckCredential(p, cred, binding); err != nil {
+		_, _ = s.Write([]byte{0})
+		n.Ban(p, "hello: "+err.Error())
+		return
+	}
+	if _, err := s.Write([]byte{1}); err != nil {
+		return
+	}
+	n.admit(p)
+}
+
+func (n *Node) admit(p peer.ID) {
+	n.mu.Lock()
+	_, was := n.admitted[p]
+	n.admitted[p] = n.cfg.Now()
+	n.mu.Unlock()
+	if !was && n.cfg.OnPeer != nil {
+		n.goFn(func() { n.cfg.OnPeer(p, true) })
+	}
+}
+
+// Guard waits (up to the hello timeout) for the remote peer of s to be
+// admitted. Protocol handlers call it first and drop the stream when it
+// returns false.
+func (n *Node) Guard(s network.Stream) bool {
+	p := s.Conn().RemotePeer()
+	if n.Admitted(p) {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.HelloTimeout)
+	defer cancel()
+	if n.WaitAdmitted(ctx, p) != nil {
+		_ = s.Reset()
+		return false
+	}
+	return true
+}

@@ -1,0 +1,43 @@
+package node
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"strconv"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Everything a mission puts on the wire under a name — protocol IDs, the
+// gossip topic, mDNS service names — is derived from the mission secret,
+// so an outsider (or a libp2p peer that is not a member and asks the
+// identify protocol) sees random labels: never "vigil", a mission name or
+// a key. Members derive the same labels independently.
+
+var label = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// Derive returns a short lower-case label for purpose under secret.
+func Derive(secret []byte, purpose string, n int) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("vigil/derive/v1\x00" + purpose))
+	s := strings.ToLower(label.EncodeToString(m.Sum(nil)))
+	if n > len(s) {
+		n = len(s)
+	}
+	return s[:n]
+}
+
+// ProtocolID is the stream protocol for name (hello, recon, fetch, …).
+func ProtocolID(secret []byte, name string) protocol.ID {
+	return protocol.ID("/" + Derive(secret, "proto/"+name, 12) + "/1")
+}
+
+// TopicName is the mission's gossip topic.
+func TopicName(secret []byte) string { return Derive(secret, "topic", 20) }
+
+// MDNSService is the mDNS service name for a rotation epoch.
+func MDNSService(secret []byte, epoch int64) string {
+	return "_" + Derive(secret, "mdns/"+strconv.FormatInt(epoch, 10), 12) + "._udp"
+}

@@ -1,0 +1,261 @@
+// Package node runs a mission device's libp2p host: transports, the
+// resource manager, discovery (mDNS under names derived from the mission
+// secret, peers from invites and --peer), circuit relay and hole punching,
+// and the hello protocol that admits members before anything else.
+//
+// node knows nothing of records: it asks its owner through callbacks
+// (Config.Credential, Config.CheckCredential) and reports admitted peers
+// through Config.OnPeer.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Config configures a Node. Zero values are documented per field.
+type Config struct {
+	// Key is the transport identity. It is never the signing key: network
+	// presence must not link to authored records. Required.
+	Key crypto.PrivKey
+	// Secret is the mission secret. Required.
+	Secret []byte
+	// Listen addresses. Default: TCP and QUIC on all interfaces, random
+	// ports.
+	Listen []ma.Multiaddr
+	// MDNS turns on LAN discovery.
+	MDNS bool
+	// RelayService lets this node relay for others (headless members).
+	RelayService bool
+	// Relays are peers used as circuit relays only: they are never asked
+	// to say hello and never get records.
+	Relays []peer.AddrInfo
+	// Phone picks phone-sized resource limits.
+	Phone bool
+	// Credential returns this device's member credential for a hello,
+	// bound to binding. Required.
+	Credential func(binding []byte) []byte
+	// CheckCredential judges a peer's credential; an error disconnects and
+	// bans the peer. Required.
+	CheckCredential func(p peer.ID, cred, binding []byte) error
+	// OnPeer is called (in its own goroutine) when a peer has been admitted
+	// (up=true) and when its last connection closes (up=false).
+	OnPeer func(p peer.ID, up bool)
+	// HelloTimeout bounds how long a connection may stay without a
+	// successful hello. Default 15 s.
+	HelloTimeout time.Duration
+	// BanFor is how long a peer that failed hello is refused. Default 10 min.
+	BanFor time.Duration
+	// Logger, default discard.
+	Logger *slog.Logger
+	// Now is the clock for mDNS name rotation. Default time.Now.
+	Now func() time.Time
+}
+
+// Node is a running host. Methods are safe for concurrent use.
+type Node struct {
+	cfg   Config
+	host  host.Host
+	log   *slog.Logger
+	hello protocol.ID
+	gate  *gater
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	admitted map[peer.ID]time.Time // peers whose hello we verified
+	relays   map[peer.ID]bool
+	mdns     *mdnsRotator
+}
+
+// New starts a host. The caller must Close it.
+func New(cfg Config) (*Node, error) {
+	if cfg.Key == nil || len(cfg.Secret) == 0 || cfg.Credential == nil || cfg.CheckCredential == nil {
+		return nil, errors.New("node: Key, Secret, Credential and CheckCredential are required")
+	}
+	if cfg.HelloTimeout == 0 {
+		cfg.HelloTimeout = 15 * time.Second
+	}
+	if cfg.BanFor == 0 {
+		cfg.BanFor = 10 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if len(cfg.Listen) == 0 {
+		for _, s := range []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1", "/ip6/::/tcp/0", "/ip6/::/udp/0/quic-v1"} {
+			cfg.Listen = append(cfg.Listen, ma.StringCast(s))
+		}
+	}
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	var concrete rcmgr.ConcreteLimitConfig
+	if cfg.Phone {
+		concrete = limits.Scale(96<<20, 256)
+	} else {
+		concrete = limits.AutoScale()
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(concrete))
+	if err != nil {
+		return nil, fmt.Errorf("node: resource manager: %w", err)
+	}
+	g := &gater{banned: map[peer.ID]time.Time{}, now: cfg.Now}
+	opts := []libp2p.Option{
+		libp2p.Identity(cfg.Key),
+		libp2p.ListenAddrs(cfg.Listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(quic.NewTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Security(libp2ptls.ID, libp2ptls.New),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionGater(g),
+		// Identify tells any peer our agent string: say nothing.
+		libp2p.UserAgent("p2p"),
+		libp2p.EnableRelay(),
+		libp2p.EnableHolePunching(),
+		libp2p.NATPortMap(),
+	}
+	if cfg.RelayService {
+		opts = append(opts, libp2p.EnableRelayService())
+	}
+	if len(cfg.Relays) > 0 {
+		opts = append(opts, libp2p.EnableAutoRelayWithStaticRelays(cfg.Relays))
+	}
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		rm.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &Node{cfg: cfg, host: h, log: cfg.Logger, hello: ProtocolID(cfg.Secret, "hello"), gate: g,
+		ctx: ctx, cancel: cancel, admitted: map[peer.ID]time.Time{}, relays: map[peer.ID]bool{}}
+	for _, r := range cfg.Relays {
+		n.relays[r.ID] = true
+	}
+	h.SetStreamHandler(n.hello, n.handleHello)
+	h.Network().Notify(&network.NotifyBundle{
+		ConnectedF:    func(_ network.Network, c network.Conn) { n.onConnected(c) },
+		DisconnectedF: func(_ network.Network, c network.Conn) { n.onDisconnected(c) },
+	})
+	if cfg.MDNS {
+		n.mdns = newMDNSRotator(n)
+		n.mdns.start()
+	}
+	return n, nil
+}
+
+// Host returns the libp2p host (for protocol handlers and pubsub).
+func (n *Node) Host() host.Host { return n.host }
+
+// ID returns this node's transport peer ID.
+func (n *Node) ID() peer.ID { return n.host.ID() }
+
+// Addrs returns full listen multiaddrs ending in /p2p/<id>.
+func (n *Node) Addrs() []ma.Multiaddr {
+	info := peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()}
+	out, _ := peer.AddrInfoToP2pAddrs(&info)
+	return out
+}
+
+// Admitted reports whether p passed hello on a live connection.
+func (n *Node) Admitted(p peer.ID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.admitted[p]
+	return ok
+}
+
+// Peers returns the admitted peers.
+func (n *Node) Peers() []peer.ID {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]peer.ID, 0, len(n.admitted))
+	for p := range n.admitted {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Connect dials a peer; hello runs on the new connection.
+func (n *Node) Connect(ctx context.Context, info peer.AddrInfo) error {
+	if info.ID == n.host.ID() {
+		return nil
+	}
+	return n.host.Connect(ctx, info)
+}
+
+// ConnectAddr dials a full multiaddr ending in /p2p/<id>.
+func (n *Node) ConnectAddr(ctx context.Context, addr ma.Multiaddr) (peer.ID, error) {
+	info, err := peer.AddrInfoFromP2pAddr(addr)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w (want a full address ending in /p2p/<peer id>)", addr, err)
+	}
+	return info.ID, n.Connect(ctx, *info)
+}
+
+// WaitAdmitted blocks until p is admitted or ctx ends.
+func (n *Node) WaitAdmitted(ctx context.Context, p peer.ID) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for !n.Admitted(p) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("peer %s did not complete hello: %w", p, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Ban disconnects p and refuses it for the configured time (a peer that
+// sent invalid records, for example).
+func (n *Node) Ban(p peer.ID, reason string) {
+	n.log.Info("banning peer", "peer", p, "reason", reason)
+	n.gate.ban(p, n.cfg.BanFor)
+	n.mu.Lock()
+	delete(n.admitted, p)
+	n.mu.Unlock()
+	_ = n.host.Network().ClosePeer(p)
+}
+
+// Close stops discovery and the host, and waits for every goroutine.
+func (n *Node) Close() error {
+	n.cancel()
+	if n.mdns != nil {
+		n.mdns.stop()
+	}
+	err := n.host.Close()
+	n.wg.Wait()
+	return err
+}
+
+func (n *Node) goFn(fn func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		fn()
+	}()
+}
