@@ -28,9 +28,15 @@ type MissingError struct {
 	// Record is set when the missing dependency is a record (an amended
 	// report, a review's target).
 	Record ID
+	// Problem, when set, says why a known member does not qualify yet (its
+	// role is too weak for the record).
+	Problem string
 }
 
 func (e *MissingError) Error() string {
+	if e.Problem != "" {
+		return e.Problem + " (held until an enrollment with a stronger role arrives)"
+	}
 	if !e.Author.IsZero() {
 		return "author " + e.Author.String() + " is not a known member yet"
 	}

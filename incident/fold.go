@@ -107,7 +107,11 @@ func FoldReport(report *Signed, related []*Signed, ms *MissionState, now time.Ti
 				superseded[id] = true
 			}
 			reviews = append(reviews, review{ev, prev})
-			reviewed = true
+			// A revoked reviewer's unaccepted review clears nothing: a
+			// seized coordinator's phone must not confirm its own forgeries.
+			if ms.Confirmed(r.AuthorKey(), r.ID) {
+				reviewed = true
+			}
 		case *SealedEnvelope:
 			if !sameID(pl.Target, report.ID) {
 				continue
@@ -118,7 +122,7 @@ func FoldReport(report *Signed, related []*Signed, ms *MissionState, now time.Ti
 			if r.Kind == KindRetract {
 				v.Retracted = true
 			}
-			if r.Kind == KindReview {
+			if r.Kind == KindReview && ms.Confirmed(r.AuthorKey(), r.ID) {
 				reviewed = true
 			}
 		default:

@@ -58,7 +58,10 @@ func NewMissionState(genesis *Signed) (*MissionState, error) {
 	if err != nil {
 		return nil, err
 	}
-	mp := p.(*MissionPayload)
+	mp, ok := p.(*MissionPayload)
+	if !ok {
+		return nil, fieldErr("sealed", "a mission genesis cannot be sealed")
+	}
 	if err := validateMission(mp); err != nil {
 		return nil, err
 	}
@@ -224,7 +227,10 @@ func (ms *MissionState) Apply(s *Signed) error {
 		if err != nil {
 			return err
 		}
-		mp := p.(*MemberPayload)
+		mp, ok := p.(*MemberPayload)
+		if !ok {
+			return fieldErr("sealed", "member records cannot be sealed")
+		}
 		a := s.AuthorKey()
 		for _, m := range ms.members[a] {
 			if m.Record == s.ID {
@@ -243,7 +249,10 @@ func (ms *MissionState) Apply(s *Signed) error {
 		if err != nil {
 			return err
 		}
-		rp := p.(*RevokePayload)
+		rp, ok := p.(*RevokePayload)
+		if !ok {
+			return fieldErr("sealed", "revocations cannot be sealed")
+		}
 		m, _ := authorFromBytes("member", rp.Member)
 		for _, r := range ms.revoked[m] {
 			if r.ID == s.ID {

@@ -146,6 +146,9 @@ func Decode(raw []byte) (*Signed, error) {
 		if len(r.Mission) != 0 {
 			return nil, fieldErr("mission", "must be empty in a mission genesis")
 		}
+		if len(r.Sealed) != 0 {
+			return nil, fieldErr("sealed", "a mission genesis cannot be sealed")
+		}
 	} else if _, err := idFromBytes("mission", r.Mission); err != nil {
 		return nil, err
 	}

@@ -47,7 +47,9 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 		return &MissingError{Author: author}
 	}
 	if !allowed(role, s.Kind) {
-		return fieldErr("author", "%s may not sign %s records", Article(role), s.Kind)
+		// Not rejected: a later enrollment may give the author a stronger
+		// role, and the verdict must not depend on which arrives first.
+		return &MissingError{Author: author, Problem: fmt.Sprintf("%s may not sign %s records", Article(role), s.Kind)}
 	}
 	if env, ok := p.(*SealedEnvelope); ok {
 		if !sealable(s.Kind) {
@@ -157,7 +159,9 @@ func validateMember(author Author, p *MemberPayload, ms *MissionState) error {
 		return &MissingError{Author: issuer}
 	}
 	if role != RoleCoordinator {
-		return fieldErr("token.issuer", "issuer %s is a %s, not a coordinator", issuer, role)
+		// As above: the issuer may be made a coordinator by a record not
+		// held yet.
+		return &MissingError{Author: issuer, Problem: fmt.Sprintf("issuer %s is %s, not a coordinator", issuer, Article(role))}
 	}
 	return checkText("payload.recipient", p.Recipient, MaxRecipientLen, false)
 }
