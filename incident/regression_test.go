@@ -10,7 +10,6 @@ import (
 	"testing"
 )
 
-
 // sealedGenesis is a correctly signed genesis with a sealed part: Decode
 // accepts it, since it only forbids the mission field in a genesis.
 func sealedGenesis(t *testing.T) []byte {
