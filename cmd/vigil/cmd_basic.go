@@ -108,6 +108,10 @@ func (c *cli) cmdWipe(args []string) error {
 	if err != nil {
 		return err
 	}
+	if c.control != nil {
+		// Inside a running node: it must stop now; its store is unreadable.
+		c.control.requestStop()
+	}
 	if !removed {
 		fmt.Fprintln(c.stderr, "Store key destroyed. A running node still holds the data folder; its files can no longer be read.")
 	} else {
@@ -130,7 +134,7 @@ type statusJSON struct {
 	Running     bool           `json:"running"`
 	PeerID      *string        `json:"peer_id"`
 	Listen      []string       `json:"listen"`
-	Peers       []any          `json:"peers"`
+	Peers       []peerJSON     `json:"peers"`
 	Records     map[string]int `json:"records"`
 	Quarantined int            `json:"quarantined"`
 }
@@ -140,7 +144,16 @@ func (c *cli) cmdStatus(args []string) error {
 		return err
 	}
 	return c.withStore(func(s *store.Store) error {
-		st := statusJSON{Home: c.home, Author: s.Author().String(), Listen: []string{}, Peers: []any{}, Records: map[string]int{}}
+		st := statusJSON{Home: c.home, Author: s.Author().String(), Listen: []string{}, Peers: c.peerList(), Records: map[string]int{}}
+		if c.daemon != nil {
+			st.Running = true
+			n := c.daemon.Engine.Node()
+			id := n.ID().String()
+			st.PeerID = &id
+			for _, a := range n.Addrs() {
+				st.Listen = append(st.Listen, a.String())
+			}
+		}
 		if n := s.Name(); n != "" {
 			st.Name = &n
 		}
@@ -180,7 +193,14 @@ func (c *cli) cmdStatus(args []string) error {
 			}
 			fmt.Fprintf(w, "role      %s\n", role)
 		}
-		fmt.Fprintf(w, "node      not running\n")
+		if st.Running {
+			fmt.Fprintf(w, "node      running as %s, %d peers\n", *st.PeerID, len(st.Peers))
+			for _, a := range st.Listen {
+				fmt.Fprintf(w, "          %s\n", a)
+			}
+		} else {
+			fmt.Fprintf(w, "node      not running (`vigil node` starts it)\n")
+		}
 		var kinds []string
 		for k := range st.Records {
 			if st.Records[k] > 0 {

@@ -85,14 +85,15 @@ func (c *cli) missionInvite(args []string) error {
 		}
 		req.Expires = c.now().Add(d)
 	}
+	if *forKey != "" && *role != incident.RoleCoordinator {
+		return usagef("--for binds coordinator invites; %s invite is redeemed by whoever holds it", incident.Article(*role))
+	}
 	if *forKey != "" {
 		a, err := incident.ParseAuthor(*forKey)
 		if err != nil {
 			return usagef("--for: %v", err)
 		}
 		req.For = &a
-	} else if *role != incident.RoleCoordinator && *forKey != "" {
-		return usagef("--for binds coordinator invites")
 	}
 	return c.withStore(func(s *store.Store) error {
 		code, err := s.Invite(req)

@@ -118,6 +118,9 @@ func (c *cli) open() (*store.Store, error) {
 
 // withStore runs fn on the unlocked store and closes it.
 func (c *cli) withStore(fn func(s *store.Store) error) error {
+	if c.shared != nil {
+		return fn(c.shared)
+	}
 	s, err := c.open()
 	if err != nil {
 		return err

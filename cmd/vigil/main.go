@@ -10,6 +10,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/sync/daemon"
 )
 
 // Exit codes (DESIGN.md): 0 success, 1 error with nothing changed, 3 partly
@@ -30,6 +33,12 @@ type cli struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	now            func() time.Time
+
+	// Set when the command runs inside the process that holds the home
+	// (vigil node, the app), through the control socket.
+	shared  *store.Store
+	daemon  *daemon.Daemon
+	control *controlServer
 }
 
 // usageError is a mistake in the command line: exit 2 with a hint.
@@ -52,9 +61,42 @@ func main() {
 // run executes one command line and returns the exit code.
 func (c *cli) run(args []string) int {
 	rest, err := c.globalFlags(args)
-	if err == nil {
-		err = c.dispatch(rest)
+	if err != nil {
+		return c.exitCode(err)
 	}
+	if c.shared == nil && len(rest) > 0 && forwardable[rest[0]] && !isHelp(rest) {
+		code, err := c.forward(rest)
+		if err == nil {
+			return code
+		}
+		if !errors.Is(err, errNoNode) {
+			return c.exitCode(err)
+		}
+	}
+	return c.runParsed(rest)
+}
+
+// forwardable commands run inside a node that holds the home, when one
+// does.
+var forwardable = map[string]bool{"passphrase": true, "mission": true, "report": true, "review": true,
+	"checkin": true, "alert": true, "status": true, "bundle": true, "export": true, "peers": true,
+	"sync": true, "wipe": true}
+
+func isHelp(args []string) bool {
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			return true
+		}
+	}
+	return false
+}
+
+// runParsed runs a command whose global flags are already applied.
+func (c *cli) runParsed(args []string) int {
+	return c.exitCode(c.dispatch(args))
+}
+
+func (c *cli) exitCode(err error) int {
 	if err == nil {
 		return exitOK
 	}
@@ -141,6 +183,9 @@ func commands() []command {
 		{"verify", "check a bundle or export offline", (*cli).cmdVerify},
 		{"status", "this device, its mission and its store", (*cli).cmdStatus},
 		{"wipe", "destroy the store's key: nothing in it can be read again", (*cli).cmdWipe},
+		{"node", "run the mesh node on this home until interrupted", (*cli).cmdNode},
+		{"sync", "reconcile once with one peer, then exit", (*cli).cmdSync},
+		{"peers", "the peers a running node is connected to", (*cli).cmdPeers},
 		{"gui", "the app", (*cli).cmdGUI},
 		{"help", "this text", (*cli).cmdHelp},
 	}
@@ -189,7 +234,10 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   bundle import FILE                      store a bundle's valid records (exit 3 if some were rejected)
   export --format csv|jsonl|geojson --out FILE [--hxl] [report list filters]
   verify FILE [--mission ID]              check every signature and membership chain offline
-  status                                  this device and its store
+  node [--listen MULTIADDR]... [--peer MULTIADDR]... [--no-mdns] [--relay-service]
+  sync --peer MULTIADDR [--timeout DUR]   reconcile once with one peer, then exit
+  peers                                   the peers a running node is connected to
+  status                                  this device, its store and its node
   wipe                                    destroy the store's key
   gui                                     the app (the default with no command)
 

@@ -105,7 +105,7 @@ func (s *Store) Invite(req InviteRequest) (string, error) {
 	}
 	self := s.signer.Author()
 	if role, _ := s.ms.Role(self); role != incident.RoleCoordinator {
-		return "", fmt.Errorf("only coordinators can invite; this device is a %s", orNone(role))
+		return "", fmt.Errorf("only coordinators can invite; this device is %s", incident.Article(orNone(role)))
 	}
 	if !contains(incident.Roles, req.Role) {
 		return "", fmt.Errorf("--role: %q is not a role (want observer, carrier or coordinator)", req.Role)

@@ -1,0 +1,460 @@
+// Package mesh spreads a mission's records between admitted peers: gossip
+// for fresh records, set reconciliation on every new connection and
+// periodically for everything else, and delivery tracking (which peers
+// hold this device's records, which a coordinator has receipted).
+package mesh
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/node"
+)
+
+// Store is what the mesh needs from a store. *store.Store implements it.
+type Store interface {
+	Add(raw []byte, source string) store.Result
+	AddMany(raws [][]byte, source string, progress func(int)) ([]store.Result, error)
+	Get(id incident.ID) (*incident.Signed, error)
+	ForEachKey(fn func(created int64, id incident.ID) error) error
+	MarkHeldAll(peer string, at int64) error
+	Mission() (*incident.MissionState, error)
+	Signer() *incident.Signer
+	Unreceipted(limit int) ([]incident.ID, error)
+	Put(kind incident.Kind, payload any) (*incident.Signed, error)
+	OnPut(fn func(*incident.Signed))
+}
+
+// Config configures an Engine.
+type Config struct {
+	Store Store
+	// Node settings the engine completes with its callbacks.
+	Node node.Config
+	// Interval between periodic reconciliations with each peer. Default
+	// one minute (with jitter). Zero after Backoff is set by mobile glue.
+	Interval time.Duration
+	// ReceiptInterval: how often a coordinator's node confirms what it
+	// holds. Default 30 s.
+	ReceiptInterval time.Duration
+	// SessionTimeout bounds one reconciliation. Default 5 minutes.
+	SessionTimeout time.Duration
+	// MaxStrikes: invalid records a peer may send before it is banned.
+	// Default 10.
+	MaxStrikes int
+	Logger     *slog.Logger
+	Now        func() time.Time
+
+	// dropPublish makes publishLocal skip gossip (tests: the message
+	// lost before the mesh forms).
+	dropPublish bool
+}
+
+// PeerInfo is what the engine knows about a connected peer.
+type PeerInfo struct {
+	ID       peer.ID
+	Author   incident.Author
+	Role     string
+	Addrs    []string
+	LastSync time.Time
+}
+
+// SyncResult describes one finished reconciliation.
+type SyncResult struct {
+	Peer     peer.ID
+	Sent     int // records pushed or served
+	Received int // records received and stored
+	Rejected int
+	Rounds   int
+	Bytes    int
+	Duration time.Duration
+}
+
+// Engine runs the mesh for one store. Create with New, stop with Close.
+type Engine struct {
+	cfg    Config
+	store  Store
+	node   *node.Node
+	log    *slog.Logger
+	signer *incident.Signer
+	self   incident.Author
+	chain  [][]byte
+
+	ps    *pubsub.PubSub
+	topic *pubsub.Topic
+	sub   *pubsub.Subscription
+
+	reconProto protocol.ID
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	peers   map[peer.ID]*PeerInfo
+	strikes map[peer.ID]int
+	active  map[peer.ID]bool            // a reconciliation this side started is running
+	waiters map[peer.ID][]chan syncDone // callers waiting for the next round
+	paused  bool
+	results chan SyncResult
+}
+
+// New builds the node and the engine and starts them.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("mesh: Store is required")
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = time.Minute
+	}
+	if cfg.ReceiptInterval == 0 {
+		cfg.ReceiptInterval = 30 * time.Second
+	}
+	if cfg.SessionTimeout == 0 {
+		cfg.SessionTimeout = 5 * time.Minute
+	}
+	if cfg.MaxStrikes == 0 {
+		cfg.MaxStrikes = 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	ms, err := cfg.Store.Mission()
+	if err != nil {
+		return nil, err
+	}
+	signer := cfg.Store.Signer()
+	self := signer.Author()
+	if _, ok := ms.Role(self); !ok {
+		return nil, fmt.Errorf("mesh: this device is not a member of mission %q yet", ms.Mission.Name)
+	}
+	chain, err := memberChain(cfg.Store, ms, self)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, signer: signer, self: self, chain: chain,
+		ctx: ctx, cancel: cancel, peers: map[peer.ID]*PeerInfo{}, strikes: map[peer.ID]int{},
+		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, results: make(chan SyncResult, 64)}
+	nc := cfg.Node
+	if nc.Logger == nil {
+		nc.Logger = cfg.Logger
+	}
+	nc.Credential = e.ownCredential
+	nc.CheckCredential = func(p peer.ID, cred, binding []byte) error {
+		a, role, err := e.checkCredential("hello:"+p.String(), cred, binding)
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		e.peers[p] = &PeerInfo{ID: p, Author: a, Role: role}
+		e.mu.Unlock()
+		return nil
+	}
+	nc.OnPeer = e.onPeer
+	e.node, err = node.New(nc)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := e.startGossip(); err != nil {
+		e.node.Close()
+		cancel()
+		return nil, err
+	}
+	e.reconProto = node.ProtocolID(nc.Secret, "recon")
+	e.node.Host().SetStreamHandler(e.reconProto, e.handleRecon)
+	e.store.OnPut(e.publishLocal)
+	e.goFn(e.periodic)
+	if role, _ := ms.Role(self); role == incident.RoleCoordinator {
+		e.goFn(e.receipts)
+	}
+	return e, nil
+}
+
+// Node returns the libp2p node.
+func (e *Engine) Node() *node.Node { return e.node }
+
+// Results delivers finished reconciliations (dropped when nobody reads).
+func (e *Engine) Results() <-chan SyncResult { return e.results }
+
+// Close stops everything the engine started and waits for it.
+func (e *Engine) Close() error {
+	e.store.OnPut(nil)
+	e.cancel()
+	if e.sub != nil {
+		e.sub.Cancel()
+	}
+	if e.topic != nil {
+		_ = e.topic.Close()
+	}
+	err := e.node.Close()
+	e.wg.Wait()
+	return err
+}
+
+func (e *Engine) goFn(fn func()) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		fn()
+	}()
+}
+
+// Pause stops periodic work and drops connections (a phone going to the
+// background); Resume reconnects through discovery and reconciles.
+func (e *Engine) Pause() {
+	e.mu.Lock()
+	e.paused = true
+	e.mu.Unlock()
+}
+
+// Resume undoes Pause and reconciles with every connected peer at once.
+func (e *Engine) Resume() {
+	e.mu.Lock()
+	e.paused = false
+	e.mu.Unlock()
+	e.SyncAll()
+}
+
+// Peers returns the admitted peers.
+func (e *Engine) Peers() []PeerInfo {
+	var out []PeerInfo
+	for _, p := range e.node.Peers() {
+		e.mu.Lock()
+		info := PeerInfo{ID: p}
+		if pi, ok := e.peers[p]; ok {
+			info = *pi
+		}
+		e.mu.Unlock()
+		for _, c := range e.node.Host().Network().ConnsToPeer(p) {
+			info.Addrs = append(info.Addrs, c.RemoteMultiaddr().String())
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+func (e *Engine) onPeer(p peer.ID, up bool) {
+	if !up {
+		return
+	}
+	// On a new connection the lower peer ID starts; the other side
+	// answers. Periodic rounds may start from either side.
+	if e.node.ID() < p {
+		e.goFn(func() {
+			if _, err := e.SyncPeer(e.ctx, p); err != nil {
+				e.log.Debug("reconciliation on connect failed", "peer", p, "err", err)
+			}
+		})
+	}
+}
+
+// SyncAll reconciles with every admitted peer now, in parallel.
+func (e *Engine) SyncAll() {
+	for _, p := range e.node.Peers() {
+		p := p
+		e.goFn(func() { _, _ = e.SyncPeer(e.ctx, p) })
+	}
+}
+
+func (e *Engine) periodic() {
+	for {
+		jitter := time.Duration(rand.Int64N(int64(e.cfg.Interval) / 4))
+		t := time.NewTimer(e.cfg.Interval - e.cfg.Interval/8 + jitter)
+		select {
+		case <-e.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		e.mu.Lock()
+		paused := e.paused
+		e.mu.Unlock()
+		if paused {
+			continue
+		}
+		now := e.cfg.Now()
+		for _, p := range e.node.Peers() {
+			e.mu.Lock()
+			last := time.Time{}
+			if pi := e.peers[p]; pi != nil {
+				last = pi.LastSync
+			}
+			e.mu.Unlock()
+			if now.Sub(last) >= e.cfg.Interval/2 {
+				p := p
+				e.goFn(func() { _, _ = e.SyncPeer(e.ctx, p) })
+			}
+		}
+	}
+}
+
+// strike counts an invalid record from p and bans p past the limit.
+func (e *Engine) strike(p peer.ID, why error) {
+	e.mu.Lock()
+	e.strikes[p]++
+	n := e.strikes[p]
+	e.mu.Unlock()
+	e.log.Debug("invalid record from peer", "peer", p, "err", why, "strikes", n)
+	if n >= e.cfg.MaxStrikes {
+		e.node.Ban(p, fmt.Sprintf("%d invalid records", n))
+	}
+}
+
+// startGossip joins the mission topic: message ID = record ID, no author
+// or signature on the pubsub envelope (records are signed themselves, and
+// a transport ID must not be linked to authored records), and a validator
+// that stores a record before it is forwarded.
+func (e *Engine) startGossip() error {
+	secret := e.cfg.Node.Secret
+	proto := node.ProtocolID(secret, "gossip")
+	ps, err := pubsub.NewGossipSub(e.ctx, e.node.Host(),
+		pubsub.WithGossipSubProtocols([]protocol.ID{proto}, func(pubsub.GossipSubFeature, protocol.ID) bool { return true }),
+		pubsub.WithMessageIdFn(func(m *pb.Message) string {
+			id := sha256.Sum256(m.Data)
+			return string(id[:])
+		}),
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithPeerFilter(func(p peer.ID, _ string) bool { return e.node.Admitted(p) }),
+		pubsub.WithMaxMessageSize(incident.MaxRecordBytes+1024),
+	)
+	if err != nil {
+		return fmt.Errorf("mesh: gossip: %w", err)
+	}
+	name := node.TopicName(secret)
+	if err := ps.RegisterTopicValidator(name, e.validate); err != nil {
+		return err
+	}
+	topic, err := ps.Join(name)
+	if err != nil {
+		return err
+	}
+	sub, err := topic.Subscribe()
+	if err != nil {
+		return err
+	}
+	e.ps, e.topic, e.sub = ps, topic, sub
+	// The validator has stored what arrives; reading the subscription only
+	// keeps it from filling up.
+	e.goFn(func() {
+		for {
+			if _, err := sub.Next(e.ctx); err != nil {
+				return
+			}
+		}
+	})
+	return nil
+}
+
+func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+	if from == e.node.ID() {
+		return pubsub.ValidationAccept
+	}
+	if !e.node.Admitted(from) {
+		return pubsub.ValidationReject
+	}
+	r := e.store.Add(m.Data, "gossip:"+from.String())
+	switch r.Outcome {
+	case store.Accepted:
+		return pubsub.ValidationAccept
+	case store.Duplicate, store.Quarantined:
+		return pubsub.ValidationIgnore
+	}
+	if errors.Is(r.Err, store.ErrQuarantineFull) {
+		return pubsub.ValidationIgnore
+	}
+	e.strike(from, r.Err)
+	return pubsub.ValidationReject
+}
+
+// publishLocal gossips a record this device just signed. GossipSub can
+// drop a message published before the topic mesh with a new peer forms, so
+// every peer admitted in the last freshPeer, or that the topic does not
+// list yet, gets a reconciliation shortly after: the record reaches it
+// either way.
+func (e *Engine) publishLocal(r *incident.Signed) {
+	e.goFn(func() {
+		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+		defer cancel()
+		if !e.cfg.dropPublish {
+			if err := e.topic.Publish(ctx, r.Raw); err != nil {
+				e.log.Debug("publish failed", "id", r.ID, "err", err)
+			}
+		}
+		inTopic := map[peer.ID]bool{}
+		for _, p := range e.topic.ListPeers() {
+			inTopic[p] = true
+		}
+		now := e.cfg.Now()
+		for _, p := range e.node.Peers() {
+			if inTopic[p] && now.Sub(e.node.AdmittedAt(p)) > freshPeer {
+				continue
+			}
+			p := p
+			e.goFn(func() {
+				select {
+				case <-e.ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				_, _ = e.SyncPeer(e.ctx, p)
+			})
+		}
+	})
+}
+
+// freshPeer is how long after admission a peer's gossip mesh may not be
+// formed yet.
+const freshPeer = 30 * time.Second
+
+// Publish gossips a stored record (the CLI's control socket uses it).
+func (e *Engine) Publish(r *incident.Signed) { e.publishLocal(r) }
+
+// receipts makes a coordinator's node confirm, in batches, the records it
+// holds from others, so their authors see "held by a coordinator".
+func (e *Engine) receipts() {
+	t := time.NewTicker(e.cfg.ReceiptInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := e.IssueReceipt(); err != nil {
+			e.log.Debug("receipt failed", "err", err)
+		}
+	}
+}
+
+// IssueReceipt signs one receipt for up to 1000 records not yet receipted.
+func (e *Engine) IssueReceipt() error {
+	ids, err := e.store.Unreceipted(1000)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	list := make([][]byte, len(ids))
+	for i, id := range ids {
+		list[i] = id.Bytes()
+	}
+	_, err = e.store.Put(incident.KindReceipt, incident.ReceiptPayload{IDs: list})
+	return err
+}

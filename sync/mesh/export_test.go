@@ -1,0 +1,5 @@
+package mesh
+
+// DropPublish makes an engine lose every message it gossips, as GossipSub
+// can before a new peer's mesh forms.
+func DropPublish(c *Config) { c.dropPublish = true }

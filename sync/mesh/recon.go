@@ -1,0 +1,438 @@
+package mesh
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/sync/recon"
+)
+
+// The reconciliation protocol, on one stream:
+//
+// Phase 1, set reconciliation: frames of (uvarint length, recon message).
+// The initiator starts; the sides alternate; a zero-length frame from the
+// initiator ends the phase. Each side then knows Have (its records the
+// peer lacks) and Need (the peer's records it lacks) for the ranges it
+// resolved.
+//
+// Phase 2, transfer, both directions at once: frames of (uvarint length,
+// type byte, body):
+//
+//	'W' 32-byte IDs this side wants (repeatable)
+//	'E' end of wants
+//	'R' records, each as (uvarint length, signed encoding)
+//	'D' this side has sent all it will send
+//
+// Each side sends its wants, then 'E', pushes its Have records, serves the
+// peer's wants once the peer's 'E' arrives, and sends 'D'. The stream
+// closes when both 'D's are through. Frames, IDs per session and the
+// session's duration are bounded.
+
+const (
+	maxFrame      = 2 << 20
+	maxWantIDs    = 1 << 20
+	recordsPerMsg = 256
+)
+
+func writeFrame(w *bufio.Writer, typ byte, body []byte) error {
+	n := len(body)
+	if typ != 0 {
+		n++
+	}
+	var hdr [binary.MaxVarintLen64 + 1]byte
+	h := binary.PutUvarint(hdr[:], uint64(n))
+	if typ != 0 {
+		hdr[h] = typ
+		h++
+	}
+	if _, err := w.Write(hdr[:h]); err != nil {
+		return err
+	}
+	if _, err := w.Write(body); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+func readFrame(r *bufio.Reader) ([]byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if n > maxFrame {
+		return nil, fmt.Errorf("frame of %d bytes, limit %d", n, maxFrame)
+	}
+	b := make([]byte, n)
+	_, err = io.ReadFull(r, b)
+	return b, err
+}
+
+// snapshot returns this store's items for reconciliation.
+func (e *Engine) snapshot() (*recon.Set, error) {
+	var items []recon.Item
+	err := e.store.ForEachKey(func(created int64, id incident.ID) error {
+		items = append(items, recon.Item{Time: uint64(created) ^ (1 << 63), ID: id})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recon.NewSet(items), nil
+}
+
+// SyncPeer reconciles with p and returns what moved. If a reconciliation
+// this side started with p is already running, SyncPeer waits for the round
+// that follows it (which sees everything written meanwhile) and returns
+// that round's result.
+func (e *Engine) SyncPeer(ctx context.Context, p peer.ID) (SyncResult, error) {
+	e.mu.Lock()
+	if e.active[p] {
+		ch := make(chan syncDone, 1)
+		e.waiters[p] = append(e.waiters[p], ch)
+		e.mu.Unlock()
+		select {
+		case d := <-ch:
+			return d.res, d.err
+		case <-ctx.Done():
+			return SyncResult{Peer: p}, ctx.Err()
+		}
+	}
+	e.active[p] = true
+	e.mu.Unlock()
+	res, err := e.syncOnce(ctx, p)
+	for {
+		e.mu.Lock()
+		waiting := e.waiters[p]
+		delete(e.waiters, p)
+		if len(waiting) == 0 || ctx.Err() != nil {
+			delete(e.active, p)
+			e.mu.Unlock()
+			for _, ch := range waiting {
+				ch <- syncDone{SyncResult{Peer: p}, ctx.Err()}
+			}
+			return res, err
+		}
+		e.mu.Unlock()
+		// Someone asked while the last round ran: run again for them.
+		r2, err2 := e.syncOnce(ctx, p)
+		for _, ch := range waiting {
+			ch <- syncDone{r2, err2}
+		}
+	}
+}
+
+type syncDone struct {
+	res SyncResult
+	err error
+}
+
+func (e *Engine) syncOnce(ctx context.Context, p peer.ID) (SyncResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.SessionTimeout)
+	defer cancel()
+	s, err := e.node.Host().NewStream(ctx, p, e.reconProto)
+	if err != nil {
+		return SyncResult{Peer: p}, err
+	}
+	defer s.Close()
+	return e.session(ctx, s, true)
+}
+
+func (e *Engine) handleRecon(s network.Stream) {
+	if !e.node.Guard(s) {
+		return
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.SessionTimeout)
+	defer cancel()
+	if _, err := e.session(ctx, s, false); err != nil {
+		e.log.Debug("reconciliation failed", "peer", s.Conn().RemotePeer(), "err", err)
+	}
+}
+
+func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) (SyncResult, error) {
+	start := e.cfg.Now()
+	p := s.Conn().RemotePeer()
+	res := SyncResult{Peer: p}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	set, err := e.snapshot()
+	if err != nil {
+		_ = s.Reset()
+		return res, err
+	}
+	r := bufio.NewReaderSize(s, 64<<10)
+	w := bufio.NewWriterSize(s, 64<<10)
+
+	// Phase 1.
+	var sess *recon.Session
+	if initiator {
+		sess = recon.NewInitiator(set, recon.Config{})
+		first, err := sess.Initiate()
+		if err != nil {
+			_ = s.Reset()
+			return res, err
+		}
+		if err := writeFrame(w, 0, first); err != nil {
+			return res, err
+		}
+		for {
+			msg, err := readFrame(r)
+			if err != nil {
+				_ = s.Reset()
+				return res, fmt.Errorf("recon: %w", err)
+			}
+			out, done, err := sess.Reply(msg)
+			if err != nil {
+				_ = s.Reset()
+				e.strike(p, err)
+				return res, fmt.Errorf("recon: %w", err)
+			}
+			if done {
+				if err := writeFrame(w, 0, nil); err != nil {
+					return res, err
+				}
+				break
+			}
+			if err := writeFrame(w, 0, out); err != nil {
+				return res, err
+			}
+		}
+	} else {
+		sess = recon.NewResponder(set, recon.Config{})
+		for {
+			msg, err := readFrame(r)
+			if err != nil {
+				_ = s.Reset()
+				return res, fmt.Errorf("recon: %w", err)
+			}
+			if len(msg) == 0 {
+				break
+			}
+			out, _, err := sess.Reply(msg)
+			if err != nil {
+				_ = s.Reset()
+				e.strike(p, err)
+				return res, fmt.Errorf("recon: %w", err)
+			}
+			if err := writeFrame(w, 0, out); err != nil {
+				return res, err
+			}
+		}
+	}
+	res.Rounds = sess.Rounds()
+	res.Bytes = sess.BytesSent() + sess.BytesReceived()
+
+	// Phase 2.
+	if err := e.transfer(ctx, p, r, w, sess.Have(), sess.Need(), &res); err != nil {
+		_ = s.Reset()
+		return res, err
+	}
+	res.Duration = e.cfg.Now().Sub(start)
+	now := e.cfg.Now()
+	e.mu.Lock()
+	if pi := e.peers[p]; pi != nil {
+		pi.LastSync = now
+	}
+	e.mu.Unlock()
+	if err := e.store.MarkHeldAll(p.String(), now.UnixMilli()); err != nil {
+		e.log.Debug("delivery status not updated", "err", err)
+	}
+	select {
+	case e.results <- res:
+	default:
+	}
+	return res, nil
+}
+
+func (e *Engine) transfer(ctx context.Context, p peer.ID, r *bufio.Reader, w *bufio.Writer, have, need [][32]byte, res *SyncResult) error {
+	if len(need) > maxWantIDs {
+		need = need[:maxWantIDs]
+	}
+	var (
+		mu        sync.Mutex
+		wants     []incident.ID
+		wantsDone = make(chan struct{})
+		readErr   = make(chan error, 1)
+	)
+	// Reader: the peer's wants, records and end.
+	go func() {
+		gotE := false
+		for {
+			f, err := readFrame(r)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			if len(f) == 0 {
+				readErr <- errors.New("empty frame in transfer")
+				return
+			}
+			body := f[1:]
+			switch f[0] {
+			case 'W':
+				if len(body)%32 != 0 || gotE {
+					readErr <- errors.New("malformed want frame")
+					return
+				}
+				mu.Lock()
+				for i := 0; i+32 <= len(body) && len(wants) < maxWantIDs; i += 32 {
+					var id incident.ID
+					copy(id[:], body[i:i+32])
+					wants = append(wants, id)
+				}
+				mu.Unlock()
+			case 'E':
+				if !gotE {
+					gotE = true
+					close(wantsDone)
+				}
+			case 'R':
+				raws, err := splitRecords(body)
+				if err != nil {
+					readErr <- err
+					return
+				}
+				results, err := e.store.AddMany(raws, "sync:"+p.String(), nil)
+				if err != nil {
+					readErr <- err
+					return
+				}
+				for _, x := range results {
+					switch x.Outcome {
+					case store.Accepted:
+						res.Received++
+						res.Received += len(x.Released)
+					case store.Rejected:
+						res.Rejected++
+						e.strike(p, x.Err)
+					}
+				}
+			case 'D':
+				if !gotE {
+					close(wantsDone)
+				}
+				readErr <- nil
+				return
+			default:
+				readErr <- fmt.Errorf("unknown frame type %q", f[0])
+				return
+			}
+		}
+	}()
+
+	// Writer: wants, end of wants, pushes, then what the peer wants.
+	for i := 0; i < len(need); i += 8192 {
+		j := min(i+8192, len(need))
+		body := make([]byte, 0, 32*(j-i))
+		for _, id := range need[i:j] {
+			body = append(body, id[:]...)
+		}
+		if err := writeFrame(w, 'W', body); err != nil {
+			return err
+		}
+	}
+	if err := writeFrame(w, 'E', nil); err != nil {
+		return err
+	}
+	pushIDs := make([]incident.ID, len(have))
+	for i, h := range have {
+		pushIDs[i] = h
+	}
+	sent, err := e.sendRecords(w, pushIDs)
+	res.Sent += sent
+	if err != nil {
+		return err
+	}
+	select {
+	case <-wantsDone:
+	case err := <-readErr:
+		if err != nil {
+			return err
+		}
+		readErr <- nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	mu.Lock()
+	asked := append([]incident.ID(nil), wants...)
+	mu.Unlock()
+	sent, err = e.sendRecords(w, asked)
+	res.Sent += sent
+	if err != nil {
+		return err
+	}
+	if err := writeFrame(w, 'D', nil); err != nil {
+		return err
+	}
+	select {
+	case err := <-readErr:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sendRecords sends the records with these IDs, mission records first and
+// then by claimed time, in frames of up to recordsPerMsg records.
+func (e *Engine) sendRecords(w *bufio.Writer, ids []incident.ID) (int, error) {
+	var recs []*incident.Signed
+	for _, id := range ids {
+		r, err := e.store.Get(id)
+		if err != nil {
+			return 0, err
+		}
+		if r != nil {
+			recs = append(recs, r)
+		}
+	}
+	sort.Slice(recs, func(i, j int) bool {
+		if a, b := recs[i].Kind.MissionKind(), recs[j].Kind.MissionKind(); a != b {
+			return a
+		}
+		return incident.Before(recs[i], recs[j])
+	})
+	sent := 0
+	for i := 0; i < len(recs); {
+		var body []byte
+		n := 0
+		for i < len(recs) && n < recordsPerMsg && len(body)+len(recs[i].Raw)+10 < maxFrame-1 {
+			body = binary.AppendUvarint(body, uint64(len(recs[i].Raw)))
+			body = append(body, recs[i].Raw...)
+			i++
+			n++
+		}
+		if err := writeFrame(w, 'R', body); err != nil {
+			return sent, err
+		}
+		sent += n
+	}
+	return sent, nil
+}
+
+func splitRecords(b []byte) ([][]byte, error) {
+	var out [][]byte
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > incident.MaxRecordBytes || uint64(len(b)-k) < n {
+			return nil, errors.New("malformed record frame")
+		}
+		out = append(out, b[k:k+int(n)])
+		b = b[k+int(n):]
+		if len(out) > recordsPerMsg {
+			return nil, fmt.Errorf("more than %d records in one frame", recordsPerMsg)
+		}
+	}
+	return out, nil
+}
