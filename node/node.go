@@ -188,6 +188,13 @@ func (n *Node) Admitted(p peer.ID) bool {
 	return ok
 }
 
+// AdmittedAt returns when p was admitted (zero if it is not).
+func (n *Node) AdmittedAt(p peer.ID) time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.admitted[p]
+}
+
 // Peers returns the admitted peers.
 func (n *Node) Peers() []peer.ID {
 	n.mu.Lock()
