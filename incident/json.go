@@ -36,7 +36,10 @@ type ReportJSON struct {
 	Reach         *uint64  `json:"reach"`
 	Source        *string  `json:"source"`
 	Attachments   []string `json:"attachments"`
-	History       []Event  `json:"history,omitempty"`
+	// Delivery is set for the device's own reports: "local only",
+	// "sent to N" or "held by a coordinator".
+	Delivery *string `json:"delivery"`
+	History  []Event `json:"history,omitempty"`
 }
 
 // FormatTime prints Unix milliseconds as RFC 3339 UTC.

@@ -247,3 +247,15 @@ func (s *Signer) sign(r Record) (*Signed, error) {
 // SignBytes signs msg with the device key. Callers must put a domain
 // separation prefix of their own in msg.
 func (s *Signer) SignBytes(msg []byte) []byte { return ed25519.Sign(s.priv, msg) }
+
+// PeekAuthor reads a record's author without any check: for routing
+// decisions before the full Decode, never for trust.
+func PeekAuthor(raw []byte) (Author, bool) {
+	var r Record
+	if len(raw) > MaxRecordBytes || decMode.Unmarshal(raw, &r) != nil || len(r.Author) != 32 {
+		return Author{}, false
+	}
+	var a Author
+	copy(a[:], r.Author)
+	return a, true
+}

@@ -276,17 +276,29 @@ func (c *cli) reportList(args []string) error {
 		return err
 	}
 	f.Limit = *limit
-	return c.withStore(func(s *store.Store) error {
+	return c.withStore(func(st *store.Store) error {
+		self := st.Author()
 		n := 0
-		err := s.Scan(f, func(v incident.ReportView) error {
+		err := st.Scan(f, func(v incident.ReportView) error {
 			n++
 			if f.Limit > 0 && n > f.Limit {
 				return errStopList
 			}
-			if c.json {
-				return c.printJSON(v.JSON(false))
+			j := v.JSON(false)
+			if v.Author == self {
+				if d, err := st.DeliveryOf(v.ID); err == nil {
+					ds := d.String()
+					j.Delivery = &ds
+				}
 			}
-			fmt.Fprintln(c.stdout, reportLine(v))
+			if c.json {
+				return c.printJSON(j)
+			}
+			line := reportLine(v)
+			if j.Delivery != nil {
+				line += "  (" + *j.Delivery + ")"
+			}
+			fmt.Fprintln(c.stdout, line)
 			return nil
 		})
 		if errors.Is(err, errStopList) {
@@ -345,17 +357,23 @@ func (c *cli) reportShow(args []string) error {
 		if err != nil {
 			return err
 		}
-		if c.json {
-			return c.printJSON(v.JSON(true))
+		j := v.JSON(true)
+		if v.Author == s.Author() {
+			if d, err := s.DeliveryOf(v.ID); err == nil {
+				ds := d.String()
+				j.Delivery = &ds
+			}
 		}
-		c.printReport(v)
+		if c.json {
+			return c.printJSON(j)
+		}
+		c.printReport(v, j)
 		return nil
 	})
 }
 
-func (c *cli) printReport(v incident.ReportView) {
+func (c *cli) printReport(v incident.ReportView, j incident.ReportJSON) {
 	w := c.stdout
-	j := v.JSON(true)
 	line := func(k string, p *string) {
 		if p != nil {
 			fmt.Fprintf(w, "%-12s %s\n", k, *p)
@@ -389,6 +407,9 @@ func (c *cli) printReport(v incident.ReportView) {
 	}
 	fmt.Fprintf(w, "%-12s %s\n", "author", j.Author)
 	fmt.Fprintf(w, "%-12s %s\n", "created", j.Created)
+	if j.Delivery != nil {
+		fmt.Fprintf(w, "%-12s %s\n", "delivery", *j.Delivery)
+	}
 	if len(j.Flags) > 0 {
 		fmt.Fprintf(w, "%-12s %s\n", "flags", strings.Join(j.Flags, ", "))
 	}

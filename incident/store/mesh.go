@@ -195,3 +195,35 @@ func (s *Store) MarkHeldAll(peer string, at int64) error {
 	}
 	return wb.Flush()
 }
+
+// Unconfirmed returns the IDs of stored records whose author has been
+// revoked and that the revocations do not accept. The mesh neither offers
+// nor forwards them; a coordinator still sees them, flagged.
+func (s *Store) Unconfirmed() (map[incident.ID]bool, error) {
+	ms, err := s.Mission()
+	if err != nil {
+		return nil, err
+	}
+	out := map[incident.ID]bool{}
+	err = s.db.View(func(txn *badger.Txn) error {
+		for _, m := range ms.Members() {
+			if len(ms.Revocations(m.Author)) == 0 {
+				continue
+			}
+			a := m.Author
+			err := scanPrefix(txn, key(tAuthor, a[:]), false, func(k []byte) error {
+				var id incident.ID
+				copy(id[:], k[len(k)-32:])
+				if !ms.Confirmed(a, id) {
+					out[id] = true
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -35,6 +35,7 @@ type Store interface {
 	Mission() (*incident.MissionState, error)
 	Signer() *incident.Signer
 	Unreceipted(limit int) ([]incident.ID, error)
+	Unconfirmed() (map[incident.ID]bool, error)
 	Put(kind incident.Kind, payload any) (*incident.Signed, error)
 	OnPut(fn func(*incident.Signed))
 }
@@ -371,6 +372,9 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 	if !e.node.Admitted(from) {
 		return pubsub.ValidationReject
 	}
+	if e.refused(m.Data) {
+		return pubsub.ValidationIgnore
+	}
 	r := e.store.Add(m.Data, "gossip:"+from.String())
 	switch r.Outcome {
 	case store.Accepted:
@@ -383,6 +387,21 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 	}
 	e.strike(from, r.Err)
 	return pubsub.ValidationReject
+}
+
+// refused reports whether raw is a record the mesh must not store or
+// forward: one signed by a revoked member that no revocation accepts. (It
+// can still reach a coordinator deliberately, by bundle, flagged.)
+func (e *Engine) refused(raw []byte) bool {
+	a, ok := incident.PeekAuthor(raw)
+	if !ok {
+		return false
+	}
+	ms, err := e.store.Mission()
+	if err != nil || len(ms.Revocations(a)) == 0 {
+		return false
+	}
+	return !ms.Confirmed(a, incident.IDOf(raw))
 }
 
 // publishLocal gossips a record this device just signed. GossipSub can

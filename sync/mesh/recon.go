@@ -80,9 +80,15 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 
 // snapshot returns this store's items for reconciliation.
 func (e *Engine) snapshot() (*recon.Set, error) {
+	skip, err := e.store.Unconfirmed()
+	if err != nil {
+		return nil, err
+	}
 	var items []recon.Item
-	err := e.store.ForEachKey(func(created int64, id incident.ID) error {
-		items = append(items, recon.Item{Time: uint64(created) ^ (1 << 63), ID: id})
+	err = e.store.ForEachKey(func(created int64, id incident.ID) error {
+		if !skip[id] {
+			items = append(items, recon.Item{Time: uint64(created) ^ (1 << 63), ID: id})
+		}
 		return nil
 	})
 	if err != nil {
@@ -304,6 +310,13 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, r *bufio.Reader, w *bu
 					readErr <- err
 					return
 				}
+				keep := raws[:0]
+				for _, raw := range raws {
+					if !e.refused(raw) {
+						keep = append(keep, raw)
+					}
+				}
+				raws = keep
 				results, err := e.store.AddMany(raws, "sync:"+p.String(), nil)
 				if err != nil {
 					readErr <- err
