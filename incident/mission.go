@@ -331,3 +331,19 @@ func (ms *MissionState) Clone() *MissionState {
 	}
 	return &c
 }
+
+// DefaultAttachmentBudget is how many bytes of attachments a device fetches
+// from peers when no config sets a budget.
+const DefaultAttachmentBudget = 256 << 20
+
+// AttachmentBudget is the mission's budget: the latest config that sets
+// one, else DefaultAttachmentBudget.
+func (ms *MissionState) AttachmentBudget() uint64 {
+	v := uint64(DefaultAttachmentBudget)
+	for _, e := range ms.sortedConfigs() {
+		if e.p.AttachmentBudget != 0 {
+			v = e.p.AttachmentBudget
+		}
+	}
+	return v
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/vigil-mesh/vigil/incident"
 )
 
 const tBlob = 'b'
@@ -34,4 +36,139 @@ func (s *Store) Blob(sum [32]byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: attachment %x", ErrNotFound, sum[:8])
 	}
 	return out, err
+}
+
+// Attachments travel in chunks; partial downloads are kept, so a transfer
+// cut by a lost link resumes where it stopped.
+
+// ChunkSize is the unit of attachment transfer and of resumption.
+const ChunkSize = 64 << 10
+
+const (
+	tChunk = 'P' // P/<hash><index:8> → chunk bytes
+)
+
+// HasBlob reports whether the complete content is held.
+func (s *Store) HasBlob(sum [32]byte) bool {
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(key(tBlob, sum[:]))
+		return err
+	})
+	return err == nil
+}
+
+// ChunksHeld returns how many leading chunks of sum are held.
+func (s *Store) ChunksHeld(sum [32]byte) (int, error) {
+	n := 0
+	err := s.db.View(func(txn *badger.Txn) error {
+		for {
+			if _, err := txn.Get(key(tChunk, sum[:], be64(int64(n)))); err != nil {
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					return nil
+				}
+				return err
+			}
+			n++
+		}
+	})
+	return n, err
+}
+
+// PutChunk stores chunk index of sum durably.
+func (s *Store) PutChunk(sum [32]byte, index int, data []byte) error {
+	if len(data) > ChunkSize {
+		return fmt.Errorf("chunk of %d bytes, limit %d", len(data), ChunkSize)
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(key(tChunk, sum[:], be64(int64(index))), data)
+	}); err != nil {
+		return err
+	}
+	return s.sync()
+}
+
+// AssembleBlob joins the held chunks of sum; if they hash to sum the blob
+// is stored and the chunks dropped, otherwise the chunks are dropped and an
+// error returned (a peer sent bad data).
+func (s *Store) AssembleBlob(sum [32]byte, size uint64) error {
+	chunks := int((size + ChunkSize - 1) / ChunkSize)
+	data := make([]byte, 0, size)
+	err := s.db.View(func(txn *badger.Txn) error {
+		for i := 0; i < chunks; i++ {
+			v, err := getValue(txn, key(tChunk, sum[:], be64(int64(i))))
+			if err != nil {
+				return err
+			}
+			data = append(data, v...)
+		}
+		return nil
+	})
+	drop := func() error {
+		return s.db.Update(func(txn *badger.Txn) error {
+			for i := 0; i < chunks; i++ {
+				if err := txn.Delete(key(tChunk, sum[:], be64(int64(i)))); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return err
+	}
+	if uint64(len(data)) != size || sha256.Sum256(data) != sum {
+		_ = drop()
+		return errors.New("attachment chunks do not hash to the attachment's content hash")
+	}
+	if err := s.PutBlob(sum, data); err != nil {
+		return err
+	}
+	return drop()
+}
+
+// MissingAttachments returns the attachment manifests whose content is
+// not held yet, oldest first, up to limit.
+func (s *Store) MissingAttachments(limit int) ([]incident.AttachmentPayload, error) {
+	recs, err := s.ByKind(incident.KindAttachment)
+	if err != nil {
+		return nil, err
+	}
+	var out []incident.AttachmentPayload
+	for _, r := range recs {
+		p, err := r.DecodePayload()
+		if err != nil {
+			continue
+		}
+		ap, ok := p.(*incident.AttachmentPayload)
+		if !ok || len(ap.Hash) != 32 {
+			continue
+		}
+		var sum [32]byte
+		copy(sum[:], ap.Hash)
+		if s.HasBlob(sum) {
+			continue
+		}
+		out = append(out, *ap)
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// BlobBytes returns the total size of the attachments held.
+func (s *Store) BlobBytes() (uint64, error) {
+	var total uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.PrefetchValues = false
+		o.Prefix = key(tBlob)
+		it := txn.NewIterator(o)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			total += uint64(it.Item().ValueSize())
+		}
+		return nil
+	})
+	return total, err
 }

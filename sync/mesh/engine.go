@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -36,6 +37,7 @@ type Store interface {
 	Signer() *incident.Signer
 	Unreceipted(limit int) ([]incident.ID, error)
 	Unconfirmed() (map[incident.ID]bool, error)
+	MissingAttachments(limit int) ([]incident.AttachmentPayload, error)
 	Put(kind incident.Kind, payload any) (*incident.Signed, error)
 	OnPut(fn func(*incident.Signed))
 }
@@ -99,10 +101,13 @@ type Engine struct {
 	sub   *pubsub.Subscription
 
 	reconProto protocol.ID
+	blobProto  protocol.ID
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	chunksFetched atomic.Int64 // attachment chunks received (stats, tests)
 
 	mu      sync.Mutex
 	peers   map[peer.ID]*PeerInfo
@@ -181,6 +186,8 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.reconProto = node.ProtocolID(nc.Secret, "recon")
 	e.node.Host().SetStreamHandler(e.reconProto, e.handleRecon)
+	e.blobProto = node.ProtocolID(nc.Secret, "blob")
+	e.node.Host().SetStreamHandler(e.blobProto, e.handleBlob)
 	e.store.OnPut(e.publishLocal)
 	e.goFn(e.periodic)
 	if role, _ := ms.Role(self); role == incident.RoleCoordinator {

@@ -255,6 +255,10 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	if err := e.store.MarkHeldAll(p.String(), now.UnixMilli()); err != nil {
 		e.log.Debug("delivery status not updated", "err", err)
 	}
+	// Attachments after text records.
+	if err := e.fetchAttachments(ctx, p); err != nil {
+		e.log.Debug("attachment transfer stopped", "peer", p, "err", err)
+	}
 	select {
 	case e.results <- res:
 	default:

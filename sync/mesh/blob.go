@@ -1,0 +1,179 @@
+package mesh
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// Attachments move after text records: once a reconciliation with a peer
+// is done, the side that lacks attachment content asks that peer for it by
+// content hash, chunk by chunk. Chunks are stored as they arrive, so a
+// transfer cut by a lost link resumes at the next chunk. What a device
+// fetches is bounded by the mission's attachment budget.
+//
+// The blob protocol, one request per stream:
+//
+//	request:  32-byte content hash, uvarint first chunk, uvarint count (≤ 16)
+//	response: per chunk, uvarint length then the bytes (length 0: not held)
+
+const maxChunksPerRequest = 16
+
+// BlobStore is what attachment transfer needs from a store.
+type BlobStore interface {
+	Blob(sum [32]byte) ([]byte, error)
+	HasBlob(sum [32]byte) bool
+	ChunksHeld(sum [32]byte) (int, error)
+	PutChunk(sum [32]byte, index int, data []byte) error
+	AssembleBlob(sum [32]byte, size uint64) error
+	BlobBytes() (uint64, error)
+}
+
+func (e *Engine) handleBlob(s network.Stream) {
+	if !e.node.Guard(s) {
+		return
+	}
+	defer s.Close()
+	bs, ok := e.store.(BlobStore)
+	if !ok {
+		_ = s.Reset()
+		return
+	}
+	r := bufio.NewReader(io.LimitReader(s, 64))
+	var sum [32]byte
+	if _, err := io.ReadFull(r, sum[:]); err != nil {
+		_ = s.Reset()
+		return
+	}
+	first, err1 := binary.ReadUvarint(r)
+	count, err2 := binary.ReadUvarint(r)
+	if err1 != nil || err2 != nil || count > maxChunksPerRequest {
+		_ = s.Reset()
+		return
+	}
+	w := bufio.NewWriter(s)
+	data, err := bs.Blob(sum)
+	if err != nil {
+		data = nil
+	}
+	for i := first; i < first+count; i++ {
+		var chunk []byte
+		if off := i * store.ChunkSize; data != nil && off < uint64(len(data)) {
+			chunk = data[off:min(off+store.ChunkSize, uint64(len(data)))]
+		}
+		w.Write(binary.AppendUvarint(nil, uint64(len(chunk))))
+		w.Write(chunk)
+	}
+	_ = w.Flush()
+}
+
+// fetchAttachments asks p for the content of attachments this device
+// lacks, within the budget.
+func (e *Engine) fetchAttachments(ctx context.Context, p peer.ID) error {
+	bs, ok := e.store.(BlobStore)
+	if !ok {
+		return nil
+	}
+	ms, err := e.store.Mission()
+	if err != nil {
+		return err
+	}
+	missing, err := e.store.MissingAttachments(64)
+	if err != nil {
+		return err
+	}
+	held, err := bs.BlobBytes()
+	if err != nil {
+		return err
+	}
+	for _, a := range missing {
+		if held+a.Size > ms.AttachmentBudget() {
+			e.log.Debug("attachment over the mission's budget", "size", a.Size)
+			continue
+		}
+		var sum [32]byte
+		copy(sum[:], a.Hash)
+		err := e.fetchBlob(ctx, bs, p, sum, a.Size)
+		if errors.Is(err, errNotHeld) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		held += a.Size
+	}
+	return nil
+}
+
+var errNotHeld = errors.New("peer does not hold this attachment")
+
+func (e *Engine) fetchBlob(ctx context.Context, bs BlobStore, p peer.ID, sum [32]byte, size uint64) error {
+	chunks := int((size + store.ChunkSize - 1) / store.ChunkSize)
+	next, err := bs.ChunksHeld(sum)
+	if err != nil {
+		return err
+	}
+	for next < chunks {
+		n := min(maxChunksPerRequest, chunks-next)
+		got, err := e.requestChunks(ctx, p, sum, next, n)
+		if err != nil {
+			return err
+		}
+		for _, c := range got {
+			if len(c) == 0 {
+				return errNotHeld
+			}
+			if err := bs.PutChunk(sum, next, c); err != nil {
+				return err
+			}
+			e.chunksFetched.Add(1)
+			next++
+		}
+	}
+	if err := bs.AssembleBlob(sum, size); err != nil {
+		e.strike(p, err)
+		return err
+	}
+	return nil
+}
+
+func (e *Engine) requestChunks(ctx context.Context, p peer.ID, sum [32]byte, first, count int) ([][]byte, error) {
+	s, err := e.node.Host().NewStream(ctx, p, e.blobProto)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	req := append(sum[:], binary.AppendUvarint(nil, uint64(first))...)
+	req = binary.AppendUvarint(req, uint64(count))
+	if _, err := s.Write(req); err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(s)
+	out := make([][]byte, 0, count)
+	for i := 0; i < count; i++ {
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			return nil, err
+		}
+		if n > store.ChunkSize {
+			return nil, fmt.Errorf("chunk of %d bytes, limit %d", n, store.ChunkSize)
+		}
+		c := make([]byte, n)
+		if _, err := io.ReadFull(r, c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
