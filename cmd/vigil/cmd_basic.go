@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 
@@ -118,10 +117,6 @@ func (c *cli) cmdWipe(args []string) error {
 		fmt.Fprintln(c.stderr, "Store key destroyed and data removed. Nothing that was in this store can be read again.")
 	}
 	return nil
-}
-
-func (c *cli) cmdGUI(args []string) error {
-	return errors.New("the app is not part of this build yet; use the commands in `vigil help`")
 }
 
 type statusJSON struct {
