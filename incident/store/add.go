@@ -149,30 +149,33 @@ func (s *Store) commit(rec *incident.Signed) error {
 		day = (rec.Created - dayMillis + 1) / dayMillis
 	}
 	err := s.db.Update(func(txn *badger.Txn) error {
-		var q quota
-		if v, err := getValue(txn, quotaKey(author, day)); err == nil {
-			if err := cbor.Unmarshal(v, &q); err != nil {
-				return err
-			}
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		q.Records++
-		q.Bytes += uint64(len(rec.Raw))
-		// The mission's own trust records never count against quotas.
-		if !rec.Kind.MissionKind() && (q.Records > incident.QuotaRecordsPerDay || q.Bytes > incident.QuotaBytesPerDay) {
-			return &incident.FieldError{Field: "author", Problem: fmt.Sprintf("%v: %d records / %d bytes on claimed day %d, limits %d records and %d bytes per author per day",
-				ErrQuota, q.Records, q.Bytes, day, incident.QuotaRecordsPerDay, incident.QuotaBytesPerDay)}
-		}
-		qb, err := cbor.Marshal(q)
-		if err != nil {
-			return err
-		}
 		sets := [][2][]byte{
 			{recordKey(rec.ID), rec.Raw},
 			{kindKey(rec.Kind, rec.Created, rec.ID), nil},
 			{authorKey(author, rec.Created, rec.ID), nil},
-			{quotaKey(author, day), qb},
+		}
+		// The mission's own trust records never count against quotas.
+		if !rec.Kind.MissionKind() {
+			var q quota
+			if v, err := getValue(txn, quotaKey(author, day)); err == nil {
+				if err := cbor.Unmarshal(v, &q); err != nil {
+					return err
+				}
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			q.Records++
+			q.Bytes += uint64(len(rec.Raw))
+			if q.Records > incident.QuotaRecordsPerDay || q.Bytes > incident.QuotaBytesPerDay {
+				return fmt.Errorf("%w: %w", ErrQuota, &incident.FieldError{Field: "author", Problem: fmt.Sprintf(
+					"%d records / %d bytes on claimed day %d, limits %d records and %d bytes per author per day",
+					q.Records, q.Bytes, day, incident.QuotaRecordsPerDay, incident.QuotaBytesPerDay)})
+			}
+			qb, err := cbor.Marshal(q)
+			if err != nil {
+				return err
+			}
+			sets = append(sets, [2][]byte{quotaKey(author, day), qb})
 		}
 		if t := targetOf(rec); t != nil {
 			sets = append(sets, [2][]byte{targetKey(*t, rec.ID), []byte(rec.Kind)})

@@ -154,12 +154,12 @@ func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
 		index, value = idxStatus, f.Status
 	case f.Station != "":
 		index, value = idxStation, f.Station
-	case f.Category != "" && strings.Contains(f.Category, "."), f.Category == "other":
+	case f.Category != "" && strings.Contains(f.Category, "."):
 		index, value = idxCategory, f.Category
 	case !f.Author.IsZero():
 		index, value = idxAuthor, f.Author.String()
 	}
-	if f.Category != "" && !strings.Contains(f.Category, ".") && f.Category != "other" {
+	if f.Category != "" && !strings.Contains(f.Category, ".") {
 		family = f.Category
 	}
 	prefix := indexPrefix(index, value)

@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -113,8 +115,14 @@ func (s *Store) Invite(req InviteRequest) (string, error) {
 	if req.Role == incident.RoleCoordinator && req.For == nil {
 		return "", errors.New("--for: a coordinator invite must name the new coordinator's device key (its `vigil status` author)")
 	}
-	if len([]rune(req.Label)) > incident.MaxLabelLen {
+	if len(req.Label) > incident.MaxLabelLen {
 		return "", fmt.Errorf("--label: %d bytes, limit %d", len(req.Label), incident.MaxLabelLen)
+	}
+	if !utf8.ValidString(req.Label) || strings.ContainsRune(req.Label, 0) {
+		return "", errors.New("--label: not valid UTF-8 text")
+	}
+	if len(req.Bootstrap) > 16 {
+		return "", fmt.Errorf("--bootstrap: %d addresses, limit 16", len(req.Bootstrap))
 	}
 	nonce := make([]byte, 16)
 	if _, err := rand.Read(nonce); err != nil {
@@ -132,8 +140,16 @@ func (s *Store) Invite(req InviteRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return incident.EncodeInvite(incident.Invite{Genesis: s.ms.Genesis.Raw, Token: tok, Secret: s.secret,
+	code, err := incident.EncodeInvite(incident.Invite{Genesis: s.ms.Genesis.Raw, Token: tok, Secret: s.secret,
 		Chain: chain, Bootstrap: req.Bootstrap})
+	if err != nil {
+		return "", err
+	}
+	// Never hand out a code that a joining device would refuse.
+	if _, err := incident.DecodeInvite(code); err != nil {
+		return "", fmt.Errorf("the invite would not be accepted: %w", err)
+	}
+	return code, nil
 }
 
 // chainFor returns the member records that authorise a back to the founder.
@@ -186,6 +202,20 @@ func (s *Store) Join(code string) (incident.ID, error) {
 	if err != nil {
 		return incident.ID{}, err
 	}
+	// Judge this device's member record against the invite alone before
+	// anything is stored, so a refused join leaves the device as it was.
+	scratch, err := incident.NewMissionState(inv.GenesisRecord)
+	if err != nil {
+		return incident.ID{}, err
+	}
+	for _, c := range inv.ChainRecords {
+		if err := scratch.Apply(c); err != nil {
+			return incident.ID{}, err
+		}
+	}
+	if err := incident.Validate(rec, scratch, s); err != nil {
+		return incident.ID{}, fmt.Errorf("%w: this device's enrollment would be refused: %v", incident.ErrInvite, err)
+	}
 	if s.ms == nil {
 		if err := s.adoptMission(inv.GenesisRecord, inv.Secret); err != nil {
 			return incident.ID{}, err
@@ -226,6 +256,10 @@ func (s *Store) put(kind incident.Kind, payload any) (*incident.Signed, error) {
 	// Judge it first, so a record that would only wait in quarantine (an
 	// amend of a report this device does not hold) is refused, not parked.
 	if err := incident.Validate(rec, s.ms, s); err != nil {
+		var me *incident.MissingError
+		if errors.As(err, &me) && me.Problem != "" {
+			return nil, errors.New(me.Problem) // this device's own role: nothing is held
+		}
 		return nil, err
 	}
 	if r := s.addLocked(rec.Raw, "local"); r.Outcome != Accepted && r.Outcome != Duplicate {

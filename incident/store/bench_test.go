@@ -1,0 +1,117 @@
+package store_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// benchMission is a founder's store that knows one observer, and the
+// observer's signer, so benchmarks can pre-sign the observer's reports.
+func benchMission(b *testing.B) (*store.Store, *incident.Signer, incident.ID) {
+	b.Helper()
+	c := newClock(t0)
+	o := store.Options{Now: c.Now}
+	f, _ := initHome(b, b.TempDir(), o)
+	mid := createMission(b, f)
+	obs, _ := initHome(b, b.TempDir(), o)
+	enroll(b, f, obs, incident.RoleObserver, "bench")
+	return f, obs.Signer(), mid
+}
+
+var benchCategories = []string{"polling.closure", "polling.intimidation", "polling.late_opening", "polling.vote_buying",
+	"registration.name_missing", "infrastructure.power_outage", "disinformation.hate_speech", "other"}
+
+// benchReports pre-signs n small reports one minute apart in claimed time,
+// so no author exceeds its daily quota.
+func benchReports(b *testing.B, s *incident.Signer, mid incident.ID, n int) [][]byte {
+	b.Helper()
+	out := make([][]byte, n)
+	for i := range out {
+		when := t0.Add(time.Duration(i) * time.Minute)
+		p := report(benchCategories[i%len(benchCategories)], fmt.Sprintf("S%03d", i%200), when, fmt.Sprintf("report %d", i))
+		out[i] = mustSign(b, s, mid, incident.KindReport, when, p).Raw
+	}
+	return out
+}
+
+// BenchmarkAddReport measures Add of pre-signed reports into a store: one
+// validated, indexed, synced commit each.
+func BenchmarkAddReport(b *testing.B) {
+	f, signer, mid := benchMission(b)
+	raws := benchReports(b, signer, mid, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if res := f.Add(raws[i], "bench"); res.Outcome != store.Accepted {
+			b.Fatalf("Add %d: %s %v", i, res.Outcome, res.Err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkAddManyReports is BenchmarkAddReport through AddMany, in
+// batches of 500 (a bundle's worth): one sync per batch.
+func BenchmarkAddManyReports(b *testing.B) {
+	f, signer, mid := benchMission(b)
+	raws := benchReports(b, signer, mid, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for start := 0; start < len(raws); start += 500 {
+		batch := raws[start:min(start+500, len(raws))]
+		res, err := f.AddMany(batch, "bench", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, r := range res {
+			if r.Outcome != store.Accepted {
+				b.Fatalf("Add %d: %s %v", start+i, r.Outcome, r.Err)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkListCategory lists by category over 10k reports: a family (half
+// the reports, time index walk), one code (category index), and one code
+// with a page limit.
+func BenchmarkListCategory(b *testing.B) {
+	const n = 10_000
+	f, signer, mid := benchMission(b)
+	for i, raw := range benchReports(b, signer, mid, n) {
+		if res := f.Add(raw, "bench"); res.Outcome != store.Accepted {
+			b.Fatalf("Add %d: %s %v", i, res.Outcome, res.Err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		f    store.Filter
+	}{
+		{"family", store.Filter{Category: "polling"}},
+		{"code", store.Filter{Category: "polling.closure"}},
+		{"code_limit50", store.Filter{Category: "polling.closure", Limit: 50}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			got := 0
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				vs, err := f.List(c.f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got = len(vs)
+			}
+			b.StopTimer()
+			if got == 0 {
+				b.Fatal("listed nothing")
+			}
+			b.ReportMetric(float64(got), "reports/op")
+			b.ReportMetric(float64(b.N*got)/b.Elapsed().Seconds(), "reports/s")
+		})
+	}
+}

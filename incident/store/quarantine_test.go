@@ -1,0 +1,331 @@
+package store_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// joinOnly enrolls newcomer through coordinator's invite but keeps its
+// member record on the newcomer's device, so other devices have not heard
+// of it yet.
+func joinOnly(t testing.TB, coordinator, newcomer *store.Store, role string) incident.ID {
+	t.Helper()
+	req := store.InviteRequest{Role: role, Label: role}
+	if role == incident.RoleCoordinator {
+		a := newcomer.Author()
+		req.For = &a
+	}
+	code, err := coordinator.Invite(req)
+	if err != nil {
+		t.Fatalf("Invite(%s): %v", role, err)
+	}
+	id, err := newcomer.Join(code)
+	if err != nil {
+		t.Fatalf("Join(%s): %v", role, err)
+	}
+	return id
+}
+
+// wantOutcome adds rec to s from source and checks the outcome.
+func wantOutcome(t testing.TB, s *store.Store, rec *incident.Signed, source string, want store.Outcome) store.Result {
+	t.Helper()
+	res := s.Add(rec.Raw, source)
+	if res.Outcome != want {
+		t.Fatalf("Add(%s %s) from %s = %s (%v), want %s", rec.Kind, rec.ID, source, res.Outcome, res.Err, want)
+	}
+	if res.ID != rec.ID {
+		t.Errorf("Add(%s) names %s", rec.ID, res.ID)
+	}
+	return res
+}
+
+func wantReleased(t testing.TB, res store.Result, want ...incident.ID) {
+	t.Helper()
+	if !sameSet(res.Released, want) || len(res.Released) != len(want) {
+		t.Errorf("Released = %s, want %s", idStrings(res.Released), idStrings(want))
+	}
+}
+
+func wantHas(t testing.TB, s *store.Store, id incident.ID, want bool) {
+	t.Helper()
+	ok, err := s.Has(id)
+	if err != nil || ok != want {
+		t.Errorf("Has(%s) = %v, %v; want %v", id, ok, err, want)
+	}
+}
+
+// testQuarantineMember: a report that arrives before its author's member
+// record waits, then gets in when the member record arrives.
+func testQuarantineMember(t *testing.T, open opener) {
+	c := newClock(t0)
+	o := store.Options{Now: c.Now}
+	f := open(t, o)
+	createMission(t, f)
+	obs := open(t, o)
+	member := joinOnly(t, f, obs, incident.RoleObserver)
+	memberRec, _ := obs.Get(member)
+	c.Set(at(12, 0))
+
+	r := mustPut(t, obs, incident.KindReport, report("polling.violence", "S4", at(9, 0), "Fight at the gate"))
+	a := mustPut(t, obs, incident.KindAmend, incident.AmendPayload{Target: r.ID.Bytes(),
+		Report: report("polling.violence", "S5", at(9, 0), "Fight at the gate (S5)")})
+	before := mustCounts(t, f)
+
+	res := wantOutcome(t, f, r, "usb", store.Quarantined)
+	var me *incident.MissingError
+	if !errors.As(res.Err, &me) || me.Author != obs.Author() {
+		t.Errorf("quarantine error %v; want a MissingError naming the author", res.Err)
+	}
+	if n := mustQuarantine(t, f); n != 1 {
+		t.Errorf("QuarantineCount = %d, want 1", n)
+	}
+	wantHas(t, f, r.ID, false)
+	wantList(t, f, store.Filter{})
+	if got, _ := f.Get(r.ID); got != nil {
+		t.Error("a quarantined record is visible through Get")
+	}
+	// Arriving again (another source) keeps one copy waiting.
+	wantOutcome(t, f, r, "wifi", store.Quarantined)
+	wantOutcome(t, f, a, "usb", store.Quarantined)
+	if n := mustQuarantine(t, f); n != 2 {
+		t.Errorf("QuarantineCount = %d, want 2", n)
+	}
+	if after := mustCounts(t, f); !mapsEqual(before, after) {
+		t.Errorf("quarantined records were counted: %v → %v", before, after)
+	}
+
+	res = wantOutcome(t, f, memberRec, "usb", store.Accepted)
+	wantReleased(t, res, r.ID, a.ID)
+	if n := mustQuarantine(t, f); n != 0 {
+		t.Errorf("QuarantineCount = %d after release, want 0", n)
+	}
+	wantHas(t, f, r.ID, true)
+	wantHas(t, f, a.ID, true)
+	wantList(t, f, store.Filter{Station: "S5"}, r.ID)
+	wantList(t, f, store.Filter{Station: "S4"})
+	if role, _ := mustMission(t, f).Role(obs.Author()); role != incident.RoleObserver {
+		t.Errorf("observer's role at the founder: %q", role)
+	}
+	// Released records are ordinary records now: a second copy is a
+	// duplicate.
+	wantOutcome(t, f, r, "wifi", store.Duplicate)
+}
+
+// testQuarantineAmendBeforeReport: amends and reviews that arrive before
+// their report wait for it.
+func testQuarantineAmendBeforeReport(t *testing.T, open opener) {
+	m := newMesh(t, open)
+	f := m.founder
+	r := mustPut(t, m.obs, incident.KindReport, report("polling.closure", "S1", at(8, 0), "Closed"))
+	a := mustPut(t, m.obs, incident.KindAmend, incident.AmendPayload{Target: r.ID.Bytes(),
+		Report: report("polling.closure", "S2", at(8, 0), "Closed (S2)")})
+	mustAdd(t, m.obs, m.coord, r.ID)
+	rv := mustPut(t, m.coord, incident.KindReview, incident.ReviewPayload{Target: r.ID.Bytes(), Status: "verified"})
+	ret := mustPut(t, m.obs, incident.KindRetract, incident.RetractPayload{Target: r.ID.Bytes(), Reason: "wrong station"})
+
+	for _, rec := range []*incident.Signed{a, rv, ret} {
+		res := wantOutcome(t, f, rec, "peer", store.Quarantined)
+		var me *incident.MissingError
+		if !errors.As(res.Err, &me) || me.Record != r.ID {
+			t.Errorf("%s waits with %v; want a MissingError naming report %s", rec.Kind, res.Err, r.ID)
+		}
+	}
+	if n := mustQuarantine(t, f); n != 3 {
+		t.Errorf("QuarantineCount = %d, want 3", n)
+	}
+	res := wantOutcome(t, f, r, "peer", store.Accepted)
+	wantReleased(t, res, a.ID, rv.ID, ret.ID)
+	if n := mustQuarantine(t, f); n != 0 {
+		t.Errorf("QuarantineCount = %d, want 0", n)
+	}
+	v, err := f.Report(r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Amendments != 1 || v.Report.Station != "S2" || v.Status != "verified" || !v.Retracted || v.RetractReason != "wrong station" {
+		t.Errorf("view after release: %d amendments, station %q, status %q, retracted %v (%q)",
+			v.Amendments, v.Report.Station, v.Status, v.Retracted, v.RetractReason)
+	}
+	wantList(t, f, store.Filter{Station: "S2"}, r.ID)
+	wantList(t, f, store.Filter{Station: "S1"})
+	wantList(t, f, store.Filter{Status: "verified"}, r.ID)
+	wantList(t, f, store.Filter{Status: incident.StatusUnreviewed})
+}
+
+// testQuarantineChain: an observer enrolled by a second coordinator, whose
+// own member record arrives last; everything waiting gets in at once.
+func testQuarantineChain(t *testing.T, open opener) {
+	c := newClock(t0)
+	o := store.Options{Now: c.Now}
+	f := open(t, o)
+	createMission(t, f)
+	coord2 := open(t, o)
+	coordMember := joinOnly(t, f, coord2, incident.RoleCoordinator)
+	obs2 := open(t, o)
+	obsMember := joinOnly(t, coord2, obs2, incident.RoleObserver)
+	carrier := open(t, o)
+	enroll(t, f, carrier, incident.RoleCarrier, "relay")
+	c.Set(at(12, 0))
+
+	r := mustPut(t, obs2, incident.KindReport, report("polling.vote_buying", "S7", at(10, 0), "Cash for votes"))
+	mustAdd(t, obs2, coord2, obsMember, r.ID)
+	rv := mustPut(t, coord2, incident.KindReview, incident.ReviewPayload{Target: r.ID.Bytes(), Status: "corroborated"})
+	obsRec, _ := obs2.Get(obsMember)
+	coordRec, _ := coord2.Get(coordMember)
+
+	// The carrier knows only the founder and itself.
+	wantOutcome(t, carrier, rv, "usb", store.Quarantined)
+	wantOutcome(t, carrier, r, "usb", store.Quarantined)
+	res := wantOutcome(t, carrier, obsRec, "usb", store.Quarantined)
+	var me *incident.MissingError
+	if !errors.As(res.Err, &me) || me.Author != coord2.Author() {
+		t.Errorf("member record waits with %v; want it to wait for its issuer", res.Err)
+	}
+	if n := mustQuarantine(t, carrier); n != 3 {
+		t.Errorf("QuarantineCount = %d, want 3", n)
+	}
+	res = wantOutcome(t, carrier, coordRec, "usb", store.Accepted)
+	wantReleased(t, res, obsMember, r.ID, rv.ID)
+	if n := mustQuarantine(t, carrier); n != 0 {
+		t.Errorf("QuarantineCount = %d, want 0", n)
+	}
+	ms := mustMission(t, carrier)
+	if role, _ := ms.Role(coord2.Author()); role != incident.RoleCoordinator {
+		t.Errorf("coordinator 2 is %q at the carrier", role)
+	}
+	if role, _ := ms.Role(obs2.Author()); role != incident.RoleObserver {
+		t.Errorf("observer 2 is %q at the carrier", role)
+	}
+	wantList(t, carrier, store.Filter{Status: "corroborated"}, r.ID)
+	for _, id := range []incident.ID{coordMember, obsMember, r.ID, rv.ID} {
+		wantHas(t, carrier, id, true)
+	}
+}
+
+// testQuarantineBoundPerSource: one source cannot fill the quarantine for
+// everyone, and released records free their source's allowance.
+func testQuarantineBoundPerSource(t *testing.T, open opener) {
+	c := newClock(t0)
+	o := store.Options{Now: c.Now}
+	f := open(t, o)
+	createMission(t, f)
+	obs := open(t, o)
+	member := joinOnly(t, f, obs, incident.RoleObserver)
+	obs2 := open(t, o)
+	member2 := joinOnly(t, f, obs2, incident.RoleObserver)
+	c.Set(at(12, 0))
+	var reps, reps2 []*incident.Signed
+	for i := 0; i < 5; i++ {
+		reps = append(reps, mustPut(t, obs, incident.KindReport, report("polling.closure", "S1", at(i, 0), "closure")))
+		reps2 = append(reps2, mustPut(t, obs2, incident.KindReport, report("polling.closure", "S2", at(i, 0), "closure")))
+	}
+	relay := open(t, store.Options{Now: c.Now, QuarantineRecords: 3})
+	enroll(t, f, relay, incident.RoleCarrier, "relay")
+
+	for i := 0; i < 3; i++ {
+		wantOutcome(t, relay, reps[i], "peerA", store.Quarantined)
+	}
+	res := wantOutcome(t, relay, reps[3], "peerA", store.Rejected)
+	if !errors.Is(res.Err, store.ErrQuarantineFull) {
+		t.Errorf("4th record from peerA: %v, want ErrQuarantineFull", res.Err)
+	}
+	// Already waiting: not a new record, not refused.
+	wantOutcome(t, relay, reps[0], "peerA", store.Quarantined)
+	// Other sources are unaffected.
+	wantOutcome(t, relay, reps[3], "peerB", store.Quarantined)
+	wantOutcome(t, relay, reps2[0], "peerB", store.Quarantined)
+	if n := mustQuarantine(t, relay); n != 5 {
+		t.Errorf("QuarantineCount = %d, want 5", n)
+	}
+
+	mrec, _ := obs.Get(member)
+	res = wantOutcome(t, relay, mrec, "peerA", store.Accepted)
+	wantReleased(t, res, reps[0].ID, reps[1].ID, reps[2].ID, reps[3].ID)
+	wantOutcome(t, relay, reps[4], "peerA", store.Accepted)
+	if n := mustQuarantine(t, relay); n != 1 {
+		t.Errorf("QuarantineCount = %d, want 1", n)
+	}
+	// peerA's allowance is free again.
+	for i := 1; i < 4; i++ {
+		wantOutcome(t, relay, reps2[i], "peerA", store.Quarantined)
+	}
+	res = wantOutcome(t, relay, reps2[4], "peerA", store.Rejected)
+	if !errors.Is(res.Err, store.ErrQuarantineFull) {
+		t.Errorf("peerA over its bound again: %v", res.Err)
+	}
+	m2, _ := obs2.Get(member2)
+	res = wantOutcome(t, relay, m2, "peerC", store.Accepted)
+	wantReleased(t, res, reps2[0].ID, reps2[1].ID, reps2[2].ID, reps2[3].ID)
+	if n := mustQuarantine(t, relay); n != 0 {
+		t.Errorf("QuarantineCount = %d, want 0", n)
+	}
+}
+
+// testQuarantineBytesPerSource: the byte bound works like the record bound.
+func testQuarantineBytesPerSource(t *testing.T, open opener) {
+	c := newClock(t0)
+	o := store.Options{Now: c.Now}
+	f := open(t, o)
+	createMission(t, f)
+	obs := open(t, o)
+	joinOnly(t, f, obs, incident.RoleObserver)
+	c.Set(at(12, 0))
+	var reps []*incident.Signed
+	for i := 0; i < 3; i++ {
+		reps = append(reps, mustPut(t, obs, incident.KindReport, report("polling.closure", "S1", at(i, 0), "closure")))
+	}
+	limit := int64(len(reps[0].Raw) + len(reps[1].Raw))
+	relay := open(t, store.Options{Now: c.Now, QuarantineBytes: limit})
+	enroll(t, f, relay, incident.RoleCarrier, "relay")
+	wantOutcome(t, relay, reps[0], "peerA", store.Quarantined)
+	wantOutcome(t, relay, reps[1], "peerA", store.Quarantined)
+	res := wantOutcome(t, relay, reps[2], "peerA", store.Rejected)
+	if !errors.Is(res.Err, store.ErrQuarantineFull) {
+		t.Errorf("over the byte bound: %v, want ErrQuarantineFull", res.Err)
+	}
+	wantOutcome(t, relay, reps[2], "peerB", store.Quarantined)
+}
+
+// testQuarantinedInvalid: records judged only once their author is known
+// are then stored, rejected, or (when the author's role is too weak) held
+// until an enrollment with a stronger role arrives.
+func testQuarantinedInvalid(t *testing.T, open opener) {
+	c := newClock(t0)
+	o := store.Options{Now: c.Now}
+	f := open(t, o)
+	createMission(t, f)
+	obs := open(t, o)
+	member := joinOnly(t, f, obs, incident.RoleObserver)
+	c.Set(at(12, 0))
+	good := mustPut(t, obs, incident.KindReport, report("polling.closure", "S1", at(1, 0), "fine"))
+	bad := mustSign(t, obs.Signer(), mustMission(t, obs).ID, incident.KindReport, at(1, 0),
+		incident.ReportPayload{Category: "polling.closure", Severity: 0, Title: "severity zero"})
+	review := mustSign(t, obs.Signer(), mustMission(t, obs).ID, incident.KindReview, at(1, 0),
+		incident.ReviewPayload{Target: good.ID.Bytes(), Status: "verified"})
+	for _, r := range []*incident.Signed{good, bad, review} {
+		wantOutcome(t, f, r, "peer", store.Quarantined)
+	}
+	mrec, _ := obs.Get(member)
+	res := wantOutcome(t, f, mrec, "peer", store.Accepted)
+	wantReleased(t, res, good.ID)
+	wantHas(t, f, bad.ID, false)
+	wantHas(t, f, review.ID, false)
+	wantCounts(t, f, map[incident.Kind]int{incident.KindMission: 1, incident.KindMember: 1, incident.KindReport: 1})
+	// The invalid report is gone for good; the observer's review waits:
+	// an observer may not review, but this device may become a coordinator.
+	if n := mustQuarantine(t, f); n != 1 {
+		t.Fatalf("QuarantineCount = %d; want 1 (the observer's review)", n)
+	}
+	wantOutcome(t, f, bad, "peer", store.Rejected)
+	upgrade := joinOnly(t, f, obs, incident.RoleCoordinator)
+	urec, _ := obs.Get(upgrade)
+	res = wantOutcome(t, f, urec, "peer", store.Accepted)
+	wantReleased(t, res, review.ID)
+	wantList(t, f, store.Filter{Status: "verified"}, good.ID)
+	if n := mustQuarantine(t, f); n != 0 {
+		t.Errorf("QuarantineCount = %d after the upgrade", n)
+	}
+}
