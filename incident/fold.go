@@ -35,6 +35,7 @@ type ReportView struct {
 	Author        Author
 	Created       int64
 	Sealed        bool
+	Opened        bool          // sealed, and this device could read it
 	Report        ReportPayload // the latest amendment's fields, or the original's
 	Status        string        // head of the review chain
 	Conflict      bool          // coordinators' concurrent reviews disagree
@@ -53,10 +54,34 @@ func (v *ReportView) HasFlag(f string) bool { return contains(v.Flags, f) }
 // another report are ignored. now is used for clock flags only. The result
 // does not depend on the order of related.
 func FoldReport(report *Signed, related []*Signed, ms *MissionState, now time.Time) (ReportView, error) {
+	return FoldReportOpen(report, related, ms, now, nil)
+}
+
+// Opener returns the payload of a sealed record when this device can read
+// it (a coordinator, or the author's kept copy), and false otherwise.
+type Opener func(*Signed) (any, bool)
+
+// FoldReportOpen is FoldReport for a device that can open some sealed
+// records: opened ones fold like clear ones; the view stays marked Sealed.
+func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now time.Time, open Opener) (ReportView, error) {
 	v := ReportView{ID: report.ID, Author: report.AuthorKey(), Created: report.Created, Status: StatusUnreviewed}
 	v.History = append(v.History, Event{ID: report.ID, Kind: report.Kind, Author: v.Author, Created: report.Created})
+	payload := func(r *Signed) (any, error) {
+		if len(r.Sealed) > 0 && open != nil {
+			if p, ok := open(r); ok {
+				return p, nil
+			}
+		}
+		return r.DecodePayload()
+	}
 	if len(report.Sealed) > 0 {
 		v.Sealed = true
+		if p, err := payload(report); err == nil {
+			if rp, ok := p.(*ReportPayload); ok {
+				v.Report = *rp
+				v.Opened = true
+			}
+		}
 	} else {
 		p, err := report.DecodePayload()
 		if err != nil {
@@ -76,7 +101,7 @@ func FoldReport(report *Signed, related []*Signed, ms *MissionState, now time.Ti
 	reviewed := false
 	for _, r := range rel {
 		ev := Event{ID: r.ID, Kind: r.Kind, Author: r.AuthorKey(), Created: r.Created}
-		p, err := r.DecodePayload()
+		p, err := payload(r)
 		if err != nil {
 			return v, err
 		}
@@ -152,7 +177,7 @@ func FoldReport(report *Signed, related []*Signed, ms *MissionState, now time.Ti
 		}
 	}
 	v.Flags = RecordFlags(report, ms, now)
-	if !v.Sealed {
+	if !v.Sealed || v.Opened {
 		if v.Report.Occurred > now.Add(ClockSkewFlag).UnixMilli() && !contains(v.Flags, FlagFutureTime) {
 			v.Flags = append(v.Flags, FlagFutureTime)
 		}

@@ -67,7 +67,7 @@ func (v *ReportView) JSON(withHistory bool) ReportJSON {
 		Status: v.Status, Conflict: v.Conflict, Retracted: v.Retracted, RetractReason: strPtr(v.RetractReason),
 		Amendments: v.Amendments, Flags: append([]string{}, v.Flags...), Attachments: []string{},
 	}
-	if !v.Sealed {
+	if !v.Sealed || v.Opened {
 		occ := FormatTime(r.Occurred)
 		fam := FamilyOf(r.Category)
 		sev := r.Severity

@@ -173,9 +173,7 @@ func (c *cli) reportAdd(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := c.checkSealing(ms, *f.sealed); err != nil {
-			return err
-		}
+		sealed := sealing(ms, f)
 		if err := checkCategory(ms, rep.Category); err != nil {
 			return err
 		}
@@ -190,21 +188,33 @@ func (c *cli) reportAdd(args []string) error {
 			return err
 		}
 		rep.Attachments = hashes
-		rec, err := s.Put(incident.KindReport, rep)
+		rec, err := putMaybeSealed(s, sealed, incident.KindReport, nil, rep)
 		if err != nil {
 			return err
 		}
-		return c.printCreated(s, rec.ID, "Report saved")
+		msg := "Report saved"
+		if sealed {
+			msg = "Sealed report saved (only the mission's coordinators can read it)"
+		}
+		return c.printCreated(s, rec.ID, msg)
 	})
 }
 
-// checkSealing refuses to write plaintext where the user or the mission
-// asked for a sealed report: sealing arrives with the protection work.
-func (c *cli) checkSealing(ms *incident.MissionState, sealed bool) error {
-	if sealed || ms.SealByDefault() {
-		return errors.New("--sealed: this build cannot seal reports yet, and this report must not be stored in the clear; nothing was saved")
+// sealing says whether a new report is sealed: --sealed, or the mission's
+// policy unless --sealed=false was given.
+func sealing(ms *incident.MissionState, f *reportFlags) bool {
+	if setFlags(f.fs)["sealed"] {
+		return *f.sealed
 	}
-	return nil
+	return ms.SealByDefault()
+}
+
+// putMaybeSealed stores a record as this device, sealed or in the clear.
+func putMaybeSealed(s *store.Store, sealed bool, k incident.Kind, target *incident.ID, payload any) (*incident.Signed, error) {
+	if sealed {
+		return s.PutSealed(k, target, payload)
+	}
+	return s.Put(k, payload)
 }
 
 // checkRole gives a plain refusal before signing.
@@ -315,8 +325,8 @@ var errStopList = errors.New("enough")
 
 func reportLine(v incident.ReportView) string {
 	r := v.Report
-	if v.Sealed {
-		return fmt.Sprintf("%s  %s  sealed", v.ID, incident.FormatTime(v.Created))
+	if v.Sealed && !v.Opened {
+		return fmt.Sprintf("%s  %s  sealed (readable by coordinators only)", v.ID, incident.FormatTime(v.Created))
 	}
 	station := r.Station
 	if station == "" {
@@ -456,9 +466,6 @@ func (c *cli) reportAmend(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := c.checkSealing(ms, *f.sealed); err != nil {
-			return err
-		}
 		v, err := s.Report(id)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no report %s on this device", id)
@@ -471,6 +478,9 @@ func (c *cli) reportAmend(args []string) error {
 		}
 		if v.Retracted {
 			return fmt.Errorf("report %s was retracted", id)
+		}
+		if v.Sealed && !v.Opened {
+			return fmt.Errorf("report %s is sealed and this device no longer holds a readable copy (a coordinator has received it); add a new report instead", id)
 		}
 		rep, err := f.apply(c, v.Report)
 		if err != nil {
@@ -486,7 +496,8 @@ func (c *cli) reportAmend(args []string) error {
 			}
 			rep.Attachments = append(rep.Attachments, hashes...)
 		}
-		rec, err := s.Put(incident.KindAmend, incident.AmendPayload{Target: id.Bytes(), Report: rep})
+		// The amends of a sealed report are sealed too.
+		rec, err := putMaybeSealed(s, v.Sealed, incident.KindAmend, &id, incident.AmendPayload{Target: id.Bytes(), Report: rep})
 		if err != nil {
 			return err
 		}
@@ -520,10 +531,11 @@ func (c *cli) reportRetract(args []string) error {
 		return err
 	}
 	return c.withStore(func(s *store.Store) error {
-		if ok, err := s.Has(id); err != nil || !ok {
+		v, err := s.Report(id)
+		if err != nil {
 			return fmt.Errorf("no report %s on this device", id)
 		}
-		rec, err := s.Put(incident.KindRetract, incident.RetractPayload{Target: id.Bytes(), Reason: *reason})
+		rec, err := putMaybeSealed(s, v.Sealed, incident.KindRetract, &id, incident.RetractPayload{Target: id.Bytes(), Reason: *reason})
 		if err != nil {
 			return err
 		}

@@ -51,7 +51,11 @@ func (c *cli) cmdReview(args []string) error {
 				prev = append(prev, e.ID.Bytes())
 			}
 		}
-		rec, err := s.Put(incident.KindReview, incident.ReviewPayload{Target: id.Bytes(), Status: *status, Note: *note, Prev: prev})
+		if v.Sealed && !v.Opened {
+			return fmt.Errorf("report %s is sealed and this device cannot read it", id)
+		}
+		// Reviews of a sealed report are sealed too.
+		rec, err := putMaybeSealed(s, v.Sealed, incident.KindReview, &id, incident.ReviewPayload{Target: id.Bytes(), Status: *status, Note: *note, Prev: prev})
 		if err != nil {
 			return err
 		}

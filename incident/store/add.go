@@ -189,6 +189,9 @@ func (s *Store) commit(rec *incident.Signed) error {
 			if err := indexReceipt(txn, rec); err != nil {
 				return err
 			}
+			if err := dropKept(txn, rec); err != nil {
+				return err
+			}
 		}
 		switch {
 		case rec.Kind == incident.KindReport:

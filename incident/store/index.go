@@ -61,7 +61,7 @@ func (s *Store) foldIn(txn *badger.Txn, id incident.ID) (incident.ReportView, er
 	if err != nil {
 		return incident.ReportView{}, err
 	}
-	return incident.FoldReport(rep, rel, s.ms, s.opts.Now())
+	return incident.FoldReportOpen(rep, rel, s.ms, s.opts.Now(), s.opener(txn))
 }
 
 // reindex recomputes a report's indexed tuple and moves its index entries.

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"errors"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+const tKept = 'L' // L/<id> → the author's readable copy of its own sealed record
+
+// PutSealed signs and stores a sealed record as this device: payload is
+// encrypted to the mission's coordinators, and the public envelope carries
+// only the target (for amends, retractions and reviews). The author keeps a
+// readable copy until a coordinator's receipt lists the record.
+func (s *Store) PutSealed(kind incident.Kind, target *incident.ID, payload any) (*incident.Signed, error) {
+	rec, err := s.putSealed(kind, target, payload)
+	if err == nil {
+		s.firePut(rec)
+	}
+	return rec, err
+}
+
+func (s *Store) putSealed(kind incident.Kind, target *incident.ID, payload any) (*incident.Signed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil {
+		return nil, ErrNoMission
+	}
+	recipients, err := s.ms.SealRecipients()
+	if err != nil {
+		return nil, err
+	}
+	ct, err := incident.Seal(kind, payload, recipients)
+	if err != nil {
+		return nil, err
+	}
+	var env incident.SealedEnvelope
+	if target != nil {
+		env.Target = target.Bytes()
+	}
+	rec, err := s.signer.SignSealed(s.ms.ID, kind, s.opts.Now(), env, ct)
+	if err != nil {
+		return nil, err
+	}
+	if err := incident.Validate(rec, s.ms, s); err != nil {
+		var me *incident.MissingError
+		if errors.As(err, &me) && me.Problem != "" {
+			return nil, errors.New(me.Problem)
+		}
+		return nil, err
+	}
+	// Check the payload as a coordinator will, before anything is signed away.
+	plain, err := incident.SealedPlain(kind, payload)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := incident.OpenPlain(rec, plain); err != nil {
+		return nil, err
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(key(tKept, rec.ID[:]), plain) }); err != nil {
+		return nil, err
+	}
+	if r := s.addLocked(rec.Raw, "local"); r.Outcome != Accepted && r.Outcome != Duplicate {
+		return nil, r.Err
+	}
+	return rec, s.sync()
+}
+
+// opener reads sealed records this device may read: its own kept copies,
+// and anything sealed to its age identity. Called with s.mu held.
+func (s *Store) opener(txn *badger.Txn) incident.Opener {
+	return func(r *incident.Signed) (any, bool) {
+		if plain, err := getValue(txn, key(tKept, r.ID[:])); err == nil {
+			if p, err := incident.OpenPlain(r, plain); err == nil {
+				return p, true
+			}
+		}
+		if s.ageID == nil {
+			return nil, false
+		}
+		p, err := incident.Open(r, s.ageID)
+		return p, err == nil
+	}
+}
+
+// dropKept deletes the author's readable copies of the records a receipt
+// lists: a coordinator holds them now.
+func dropKept(txn *badger.Txn, rec *incident.Signed) error {
+	p, err := rec.DecodePayload()
+	if err != nil {
+		return err
+	}
+	rp, ok := p.(*incident.ReceiptPayload)
+	if !ok {
+		return nil
+	}
+	for _, b := range rp.IDs {
+		if err := txn.Delete(key(tKept, b)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
