@@ -122,6 +122,7 @@ func (c *cli) cmdWipe(args []string) error {
 type statusJSON struct {
 	Home        string         `json:"home"`
 	Author      string         `json:"author"`
+	Recipient   string         `json:"recipient"` // age recipient: encrypted bundles --to this device
 	Name        *string        `json:"name"`
 	Mission     *string        `json:"mission"`
 	MissionName *string        `json:"mission_name"`
@@ -139,7 +140,7 @@ func (c *cli) cmdStatus(args []string) error {
 		return err
 	}
 	return c.withStore(func(s *store.Store) error {
-		st := statusJSON{Home: c.home, Author: s.Author().String(), Listen: []string{}, Peers: c.peerList(), Records: map[string]int{}}
+		st := statusJSON{Home: c.home, Author: s.Author().String(), Recipient: s.AgeIdentity().Recipient().String(), Listen: []string{}, Peers: c.peerList(), Records: map[string]int{}}
 		if c.daemon != nil {
 			st.Running = true
 			n := c.daemon.Engine.Node()
@@ -175,6 +176,7 @@ func (c *cli) cmdStatus(args []string) error {
 		w := c.stdout
 		fmt.Fprintf(w, "home      %s\n", st.Home)
 		fmt.Fprintf(w, "author    %s\n", st.Author)
+		fmt.Fprintf(w, "recipient %s (for bundles encrypted to this device)\n", st.Recipient)
 		if st.Name != nil {
 			fmt.Fprintf(w, "name      %s\n", *st.Name)
 		}

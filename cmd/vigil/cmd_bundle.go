@@ -1,12 +1,15 @@
 package main
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/bundle"
@@ -33,15 +36,35 @@ func (c *cli) bundleExport(args []string) error {
 	fs := newFlags("bundle export")
 	out := fs.String("out", "", "the bundle file to write")
 	since := fs.String("since", "", "only records claimed at or after T (mission and member records always go)")
-	to := fs.String("to", "", "encrypt to this age recipient")
+	to := fs.String("to", "", "encrypt to this age recipient (age1…)")
+	passFile := fs.String("passphrase-file", "", "encrypt with the passphrase in this file (given after `bundle export`)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usagef("bundle export: --out FILE is required")
 	}
-	if *to != "" {
-		return errors.New("--to: encrypted bundles are not in this build yet; nothing was written")
+	if *to != "" && *passFile != "" {
+		return usagef("bundle export: give --to or --passphrase-file, not both")
+	}
+	var recipient age.Recipient
+	switch {
+	case *to != "":
+		r, err := age.ParseX25519Recipient(*to)
+		if err != nil {
+			return usagef("--to: %v", err)
+		}
+		recipient = r
+	case *passFile != "":
+		p, err := readSecretFile(*passFile)
+		if err != nil {
+			return err
+		}
+		r, err := age.NewScryptRecipient(string(p))
+		if err != nil {
+			return err
+		}
+		recipient = r
 	}
 	var sinceT time.Time
 	if *since != "" {
@@ -69,7 +92,16 @@ func (c *cli) bundleExport(args []string) error {
 			}
 		}
 		if err := writeAtomic(*out, func(f *os.File) error {
-			w, err := bundle.NewWriter(f, ms.ID, c.now().UnixMilli(), len(raws))
+			var dst io.Writer = f
+			var enc io.WriteCloser
+			if recipient != nil {
+				var err error
+				if enc, err = age.Encrypt(f, recipient); err != nil {
+					return err
+				}
+				dst = enc
+			}
+			w, err := bundle.NewWriter(dst, ms.ID, c.now().UnixMilli(), len(raws))
 			if err != nil {
 				return err
 			}
@@ -78,7 +110,13 @@ func (c *cli) bundleExport(args []string) error {
 					return err
 				}
 			}
-			return w.Close()
+			if err := w.Close(); err != nil {
+				return err
+			}
+			if enc != nil {
+				return enc.Close()
+			}
+			return nil
 		}); err != nil {
 			return err
 		}
@@ -128,24 +166,52 @@ type rejectionOut struct {
 	Reason string `json:"reason"`
 }
 
+// ageHeader starts every age-encrypted file.
+var ageHeader = []byte("age-encryption.org/v1\n")
+
 func (c *cli) bundleImport(args []string) error {
-	pos, err := parse(newFlags("bundle import"), args)
+	fs := newFlags("bundle import")
+	passFile := fs.String("passphrase-file", "", "the passphrase of a passphrase-encrypted bundle (given after `bundle import`)")
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usagef("bundle import: want one FILE")
 	}
-	f, err := os.Open(pos[0])
+	data, err := os.ReadFile(pos[0])
 	if err != nil {
 		return err
 	}
-	hdr, raws, err := bundle.Read(f, maxBundleBytes)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %w; nothing was stored", pos[0], err)
+	if len(data) > maxBundleBytes {
+		return fmt.Errorf("%s is larger than %d bytes; nothing was stored", pos[0], maxBundleBytes)
 	}
 	return c.withStore(func(s *store.Store) error {
+		if bytes.HasPrefix(data, ageHeader) {
+			ids := []age.Identity{s.AgeIdentity()}
+			if *passFile != "" {
+				p, err := readSecretFile(*passFile)
+				if err != nil {
+					return err
+				}
+				id, err := age.NewScryptIdentity(string(p))
+				if err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			r, err := age.Decrypt(bytes.NewReader(data), ids...)
+			if err != nil {
+				return fmt.Errorf("%s is encrypted and this device cannot open it (%v); give --passphrase-file after `bundle import` for a passphrase bundle; nothing was stored", pos[0], err)
+			}
+			if data, err = io.ReadAll(io.LimitReader(r, maxBundleBytes+1)); err != nil {
+				return fmt.Errorf("%s: %w; nothing was stored", pos[0], err)
+			}
+		}
+		hdr, raws, err := bundle.Parse(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w; nothing was stored", pos[0], err)
+		}
 		ms, err := s.Mission()
 		if err != nil {
 			return err

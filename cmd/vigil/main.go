@@ -134,6 +134,13 @@ func (c *cli) globalFlags(args []string) ([]string, error) {
 			}
 			continue
 		case "home", "passphrase-file":
+			if name == "passphrase-file" && len(rest) > 0 && rest[0] == "bundle" {
+				// After `bundle`, --passphrase-file is the bundle's own
+				// passphrase (DESIGN.md's `bundle export --passphrase-file F`);
+				// the store's comes before the command or from the environment.
+				rest = append(rest, a)
+				continue
+			}
 			if !hasVal {
 				if i+1 >= len(args) {
 					return nil, usagef("--%s needs a value", name)
