@@ -80,7 +80,7 @@ func (c *cli) run(args []string) int {
 // does.
 var forwardable = map[string]bool{"passphrase": true, "mission": true, "report": true, "review": true,
 	"checkin": true, "alert": true, "status": true, "bundle": true, "export": true, "peers": true,
-	"sync": true, "wipe": true}
+	"sync": true, "wipe": true, "checkpoint": true}
 
 func isHelp(args []string) bool {
 	for _, a := range args {
@@ -188,6 +188,7 @@ func commands() []command {
 		{"bundle", "records on a file, for USB sticks and SD cards", (*cli).cmdBundle},
 		{"export", "reports as csv, jsonl or geojson", (*cli).cmdExport},
 		{"verify", "check a bundle or export offline", (*cli).cmdVerify},
+		{"checkpoint", "sign the set root; print a text to publish", (*cli).cmdCheckpoint},
 		{"status", "this device, its mission and its store", (*cli).cmdStatus},
 		{"wipe", "destroy the store's key: nothing in it can be read again", (*cli).cmdWipe},
 		{"node", "run the mesh node on this home until interrupted", (*cli).cmdNode},
@@ -244,6 +245,7 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   node [--listen MULTIADDR]... [--peer MULTIADDR]... [--no-mdns] [--relay-service]
   sync --peer MULTIADDR [--timeout DUR]   reconcile once with one peer, then exit
   peers                                   the peers a running node is connected to
+  checkpoint                              sign the set root; print a text to publish
   status                                  this device, its store and its node
   wipe                                    destroy the store's key
   gui                                     the app (the default with no command)

@@ -22,10 +22,16 @@ type Verdict struct {
 	ID     string `json:"id"`
 	OK     bool   `json:"ok"`
 	Reason string `json:"reason,omitempty"`
+	// Covered (evidence packages): the earliest checkpoint that covers
+	// the record, which proves it existed by that checkpoint's time.
+	Covered string `json:"covered,omitempty"`
 }
 
 func (v Verdict) String() string {
 	if v.OK {
+		if v.Covered != "" {
+			return v.ID + " OK (" + v.Covered + ")"
+		}
 		return v.ID + " OK"
 	}
 	return v.ID + " BAD " + v.Reason
@@ -70,8 +76,13 @@ func Verify(r io.Reader, mission *incident.ID) (*Report, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("the file is empty")
 	}
-	v := &verifier{mission: mission, byID: map[incident.ID]*entry{}}
-	if bytes.HasPrefix(data, bundle.Magic) {
+	v := &verifier{mission: mission, byID: map[incident.ID]*entry{}, covers: map[incident.ID][]incident.ID{}}
+	if IsEvidence(data) {
+		v.rep.Format = "evidence"
+		if err := v.readEvidence(data); err != nil {
+			return nil, err
+		}
+	} else if bytes.HasPrefix(data, bundle.Magic) {
 		v.rep.Format = "bundle"
 		v.readBundle(data)
 	} else {
@@ -97,6 +108,12 @@ type verifier struct {
 	order   []*entry
 	byID    map[incident.ID]*entry
 	extra   []Verdict // file-level problems, listed after the records
+
+	// evidence packages
+	manifest      *Manifest
+	manifestBytes []byte
+	manifestSig   []byte
+	covers        map[incident.ID][]incident.ID
 }
 
 func (v *verifier) add(raw []byte, name string) *entry {
@@ -233,6 +250,9 @@ func (v *verifier) judge() {
 		}
 	}
 	if genesis == nil {
+		if v.manifest != nil {
+			v.judgeEvidence(nil)
+		}
 		reason := "the file holds no mission genesis"
 		if v.mission != nil {
 			reason = fmt.Sprintf("the file holds no genesis of mission %s", *v.mission)
@@ -283,6 +303,9 @@ func (v *verifier) judge() {
 	}
 	for e, err := range pending {
 		e.verdict.Reason = err.Error() + " (not in the file)"
+	}
+	if v.manifest != nil {
+		v.judgeEvidence(ms)
 	}
 	// JSONL: the decoded fields must be what the signed records say.
 	for _, e := range v.order {

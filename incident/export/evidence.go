@@ -1,0 +1,309 @@
+package export
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// An evidence package is one ZIP archive (docs/evidence-format.md is the
+// description for third parties):
+//
+//	manifest.json        what is in the package, with the SHA-256 of every file
+//	manifest.sig         Ed25519 signature by the exporting coordinator over
+//	                     "vigil/evidence/v1\x00" || manifest.json
+//	records/<id>.cbor    every selected record in its signed encoding, with the
+//	                     mission, member and revocation records that authorise
+//	                     their authors
+//	attachments/<sha256> attachment content, named by its hash
+//	checkpoints/<id>.ids the sorted IDs a checkpoint covered (32 bytes each)
+//
+// ZIP because every operating system opens it and archive/zip is in the
+// standard library; entries are stored, not compressed (records are signed
+// random-looking bytes, and Store keeps the format trivially reproducible).
+
+// EvidenceFormat names this version of the format.
+const EvidenceFormat = "vigil-evidence/1"
+
+const evidenceDomain = "vigil/evidence/v1\x00"
+
+// Manifest is manifest.json.
+type Manifest struct {
+	Format      string         `json:"format"`
+	Mission     string         `json:"mission"`
+	MissionName string         `json:"mission_name"`
+	ExportedAt  string         `json:"exported_at"`
+	Exporter    string         `json:"exporter"`
+	Files       []ManifestFile `json:"files"`
+}
+
+// ManifestFile is one entry of the manifest.
+type ManifestFile struct {
+	Path       string `json:"path"`
+	SHA256     string `json:"sha256"`
+	Size       int    `json:"size"`
+	Kind       string `json:"kind,omitempty"`       // records
+	ID         string `json:"id,omitempty"`         // records
+	Checkpoint string `json:"checkpoint,omitempty"` // checkpoint ID lists
+}
+
+// CheckpointCover is a checkpoint record and the IDs it covered.
+type CheckpointCover struct {
+	Record  *incident.Signed
+	Covered []incident.ID
+}
+
+// Evidence is what WriteEvidence packs.
+type Evidence struct {
+	Mission     *incident.MissionState
+	Records     []*incident.Signed // selected records and what authorises them
+	Attachments map[[32]byte][]byte
+	Checkpoints []CheckpointCover
+	Signer      *incident.Signer // the exporting coordinator
+	Now         time.Time
+}
+
+// WriteEvidence writes an evidence package.
+func WriteEvidence(w io.Writer, ev Evidence) error {
+	zw := zip.NewWriter(w)
+	man := Manifest{Format: EvidenceFormat, Mission: ev.Mission.ID.String(), MissionName: ev.Mission.Mission.Name,
+		ExportedAt: ev.Now.UTC().Format(time.RFC3339), Exporter: ev.Signer.Author().String()}
+	add := func(name string, data []byte, f ManifestFile) error {
+		hw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: ev.Now})
+		if err != nil {
+			return err
+		}
+		if _, err := hw.Write(data); err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		f.Path, f.SHA256, f.Size = name, hex.EncodeToString(sum[:]), len(data)
+		man.Files = append(man.Files, f)
+		return nil
+	}
+	seen := map[incident.ID]bool{}
+	recs := append([]*incident.Signed(nil), ev.Records...)
+	sort.SliceStable(recs, func(i, j int) bool {
+		if a, b := recs[i].Kind.MissionKind(), recs[j].Kind.MissionKind(); a != b {
+			return a
+		}
+		return incident.Before(recs[i], recs[j])
+	})
+	for _, r := range recs {
+		if seen[r.ID] {
+			continue
+		}
+		seen[r.ID] = true
+		if err := add("records/"+r.ID.String()+".cbor", r.Raw, ManifestFile{Kind: string(r.Kind), ID: r.ID.String()}); err != nil {
+			return err
+		}
+	}
+	sums := make([][32]byte, 0, len(ev.Attachments))
+	for sum := range ev.Attachments {
+		sums = append(sums, sum)
+	}
+	sort.Slice(sums, func(i, j int) bool { return bytes.Compare(sums[i][:], sums[j][:]) < 0 })
+	for _, sum := range sums {
+		if err := add("attachments/"+hex.EncodeToString(sum[:]), ev.Attachments[sum], ManifestFile{}); err != nil {
+			return err
+		}
+	}
+	for _, cp := range ev.Checkpoints {
+		list := make([]byte, 0, 32*len(cp.Covered))
+		for _, id := range cp.Covered {
+			list = append(list, id[:]...)
+		}
+		if err := add("checkpoints/"+cp.Record.ID.String()+".ids", list, ManifestFile{Checkpoint: cp.Record.ID.String()}); err != nil {
+			return err
+		}
+	}
+	mb, err := json.MarshalIndent(man, "", " ")
+	if err != nil {
+		return err
+	}
+	sig := ev.Signer.SignBytes(append([]byte(evidenceDomain), mb...))
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"manifest.json", mb}, {"manifest.sig", sig}} {
+		hw, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Store, Modified: ev.Now})
+		if err != nil {
+			return err
+		}
+		if _, err := hw.Write(f.data); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+// IsEvidence reports whether data looks like a ZIP archive.
+func IsEvidence(data []byte) bool { return bytes.HasPrefix(data, []byte("PK\x03\x04")) }
+
+// verifyEvidence checks a package: the manifest's signature by a
+// coordinator of the mission, every file's hash, no file missing or added,
+// every record's signature and membership chain, every checkpoint's root,
+// and for each record the earliest checkpoint that covers it.
+func (v *verifier) readEvidence(data []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return fmt.Errorf("not a readable evidence package: %w", err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		if f.UncompressedSize64 > MaxVerifyBytes {
+			return fmt.Errorf("%s is too large", f.Name)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			v.extra = append(v.extra, Verdict{ID: f.Name, Reason: err.Error()})
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(rc, MaxVerifyBytes))
+		rc.Close()
+		if err != nil {
+			v.extra = append(v.extra, Verdict{ID: f.Name, Reason: "unreadable: " + err.Error()})
+			continue
+		}
+		files[f.Name] = b
+	}
+	mb, ok := files["manifest.json"]
+	if !ok {
+		return errors.New("the package has no manifest.json")
+	}
+	var man Manifest
+	dec := json.NewDecoder(bytes.NewReader(mb))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&man); err != nil {
+		return fmt.Errorf("manifest.json: %w", err)
+	}
+	if man.Format != EvidenceFormat {
+		return fmt.Errorf("manifest.json: format %q, this build reads %q", man.Format, EvidenceFormat)
+	}
+	v.manifest = &man
+	v.manifestBytes = mb
+	v.manifestSig = files["manifest.sig"]
+	listed := map[string]bool{"manifest.json": true, "manifest.sig": true}
+	for _, f := range man.Files {
+		listed[f.Path] = true
+		data, ok := files[f.Path]
+		name := f.Path
+		if f.ID != "" {
+			name = f.ID
+		}
+		if !ok {
+			v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("%s is listed in the manifest but missing from the package", f.Path)})
+			continue
+		}
+		sum := sha256.Sum256(data)
+		if hex.EncodeToString(sum[:]) != f.SHA256 {
+			v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("%s does not match its hash in the manifest (changed or swapped)", f.Path)})
+			continue
+		}
+		switch {
+		case strings.HasPrefix(f.Path, "records/"):
+			e := v.add(data, f.ID)
+			if e.rec != nil && string(e.rec.Kind) != f.Kind && e.verdict.Reason == "" {
+				e.verdict.Reason = fmt.Sprintf("manifest says kind %s, the record is a %s", f.Kind, e.rec.Kind)
+			}
+		case strings.HasPrefix(f.Path, "attachments/"):
+			if path.Base(f.Path) != hex.EncodeToString(sum[:]) {
+				v.extra = append(v.extra, Verdict{ID: f.Path, Reason: "attachment content does not match the hash it is named by"})
+			}
+		case strings.HasPrefix(f.Path, "checkpoints/"):
+			id, err := incident.ParseID(f.Checkpoint)
+			if err != nil || len(data)%32 != 0 {
+				v.extra = append(v.extra, Verdict{ID: f.Path, Reason: "malformed checkpoint list"})
+				continue
+			}
+			list := make([]incident.ID, len(data)/32)
+			for i := range list {
+				copy(list[i][:], data[i*32:])
+			}
+			v.covers[id] = list
+		}
+	}
+	for name := range files {
+		if !listed[name] {
+			v.extra = append(v.extra, Verdict{ID: name, Reason: "file not listed in the signed manifest"})
+		}
+	}
+	return nil
+}
+
+// judgeEvidence runs after judge: the manifest's signer, checkpoint roots
+// and coverage.
+func (v *verifier) judgeEvidence(ms *incident.MissionState) {
+	man := v.manifest
+	exporter, err := incident.ParseAuthor(man.Exporter)
+	switch {
+	case err != nil:
+		v.extra = append(v.extra, Verdict{ID: "manifest", Reason: "exporter is not an author key"})
+	case len(v.manifestSig) != ed25519.SignatureSize ||
+		!ed25519.Verify(exporter[:], append([]byte(evidenceDomain), v.manifestBytes...), v.manifestSig):
+		v.extra = append(v.extra, Verdict{ID: "manifest", Reason: "manifest signature does not verify (the manifest was altered or forged)"})
+	case ms == nil:
+	default:
+		if role, _ := ms.Role(exporter); role != incident.RoleCoordinator {
+			v.extra = append(v.extra, Verdict{ID: "manifest", Reason: fmt.Sprintf("signed by %s, who is not a coordinator of the mission", exporter)})
+		} else if man.Mission != ms.ID.String() {
+			v.extra = append(v.extra, Verdict{ID: "manifest", Reason: "names another mission than the records"})
+		} else {
+			v.extra = append(v.extra, Verdict{ID: "manifest", OK: true})
+		}
+	}
+	// Checkpoints: the list must hash to the signed root and count.
+	type cp struct {
+		id   incident.ID
+		when int64
+		set  map[incident.ID]bool
+	}
+	var good []cp
+	for id, list := range v.covers {
+		e := v.byID[id]
+		if e == nil || e.rec == nil || e.rec.Kind != incident.KindCheckpoint || !e.verdict.OK {
+			v.extra = append(v.extra, Verdict{ID: id.String(), Reason: "checkpoint list without a valid checkpoint record"})
+			continue
+		}
+		p, err := e.rec.DecodePayload()
+		cpp, ok := p.(*incident.CheckpointPayload)
+		if err != nil || !ok {
+			continue
+		}
+		root := incident.SetRoot(list)
+		if !bytes.Equal(root[:], cpp.Root) || uint64(len(list)) != cpp.Count {
+			e.verdict.OK, e.verdict.Reason = false, "the covered list does not hash to the checkpoint's signed root"
+			continue
+		}
+		set := make(map[incident.ID]bool, len(list))
+		for _, x := range list {
+			set[x] = true
+		}
+		good = append(good, cp{id, e.rec.Created, set})
+	}
+	sort.Slice(good, func(i, j int) bool { return good[i].when < good[j].when })
+	for _, e := range v.order {
+		if e.rec == nil || !e.verdict.OK || e.rec.Kind == incident.KindCheckpoint {
+			continue
+		}
+		e.verdict.Covered = "no checkpoint covers it"
+		for _, c := range good {
+			if c.set[e.rec.ID] {
+				e.verdict.Covered = fmt.Sprintf("covered by checkpoint %s of %s", c.id, incident.FormatTime(c.when))
+				break
+			}
+		}
+	}
+}
