@@ -22,6 +22,17 @@ type Item struct {
 	View    incident.ReportView
 	Record  []byte
 	Related [][]byte
+	// Public, when set, is the anonymised row to write instead of the
+	// view (and no signed records go with it).
+	Public *incident.ReportJSON
+}
+
+// Row is the printable form every writer uses.
+func (it *Item) Row() incident.ReportJSON {
+	if it.Public != nil {
+		return *it.Public
+	}
+	return it.View.JSON(false)
 }
 
 // Column is one CSV column: a stable name, its HXL hashtag and how to
@@ -91,8 +102,18 @@ type CSVWriter struct {
 	row []string
 }
 
-// NewCSV writes the header (and, with hxl, the HXL hashtag row).
-func NewCSV(w io.Writer, hxl bool) (*CSVWriter, error) {
+// NewCSV writes the header (and, with hxl, the HXL hashtag row). With
+// NewNoticeCSV, a notice (public exports) goes first, as a "#" comment
+// line, which pandas, R and spreadsheets show or skip.
+func NewCSV(w io.Writer, hxl bool) (*CSVWriter, error) { return NewNoticeCSV(w, hxl, "") }
+
+// NewNoticeCSV is NewCSV with a notice line first.
+func NewNoticeCSV(w io.Writer, hxl bool, notice string) (*CSVWriter, error) {
+	if notice != "" {
+		if _, err := io.WriteString(w, "# "+strings.ReplaceAll(notice, "\n", " ")+"\r\n"); err != nil {
+			return nil, err
+		}
+	}
 	cw := &CSVWriter{w: csv.NewWriter(w), row: make([]string, len(Columns))}
 	cw.w.UseCRLF = true
 	for i, c := range Columns {
@@ -114,7 +135,7 @@ func NewCSV(w io.Writer, hxl bool) (*CSVWriter, error) {
 
 // Write adds one report.
 func (cw *CSVWriter) Write(it *Item) error {
-	j := it.View.JSON(false)
+	j := it.Row()
 	for i, c := range Columns {
 		cw.row[i] = c.get(&j)
 	}
@@ -164,8 +185,19 @@ func NewJSONL(w io.Writer, deps []*incident.Signed) (*JSONLWriter, error) {
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
+// Notice writes a {"kind":"notice","text":…} line (public exports).
+func (jw *JSONLWriter) Notice(text string) error {
+	return jw.enc.Encode(map[string]string{"kind": "notice", "text": text})
+}
+
 // Write adds one report line.
 func (jw *JSONLWriter) Write(it *Item) error {
+	if it.Public != nil {
+		return jw.enc.Encode(struct {
+			Kind string `json:"kind"`
+			incident.ReportJSON
+		}{"report", *it.Public})
+	}
 	line := ReportLine{Kind: string(incident.KindReport), ReportJSON: it.View.JSON(false), Record: b64(it.Record), Related: []string{}}
 	for _, r := range it.Related {
 		line.Related = append(line.Related, b64(r))
@@ -194,15 +226,25 @@ type geometry struct {
 	Coordinates [2]float64 `json:"coordinates"`
 }
 
-// NewGeoJSON starts the collection.
-func NewGeoJSON(w io.Writer) (*GeoJSONWriter, error) {
-	_, err := io.WriteString(w, `{"type":"FeatureCollection","features":[`)
+// NewGeoJSON starts the collection. With NewNoticeGeoJSON, a notice
+// (public exports) becomes a top-level "notice" member, which RFC 7946
+// readers ignore.
+func NewGeoJSON(w io.Writer) (*GeoJSONWriter, error) { return NewNoticeGeoJSON(w, "") }
+
+// NewNoticeGeoJSON is NewGeoJSON with a notice member.
+func NewNoticeGeoJSON(w io.Writer, notice string) (*GeoJSONWriter, error) {
+	head := `{"type":"FeatureCollection",`
+	if notice != "" {
+		b, _ := json.Marshal(notice)
+		head += `"notice":` + string(b) + `,`
+	}
+	_, err := io.WriteString(w, head+`"features":[`)
 	return &GeoJSONWriter{w: w}, err
 }
 
 // Write adds a report if it has a location.
 func (g *GeoJSONWriter) Write(it *Item) error {
-	j := it.View.JSON(false)
+	j := it.Row()
 	if j.Lat == nil || j.Lon == nil {
 		g.Skipped++
 		return nil

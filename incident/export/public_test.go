@@ -1,0 +1,179 @@
+package export_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/export"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// publicWorld: a coordinator and two observers with known keys and
+// records; reports with fine coordinates, a lone-observer station, a
+// sealed report and an attachment.
+func publicWorld(t *testing.T) (*store.Store, []string) {
+	t.Helper()
+	w := newEvWorld(t) // coordinator, observer, attachment, two reports
+	open := func() *store.Store {
+		s, err := store.Init(t.TempDir(), []byte("pw"), store.Options{KDF: &cheap})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	obs2 := open()
+	code, _ := w.coord.Invite(store.InviteRequest{Role: incident.RoleObserver, Label: "heron"})
+	if _, err := obs2.Join(code); err != nil {
+		t.Fatal(err)
+	}
+	put := func(st *store.Store, title, station string, lat, lon float64) {
+		_, err := st.Put(incident.KindReport, incident.ReportPayload{Category: "polling.intimidation", Severity: 3,
+			Occurred: time.Date(2026, 11, 25, 9, 47, 13, 0, time.UTC).UnixMilli(), Title: title, Station: station,
+			Area: "Lakeside District", Lat: incident.Micro(lat), Lon: incident.Micro(lon), Precision: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(w.obs, "crowd at the gate", "PS-0042", -1.292123, 36.821987)
+	put(obs2, "crowd at the gate too", "PS-0042", -1.292200, 36.821900)
+	put(obs2, "lone observer's report", "PS-0777", -1.301234, 36.801234)
+	if _, err := obs2.PutSealed(incident.KindReport, nil, incident.ReportPayload{Category: "polling.violence", Severity: 4,
+		Occurred: time.Now().UnixMilli(), Title: "SEALED-TEXT"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []*store.Store{w.obs, obs2} {
+		for _, k := range incident.Kinds {
+			recs, _ := src.ByKind(k)
+			for _, r := range recs {
+				w.coord.Add(r.Raw, "test")
+			}
+		}
+	}
+	// Everything that must not appear: device keys and record IDs.
+	var secrets []string
+	for _, st := range []*store.Store{w.coord, w.obs, obs2} {
+		secrets = append(secrets, st.Author().String())
+		_ = st.ForEachKey(func(_ int64, id incident.ID) error {
+			secrets = append(secrets, id.String())
+			return nil
+		})
+	}
+	secrets = append(secrets, "SEALED-TEXT", "PS-0777", "heron")
+	return w.coord, secrets
+}
+
+func publicItems(t *testing.T, st *store.Store) ([]export.Item, *export.Anonymizer) {
+	views, err := st.List(store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	an := export.NewAnonymizer(views, export.PublicOptions{MinObservers: 2})
+	var items []export.Item
+	for _, v := range views {
+		if j, ok := an.Public(v); ok {
+			items = append(items, export.Item{View: v, Public: &j})
+		}
+	}
+	return items, an
+}
+
+func TestPublicExportHidesKeysIDsAndFineCoordinates(t *testing.T) {
+	st, secrets := publicWorld(t)
+	items, an := publicItems(t, st)
+	if an.Dropped != 1 {
+		t.Fatalf("dropped %d sealed reports, want 1", an.Dropped)
+	}
+	outputs := map[string]*bytes.Buffer{"csv": {}, "jsonl": {}, "geojson": {}}
+	cw, _ := export.NewNoticeCSV(outputs["csv"], true, an.Notice())
+	jw, _ := export.NewJSONL(outputs["jsonl"], nil)
+	jw.Notice(an.Notice())
+	gw, _ := export.NewNoticeGeoJSON(outputs["geojson"], an.Notice())
+	for i := range items {
+		cw.Write(&items[i])
+		jw.Write(&items[i])
+		gw.Write(&items[i])
+	}
+	cw.Close()
+	gw.Close()
+	for format, buf := range outputs {
+		text := buf.String()
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s export contains %q", format, s)
+			}
+		}
+		if !strings.Contains(text, "cannot be verified") {
+			t.Errorf("%s export does not say it cannot be verified", format)
+		}
+	}
+	// Every coordinate, parsed back, lies on the 0.1° grid.
+	onGrid := func(format string, v float64) {
+		if math.Abs(v*10-math.Round(v*10)) > 1e-9 {
+			t.Errorf("%s: coordinate %v finer than 0.1°", format, v)
+		}
+	}
+	r := csv.NewReader(strings.NewReader(outputs["csv"].String()))
+	r.Comment = '#'
+	rows, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	for _, row := range rows[2:] { // header, HXL row
+		for _, c := range []string{"lat", "lon"} {
+			if row[col[c]] != "" {
+				v, _ := strconv.ParseFloat(row[col[c]], 64)
+				onGrid("csv", v)
+			}
+		}
+		if !strings.HasSuffix(row[col["occurred"]], ":00:00Z") {
+			t.Errorf("csv: time %s not rounded to the hour", row[col["occurred"]])
+		}
+	}
+	var fc struct {
+		Notice   string `json:"notice"`
+		Features []struct {
+			Geometry struct{ Coordinates []float64 } `json:"geometry"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal(outputs["geojson"].Bytes(), &fc); err != nil {
+		t.Fatal(err)
+	}
+	if len(fc.Features) != 3 {
+		t.Fatalf("geojson has %d features, want 3", len(fc.Features))
+	}
+	for _, f := range fc.Features {
+		onGrid("geojson", f.Geometry.Coordinates[0])
+		onGrid("geojson", f.Geometry.Coordinates[1])
+	}
+	for _, line := range strings.Split(strings.TrimSpace(outputs["jsonl"].String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m["record"]; ok {
+			t.Error("jsonl public line carries a signed record")
+		}
+		if lat, ok := m["lat"].(float64); ok {
+			onGrid("jsonl", lat)
+		}
+	}
+	// The lone observer's station shows its area instead.
+	if strings.Contains(outputs["csv"].String(), "PS-0777") || !strings.Contains(outputs["csv"].String(), "Lakeside District") {
+		t.Error("a station with one observer is named, or its area is missing")
+	}
+	if !strings.Contains(outputs["csv"].String(), "PS-0042") {
+		t.Error("a station with two observers lost its code")
+	}
+}
