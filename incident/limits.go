@@ -19,7 +19,8 @@ const (
 	MaxTitleLen       = 200   // report title
 	MaxDescriptionLen = 10000 // report description
 	MaxNoteLen        = 2000  // review, alert and retraction notes
-	MaxCodeLen        = 32    // station codes, category codes
+	MaxCodeLen        = 32    // station codes
+	MaxCategoryLen    = 64    // category codes (infrastructure.voting_machine_failure is 37)
 	MaxAreaLen        = 200   // admin area
 	MaxSourceLen      = 500   // disinformation source
 	MaxRecipientLen   = 200   // age recipient string

@@ -85,7 +85,7 @@ func FamilyOf(code string) string {
 // mission defines it is a fold-time question (flag unknown_category), so
 // validity does not depend on a config record having arrived.
 func wellFormedCategory(code string) bool {
-	return len(code) <= MaxCodeLen && categoryCode.MatchString(code) && contains(Families, FamilyOf(code))
+	return len(code) <= MaxCategoryLen && categoryCode.MatchString(code) && contains(Families, FamilyOf(code))
 }
 
 func contains(list []string, s string) bool {

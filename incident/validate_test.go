@@ -83,7 +83,7 @@ func reportCases() []reportCase {
 		{"category trailing dot", func(p *ReportPayload) { p.Category = "polling." }, "category"},
 		{"category two dots", func(p *ReportPayload) { p.Category = "polling.a.b" }, "category"},
 		{"category unknown family", func(p *ReportPayload) { p.Category = "weather.rain" }, "category"},
-		{"category too long", func(p *ReportPayload) { p.Category = "polling." + str(MaxCodeLen) }, "category"},
+		{"category too long", func(p *ReportPayload) { p.Category = "polling." + str(MaxCategoryLen) }, "category"},
 		{"title missing", func(p *ReportPayload) { p.Title = "" }, "title"},
 		{"title at limit", func(p *ReportPayload) { p.Title = str(MaxTitleLen) }, ""},
 		{"title too long", func(p *ReportPayload) { p.Title = str(MaxTitleLen + 1) }, "title"},
@@ -656,5 +656,16 @@ func wantWeakRole(t *testing.T, err error) {
 	var me *MissingError
 	if !errors.As(err, &me) || me.Problem == "" || me.Author.IsZero() {
 		t.Fatalf("err = %v (%T), want a *MissingError for a member whose role is too weak", err, err)
+	}
+}
+
+// Every built-in category is a valid report category (the longest codes
+// once broke a 32-byte limit).
+func TestEveryBaseCategoryValidates(t *testing.T) {
+	for _, c := range BaseTaxonomy {
+		r := ReportPayload{Category: c.Code, Severity: 2, Title: "t"}
+		if err := ValidateReport(&r); err != nil {
+			t.Errorf("%s: %v", c.Code, err)
+		}
 	}
 }

@@ -194,6 +194,7 @@ func commands() []command {
 		{"node", "run the mesh node on this home until interrupted", (*cli).cmdNode},
 		{"sync", "reconcile once with one peer, then exit", (*cli).cmdSync},
 		{"peers", "the peers a running node is connected to", (*cli).cmdPeers},
+		{"demo", "a practice mission with realistic data", (*cli).cmdDemo},
 		{"gui", "the app", (*cli).cmdGUI},
 		{"help", "this text", (*cli).cmdHelp},
 	}
@@ -248,6 +249,7 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   checkpoint                              sign the set root; print a text to publish
   status                                  this device, its store and its node
   wipe                                    destroy the store's key
+  demo [--seed N] [--day YYYY-MM-DD]      a practice mission in a home of its own (default: the home + "-practice")
   gui                                     the app (the default with no command)
 
 T is RFC 3339 or a duration back from now (2h). DUR is a Go duration (72h).
