@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -224,6 +225,10 @@ func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 
 func open(home string, key []byte, unlock func() error, opts Options) (*Store, error) {
 	opts.fill()
+	if err := dropEmptyLogs(DataDir(home)); err != nil {
+		unlock()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	db, err := badger.Open(badgerOptions(DataDir(home), key, opts.Profile))
 	if err != nil {
 		unlock()
@@ -233,6 +238,35 @@ func open(home string, key []byte, unlock func() error, opts Options) (*Store, e
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return &Store{home: home, db: db, unlock: unlock, opts: opts, log: opts.Logger}, nil
+}
+
+// dropEmptyLogs removes zero-length Badger log files (*.mem, *.vlog). A
+// process killed between creating such a file and sizing it leaves one
+// behind, and Badger then refuses to open (dgraph-io/badger#2207). An empty
+// log holds no entries, and the home lock guarantees no other process is
+// writing it, so removing it loses nothing.
+func dropEmptyLogs(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".mem") && !strings.HasSuffix(name, ".vlog") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || info.Size() != 0 || !info.Mode().IsRegular() {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sync makes every committed write durable (fsync of the value log and
