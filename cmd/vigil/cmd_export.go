@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"image"
 	"os"
+	"strings"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/export"
@@ -56,7 +59,7 @@ type itemWriter interface {
 
 func (c *cli) cmdExport(args []string) error {
 	fs := newFlags("export")
-	format := fs.String("format", "", "csv, jsonl or geojson (xlsx, pdf and evidence come with the protection work)")
+	format := fs.String("format", "", "csv, jsonl, geojson, xlsx, pdf or evidence")
 	out := fs.String("out", "", "the file to write")
 	public := fs.Bool("public", false, "anonymised export for publication")
 	hxl := fs.Bool("hxl", false, "csv: add a Humanitarian Exchange Language hashtag row")
@@ -68,16 +71,14 @@ func (c *cli) cmdExport(args []string) error {
 		return usagef("export: --out FILE is required")
 	}
 	switch *format {
-	case "csv", "jsonl", "geojson":
-	case "xlsx", "pdf", "evidence":
-		return fmt.Errorf("--format %s is not in this build yet (csv, jsonl and geojson are); nothing was written", *format)
+	case "csv", "jsonl", "geojson", "xlsx", "pdf", "evidence":
 	case "":
-		return usagef("export: --format is required (csv, jsonl or geojson)")
+		return usagef("export: --format is required (csv, jsonl, geojson, xlsx, pdf or evidence)")
 	default:
 		return usagef("--format: %q is not a format (csv, jsonl, geojson, xlsx, pdf, evidence)", *format)
 	}
-	if *public {
-		return errors.New("--public: anonymised exports are not in this build yet; nothing was written")
+	if *public && *format == "evidence" {
+		return usagef("--public: an evidence package is verifiable by design; a public export cannot be")
 	}
 	if *hxl && *format != "csv" {
 		return usagef("--hxl goes with --format csv")
@@ -91,43 +92,111 @@ func (c *cli) cmdExport(args []string) error {
 		if err != nil {
 			return err
 		}
+		if *format == "evidence" {
+			n, err := c.exportEvidence(s, filter, *out)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				return c.printJSON(map[string]any{"out": *out, "format": "evidence", "reports": n, "mission": ms.ID.String()})
+			}
+			fmt.Fprintf(c.stderr, "Wrote an evidence package of %d reports to %s; `vigil verify %s` checks it offline.\n", n, *out, *out)
+			return nil
+		}
+		// A public export needs every row first: which stations have
+		// enough observers to be named depends on all of them.
+		var pub *export.Anonymizer
+		var pubRows map[incident.ID]*incident.ReportJSON
+		notice := ""
+		if *public {
+			views, err := s.List(filter)
+			if err != nil {
+				return err
+			}
+			pub = export.NewAnonymizer(views, export.PublicOptions{Private: ms.PrivateFields()})
+			pubRows = map[incident.ID]*incident.ReportJSON{}
+			for _, v := range views {
+				if j, ok := pub.Public(v); ok {
+					pubRows[v.ID] = &j
+				}
+			}
+			notice = pub.Notice()
+		}
+		if practice, _ := s.Meta("practice"); string(practice) == "1" {
+			notice = strings.TrimSpace(practiceNotice + " " + notice)
+		}
 		n, skipped := 0, 0
 		err = writeAtomic(*out, func(f *os.File) error {
 			var w itemWriter
 			var closeFn func() error
 			switch *format {
 			case "csv":
-				cw, err := export.NewCSV(f, *hxl)
+				cw, err := export.NewNoticeCSV(f, *hxl, notice)
 				if err != nil {
 					return err
 				}
 				w, closeFn = cw, cw.Close
 			case "jsonl":
-				deps, err := missionRecords(s)
-				if err != nil {
-					return err
+				var deps []*incident.Signed
+				if !*public {
+					if deps, err = missionRecords(s); err != nil {
+						return err
+					}
 				}
 				jw, err := export.NewJSONL(f, deps)
 				if err != nil {
 					return err
 				}
+				if notice != "" {
+					if err := jw.Notice(notice); err != nil {
+						return err
+					}
+				}
 				w, closeFn = jw, func() error { return nil }
 			case "geojson":
-				gw, err := export.NewGeoJSON(f)
+				gw, err := export.NewNoticeGeoJSON(f, notice)
 				if err != nil {
 					return err
 				}
 				w = gw
 				closeFn = func() error { skipped = gw.Skipped; return gw.Close() }
+			case "xlsx":
+				xw := export.NewXLSX(ms.Mission.Name)
+				xw.MissionID, xw.Exported, xw.Filter, xw.Notice = ms.ID, c.now(), describeFilter(ff), notice
+				if *public {
+					xw.MissionID = incident.ID{} // the genesis ID is a record ID
+				}
+				w, closeFn = xw, func() error { return xw.Close(f) }
+			case "pdf":
+				pw := export.NewPDF(ms.Mission.Name)
+				pw.MissionID, pw.Exported, pw.Filter, pw.Notice = ms.ID, c.now(), describeFilter(ff), notice
+				if *public {
+					pw.MissionID = incident.ID{}
+				}
+				w, closeFn = pw, func() error { return pw.Close(f) }
 			}
 			err := s.Scan(filter, func(v incident.ReportView) error {
 				it := export.Item{View: v}
-				if *format == "jsonl" {
+				if *public {
+					// No signed record, no QR code: nothing links back.
+					row, ok := pubRows[v.ID]
+					if !ok {
+						return nil
+					}
+					it.Public = row
+					n++
+					return w.Write(&it)
+				}
+				// JSONL carries the signed records; the PDF prints the
+				// report's record as a QR code.
+				if *format == "jsonl" || *format == "pdf" {
 					rec, err := s.Get(v.ID)
 					if err != nil || rec == nil {
 						return fmt.Errorf("report %s: %v", v.ID, err)
 					}
 					it.Record = rec.Raw
+				}
+				if *format == "jsonl" {
 					rel, err := s.Related(v.ID)
 					if err != nil {
 						return err
@@ -148,7 +217,14 @@ func (c *cli) cmdExport(args []string) error {
 			return err
 		}
 		if c.json {
-			return c.printJSON(map[string]any{"out": *out, "format": *format, "reports": n - skipped, "skipped_no_location": skipped, "mission": ms.ID.String()})
+			res := map[string]any{"out": *out, "format": *format, "reports": n - skipped, "skipped_no_location": skipped, "public": *public}
+			if !*public {
+				res["mission"] = ms.ID.String()
+			}
+			return c.printJSON(res)
+		}
+		if pub != nil && pub.Dropped > 0 {
+			fmt.Fprintf(c.stderr, "Left out %d sealed reports (public exports carry no sealed bodies).\n", pub.Dropped)
 		}
 		fmt.Fprintf(c.stderr, "Wrote %d reports to %s.\n", n-skipped, *out)
 		if skipped > 0 {
@@ -156,6 +232,22 @@ func (c *cli) cmdExport(args []string) error {
 		}
 		return nil
 	})
+}
+
+// practiceNotice marks every export of a practice mission (vigil demo).
+const practiceNotice = "PRACTICE DATA: this export comes from a practice mission and describes no real election."
+
+// describeFilter prints the filters an export applied, for the XLSX and
+// PDF summaries; empty when there are none.
+func describeFilter(f *reportFilterFlags) string {
+	var parts []string
+	for _, kv := range [][2]string{{"category", *f.category}, {"station", *f.station}, {"since", *f.since},
+		{"status", *f.status}, {"author", *f.author}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+"="+kv[1])
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // missionRecords returns the records a reader needs to check reports: the
@@ -185,16 +277,22 @@ func sortedRecords(recs []*incident.Signed) []*incident.Signed {
 func (c *cli) cmdVerify(args []string) error {
 	fs := newFlags("verify")
 	missionFlag := fs.String("mission", "", "the mission ID the file must belong to")
-	qr := fs.String("qr", "", "verify the record in a QR code image")
+	qr := fs.String("qr", "", "verify the record in a QR code image (PNG or JPEG), as printed in a PDF export")
+	missionFile := fs.String("mission-file", "", "with --qr: a bundle or JSONL export of the mission, to check the author's membership too")
+	bundleFile := fs.String("bundle", "", "with --qr: the same as --mission-file")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if *qr != "" {
-		return errors.New("--qr: reading QR images is not in this build yet")
+	chain := *missionFile
+	if *bundleFile != "" {
+		if chain != "" && chain != *bundleFile {
+			return usagef("verify: give --mission-file or --bundle, not both")
+		}
+		chain = *bundleFile
 	}
-	if len(pos) != 1 {
-		return usagef("verify: want one FILE (a bundle or a JSONL export)")
+	if *qr == "" && chain != "" {
+		return usagef("verify: --mission-file and --bundle go with --qr")
 	}
 	var want *incident.ID
 	if *missionFlag != "" {
@@ -203,6 +301,15 @@ func (c *cli) cmdVerify(args []string) error {
 			return usagef("--mission: %v", err)
 		}
 		want = &id
+	}
+	if *qr != "" {
+		if len(pos) != 0 {
+			return usagef("verify: --qr IMAGE takes no FILE")
+		}
+		return c.verifyQR(*qr, want, chain)
+	}
+	if len(pos) != 1 {
+		return usagef("verify: want one FILE (a bundle or a JSONL export) or --qr IMAGE")
 	}
 	f, err := os.Open(pos[0])
 	if err != nil {
@@ -234,4 +341,125 @@ func (c *cli) cmdVerify(args []string) error {
 	}
 	fmt.Fprintf(c.stderr, "All %d records verified.\n", len(rep.Verdicts))
 	return nil
+}
+
+// maxQRPixels bounds the images verify --qr decodes (a 12-megapixel phone
+// photo is far below it), so a crafted file cannot exhaust memory.
+const maxQRPixels = 100 << 20
+
+// qrVerdict is verify --qr's answer for one code, as --json prints it.
+type qrVerdict struct {
+	export.Verdict
+	Kind              *incident.Kind `json:"kind"`
+	Created           *string        `json:"created"`
+	Author            *string        `json:"author"`
+	Mission           *string        `json:"mission"`
+	MembershipChecked bool           `json:"membership_checked"`
+}
+
+// verifyQR checks every Vigil record QR code in the image at path: alone
+// (signature and structure), or with chain (a bundle or JSONL export of
+// the mission) also the author's membership.
+func (c *cli) verifyQR(path string, want *incident.ID, chain string) error {
+	img, err := readImage(path)
+	if err != nil {
+		return err
+	}
+	texts, err := export.ScanQR(img)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var chainData []byte
+	if chain != "" {
+		if chainData, err = os.ReadFile(chain); err != nil {
+			return err
+		}
+	}
+	var out []qrVerdict
+	var notRecord error
+	var checked *export.Report
+	for _, t := range texts {
+		v, rec, err := export.VerifyQRText(t)
+		if err != nil {
+			notRecord = err
+			continue
+		}
+		qv := qrVerdict{Verdict: v}
+		if rec != nil {
+			kind, created, author := rec.Kind, incident.FormatTime(rec.Created), rec.AuthorKey().String()
+			mission := rec.ID
+			if rec.Kind != incident.KindMission {
+				copy(mission[:], rec.Mission)
+			}
+			ms := mission.String()
+			qv.Kind, qv.Created, qv.Author, qv.Mission = &kind, &created, &author, &ms
+			switch {
+			case chainData != nil:
+				v, rep, err := export.VerifyInMission(rec.Raw, bytes.NewReader(chainData), want)
+				if err != nil {
+					return fmt.Errorf("%s: %w", chain, err)
+				}
+				qv.Verdict, qv.MembershipChecked, checked = v, true, rep
+			case want != nil && mission != *want:
+				qv.OK, qv.Reason = false, fmt.Sprintf("record belongs to mission %s, not %s", mission, *want)
+			}
+		}
+		out = append(out, qv)
+	}
+	if len(out) == 0 {
+		return fmt.Errorf("%s: %w", path, notRecord)
+	}
+	bad := 0
+	for _, qv := range out {
+		if !qv.OK {
+			bad++
+		}
+		if c.json {
+			if err := c.printJSON(qv); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintln(c.stdout, qv.Verdict)
+		if qv.Kind != nil {
+			fmt.Fprintf(c.stderr, "  %s by %s, claimed %s, mission %s\n", *qv.Kind, *qv.Author, *qv.Created, *qv.Mission)
+		}
+	}
+	switch {
+	case checked != nil && !checked.Mission.IsZero():
+		fmt.Fprintf(c.stderr, "Checked signatures and membership against mission %s (%q) from %s.\n", checked.Mission, checked.Name, chain)
+	case chainData == nil:
+		fmt.Fprintln(c.stderr, "Checked the signature and structure only: without the mission's records, the author's membership was not checked (add --mission-file FILE, a bundle or JSONL export of the mission).")
+	}
+	if bad > 0 {
+		if len(out) == 1 {
+			return errors.New("the QR code's record failed verification")
+		}
+		return fmt.Errorf("%d of %d QR codes failed verification", bad, len(out))
+	}
+	return nil
+}
+
+// readImage decodes a PNG or JPEG file, refusing images too large to hold.
+func readImage(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a PNG or JPEG image: %w", path, err)
+	}
+	if cfg.Width*cfg.Height > maxQRPixels {
+		return nil, fmt.Errorf("%s: the image is %dx%d pixels, more than verify reads (%d megapixels)", path, cfg.Width, cfg.Height, maxQRPixels>>20)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
 }

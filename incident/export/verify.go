@@ -187,6 +187,9 @@ func (v *verifier) readJSONL(data []byte) error {
 			v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("line %d is not valid JSON: %v", n, err)})
 			continue
 		}
+		if probe.Kind == "notice" {
+			continue // a practice or public-export notice: information only, not a record
+		}
 		if probe.Kind != string(incident.KindReport) {
 			var d DepLine
 			dec := json.NewDecoder(bytes.NewReader(text))
