@@ -64,8 +64,8 @@ test-deps:
 ifeq ($(SKIP_DEPS),1)
 	@echo "==> deps: skipped (SKIP_DEPS=1)"
 else
-	@echo "==> deps (core, netns, gui)"
-	bash scripts/deps.sh core netns gui
+	@echo "==> deps (core, netns, gui, tools)"
+	bash scripts/deps.sh core netns gui tools
 endif
 
 fmt-check:

@@ -27,6 +27,10 @@ core_pkgs=(gcc pkg-config strace git)
 gui_pkgs=(gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev
   libxinerama-dev libxi-dev libxxf86vm-dev xvfb x11-apps imagemagick xauth xdotool)
 netns_pkgs=(iproute2 iputils-ping nftables tcpdump)
+# The tools analysts open exports with, for the tests that read our files
+# back with them: GDAL (GIS), Gnumeric's ssconvert (spreadsheet), poppler
+# (PDF rendering).
+tools_pkgs=(gdal-bin gnumeric poppler-utils)
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 
@@ -101,13 +105,14 @@ check_go() {
 
 # --- which groups ---------------------------------------------------------
 [ $# -gt 0 ] || set -- all
-want_core=0 want_gui=0 want_netns=0 installed=0
+want_core=0 want_gui=0 want_netns=0 want_tools=0 installed=0
 for g in "$@"; do
   case "$g" in
     core) want_core=1 ;;
     gui) want_gui=1 ;;
     netns) want_netns=1 ;;
-    all) want_core=1 want_gui=1 want_netns=1 ;;
+    tools) want_tools=1 ;;
+    all) want_core=1 want_gui=1 want_netns=1 want_tools=1 ;;
     -h | --help) usage 0 ;;
     *) say "unknown group '$g'"; usage 2 ;;
   esac
@@ -121,6 +126,7 @@ required=() optional=()
 [ "$want_core" = 1 ] && required+=("${core_pkgs[@]}")
 [ "$want_gui" = 1 ] && optional+=("${gui_pkgs[@]}")
 [ "$want_netns" = 1 ] && optional+=("${netns_pkgs[@]}")
+[ "$want_tools" = 1 ] && optional+=("${tools_pkgs[@]}")
 
 missing_of() { # prints the packages among "$@" that are absent, once each
   local p seen=" "
