@@ -298,6 +298,7 @@ type reportOut struct {
 	Harm          *string    `json:"harm"`
 	Reach         *int64     `json:"reach"`
 	Source        *string    `json:"source"`
+	Delivery      *string    `json:"delivery"`
 	History       []eventOut `json:"history"`
 }
 

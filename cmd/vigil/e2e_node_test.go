@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startNode runs `vigil node` on loopback for home and returns its first
+// listen address; the node is stopped with SIGTERM when the test ends.
+func startNode(t *testing.T, home string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := vigilCmd(ctx, t, home, nil, append([]string{"node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cancel()
+			<-done
+		}
+		cancel()
+	})
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case addr <- strings.TrimSpace(sc.Text()):
+			default:
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return a
+	case <-time.After(30 * time.Second):
+		t.Fatal("vigil node printed no listen address")
+	}
+	return ""
+}
+
+// While a node holds a home, other commands go through its control
+// socket; a report added on one node reaches a connected node at once.
+func TestNodeControlSocketAndSync(t *testing.T) {
+	t.Parallel()
+	coord, _, _ := newMission(t, "coordinator")
+	obs, _, _ := member(t, "observer", invite(t, coord, "--role", "observer"))
+	addr := startNode(t, coord)
+	if !strings.Contains(addr, "/p2p/12D3KooW") {
+		t.Fatalf("listen address %q lacks /p2p/<peer id>", addr)
+	}
+	// The socket is owner-only.
+	if st, err := os.Stat(filepath.Join(coord, "control.sock")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("control socket: %v, mode %v", err, st.Mode())
+	}
+	st := status(t, coord)
+	if !st.Running || st.PeerID == nil || len(st.Listen) == 0 {
+		t.Fatalf("status while the node runs: %+v", st)
+	}
+	// A wrong passphrase through the socket is refused.
+	_, errOut, code := runVigil(t, coord, []string{"VIGIL_PASSPHRASE=wrong"}, "status")
+	if code != 1 || !strings.Contains(errOut, "passphrase") {
+		t.Fatalf("wrong passphrase through the socket: exit %d: %s", code, errOut)
+	}
+
+	// One-shot sync from the observer's home (no node there).
+	pre := mustID(t, obs, nil, "report", "add", "--category", "polling.closure", "--severity", "4", "--title", "Closed at noon")
+	out := mustRun(t, obs, nil, "sync", "--peer", addr, "--json")
+	if !strings.Contains(out, `"sent":`) {
+		t.Fatalf("sync --json: %s", out)
+	}
+	if _, ids := listReports(t, coord); !sameSet(ids, pre) {
+		t.Fatalf("after sync the coordinator lists %v, want %s", ids, pre)
+	}
+
+	// Now the observer runs a node too, peered to the coordinator: a report
+	// added through its socket is published and arrives without a sync.
+	startNode(t, obs, "--peer", addr)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(status(t, coord).Peers) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the observer's node never connected")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	peers := mustRun(t, coord, nil, "peers", "--json")
+	if !strings.Contains(peers, `"role":"observer"`) {
+		t.Fatalf("peers --json: %s", peers)
+	}
+	live := mustID(t, obs, nil, "report", "add", "--category", "polling.intimidation", "--severity", "3", "--title", "Men at the gate")
+	for {
+		if _, ids := listReports(t, coord); sameSet(ids, pre, live) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a report added while both nodes ran never arrived")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Delivery status on the observer's side: the coordinator holds it.
+	for {
+		r, _ := listReports(t, obs)
+		if d := r[live]; d.Delivery != nil && *d.Delivery != "local only" {
+			break
+		}
+		if time.Now().After(deadline.Add(30 * time.Second)) {
+			t.Fatalf("delivery status never left local only: %+v", r[live])
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// `vigil peers` with no node running says so.
+func TestPeersWithoutNode(t *testing.T) {
+	t.Parallel()
+	home, _, _ := newMission(t, "alone")
+	out, errOut, code := runVigil(t, home, nil, "peers")
+	wantFailure(t, "peers without a node", out, errOut, code, 1, "no node is running")
+}
