@@ -184,7 +184,7 @@ func New(cfg Config) (*Engine, error) {
 		cancel()
 		return nil, err
 	}
-	e.reconProto = node.ProtocolID(nc.Secret, "recon")
+	e.reconProto = node.ProtocolID(nc.Secret, "recon/2") // recon wire version 2
 	e.node.Host().SetStreamHandler(e.reconProto, e.handleRecon)
 	e.blobProto = node.ProtocolID(nc.Secret, "blob")
 	e.node.Host().SetStreamHandler(e.blobProto, e.handleBlob)

@@ -7,8 +7,22 @@ import (
 
 // dumpMsg renders a message for test logs (go test -trace): S, F and L
 // for Skip, Fingerprint and IdList, each with its upper bound as
-// (time mod 1000, last prefix bytes) and an IdList's IDs' last two bytes.
+// (time mod 1000, last prefix bytes) and an IdList's IDs' last two bytes;
+// C, K, M and T for Coded, Sketch, More and Tail messages.
 func dumpMsg(msg []byte, maxIDs int) string {
+	m, err := parse(msg, maxIDs)
+	switch {
+	case err != nil:
+		return err.Error()
+	case m.kind == kindCoded:
+		return fmt.Sprintf(" C[%d,%d) plan %d n %d", m.start, m.start+uint64(m.count), m.plan, m.n)
+	case m.kind == kindSketch:
+		return fmt.Sprintf(" K n %d %dx%d", m.n, 1<<m.logm, m.levels)
+	case m.kind == kindMore:
+		return fmt.Sprintf(" M want %d", m.want)
+	case m.kind == kindTail:
+		return fmt.Sprintf(" T from (%d,%d bytes) %d IDs", m.tail.time%1000, m.tail.plen, len(m.ids)/32)
+	}
 	r, err := newReader(msg, maxIDs)
 	if err != nil {
 		return err.Error()

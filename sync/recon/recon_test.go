@@ -300,7 +300,8 @@ func randSize(rng *rand.Rand, max int) int {
 }
 
 // TestPropertyDefaultConfig: random pairs under every pattern converge to
-// exactly the symmetric difference within the default MaxRounds.
+// exactly the symmetric difference within the default MaxRounds, with
+// the default Config and with ranges alone.
 func TestPropertyDefaultConfig(t *testing.T) {
 	iters := 40
 	if testing.Short() {
@@ -313,21 +314,24 @@ func TestPropertyDefaultConfig(t *testing.T) {
 				n := randSize(rng, 5000)
 				d := randSize(rng, min(n+1, 1000))
 				c := genPair(rng, pat, n, d)
-				r := runCase(t, c, Config{})
-				if t.Failed() {
-					t.Fatalf("case %s failed", c.name)
-				}
-				if r.ini.Rounds() > DefaultMaxRounds {
-					t.Fatalf("case %s: %d rounds", c.name, r.ini.Rounds())
+				for _, cfg := range []Config{{}, {RangeOnly: true}} {
+					r := runCase(t, c, cfg)
+					if t.Failed() {
+						t.Fatalf("case %s with %+v failed", c.name, cfg)
+					}
+					if r.ini.Rounds() > DefaultMaxRounds {
+						t.Fatalf("case %s: %d rounds", c.name, r.ini.Rounds())
+					}
 				}
 			}
 		})
 	}
 }
 
-// TestPropertySmallConfigs varies Branch, IDListThreshold and
-// MaxMessageBytes, so deferral under the byte budget and exclusion of
-// settled ranges are exercised on every pattern.
+// TestPropertySmallConfigs varies Branch, IDListThreshold,
+// MaxMessageBytes and RangeOnly, so deferral under the byte budget,
+// exclusion of settled ranges and the coded phase under small messages
+// are exercised on every pattern.
 func TestPropertySmallConfigs(t *testing.T) {
 	iters := 25
 	if testing.Short() {
@@ -342,6 +346,7 @@ func TestPropertySmallConfigs(t *testing.T) {
 			MaxRounds:       1 << 20,
 		}
 		cfg.IDListThreshold = 1 + rng.IntN(2*cfg.Branch)
+		cfg.RangeOnly = i%3 == 0
 		n := randSize(rng, 2000)
 		d := randSize(rng, min(n+1, 300))
 		c := genPair(rng, pat, n, d)
@@ -357,12 +362,12 @@ func TestPropertySmallConfigs(t *testing.T) {
 
 // TestPropertyQuick drives the same check from testing/quick.
 func TestPropertyQuick(t *testing.T) {
-	f := func(seed uint64, pat uint8, n, d uint16, smallMsgs bool) bool {
+	f := func(seed uint64, pat uint8, n, d uint16, smallMsgs, rangeOnly bool) bool {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		c := genPair(rng, pattern(pat)%numPatterns, int(n)%3000, int(d)%400)
-		cfg := Config{}
+		cfg := Config{RangeOnly: rangeOnly}
 		if smallMsgs {
-			cfg = Config{MaxMessageBytes: 1024, MaxRounds: 1 << 20}
+			cfg = Config{MaxMessageBytes: 1024, MaxRounds: 1 << 20, RangeOnly: rangeOnly}
 		}
 		runCase(t, c, cfg)
 		return !t.Failed()
@@ -461,13 +466,14 @@ func TestHugeTimestampsLargeSets(t *testing.T) {
 
 // TestSmallMessagesConverge: with 1 KiB messages the exchange still ends
 // with the exact difference, in more rounds than with the default budget,
-// and no message exceeds the budget.
+// and no message exceeds the budget; with and without the coded phase.
 func TestSmallMessagesConverge(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 11))
-	for _, pat := range []pattern{patScattered, patNewest, patDisjoint, patEqualTimes} {
+	for i, pat := range []pattern{patScattered, patNewest, patDisjoint, patEqualTimes, patScattered, patNewest, patDisjoint, patEqualTimes} {
+		rangeOnly := i >= 4
 		c := genPair(rng, pat, 5000, 200)
-		big := runCase(t, c, Config{})
-		small := runCase(t, c, Config{MaxMessageBytes: 1024, MaxRounds: 1 << 20})
+		big := runCase(t, c, Config{RangeOnly: rangeOnly})
+		small := runCase(t, c, Config{MaxMessageBytes: 1024, MaxRounds: 1 << 20, RangeOnly: rangeOnly})
 		t.Logf("%s: default %d msgs %d bytes (largest %d); 1 KiB %d msgs %d bytes (largest %d)",
 			c.name, big.msgs, big.ini.BytesSent()+big.resp.BytesSent(), big.maxMsg,
 			small.msgs, small.ini.BytesSent()+small.resp.BytesSent(), small.maxMsg)
@@ -491,11 +497,13 @@ func TestDeferralAtDefaultBudget(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(5, 5))
 	c := genPair(rng, patScattered, 60000, 6000)
-	r := runCase(t, c, Config{})
-	if r.maxMsg < DefaultMaxMessageBytes-1024 {
-		t.Errorf("largest message %d bytes: budget never reached", r.maxMsg)
+	for _, cfg := range []Config{{}, {RangeOnly: true}} {
+		r := runCase(t, c, cfg)
+		if r.maxMsg < DefaultMaxMessageBytes-1024 {
+			t.Errorf("%+v: largest message %d bytes: budget never reached", cfg, r.maxMsg)
+		}
+		t.Logf("%s %+v: %d msgs, %d bytes, largest %d", c.name, cfg, r.msgs, r.ini.BytesSent()+r.resp.BytesSent(), r.maxMsg)
 	}
-	t.Logf("%s: %d msgs, %d bytes, largest %d", c.name, r.msgs, r.ini.BytesSent()+r.resp.BytesSent(), r.maxMsg)
 }
 
 func TestConfigValidation(t *testing.T) {
@@ -514,7 +522,7 @@ func TestConfigValidation(t *testing.T) {
 		if _, err := NewInitiator(nil, c).Initiate(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%+v: Initiate = %v", c, err)
 		}
-		if _, _, err := NewResponder(nil, c).Reply([]byte{1}); !errors.Is(err, ErrInvalidConfig) {
+		if _, _, err := NewResponder(nil, c).Reply([]byte{wireVersion}); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%+v: Reply = %v", c, err)
 		}
 	}
@@ -532,7 +540,7 @@ func TestMisuse(t *testing.T) {
 		t.Errorf("Initiate on responder: %v", err)
 	}
 	ini := NewInitiator(s, Config{})
-	if _, _, err := ini.Reply([]byte{1}); !errors.Is(err, ErrMisuse) {
+	if _, _, err := ini.Reply([]byte{wireVersion}); !errors.Is(err, ErrMisuse) {
 		t.Errorf("Reply before Initiate: %v", err)
 	}
 	if _, err := ini.Initiate(); err != nil {
@@ -541,10 +549,10 @@ func TestMisuse(t *testing.T) {
 	if _, err := ini.Initiate(); !errors.Is(err, ErrMisuse) {
 		t.Errorf("Initiate twice: %v", err)
 	}
-	if _, done, err := ini.Reply([]byte{1}); !done || err != nil {
+	if _, done, err := ini.Reply([]byte{wireVersion}); !done || err != nil {
 		t.Fatalf("Reply(final) = %v, %v", done, err)
 	}
-	if _, _, err := ini.Reply([]byte{1}); !errors.Is(err, ErrMisuse) {
+	if _, _, err := ini.Reply([]byte{wireVersion}); !errors.Is(err, ErrMisuse) {
 		t.Errorf("Reply after done: %v", err)
 	}
 }

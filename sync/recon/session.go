@@ -29,6 +29,10 @@ type Config struct {
 	// accepts (the final empty message is not counted). Default 64;
 	// allowed 1..1<<20.
 	MaxRounds int
+	// RangeOnly makes an initiator reconcile by ranges alone (plain
+	// Negentropy), without coded symbols. A responder follows whatever
+	// the initiator starts with, whatever its own RangeOnly.
+	RangeOnly bool
 }
 
 // Defaults and limits of Config.
@@ -92,6 +96,29 @@ const (
 	stateFailed              // an error ended the session
 )
 
+// Coded-phase parameters.
+const (
+	// firstSymbols is how many coded symbols the initiator's first
+	// message carries: enough to decode 1 or 2 differences at once, and
+	// the whole-set fingerprint settles 0.
+	firstSymbols = 6
+	// planFactor and planExtra size the symbols sent after the sketch:
+	// peeling needs about 1.4 to 1.75 symbols per difference.
+	planFactor = 1.6
+	planExtra  = 16
+	// replanFactor sizes the request after the plan fell short, from the
+	// estimate the empty symbols give (within ±7% for large differences).
+	replanFactor = 1.55
+	// rangeShare: ranges are used instead of coded symbols when the
+	// estimated difference exceeds 1/rangeShare of both sets together,
+	// where sending IDs costs less than about 60 bytes per difference.
+	rangeShare = 3
+	// maxBatches bounds the Coded messages of a session, each of which
+	// costs both sides O(n log symbols) time: past it, the side that
+	// would continue falls back to ranges.
+	maxBatches = 16
+)
+
 // span is a range [lo, hi) this side sent as an IdList.
 type span struct{ lo, hi bound }
 
@@ -104,10 +131,11 @@ type span struct{ lo, hi bound }
 // one side ends by sending an empty message (just the version byte):
 // whichever side first has nothing more to say returns that message with
 // done = true; the other side then receives it, and its Reply returns
-// (nil, true, nil). In practice the initiator ends the exchange, unless
-// the responder's reply to a message is already empty. A side never needs
-// to read after it returned done. After an error the session is dead and
-// every call returns the same error.
+// (nil, true, nil). When the coded phase settles the difference, the
+// responder ends the exchange, right after decoding; in the range phase
+// it is usually the initiator. A side never needs to read after it
+// returned done. After an error the session is dead and every call
+// returns the same error.
 type Session struct {
 	set       *Set
 	cfg       Config
@@ -117,6 +145,18 @@ type Session struct {
 
 	view activeView
 	sent []span // IdLists in this side's last message
+
+	// Coded phase. ranges is set once either side sent a Ranges message;
+	// coded messages are then a protocol violation.
+	ranges   bool
+	lastKind int          // kind of this side's last message (kindFinal before any)
+	peerN    int          // the peer's item count, as it claims
+	peerFP   [fpSize]byte // responder: the initiator's whole-set fingerprint
+	symSent  uint64       // initiator: coded symbols sent
+	batches  int          // Coded messages sent (initiator) or received (responder)
+	sketched bool         // initiator: the sketch was answered
+	dec      decoder      // responder
+	stream   symbolStream // this side's coded symbols
 
 	have, need [][32]byte
 
@@ -139,7 +179,8 @@ func newSession(s *Set, c Config, initiator bool) *Session {
 	if s == nil {
 		s = NewSet(nil)
 	}
-	x := &Session{set: s, cfg: c.withDefaults(), initiator: initiator, view: newActiveView(s)}
+	x := &Session{set: s, cfg: c.withDefaults(), initiator: initiator, view: newActiveView(s), lastKind: kindFinal}
+	x.stream.set = s
 	if err := c.Validate(); err != nil {
 		x.state, x.err = stateFailed, err
 	}
@@ -151,9 +192,10 @@ func (x *Session) fail(err error) error {
 	return err
 }
 
-// Initiate returns the initiator's first message: the whole range split
-// into Branch fingerprints, or its IdList when it holds at most
-// IDListThreshold items. It may be called once, on an initiator only.
+// Initiate returns the initiator's first message: its IdList when it holds
+// at most IDListThreshold items; otherwise its first coded symbols with
+// its whole-set fingerprint, or, with RangeOnly, the whole range split
+// into Branch fingerprints. It may be called once, on an initiator only.
 func (x *Session) Initiate() ([]byte, error) {
 	switch {
 	case x.state == stateFailed:
@@ -163,11 +205,12 @@ func (x *Session) Initiate() ([]byte, error) {
 	case x.state != stateNew:
 		return nil, fmt.Errorf("%w: Initiate called twice", ErrMisuse)
 	}
-	e := newEncoder(x.cfg.MaxMessageBytes)
-	if _, ci, ok := x.split(e, bound{}, infBound, 0, x.set.Len()); !ok {
-		e.writeFP(&infBound, x.view.fingerprint(ci, x.set.Len()))
+	var out []byte
+	if x.cfg.RangeOnly || x.set.Len() <= x.cfg.IDListThreshold {
+		out = x.startRanges()
+	} else {
+		out = x.sendCoded(firstSymbols)
 	}
-	out := e.finish()
 	x.state = stateActive
 	x.roundsSent++
 	x.record(out)
@@ -177,6 +220,34 @@ func (x *Session) Initiate() ([]byte, error) {
 func (x *Session) record(out []byte) {
 	x.msgsSent++
 	x.bytesSent += len(out)
+	x.lastKind = kindFinal
+	if len(out) > 1 {
+		x.lastKind = int(out[1])
+	}
+}
+
+// startRanges returns this side's first Ranges message: the whole range
+// split (or its IdList), with the rest deferred if the budget runs out.
+func (x *Session) startRanges() []byte {
+	x.ranges = true
+	e := newEncoder(x.cfg.MaxMessageBytes)
+	if _, ci, ok := x.split(e, bound{}, infBound, 0, x.set.Len()); !ok {
+		e.writeFP(&infBound, x.view.fingerprint(ci, x.set.Len()))
+	}
+	return e.finish()
+}
+
+// sendCoded returns a Coded message with the next symbols, up to index
+// plan or as many as fit.
+func (x *Session) sendCoded(plan uint64) []byte {
+	start := x.symSent
+	n := x.set.Len()
+	fit := (x.cfg.MaxMessageBytes - codedHeaderLen(start, plan, n, x.cfg.MaxMessageBytes/symbolSize)) / symbolSize
+	end := min(plan, start+uint64(fit))
+	syms := x.stream.symbols(end)
+	x.symSent = end
+	x.batches++
+	return appendCoded(nil, start, plan, n, x.view.fingerprint(0, n), syms)
 }
 
 // Reply consumes the peer's message and returns the next message to send.
@@ -190,9 +261,13 @@ func (x *Session) record(out []byte) {
 // ErrMalformed), larger than MaxMessageBytes (ErrMessageTooLarge), breaks
 // the protocol (ErrProtocol), or when the exchange would exceed MaxRounds
 // (ErrTooManyRounds). It never panics on any input. What it allocates is
-// bounded by the Set's size plus MaxMessageBytes per call; Need grows by
-// at most one ID per 32 bytes received. Have and Need keep what was
-// learned before an error.
+// bounded by the Set's size plus a small multiple of the bytes received
+// in the session; its time by O(n log n) per call, n being the Set's size
+// plus the symbols received, and a session takes at most 16 Coded
+// messages. Need never holds more than one ID per 32 bytes received in
+// the session (a Coded message may complete the decoding of symbols
+// received before it, so Need can grow by more than that in one call).
+// Have and Need keep what was learned before an error.
 func (x *Session) Reply(msg []byte) (out []byte, done bool, err error) {
 	switch x.state {
 	case stateFailed:
@@ -208,23 +283,37 @@ func (x *Session) Reply(msg []byte) (out []byte, done bool, err error) {
 	if len(msg) > x.cfg.MaxMessageBytes {
 		return nil, false, x.fail(fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, len(msg), x.cfg.MaxMessageBytes))
 	}
-	n, err := validate(msg, x.cfg.IDListThreshold)
+	m, err := parse(msg, x.cfg.IDListThreshold)
 	if err != nil {
 		return nil, false, x.fail(err)
 	}
-	if n == 0 {
+	if m.kind == kindFinal {
 		x.state = stateDone
 		return nil, true, nil
 	}
 	if x.roundsRecv++; x.roundsRecv > x.cfg.MaxRounds {
 		return nil, false, x.fail(fmt.Errorf("%w: peer sent message %d, limit %d", ErrTooManyRounds, x.roundsRecv, x.cfg.MaxRounds))
 	}
-	if err := x.settle(msg); err != nil {
+	switch m.kind {
+	case kindRanges:
+		x.ranges = true
+		if err := x.settle(msg); err != nil {
+			return nil, false, x.fail(err)
+		}
+		out = x.process(msg).finish()
+	case kindCoded:
+		out, err = x.onCoded(&m)
+	case kindSketch:
+		out, err = x.onSketch(&m)
+	case kindMore:
+		out, err = x.onMore(&m)
+	case kindTail:
+		out, err = x.onTail(&m)
+	}
+	if err != nil {
 		return nil, false, x.fail(err)
 	}
-	e := x.process(msg)
-	out = e.finish()
-	if e.empty() {
+	if len(out) == 1 {
 		x.state = stateDone
 		x.record(out)
 		return out, true, nil
@@ -236,6 +325,278 @@ func (x *Session) Reply(msg []byte) (out []byte, done bool, err error) {
 	x.state = stateActive
 	x.record(out)
 	return out, false, nil
+}
+
+// onCoded (responder) adds the initiator's symbols to the difference and
+// peels. Decoded and verified, it learns the whole difference and ends;
+// otherwise it answers its sketch (after the first symbols), asks for
+// more symbols, or falls back to ranges.
+func (x *Session) onCoded(m *wireMsg) ([]byte, error) {
+	switch {
+	case x.initiator:
+		return nil, fmt.Errorf("%w: Coded message sent to the initiator", ErrProtocol)
+	case x.ranges:
+		return nil, fmt.Errorf("%w: Coded message after Ranges", ErrProtocol)
+	case m.start == 0 && x.state != stateNew:
+		return nil, fmt.Errorf("%w: first coded symbols twice", ErrProtocol)
+	case m.start != 0 && (x.lastKind != kindSketch && x.lastKind != kindMore || m.start != uint64(len(x.dec.sym))):
+		return nil, fmt.Errorf("%w: coded symbols from %d, expected from %d", ErrProtocol, m.start, len(x.dec.sym))
+	}
+	if m.start == 0 {
+		x.peerN, x.peerFP = m.n, m.fp
+	}
+	x.batches++
+	diff := x.stream.symbols(m.start + uint64(m.count))
+	for k := range diff {
+		p := readSymbol(m.syms, k)
+		d := &diff[k]
+		p.toggle(&d.key, d.chk, -d.cnt)
+		*d = p
+	}
+	x.dec.add(diff)
+	if x.dec.done() {
+		if x.commitDecoded() {
+			return []byte{wireVersion}, nil
+		}
+		return x.startRanges(), nil
+	}
+	n := x.set.Len()
+	have := uint64(len(x.dec.sym))
+	limit := symbolCap(x.peerN, n)
+	switch {
+	case x.dec.failed || have >= limit || x.batches >= maxBatches:
+		return x.startRanges(), nil
+	case m.start == 0:
+		if n <= x.cfg.IDListThreshold {
+			return x.startRanges(), nil // an IdList settles everything
+		}
+		return x.sendSketch(), nil
+	}
+	want := m.plan
+	if have >= want {
+		// The plan fell short. With enough empty symbols they estimate
+		// the difference well; otherwise grow by 30%.
+		want = have + have*3/10 + planExtra
+		if d, empties := estimateFromSymbols(x.dec.empty); empties >= 16 {
+			want = max(have+have/10+planExtra, uint64(replanFactor*d)+planExtra)
+		}
+	}
+	return appendMore(nil, min(want, limit)), nil
+}
+
+// sendSketch returns this side's Sketch message, as large as fits: the
+// estimator sketch and the probes, bounds below the newest 16, 22, 32,
+// 45, ... items (a factor of about √2 apart, up to half the set) with the
+// fingerprints of the items below them. A probe whose prefix matches the
+// peer's bounds all the differences to the tail above it.
+func (x *Session) sendSketch() []byte {
+	n := x.set.Len()
+	logm := sketchLogBuckets
+	levels := sketchLevels(logm, x.peerN, n)
+	for logm > 0 && sketchMsgLen(n, logm, levels) > x.cfg.MaxMessageBytes {
+		logm--
+		levels = sketchLevels(logm, x.peerN, n)
+	}
+	var sizes []int // tail sizes, largest first
+	for k := 0; k < maxProbes; k++ {
+		c := 16 << (k / 2)
+		if k%2 == 1 {
+			c = c * 181 / 128
+		}
+		if c > n/2 || 32*c > x.cfg.MaxMessageBytes {
+			break
+		}
+		sizes = append(sizes, c)
+	}
+	slices.Reverse(sizes)
+	items := x.set.items
+	bounds := make([]bound, len(sizes))
+	fps := make([][probeFPSize]byte, len(sizes))
+	for k, c := range sizes {
+		i := n - c
+		bounds[k] = separator(&items[i-1], &items[i])
+		fp := x.view.fingerprint(0, i)
+		copy(fps[k][:], fp[:])
+	}
+	cells := x.set.sketch(logm, levels)
+	for {
+		out := appendSketch(nil, n, logm, levels, cells, bounds, fps)
+		if len(out) <= x.cfg.MaxMessageBytes || len(bounds) == 0 {
+			return out
+		}
+		bounds, fps = bounds[1:], fps[1:]
+	}
+}
+
+// onSketch (initiator) estimates the difference from the responder's
+// sketch and answers with whichever costs least: the IDs it holds in the
+// smallest probed tail that holds every difference, the coded symbols the
+// estimate calls for, or ranges when the difference is too large for
+// coding to pay.
+func (x *Session) onSketch(m *wireMsg) ([]byte, error) {
+	switch {
+	case !x.initiator:
+		return nil, fmt.Errorf("%w: Sketch message sent to the responder", ErrProtocol)
+	case x.ranges || x.lastKind != kindCoded || x.sketched:
+		return nil, fmt.Errorf("%w: unexpected Sketch message", ErrProtocol)
+	}
+	x.sketched = true
+	x.peerN = m.n
+	n := x.set.Len()
+	own := x.set.sketch(m.logm, m.levels)
+	total := float64(n) + float64(m.n)
+	d := estimateDiff(own, m.cells, m.logm, m.levels, 1, max(total, 1))
+	limit := symbolCap(n, m.n)
+	plan := min(uint64(planFactor*d)+planExtra, limit)
+	plan = max(plan, x.symSent+1)
+	codedCost := symbolSize * int(plan-x.symSent)
+	for k := len(m.probeBounds) - 1; k >= 0; k-- {
+		b := &m.probeBounds[k]
+		i := x.set.lowerIndex(b, 0)
+		fp := x.view.fingerprint(0, i)
+		if [probeFPSize]byte(fp[:probeFPSize]) != m.probeFPs[k] {
+			continue
+		}
+		// Every difference lies in [b, +∞).
+		if l := tailMsgLen(b, n-i); l <= x.cfg.MaxMessageBytes && (l <= codedCost || d*rangeShare > total) {
+			idx := make([]int, n-i)
+			for k := range idx {
+				idx[k] = i + k
+			}
+			return appendTail(nil, b, x.set.items, idx), nil
+		}
+		break
+	}
+	if d*rangeShare > total || plan-x.symSent > uint64((maxBatches-1)*x.symbolsPerMsg(plan)) {
+		return x.startRanges(), nil
+	}
+	return x.sendCoded(plan), nil
+}
+
+// symbolsPerMsg is how many coded symbols fit in a message after the
+// first, with plan as the message's plan.
+func (x *Session) symbolsPerMsg(plan uint64) int {
+	return (x.cfg.MaxMessageBytes - codedHeaderLen(plan, plan, 0, x.cfg.MaxMessageBytes/symbolSize)) / symbolSize
+}
+
+// onTail (responder) compares the initiator's IDs in a tail with its own.
+// If the result accounts for the initiator's whole-set fingerprint, it
+// learns the whole difference and ends; otherwise it falls back to ranges.
+func (x *Session) onTail(m *wireMsg) ([]byte, error) {
+	switch {
+	case x.initiator:
+		return nil, fmt.Errorf("%w: Tail message sent to the initiator", ErrProtocol)
+	case x.ranges || x.lastKind != kindSketch:
+		return nil, fmt.Errorf("%w: unexpected Tail message", ErrProtocol)
+	}
+	items := x.set.items
+	n := x.set.Len()
+	ids := m.ids
+	cnt := len(ids) / 32
+	matched := make([]bool, cnt)
+	var have []int
+	for k := x.set.lowerIndex(&m.tail, 0); k < n; k++ {
+		id := items[k].ID[:]
+		lo, hi := 0, cnt
+		for lo < hi {
+			mid := int(uint(lo+hi) >> 1)
+			if bytes.Compare(ids[32*mid:32*mid+32], id) < 0 {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		if lo < cnt && bytes.Equal(ids[32*lo:32*lo+32], id) {
+			matched[lo] = true
+		} else {
+			have = append(have, k)
+		}
+	}
+	sum, c := x.set.pre[n], n
+	for _, k := range have {
+		sum, c = sum.sub(idValue(&items[k].ID)), c-1
+	}
+	for j, ok := range matched {
+		if !ok {
+			sum, c = sum.add(idValue((*[32]byte)(ids[32*j:]))), c+1
+		}
+	}
+	if c != x.peerN || fingerprint(sum, c) != x.peerFP {
+		return x.startRanges(), nil
+	}
+	for _, k := range have {
+		x.have = append(x.have, items[k].ID)
+	}
+	for j, ok := range matched {
+		if !ok {
+			x.need = append(x.need, [32]byte(ids[32*j:32*j+32]))
+		}
+	}
+	return []byte{wireVersion}, nil
+}
+
+// onMore (initiator) sends the coded symbols the responder asked for.
+func (x *Session) onMore(m *wireMsg) ([]byte, error) {
+	switch {
+	case !x.initiator:
+		return nil, fmt.Errorf("%w: More message sent to the responder", ErrProtocol)
+	case x.ranges || x.lastKind != kindCoded || !x.sketched:
+		return nil, fmt.Errorf("%w: unexpected More message", ErrProtocol)
+	case m.want <= x.symSent || m.want > symbolCap(x.set.Len(), x.peerN):
+		return nil, fmt.Errorf("%w: More up to %d after %d symbols, limit %d", ErrProtocol, m.want, x.symSent, symbolCap(x.set.Len(), x.peerN))
+	}
+	if x.batches >= maxBatches {
+		return x.startRanges(), nil
+	}
+	return x.sendCoded(m.want), nil
+}
+
+// commitDecoded checks a fully decoded difference against this side's
+// set and the initiator's whole-set fingerprint and, if it holds, learns
+// it: items only the initiator has go to Need, items only this side has
+// to Have.
+func (x *Session) commitDecoded() bool {
+	items := x.dec.items
+	found := make([]bool, len(items))
+	if len(items) > 0 {
+		idx := make(map[[4]uint64]int, len(items))
+		for k := range items {
+			idx[items[k].key] = k
+		}
+		for i := range x.set.items {
+			if k, ok := idx[limbs(&x.set.items[i].ID)]; ok {
+				if items[k].sign == 1 {
+					return false // the initiator's item is ours too
+				}
+				found[k] = true
+			}
+		}
+	}
+	n := x.set.Len()
+	sum, cnt := x.set.pre[n], n
+	for k := range items {
+		v := u256(items[k].key)
+		if items[k].sign == 1 {
+			sum, cnt = sum.add(v), cnt+1
+		} else {
+			if !found[k] {
+				return false // not ours after all
+			}
+			sum, cnt = sum.sub(v), cnt-1
+		}
+	}
+	if cnt != x.peerN || fingerprint(sum, cnt) != x.peerFP {
+		return false
+	}
+	for k := range items {
+		id := limbsID(&items[k].key)
+		if items[k].sign == 1 {
+			x.need = append(x.need, id)
+		} else {
+			x.have = append(x.have, id)
+		}
+	}
+	return true
 }
 
 // settle excludes the ranges this side sent as IdLists in its last

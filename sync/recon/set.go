@@ -1,14 +1,43 @@
-// Package recon implements range-based set reconciliation in the style of
-// Negentropy (NIP-77) for Vigil's anti-entropy.
+// Package recon reconciles two sets of items for Vigil's anti-entropy:
+// range-based reconciliation in the style of Negentropy (NIP-77),
+// preceded by a coded phase built on a rateless invertible Bloom lookup
+// table (Yang, Gilad and Alizadeh, "Practical Rateless Set
+// Reconciliation", 2024).
 //
-// Two peers each hold a set of items ordered by (Time, ID). They exchange
-// messages made of contiguous ranges over that order. Each range is sent as
-// Skip (nothing to do), Fingerprint (a 16-byte digest of the sender's items
-// in the range) or IdList (the sender's IDs in the range, sent when it holds
-// few of them). A receiver that finds a fingerprint different from its own
-// splits the range into Branch sub-ranges, or answers with its IdList when
-// its count is at most IDListThreshold. A receiver of an IdList computes the
-// difference for that range in both directions and answers Skip.
+// Two peers each hold a set of items ordered by (Time, ID).
+//
+// The coded phase. The initiator opens with its item count, a 16-byte
+// fingerprint of its whole set and its first 6 coded symbols (see
+// riblt.go). The responder subtracts its own symbols and peels; a
+// difference of 0, 1 or (mostly) 2 items decodes at once. Otherwise it
+// answers with a sketch of its set, from which the initiator estimates
+// the size d of the difference (sketch.go), and with probes: bounds below
+// its newest 16, 22, 32, 45, ... items, each with a short fingerprint of
+// the items below it. The initiator then sends whichever costs least:
+// its IDs above the highest probe whose fingerprint it matches (a Tail,
+// when the difference is all among the newest items), or about 1.6·d
+// more coded symbols, which the responder decodes, asking for more if
+// they fall short. Before it accepts a decoded difference or a Tail, the
+// responder checks that its own set corrected by it has the initiator's
+// whole-set fingerprint, so a false "pure" symbol or a colliding probe
+// does not lose or invent a difference (barring a collision of that
+// fingerprint): the responder falls back to ranges instead.
+// A difference of d items costs about 60·d bytes plus 1 KB in two round
+// trips, wherever the items are; a difference among the newest items costs
+// about 32 bytes per item on the initiator's side.
+//
+// The range phase, which either side may start instead of continuing
+// the coded phase (the initiator starts with it when it holds at most
+// IDListThreshold items, or with Config.RangeOnly; either side falls back
+// to it when the difference is too large for coding to pay or cannot be
+// decoded). Peers exchange messages made of contiguous ranges over the
+// order. Each range is sent as Skip (nothing to do), Fingerprint (a
+// 16-byte digest of the sender's items in the range) or IdList (the
+// sender's IDs in the range, sent when it holds few of them). A receiver
+// that finds a fingerprint different from its own splits the range into
+// Branch sub-ranges, or answers with its IdList when its count is at most
+// IDListThreshold. A receiver of an IdList computes the difference for
+// that range in both directions and answers Skip.
 //
 // The package is pure computation over sorted IDs: it does no I/O, keeps no
 // clocks and imports only the standard library, so the stream protocol in
@@ -16,25 +45,31 @@
 //
 // # Who learns what
 //
-// A range's difference is learned by exactly one side: the side that
-// receives (and processes) the peer's IdList for that range. For that range
-// it learns both directions: Have gets its own IDs the peer lacks, Need gets
-// the peer's IDs it lacks. The side that sent the IdList learns nothing
-// about that range. Across both sessions of one reconciliation, therefore,
+// Each part of the difference is learned by exactly one side, which
+// learns it both ways: Have gets its own IDs the peer lacks, Need gets
+// the peer's IDs it lacks. In the coded phase that side is the responder,
+// for the whole set: it decodes the symbols, or compares the initiator's
+// Tail with its own items. In the range phase it is, for each range, the
+// side that receives (and processes) the peer's IdList for that range;
+// the side that sent the IdList learns nothing about that range. Across
+// both sessions of one reconciliation, therefore,
 //
 //	initiator.Have() ∪ responder.Need() = initiator's set \ responder's set
 //	initiator.Need() ∪ responder.Have() = responder's set \ initiator's set
 //
-// and the two operands of each union are disjoint. For both peers to end
-// with the union of the two sets, the protocol layer on EACH side must push
-// the records named by its own Have to the peer and request the records
-// named by its own Need from the peer, and must serve the peer's requests
-// and accept the peer's pushes. Neither side may rely on the other side's
-// lists alone.
+// and the two operands of each union are disjoint. Either side may end up
+// with empty lists (the initiator does whenever the coded phase settles
+// the difference). For both peers to end with the union of the two sets,
+// the protocol layer on EACH side must push the records named by its own
+// Have to the peer and request the records named by its own Need from the
+// peer, and must serve the peer's requests and accept the peer's pushes.
+// Neither side may rely on the other side's lists alone.
 //
 // IDs are assumed to determine their timestamps (Vigil's record ID commits
-// to the claimed time). If one side holds an ID under a timestamp different
-// from the peer's, that ID is treated as two different items.
+// to the claimed time): fingerprints, coded symbols and IdLists compare
+// IDs. If one side holds an ID under a timestamp different from the
+// peer's, that difference may go unreported, or the ID may show in Need
+// although this side holds it under the other timestamp.
 package recon
 
 import (

@@ -6,12 +6,30 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
-// Wire format (version 1). All integers are unsigned LEB128 varints
+// Wire format (version 2). All integers are unsigned LEB128 varints
 // (encoding/binary Uvarint) in their shortest form.
 //
-//	message = version:byte(0x01) range*
+//	message = version:byte(0x02) [kind:byte body]
+//
+// A message that is just the version byte is final: "nothing left to do".
+// Otherwise the kind byte says what follows, and the body must take up
+// the rest of the message exactly:
+//
+//	kind 0, Ranges: range+                              (either side)
+//	kind 1, Coded:  start:uvarint [n:uvarint fp:byte[16]]  (initiator only;
+//	                n and fp only when start = 0)
+//	                plan:uvarint count:uvarint symbol*count
+//	kind 2, Sketch: n:uvarint logBuckets:uvarint levels:uvarint
+//	                cell:byte[levels << logBuckets]
+//	                probes:uvarint (bound fp:byte[4])*probes  (responder only)
+//	kind 3, More:   want:uvarint                            (responder only)
+//	kind 4, Tail:   bound count:uvarint id:byte[32]*count    (initiator only)
+//
+// Ranges:
+//
 //	range   = bound mode payload
 //	bound   = timeDelta:uvarint prefixLen:uvarint prefix:byte[prefixLen]
 //	mode    = uvarint: 0 Skip | 1 Fingerprint | 2 IdList
@@ -27,11 +45,43 @@ import (
 // every item; it can only be the last bound. Bounds strictly increase;
 // prefixes never end in a zero byte. The region after the last range is
 // implicitly Skip, so the encoder never writes a trailing Skip nor two Skips
-// in a row, and a message with no ranges (just the version byte) means
-// "nothing left to do".
+// in a row; a Ranges message has at least one range.
+//
+// Coded: the sender's coded symbols [start, start+count) (see riblt.go),
+// each as key:byte[32] checksum:uint32-little-endian count:byte. With the
+// first symbols (start = 0) come the sender's item count n and the
+// fingerprint fp of its whole set. plan >= start+count is the number of
+// symbols the sender means to have sent before it hears back. 1 <= count,
+// plan <= 2^24, n <= 2^40.
+//
+// Sketch: the sender's item count n and its difference-estimator sketch
+// (see sketch.go) of 2^logBuckets buckets by levels one-byte cells, bucket
+// major. logBuckets <= 6, 2 <= levels <= 25-logBuckets, n <= 2^40. Then
+// up to 64 probes: bounds (encoded as range bounds, each relative to the
+// previous one, the first to the lowest point; strictly increasing, never
+// +∞), each with the first 4 bytes of the fingerprint of the sender's
+// items below it.
+//
+// More: the receiver of Coded asks for symbols up to index want
+// (exclusive), 1 <= want <= 2^24.
+//
+// Tail: a bound (relative to the lowest point, not +∞) and the sender's
+// IDs at or above it, strictly increasing, each one that can lie there.
 
 const (
-	wireVersion byte = 1
+	wireVersion byte = 2
+
+	kindFinal  = -1 // no kind byte: just the version
+	kindRanges = 0
+	kindCoded  = 1
+	kindSketch = 2
+	kindMore   = 3
+	kindTail   = 4
+
+	probeFPSize = 4 // a probe's prefix fingerprint, truncated
+	maxProbes   = 64
+
+	maxWireCount = 1 << 40 // largest set size a message may claim
 
 	modeSkip        = 0
 	modeFingerprint = 1
@@ -151,7 +201,7 @@ type encoder struct {
 }
 
 func newEncoder(max int) *encoder {
-	return &encoder{buf: []byte{wireVersion}, max: max}
+	return &encoder{buf: []byte{wireVersion, kindRanges}, max: max}
 }
 
 // fits reports whether a message of n bytes whose last range ends at hi
@@ -220,12 +270,16 @@ func (e *encoder) writeIDList(hi *bound, items []Item, idx []int) {
 	sortIDs(e.buf[off:])
 }
 
-// finish drops a trailing Skip and returns the message.
+// finish drops a trailing Skip and returns the message: the final
+// message (just the version byte) if no range is left.
 func (e *encoder) finish() []byte {
 	if e.lastSkip {
 		e.buf = e.buf[:e.lastOff]
 		e.prev = e.beforeLast
 		e.lastSkip = false
+	}
+	if len(e.buf) == 2 {
+		e.buf = e.buf[:1]
 	}
 	return e.buf
 }
@@ -269,15 +323,38 @@ type reader struct {
 	err    error
 }
 
-// newReader checks the version byte; the caller has checked the size.
-func newReader(msg []byte, maxIDs int) (*reader, error) {
+// checkVersion checks the version byte and returns the message's kind.
+func checkVersion(msg []byte) (int, error) {
 	if len(msg) == 0 {
-		return nil, fmt.Errorf("%w: empty message (no version byte)", ErrMalformed)
+		return 0, fmt.Errorf("%w: empty message (no version byte)", ErrMalformed)
 	}
 	if msg[0] != wireVersion {
-		return nil, fmt.Errorf("%w: version %d, want %d", ErrMalformed, msg[0], wireVersion)
+		return 0, fmt.Errorf("%w: version %d, want %d", ErrMalformed, msg[0], wireVersion)
 	}
-	r := &reader{msg: msg, off: 1, maxIDs: maxIDs, last: -1}
+	if len(msg) == 1 {
+		return kindFinal, nil
+	}
+	return int(msg[1]), nil
+}
+
+// newReader reads the ranges of a Ranges message (or of a final message,
+// which has none); the caller has checked the size.
+func newReader(msg []byte, maxIDs int) (*reader, error) {
+	kind, err := checkVersion(msg)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{msg: msg, off: len(msg), maxIDs: maxIDs, last: -1}
+	switch kind {
+	case kindFinal:
+	case kindRanges:
+		r.off = 2
+		if len(msg) == 2 {
+			return nil, fmt.Errorf("%w: Ranges message without a range", ErrMalformed)
+		}
+	default:
+		return nil, fmt.Errorf("%w: kind %d is not Ranges", ErrMalformed, kind)
+	}
 	return r, nil
 }
 
@@ -420,13 +497,296 @@ func idPossible(id *[32]byte, lo, hi *bound) bool {
 	}
 }
 
-// validate decodes the whole message and returns its number of ranges.
-func validate(msg []byte, maxIDs int) (int, error) {
-	r, err := newReader(msg, maxIDs)
+// wireMsg is a decoded message. Slices alias the message.
+type wireMsg struct {
+	kind   int
+	ranges int // Ranges: number of ranges
+
+	// Coded
+	start, plan uint64
+	count       int
+	syms        []byte // count*symbolSize bytes
+	// Coded (start = 0) and Sketch
+	n  int
+	fp [fpSize]byte
+	// Sketch
+	logm, levels int
+	cells        []byte
+	probeBounds  []bound
+	probeFPs     [][probeFPSize]byte
+	// More
+	want uint64
+	// Tail
+	tail bound
+	ids  []byte // strictly increasing IDs
+}
+
+// parse decodes a whole message strictly; a bad message changes no state.
+func parse(msg []byte, maxIDs int) (wireMsg, error) {
+	var m wireMsg
+	kind, err := checkVersion(msg)
 	if err != nil {
-		return 0, err
+		return m, err
 	}
-	for r.next() {
+	m.kind = kind
+	switch kind {
+	case kindFinal:
+		return m, nil
+	case kindRanges:
+		r, err := newReader(msg, maxIDs)
+		if err != nil {
+			return m, err
+		}
+		for r.next() {
+		}
+		m.ranges = r.idx
+		return m, r.err
 	}
-	return r.idx, r.err
+	p := bodyReader{msg: msg, off: 2}
+	switch kind {
+	case kindCoded:
+		m.start = p.uvarint("start", maxSymbols-1)
+		if p.err == nil && m.start == 0 {
+			m.n = int(p.uvarint("item count", maxWireCount))
+			copy(m.fp[:], p.bytes("fingerprint", fpSize))
+		}
+		m.plan = p.uvarint("plan", maxSymbols)
+		count := p.uvarint("symbol count", maxSymbols)
+		if p.err == nil && (count == 0 || m.start+count > m.plan) {
+			p.fail("symbols [%d, %d+%d) empty or beyond plan %d", m.start, m.start, count, m.plan)
+		}
+		if p.err == nil && uint64(len(msg)-p.off)/symbolSize < count {
+			p.fail("%d symbols truncated", count)
+		}
+		if p.err == nil {
+			m.count = int(count)
+			m.syms = p.bytes("symbols", symbolSize*m.count)
+		}
+	case kindSketch:
+		m.n = int(p.uvarint("item count", maxWireCount))
+		m.logm = int(p.uvarint("sketch buckets", maxSketchLog))
+		m.levels = int(p.uvarint("sketch levels", 25))
+		if p.err == nil && (m.levels < 2 || m.levels > 25-m.logm) {
+			p.fail("sketch of %d levels, want 2..%d", m.levels, 25-m.logm)
+		}
+		if p.err == nil {
+			m.cells = p.bytes("sketch cells", m.levels<<m.logm)
+		}
+		np := p.uvarint("probe count", maxProbes)
+		prev := bound{}
+		for range np {
+			b := p.bound("probe", &prev)
+			fp := p.bytes("probe fingerprint", probeFPSize)
+			if p.err != nil {
+				break
+			}
+			m.probeBounds = append(m.probeBounds, b)
+			m.probeFPs = append(m.probeFPs, [probeFPSize]byte(fp))
+			prev = b
+		}
+	case kindTail:
+		zero := bound{}
+		m.tail = p.bound("tail", &zero)
+		count := p.uvarint("tail count", maxWireCount)
+		if p.err == nil && uint64(len(msg)-p.off)/32 < count {
+			p.fail("tail of %d IDs truncated", count)
+		}
+		if p.err == nil {
+			m.ids = p.bytes("tail IDs", 32*int(count))
+			for k := range int(count) {
+				id := (*[32]byte)(m.ids[32*k:])
+				if k > 0 && bytes.Compare(m.ids[32*(k-1):32*k], id[:]) >= 0 {
+					p.fail("tail IDs not strictly increasing at %d", k)
+					break
+				}
+				if !idPossible(id, &m.tail, &infBound) {
+					p.fail("tail ID %d cannot lie at or above the bound", k)
+					break
+				}
+			}
+		}
+	case kindMore:
+		m.want = p.uvarint("want", maxSymbols)
+		if p.err == nil && m.want == 0 {
+			p.fail("want 0")
+		}
+	default:
+		return m, fmt.Errorf("%w: unknown kind %d", ErrMalformed, kind)
+	}
+	if p.err == nil && p.off != len(msg) {
+		p.fail("%d trailing bytes", len(msg)-p.off)
+	}
+	return m, p.err
+}
+
+// bodyReader reads the fields of a Coded, Sketch or More message; after
+// the first error every read returns zero.
+type bodyReader struct {
+	msg []byte
+	off int
+	err error
+}
+
+func (p *bodyReader) fail(format string, args ...any) {
+	if p.err == nil {
+		p.err = fmt.Errorf("%w: kind %d at byte %d: %s", ErrMalformed, p.msg[1], p.off, fmt.Sprintf(format, args...))
+	}
+}
+
+func (p *bodyReader) uvarint(what string, max uint64) uint64 {
+	if p.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(p.msg[p.off:])
+	switch {
+	case n == 0:
+		p.fail("%s: truncated varint", what)
+	case n < 0:
+		p.fail("%s: varint overflows 64 bits", what)
+	case n != uvarintLen(v):
+		p.fail("%s: non-minimal varint", what)
+	case v > max:
+		p.fail("%s %d exceeds %d", what, v, max)
+	}
+	if p.err != nil {
+		return 0
+	}
+	p.off += n
+	return v
+}
+
+// bound reads a bound relative to prev, which it must exceed; +∞ is not
+// allowed.
+func (p *bodyReader) bound(what string, prev *bound) bound {
+	var b bound
+	delta := p.uvarint(what+" bound time", math.MaxUint64)
+	plen := p.uvarint(what+" bound prefix length", 32)
+	if p.err != nil {
+		return b
+	}
+	if delta > math.MaxUint64-prev.time {
+		p.fail("%s bound time overflows uint64", what)
+		return b
+	}
+	b.time = prev.time + delta
+	b.plen = int(plen)
+	copy(b.prefix[:], p.bytes(what+" bound prefix", b.plen))
+	switch {
+	case p.err != nil:
+	case b.plen > 0 && b.prefix[b.plen-1] == 0:
+		p.fail("%s bound prefix ends in a zero byte", what)
+	case b.cmp(prev) <= 0:
+		p.fail("%s bound does not increase", what)
+	}
+	return b
+}
+
+func (p *bodyReader) bytes(what string, n int) []byte {
+	if p.err != nil {
+		return nil
+	}
+	if len(p.msg)-p.off < n {
+		p.fail("%s truncated", what)
+		return nil
+	}
+	b := p.msg[p.off : p.off+n]
+	p.off += n
+	return b
+}
+
+// appendCoded writes a Coded message carrying syms as symbols [start,
+// start+len(syms)); n and fp go with start = 0.
+func appendCoded(dst []byte, start, plan uint64, n int, fp [fpSize]byte, syms []symbol) []byte {
+	dst = append(dst, wireVersion, kindCoded)
+	dst = binary.AppendUvarint(dst, start)
+	if start == 0 {
+		dst = binary.AppendUvarint(dst, uint64(n))
+		dst = append(dst, fp[:]...)
+	}
+	dst = binary.AppendUvarint(dst, plan)
+	dst = binary.AppendUvarint(dst, uint64(len(syms)))
+	for k := range syms {
+		dst = appendSymbol(dst, &syms[k])
+	}
+	return dst
+}
+
+// codedHeaderLen is the size of a Coded message's fields before its
+// symbols, with at most maxCount symbols.
+func codedHeaderLen(start, plan uint64, n int, maxCount int) int {
+	l := 2 + uvarintLen(start) + uvarintLen(plan) + uvarintLen(uint64(maxCount))
+	if start == 0 {
+		l += uvarintLen(uint64(n)) + fpSize
+	}
+	return l
+}
+
+func appendSymbol(dst []byte, s *symbol) []byte {
+	for _, k := range s.key {
+		dst = binary.LittleEndian.AppendUint64(dst, k)
+	}
+	dst = binary.LittleEndian.AppendUint32(dst, s.chk)
+	return append(dst, s.cnt)
+}
+
+// readSymbol decodes symbol k of a Coded message's symbols.
+func readSymbol(b []byte, k int) symbol {
+	b = b[symbolSize*k : symbolSize*(k+1)]
+	return symbol{
+		key: [4]uint64{
+			binary.LittleEndian.Uint64(b[0:]),
+			binary.LittleEndian.Uint64(b[8:]),
+			binary.LittleEndian.Uint64(b[16:]),
+			binary.LittleEndian.Uint64(b[24:]),
+		},
+		chk: binary.LittleEndian.Uint32(b[32:]),
+		cnt: b[36],
+	}
+}
+
+func appendSketch(dst []byte, n, logm, levels int, cells []byte, bounds []bound, fps [][probeFPSize]byte) []byte {
+	dst = append(dst, wireVersion, kindSketch)
+	dst = binary.AppendUvarint(dst, uint64(n))
+	dst = binary.AppendUvarint(dst, uint64(logm))
+	dst = binary.AppendUvarint(dst, uint64(levels))
+	dst = append(dst, cells...)
+	dst = binary.AppendUvarint(dst, uint64(len(bounds)))
+	prev := bound{}
+	for k := range bounds {
+		dst = appendBound(dst, &bounds[k], &prev)
+		dst = append(dst, fps[k][:]...)
+		prev = bounds[k]
+	}
+	return dst
+}
+
+// sketchMsgLen is the size of a Sketch message without probes.
+func sketchMsgLen(n, logm, levels int) int {
+	return 2 + uvarintLen(uint64(n)) + 2 + levels<<logm + 1
+}
+
+// appendTail writes a Tail message with the IDs of items[idx], which must
+// be distinct; they are sorted on the wire.
+func appendTail(dst []byte, b *bound, items []Item, idx []int) []byte {
+	dst = append(dst, wireVersion, kindTail)
+	dst = appendBound(dst, b, &bound{})
+	dst = binary.AppendUvarint(dst, uint64(len(idx)))
+	ids := make([][32]byte, len(idx))
+	for k, i := range idx {
+		ids[k] = items[i].ID
+	}
+	slices.SortFunc(ids, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	for k := range ids {
+		dst = append(dst, ids[k][:]...)
+	}
+	return dst
+}
+
+func tailMsgLen(b *bound, count int) int {
+	return 2 + boundLen(b, &bound{}) + uvarintLen(uint64(count)) + 32*count
+}
+
+func appendMore(dst []byte, want uint64) []byte {
+	dst = append(dst, wireVersion, kindMore)
+	return binary.AppendUvarint(dst, want)
 }

@@ -126,9 +126,35 @@ func TestSeparator(t *testing.T) {
 	}
 }
 
-// reencode decodes msg and writes it back with the encoder; a strict
+// reencode decodes msg and writes it back with the encoders; a strict
 // decoder and a canonical encoder give back the same bytes.
 func reencode(msg []byte, maxIDs int) ([]byte, error) {
+	m, err := parse(msg, maxIDs)
+	if err != nil {
+		return nil, err
+	}
+	switch m.kind {
+	case kindFinal:
+		return []byte{wireVersion}, nil
+	case kindCoded:
+		syms := make([]symbol, m.count)
+		for k := range syms {
+			syms[k] = readSymbol(m.syms, k)
+		}
+		return appendCoded(nil, m.start, m.plan, m.n, m.fp, syms), nil
+	case kindSketch:
+		return appendSketch(nil, m.n, m.logm, m.levels, m.cells, m.probeBounds, m.probeFPs), nil
+	case kindTail:
+		items := make([]Item, len(m.ids)/32)
+		idx := make([]int, len(items))
+		for k := range items {
+			items[k].ID = [32]byte(m.ids[32*k:])
+			idx[k] = k
+		}
+		return appendTail(nil, &m.tail, items, idx), nil
+	case kindMore:
+		return appendMore(nil, m.want), nil
+	}
 	r, err := newReader(msg, maxIDs)
 	if err != nil {
 		return nil, err
@@ -154,7 +180,11 @@ func reencode(msg []byte, maxIDs int) ([]byte, error) {
 // msgBuilder writes raw messages for the malformed-input tables.
 type msgBuilder []byte
 
-func msg(b ...byte) msgBuilder { return append(msgBuilder{wireVersion}, b...) }
+// msg starts a Ranges message.
+func msg(b ...byte) msgBuilder { return append(msgBuilder{wireVersion, kindRanges}, b...) }
+
+// kmsg starts a message of another kind.
+func kmsg(kind byte, b ...byte) msgBuilder { return append(msgBuilder{wireVersion, kind}, b...) }
 
 func (m msgBuilder) uv(v uint64) msgBuilder   { return binary.AppendUvarint(m, v) }
 func (m msgBuilder) raw(b ...byte) msgBuilder { return append(m, b...) }
@@ -169,7 +199,7 @@ func (m msgBuilder) id(first byte) msgBuilder {
 func (m msgBuilder) inf() msgBuilder { return m.raw(0, infPrefixLen) }
 
 func TestMalformedMessages(t *testing.T) {
-	maxU := msg().uv(math.MaxUint64)[1:]
+	maxU := msg().uv(math.MaxUint64)[2:]
 	cases := []struct {
 		name string
 		msg  []byte
@@ -179,10 +209,13 @@ func TestMalformedMessages(t *testing.T) {
 		{"valid: one fingerprint", msg().inf().raw(modeFingerprint).fp(), nil, ""},
 		{"valid: skip then IdList", msg(5, 0, modeSkip).inf().raw(modeIDList, 1).id(7), nil, ""},
 		{"valid: max uint64 time", msg().raw(maxU...).raw(0, modeFingerprint).fp().inf().raw(modeFingerprint).fp(), nil, ""},
-		{"valid: empty", msg(), nil, ""},
+		{"valid: final", []byte{wireVersion}, nil, ""},
 		{"no version byte", []byte{}, ErrMalformed, "empty message"},
 		{"version 0", []byte{0}, ErrMalformed, "version 0"},
-		{"version 2", append([]byte{2}, msg().inf().raw(modeFingerprint).fp()[1:]...), ErrMalformed, "version 2"},
+		{"version 1", append([]byte{1}, msg().inf().raw(modeFingerprint).fp()[2:]...), ErrMalformed, "version 1"},
+		{"version 3", append([]byte{3}, msg().inf().raw(modeFingerprint).fp()[1:]...), ErrMalformed, "version 3"},
+		{"unknown kind", kmsg(5), ErrMalformed, "unknown kind 5"},
+		{"Ranges without a range", msg(), ErrMalformed, "without a range"},
 		{"truncated time varint", msg(0x80), ErrMalformed, "bound time: truncated"},
 		{"varint overflows 64 bits", msg(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), ErrMalformed, "overflows 64 bits"},
 		{"non-minimal varint", msg(0x85, 0x00, 0, modeFingerprint).fp(), ErrMalformed, "non-minimal"},
