@@ -120,10 +120,22 @@ func (s *Store) AssembleBlob(sum [32]byte, size uint64) error {
 		_ = drop()
 		return errors.New("attachment chunks do not hash to the attachment's content hash")
 	}
-	if err := s.PutBlob(sum, data); err != nil {
+	// The blob appears and its chunks go in one transaction: nobody sees
+	// both, or neither.
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(key(tBlob, sum[:]), data); err != nil {
+			return err
+		}
+		for i := 0; i < chunks; i++ {
+			if err := txn.Delete(key(tChunk, sum[:], be64(int64(i)))); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
-	return drop()
+	return s.sync()
 }
 
 // MissingAttachments returns the attachment manifests whose content is

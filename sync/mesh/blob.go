@@ -82,6 +82,10 @@ func (e *Engine) fetchAttachments(ctx context.Context, p peer.ID) error {
 	if !ok {
 		return nil
 	}
+	// One fetch at a time: two sessions (one started by each side) would
+	// otherwise write the same chunks while the other assembles them.
+	e.fetchMu.Lock()
+	defer e.fetchMu.Unlock()
 	ms, err := e.store.Mission()
 	if err != nil {
 		return err
@@ -101,6 +105,9 @@ func (e *Engine) fetchAttachments(ctx context.Context, p peer.ID) error {
 		}
 		var sum [32]byte
 		copy(sum[:], a.Hash)
+		if bs.HasBlob(sum) {
+			continue
+		}
 		err := e.fetchBlob(ctx, bs, p, sum, a.Size)
 		if errors.Is(err, errNotHeld) {
 			continue

@@ -108,6 +108,7 @@ type Engine struct {
 	wg     sync.WaitGroup
 
 	chunksFetched atomic.Int64 // attachment chunks received (stats, tests)
+	fetchMu       sync.Mutex   // one attachment fetch at a time
 
 	mu      sync.Mutex
 	peers   map[peer.ID]*PeerInfo

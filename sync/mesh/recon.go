@@ -241,7 +241,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	res.Bytes = sess.BytesSent() + sess.BytesReceived()
 
 	// Phase 2.
-	if err := e.transfer(ctx, p, r, w, sess.Have(), sess.Need(), &res); err != nil {
+	if err := e.transfer(ctx, p, s, r, w, sess.Have(), sess.Need(), &res); err != nil {
 		_ = s.Reset()
 		return res, err
 	}
@@ -266,87 +266,95 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	return res, nil
 }
 
-func (e *Engine) transfer(ctx context.Context, p peer.ID, r *bufio.Reader, w *bufio.Writer, have, need [][32]byte, res *SyncResult) error {
+func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *bufio.Reader, w *bufio.Writer, have, need [][32]byte, res *SyncResult) error {
 	if len(need) > maxWantIDs {
 		need = need[:maxWantIDs]
 	}
 	var (
-		mu        sync.Mutex
-		wants     []incident.ID
-		wantsDone = make(chan struct{})
-		readErr   = make(chan error, 1)
+		mu                 sync.Mutex // guards wants, received, rejected
+		wants              []incident.ID
+		received, rejected int
+		wantsDone          = make(chan struct{})
+		readerDone         = make(chan error, 1) // the reader's last word, sent once
 	)
+	closeWants := sync.OnceFunc(func() { close(wantsDone) })
 	// Reader: the peer's wants, records and end.
 	go func() {
-		gotE := false
-		for {
-			f, err := readFrame(r)
-			if err != nil {
-				readErr <- err
-				return
-			}
-			if len(f) == 0 {
-				readErr <- errors.New("empty frame in transfer")
-				return
-			}
-			body := f[1:]
-			switch f[0] {
-			case 'W':
-				if len(body)%32 != 0 || gotE {
-					readErr <- errors.New("malformed want frame")
-					return
+		readerDone <- func() error {
+			defer closeWants()
+			gotE := false
+			for {
+				f, err := readFrame(r)
+				if err != nil {
+					return err
 				}
-				mu.Lock()
-				for i := 0; i+32 <= len(body) && len(wants) < maxWantIDs; i += 32 {
-					var id incident.ID
-					copy(id[:], body[i:i+32])
-					wants = append(wants, id)
+				if len(f) == 0 {
+					return errors.New("empty frame in transfer")
 				}
-				mu.Unlock()
-			case 'E':
-				if !gotE {
+				body := f[1:]
+				switch f[0] {
+				case 'W':
+					if len(body)%32 != 0 || gotE {
+						return errors.New("malformed want frame")
+					}
+					mu.Lock()
+					for i := 0; i+32 <= len(body) && len(wants) < maxWantIDs; i += 32 {
+						var id incident.ID
+						copy(id[:], body[i:i+32])
+						wants = append(wants, id)
+					}
+					mu.Unlock()
+				case 'E':
 					gotE = true
-					close(wantsDone)
-				}
-			case 'R':
-				raws, err := splitRecords(body)
-				if err != nil {
-					readErr <- err
-					return
-				}
-				keep := raws[:0]
-				for _, raw := range raws {
-					if !e.refused(raw) {
-						keep = append(keep, raw)
+					closeWants()
+				case 'R':
+					raws, err := splitRecords(body)
+					if err != nil {
+						return err
 					}
-				}
-				raws = keep
-				results, err := e.store.AddMany(raws, "sync:"+p.String(), nil)
-				if err != nil {
-					readErr <- err
-					return
-				}
-				for _, x := range results {
-					switch x.Outcome {
-					case store.Accepted:
-						res.Received++
-						res.Received += len(x.Released)
-					case store.Rejected:
-						res.Rejected++
-						e.strike(p, x.Err)
+					keep := raws[:0]
+					for _, raw := range raws {
+						if !e.refused(raw) {
+							keep = append(keep, raw)
+						}
 					}
+					results, err := e.store.AddMany(keep, "sync:"+p.String(), nil)
+					if err != nil {
+						return err
+					}
+					for _, x := range results {
+						switch x.Outcome {
+						case store.Accepted:
+							mu.Lock()
+							received += 1 + len(x.Released)
+							mu.Unlock()
+						case store.Rejected:
+							mu.Lock()
+							rejected++
+							mu.Unlock()
+							e.strike(p, x.Err)
+						}
+					}
+				case 'D':
+					return nil
+				default:
+					return fmt.Errorf("unknown frame type %q", f[0])
 				}
-			case 'D':
-				if !gotE {
-					close(wantsDone)
-				}
-				readErr <- nil
-				return
-			default:
-				readErr <- fmt.Errorf("unknown frame type %q", f[0])
-				return
 			}
+		}()
+	}()
+	// However transfer ends, the reader has stopped before it returns: a
+	// failed write resets the stream, which ends the reader's read.
+	readerErr, readerEnded := error(nil), false
+	defer func() {
+		if !readerEnded {
+			_ = s.Reset()
+			<-readerDone
 		}
+		mu.Lock()
+		res.Received += received
+		res.Rejected += rejected
+		mu.Unlock()
 	}()
 
 	// Writer: wants, end of wants, pushes, then what the peer wants.
@@ -374,11 +382,6 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, r *bufio.Reader, w *bu
 	}
 	select {
 	case <-wantsDone:
-	case err := <-readErr:
-		if err != nil {
-			return err
-		}
-		readErr <- nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -394,8 +397,9 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, r *bufio.Reader, w *bu
 		return err
 	}
 	select {
-	case err := <-readErr:
-		return err
+	case readerErr = <-readerDone:
+		readerEnded = true
+		return readerErr
 	case <-ctx.Done():
 		return ctx.Err()
 	}
