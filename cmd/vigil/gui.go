@@ -2,9 +2,129 @@
 
 package main
 
-import "errors"
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
 
-// cmdGUI starts the Fyne app on this home.
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/vigil-mesh/vigil/app"
+	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/mobile"
+	"github.com/vigil-mesh/vigil/sync/daemon"
+	"github.com/vigil-mesh/vigil/sync/mesh"
+)
+
+// The mesh engine is what the phone lifecycle pauses and resumes.
+var _ mobile.Engine = (*mesh.Engine)(nil)
+
+// cmdGUI starts the Fyne app on this home: the app's own screens create or
+// unlock the store (the passphrase from VIGIL_PASSPHRASE or
+// --passphrase-file is tried first), the mesh starts once the device
+// belongs to a mission, and while it runs other vigil commands on this
+// home go through the control socket, as with `vigil node`.
 func (c *cli) cmdGUI(args []string) error {
-	return errors.New("the app is not part of this build yet; use the commands in `vigil help`")
+	fs := newFlags("gui")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if c.daemon != nil {
+		return errors.New("a node already holds this home; stop it first")
+	}
+	if err := c.checkDisplay(); err != nil {
+		return err
+	}
+	a := fyneapp.NewWithID("org.vigilmesh.vigil")
+	if runtime.GOOS == "android" || runtime.GOOS == "ios" {
+		// A phone has no flags or environment: the store lives in the
+		// app's own data folder.
+		h, err := mobile.Home(a.Storage().RootURI().Path())
+		if err != nil {
+			return err
+		}
+		c.home = h
+	}
+
+	var (
+		mu   sync.Mutex
+		ui   *app.UI
+		quit = func() { fyne.Do(a.Quit) }
+	)
+	home := &app.Home{
+		Dir:    c.home,
+		Store:  c.storeOptions(),
+		Daemon: daemon.Options{Phone: mobile.DaemonPhone, RotateIdentity: mobile.DaemonPhone},
+		Logger: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		OnNetwork: func(d *daemon.Daemon) (func(), error) {
+			cs, err := serveControl(c, d)
+			if err != nil {
+				// Another process serves this home's socket: the app still
+				// works, other commands just cannot reach it.
+				slog.New(slog.NewTextHandler(c.stderr, nil)).Warn("control socket", "err", err)
+				return func() {}, nil
+			}
+			stopped := make(chan struct{})
+			go func() {
+				select {
+				case <-cs.stop: // `vigil wipe` through the socket: the app must go
+					quit()
+				case <-stopped:
+				}
+			}()
+			return func() {
+				close(stopped)
+				cs.close()
+			}, nil
+		},
+	}
+	lifecycle := &mobile.Lifecycle{Engine: func() mobile.Engine {
+		mu.Lock()
+		u := ui
+		mu.Unlock()
+		if u == nil {
+			return nil
+		}
+		if b, ok := u.Backend().(*app.StoreBackend); ok {
+			if d := b.Daemon(); d != nil {
+				return d.Engine
+			}
+		}
+		return nil
+	}}
+	opts := app.Options{Lifecycle: lifecycle, OnWiped: func() {}}
+	if c.getenv("VIGIL_PASSPHRASE") != "" || c.passphraseFile != "" {
+		p, err := c.passphrase("")
+		if err != nil {
+			return err
+		}
+		opts.Passphrase = p
+	}
+	u := app.New(a, home, opts)
+	mu.Lock()
+	ui = u
+	mu.Unlock()
+	u.Window().ShowAndRun()
+	u.Close()
+	if store.Wiped(c.home) {
+		// Wiped while the app held it (`vigil wipe` through the socket):
+		// the data folder is unreadable now; remove it too.
+		_ = os.RemoveAll(store.DataDir(c.home))
+	}
+	return nil
+}
+
+// checkDisplay refuses, with a message instead of a GLFW panic, to open a
+// window where there is no graphical session (a server, an SSH login).
+func (c *cli) checkDisplay() error {
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd", "dragonfly":
+		if c.getenv("DISPLAY") == "" && c.getenv("WAYLAND_DISPLAY") == "" {
+			return errors.New("no display to open the app on (DISPLAY and WAYLAND_DISPLAY are unset); `vigil help` lists the commands, `vigil node` runs the mesh without a window")
+		}
+	}
+	return nil
 }

@@ -1,0 +1,892 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/export"
+	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/sync/daemon"
+	"github.com/vigil-mesh/vigil/sync/mesh"
+)
+
+// Home is a Vigil home folder on disk. It implements Unlocker; the
+// Backend it returns works on *store.Store and, once the device belongs to
+// a mission, starts the mesh through sync/daemon (the composition root the
+// CLI's `vigil node` uses too).
+type Home struct {
+	Dir   string
+	Store store.Options
+	// Daemon configures the mesh node (phones set Phone and
+	// RotateIdentity).
+	Daemon daemon.Options
+	// NoNetwork keeps the mesh off (tests, screenshots).
+	NoNetwork bool
+	// OnNetwork, when set, is called after the mesh starts; the function it
+	// returns is called before the mesh stops. cmd/vigil serves the control
+	// socket here, so other vigil commands run inside the app.
+	OnNetwork func(d *daemon.Daemon) (stop func(), err error)
+	// Logger receives backend events. Default: discard.
+	Logger *slog.Logger
+}
+
+// Initialised reports whether the home holds a store.
+func (h *Home) Initialised() bool { return store.Initialised(h.Dir) && !store.Wiped(h.Dir) }
+
+// Create makes a new store.
+func (h *Home) Create(passphrase []byte) (Backend, error) {
+	st, err := store.Init(h.Dir, passphrase, h.Store)
+	if err != nil {
+		return nil, err
+	}
+	return h.start(st)
+}
+
+// Unlock opens the existing store.
+func (h *Home) Unlock(passphrase []byte) (Backend, error) {
+	st, err := store.Open(h.Dir, passphrase, h.Store)
+	if err != nil {
+		return nil, err
+	}
+	return h.start(st)
+}
+
+func (h *Home) start(st *store.Store) (Backend, error) {
+	b := NewStoreBackend(st, h)
+	if err := b.startNetwork(); err != nil {
+		b.log.Warn("mesh did not start", "err", err)
+	}
+	return b, nil
+}
+
+// StoreBackend implements Backend over an open store. It owns the store
+// and, when started through a Home, the mesh daemon.
+type StoreBackend struct {
+	st   *store.Store
+	home *Home
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	d       *daemon.Daemon
+	net     *daemonNetwork
+	stopCtl func()
+	closed  bool
+}
+
+// NewStoreBackend wraps st. h may be nil (no networking).
+func NewStoreBackend(st *store.Store, h *Home) *StoreBackend {
+	if h == nil {
+		h = &Home{Dir: st.Home(), NoNetwork: true}
+	}
+	log := h.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &StoreBackend{st: st, home: h, log: log}
+}
+
+// Store returns the open store (cmd/vigil and mobile glue).
+func (b *StoreBackend) Store() *store.Store { return b.st }
+
+// Daemon returns the running daemon, or nil.
+func (b *StoreBackend) Daemon() *daemon.Daemon {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.d
+}
+
+// startNetwork starts the mesh when the device belongs to a mission and
+// networking is wanted. It is safe to call more than once.
+func (b *StoreBackend) startNetwork() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.d != nil || b.closed || b.home.NoNetwork {
+		return nil
+	}
+	if _, err := b.st.Mission(); err != nil {
+		return nil // no mission yet: Join or CreateMission starts it
+	}
+	d, err := daemon.Start(b.st, b.home.Daemon)
+	if err != nil {
+		return err
+	}
+	if b.home.OnNetwork != nil {
+		stop, err := b.home.OnNetwork(d)
+		if err != nil {
+			d.Close()
+			return err
+		}
+		b.stopCtl = stop
+	}
+	b.d = d
+	b.net = newDaemonNetwork(d, b)
+	return nil
+}
+
+func (b *StoreBackend) stopNetwork() {
+	b.mu.Lock()
+	d, n, stop := b.d, b.net, b.stopCtl
+	b.d, b.net, b.stopCtl = nil, nil, nil
+	b.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	if n != nil {
+		n.close()
+	}
+	if d != nil {
+		_ = d.Close()
+	}
+}
+
+// Network returns the mesh, or nil.
+func (b *StoreBackend) Network() Network {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.net == nil {
+		return nil
+	}
+	return b.net
+}
+
+// Close stops the mesh and closes the store.
+func (b *StoreBackend) Close() error {
+	b.stopNetwork()
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	b.mu.Unlock()
+	return b.st.Close()
+}
+
+// Wipe shreds the store key first (the part that matters, and the
+// fastest), then stops everything and removes the data folder.
+func (b *StoreBackend) Wipe() error {
+	home := b.st.Home()
+	if _, err := store.Wipe(home); err != nil {
+		return err
+	}
+	_ = b.Close()
+	return os.RemoveAll(store.DataDir(home))
+}
+
+// Identity describes this device.
+func (b *StoreBackend) Identity() (Identity, error) {
+	id := Identity{Author: b.st.Author(), Name: b.st.Name()}
+	if p, err := b.st.Meta("practice"); err == nil && string(p) == "1" {
+		id.Practice = true
+	}
+	ms, err := b.st.Mission()
+	if errors.Is(err, store.ErrNoMission) {
+		return id, nil
+	}
+	if err != nil {
+		return id, err
+	}
+	id.HasMission, id.MissionID, id.MissionName = true, ms.ID, ms.Mission.Name
+	id.SealByDefault = ms.SealByDefault()
+	if m, ok := ms.Member(id.Author); ok {
+		id.Role, id.Label = m.Role, m.Label
+	}
+	return id, nil
+}
+
+// CreateMission founds a mission and starts the mesh.
+func (b *StoreBackend) CreateMission(name, label string) error {
+	if _, err := b.st.CreateMission(name, label, false); err != nil {
+		return err
+	}
+	return b.startNetwork()
+}
+
+// Join redeems an invite and starts the mesh.
+func (b *StoreBackend) Join(code string) (JoinResult, error) {
+	inv, err := incident.DecodeInvite(code)
+	if err != nil {
+		return JoinResult{}, err
+	}
+	if _, err := b.st.Join(code); err != nil {
+		return JoinResult{}, err
+	}
+	if err := b.startNetwork(); err != nil {
+		b.log.Warn("mesh did not start", "err", err)
+	}
+	return JoinResult{Mission: inv.Mission.Name, Role: inv.Token.Role, Label: inv.Token.Label}, nil
+}
+
+func (b *StoreBackend) mission() (*incident.MissionState, error) { return b.st.Mission() }
+
+// Categories is the mission's taxonomy (the base one without a mission).
+func (b *StoreBackend) Categories() []incident.Category {
+	ms, err := b.mission()
+	if err != nil {
+		return incident.BaseTaxonomy
+	}
+	return ms.Categories()
+}
+
+// Stations lists the registry, by code; a later entry for a code wins.
+func (b *StoreBackend) Stations() ([]Station, error) {
+	recs, err := b.st.ByKind(incident.KindStation)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(recs, func(i, j int) bool { return incident.Before(recs[i], recs[j]) })
+	byCode := map[string]Station{}
+	for _, r := range recs {
+		p, err := r.DecodePayload()
+		if err != nil {
+			continue
+		}
+		sp, ok := p.(*incident.StationPayload)
+		if !ok {
+			continue
+		}
+		byCode[sp.Code] = Station{Code: sp.Code, Name: sp.Name, Area: sp.Area, Lat: sp.Lat, Lon: sp.Lon}
+	}
+	out := make([]Station, 0, len(byCode))
+	for _, s := range byCode {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	return out, nil
+}
+
+// checkRole refuses, before signing, what this device may not sign.
+func (b *StoreBackend) checkRole(k incident.Kind) error {
+	ms, err := b.mission()
+	if err != nil {
+		return err
+	}
+	role, ok := ms.Role(b.st.Author())
+	if !ok {
+		return fmt.Errorf("this device is not yet a member of mission %q", ms.Mission.Name)
+	}
+	if !incident.Allowed(role, k) {
+		return fmt.Errorf("%s may not sign %s records", incident.Article(role), k)
+	}
+	return nil
+}
+
+// AttachFile stores a file's content.
+func (b *StoreBackend) AttachFile(name string, data []byte) (Attachment, error) {
+	if len(data) > incident.MaxAttachmentSize {
+		return Attachment{}, fmt.Errorf("%s is %d bytes, limit %d", name, len(data), incident.MaxAttachmentSize)
+	}
+	sum := sha256.Sum256(data)
+	if err := b.st.PutBlob(sum, data); err != nil {
+		return Attachment{}, err
+	}
+	return Attachment{Hash: sum, Name: name, Size: len(data), Mime: http.DetectContentType(data)}, nil
+}
+
+// Submit stores the attachment manifests, then the report.
+func (b *StoreBackend) Submit(r incident.ReportPayload, files []Attachment, sealed bool) (incident.ID, error) {
+	ms, err := b.mission()
+	if err != nil {
+		return incident.ID{}, err
+	}
+	if _, ok := ms.Category(r.Category); !ok {
+		return incident.ID{}, &incident.FieldError{Field: "category", Problem: fmt.Sprintf("%q is not a category of this mission", r.Category)}
+	}
+	if len(files) > incident.MaxAttachments {
+		return incident.ID{}, &incident.FieldError{Field: "attachments", Problem: fmt.Sprintf("%d files, limit %d", len(files), incident.MaxAttachments)}
+	}
+	if err := incident.ValidateReport(&r); err != nil {
+		return incident.ID{}, err
+	}
+	if err := b.checkRole(incident.KindReport); err != nil {
+		return incident.ID{}, err
+	}
+	r.Attachments = nil
+	for _, f := range files {
+		if !b.st.HasBlob(f.Hash) {
+			return incident.ID{}, fmt.Errorf("attachment %s is no longer on this device; remove it and attach it again", f.Name)
+		}
+		if _, err := b.st.Put(incident.KindAttachment, incident.AttachmentPayload{Hash: f.Hash[:], Size: uint64(f.Size),
+			Mime: f.Mime, Name: f.Name}); err != nil {
+			return incident.ID{}, err
+		}
+		h := f.Hash
+		r.Attachments = append(r.Attachments, h[:])
+	}
+	rec, err := b.putMaybeSealed(sealed, incident.KindReport, nil, r)
+	if err != nil {
+		return incident.ID{}, err
+	}
+	return rec.ID, nil
+}
+
+// Checkin stores a check-in.
+func (b *StoreBackend) Checkin(status, station string) error {
+	if !contains(incident.CheckinStatuses, status) {
+		return fmt.Errorf("%q is not a check-in status", status)
+	}
+	if err := b.checkRole(incident.KindCheckin); err != nil {
+		return err
+	}
+	_, err := b.st.Put(incident.KindCheckin, incident.CheckinPayload{Status: status, Station: station})
+	return err
+}
+
+// Alert stores an alert.
+func (b *StoreBackend) Alert(note, station string) error {
+	if err := b.checkRole(incident.KindAlert); err != nil {
+		return err
+	}
+	_, err := b.st.Put(incident.KindAlert, incident.AlertPayload{Note: note, Station: station})
+	return err
+}
+
+// MyReports lists this device's reports, newest first.
+func (b *StoreBackend) MyReports() ([]MyReport, error) {
+	views, err := b.st.List(store.Filter{Author: b.st.Author()})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MyReport, 0, len(views))
+	for i := len(views) - 1; i >= 0; i-- {
+		d, err := b.st.DeliveryOf(views[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, MyReport{View: views[i], Delivery: d})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].View.Created > out[j].View.Created })
+	return out, nil
+}
+
+// MyActivity lists this device's check-ins and alerts, newest first.
+func (b *StoreBackend) MyActivity() ([]Activity, error) {
+	all, err := b.activity()
+	if err != nil {
+		return nil, err
+	}
+	self := b.st.Author()
+	var out []Activity
+	for _, a := range all {
+		if a.Author == self {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// Reports lists every report, oldest first.
+func (b *StoreBackend) Reports() ([]incident.ReportView, error) { return b.st.List(store.Filter{}) }
+
+// Report returns one report's view.
+func (b *StoreBackend) Report(id incident.ID) (incident.ReportView, error) { return b.st.Report(id) }
+
+// Review stores a coordinator's verdict, superseding the current heads.
+func (b *StoreBackend) Review(id incident.ID, status, note string) error {
+	if !contains(incident.ReviewStatuses, status) {
+		return fmt.Errorf("%q is not a review status", status)
+	}
+	if err := b.checkRole(incident.KindReview); err != nil {
+		return err
+	}
+	v, err := b.st.Report(id)
+	if err != nil {
+		return err
+	}
+	var prev [][]byte
+	for _, e := range v.History {
+		if e.Kind == incident.KindReview && e.Head {
+			prev = append(prev, e.ID.Bytes())
+		}
+	}
+	if v.Sealed && !v.Opened {
+		return fmt.Errorf("report %s is sealed and this device cannot read it", id)
+	}
+	// Reviews of a sealed report are sealed too.
+	_, err = b.putMaybeSealed(v.Sealed, incident.KindReview, &id,
+		incident.ReviewPayload{Target: id.Bytes(), Status: status, Note: note, Prev: prev})
+	return err
+}
+
+// putMaybeSealed stores a record as this device, sealed or in the clear.
+func (b *StoreBackend) putMaybeSealed(sealed bool, k incident.Kind, target *incident.ID, payload any) (*incident.Signed, error) {
+	if sealed {
+		return b.st.PutSealed(k, target, payload)
+	}
+	return b.st.Put(k, payload)
+}
+
+// Activity lists every check-in and alert, newest first.
+func (b *StoreBackend) Activity() ([]Activity, error) { return b.activity() }
+
+func (b *StoreBackend) activity() ([]Activity, error) {
+	ms, err := b.mission()
+	if err != nil {
+		return nil, err
+	}
+	var out []Activity
+	for _, k := range []incident.Kind{incident.KindCheckin, incident.KindAlert} {
+		recs, err := b.st.ByKind(k)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			a := Activity{ID: r.ID, Kind: r.Kind, Author: r.AuthorKey(), Created: r.Created, Sealed: len(r.Sealed) > 0}
+			if m, ok := ms.Member(a.Author); ok {
+				a.Label = m.Label
+			}
+			p, err := r.DecodePayload()
+			if err != nil {
+				continue
+			}
+			switch pl := p.(type) {
+			case *incident.CheckinPayload:
+				a.Status, a.Station = pl.Status, pl.Station
+			case *incident.AlertPayload:
+				a.Note, a.Station, a.Lat, a.Lon = pl.Note, pl.Station, pl.Lat, pl.Lon
+			}
+			out = append(out, a)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Created != out[j].Created {
+			return out[i].Created > out[j].Created
+		}
+		return out[i].ID.String() > out[j].ID.String()
+	})
+	return out, nil
+}
+
+// Members lists every enrollment with its flags.
+func (b *StoreBackend) Members() ([]MemberItem, error) {
+	ms, err := b.mission()
+	if err != nil {
+		return nil, err
+	}
+	self := b.st.Author()
+	var out []MemberItem
+	for _, m := range ms.Members() {
+		out = append(out, MemberItem{Member: m, Founder: m.Record.IsZero(), DuplicateToken: ms.DuplicateToken(m),
+			Revoked: len(ms.Revocations(m.Author)) > 0, Self: m.Author == self})
+	}
+	return out, nil
+}
+
+// Invite creates an invite code, with this node's addresses as bootstrap.
+func (b *StoreBackend) Invite(req InviteRequest) (string, error) {
+	r := store.InviteRequest{Role: req.Role, Label: req.Label, For: req.For}
+	if req.Expires > 0 {
+		r.Expires = b.st.Now().Add(req.Expires)
+	}
+	if n := b.Network(); n != nil {
+		addrs := n.Addresses()
+		if len(addrs) > 16 {
+			addrs = addrs[:16]
+		}
+		r.Bootstrap = addrs
+	}
+	return b.st.Invite(r)
+}
+
+// Revoke revokes a member, accepting every record of theirs this device
+// holds now (the CLI's default).
+func (b *StoreBackend) Revoke(member incident.Author, reason string) error {
+	ms, err := b.mission()
+	if err != nil {
+		return err
+	}
+	if member == ms.Founder {
+		return errors.New("the founding coordinator cannot be revoked")
+	}
+	if err := b.checkRole(incident.KindRevoke); err != nil {
+		return err
+	}
+	recs, err := b.st.ByAuthor(member)
+	if err != nil {
+		return err
+	}
+	var accepted [][]byte
+	for _, r := range recs {
+		accepted = append(accepted, r.ID.Bytes())
+	}
+	if len(accepted) > incident.MaxListLen {
+		accepted = nil // too many to list: coordinators review them instead
+	}
+	_, err = b.st.Put(incident.KindRevoke, incident.RevokePayload{Member: member[:], Accepted: accepted, Reason: reason})
+	return err
+}
+
+// Setting reads a device setting.
+func (b *StoreBackend) Setting(name string) ([]byte, error) { return b.st.Meta(name) }
+
+// SetSetting writes a device setting durably.
+func (b *StoreBackend) SetSetting(name string, value []byte) error { return b.st.SetMeta(name, value) }
+
+// ExportFormats are the formats the export dialog offers: every format
+// of the CLI's `vigil export`.
+var ExportFormats = []string{"csv", "xlsx", "pdf", "geojson", "jsonl", "evidence"}
+
+// ExportRequest says what to export.
+type ExportRequest struct {
+	Format string // one of ExportFormats
+	HXL    bool   // csv: add the Humanitarian Exchange Language row
+	// Public anonymises the export for publication (not for evidence,
+	// which is verifiable by design).
+	Public bool
+}
+
+// ExportExtension is the file name extension for a format.
+func ExportExtension(format string) string {
+	if format == "evidence" {
+		return ".zip"
+	}
+	return "." + format
+}
+
+// practiceNotice marks every export of a practice mission, as the CLI's
+// exports do.
+const practiceNotice = "PRACTICE DATA: this export comes from a practice mission and describes no real election."
+
+// Export writes every report in the requested format, as `vigil export`
+// does (the same writers from incident/export, the same notices).
+func (b *StoreBackend) Export(req ExportRequest, w io.Writer, progress func(done, total int)) (int, error) {
+	if !contains(ExportFormats, req.Format) {
+		return 0, fmt.Errorf("%q is not an export format (want one of %v)", req.Format, ExportFormats)
+	}
+	if req.Public && req.Format == "evidence" {
+		return 0, errors.New("an evidence package is verifiable by design; a public export cannot be")
+	}
+	if req.HXL && req.Format != "csv" {
+		return 0, errors.New("HXL tags go with CSV")
+	}
+	ms, err := b.mission()
+	if err != nil {
+		return 0, err
+	}
+	views, err := b.st.List(store.Filter{})
+	if err != nil {
+		return 0, err
+	}
+	if req.Format == "evidence" {
+		return b.exportEvidence(ms, views, w, progress)
+	}
+	var pub *export.Anonymizer
+	notice := ""
+	if req.Public {
+		pub = export.NewAnonymizer(views, export.PublicOptions{Private: ms.PrivateFields()})
+		notice = pub.Notice()
+	}
+	if p, _ := b.st.Meta("practice"); string(p) == "1" {
+		notice = strings.TrimSpace(practiceNotice + " " + notice)
+	}
+	bw := bufio.NewWriter(w)
+	var write func(*export.Item) error
+	var finish func() error
+	switch req.Format {
+	case "csv":
+		cw, err := export.NewNoticeCSV(bw, req.HXL, notice)
+		if err != nil {
+			return 0, err
+		}
+		write, finish = cw.Write, cw.Close
+	case "jsonl":
+		var deps []*incident.Signed
+		if !req.Public {
+			if deps, err = b.missionRecords(); err != nil {
+				return 0, err
+			}
+		}
+		jw, err := export.NewJSONL(bw, deps)
+		if err != nil {
+			return 0, err
+		}
+		if notice != "" {
+			if err := jw.Notice(notice); err != nil {
+				return 0, err
+			}
+		}
+		write, finish = jw.Write, func() error { return nil }
+	case "geojson":
+		gw, err := export.NewNoticeGeoJSON(bw, notice)
+		if err != nil {
+			return 0, err
+		}
+		write, finish = gw.Write, gw.Close
+	case "xlsx":
+		xw := export.NewXLSX(ms.Mission.Name)
+		xw.MissionID, xw.Exported, xw.Notice = ms.ID, b.st.Now(), notice
+		if req.Public {
+			xw.MissionID = incident.ID{} // the genesis ID is a record ID
+		}
+		write, finish = xw.Write, func() error { return xw.Close(bw) }
+	case "pdf":
+		pw := export.NewPDF(ms.Mission.Name)
+		pw.MissionID, pw.Exported, pw.Notice = ms.ID, b.st.Now(), notice
+		if req.Public {
+			pw.MissionID = incident.ID{}
+		}
+		write, finish = pw.Write, func() error { return pw.Close(bw) }
+	}
+	n := 0
+	for i := range views {
+		it := export.Item{View: views[i]}
+		switch {
+		case pub != nil:
+			// No signed record, no QR code: nothing links back.
+			row, ok := pub.Public(views[i])
+			if !ok {
+				continue
+			}
+			it.Public = &row
+		case req.Format == "jsonl" || req.Format == "pdf":
+			rec, err := b.st.Get(views[i].ID)
+			if err != nil || rec == nil {
+				return n, fmt.Errorf("report %s: %v", views[i].ID, err)
+			}
+			it.Record = rec.Raw
+			if req.Format == "jsonl" {
+				rel, err := b.st.Related(views[i].ID)
+				if err != nil {
+					return n, err
+				}
+				sort.Slice(rel, func(x, y int) bool { return incident.Before(rel[x], rel[y]) })
+				for _, r := range rel {
+					it.Related = append(it.Related, r.Raw)
+				}
+			}
+		}
+		if err := write(&it); err != nil {
+			return n, err
+		}
+		n++
+		if progress != nil {
+			progress(i+1, len(views))
+		}
+	}
+	if err := finish(); err != nil {
+		return n, err
+	}
+	return n, bw.Flush()
+}
+
+// missionRecords are the records a reader needs to check reports: the
+// genesis, configs, members and revocations, in that order.
+func (b *StoreBackend) missionRecords() ([]*incident.Signed, error) {
+	var out []*incident.Signed
+	for _, k := range []incident.Kind{incident.KindMission, incident.KindConfig, incident.KindMember, incident.KindRevoke} {
+		recs, err := b.st.ByKind(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
+// exportEvidence writes a signed evidence package, as `vigil export
+// --format evidence` does.
+func (b *StoreBackend) exportEvidence(ms *incident.MissionState, views []incident.ReportView, w io.Writer, progress func(done, total int)) (int, error) {
+	if role, _ := ms.Role(b.st.Author()); role != incident.RoleCoordinator {
+		return 0, errors.New("evidence packages are signed by a coordinator; this device is not one")
+	}
+	ev := export.Evidence{Mission: ms, Signer: b.st.Signer(), Now: b.st.Now(), Attachments: map[[32]byte][]byte{}}
+	deps, err := b.missionRecords()
+	if err != nil {
+		return 0, err
+	}
+	ev.Records = append(ev.Records, deps...)
+	for i, v := range views {
+		rec, err := b.st.Get(v.ID)
+		if err != nil || rec == nil {
+			return 0, fmt.Errorf("report %s: %v", v.ID, err)
+		}
+		rel, err := b.st.Related(v.ID)
+		if err != nil {
+			return 0, err
+		}
+		ev.Records = append(ev.Records, rec)
+		ev.Records = append(ev.Records, rel...)
+		for _, h := range v.Report.Attachments {
+			var sum [32]byte
+			copy(sum[:], h)
+			if data, err := b.st.Blob(sum); err == nil {
+				ev.Attachments[sum] = data
+			}
+		}
+		if progress != nil {
+			progress(i+1, len(views))
+		}
+	}
+	atts, err := b.st.ByKind(incident.KindAttachment)
+	if err != nil {
+		return 0, err
+	}
+	for _, a := range atts {
+		p, err := a.DecodePayload()
+		if ap, ok := p.(*incident.AttachmentPayload); err == nil && ok && len(ap.Hash) == 32 {
+			var sum [32]byte
+			copy(sum[:], ap.Hash)
+			if _, ok := ev.Attachments[sum]; ok {
+				ev.Records = append(ev.Records, a)
+			}
+		}
+	}
+	cps, err := b.st.ByKind(incident.KindCheckpoint)
+	if err != nil {
+		return 0, err
+	}
+	for _, cp := range cps {
+		ev.Records = append(ev.Records, cp)
+		if list, err := b.st.Covered(cp.ID); err == nil {
+			ev.Checkpoints = append(ev.Checkpoints, export.CheckpointCover{Record: cp, Covered: list})
+		}
+	}
+	if err := export.WriteEvidence(w, ev); err != nil {
+		return 0, err
+	}
+	return len(views), nil
+}
+
+// daemonNetwork adapts a running daemon to Network. It reads the engine's
+// results (the holder of a daemon must, see cmd/vigil's node loop) to know
+// when the last sync happened.
+type daemonNetwork struct {
+	d  *daemon.Daemon
+	b  *StoreBackend
+	mu sync.Mutex
+	// last is when a reconciliation last finished.
+	last      time.Time
+	onResult  func(mesh.SyncResult)
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func newDaemonNetwork(d *daemon.Daemon, b *StoreBackend) *daemonNetwork {
+	n := &daemonNetwork{d: d, b: b, stop: make(chan struct{}), done: make(chan struct{})}
+	if v, err := b.st.Meta("last_sync"); err == nil && len(v) > 0 {
+		if t, err := time.Parse(time.RFC3339, string(v)); err == nil {
+			n.last = t
+		}
+	}
+	go n.loop()
+	return n
+}
+
+func (n *daemonNetwork) loop() {
+	defer close(n.done)
+	for {
+		select {
+		case <-n.stop:
+			return
+		case r := <-n.d.Engine.Results():
+			now := time.Now()
+			n.mu.Lock()
+			n.last = now
+			fn := n.onResult
+			n.mu.Unlock()
+			_ = n.b.st.SetMeta("last_sync", []byte(now.UTC().Format(time.RFC3339)))
+			if fn != nil {
+				fn(r)
+			}
+		}
+	}
+}
+
+func (n *daemonNetwork) close() {
+	n.closeOnce.Do(func() { close(n.stop) })
+	<-n.done
+}
+
+// OnResult sets a function called after each finished reconciliation,
+// from the network's goroutine.
+func (n *daemonNetwork) OnResult(fn func(mesh.SyncResult)) {
+	n.mu.Lock()
+	n.onResult = fn
+	n.mu.Unlock()
+}
+
+func (n *daemonNetwork) LastSync() time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.last
+}
+
+func (n *daemonNetwork) SyncNow() { n.d.Engine.SyncAll() }
+
+func (n *daemonNetwork) Addresses() []string {
+	var out []string
+	for _, a := range n.d.Engine.Node().Addrs() {
+		out = append(out, a.String())
+	}
+	return out
+}
+
+func (n *daemonNetwork) Connect(addr string) error {
+	a, err := ma.NewMultiaddr(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not a peer address: %w", addr, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = n.d.Engine.Node().ConnectAddr(ctx, a)
+	return err
+}
+
+// Peers lists admitted peers. The clock skew is read from the newest
+// record of the peer's author this device holds: a claimed time ahead of
+// this device's clock shows a clock running fast. (A clock running slow
+// cannot be told from an old record; the hello exchange would have to
+// carry the time for that.)
+func (n *daemonNetwork) Peers() []Peer {
+	ms, _ := n.b.mission()
+	now := n.b.st.Now()
+	var out []Peer
+	for _, p := range n.d.Engine.Peers() {
+		q := Peer{ID: p.ID.String(), Author: p.Author, Role: p.Role, Addrs: p.Addrs, LastSync: p.LastSync}
+		if ms != nil {
+			if m, ok := ms.Member(p.Author); ok {
+				q.Label = m.Label
+			}
+		}
+		if !p.Author.IsZero() {
+			if recs, err := n.b.st.ByAuthor(p.Author); err == nil && len(recs) > 0 {
+				newest := recs[0].Created
+				for _, r := range recs {
+					if r.Created > newest {
+						newest = r.Created
+					}
+				}
+				if ahead := time.UnixMilli(newest).Sub(now); ahead > ClockWarning {
+					q.ClockSkew = ahead
+				}
+			}
+		}
+		out = append(out, q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,300 @@
+package app
+
+import (
+	"image/color"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// SilenceChoices are the thresholds the dashboard offers for "gone
+// silent".
+var SilenceChoices = []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour}
+
+// dashboard is the coordinator's overview: alerts first, counts,
+// timeline, map, and who has gone silent.
+type dashboard struct {
+	ui      *UI
+	content fyne.CanvasObject
+	body    *fyne.Container
+	last    Dashboard
+	// busy: a computation is running; again: refresh once more after it.
+	// Both are touched on the Fyne goroutine only.
+	busy, again bool
+}
+
+func newDashboard(ui *UI) *dashboard {
+	d := &dashboard{ui: ui, body: container.NewVBox()}
+	d.content = container.NewVScroll(container.NewPadded(d.body))
+	ui.refresh = append(ui.refresh, d.refresh)
+	return d
+}
+
+// silentAfter is the chosen silence threshold (default one hour).
+func (d *dashboard) silentAfter() time.Duration {
+	if b, _ := d.ui.be.Setting("silent_after"); b != nil {
+		if v, err := time.ParseDuration(string(b)); err == nil && v > 0 {
+			return v
+		}
+	}
+	return time.Hour
+}
+
+// compute reads the store and summarises it.
+func (d *dashboard) compute() (Dashboard, []Station, error) {
+	be := d.ui.be
+	reports, err := be.Reports()
+	if err != nil {
+		return Dashboard{}, nil, err
+	}
+	acts, err := be.Activity()
+	if err != nil {
+		return Dashboard{}, nil, err
+	}
+	members, err := be.Members()
+	if err != nil {
+		return Dashboard{}, nil, err
+	}
+	stations, _ := be.Stations()
+	return Summarize(reports, acts, members, stations, d.ui.now(), d.silentAfter(), time.Local), stations, nil
+}
+
+// stat is one big number with its caption.
+func stat(n int, caption string, c color.Color) fyne.CanvasObject {
+	num := canvas.NewText(strconv.Itoa(n), c)
+	num.TextSize = 30
+	num.TextStyle.Bold = true
+	num.Alignment = fyne.TextAlignCenter
+	l := widget.NewLabel(caption)
+	l.Alignment = fyne.TextAlignCenter
+	l.Wrapping = fyne.TextWrapWord
+	return card(container.NewVBox(num, l))
+}
+
+// refresh recomputes the dashboard off the Fyne goroutine (a large
+// mission's counts take a while) and draws it when done.
+func (d *dashboard) refresh() {
+	if d.busy {
+		d.again = true
+		return
+	}
+	d.busy = true
+	var sum Dashboard
+	var stations []Station
+	d.ui.background(func() (err error) {
+		sum, stations, err = d.compute()
+		return err
+	}, func(err error) {
+		d.busy = false
+		if err == nil {
+			d.render(sum, stations)
+		}
+		if d.again {
+			d.again = false
+			d.refresh()
+		}
+	})
+}
+
+func (d *dashboard) render(sum Dashboard, stations []Station) {
+	ui := d.ui
+	d.last = sum
+	b := d.body
+	b.RemoveAll()
+
+	exportBtn := widget.NewButtonWithIcon(T("export.button"), theme.DownloadIcon(), ui.showExport)
+	b.Add(container.NewBorder(nil, nil, nil, exportBtn, heading(T("dash.title"))))
+
+	// Alerts first: an observer in danger matters more than any count.
+	alertColor := theme.Color(theme.ColorNameForeground)
+	if len(sum.Alerts) > 0 {
+		alertColor = colorAlert
+	}
+	silent := len(sum.SilentStations) + len(sum.SilentObservers)
+	cols := 4
+	if ui.opts.Phone {
+		cols = 2
+	}
+	b.Add(container.NewGridWithColumns(cols,
+		stat(len(sum.Alerts), T("dash.alerts"), alertColor),
+		stat(sum.Total, T("dash.reports"), theme.Color(theme.ColorNamePrimary)),
+		stat(sum.Unreviewed, T("dash.unreviewed"), theme.Color(theme.ColorNameForeground)),
+		stat(silent, T("dash.silent"), theme.Color(theme.ColorNameForeground)),
+	))
+
+	panel := func(title string, content fyne.CanvasObject) fyne.CanvasObject {
+		return card(container.NewBorder(heading(title), nil, nil, nil, content))
+	}
+	narrow := ui.opts.Phone
+
+	alerts := container.NewVBox()
+	if len(sum.Alerts) == 0 {
+		alerts.Add(note(T("dash.no_alerts")))
+	}
+	for i, a := range sum.Alerts {
+		if i == 20 {
+			alerts.Add(note(TN("dash.more_alerts", len(sum.Alerts)-20)))
+			break
+		}
+		alerts.Add(alertCard(ui, a))
+	}
+	alertsPanel := panel("🆘 "+T("dash.alerts"), alerts)
+	silentPanel := panel("🔇 "+T("dash.silent_title"), d.silencePanel(sum))
+
+	family := panel(T("dash.by_family"), bars(sum.ByFamily, func(k string) string { return FamilyIcon(k) + " " + FamilyLabel(k) }, familyColor, narrow))
+	sev := make([]Count, 4)
+	for i := range sev {
+		sev[i] = Count{strconv.Itoa(i + 1), sum.BySeverity[i]}
+	}
+	severity := panel(T("dash.by_severity"), bars(sev, func(k string) string {
+		n, _ := strconv.Atoi(k)
+		return severityIcons[n] + " " + SeverityLabel(n)
+	}, func(k string) color.Color {
+		n, _ := strconv.Atoi(k)
+		return severityColor(n)
+	}, narrow))
+	top := sum.ByCategory
+	if len(top) > 8 {
+		top = top[:8]
+	}
+	category := panel(T("dash.by_category"), bars(top, func(k string) string { return CategoryIcon(k) + " " + CategoryLabelOf(k) },
+		func(k string) color.Color { return familyColor(incident.FamilyOf(k)) }, narrow))
+	areas := sum.ByArea
+	if len(areas) > 8 {
+		areas = areas[:8]
+	}
+	area := panel(T("dash.by_area"), bars(areas, func(k string) string {
+		if k == "?" {
+			return T("dash.unknown_area")
+		}
+		return k
+	}, func(string) color.Color { return theme.Color(theme.ColorNamePrimary) }, narrow))
+	status := panel(T("dash.by_status"), bars(sum.ByStatus, StatusLabel, statusColor, narrow))
+
+	var tl fyne.CanvasObject = note(T("dash.nothing_yet"))
+	if len(sum.Timeline) > 0 {
+		tl = newTimelineChart(sum.Timeline)
+	}
+	timeline := panel(T("dash.timeline"), tl)
+
+	m := newMapPlot(sum.Points, stations, func(p Point) { ui.showReport(p.ID, nil) })
+	keys := container.NewHBox(widget.NewLabel(T("dash.map_legend")))
+	for n := 1; n <= 4; n++ {
+		keys.Add(container.NewCenter(badge(SeverityLabel(n), severityColor(n))))
+	}
+	keys.Add(layout.NewSpacer())
+	legend := container.NewVBox(keys, note(TN("dash.map_count", len(sum.Points))+" · "+T("dash.map_note")))
+	mapPanel := panel(T("dash.map"), container.NewBorder(nil, legend, nil, nil, tall(m, 400)))
+
+	// Alerts first, then who has gone silent: both are about people's
+	// safety. On a laptop they sit left of the counts; the day's rhythm
+	// and the map follow.
+	if narrow {
+		for _, o := range []fyne.CanvasObject{alertsPanel, silentPanel, family, severity, category, area, status, timeline, mapPanel} {
+			b.Add(o)
+		}
+	} else {
+		b.Add(container.NewGridWithColumns(2, container.NewVBox(alertsPanel, silentPanel), container.NewVBox(family, severity, status)))
+		b.Add(timeline)
+		b.Add(container.NewGridWithColumns(2, mapPanel, container.NewVBox(category, area)))
+	}
+	b.Refresh()
+}
+
+func alertCard(ui *UI, a Activity) fyne.CanvasObject {
+	who := a.Label
+	if who == "" {
+		who = a.Author.Short()
+	}
+	text := "🆘 " + ui.timeText(a.Created) + " · " + who
+	if a.Station != "" {
+		text += " · 📍 " + a.Station
+	}
+	if a.Note != "" {
+		text += "\n“" + a.Note + "”"
+	}
+	bg := canvas.NewRectangle(withAlpha(colorAlert, 0x30))
+	bg.StrokeColor = colorAlert
+	bg.StrokeWidth = 2
+	bg.CornerRadius = 6
+	l := wrapLabel(text)
+	l.TextStyle.Bold = true
+	return container.NewStack(bg, container.NewPadded(l))
+}
+
+// silencePanel lists stations and observers not heard from for longer
+// than the chosen threshold.
+func (d *dashboard) silencePanel(sum Dashboard) fyne.CanvasObject {
+	ui := d.ui
+	var names []string
+	cur := d.silentAfter()
+	idx := 1
+	for i, c := range SilenceChoices {
+		names = append(names, T("dash.silent_for", map[string]any{"For": shortDuration(c)}))
+		if c == cur {
+			idx = i
+		}
+	}
+	sel := widget.NewSelect(names, nil)
+	sel.SetSelectedIndex(idx)
+	sel.OnChanged = func(string) {
+		i := sel.SelectedIndex()
+		if i < 0 {
+			return
+		}
+		_ = ui.be.SetSetting("silent_after", []byte(SilenceChoices[i].String()))
+		d.refresh()
+	}
+	list := container.NewVBox(sel)
+	line := func(icon string, s Silence) fyne.CanvasObject {
+		when := T("dash.never")
+		if !s.Last.IsZero() {
+			when = T("dash.last_heard", map[string]any{"Ago": Ago(ui.now(), s.Last)})
+		}
+		return wrapLabel(icon + " " + s.Label + " — " + when)
+	}
+	if len(sum.SilentStations)+len(sum.SilentObservers) == 0 {
+		list.Add(note(T("dash.none_silent")))
+	}
+	const shown = 6
+	if n := len(sum.SilentStations); n > 0 {
+		list.Add(widget.NewLabelWithStyle(TN("dash.silent_stations", n), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	}
+	for i, s := range sum.SilentStations {
+		if i == shown {
+			list.Add(note(TN("dash.more", len(sum.SilentStations)-shown)))
+			break
+		}
+		list.Add(line("📍", s))
+	}
+	if n := len(sum.SilentObservers); n > 0 {
+		list.Add(widget.NewLabelWithStyle(TN("dash.silent_observers", n), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	}
+	for i, s := range sum.SilentObservers {
+		if i == shown {
+			list.Add(note(TN("dash.more", len(sum.SilentObservers)-shown)))
+			break
+		}
+		list.Add(line("👤", s))
+	}
+	if sum.NeverHeard > 0 {
+		list.Add(note(TN("dash.never_heard", sum.NeverHeard)))
+	}
+	return list
+}
+
+// shortDuration prints 30 min, 1 h, 2 h.
+func shortDuration(d time.Duration) string {
+	if d < time.Hour {
+		return strconv.Itoa(int(d/time.Minute)) + " min"
+	}
+	return strconv.Itoa(int(d/time.Hour)) + " h"
+}

@@ -1,0 +1,587 @@
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// This file decides what the screens show. It holds no widgets, so each
+// rule is tested on its own (model_test.go).
+
+// Count is one bar of a count chart.
+type Count struct {
+	Key string
+	N   int
+}
+
+// HourCount is one hour of the timeline.
+type HourCount struct {
+	Hour time.Time
+	N    int
+}
+
+// Point is a report with coordinates, for the map plot.
+type Point struct {
+	ID       incident.ID
+	Lat, Lon float64
+	Severity int
+	Family   string
+}
+
+// Silence is a station or an observer not heard from for a while.
+type Silence struct {
+	Key   string // station code, or author key
+	Label string
+	Last  time.Time // zero: never heard from
+}
+
+// Dashboard is what the coordinator's dashboard shows.
+type Dashboard struct {
+	Alerts     []Activity // newest first
+	Total      int        // reports, not counting retracted ones
+	Unreviewed int
+	Rejected   int // counted in ByStatus only
+	ByFamily   []Count
+	ByCategory []Count
+	BySeverity [4]int
+	ByArea     []Count
+	ByStatus   []Count
+	Timeline   []HourCount
+	Points     []Point
+	// Silent stations and observers: last heard from longer ago than the
+	// threshold, oldest first. A station or observer whose last check-in
+	// is "closed" has finished for the day and is not silent.
+	SilentStations  []Silence
+	SilentObservers []Silence
+	// NeverHeard counts registry stations with no report or check-in.
+	NeverHeard int
+}
+
+// MaxTimelineHours bounds the timeline to the last two days of activity.
+const MaxTimelineHours = 48
+
+// Summarize computes the dashboard. Reports that are retracted are left
+// out of every count; reports a coordinator rejected count only in the
+// review-status counts (they are not incidents). Times are shown in loc.
+func Summarize(reports []incident.ReportView, acts []Activity, members []MemberItem, stations []Station,
+	now time.Time, silentAfter time.Duration, loc *time.Location) Dashboard {
+	var d Dashboard
+	areaOf := map[string]string{}
+	for _, s := range stations {
+		areaOf[s.Code] = s.Area
+	}
+	fam, cat, area, status := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+	hours := map[int64]int{}
+	lastStation := map[string]int64{}
+	lastAuthor := map[incident.Author]int64{}
+	// The latest check-in of each station and author: "closed" ends the
+	// day, whatever reports follow (count disputes come after closing);
+	// only a later check-in opens it again.
+	checkinStation := map[string]Activity{}
+	checkinAuthor := map[incident.Author]Activity{}
+	seen := func(station string, a incident.Author, t int64) {
+		if station != "" && t > lastStation[station] {
+			lastStation[station] = t
+		}
+		if t > lastAuthor[a] {
+			lastAuthor[a] = t
+		}
+	}
+	for _, v := range reports {
+		r := v.Report
+		when := r.Occurred
+		if when == 0 {
+			when = v.Created
+		}
+		seen(r.Station, v.Author, v.Created)
+		if v.Sealed && !v.Opened {
+			when = v.Created
+		}
+		if v.Retracted {
+			continue
+		}
+		status[v.Status]++
+		if v.Status == "rejected" {
+			d.Rejected++
+			continue
+		}
+		d.Total++
+		if v.Status == incident.StatusUnreviewed {
+			d.Unreviewed++
+		}
+		if v.Sealed && !v.Opened {
+			fam["sealed"]++
+			continue
+		}
+		fam[incident.FamilyOf(r.Category)]++
+		cat[r.Category]++
+		if r.Severity >= 1 && r.Severity <= 4 {
+			d.BySeverity[r.Severity-1]++
+		}
+		a := r.Area
+		if a == "" {
+			a = areaOf[r.Station]
+		}
+		if a == "" {
+			a = "?"
+		}
+		area[a]++
+		h := time.UnixMilli(when).In(loc).Truncate(time.Hour)
+		h = time.Date(h.Year(), h.Month(), h.Day(), h.Hour(), 0, 0, 0, loc)
+		hours[h.Unix()]++
+		if r.Lat != nil && r.Lon != nil {
+			d.Points = append(d.Points, Point{ID: v.ID, Lat: float64(*r.Lat) / 1e6, Lon: float64(*r.Lon) / 1e6,
+				Severity: int(r.Severity), Family: incident.FamilyOf(r.Category)})
+		}
+	}
+	for _, a := range acts { // newest first
+		seen(a.Station, a.Author, a.Created)
+		switch a.Kind {
+		case incident.KindAlert:
+			d.Alerts = append(d.Alerts, a)
+		case incident.KindCheckin:
+			if c, ok := checkinAuthor[a.Author]; !ok || a.Created > c.Created {
+				checkinAuthor[a.Author] = a
+			}
+			if c, ok := checkinStation[a.Station]; a.Station != "" && (!ok || a.Created > c.Created) {
+				checkinStation[a.Station] = a
+			}
+		}
+	}
+	closedStation := func(code string) bool { return checkinStation[code].Status == "closed" }
+	closedAuthor := func(a incident.Author) bool { return checkinAuthor[a].Status == "closed" }
+	d.ByFamily = sortedCounts(fam, familyOrder)
+	d.ByCategory = sortedCounts(cat, nil)
+	d.ByArea = sortedCounts(area, nil)
+	d.ByStatus = sortedCounts(status, statusOrder)
+	d.Timeline = timeline(hours, loc)
+
+	cutoff := now.Add(-silentAfter).UnixMilli()
+	registry := map[string]bool{}
+	for _, s := range stations {
+		registry[s.Code] = true
+		if _, ok := lastStation[s.Code]; !ok {
+			d.NeverHeard++
+		}
+	}
+	names := map[string]string{}
+	for _, s := range stations {
+		names[s.Code] = s.Name
+	}
+	for code, t := range lastStation {
+		if t < cutoff && !closedStation(code) {
+			label := code
+			if n := names[code]; n != "" {
+				label += " · " + n
+			}
+			d.SilentStations = append(d.SilentStations, Silence{Key: code, Label: label, Last: time.UnixMilli(t)})
+		}
+	}
+	for _, m := range members {
+		if m.Role != incident.RoleObserver || m.Revoked {
+			continue
+		}
+		t, ok := lastAuthor[m.Author]
+		if ok && (t >= cutoff || closedAuthor(m.Author)) {
+			continue
+		}
+		s := Silence{Key: m.Author.String(), Label: memberName(m.Member)}
+		if ok {
+			s.Last = time.UnixMilli(t)
+		}
+		d.SilentObservers = append(d.SilentObservers, s)
+	}
+	bySilence := func(list []Silence) {
+		sort.SliceStable(list, func(i, j int) bool {
+			if !list[i].Last.Equal(list[j].Last) {
+				return list[i].Last.Before(list[j].Last)
+			}
+			return list[i].Label < list[j].Label
+		})
+	}
+	bySilence(d.SilentStations)
+	bySilence(d.SilentObservers)
+	return d
+}
+
+var familyOrder = append(append([]string{}, incident.Families...), "sealed")
+
+var statusOrder = append([]string{incident.StatusUnreviewed}, incident.ReviewStatuses...)
+
+// sortedCounts orders counts by a fixed order when given (keys in it
+// first, zero counts included), else by count then key.
+func sortedCounts(m map[string]int, order []string) []Count {
+	var out []Count
+	if order != nil {
+		done := map[string]bool{}
+		for _, k := range order {
+			done[k] = true
+			if m[k] > 0 || k != "sealed" {
+				out = append(out, Count{k, m[k]})
+			}
+		}
+		var rest []Count
+		for k, n := range m {
+			if !done[k] {
+				rest = append(rest, Count{k, n})
+			}
+		}
+		sort.Slice(rest, func(i, j int) bool { return rest[i].Key < rest[j].Key })
+		return append(out, rest...)
+	}
+	for k, n := range m {
+		out = append(out, Count{k, n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].N != out[j].N {
+			return out[i].N > out[j].N
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
+}
+
+// timeline fills every hour from the first to the last report (at most
+// MaxTimelineHours, the latest ones), empty hours included.
+func timeline(hours map[int64]int, loc *time.Location) []HourCount {
+	if len(hours) == 0 {
+		return nil
+	}
+	var first, last int64
+	for h := range hours {
+		if first == 0 || h < first {
+			first = h
+		}
+		if h > last {
+			last = h
+		}
+	}
+	if (last-first)/3600 >= MaxTimelineHours {
+		first = last - (MaxTimelineHours-1)*3600
+	}
+	var out []HourCount
+	for t := time.Unix(first, 0).In(loc); t.Unix() <= last; t = t.Add(time.Hour) {
+		out = append(out, HourCount{Hour: t, N: hours[t.Unix()]})
+	}
+	return out
+}
+
+// memberName is a member's label, or the short form of its key.
+func memberName(m incident.Member) string {
+	if m.Label != "" {
+		return m.Label
+	}
+	return m.Author.Short()
+}
+
+// TableFilter selects rows of the coordinator's report table. Zero fields
+// match everything.
+type TableFilter struct {
+	Text        string // in title, description, category, station, area
+	Family      string
+	Status      string
+	MinSeverity int
+	Flagged     bool // only reports with flags or conflicts
+}
+
+// Match reports whether v passes f.
+func (f TableFilter) Match(v *incident.ReportView) bool {
+	r := &v.Report
+	if f.Family != "" && incident.FamilyOf(r.Category) != f.Family && !(!Readable(v) && f.Family == "sealed") {
+		return false
+	}
+	if f.Status != "" && v.Status != f.Status {
+		return false
+	}
+	if f.MinSeverity > 0 && int(r.Severity) < f.MinSeverity {
+		return false
+	}
+	if f.Flagged && len(v.Flags) == 0 && !v.Conflict {
+		return false
+	}
+	if t := strings.ToLower(strings.TrimSpace(f.Text)); t != "" {
+		hay := strings.ToLower(strings.Join([]string{r.Title, r.Description, r.Category, r.Station, r.Area, r.Source, v.ID.String()}, "\n"))
+		for _, w := range strings.Fields(t) {
+			if !strings.Contains(hay, w) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// SortKey is a column the report table sorts by.
+type SortKey int
+
+// Sort keys, in the table's column order.
+const (
+	SortOccurred SortKey = iota
+	SortSeverity
+	SortCategory
+	SortTitle
+	SortStation
+	SortStatus
+	SortFlags
+)
+
+// FilterSort returns the reports that match f, sorted by key (ties by
+// occurred time, then ID, so the order is stable).
+func FilterSort(all []incident.ReportView, f TableFilter, key SortKey, desc bool) []incident.ReportView {
+	out := make([]incident.ReportView, 0, len(all))
+	for i := range all {
+		if f.Match(&all[i]) {
+			out = append(out, all[i])
+		}
+	}
+	less := func(a, b *incident.ReportView) int {
+		switch key {
+		case SortSeverity:
+			return cmpInt(int64(a.Report.Severity), int64(b.Report.Severity))
+		case SortCategory:
+			return strings.Compare(a.Report.Category, b.Report.Category)
+		case SortTitle:
+			return strings.Compare(strings.ToLower(a.Report.Title), strings.ToLower(b.Report.Title))
+		case SortStation:
+			return strings.Compare(a.Report.Station, b.Report.Station)
+		case SortStatus:
+			return strings.Compare(a.Status, b.Status)
+		case SortFlags:
+			return cmpInt(int64(flagWeight(a)), int64(flagWeight(b)))
+		}
+		return 0
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		c := less(&out[i], &out[j])
+		if c == 0 {
+			c = cmpInt(occurredOf(&out[i]), occurredOf(&out[j]))
+		}
+		if c == 0 {
+			c = strings.Compare(out[i].ID.String(), out[j].ID.String())
+		}
+		if desc {
+			return c > 0
+		}
+		return c < 0
+	})
+	return out
+}
+
+func flagWeight(v *incident.ReportView) int {
+	n := len(v.Flags)
+	if v.Conflict {
+		n++
+	}
+	return n
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// occurredOf is a report's occurred time, or its created time when sealed.
+func occurredOf(v *incident.ReportView) int64 {
+	if !Readable(v) || v.Report.Occurred == 0 {
+		return v.Created
+	}
+	return v.Report.Occurred
+}
+
+// Readable reports whether this device can read a report's fields: it is
+// in the clear, or sealed and opened (a coordinator, or the author's kept
+// copy).
+func Readable(v *incident.ReportView) bool { return !v.Sealed || v.Opened }
+
+// DeliveryKey names the delivery state for translation: local, sent or
+// coordinator.
+func DeliveryKey(d store.Delivery) string {
+	switch {
+	case d.Coordinator:
+		return "coordinator"
+	case d.Peers > 0:
+		return "sent"
+	}
+	return "local"
+}
+
+// Draft is the report form's state, saved to the encrypted store as the
+// user types (setting DraftSetting) and restored when the form reopens.
+// Fields hold what the user typed; Payload turns them into a report.
+type Draft struct {
+	Category    string       `json:"category,omitempty"`
+	Severity    int          `json:"severity,omitempty"`
+	Title       string       `json:"title,omitempty"`
+	TitleEdited bool         `json:"title_edited,omitempty"`
+	Description string       `json:"description,omitempty"`
+	Station     string       `json:"station,omitempty"`
+	Area        string       `json:"area,omitempty"`
+	Lat         string       `json:"lat,omitempty"`
+	Lon         string       `json:"lon,omitempty"`
+	Occurred    int64        `json:"occurred,omitempty"` // Unix ms; 0: when saved
+	Channel     string       `json:"channel,omitempty"`
+	Harm        string       `json:"harm,omitempty"`
+	Reach       uint64       `json:"reach,omitempty"`
+	Source      string       `json:"source,omitempty"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+	// Sealed: encrypt the report to the mission's coordinators. A new
+	// draft starts with the mission's policy.
+	Sealed  bool  `json:"sealed,omitempty"`
+	Updated int64 `json:"updated,omitempty"`
+}
+
+// DraftSetting is the device setting that holds the report draft.
+const DraftSetting = "draft/report"
+
+// Empty reports whether the draft holds nothing worth keeping.
+func (d *Draft) Empty() bool {
+	return d.Category == "" && d.Description == "" && (d.Title == "" || !d.TitleEdited) &&
+		len(d.Attachments) == 0 && d.Source == "" && d.Lat == "" && d.Lon == ""
+}
+
+// Disinformation reports whether the draft's category takes the
+// disinformation fields.
+func (d *Draft) Disinformation() bool { return incident.FamilyOf(d.Category) == "disinformation" }
+
+// EncodeDraft and DecodeDraft keep drafts as JSON in a setting.
+func EncodeDraft(d Draft) []byte {
+	b, _ := json.Marshal(d)
+	return b
+}
+
+// DecodeDraft reads a stored draft; nil or unreadable input gives an
+// empty draft.
+func DecodeDraft(b []byte) Draft {
+	var d Draft
+	if len(b) > 0 {
+		_ = json.Unmarshal(b, &d)
+	}
+	return d
+}
+
+// FieldProblem is a form field the user must fix.
+type FieldProblem struct {
+	Field string // category, severity, title, lat, …
+	Err   error
+}
+
+func (p *FieldProblem) Error() string { return p.Field + ": " + p.Err.Error() }
+func (p *FieldProblem) Unwrap() error { return p.Err }
+
+// Payload builds the report the draft describes and checks it the way the
+// network will. Fields the category does not take are left out.
+func (d *Draft) Payload(now time.Time) (incident.ReportPayload, error) {
+	r := incident.ReportPayload{Category: d.Category, Severity: uint64(d.Severity),
+		Title: strings.TrimSpace(d.Title), Description: strings.TrimSpace(d.Description),
+		Station: strings.TrimSpace(d.Station), Area: strings.TrimSpace(d.Area), Occurred: d.Occurred}
+	if r.Category == "" {
+		return r, &FieldProblem{"category", fmt.Errorf("is required")}
+	}
+	if r.Severity == 0 {
+		return r, &FieldProblem{"severity", fmt.Errorf("is required")}
+	}
+	if r.Occurred == 0 {
+		r.Occurred = now.UnixMilli()
+	}
+	lat, lon := strings.TrimSpace(d.Lat), strings.TrimSpace(d.Lon)
+	if (lat == "") != (lon == "") {
+		f := "lat"
+		if lon == "" {
+			f = "lon"
+		}
+		return r, &FieldProblem{f, fmt.Errorf("latitude and longitude go together")}
+	}
+	if lat != "" {
+		for _, c := range []struct {
+			name string
+			s    string
+			dst  **int64
+		}{{"lat", lat, &r.Lat}, {"lon", lon, &r.Lon}} {
+			f, err := strconv.ParseFloat(strings.ReplaceAll(c.s, ",", "."), 64)
+			if err != nil {
+				return r, &FieldProblem{c.name, fmt.Errorf("%q is not a number", c.s)}
+			}
+			*c.dst = incident.Micro(f)
+		}
+	}
+	if d.Disinformation() {
+		r.Channel, r.Harm, r.Reach, r.Source = d.Channel, d.Harm, d.Reach, strings.TrimSpace(d.Source)
+	}
+	for _, a := range d.Attachments {
+		h := a.Hash
+		r.Attachments = append(r.Attachments, h[:])
+	}
+	if err := incident.ValidateReport(&r); err != nil {
+		var fe *incident.FieldError
+		if errors.As(err, &fe) {
+			return r, &FieldProblem{fe.Field, err}
+		}
+		return r, err
+	}
+	return r, nil
+}
+
+// ReachBuckets are the choices the form offers for a disinformation
+// sighting's estimated reach: a low-literacy user picks a size, not a
+// number. The value stored is the bucket's order of magnitude.
+var ReachBuckets = []uint64{50, 500, 5000, 50000, 500000}
+
+// ClockWarning is how far a peer's clock may differ before the app warns.
+const ClockWarning = 5 * time.Minute
+
+// Transport names how a peer is connected, from its connection addresses:
+// "relay", "quic", "tcp", "webrtc" or "other".
+func Transport(addrs []string) string {
+	best := ""
+	for _, a := range addrs {
+		t := "other"
+		switch {
+		case strings.Contains(a, "/p2p-circuit"):
+			t = "relay"
+		case strings.Contains(a, "/webrtc"):
+			t = "webrtc"
+		case strings.Contains(a, "/quic"):
+			t = "quic"
+		case strings.Contains(a, "/tcp/"):
+			t = "tcp"
+		}
+		// A direct path beats a relayed one.
+		if best == "" || best == "relay" || best == "other" {
+			best = t
+		}
+	}
+	if best == "" {
+		return "other"
+	}
+	return best
+}
+
+// Ago formats how long ago t was, coarsely: "just now", "5 min", "3 h",
+// "2 d". It returns "" for the zero time.
+func Ago(now, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return T("time.just_now")
+	case d < time.Hour:
+		return T("time.minutes_ago", map[string]any{"N": int(d / time.Minute)})
+	case d < 48*time.Hour:
+		return T("time.hours_ago", map[string]any{"N": int(d / time.Hour)})
+	}
+	return T("time.days_ago", map[string]any{"N": int(d / (24 * time.Hour))})
+}

@@ -1,0 +1,241 @@
+package app
+
+import (
+	"image/color"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// MaxMyReports is how many of their reports the observer's home lists.
+const MaxMyReports = 50
+
+// observerHome is the observer's main screen: station, a big "New report"
+// action, check-ins, the alert button and their reports with delivery
+// status.
+type observerHome struct {
+	ui       *UI
+	content  fyne.CanvasObject
+	who      *noteLabel
+	station  *widget.Label
+	last     *noteLabel
+	count    *widget.Label
+	reports  *fyne.Container
+	checkins map[string]*tile
+}
+
+// minHeight gives its content at least h of height.
+type minHeight struct{ h float32 }
+
+func (l *minHeight) Layout(objs []fyne.CanvasObject, s fyne.Size) {
+	for _, o := range objs {
+		o.Resize(s)
+		o.Move(fyne.NewPos(0, 0))
+	}
+}
+
+func (l *minHeight) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	m := fyne.NewSize(0, l.h)
+	for _, o := range objs {
+		m = m.Max(o.MinSize())
+	}
+	return m
+}
+
+func tall(o fyne.CanvasObject, h float32) fyne.CanvasObject { return container.New(&minHeight{h}, o) }
+
+// station returns the device's chosen station code.
+func (ui *UI) station() string {
+	if ui.be == nil {
+		return ""
+	}
+	b, _ := ui.be.Setting("station")
+	return string(b)
+}
+
+func newObserverHome(ui *UI) *observerHome {
+	h := &observerHome{ui: ui, checkins: map[string]*tile{}}
+	h.who = note("")
+	h.station = widget.NewLabel("")
+	h.station.TextStyle.Bold = true
+	change := widget.NewButtonWithIcon(T("home.change_station"), theme.SearchIcon(), func() { ui.showStationPicker(false) })
+	change.Importance = widget.LowImportance
+	stationRow := container.NewBorder(nil, nil, nil, change, h.station)
+
+	newReport := widget.NewButtonWithIcon(T("home.new_report"), theme.DocumentCreateIcon(), ui.openReportForm)
+	newReport.Importance = widget.HighImportance
+
+	cols := 4
+	if ui.opts.Phone {
+		cols = 2
+	}
+	grid := container.NewGridWithColumns(cols)
+	for _, s := range incident.CheckinStatuses {
+		s := s
+		t := newTile(checkinIcons[s], CheckinLabel(s), colorOK, true, func() { h.checkin(s) })
+		h.checkins[s] = t
+		grid.Add(t)
+	}
+	h.last = note("")
+
+	alert := widget.NewButtonWithIcon(T("home.alert"), theme.WarningIcon(), h.alert)
+	alert.Importance = widget.DangerImportance
+
+	h.count = heading(T("home.my_reports"))
+	h.reports = container.NewVBox()
+
+	h.content = column(
+		h.who,
+		stationRow,
+		tall(newReport, 64),
+		heading(T("home.checkin")),
+		grid,
+		h.last,
+		tall(alert, 52),
+		widget.NewSeparator(),
+		h.count,
+		h.reports,
+	)
+	ui.refresh = append(ui.refresh, h.refresh)
+	return h
+}
+
+func (h *observerHome) refresh() {
+	ui := h.ui
+	who := ui.id.MissionName + " · " + RoleLabel(ui.id.Role)
+	if ui.id.Label != "" {
+		who += " · " + ui.id.Label
+	}
+	h.who.SetText(who)
+	if s := ui.station(); s != "" {
+		h.station.SetText("📍 " + T("home.station", map[string]any{"Code": s}))
+	} else {
+		h.station.SetText("📍 " + T("home.no_station"))
+	}
+	h.last.SetText(T("home.no_checkin"))
+	last := ""
+	if acts, err := ui.be.MyActivity(); err == nil {
+		for _, a := range acts {
+			if a.Kind == incident.KindCheckin {
+				last = a.Status
+				h.last.SetText(T("home.last_checkin", map[string]any{"Status": CheckinLabel(a.Status), "Time": ui.timeText(a.Created)}))
+				break
+			}
+		}
+	}
+	for s, t := range h.checkins {
+		t.setSelected(s == last)
+	}
+	mine, err := ui.be.MyReports()
+	if err != nil {
+		return
+	}
+	h.count.SetText(T("home.my_reports") + " (" + TN("count.reports", len(mine)) + ")")
+	h.reports.RemoveAll()
+	if len(mine) == 0 {
+		h.reports.Add(note(T("home.no_reports")))
+	}
+	for i, r := range mine {
+		if i == MaxMyReports {
+			h.reports.Add(note(TN("home.more_reports", len(mine)-MaxMyReports)))
+			break
+		}
+		h.reports.Add(h.row(r))
+	}
+	h.reports.Refresh()
+}
+
+// deliveryText is the delivery status in words.
+func deliveryText(r MyReport) string {
+	switch DeliveryKey(r.Delivery) {
+	case "coordinator":
+		return T("delivery.coordinator")
+	case "sent":
+		return TN("delivery.sent", r.Delivery.Peers)
+	}
+	return T("delivery.local")
+}
+
+func deliveryColor(r MyReport) color.Color {
+	switch DeliveryKey(r.Delivery) {
+	case "coordinator":
+		return colorOK
+	case "sent":
+		return colorPrimary
+	}
+	return colorMuted
+}
+
+// row is one of my reports: pictogram, title, when and where, delivery.
+func (h *observerHome) row(r MyReport) fyne.CanvasObject {
+	v := r.View
+	title := v.Report.Title
+	if !Readable(&v) {
+		title = "🔒 " + T("report.sealed")
+	} else if v.Sealed {
+		title = "🔒 " + title
+	}
+	meta := h.ui.timeText(v.Created)
+	if v.Report.Station != "" {
+		meta += " · " + v.Report.Station
+	}
+	if v.Status != incident.StatusUnreviewed {
+		meta += " · " + StatusLabel(v.Status)
+	}
+	if v.Retracted {
+		meta += " · " + T("report.retracted")
+	}
+	del := deliveryIcons[DeliveryKey(r.Delivery)] + " " + deliveryText(r)
+	t := newTile(CategoryIcon(v.Report.Category), title, familyColor(incident.FamilyOf(v.Report.Category)), false,
+		func() { h.ui.showReport(v.ID, &r) })
+	t.sub = meta + "\n" + del
+	return t
+}
+
+// checkin stores a check-in at the device's station.
+func (h *observerHome) checkin(status string) {
+	ui := h.ui
+	if err := ui.be.Checkin(status, ui.station()); err != nil {
+		ui.showError(err)
+		return
+	}
+	h.refresh()
+	ui.toast(T("home.checkin_saved", map[string]any{"Status": CheckinLabel(status)}))
+}
+
+// alert asks for confirmation (and an optional note), then raises an
+// alert for the coordinators.
+func (h *observerHome) alert() {
+	ui := h.ui
+	noteEntry := widget.NewEntry()
+	noteEntry.SetPlaceHolder(T("alert.note"))
+	msg := wrapLabel(T("alert.explain"))
+	icon := canvas.NewText("🆘", color.White)
+	icon.TextSize = 48
+	icon.Alignment = fyne.TextAlignCenter
+	body := container.NewVBox(icon, msg, noteEntry)
+	d := dialog.NewCustomConfirm(T("alert.title"), T("alert.send"), T("action.cancel"), body, func(ok bool) {
+		if !ok {
+			return
+		}
+		if err := ui.be.Alert(strings.TrimSpace(noteEntry.Text), ui.station()); err != nil {
+			ui.showError(err)
+			return
+		}
+		ui.toast(T("alert.sent"))
+		ui.refreshAll()
+	}, ui.win)
+	d.Resize(fyne.NewSize(360, 0).Max(d.MinSize()))
+	d.Show()
+}
+
+// spacer is an expanding gap.
+func spacer() fyne.CanvasObject { return layout.NewSpacer() }

@@ -1,0 +1,410 @@
+package app
+
+import (
+	"io"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// MinPassphrase is the shortest passphrase the app accepts for a new
+// store.
+const MinPassphrase = 8
+
+// columnLayout centres its content in a column at most w wide (forms read
+// badly across a laptop screen).
+type columnLayout struct{ w float32 }
+
+func (l *columnLayout) Layout(objs []fyne.CanvasObject, s fyne.Size) {
+	w := s.Width
+	if w > l.w {
+		w = l.w
+	}
+	for _, o := range objs {
+		o.Resize(fyne.NewSize(w, s.Height))
+		o.Move(fyne.NewPos((s.Width-w)/2, 0))
+	}
+}
+
+func (l *columnLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var m fyne.Size
+	for _, o := range objs {
+		m = m.Max(o.MinSize())
+	}
+	return m
+}
+
+// column lays content out in a centred, scrolling column.
+func column(content ...fyne.CanvasObject) fyne.CanvasObject { return columnW(560, content...) }
+
+// columnW is a column at most w wide.
+func columnW(w float32, content ...fyne.CanvasObject) fyne.CanvasObject {
+	return container.NewVScroll(container.New(&columnLayout{w: w}, container.NewPadded(container.NewVBox(content...))))
+}
+
+// logo is the app's title line.
+func logo() fyne.CanvasObject {
+	t := canvas.NewText("🗳️ Vigil", theme.Color(theme.ColorNamePrimary))
+	t.TextSize = 34
+	t.TextStyle.Bold = true
+	t.Alignment = fyne.TextAlignCenter
+	return t
+}
+
+// languagePicker lets the user choose the app's language; the choice is
+// kept in Fyne's preferences (it must be known before unlock) and the
+// current screen is rebuilt.
+func (ui *UI) languagePicker(rebuild func()) fyne.CanvasObject {
+	names := []string{T("lang.system")}
+	for _, l := range Languages {
+		names = append(names, l.Name)
+	}
+	sel := widget.NewSelect(names, nil)
+	sel.SetSelectedIndex(0)
+	for i, l := range Languages {
+		if l.Code == Language() {
+			sel.SetSelectedIndex(i + 1)
+		}
+	}
+	sel.OnChanged = func(string) {
+		code := ""
+		if i := sel.SelectedIndex(); i > 0 {
+			code = Languages[i-1].Code
+		}
+		if code == Language() {
+			return
+		}
+		SetLanguage(code)
+		ui.app.Preferences().SetString("language", code)
+		rebuild()
+	}
+	return container.NewBorder(nil, nil, widget.NewLabel("🌐 "+T("settings.language")), nil, sel)
+}
+
+// showStart shows the welcome screen on a new device, else the unlock
+// screen.
+func (ui *UI) showStart() {
+	if ui.home.Initialised() {
+		ui.showUnlock()
+		return
+	}
+	ui.showWelcome()
+}
+
+func (ui *UI) showWelcome() {
+	pass := widget.NewPasswordEntry()
+	pass.SetPlaceHolder(T("welcome.passphrase"))
+	again := widget.NewPasswordEntry()
+	again.SetPlaceHolder(T("welcome.again"))
+	progress := widget.NewProgressBarInfinite()
+	progress.Hide()
+	var create *widget.Button
+	create = widget.NewButtonWithIcon(T("welcome.create"), theme.ConfirmIcon(), func() {
+		p, q := pass.Text, again.Text
+		switch {
+		case len([]rune(p)) < MinPassphrase:
+			ui.showError(errorf(T("welcome.too_short", map[string]any{"N": MinPassphrase})))
+			return
+		case p != q:
+			ui.showError(errorf(T("welcome.differ")))
+			return
+		}
+		create.Disable()
+		progress.Show()
+		var b Backend
+		ui.background(func() (err error) {
+			b, err = ui.home.Create([]byte(p))
+			return err
+		}, func(err error) {
+			create.Enable()
+			progress.Hide()
+			if err != nil {
+				ui.showError(err)
+				return
+			}
+			ui.be = b
+			ui.signedIn()
+		})
+	})
+	create.Importance = widget.HighImportance
+	ui.setContent(column(
+		logo(),
+		wrapLabel(T("welcome.intro")),
+		heading(T("welcome.choose")),
+		pass, again,
+		note(T("welcome.warning")),
+		create, progress,
+		widget.NewSeparator(),
+		ui.languagePicker(ui.showWelcome),
+	))
+}
+
+func (ui *UI) showUnlock() {
+	pass := widget.NewPasswordEntry()
+	pass.SetPlaceHolder(T("unlock.passphrase"))
+	progress := widget.NewProgressBarInfinite()
+	progress.Hide()
+	var btn *widget.Button
+	do := func() {
+		if pass.Text == "" {
+			return
+		}
+		btn.Disable()
+		progress.Show()
+		p := []byte(pass.Text)
+		pass.SetText("")
+		ui.unlockWith(p, func() {
+			btn.Enable()
+			progress.Hide()
+		})
+	}
+	pass.OnSubmitted = func(string) { do() }
+	btn = widget.NewButtonWithIcon(T("unlock.button"), theme.LoginIcon(), do)
+	btn.Importance = widget.HighImportance
+	ui.setContent(column(
+		logo(),
+		heading(T("unlock.title")),
+		note(T("unlock.note")),
+		pass, btn, progress,
+		widget.NewSeparator(),
+		ui.languagePicker(ui.showUnlock),
+	))
+	ui.win.Canvas().Focus(pass)
+}
+
+// unlock tries a passphrase (from the environment, at start).
+func (ui *UI) unlock(p []byte) { ui.unlockWith(p, func() {}) }
+
+func (ui *UI) unlockWith(p []byte, after func()) {
+	var b Backend
+	ui.background(func() (err error) {
+		b, err = ui.home.Unlock(p)
+		return err
+	}, func(err error) {
+		after()
+		if err != nil {
+			ui.showError(err)
+			return
+		}
+		ui.be = b
+		ui.signedIn()
+	})
+}
+
+// showJoin asks a device without a mission for an invite code, or lets a
+// coordinator found a mission.
+func (ui *UI) showJoin() {
+	code := widget.NewMultiLineEntry()
+	code.SetPlaceHolder(T("join.placeholder"))
+	code.Wrapping = fyne.TextWrapBreak
+	code.SetMinRowsVisible(4)
+	progress := widget.NewProgressBarInfinite()
+	progress.Hide()
+	var join *widget.Button
+	join = widget.NewButtonWithIcon(T("join.button"), theme.LoginIcon(), func() {
+		c := strings.Join(strings.Fields(code.Text), "")
+		if c == "" {
+			ui.showError(errorf(T("join.empty")))
+			return
+		}
+		// Check the code before anything else: a bad one is the common
+		// mistake, and must change nothing.
+		if _, err := incident.DecodeInvite(c); err != nil {
+			ui.showError(err)
+			return
+		}
+		join.Disable()
+		progress.Show()
+		var res JoinResult
+		ui.background(func() (err error) {
+			res, err = ui.be.Join(c)
+			return err
+		}, func(err error) {
+			join.Enable()
+			progress.Hide()
+			if err != nil {
+				ui.showError(err)
+				return
+			}
+			code.SetText("")
+			ui.signedIn()
+			ui.toast(T("join.done", map[string]any{"Mission": res.Mission, "Role": RoleLabel(res.Role)}))
+		})
+	})
+	join.Importance = widget.HighImportance
+	openQR := widget.NewButtonWithIcon(T("join.open_qr"), theme.FileImageIcon(), func() {
+		ui.openImage(func(data []byte) {
+			text, err := DecodeQR(data)
+			if err != nil {
+				ui.showError(err)
+				return
+			}
+			code.SetText(text)
+		})
+	})
+
+	// Founding a mission is for coordinators; it sits folded away.
+	name := widget.NewEntry()
+	name.SetPlaceHolder(T("create.name"))
+	label := widget.NewEntry()
+	label.SetPlaceHolder(T("create.label"))
+	createBtn := widget.NewButtonWithIcon(T("create.button"), theme.ContentAddIcon(), func() {
+		if strings.TrimSpace(name.Text) == "" {
+			ui.showError(errorf(T("create.need_name")))
+			return
+		}
+		ui.background(func() error { return ui.be.CreateMission(strings.TrimSpace(name.Text), strings.TrimSpace(label.Text)) },
+			func(err error) {
+				if err != nil {
+					ui.showError(err)
+					return
+				}
+				ui.signedIn()
+			})
+	})
+	founding := widget.NewAccordion(widget.NewAccordionItem(T("create.title"),
+		container.NewVBox(note(T("create.note")), name, label, createBtn)))
+
+	self := ""
+	if id, err := ui.be.Identity(); err == nil {
+		self = id.Author.String()
+	}
+	key := widget.NewLabel(self)
+	key.Selectable = true
+	key.Wrapping = fyne.TextWrapBreak
+	key.TextStyle.Monospace = true
+	copyKey := widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() {
+		ui.app.Clipboard().SetContent(self)
+	})
+	ui.setContent(column(
+		logo(),
+		heading(T("join.title")),
+		note(T("join.note")),
+		code,
+		container.NewGridWithColumns(2, openQR, join),
+		progress,
+		widget.NewSeparator(),
+		note(T("join.device_key")),
+		container.NewBorder(nil, nil, nil, copyKey, key),
+		founding,
+	))
+}
+
+// openImage lets the user pick an image file through the system picker.
+func (ui *UI) openImage(got func([]byte)) {
+	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
+		if err != nil {
+			ui.showError(err)
+			return
+		}
+		if rc == nil {
+			return
+		}
+		defer rc.Close()
+		data, err := io.ReadAll(io.LimitReader(rc, 32<<20))
+		if err != nil {
+			ui.showError(err)
+			return
+		}
+		got(data)
+	}, ui.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG"}))
+	d.Show()
+}
+
+// showStationPicker lets an observer choose the station they were
+// assigned. first: part of the first run (then the main screens follow).
+func (ui *UI) showStationPicker(first bool) {
+	stations, _ := ui.be.Stations()
+	current := ""
+	if b, _ := ui.be.Setting("station"); b != nil {
+		current = string(b)
+	}
+	code := widget.NewEntry()
+	code.SetPlaceHolder(T("station.code"))
+	code.SetText(current)
+	search := widget.NewEntry()
+	search.SetPlaceHolder(T("station.search"))
+	shown := stations
+	list := widget.NewList(
+		func() int { return len(shown) },
+		func() fyne.CanvasObject { return widget.NewLabel("PS-0000 — station name, area") },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			s := shown[i]
+			text := s.Code
+			if s.Name != "" {
+				text += " — " + s.Name
+			}
+			if s.Area != "" {
+				text += " (" + s.Area + ")"
+			}
+			o.(*widget.Label).SetText(text)
+		})
+	list.OnSelected = func(i widget.ListItemID) { code.SetText(shown[i].Code) }
+	search.OnChanged = func(q string) {
+		q = strings.ToLower(strings.TrimSpace(q))
+		shown = nil
+		for _, s := range stations {
+			if q == "" || strings.Contains(strings.ToLower(s.Code+" "+s.Name+" "+s.Area), q) {
+				shown = append(shown, s)
+			}
+		}
+		list.UnselectAll()
+		list.Refresh()
+	}
+	finish := func() {
+		_ = ui.be.SetSetting("station_chosen", []byte("1"))
+		if first {
+			ui.signedIn()
+		} else {
+			ui.pop()
+		}
+	}
+	use := widget.NewButtonWithIcon(T("station.use"), theme.ConfirmIcon(), func() {
+		c := strings.TrimSpace(code.Text)
+		if c == "" {
+			ui.showError(errorf(T("station.need_code")))
+			return
+		}
+		if len(c) > incident.MaxCodeLen || strings.ContainsAny(c, " \t") {
+			ui.showError(errorf(T("station.bad_code")))
+			return
+		}
+		if err := ui.be.SetSetting("station", []byte(c)); err != nil {
+			ui.showError(err)
+			return
+		}
+		finish()
+	})
+	use.Importance = widget.HighImportance
+	skip := widget.NewButton(T("station.skip"), finish)
+	top := container.NewVBox(note(T("station.note")), search)
+	if len(stations) == 0 {
+		top = container.NewVBox(note(T("station.note_no_registry")))
+	}
+	bottom := container.NewVBox(widget.NewSeparator(), code, container.NewGridWithColumns(2, skip, use))
+	body := container.NewBorder(top, bottom, nil, nil, list)
+	if len(stations) == 0 {
+		body = container.NewBorder(top, nil, nil, nil, container.NewVBox(code, container.NewGridWithColumns(2, skip, use)))
+	}
+	if first {
+		ui.setContent(container.NewPadded(container.NewBorder(heading(T("station.title")), nil, nil, nil, body)))
+		return
+	}
+	ui.push(T("station.title"), container.NewPadded(body), nil)
+}
+
+// errorf makes an error of an already translated message.
+func errorf(msg string) error { return &userError{msg} }
+
+type userError struct{ msg string }
+
+func (e *userError) Error() string { return e.msg }

@@ -1,0 +1,219 @@
+// Package app is Vigil's Fyne user interface: onboarding, the observer's
+// home and report form, the coordinator's dashboard, report table, review
+// workflow, members and invites, export, peers and sync, and panic wipe.
+//
+// It is the only package that imports Fyne. It reaches the store and the
+// mesh through the small interfaces declared in this file; backend.go
+// implements them over incident/store and sync/daemon, and the tests drive
+// the real widgets (fyne.io/fyne/v2/test) against a real store in a
+// temporary home. Logic that decides what to show (counts, timelines,
+// silence, filtering, delivery wording) lives in model.go, free of widgets.
+package app
+
+import (
+	"io"
+	"time"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// Unlocker opens this device's home. The app starts with one and receives
+// a Backend once the user has created or unlocked the store.
+type Unlocker interface {
+	// Initialised reports whether the home holds a store (possibly wiped).
+	Initialised() bool
+	// Create makes a new store protected by passphrase.
+	Create(passphrase []byte) (Backend, error)
+	// Unlock opens the store. A wrong passphrase is an error wrapping
+	// vault.ErrWrongPassphrase and changes nothing.
+	Unlock(passphrase []byte) (Backend, error)
+}
+
+// Backend is an unlocked device: everything the screens do after unlock.
+// Screens take the smallest of the interfaces it is made of. Methods may be
+// called from any goroutine.
+type Backend interface {
+	Device
+	Reporter
+	Reviewer
+	Admin
+	Settings
+	Exporter
+	// Network returns the mesh, or nil while networking is off (no mission
+	// yet, or a build or test without it).
+	Network() Network
+	// Wipe destroys the store's key (crypto-shredding), stops networking,
+	// closes the store and removes its data folder. Nothing in the store
+	// can be read afterwards, by anyone.
+	Wipe() error
+	// Close stops networking and closes the store.
+	Close() error
+}
+
+// Device is this device and its mission.
+type Device interface {
+	Identity() (Identity, error)
+	// CreateMission makes this device the founding coordinator of a new
+	// mission.
+	CreateMission(name, label string) error
+	// Join redeems an invite code. A bad code is an error wrapping
+	// incident.ErrInvite and changes nothing.
+	Join(code string) (JoinResult, error)
+}
+
+// Reporter is what an observer does.
+type Reporter interface {
+	Categories() []incident.Category
+	Stations() ([]Station, error)
+	// AttachFile keeps a file's content in the encrypted store (so a draft
+	// holds only its hash) and describes it.
+	AttachFile(name string, data []byte) (Attachment, error)
+	// Submit signs and stores a report with its attachments, sealed to the
+	// mission's coordinators when sealed is set. It returns once the
+	// report is durably on disk.
+	Submit(r incident.ReportPayload, files []Attachment, sealed bool) (incident.ID, error)
+	Checkin(status, station string) error
+	Alert(note, station string) error
+	// MyReports lists this device's reports, newest first, with their
+	// delivery status.
+	MyReports() ([]MyReport, error)
+	// MyActivity lists this device's check-ins and alerts, newest first.
+	MyActivity() ([]Activity, error)
+}
+
+// Reviewer is what a coordinator reads and decides.
+type Reviewer interface {
+	// Reports lists every report this device holds, oldest first.
+	Reports() ([]incident.ReportView, error)
+	Report(id incident.ID) (incident.ReportView, error)
+	Review(id incident.ID, status, note string) error
+	// Activity lists every check-in and alert, newest first.
+	Activity() ([]Activity, error)
+	Members() ([]MemberItem, error)
+}
+
+// Admin manages membership.
+type Admin interface {
+	Invite(req InviteRequest) (string, error)
+	Revoke(member incident.Author, reason string) error
+}
+
+// Settings are device settings kept in the encrypted store (drafts, the
+// chosen station, the silence threshold).
+type Settings interface {
+	Setting(name string) ([]byte, error)
+	SetSetting(name string, value []byte) error
+}
+
+// Exporter writes reports in the formats the CLI has.
+type Exporter interface {
+	// Export writes every report as req asks to w, calling progress
+	// after each report. It returns the number written.
+	Export(req ExportRequest, w io.Writer, progress func(done, total int)) (int, error)
+}
+
+// Network is the running mesh node.
+type Network interface {
+	Peers() []Peer
+	// SyncNow reconciles with every connected peer at once.
+	SyncNow()
+	// Addresses are this node's full multiaddrs (ending in /p2p/<id>), for
+	// other devices to dial.
+	Addresses() []string
+	// Connect dials a peer by full multiaddr.
+	Connect(addr string) error
+	// LastSync is when a reconciliation last finished (zero: never).
+	LastSync() time.Time
+}
+
+// Lifecycle receives the app's foreground and background transitions
+// (phones). mobile.Lifecycle implements it over the mesh engine.
+type Lifecycle interface {
+	Background()
+	Foreground()
+}
+
+// Identity describes this device.
+type Identity struct {
+	Author      incident.Author
+	Name        string
+	Role        string // "" when not a member of a mission
+	Label       string
+	HasMission  bool
+	MissionID   incident.ID
+	MissionName string
+	Practice    bool // store meta "practice" = "1"
+	// SealByDefault: the mission seals new reports to its coordinators.
+	SealByDefault bool
+}
+
+// JoinResult describes a redeemed invite.
+type JoinResult struct {
+	Mission string
+	Role    string
+	Label   string
+}
+
+// Station is a polling-station registry entry.
+type Station struct {
+	Code, Name, Area string
+	Lat, Lon         *int64 // microdegrees
+}
+
+// Attachment is a file kept in the store, waiting for a report.
+type Attachment struct {
+	Hash [32]byte `json:"hash"`
+	Name string   `json:"name"`
+	Size int      `json:"size"`
+	Mime string   `json:"mime"`
+}
+
+// MyReport is one of this device's reports and its delivery status.
+type MyReport struct {
+	View     incident.ReportView
+	Delivery store.Delivery
+}
+
+// Activity is a check-in or an alert.
+type Activity struct {
+	ID      incident.ID
+	Kind    incident.Kind // checkin or alert
+	Author  incident.Author
+	Label   string // the author's member label
+	Status  string // check-ins: arrived, opened, all_quiet, closed
+	Note    string // alerts
+	Station string
+	Lat     *int64
+	Lon     *int64
+	Created int64 // claimed time, Unix ms
+	Sealed  bool
+}
+
+// MemberItem is one enrollment with its flags.
+type MemberItem struct {
+	incident.Member
+	Founder        bool
+	DuplicateToken bool
+	Revoked        bool
+	Self           bool
+}
+
+// InviteRequest describes an invite to create.
+type InviteRequest struct {
+	Role    string
+	Label   string
+	Expires time.Duration    // zero: never
+	For     *incident.Author // coordinators only
+}
+
+// Peer is a connected, admitted peer.
+type Peer struct {
+	ID        string
+	Author    incident.Author
+	Label     string
+	Role      string
+	Addrs     []string
+	LastSync  time.Time
+	ClockSkew time.Duration // how far the peer's clock runs ahead (negative: behind); 0 unknown
+}

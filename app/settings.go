@@ -1,0 +1,75 @@
+package app
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// newSettingsScreen holds the language, this device's key, the mission,
+// and the panic wipe.
+func newSettingsScreen(ui *UI) fyne.CanvasObject {
+	key := widget.NewLabel("")
+	key.Selectable = true
+	key.Wrapping = fyne.TextWrapBreak
+	key.TextStyle.Monospace = true
+	copyKey := widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() {
+		ui.app.Clipboard().SetContent(ui.id.Author.String())
+	})
+	mission := wrapLabel("")
+	refresh := func() {
+		key.SetText(ui.id.Author.String())
+		text := T("settings.mission_line", map[string]any{"Mission": ui.id.MissionName, "Role": RoleLabel(ui.id.Role)})
+		if ui.id.Label != "" {
+			text += " · " + ui.id.Label
+		}
+		if ui.id.Practice {
+			text += "\n🎓 " + T("practice.banner")
+		}
+		mission.SetText(text)
+	}
+	ui.refresh = append(ui.refresh, refresh)
+
+	wipe := widget.NewButtonWithIcon(T("wipe.button"), theme.DeleteIcon(), ui.panicWipe)
+	wipe.Importance = widget.DangerImportance
+	return column(
+		heading(T("settings.title")),
+		ui.languagePicker(func() { ui.signedIn(); ui.selectTab(T("tab.settings")) }),
+		widget.NewSeparator(),
+		heading(T("settings.mission")),
+		mission,
+		heading(T("settings.device_key")),
+		note(T("settings.device_key_note")),
+		container.NewBorder(nil, nil, nil, copyKey, key),
+		widget.NewSeparator(),
+		heading("⚠ "+T("wipe.title")),
+		note(T("wipe.note")),
+		tall(wipe, 52),
+	)
+}
+
+// panicWipe destroys the store's key after one confirmation: it must be
+// quick, but never one tap from an accident.
+func (ui *UI) panicWipe() {
+	ui.confirm(T("wipe.confirm_title"), T("wipe.confirm_message"), T("wipe.confirm_button"), func() {
+		if ui.form != nil {
+			ui.form.saver.cancel()
+			ui.form = nil
+		}
+		be := ui.be
+		ui.be = nil
+		ui.main, ui.stack, ui.refresh = nil, nil, nil
+		ui.id = Identity{}
+		if be != nil {
+			if err := be.Wipe(); err != nil {
+				ui.showError(err)
+			}
+		}
+		if ui.opts.OnWiped != nil {
+			ui.opts.OnWiped()
+		}
+		ui.showWelcome()
+		ui.toast(T("wipe.done"))
+	})
+}

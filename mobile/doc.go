@@ -1,0 +1,46 @@
+// Package mobile is Vigil's phone glue: what the app needs on Android and
+// iOS beyond what Fyne gives every platform. It imports neither Fyne nor
+// the mesh; cmd/vigil wires it between them.
+//
+//   - Lifecycle: a phone pauses an app it sends to the background and may
+//     kill it there without warning. Lifecycle.Background pauses the mesh
+//     engine (mesh.Engine.Pause: no periodic reconciliation, no new work
+//     started while the radio is meant to sleep); Lifecycle.Foreground
+//     resumes it (mesh.Engine.Resume reconnects through discovery and
+//     reconciles with every connected peer at once). Background is also
+//     when the app saves the report draft (app does that itself).
+//   - Storage: the store lives in the app's own data folder (Fyne's
+//     Storage().RootURI(), /data/data/<app id>/files on Android), never in
+//     shared storage, where other apps could read the encrypted files and
+//     a user could delete them by accident. Home gives the folder.
+//   - Identity: phones rotate their transport identity at each start
+//     (daemon.Options.RotateIdentity) so their network presence cannot be
+//     followed from day to day, and use phone-sized resource limits
+//     (daemon.Options.Phone). DaemonPhone says whether this build is a
+//     phone build.
+//
+// # Android network quirks
+//
+//   - Interface listing: Go's net.Interfaces fails on Android 11 and later
+//     (netlink is restricted for apps). go-libp2p lists interfaces through
+//     github.com/wlynxg/anet, which needs the linker flag
+//     -ldflags=-checklinkname=0 (shared/TOOLCHAIN.md); `fyne package` and
+//     `go build` for GOOS=android must pass it, or the node listens on no
+//     address.
+//   - mDNS needs a Wi-Fi multicast lock: Android drops incoming multicast
+//     packets unless the app holds WifiManager.MulticastLock (permission
+//     CHANGE_WIFI_MULTICAST_STATE in the manifest). Without it a phone
+//     still announces itself and still finds peers from invites, QR codes
+//     and relays, but does not hear other phones on the same Wi-Fi. Taking
+//     the lock needs a JNI call made from the app's Android context
+//     (fyne.io/fyne/v2/driver.RunNative gives it as an
+//     AndroidContext); that code belongs in a file with the android build
+//     tag and cannot be built here (no NDK), so it is not written yet:
+//     see MulticastLock.
+//   - Background: Android's Doze and app standby cut network access for
+//     background apps; sync happens while the app is in front, which is
+//     why Foreground reconciles at once.
+//   - Hotspots: a phone acting as a Wi-Fi hotspot often gets the address
+//     192.168.43.1 and no default route; libp2p's address discovery copes,
+//     but relays cannot be reached without an uplink.
+package mobile
