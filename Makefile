@@ -5,7 +5,8 @@
 #   make build-headless  bin/vigil-headless: CGO_ENABLED=0, -tags headless (relays, servers)
 #   make test            deps, gofmt, vet, race tests of the core packages, all tests,
 #                        every fuzz target for FUZZTIME, each benchmark once
-#   make bench           benchmarks with memory statistics
+#   make bench           the benchmark suite: a table, bench/results.json, profiles (bench/README.md)
+#   make bench-quick     every suite measurement once at tiny sizes (part of make test)
 #   make run             build and start Vigil as a new user would (scripts/run.sh)
 #   make fmt             gofmt -w the tree
 #   make clean           remove build and test outputs
@@ -33,7 +34,7 @@ CORE_PKGS = $(shell $(GO) list ./incident/... ./node/... ./sync/... 2>/dev/null 
 # odd sources; bin and .git are not ours).
 GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './bin/*' -not -path '*/testdata/*' -print0
 
-.PHONY: all deps build build-headless test test-deps fmt-check vet test-race test-all fuzz bench-smoke bench run fmt clean
+.PHONY: all deps build build-headless test test-deps fmt-check vet test-race test-all fuzz bench-smoke bench bench-quick bench-go run fmt clean
 
 all: build
 
@@ -118,9 +119,20 @@ ifeq ($(SKIP_BENCH),1)
 else
 	@echo "==> benchmarks, once each"
 	$(GO) test -run='^$$' -bench=. -benchtime=1x -timeout $(TEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory bench-quick
 endif
 
+# The benchmark suite (bench/README.md): a table, bench/results.json and CPU
+# profiles in bench/*.prof. About 5 minutes on 2 cores.
 bench:
+	$(GO) run ./bench/cmd/vigil-bench -cpuprofile bench -out bench/results.json
+
+# Every suite measurement once at tiny sizes (make test runs it).
+bench-quick:
+	$(GO) run ./bench/cmd/vigil-bench -quick -out bench/results-quick.json
+
+# The per-package Go micro-benchmarks.
+bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 run:
@@ -131,5 +143,6 @@ fmt:
 
 clean:
 	rm -rf bin
+	rm -f bench/results-quick.json
 	find . \( -name '*.test' -o -name '*.out' -o -name '*.coverprofile' -o -name 'coverage.html' \) -not -path './.git/*' -not -path '*/testdata/*' -type f -delete
 	rm -f bench/*.prof
