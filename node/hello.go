@@ -20,9 +20,14 @@ import (
 // channel. Each side opens a hello stream to prove itself to the other:
 //
 //	verifier → prover: 32-byte random nonce
-//	prover → verifier: HMAC-SHA256(secret, binding) (32 bytes),
-//	                   uvarint length, member credential
+//	prover → verifier: HMAC-SHA256(secret, "prover" || binding) (32 bytes)
+//	verifier → prover: HMAC-SHA256(secret, "verifier" || binding) (32 bytes)
+//	prover → verifier: uvarint length, member credential
 //	verifier → prover: 1 byte, 1 = admitted, 0 = refused
+//
+// The verifier proves the secret too before the prover sends its
+// credential, so a peer outside the mission never learns a member's author
+// key (the credential names it).
 //
 // binding = "vigil/hello/v1\x00" || prover peer ID || verifier peer ID ||
 // nonce. The peer IDs are authenticated by the channel, so a proof cannot
@@ -43,8 +48,9 @@ func helloBinding(prover, verifier peer.ID, nonce []byte) []byte {
 	return append(b, nonce...)
 }
 
-func (n *Node) proof(binding []byte) []byte {
+func (n *Node) proof(role string, binding []byte) []byte {
 	m := hmac.New(sha256.New, n.cfg.Secret)
+	m.Write([]byte(role))
 	m.Write(binding)
 	return m.Sum(nil)
 }
@@ -109,12 +115,22 @@ func (n *Node) sayHello(p peer.ID) error {
 		return fmt.Errorf("read nonce: %w", err)
 	}
 	binding := helloBinding(n.host.ID(), p, nonce)
+	if _, err := s.Write(n.proof("prover\x00", binding)); err != nil {
+		return err
+	}
+	counter := make([]byte, 32)
+	if _, err := io.ReadFull(s, counter); err != nil {
+		return fmt.Errorf("read the verifier's proof: %w", err)
+	}
+	if !hmac.Equal(counter, n.proof("verifier\x00", binding)) {
+		_ = s.Reset()
+		return errors.New("the peer does not know the mission secret; no credential sent")
+	}
 	cred := n.cfg.Credential(binding)
 	if len(cred) > maxCredBytes {
 		return fmt.Errorf("credential of %d bytes, limit %d", len(cred), maxCredBytes)
 	}
-	msg := append(n.proof(binding), binary.AppendUvarint(nil, uint64(len(cred)))...)
-	if _, err := s.Write(append(msg, cred...)); err != nil {
+	if _, err := s.Write(append(binary.AppendUvarint(nil, uint64(len(cred))), cred...)); err != nil {
 		return err
 	}
 	var ok [1]byte
@@ -148,9 +164,13 @@ func (n *Node) handleHello(s network.Stream) {
 		return
 	}
 	binding := helloBinding(p, n.host.ID(), nonce)
-	if !hmac.Equal(proof, n.proof(binding)) {
-		_, _ = s.Write([]byte{0})
+	if !hmac.Equal(proof, n.proof("prover\x00", binding)) {
+		_ = s.Reset()
 		n.Ban(p, "hello: wrong mission proof")
+		return
+	}
+	if _, err := s.Write(n.proof("verifier\x00", binding)); err != nil {
+		_ = s.Reset()
 		return
 	}
 	size, err := binary.ReadUvarint(r)

@@ -32,7 +32,7 @@ func newMDNSRotator(n *Node) *mdnsRotator {
 func (m *mdnsRotator) start() {
 	m.rotate()
 	m.n.goFn(func() {
-		t := time.NewTicker(time.Minute)
+		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
 			select {
@@ -42,6 +42,7 @@ func (m *mdnsRotator) start() {
 				return
 			case <-t.C:
 				m.rotate()
+				m.n.redialLAN()
 			}
 		}
 	})
@@ -100,9 +101,57 @@ func (f notifee) HandlePeerFound(info peer.AddrInfo) {
 	if len(keep) > 0 {
 		info.Addrs = keep
 	}
+	n.mu.Lock()
+	if n.lan == nil {
+		n.lan = map[peer.ID]*lanPeer{}
+	}
+	n.lan[info.ID] = &lanPeer{info: info, seen: n.cfg.Now()}
+	n.mu.Unlock()
 	ctx, cancel := context.WithTimeout(n.ctx, 20*time.Second)
 	defer cancel()
 	if err := n.Connect(ctx, info); err != nil {
 		n.log.Debug("mDNS peer unreachable", "peer", info.ID, "err", err)
+	}
+}
+
+// lanPeer is a peer found by mDNS. The mDNS browser reports an instance
+// only once per record TTL (53 minutes), so after a link flaps the node
+// must redial the peers it found itself.
+type lanPeer struct {
+	info    peer.AddrInfo
+	seen    time.Time // found, or last connected
+	next    time.Time
+	backoff time.Duration
+}
+
+// redialLAN dials the mDNS peers that are not connected, with backoff,
+// and forgets those not connected for an mDNS epoch.
+func (n *Node) redialLAN() {
+	now := n.cfg.Now()
+	var dial []peer.AddrInfo
+	n.mu.Lock()
+	for id, lp := range n.lan {
+		if _, ok := n.admitted[id]; ok {
+			lp.seen, lp.backoff, lp.next = now, 0, time.Time{}
+			continue
+		}
+		if now.Sub(lp.seen) > MDNSEpoch {
+			delete(n.lan, id)
+			continue
+		}
+		if now.Before(lp.next) {
+			continue
+		}
+		lp.backoff = min(lp.backoff*2+time.Second, time.Minute)
+		lp.next = now.Add(lp.backoff)
+		dial = append(dial, lp.info)
+	}
+	n.mu.Unlock()
+	for _, info := range dial {
+		n.goFn(func() {
+			ctx, cancel := context.WithTimeout(n.ctx, 20*time.Second)
+			defer cancel()
+			_ = n.Connect(ctx, info)
+		})
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -86,6 +87,7 @@ type Node struct {
 	admitted map[peer.ID]time.Time // peers whose hello we verified
 	relays   map[peer.ID]bool
 	mdns     *mdnsRotator
+	lan      map[peer.ID]*lanPeer // peers found by mDNS, redialled after a link drops
 }
 
 // New starts a host. The caller must Close it.
@@ -137,6 +139,7 @@ func New(cfg Config) (*Node, error) {
 		libp2p.EnableRelay(),
 		libp2p.EnableHolePunching(),
 		libp2p.NATPortMap(),
+		libp2p.Muxer(yamux.ID, slowLinkYamux()),
 	}
 	if cfg.RelayService {
 		opts = append(opts, libp2p.EnableRelayService())
@@ -243,9 +246,13 @@ func (n *Node) Ban(p peer.ID, reason string) {
 	n.log.Info("banning peer", "peer", p, "reason", reason)
 	n.gate.ban(p, n.cfg.BanFor)
 	n.mu.Lock()
+	_, was := n.admitted[p]
 	delete(n.admitted, p)
 	n.mu.Unlock()
 	_ = n.host.Network().ClosePeer(p)
+	if was && n.cfg.OnPeer != nil {
+		n.goFn(func() { n.cfg.OnPeer(p, false) })
+	}
 }
 
 // Close stops discovery and the host, and waits for every goroutine.
@@ -265,4 +272,14 @@ func (n *Node) goFn(fn func()) {
 		defer n.wg.Done()
 		fn()
 	}()
+}
+
+// slowLinkYamux gives each muxer write a minute instead of yamux's 10 s: at
+// 32 kbit/s a 64 KiB write takes 16 s, and the default closed the
+// connection mid-sync again and again (measured in the shaped-link test).
+// A dead connection is noticed later (about 90 s instead of 40 s).
+func slowLinkYamux() *yamux.Transport {
+	t := *yamux.DefaultTransport
+	t.ConnectionWriteTimeout = time.Minute
+	return &t
 }

@@ -175,15 +175,21 @@ func (s *Store) firePut(r *incident.Signed) {
 	}
 }
 
-// MarkHeldAll records that peer holds every record this device authored
-// (after a completed reconciliation, it does).
-func (s *Store) MarkHeldAll(peer string, at int64) error {
+// MarkHeldIn records that peer holds every record this device authored
+// for which in reports true (after a completed reconciliation: those in
+// the snapshot it reconciled).
+func (s *Store) MarkHeldIn(peer string, at int64, in func(incident.ID) bool) error {
 	self := s.Author()
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	err := s.db.View(func(txn *badger.Txn) error {
 		return scanPrefix(txn, key(tAuthor, self[:]), false, func(k []byte) error {
-			hk := key(tHolder, k[len(k)-32:], []byte(peer))
+			var id incident.ID
+			copy(id[:], k[len(k)-32:])
+			if !in(id) {
+				return nil
+			}
+			hk := key(tHolder, id[:], []byte(peer))
 			if _, err := txn.Get(hk); err == nil {
 				return nil
 			}

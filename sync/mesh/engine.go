@@ -32,7 +32,7 @@ type Store interface {
 	AddMany(raws [][]byte, source string, progress func(int)) ([]store.Result, error)
 	Get(id incident.ID) (*incident.Signed, error)
 	ForEachKey(fn func(created int64, id incident.ID) error) error
-	MarkHeldAll(peer string, at int64) error
+	MarkHeldIn(peer string, at int64, in func(incident.ID) bool) error
 	Mission() (*incident.MissionState, error)
 	Signer() *incident.Signer
 	Unreceipted(limit int) ([]incident.ID, error)
@@ -107,6 +107,9 @@ type Engine struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	closeMu sync.Mutex
+	closing bool // Close has begun: no new goroutines
+
 	chunksFetched atomic.Int64 // attachment chunks received (stats, tests)
 	fetchMu       sync.Mutex   // one attachment fetch at a time
 
@@ -115,6 +118,7 @@ type Engine struct {
 	strikes map[peer.ID]int
 	active  map[peer.ID]bool            // a reconciliation this side started is running
 	waiters map[peer.ID][]chan syncDone // callers waiting for the next round
+	inbound map[peer.ID]int             // reconciliations peers started here
 	paused  bool
 	results chan SyncResult
 }
@@ -158,7 +162,7 @@ func New(cfg Config) (*Engine, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, signer: signer, self: self, chain: chain,
 		ctx: ctx, cancel: cancel, peers: map[peer.ID]*PeerInfo{}, strikes: map[peer.ID]int{},
-		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, results: make(chan SyncResult, 64)}
+		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, inbound: map[peer.ID]int{}, results: make(chan SyncResult, 64)}
 	nc := cfg.Node
 	if nc.Logger == nil {
 		nc.Logger = cfg.Logger
@@ -206,6 +210,9 @@ func (e *Engine) Results() <-chan SyncResult { return e.results }
 // Close stops everything the engine started and waits for it.
 func (e *Engine) Close() error {
 	e.store.OnPut(nil)
+	e.closeMu.Lock()
+	e.closing = true
+	e.closeMu.Unlock()
 	e.cancel()
 	if e.sub != nil {
 		e.sub.Cancel()
@@ -219,11 +226,43 @@ func (e *Engine) Close() error {
 }
 
 func (e *Engine) goFn(fn func()) {
-	e.wg.Add(1)
+	if !e.track() {
+		return
+	}
 	go func() {
 		defer e.wg.Done()
 		fn()
 	}()
+}
+
+// track counts a goroutine Close must wait for; false once Close began.
+func (e *Engine) track() bool {
+	e.closeMu.Lock()
+	defer e.closeMu.Unlock()
+	if e.closing {
+		return false
+	}
+	e.wg.Add(1)
+	return true
+}
+
+// nudgeOthers schedules a reconciliation with every admitted peer but
+// except, a second from now.
+func (e *Engine) nudgeOthers(except peer.ID) {
+	for _, q := range e.node.Peers() {
+		if q == except {
+			continue
+		}
+		q := q
+		e.goFn(func() {
+			select {
+			case <-e.ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			_, _ = e.SyncPeer(e.ctx, q)
+		})
+	}
 }
 
 // Pause stops periodic work and drops connections (a phone going to the
@@ -390,7 +429,7 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 	case store.Duplicate, store.Quarantined:
 		return pubsub.ValidationIgnore
 	}
-	if errors.Is(r.Err, store.ErrQuarantineFull) {
+	if errors.Is(r.Err, store.ErrQuarantineFull) || errors.Is(r.Err, store.ErrQuota) {
 		return pubsub.ValidationIgnore
 	}
 	e.strike(from, r.Err)

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -40,9 +41,11 @@ import (
 // session's duration are bounded.
 
 const (
-	maxFrame      = 2 << 20
-	maxWantIDs    = 1 << 20
-	recordsPerMsg = 256
+	maxInbound     = 2 // concurrent reconciliations a peer may start here
+	maxRecordFrame = 16 << 10
+	maxFrame       = 2 << 20
+	maxWantIDs     = 1 << 20
+	recordsPerMsg  = 256
 )
 
 func writeFrame(w *bufio.Writer, typ byte, body []byte) error {
@@ -73,28 +76,40 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 	if n > maxFrame {
 		return nil, fmt.Errorf("frame of %d bytes, limit %d", n, maxFrame)
 	}
-	b := make([]byte, n)
-	_, err = io.ReadFull(r, b)
-	return b, err
-}
-
-// snapshot returns this store's items for reconciliation.
-func (e *Engine) snapshot() (*recon.Set, error) {
-	skip, err := e.store.Unconfirmed()
+	// Grow with what arrives, not with what is announced: a peer that
+	// announces 2 MiB and sends nothing pins nothing.
+	var buf bytes.Buffer
+	got, err := buf.ReadFrom(io.LimitReader(r, int64(n)))
 	if err != nil {
 		return nil, err
 	}
+	if uint64(got) != n {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return buf.Bytes(), nil
+}
+
+// snapshot returns this store's items for reconciliation, and a test of
+// membership in them.
+func (e *Engine) snapshot() (*recon.Set, func(incident.ID) bool, error) {
+	skip, err := e.store.Unconfirmed()
+	if err != nil {
+		return nil, nil, err
+	}
 	var items []recon.Item
+	in := map[incident.ID]struct{}{}
 	err = e.store.ForEachKey(func(created int64, id incident.ID) error {
 		if !skip[id] {
 			items = append(items, recon.Item{Time: uint64(created) ^ (1 << 63), ID: id})
+			in[id] = struct{}{}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return recon.NewSet(items), nil
+	has := func(id incident.ID) bool { _, ok := in[id]; return ok }
+	return recon.NewSet(items), has, nil
 }
 
 // SyncPeer reconciles with p and returns what moved. If a reconciliation
@@ -155,9 +170,31 @@ func (e *Engine) syncOnce(ctx context.Context, p peer.ID) (SyncResult, error) {
 }
 
 func (e *Engine) handleRecon(s network.Stream) {
+	if !e.track() {
+		_ = s.Reset()
+		return
+	}
+	defer e.wg.Done()
 	if !e.node.Guard(s) {
 		return
 	}
+	// A peer gets at most maxInbound sessions at once.
+	p := s.Conn().RemotePeer()
+	e.mu.Lock()
+	if e.inbound[p] >= maxInbound {
+		e.mu.Unlock()
+		_ = s.Reset()
+		return
+	}
+	e.inbound[p]++
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		if e.inbound[p]--; e.inbound[p] <= 0 {
+			delete(e.inbound, p)
+		}
+		e.mu.Unlock()
+	}()
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.SessionTimeout)
 	defer cancel()
@@ -173,7 +210,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
-	set, err := e.snapshot()
+	set, inSnapshot, err := e.snapshot()
 	if err != nil {
 		_ = s.Reset()
 		return res, err
@@ -252,8 +289,17 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 		pi.LastSync = now
 	}
 	e.mu.Unlock()
-	if err := e.store.MarkHeldAll(p.String(), now.UnixMilli()); err != nil {
+	// The peer now holds everything that was in this side's snapshot (what
+	// it lacked was pushed or served); records stored since are not
+	// claimed.
+	if err := e.store.MarkHeldIn(p.String(), now.UnixMilli(), inSnapshot); err != nil {
 		e.log.Debug("delivery status not updated", "err", err)
+	}
+	// What arrived may be news for other peers too: reconcile with them
+	// soon, so records cross the mesh hop by hop without waiting for the
+	// periodic round.
+	if res.Received > 0 {
+		e.nudgeOthers(p)
 	}
 	// Attachments after text records.
 	if err := e.fetchAttachments(ctx, p); err != nil {
@@ -332,7 +378,11 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 							mu.Lock()
 							rejected++
 							mu.Unlock()
-							e.strike(p, x.Err)
+							if !errors.Is(x.Err, store.ErrQuota) {
+								// An honest peer forwards a flooder's records;
+								// over-quota is the flooder's fault, not its.
+								e.strike(p, x.Err)
+							}
 						}
 					}
 				case 'D':
@@ -428,7 +478,10 @@ func (e *Engine) sendRecords(w *bufio.Writer, ids []incident.ID) (int, error) {
 	for i := 0; i < len(recs); {
 		var body []byte
 		n := 0
-		for i < len(recs) && n < recordsPerMsg && len(body)+len(recs[i].Raw)+10 < maxFrame-1 {
+		// Small frames: the receiver stores a frame only once it has all
+		// of it, so on a slow link that drops, a small frame is progress
+		// kept (16 KiB is 4 s at 32 kbit/s).
+		for i < len(recs) && n < recordsPerMsg && (n == 0 || len(body)+len(recs[i].Raw)+10 <= maxRecordFrame) {
 			body = binary.AppendUvarint(body, uint64(len(recs[i].Raw)))
 			body = append(body, recs[i].Raw...)
 			i++
