@@ -385,7 +385,8 @@ func getRecord(txn *badger.Txn, id incident.ID) (*incident.Signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	return incident.Decode(raw)
+	// Only records verified by Add are stored here.
+	return incident.DecodeStored(raw)
 }
 
 // scanPrefix calls fn with each key under prefix, in order (reverse when
