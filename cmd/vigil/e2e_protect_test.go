@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 )
 
 func TestSealedReportsThroughACarrier(t *testing.T) {
@@ -121,4 +124,62 @@ func TestPublicExportAndEvidence(t *testing.T) {
 	// An observer cannot sign an evidence package.
 	o2, e2, c2 := runVigil(t, obs, nil, "export", "--format", "evidence", "--out", filepath.Join(dir, "obs.zip"))
 	wantFailure(t, "observer evidence", o2, e2, c2, 1, "coordinator")
+}
+
+// The public XLSX and PDF, read back (cells; the PDF's text layer),
+// contain no device key, record ID, fine coordinate or QR code.
+func TestPublicXLSXAndPDF(t *testing.T) {
+	t.Parallel()
+	coord, coordKey, mission := newMission(t, "coordinator")
+	obs, obsKey, _ := member(t, "observer", invite(t, coord, "--role", "observer"))
+	id := mustID(t, obs, nil, "report", "add", "--category", "polling.vote_buying", "--severity", "3",
+		"--title", "Envelopes at the gate", "--station", "PS-0012", "--lat", "-1.287654", "--lon", "36.823456")
+	carry(t, obs, coord)
+	secrets := []string{id, coordKey, obsKey, mission, "PS-0012", "1.287654", "36.823456"}
+	dir := t.TempDir()
+
+	x := filepath.Join(dir, "public.xlsx")
+	mustRun(t, coord, nil, "export", "--public", "--format", "xlsx", "--out", x)
+	f, err := excelize.OpenFile(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cells strings.Builder
+	for _, sheet := range f.GetSheetList() {
+		rows, _ := f.GetRows(sheet)
+		for _, row := range rows {
+			cells.WriteString(strings.Join(row, "\t") + "\n")
+		}
+	}
+	for _, s := range secrets {
+		if strings.Contains(cells.String(), s) {
+			t.Errorf("public xlsx contains %q", s)
+		}
+	}
+	if !strings.Contains(cells.String(), "cannot be verified") {
+		t.Error("public xlsx does not say it cannot be verified")
+	}
+
+	p := filepath.Join(dir, "public.pdf")
+	mustRun(t, coord, nil, "export", "--public", "--format", "pdf", "--out", p)
+	pdftotext, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Skip("pdftotext not found (Debian package poppler-utils; `make deps` installs it)")
+	}
+	out, err := exec.Command(pdftotext, "-layout", p, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(out)), " ")
+	for _, s := range secrets {
+		if strings.Contains(text, s) {
+			t.Errorf("public pdf contains %q", s)
+		}
+	}
+	if !strings.Contains(text, "cannot be verified") {
+		t.Error("public pdf does not say it cannot be verified")
+	}
+	if strings.Contains(text, "VIGIL1:") || !strings.Contains(text, "no QR code") && strings.Contains(text, "QR code holding") {
+		t.Error("public pdf carries QR codes of signed records")
+	}
 }

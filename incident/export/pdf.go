@@ -59,6 +59,43 @@ type pdfItem struct {
 	view   incident.ReportView
 	j      incident.ReportJSON
 	record []byte
+	id     string // the ID printed: a pseudonym in public logs
+}
+
+// publicView rebuilds a view from an anonymised row, so the log draws
+// nothing the row does not hold.
+func publicView(j incident.ReportJSON) incident.ReportView {
+	v := incident.ReportView{Status: j.Status, Conflict: j.Conflict, Retracted: j.Retracted,
+		Amendments: j.Amendments, Flags: j.Flags}
+	s := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	r := &v.Report
+	r.Category, r.Title, r.Description = s(j.Category), s(j.Title), s(j.Description)
+	r.Station, r.Area, r.Channel, r.Harm, r.Source = s(j.Station), s(j.Area), s(j.Channel), s(j.Harm), s(j.Source)
+	v.RetractReason = s(j.RetractReason)
+	if j.Severity != nil {
+		r.Severity = *j.Severity
+	}
+	if j.Reach != nil {
+		r.Reach = *j.Reach
+	}
+	if j.Precision != nil {
+		r.Precision = *j.Precision
+	}
+	if j.Lat != nil && j.Lon != nil {
+		r.Lat, r.Lon = incident.Micro(*j.Lat), incident.Micro(*j.Lon)
+	}
+	if t, err := time.Parse(time.RFC3339, s(j.Occurred)); err == nil {
+		r.Occurred = t.UnixMilli()
+	}
+	if t, err := time.Parse(time.RFC3339, j.Created); err == nil {
+		v.Created = t.UnixMilli()
+	}
+	return v
 }
 
 // NewPDF starts an incident log for the mission called missionName.
@@ -73,7 +110,13 @@ func (p *PDFWriter) Write(it *Item) error {
 		return errors.New("pdf: write after close")
 	}
 	j := it.Row()
-	p.items = append(p.items, pdfItem{view: it.View, j: j, record: it.Record})
+	v := it.View
+	if it.Public != nil {
+		// A public log prints only the anonymised row: a view rebuilt
+		// from it, with no history, no record, no real ID.
+		v = publicView(j)
+	}
+	p.items = append(p.items, pdfItem{view: v, j: j, record: it.Record, id: j.ID})
 	p.tally.add(&j)
 	return nil
 }
@@ -622,7 +665,7 @@ const (
 // history.
 func (d *pdfDoc) report(n int, it *pdfItem, code qrCode) {
 	j, v := &it.j, &it.view
-	id := v.ID.String()
+	id := it.id
 
 	// The QR code (or why there is none) sets the right column.
 	bitmap := code.bitmap
