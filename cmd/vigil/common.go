@@ -145,7 +145,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, usagef("%s: flags: %s", fs.Name(), flagList(fs))
+				return nil, &helpRequest{fs}
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)
 		}
@@ -232,4 +232,19 @@ func parseRecordID(s string) (incident.ID, error) {
 		return id, usagef("%v", err)
 	}
 	return id, nil
+}
+
+// helpRequest: -h or --help on a command; its flags are printed and the
+// command exits 0.
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (h *helpRequest) Error() string { return "help" }
+
+func (h *helpRequest) text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "vigil %s flags:\n", h.fs.Name())
+	h.fs.VisitAll(func(f *flag.Flag) {
+		fmt.Fprintf(&b, "  --%-20s %s\n", f.Name, f.Usage)
+	})
+	return b.String()
 }

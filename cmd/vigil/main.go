@@ -100,6 +100,11 @@ func (c *cli) exitCode(err error) int {
 	if err == nil {
 		return exitOK
 	}
+	var help *helpRequest
+	if errors.As(err, &help) {
+		fmt.Fprint(c.stdout, help.text())
+		return exitOK
+	}
 	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
 	fmt.Fprintf(c.stderr, "vigil: %s\n", msg)
 	var ue *usageError
