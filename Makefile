@@ -34,7 +34,7 @@ CORE_PKGS = $(shell $(GO) list ./incident/... ./node/... ./sync/... 2>/dev/null 
 # odd sources; bin and .git are not ours).
 GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './bin/*' -not -path '*/testdata/*' -print0
 
-.PHONY: all deps build build-headless test test-deps fmt-check vet test-race test-all fuzz bench-smoke bench bench-quick bench-go run fmt clean
+.PHONY: check-mobile all deps build build-headless test test-deps fmt-check vet test-race test-all fuzz bench-smoke bench bench-quick bench-go run fmt clean
 
 all: build
 
@@ -48,6 +48,13 @@ build:
 build-headless:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -tags headless -o bin/vigil-headless ./cmd/vigil
+
+# Phones: the non-GUI packages cross-compile for Android (go-libp2p's
+# Android interface listing needs -checklinkname=0 with this Go), and the
+# app builds with Fyne's mobile layout (-tags mobile, simulated on desktop).
+check-mobile:
+	GOOS=android GOARCH=arm64 CGO_ENABLED=0 $(GO) build -ldflags=-checklinkname=0 ./incident/... ./node/... ./sync/... ./mobile/...
+	$(GO) build -tags mobile -o /dev/null ./cmd/vigil
 
 # Each step is its own target, so one can be run alone (make fuzz FUZZTIME=1m);
 # `test` runs them in order even under make -j.
