@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -538,7 +536,7 @@ func (b *StoreBackend) SetSetting(name string, value []byte) error { return b.st
 
 // ExportFormats are the formats the export dialog offers: every format
 // of the CLI's `vigil export`.
-var ExportFormats = []string{"csv", "xlsx", "pdf", "geojson", "jsonl", "evidence"}
+var ExportFormats = export.Formats
 
 // ExportRequest says what to export.
 type ExportRequest struct {
@@ -557,208 +555,12 @@ func ExportExtension(format string) string {
 	return "." + format
 }
 
-// practiceNotice marks every export of a practice mission, as the CLI's
-// exports do.
-const practiceNotice = "PRACTICE DATA: this export comes from a practice mission and describes no real election."
-
-// Export writes every report in the requested format, as `vigil export`
-// does (the same writers from incident/export, the same notices).
+// Export writes every report in the requested format through the same
+// function as `vigil export`.
 func (b *StoreBackend) Export(req ExportRequest, w io.Writer, progress func(done, total int)) (int, error) {
-	if !contains(ExportFormats, req.Format) {
-		return 0, fmt.Errorf("%q is not an export format (want one of %v)", req.Format, ExportFormats)
-	}
-	if req.Public && req.Format == "evidence" {
-		return 0, errors.New("an evidence package is verifiable by design; a public export cannot be")
-	}
-	if req.HXL && req.Format != "csv" {
-		return 0, errors.New("HXL tags go with CSV")
-	}
-	ms, err := b.mission()
-	if err != nil {
-		return 0, err
-	}
-	views, err := b.st.List(store.Filter{})
-	if err != nil {
-		return 0, err
-	}
-	if req.Format == "evidence" {
-		return b.exportEvidence(ms, views, w, progress)
-	}
-	var pub *export.Anonymizer
-	notice := ""
-	if req.Public {
-		pub = export.NewAnonymizer(views, export.PublicOptions{Private: ms.PrivateFields()})
-		notice = pub.Notice()
-	}
-	if p, _ := b.st.Meta("practice"); string(p) == "1" {
-		notice = strings.TrimSpace(practiceNotice + " " + notice)
-	}
-	bw := bufio.NewWriter(w)
-	var write func(*export.Item) error
-	var finish func() error
-	switch req.Format {
-	case "csv":
-		cw, err := export.NewNoticeCSV(bw, req.HXL, notice)
-		if err != nil {
-			return 0, err
-		}
-		write, finish = cw.Write, cw.Close
-	case "jsonl":
-		var deps []*incident.Signed
-		if !req.Public {
-			if deps, err = b.missionRecords(); err != nil {
-				return 0, err
-			}
-		}
-		jw, err := export.NewJSONL(bw, deps)
-		if err != nil {
-			return 0, err
-		}
-		if notice != "" {
-			if err := jw.Notice(notice); err != nil {
-				return 0, err
-			}
-		}
-		write, finish = jw.Write, func() error { return nil }
-	case "geojson":
-		gw, err := export.NewNoticeGeoJSON(bw, notice)
-		if err != nil {
-			return 0, err
-		}
-		write, finish = gw.Write, gw.Close
-	case "xlsx":
-		xw := export.NewXLSX(ms.Mission.Name)
-		xw.MissionID, xw.Exported, xw.Notice = ms.ID, b.st.Now(), notice
-		if req.Public {
-			xw.MissionID = incident.ID{} // the genesis ID is a record ID
-		}
-		write, finish = xw.Write, func() error { return xw.Close(bw) }
-	case "pdf":
-		pw := export.NewPDF(ms.Mission.Name)
-		pw.MissionID, pw.Exported, pw.Notice = ms.ID, b.st.Now(), notice
-		if req.Public {
-			pw.MissionID = incident.ID{}
-		}
-		write, finish = pw.Write, func() error { return pw.Close(bw) }
-	}
-	n := 0
-	for i := range views {
-		it := export.Item{View: views[i]}
-		switch {
-		case pub != nil:
-			// No signed record, no QR code: nothing links back.
-			row, ok := pub.Public(views[i])
-			if !ok {
-				continue
-			}
-			it.Public = &row
-		case req.Format == "jsonl" || req.Format == "pdf":
-			rec, err := b.st.Get(views[i].ID)
-			if err != nil || rec == nil {
-				return n, fmt.Errorf("report %s: %v", views[i].ID, err)
-			}
-			it.Record = rec.Raw
-			if req.Format == "jsonl" {
-				rel, err := b.st.Related(views[i].ID)
-				if err != nil {
-					return n, err
-				}
-				sort.Slice(rel, func(x, y int) bool { return incident.Before(rel[x], rel[y]) })
-				for _, r := range rel {
-					it.Related = append(it.Related, r.Raw)
-				}
-			}
-		}
-		if err := write(&it); err != nil {
-			return n, err
-		}
-		n++
-		if progress != nil {
-			progress(i+1, len(views))
-		}
-	}
-	if err := finish(); err != nil {
-		return n, err
-	}
-	return n, bw.Flush()
-}
-
-// missionRecords are the records a reader needs to check reports: the
-// genesis, configs, members and revocations, in that order.
-func (b *StoreBackend) missionRecords() ([]*incident.Signed, error) {
-	var out []*incident.Signed
-	for _, k := range []incident.Kind{incident.KindMission, incident.KindConfig, incident.KindMember, incident.KindRevoke} {
-		recs, err := b.st.ByKind(k)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, recs...)
-	}
-	return out, nil
-}
-
-// exportEvidence writes a signed evidence package, as `vigil export
-// --format evidence` does.
-func (b *StoreBackend) exportEvidence(ms *incident.MissionState, views []incident.ReportView, w io.Writer, progress func(done, total int)) (int, error) {
-	if role, _ := ms.Role(b.st.Author()); role != incident.RoleCoordinator {
-		return 0, errors.New("evidence packages are signed by a coordinator; this device is not one")
-	}
-	ev := export.Evidence{Mission: ms, Signer: b.st.Signer(), Now: b.st.Now(), Attachments: map[[32]byte][]byte{}}
-	deps, err := b.missionRecords()
-	if err != nil {
-		return 0, err
-	}
-	ev.Records = append(ev.Records, deps...)
-	for i, v := range views {
-		rec, err := b.st.Get(v.ID)
-		if err != nil || rec == nil {
-			return 0, fmt.Errorf("report %s: %v", v.ID, err)
-		}
-		rel, err := b.st.Related(v.ID)
-		if err != nil {
-			return 0, err
-		}
-		ev.Records = append(ev.Records, rec)
-		ev.Records = append(ev.Records, rel...)
-		for _, h := range v.Report.Attachments {
-			var sum [32]byte
-			copy(sum[:], h)
-			if data, err := b.st.Blob(sum); err == nil {
-				ev.Attachments[sum] = data
-			}
-		}
-		if progress != nil {
-			progress(i+1, len(views))
-		}
-	}
-	atts, err := b.st.ByKind(incident.KindAttachment)
-	if err != nil {
-		return 0, err
-	}
-	for _, a := range atts {
-		p, err := a.DecodePayload()
-		if ap, ok := p.(*incident.AttachmentPayload); err == nil && ok && len(ap.Hash) == 32 {
-			var sum [32]byte
-			copy(sum[:], ap.Hash)
-			if _, ok := ev.Attachments[sum]; ok {
-				ev.Records = append(ev.Records, a)
-			}
-		}
-	}
-	cps, err := b.st.ByKind(incident.KindCheckpoint)
-	if err != nil {
-		return 0, err
-	}
-	for _, cp := range cps {
-		ev.Records = append(ev.Records, cp)
-		if list, err := b.st.Covered(cp.ID); err == nil {
-			ev.Checkpoints = append(ev.Checkpoints, export.CheckpointCover{Record: cp, Covered: list})
-		}
-	}
-	if err := export.WriteEvidence(w, ev); err != nil {
-		return 0, err
-	}
-	return len(views), nil
+	res, err := export.FromStore(b.st, w, export.Request{Format: req.Format, HXL: req.HXL, Public: req.Public,
+		Now: b.st.Now(), Progress: progress})
+	return res.Reports, err
 }
 
 // daemonNetwork adapts a running daemon to Network. It reads the engine's

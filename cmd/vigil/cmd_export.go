@@ -52,11 +52,6 @@ func (c *cli) filter(f *reportFilterFlags) (store.Filter, error) {
 	return out, nil
 }
 
-// itemWriter is what every export format implements.
-type itemWriter interface {
-	Write(*export.Item) error
-}
-
 func (c *cli) cmdExport(args []string) error {
 	fs := newFlags("export")
 	format := fs.String("format", "", "csv, jsonl, geojson, xlsx, pdf or evidence")
@@ -92,150 +87,38 @@ func (c *cli) cmdExport(args []string) error {
 		if err != nil {
 			return err
 		}
-		if *format == "evidence" {
-			n, err := c.exportEvidence(s, filter, *out)
-			if err != nil {
-				return err
-			}
-			if c.json {
-				return c.printJSON(map[string]any{"out": *out, "format": "evidence", "reports": n, "mission": ms.ID.String()})
-			}
-			fmt.Fprintf(c.stderr, "Wrote an evidence package of %d reports to %s; `vigil verify %s` checks it offline.\n", n, *out, *out)
-			return nil
-		}
-		// A public export needs every row first: which stations have
-		// enough observers to be named depends on all of them.
-		var pub *export.Anonymizer
-		var pubRows map[incident.ID]*incident.ReportJSON
-		notice := ""
-		if *public {
-			views, err := s.List(filter)
-			if err != nil {
-				return err
-			}
-			pub = export.NewAnonymizer(views, export.PublicOptions{Private: ms.PrivateFields()})
-			pubRows = map[incident.ID]*incident.ReportJSON{}
-			for _, v := range views {
-				if j, ok := pub.Public(v); ok {
-					pubRows[v.ID] = &j
-				}
-			}
-			notice = pub.Notice()
-		}
-		if practice, _ := s.Meta("practice"); string(practice) == "1" {
-			notice = strings.TrimSpace(practiceNotice + " " + notice)
-		}
-		n, skipped := 0, 0
+		var res export.Result
 		err = writeAtomic(*out, func(f *os.File) error {
-			var w itemWriter
-			var closeFn func() error
-			switch *format {
-			case "csv":
-				cw, err := export.NewNoticeCSV(f, *hxl, notice)
-				if err != nil {
-					return err
-				}
-				w, closeFn = cw, cw.Close
-			case "jsonl":
-				var deps []*incident.Signed
-				if !*public {
-					if deps, err = missionRecords(s); err != nil {
-						return err
-					}
-				}
-				jw, err := export.NewJSONL(f, deps)
-				if err != nil {
-					return err
-				}
-				if notice != "" {
-					if err := jw.Notice(notice); err != nil {
-						return err
-					}
-				}
-				w, closeFn = jw, func() error { return nil }
-			case "geojson":
-				gw, err := export.NewNoticeGeoJSON(f, notice)
-				if err != nil {
-					return err
-				}
-				w = gw
-				closeFn = func() error { skipped = gw.Skipped; return gw.Close() }
-			case "xlsx":
-				xw := export.NewXLSX(ms.Mission.Name)
-				xw.MissionID, xw.Exported, xw.Filter, xw.Notice = ms.ID, c.now(), describeFilter(ff), notice
-				if *public {
-					xw.MissionID = incident.ID{} // the genesis ID is a record ID
-				}
-				w, closeFn = xw, func() error { return xw.Close(f) }
-			case "pdf":
-				pw := export.NewPDF(ms.Mission.Name)
-				pw.MissionID, pw.Exported, pw.Filter, pw.Notice = ms.ID, c.now(), describeFilter(ff), notice
-				if *public {
-					pw.MissionID = incident.ID{}
-				}
-				w, closeFn = pw, func() error { return pw.Close(f) }
-			}
-			err := s.Scan(filter, func(v incident.ReportView) error {
-				it := export.Item{View: v}
-				if *public {
-					// No signed record, no QR code: nothing links back.
-					row, ok := pubRows[v.ID]
-					if !ok {
-						return nil
-					}
-					it.Public = row
-					n++
-					return w.Write(&it)
-				}
-				// JSONL carries the signed records; the PDF prints the
-				// report's record as a QR code.
-				if *format == "jsonl" || *format == "pdf" {
-					rec, err := s.Get(v.ID)
-					if err != nil || rec == nil {
-						return fmt.Errorf("report %s: %v", v.ID, err)
-					}
-					it.Record = rec.Raw
-				}
-				if *format == "jsonl" {
-					rel, err := s.Related(v.ID)
-					if err != nil {
-						return err
-					}
-					for _, r := range sortedRecords(rel) {
-						it.Related = append(it.Related, r.Raw)
-					}
-				}
-				n++
-				return w.Write(&it)
-			})
-			if err != nil {
-				return err
-			}
-			return closeFn()
+			var err error
+			res, err = export.FromStore(s, f, export.Request{Format: *format, HXL: *hxl, Public: *public,
+				Filter: filter, FilterText: describeFilter(ff), Now: c.now()})
+			return err
 		})
 		if err != nil {
 			return err
 		}
 		if c.json {
-			res := map[string]any{"out": *out, "format": *format, "reports": n - skipped, "skipped_no_location": skipped, "public": *public}
+			out := map[string]any{"out": *out, "format": *format, "reports": res.Reports,
+				"skipped_no_location": res.SkippedNoLocation, "public": *public}
 			if !*public {
-				res["mission"] = ms.ID.String()
+				out["mission"] = ms.ID.String()
 			}
-			return c.printJSON(res)
+			return c.printJSON(out)
 		}
-		if pub != nil && pub.Dropped > 0 {
-			fmt.Fprintf(c.stderr, "Left out %d sealed reports (public exports carry no sealed bodies).\n", pub.Dropped)
+		if *format == "evidence" {
+			fmt.Fprintf(c.stderr, "Wrote an evidence package of %d reports to %s; `vigil verify %s` checks it offline.\n", res.Reports, *out, *out)
+			return nil
 		}
-		fmt.Fprintf(c.stderr, "Wrote %d reports to %s.\n", n-skipped, *out)
-		if skipped > 0 {
-			fmt.Fprintf(c.stderr, "Left out %d reports without coordinates (GeoJSON holds points only).\n", skipped)
+		fmt.Fprintf(c.stderr, "Wrote %d reports to %s.\n", res.Reports, *out)
+		if res.SkippedNoLocation > 0 {
+			fmt.Fprintf(c.stderr, "Left out %d reports without coordinates (GeoJSON holds points only).\n", res.SkippedNoLocation)
+		}
+		if res.DroppedSealed > 0 {
+			fmt.Fprintf(c.stderr, "Left out %d sealed reports (public exports carry no sealed bodies).\n", res.DroppedSealed)
 		}
 		return nil
 	})
 }
-
-// practiceNotice marks every export of a practice mission (vigil demo).
-const practiceNotice = "PRACTICE DATA: this export comes from a practice mission and describes no real election."
 
 // describeFilter prints the filters an export applied, for the XLSX and
 // PDF summaries; empty when there are none.
@@ -248,30 +131,6 @@ func describeFilter(f *reportFilterFlags) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-// missionRecords returns the records a reader needs to check reports: the
-// genesis, configs, members and revocations, in that order.
-func missionRecords(s *store.Store) ([]*incident.Signed, error) {
-	var out []*incident.Signed
-	for _, k := range []incident.Kind{incident.KindMission, incident.KindConfig, incident.KindMember, incident.KindRevoke} {
-		recs, err := s.ByKind(k)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, recs...)
-	}
-	return out, nil
-}
-
-func sortedRecords(recs []*incident.Signed) []*incident.Signed {
-	out := append([]*incident.Signed(nil), recs...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && incident.Before(out[j], out[j-1]); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 func (c *cli) cmdVerify(args []string) error {

@@ -1,0 +1,280 @@
+package export
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// Formats are the export formats, as `vigil export --format` and the
+// app's export dialog name them.
+var Formats = []string{"csv", "jsonl", "geojson", "xlsx", "pdf", "evidence"}
+
+// Request says what FromStore writes.
+type Request struct {
+	Format string
+	HXL    bool // csv: the Humanitarian Exchange Language row
+	Public bool // anonymised for publication (not with evidence)
+	Filter store.Filter
+	// FilterText describes Filter on XLSX and PDF covers ("" for none).
+	FilterText string
+	Now        time.Time
+	// Progress, when set, is called after each report.
+	Progress func(done, total int)
+}
+
+// Result says what FromStore wrote.
+type Result struct {
+	Reports           int // reports written
+	SkippedNoLocation int // GeoJSON: reports without coordinates
+	DroppedSealed     int // public exports: sealed reports left out
+}
+
+// PracticeNotice marks every export of a practice mission (vigil demo).
+const PracticeNotice = "PRACTICE DATA: this export comes from a practice mission and describes no real election."
+
+// FromStore writes the reports of st that req selects in req.Format:
+// the one export path of the CLI and the app, so both write the same
+// files (the same notices, the same signed records with JSONL and PDF, the
+// same anonymisation).
+func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
+	var res Result
+	switch {
+	case !contains(Formats, req.Format):
+		return res, fmt.Errorf("%q is not an export format (want one of %s)", req.Format, strings.Join(Formats, ", "))
+	case req.Public && req.Format == "evidence":
+		return res, errors.New("an evidence package is verifiable by design; a public export cannot be")
+	case req.HXL && req.Format != "csv":
+		return res, errors.New("HXL hashtags go with CSV")
+	}
+	if req.Now.IsZero() {
+		req.Now = st.Now()
+	}
+	ms, err := st.Mission()
+	if err != nil {
+		return res, err
+	}
+	views, err := st.List(req.Filter)
+	if err != nil {
+		return res, err
+	}
+	if req.Format == "evidence" {
+		res.Reports, err = evidenceFromStore(st, ms, views, w, req)
+		return res, err
+	}
+	var pub *Anonymizer
+	notice := ""
+	if req.Public {
+		pub = NewAnonymizer(views, PublicOptions{Private: ms.PrivateFields()})
+		// The notice counts what was dropped, so judge every row first.
+		rows := make([]*incident.ReportJSON, len(views))
+		for i, v := range views {
+			if j, ok := pub.Public(v); ok {
+				rows[i] = &j
+			}
+		}
+		notice = pub.Notice()
+		res.DroppedSealed = pub.Dropped
+		if p, _ := st.Meta("practice"); string(p) == "1" {
+			notice = PracticeNotice + " " + notice
+		}
+		return writeViews(st, ms, views, rows, w, req, notice, res)
+	}
+	if p, _ := st.Meta("practice"); string(p) == "1" {
+		notice = PracticeNotice
+	}
+	return writeViews(st, ms, views, nil, w, req, notice, res)
+}
+
+// writeViews writes views (or, for a public export, their rows; a nil row
+// is left out).
+func writeViews(st *store.Store, ms *incident.MissionState, views []incident.ReportView, rows []*incident.ReportJSON, w io.Writer, req Request, notice string, res Result) (Result, error) {
+	public := rows != nil
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var write func(*Item) error
+	var finish func() error
+	switch req.Format {
+	case "csv":
+		cw, err := NewNoticeCSV(bw, req.HXL, notice)
+		if err != nil {
+			return res, err
+		}
+		write, finish = cw.Write, cw.Close
+	case "jsonl":
+		var deps []*incident.Signed
+		if !public {
+			var err error
+			if deps, err = MissionRecords(st); err != nil {
+				return res, err
+			}
+		}
+		jw, err := NewJSONL(bw, deps)
+		if err != nil {
+			return res, err
+		}
+		if notice != "" {
+			if err := jw.Notice(notice); err != nil {
+				return res, err
+			}
+		}
+		write, finish = jw.Write, func() error { return nil }
+	case "geojson":
+		gw, err := NewNoticeGeoJSON(bw, notice)
+		if err != nil {
+			return res, err
+		}
+		write = gw.Write
+		finish = func() error { res.SkippedNoLocation = gw.Skipped; return gw.Close() }
+	case "xlsx":
+		xw := NewXLSX(ms.Mission.Name)
+		xw.MissionID, xw.Exported, xw.Filter, xw.Notice = ms.ID, req.Now, req.FilterText, notice
+		if public {
+			xw.MissionID = incident.ID{} // the genesis ID is a record ID
+		}
+		write, finish = xw.Write, func() error { return xw.Close(bw) }
+	case "pdf":
+		pw := NewPDF(ms.Mission.Name)
+		pw.MissionID, pw.Exported, pw.Filter, pw.Notice = ms.ID, req.Now, req.FilterText, notice
+		if public {
+			pw.MissionID = incident.ID{}
+		}
+		write, finish = pw.Write, func() error { return pw.Close(bw) }
+	}
+	for i := range views {
+		it := Item{View: views[i]}
+		switch {
+		case public:
+			// No signed record, no QR code: nothing links back.
+			if rows[i] == nil {
+				continue
+			}
+			it.Public = rows[i]
+		case req.Format == "jsonl" || req.Format == "pdf":
+			// JSONL carries the signed records; the PDF prints the
+			// report's record as a QR code.
+			rec, err := st.Get(views[i].ID)
+			if err != nil || rec == nil {
+				return res, fmt.Errorf("report %s: %v", views[i].ID, err)
+			}
+			it.Record = rec.Raw
+			if req.Format == "jsonl" {
+				rel, err := st.Related(views[i].ID)
+				if err != nil {
+					return res, err
+				}
+				sort.Slice(rel, func(x, y int) bool { return incident.Before(rel[x], rel[y]) })
+				for _, r := range rel {
+					it.Related = append(it.Related, r.Raw)
+				}
+			}
+		}
+		if err := write(&it); err != nil {
+			return res, err
+		}
+		res.Reports++
+		if req.Progress != nil {
+			req.Progress(i+1, len(views))
+		}
+	}
+	if err := finish(); err != nil {
+		return res, err
+	}
+	res.Reports -= res.SkippedNoLocation
+	return res, bw.Flush()
+}
+
+// MissionRecords returns the records a reader needs to check reports: the
+// genesis, configs, members and revocations, in that order.
+func MissionRecords(st *store.Store) ([]*incident.Signed, error) {
+	var out []*incident.Signed
+	for _, k := range []incident.Kind{incident.KindMission, incident.KindConfig, incident.KindMember, incident.KindRevoke} {
+		recs, err := st.ByKind(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
+// evidenceFromStore writes an evidence package of views: each report with
+// its amendments, retractions and reviews, their attachments, every
+// mission record that authorises an author, and the checkpoints signed on
+// this device with the lists they covered.
+func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incident.ReportView, w io.Writer, req Request) (int, error) {
+	if role, _ := ms.Role(st.Author()); role != incident.RoleCoordinator {
+		return 0, errors.New("evidence packages are signed by a coordinator; this device is not one")
+	}
+	ev := Evidence{Mission: ms, Signer: st.Signer(), Now: req.Now, Attachments: map[[32]byte][]byte{}}
+	deps, err := MissionRecords(st)
+	if err != nil {
+		return 0, err
+	}
+	ev.Records = append(ev.Records, deps...)
+	for i, v := range views {
+		rec, err := st.Get(v.ID)
+		if err != nil || rec == nil {
+			return 0, fmt.Errorf("report %s: %v", v.ID, err)
+		}
+		rel, err := st.Related(v.ID)
+		if err != nil {
+			return 0, err
+		}
+		ev.Records = append(ev.Records, rec)
+		ev.Records = append(ev.Records, rel...)
+		for _, h := range v.Report.Attachments {
+			var sum [32]byte
+			copy(sum[:], h)
+			if data, err := st.Blob(sum); err == nil {
+				ev.Attachments[sum] = data
+			}
+		}
+		if req.Progress != nil {
+			req.Progress(i+1, len(views))
+		}
+	}
+	atts, err := st.ByKind(incident.KindAttachment)
+	if err != nil {
+		return 0, err
+	}
+	for _, a := range atts {
+		p, err := a.DecodePayload()
+		if ap, ok := p.(*incident.AttachmentPayload); err == nil && ok && len(ap.Hash) == 32 {
+			var sum [32]byte
+			copy(sum[:], ap.Hash)
+			if _, ok := ev.Attachments[sum]; ok {
+				ev.Records = append(ev.Records, a)
+			}
+		}
+	}
+	cps, err := st.ByKind(incident.KindCheckpoint)
+	if err != nil {
+		return 0, err
+	}
+	for _, cp := range cps {
+		ev.Records = append(ev.Records, cp)
+		if list, err := st.Covered(cp.ID); err == nil {
+			ev.Checkpoints = append(ev.Checkpoints, CheckpointCover{Record: cp, Covered: list})
+		}
+	}
+	if err := WriteEvidence(w, ev); err != nil {
+		return 0, err
+	}
+	return len(views), nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
