@@ -36,8 +36,8 @@ type Options struct {
 	Logger         *slog.Logger
 }
 
-// phoneMemoryLimit is the Go memory limit on phones.
-const phoneMemoryLimit = 48 << 20
+// PhoneMemoryLimit is the Go memory limit on phones (Options.Phone).
+const PhoneMemoryLimit = 48 << 20
 
 // Daemon is a running node and engine over one store.
 type Daemon struct {
@@ -73,12 +73,12 @@ func TransportKey(st *store.Store, rotate bool) (crypto.PrivKey, error) {
 // Start starts the node and the engine. The caller keeps owning st and
 // must Close the daemon before closing st.
 func Start(st *store.Store, o Options) (*Daemon, error) {
-	if o.Phone && debug.SetMemoryLimit(-1) > phoneMemoryLimit {
+	if o.Phone && debug.SetMemoryLimit(-1) > PhoneMemoryLimit {
 		// Go lets the heap grow to twice what is live; on a phone that
 		// doubles Badger's compaction buffers. Measured in bench/: a
 		// syncing phone store peaks at about 51 MiB with this limit,
 		// 127 MiB without.
-		debug.SetMemoryLimit(phoneMemoryLimit)
+		debug.SetMemoryLimit(PhoneMemoryLimit)
 	}
 	key, err := TransportKey(st, o.RotateIdentity)
 	if err != nil {

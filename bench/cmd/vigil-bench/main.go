@@ -10,6 +10,8 @@
 package main
 
 import (
+	"github.com/vigil-mesh/vigil/sync/daemon"
+
 	"bufio"
 	"crypto/rand"
 	"errors"
@@ -70,7 +72,7 @@ func run(args []string) int {
 	fs.StringVar(&o.work, "work", "", "scratch folder for stores (default a temporary folder, removed afterwards)")
 	fs.IntVar(&o.trials, "trials", 0, "runs of each mesh size; the median convergence time counts (default 3, quick 1)")
 	fs.BoolVar(&o.verbose, "v", true, "progress on stderr")
-	memLimitMiB := fs.Int64("phone-memlimit", 0, "experiment: run the phone's child processes under this Go memory limit (MiB; debug.SetMemoryLimit). Vigil sets none today, so the default is none")
+	memLimitMiB := fs.Int64("phone-memlimit", daemon.PhoneMemoryLimit>>20, "the Go memory limit of the phone's child processes (MiB; debug.SetMemoryLimit), as Vigil's daemon sets it on phones; 0 for none")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

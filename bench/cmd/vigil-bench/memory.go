@@ -421,8 +421,8 @@ func runChild(args []string, profileDir string, memLimit int64, onReady func() e
 
 // childMain is the -child entry point.
 func childMain(mode string, args []string) int {
-	// The parent's -phone-memlimit, for experiments: Vigil itself sets no
-	// memory limit today.
+	// The parent's -phone-memlimit: by default the limit Vigil's daemon
+	// sets on phones (sync/daemon.PhoneMemoryLimit).
 	if v := os.Getenv("VIGIL_BENCH_MEMLIMIT"); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
 			debug.SetMemoryLimit(n)
