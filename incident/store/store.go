@@ -351,17 +351,14 @@ func (s *Store) load() error {
 			return err
 		}
 		for _, k := range []incident.Kind{incident.KindConfig, incident.KindMember, incident.KindRevoke} {
-			err := scanPrefix(txn, kindPrefix(k), false, func(key []byte) error {
-				var rid incident.ID
-				copy(rid[:], key[len(key)-32:])
-				r, err := getRecord(txn, rid)
-				if err != nil {
-					return err
-				}
-				return ms.Apply(r)
-			})
+			recs, err := recordsUnder(txn, kindPrefix(k))
 			if err != nil {
 				return err
+			}
+			for _, r := range recs {
+				if err := ms.Apply(r); err != nil {
+					return err
+				}
 			}
 		}
 		s.ms = ms
@@ -490,18 +487,32 @@ func (s *Store) Counts() (map[incident.Kind]int, error) {
 
 // ByKind returns the stored records of kind k in claimed-time order.
 func (s *Store) ByKind(k incident.Kind) ([]*incident.Signed, error) {
+	return s.recordsUnder(kindPrefix(k))
+}
+
+// recordsUnder returns the records whose IDs end the index keys under
+// prefix, in key order.
+func (s *Store) recordsUnder(prefix []byte) ([]*incident.Signed, error) {
 	var out []*incident.Signed
 	err := s.db.View(func(txn *badger.Txn) error {
-		return scanPrefix(txn, kindPrefix(k), false, func(key []byte) error {
-			var id incident.ID
-			copy(id[:], key[len(key)-32:])
-			r, err := getRecord(txn, id)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-			return nil
-		})
+		var err error
+		out, err = recordsUnder(txn, prefix)
+		return err
+	})
+	return out, err
+}
+
+func recordsUnder(txn *badger.Txn, prefix []byte) ([]*incident.Signed, error) {
+	var out []*incident.Signed
+	err := scanPrefix(txn, prefix, false, func(k []byte) error {
+		var id incident.ID
+		copy(id[:], k[len(k)-32:])
+		r, err := getRecord(txn, id)
+		if err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
 	})
 	return out, err
 }
@@ -519,18 +530,7 @@ func (s *Store) Related(id incident.ID) ([]*incident.Signed, error) {
 }
 
 func related(txn *badger.Txn, id incident.ID) ([]*incident.Signed, error) {
-	var out []*incident.Signed
-	err := scanPrefix(txn, key(tTarget, id[:]), false, func(k []byte) error {
-		var rid incident.ID
-		copy(rid[:], k[len(k)-32:])
-		r, err := getRecord(txn, rid)
-		if err != nil {
-			return err
-		}
-		out = append(out, r)
-		return nil
-	})
-	return out, err
+	return recordsUnder(txn, key(tTarget, id[:]))
 }
 
 // Now returns the store's clock reading.
@@ -540,18 +540,5 @@ func bytesEqual(a, b []byte) bool { return bytes.Equal(a, b) }
 
 // ByAuthor returns the records author signed, in claimed-time order.
 func (s *Store) ByAuthor(a incident.Author) ([]*incident.Signed, error) {
-	var out []*incident.Signed
-	err := s.db.View(func(txn *badger.Txn) error {
-		return scanPrefix(txn, key(tAuthor, a[:]), false, func(k []byte) error {
-			var id incident.ID
-			copy(id[:], k[len(k)-32:])
-			r, err := getRecord(txn, id)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-			return nil
-		})
-	})
-	return out, err
+	return s.recordsUnder(key(tAuthor, a[:]))
 }
