@@ -301,6 +301,9 @@ func (e *Engine) Peers() []PeerInfo {
 
 func (e *Engine) onPeer(p peer.ID, up bool) {
 	if !up {
+		e.mu.Lock()
+		delete(e.peers, p) // phones rotate peer IDs: keep no state for gone peers
+		e.mu.Unlock()
 		return
 	}
 	// On a new connection the lower peer ID starts; the other side
@@ -354,14 +357,21 @@ func (e *Engine) periodic() {
 	}
 }
 
-// strike counts an invalid record from p and bans p past the limit.
+// strikable reports whether a rejection is the sender's fault: an invalid
+// record. A full quarantine, an author over quota (an honest peer forwards
+// a flooder's records) or a local storage error is not.
+func strikable(err error) bool {
+	return incident.IsRejected(err) && !errors.Is(err, store.ErrQuota)
+}
+
+// strike counts an invalid record from p and bans p at the limit.
 func (e *Engine) strike(p peer.ID, why error) {
 	e.mu.Lock()
 	e.strikes[p]++
 	n := e.strikes[p]
 	e.mu.Unlock()
 	e.log.Debug("invalid record from peer", "peer", p, "err", why, "strikes", n)
-	if n >= e.cfg.MaxStrikes {
+	if n == e.cfg.MaxStrikes {
 		e.node.Ban(p, fmt.Sprintf("%d invalid records", n))
 	}
 }
@@ -429,7 +439,7 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 	case store.Duplicate, store.Quarantined:
 		return pubsub.ValidationIgnore
 	}
-	if errors.Is(r.Err, store.ErrQuarantineFull) || errors.Is(r.Err, store.ErrQuota) {
+	if !strikable(r.Err) {
 		return pubsub.ValidationIgnore
 	}
 	e.strike(from, r.Err)

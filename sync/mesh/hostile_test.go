@@ -570,6 +570,14 @@ func TestEndlessReconStreamCutOff(t *testing.T) {
 	hostile := m.start(1, noReceipts, slowPeriodic)
 	connect(t, hostile, honest)
 	waitConverged(t, 20*time.Second, 0, m.stores[0], m.stores[1])
+	// The reconciliation on connect must be over, or it holds one of the
+	// member's inbound session slots and a second hostile stream is
+	// refused too.
+	select {
+	case <-honest.Results():
+	case <-time.After(10 * time.Second):
+		t.Log("no reconciliation result on connect")
+	}
 	hid := hostile.Node().ID()
 	proto := mesh.ReconProtocol(honest)
 	ctx, cancel := context.WithCancel(context.Background())

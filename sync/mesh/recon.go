@@ -378,9 +378,7 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 							mu.Lock()
 							rejected++
 							mu.Unlock()
-							if !errors.Is(x.Err, store.ErrQuota) {
-								// An honest peer forwards a flooder's records;
-								// over-quota is the flooder's fault, not its.
+							if strikable(x.Err) {
 								e.strike(p, x.Err)
 							}
 						}
