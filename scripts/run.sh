@@ -36,6 +36,26 @@ fi
 # --- the app, when there is a screen to show it on -------------------------
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   if has gui; then
+    # First start (no store in the default home yet): offer the practice
+    # mission, so a newcomer sees every screen populated before the real day.
+    home="${VIGIL_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/vigil}"
+    if [ "$(uname -s)" = Linux ] && [ ! -e "$home/key.json" ]; then
+      say "run: first start. A practice mission (a fictional country, a polling day of reports) shows every screen populated."
+      practice="${home}-practice"
+      if [ -t 0 ]; then
+        read -r -p "Open the practice mission first? It lives in $practice, apart from real data. [y/N] " answer
+        case "$answer" in
+          [yY]*)
+            if [ ! -e "$practice/key.json" ]; then
+              "$vigil" --home "$practice" demo >/dev/null || exit 1
+            fi
+            exec "$vigil" --home "$practice" gui
+            ;;
+        esac
+      else
+        say "run: \`$vigil demo\` creates it; then \`$vigil --home $practice gui\`."
+      fi
+    fi
     exec "$vigil" gui
   fi
   say "run: this build has no GUI yet ($vigil gui --help failed); staying in the terminal."
