@@ -173,15 +173,13 @@ func TestCrashKeepsAcknowledgedReports(t *testing.T) {
 	}
 
 	const wantKills = 200
-	deadline := time.Now().Add(75 * time.Second)
+	// All 200 kills are the requirement; the deadline only stops a run
+	// that could never get there.
+	deadline := time.Now().Add(300 * time.Second)
 	kills, storeKills, killedAfterAck, completed := 0, 0, 0, 0
 	for n := 0; kills < wantKills; n++ {
 		if time.Now().After(deadline) {
-			t.Logf("stopping at %d kills: the machine is slow", kills)
-			if kills < wantKills/4 {
-				t.Fatalf("only %d kills before the deadline", kills)
-			}
-			break
+			t.Fatalf("only %d of %d kills before the deadline: the machine is too slow", kills, wantKills)
 		}
 		early := n%5 < 3
 		delay := time.Duration(rng.Int64N(int64(150 * time.Millisecond)))
