@@ -279,3 +279,10 @@ func checkArgs(p KDFParams, passphrase []byte) error {
 	}
 	return nil
 }
+
+// Wiped reports whether dir's key file is a wipe tombstone. It reads the
+// file only: no key derivation, so it is cheap to ask at every start.
+func Wiped(dir string) bool {
+	_, err := load(dir)
+	return errors.Is(err, ErrWiped)
+}
