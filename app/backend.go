@@ -325,7 +325,7 @@ func (b *StoreBackend) Submit(r incident.ReportPayload, files []Attachment, seal
 		h := f.Hash
 		r.Attachments = append(r.Attachments, h[:])
 	}
-	rec, err := b.putMaybeSealed(sealed, incident.KindReport, nil, r)
+	rec, err := b.st.PutMaybeSealed(sealed, incident.KindReport, nil, r)
 	if err != nil {
 		return incident.ID{}, err
 	}
@@ -401,31 +401,8 @@ func (b *StoreBackend) Review(id incident.ID, status, note string) error {
 	if err := b.checkRole(incident.KindReview); err != nil {
 		return err
 	}
-	v, err := b.st.Report(id)
-	if err != nil {
-		return err
-	}
-	var prev [][]byte
-	for _, e := range v.History {
-		if e.Kind == incident.KindReview && e.Head {
-			prev = append(prev, e.ID.Bytes())
-		}
-	}
-	if v.Sealed && !v.Opened {
-		return fmt.Errorf("report %s is sealed and this device cannot read it", id)
-	}
-	// Reviews of a sealed report are sealed too.
-	_, err = b.putMaybeSealed(v.Sealed, incident.KindReview, &id,
-		incident.ReviewPayload{Target: id.Bytes(), Status: status, Note: note, Prev: prev})
+	_, err := b.st.Review(id, status, note)
 	return err
-}
-
-// putMaybeSealed stores a record as this device, sealed or in the clear.
-func (b *StoreBackend) putMaybeSealed(sealed bool, k incident.Kind, target *incident.ID, payload any) (*incident.Signed, error) {
-	if sealed {
-		return b.st.PutSealed(k, target, payload)
-	}
-	return b.st.Put(k, payload)
 }
 
 // Activity lists every check-in and alert, newest first.

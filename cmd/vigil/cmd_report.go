@@ -188,7 +188,7 @@ func (c *cli) reportAdd(args []string) error {
 			return err
 		}
 		rep.Attachments = hashes
-		rec, err := putMaybeSealed(s, sealed, incident.KindReport, nil, rep)
+		rec, err := s.PutMaybeSealed(sealed, incident.KindReport, nil, rep)
 		if err != nil {
 			return err
 		}
@@ -207,14 +207,6 @@ func sealing(ms *incident.MissionState, f *reportFlags) bool {
 		return *f.sealed
 	}
 	return ms.SealByDefault()
-}
-
-// putMaybeSealed stores a record as this device, sealed or in the clear.
-func putMaybeSealed(s *store.Store, sealed bool, k incident.Kind, target *incident.ID, payload any) (*incident.Signed, error) {
-	if sealed {
-		return s.PutSealed(k, target, payload)
-	}
-	return s.Put(k, payload)
 }
 
 // checkRole gives a plain refusal before signing.
@@ -497,7 +489,7 @@ func (c *cli) reportAmend(args []string) error {
 			rep.Attachments = append(rep.Attachments, hashes...)
 		}
 		// The amends of a sealed report are sealed too.
-		rec, err := putMaybeSealed(s, v.Sealed, incident.KindAmend, &id, incident.AmendPayload{Target: id.Bytes(), Report: rep})
+		rec, err := s.PutMaybeSealed(v.Sealed, incident.KindAmend, &id, incident.AmendPayload{Target: id.Bytes(), Report: rep})
 		if err != nil {
 			return err
 		}
@@ -535,7 +527,7 @@ func (c *cli) reportRetract(args []string) error {
 		if err != nil {
 			return fmt.Errorf("no report %s on this device", id)
 		}
-		rec, err := putMaybeSealed(s, v.Sealed, incident.KindRetract, &id, incident.RetractPayload{Target: id.Bytes(), Reason: *reason})
+		rec, err := s.PutMaybeSealed(v.Sealed, incident.KindRetract, &id, incident.RetractPayload{Target: id.Bytes(), Reason: *reason})
 		if err != nil {
 			return err
 		}

@@ -37,25 +37,10 @@ func (c *cli) cmdReview(args []string) error {
 		if err := checkRole(s, ms, incident.KindReview); err != nil {
 			return err
 		}
-		v, err := s.Report(id)
+		rec, err := s.Review(id, *status, *note)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no report %s on this device", id)
 		}
-		if err != nil {
-			return err
-		}
-		// The reviews this one supersedes: the current heads.
-		var prev [][]byte
-		for _, e := range v.History {
-			if e.Kind == incident.KindReview && e.Head {
-				prev = append(prev, e.ID.Bytes())
-			}
-		}
-		if v.Sealed && !v.Opened {
-			return fmt.Errorf("report %s is sealed and this device cannot read it", id)
-		}
-		// Reviews of a sealed report are sealed too.
-		rec, err := putMaybeSealed(s, v.Sealed, incident.KindReview, &id, incident.ReviewPayload{Target: id.Bytes(), Status: *status, Note: *note, Prev: prev})
 		if err != nil {
 			return err
 		}

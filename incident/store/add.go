@@ -93,7 +93,7 @@ func (s *Store) addLocked(raw []byte, source string) Result {
 		res.Outcome, res.Err = Rejected, ErrNoMission
 		return res
 	}
-	if has, err := s.hasLocked(rec.ID); err != nil {
+	if has, err := s.hasRecord(rec.ID); err != nil {
 		res.Outcome, res.Err = Rejected, err
 		return res
 	} else if has {
@@ -122,7 +122,7 @@ func (s *Store) addLocked(raw []byte, source string) Result {
 	return res
 }
 
-func (s *Store) hasLocked(id incident.ID) (bool, error) {
+func (s *Store) hasRecord(id incident.ID) (bool, error) {
 	err := s.db.View(func(txn *badger.Txn) error {
 		_, err := txn.Get(recordKey(id))
 		return err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -102,4 +103,33 @@ func dropKept(txn *badger.Txn, rec *incident.Signed) error {
 		}
 	}
 	return nil
+}
+
+// PutMaybeSealed stores a record as this device, sealed or in the clear.
+func (s *Store) PutMaybeSealed(sealed bool, kind incident.Kind, target *incident.ID, payload any) (*incident.Signed, error) {
+	if sealed {
+		return s.PutSealed(kind, target, payload)
+	}
+	return s.Put(kind, payload)
+}
+
+// Review stores this device's verdict on a report. It supersedes the
+// review heads this device holds (so a later review replaces them rather
+// than conflicting), and is sealed when the report is.
+func (s *Store) Review(id incident.ID, status, note string) (*incident.Signed, error) {
+	v, err := s.Report(id)
+	if err != nil {
+		return nil, err
+	}
+	if v.Sealed && !v.Opened {
+		return nil, fmt.Errorf("report %s is sealed and this device cannot read it", id)
+	}
+	var prev [][]byte
+	for _, e := range v.History {
+		if e.Kind == incident.KindReview && e.Head {
+			prev = append(prev, e.ID.Bytes())
+		}
+	}
+	return s.PutMaybeSealed(v.Sealed, incident.KindReview, &id,
+		incident.ReviewPayload{Target: id.Bytes(), Status: status, Note: note, Prev: prev})
 }

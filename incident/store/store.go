@@ -458,16 +458,7 @@ func (s *Store) Get(id incident.ID) (*incident.Signed, error) {
 }
 
 // Has reports whether the record is stored.
-func (s *Store) Has(id incident.ID) (bool, error) {
-	err := s.db.View(func(txn *badger.Txn) error {
-		_, err := txn.Get(recordKey(id))
-		return err
-	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
+func (s *Store) Has(id incident.ID) (bool, error) { return s.hasRecord(id) }
 
 // Counts returns how many records of each kind are stored.
 func (s *Store) Counts() (map[incident.Kind]int, error) {
