@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -334,7 +335,7 @@ func (b *StoreBackend) Submit(r incident.ReportPayload, files []Attachment, seal
 
 // Checkin stores a check-in.
 func (b *StoreBackend) Checkin(status, station string) error {
-	if !contains(incident.CheckinStatuses, status) {
+	if !slices.Contains(incident.CheckinStatuses, status) {
 		return fmt.Errorf("%q is not a check-in status", status)
 	}
 	if err := b.checkRole(incident.KindCheckin); err != nil {
@@ -395,7 +396,7 @@ func (b *StoreBackend) Report(id incident.ID) (incident.ReportView, error) { ret
 
 // Review stores a coordinator's verdict, superseding the current heads.
 func (b *StoreBackend) Review(id incident.ID, status, note string) error {
-	if !contains(incident.ReviewStatuses, status) {
+	if !slices.Contains(incident.ReviewStatuses, status) {
 		return fmt.Errorf("%q is not a review status", status)
 	}
 	if err := b.checkRole(incident.KindReview); err != nil {
@@ -659,13 +660,4 @@ func (n *daemonNetwork) Peers() []Peer {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

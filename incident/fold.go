@@ -2,6 +2,7 @@ package incident
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -47,7 +48,7 @@ type ReportView struct {
 }
 
 // HasFlag reports whether v carries flag f.
-func (v *ReportView) HasFlag(f string) bool { return contains(v.Flags, f) }
+func (v *ReportView) HasFlag(f string) bool { return slices.Contains(v.Flags, f) }
 
 // FoldReport computes a report's view. related holds the valid records that
 // target it (amend, retract, review), in any order; records that target
@@ -178,7 +179,7 @@ func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now tim
 	}
 	v.Flags = RecordFlags(report, ms, now)
 	if !v.Sealed || v.Opened {
-		if v.Report.Occurred > now.Add(ClockSkewFlag).UnixMilli() && !contains(v.Flags, FlagFutureTime) {
+		if v.Report.Occurred > now.Add(ClockSkewFlag).UnixMilli() && !slices.Contains(v.Flags, FlagFutureTime) {
 			v.Flags = append(v.Flags, FlagFutureTime)
 		}
 		if _, ok := ms.Category(v.Report.Category); !ok {

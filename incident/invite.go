@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -154,7 +155,7 @@ func DecodeInvite(code string) (*ParsedInvite, error) {
 	if role, _ := ms.Role(issuer); role != RoleCoordinator {
 		return nil, inviteErr("was issued by %s, who is not a coordinator of this mission", issuer)
 	}
-	if !contains(Roles, inv.Token.Role) {
+	if !slices.Contains(Roles, inv.Token.Role) {
 		return nil, inviteErr("has unknown role %q", inv.Token.Role)
 	}
 	if inv.Token.Role == RoleCoordinator && len(inv.Token.For) != 32 {

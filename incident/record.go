@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -142,7 +143,7 @@ func decode(raw []byte, verify bool) (*Signed, error) {
 	if r.Version != SchemaVersion {
 		return nil, fieldErr("version", "is %d, this build reads version %d", r.Version, SchemaVersion)
 	}
-	if !contains(kindNames, string(r.Kind)) {
+	if !slices.Contains(kindNames, string(r.Kind)) {
 		return nil, fieldErr("kind", "%q is not a record kind", r.Kind)
 	}
 	a, err := authorFromBytes("author", r.Author)

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -85,14 +86,5 @@ func FamilyOf(code string) string {
 // mission defines it is a fold-time question (flag unknown_category), so
 // validity does not depend on a config record having arrived.
 func wellFormedCategory(code string) bool {
-	return len(code) <= MaxCategoryLen && categoryCode.MatchString(code) && contains(Families, FamilyOf(code))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return len(code) <= MaxCategoryLen && categoryCode.MatchString(code) && slices.Contains(Families, FamilyOf(code))
 }

@@ -3,6 +3,7 @@ package incident
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -94,7 +95,7 @@ var permissions = map[Kind][]string{
 	KindAttachment: {RoleCoordinator, RoleObserver},
 }
 
-func allowed(role string, k Kind) bool { return contains(permissions[k], role) }
+func allowed(role string, k Kind) bool { return slices.Contains(permissions[k], role) }
 
 // Allowed reports whether role may author records of kind k.
 func Allowed(role string, k Kind) bool { return k == KindMember || allowed(role, k) }
@@ -131,7 +132,7 @@ func validateMember(author Author, p *MemberPayload, ms *MissionState) error {
 	if !bytes.Equal(t.Mission, ms.ID[:]) {
 		return fieldErr("token.mission", "token is for another mission")
 	}
-	if !contains(Roles, t.Role) {
+	if !slices.Contains(Roles, t.Role) {
 		return fieldErr("token.role", "%q is not a role (want coordinator, observer or carrier)", t.Role)
 	}
 	if len(t.Nonce) != 16 {
@@ -188,7 +189,7 @@ func validatePayload(p any) error {
 			}
 		}
 		for i, f := range v.PrivateFields {
-			if !contains(ReportFields, f) {
+			if !slices.Contains(ReportFields, f) {
 				return fieldErr(fmt.Sprintf("payload.private_fields[%d]", i), "%q is not a report field", f)
 			}
 		}
@@ -221,7 +222,7 @@ func validatePayload(p any) error {
 	case *RetractPayload:
 		return checkText("payload.reason", v.Reason, MaxNoteLen, true)
 	case *ReviewPayload:
-		if !contains(ReviewStatuses, v.Status) {
+		if !slices.Contains(ReviewStatuses, v.Status) {
 			return fieldErr("payload.status", "%q is not a review status (want verified, corroborated, rejected or escalated)", v.Status)
 		}
 		for i, b := range v.Prev {
@@ -231,7 +232,7 @@ func validatePayload(p any) error {
 		}
 		return checkText("payload.note", v.Note, MaxNoteLen, false)
 	case *CheckinPayload:
-		if !contains(CheckinStatuses, v.Status) {
+		if !slices.Contains(CheckinStatuses, v.Status) {
 			return fieldErr("payload.status", "%q is not a check-in status (want arrived, opened, all_quiet or closed)", v.Status)
 		}
 		return checkCode("payload.station", v.Station, false)
@@ -339,10 +340,10 @@ func validateReport(r *ReportPayload) error {
 	if !disinfo && (r.Channel != "" || r.Harm != "" || r.Reach != 0 || r.Source != "") {
 		return fieldErr("channel", "channel, harm, reach and source are for disinformation reports only")
 	}
-	if r.Channel != "" && !contains(Channels, r.Channel) {
+	if r.Channel != "" && !slices.Contains(Channels, r.Channel) {
 		return fieldErr("channel", "%q is not a channel (want one of %v)", r.Channel, Channels)
 	}
-	if r.Harm != "" && !contains(HarmLevels, r.Harm) {
+	if r.Harm != "" && !slices.Contains(HarmLevels, r.Harm) {
 		return fieldErr("harm", "%q is not a harm level (want low, medium, high or critical)", r.Harm)
 	}
 	if r.Reach > MaxReach {

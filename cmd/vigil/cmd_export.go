@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -32,7 +33,7 @@ func addFilterFlags(fs interface {
 
 func (c *cli) filter(f *reportFilterFlags) (store.Filter, error) {
 	out := store.Filter{Category: *f.category, Station: *f.station, Status: *f.status}
-	if *f.status != "" && *f.status != incident.StatusUnreviewed && !contains(incident.ReviewStatuses, *f.status) {
+	if *f.status != "" && *f.status != incident.StatusUnreviewed && !slices.Contains(incident.ReviewStatuses, *f.status) {
 		return out, usagef("--status: %q is not a status (unreviewed, verified, corroborated, rejected, escalated)", *f.status)
 	}
 	if *f.since != "" {

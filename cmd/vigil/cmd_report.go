@@ -543,12 +543,3 @@ func (c *cli) printID(id incident.ID, msg string) error {
 	fmt.Fprintln(c.stderr, msg)
 	return nil
 }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

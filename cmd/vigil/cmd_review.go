@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
@@ -19,7 +20,7 @@ func (c *cli) cmdReview(args []string) error {
 	if len(pos) != 1 {
 		return usagef("review: want one report ID and --status")
 	}
-	if !contains(incident.ReviewStatuses, *status) {
+	if !slices.Contains(incident.ReviewStatuses, *status) {
 		return usagef("review: --status must be verified, corroborated, rejected or escalated")
 	}
 	if err := checkUTF8(map[string]string{"note": *note}); err != nil {
@@ -55,7 +56,7 @@ func (c *cli) cmdCheckin(args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if !contains(incident.CheckinStatuses, *status) {
+	if !slices.Contains(incident.CheckinStatuses, *status) {
 		return usagef("checkin: --status must be arrived, opened, all_quiet or closed")
 	}
 	return c.putSimple(incident.KindCheckin, incident.CheckinPayload{Status: *status, Station: *station},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ const PracticeNotice = "PRACTICE DATA: this export comes from a practice mission
 func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
 	var res Result
 	switch {
-	case !contains(Formats, req.Format):
+	case !slices.Contains(Formats, req.Format):
 		return res, fmt.Errorf("%q is not an export format (want one of %s)", req.Format, strings.Join(Formats, ", "))
 	case req.Public && req.Format == "evidence":
 		return res, errors.New("an evidence package is verifiable by design; a public export cannot be")
@@ -268,13 +269,4 @@ func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incid
 		return 0, err
 	}
 	return len(views), nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

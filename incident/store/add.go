@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -349,10 +348,4 @@ func (s *Store) QuarantineCount() (int, error) {
 		return scanPrefix(txn, key(tQMember), false, func([]byte) error { n++; return nil })
 	})
 	return n, err
-}
-
-func putUint(v uint64) []byte {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], v)
-	return b[:]
 }

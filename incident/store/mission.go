@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -109,7 +110,7 @@ func (s *Store) Invite(req InviteRequest) (string, error) {
 	if role, _ := s.ms.Role(self); role != incident.RoleCoordinator {
 		return "", fmt.Errorf("only coordinators can invite; this device is %s", incident.Article(orNone(role)))
 	}
-	if !contains(incident.Roles, req.Role) {
+	if !slices.Contains(incident.Roles, req.Role) {
 		return "", fmt.Errorf("--role: %q is not a role (want observer, carrier or coordinator)", req.Role)
 	}
 	if req.Role == incident.RoleCoordinator && req.For == nil {
@@ -274,15 +275,6 @@ func orNone(role string) string {
 		return "non-member"
 	}
 	return role
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Meta returns a device setting stored under name (nil when unset).

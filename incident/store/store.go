@@ -6,7 +6,6 @@
 package store
 
 import (
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -526,8 +525,6 @@ func related(txn *badger.Txn, id incident.ID) ([]*incident.Signed, error) {
 
 // Now returns the store's clock reading.
 func (s *Store) Now() time.Time { return s.opts.Now() }
-
-func bytesEqual(a, b []byte) bool { return bytes.Equal(a, b) }
 
 // ByAuthor returns the records author signed, in claimed-time order.
 func (s *Store) ByAuthor(a incident.Author) ([]*incident.Signed, error) {
