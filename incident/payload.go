@@ -12,6 +12,11 @@ type MissionPayload struct {
 	SealByDefault bool   `cbor:"4,keyasint,omitempty"`
 	Recipient     string `cbor:"5,keyasint,omitempty"` // the founding coordinator's age recipient
 	Label         string `cbor:"6,keyasint,omitempty"` // the founding coordinator's label
+	// Practice marks a training mission (vigil demo, mission create
+	// --practice). It is part of the signed genesis, so every member's
+	// device shows it and no one can turn a practice mission into a real
+	// one, or the reverse, without founding a new mission.
+	Practice bool `cbor:"7,keyasint,omitempty"`
 }
 
 // ConfigPayload is mission policy, signed by a coordinator.

@@ -133,6 +133,7 @@ type statusJSON struct {
 	Peers       []peerJSON     `json:"peers"`
 	Records     map[string]int `json:"records"`
 	Quarantined int            `json:"quarantined"`
+	Practice    bool           `json:"practice"`
 }
 
 func (c *cli) cmdStatus(args []string) error {
@@ -153,6 +154,7 @@ func (c *cli) cmdStatus(args []string) error {
 		if n := s.Name(); n != "" {
 			st.Name = &n
 		}
+		st.Practice = s.Practice()
 		if ms, err := s.Mission(); err == nil {
 			id, name := ms.ID.String(), ms.Mission.Name
 			st.Mission, st.MissionName = &id, &name
@@ -184,6 +186,9 @@ func (c *cli) cmdStatus(args []string) error {
 			fmt.Fprintln(w, "mission   none yet: `vigil mission create --name NAME` or `vigil mission join CODE`")
 		} else {
 			fmt.Fprintf(w, "mission   %s (%s)\n", *st.MissionName, *st.Mission)
+			if st.Practice {
+				fmt.Fprintln(w, "          PRACTICE mission: training data, not a real election")
+			}
 			role := "not a member yet"
 			if st.Role != nil {
 				role = *st.Role

@@ -36,6 +36,7 @@ func (c *cli) missionCreate(args []string) error {
 	name := fs.String("name", "", "the mission's name (seen by members only)")
 	label := fs.String("label", "", "your label as founding coordinator")
 	seal := fs.Bool("seal-by-default", false, "seal reports to the coordinators by default")
+	practice := fs.Bool("practice", false, "a training mission: every member's device and every export marks it as practice")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -46,12 +47,12 @@ func (c *cli) missionCreate(args []string) error {
 		return err
 	}
 	return c.withStore(func(s *store.Store) error {
-		id, err := s.CreateMission(*name, *label, *seal)
+		id, err := s.CreateMissionWith(store.MissionSpec{Name: *name, Label: *label, SealByDefault: *seal, Practice: *practice})
 		if err != nil {
 			return err
 		}
 		if c.json {
-			return c.printJSON(map[string]any{"mission": id.String(), "name": *name})
+			return c.printJSON(map[string]any{"mission": id.String(), "name": *name, "practice": *practice})
 		}
 		fmt.Fprintln(c.stdout, id)
 		fmt.Fprintf(c.stderr, "Mission %q created; you are its founding coordinator. Next: `vigil mission invite --role observer`.\n", *name)

@@ -261,6 +261,7 @@ type statusOut struct {
 	Peers       []any          `json:"peers"`
 	Records     map[string]int `json:"records"`
 	Quarantined int            `json:"quarantined"`
+	Practice    bool           `json:"practice"`
 }
 
 type eventOut struct {

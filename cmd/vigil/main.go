@@ -228,7 +228,7 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
 
   init [--name NAME]                      create device keys and the store
   passphrase change [--duress]            re-wrap the store key, or set a duress passphrase
-  mission create --name NAME [--seal-by-default] [--label TEXT]
+  mission create --name NAME [--seal-by-default] [--label TEXT] [--practice]
   mission invite --role observer|carrier [--label TEXT] [--expires DUR] [--qr FILE.png]
   mission invite --role coordinator --for AUTHOR [--label TEXT]
   mission join CODE                       CODE, or - to read it from standard input

@@ -31,8 +31,9 @@ const MissionName = "PRACTICE — Marenta general election"
 // Country is the fictional country the practice mission observes.
 const Country = "Republic of Marenta"
 
-// MetaPractice is the store meta setting Generate sets to "1".
-const MetaPractice = "practice"
+// MetaPractice is the store meta setting Generate sets to "1" (the
+// genesis is marked as practice too, so joined devices see it).
+const MetaPractice = store.MetaPractice
 
 // ErrNotEmpty says the folder given as a practice home already holds files.
 var ErrNotEmpty = errors.New("a practice mission needs a new or empty folder")
@@ -149,7 +150,7 @@ func generate(home string, passphrase []byte, so store.Options, seed uint64, day
 		}
 	}()
 	w := newWorld(seed)
-	if _, err := st.CreateMission(MissionName, w.founder.label, false); err != nil {
+	if _, err := st.CreateMissionWith(store.MissionSpec{Name: MissionName, Label: w.founder.label, Practice: true}); err != nil {
 		return sum, err
 	}
 	*setup = false

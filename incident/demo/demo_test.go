@@ -70,6 +70,9 @@ func TestGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !ms.Mission.Practice {
+		t.Error("the practice mission's genesis is not marked practice; members who join it would not know")
+	}
 	if ms.ID != sum.Mission || !strings.Contains(ms.Mission.Name, "PRACTICE") {
 		t.Errorf("mission %s %q, summary says %s", ms.ID, ms.Mission.Name, sum.Mission)
 	}

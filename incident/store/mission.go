@@ -35,6 +35,19 @@ func (s *Store) Name() string {
 // CreateMission makes this device the founding coordinator of a new
 // mission: it signs the genesis and keeps a fresh mission secret.
 func (s *Store) CreateMission(name, label string, sealByDefault bool) (incident.ID, error) {
+	return s.CreateMissionWith(MissionSpec{Name: name, Label: label, SealByDefault: sealByDefault})
+}
+
+// MissionSpec is what a founding coordinator chooses for a new mission.
+type MissionSpec struct {
+	Name          string
+	Label         string // the founder's own label
+	SealByDefault bool
+	Practice      bool // a training mission, marked as such on every device
+}
+
+// CreateMissionWith is CreateMission with every genesis choice.
+func (s *Store) CreateMissionWith(spec MissionSpec) (incident.ID, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ms != nil {
@@ -49,8 +62,8 @@ func (s *Store) CreateMission(name, label string, sealByDefault bool) (incident.
 		return incident.ID{}, err
 	}
 	g, err := s.signer.Sign(incident.ID{}, incident.KindMission, s.opts.Now(), incident.MissionPayload{
-		Name: name, Nonce: nonce, Taxonomy: incident.TaxonomyVersion, SealByDefault: sealByDefault,
-		Recipient: s.ageID.Recipient().String(), Label: label,
+		Name: spec.Name, Nonce: nonce, Taxonomy: incident.TaxonomyVersion, SealByDefault: spec.SealByDefault,
+		Recipient: s.ageID.Recipient().String(), Label: spec.Label, Practice: spec.Practice,
 	})
 	if err != nil {
 		return incident.ID{}, err
