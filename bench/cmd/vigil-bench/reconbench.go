@@ -109,6 +109,7 @@ type negOutcome struct {
 	Found       int    `json:"found"`
 	Exact       bool   `json:"exact"`
 	FrameLimit  int    `json:"frame_size_limit"`
+	Impl        string `json:"impl"`
 }
 
 type negKey struct {
@@ -295,8 +296,8 @@ func runRecon(rs *Results, ns, ds []int, seed uint64, neg map[negKey]negOutcome,
 
 		if haveNeg {
 			nb := Result{Name: "recon.bytes_negentropy", Params: p, Value: float64(ng.Bytes), Unit: "B",
-				Note: fmt.Sprintf("go-nostr nip77/negentropy v0.38.2, frame size limit %d B: client %d B, server %d B, %d messages; Vigil's recon %d B (%.2f× Negentropy's)",
-					ng.FrameLimit, ng.BytesClient, ng.BytesServer, ng.Messages, v.bytes, float64(v.bytes)/float64(ng.Bytes))}
+				Note: fmt.Sprintf("%s nip77/negentropy, frame size limit %d B: client %d B, server %d B, %d messages; Vigil's recon %d B (%.2f× Negentropy's)",
+					ng.Impl, ng.FrameLimit, ng.BytesClient, ng.BytesServer, ng.Messages, v.bytes, float64(v.bytes)/float64(ng.Bytes))}
 			rs.add(nb.withBaseline("d×32", float64(d*32)))
 		}
 
