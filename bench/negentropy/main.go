@@ -114,6 +114,7 @@ func run(c reconsets.Case, seed uint64) (Outcome, error) {
 	p := reconsets.Make(c, seed)
 	client := negentropy.New(storage(p.A), frameSizeLimit)
 	server := negentropy.New(storage(p.B), frameSizeLimit)
+	p.A, p.B = nil, nil // the storages hold the sets now; the differences are kept to check against
 
 	// The client reports differences on two channels while Reconcile
 	// runs, and closes them when the exchange ends; their buffers are
