@@ -106,6 +106,7 @@ type negOutcome struct {
 	Bytes       int    `json:"bytes"`
 	RoundTrips  int    `json:"round_trips"`
 	Messages    int    `json:"messages"`
+	MaxMessage  int    `json:"max_message"`
 	Found       int    `json:"found"`
 	Exact       bool   `json:"exact"`
 	FrameLimit  int    `json:"frame_size_limit"`
@@ -296,8 +297,8 @@ func runRecon(rs *Results, ns, ds []int, seed uint64, neg map[negKey]negOutcome,
 
 		if haveNeg {
 			nb := Result{Name: "recon.bytes_negentropy", Params: p, Value: float64(ng.Bytes), Unit: "B",
-				Note: fmt.Sprintf("%s nip77/negentropy, frame size limit %d B: client %d B, server %d B, %d messages; Vigil's recon %d B (%.2f× Negentropy's)",
-					ng.Impl, ng.FrameLimit, ng.BytesClient, ng.BytesServer, ng.Messages, v.bytes, float64(v.bytes)/float64(ng.Bytes))}
+				Note: fmt.Sprintf("%s nip77/negentropy, frame size limit %d B (largest message %d B): client %d B, server %d B, %d messages; Vigil's recon %d B (%.2f× Negentropy's)",
+					ng.Impl, ng.FrameLimit, ng.MaxMessage, ng.BytesClient, ng.BytesServer, ng.Messages, v.bytes, float64(v.bytes)/float64(ng.Bytes))}
 			rs.add(nb.withBaseline("d×32", float64(d*32)))
 		}
 
