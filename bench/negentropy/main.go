@@ -28,8 +28,9 @@
 //
 // bytes are protocol bytes (the hex strings' length ÷ 2); NIP-77 carries
 // them hex-encoded inside JSON, twice that on a relay's wire.
-// round_trips counts the client's messages, as recon.Initiator.Rounds
-// does. exact says the client's haves are exactly A's own items and its
+// round_trips counts the client's messages, as recon's Session.Rounds
+// does for the initiator (recon's count includes a final empty message
+// where it sends one; a Negentropy client that is done sends nothing). exact says the client's haves are exactly A's own items and its
 // have-nots exactly B's own. The exit status is 1 when any case was not
 // exact or failed.
 package main
