@@ -527,18 +527,6 @@ func phoneMemory(rs *Results, o benchOptions, m *gen.Mission, f *store.Store, ba
 	return nil
 }
 
-func reconGroup(rs *Results, o benchOptions, logf func(string, ...any)) error {
-	ns := []int{10_000, 100_000}
-	ds := []int{1, 10, 100, 1000}
-	if o.large {
-		ns = append(ns, 1_000_000)
-	}
-	if o.quick {
-		ns, ds = []int{1000, 10_000}, []int{1, 10, 100}
-	}
-	return profile(o, "recon", func() error { return runRecon(rs, ns, ds, o.seed, logf) })
-}
-
 func meshGroup(rs *Results, o benchOptions, logf func(string, ...any)) error {
 	sizes, gossip, interval := []int{10, 50}, 20, 2*time.Second
 	if o.quick {
