@@ -40,6 +40,7 @@ all: build
 
 deps:
 	bash scripts/deps.sh all
+	$(GO) -C bench/negentropy mod download
 
 build:
 	@mkdir -p bin
@@ -88,6 +89,7 @@ fmt-check:
 vet:
 	@echo "==> go vet ./..."
 	$(GO) vet ./...
+	$(GO) -C bench/negentropy vet ./...
 
 test-race:
 	@echo "==> go test -race (core packages)"
@@ -101,6 +103,7 @@ test-race:
 test-all:
 	@echo "==> go test ./..."
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	$(GO) -C bench/negentropy test ./...
 
 # Fuzz targets are found, not listed: every package whose tests declare a
 # Fuzz function is asked for its targets with go test -list, and each target
