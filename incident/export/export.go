@@ -7,7 +7,6 @@ package export
 
 import (
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"io"
 	"strconv"
@@ -93,59 +92,6 @@ var Columns = []Column{
 	{"sealed", "#meta+sealed", func(j *incident.ReportJSON) string { return strconv.FormatBool(j.Sealed) }},
 	{"author", "#meta+author", func(j *incident.ReportJSON) string { return j.Author }},
 	{"attachments", "#meta+attachments", func(j *incident.ReportJSON) string { return strings.Join(j.Attachments, ";") }},
-}
-
-// CSVWriter writes reports as RFC 4180 CSV (CRLF line ends, UTF-8 without
-// a byte-order mark).
-type CSVWriter struct {
-	w   *csv.Writer
-	row []string
-}
-
-// NewCSV writes the header (and, with hxl, the HXL hashtag row). With
-// NewNoticeCSV, a notice (public exports) goes first, as a "#" comment
-// line, which pandas, R and spreadsheets show or skip.
-func NewCSV(w io.Writer, hxl bool) (*CSVWriter, error) { return NewNoticeCSV(w, hxl, "") }
-
-// NewNoticeCSV is NewCSV with a notice line first.
-func NewNoticeCSV(w io.Writer, hxl bool, notice string) (*CSVWriter, error) {
-	if notice != "" {
-		if _, err := io.WriteString(w, "# "+strings.ReplaceAll(notice, "\n", " ")+"\r\n"); err != nil {
-			return nil, err
-		}
-	}
-	cw := &CSVWriter{w: csv.NewWriter(w), row: make([]string, len(Columns))}
-	cw.w.UseCRLF = true
-	for i, c := range Columns {
-		cw.row[i] = c.Name
-	}
-	if err := cw.w.Write(cw.row); err != nil {
-		return nil, err
-	}
-	if hxl {
-		for i, c := range Columns {
-			cw.row[i] = c.HXL
-		}
-		if err := cw.w.Write(cw.row); err != nil {
-			return nil, err
-		}
-	}
-	return cw, nil
-}
-
-// Write adds one report.
-func (cw *CSVWriter) Write(it *Item) error {
-	j := it.Row()
-	for i, c := range Columns {
-		cw.row[i] = c.get(&j)
-	}
-	return cw.w.Write(cw.row)
-}
-
-// Close flushes.
-func (cw *CSVWriter) Close() error {
-	cw.w.Flush()
-	return cw.w.Error()
 }
 
 // JSONL lines. The mission records come first, one per line, then one line

@@ -1,0 +1,85 @@
+package export
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+func TestAppendIDAndTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 1000 {
+		var id incident.ID
+		for k := range id {
+			id[k] = byte(rng.Uint32())
+		}
+		if i == 0 {
+			id = incident.ID{}
+		}
+		if got, want := string(appendID([]byte("x"), &id)), "x"+id.String(); got != want {
+			t.Fatalf("appendID = %q, want %q", got, want)
+		}
+	}
+	for _, ms := range []int64{0, 1, -1, 1764056415123, -62135596800000, 253402300799999, 253402300800000, math.MaxInt64 / 1000, math.MinInt64 / 1000, rng.Int64()} {
+		if got, want := string(appendTime(nil, ms)), incident.FormatTime(ms); got != want {
+			t.Errorf("appendTime(%d) = %q, want %q", ms, got, want)
+		}
+	}
+}
+
+// csvField is what encoding/csv writes for one field (comma, CRLF).
+func csvField(s string) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.UseCRLF = true
+	w.Write([]string{s})
+	w.Flush()
+	return bytes.TrimSuffix(b.Bytes(), []byte("\r\n"))
+}
+
+// FuzzCSVField: a field is written byte for byte as encoding/csv writes it.
+func FuzzCSVField(f *testing.F) {
+	for _, s := range []string{"", "plain", `"`, `a"b`, "a,b", "\r", "\n", "\r\n", "a\rb\nc", " x", "\tx", "\u00a0x",
+		"\u3000x", "\u0085x", "\x85x", "\xc2", `\.`, `\.x`, "=1+1", "日本語", "العربية"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := csvField(s)
+		if got := appendCSVField(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("string %q: got %q, want %q", s, got, want)
+		}
+		if got := appendCSVField(nil, []byte(s)); !bytes.Equal(got, want) {
+			t.Fatalf("bytes %q: got %q, want %q", s, got, want)
+		}
+	})
+}
+
+// errWriter fails every write.
+type errWriter struct{ n int }
+
+func (w *errWriter) Write(p []byte) (int, error) { w.n++; return 0, errShort }
+
+var errShort = errors.New("write failed")
+
+func TestCSVWriteError(t *testing.T) {
+	w := &errWriter{}
+	cw, err := NewCSV(w, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := Item{View: incident.ReportView{Status: incident.StatusUnreviewed}}
+	var werr error
+	for range 2000 {
+		if werr = cw.Write(&it); werr != nil {
+			break
+		}
+	}
+	if werr != errShort || cw.Close() != errShort || w.n != 1 {
+		t.Fatalf("Write: %v, Close: %v, %d writes; want the writer's error, once", werr, cw.Close(), w.n)
+	}
+}
