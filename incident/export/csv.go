@@ -17,7 +17,7 @@ import (
 // columns of Item.Row, but prints each column straight from the view into
 // a reused buffer: a large export does not build a ReportJSON per report,
 // re-encode the same authors' keys, or hand the collector a string per
-// field. Quoting follows encoding/csv's rules (csvNeedsQuotes); the golden
+// field. Quoting follows encoding/csv's rules (appendCSVField); the golden
 // files in testdata/golden pin the bytes. There is no spreadsheet formula
 // guard: a field that starts with "=" is written as it is (the XLSX export
 // is the one for spreadsheets).
@@ -26,7 +26,6 @@ import (
 type CSVWriter struct {
 	w       io.Writer
 	buf     []byte // rows not yet written to w
-	scratch []byte // one field being assembled (the flags)
 	authors map[incident.Author]string
 	err     error
 }
@@ -164,19 +163,7 @@ func (cw *CSVWriter) appendView(v *incident.ReportView) {
 	b = append(b, ',')
 	b = strconv.AppendInt(b, int64(v.Amendments), 10)
 	b = append(b, ',')
-	if len(v.Flags) == 1 {
-		b = appendCSVField(b, v.Flags[0])
-	} else if len(v.Flags) > 1 {
-		s := cw.scratch[:0]
-		for i, f := range v.Flags {
-			if i > 0 {
-				s = append(s, ';')
-			}
-			s = append(s, f...)
-		}
-		b = appendCSVField(b, s)
-		cw.scratch = s
-	}
+	b = appendCSVJoined(b, v.Flags)
 	b = append(b, ',')
 	b = strconv.AppendBool(b, v.Sealed)
 	b = append(b, ',')
@@ -206,11 +193,41 @@ func (cw *CSVWriter) author(a *incident.Author) string {
 	return s
 }
 
+// appendMicro appends microdegrees as deg(incident.Degrees(m)) prints
+// them: strconv's shortest 'f' form of float64(m)/1e6. Below 1e15 that is
+// the exact decimal m/10⁶ without trailing zeros (the nearest float to it
+// is what the division gives, and a shorter decimal would lie at least
+// 10⁻⁶ away, far beyond half a float step), so it is printed from the
+// integer; TestAppendMicro checks the two agree.
 func appendMicro(b []byte, m *int64) []byte {
 	if m == nil {
 		return b
 	}
-	return strconv.AppendFloat(b, float64(*m)/1e6, 'f', -1, 64) // as incident.Degrees and deg print it
+	v := *m
+	if v <= -1e15 || v >= 1e15 {
+		return strconv.AppendFloat(b, float64(v)/1e6, 'f', -1, 64)
+	}
+	if v < 0 {
+		b = append(b, '-')
+		v = -v
+	}
+	b = strconv.AppendInt(b, v/1e6, 10)
+	frac := v % 1e6
+	if frac == 0 {
+		return b
+	}
+	digits := 6
+	for frac%10 == 0 {
+		frac /= 10
+		digits--
+	}
+	var d [6]byte
+	for i := digits - 1; i >= 0; i-- {
+		d[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	b = append(b, '.')
+	return append(b, d[:digits]...)
 }
 
 func appendNonZero(b []byte, v uint64) []byte {
@@ -220,56 +237,107 @@ func appendNonZero(b []byte, v uint64) []byte {
 	return strconv.AppendUint(b, v, 10)
 }
 
-// csvSpecial marks the bytes that make a field quoted: the comma, the
-// quote, CR and LF.
-var csvSpecial = [256]bool{',': true, '"': true, '\r': true, '\n': true}
-
-// csvNeedsQuotes is encoding/csv's Writer.fieldNeedsQuotes with the comma
-// as delimiter: a field is quoted when it holds a comma, a quote, CR or
-// LF, starts with a space (unicode.IsSpace), or is exactly `\.`.
-func csvNeedsQuotes[T ~string | ~[]byte](f T) bool {
-	if len(f) == 0 {
-		return false
-	}
-	if len(f) == 2 && f[0] == '\\' && f[1] == '.' {
-		return true
-	}
-	for i := 0; i < len(f); i++ {
-		if csvSpecial[f[i]] {
-			return true
+// csvScan reports whether f holds the comma, and whether it holds a
+// character that changes inside quotes (a quote, CR or LF). Long fields
+// (descriptions) are searched with strings.IndexByte, which scans many
+// bytes at a time.
+func csvScan(f string) (comma, escape bool) {
+	if len(f) < 32 {
+		for i := 0; i < len(f); i++ {
+			switch f[i] {
+			case ',':
+				comma = true
+			case '"', '\r', '\n':
+				return comma, true
+			}
 		}
+		return comma, false
+	}
+	escape = strings.IndexByte(f, '"') >= 0 || strings.IndexByte(f, '\n') >= 0 || strings.IndexByte(f, '\r') >= 0
+	return !escape && strings.IndexByte(f, ',') >= 0, escape
+}
+
+// csvSpaceFirst reports whether f starts with a space (unicode.IsSpace),
+// which encoding/csv quotes.
+func csvSpaceFirst(f string) bool {
+	if f == "" {
+		return false
 	}
 	if c := f[0]; c < utf8.RuneSelf {
 		return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 	}
-	var p [utf8.UTFMax]byte
-	r, _ := utf8.DecodeRune(p[:copy(p[:], f)])
+	r, _ := utf8.DecodeRuneInString(f)
 	return unicode.IsSpace(r)
 }
 
-// appendCSVField appends one field as encoding/csv writes it with UseCRLF:
-// quoted when csvNeedsQuotes says so, with quotes doubled, LF written as
-// CRLF and a CR on its own dropped.
-func appendCSVField[T ~string | ~[]byte](b []byte, f T) []byte {
-	if !csvNeedsQuotes(f) {
+// appendCSVField appends one field as encoding/csv's Writer (comma,
+// UseCRLF) writes it: quoted when it holds a comma, quote, CR or LF,
+// starts with a space or is `\.` (fieldNeedsQuotes); inside quotes a
+// quote is doubled, LF becomes CRLF and CR is dropped.
+func appendCSVField(b []byte, f string) []byte {
+	comma, escape := csvScan(f)
+	if !comma && !escape && !csvSpaceFirst(f) && f != `\.` { // `\.` ends data in Postgres
 		return append(b, f...)
 	}
 	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(f); i++ {
-		c := f[i]
-		if c != '"' && c != '\r' && c != '\n' {
-			continue
+	if escape {
+		b = appendCSVEscaped(b, f)
+	} else {
+		b = append(b, f...)
+	}
+	return append(b, '"')
+}
+
+// appendCSVEscaped appends the inside of a quoted field.
+func appendCSVEscaped(b []byte, f string) []byte {
+	for {
+		i := strings.IndexAny(f, "\"\r\n")
+		if i < 0 {
+			return append(b, f...)
 		}
-		b = append(b, f[start:i]...)
-		start = i + 1
-		switch c {
+		b = append(b, f[:i]...)
+		switch f[i] {
 		case '"':
 			b = append(b, '"', '"')
 		case '\n':
 			b = append(b, '\r', '\n')
 		}
+		f = f[i+1:]
 	}
-	b = append(b, f[start:]...)
-	return append(b, '"')
+}
+
+// appendCSVJoined appends the field strings.Join(fs, ";") without joining
+// them first.
+func appendCSVJoined(b []byte, fs []string) []byte {
+	if len(fs) <= 1 {
+		if len(fs) == 0 {
+			return b
+		}
+		return appendCSVField(b, fs[0])
+	}
+	// The joined field holds a ';', so it is not `\.`, and its first rune
+	// is fs[0]'s, or ';' when fs[0] is empty.
+	quote, escape := csvSpaceFirst(fs[0]), false
+	for _, f := range fs {
+		c, e := csvScan(f)
+		quote = quote || c || e
+		escape = escape || e
+	}
+	if quote {
+		b = append(b, '"')
+	}
+	for i, f := range fs {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		if escape {
+			b = appendCSVEscaped(b, f)
+		} else {
+			b = append(b, f...)
+		}
+	}
+	if quote {
+		b = append(b, '"')
+	}
+	return b
 }

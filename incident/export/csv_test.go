@@ -6,6 +6,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -32,6 +34,23 @@ func TestAppendIDAndTime(t *testing.T) {
 	}
 }
 
+func TestAppendMicro(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	ms := []int64{0, 1, -1, 5, -5, 999999, 1000000, -1000000, 1000001, 180000000, -180000000, 36821987, -1292123,
+		123456789012345, 999999999999999, 1000000000000000, -999999999999999, math.MaxInt64, math.MinInt64}
+	for range 100000 {
+		ms = append(ms, rng.Int64N(400_000_000)-200_000_000)
+	}
+	for range 10000 {
+		ms = append(ms, int64(rng.Uint64()))
+	}
+	for _, m := range ms {
+		if got, want := string(appendMicro(nil, &m)), strconv.FormatFloat(float64(m)/1e6, 'f', -1, 64); got != want {
+			t.Fatalf("appendMicro(%d) = %q, want %q", m, got, want)
+		}
+	}
+}
+
 // csvField is what encoding/csv writes for one field (comma, CRLF).
 func csvField(s string) []byte {
 	var b bytes.Buffer
@@ -45,7 +64,7 @@ func csvField(s string) []byte {
 // FuzzCSVField: a field is written byte for byte as encoding/csv writes it.
 func FuzzCSVField(f *testing.F) {
 	for _, s := range []string{"", "plain", `"`, `a"b`, "a,b", "\r", "\n", "\r\n", "a\rb\nc", " x", "\tx", "\u00a0x",
-		"\u3000x", "\u0085x", "\x85x", "\xc2", `\.`, `\.x`, "=1+1", "日本語", "العربية"} {
+		"\u3000x", "\u0085x", "\x85x", "\xc2", `\.`, `\.x`, `\.;`, ";", "a;b", "; x", " ;x", "a;\"b", "=1+1", strings.Repeat("long ", 10) + ",", strings.Repeat("long ", 10) + "\"", "日本語", "العربية"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -53,8 +72,9 @@ func FuzzCSVField(f *testing.F) {
 		if got := appendCSVField(nil, s); !bytes.Equal(got, want) {
 			t.Fatalf("string %q: got %q, want %q", s, got, want)
 		}
-		if got := appendCSVField(nil, []byte(s)); !bytes.Equal(got, want) {
-			t.Fatalf("bytes %q: got %q, want %q", s, got, want)
+		// Joined fields (the flags) are quoted as a whole.
+		if got := appendCSVJoined(nil, strings.Split(s, ";")); !bytes.Equal(got, want) {
+			t.Fatalf("joined %q: got %q, want %q", s, got, want)
 		}
 	})
 }
