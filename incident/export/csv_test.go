@@ -103,3 +103,53 @@ func TestCSVWriteError(t *testing.T) {
 		t.Fatalf("Write: %v, Close: %v, %d writes; want the writer's error, once", werr, cw.Close(), w.n)
 	}
 }
+
+// randomView is a view with random text (quotes, commas, line breaks,
+// spaces, non-ASCII) in every field and random absent values.
+func randomView(rng *rand.Rand) incident.ReportView {
+	pieces := []string{"a", "b", ",", `"`, "\r", "\n", " ", "\t", ";", "é", "日", "\u00a0", `\.`, "=", "", "<", "&", "\u2028", "\xff", "\x01"}
+	text := func() string {
+		s := ""
+		for range rng.IntN(6) {
+			s += pieces[rng.IntN(len(pieces))]
+		}
+		return s
+	}
+	micro := func() *int64 {
+		if rng.IntN(3) == 0 {
+			return nil
+		}
+		v := rng.Int64N(400_000_001) - 200_000_000
+		return &v
+	}
+	v := incident.ReportView{Created: rng.Int64N(4e12) - 1e12, Sealed: rng.IntN(4) == 0, Opened: rng.IntN(2) == 0,
+		Status: text(), Conflict: rng.IntN(2) == 0, Retracted: rng.IntN(2) == 0, RetractReason: text(), Amendments: rng.IntN(3),
+		Report: incident.ReportPayload{Category: text(), Severity: uint64(rng.IntN(3)), Occurred: rng.Int64N(4e12) - 1e12,
+			Station: text(), Area: text(), Lat: micro(), Lon: micro(), Precision: uint64(rng.IntN(2) * rng.IntN(500)),
+			Title: text(), Description: text(), Channel: text(), Harm: text(), Reach: uint64(rng.IntN(2) * rng.IntN(1e6)), Source: text()}}
+	for k := range v.ID {
+		v.ID[k], v.Author[k] = byte(rng.Uint32()), byte(rng.IntN(2))
+	}
+	for range rng.IntN(3) {
+		v.Flags = append(v.Flags, text())
+		v.Report.Attachments = append(v.Report.Attachments, bytes.Repeat([]byte{byte(rng.Uint32())}, rng.IntN(40)))
+	}
+	return v
+}
+
+// The CSV writer prints a view's columns itself; they must be what the
+// Columns print from the view's JSON form.
+func TestCSVViewLikeColumns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	items := goldenItems(t)
+	for range 3000 {
+		items = append(items, Item{View: randomView(rng)})
+	}
+	for i := range items {
+		j := items[i].View.JSON(false)
+		got, want := goldenCSV(t, items[i:i+1], false, ""), goldenCSV(t, []Item{{Public: &j}}, false, "")
+		if !bytes.Equal(got, want) {
+			t.Fatalf("view %d: CSV row\n %q, from its columns\n %q", i, got, want)
+		}
+	}
+}

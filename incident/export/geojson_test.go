@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -45,6 +46,10 @@ func geoFeature(t *testing.T, j incident.ReportJSON) []byte {
 func TestGeoJSONLikeMarshal(t *testing.T) {
 	items := goldenItems(t)
 	items = append(items, goldenPublic(items, PublicOptions{})...)
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 2000 {
+		items = append(items, Item{View: randomView(rng)})
+	}
 	n := 0
 	for i := range items {
 		j := items[i].Row()
@@ -69,7 +74,7 @@ func TestGeoJSONLikeMarshal(t *testing.T) {
 			}
 		}
 	}
-	if n < 5 {
+	if n < 500 {
 		t.Fatalf("only %d features compared", n)
 	}
 	nan := math.NaN()
