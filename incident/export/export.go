@@ -1,8 +1,12 @@
 // Package export writes a mission's reports in the formats analysts and
 // partners open: CSV (RFC 4180, optionally with an HXL hashtag row), JSON
 // Lines with the signed records, and GeoJSON (RFC 7946). It also verifies
-// files offline (verify.go). Standard library only: encoding/csv and
-// encoding/json are the maintained encoders for these formats.
+// files offline (verify.go). JSON Lines go through encoding/json. The CSV
+// and GeoJSON writers print their bytes themselves, exactly as
+// encoding/csv and encoding/json would (their tests compare the two, and
+// golden files pin the output): exports of large missions spend their time
+// there, and the standard encoders need a string per field or a map and
+// reflection per report.
 package export
 
 import (
@@ -26,7 +30,8 @@ type Item struct {
 	Public *incident.ReportJSON
 }
 
-// Row is the printable form every writer uses.
+// Row is the printable form the writers use. The CSV writer prints the
+// same columns from the view itself (CSVWriter).
 func (it *Item) Row() incident.ReportJSON {
 	if it.Public != nil {
 		return *it.Public
