@@ -1,7 +1,9 @@
 package incident
 
 import (
+	"encoding/base32"
 	"encoding/json"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,47 +47,110 @@ type ReportJSON struct {
 // FormatTime prints Unix milliseconds as RFC 3339 UTC.
 func FormatTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
 
-func strPtr(s string) *string {
+// jsonFields backs a ReportJSON's pointer fields: one allocation for all
+// of them instead of one each.
+type jsonFields struct {
+	category, family, occurred, title, description, station, area string
+	channel, harm, source, retractReason                          string
+	severity, precision, reach                                    uint64
+	lat, lon                                                      float64
+}
+
+// str points at *dst, set to s, or is nil when s is empty.
+func str(dst *string, s string) *string {
 	if s == "" {
 		return nil
 	}
-	return &s
+	*dst = s
+	return dst
 }
 
-func uintPtr(v uint64) *uint64 {
+// nonZero points at *dst, set to v, or is nil when v is 0.
+func nonZero(dst *uint64, v uint64) *uint64 {
 	if v == 0 {
 		return nil
 	}
-	return &v
+	*dst = v
+	return dst
+}
+
+// degrees points at *dst, set to m in degrees, or is nil with m (as
+// Degrees).
+func degrees(dst *float64, m *int64) *float64 {
+	if m == nil {
+		return nil
+	}
+	*dst = float64(*m) / 1e6
+	return dst
 }
 
 // JSON returns the printable form of a view; withHistory adds the history.
+// The pointer fields point at copies: changing them does not change v.
 func (v *ReportView) JSON(withHistory bool) ReportJSON {
-	r := v.Report
+	f := new(jsonFields)
 	j := ReportJSON{
-		ID: v.ID.String(), Created: FormatTime(v.Created), Author: v.Author.String(), Sealed: v.Sealed,
-		Status: v.Status, Conflict: v.Conflict, Retracted: v.Retracted, RetractReason: strPtr(v.RetractReason),
+		ID: idText(&v.ID), Created: FormatTime(v.Created), Author: authorText(&v.Author), Sealed: v.Sealed,
+		Status: v.Status, Conflict: v.Conflict, Retracted: v.Retracted, RetractReason: str(&f.retractReason, v.RetractReason),
 		Amendments: v.Amendments, Flags: append([]string{}, v.Flags...), Attachments: []string{},
 	}
 	if !v.Sealed || v.Opened {
-		occ := FormatTime(r.Occurred)
-		fam := FamilyOf(r.Category)
-		sev := r.Severity
-		j.Category, j.Family, j.Severity, j.Occurred = &r.Category, &fam, &sev, &occ
-		j.Title, j.Description = strPtr(r.Title), strPtr(r.Description)
-		j.Station, j.Area = strPtr(r.Station), strPtr(r.Area)
-		j.Lat, j.Lon, j.Precision = Degrees(r.Lat), Degrees(r.Lon), uintPtr(r.Precision)
-		j.Channel, j.Harm, j.Reach, j.Source = strPtr(r.Channel), strPtr(r.Harm), uintPtr(r.Reach), strPtr(r.Source)
-		for _, h := range r.Attachments {
-			var id ID
-			copy(id[:], h)
-			j.Attachments = append(j.Attachments, id.String())
+		r := &v.Report
+		f.occurred, f.category, f.family, f.severity = FormatTime(r.Occurred), r.Category, FamilyOf(r.Category), r.Severity
+		j.Category, j.Family, j.Severity, j.Occurred = &f.category, &f.family, &f.severity, &f.occurred
+		j.Title, j.Description = str(&f.title, r.Title), str(&f.description, r.Description)
+		j.Station, j.Area = str(&f.station, r.Station), str(&f.area, r.Area)
+		j.Lat, j.Lon, j.Precision = degrees(&f.lat, r.Lat), degrees(&f.lon, r.Lon), nonZero(&f.precision, r.Precision)
+		j.Channel, j.Harm, j.Reach, j.Source = str(&f.channel, r.Channel), str(&f.harm, r.Harm), nonZero(&f.reach, r.Reach), str(&f.source, r.Source)
+		if len(r.Attachments) > 0 {
+			j.Attachments = make([]string, len(r.Attachments))
+			for i, h := range r.Attachments {
+				var id ID
+				copy(id[:], h)
+				j.Attachments[i] = idText(&id)
+			}
 		}
 	}
 	if withHistory {
 		j.History = v.History
 	}
 	return j
+}
+
+// idBase32 is multibase "b": RFC 4648 base32, lower case, no padding.
+var idBase32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// idText is id.String() without go-cid's intermediate allocations: "b"
+// and the base32 of the CIDv1 bytes (version 1, raw codec 0x55, SHA-256
+// multihash 0x12, length 32, digest). TestIDText holds the two equal.
+func idText(id *ID) string {
+	var c [4 + len(ID{})]byte
+	c[0], c[1], c[2], c[3] = 0x01, 0x55, 0x12, 0x20
+	copy(c[4:], id[:])
+	var b [1 + (len(c)*8+4)/5]byte
+	b[0] = 'b'
+	idBase32.Encode(b[1:], c[:])
+	return string(b[:])
+}
+
+// authorTexts caches Author.String, whose base58 encoding costs more than
+// the rest of a report's JSON: a mission has far fewer authors than
+// reports. Direct-mapped on the key's first bytes, so bounded (1024
+// entries), and safe for concurrent use.
+var authorTexts [1024]atomic.Pointer[authorTextEntry]
+
+type authorTextEntry struct {
+	a Author
+	s string
+}
+
+func authorText(a *Author) string {
+	slot := &authorTexts[(int(a[0])|int(a[1])<<8)%len(authorTexts)]
+	if e := slot.Load(); e != nil && e.a == *a {
+		return e.s
+	}
+	s := a.String()
+	slot.Store(&authorTextEntry{*a, s})
+	return s
 }
 
 // MarshalJSON prints the event's time in RFC 3339.

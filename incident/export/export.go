@@ -1,13 +1,16 @@
 // Package export writes a mission's reports in the formats analysts and
 // partners open: CSV (RFC 4180, optionally with an HXL hashtag row), JSON
 // Lines with the signed records, and GeoJSON (RFC 7946). It also verifies
-// files offline (verify.go). Standard library only: encoding/csv and
-// encoding/json are the maintained encoders for these formats.
+// files offline (verify.go). JSON Lines go through encoding/json. The CSV
+// and GeoJSON writers print their bytes themselves, exactly as
+// encoding/csv and encoding/json would (their tests compare the two, and
+// golden files pin the output): exports of large missions spend their time
+// there, and the standard encoders need a string per field or a map and
+// reflection per report.
 package export
 
 import (
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"io"
 	"strconv"
@@ -27,7 +30,8 @@ type Item struct {
 	Public *incident.ReportJSON
 }
 
-// Row is the printable form every writer uses.
+// Row is the printable form the writers use. The CSV writer prints the
+// same columns from the view itself (CSVWriter).
 func (it *Item) Row() incident.ReportJSON {
 	if it.Public != nil {
 		return *it.Public
@@ -95,59 +99,6 @@ var Columns = []Column{
 	{"attachments", "#meta+attachments", func(j *incident.ReportJSON) string { return strings.Join(j.Attachments, ";") }},
 }
 
-// CSVWriter writes reports as RFC 4180 CSV (CRLF line ends, UTF-8 without
-// a byte-order mark).
-type CSVWriter struct {
-	w   *csv.Writer
-	row []string
-}
-
-// NewCSV writes the header (and, with hxl, the HXL hashtag row). With
-// NewNoticeCSV, a notice (public exports) goes first, as a "#" comment
-// line, which pandas, R and spreadsheets show or skip.
-func NewCSV(w io.Writer, hxl bool) (*CSVWriter, error) { return NewNoticeCSV(w, hxl, "") }
-
-// NewNoticeCSV is NewCSV with a notice line first.
-func NewNoticeCSV(w io.Writer, hxl bool, notice string) (*CSVWriter, error) {
-	if notice != "" {
-		if _, err := io.WriteString(w, "# "+strings.ReplaceAll(notice, "\n", " ")+"\r\n"); err != nil {
-			return nil, err
-		}
-	}
-	cw := &CSVWriter{w: csv.NewWriter(w), row: make([]string, len(Columns))}
-	cw.w.UseCRLF = true
-	for i, c := range Columns {
-		cw.row[i] = c.Name
-	}
-	if err := cw.w.Write(cw.row); err != nil {
-		return nil, err
-	}
-	if hxl {
-		for i, c := range Columns {
-			cw.row[i] = c.HXL
-		}
-		if err := cw.w.Write(cw.row); err != nil {
-			return nil, err
-		}
-	}
-	return cw, nil
-}
-
-// Write adds one report.
-func (cw *CSVWriter) Write(it *Item) error {
-	j := it.Row()
-	for i, c := range Columns {
-		cw.row[i] = c.get(&j)
-	}
-	return cw.w.Write(cw.row)
-}
-
-// Close flushes.
-func (cw *CSVWriter) Close() error {
-	cw.w.Flush()
-	return cw.w.Error()
-}
-
 // JSONL lines. The mission records come first, one per line, then one line
 // per report with its decoded fields, its signed record and the signed
 // records that shape its current view.
@@ -204,81 +155,3 @@ func (jw *JSONLWriter) Write(it *Item) error {
 	}
 	return jw.enc.Encode(line)
 }
-
-// GeoJSON: a FeatureCollection (RFC 7946) in WGS 84 with [lon, lat]
-// points; the properties are the CSV columns. Reports without a location
-// are skipped and counted.
-type GeoJSONWriter struct {
-	w       io.Writer
-	n       int
-	Skipped int
-}
-
-type feature struct {
-	Type       string         `json:"type"`
-	ID         string         `json:"id"`
-	Geometry   geometry       `json:"geometry"`
-	Properties map[string]any `json:"properties"`
-}
-
-type geometry struct {
-	Type        string     `json:"type"`
-	Coordinates [2]float64 `json:"coordinates"`
-}
-
-// NewGeoJSON starts the collection. With NewNoticeGeoJSON, a notice
-// (public exports) becomes a top-level "notice" member, which RFC 7946
-// readers ignore.
-func NewGeoJSON(w io.Writer) (*GeoJSONWriter, error) { return NewNoticeGeoJSON(w, "") }
-
-// NewNoticeGeoJSON is NewGeoJSON with a notice member.
-func NewNoticeGeoJSON(w io.Writer, notice string) (*GeoJSONWriter, error) {
-	head := `{"type":"FeatureCollection",`
-	if notice != "" {
-		b, _ := json.Marshal(notice)
-		head += `"notice":` + string(b) + `,`
-	}
-	_, err := io.WriteString(w, head+`"features":[`)
-	return &GeoJSONWriter{w: w}, err
-}
-
-// Write adds a report if it has a location.
-func (g *GeoJSONWriter) Write(it *Item) error {
-	j := it.Row()
-	if j.Lat == nil || j.Lon == nil {
-		g.Skipped++
-		return nil
-	}
-	props := make(map[string]any, len(Columns))
-	for _, c := range Columns {
-		props[c.Name] = c.get(&j)
-	}
-	// Typed properties where the value is a number or a flag.
-	props["severity"], props["lat"], props["lon"] = j.Severity, *j.Lat, *j.Lon
-	props["conflict"], props["retracted"], props["sealed"] = j.Conflict, j.Retracted, j.Sealed
-	props["amendments"], props["flags"] = j.Amendments, j.Flags
-	f := feature{Type: "Feature", ID: j.ID, Geometry: geometry{Type: "Point", Coordinates: [2]float64{*j.Lon, *j.Lat}}, Properties: props}
-	b, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
-	if g.n > 0 {
-		if _, err := io.WriteString(g.w, ",\n"); err != nil {
-			return err
-		}
-	} else if _, err := io.WriteString(g.w, "\n"); err != nil {
-		return err
-	}
-	g.n++
-	_, err = g.w.Write(b)
-	return err
-}
-
-// Close ends the collection.
-func (g *GeoJSONWriter) Close() error {
-	_, err := io.WriteString(g.w, "\n]}\n")
-	return err
-}
-
-// Count is how many features were written.
-func (g *GeoJSONWriter) Count() int { return g.n }
