@@ -2,7 +2,7 @@ package incident
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/base32"
 	"fmt"
 
 	"github.com/ipfs/go-cid"
@@ -23,13 +23,26 @@ func (id ID) IsZero() bool { return id == ID{} }
 // Bytes returns the digest as a fresh slice.
 func (id ID) Bytes() []byte { return append([]byte(nil), id[:]...) }
 
+// idBase32 is multibase "b": RFC 4648 base32, lower case, no padding.
+var idBase32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// AppendText appends the CIDv1 text form to b: "b" and the base32 of the
+// CID bytes (version 1, raw codec 0x55, SHA-256 multihash 0x12, length
+// 32, digest). Written out rather than built with go-cid, whose String
+// allocates several times, because exports print an ID on every row;
+// TestIDTextMatchesCID holds the two equal. It never fails (it implements
+// encoding.TextAppender).
+func (id ID) AppendText(b []byte) ([]byte, error) {
+	var c [4 + len(ID{})]byte
+	c[0], c[1], c[2], c[3] = 0x01, 0x55, 0x12, 0x20
+	copy(c[4:], id[:])
+	return idBase32.AppendEncode(append(b, 'b'), c[:]), nil
+}
+
 // String returns the CIDv1 text form.
 func (id ID) String() string {
-	mh, err := multihash.Encode(id[:], multihash.SHA2_256)
-	if err != nil { // cannot happen: the digest length is fixed
-		return hex.EncodeToString(id[:])
-	}
-	return cid.NewCidV1(cid.Raw, mh).String()
+	b, _ := id.AppendText(make([]byte, 0, 1+(36*8+4)/5))
+	return string(b)
 }
 
 // MarshalText implements encoding.TextMarshaler (JSON uses the CID form).

@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"encoding/base32"
 	"encoding/json"
 	"sync/atomic"
 	"time"
@@ -89,7 +88,7 @@ func degrees(dst *float64, m *int64) *float64 {
 func (v *ReportView) JSON(withHistory bool) ReportJSON {
 	f := new(jsonFields)
 	j := ReportJSON{
-		ID: idText(&v.ID), Created: FormatTime(v.Created), Author: authorText(&v.Author), Sealed: v.Sealed,
+		ID: v.ID.String(), Created: FormatTime(v.Created), Author: authorText(&v.Author), Sealed: v.Sealed,
 		Status: v.Status, Conflict: v.Conflict, Retracted: v.Retracted, RetractReason: str(&f.retractReason, v.RetractReason),
 		Amendments: v.Amendments, Flags: append([]string{}, v.Flags...), Attachments: []string{},
 	}
@@ -106,7 +105,7 @@ func (v *ReportView) JSON(withHistory bool) ReportJSON {
 			for i, h := range r.Attachments {
 				var id ID
 				copy(id[:], h)
-				j.Attachments[i] = idText(&id)
+				j.Attachments[i] = id.String()
 			}
 		}
 	}
@@ -114,22 +113,6 @@ func (v *ReportView) JSON(withHistory bool) ReportJSON {
 		j.History = v.History
 	}
 	return j
-}
-
-// idBase32 is multibase "b": RFC 4648 base32, lower case, no padding.
-var idBase32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// idText is id.String() without go-cid's intermediate allocations: "b"
-// and the base32 of the CIDv1 bytes (version 1, raw codec 0x55, SHA-256
-// multihash 0x12, length 32, digest). TestIDText holds the two equal.
-func idText(id *ID) string {
-	var c [4 + len(ID{})]byte
-	c[0], c[1], c[2], c[3] = 0x01, 0x55, 0x12, 0x20
-	copy(c[4:], id[:])
-	var b [1 + (len(c)*8+4)/5]byte
-	b[0] = 'b'
-	idBase32.Encode(b[1:], c[:])
-	return string(b[:])
 }
 
 // authorTexts caches Author.String, whose base58 encoding costs more than

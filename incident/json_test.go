@@ -5,21 +5,6 @@ import (
 	"testing"
 )
 
-func TestIDText(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	for i := range 1000 {
-		var id ID
-		if i > 0 {
-			for k := range id {
-				id[k] = byte(rng.Uint32())
-			}
-		}
-		if got, want := idText(&id), id.String(); got != want {
-			t.Fatalf("idText = %q, want %q", got, want)
-		}
-	}
-}
-
 func TestAuthorText(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	authors := make([]Author, 3000) // more than the cache holds, with collisions

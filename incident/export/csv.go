@@ -113,7 +113,7 @@ func (cw *CSVWriter) appendView(v *incident.ReportView) {
 	b := cw.buf
 	r := &v.Report
 	open := !v.Sealed || v.Opened // a sealed report nobody here can read shows its envelope only
-	b = appendID(b, &v.ID)
+	b, _ = v.ID.AppendText(b)
 	b = append(b, ',')
 	if open {
 		b = appendTime(b, r.Occurred)
@@ -176,7 +176,7 @@ func (cw *CSVWriter) appendView(v *incident.ReportView) {
 			}
 			var id incident.ID
 			copy(id[:], h) // as ReportView.JSON does: a short hash is zero-padded, a long one cut
-			b = appendID(b, &id)
+			b, _ = id.AppendText(b)
 		}
 	}
 	cw.buf = append(b, '\r', '\n')

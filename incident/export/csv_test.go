@@ -23,8 +23,9 @@ func TestAppendIDAndTime(t *testing.T) {
 		if i == 0 {
 			id = incident.ID{}
 		}
-		if got, want := string(appendID([]byte("x"), &id)), "x"+id.String(); got != want {
-			t.Fatalf("appendID = %q, want %q", got, want)
+		b, _ := id.AppendText([]byte("x"))
+		if got, want := string(b), "x"+id.String(); got != want {
+			t.Fatalf("AppendText = %q, want %q", got, want)
 		}
 	}
 	for _, ms := range []int64{0, 1, -1, 1764056415123, -62135596800000, 253402300799999, 253402300800000, math.MaxInt64 / 1000, math.MinInt64 / 1000, rng.Int64()} {
