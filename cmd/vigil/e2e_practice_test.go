@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -21,6 +23,12 @@ func TestPracticeMissionMarkedForMembers(t *testing.T) {
 		if out := mustRun(t, h, nil, "status"); !strings.Contains(out, "PRACTICE") {
 			t.Errorf("%s: status does not say PRACTICE:\n%s", name, out)
 		}
+	}
+	// The trainee's own exports carry the practice notice.
+	out := filepath.Join(t.TempDir(), "trainee.geojson")
+	mustRun(t, trainee, nil, "export", "--format", "geojson", "--out", out)
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "PRACTICE DATA") {
+		t.Errorf("the trainee's export has no practice notice (%v):\n%.300s", err, b)
 	}
 	real, _, _ := newMission(t, "real")
 	if status(t, real).Practice {

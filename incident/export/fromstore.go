@@ -83,12 +83,12 @@ func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
 		}
 		notice = pub.Notice()
 		res.DroppedSealed = pub.Dropped
-		if p, _ := st.Meta("practice"); string(p) == "1" {
+		if st.Practice() {
 			notice = PracticeNotice + " " + notice
 		}
 		return writeViews(st, ms, views, rows, w, req, notice, res)
 	}
-	if p, _ := st.Meta("practice"); string(p) == "1" {
+	if st.Practice() {
 		notice = PracticeNotice
 	}
 	return writeViews(st, ms, views, nil, w, req, notice, res)
