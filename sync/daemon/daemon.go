@@ -285,8 +285,8 @@ func (d *Daemon) Resume() {
 // the process run, wakes it for a sync window on the Wake schedule:
 // resumed for Wake.Window after Wake.First, then paused again, then
 // twice the wait each time up to Wake.Max. Resume or Pause ends it. Go's
-// timers count time the device is awake, so a sleeping phone wakes later
-// than the schedule says, never sooner. Calling it while backgrounded
+// timers (CLOCK_MONOTONIC on Linux) stand still while the device sleeps,
+// so a sleeping phone wakes later than the schedule says, never sooner. Calling it while backgrounded
 // does nothing.
 func (d *Daemon) Background() {
 	d.lcMu.Lock()
