@@ -27,8 +27,10 @@ type knownPeer struct {
 // connection (relays included) is closed, and the connection gater
 // refuses new connections in both directions, so peers see this node go
 // and cannot reconnect. Listeners stay open; a connection that arrives is
-// closed at accept, before any handshake. The admitted peers are
-// remembered for Resume. Pause on a paused or closed node does nothing.
+// closed at accept, before any handshake. When Pause returns the node
+// lists no peers (OnPeer has been told, or will be, once per peer); the
+// admitted peers are remembered for Resume. Pause on a paused or closed
+// node does nothing.
 //
 // A record the owner stores while paused is not lost: the owner's
 // reconciliation sends it after Resume.
@@ -59,6 +61,22 @@ func (n *Node) Pause() {
 	}
 	for _, c := range n.host.Network().Conns() {
 		_ = c.Close()
+	}
+	// The disconnect notifications come later, from libp2p's goroutines:
+	// forget the peers now, so the node lists none once Pause returns.
+	// Whichever of this and onDisconnected deletes a peer reports it down.
+	n.mu.Lock()
+	var gone []peer.ID
+	for p := range n.admitted {
+		gone = append(gone, p)
+		delete(n.admitted, p)
+		delete(n.clock, p)
+	}
+	n.mu.Unlock()
+	if n.cfg.OnPeer != nil {
+		for _, p := range gone {
+			n.goFn(func() { n.cfg.OnPeer(p, false) })
+		}
 	}
 	n.log.Debug("node paused")
 }

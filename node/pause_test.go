@@ -45,8 +45,12 @@ func TestPauseClosesAndRefusesResumeRedials(t *testing.T) {
 	if a.Admitted(b.ID()) || len(a.Peers()) != 0 {
 		t.Fatal("a paused node still lists peers")
 	}
-	// The peer cannot come back in, and the paused node dials nobody.
-	_ = dial(t, b.Node, info(a.Node))
+	waitFor(t, 2*time.Second, "OnPeer(down) not called on the paused node", func() bool { _, d := a.ev.count(b.ID()); return d == 1 })
+	// The peer cannot come back in (refused at accept, before any
+	// handshake), and the paused node dials nobody.
+	if err := dial(t, b.Node, info(a.Node)); err == nil {
+		t.Fatal("a paused node accepted a connection")
+	}
 	time.Sleep(300 * time.Millisecond)
 	if isConnected(b.Node, a.ID()) || isConnected(a.Node, b.ID()) || b.Admitted(a.ID()) {
 		t.Fatal("a peer reconnected to a paused node")
@@ -62,6 +66,9 @@ func TestPauseClosesAndRefusesResumeRedials(t *testing.T) {
 	}
 	admitted(t, a, b) // a redialled b on its own
 	a.Resume()        // twice: nothing more
+	if _, d := a.ev.count(b.ID()); d != 1 {
+		t.Fatalf("OnPeer(down) called %d times for one pause", d)
+	}
 }
 
 // A closed node ignores Pause and Resume.

@@ -223,7 +223,8 @@ func (d *Daemon) kickPeers() {
 
 // watchAddrs kicks the --peer redial when this device gains an address
 // (Wi-Fi joined, a hotspot came up): the network is likely back, and the
-// peers should not wait out a backoff of up to two minutes. At most one
+// peers should not wait out a backoff of up to two minutes. The first
+// event is the addresses the node started with; after that, at most one
 // kick in 10 s, as observed addresses may come and go.
 func (d *Daemon) watchAddrs() {
 	defer d.wg.Done()
@@ -234,7 +235,7 @@ func (d *Daemon) watchAddrs() {
 	}
 	defer sub.Close()
 	var last time.Time
-	for {
+	for first := true; ; first = false {
 		select {
 		case <-d.ctx.Done():
 			return
@@ -243,12 +244,13 @@ func (d *Daemon) watchAddrs() {
 				return
 			}
 			ev := e.(event.EvtLocalAddressesUpdated)
-			added := !ev.Diffs
+			added := false
 			for _, a := range ev.Current {
 				added = added || a.Action == event.Added
 			}
-			if added && time.Since(last) > 10*time.Second {
+			if added && !first && time.Since(last) > 10*time.Second {
 				last = time.Now()
+				d.log.Debug("new local address: redialling the --peer addresses now")
 				d.kickPeers()
 			}
 		}

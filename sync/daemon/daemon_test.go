@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -45,7 +46,9 @@ func mission(t *testing.T) (desk, field *store.Store) {
 
 func start(t *testing.T, st *store.Store, o daemon.Options) *daemon.Daemon {
 	t.Helper()
-	o.Listen = []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}
+	if o.Listen == nil {
+		o.Listen = []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}
+	}
 	if o.Interval == 0 {
 		o.Interval = time.Hour // reconciliation on connect only
 	}
@@ -301,4 +304,43 @@ func TestMulticastLockFollowsNetworking(t *testing.T) {
 	if _, a, _ := lock2.state(); a != 0 {
 		t.Fatalf("lock taken %d times with mDNS off", a)
 	}
+}
+
+// The --peer redial backs off while the peer is down (1, 3, 7 … s, at
+// most 2 min), but a network coming back (this device gains an address)
+// or Resume dials at once, backoff forgotten.
+func TestPeerBackoffResetWhenNetworkReturns(t *testing.T) {
+	deskSt, fieldSt := mission(t)
+	desk := start(t, deskSt, daemon.Options{NoMDNS: true})
+	addrs := desk.Engine.Node().Host().Addrs() // the port, kept across restarts
+	field := start(t, fieldSt, daemon.Options{NoMDNS: true, Peers: desk.Engine.Node().Addrs()})
+	eventually(t, 10*time.Second, "the --peer never connected", func() bool { return linked(desk, field) })
+
+	// down reports the desk gone for long enough that the next redial is
+	// 7 s away (failures at once, after 1 s, after 3 more), then brings it
+	// back on the same address and key.
+	down := func(meanwhile func()) *daemon.Daemon {
+		t.Helper()
+		desk.Close()
+		eventually(t, 5*time.Second, "the phone still sees the desk", func() bool { return gone(field, desk) })
+		time.Sleep(4500 * time.Millisecond)
+		meanwhile()
+		return start(t, deskSt, daemon.Options{NoMDNS: true, Listen: addrs})
+	}
+
+	desk = down(func() {})
+	em, err := field.Engine.Node().Host().EventBus().Emitter(new(event.EvtLocalAddressesUpdated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	if err := em.Emit(event.EvtLocalAddressesUpdated{Diffs: true, Current: []event.UpdatedAddress{
+		{Address: ma.StringCast("/ip4/10.1.2.3/tcp/4001"), Action: event.Added}}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "a new address did not bring the --peer back at once", func() bool { return linked(desk, field) })
+
+	desk = down(field.Pause)
+	field.Resume()
+	eventually(t, 3*time.Second, "Resume did not dial the --peer at once", func() bool { return linked(desk, field) })
 }
