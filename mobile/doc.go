@@ -3,12 +3,15 @@
 // the mesh; cmd/vigil wires it between them.
 //
 //   - Lifecycle: a phone pauses an app it sends to the background and may
-//     kill it there without warning. Lifecycle.Background pauses the mesh
-//     engine (mesh.Engine.Pause: no periodic reconciliation, no new work
-//     started while the radio is meant to sleep); Lifecycle.Foreground
-//     resumes it (mesh.Engine.Resume reconnects through discovery and
-//     reconciles with every connected peer at once). Background is also
-//     when the app saves the report draft (app does that itself).
+//     kill it there without warning. Lifecycle.Background sends the mesh
+//     daemon to the background (daemon.Daemon.Background: mDNS and the
+//     redial loops stop, every connection closes, new ones are refused,
+//     and the Wi-Fi multicast lock is let go); while the OS still lets
+//     the process run, the daemon wakes for a short sync window after 1,
+//     2, 4 … up to 30 minutes. Lifecycle.Foreground resumes it
+//     (daemon.Daemon.Resume: discovery restarts, known and --peer
+//     addresses are dialled at once, and the engine reconciles). Background
+//     is also when the app saves the report draft (app does that itself).
 //   - Storage: the store lives in the app's own data folder (Fyne's
 //     Storage().RootURI(), /data/data/<app id>/files on Android), never in
 //     shared storage, where other apps could read the encrypted files and
@@ -29,17 +32,21 @@
 //     address.
 //   - mDNS needs a Wi-Fi multicast lock: Android drops incoming multicast
 //     packets unless the app holds WifiManager.MulticastLock (permission
-//     CHANGE_WIFI_MULTICAST_STATE in the manifest). Without it a phone
-//     still announces itself and still finds peers from invites, QR codes
-//     and relays, but does not hear other phones on the same Wi-Fi. Taking
-//     the lock needs a JNI call made from the app's Android context
-//     (fyne.io/fyne/v2/driver.RunNative gives it as an
-//     AndroidContext); that code belongs in a file with the android build
-//     tag and cannot be built here (no NDK), so it is not written yet:
-//     see MulticastLock.
+//     CHANGE_WIFI_MULTICAST_STATE, declared in cmd/vigil/AndroidManifest.xml).
+//     Without it a phone still announces itself and still finds peers
+//     from invites, QR codes and relays, but does not hear other phones on
+//     the same Wi-Fi. NewMulticastLock takes the lock through JNI
+//     (multicast_android.go and .c, built for android with cgo) on a
+//     thread the caller attaches to the Java VM: cmd/vigil passes one
+//     built on Fyne's driver.RunNative. Without cgo, and on other
+//     platforms, it is NoMulticastLock.
 //   - Background: Android's Doze and app standby cut network access for
-//     background apps; sync happens while the app is in front, which is
-//     why Foreground reconciles at once.
+//     background apps and freeze their processes; the background wake
+//     windows happen only when the OS lets the process run, and Go's
+//     timers (CLOCK_MONOTONIC on Linux) stand still while the device
+//     sleeps. Sync happens mostly
+//     while the app is in front, which is why Foreground reconciles at
+//     once.
 //   - Hotspots: a phone acting as a Wi-Fi hotspot often gets the address
 //     192.168.43.1 and no default route; libp2p's address discovery copes,
 //     but relays cannot be reached without an uplink.

@@ -5,25 +5,31 @@ import (
 	"time"
 )
 
-// Engine is what the lifecycle needs of the mesh engine; *mesh.Engine
-// implements it.
-type Engine interface {
-	Pause()
+// Daemon is what the lifecycle drives; *daemon.Daemon implements it.
+type Daemon interface {
+	// Background takes the mesh off the network and wakes it for short
+	// sync windows on a backoff while the OS lets the process run.
+	Background()
+	// Resume puts it back on the network at once and reconciles.
 	Resume()
 }
 
-// Lifecycle pauses the mesh while the app is in the background and
-// resumes it in front. It implements app.Lifecycle. Its methods may be
-// called from any goroutine.
+// Lifecycle takes the mesh off the network while the app is in the
+// background and puts it back in front. It implements app.Lifecycle. Its
+// methods may be called from any goroutine.
+//
+// Wire it on phones only: desktop drivers report the window losing focus
+// as going to the background, and a coordinator's laptop must stay
+// connected while another window is in front.
 type Lifecycle struct {
-	// Engine returns the running engine, or nil while there is none (no
+	// Daemon returns the running daemon, or nil while there is none (no
 	// mission yet, or the store is locked).
-	Engine func() Engine
+	Daemon func() Daemon
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time
 
 	mu       sync.Mutex
-	paused   Engine
+	paused   Daemon
 	pausedAt time.Time
 	away     time.Duration
 }
@@ -35,22 +41,23 @@ func (l *Lifecycle) now() time.Time {
 	return time.Now()
 }
 
-// Background pauses the running engine. Calling it twice pauses once.
+// Background sends the running daemon to the background. Calling it
+// twice does it once.
 func (l *Lifecycle) Background() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.paused != nil || l.Engine == nil {
+	if l.paused != nil || l.Daemon == nil {
 		return
 	}
-	e := l.Engine()
-	if e == nil {
+	d := l.Daemon()
+	if d == nil {
 		return
 	}
-	e.Pause()
-	l.paused, l.pausedAt = e, l.now()
+	d.Background()
+	l.paused, l.pausedAt = d, l.now()
 }
 
-// Foreground resumes the engine Background paused: it reconnects and
+// Foreground resumes the daemon Background sent away: it reconnects and
 // reconciles with every peer at once.
 func (l *Lifecycle) Foreground() {
 	l.mu.Lock()
@@ -63,7 +70,8 @@ func (l *Lifecycle) Foreground() {
 	l.paused = nil
 }
 
-// Paused reports whether the engine is paused by the lifecycle.
+// Paused reports whether the lifecycle holds the daemon in the
+// background.
 func (l *Lifecycle) Paused() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -5,27 +5,27 @@ import (
 	"time"
 )
 
-type fakeEngine struct{ pauses, resumes int }
+type fakeDaemon struct{ pauses, resumes int }
 
-func (f *fakeEngine) Pause()  { f.pauses++ }
-func (f *fakeEngine) Resume() { f.resumes++ }
+func (f *fakeDaemon) Background() { f.pauses++ }
+func (f *fakeDaemon) Resume()     { f.resumes++ }
 
 func TestLifecyclePausesAndResumes(t *testing.T) {
-	var e *fakeEngine
+	var e *fakeDaemon
 	clock := time.Unix(1000, 0)
-	l := &Lifecycle{Engine: func() Engine {
+	l := &Lifecycle{Daemon: func() Daemon {
 		if e == nil {
 			return nil
 		}
 		return e
 	}, Now: func() time.Time { return clock }}
-	// No engine yet (no mission): nothing to pause, nothing to resume.
+	// No daemon yet (no mission): nothing to pause, nothing to resume.
 	l.Background()
 	l.Foreground()
 	if l.Paused() {
-		t.Fatal("paused without an engine")
+		t.Fatal("paused without a daemon")
 	}
-	e = &fakeEngine{}
+	e = &fakeDaemon{}
 	l.Background()
 	l.Background()
 	if !l.Paused() || e.pauses != 1 {
@@ -40,10 +40,10 @@ func TestLifecyclePausesAndResumes(t *testing.T) {
 	if l.Away() != 90*time.Second {
 		t.Fatalf("away %v", l.Away())
 	}
-	// An engine started while in the background is resumed, not another.
+	// A daemon started while in the background is resumed, not another.
 	l.Background()
 	old := e
-	e = &fakeEngine{}
+	e = &fakeDaemon{}
 	l.Foreground()
 	if old.resumes != 2 || e.resumes != 0 {
 		t.Fatalf("resumed the wrong engine: old %d new %d", old.resumes, e.resumes)

@@ -24,6 +24,8 @@ import (
 //	verifier → prover: HMAC-SHA256(secret, "verifier" || binding) (32 bytes)
 //	prover → verifier: uvarint length, member credential
 //	verifier → prover: 1 byte, 1 = admitted, 0 = refused
+//	prover → verifier: 1 byte, 1, and the prover's clock: Unix time in
+//	                   milliseconds, int64 big-endian (8 bytes)
 //
 // The verifier proves the secret too before the prover sends its
 // credential, so a peer outside the mission never learns a member's author
@@ -35,10 +37,21 @@ import (
 // its proof and credential check out; until then no other protocol of the
 // mission is served to it. A connection that has not been admitted within
 // HelloTimeout is closed.
+//
+// The clock came later and changes nothing before it: a verifier of the
+// first version closes the stream after its verdict and never reads the
+// clock, and a prover of the first version closes it after reading the
+// verdict, so the verifier reads end-of-stream where the clock would be
+// and records no offset. The peer is admitted before the clock is read
+// either way. The verifier estimates the offset as the prover's clock
+// minus the midpoint of its own verdict-to-clock round trip; it is a
+// display value (ClockOffset) and nothing else: validation never sees it.
 
 const (
 	helloDomain  = "vigil/hello/v1\x00"
 	maxCredBytes = 32 << 10
+	clockTag     = 1
+	clockLen     = 1 + 8
 )
 
 func helloBinding(prover, verifier peer.ID, nonce []byte) []byte {
@@ -63,6 +76,11 @@ func (n *Node) isRelay(p peer.ID) bool {
 
 func (n *Node) onConnected(c network.Conn) {
 	p := c.RemotePeer()
+	if n.gate.isPaused() {
+		// Upgraded just as the node paused.
+		_ = c.Close()
+		return
+	}
 	if n.isRelay(p) || n.Admitted(p) {
 		return
 	}
@@ -94,6 +112,7 @@ func (n *Node) onDisconnected(c network.Conn) {
 	n.mu.Lock()
 	_, was := n.admitted[p]
 	delete(n.admitted, p)
+	delete(n.clock, p)
 	n.mu.Unlock()
 	if was && n.cfg.OnPeer != nil {
 		n.goFn(func() { n.cfg.OnPeer(p, false) })
@@ -140,6 +159,11 @@ func (n *Node) sayHello(p peer.ID) error {
 	if ok[0] != 1 {
 		return errors.New("peer refused our hello")
 	}
+	// Our clock, for the peer's display. A verifier of the first version
+	// has closed the stream already: the write may fail, harmlessly.
+	clock := [clockLen]byte{clockTag}
+	binary.BigEndian.PutUint64(clock[1:], uint64(n.cfg.Now().UnixMilli()))
+	_, _ = s.Write(clock[:])
 	return nil
 }
 
@@ -157,7 +181,7 @@ func (n *Node) handleHello(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
-	r := bufio.NewReader(io.LimitReader(s, 32+binary.MaxVarintLen64+maxCredBytes))
+	r := bufio.NewReader(io.LimitReader(s, 32+binary.MaxVarintLen64+maxCredBytes+clockLen))
 	proof := make([]byte, 32)
 	if _, err := io.ReadFull(r, proof); err != nil {
 		_ = s.Reset()
@@ -189,10 +213,35 @@ func (n *Node) handleHello(s network.Stream) {
 		n.Ban(p, "hello: "+err.Error())
 		return
 	}
+	sent := n.cfg.Now()
 	if _, err := s.Write([]byte{1}); err != nil {
 		return
 	}
 	n.admit(p)
+	var clock [clockLen]byte
+	if _, err := io.ReadFull(r, clock[:]); err != nil || clock[0] != clockTag {
+		return // a peer of the first version: no clock
+	}
+	recv := n.cfg.Now()
+	theirs := time.UnixMilli(int64(binary.BigEndian.Uint64(clock[1:])))
+	offset := theirs.Sub(sent.Add(recv.Sub(sent) / 2))
+	n.mu.Lock()
+	if _, ok := n.admitted[p]; ok {
+		n.clock[p] = offset
+	}
+	n.mu.Unlock()
+}
+
+// ClockOffset is how far p's clock is ahead of this device's (negative:
+// behind), measured when p said hello on its current connection, within
+// half that round trip. ok is false for a peer that is not admitted or
+// runs a version whose hello carries no clock. It is for display (a
+// phone whose clock is wrong); nothing in validation uses it.
+func (n *Node) ClockOffset(p peer.ID) (offset time.Duration, ok bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	offset, ok = n.clock[p]
+	return offset, ok
 }
 
 func (n *Node) admit(p peer.ID) {

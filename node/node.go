@@ -67,7 +67,8 @@ type Config struct {
 	BanFor time.Duration
 	// Logger, default discard.
 	Logger *slog.Logger
-	// Now is the clock for mDNS name rotation. Default time.Now.
+	// Now is the clock for mDNS name rotation, bans and the clock offsets
+	// measured in hello. Default time.Now.
 	Now func() time.Time
 }
 
@@ -83,11 +84,19 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// pauseMu serialises Pause, Resume and Close (each starts or stops
+	// the mDNS rotator); it is never taken by a callback.
+	pauseMu sync.Mutex
+
 	mu       sync.Mutex
-	admitted map[peer.ID]time.Time // peers whose hello we verified
+	admitted map[peer.ID]time.Time     // peers whose hello we verified
+	clock    map[peer.ID]time.Duration // their clock minus ours, from hello
 	relays   map[peer.ID]bool
 	mdns     *mdnsRotator
-	lan      map[peer.ID]*lanPeer // peers found by mDNS, redialled after a link drops
+	lan      map[peer.ID]*lanPeer  // peers found by mDNS, redialled after a link drops
+	known    map[peer.ID]knownPeer // peers admitted before a Pause, redialled by Resume
+	paused   bool
+	closed   bool
 }
 
 // New starts a host. The caller must Close it.
@@ -154,7 +163,8 @@ func New(cfg Config) (*Node, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{cfg: cfg, host: h, log: cfg.Logger, hello: ProtocolID(cfg.Secret, "hello"), gate: g,
-		ctx: ctx, cancel: cancel, admitted: map[peer.ID]time.Time{}, relays: map[peer.ID]bool{}}
+		ctx: ctx, cancel: cancel, admitted: map[peer.ID]time.Time{}, clock: map[peer.ID]time.Duration{},
+		relays: map[peer.ID]bool{}, known: map[peer.ID]knownPeer{}}
 	for _, r := range cfg.Relays {
 		n.relays[r.ID] = true
 	}
@@ -209,10 +219,14 @@ func (n *Node) Peers() []peer.ID {
 	return out
 }
 
-// Connect dials a peer; hello runs on the new connection.
+// Connect dials a peer; hello runs on the new connection. It fails with
+// ErrPaused while the node is paused.
 func (n *Node) Connect(ctx context.Context, info peer.AddrInfo) error {
 	if info.ID == n.host.ID() {
 		return nil
+	}
+	if n.gate.isPaused() {
+		return ErrPaused
 	}
 	return n.host.Connect(ctx, info)
 }
@@ -248,6 +262,8 @@ func (n *Node) Ban(p peer.ID, reason string) {
 	n.mu.Lock()
 	_, was := n.admitted[p]
 	delete(n.admitted, p)
+	delete(n.clock, p)
+	delete(n.known, p)
 	n.mu.Unlock()
 	_ = n.host.Network().ClosePeer(p)
 	if was && n.cfg.OnPeer != nil {
@@ -257,10 +273,17 @@ func (n *Node) Ban(p peer.ID, reason string) {
 
 // Close stops discovery and the host, and waits for every goroutine.
 func (n *Node) Close() error {
+	n.pauseMu.Lock()
+	n.mu.Lock()
+	n.closed = true
+	m := n.mdns
+	n.mdns = nil
+	n.mu.Unlock()
 	n.cancel()
-	if n.mdns != nil {
-		n.mdns.stop()
+	if m != nil {
+		m.stop()
 	}
+	n.pauseMu.Unlock()
 	err := n.host.Close()
 	n.wg.Wait()
 	return err

@@ -11,16 +11,32 @@ import (
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/driver"
 
 	"github.com/vigil-mesh/vigil/app"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/mobile"
 	"github.com/vigil-mesh/vigil/sync/daemon"
-	"github.com/vigil-mesh/vigil/sync/mesh"
 )
 
-// The mesh engine is what the phone lifecycle pauses and resumes.
-var _ mobile.Engine = (*mesh.Engine)(nil)
+// The daemon is what the phone lifecycle sends to the background and
+// back, and the phone's multicast lock is the one the daemon holds.
+var (
+	_ mobile.Daemon        = (*daemon.Daemon)(nil)
+	_ daemon.MulticastLock = mobile.MulticastLock(nil)
+)
+
+// runOnJVM gives mobile's JNI code the Java VM through Fyne's driver; off
+// Android there is none.
+func runOnJVM(fn func(vm, env, ctx uintptr) error) error {
+	return driver.RunNative(func(c any) error {
+		ac, ok := c.(*driver.AndroidContext)
+		if !ok {
+			return errors.New("no Java VM on this platform")
+		}
+		return fn(ac.VM, ac.Env, ac.Ctx)
+	})
+}
 
 // cmdGUI starts the Fyne app on this home: the app's own screens create or
 // unlock the store (the passphrase from VIGIL_PASSPHRASE or
@@ -55,9 +71,14 @@ func (c *cli) cmdGUI(args []string) error {
 		quit = func() { fyne.Do(a.Quit) }
 	)
 	home := &app.Home{
-		Dir:    c.home,
-		Store:  c.storeOptions(),
-		Daemon: daemon.Options{Phone: mobile.DaemonPhone, RotateIdentity: mobile.DaemonPhone},
+		Dir:   c.home,
+		Store: c.storeOptions(),
+		Daemon: daemon.Options{
+			Phone: mobile.DaemonPhone, RotateIdentity: mobile.DaemonPhone,
+			// Held while mDNS runs: taken at start and resume, let go at
+			// pause and stop (the daemon does both).
+			Multicast: mobile.NewMulticastLock(runOnJVM),
+		},
 		Logger: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnNetwork: func(d *daemon.Daemon) (func(), error) {
 			cs, err := serveControl(c, d)
@@ -81,21 +102,25 @@ func (c *cli) cmdGUI(args []string) error {
 			}, nil
 		},
 	}
-	lifecycle := &mobile.Lifecycle{Engine: func() mobile.Engine {
-		mu.Lock()
-		u := ui
-		mu.Unlock()
-		if u == nil {
-			return nil
-		}
-		if b, ok := u.Backend().(*app.StoreBackend); ok {
-			if d := b.Daemon(); d != nil {
-				return d.Engine
+	opts := app.Options{OnWiped: func() {}}
+	if mobile.DaemonPhone {
+		// Phones only: a desktop driver reports the window losing focus as
+		// going to the background, and a laptop must stay connected then.
+		opts.Lifecycle = &mobile.Lifecycle{Daemon: func() mobile.Daemon {
+			mu.Lock()
+			u := ui
+			mu.Unlock()
+			if u == nil {
+				return nil
 			}
-		}
-		return nil
-	}}
-	opts := app.Options{Lifecycle: lifecycle, OnWiped: func() {}}
+			if b, ok := u.Backend().(*app.StoreBackend); ok {
+				if d := b.Daemon(); d != nil {
+					return d
+				}
+			}
+			return nil
+		}}
+	}
 	if c.getenv("VIGIL_PASSPHRASE") != "" || c.passphraseFile != "" {
 		p, err := c.passphrase("")
 		if err != nil {
