@@ -8,7 +8,7 @@ import (
 )
 
 // newSettingsScreen holds the language, this device's key, the mission,
-// and the panic wipe.
+// the passphrase and duress passphrase, and the panic wipe.
 func newSettingsScreen(ui *UI) fyne.CanvasObject {
 	key := widget.NewLabel("")
 	key.Selectable = true
@@ -42,6 +42,8 @@ func newSettingsScreen(ui *UI) fyne.CanvasObject {
 		heading(T("settings.device_key")),
 		note(T("settings.device_key_note")),
 		container.NewBorder(nil, nil, nil, copyKey, key),
+		widget.NewSeparator(),
+		ui.passphraseBox(),
 		widget.NewSeparator(),
 		heading("⚠ "+T("wipe.title")),
 		note(T("wipe.note")),
