@@ -43,11 +43,13 @@ func newSettingsScreen(ui *UI) fyne.CanvasObject {
 		note(T("settings.device_key_note")),
 		container.NewBorder(nil, nil, nil, copyKey, key),
 		widget.NewSeparator(),
-		ui.passphraseBox(),
-		widget.NewSeparator(),
+		// The wipe before the passphrases: in a hurry, it must not be
+		// below the fold.
 		heading("⚠ "+T("wipe.title")),
 		note(T("wipe.note")),
 		tall(wipe, 52),
+		widget.NewSeparator(),
+		ui.passphraseBox(),
 	)
 }
 
