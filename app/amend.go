@@ -130,6 +130,8 @@ func (ui *UI) retract(v incident.ReportView) {
 			ui.showError(err)
 			return
 		}
+		// Unsaved changes of an amendment can no longer be saved.
+		_ = ui.be.SetSetting(AmendDraftSetting(v.ID), nil)
 		ui.popAll()
 		ui.showMyReport(v.ID)
 		ui.toast(T("retract.done"))

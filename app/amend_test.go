@@ -105,8 +105,25 @@ func TestAmendAndRetractMyReport(t *testing.T) {
 		t.Fatalf("home list not updated:\n%s", screen)
 	}
 
-	// Retract: the reason is required; cancel stores nothing.
+	// Unsaved changes of an amendment are kept, and Back returns to the
+	// report.
 	tap(t, ui, "No ballots until 09:00")
+	tap(t, ui, T("amend.button"))
+	ui.form.title.SetText("No ballots until 09:30")
+	tap(t, ui, T("nav.back"))
+	if ui.form != nil || !strings.Contains(allText(ui), T("amend.actions")) {
+		t.Fatalf("back from the amend form did not return to the report:\n%s", allText(ui))
+	}
+	if b, _ := ui.be.Setting(AmendDraftSetting(id)); !strings.Contains(string(b), "09:30") {
+		t.Fatalf("amend draft not kept: %q", b)
+	}
+	tap(t, ui, T("amend.button"))
+	if ui.form.title.Text != "No ballots until 09:30" || !strings.Contains(allText(ui), T("amend.discard")) {
+		t.Fatalf("amend draft not restored: %q", ui.form.title.Text)
+	}
+	tap(t, ui, T("nav.back"))
+
+	// Retract: the reason is required; cancel stores nothing.
 	tap(t, ui, T("retract.button"))
 	if !button(t, ui, T("retract.confirm")).Disabled() {
 		t.Fatal("retract possible without a reason")
@@ -130,6 +147,9 @@ func TestAmendAndRetractMyReport(t *testing.T) {
 	v, _ = storeOf(ui).Report(id)
 	if !v.Retracted || v.RetractReason != "Wrong station: this was PS-0002" {
 		t.Fatalf("after retract: %+v", v)
+	}
+	if b, _ := ui.be.Setting(AmendDraftSetting(id)); len(b) != 0 {
+		t.Fatalf("a retracted report keeps an amend draft: %q", b)
 	}
 	screen = allText(ui)
 	for _, want := range []string{T("report.retracted_explain"), "Wrong station: this was PS-0002",

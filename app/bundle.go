@@ -26,6 +26,10 @@ const MaxBundleBytes = 1 << 30
 // someone else) and none, or a wrong one, was given.
 var ErrBundlePassphrase = errors.New("the bundle is encrypted and this device cannot open it without its passphrase")
 
+// ErrNoCoordinatorKey means no coordinator's encryption key is known here,
+// so a bundle cannot be encrypted for them.
+var ErrNoCoordinatorKey = errors.New("no coordinator of this mission has an encryption key on this device yet")
+
 // ErrBundleMission means a bundle belongs to another mission.
 var ErrBundleMission = errors.New("the bundle belongs to another mission")
 
@@ -79,7 +83,7 @@ func coordinatorRecipients(ms *incident.MissionState) ([]age.Recipient, error) {
 		out = append(out, r)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no coordinator of this mission has an encryption key on this device yet")
+		return nil, ErrNoCoordinatorKey
 	}
 	return out, nil
 }

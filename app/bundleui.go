@@ -310,6 +310,8 @@ func bundleErrorText(err error) string {
 	switch {
 	case errors.Is(err, ErrBundlePassphrase):
 		return T("bundle.err_passphrase")
+	case errors.Is(err, ErrNoCoordinatorKey):
+		return T("bundle.err_no_coordinator_key")
 	case errors.Is(err, ErrBundleMission):
 		return T("bundle.err_mission") + "\n\n" + bundleCause(err)
 	case errors.Is(err, bundle.ErrCorrupt):
