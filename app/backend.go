@@ -314,23 +314,163 @@ func (b *StoreBackend) Submit(r incident.ReportPayload, files []Attachment, seal
 	if err := b.checkRole(incident.KindReport); err != nil {
 		return incident.ID{}, err
 	}
-	r.Attachments = nil
-	for _, f := range files {
-		if !b.st.HasBlob(f.Hash) {
-			return incident.ID{}, fmt.Errorf("attachment %s is no longer on this device; remove it and attach it again", f.Name)
-		}
-		if _, err := b.st.Put(incident.KindAttachment, incident.AttachmentPayload{Hash: f.Hash[:], Size: uint64(f.Size),
-			Mime: f.Mime, Name: f.Name}); err != nil {
-			return incident.ID{}, err
-		}
-		h := f.Hash
-		r.Attachments = append(r.Attachments, h[:])
+	if r.Attachments, err = b.manifests(files, nil); err != nil {
+		return incident.ID{}, err
 	}
 	rec, err := b.st.PutMaybeSealed(sealed, incident.KindReport, nil, r)
 	if err != nil {
 		return incident.ID{}, err
 	}
 	return rec.ID, nil
+}
+
+// manifests stores the attachment manifests of files not in kept (the
+// hashes the report already refers to) and returns every file's hash.
+func (b *StoreBackend) manifests(files []Attachment, kept [][]byte) ([][]byte, error) {
+	if len(files) > incident.MaxAttachments {
+		return nil, &incident.FieldError{Field: "attachments", Problem: fmt.Sprintf("%d files, limit %d", len(files), incident.MaxAttachments)}
+	}
+	var out [][]byte
+	for _, f := range files {
+		h := f.Hash
+		out = append(out, h[:])
+		if slices.ContainsFunc(kept, func(k []byte) bool { return string(k) == string(h[:]) }) {
+			continue
+		}
+		if !b.st.HasBlob(f.Hash) {
+			return nil, fmt.Errorf("attachment %s is no longer on this device; remove it and attach it again", f.Name)
+		}
+		if _, err := b.st.Put(incident.KindAttachment, incident.AttachmentPayload{Hash: h[:], Size: uint64(f.Size),
+			Mime: f.Mime, Name: f.Name}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ErrNotMine is returned for amending or retracting another device's
+// report.
+var ErrNotMine = errors.New("only the report's author may amend or retract it")
+
+// ErrRetracted is returned for amending a retracted report.
+var ErrRetracted = errors.New("the report was retracted")
+
+// ErrSealedGone is returned for amending a sealed report this device can no
+// longer read (a coordinator confirmed it, and the kept copy was dropped).
+var ErrSealedGone = errors.New("the report is sealed and this device no longer holds a readable copy")
+
+// myReport is one of this device's reports, for amend and retract.
+func (b *StoreBackend) myReport(id incident.ID) (incident.ReportView, error) {
+	v, err := b.st.Report(id)
+	if err != nil {
+		return v, err
+	}
+	if v.Author != b.st.Author() {
+		return v, ErrNotMine
+	}
+	return v, nil
+}
+
+// Amend stores an amendment with the same checks and library calls as
+// `vigil report amend`.
+func (b *StoreBackend) Amend(id incident.ID, r incident.ReportPayload, files []Attachment) (incident.ID, error) {
+	ms, err := b.mission()
+	if err != nil {
+		return incident.ID{}, err
+	}
+	v, err := b.myReport(id)
+	if err != nil {
+		return incident.ID{}, err
+	}
+	if v.Retracted {
+		return incident.ID{}, ErrRetracted
+	}
+	if v.Sealed && !v.Opened {
+		return incident.ID{}, ErrSealedGone
+	}
+	if _, ok := ms.Category(r.Category); !ok {
+		return incident.ID{}, &incident.FieldError{Field: "category", Problem: fmt.Sprintf("%q is not a category of this mission", r.Category)}
+	}
+	r.Attachments = nil
+	if err := incident.ValidateReport(&r); err != nil {
+		return incident.ID{}, err
+	}
+	if err := b.checkRole(incident.KindAmend); err != nil {
+		return incident.ID{}, err
+	}
+	if r.Attachments, err = b.manifests(files, v.Report.Attachments); err != nil {
+		return incident.ID{}, err
+	}
+	// The amends of a sealed report are sealed too.
+	rec, err := b.st.PutMaybeSealed(v.Sealed, incident.KindAmend, &id, incident.AmendPayload{Target: id.Bytes(), Report: r})
+	if err != nil {
+		return incident.ID{}, err
+	}
+	return rec.ID, nil
+}
+
+// Retract withdraws a report as `vigil report retract` does.
+func (b *StoreBackend) Retract(id incident.ID, reason string) (incident.ID, error) {
+	if reason == "" {
+		return incident.ID{}, &incident.FieldError{Field: "reason", Problem: "is required"}
+	}
+	v, err := b.myReport(id)
+	if err != nil {
+		return incident.ID{}, err
+	}
+	if v.Retracted {
+		return incident.ID{}, ErrRetracted
+	}
+	if err := b.checkRole(incident.KindRetract); err != nil {
+		return incident.ID{}, err
+	}
+	rec, err := b.st.PutMaybeSealed(v.Sealed, incident.KindRetract, &id, incident.RetractPayload{Target: id.Bytes(), Reason: reason})
+	if err != nil {
+		return incident.ID{}, err
+	}
+	return rec.ID, nil
+}
+
+// Attachments names the files behind hashes from their manifests.
+func (b *StoreBackend) Attachments(hashes [][]byte) []Attachment {
+	byHash := map[string]Attachment{}
+	if recs, err := b.st.ByKind(incident.KindAttachment); err == nil {
+		for _, r := range recs {
+			p, err := r.DecodePayload()
+			if err != nil {
+				continue
+			}
+			if ap, ok := p.(*incident.AttachmentPayload); ok && len(ap.Hash) == 32 {
+				var a Attachment
+				copy(a.Hash[:], ap.Hash)
+				a.Name, a.Size, a.Mime = ap.Name, int(ap.Size), ap.Mime
+				byHash[string(ap.Hash)] = a
+			}
+		}
+	}
+	var out []Attachment
+	for _, h := range hashes {
+		a, ok := byHash[string(h)]
+		if !ok {
+			copy(a.Hash[:], h)
+			a.Name = fmt.Sprintf("%x", h[:min(len(h), 6)])
+		}
+		if a.Name == "" {
+			a.Name = fmt.Sprintf("%x", h[:min(len(h), 6)])
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// ChangePassphrase re-wraps the store key (`vigil passphrase change`).
+func (b *StoreBackend) ChangePassphrase(current, next []byte) error {
+	return b.st.ChangePassphrase(current, next)
+}
+
+// SetDuress sets the duress passphrase (`vigil passphrase change --duress`).
+func (b *StoreBackend) SetDuress(current, duress []byte) error {
+	return b.st.SetDuress(current, duress)
 }
 
 // Checkin stores a check-in.
@@ -393,6 +533,35 @@ func (b *StoreBackend) Reports() ([]incident.ReportView, error) { return b.st.Li
 
 // Report returns one report's view.
 func (b *StoreBackend) Report(id incident.ID) (incident.ReportView, error) { return b.st.Report(id) }
+
+// Versions decodes the clear report and amendment records of a report.
+func (b *StoreBackend) Versions(id incident.ID) (map[incident.ID]incident.ReportPayload, error) {
+	rec, err := b.st.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := b.st.Related(id)
+	if err != nil {
+		return nil, err
+	}
+	out := map[incident.ID]incident.ReportPayload{}
+	for _, r := range append([]*incident.Signed{rec}, rel...) {
+		if r == nil || len(r.Sealed) > 0 || (r.Kind != incident.KindReport && r.Kind != incident.KindAmend) {
+			continue
+		}
+		p, err := r.DecodePayload()
+		if err != nil {
+			continue
+		}
+		switch pl := p.(type) {
+		case *incident.ReportPayload:
+			out[r.ID] = *pl
+		case *incident.AmendPayload:
+			out[r.ID] = pl.Report
+		}
+	}
+	return out, nil
+}
 
 // Review stores a coordinator's verdict, superseding the current heads.
 func (b *StoreBackend) Review(id incident.ID, status, note string) error {

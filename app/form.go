@@ -24,6 +24,7 @@ const DraftDelay = 400 * time.Millisecond
 // user stops typing, and at once on flush. Safe for concurrent use.
 type draftSaver struct {
 	s       Settings
+	key     string // the setting written
 	mu      sync.Mutex
 	pending []byte
 	timer   *time.Timer
@@ -52,7 +53,7 @@ func (d *draftSaver) flush() {
 	}
 	d.mu.Unlock()
 	if b != nil {
-		_ = d.s.SetSetting(DraftSetting, b)
+		_ = d.s.SetSetting(d.key, b)
 	}
 }
 
@@ -84,6 +85,11 @@ type reportForm struct {
 	d     Draft
 	saver *draftSaver
 	now   func() time.Time
+	// amend is the report being amended (nil: a new report); base is how
+	// many pushed screens lie under the form (the report's detail, which
+	// the back button returns to).
+	amend *incident.ReportView
+	base  int
 
 	// The details step, kept so tests and the draft restore can reach
 	// them.
@@ -100,7 +106,7 @@ type reportForm struct {
 // one.
 func (ui *UI) openReportForm() {
 	b, _ := ui.be.Setting(DraftSetting)
-	f := &reportForm{ui: ui, d: DecodeDraft(b), saver: &draftSaver{s: ui.be}, now: ui.now}
+	f := &reportForm{ui: ui, d: DecodeDraft(b), saver: &draftSaver{s: ui.be, key: DraftSetting}, now: ui.now}
 	ui.form = f
 	restored := !f.d.Empty()
 	if f.d.Empty() {
@@ -142,8 +148,8 @@ func (f *reportForm) showFamilies() {
 		fam := fam
 		grid.Add(newTile(FamilyIcon(fam), FamilyLabel(fam), familyColor(fam), true, func() { f.pickFamily(fam) }))
 	}
-	f.ui.stack = nil
-	ui.push(T("form.title"), column(heading(T("form.what")), grid), f.leave)
+	f.resetStack()
+	ui.push(f.screenTitle(), column(heading(T("form.what")), grid), f.leave)
 }
 
 // leave is the back button of the first step: the draft stays.
@@ -200,10 +206,18 @@ func (f *reportForm) showDetails(restored bool) {
 	var parts []fyne.CanvasObject
 
 	if restored {
-		discard := widget.NewButtonWithIcon(T("form.discard"), theme.DeleteIcon(), f.discard)
+		discard := widget.NewButtonWithIcon(f.discardText(), theme.DeleteIcon(), f.discard)
 		discard.Importance = widget.LowImportance
 		parts = append(parts, card(container.NewBorder(nil, nil, nil, discard,
-			wrapLabel("📝 "+T("form.restored", map[string]any{"Time": ui.timeText(d.Updated)})))))
+			wrapLabel("📝 "+f.restoredText(ui.timeText(d.Updated))))))
+	}
+
+	if f.amend != nil {
+		// Say what is being changed, and that the first version stays.
+		parts = append(parts, card(wrapLabel("✏️ "+T("amend.note", map[string]any{"Time": ui.timeText(f.amend.Created)}))))
+		if f.amend.Sealed {
+			parts = append(parts, card(wrapLabel("🔒 "+T("amend.sealed_note"))))
+		}
 	}
 
 	// The category, and a way back to change it.
@@ -299,8 +313,8 @@ func (f *reportForm) showDetails(restored bool) {
 	f.lon.SetPlaceHolder(T("form.lon"))
 	f.lat.SetText(d.Lat)
 	f.lon.SetText(d.Lon)
-	f.lat.OnChanged = func(s string) { d.Lat = s; f.changed() }
-	f.lon.OnChanged = func(s string) { d.Lon = s; f.changed() }
+	f.lat.OnChanged = func(s string) { d.Lat, d.Precision = s, 0; f.changed() }
+	f.lon.OnChanged = func(s string) { d.Lon, d.Precision = s, 0; f.changed() }
 	useStation := widget.NewButtonWithIcon(T("form.use_station_location"), theme.HomeIcon(), func() {
 		for _, s := range stations {
 			if s.Code == d.Station && s.Lat != nil && s.Lon != nil {
@@ -324,21 +338,28 @@ func (f *reportForm) showDetails(restored bool) {
 	attach := widget.NewButtonWithIcon(T("form.attach"), theme.MailAttachmentIcon(), f.attach)
 	parts = append(parts, heading(T("form.attachments")), f.attached, attach)
 
-	seal := widget.NewCheck("🔒 "+T("form.seal"), func(on bool) { d.Sealed = on; f.changed() })
-	seal.SetChecked(d.Sealed)
-	parts = append(parts, seal, note(T("form.seal_note")))
+	saveText := T("form.save")
+	if f.amend == nil {
+		seal := widget.NewCheck("🔒 "+T("form.seal"), func(on bool) { d.Sealed = on; f.changed() })
+		seal.SetChecked(d.Sealed)
+		parts = append(parts, seal, note(T("form.seal_note")))
+	} else {
+		// Sealing is the report's: its amendments follow it (said at the
+		// top).
+		saveText = T("amend.save")
+	}
 
-	save := widget.NewButtonWithIcon(T("form.save"), theme.ConfirmIcon(), f.submit)
+	save := widget.NewButtonWithIcon(saveText, theme.ConfirmIcon(), f.submit)
 	save.Importance = widget.HighImportance
 	parts = append(parts, widget.NewSeparator(), tall(save, 56), note(T("form.save_note")))
 	if !restored {
-		discard := widget.NewButtonWithIcon(T("form.discard"), theme.DeleteIcon(), f.discard)
+		discard := widget.NewButtonWithIcon(f.discardText(), theme.DeleteIcon(), f.discard)
 		discard.Importance = widget.LowImportance
 		parts = append(parts, discard)
 	}
 
-	ui.stack = nil
-	ui.push(T("form.title"), column(parts...), f.leave)
+	f.resetStack()
+	ui.push(f.screenTitle(), column(parts...), f.leave)
 }
 
 // severityIcons is a face scale, read without words.
@@ -490,9 +511,13 @@ func humanSize(n int) string {
 
 // discard throws the draft away, after asking.
 func (f *reportForm) discard() {
-	f.ui.confirm(T("form.discard_title"), T("form.discard_message"), T("form.discard"), func() {
+	title, msg := T("form.discard_title"), T("form.discard_message")
+	if f.amend != nil {
+		title, msg = T("amend.discard_title"), T("amend.discard_message")
+	}
+	f.ui.confirm(title, msg, f.discardText(), func() {
 		f.saver.flush()
-		_ = f.ui.be.SetSetting(DraftSetting, nil)
+		_ = f.ui.be.SetSetting(f.saver.key, nil)
 		f.d = Draft{}
 		if f.ui.form == f {
 			f.ui.form = nil
@@ -507,6 +532,10 @@ func (f *reportForm) submit() {
 	p, err := f.d.Payload(f.now())
 	if err != nil {
 		ui.showError(err)
+		return
+	}
+	if f.amend != nil {
+		f.submitAmend(p)
 		return
 	}
 	id, err := ui.be.Submit(p, f.d.Attachments, f.d.Sealed)

@@ -3,6 +3,7 @@ package app
 import (
 	"embed"
 	"encoding/json"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -38,9 +39,72 @@ var (
 	trEnglish map[string]any
 )
 
+// fyneLocaleEnv returns the LANGUAGE value that keeps Fyne's locale
+// lookup (github.com/jeandeaual/go-locale: LC_ALL, LC_MESSAGES or LANG,
+// then LANGUAGE) from logging "Error parsing user locale C" under locales
+// such as C.UTF-8 or POSIX.UTF-8, whose language part is no language: the
+// entries that are languages, else "en". ok is false when the
+// environment needs no change (a real language, or plain C or POSIX, which
+// the lookup already treats as "no preference").
+func fyneLocaleEnv(getenv func(string) string) (value string, ok bool) {
+	loc := ""
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if loc = getenv(k); loc != "" {
+			break
+		}
+	}
+	if loc == "C" || loc == "POSIX" {
+		return "", false
+	}
+	list := loc
+	if l := getenv("LANGUAGE"); l != "" {
+		list = l
+	}
+	if list == "" {
+		return "", false
+	}
+	var good []string
+	bad := false
+	for _, e := range strings.Split(list, ":") {
+		// As go-locale does: drop the encoding and modifier, then take
+		// the part before the territory.
+		base, _, _ := strings.Cut(e, ".")
+		base, _, _ = strings.Cut(base, "@")
+		code, _, _ := strings.Cut(strings.ReplaceAll(base, "-", "_"), "_")
+		if _, err := language.Parse(code); err != nil || len(code) < 2 {
+			bad = true
+			continue
+		}
+		good = append(good, e)
+	}
+	if !bad {
+		return "", false
+	}
+	if len(good) == 0 {
+		return "en", true
+	}
+	return strings.Join(good, ":"), true
+}
+
+// normaliseLocaleEnv sets LANGUAGE as fyneLocaleEnv says, so that the app
+// falls back to English silently. It changes nothing when the locale
+// names a language.
+func normaliseLocaleEnv() {
+	if v, ok := fyneLocaleEnv(os.Getenv); ok {
+		_ = os.Setenv("LANGUAGE", v)
+	}
+}
+
+// registerFyneTranslations hands the translations to Fyne's lang package,
+// which also looks up the system locale.
+func registerFyneTranslations() error {
+	normaliseLocaleEnv()
+	return lang.AddTranslationsFS(translationFS, "translations")
+}
+
 func loadTranslations() {
 	trOnce.Do(func() {
-		if err := lang.AddTranslationsFS(translationFS, "translations"); err != nil {
+		if err := registerFyneTranslations(); err != nil {
 			fyne.LogError("vigil translations", err)
 		}
 		trBundle = i18n.NewBundle(language.English)

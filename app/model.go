@@ -430,7 +430,8 @@ type Draft struct {
 	Area        string       `json:"area,omitempty"`
 	Lat         string       `json:"lat,omitempty"`
 	Lon         string       `json:"lon,omitempty"`
-	Occurred    int64        `json:"occurred,omitempty"` // Unix ms; 0: when saved
+	Precision   uint64       `json:"precision,omitempty"` // metres; kept from an amended report
+	Occurred    int64        `json:"occurred,omitempty"`  // Unix ms; 0: when saved
 	Channel     string       `json:"channel,omitempty"`
 	Harm        string       `json:"harm,omitempty"`
 	Reach       uint64       `json:"reach,omitempty"`
@@ -441,6 +442,70 @@ type Draft struct {
 	Sealed  bool  `json:"sealed,omitempty"`
 	Updated int64 `json:"updated,omitempty"`
 }
+
+// DraftOf is a draft holding a report's current values, for the amend
+// form; files describe its attachments.
+func DraftOf(v *incident.ReportView, files []Attachment) Draft {
+	r := &v.Report
+	d := Draft{Category: r.Category, Severity: int(r.Severity), Title: r.Title, Description: r.Description,
+		Station: r.Station, Area: r.Area, Occurred: r.Occurred, Channel: r.Channel, Harm: r.Harm, Reach: r.Reach,
+		Source: r.Source, Attachments: files, Sealed: v.Sealed}
+	// A title the observer wrote stays when the category changes; the
+	// category's own name follows it.
+	d.TitleEdited = r.Title != CategoryLabelOf(r.Category)
+	if r.Lat != nil && r.Lon != nil {
+		d.Lat, d.Lon, d.Precision = incident.FormatMicro(*r.Lat), incident.FormatMicro(*r.Lon), r.Precision
+	}
+	return d
+}
+
+// ChangedFields names (as field keys: category, severity, occurred,
+// station, area, location, title, description, attachments, channel, harm,
+// reach, source) what differs between two versions of a report, in the
+// order the detail view lists them.
+func ChangedFields(a, b *incident.ReportPayload) []string {
+	ptr := func(p *int64) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.FormatInt(*p, 10)
+	}
+	hashes := func(hs [][]byte) string {
+		var out []string
+		for _, h := range hs {
+			out = append(out, string(h))
+		}
+		return strings.Join(out, "\x00")
+	}
+	var out []string
+	for _, c := range []struct {
+		name string
+		same bool
+	}{
+		{"category", a.Category == b.Category},
+		{"severity", a.Severity == b.Severity},
+		{"occurred", a.Occurred == b.Occurred},
+		{"station", a.Station == b.Station},
+		{"area", a.Area == b.Area},
+		{"location", ptr(a.Lat) == ptr(b.Lat) && ptr(a.Lon) == ptr(b.Lon) && a.Precision == b.Precision},
+		{"title", a.Title == b.Title},
+		{"description", a.Description == b.Description},
+		{"attachments", hashes(a.Attachments) == hashes(b.Attachments)},
+		{"channel", a.Channel == b.Channel},
+		{"harm", a.Harm == b.Harm},
+		{"reach", a.Reach == b.Reach},
+		{"source", a.Source == b.Source},
+	} {
+		if !c.same {
+			out = append(out, c.name)
+		}
+	}
+	return out
+}
+
+// AmendDraftSetting is the device setting that holds the draft of an
+// amendment of report id (a new report's draft is kept apart).
+func AmendDraftSetting(id incident.ID) string { return "draft/amend/" + id.String() }
 
 // DraftSetting is the device setting that holds the report draft.
 const DraftSetting = "draft/report"
@@ -515,6 +580,9 @@ func (d *Draft) Payload(now time.Time) (incident.ReportPayload, error) {
 			}
 			*c.dst = incident.Micro(f)
 		}
+	}
+	if r.Lat != nil {
+		r.Precision = d.Precision
 	}
 	if d.Disinformation() {
 		r.Channel, r.Harm, r.Reach, r.Source = d.Channel, d.Harm, d.Reach, strings.TrimSpace(d.Source)

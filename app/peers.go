@@ -30,6 +30,9 @@ func transportLabel(addrs []string) string { return T("transport." + Transport(a
 // warnings.
 func newPeersScreen(ui *UI) fyne.CanvasObject {
 	body := container.NewVBox()
+	// Records by hand come right after the peers: with nobody in reach
+	// (a shutdown), they are the way left.
+	bundles := ui.bundleBox()
 	var lastAddrs string
 	var qrBox = container.NewVBox()
 	var connectBox *fyne.Container
@@ -43,6 +46,7 @@ func newPeersScreen(ui *UI) fyne.CanvasObject {
 				msg = T("peers.off_started")
 			}
 			body.Add(card(wrapLabel("📴 " + msg)))
+			body.Add(bundles)
 			connectBox.Hide()
 			body.Refresh()
 			return
@@ -87,6 +91,8 @@ func newPeersScreen(ui *UI) fyne.CanvasObject {
 			l.TextStyle.Bold = true
 			body.Add(card(container.NewVBox(l, note(meta))))
 		}
+
+		body.Add(bundles)
 
 		// This device: its addresses as a QR for another device to read.
 		addrs := ShareableAddrs(n.Addresses())
@@ -142,7 +148,13 @@ func newPeersScreen(ui *UI) fyne.CanvasObject {
 			addr.SetText(strings.Fields(text + " ")[0])
 		})
 	})
-	connectBox = container.NewVBox(heading(T("peers.connect_title")), addr, container.NewGridWithColumns(2, openQR, connect))
+	// Side by side on a laptop; stacked on a phone, where French labels
+	// do not fit one row.
+	var buttons fyne.CanvasObject = container.NewGridWithColumns(2, openQR, connect)
+	if ui.opts.Phone {
+		buttons = container.NewVBox(openQR, connect)
+	}
+	connectBox = container.NewVBox(heading(T("peers.connect_title")), addr, buttons)
 	ui.refresh = append(ui.refresh, refresh)
 	return column(body, connectBox)
 }

@@ -40,6 +40,8 @@ type Backend interface {
 	Admin
 	Settings
 	Exporter
+	Bundler
+	Keys
 	// Network returns the mesh, or nil while networking is off (no mission
 	// yet, or a build or test without it).
 	Network() Network
@@ -80,6 +82,17 @@ type Reporter interface {
 	MyReports() ([]MyReport, error)
 	// MyActivity lists this device's check-ins and alerts, newest first.
 	MyActivity() ([]Activity, error)
+	// Amend stores a signed amendment of one of this device's reports
+	// (the new values in full), sealed when the report is, as `vigil
+	// report amend` does. files are the attachments the report keeps and
+	// adds. It returns the amendment's ID once it is durably on disk.
+	Amend(id incident.ID, r incident.ReportPayload, files []Attachment) (incident.ID, error)
+	// Retract withdraws one of this device's reports for reason (required),
+	// sealed when the report is, as `vigil report retract` does.
+	Retract(id incident.ID, reason string) (incident.ID, error)
+	// Attachments describes the files behind content hashes, from their
+	// manifests (a hash without one gets a short name).
+	Attachments(hashes [][]byte) []Attachment
 }
 
 // Reviewer is what a coordinator reads and decides.
@@ -87,6 +100,10 @@ type Reviewer interface {
 	// Reports lists every report this device holds, oldest first.
 	Reports() ([]incident.ReportView, error)
 	Report(id incident.ID) (incident.ReportView, error)
+	// Versions returns the fields of a report and of each amendment of
+	// it, by record ID, for the records this device can read in the clear
+	// (sealed ones are left out).
+	Versions(id incident.ID) (map[incident.ID]incident.ReportPayload, error)
 	Review(id incident.ID, status, note string) error
 	// Activity lists every check-in and alert, newest first.
 	Activity() ([]Activity, error)
@@ -111,6 +128,32 @@ type Exporter interface {
 	// Export writes every report as req asks to w, calling progress
 	// after each report. It returns the number written.
 	Export(req ExportRequest, w io.Writer, progress func(done, total int)) (int, error)
+}
+
+// Bundler carries records on USB sticks and SD cards, as `vigil bundle`
+// does.
+type Bundler interface {
+	// ExportBundle writes a bundle of this device's records to w and
+	// returns how many it holds. w is not closed.
+	ExportBundle(req BundleRequest, w io.Writer) (int, error)
+	// ImportBundle checks a bundle file's frame and mission, then stores its
+	// valid records, calling progress after each. A damaged file, a file of
+	// another mission or one this device cannot decrypt is an error and
+	// stores nothing; an encrypted file that needs a passphrase is an
+	// error wrapping ErrBundlePassphrase (give passphrase and try again).
+	ImportBundle(name string, data, passphrase []byte, progress func(done, total int)) (ImportSummary, error)
+}
+
+// Keys changes what unlocks the store.
+type Keys interface {
+	// ChangePassphrase re-wraps the store key under next. A wrong current
+	// passphrase is an error wrapping vault.ErrWrongPassphrase and changes
+	// nothing.
+	ChangePassphrase(current, next []byte) error
+	// SetDuress sets (or replaces) the duress passphrase: typed at unlock,
+	// it silently destroys this store and opens an empty one. A wrong
+	// current passphrase changes nothing, as above.
+	SetDuress(current, duress []byte) error
 }
 
 // Network is the running mesh node.

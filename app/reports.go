@@ -84,6 +84,13 @@ func (ui *UI) showReport(id incident.ID, mine *MyReport) {
 	if v.Conflict {
 		parts = append(parts, card(wrapLabel("⚠ "+T("report.conflict_explain"))))
 	}
+	if v.Retracted {
+		text := "↩️ " + T("report.retracted_explain")
+		if v.RetractReason != "" {
+			text += "\n“" + v.RetractReason + "”"
+		}
+		parts = append(parts, card(wrapLabel(text)))
+	}
 
 	form := widget.NewForm()
 	add := func(label, value string) {
@@ -132,10 +139,34 @@ func (ui *UI) showReport(id incident.ID, mine *MyReport) {
 	}
 	add(T("field.id"), v.ID.String())
 	parts = append(parts, form)
+	if v.Author == ui.id.Author && !v.Retracted {
+		parts = append(parts, widget.NewSeparator(), ui.myReportActions(v))
+	}
 
 	parts = append(parts, heading(T("report.history")))
+	versions, _ := ui.be.Versions(v.ID)
+	var prev *incident.ReportPayload
 	for _, e := range v.History {
-		parts = append(parts, ui.historyLine(labels, e, v.Conflict))
+		extra := ""
+		if e.Kind == incident.KindReport || e.Kind == incident.KindAmend {
+			cur, ok := versions[e.ID]
+			if e.Kind == incident.KindAmend && ok && prev != nil {
+				var names []string
+				for _, f := range ChangedFields(prev, &cur) {
+					names = append(names, FieldLabel(f))
+				}
+				if len(names) == 0 {
+					extra = T("history.unchanged")
+				} else {
+					extra = T("history.changed", map[string]any{"Fields": strings.Join(names, ", ")})
+				}
+			}
+			prev = nil
+			if ok {
+				prev = &cur
+			}
+		}
+		parts = append(parts, ui.historyLine(labels, e, v.Conflict, extra))
 	}
 
 	if ui.id.Role == incident.RoleCoordinator && readable {
@@ -160,7 +191,8 @@ func statusColor(s string) color.Color {
 }
 
 // historyLine is one event of a report's history.
-func (ui *UI) historyLine(labels map[incident.Author]string, e incident.Event, conflict bool) fyne.CanvasObject {
+// extra, when set, is a line under it (what an amendment changed).
+func (ui *UI) historyLine(labels map[incident.Author]string, e incident.Event, conflict bool, extra string) fyne.CanvasObject {
 	who := ui.authorName(labels, e.Author)
 	var text string
 	switch e.Kind {
@@ -177,6 +209,9 @@ func (ui *UI) historyLine(labels map[incident.Author]string, e incident.Event, c
 		}
 	default:
 		text = string(e.Kind) + " · " + who
+	}
+	if extra != "" {
+		text += "\n" + extra
 	}
 	if e.Note != "" {
 		text += "\n“" + e.Note + "”"

@@ -192,7 +192,10 @@ func scrollTo(ui *UI, match func(fyne.CanvasObject) bool) {
 
 // saveShot renders the window (content and dialogs) with the software
 // painter at twice the logical size, as a phone's screen would.
-func saveShot(t *testing.T, ui *UI, path string) {
+func saveShot(t *testing.T, ui *UI, path string) { t.Helper(); saveShotAt(t, ui, path, 2) }
+
+// saveShotAt renders the window at the given scale.
+func saveShotAt(t *testing.T, ui *UI, path string, scale float32) {
 	t.Helper()
 	ui.wait()
 	wc := ui.win.Canvas()
@@ -201,7 +204,7 @@ func saveShot(t *testing.T, ui *UI, path string) {
 	overlays := wc.Overlays().List()
 	c := software.NewCanvas()
 	c.SetPadded(false)
-	c.SetScale(2)
+	c.SetScale(scale)
 	c.SetContent(content)
 	c.Resize(size)
 	for _, o := range overlays {

@@ -8,7 +8,7 @@ import (
 )
 
 // newSettingsScreen holds the language, this device's key, the mission,
-// and the panic wipe.
+// the passphrase and duress passphrase, and the panic wipe.
 func newSettingsScreen(ui *UI) fyne.CanvasObject {
 	key := widget.NewLabel("")
 	key.Selectable = true
@@ -43,9 +43,13 @@ func newSettingsScreen(ui *UI) fyne.CanvasObject {
 		note(T("settings.device_key_note")),
 		container.NewBorder(nil, nil, nil, copyKey, key),
 		widget.NewSeparator(),
+		// The wipe before the passphrases: in a hurry, it must not be
+		// below the fold.
 		heading("⚠ "+T("wipe.title")),
 		note(T("wipe.note")),
 		tall(wipe, 52),
+		widget.NewSeparator(),
+		ui.passphraseBox(),
 	)
 }
 

@@ -63,6 +63,12 @@ type UI struct {
 	dash     *dashboard
 	table    *reportTable
 
+	// chooseSave and chooseOpen show the file dialogs (tests replace them
+	// with files in a temporary folder). got receives nil when the user
+	// cancels.
+	chooseSave func(name string, exts []string, got func(fyne.URIWriteCloser, error))
+	chooseOpen func(exts []string, got func(fyne.URIReadCloser, error))
+
 	work   sync.WaitGroup // background work, so tests can wait for it
 	ticker *time.Ticker
 	stop   chan struct{}
@@ -87,6 +93,8 @@ func New(a fyne.App, home Unlocker, o Options) *UI {
 	a.Settings().SetTheme(&vigilTheme{phone: o.Phone})
 	ui := &UI{app: a, home: home, opts: o, stop: make(chan struct{})}
 	ui.win = a.NewWindow("Vigil")
+	ui.chooseSave = ui.fileSaveDialog
+	ui.chooseOpen = ui.fileOpenDialog
 	if o.Phone {
 		ui.win.Resize(fyne.NewSize(400, 800))
 	} else {
@@ -274,6 +282,9 @@ func (ui *UI) showError(err error) {
 
 // errorText is the message the user reads for err.
 func errorText(err error) string {
+	if s := bundleErrorText(err); s != "" {
+		return s
+	}
 	var fp *FieldProblem
 	var fe *incident.FieldError
 	switch {
@@ -285,6 +296,12 @@ func errorText(err error) string {
 		return T("err.bad_invite") + "\n\n" + err.Error()
 	case errors.Is(err, store.ErrNoMission):
 		return T("err.no_mission")
+	case errors.Is(err, ErrNotMine):
+		return T("err.not_mine")
+	case errors.Is(err, ErrRetracted):
+		return T("err.retracted")
+	case errors.Is(err, ErrSealedGone):
+		return T("err.sealed_gone")
 	case errors.As(err, &fp):
 		return T("err.field", map[string]any{"Field": FieldLabel(fp.Field)}) + "\n" + fp.Err.Error()
 	case errors.As(err, &fe):
