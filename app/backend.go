@@ -188,10 +188,7 @@ func (b *StoreBackend) Wipe() error {
 
 // Identity describes this device.
 func (b *StoreBackend) Identity() (Identity, error) {
-	id := Identity{Author: b.st.Author(), Name: b.st.Name()}
-	if p, err := b.st.Meta("practice"); err == nil && string(p) == "1" {
-		id.Practice = true
-	}
+	id := Identity{Author: b.st.Author(), Name: b.st.Name(), Practice: b.st.Practice()}
 	ms, err := b.st.Mission()
 	if errors.Is(err, store.ErrNoMission) {
 		return id, nil
@@ -796,14 +793,15 @@ func (n *daemonNetwork) Connect(addr string) error {
 	return err
 }
 
-// Peers lists admitted peers. The clock skew is read from the newest
-// record of the peer's author this device holds: a claimed time ahead of
-// this device's clock shows a clock running fast. (A clock running slow
-// cannot be told from an old record; the hello exchange would have to
-// carry the time for that.)
+// Peers lists admitted peers. The clock skew is the offset the peer's
+// hello carried (node.ClockOffset). A peer running a version whose hello
+// carries no clock falls back to the newest record of its author this
+// device holds: a claimed time ahead of this device's clock shows a clock
+// running fast (a slow one cannot be told from an old record).
 func (n *daemonNetwork) Peers() []Peer {
 	ms, _ := n.b.mission()
 	now := n.b.st.Now()
+	node := n.d.Engine.Node()
 	var out []Peer
 	for _, p := range n.d.Engine.Peers() {
 		q := Peer{ID: p.ID.String(), Author: p.Author, Role: p.Role, Addrs: p.Addrs, LastSync: p.LastSync}
@@ -812,7 +810,11 @@ func (n *daemonNetwork) Peers() []Peer {
 				q.Label = m.Label
 			}
 		}
-		if !p.Author.IsZero() {
+		if off, ok := node.ClockOffset(p.ID); ok {
+			if off > ClockWarning || off < -ClockWarning {
+				q.ClockSkew = off
+			}
+		} else if !p.Author.IsZero() {
 			if recs, err := n.b.st.ByAuthor(p.Author); err == nil && len(recs) > 0 {
 				newest := recs[0].Created
 				for _, r := range recs {

@@ -25,6 +25,9 @@ func TestBackendMeshOnLoopback(t *testing.T) {
 	for _, h := range []*Home{coordHome, obsHome} {
 		h.NoNetwork, h.Daemon = false, loopback
 	}
+	// The coordinator's laptop clock runs 40 minutes fast: its hello says
+	// so, and the observer's peers list shows it.
+	coordHome.Daemon.Now = func() time.Time { return time.Now().Add(40 * time.Minute) }
 	cb, err := coordHome.Unlock([]byte(testPass))
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +55,12 @@ func TestBackendMeshOnLoopback(t *testing.T) {
 	p := on.Peers()[0]
 	if p.Label != "HQ" || p.Role != incident.RoleCoordinator || Transport(p.Addrs) != "tcp" {
 		t.Fatalf("the observer sees %+v", p)
+	}
+	if d := p.ClockSkew - 40*time.Minute; d < -time.Minute || d > time.Minute {
+		t.Errorf("the observer sees the coordinator's clock skew as %v, want about +40m", p.ClockSkew)
+	}
+	if s := cn.Peers()[0].ClockSkew; s > -39*time.Minute || s < -41*time.Minute {
+		t.Errorf("the coordinator sees the observer's clock skew as %v, want about -40m", s)
 	}
 	id, err := ob.Submit(incident.ReportPayload{Category: "polling.intimidation", Severity: 3, Title: "Youths blocking the gate",
 		Occurred: time.Now().UnixMilli()}, nil, false)

@@ -171,7 +171,7 @@ type Network interface {
 }
 
 // Lifecycle receives the app's foreground and background transitions
-// (phones). mobile.Lifecycle implements it over the mesh engine.
+// (phones). mobile.Lifecycle implements it over the mesh daemon.
 type Lifecycle interface {
 	Background()
 	Foreground()
@@ -186,7 +186,7 @@ type Identity struct {
 	HasMission  bool
 	MissionID   incident.ID
 	MissionName string
-	Practice    bool // store meta "practice" = "1"
+	Practice    bool // a practice mission (signed in its genesis, or this store marked so)
 	// SealByDefault: the mission seals new reports to its coordinators.
 	SealByDefault bool
 }

@@ -47,6 +47,10 @@ type Options struct {
 	// Clock drives the background wake schedule. Default: the real
 	// clock; tests pass a fake one.
 	Clock Clock
+	// Now is the node's wall clock (node.Config.Now): the time its hello
+	// tells peers, mDNS name rotation and bans. Default time.Now; tests
+	// set it to play a device whose clock is wrong.
+	Now func() time.Time
 }
 
 // MulticastLock is a lock the OS wants held while the node listens for
@@ -134,7 +138,7 @@ func Start(st *store.Store, o Options) (*Daemon, error) {
 		Logger:   o.Logger,
 		Node: node.Config{
 			Key: key, Secret: secret, Listen: o.Listen, MDNS: !o.NoMDNS,
-			RelayService: o.RelayService, Phone: o.Phone, Logger: o.Logger,
+			RelayService: o.RelayService, Phone: o.Phone, Logger: o.Logger, Now: o.Now,
 		},
 	})
 	if err != nil {
