@@ -198,7 +198,7 @@ func TestEncryptedBundles(t *testing.T) {
 	forCo := filepath.Join(dir, "for-coordinators.vgb")
 	exportBundleUI(t, obs, forCo, "🔒 "+T("bundle.protect_coordinators"), "")
 	data, _ := os.ReadFile(forCo)
-	if !bytes.HasPrefix(data, ageHeader) || bytes.Contains(data, []byte("Cash at the door")) {
+	if !bytes.HasPrefix(data, []byte("age-encryption.org/v1\n")) || bytes.Contains(data, []byte("Cash at the door")) {
 		t.Fatal("a bundle for coordinators is not encrypted")
 	}
 	importBundleUI(t, co, forCo)

@@ -290,7 +290,7 @@ func (ui *UI) showImportSummary(name string, s ImportSummary) {
 			}
 			id := widget.NewLabel("⛔ " + shortID(r.ID.String()))
 			id.TextStyle.Monospace = true
-			list.Add(card(container.NewVBox(id, wrapLabel(r.Reason))))
+			list.Add(card(container.NewVBox(id, wrapLabel(r.Err.Error()))))
 		}
 		box.Add(heading(T("bundle.why_rejected")))
 		box.Add(list)

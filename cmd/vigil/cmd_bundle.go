@@ -1,9 +1,8 @@
 package main
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,13 +10,9 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/bundle"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
-
-// maxBundleBytes bounds a bundle read into memory.
-const maxBundleBytes = 1 << 30
 
 func (c *cli) cmdBundle(args []string) error {
 	if len(args) == 0 {
@@ -47,14 +42,14 @@ func (c *cli) bundleExport(args []string) error {
 	if *to != "" && *passFile != "" {
 		return usagef("bundle export: give --to or --passphrase-file, not both")
 	}
-	var recipient age.Recipient
+	var recipients []age.Recipient
 	switch {
 	case *to != "":
 		r, err := age.ParseX25519Recipient(*to)
 		if err != nil {
 			return usagef("--to: %v", err)
 		}
-		recipient = r
+		recipients = append(recipients, r)
 	case *passFile != "":
 		p, err := readSecretFile(*passFile)
 		if err != nil {
@@ -64,7 +59,7 @@ func (c *cli) bundleExport(args []string) error {
 		if err != nil {
 			return err
 		}
-		recipient = r
+		recipients = append(recipients, r)
 	}
 	var sinceT time.Time
 	if *since != "" {
@@ -79,44 +74,12 @@ func (c *cli) bundleExport(args []string) error {
 		if err != nil {
 			return err
 		}
-		var raws [][]byte
-		for _, k := range incident.Kinds {
-			recs, err := s.ByKind(k)
-			if err != nil {
-				return err
-			}
-			for _, r := range recs {
-				if k.MissionKind() || sinceT.IsZero() || r.Created >= sinceT.UnixMilli() {
-					raws = append(raws, r.Raw)
-				}
-			}
+		raws, err := bundle.Select(s, sinceT)
+		if err != nil {
+			return err
 		}
 		if err := writeAtomic(*out, func(f *os.File) error {
-			var dst io.Writer = f
-			var enc io.WriteCloser
-			if recipient != nil {
-				var err error
-				if enc, err = age.Encrypt(f, recipient); err != nil {
-					return err
-				}
-				dst = enc
-			}
-			w, err := bundle.NewWriter(dst, ms.ID, c.now().UnixMilli(), len(raws))
-			if err != nil {
-				return err
-			}
-			for _, r := range raws {
-				if err := w.Add(r); err != nil {
-					return err
-				}
-			}
-			if err := w.Close(); err != nil {
-				return err
-			}
-			if enc != nil {
-				return enc.Close()
-			}
-			return nil
+			return bundle.Write(f, ms.ID, c.now(), raws, recipients...)
 		}); err != nil {
 			return err
 		}
@@ -166,9 +129,6 @@ type rejectionOut struct {
 	Reason string `json:"reason"`
 }
 
-// ageHeader starts every age-encrypted file.
-var ageHeader = []byte("age-encryption.org/v1\n")
-
 func (c *cli) bundleImport(args []string) error {
 	fs := newFlags("bundle import")
 	passFile := fs.String("passphrase-file", "", "the passphrase of a passphrase-encrypted bundle (given after `bundle import`)")
@@ -183,72 +143,31 @@ func (c *cli) bundleImport(args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(data) > maxBundleBytes {
-		return fmt.Errorf("%s is larger than %d bytes; nothing was stored", pos[0], maxBundleBytes)
+	var ids []age.Identity
+	if *passFile != "" {
+		p, err := readSecretFile(*passFile)
+		if err != nil {
+			return err
+		}
+		id, err := age.NewScryptIdentity(string(p))
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
 	}
 	return c.withStore(func(s *store.Store) error {
-		if bytes.HasPrefix(data, ageHeader) {
-			ids := []age.Identity{s.AgeIdentity()}
-			if *passFile != "" {
-				p, err := readSecretFile(*passFile)
-				if err != nil {
-					return err
-				}
-				id, err := age.NewScryptIdentity(string(p))
-				if err != nil {
-					return err
-				}
-				ids = append(ids, id)
-			}
-			r, err := age.Decrypt(bytes.NewReader(data), ids...)
-			if err != nil {
-				return fmt.Errorf("%s is encrypted and this device cannot open it (%v); give --passphrase-file after `bundle import` for a passphrase bundle; nothing was stored", pos[0], err)
-			}
-			if data, err = io.ReadAll(io.LimitReader(r, maxBundleBytes+1)); err != nil {
-				return fmt.Errorf("%s: %w; nothing was stored", pos[0], err)
-			}
+		res, err := bundle.Import(s, filepath.Base(pos[0]), data, ids, nil)
+		if errors.Is(err, bundle.ErrCannotOpen) && *passFile == "" {
+			return fmt.Errorf("%w; give --passphrase-file after `bundle import` for a passphrase bundle; nothing was stored", err)
 		}
-		hdr, raws, err := bundle.Parse(data)
 		if err != nil {
-			return fmt.Errorf("%s: %w; nothing was stored", pos[0], err)
+			return fmt.Errorf("%w; nothing was stored", err)
 		}
-		ms, err := s.Mission()
-		if err != nil {
-			return err
+		sum := importSummary{File: pos[0], Records: res.Records, Accepted: res.Accepted, Duplicate: res.Duplicate,
+			Quarantined: res.Quarantined, Rejected: res.Rejected, Released: res.Released, Rejections: []rejectionOut{}}
+		for _, r := range res.Rejections {
+			sum.Rejections = append(sum.Rejections, rejectionOut{ID: r.ID.String(), Reason: r.Err.Error()})
 		}
-		if hdr.Mission != ms.ID {
-			return fmt.Errorf("%s is a bundle of mission %s; this device belongs to %s (%q); nothing was stored",
-				pos[0], hdr.Mission, ms.ID, ms.Mission.Name)
-		}
-		results, err := s.AddMany(raws, "bundle:"+filepath.Base(pos[0]), nil)
-		if err != nil {
-			return err
-		}
-		sum := importSummary{File: pos[0], Records: len(raws), Rejections: []rejectionOut{}}
-		released := map[incident.ID]bool{}
-		for _, r := range results {
-			for _, id := range r.Released {
-				released[id] = true
-			}
-		}
-		for _, r := range results {
-			switch {
-			case r.Outcome == store.Accepted, r.Outcome == store.Quarantined && released[r.ID]:
-				// A record released by a later one in the same bundle
-				// ends up stored: count it as accepted.
-				sum.Accepted++
-				delete(released, r.ID)
-			case r.Outcome == store.Duplicate:
-				sum.Duplicate++
-			case r.Outcome == store.Quarantined:
-				sum.Quarantined++
-			case r.Outcome == store.Rejected:
-				sum.Rejected++
-				sum.Rejections = append(sum.Rejections, rejectionOut{ID: r.ID.String(), Reason: r.Err.Error()})
-			}
-		}
-		// What is left was waiting from earlier imports or syncs.
-		sum.Released = len(released)
 		if c.json {
 			if err := c.printJSON(sum); err != nil {
 				return err
@@ -264,7 +183,7 @@ func (c *cli) bundleImport(args []string) error {
 			}
 		}
 		if sum.Rejected > 0 {
-			return &partialError{fmt.Sprintf("%d of %d records were rejected; the valid ones are stored", sum.Rejected, len(raws))}
+			return &partialError{fmt.Sprintf("%d of %d records were rejected; the valid ones are stored", sum.Rejected, sum.Records)}
 		}
 		return nil
 	})

@@ -1,0 +1,166 @@
+package bundle
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// What `vigil bundle` and the app's USB-stick screen both do with a store:
+// choose the records, write them (encrypted or not), and import a file
+// with the same checks and the same counts.
+
+// MaxBytes bounds a bundle read into memory.
+const MaxBytes = 1 << 30
+
+// ErrCannotOpen means a bundle is encrypted and none of the identities
+// given (this device's key, a passphrase) opens it.
+var ErrCannotOpen = errors.New("the bundle is encrypted and this device cannot open it")
+
+// ErrOtherMission means a bundle belongs to another mission.
+var ErrOtherMission = errors.New("the bundle belongs to another mission")
+
+// ageHeader starts every age-encrypted file.
+var ageHeader = []byte("age-encryption.org/v1\n")
+
+// Select returns the signed records a bundle of st carries: every mission
+// record (genesis, configs, members, revocations), and the others claimed
+// at or after since (the zero time: all).
+func Select(st *store.Store, since time.Time) ([][]byte, error) {
+	var raws [][]byte
+	for _, k := range incident.Kinds {
+		recs, err := st.ByKind(k)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			if k.MissionKind() || since.IsZero() || r.Created >= since.UnixMilli() {
+				raws = append(raws, r.Raw)
+			}
+		}
+	}
+	return raws, nil
+}
+
+// Write writes raws as a bundle of mission made at created, encrypted
+// with age to recipients when there are any.
+func Write(w io.Writer, mission incident.ID, created time.Time, raws [][]byte, recipients ...age.Recipient) error {
+	dst := w
+	var enc io.WriteCloser
+	if len(recipients) > 0 {
+		var err error
+		if enc, err = age.Encrypt(w, recipients...); err != nil {
+			return err
+		}
+		dst = enc
+	}
+	bw, err := NewWriter(dst, mission, created.UnixMilli(), len(raws))
+	if err != nil {
+		return err
+	}
+	for _, r := range raws {
+		if err := bw.Add(r); err != nil {
+			return err
+		}
+	}
+	if err := bw.Close(); err != nil {
+		return err
+	}
+	if enc != nil {
+		return enc.Close()
+	}
+	return nil
+}
+
+// Summary is what an import did.
+type Summary struct {
+	Records     int // in the file
+	Accepted    int // new, now stored
+	Duplicate   int // already held
+	Quarantined int // kept aside until what they depend on arrives
+	Rejected    int
+	Released    int // earlier-waiting records these let in
+	Rejections  []Rejection
+}
+
+// Rejection is one record an import refused, and why.
+type Rejection struct {
+	ID  incident.ID
+	Err error
+}
+
+// Import stores the valid records of a bundle file in st: it decrypts an
+// age-encrypted file with this device's key or one of ids (a passphrase's
+// scrypt identity), parses and checks it, refuses another mission's
+// bundle, and adds the records under the quarantine source "bundle:" +
+// name, calling progress (if not nil) as they go in. Every error return means nothing was stored; records the store
+// refuses one by one are counted in the Summary instead.
+func Import(st *store.Store, name string, data []byte, ids []age.Identity, progress func(done, total int)) (Summary, error) {
+	var sum Summary
+	if len(data) > MaxBytes {
+		return sum, fmt.Errorf("%s is larger than %d bytes", name, MaxBytes)
+	}
+	if bytes.HasPrefix(data, ageHeader) {
+		all := append([]age.Identity{st.AgeIdentity()}, ids...)
+		r, err := age.Decrypt(bytes.NewReader(data), all...)
+		if err != nil {
+			return sum, fmt.Errorf("%s: %w (%v)", name, ErrCannotOpen, err)
+		}
+		if data, err = io.ReadAll(io.LimitReader(r, MaxBytes+1)); err != nil {
+			return sum, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	hdr, raws, err := Parse(data)
+	if err != nil {
+		return sum, fmt.Errorf("%s: %w", name, err)
+	}
+	ms, err := st.Mission()
+	if err != nil {
+		return sum, err
+	}
+	if hdr.Mission != ms.ID {
+		return sum, fmt.Errorf("%s: %w: it is a bundle of mission %s; this device belongs to %s (%q)",
+			name, ErrOtherMission, hdr.Mission, ms.ID, ms.Mission.Name)
+	}
+	var report func(int)
+	if progress != nil {
+		report = func(done int) { progress(done, len(raws)) }
+	}
+	results, err := st.AddMany(raws, "bundle:"+name, report)
+	if err != nil {
+		return sum, err
+	}
+	sum.Records = len(raws)
+	released := map[incident.ID]bool{}
+	for _, r := range results {
+		for _, id := range r.Released {
+			released[id] = true
+		}
+	}
+	for _, r := range results {
+		switch {
+		case r.Outcome == store.Accepted, r.Outcome == store.Quarantined && released[r.ID]:
+			// A record released by a later one of the same bundle ends
+			// up stored: it counts as accepted.
+			sum.Accepted++
+			delete(released, r.ID)
+		case r.Outcome == store.Duplicate:
+			sum.Duplicate++
+		case r.Outcome == store.Quarantined:
+			sum.Quarantined++
+		case r.Outcome == store.Rejected:
+			sum.Rejected++
+			sum.Rejections = append(sum.Rejections, Rejection{ID: r.ID, Err: r.Err})
+		}
+	}
+	// What is left was waiting from earlier imports or syncs.
+	sum.Released = len(released)
+	return sum, nil
+}

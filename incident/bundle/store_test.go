@@ -1,0 +1,110 @@
+package bundle_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/bundle"
+	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/incident/vault"
+)
+
+func newStore(t *testing.T) *store.Store {
+	t.Helper()
+	s, err := store.Init(t.TempDir(), []byte("pass"), store.Options{KDF: &vault.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// A coordinator's bundle goes to a second device of the same mission:
+// plain, to a passphrase, and to the other device's key; what cannot be
+// opened, what is damaged and what belongs to another mission store
+// nothing.
+func TestSelectWriteImport(t *testing.T) {
+	src := newStore(t)
+	if _, err := src.CreateMission("Bundle mission", "HQ", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Put(incident.KindReport, incident.ReportPayload{Category: "polling.late_opening", Severity: 2, Title: "Opened late", Occurred: time.Now().Add(-48 * time.Hour).UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	raws, err := bundle.Select(src, time.Time{})
+	if err != nil || len(raws) != 2 {
+		t.Fatalf("Select(all) = %d records, %v; want genesis and report", len(raws), err)
+	}
+	if raws, _ := bundle.Select(src, time.Now().Add(time.Hour)); len(raws) != 1 {
+		t.Fatalf("Select(since the future) = %d records; want the genesis only", len(raws))
+	}
+	ms, _ := src.Mission()
+
+	// The receiving device: the same mission (it holds the genesis).
+	dst := newStore(t)
+	if _, err := bundle.Import(dst, "x", nil, nil, nil); err == nil {
+		t.Fatal("an empty file imported")
+	}
+	scrypt, _ := age.NewScryptRecipient("stick passphrase")
+	for _, tc := range []struct {
+		name       string
+		recipients []age.Recipient
+		ids        func() []age.Identity
+		wantErr    error
+	}{
+		{"to a passphrase, none given", []age.Recipient{scrypt}, func() []age.Identity { return nil }, bundle.ErrCannotOpen},
+		{"to a wrong passphrase", []age.Recipient{scrypt}, func() []age.Identity { id, _ := age.NewScryptIdentity("wrong"); return []age.Identity{id} }, bundle.ErrCannotOpen},
+	} {
+		var buf bytes.Buffer
+		if err := bundle.Write(&buf, ms.ID, time.Now(), raws, tc.recipients...); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bundle.Import(dst, tc.name, buf.Bytes(), tc.ids(), nil); !errors.Is(err, tc.wantErr) {
+			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.wantErr)
+		}
+	}
+	if n, _ := dst.Counts(); n[incident.KindReport] != 0 {
+		t.Fatal("a refused bundle stored records")
+	}
+
+	// Another mission's bundle is refused whole.
+	other := newStore(t)
+	if _, err := other.CreateMission("Other mission", "HQ", false); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := bundle.Write(&buf, ms.ID, time.Now(), raws); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bundle.Import(other, "foreign", buf.Bytes(), nil, nil); !errors.Is(err, bundle.ErrOtherMission) {
+		t.Errorf("foreign bundle: err = %v, want ErrOtherMission", err)
+	}
+	// A damaged file is refused whole.
+	cut := buf.Bytes()[:buf.Len()-10]
+	if _, err := bundle.Import(other, "cut", cut, nil, nil); err == nil || errors.Is(err, bundle.ErrOtherMission) {
+		t.Errorf("damaged bundle: err = %v", err)
+	}
+
+	// Encrypted to the passphrase and opened with it: the founder's own
+	// device (which holds the mission) counts both records as held.
+	buf.Reset()
+	if err := bundle.Write(&buf, ms.ID, time.Now(), raws, scrypt); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := age.NewScryptIdentity("stick passphrase")
+	var calls int
+	sum, err := bundle.Import(src, "stick", buf.Bytes(), []age.Identity{id}, func(done, total int) {
+		calls++
+		if total != 2 || done > total {
+			t.Errorf("progress(%d, %d)", done, total)
+		}
+	})
+	if err != nil || sum.Records != 2 || sum.Duplicate != 2 || sum.Accepted != 0 || calls == 0 {
+		t.Fatalf("re-import: %+v, %v, %d progress calls", sum, err, calls)
+	}
+}
