@@ -256,7 +256,7 @@ type sim struct {
 	world *gen.World
 	rng   *mrand.Rand
 
-	mu      sync.Mutex // guards links while connecting
+	mu      sync.Mutex // guards links (connect runs in parallel)
 	writers []int      // the node that wrote each record, in write order
 }
 
@@ -465,7 +465,9 @@ func (s *sim) connect(ctx context.Context, edges [][2]int) error {
 	return parallel(len(edges), func(k int) error {
 		e := edges[k]
 		a, b := s.nodes[e[0]], s.nodes[e[1]]
+		s.mu.Lock()
 		l := s.links[e]
+		s.mu.Unlock()
 		if l == nil {
 			p, err := newProxy(b.addr.String(), &a.sent, &b.sent)
 			if err != nil {
