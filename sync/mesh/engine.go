@@ -86,6 +86,9 @@ type SyncResult struct {
 	Duration time.Duration
 }
 
+// ErrClosed is returned by work asked of an engine after Close began.
+var ErrClosed = errors.New("mesh: engine closed")
+
 // Engine runs the mesh for one store. Create with New, stop with Close.
 type Engine struct {
 	cfg    Config
@@ -426,6 +429,12 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 	if from == e.node.ID() {
 		return pubsub.ValidationAccept
 	}
+	// GossipSub runs validators on goroutines of its own: Close waits for
+	// those in progress, so no gossiped record reaches the store after it.
+	if !e.track() {
+		return pubsub.ValidationIgnore
+	}
+	defer e.wg.Done()
 	if !e.node.Admitted(from) {
 		return pubsub.ValidationReject
 	}

@@ -116,7 +116,19 @@ func (e *Engine) snapshot() (*recon.Set, func(incident.ID) bool, error) {
 // this side started with p is already running, SyncPeer waits for the round
 // that follows it (which sees everything written meanwhile) and returns
 // that round's result.
+//
+// Close ends a SyncPeer in progress and waits for it, whoever called it,
+// so no record it received reaches the store after Close returns; once
+// Close has begun, SyncPeer returns ErrClosed.
 func (e *Engine) SyncPeer(ctx context.Context, p peer.ID) (SyncResult, error) {
+	if !e.track() {
+		return SyncResult{Peer: p}, ErrClosed
+	}
+	defer e.wg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(e.ctx, cancel)
+	defer stop()
 	e.mu.Lock()
 	if e.active[p] {
 		ch := make(chan syncDone, 1)
