@@ -82,8 +82,18 @@ type SyncResult struct {
 	Received int // records received and stored
 	Rejected int
 	Rounds   int
-	Bytes    int
-	Duration time.Duration
+	// Bytes is what the session moved over its stream, both phases
+	// (reconciliation and the transfer of records) and both directions:
+	// BytesSent + BytesReceived. Frame headers count; the encryption and
+	// multiplexing below the stream do not, nor do attachments (their own
+	// protocol) or gossip.
+	Bytes         int
+	BytesSent     int // written to the peer
+	BytesReceived int // read from the peer
+	// ReconBytes is the part of Bytes that set reconciliation took (its
+	// messages, both ways, without framing).
+	ReconBytes int
+	Duration   time.Duration
 }
 
 // ErrClosed is returned by work asked of an engine after Close began.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -215,10 +216,10 @@ func (e *Engine) handleRecon(s network.Stream) {
 	}
 }
 
-func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) (SyncResult, error) {
+func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) (res SyncResult, err error) {
 	start := e.cfg.Now()
 	p := s.Conn().RemotePeer()
-	res := SyncResult{Peer: p}
+	res = SyncResult{Peer: p}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
@@ -227,8 +228,15 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 		_ = s.Reset()
 		return res, err
 	}
-	r := bufio.NewReaderSize(s, 64<<10)
-	w := bufio.NewWriterSize(s, 64<<10)
+	// Bytes each way, both phases; read once the transfer's reader has
+	// stopped (transfer waits for it), whichever way the session ends.
+	var in, out atomic.Int64
+	defer func() {
+		res.BytesReceived, res.BytesSent = int(in.Load()), int(out.Load())
+		res.Bytes = res.BytesReceived + res.BytesSent
+	}()
+	r := bufio.NewReaderSize(countingReader{s, &in}, 64<<10)
+	w := bufio.NewWriterSize(countingWriter{s, &out}, 64<<10)
 
 	// Phase 1.
 	var sess *recon.Session
@@ -287,7 +295,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 		}
 	}
 	res.Rounds = sess.Rounds()
-	res.Bytes = sess.BytesSent() + sess.BytesReceived()
+	res.ReconBytes = sess.BytesSent() + sess.BytesReceived()
 
 	// Phase 2.
 	if err := e.transfer(ctx, p, s, r, w, sess.Have(), sess.Need(), &res); err != nil {
@@ -317,11 +325,36 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	if err := e.fetchAttachments(ctx, p); err != nil {
 		e.log.Debug("attachment transfer stopped", "peer", p, "err", err)
 	}
+	res.BytesReceived, res.BytesSent = int(in.Load()), int(out.Load())
+	res.Bytes = res.BytesReceived + res.BytesSent
 	select {
 	case e.results <- res:
 	default:
 	}
 	return res, nil
+}
+
+// countingReader and countingWriter count a session's bytes on its stream.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *bufio.Reader, w *bufio.Writer, have, need [][32]byte, res *SyncResult) error {
