@@ -1,7 +1,9 @@
 // Package mesh spreads a mission's records between admitted peers: gossip
 // for fresh records, set reconciliation on every new connection and
-// periodically for everything else, and delivery tracking (which peers
-// hold this device's records, which a coordinator has receipted).
+// periodically for everything else (what a reconciliation brings is news
+// for the rest of the mesh too, and is gossiped on: forward.go), and
+// delivery tracking (which peers hold this device's records, which a
+// coordinator has receipted).
 package mesh
 
 import (
@@ -61,9 +63,12 @@ type Config struct {
 	Logger     *slog.Logger
 	Now        func() time.Time
 
-	// dropPublish makes publishLocal skip gossip (tests: the message
-	// lost before the mesh forms).
+	// dropPublish makes publishLocal and the forwarder skip gossip
+	// (tests: the message lost before the mesh forms).
 	dropPublish bool
+	// noNudge: a session that stored records does not nudge the other
+	// peers (tests: only gossip can carry them on).
+	noNudge bool
 }
 
 // PeerInfo is what the engine knows about a connected peer.
@@ -134,6 +139,9 @@ type Engine struct {
 	inbound map[peer.ID]int             // reconciliations peers started here
 	paused  bool
 	results chan SyncResult
+
+	fwd  chan incident.ID // records stored by reconciliation, to gossip (forward.go)
+	adds groupAdd         // the gossip validator's writes
 }
 
 // New builds the node and the engine and starts them.
@@ -175,7 +183,8 @@ func New(cfg Config) (*Engine, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, signer: signer, self: self, chain: chain,
 		ctx: ctx, cancel: cancel, peers: map[peer.ID]*PeerInfo{}, strikes: map[peer.ID]int{},
-		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, inbound: map[peer.ID]int{}, results: make(chan SyncResult, 64)}
+		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, inbound: map[peer.ID]int{}, results: make(chan SyncResult, 64),
+		fwd: make(chan incident.ID, forwardQueue)}
 	nc := cfg.Node
 	if nc.Logger == nil {
 		nc.Logger = cfg.Logger
@@ -207,6 +216,7 @@ func New(cfg Config) (*Engine, error) {
 	e.blobProto = node.ProtocolID(nc.Secret, "blob")
 	e.node.Host().SetStreamHandler(e.blobProto, e.handleBlob)
 	e.store.OnPut(e.publishLocal)
+	e.goFn(e.forwarder)
 	e.goFn(e.periodic)
 	if role, _ := ms.Role(self); role == incident.RoleCoordinator {
 		e.goFn(e.receipts)
@@ -260,7 +270,10 @@ func (e *Engine) track() bool {
 }
 
 // nudgeOthers schedules a reconciliation with every admitted peer but
-// except, a second from now.
+// except, a second from now. Records a session stored are also forwarded
+// by gossip (forward.go); this carries what gossip drops or cannot reach
+// (a peer whose gossip mesh has not formed yet) without waiting for the
+// periodic round.
 func (e *Engine) nudgeOthers(except peer.ID) {
 	for _, q := range e.node.Peers() {
 		if q == except {
@@ -406,6 +419,7 @@ func (e *Engine) startGossip() error {
 		pubsub.WithNoAuthor(),
 		pubsub.WithPeerFilter(func(p peer.ID, _ string) bool { return e.node.Admitted(p) }),
 		pubsub.WithMaxMessageSize(incident.MaxRecordBytes+1024),
+		pubsub.WithPeerOutboundQueueSize(peerQueue),
 	)
 	if err != nil {
 		return fmt.Errorf("mesh: gossip: %w", err)
@@ -451,7 +465,7 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 	if e.refused(m.Data) {
 		return pubsub.ValidationIgnore
 	}
-	r := e.store.Add(m.Data, "gossip:"+from.String())
+	r := e.adds.add(e.store, m.Data, "gossip:"+from.String())
 	switch r.Outcome {
 	case store.Accepted:
 		return pubsub.ValidationAccept
@@ -469,12 +483,15 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 // forward: one signed by a revoked member that no revocation accepts. (It
 // can still reach a coordinator deliberately, by bundle, flagged.)
 func (e *Engine) refused(raw []byte) bool {
-	a, ok := incident.PeekAuthor(raw)
-	if !ok {
-		return false
-	}
 	ms, err := e.store.Mission()
-	if err != nil || len(ms.Revocations(a)) == 0 {
+	return err == nil && refusedBy(ms, raw)
+}
+
+// refusedBy is refused against a mission state the caller already holds
+// (Mission clones the state: one per batch, not one per record).
+func refusedBy(ms *incident.MissionState, raw []byte) bool {
+	a, ok := incident.PeekAuthor(raw)
+	if !ok || len(ms.Revocations(a)) == 0 {
 		return false
 	}
 	return !ms.Confirmed(a, incident.IDOf(raw))
@@ -515,6 +532,14 @@ func (e *Engine) publishLocal(r *incident.Signed) {
 		}
 	})
 }
+
+// peerQueue is how many messages GossipSub queues for one peer before it
+// drops (its default is 32). A healed partition's records, forwarded
+// (forward.go), and the group-committed validations that pass them on
+// (groupadd.go) come in bursts of a few hundred; what is dropped waits
+// for reconciliation. The queue holds pointers to messages shared by all
+// peers, each at most a record: 128 of the mean 0.7 KiB record is 90 KiB.
+const peerQueue = 128
 
 // freshPeer is how long after admission a peer's gossip mesh may not be
 // formed yet.

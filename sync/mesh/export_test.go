@@ -6,3 +6,7 @@ func DropPublish(c *Config) { c.dropPublish = true }
 
 // ChunksFetched counts the attachment chunks e received.
 func ChunksFetched(e *Engine) int64 { return e.chunksFetched.Load() }
+
+// NoNudge keeps an engine from reconciling with its other peers when a
+// session stored records, so that only gossip carries them on.
+func NoNudge(c *Config) { c.noNudge = true }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -318,7 +319,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	// What arrived may be news for other peers too: reconcile with them
 	// soon, so records cross the mesh hop by hop without waiting for the
 	// periodic round.
-	if res.Received > 0 {
+	if res.Received > 0 && !e.cfg.noNudge {
 		e.nudgeOthers(p)
 	}
 	// Attachments after text records.
@@ -358,6 +359,7 @@ func (c countingWriter) Write(p []byte) (int, error) {
 }
 
 func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *bufio.Reader, w *bufio.Writer, have, need [][32]byte, res *SyncResult) error {
+	budget := forwardBudget(len(need)) // the reader's alone
 	if len(need) > maxWantIDs {
 		need = need[:maxWantIDs]
 	}
@@ -403,16 +405,24 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 					if err != nil {
 						return err
 					}
+					ms, err := e.store.Mission()
+					if err != nil {
+						return err
+					}
 					keep := raws[:0]
 					for _, raw := range raws {
-						if !e.refused(raw) {
+						if !refusedBy(ms, raw) && !e.holds(incident.IDOf(raw)) {
 							keep = append(keep, raw)
 						}
+					}
+					if len(keep) == 0 {
+						continue
 					}
 					results, err := e.store.AddMany(keep, "sync:"+p.String(), nil)
 					if err != nil {
 						return err
 					}
+					e.forwardStored(results, &budget)
 					for _, x := range results {
 						switch x.Outcome {
 						case store.Accepted:
@@ -450,7 +460,10 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 		mu.Unlock()
 	}()
 
-	// Writer: wants, end of wants, pushes, then what the peer wants.
+	// Writer: wants, end of wants, pushes, then what the peer wants. What
+	// arrived since the snapshot (by gossip, or another session) is not
+	// asked for again.
+	need = slices.DeleteFunc(slices.Clone(need), func(id [32]byte) bool { return e.holds(id) })
 	for i := 0; i < len(need); i += 8192 {
 		j := min(i+8192, len(need))
 		body := make([]byte, 0, 32*(j-i))
@@ -496,6 +509,25 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// holder is the part of a store that says whether it holds a record
+// without reading it (*store.Store has it).
+type holder interface {
+	Has(id incident.ID) (bool, error)
+}
+
+// holds reports whether the store already holds id, so that a record that
+// arrived since the snapshot is neither asked for again nor checked again
+// (a duplicate costs AddMany a signature check before it is found to be
+// one). False when the store cannot tell.
+func (e *Engine) holds(id incident.ID) bool {
+	h, ok := e.store.(holder)
+	if !ok {
+		return false
+	}
+	has, err := h.Has(id)
+	return err == nil && has
 }
 
 // sendRecords sends the records with these IDs, mission records first and
