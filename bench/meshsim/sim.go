@@ -53,9 +53,10 @@ type Config struct {
 	// Default 20; negative skips the phase.
 	GossipRecords int
 	// Interval is the engines' periodic reconciliation interval. Default
-	// 2 s (the engine's own default is one minute; convergence after a heal
-	// scales with it, since records fetched by reconciliation are not
-	// gossiped onwards).
+	// 2 s (the engine's own default is one minute). Records fetched by
+	// reconciliation are gossiped onwards, so convergence after a heal no
+	// longer waits for a round per hop; the interval still paces the
+	// rounds that carry what gossip drops.
 	Interval time.Duration
 	Seed     uint64        // default 1
 	Timeout  time.Duration // per waiting phase; default 3 minutes
@@ -168,11 +169,10 @@ func (n *simNode) has(id incident.ID) bool {
 // store accepts is noted, so the simulation knows without polling the
 // database when a node holds a record.
 //
-// It also keeps writes off a closed store. sync/mesh's transfer reads the
-// peer's frames in a goroutine that Engine.Close does not wait for, so a
-// batch that arrived just before Close can reach AddMany after it, and
-// Badger panics on a closed database. shut waits for writes in flight and
-// refuses later ones.
+// It also keeps writes off a closed store: shut waits for writes in flight
+// and refuses later ones. Engine.Close now waits for every session and
+// validation that writes (it once did not, and Badger panicked on a write
+// to a closed database); the gate stays as a second line.
 type counted struct {
 	*store.Store
 	n *simNode
