@@ -69,6 +69,9 @@ type Config struct {
 	// noNudge: a session that stored records does not nudge the other
 	// peers (tests: only gossip can carry them on).
 	noNudge bool
+	// forwardGate, when set, holds the forwarder before each record until
+	// it is closed (tests: change the store while records are queued).
+	forwardGate chan struct{}
 }
 
 // PeerInfo is what the engine knows about a connected peer.

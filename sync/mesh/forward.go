@@ -83,6 +83,13 @@ func (e *Engine) forwarder() {
 			return
 		case id = <-e.fwd:
 		}
+		if g := e.cfg.forwardGate; g != nil {
+			select {
+			case <-g:
+			case <-e.ctx.Done():
+				return
+			}
+		}
 		if e.ctx.Err() != nil || e.cfg.dropPublish {
 			continue
 		}
