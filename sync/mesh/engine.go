@@ -465,6 +465,12 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 	if !e.node.Admitted(from) {
 		return pubsub.ValidationReject
 	}
+	// A record already held (fetched by reconciliation, say, while its
+	// gossip was on the way) is ignored, as Add would, without Add's
+	// decode and signature check. The record ID is the hash of the bytes.
+	if e.holds(incident.IDOf(m.Data)) {
+		return pubsub.ValidationIgnore
+	}
 	if e.refused(m.Data) {
 		return pubsub.ValidationIgnore
 	}
