@@ -95,7 +95,7 @@ func Table(r *meshsim.Result) string {
 	row("records written while partitioned", "%d (mean %.0f bytes)", r.Records, r.RecordBytes)
 	row("setup", "%.1f s", r.SetupSeconds)
 	row("spread inside each side", "%.2f s", r.PartitionSeconds)
-	row("time to convergence after the heal", "%.2f s", r.ConvergeSeconds)
+	row("time to convergence after the heal", "%.2f s (%.2f s of CPU, all nodes)", r.ConvergeSeconds, r.HealCPUSeconds)
 	row("mean time by hops from the healed link", "%v s", r.HopSeconds)
 	row("bytes sent per node until then", "mean %.0f, max %d, total %d", r.HealBytesMean, r.HealBytesMax, r.HealBytesTotal)
 	if r.GossipRecords > 0 {

@@ -55,7 +55,7 @@ func BenchmarkConvergeAfterHeal(b *testing.B) {
 								return
 							case res := <-e.Results():
 								mu.Lock()
-								bytes += res.Bytes
+								bytes += res.ReconBytes
 								moved += res.Received
 								rounds += res.Rounds
 								mu.Unlock()

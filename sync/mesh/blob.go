@@ -38,6 +38,11 @@ type BlobStore interface {
 }
 
 func (e *Engine) handleBlob(s network.Stream) {
+	if !e.track() { // Close waits for handlers reading the store
+		_ = s.Reset()
+		return
+	}
+	defer e.wg.Done()
 	if !e.node.Guard(s) {
 		return
 	}

@@ -1,7 +1,9 @@
 // Package mesh spreads a mission's records between admitted peers: gossip
 // for fresh records, set reconciliation on every new connection and
-// periodically for everything else, and delivery tracking (which peers
-// hold this device's records, which a coordinator has receipted).
+// periodically for everything else (what a reconciliation brings is news
+// for the rest of the mesh too, and is gossiped on: forward.go), and
+// delivery tracking (which peers hold this device's records, which a
+// coordinator has receipted).
 package mesh
 
 import (
@@ -61,9 +63,15 @@ type Config struct {
 	Logger     *slog.Logger
 	Now        func() time.Time
 
-	// dropPublish makes publishLocal skip gossip (tests: the message
-	// lost before the mesh forms).
+	// dropPublish makes publishLocal and the forwarder skip gossip
+	// (tests: the message lost before the mesh forms).
 	dropPublish bool
+	// noNudge: a session that stored records does not nudge the other
+	// peers (tests: only gossip can carry them on).
+	noNudge bool
+	// forwardGate, when set, holds the forwarder before each record until
+	// it is closed (tests: change the store while records are queued).
+	forwardGate chan struct{}
 }
 
 // PeerInfo is what the engine knows about a connected peer.
@@ -82,9 +90,22 @@ type SyncResult struct {
 	Received int // records received and stored
 	Rejected int
 	Rounds   int
-	Bytes    int
-	Duration time.Duration
+	// Bytes is what the session moved over its stream, both phases
+	// (reconciliation and the transfer of records) and both directions:
+	// BytesSent + BytesReceived. Frame headers count; the encryption and
+	// multiplexing below the stream do not, nor do attachments (their own
+	// protocol) or gossip.
+	Bytes         int
+	BytesSent     int // written to the peer
+	BytesReceived int // read from the peer
+	// ReconBytes is the part of Bytes that set reconciliation took (its
+	// messages, both ways, without framing).
+	ReconBytes int
+	Duration   time.Duration
 }
+
+// ErrClosed is returned by work asked of an engine after Close began.
+var ErrClosed = errors.New("mesh: engine closed")
 
 // Engine runs the mesh for one store. Create with New, stop with Close.
 type Engine struct {
@@ -121,6 +142,9 @@ type Engine struct {
 	inbound map[peer.ID]int             // reconciliations peers started here
 	paused  bool
 	results chan SyncResult
+
+	fwd  chan incident.ID // records stored by reconciliation, to gossip (forward.go)
+	adds groupAdd         // the gossip validator's writes
 }
 
 // New builds the node and the engine and starts them.
@@ -162,7 +186,8 @@ func New(cfg Config) (*Engine, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, signer: signer, self: self, chain: chain,
 		ctx: ctx, cancel: cancel, peers: map[peer.ID]*PeerInfo{}, strikes: map[peer.ID]int{},
-		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, inbound: map[peer.ID]int{}, results: make(chan SyncResult, 64)}
+		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, inbound: map[peer.ID]int{}, results: make(chan SyncResult, 64),
+		fwd: make(chan incident.ID, forwardQueue)}
 	nc := cfg.Node
 	if nc.Logger == nil {
 		nc.Logger = cfg.Logger
@@ -194,6 +219,7 @@ func New(cfg Config) (*Engine, error) {
 	e.blobProto = node.ProtocolID(nc.Secret, "blob")
 	e.node.Host().SetStreamHandler(e.blobProto, e.handleBlob)
 	e.store.OnPut(e.publishLocal)
+	e.goFn(e.forwarder)
 	e.goFn(e.periodic)
 	if role, _ := ms.Role(self); role == incident.RoleCoordinator {
 		e.goFn(e.receipts)
@@ -247,7 +273,10 @@ func (e *Engine) track() bool {
 }
 
 // nudgeOthers schedules a reconciliation with every admitted peer but
-// except, a second from now.
+// except, a second from now. Records a session stored are also forwarded
+// by gossip (forward.go); this carries what gossip drops or cannot reach
+// (a peer whose gossip mesh has not formed yet) without waiting for the
+// periodic round.
 func (e *Engine) nudgeOthers(except peer.ID) {
 	for _, q := range e.node.Peers() {
 		if q == except {
@@ -393,6 +422,7 @@ func (e *Engine) startGossip() error {
 		pubsub.WithNoAuthor(),
 		pubsub.WithPeerFilter(func(p peer.ID, _ string) bool { return e.node.Admitted(p) }),
 		pubsub.WithMaxMessageSize(incident.MaxRecordBytes+1024),
+		pubsub.WithPeerOutboundQueueSize(peerQueue),
 	)
 	if err != nil {
 		return fmt.Errorf("mesh: gossip: %w", err)
@@ -426,13 +456,25 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 	if from == e.node.ID() {
 		return pubsub.ValidationAccept
 	}
+	// GossipSub runs validators on goroutines of its own: Close waits for
+	// those in progress, so no gossiped record reaches the store after it.
+	if !e.track() {
+		return pubsub.ValidationIgnore
+	}
+	defer e.wg.Done()
 	if !e.node.Admitted(from) {
 		return pubsub.ValidationReject
+	}
+	// A record already held (fetched by reconciliation, say, while its
+	// gossip was on the way) is ignored, as Add would, without Add's
+	// decode and signature check. The record ID is the hash of the bytes.
+	if e.holds(incident.IDOf(m.Data)) {
+		return pubsub.ValidationIgnore
 	}
 	if e.refused(m.Data) {
 		return pubsub.ValidationIgnore
 	}
-	r := e.store.Add(m.Data, "gossip:"+from.String())
+	r := e.adds.add(e.store, m.Data, "gossip:"+from.String())
 	switch r.Outcome {
 	case store.Accepted:
 		return pubsub.ValidationAccept
@@ -450,12 +492,15 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 // forward: one signed by a revoked member that no revocation accepts. (It
 // can still reach a coordinator deliberately, by bundle, flagged.)
 func (e *Engine) refused(raw []byte) bool {
-	a, ok := incident.PeekAuthor(raw)
-	if !ok {
-		return false
-	}
 	ms, err := e.store.Mission()
-	if err != nil || len(ms.Revocations(a)) == 0 {
+	return err == nil && refusedBy(ms, raw)
+}
+
+// refusedBy is refused against a mission state the caller already holds
+// (Mission clones the state: one per batch, not one per record).
+func refusedBy(ms *incident.MissionState, raw []byte) bool {
+	a, ok := incident.PeekAuthor(raw)
+	if !ok || len(ms.Revocations(a)) == 0 {
 		return false
 	}
 	return !ms.Confirmed(a, incident.IDOf(raw))
@@ -496,6 +541,14 @@ func (e *Engine) publishLocal(r *incident.Signed) {
 		}
 	})
 }
+
+// peerQueue is how many messages GossipSub queues for one peer before it
+// drops (its default is 32). A healed partition's records, forwarded
+// (forward.go), and the group-committed validations that pass them on
+// (groupadd.go) come in bursts of a few hundred; what is dropped waits
+// for reconciliation. The queue holds pointers to messages shared by all
+// peers, each at most a record: 128 of the mean 0.7 KiB record is 90 KiB.
+const peerQueue = 128
 
 // freshPeer is how long after admission a peer's gossip mesh may not be
 // formed yet.

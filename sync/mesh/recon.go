@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -116,7 +118,19 @@ func (e *Engine) snapshot() (*recon.Set, func(incident.ID) bool, error) {
 // this side started with p is already running, SyncPeer waits for the round
 // that follows it (which sees everything written meanwhile) and returns
 // that round's result.
+//
+// Close ends a SyncPeer in progress and waits for it, whoever called it,
+// so no record it received reaches the store after Close returns; once
+// Close has begun, SyncPeer returns ErrClosed.
 func (e *Engine) SyncPeer(ctx context.Context, p peer.ID) (SyncResult, error) {
+	if !e.track() {
+		return SyncResult{Peer: p}, ErrClosed
+	}
+	defer e.wg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(e.ctx, cancel)
+	defer stop()
 	e.mu.Lock()
 	if e.active[p] {
 		ch := make(chan syncDone, 1)
@@ -203,10 +217,10 @@ func (e *Engine) handleRecon(s network.Stream) {
 	}
 }
 
-func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) (SyncResult, error) {
+func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) (res SyncResult, err error) {
 	start := e.cfg.Now()
 	p := s.Conn().RemotePeer()
-	res := SyncResult{Peer: p}
+	res = SyncResult{Peer: p}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
@@ -215,8 +229,15 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 		_ = s.Reset()
 		return res, err
 	}
-	r := bufio.NewReaderSize(s, 64<<10)
-	w := bufio.NewWriterSize(s, 64<<10)
+	// Bytes each way, both phases; read once the transfer's reader has
+	// stopped (transfer waits for it), whichever way the session ends.
+	var in, out atomic.Int64
+	defer func() {
+		res.BytesReceived, res.BytesSent = int(in.Load()), int(out.Load())
+		res.Bytes = res.BytesReceived + res.BytesSent
+	}()
+	r := bufio.NewReaderSize(countingReader{s, &in}, 64<<10)
+	w := bufio.NewWriterSize(countingWriter{s, &out}, 64<<10)
 
 	// Phase 1.
 	var sess *recon.Session
@@ -275,7 +296,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 		}
 	}
 	res.Rounds = sess.Rounds()
-	res.Bytes = sess.BytesSent() + sess.BytesReceived()
+	res.ReconBytes = sess.BytesSent() + sess.BytesReceived()
 
 	// Phase 2.
 	if err := e.transfer(ctx, p, s, r, w, sess.Have(), sess.Need(), &res); err != nil {
@@ -298,13 +319,15 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	// What arrived may be news for other peers too: reconcile with them
 	// soon, so records cross the mesh hop by hop without waiting for the
 	// periodic round.
-	if res.Received > 0 {
+	if res.Received > 0 && !e.cfg.noNudge {
 		e.nudgeOthers(p)
 	}
 	// Attachments after text records.
 	if err := e.fetchAttachments(ctx, p); err != nil {
 		e.log.Debug("attachment transfer stopped", "peer", p, "err", err)
 	}
+	res.BytesReceived, res.BytesSent = int(in.Load()), int(out.Load())
+	res.Bytes = res.BytesReceived + res.BytesSent
 	select {
 	case e.results <- res:
 	default:
@@ -312,7 +335,31 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	return res, nil
 }
 
+// countingReader and countingWriter count a session's bytes on its stream.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
 func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *bufio.Reader, w *bufio.Writer, have, need [][32]byte, res *SyncResult) error {
+	budget := forwardBudget(len(need)) // the reader's alone
 	if len(need) > maxWantIDs {
 		need = need[:maxWantIDs]
 	}
@@ -358,16 +405,24 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 					if err != nil {
 						return err
 					}
+					ms, err := e.store.Mission()
+					if err != nil {
+						return err
+					}
 					keep := raws[:0]
 					for _, raw := range raws {
-						if !e.refused(raw) {
+						if !refusedBy(ms, raw) && !e.holds(incident.IDOf(raw)) {
 							keep = append(keep, raw)
 						}
+					}
+					if len(keep) == 0 {
+						continue
 					}
 					results, err := e.store.AddMany(keep, "sync:"+p.String(), nil)
 					if err != nil {
 						return err
 					}
+					e.forwardStored(results, &budget)
 					for _, x := range results {
 						switch x.Outcome {
 						case store.Accepted:
@@ -405,7 +460,10 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 		mu.Unlock()
 	}()
 
-	// Writer: wants, end of wants, pushes, then what the peer wants.
+	// Writer: wants, end of wants, pushes, then what the peer wants. What
+	// arrived since the snapshot (by gossip, or another session) is not
+	// asked for again.
+	need = slices.DeleteFunc(slices.Clone(need), func(id [32]byte) bool { return e.holds(id) })
 	for i := 0; i < len(need); i += 8192 {
 		j := min(i+8192, len(need))
 		body := make([]byte, 0, 32*(j-i))
@@ -451,6 +509,25 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// holder is the part of a store that says whether it holds a record
+// without reading it (*store.Store has it).
+type holder interface {
+	Has(id incident.ID) (bool, error)
+}
+
+// holds reports whether the store already holds id, so that a record that
+// arrived since the snapshot is neither asked for again nor checked again
+// (a duplicate costs AddMany a signature check before it is found to be
+// one). False when the store cannot tell.
+func (e *Engine) holds(id incident.ID) bool {
+	h, ok := e.store.(holder)
+	if !ok {
+		return false
+	}
+	has, err := h.Has(id)
+	return err == nil && has
 }
 
 // sendRecords sends the records with these IDs, mission records first and

@@ -132,7 +132,7 @@ func TestLateJoinerCatchesUp(t *testing.T) {
 		select {
 		case r := <-results:
 			received += r.Received
-			bytes += r.Bytes
+			bytes += r.ReconBytes
 			rounds += r.Rounds
 			t.Logf("sync result: %+v", r)
 		case <-deadline:

@@ -17,6 +17,7 @@ import (
 func runMesh(rs *Results, sizes []int, gossip, trials int, interval time.Duration, seed uint64, log func(string, ...any)) error {
 	type run struct {
 		converge []float64
+		cpu      []float64 // CPU seconds from the heal to convergence
 		last     *meshsim.Result
 	}
 	runs := make([]run, len(sizes))
@@ -33,6 +34,7 @@ func runMesh(rs *Results, sizes []int, gossip, trials int, interval time.Duratio
 				return fmt.Errorf("%d nodes: %w", n, err)
 			}
 			runs[k].converge = append(runs[k].converge, res.ConvergeSeconds)
+			runs[k].cpu = append(runs[k].cpu, res.HealCPUSeconds)
 			if runs[k].last == nil || g > 0 {
 				runs[k].last = res
 			}
@@ -58,8 +60,8 @@ func runMesh(rs *Results, sizes []int, gossip, trials int, interval time.Duratio
 		p := map[string]any{"nodes": n, "topology": last.Topology, "diameter": last.Diameter, "interval": last.Interval,
 			"records": last.Records, "cores": last.Cores, "trials": trials}
 		r := Result{Name: "mesh.convergence", Params: p, Value: medians[k], Unit: "s",
-			Note: fmt.Sprintf("from the heal until every node holds every record; trials %v s; mean time by hops from the healed link %v s; %.0f B sent per node (max %d)",
-				roundAll(runs[k].converge), last.HopSeconds, last.HealBytesMean, last.HealBytesMax)}
+			Note: fmt.Sprintf("from the heal until every node holds every record; trials %v s; mean time by hops from the healed link %v s; %.0f B sent per node (max %d); CPU used by all nodes meanwhile %v s (%d cores)",
+				roundAll(runs[k].converge), last.HopSeconds, last.HealBytesMean, last.HealBytesMax, roundAll(runs[k].cpu), last.Cores)}
 		if k > 0 {
 			growth := math.Log(float64(n)) / math.Log(float64(sizes[0]))
 			r = r.withBaseline(fmt.Sprintf("%d-node time", sizes[0]), medians[0])
