@@ -53,10 +53,10 @@ type Config struct {
 	// Default 20; negative skips the phase.
 	GossipRecords int
 	// Interval is the engines' periodic reconciliation interval. Default
-	// 2 s (the engine's own default is one minute). Records fetched by
-	// reconciliation are gossiped onwards, so convergence after a heal no
-	// longer waits for a round per hop; the interval still paces the
-	// rounds that carry what gossip drops.
+	// 2 s (the engine's own default is one minute). A session that fetched
+	// records starts reconciliations with the node's other peers at once,
+	// so convergence after a heal does not wait for a round per hop; the
+	// interval still paces the rounds that carry what those miss.
 	Interval time.Duration
 	Seed     uint64        // default 1
 	Timeout  time.Duration // per waiting phase; default 3 minutes

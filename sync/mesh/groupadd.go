@@ -10,8 +10,9 @@ import (
 
 // groupAdd commits the gossip validator's records in groups. GossipSub
 // validates messages concurrently, and store.Add syncs every record it
-// stores while holding the store's lock: a burst of gossip (a healed
-// partition's records, forwarded) then waits for one disk sync per record
+// stores while holding the store's lock: a burst of gossip (a carrier
+// publishing what it brought, many observers at a poll's close) then
+// waits for one disk sync per record
 // at every node it crosses. Here a caller that finds no commit running
 // leads: it stores everything queued (its own record included) with one
 // AddMany per source, hands every caller its result, passes the lead to

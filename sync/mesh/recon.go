@@ -319,7 +319,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	// What arrived may be news for other peers too: reconcile with them
 	// soon, so records cross the mesh hop by hop without waiting for the
 	// periodic round.
-	if res.Received > 0 && !e.cfg.noNudge {
+	if res.Received > 0 {
 		e.nudgeOthers(p)
 	}
 	// Attachments after text records.
@@ -359,7 +359,6 @@ func (c countingWriter) Write(p []byte) (int, error) {
 }
 
 func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *bufio.Reader, w *bufio.Writer, have, need [][32]byte, res *SyncResult) error {
-	budget := forwardBudget(len(need)) // the reader's alone
 	if len(need) > maxWantIDs {
 		need = need[:maxWantIDs]
 	}
@@ -422,7 +421,6 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 					if err != nil {
 						return err
 					}
-					e.forwardStored(results, &budget)
 					for _, x := range results {
 						switch x.Outcome {
 						case store.Accepted:
