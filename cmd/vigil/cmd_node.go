@@ -167,10 +167,13 @@ func (c *cli) cmdSync(args []string) error {
 		}
 		if c.json {
 			return c.printJSON(map[string]any{"peer": info.ID.String(), "sent": res.Sent, "received": res.Received,
-				"rejected": res.Rejected, "rounds": res.Rounds, "recon_bytes": res.Bytes, "seconds": res.Duration.Seconds()})
+				"rejected": res.Rejected, "rounds": res.Rounds,
+				"bytes": res.Bytes, "bytes_sent": res.BytesSent, "bytes_received": res.BytesReceived, "recon_bytes": res.ReconBytes,
+				"seconds": res.Duration.Seconds()})
 		}
 		fmt.Fprintf(c.stdout, "sent %d, received %d, rejected %d\n", res.Sent, res.Received, res.Rejected)
-		fmt.Fprintf(c.stderr, "Reconciled with %s in %d rounds (%d bytes) and %.1f s.\n", info.ID, res.Rounds, res.Bytes, res.Duration.Seconds())
+		fmt.Fprintf(c.stderr, "Reconciled with %s in %d rounds and %.1f s: %d bytes sent, %d received (%d of them reconciliation).\n",
+			info.ID, res.Rounds, res.Duration.Seconds(), res.BytesSent, res.BytesReceived, res.ReconBytes)
 		if res.Rejected > 0 {
 			return &partialError{fmt.Sprintf("%d records from the peer were rejected", res.Rejected)}
 		}
