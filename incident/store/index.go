@@ -64,8 +64,31 @@ func (s *Store) foldIn(txn *badger.Txn, id incident.ID) (incident.ReportView, er
 	return incident.FoldReportOpen(rep, rel, s.ms, s.opts.Now(), s.opener(txn))
 }
 
+// indexNew indexes a report just written to b, from its decoded record:
+// nothing targets a report before it is stored (amends, retractions and
+// reviews of it wait in quarantine), so its view is the fold of the report
+// alone, and it has no old entries to remove.
+func (s *Store) indexNew(b *batch, rec *incident.Signed) error {
+	v, err := incident.FoldReportOpen(rec, nil, s.ms, s.opts.Now(), s.opener(b.Txn))
+	if err != nil {
+		return err
+	}
+	t := tupleOf(v)
+	for _, k := range t.entries(rec.ID) {
+		if err := b.Set(k, nil); err != nil {
+			return err
+		}
+	}
+	tb, err := cbor.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return b.Set(key(tView, rec.ID[:]), tb)
+}
+
 // reindex recomputes a report's indexed tuple and moves its index entries.
-func (s *Store) reindex(txn *badger.Txn, id incident.ID) error {
+func (s *Store) reindex(b *batch, id incident.ID) error {
+	txn := b.Txn
 	v, err := s.foldIn(txn, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil // an amend that arrived before its report waits in quarantine, so this is rare
@@ -80,7 +103,7 @@ func (s *Store) reindex(txn *badger.Txn, id incident.ID) error {
 			return err
 		}
 		for _, k := range ot.entries(id) {
-			if err := txn.Delete(k); err != nil {
+			if err := b.Delete(k); err != nil {
 				return err
 			}
 		}
@@ -88,15 +111,15 @@ func (s *Store) reindex(txn *badger.Txn, id incident.ID) error {
 		return err
 	}
 	for _, k := range nt.entries(id) {
-		if err := txn.Set(k, nil); err != nil {
+		if err := b.Set(k, nil); err != nil {
 			return err
 		}
 	}
-	b, err := cbor.Marshal(nt)
+	tb, err := cbor.Marshal(nt)
 	if err != nil {
 		return err
 	}
-	return txn.Set(key(tView, id[:]), b)
+	return b.Set(key(tView, id[:]), tb)
 }
 
 // Report returns a report's current view.
@@ -104,7 +127,7 @@ func (s *Store) Report(id incident.ID) (incident.ReportView, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var v incident.ReportView
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		v, err = s.foldIn(txn, id)
 		return err
@@ -163,7 +186,7 @@ func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
 		family = f.Category
 	}
 	prefix := indexPrefix(index, value)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions
 		o.PrefetchValues = false
 		o.Prefix = prefix

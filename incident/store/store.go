@@ -32,6 +32,8 @@ var (
 	ErrNoMission      = errors.New("this device has not joined a mission: run `vigil mission create` or `vigil mission join`")
 	ErrHasMission     = errors.New("this device already belongs to a mission")
 	ErrNotFound       = errors.New("no such record")
+	// ErrClosed is returned by every call made after Close (or racing it).
+	ErrClosed = errors.New("the store is closed")
 )
 
 // Options tune a store. The zero value is the phone profile with the
@@ -75,11 +77,23 @@ type Store struct {
 	hookMu gosync.Mutex
 	onPut  func(*incident.Signed)
 
+	// life guards closing: every call that touches db is counted in
+	// inflight (enter/leave), and Close waits for them before closing db.
+	life     gosync.Mutex
+	idle     *gosync.Cond
+	inflight int
+	closed   bool
+
 	mu     gosync.Mutex // serialises writes and guards the fields below
 	signer *incident.Signer
 	ageID  *age.X25519Identity
 	ms     *incident.MissionState
 	secret []byte
+	// waiting holds the dependencies (record IDs, author keys) that some
+	// quarantined record may wait for: a hint that spares the quarantine
+	// scan after every stored record. It may hold deps nothing waits for
+	// any more, never miss one that something waits for.
+	waiting map[string]bool
 }
 
 func (o *Options) fill() {
@@ -222,6 +236,10 @@ func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 	return o
 }
 
+// memTableSize is the memtable size of the store's profile (Badger bounds
+// a transaction by it).
+func (s *Store) memTableSize() int64 { return s.db.Opts().MemTableSize }
+
 func open(home string, key []byte, unlock func() error, opts Options) (*Store, error) {
 	opts.fill()
 	if err := dropEmptyLogs(DataDir(home)); err != nil {
@@ -236,7 +254,9 @@ func open(home string, key []byte, unlock func() error, opts Options) (*Store, e
 		}
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &Store{home: home, db: db, unlock: unlock, opts: opts, log: opts.Logger}, nil
+	s := &Store{home: home, db: db, unlock: unlock, opts: opts, log: opts.Logger, waiting: map[string]bool{}}
+	s.idle = gosync.NewCond(&s.life)
+	return s, nil
 }
 
 // dropEmptyLogs removes zero-length Badger log files (*.mem, *.vlog). A
@@ -268,15 +288,72 @@ func dropEmptyLogs(dir string) error {
 	return nil
 }
 
+// enter counts a call that uses the database, or returns ErrClosed once
+// Close has begun. Every enter is paired with a leave. Calls nest freely:
+// an inner enter after Close began fails instead of waiting.
+func (s *Store) enter() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.inflight++
+	return nil
+}
+
+func (s *Store) leave() {
+	s.life.Lock()
+	s.inflight--
+	if s.inflight == 0 {
+		s.idle.Broadcast()
+	}
+	s.life.Unlock()
+}
+
+// view and update are db.View and db.Update for an open store.
+func (s *Store) view(fn func(*badger.Txn) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	return s.db.View(fn)
+}
+
+func (s *Store) update(fn func(*badger.Txn) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	return s.db.Update(fn)
+}
+
 // sync makes every committed write durable (fsync of the value log and
 // the memtable's write-ahead log).
-func (s *Store) sync() error { return s.db.Sync() }
+func (s *Store) sync() error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	return s.db.Sync()
+}
 
 // Home returns the home folder.
 func (s *Store) Home() string { return s.home }
 
-// Close closes the database and releases the home lock.
+// Close waits for the calls in progress, closes the database and releases
+// the home lock. Every call after it returns ErrClosed; a second Close
+// does nothing and returns nil.
 func (s *Store) Close() error {
+	s.life.Lock()
+	if s.closed {
+		s.life.Unlock()
+		return nil
+	}
+	s.closed = true
+	for s.inflight > 0 {
+		s.idle.Wait()
+	}
+	s.life.Unlock()
 	err := s.db.Close()
 	if uerr := s.unlock(); err == nil {
 		err = uerr
@@ -293,7 +370,7 @@ func (s *Store) initDevice() error {
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(func(txn *badger.Txn) error {
+	err = s.update(func(txn *badger.Txn) error {
 		if err := txn.Set(metaKey("signer"), seed); err != nil {
 			return err
 		}
@@ -312,9 +389,13 @@ func (s *Store) initDevice() error {
 }
 
 // load reads device keys and rebuilds the mission state from the mission
-// records (a few thousand at most).
+// records (a few thousand at most), and which dependencies quarantined
+// records wait for.
 func (s *Store) load() error {
-	return s.db.View(func(txn *badger.Txn) error {
+	if err := s.loadWaiting(); err != nil {
+		return err
+	}
+	return s.view(func(txn *badger.Txn) error {
 		seed, err := getValue(txn, metaKey("signer"))
 		if err != nil {
 			return fmt.Errorf("read device key: %w", err)
@@ -445,7 +526,7 @@ func (s *Store) Secret() []byte {
 // implements incident.RecordSource.
 func (s *Store) Get(id incident.ID) (*incident.Signed, error) {
 	var r *incident.Signed
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		r, err = getRecord(txn, id)
 		return err
@@ -462,7 +543,7 @@ func (s *Store) Has(id incident.ID) (bool, error) { return s.hasRecord(id) }
 // Counts returns how many records of each kind are stored.
 func (s *Store) Counts() (map[incident.Kind]int, error) {
 	out := map[incident.Kind]int{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for _, k := range incident.Kinds {
 			n := 0
 			if err := scanPrefix(txn, kindPrefix(k), false, func([]byte) error { n++; return nil }); err != nil {
@@ -484,7 +565,7 @@ func (s *Store) ByKind(k incident.Kind) ([]*incident.Signed, error) {
 // prefix, in key order.
 func (s *Store) recordsUnder(prefix []byte) ([]*incident.Signed, error) {
 	var out []*incident.Signed
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		out, err = recordsUnder(txn, prefix)
 		return err
@@ -511,7 +592,7 @@ func recordsUnder(txn *badger.Txn, prefix []byte) ([]*incident.Signed, error) {
 // reviews), in no particular order.
 func (s *Store) Related(id incident.ID) ([]*incident.Signed, error) {
 	var out []*incident.Signed
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		out, err = related(txn, id)
 		return err
