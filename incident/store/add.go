@@ -181,7 +181,15 @@ type batch struct {
 	changed  bool // the mission state changed in this batch
 }
 
+// failWrite, when set (by tests), fails the writes it returns an error for.
+var failWrite func(k []byte) error
+
 func (b *batch) Set(k, v []byte) error {
+	if failWrite != nil {
+		if err := failWrite(k); err != nil {
+			return err
+		}
+	}
 	b.n++
 	b.bytes += int64(len(k)+len(v)) + 12
 	return b.Txn.Set(k, v)

@@ -15,13 +15,22 @@ import (
 // tuple is what a report is indexed by; kept under v/<id> so a change (an
 // amendment moving the station, a review changing the status) can remove
 // the old index entries.
+//
+// Area and Severity serve CountReports; tuples written before they were
+// added have Version 0, and CountReports folds those reports instead.
 type tuple struct {
 	Occurred int64  `cbor:"1,keyasint"`
 	Category string `cbor:"2,keyasint"`
 	Station  string `cbor:"3,keyasint"`
 	Author   []byte `cbor:"4,keyasint"`
 	Status   string `cbor:"5,keyasint"`
+	Area     string `cbor:"6,keyasint,omitempty"`
+	Severity uint64 `cbor:"7,keyasint,omitempty"`
+	Version  int    `cbor:"8,keyasint,omitempty"`
 }
+
+// tupleVersion is the Version of tuples that carry Area and Severity.
+const tupleVersion = 1
 
 func (t tuple) entries(id incident.ID) [][]byte {
 	var a incident.Author
@@ -42,7 +51,7 @@ func (t tuple) entries(id incident.ID) [][]byte {
 
 func tupleOf(v incident.ReportView) tuple {
 	t := tuple{Occurred: v.Report.Occurred, Category: v.Report.Category, Station: v.Report.Station,
-		Author: v.Author[:], Status: v.Status}
+		Author: v.Author[:], Status: v.Status, Area: v.Report.Area, Severity: v.Report.Severity, Version: tupleVersion}
 	if v.Sealed {
 		t.Occurred = v.Created
 	}
@@ -170,6 +179,25 @@ func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
 	if s.ms == nil {
 		return ErrNoMission
 	}
+	err := s.view(func(txn *badger.Txn) error {
+		return walk(txn, f, func(id incident.ID, _ *tuple) error {
+			v, err := s.foldIn(txn, id)
+			if err != nil {
+				return err
+			}
+			return fn(v)
+		})
+	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+// walk calls fn with the ID and tuple of each report that matches f (its
+// Limit aside), in occurred-time order. It walks the most selective index
+// and reads tuples only.
+func walk(txn *badger.Txn, f Filter, fn func(incident.ID, *tuple) error) error {
 	index, value := idxTime, ""
 	family := ""
 	switch {
@@ -186,48 +214,117 @@ func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
 		family = f.Category
 	}
 	prefix := indexPrefix(index, value)
-	err := s.view(func(txn *badger.Txn) error {
-		o := badger.DefaultIteratorOptions
-		o.PrefetchValues = false
-		o.Prefix = prefix
-		it := txn.NewIterator(o)
-		defer it.Close()
-		seek := prefix
-		if !f.Since.IsZero() {
-			seek = append(append([]byte(nil), prefix...), be64(f.Since.UnixMilli())...)
-		}
-		for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
-			occ, id := idOfIndexKey(it.Item().Key())
-			if !f.Until.IsZero() && occ > f.Until.UnixMilli() {
-				break
-			}
-			raw, err := getValue(txn, key(tView, id[:]))
-			if err != nil {
-				return err
-			}
-			var t tuple
-			if err := cbor.Unmarshal(raw, &t); err != nil {
-				return err
-			}
-			if (f.Status != "" && t.Status != f.Status) ||
-				(f.Station != "" && t.Station != f.Station) ||
-				(f.Category != "" && family == "" && t.Category != f.Category) ||
-				(family != "" && incident.FamilyOf(t.Category) != family) ||
-				(!f.Author.IsZero() && string(t.Author) != string(f.Author[:])) {
-				continue
-			}
-			v, err := s.foldIn(txn, id)
-			if err != nil {
-				return err
-			}
-			if err := fn(v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, errStop) {
-		return nil
+	o := badger.DefaultIteratorOptions
+	o.PrefetchValues = false
+	o.Prefix = prefix
+	it := txn.NewIterator(o)
+	defer it.Close()
+	seek := prefix
+	if !f.Since.IsZero() {
+		seek = append(append([]byte(nil), prefix...), be64(f.Since.UnixMilli())...)
 	}
-	return err
+	var tk []byte
+	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+		occ, id := idOfIndexKey(it.Item().Key())
+		if !f.Until.IsZero() && occ > f.Until.UnixMilli() {
+			break
+		}
+		tk = append(append(tk[:0], tView, '/'), id[:]...)
+		item, err := txn.Get(tk)
+		if err != nil {
+			return err
+		}
+		var t tuple
+		if err := item.Value(func(raw []byte) error { return cbor.Unmarshal(raw, &t) }); err != nil {
+			return err
+		}
+		if (f.Status != "" && t.Status != f.Status) ||
+			(f.Station != "" && t.Station != f.Station) ||
+			(f.Category != "" && family == "" && t.Category != f.Category) ||
+			(family != "" && incident.FamilyOf(t.Category) != family) ||
+			(!f.Author.IsZero() && string(t.Author) != string(f.Author[:])) {
+			continue
+		}
+		if err := fn(id, &t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Dimension is a report field CountReports groups by.
+type Dimension int
+
+const (
+	ByCategory Dimension = iota + 1 // the category code (the latest amendment's)
+	BySeverity                      // 1–4
+	ByArea                          // the admin area ("" when none)
+	ByStation                       // the polling station code ("" when none)
+	ByStatus                        // the review status
+	ByHour                          // the occurred time, truncated to the hour (UTC)
+)
+
+// Group is one combination of the grouped fields; the fields not grouped
+// by are zero. A sealed report this device cannot read counts under empty
+// fields (its status and, for ByHour, its claimed creation time aside).
+type Group struct {
+	Category string
+	Severity uint64
+	Area     string
+	Station  string
+	Status   string
+	Hour     time.Time
+}
+
+// CountReports counts the reports that match f (its Limit is ignored),
+// grouped by the given dimensions (none: one Group, the zero one, holding
+// the total). It reads index entries and tuples only, never a record, so
+// a dashboard can call it on every refresh: the counts equal what Scan
+// would give for the same filter, grouped the same way.
+func (s *Store) CountReports(f Filter, by ...Dimension) (map[Group]int, error) {
+	for _, d := range by {
+		if d < ByCategory || d > ByHour {
+			return nil, fmt.Errorf("CountReports: unknown dimension %d", d)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil {
+		return nil, ErrNoMission
+	}
+	out := map[Group]int{}
+	err := s.view(func(txn *badger.Txn) error {
+		return walk(txn, f, func(id incident.ID, t *tuple) error {
+			if t.Version < tupleVersion {
+				// Indexed before tuples carried area and severity.
+				v, err := s.foldIn(txn, id)
+				if err != nil {
+					return err
+				}
+				nt := tupleOf(v)
+				t = &nt
+			}
+			var g Group
+			for _, d := range by {
+				switch d {
+				case ByCategory:
+					g.Category = t.Category
+				case BySeverity:
+					g.Severity = t.Severity
+				case ByArea:
+					g.Area = t.Area
+				case ByStation:
+					g.Station = t.Station
+				case ByStatus:
+					g.Status = t.Status
+				case ByHour:
+					const hour = 3_600_000
+					g.Hour = time.UnixMilli(t.Occurred - ((t.Occurred%hour)+hour)%hour).UTC()
+				}
+			}
+			out[g]++
+			return nil
+		})
+	})
+	return out, err
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"time"
@@ -218,7 +219,7 @@ func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 		// syncs once at its end.
 		WithSyncWrites(false).
 		WithLogger(nil).
-		WithCompression(options.None) // records are signed CBOR with random bytes; compression buys little
+		WithCompression(expCompression())
 	if p == PhoneProfile {
 		o = o.WithMemTableSize(8 << 20).
 			WithNumMemtables(2).
@@ -229,7 +230,7 @@ func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 			WithNumLevelZeroTables(2).
 			WithNumLevelZeroTablesStall(4).
 			WithNumCompactors(2).
-			WithValueThreshold(256)
+			WithValueThreshold(expThreshold())
 	} else {
 		o = o.WithIndexCacheSize(64 << 20)
 	}
@@ -610,4 +611,22 @@ func (s *Store) Now() time.Time { return s.opts.Now() }
 // ByAuthor returns the records author signed, in claimed-time order.
 func (s *Store) ByAuthor(a incident.Author) ([]*incident.Signed, error) {
 	return s.recordsUnder(key(tAuthor, a[:]))
+}
+
+func expCompression() options.CompressionType {
+	switch os.Getenv("XC") {
+	case "zstd":
+		return options.ZSTD
+	case "snappy":
+		return options.Snappy
+	}
+	return options.None
+}
+
+func expThreshold() int64 {
+	if v := os.Getenv("XT"); v != "" {
+		n, _ := strconv.Atoi(v)
+		return int64(n)
+	}
+	return 256
 }

@@ -109,9 +109,8 @@ func tableBytes(home string) (map[string]int64, error) {
 	return out, err
 }
 
-// replicaTuple is the store's index tuple (incident/store/index.go) with
-// the one field the dashboard query needs that the store's tuple lacks:
-// the admin area.
+// replicaTuple is the store's index tuple (incident/store/index.go),
+// which carries the admin area and severity for CountReports.
 type replicaTuple struct {
 	Occurred int64  `cbor:"1,keyasint"`
 	Category string `cbor:"2,keyasint"`
@@ -119,6 +118,8 @@ type replicaTuple struct {
 	Author   []byte `cbor:"4,keyasint"`
 	Status   string `cbor:"5,keyasint"`
 	Area     string `cbor:"6,keyasint,omitempty"`
+	Severity uint64 `cbor:"7,keyasint,omitempty"`
+	Version  int    `cbor:"8,keyasint,omitempty"`
 }
 
 func be64(v int64) []byte {
@@ -169,7 +170,7 @@ func buildReplica(dir string, key []byte, raws [][]byte) error {
 		var a incident.Author
 		copy(a[:], rec.Author)
 		t := replicaTuple{Occurred: rp.Occurred, Category: rp.Category, Station: rp.Station, Author: a[:],
-			Status: incident.StatusUnreviewed, Area: rp.Area}
+			Status: incident.StatusUnreviewed, Area: rp.Area, Severity: rp.Severity, Version: 1}
 		tb, err := cbor.Marshal(t)
 		if err != nil {
 			wb.Cancel()
@@ -240,15 +241,18 @@ func rawDashboard(db *badger.DB, family string) (map[countKey]int, error) {
 	return counts, err
 }
 
-// vigilDashboard is the same query through the store: Scan with a
-// family filter, counting the views by category and area.
+// vigilDashboard is the same query through the store's count API:
+// CountReports with a family filter, grouped by category and area.
 func vigilDashboard(st *store.Store, family string) (map[countKey]int, error) {
-	counts := map[countKey]int{}
-	err := st.Scan(store.Filter{Category: family}, func(v incident.ReportView) error {
-		counts[countKey{v.Report.Category, v.Report.Area}]++
-		return nil
-	})
-	return counts, err
+	groups, err := st.CountReports(store.Filter{Category: family}, store.ByCategory, store.ByArea)
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[countKey]int, len(groups))
+	for g, n := range groups {
+		counts[countKey{g.Category, g.Area}] += n
+	}
+	return counts, nil
 }
 
 func sameCounts(a, b map[countKey]int) bool {
