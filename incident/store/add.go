@@ -178,15 +178,16 @@ type batch struct {
 	*badger.Txn
 	n, bytes int64
 	ms0      *incident.MissionState
-	changed  bool // the mission state changed in this batch
+	changed  bool   // the mission state changed in this batch
+	seq0     uint32 // the next report seq before this batch
 }
 
 // failWrite, when set (by tests), fails the writes it returns an error for.
-var failWrite func(k []byte) error
+var failWrite func(k, v []byte) error
 
 func (b *batch) Set(k, v []byte) error {
 	if failWrite != nil {
-		if err := failWrite(k); err != nil {
+		if err := failWrite(k, v); err != nil {
 			return err
 		}
 	}
@@ -201,7 +202,7 @@ func (b *batch) Delete(k []byte) error {
 	return b.Txn.Delete(k)
 }
 
-func (s *Store) begin() *batch { return &batch{Txn: s.db.NewTransaction(true)} }
+func (s *Store) begin() *batch { return &batch{Txn: s.db.NewTransaction(true), seq0: s.seq} }
 
 // full reports whether the batch should be committed before another record
 // joins it: past a third of Badger's transaction limits (15 % of a
@@ -227,6 +228,7 @@ func (s *Store) drop(b *batch) {
 	if b.changed {
 		s.ms = b.ms0
 	}
+	s.seq = b.seq0
 	if err := s.loadWaiting(); err != nil {
 		s.log.Warn("reload quarantine dependencies", "err", err)
 	}
@@ -431,9 +433,15 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 	if rec.Created < 0 {
 		day = (rec.Created - dayMillis + 1) / dayMillis
 	}
+	var kindValue []byte
+	var seq uint32
+	if rec.Kind == incident.KindReport {
+		seq = s.seq
+		kindValue = be32(seq)
+	}
 	sets := [][2][]byte{
 		{recordKey(rec.ID), rec.Raw},
-		{kindKey(rec.Kind, rec.Created, rec.ID), nil},
+		{kindKey(rec.Kind, rec.Created, rec.ID), kindValue},
 		{authorKey(author, rec.Created, rec.ID), nil},
 	}
 	// The mission's own trust records never count against quotas.
@@ -485,7 +493,11 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 	}
 	switch {
 	case rec.Kind == incident.KindReport:
-		return nil, s.indexNew(b, rec)
+		s.seq++
+		if err := b.Set(metaKey("seq"), be32(s.seq)); err != nil {
+			return nil, err
+		}
+		return nil, s.indexNew(b, rec, seq)
 	case rec.Kind == incident.KindAmend || rec.Kind == incident.KindRetract || rec.Kind == incident.KindReview:
 		return nil, s.reindex(b, *targetOf(rec))
 	}

@@ -2,10 +2,15 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/vault"
@@ -49,8 +54,9 @@ func TestAddManyFailedWriteDropsOnlyThatRecord(t *testing.T) {
 	}
 	bad := reports[3]
 	boom := errors.New("disk on fire")
-	failWrite = func(k []byte) error {
-		if bytes.Equal(k, key(tView, bad.ID[:])) {
+	failWrite = func(k, v []byte) error {
+		// The report's last write: its tuple, which carries its ID.
+		if bytes.HasPrefix(k, key(tView)) && bytes.Contains(v, bad.ID[:]) {
 			return boom
 		}
 		return nil
@@ -98,5 +104,85 @@ func TestAddManyFailedWriteDropsOnlyThatRecord(t *testing.T) {
 	// The record can be added again once the disk recovers.
 	if r := s.Add(bad.Raw, "peer"); r.Outcome != Accepted {
 		t.Errorf("retry: %s %v", r.Outcome, r.Err)
+	}
+}
+
+// A migration stopped midway (as by a killed process) resumes where its
+// last committed chunk ended: no report is indexed twice or lost, and no
+// layout 1 entry is left.
+func TestMigrationResumes(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.CopyFS(home, os.DirFS("testdata/v1-home")); err != nil {
+		t.Fatal(err)
+	}
+	migrateChunk = 2
+	defer func() { migrateChunk = 250; migrateHook = nil }()
+	killed := errors.New("killed")
+	// Two runs each migrate one chunk (two reports) and are killed.
+	migrateHook = func(done int) error { return killed }
+	for run := range 2 {
+		if _, err := Open(home, []byte("fixture-passphrase"), Options{}); !errors.Is(err, killed) {
+			t.Fatalf("Open %d: %v", run, err)
+		}
+	}
+	migrated := 0
+	migrateHook = func(done int) error { migrated = done; return nil }
+	s, err := Open(home, []byte("fixture-passphrase"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if migrated != 1 {
+		t.Errorf("the resumed migration did %d reports, want the 1 left", migrated)
+	}
+	list, err := s.List(Filter{})
+	if err != nil || len(list) != 5 {
+		t.Fatalf("List: %d reports, %v", len(list), err)
+	}
+	seen := map[incident.ID]bool{}
+	for _, v := range list {
+		if seen[v.ID] {
+			t.Errorf("%s listed twice", v.ID)
+		}
+		seen[v.ID] = true
+	}
+	// Every index entry and tuple has the layout 2 form, and the numbers
+	// are 0–4, each once.
+	seqs := map[uint32]bool{}
+	err = s.view(func(txn *badger.Txn) error {
+		if err := scanPrefix(txn, key(tIndex), false, func(k []byte) error {
+			if !bytes.Contains(k, []byte{0}) || len(k) < indexSuffix {
+				t.Errorf("odd index key %q", k)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		return scanPrefix(txn, key(tView), false, func(k []byte) error {
+			if len(k) != 2+4 {
+				t.Errorf("layout 1 tuple key left: %x", k)
+				return nil
+			}
+			seqs[binary.BigEndian.Uint32(k[2:])] = true
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seqs) != 5 || !seqs[0] || !seqs[4] || s.seq != 5 {
+		t.Errorf("tuples under %v, next number %d", seqs, s.seq)
+	}
+	n := 0
+	for _, idx := range []string{idxTime, idxStatus} {
+		_ = s.view(func(txn *badger.Txn) error {
+			return scanPrefix(txn, key(tIndex, []byte(idx), []byte{0}), false, func(k []byte) error {
+				n++
+				return nil
+			})
+		})
+	}
+	if n != 10 {
+		t.Errorf("%d time and status entries, want 5 each (layout 1 entries left?)", n)
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,12 +13,11 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 )
 
-// tuple is what a report is indexed by; kept under v/<id> so a change (an
+// tuple is what a report is indexed by; kept under v/<seq> so a change (an
 // amendment moving the station, a review changing the status) can remove
-// the old index entries.
-//
-// Area and Severity serve CountReports; tuples written before they were
-// added have Version 0, and CountReports folds those reports instead.
+// the old index entries, and so that lists and counts read it without the
+// record. Area and Severity serve CountReports. (Layout 1's tuples had
+// fields 1–5 only and no ID.)
 type tuple struct {
 	Occurred int64  `cbor:"1,keyasint"`
 	Category string `cbor:"2,keyasint"`
@@ -26,32 +26,47 @@ type tuple struct {
 	Status   string `cbor:"5,keyasint"`
 	Area     string `cbor:"6,keyasint,omitempty"`
 	Severity uint64 `cbor:"7,keyasint,omitempty"`
-	Version  int    `cbor:"8,keyasint,omitempty"`
+	ID       []byte `cbor:"9,keyasint"`
 }
 
-// tupleVersion is the Version of tuples that carry Area and Severity.
-const tupleVersion = 1
+// entries are the report's index keys in layout 2. The author index is
+// keyed by the author's 32 bytes.
+func (t tuple) entries(seq uint32) [][]byte {
+	out := [][]byte{
+		indexKey(idxTime, "", t.Occurred, seq),
+		indexKey(idxAuthor, string(t.Author), t.Occurred, seq),
+		indexKey(idxStatus, t.Status, t.Occurred, seq),
+	}
+	if t.Category != "" {
+		out = append(out, indexKey(idxCategory, t.Category, t.Occurred, seq))
+	}
+	if t.Station != "" {
+		out = append(out, indexKey(idxStation, t.Station, t.Occurred, seq))
+	}
+	return out
+}
 
-func (t tuple) entries(id incident.ID) [][]byte {
+// entriesV1 are the report's index keys in layout 1.
+func (t tuple) entriesV1(id incident.ID) [][]byte {
 	var a incident.Author
 	copy(a[:], t.Author)
 	out := [][]byte{
-		indexKey(idxTime, "", t.Occurred, id),
-		indexKey(idxAuthor, a.String(), t.Occurred, id),
-		indexKey(idxStatus, t.Status, t.Occurred, id),
+		indexKeyV1(idxTime, "", t.Occurred, id),
+		indexKeyV1(idxAuthor, a.String(), t.Occurred, id),
+		indexKeyV1(idxStatus, t.Status, t.Occurred, id),
 	}
 	if t.Category != "" {
-		out = append(out, indexKey(idxCategory, t.Category, t.Occurred, id))
+		out = append(out, indexKeyV1(idxCategory, t.Category, t.Occurred, id))
 	}
 	if t.Station != "" {
-		out = append(out, indexKey(idxStation, t.Station, t.Occurred, id))
+		out = append(out, indexKeyV1(idxStation, t.Station, t.Occurred, id))
 	}
 	return out
 }
 
 func tupleOf(v incident.ReportView) tuple {
 	t := tuple{Occurred: v.Report.Occurred, Category: v.Report.Category, Station: v.Report.Station,
-		Author: v.Author[:], Status: v.Status, Area: v.Report.Area, Severity: v.Report.Severity, Version: tupleVersion}
+		Author: v.Author[:], Status: v.Status, Area: v.Report.Area, Severity: v.Report.Severity, ID: v.ID[:]}
 	if v.Sealed {
 		t.Occurred = v.Created
 	}
@@ -73,17 +88,21 @@ func (s *Store) foldIn(txn *badger.Txn, id incident.ID) (incident.ReportView, er
 	return incident.FoldReportOpen(rep, rel, s.ms, s.opts.Now(), s.opener(txn))
 }
 
-// indexNew indexes a report just written to b, from its decoded record:
-// nothing targets a report before it is stored (amends, retractions and
-// reviews of it wait in quarantine), so its view is the fold of the report
-// alone, and it has no old entries to remove.
-func (s *Store) indexNew(b *batch, rec *incident.Signed) error {
+// indexNew indexes a report just written to b under seq, from its decoded
+// record: nothing targets a report before it is stored (amends,
+// retractions and reviews of it wait in quarantine), so its view is the
+// fold of the report alone, and it has no old entries to remove.
+func (s *Store) indexNew(b *batch, rec *incident.Signed, seq uint32) error {
 	v, err := incident.FoldReportOpen(rec, nil, s.ms, s.opts.Now(), s.opener(b.Txn))
 	if err != nil {
 		return err
 	}
-	t := tupleOf(v)
-	for _, k := range t.entries(rec.ID) {
+	return putTuple(b, seq, tupleOf(v))
+}
+
+// putTuple writes a report's tuple and index entries.
+func putTuple(b *batch, seq uint32, t tuple) error {
+	for _, k := range t.entries(seq) {
 		if err := b.Set(k, nil); err != nil {
 			return err
 		}
@@ -92,7 +111,19 @@ func (s *Store) indexNew(b *batch, rec *incident.Signed) error {
 	if err != nil {
 		return err
 	}
-	return b.Set(key(tView, rec.ID[:]), tb)
+	return b.Set(viewKey(seq), tb)
+}
+
+// seqOf returns the seq of a stored report.
+func seqOf(txn *badger.Txn, id incident.ID, created int64) (uint32, error) {
+	v, err := getValue(txn, kindKey(incident.KindReport, created, id))
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 4 {
+		return 0, fmt.Errorf("report %s has no index number (a layout 1 store not migrated?)", id)
+	}
+	return binary.BigEndian.Uint32(v), nil
 }
 
 // reindex recomputes a report's indexed tuple and moves its index entries.
@@ -105,13 +136,16 @@ func (s *Store) reindex(b *batch, id incident.ID) error {
 	if err != nil {
 		return err
 	}
-	nt := tupleOf(v)
-	if old, err := getValue(txn, key(tView, id[:])); err == nil {
+	seq, err := seqOf(txn, id, v.Created)
+	if err != nil {
+		return err
+	}
+	if old, err := getValue(txn, viewKey(seq)); err == nil {
 		var ot tuple
 		if err := cbor.Unmarshal(old, &ot); err != nil {
 			return err
 		}
-		for _, k := range ot.entries(id) {
+		for _, k := range ot.entries(seq) {
 			if err := b.Delete(k); err != nil {
 				return err
 			}
@@ -119,16 +153,7 @@ func (s *Store) reindex(b *batch, id incident.ID) error {
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return err
 	}
-	for _, k := range nt.entries(id) {
-		if err := b.Set(k, nil); err != nil {
-			return err
-		}
-	}
-	tb, err := cbor.Marshal(nt)
-	if err != nil {
-		return err
-	}
-	return b.Set(key(tView, id[:]), tb)
+	return putTuple(b, seq, tupleOf(v))
 }
 
 // Report returns a report's current view.
@@ -208,7 +233,7 @@ func walk(txn *badger.Txn, f Filter, fn func(incident.ID, *tuple) error) error {
 	case f.Category != "" && strings.Contains(f.Category, "."):
 		index, value = idxCategory, f.Category
 	case !f.Author.IsZero():
-		index, value = idxAuthor, f.Author.String()
+		index, value = idxAuthor, string(f.Author[:])
 	}
 	if f.Category != "" && !strings.Contains(f.Category, ".") {
 		family = f.Category
@@ -223,13 +248,17 @@ func walk(txn *badger.Txn, f Filter, fn func(incident.ID, *tuple) error) error {
 	if !f.Since.IsZero() {
 		seek = append(append([]byte(nil), prefix...), be64(f.Since.UnixMilli())...)
 	}
-	var tk []byte
+	tk := key(tView, be32(0))
 	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
-		occ, id := idOfIndexKey(it.Item().Key())
+		k := it.Item().Key()
+		if len(k) != len(prefix)+indexSuffix {
+			continue // not an entry of this index and value
+		}
+		occ, seq := seqOfIndexKey(k)
 		if !f.Until.IsZero() && occ > f.Until.UnixMilli() {
 			break
 		}
-		tk = append(append(tk[:0], tView, '/'), id[:]...)
+		binary.BigEndian.PutUint32(tk[2:], seq)
 		item, err := txn.Get(tk)
 		if err != nil {
 			return err
@@ -245,6 +274,8 @@ func walk(txn *badger.Txn, f Filter, fn func(incident.ID, *tuple) error) error {
 			(!f.Author.IsZero() && string(t.Author) != string(f.Author[:])) {
 			continue
 		}
+		var id incident.ID
+		copy(id[:], t.ID)
 		if err := fn(id, &t); err != nil {
 			return err
 		}
@@ -294,16 +325,7 @@ func (s *Store) CountReports(f Filter, by ...Dimension) (map[Group]int, error) {
 	}
 	out := map[Group]int{}
 	err := s.view(func(txn *badger.Txn) error {
-		return walk(txn, f, func(id incident.ID, t *tuple) error {
-			if t.Version < tupleVersion {
-				// Indexed before tuples carried area and severity.
-				v, err := s.foldIn(txn, id)
-				if err != nil {
-					return err
-				}
-				nt := tupleOf(v)
-				t = &nt
-			}
+		return walk(txn, f, func(_ incident.ID, t *tuple) error {
 			var g Group
 			for _, d := range by {
 				switch d {

@@ -7,6 +7,7 @@ package store
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -95,6 +96,7 @@ type Store struct {
 	// scan after every stored record. It may hold deps nothing waits for
 	// any more, never miss one that something waits for.
 	waiting map[string]bool
+	seq     uint32 // the next report's index number (m/seq)
 }
 
 func (o *Options) fill() {
@@ -207,6 +209,10 @@ func Open(home string, passphrase []byte, opts Options) (*Store, error) {
 	if err := s.load(); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if err := s.migrate(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate the store to layout %d: %w", layoutVersion, err)
 	}
 	return s, nil
 }
@@ -378,6 +384,9 @@ func (s *Store) initDevice() error {
 		if err := txn.Set(metaKey("age"), []byte(id.String())); err != nil {
 			return err
 		}
+		if err := txn.Set(metaKey("layout"), []byte{layoutVersion}); err != nil {
+			return err
+		}
 		return txn.Set(metaKey("created"), be64(s.opts.Now().UnixMilli()))
 	})
 	if err != nil {
@@ -409,6 +418,12 @@ func (s *Store) load() error {
 			return fmt.Errorf("read sealing key: %w", err)
 		}
 		if s.ageID, err = age.ParseX25519Identity(string(ageText)); err != nil {
+			return err
+		}
+		switch v, err := getValue(txn, metaKey("seq")); {
+		case err == nil && len(v) == 4:
+			s.seq = binary.BigEndian.Uint32(v)
+		case err != nil && !errors.Is(err, badger.ErrKeyNotFound):
 			return err
 		}
 		mid, err := getValue(txn, metaKey("mission"))
