@@ -16,25 +16,27 @@ import (
 // tuple is what a report is indexed by; kept under v/<seq> so a change (an
 // amendment moving the station, a review changing the status) can remove
 // the old index entries, and so that lists and counts read it without the
-// record. Area and Severity serve CountReports. (Layout 1's tuples had
-// fields 1–5 only and no ID.)
+// record. Area and Severity serve CountReports. The author, which never
+// changes, is not repeated here: it is in the record and the author
+// index. (Layout 1's tuples had fields 1–5, the author included, and no
+// ID.)
 type tuple struct {
 	Occurred int64  `cbor:"1,keyasint"`
 	Category string `cbor:"2,keyasint"`
 	Station  string `cbor:"3,keyasint"`
-	Author   []byte `cbor:"4,keyasint"`
+	Author   []byte `cbor:"4,keyasint,omitempty"` // layout 1 only
 	Status   string `cbor:"5,keyasint"`
 	Area     string `cbor:"6,keyasint,omitempty"`
 	Severity uint64 `cbor:"7,keyasint,omitempty"`
 	ID       []byte `cbor:"9,keyasint"`
 }
 
-// entries are the report's index keys in layout 2. The author index is
-// keyed by the author's 32 bytes.
-func (t tuple) entries(seq uint32) [][]byte {
+// entries are the index keys of a report by author, in layout 2. The
+// author index is keyed by the author's 32 bytes.
+func (t tuple) entries(seq uint32, author incident.Author) [][]byte {
 	out := [][]byte{
 		indexKey(idxTime, "", t.Occurred, seq),
-		indexKey(idxAuthor, string(t.Author), t.Occurred, seq),
+		indexKey(idxAuthor, string(author[:]), t.Occurred, seq),
 		indexKey(idxStatus, t.Status, t.Occurred, seq),
 	}
 	if t.Category != "" {
@@ -66,7 +68,7 @@ func (t tuple) entriesV1(id incident.ID) [][]byte {
 
 func tupleOf(v incident.ReportView) tuple {
 	t := tuple{Occurred: v.Report.Occurred, Category: v.Report.Category, Station: v.Report.Station,
-		Author: v.Author[:], Status: v.Status, Area: v.Report.Area, Severity: v.Report.Severity, ID: v.ID[:]}
+		Status: v.Status, Area: v.Report.Area, Severity: v.Report.Severity, ID: v.ID[:]}
 	if v.Sealed {
 		t.Occurred = v.Created
 	}
@@ -97,12 +99,12 @@ func (s *Store) indexNew(b *batch, rec *incident.Signed, seq uint32) error {
 	if err != nil {
 		return err
 	}
-	return putTuple(b, seq, tupleOf(v))
+	return putTuple(b, seq, v.Author, tupleOf(v))
 }
 
 // putTuple writes a report's tuple and index entries.
-func putTuple(b *batch, seq uint32, t tuple) error {
-	for _, k := range t.entries(seq) {
+func putTuple(b *batch, seq uint32, author incident.Author, t tuple) error {
+	for _, k := range t.entries(seq, author) {
 		if err := b.Set(k, nil); err != nil {
 			return err
 		}
@@ -145,7 +147,7 @@ func (s *Store) reindex(b *batch, id incident.ID) error {
 		if err := cbor.Unmarshal(old, &ot); err != nil {
 			return err
 		}
-		for _, k := range ot.entries(seq) {
+		for _, k := range ot.entries(seq, v.Author) {
 			if err := b.Delete(k); err != nil {
 				return err
 			}
@@ -153,7 +155,7 @@ func (s *Store) reindex(b *batch, id incident.ID) error {
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return err
 	}
-	return putTuple(b, seq, tupleOf(v))
+	return putTuple(b, seq, v.Author, tupleOf(v))
 }
 
 // Report returns a report's current view.
@@ -221,19 +223,20 @@ func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
 
 // walk calls fn with the ID and tuple of each report that matches f (its
 // Limit aside), in occurred-time order. It walks the most selective index
-// and reads tuples only.
+// (the author's when f names one: tuples do not repeat the author) and
+// reads tuples only.
 func walk(txn *badger.Txn, f Filter, fn func(incident.ID, *tuple) error) error {
 	index, value := idxTime, ""
 	family := ""
 	switch {
+	case !f.Author.IsZero():
+		index, value = idxAuthor, string(f.Author[:])
 	case f.Status != "":
 		index, value = idxStatus, f.Status
 	case f.Station != "":
 		index, value = idxStation, f.Station
 	case f.Category != "" && strings.Contains(f.Category, "."):
 		index, value = idxCategory, f.Category
-	case !f.Author.IsZero():
-		index, value = idxAuthor, string(f.Author[:])
 	}
 	if f.Category != "" && !strings.Contains(f.Category, ".") {
 		family = f.Category
@@ -270,8 +273,7 @@ func walk(txn *badger.Txn, f Filter, fn func(incident.ID, *tuple) error) error {
 		if (f.Status != "" && t.Status != f.Status) ||
 			(f.Station != "" && t.Station != f.Station) ||
 			(f.Category != "" && family == "" && t.Category != f.Category) ||
-			(family != "" && incident.FamilyOf(t.Category) != family) ||
-			(!f.Author.IsZero() && string(t.Author) != string(f.Author[:])) {
+			(family != "" && incident.FamilyOf(t.Category) != family) {
 			continue
 		}
 		var id incident.ID

@@ -62,6 +62,7 @@ func (s *Store) migrate() error {
 			id   incident.ID
 			old  *tuple
 			nt   tuple
+			by   incident.Author
 		}
 		var jobs []job
 		err := s.view(func(txn *badger.Txn) error {
@@ -92,7 +93,7 @@ func (s *Store) migrate() error {
 				if err != nil {
 					return fmt.Errorf("fold report %s: %w", j.id, err)
 				}
-				j.nt = tupleOf(v)
+				j.nt, j.by = tupleOf(v), v.Author
 				if raw, err := getValue(txn, viewKeyV1(j.id)); err == nil {
 					var ot tuple
 					if err := cbor.Unmarshal(raw, &ot); err != nil {
@@ -133,7 +134,7 @@ func (s *Store) migrate() error {
 				if err := b.Set(j.kkey, be32(seq)); err != nil {
 					return err
 				}
-				if err := putTuple(b, seq, j.nt); err != nil {
+				if err := putTuple(b, seq, j.by, j.nt); err != nil {
 					return err
 				}
 			}

@@ -33,7 +33,7 @@ func phoneBadger(dir string, key []byte) badger.Options {
 		WithEncryptionKey(key).
 		WithSyncWrites(false).
 		WithLogger(nil).
-		WithCompression(options.None).
+		WithCompression(options.ZSTD).
 		WithMemTableSize(8 << 20).
 		WithNumMemtables(2).
 		WithBlockCacheSize(8 << 20).
@@ -43,7 +43,7 @@ func phoneBadger(dir string, key []byte) badger.Options {
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(4).
 		WithNumCompactors(2).
-		WithValueThreshold(256)
+		WithValueThreshold(incident.MaxRecordBytes + 4<<10)
 }
 
 // diskUsage sums a closed store's data files by kind.
@@ -115,7 +115,6 @@ type replicaTuple struct {
 	Occurred int64  `cbor:"1,keyasint"`
 	Category string `cbor:"2,keyasint"`
 	Station  string `cbor:"3,keyasint"`
-	Author   []byte `cbor:"4,keyasint"`
 	Status   string `cbor:"5,keyasint"`
 	Area     string `cbor:"6,keyasint,omitempty"`
 	Severity uint64 `cbor:"7,keyasint,omitempty"`
@@ -173,7 +172,7 @@ func buildReplica(dir string, key []byte, raws [][]byte) error {
 		id := incident.IDOf(raw)
 		var a incident.Author
 		copy(a[:], rec.Author)
-		t := replicaTuple{Occurred: rp.Occurred, Category: rp.Category, Station: rp.Station, Author: a[:],
+		t := replicaTuple{Occurred: rp.Occurred, Category: rp.Category, Station: rp.Station,
 			Status: incident.StatusUnreviewed, Area: rp.Area, Severity: rp.Severity, ID: id[:]}
 		tb, err := cbor.Marshal(t)
 		if err != nil {
