@@ -229,6 +229,7 @@ func (s *Store) drop(b *batch) {
 		s.ms = b.ms0
 	}
 	s.seq = b.seq0
+	clear(s.quotas)
 	if err := s.loadWaiting(); err != nil {
 		s.log.Warn("reload quarantine dependencies", "err", err)
 	}
@@ -424,6 +425,9 @@ type quota struct {
 
 const dayMillis = 24 * 60 * 60 * 1000
 
+// maxQuotaCache bounds Store.quotas (an entry per author and claimed day).
+const maxQuotaCache = 1 << 16
+
 // commit writes a valid record, its indexes and quota usage into b, and
 // updates the in-memory mission state. reject (a quota) is returned before
 // anything is written; err means b holds part of the record.
@@ -446,13 +450,16 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 	}
 	// The mission's own trust records never count against quotas.
 	if !rec.Kind.MissionKind() {
-		var q quota
-		if v, err := getValue(b.Txn, quotaKey(author, day)); err == nil {
-			if err := cbor.Unmarshal(v, &q); err != nil {
+		qk := quotaKey(author, day)
+		q, ok := s.quotas[string(qk)]
+		if !ok {
+			if v, err := getValue(b.Txn, qk); err == nil {
+				if err := cbor.Unmarshal(v, &q); err != nil {
+					return nil, err
+				}
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
 				return nil, err
 			}
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return nil, err
 		}
 		q.Records++
 		q.Bytes += uint64(len(rec.Raw))
@@ -465,7 +472,11 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 		if err != nil {
 			return nil, err
 		}
-		sets = append(sets, [2][]byte{quotaKey(author, day), qb})
+		sets = append(sets, [2][]byte{qk, qb})
+		if len(s.quotas) >= maxQuotaCache {
+			clear(s.quotas)
+		}
+		s.quotas[string(qk)] = q
 	}
 	if rec.Kind.MissionKind() {
 		// Applied first: a record the mission state refuses is refused

@@ -96,6 +96,9 @@ type Store struct {
 	// any more, never miss one that something waits for.
 	waiting map[string]bool
 	seq     uint32 // the next report's index number (m/seq)
+	// quotas caches quota usage (u/ values) read or written since open,
+	// by key: commit is their only writer, and a dropped batch clears it.
+	quotas map[string]quota
 }
 
 func (o *Options) fill() {
@@ -271,7 +274,7 @@ func open(home string, key []byte, unlock func() error, opts Options) (*Store, e
 		}
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Store{home: home, db: db, unlock: unlock, opts: opts, log: opts.Logger, waiting: map[string]bool{}}
+	s := &Store{home: home, db: db, unlock: unlock, opts: opts, log: opts.Logger, waiting: map[string]bool{}, quotas: map[string]quota{}}
 	s.idle = gosync.NewCond(&s.life)
 	return s, nil
 }
