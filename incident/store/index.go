@@ -313,16 +313,19 @@ type Group struct {
 // grouped by the given dimensions (none: one Group, the zero one, holding
 // the total). It reads index entries and tuples only, never a record, so
 // a dashboard can call it on every refresh: the counts equal what Scan
-// would give for the same filter, grouped the same way.
+// would give for the same filter, grouped the same way. It reads one
+// snapshot of the store and does not block writes. Safe for concurrent use.
 func (s *Store) CountReports(f Filter, by ...Dimension) (map[Group]int, error) {
 	for _, d := range by {
 		if d < ByCategory || d > ByHour {
 			return nil, fmt.Errorf("CountReports: unknown dimension %d", d)
 		}
 	}
+	// Tuples need no mission state: writers are not held up while it counts.
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ms == nil {
+	joined := s.ms != nil
+	s.mu.Unlock()
+	if !joined {
 		return nil, ErrNoMission
 	}
 	out := map[Group]int{}
