@@ -249,7 +249,11 @@ func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 			// Records (and quarantine entries, which hold one) stay in
 			// the compressed tables instead of the uncompressed value log;
 			// only attachment content above this goes to the value log.
-			WithValueThreshold(valueThreshold)
+			WithValueThreshold(valueThreshold).
+			// 8 KiB blocks compress better than 4 KiB (store.size at 20k
+			// reports: 1.35 → 1.27 × the records) for about 17 % slower
+			// record reads in a full Scan; 16 KiB gave 1.23 and 28 %.
+			WithBlockSize(8 << 10)
 	} else {
 		o = o.WithIndexCacheSize(64 << 20)
 	}

@@ -43,7 +43,8 @@ func phoneBadger(dir string, key []byte) badger.Options {
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(4).
 		WithNumCompactors(2).
-		WithValueThreshold(incident.MaxRecordBytes + 4<<10)
+		WithValueThreshold(incident.MaxRecordBytes + 4<<10).
+		WithBlockSize(8 << 10)
 }
 
 // diskUsage sums a closed store's data files by kind.
