@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/skl"
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -209,10 +208,12 @@ func (s *Store) begin() *batch { return &batch{Txn: s.db.NewTransaction(true), s
 // memtable), which leaves room for the largest record's writes (a receipt
 // of 4096 IDs: about 12k entries in the laptop profile's terms, 6k here).
 func (s *Store) full(b *batch) bool {
-	maxBytes := s.memTableSize() * 15 / 100
-	maxCount := maxBytes / int64(skl.MaxNodeSize)
-	return b.n > maxCount/3 || b.bytes > maxBytes/3
+	return b.n > s.txnCount/3 || b.bytes > s.txnBytes/3
 }
+
+// maxFailed is how many records of one AddMany may fail to be written
+// before the rest is refused too (the disk, not a record, is failing).
+const maxFailed = 8
 
 // mission notes that the mission state is about to change in b.
 func (s *Store) mission(b *batch) {
@@ -315,6 +316,10 @@ func (s *Store) addUnits(items []unit, progress func(int)) (out []Result, wrote 
 			// The transaction holds part of this record: drop it and judge
 			// the others again, from the last commit, without this one.
 			s.drop(b)
+			b = nil
+			if len(bad) >= maxFailed {
+				return fail(ferr)
+			}
 			bad[id] = ferr
 			next, pending, out = snap.next, slices.Clone(snap.pending), slices.Clone(snap.out)
 			b = s.begin()

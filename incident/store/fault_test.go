@@ -186,3 +186,49 @@ func TestMigrationResumes(t *testing.T) {
 		t.Errorf("%d time and status entries, want 5 each (layout 1 entries left?)", n)
 	}
 }
+
+// When writes keep failing (the disk, not a record), AddMany stops
+// retrying after a few records and refuses the rest with the error;
+// nothing of the batch is stored.
+func TestAddManyFailingDisk(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	s, err := Init(t.TempDir(), []byte("pass"), Options{Now: func() time.Time { return t0 }, KDF: &vault.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mid, err := s.CreateMission("m", "HQ", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raws [][]byte
+	for i := range 40 {
+		r, err := s.Signer().Sign(mid, incident.KindReport, t0.Add(time.Duration(i)*time.Minute), incident.ReportPayload{
+			Category: "other", Severity: 1, Occurred: t0.Add(time.Duration(i) * time.Minute).UnixMilli(), Title: fmt.Sprintf("r%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, r.Raw)
+	}
+	boom := errors.New("disk gone")
+	failWrite = func(k, _ []byte) error {
+		if bytes.HasPrefix(k, key(tView)) {
+			return boom
+		}
+		return nil
+	}
+	defer func() { failWrite = nil }()
+	out, err := s.AddMany(raws, "peer", nil)
+	if !errors.Is(err, boom) {
+		t.Fatalf("AddMany: %v, want the write error", err)
+	}
+	for i, r := range out {
+		if r.Outcome != Rejected || !errors.Is(r.Err, boom) {
+			t.Errorf("record %d: %s %v", i, r.Outcome, r.Err)
+		}
+	}
+	failWrite = nil
+	if c, _ := s.Counts(); c[incident.KindReport] != 0 {
+		t.Errorf("%d reports stored", c[incident.KindReport])
+	}
+}

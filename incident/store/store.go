@@ -21,6 +21,7 @@ import (
 	"filippo.io/age"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/badger/v4/skl"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/vault"
@@ -96,6 +97,8 @@ type Store struct {
 	// any more, never miss one that something waits for.
 	waiting map[string]bool
 	seq     uint32 // the next report's index number (m/seq)
+	// txnBytes and txnCount are Badger's limits on one transaction.
+	txnBytes, txnCount int64
 	// quotas caches quota usage (u/ values) read or written since open,
 	// by key: commit is their only writer, and a dropped batch clears it.
 	quotas map[string]quota
@@ -260,10 +263,6 @@ func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 	return o
 }
 
-// memTableSize is the memtable size of the store's profile (Badger bounds
-// a transaction by it).
-func (s *Store) memTableSize() int64 { return s.db.Opts().MemTableSize }
-
 func open(home string, key []byte, unlock func() error, opts Options) (*Store, error) {
 	opts.fill()
 	if err := dropEmptyLogs(DataDir(home)); err != nil {
@@ -279,6 +278,10 @@ func open(home string, key []byte, unlock func() error, opts Options) (*Store, e
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Store{home: home, db: db, unlock: unlock, opts: opts, log: opts.Logger, waiting: map[string]bool{}, quotas: map[string]quota{}}
+	// Badger refuses a transaction past 15 % of a memtable in bytes, or
+	// that many bytes' worth of skiplist nodes in entries.
+	s.txnBytes = db.Opts().MemTableSize * 15 / 100
+	s.txnCount = s.txnBytes / int64(skl.MaxNodeSize)
 	s.idle = gosync.NewCond(&s.life)
 	return s, nil
 }
