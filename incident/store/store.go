@@ -222,10 +222,6 @@ func Open(home string, passphrase []byte, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// valueThreshold is the largest value kept in the LSM tables: a record at
-// its size limit in a quarantine entry, with room to spare.
-const valueThreshold = incident.MaxRecordBytes + 4<<10
-
 func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 	o := badger.DefaultOptions(dir).
 		WithEncryptionKey(key).
@@ -234,10 +230,10 @@ func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 		// syncs once at its end.
 		WithSyncWrites(false).
 		WithLogger(nil).
-		// Table blocks are compressed: the records' CBOR structure and
-		// text, the index keys and the tuples' repeated strings shrink by
-		// about a quarter on the benchmark's random text (vigil-bench,
-		// store.size: SST bytes −27 % with records in the value log).
+		// Table blocks are compressed: index keys, tuples and record
+		// pointers shrink by about 40 % (vigil-bench, 20k reports,
+		// layout 2: SST files 9.2 → 5.5 MiB). Each table records its own
+		// compression, so tables written before stay readable.
 		WithCompression(options.ZSTD)
 	if p == PhoneProfile {
 		o = o.WithMemTableSize(8 << 20).
@@ -249,14 +245,15 @@ func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 			WithNumLevelZeroTables(2).
 			WithNumLevelZeroTablesStall(4).
 			WithNumCompactors(2).
-			// Records (and quarantine entries, which hold one) stay in
-			// the compressed tables instead of the uncompressed value log;
-			// only attachment content above this goes to the value log.
-			WithValueThreshold(valueThreshold).
-			// 8 KiB blocks compress better than 4 KiB (store.size at 20k
-			// reports: 1.35 → 1.27 × the records) for about 17 % slower
-			// record reads in a full Scan; 16 KiB gave 1.23 and 28 %.
-			WithBlockSize(8 << 10)
+			// Records stay in the value log. Kept in the (compressed)
+			// tables instead, the store is 1.22 × the records rather than
+			// 1.56 ×, but every record then passes through memtable
+			// flushes and compactions, whose table builders made a 100k
+			// bundle import peak at 150–190 MiB anonymous memory instead
+			// of about 75, and the phone sync at 47–110 MiB (tables of
+			// 512 KiB to 2 MiB) instead of about 35 (vigil-bench -only
+			// size,memory, 100k reports).
+			WithValueThreshold(256)
 	} else {
 		o = o.WithIndexCacheSize(64 << 20)
 	}

@@ -43,8 +43,7 @@ func phoneBadger(dir string, key []byte) badger.Options {
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(4).
 		WithNumCompactors(2).
-		WithValueThreshold(incident.MaxRecordBytes + 4<<10).
-		WithBlockSize(8 << 10)
+		WithValueThreshold(256)
 }
 
 // diskUsage sums a closed store's data files by kind.
