@@ -3,6 +3,11 @@ package store
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	gosync "sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/fxamacker/cbor/v2"
@@ -52,77 +57,363 @@ var ErrQuota = errors.New("quota exceeded")
 // arrives (Result.Released). A record that is invalid changes nothing.
 // The write is synced before Add returns.
 func (s *Store) Add(raw []byte, source string) Result {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.addLocked(raw, source)
-	if r.Outcome == Accepted || r.Outcome == Quarantined {
-		if err := s.sync(); err != nil {
-			return Result{ID: r.ID, Outcome: Rejected, Err: fmt.Errorf("sync: %w", err)}
-		}
+	out, err := s.AddMany([][]byte{raw}, source, nil)
+	r := out[0]
+	if err != nil && (r.Outcome == Accepted || r.Outcome == Quarantined) {
+		return Result{ID: r.ID, Outcome: Rejected, Err: err}
 	}
 	return r
 }
 
 // AddMany is Add for many records (a bundle, a fetched batch): each is
-// judged as Add would, and the writes are synced once, before AddMany
-// returns. progress, when not nil, is called after each record.
+// judged as Add would, in order, as if added one by one, and the writes are
+// synced once, before AddMany returns. The records' signatures are checked
+// on up to GOMAXPROCS goroutines before the store is locked; the batch is
+// then written in as few Badger transactions as their size allows. A
+// record whose write fails is dropped from its transaction and the others
+// are written again without it, so one bad record never costs the rest.
+// progress, when not nil, is called with the number of records judged so
+// far (from the calling goroutine). After Close every record is Rejected
+// with ErrClosed, which is also returned.
 func (s *Store) AddMany(raws [][]byte, source string, progress func(done int)) ([]Result, error) {
+	if err := s.enter(); err != nil {
+		out := make([]Result, len(raws))
+		for i, raw := range raws {
+			out[i] = Result{ID: incident.IDOf(raw), Outcome: Rejected, Err: err}
+		}
+		return out, err
+	}
+	defer s.leave()
+	units := decodeAll(raws, source)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Result, len(raws))
-	for i, raw := range raws {
-		out[i] = s.addLocked(raw, source)
-		if progress != nil {
-			progress(i + 1)
-		}
+	out, wrote, err := s.addUnits(units, progress)
+	if err != nil {
+		return out, err
 	}
-	if err := s.sync(); err != nil {
-		return out, fmt.Errorf("sync: %w", err)
+	if wrote {
+		if err := s.db.Sync(); err != nil {
+			return out, fmt.Errorf("sync: %w", err)
+		}
 	}
 	return out, nil
 }
 
+// addLocked judges and stores one record, unsynced; the caller holds s.mu
+// and syncs.
 func (s *Store) addLocked(raw []byte, source string) Result {
-	rec, err := incident.Decode(raw)
+	if err := s.enter(); err != nil {
+		return Result{ID: incident.IDOf(raw), Outcome: Rejected, Err: err}
+	}
+	defer s.leave()
+	out, _, err := s.addUnits(decodeAll([][]byte{raw}, source), nil)
+	if err != nil && out[0].Outcome != Rejected {
+		return Result{ID: out[0].ID, Outcome: Rejected, Err: err}
+	}
+	return out[0]
+}
+
+// unit is one record to judge: a record given to AddMany, or a quarantined
+// one that a stored record releases.
+type unit struct {
+	raw    []byte
+	rec    *incident.Signed // decoded and verified; nil: decode raw (stored before, verified then)
+	err    error            // the decode failed
+	source string
+	root   int    // the AddMany result this unit answers to
+	qkey   []byte // a released record: its quarantine key, deleted as it is judged
+}
+
+// ident names a unit within one AddMany call.
+func (u *unit) ident() string {
+	if u.qkey != nil {
+		return "q" + string(u.qkey)
+	}
+	return "i" + strconv.Itoa(u.root)
+}
+
+// decodeWorkers is the smallest batch worth verifying on several cores.
+const decodeWorkers = 16
+
+// decodeAll decodes and verifies raws, on up to GOMAXPROCS goroutines
+// (each started here and awaited here).
+func decodeAll(raws [][]byte, source string) []unit {
+	units := make([]unit, len(raws))
+	one := func(i int) {
+		rec, err := incident.Decode(raws[i])
+		units[i] = unit{raw: raws[i], rec: rec, err: err, source: source, root: i}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(raws)/decodeWorkers)
+	if workers <= 1 {
+		for i := range raws {
+			one(i)
+		}
+		return units
+	}
+	var next atomic.Int64
+	var wg gosync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(raws) {
+					return
+				}
+				one(i)
+			}
+		}()
+	}
+	wg.Wait()
+	return units
+}
+
+// batch is the Badger transaction a run of records shares. It counts what
+// it writes, so it can be committed before Badger would refuse it as too
+// big (ErrTxnTooBig), and remembers the mission state from before its
+// first mission record, to restore if it is dropped.
+type batch struct {
+	*badger.Txn
+	n, bytes int64
+	ms0      *incident.MissionState
+	changed  bool   // the mission state changed in this batch
+	seq0     uint32 // the next report seq before this batch
+}
+
+// failWrite, when set (by tests), fails the writes it returns an error for.
+var failWrite func(k, v []byte) error
+
+func (b *batch) Set(k, v []byte) error {
+	if failWrite != nil {
+		if err := failWrite(k, v); err != nil {
+			return err
+		}
+	}
+	b.n++
+	b.bytes += int64(len(k)+len(v)) + 12
+	return b.Txn.Set(k, v)
+}
+
+func (b *batch) Delete(k []byte) error {
+	b.n++
+	b.bytes += int64(len(k)) + 12
+	return b.Txn.Delete(k)
+}
+
+func (s *Store) begin() *batch { return &batch{Txn: s.db.NewTransaction(true), seq0: s.seq} }
+
+// full reports whether the batch should be committed before another record
+// joins it: past a third of Badger's transaction limits (15 % of a
+// memtable), which leaves room for the largest record's writes (a receipt
+// of 4096 IDs: about 12k entries in the laptop profile's terms, 6k here).
+func (s *Store) full(b *batch) bool {
+	return b.n > s.txnCount/3 || b.bytes > s.txnBytes/3
+}
+
+// maxFailed is how many records of one AddMany may fail to be written
+// before the rest is refused too (the disk, not a record, is failing).
+const maxFailed = 8
+
+// mission notes that the mission state is about to change in b.
+func (s *Store) mission(b *batch) {
+	if !b.changed {
+		b.changed = true
+		b.ms0 = s.ms.Clone()
+	}
+}
+
+// drop discards b and undoes what it changed in memory.
+func (s *Store) drop(b *batch) {
+	b.Discard()
+	if b.changed {
+		s.ms = b.ms0
+	}
+	s.seq = b.seq0
+	clear(s.quotas)
+	if err := s.loadWaiting(); err != nil {
+		s.log.Warn("reload quarantine dependencies", "err", err)
+	}
+}
+
+// finish commits b; if that fails, what b changed in memory is undone.
+func (s *Store) finish(b *batch) error {
+	if err := b.Commit(); err != nil {
+		s.drop(b)
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// addUnits judges units in order (each followed by the quarantined records
+// it releases, depth first, as one-by-one adds would), committing a
+// transaction whenever it is full. wrote says whether anything was
+// committed. An error means a commit failed: the records not committed
+// are Rejected with it.
+func (s *Store) addUnits(items []unit, progress func(int)) (out []Result, wrote bool, err error) {
+	out = make([]Result, len(items))
+	type mark struct {
+		next    int
+		pending []unit
+		out     []Result
+	}
+	var (
+		next    int    // the next item to judge
+		pending []unit // released records to judge before it
+		done    int    // items reported to progress
+		bad     = map[string]error{}
+		b       = s.begin()
+	)
+	save := func() mark {
+		return mark{next, slices.Clone(pending), slices.Clone(out)}
+	}
+	snap := save()
+	defer func() {
+		if b != nil {
+			s.drop(b)
+		}
+	}()
+	fail := func(err error) ([]Result, bool, error) {
+		// Nothing judged since snap is stored: take back those answers
+		// (and releases), and refuse what was not judged yet.
+		copy(out, snap.out)
+		for i := snap.next; i < len(out); i++ {
+			out[i] = Result{ID: incident.IDOf(items[i].raw), Outcome: Rejected, Err: err}
+		}
+		return out, wrote, err
+	}
+	for next < len(items) || len(pending) > 0 {
+		if len(pending) == 0 && progress != nil && next > done {
+			done = next
+			progress(done)
+		}
+		if s.full(b) {
+			n := b.n
+			err := s.finish(b)
+			b = nil
+			if err != nil {
+				return fail(err)
+			}
+			wrote = wrote || n > 0
+			b = s.begin()
+			snap = save()
+		}
+		var u unit
+		if len(pending) > 0 {
+			u, pending = pending[0], pending[1:]
+		} else {
+			u, next = items[next], next+1
+		}
+		id := u.ident()
+		if err, ok := bad[id]; ok {
+			if u.qkey == nil {
+				out[u.root] = Result{ID: incident.IDOf(u.raw), Outcome: Rejected, Err: err}
+			}
+			continue
+		}
+		res, children, ferr := s.addUnit(b, &u)
+		if ferr != nil {
+			// The transaction holds part of this record: drop it and judge
+			// the others again, from the last commit, without this one.
+			s.drop(b)
+			b = nil
+			if len(bad) >= maxFailed {
+				return fail(ferr)
+			}
+			bad[id] = ferr
+			next, pending, out = snap.next, slices.Clone(snap.pending), slices.Clone(snap.out)
+			b = s.begin()
+			continue
+		}
+		if u.qkey == nil {
+			out[u.root] = res
+		} else if res.Outcome == Accepted {
+			out[u.root].Released = append(out[u.root].Released, res.ID)
+		}
+		pending = append(children, pending...)
+	}
+	n := b.n
+	cerr := s.finish(b)
+	b = nil
+	if cerr != nil {
+		return fail(cerr)
+	}
+	if progress != nil && len(items) > done {
+		progress(len(items))
+	}
+	return out, wrote || n > 0, nil
+}
+
+// addUnit judges one record inside b. It returns the record's result and
+// the quarantined records it releases (to judge next). A non-nil error
+// means b may hold part of this record's writes (or could not be read):
+// the caller drops b.
+func (s *Store) addUnit(b *batch, u *unit) (Result, []unit, error) {
+	if u.qkey != nil {
+		if err := s.unquarantine(b, u.qkey, u.raw, u.source); err != nil {
+			return Result{}, nil, err
+		}
+	}
+	rec, err := u.rec, u.err
+	if rec == nil && err == nil {
+		// A released record was verified before it was quarantined, and
+		// the store is encrypted with its own key.
+		rec, err = incident.DecodeStored(u.raw)
+	}
 	if err != nil {
-		return Result{Outcome: Rejected, Err: err, ID: incident.IDOf(raw)}
+		return Result{Outcome: Rejected, Err: err, ID: incident.IDOf(u.raw)}, nil, nil
 	}
 	res := Result{ID: rec.ID}
 	if s.ms == nil {
 		res.Outcome, res.Err = Rejected, ErrNoMission
-		return res
+		return res, nil, nil
 	}
-	if has, err := s.hasRecord(rec.ID); err != nil {
-		res.Outcome, res.Err = Rejected, err
-		return res
-	} else if has {
+	if _, err := b.Get(recordKey(rec.ID)); err == nil {
 		res.Outcome = Duplicate
-		return res
+		return res, nil, nil
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return res, nil, err
 	}
-	err = incident.Validate(rec, s.ms, s)
+	err = incident.Validate(rec, s.ms, txnSource{b.Txn})
 	var missing *incident.MissingError
 	switch {
 	case errors.As(err, &missing):
 		res.Outcome, res.Err = Quarantined, err
-		if qerr := s.quarantine(rec, missing.Key(), source); qerr != nil {
-			res.Outcome, res.Err = Rejected, qerr
+		if full, err := s.quarantine(b, rec, missing.Key(), u.source); err != nil {
+			return res, nil, err
+		} else if full != nil {
+			res.Outcome, res.Err = Rejected, full
 		}
-		return res
+		return res, nil, nil
 	case err != nil:
 		res.Outcome, res.Err = Rejected, err
-		return res
+		return res, nil, nil
 	}
-	if err := s.commit(rec); err != nil {
-		res.Outcome, res.Err = Rejected, err
-		return res
+	if reject, err := s.commit(b, rec); err != nil {
+		return res, nil, err
+	} else if reject != nil {
+		res.Outcome, res.Err = Rejected, reject
+		return res, nil, nil
 	}
 	res.Outcome = Accepted
-	res.Released = s.release(rec)
-	return res
+	children, err := s.released(b, rec, u.root)
+	return res, children, err
+}
+
+// txnSource is incident.RecordSource over a transaction: it sees the
+// batch's own writes.
+type txnSource struct{ txn *badger.Txn }
+
+func (t txnSource) Get(id incident.ID) (*incident.Signed, error) {
+	r, err := getRecord(t.txn, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return r, err
 }
 
 func (s *Store) hasRecord(id incident.ID) (bool, error) {
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		_, err := txn.Get(recordKey(id))
 		return err
 	})
@@ -139,74 +430,94 @@ type quota struct {
 
 const dayMillis = 24 * 60 * 60 * 1000
 
-// commit writes a valid record, its indexes and quota usage in one
-// transaction, then updates the in-memory mission state.
-func (s *Store) commit(rec *incident.Signed) error {
+// maxQuotaCache bounds Store.quotas (an entry per author and claimed day).
+const maxQuotaCache = 1 << 16
+
+// commit writes a valid record, its indexes and quota usage into b, and
+// updates the in-memory mission state. reject (a quota) is returned before
+// anything is written; err means b holds part of the record.
+func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 	author := rec.AuthorKey()
 	day := rec.Created / dayMillis
 	if rec.Created < 0 {
 		day = (rec.Created - dayMillis + 1) / dayMillis
 	}
-	err := s.db.Update(func(txn *badger.Txn) error {
-		sets := [][2][]byte{
-			{recordKey(rec.ID), rec.Raw},
-			{kindKey(rec.Kind, rec.Created, rec.ID), nil},
-			{authorKey(author, rec.Created, rec.ID), nil},
-		}
-		// The mission's own trust records never count against quotas.
-		if !rec.Kind.MissionKind() {
-			var q quota
-			if v, err := getValue(txn, quotaKey(author, day)); err == nil {
+	var kindValue []byte
+	var seq uint32
+	if rec.Kind == incident.KindReport {
+		seq = s.seq
+		kindValue = be32(seq)
+	}
+	sets := [][2][]byte{
+		{recordKey(rec.ID), rec.Raw},
+		{kindKey(rec.Kind, rec.Created, rec.ID), kindValue},
+		{authorKey(author, rec.Created, rec.ID), nil},
+	}
+	// The mission's own trust records never count against quotas.
+	if !rec.Kind.MissionKind() {
+		qk := quotaKey(author, day)
+		q, ok := s.quotas[string(qk)]
+		if !ok {
+			if v, err := getValue(b.Txn, qk); err == nil {
 				if err := cbor.Unmarshal(v, &q); err != nil {
-					return err
+					return nil, err
 				}
 			} else if !errors.Is(err, badger.ErrKeyNotFound) {
-				return err
-			}
-			q.Records++
-			q.Bytes += uint64(len(rec.Raw))
-			if q.Records > incident.QuotaRecordsPerDay || q.Bytes > incident.QuotaBytesPerDay {
-				return fmt.Errorf("%w: %w", ErrQuota, &incident.FieldError{Field: "author", Problem: fmt.Sprintf(
-					"%d records / %d bytes on claimed day %d, limits %d records and %d bytes per author per day",
-					q.Records, q.Bytes, day, incident.QuotaRecordsPerDay, incident.QuotaBytesPerDay)})
-			}
-			qb, err := cbor.Marshal(q)
-			if err != nil {
-				return err
-			}
-			sets = append(sets, [2][]byte{quotaKey(author, day), qb})
-		}
-		if t := targetOf(rec); t != nil {
-			sets = append(sets, [2][]byte{targetKey(*t, rec.ID), []byte(rec.Kind)})
-		}
-		for _, kv := range sets {
-			if err := txn.Set(kv[0], kv[1]); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		if rec.Kind == incident.KindReceipt {
-			if err := indexReceipt(txn, rec); err != nil {
-				return err
-			}
-			if err := dropKept(txn, rec); err != nil {
-				return err
-			}
+		q.Records++
+		q.Bytes += uint64(len(rec.Raw))
+		if q.Records > incident.QuotaRecordsPerDay || q.Bytes > incident.QuotaBytesPerDay {
+			return fmt.Errorf("%w: %w", ErrQuota, &incident.FieldError{Field: "author", Problem: fmt.Sprintf(
+				"%d records / %d bytes on claimed day %d, limits %d records and %d bytes per author per day",
+				q.Records, q.Bytes, day, incident.QuotaRecordsPerDay, incident.QuotaBytesPerDay)}), nil
 		}
-		switch {
-		case rec.Kind == incident.KindReport:
-			return s.reindex(txn, rec.ID)
-		case rec.Kind == incident.KindAmend || rec.Kind == incident.KindRetract || rec.Kind == incident.KindReview:
-			return s.reindex(txn, *targetOf(rec))
+		qb, err := cbor.Marshal(q)
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		sets = append(sets, [2][]byte{qk, qb})
+		if len(s.quotas) >= maxQuotaCache {
+			clear(s.quotas)
+		}
+		s.quotas[string(qk)] = q
 	}
 	if rec.Kind.MissionKind() {
-		return s.ms.Apply(rec)
+		// Applied first: a record the mission state refuses is refused
+		// whole. Apply checks before it changes anything it would refuse.
+		s.mission(b)
+		if err := s.ms.Apply(rec); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	if t := targetOf(rec); t != nil {
+		sets = append(sets, [2][]byte{targetKey(*t, rec.ID), []byte(rec.Kind)})
+	}
+	for _, kv := range sets {
+		if err := b.Set(kv[0], kv[1]); err != nil {
+			return nil, err
+		}
+	}
+	if rec.Kind == incident.KindReceipt {
+		if err := indexReceipt(b, rec); err != nil {
+			return nil, err
+		}
+		if err := dropKept(b, rec); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case rec.Kind == incident.KindReport:
+		s.seq++
+		if err := b.Set(metaKey("seq"), be32(s.seq)); err != nil {
+			return nil, err
+		}
+		return nil, s.indexNew(b, rec, seq)
+	case rec.Kind == incident.KindAmend || rec.Kind == incident.KindRetract || rec.Kind == incident.KindReview:
+		return nil, s.reindex(b, *targetOf(rec))
+	}
+	return nil, nil
 }
 
 // targetOf returns the report a record targets, if any.
@@ -251,94 +562,115 @@ type qentry struct {
 // ErrQuarantineFull is returned when a source has too many records waiting.
 var ErrQuarantineFull = errors.New("quarantine full for this source")
 
-func (s *Store) quarantine(rec *incident.Signed, dep []byte, source string) error {
-	return s.db.Update(func(txn *badger.Txn) error {
-		if _, err := txn.Get(key(tQMember, rec.ID[:])); err == nil {
-			return nil // already waiting
+// quarantine parks rec in b until dep arrives. full (nothing written) says
+// the source's quarantine is full; err means b may hold part of it.
+func (s *Store) quarantine(b *batch, rec *incident.Signed, dep []byte, source string) (full, err error) {
+	if _, err := b.Get(key(tQMember, rec.ID[:])); err == nil {
+		return nil, nil // already waiting
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, err
+	}
+	var u qusage
+	if v, err := getValue(b.Txn, key(tQSource, []byte(source))); err == nil {
+		if err := cbor.Unmarshal(v, &u); err != nil {
+			return nil, err
 		}
-		var u qusage
-		if v, err := getValue(txn, key(tQSource, []byte(source))); err == nil {
-			if err := cbor.Unmarshal(v, &u); err != nil {
-				return err
-			}
-		}
-		if u.Records+1 > uint64(s.opts.QuarantineRecords) || u.Bytes+uint64(len(rec.Raw)) > uint64(s.opts.QuarantineBytes) {
-			return fmt.Errorf("%w %q (%d records, %d bytes; limits %d and %d)", ErrQuarantineFull, source,
-				u.Records, u.Bytes, s.opts.QuarantineRecords, s.opts.QuarantineBytes)
-		}
-		u.Records++
-		u.Bytes += uint64(len(rec.Raw))
-		ub, _ := cbor.Marshal(u)
-		eb, _ := cbor.Marshal(qentry{Source: source, Dep: dep, Raw: rec.Raw})
-		if err := txn.Set(key(tQuarantine, dep, []byte{'/'}, rec.ID[:]), eb); err != nil {
-			return err
-		}
-		if err := txn.Set(key(tQMember, rec.ID[:]), dep); err != nil {
-			return err
-		}
-		return txn.Set(key(tQSource, []byte(source)), ub)
-	})
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, err
+	}
+	if u.Records+1 > uint64(s.opts.QuarantineRecords) || u.Bytes+uint64(len(rec.Raw)) > uint64(s.opts.QuarantineBytes) {
+		return fmt.Errorf("%w %q (%d records, %d bytes; limits %d and %d)", ErrQuarantineFull, source,
+			u.Records, u.Bytes, s.opts.QuarantineRecords, s.opts.QuarantineBytes), nil
+	}
+	u.Records++
+	u.Bytes += uint64(len(rec.Raw))
+	ub, _ := cbor.Marshal(u)
+	eb, _ := cbor.Marshal(qentry{Source: source, Dep: dep, Raw: rec.Raw})
+	s.waiting[string(dep)] = true
+	if err := b.Set(key(tQuarantine, dep, []byte{'/'}, rec.ID[:]), eb); err != nil {
+		return nil, err
+	}
+	if err := b.Set(key(tQMember, rec.ID[:]), dep); err != nil {
+		return nil, err
+	}
+	return nil, b.Set(key(tQSource, []byte(source)), ub)
 }
 
-// release re-checks the records waiting for rec (by ID, and by author key
-// when rec enrolls a member), recursively. It returns what got in.
-func (s *Store) release(rec *incident.Signed) []incident.ID {
+// released returns the records waiting for rec (by ID, and by author key
+// when rec enrolls a member), to judge next, in the order one-by-one adds
+// judged them.
+func (s *Store) released(b *batch, rec *incident.Signed, root int) ([]unit, error) {
 	deps := [][]byte{rec.ID[:]}
 	if rec.Kind == incident.KindMember {
 		a := rec.AuthorKey()
 		deps = append(deps, a[:])
 	}
-	var released []incident.ID
-	for len(deps) > 0 {
-		dep := deps[0]
-		deps = deps[1:]
-		var waiting []qentry
-		var keys [][]byte
-		_ = s.db.View(func(txn *badger.Txn) error {
-			prefix := key(tQuarantine, dep, []byte{'/'})
-			return scanPrefix(txn, prefix, false, func(k []byte) error {
-				v, err := getValue(txn, k)
-				if err != nil {
-					return err
-				}
-				var e qentry
-				if cbor.Unmarshal(v, &e) == nil {
-					waiting = append(waiting, e)
-					keys = append(keys, k)
-				}
-				return nil
-			})
-		})
-		for i, e := range waiting {
-			s.unquarantine(keys[i], e)
-			r := s.addLocked(e.Raw, e.Source)
-			if r.Outcome == Accepted {
-				released = append(released, r.ID)
-				released = append(released, r.Released...)
+	var out []unit
+	for _, dep := range deps {
+		if !s.waiting[string(dep)] {
+			continue
+		}
+		delete(s.waiting, string(dep)) // what waits for dep is judged now
+		prefix := key(tQuarantine, dep, []byte{'/'})
+		err := scanPrefix(b.Txn, prefix, false, func(k []byte) error {
+			v, err := getValue(b.Txn, k)
+			if err != nil {
+				return err
 			}
+			var e qentry
+			if cbor.Unmarshal(v, &e) == nil {
+				out = append(out, unit{raw: e.Raw, source: e.Source, root: root, qkey: k})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
-	return released
+	return out, nil
 }
 
-func (s *Store) unquarantine(k []byte, e qentry) {
-	id := incident.IDOf(e.Raw)
-	_ = s.db.Update(func(txn *badger.Txn) error {
-		var u qusage
-		if v, err := getValue(txn, key(tQSource, []byte(e.Source))); err == nil {
-			_ = cbor.Unmarshal(v, &u)
-		}
-		if u.Records > 0 {
-			u.Records--
-		}
-		if u.Bytes >= uint64(len(e.Raw)) {
-			u.Bytes -= uint64(len(e.Raw))
-		}
-		ub, _ := cbor.Marshal(u)
-		_ = txn.Set(key(tQSource, []byte(e.Source)), ub)
-		_ = txn.Delete(key(tQMember, id[:]))
-		return txn.Delete(k)
+// unquarantine takes a released record out of the quarantine, in b.
+func (s *Store) unquarantine(b *batch, k, raw []byte, source string) error {
+	id := incident.IDOf(raw)
+	var u qusage
+	if v, err := getValue(b.Txn, key(tQSource, []byte(source))); err == nil {
+		_ = cbor.Unmarshal(v, &u)
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	if u.Records > 0 {
+		u.Records--
+	}
+	if u.Bytes >= uint64(len(raw)) {
+		u.Bytes -= uint64(len(raw))
+	}
+	ub, _ := cbor.Marshal(u)
+	if err := b.Set(key(tQSource, []byte(source)), ub); err != nil {
+		return err
+	}
+	if err := b.Delete(key(tQMember, id[:])); err != nil {
+		return err
+	}
+	return b.Delete(k)
+}
+
+// loadWaiting reads which dependencies quarantined records wait for.
+func (s *Store) loadWaiting() error {
+	w := map[string]bool{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		return scanPrefix(txn, key(tQuarantine), false, func(k []byte) error {
+			// q/<dep:32>/<id:32>
+			if len(k) == 2+32+1+32 {
+				w[string(k[2:34])] = true
+			}
+			return nil
+		})
 	})
+	if err == nil {
+		s.waiting = w
+	}
+	return err
 }
 
 // QuarantineCount returns how many records wait for dependencies.

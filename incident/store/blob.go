@@ -18,7 +18,7 @@ func (s *Store) PutBlob(sum [32]byte, data []byte) error {
 	if sha256.Sum256(data) != sum {
 		return errors.New("attachment content does not match its hash")
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(key(tBlob, sum[:]), data) }); err != nil {
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set(key(tBlob, sum[:]), data) }); err != nil {
 		return err
 	}
 	return s.sync()
@@ -27,7 +27,7 @@ func (s *Store) PutBlob(sum [32]byte, data []byte) error {
 // Blob returns attachment content, or ErrNotFound.
 func (s *Store) Blob(sum [32]byte) ([]byte, error) {
 	var out []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		out, err = getValue(txn, key(tBlob, sum[:]))
 		return err
@@ -50,7 +50,7 @@ const (
 
 // HasBlob reports whether the complete content is held.
 func (s *Store) HasBlob(sum [32]byte) bool {
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		_, err := txn.Get(key(tBlob, sum[:]))
 		return err
 	})
@@ -60,7 +60,7 @@ func (s *Store) HasBlob(sum [32]byte) bool {
 // ChunksHeld returns how many leading chunks of sum are held.
 func (s *Store) ChunksHeld(sum [32]byte) (int, error) {
 	n := 0
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for {
 			if _, err := txn.Get(key(tChunk, sum[:], be64(int64(n)))); err != nil {
 				if errors.Is(err, badger.ErrKeyNotFound) {
@@ -79,7 +79,7 @@ func (s *Store) PutChunk(sum [32]byte, index int, data []byte) error {
 	if len(data) > ChunkSize {
 		return fmt.Errorf("chunk of %d bytes, limit %d", len(data), ChunkSize)
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error {
+	if err := s.update(func(txn *badger.Txn) error {
 		return txn.Set(key(tChunk, sum[:], be64(int64(index))), data)
 	}); err != nil {
 		return err
@@ -93,7 +93,7 @@ func (s *Store) PutChunk(sum [32]byte, index int, data []byte) error {
 func (s *Store) AssembleBlob(sum [32]byte, size uint64) error {
 	chunks := int((size + ChunkSize - 1) / ChunkSize)
 	data := make([]byte, 0, size)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for i := 0; i < chunks; i++ {
 			v, err := getValue(txn, key(tChunk, sum[:], be64(int64(i))))
 			if err != nil {
@@ -104,7 +104,7 @@ func (s *Store) AssembleBlob(sum [32]byte, size uint64) error {
 		return nil
 	})
 	drop := func() error {
-		return s.db.Update(func(txn *badger.Txn) error {
+		return s.update(func(txn *badger.Txn) error {
 			for i := 0; i < chunks; i++ {
 				if err := txn.Delete(key(tChunk, sum[:], be64(int64(i)))); err != nil {
 					return err
@@ -122,7 +122,7 @@ func (s *Store) AssembleBlob(sum [32]byte, size uint64) error {
 	}
 	// The blob appears and its chunks go in one transaction: nobody sees
 	// both, or neither.
-	if err := s.db.Update(func(txn *badger.Txn) error {
+	if err := s.update(func(txn *badger.Txn) error {
 		if err := txn.Set(key(tBlob, sum[:]), data); err != nil {
 			return err
 		}
@@ -171,7 +171,7 @@ func (s *Store) MissingAttachments(limit int) ([]incident.AttachmentPayload, err
 // BlobBytes returns the total size of the attachments held.
 func (s *Store) BlobBytes() (uint64, error) {
 	var total uint64
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions
 		o.PrefetchValues = false
 		o.Prefix = key(tBlob)

@@ -48,7 +48,7 @@ func (s *Store) Checkpoint() (*incident.Signed, []incident.ID, error) {
 	for _, id := range sortIDs(kept) {
 		list = append(list, id[:]...)
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(key(tCovered, rec.ID[:]), list) }); err != nil {
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set(key(tCovered, rec.ID[:]), list) }); err != nil {
 		return nil, nil, err
 	}
 	return rec, kept, s.sync()
@@ -57,7 +57,7 @@ func (s *Store) Checkpoint() (*incident.Signed, []incident.ID, error) {
 // Covered returns the IDs a checkpoint signed on this device covered.
 func (s *Store) Covered(checkpoint incident.ID) ([]incident.ID, error) {
 	var list []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		list, err = getValue(txn, key(tCovered, checkpoint[:]))
 		return err

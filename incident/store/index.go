@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,37 +13,62 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 )
 
-// tuple is what a report is indexed by; kept under v/<id> so a change (an
+// tuple is what a report is indexed by; kept under v/<seq> so a change (an
 // amendment moving the station, a review changing the status) can remove
-// the old index entries.
+// the old index entries, and so that lists and counts read it without the
+// record. Area and Severity serve CountReports. The author, which never
+// changes, is not repeated here: it is in the record and the author
+// index. (Layout 1's tuples had fields 1–5, the author included, and no
+// ID.)
 type tuple struct {
 	Occurred int64  `cbor:"1,keyasint"`
 	Category string `cbor:"2,keyasint"`
 	Station  string `cbor:"3,keyasint"`
-	Author   []byte `cbor:"4,keyasint"`
+	Author   []byte `cbor:"4,keyasint,omitempty"` // layout 1 only
 	Status   string `cbor:"5,keyasint"`
+	Area     string `cbor:"6,keyasint,omitempty"`
+	Severity uint64 `cbor:"7,keyasint,omitempty"`
+	ID       []byte `cbor:"9,keyasint"`
 }
 
-func (t tuple) entries(id incident.ID) [][]byte {
+// entries are the index keys of a report by author, in layout 2. The
+// author index is keyed by the author's 32 bytes.
+func (t tuple) entries(seq uint32, author incident.Author) [][]byte {
+	out := [][]byte{
+		indexKey(idxTime, "", t.Occurred, seq),
+		indexKey(idxAuthor, string(author[:]), t.Occurred, seq),
+		indexKey(idxStatus, t.Status, t.Occurred, seq),
+	}
+	if t.Category != "" {
+		out = append(out, indexKey(idxCategory, t.Category, t.Occurred, seq))
+	}
+	if t.Station != "" {
+		out = append(out, indexKey(idxStation, t.Station, t.Occurred, seq))
+	}
+	return out
+}
+
+// entriesV1 are the report's index keys in layout 1.
+func (t tuple) entriesV1(id incident.ID) [][]byte {
 	var a incident.Author
 	copy(a[:], t.Author)
 	out := [][]byte{
-		indexKey(idxTime, "", t.Occurred, id),
-		indexKey(idxAuthor, a.String(), t.Occurred, id),
-		indexKey(idxStatus, t.Status, t.Occurred, id),
+		indexKeyV1(idxTime, "", t.Occurred, id),
+		indexKeyV1(idxAuthor, a.String(), t.Occurred, id),
+		indexKeyV1(idxStatus, t.Status, t.Occurred, id),
 	}
 	if t.Category != "" {
-		out = append(out, indexKey(idxCategory, t.Category, t.Occurred, id))
+		out = append(out, indexKeyV1(idxCategory, t.Category, t.Occurred, id))
 	}
 	if t.Station != "" {
-		out = append(out, indexKey(idxStation, t.Station, t.Occurred, id))
+		out = append(out, indexKeyV1(idxStation, t.Station, t.Occurred, id))
 	}
 	return out
 }
 
 func tupleOf(v incident.ReportView) tuple {
 	t := tuple{Occurred: v.Report.Occurred, Category: v.Report.Category, Station: v.Report.Station,
-		Author: v.Author[:], Status: v.Status}
+		Status: v.Status, Area: v.Report.Area, Severity: v.Report.Severity, ID: v.ID[:]}
 	if v.Sealed {
 		t.Occurred = v.Created
 	}
@@ -64,8 +90,47 @@ func (s *Store) foldIn(txn *badger.Txn, id incident.ID) (incident.ReportView, er
 	return incident.FoldReportOpen(rep, rel, s.ms, s.opts.Now(), s.opener(txn))
 }
 
+// indexNew indexes a report just written to b under seq, from its decoded
+// record: nothing targets a report before it is stored (amends,
+// retractions and reviews of it wait in quarantine), so its view is the
+// fold of the report alone, and it has no old entries to remove.
+func (s *Store) indexNew(b *batch, rec *incident.Signed, seq uint32) error {
+	v, err := incident.FoldReportOpen(rec, nil, s.ms, s.opts.Now(), s.opener(b.Txn))
+	if err != nil {
+		return err
+	}
+	return putTuple(b, seq, v.Author, tupleOf(v))
+}
+
+// putTuple writes a report's tuple and index entries.
+func putTuple(b *batch, seq uint32, author incident.Author, t tuple) error {
+	for _, k := range t.entries(seq, author) {
+		if err := b.Set(k, nil); err != nil {
+			return err
+		}
+	}
+	tb, err := cbor.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return b.Set(viewKey(seq), tb)
+}
+
+// seqOf returns the seq of a stored report.
+func seqOf(txn *badger.Txn, id incident.ID, created int64) (uint32, error) {
+	v, err := getValue(txn, kindKey(incident.KindReport, created, id))
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 4 {
+		return 0, fmt.Errorf("report %s has no index number (a layout 1 store not migrated?)", id)
+	}
+	return binary.BigEndian.Uint32(v), nil
+}
+
 // reindex recomputes a report's indexed tuple and moves its index entries.
-func (s *Store) reindex(txn *badger.Txn, id incident.ID) error {
+func (s *Store) reindex(b *batch, id incident.ID) error {
+	txn := b.Txn
 	v, err := s.foldIn(txn, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil // an amend that arrived before its report waits in quarantine, so this is rare
@@ -73,30 +138,24 @@ func (s *Store) reindex(txn *badger.Txn, id incident.ID) error {
 	if err != nil {
 		return err
 	}
-	nt := tupleOf(v)
-	if old, err := getValue(txn, key(tView, id[:])); err == nil {
+	seq, err := seqOf(txn, id, v.Created)
+	if err != nil {
+		return err
+	}
+	if old, err := getValue(txn, viewKey(seq)); err == nil {
 		var ot tuple
 		if err := cbor.Unmarshal(old, &ot); err != nil {
 			return err
 		}
-		for _, k := range ot.entries(id) {
-			if err := txn.Delete(k); err != nil {
+		for _, k := range ot.entries(seq, v.Author) {
+			if err := b.Delete(k); err != nil {
 				return err
 			}
 		}
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return err
 	}
-	for _, k := range nt.entries(id) {
-		if err := txn.Set(k, nil); err != nil {
-			return err
-		}
-	}
-	b, err := cbor.Marshal(nt)
-	if err != nil {
-		return err
-	}
-	return txn.Set(key(tView, id[:]), b)
+	return putTuple(b, seq, v.Author, tupleOf(v))
 }
 
 // Report returns a report's current view.
@@ -104,7 +163,7 @@ func (s *Store) Report(id incident.ID) (incident.ReportView, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var v incident.ReportView
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		v, err = s.foldIn(txn, id)
 		return err
@@ -147,64 +206,152 @@ func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
 	if s.ms == nil {
 		return ErrNoMission
 	}
+	err := s.view(func(txn *badger.Txn) error {
+		return walk(txn, f, func(id incident.ID, _ *tuple) error {
+			v, err := s.foldIn(txn, id)
+			if err != nil {
+				return err
+			}
+			return fn(v)
+		})
+	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+// walk calls fn with the ID and tuple of each report that matches f (its
+// Limit aside), in occurred-time order. It walks the most selective index
+// (the author's when f names one: tuples do not repeat the author) and
+// reads tuples only.
+func walk(txn *badger.Txn, f Filter, fn func(incident.ID, *tuple) error) error {
 	index, value := idxTime, ""
 	family := ""
 	switch {
+	case !f.Author.IsZero():
+		index, value = idxAuthor, string(f.Author[:])
 	case f.Status != "":
 		index, value = idxStatus, f.Status
 	case f.Station != "":
 		index, value = idxStation, f.Station
 	case f.Category != "" && strings.Contains(f.Category, "."):
 		index, value = idxCategory, f.Category
-	case !f.Author.IsZero():
-		index, value = idxAuthor, f.Author.String()
 	}
 	if f.Category != "" && !strings.Contains(f.Category, ".") {
 		family = f.Category
 	}
 	prefix := indexPrefix(index, value)
-	err := s.db.View(func(txn *badger.Txn) error {
-		o := badger.DefaultIteratorOptions
-		o.PrefetchValues = false
-		o.Prefix = prefix
-		it := txn.NewIterator(o)
-		defer it.Close()
-		seek := prefix
-		if !f.Since.IsZero() {
-			seek = append(append([]byte(nil), prefix...), be64(f.Since.UnixMilli())...)
-		}
-		for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
-			occ, id := idOfIndexKey(it.Item().Key())
-			if !f.Until.IsZero() && occ > f.Until.UnixMilli() {
-				break
-			}
-			raw, err := getValue(txn, key(tView, id[:]))
-			if err != nil {
-				return err
-			}
-			var t tuple
-			if err := cbor.Unmarshal(raw, &t); err != nil {
-				return err
-			}
-			if (f.Status != "" && t.Status != f.Status) ||
-				(f.Station != "" && t.Station != f.Station) ||
-				(f.Category != "" && family == "" && t.Category != f.Category) ||
-				(family != "" && incident.FamilyOf(t.Category) != family) ||
-				(!f.Author.IsZero() && string(t.Author) != string(f.Author[:])) {
-				continue
-			}
-			v, err := s.foldIn(txn, id)
-			if err != nil {
-				return err
-			}
-			if err := fn(v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, errStop) {
-		return nil
+	o := badger.DefaultIteratorOptions
+	o.PrefetchValues = false
+	o.Prefix = prefix
+	it := txn.NewIterator(o)
+	defer it.Close()
+	seek := prefix
+	if !f.Since.IsZero() {
+		seek = append(append([]byte(nil), prefix...), be64(f.Since.UnixMilli())...)
 	}
-	return err
+	tk := key(tView, be32(0))
+	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+		k := it.Item().Key()
+		if len(k) != len(prefix)+indexSuffix {
+			continue // not an entry of this index and value
+		}
+		occ, seq := seqOfIndexKey(k)
+		if !f.Until.IsZero() && occ > f.Until.UnixMilli() {
+			break
+		}
+		binary.BigEndian.PutUint32(tk[2:], seq)
+		item, err := txn.Get(tk)
+		if err != nil {
+			return err
+		}
+		var t tuple
+		if err := item.Value(func(raw []byte) error { return cbor.Unmarshal(raw, &t) }); err != nil {
+			return err
+		}
+		if (f.Status != "" && t.Status != f.Status) ||
+			(f.Station != "" && t.Station != f.Station) ||
+			(f.Category != "" && family == "" && t.Category != f.Category) ||
+			(family != "" && incident.FamilyOf(t.Category) != family) {
+			continue
+		}
+		var id incident.ID
+		copy(id[:], t.ID)
+		if err := fn(id, &t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Dimension is a report field CountReports groups by.
+type Dimension int
+
+const (
+	ByCategory Dimension = iota + 1 // the category code (the latest amendment's)
+	BySeverity                      // 1–4
+	ByArea                          // the admin area ("" when none)
+	ByStation                       // the polling station code ("" when none)
+	ByStatus                        // the review status
+	ByHour                          // the occurred time, truncated to the hour (UTC)
+)
+
+// Group is one combination of the grouped fields; the fields not grouped
+// by are zero. A sealed report this device cannot read counts under empty
+// fields (its status and, for ByHour, its claimed creation time aside).
+type Group struct {
+	Category string
+	Severity uint64
+	Area     string
+	Station  string
+	Status   string
+	Hour     time.Time
+}
+
+// CountReports counts the reports that match f (its Limit is ignored),
+// grouped by the given dimensions (none: one Group, the zero one, holding
+// the total). It reads index entries and tuples only, never a record, so
+// a dashboard can call it on every refresh: the counts equal what Scan
+// would give for the same filter, grouped the same way. It reads one
+// snapshot of the store and does not block writes. Safe for concurrent use.
+func (s *Store) CountReports(f Filter, by ...Dimension) (map[Group]int, error) {
+	for _, d := range by {
+		if d < ByCategory || d > ByHour {
+			return nil, fmt.Errorf("CountReports: unknown dimension %d", d)
+		}
+	}
+	// Tuples need no mission state: writers are not held up while it counts.
+	s.mu.Lock()
+	joined := s.ms != nil
+	s.mu.Unlock()
+	if !joined {
+		return nil, ErrNoMission
+	}
+	out := map[Group]int{}
+	err := s.view(func(txn *badger.Txn) error {
+		return walk(txn, f, func(_ incident.ID, t *tuple) error {
+			var g Group
+			for _, d := range by {
+				switch d {
+				case ByCategory:
+					g.Category = t.Category
+				case BySeverity:
+					g.Severity = t.Severity
+				case ByArea:
+					g.Area = t.Area
+				case ByStation:
+					g.Station = t.Station
+				case ByStatus:
+					g.Status = t.Status
+				case ByHour:
+					const hour = 3_600_000
+					g.Hour = time.UnixMilli(t.Occurred - ((t.Occurred%hour)+hour)%hour).UTC()
+				}
+			}
+			out[g]++
+			return nil
+		})
+	})
+	return out, err
 }

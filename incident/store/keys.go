@@ -6,15 +6,23 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 )
 
-// Key layout. Every key starts with a one-letter table name.
+// Key layout (version 2, see layoutVersion). Every key starts with a
+// one-letter table name.
 //
-//	m/<name>                       meta: device keys, mission, secret
+//	m/<name>                       meta: device keys, mission, secret, layout, seq
 //	r/<id>                         signed record encoding
-//	k/<kind>\0<created:8>/<id>     records by kind and claimed time
+//	k/<kind>\0<created:8><id>      records by kind and claimed time (→ seq, for reports)
 //	a/<author:32><created:8><id>   records by author and claimed time
 //	t/<target:32><id>              records that target a report → kind
-//	i/<index>\0<value>\0<occ:8><id> report indexes (see indexes below)
-//	v/<id>                         a report's indexed tuple, to update indexes
+//	i/<index>\0<value>\0<occ:8><seq:4> report indexes (see indexes below)
+//	v/<seq:4>                      a report's indexed tuple (with its ID), to update indexes
+//
+// A report's seq is a number this store gives it when it stores it
+// (m/seq holds the next), so the five index entries and the tuple key
+// repeat 4 bytes instead of the 32-byte ID. Layout 1 (no m/layout) had
+// i/…<occ:8><id:32> entries with the author index keyed by the author's
+// text form, and v/<id> tuples; Open migrates it (migrate.go).
+//
 //	q/<dep:32|id>/<id>             quarantine: records waiting for dep
 //	Q/<id>                         quarantine membership → dep
 //	n/<source>                     quarantine usage per source
@@ -86,15 +94,30 @@ func indexPrefix(index, value string) []byte {
 	return key(tIndex, []byte(index), []byte{0}, []byte(value), []byte{0})
 }
 
-func indexKey(index, value string, occurred int64, id incident.ID) []byte {
+func indexKey(index, value string, occurred int64, seq uint32) []byte {
+	return binary.BigEndian.AppendUint32(append(indexPrefix(index, value), be64(occurred)...), seq)
+}
+
+// indexSuffix is the length of what follows an index key's prefix.
+const indexSuffix = 8 + 4
+
+// seqOfIndexKey returns the occurred time and seq at the end of an index key.
+func seqOfIndexKey(k []byte) (int64, uint32) {
+	return unbe64(k[len(k)-12 : len(k)-4]), binary.BigEndian.Uint32(k[len(k)-4:])
+}
+
+func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+func viewKey(seq uint32) []byte { return key(tView, be32(seq)) }
+
+// layoutVersion is the key layout this code writes (m/layout).
+const layoutVersion = 2
+
+// Layout 1's report index keys and tuple key, for the migration.
+func indexKeyV1(index, value string, occurred int64, id incident.ID) []byte {
 	return append(indexPrefix(index, value), append(be64(occurred), id[:]...)...)
 }
 
-// idOfIndexKey returns the occurred time and ID at the end of an index key.
-func idOfIndexKey(k []byte) (int64, incident.ID) {
-	var id incident.ID
-	copy(id[:], k[len(k)-32:])
-	return unbe64(k[len(k)-40 : len(k)-32]), id
-}
+func viewKeyV1(id incident.ID) []byte { return key(tView, id[:]) }
 
 func quotaKey(a incident.Author, day int64) []byte { return key(tQuota, a[:], be64(day)) }

@@ -16,7 +16,7 @@ import (
 // ForEachKey calls fn with the claimed time and ID of every stored record,
 // in (time, ID) order within each kind. It reads keys only.
 func (s *Store) ForEachKey(fn func(created int64, id incident.ID) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		for _, k := range incident.Kinds {
 			prefix := kindPrefix(k)
 			err := scanPrefix(txn, prefix, false, func(key []byte) error {
@@ -42,6 +42,10 @@ const tHolder = 'h' // h/<id><peer> → first-confirmed time
 // this device authored are tracked (their delivery status is what the
 // observer sees); others are ignored.
 func (s *Store) MarkHeld(peer string, ids []incident.ID, at int64) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	self := s.Author()
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
@@ -77,7 +81,7 @@ func (d Delivery) String() string {
 // DeliveryOf returns a record's delivery status.
 func (s *Store) DeliveryOf(id incident.ID) (Delivery, error) {
 	var d Delivery
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		if err := scanPrefix(txn, key(tHolder, id[:]), false, func([]byte) error { d.Peers++; return nil }); err != nil {
 			return err
 		}
@@ -100,7 +104,7 @@ const tReceipted = 'c' // c/<id><receipt id>: a coordinator's receipt lists id
 func (s *Store) Unreceipted(limit int) ([]incident.ID, error) {
 	self := s.Author()
 	var out []incident.ID
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for _, k := range []incident.Kind{incident.KindReport, incident.KindAmend, incident.KindRetract,
 			incident.KindCheckin, incident.KindAlert, incident.KindAttachment} {
 			prefix := kindPrefix(k)
@@ -135,7 +139,7 @@ func (s *Store) Unreceipted(limit int) ([]incident.ID, error) {
 const tReceiptedBy = 'C' // C/<id>: some receipt lists id (any receipt)
 
 // indexReceipt records which IDs a receipt confirms.
-func indexReceipt(txn *badger.Txn, rec *incident.Signed) error {
+func indexReceipt(txn *batch, rec *incident.Signed) error {
 	p, err := rec.DecodePayload()
 	if err != nil {
 		return err
@@ -179,10 +183,14 @@ func (s *Store) firePut(r *incident.Signed) {
 // for which in reports true (after a completed reconciliation: those in
 // the snapshot it reconciled).
 func (s *Store) MarkHeldIn(peer string, at int64, in func(incident.ID) bool) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
 	self := s.Author()
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		return scanPrefix(txn, key(tAuthor, self[:]), false, func(k []byte) error {
 			var id incident.ID
 			copy(id[:], k[len(k)-32:])
@@ -211,7 +219,7 @@ func (s *Store) Unconfirmed() (map[incident.ID]bool, error) {
 		return nil, err
 	}
 	out := map[incident.ID]bool{}
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		for _, m := range ms.Members() {
 			if len(ms.Revocations(m.Author)) == 0 {
 				continue

@@ -16,7 +16,7 @@ import (
 
 // SetName stores this device's display name.
 func (s *Store) SetName(name string) error {
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(metaKey("name"), []byte(name)) }); err != nil {
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set(metaKey("name"), []byte(name)) }); err != nil {
 		return err
 	}
 	return s.sync()
@@ -25,7 +25,7 @@ func (s *Store) SetName(name string) error {
 // Name returns this device's display name ("" when unset).
 func (s *Store) Name() string {
 	var name []byte
-	_ = s.db.View(func(txn *badger.Txn) error {
+	_ = s.view(func(txn *badger.Txn) error {
 		name, _ = getValue(txn, metaKey("name"))
 		return nil
 	})
@@ -81,7 +81,7 @@ func (s *Store) adoptMission(g *incident.Signed, secret []byte) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(func(txn *badger.Txn) error {
+	err = s.update(func(txn *badger.Txn) error {
 		for _, kv := range [][2][]byte{
 			{recordKey(g.ID), g.Raw},
 			{kindKey(g.Kind, g.Created, g.ID), nil},
@@ -293,7 +293,7 @@ func orNone(role string) string {
 // Meta returns a device setting stored under name (nil when unset).
 func (s *Store) Meta(name string) ([]byte, error) {
 	var v []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		v, err = getValue(txn, metaKey("x/"+name))
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -306,7 +306,7 @@ func (s *Store) Meta(name string) ([]byte, error) {
 
 // SetMeta stores a device setting durably.
 func (s *Store) SetMeta(name string, value []byte) error {
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(metaKey("x/"+name), value) }); err != nil {
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set(metaKey("x/"+name), value) }); err != nil {
 		return err
 	}
 	return s.sync()

@@ -60,7 +60,7 @@ func (s *Store) putSealed(kind incident.Kind, target *incident.ID, payload any) 
 	if _, err := incident.OpenPlain(rec, plain); err != nil {
 		return nil, err
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(key(tKept, rec.ID[:]), plain) }); err != nil {
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set(key(tKept, rec.ID[:]), plain) }); err != nil {
 		return nil, err
 	}
 	if r := s.addLocked(rec.Raw, "local"); r.Outcome != Accepted && r.Outcome != Duplicate {
@@ -88,7 +88,7 @@ func (s *Store) opener(txn *badger.Txn) incident.Opener {
 
 // dropKept deletes the author's readable copies of the records a receipt
 // lists: a coordinator holds them now.
-func dropKept(txn *badger.Txn, rec *incident.Signed) error {
+func dropKept(txn *batch, rec *incident.Signed) error {
 	p, err := rec.DecodePayload()
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ func phoneBadger(dir string, key []byte) badger.Options {
 		WithEncryptionKey(key).
 		WithSyncWrites(false).
 		WithLogger(nil).
-		WithCompression(options.None).
+		WithCompression(options.ZSTD).
 		WithMemTableSize(8 << 20).
 		WithNumMemtables(2).
 		WithBlockCacheSize(8 << 20).
@@ -109,16 +109,16 @@ func tableBytes(home string) (map[string]int64, error) {
 	return out, err
 }
 
-// replicaTuple is the store's index tuple (incident/store/index.go) with
-// the one field the dashboard query needs that the store's tuple lacks:
-// the admin area.
+// replicaTuple is the store's index tuple (incident/store/index.go),
+// which carries the admin area and severity for CountReports.
 type replicaTuple struct {
 	Occurred int64  `cbor:"1,keyasint"`
 	Category string `cbor:"2,keyasint"`
 	Station  string `cbor:"3,keyasint"`
-	Author   []byte `cbor:"4,keyasint"`
 	Status   string `cbor:"5,keyasint"`
 	Area     string `cbor:"6,keyasint,omitempty"`
+	Severity uint64 `cbor:"7,keyasint,omitempty"`
+	ID       []byte `cbor:"9,keyasint"`
 }
 
 func be64(v int64) []byte {
@@ -135,22 +135,26 @@ func rkey(table byte, parts ...[]byte) []byte {
 	return k
 }
 
-func indexKey(index, value string, occ int64, id incident.ID) []byte {
-	return rkey('i', []byte(index), []byte{0}, []byte(value), []byte{0}, be64(occ), id[:])
+func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+func indexKey(index, value string, occ int64, seq uint32) []byte {
+	return rkey('i', []byte(index), []byte{0}, []byte(value), []byte{0}, be64(occ), be32(seq))
 }
 
 // buildReplica writes a raw Badger database with the store's layout for
-// reports (incident/store/keys.go): records, kind and author orders, the
-// five report indexes and the tuples, with the same phone-profile options
-// and encryption (key), then closes it so it is read from disk like the
-// store.
+// reports (incident/store/keys.go, layout 2): records, kind and author
+// orders (the kind order's value is the report's number), the five report
+// indexes ending in that number and the tuples under it, with the same
+// phone-profile options and encryption (key), then closes it so it is read
+// from disk like the store.
 func buildReplica(dir string, key []byte, raws [][]byte) error {
 	db, err := badger.Open(phoneBadger(dir, key))
 	if err != nil {
 		return err
 	}
 	wb := db.NewWriteBatch()
-	for _, raw := range raws {
+	for i, raw := range raws {
+		seq := uint32(i)
 		// The records were verified when they were signed; reading them
 		// without the signature check keeps the set-up short.
 		var rec incident.Record
@@ -168,8 +172,8 @@ func buildReplica(dir string, key []byte, raws [][]byte) error {
 		id := incident.IDOf(raw)
 		var a incident.Author
 		copy(a[:], rec.Author)
-		t := replicaTuple{Occurred: rp.Occurred, Category: rp.Category, Station: rp.Station, Author: a[:],
-			Status: incident.StatusUnreviewed, Area: rp.Area}
+		t := replicaTuple{Occurred: rp.Occurred, Category: rp.Category, Station: rp.Station,
+			Status: incident.StatusUnreviewed, Area: rp.Area, Severity: rp.Severity, ID: id[:]}
 		tb, err := cbor.Marshal(t)
 		if err != nil {
 			wb.Cancel()
@@ -178,14 +182,14 @@ func buildReplica(dir string, key []byte, raws [][]byte) error {
 		}
 		sets := [][2][]byte{
 			{rkey('r', id[:]), raw},
-			{rkey('k', []byte(rec.Kind), []byte{0}, be64(rec.Created), id[:]), nil},
+			{rkey('k', []byte(rec.Kind), []byte{0}, be64(rec.Created), id[:]), be32(seq)},
 			{rkey('a', a[:], be64(rec.Created), id[:]), nil},
-			{indexKey("time", "", t.Occurred, id), nil},
-			{indexKey("author", a.String(), t.Occurred, id), nil},
-			{indexKey("status", t.Status, t.Occurred, id), nil},
-			{indexKey("category", t.Category, t.Occurred, id), nil},
-			{indexKey("station", t.Station, t.Occurred, id), nil},
-			{rkey('v', id[:]), tb},
+			{indexKey("time", "", t.Occurred, seq), nil},
+			{indexKey("author", string(a[:]), t.Occurred, seq), nil},
+			{indexKey("status", t.Status, t.Occurred, seq), nil},
+			{indexKey("category", t.Category, t.Occurred, seq), nil},
+			{indexKey("station", t.Station, t.Occurred, seq), nil},
+			{rkey('v', be32(seq)), tb},
 		}
 		for _, kv := range sets {
 			if err := wb.Set(kv[0], kv[1]); err != nil {
@@ -218,7 +222,7 @@ func rawDashboard(db *badger.DB, family string) (map[countKey]int, error) {
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 			k := it.Item().Key()
-			item, err := txn.Get(rkey('v', k[len(k)-32:]))
+			item, err := txn.Get(rkey('v', k[len(k)-4:]))
 			if err != nil {
 				return err
 			}
@@ -240,15 +244,18 @@ func rawDashboard(db *badger.DB, family string) (map[countKey]int, error) {
 	return counts, err
 }
 
-// vigilDashboard is the same query through the store: Scan with a
-// family filter, counting the views by category and area.
+// vigilDashboard is the same query through the store's count API:
+// CountReports with a family filter, grouped by category and area.
 func vigilDashboard(st *store.Store, family string) (map[countKey]int, error) {
-	counts := map[countKey]int{}
-	err := st.Scan(store.Filter{Category: family}, func(v incident.ReportView) error {
-		counts[countKey{v.Report.Category, v.Report.Area}]++
-		return nil
-	})
-	return counts, err
+	groups, err := st.CountReports(store.Filter{Category: family}, store.ByCategory, store.ByArea)
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[countKey]int, len(groups))
+	for g, n := range groups {
+		counts[countKey{g.Category, g.Area}] += n
+	}
+	return counts, nil
 }
 
 func sameCounts(a, b map[countKey]int) bool {
