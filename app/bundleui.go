@@ -197,20 +197,9 @@ func (ui *UI) exportBundleTo(req BundleRequest, w io.WriteCloser, done func(int,
 // importBundle asks for a bundle file and imports it.
 func (ui *UI) importBundle() {
 	ui.chooseOpen([]string{BundleExtension}, func(rc fyne.URIReadCloser, err error) {
-		if err != nil {
-			ui.showError(err)
-			return
+		if name, data, ok := ui.readPicked(rc, err, MaxBundleBytes); ok {
+			ui.importBundleData(name, data, nil)
 		}
-		if rc == nil {
-			return
-		}
-		defer rc.Close()
-		data, err := io.ReadAll(io.LimitReader(rc, MaxBundleBytes+1))
-		if err != nil {
-			ui.showError(err)
-			return
-		}
-		ui.importBundleData(rc.URI().Name(), data, nil)
 	})
 }
 

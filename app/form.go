@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -465,20 +464,9 @@ func (f *reportForm) attach() {
 		return
 	}
 	dialog.ShowFileOpen(func(rc fyne.URIReadCloser, err error) {
-		if err != nil {
-			ui.showError(err)
-			return
+		if name, data, ok := ui.readPicked(rc, err, incident.MaxAttachmentSize); ok {
+			f.attachData(name, data)
 		}
-		if rc == nil {
-			return
-		}
-		defer rc.Close()
-		data, err := io.ReadAll(io.LimitReader(rc, incident.MaxAttachmentSize+1))
-		if err != nil {
-			ui.showError(err)
-			return
-		}
-		f.attachData(rc.URI().Name(), data)
 	}, ui.win)
 }
 

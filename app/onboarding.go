@@ -1,7 +1,6 @@
 package app
 
 import (
-	"io"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -301,20 +300,9 @@ func (ui *UI) showJoin() {
 // openImage lets the user pick an image file through the system picker.
 func (ui *UI) openImage(got func([]byte)) {
 	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
-		if err != nil {
-			ui.showError(err)
-			return
+		if _, data, ok := ui.readPicked(rc, err, 32<<20); ok {
+			got(data)
 		}
-		if rc == nil {
-			return
-		}
-		defer rc.Close()
-		data, err := io.ReadAll(io.LimitReader(rc, 32<<20))
-		if err != nil {
-			ui.showError(err)
-			return
-		}
-		got(data)
 	}, ui.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG"}))
 	d.Show()

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"strconv"
 
@@ -576,4 +577,23 @@ func formatReach(n uint64) string {
 		return ""
 	}
 	return fmt.Sprintf("~%d", n)
+}
+
+// readPicked reads the file a file dialog returned, at most limit+1 bytes
+// (so a caller can tell a file over its limit). ok is false when the user
+// cancelled, or when the read failed, whose error it shows.
+func (ui *UI) readPicked(rc fyne.URIReadCloser, err error, limit int64) (name string, data []byte, ok bool) {
+	if err != nil {
+		ui.showError(err)
+		return "", nil, false
+	}
+	if rc == nil {
+		return "", nil, false
+	}
+	defer rc.Close()
+	if data, err = io.ReadAll(io.LimitReader(rc, limit+1)); err != nil {
+		ui.showError(err)
+		return "", nil, false
+	}
+	return rc.URI().Name(), data, true
 }
