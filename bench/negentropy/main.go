@@ -56,25 +56,9 @@ import (
 // (nip77.NegentropySync).
 const frameSizeLimit = 1024 * 1024
 
-// Outcome is one case's result, printed as a JSON line.
-type Outcome struct {
-	N           int    `json:"N"`
-	D           int    `json:"d"`
-	Pattern     string `json:"pattern"`
-	BytesClient int    `json:"bytes_client"`
-	BytesServer int    `json:"bytes_server"`
-	Bytes       int    `json:"bytes"`
-	RoundTrips  int    `json:"round_trips"`
-	Messages    int    `json:"messages"`
-	// MaxMessage is the largest single message, to compare with the
-	// frame size limit.
-	MaxMessage int  `json:"max_message"`
-	Found      int  `json:"found"`
-	Exact      bool `json:"exact"`
-	FrameLimit int  `json:"frame_size_limit"`
-	// Impl names the module and version that ran, from the build info.
-	Impl string `json:"impl"`
-}
+// Outcome is one case's result, printed as a JSON line (the type lives
+// with the sets, so that vigil-bench reads exactly what this prints).
+type Outcome = reconsets.NegentropyOutcome
 
 func main() {
 	quick := flag.Bool("quick", false, "tiny sizes, as vigil-bench -quick")

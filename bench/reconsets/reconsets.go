@@ -123,3 +123,24 @@ func Sizes(quick, large bool) (ns, ds []int) {
 	}
 	return ns, ds
 }
+
+// NegentropyOutcome is what bench/negentropy prints for one case, one JSON
+// line each: go-nostr's Negentropy reconciling the case's two sets.
+type NegentropyOutcome struct {
+	N           int    `json:"N"`
+	D           int    `json:"d"`
+	Pattern     string `json:"pattern"`
+	BytesClient int    `json:"bytes_client"`
+	BytesServer int    `json:"bytes_server"`
+	Bytes       int    `json:"bytes"`
+	RoundTrips  int    `json:"round_trips"`
+	Messages    int    `json:"messages"`
+	// MaxMessage is the largest single message, to compare with the
+	// frame size limit.
+	MaxMessage int  `json:"max_message"`
+	Found      int  `json:"found"`
+	Exact      bool `json:"exact"`
+	FrameLimit int  `json:"frame_size_limit"`
+	// Impl names the module and version that ran, from the build info.
+	Impl string `json:"impl"`
+}

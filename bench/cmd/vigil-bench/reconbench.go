@@ -97,21 +97,7 @@ func reconcile(a, b *recon.Set, c recon.Config) (reconOutcome, error) {
 
 // negOutcome is one line of bench/negentropy's output: go-nostr's
 // Negentropy on one case.
-type negOutcome struct {
-	N           int    `json:"N"`
-	D           int    `json:"d"`
-	Pattern     string `json:"pattern"`
-	BytesClient int    `json:"bytes_client"`
-	BytesServer int    `json:"bytes_server"`
-	Bytes       int    `json:"bytes"`
-	RoundTrips  int    `json:"round_trips"`
-	Messages    int    `json:"messages"`
-	MaxMessage  int    `json:"max_message"`
-	Found       int    `json:"found"`
-	Exact       bool   `json:"exact"`
-	FrameLimit  int    `json:"frame_size_limit"`
-	Impl        string `json:"impl"`
-}
+type negOutcome = reconsets.NegentropyOutcome
 
 type negKey struct {
 	n, d    int
