@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
@@ -46,5 +47,33 @@ func TestPracticeMetaMark(t *testing.T) {
 	}
 	if !s.Practice() {
 		t.Fatal("the practice meta mark is ignored")
+	}
+}
+
+// RevokedUnaccepted picks out the records of a revoked member that no
+// revocation accepts, as Mission().Revocations and Confirmed would.
+func TestRevokedUnaccepted(t *testing.T) {
+	coord := openBadger(t, store.Options{})
+	createMission(t, coord)
+	obs := openBadger(t, store.Options{})
+	enroll(t, coord, obs, incident.RoleObserver, "obs")
+	gone := openBadger(t, store.Options{})
+	enroll(t, coord, gone, incident.RoleObserver, "gone")
+	kept := mustPut(t, gone, incident.KindReport, report("polling.late_opening", "S1", time.Now().Add(-time.Hour), "Before the loss"))
+	later := mustPut(t, gone, incident.KindReport, report("polling.intimidation", "S1", time.Now(), "After the loss"))
+	honest := mustPut(t, obs, incident.KindReport, report("polling.late_opening", "S2", time.Now(), "Honest"))
+	for _, r := range []*incident.Signed{kept, later, honest} {
+		if coord.RevokedUnaccepted(r.Raw) {
+			t.Fatalf("%q refused before any revocation", r.ID)
+		}
+	}
+	mustPut(t, coord, incident.KindRevoke, incident.RevokePayload{Member: ab(gone.Author()), Accepted: [][]byte{kept.ID.Bytes()}, Reason: "phone lost"})
+	for r, want := range map[*incident.Signed]bool{kept: false, later: true, honest: false} {
+		if got := coord.RevokedUnaccepted(r.Raw); got != want {
+			t.Errorf("%s: RevokedUnaccepted = %v, want %v", r.ID, got, want)
+		}
+	}
+	if coord.RevokedUnaccepted([]byte("not a record")) {
+		t.Error("garbage counts as a revoked member's record")
 	}
 }

@@ -548,6 +548,23 @@ func (s *Store) Mission() (*incident.MissionState, error) {
 	return s.ms.Clone(), nil
 }
 
+// RevokedUnaccepted reports whether raw is signed by a revoked member and
+// no revocation accepts it: a record the mesh neither stores nor passes
+// on. It reads the mission state in place, so a caller judging one record
+// at a time (the gossip validator) does not pay for Mission's copy.
+func (s *Store) RevokedUnaccepted(raw []byte) bool {
+	a, ok := incident.PeekAuthor(raw)
+	if !ok {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil || len(s.ms.Revocations(a)) == 0 {
+		return false
+	}
+	return !s.ms.Confirmed(a, incident.IDOf(raw))
+}
+
 // Secret returns the mission secret (nil before a mission).
 func (s *Store) Secret() []byte {
 	s.mu.Lock()

@@ -37,6 +37,7 @@ type Store interface {
 	ForEachKey(fn func(created int64, id incident.ID) error) error
 	MarkHeldIn(peer string, at int64, in func(incident.ID) bool) error
 	Mission() (*incident.MissionState, error)
+	RevokedUnaccepted(raw []byte) bool
 	Signer() *incident.Signer
 	Unreceipted(limit int) ([]incident.ID, error)
 	Unconfirmed() (map[incident.ID]bool, error)
@@ -482,13 +483,10 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 // refused reports whether raw is a record the mesh must not store or
 // forward: one signed by a revoked member that no revocation accepts. (It
 // can still reach a coordinator deliberately, by bundle, flagged.)
-func (e *Engine) refused(raw []byte) bool {
-	ms, err := e.store.Mission()
-	return err == nil && refusedBy(ms, raw)
-}
+func (e *Engine) refused(raw []byte) bool { return e.store.RevokedUnaccepted(raw) }
 
 // refusedBy is refused against a mission state the caller already holds
-// (Mission clones the state: one per batch, not one per record).
+// (a batch of records: one Mission copy for all of them).
 func refusedBy(ms *incident.MissionState, raw []byte) bool {
 	a, ok := incident.PeekAuthor(raw)
 	if !ok || len(ms.Revocations(a)) == 0 {
