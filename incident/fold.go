@@ -16,6 +16,9 @@ const (
 	FlagUnconfirmed     = "unconfirmed"      // revoked author, record not in the accepted list, not yet reviewed
 	FlagDuplicateToken  = "duplicate_token"  // the author's invite token was redeemed by two devices
 	FlagUnknownCategory = "unknown_category" // well-formed, but no config defines it
+	// FlagNewerFields: the report or a record that changes it carries
+	// fields a newer build added; this device shows what it can read.
+	FlagNewerFields = "newer_fields"
 )
 
 // Event is one entry in a report's history.
@@ -67,13 +70,16 @@ type Opener func(*Signed) (any, bool)
 func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now time.Time, open Opener) (ReportView, error) {
 	v := ReportView{ID: report.ID, Author: report.AuthorKey(), Created: report.Created, Status: StatusUnreviewed}
 	v.History = append(v.History, Event{ID: report.ID, Kind: report.Kind, Author: v.Author, Created: report.Created})
+	newer := false
 	payload := func(r *Signed) (any, error) {
 		if len(r.Sealed) > 0 && open != nil {
 			if p, ok := open(r); ok {
 				return p, nil
 			}
 		}
-		return r.DecodePayload()
+		p, extra, err := r.DecodePayloadNewer()
+		newer = newer || len(extra) > 0
+		return p, err
 	}
 	if len(report.Sealed) > 0 {
 		v.Sealed = true
@@ -84,7 +90,7 @@ func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now tim
 			}
 		}
 	} else {
-		p, err := report.DecodePayload()
+		p, err := payload(report)
 		if err != nil {
 			return v, err
 		}
@@ -188,6 +194,9 @@ func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now tim
 	}
 	if reviewed {
 		v.Flags = remove(v.Flags, FlagUnconfirmed)
+	}
+	if newer {
+		v.Flags = append(v.Flags, FlagNewerFields)
 	}
 	sort.Strings(v.Flags)
 	return v, nil

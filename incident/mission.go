@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // Member is one enrollment: the founder, or a member record.
@@ -45,6 +47,8 @@ type MissionState struct {
 }
 
 type configEntry struct {
+	id      ID
+	author  Author
 	created int64
 	p       ConfigPayload
 }
@@ -139,22 +143,51 @@ func (ms *MissionState) Confirmed(author Author, id ID) bool {
 	return true
 }
 
-// Categories returns the base taxonomy plus every category that configs add.
+// Categories returns the base taxonomy plus every category that configs
+// add (category.CODE settings; the latest label of a code wins), in the
+// order they were first added.
 func (ms *MissionState) Categories() []Category {
 	out := append([]Category(nil), BaseTaxonomy...)
-	seen := map[string]bool{}
-	for _, c := range out {
-		seen[c.Code] = true
+	at := map[string]int{}
+	for i, c := range out {
+		at[c.Code] = i
 	}
 	for _, e := range ms.sortedConfigs() {
-		for _, c := range e.p.Categories {
-			if !seen[c.Code] {
-				seen[c.Code] = true
-				out = append(out, c)
+		for k, label := range sortedAssignments(e.assignments()) {
+			code, ok := strings.CutPrefix(k, SettingCategoryPrefix)
+			if !ok {
+				continue
 			}
+			if _, err := readSetting(k, label); err != nil {
+				continue
+			}
+			if i, ok := at[code]; ok {
+				if i >= len(BaseTaxonomy) {
+					out[i].Label = label
+				}
+				continue
+			}
+			at[code] = len(out)
+			out = append(out, Category{Code: code, Family: FamilyOf(code), Label: label})
 		}
 	}
 	return out
+}
+
+// sortedAssignments iterates over a config's assignments by name.
+func sortedAssignments(m map[string]string) func(yield func(string, string) bool) {
+	return func(yield func(string, string) bool) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !yield(k, m[k]) {
+				return
+			}
+		}
+	}
 }
 
 // Category looks a code up in the mission's taxonomy.
@@ -170,44 +203,38 @@ func (ms *MissionState) Category(code string) (Category, bool) {
 // SealByDefault is the mission's sealing policy: the latest config that
 // sets it, else the genesis.
 func (ms *MissionState) SealByDefault() bool {
-	v := ms.Mission.SealByDefault
-	for _, e := range ms.sortedConfigs() {
-		if e.p.SealByDefault != nil {
-			v = *e.p.SealByDefault
+	if v, ok := ms.effective(SettingSealByDefault); ok {
+		return v == "true"
+	}
+	return ms.Mission.SealByDefault
+}
+
+// PrivateFields lists the report fields the mission marks private: the
+// latest private_fields setting.
+func (ms *MissionState) PrivateFields() []string {
+	v, ok := ms.effective(SettingPrivateFields)
+	if !ok || v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+// sortedConfigs returns the configs that count, oldest first by (claimed
+// time, ID): those whose author's revocations all accept them.
+func (ms *MissionState) sortedConfigs() []configEntry {
+	list := make([]configEntry, 0, len(ms.configs))
+	for _, e := range ms.configs {
+		if ms.Confirmed(e.author, e.id) {
+			list = append(list, e)
 		}
 	}
-	return v
-}
-
-// PrivateFields lists the report fields the mission marks private.
-func (ms *MissionState) PrivateFields() []string {
-	var out []string
-	for _, e := range ms.sortedConfigs() {
-		out = append(out, e.p.PrivateFields...)
-	}
-	return out
-}
-
-func (ms *MissionState) sortedConfigs() []configEntry {
-	type kv struct {
-		id ID
-		e  configEntry
-	}
-	list := make([]kv, 0, len(ms.configs))
-	for id, e := range ms.configs {
-		list = append(list, kv{id, e})
-	}
 	sort.Slice(list, func(i, j int) bool {
-		if list[i].e.created != list[j].e.created {
-			return list[i].e.created < list[j].e.created
+		if list[i].created != list[j].created {
+			return list[i].created < list[j].created
 		}
 		return string(list[i].id[:]) < string(list[j].id[:])
 	})
-	out := make([]configEntry, len(list))
-	for i, x := range list {
-		out[i] = x.e
-	}
-	return out
+	return list
 }
 
 // Apply adds a valid mission record (config, member, revoke) to the state.
@@ -220,7 +247,7 @@ func (ms *MissionState) Apply(s *Signed) error {
 			return err
 		}
 		if cp, ok := p.(*ConfigPayload); ok {
-			ms.configs[s.ID] = configEntry{created: s.Created, p: *cp}
+			ms.configs[s.ID] = configEntry{id: s.ID, author: s.AuthorKey(), created: s.Created, p: *cp}
 		}
 	case KindMember:
 		p, err := s.DecodePayload()
@@ -339,11 +366,9 @@ const DefaultAttachmentBudget = 256 << 20
 // AttachmentBudget is the mission's budget: the latest config that sets
 // one, else DefaultAttachmentBudget.
 func (ms *MissionState) AttachmentBudget() uint64 {
-	v := uint64(DefaultAttachmentBudget)
-	for _, e := range ms.sortedConfigs() {
-		if e.p.AttachmentBudget != 0 {
-			v = e.p.AttachmentBudget
-		}
+	if v, ok := ms.effective(SettingAttachmentBudget); ok {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		return n
 	}
-	return v
+	return DefaultAttachmentBudget
 }

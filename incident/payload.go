@@ -1,5 +1,7 @@
 package incident
 
+import "fmt"
+
 // Payloads, one type per kind. Field keys are small integers; optional
 // fields are omitted when empty, so every payload has one encoding.
 // Coordinates are integer microdegrees: no floats on the wire, no NaN.
@@ -19,12 +21,19 @@ type MissionPayload struct {
 	Practice bool `cbor:"7,keyasint,omitempty"`
 }
 
-// ConfigPayload is mission policy, signed by a coordinator.
+// ConfigPayload is mission policy, signed by a coordinator. Keys 1 to 4
+// are the first format's typed settings, still read; `mission config set`
+// writes Settings, a map from setting name to its value as text, so a
+// setting a later build adds travels through this one unchanged
+// (config.go). Prev lists the config records the writer held and nobody
+// had superseded, so concurrent settings show as conflicts.
 type ConfigPayload struct {
-	Categories       []Category `cbor:"1,keyasint,omitempty"`
-	PrivateFields    []string   `cbor:"2,keyasint,omitempty"`
-	SealByDefault    *bool      `cbor:"3,keyasint,omitempty"`
-	AttachmentBudget uint64     `cbor:"4,keyasint,omitempty"`
+	Categories       []Category        `cbor:"1,keyasint,omitempty"`
+	PrivateFields    []string          `cbor:"2,keyasint,omitempty"`
+	SealByDefault    *bool             `cbor:"3,keyasint,omitempty"`
+	AttachmentBudget uint64            `cbor:"4,keyasint,omitempty"`
+	Settings         map[string]string `cbor:"5,keyasint,omitempty"`
+	Prev             [][]byte          `cbor:"6,keyasint,omitempty"`
 }
 
 // Roles a member can hold.
@@ -188,16 +197,28 @@ func newPayload(k Kind) any {
 }
 
 // DecodePayload decodes a record's payload into its kind's type (a
-// *SealedEnvelope for a sealed record), canonically.
+// *SealedEnvelope for a sealed record), canonically. Fields a newer build
+// added are skipped (Newer lists them); a kind this build does not know
+// gives ErrNewerKind.
 func (s *Signed) DecodePayload() (any, error) {
+	p, _, err := s.decodePayload()
+	return p, err
+}
+
+// DecodePayloadNewer is DecodePayload that also lists the fields a newer
+// build added, by path.
+func (s *Signed) DecodePayloadNewer() (any, []string, error) { return s.decodePayload() }
+
+func (s *Signed) decodePayload() (any, []string, error) {
 	var p any
 	if len(s.Sealed) > 0 {
 		p = new(SealedEnvelope)
-	} else {
-		p = newPayload(s.Kind)
+	} else if p = newPayload(s.Kind); p == nil {
+		return nil, nil, fmt.Errorf("%w: %s", ErrNewerKind, s.Kind)
 	}
-	if err := UnmarshalCanonical(s.Payload, p); err != nil {
-		return nil, &FieldError{Field: "payload", Problem: err.Error()}
+	newer, err := decodeKnown(s.Payload, p)
+	if err != nil {
+		return nil, nil, &FieldError{Field: "payload", Problem: err.Error()}
 	}
-	return p, nil
+	return p, newer, nil
 }

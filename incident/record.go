@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -85,6 +84,11 @@ func init() {
 	if err != nil {
 		panic(err)
 	}
+	lo := decMode.DecOptions()
+	lo.ExtraReturnErrors = cbor.ExtraDecErrorNone
+	if lenientDec, err = lo.DecMode(); err != nil {
+		panic(err)
+	}
 }
 
 // Marshal encodes v in the core deterministic encoding.
@@ -137,14 +141,23 @@ func decode(raw []byte, verify bool) (*Signed, error) {
 	}
 	var r Record
 	if err := UnmarshalCanonical(raw, &r); err != nil {
+		// A newer schema version may have changed the envelope itself.
+		if v, ok := peekVersion(raw); ok && v > SchemaVersion {
+			return nil, &NewerError{Version: v}
+		}
 		return nil, err
 	}
 	s := &Signed{Record: r, Raw: append([]byte(nil), raw...), ID: IDOf(raw)}
+	if r.Version > SchemaVersion {
+		return nil, &NewerError{Version: r.Version}
+	}
 	if r.Version != SchemaVersion {
 		return nil, fieldErr("version", "is %d, this build reads version %d", r.Version, SchemaVersion)
 	}
-	if !slices.Contains(kindNames, string(r.Kind)) {
-		return nil, fieldErr("kind", "%q is not a record kind", r.Kind)
+	// A kind this build does not know is a newer build's: it is checked
+	// like any other record (envelope, signature, membership) and kept.
+	if !wellFormedKind(r.Kind) {
+		return nil, fieldErr("kind", "%q is not a record kind name (1 to %d lowercase letters, digits or _)", r.Kind, MaxKindLen)
 	}
 	a, err := authorFromBytes("author", r.Author)
 	if err != nil {
@@ -179,14 +192,6 @@ func decode(raw []byte, verify bool) (*Signed, error) {
 	}
 	return s, nil
 }
-
-var kindNames = func() []string {
-	out := make([]string, len(Kinds))
-	for i, k := range Kinds {
-		out[i] = string(k)
-	}
-	return out
-}()
 
 func (r Record) signingBytes() ([]byte, error) {
 	r.Sig = nil

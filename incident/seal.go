@@ -126,7 +126,7 @@ func Open(s *Signed, identity age.Identity) (any, error) {
 // it) against its record and returns the payload.
 func OpenPlain(s *Signed, plain []byte) (any, error) {
 	var body sealedBody
-	if err := UnmarshalCanonical(plain, &body); err != nil {
+	if _, err := decodeKnown(plain, &body); err != nil {
 		return nil, fmt.Errorf("sealed body: %w", err)
 	}
 	if body.Kind != s.Kind {
@@ -136,7 +136,7 @@ func OpenPlain(s *Signed, plain []byte) (any, error) {
 	if p == nil {
 		return nil, fmt.Errorf("kind %s cannot be sealed", s.Kind)
 	}
-	if err := UnmarshalCanonical(body.Payload, p); err != nil {
+	if _, err := decodeKnown(body.Payload, p); err != nil {
 		return nil, fmt.Errorf("sealed payload: %w", err)
 	}
 	if err := validatePayload(p); err != nil {

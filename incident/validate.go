@@ -32,11 +32,14 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 		copy(other[:], s.Mission)
 		return fieldErr("mission", "record belongs to mission %s, not %s", other, ms.ID)
 	}
+	author := s.AuthorKey()
+	if !s.Kind.Known() {
+		return validateNewerKind(s, ms)
+	}
 	p, err := s.DecodePayload()
 	if err != nil {
 		return err
 	}
-	author := s.AuthorKey()
 	if s.Kind == KindMember {
 		if len(s.Sealed) > 0 {
 			return fieldErr("sealed", "member records cannot be sealed")
@@ -74,6 +77,21 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 		return checkTarget(s, v.Target, src)
 	case *ReviewPayload:
 		return checkTarget(s, v.Target, src)
+	}
+	return nil
+}
+
+// validateNewerKind judges a record of a kind this build does not know by
+// what every record obeys: a canonical payload, and an author who is a
+// member (any role: the newer build that wrote it knows which roles may).
+// Its own rules (fields, targets, permissions) are the newer build's to
+// check. Size limits, signature and quotas apply as to any record.
+func validateNewerKind(s *Signed, ms *MissionState) error {
+	if err := canonicalAny(s.Payload); err != nil {
+		return &FieldError{Field: "payload", Problem: err.Error()}
+	}
+	if _, ok := ms.Role(s.AuthorKey()); !ok {
+		return &MissingError{Author: s.AuthorKey()}
 	}
 	return nil
 }
@@ -193,7 +211,7 @@ func validatePayload(p any) error {
 				return fieldErr(fmt.Sprintf("payload.private_fields[%d]", i), "%q is not a report field", f)
 			}
 		}
-		return nil
+		return validateSettings(v)
 	case *RevokePayload:
 		if _, err := authorFromBytes("payload.member", v.Member); err != nil {
 			return err

@@ -32,10 +32,15 @@ var ageHeader = []byte("age-encryption.org/v1\n")
 
 // Select returns the signed records a bundle of st carries: every mission
 // record (genesis, configs, members, revocations), and the others claimed
-// at or after since (the zero time: all).
+// at or after since (the zero time: all), records of kinds this build
+// does not know included.
 func Select(st *store.Store, since time.Time) ([][]byte, error) {
+	kinds, err := st.Kinds()
+	if err != nil {
+		return nil, err
+	}
 	var raws [][]byte
-	for _, k := range incident.Kinds {
+	for _, k := range kinds {
 		recs, err := st.ByKind(k)
 		if err != nil {
 			return nil, err

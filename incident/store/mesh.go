@@ -14,10 +14,15 @@ import (
 // for records this device signs.
 
 // ForEachKey calls fn with the claimed time and ID of every stored record,
-// in (time, ID) order within each kind. It reads keys only.
+// in (time, ID) order within each kind, the kinds this build does not know
+// included. It reads keys only.
 func (s *Store) ForEachKey(fn func(created int64, id incident.ID) error) error {
+	kinds, err := s.Kinds()
+	if err != nil {
+		return err
+	}
 	return s.view(func(txn *badger.Txn) error {
-		for _, k := range incident.Kinds {
+		for _, k := range kinds {
 			prefix := kindPrefix(k)
 			err := scanPrefix(txn, prefix, false, func(key []byte) error {
 				rest := key[len(prefix):]

@@ -6,6 +6,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -590,11 +591,16 @@ func (s *Store) Get(id incident.ID) (*incident.Signed, error) {
 // Has reports whether the record is stored.
 func (s *Store) Has(id incident.ID) (bool, error) { return s.hasRecord(id) }
 
-// Counts returns how many records of each kind are stored.
+// Counts returns how many records of each kind are stored (every known
+// kind, and each unknown kind held).
 func (s *Store) Counts() (map[incident.Kind]int, error) {
+	kinds, err := s.Kinds()
+	if err != nil {
+		return nil, err
+	}
 	out := map[incident.Kind]int{}
-	err := s.view(func(txn *badger.Txn) error {
-		for _, k := range incident.Kinds {
+	err = s.view(func(txn *badger.Txn) error {
+		for _, k := range kinds {
 			n := 0
 			if err := scanPrefix(txn, kindPrefix(k), false, func([]byte) error { n++; return nil }); err != nil {
 				return err
@@ -660,4 +666,37 @@ func (s *Store) Now() time.Time { return s.opts.Now() }
 // ByAuthor returns the records author signed, in claimed-time order.
 func (s *Store) ByAuthor(a incident.Author) ([]*incident.Signed, error) {
 	return s.recordsUnder(key(tAuthor, a[:]))
+}
+
+// Kinds returns the kinds of the records stored: this build's kinds in
+// incident.Kinds order (present or not), then kinds it does not know (a
+// newer build's records it holds and forwards), by name. Unknown kinds are
+// found by seeking from one kind's index to the next, so the cost is one
+// seek per kind, not a scan.
+func (s *Store) Kinds() ([]incident.Kind, error) {
+	out := append([]incident.Kind(nil), incident.Kinds...)
+	err := s.view(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.PrefetchValues = false
+		o.Prefix = key(tKind)
+		it := txn.NewIterator(o)
+		defer it.Close()
+		for it.Seek(o.Prefix); it.ValidForPrefix(o.Prefix); {
+			rest := it.Item().Key()[len(o.Prefix):]
+			end := bytes.IndexByte(rest, 0)
+			if end < 0 {
+				it.Next()
+				continue
+			}
+			k := incident.Kind(rest[:end])
+			if !k.Known() {
+				out = append(out, k)
+			}
+			// The next kind: past every key of this one (kind names hold
+			// no byte 0 or 1, so "kind\x01" sorts after "kind\x00…").
+			it.Seek(append(key(tKind, []byte(k)), 1))
+		}
+		return nil
+	})
+	return out, err
 }

@@ -1,0 +1,327 @@
+package incident
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Forward compatibility (docs/record-format.md, "Versioning"). Phones in
+// the field are not all updated at once, so a record written by a newer
+// build must pass through an older one intact:
+//
+//   - a record of a kind this build does not know is stored, forwarded and
+//     shown as "needs a newer Vigil" when it is signed by a member of the
+//     mission, within the size limits and canonically encoded;
+//   - a payload field this build does not know is kept (it is part of the
+//     signed bytes) and the fields it knows are checked as always;
+//   - a record of a newer schema version cannot be checked at all (the
+//     version changes only with the envelope or the signature rule): it is
+//     refused, never stored, and never held against the peer that sent it.
+
+// FormatLevel is what this build announces in the hello: which records it
+// can store. 0 is a build from before forward compatibility, which
+// rejects any kind or field it does not know (and strikes the sender);
+// 1 stores every record of schema version 1. A sender never gives a peer
+// a record its level cannot store (Signed.ReadableAt).
+const FormatLevel = 1
+
+// NewerError says that a record is written in a schema version newer than
+// this build reads. It is not a rejection: the record may be perfectly
+// valid, and the peer that sent it is not at fault.
+type NewerError struct{ Version uint64 }
+
+func (e *NewerError) Error() string {
+	return fmt.Sprintf("record version %d needs a newer Vigil (this build reads version %d)", e.Version, SchemaVersion)
+}
+
+// IsNewer reports whether err means the record needs a newer build.
+func IsNewer(err error) bool {
+	var ne *NewerError
+	return errors.As(err, &ne)
+}
+
+// ErrNewerKind is returned by DecodePayload for a record of a kind this
+// build does not know: there is nothing to decode it into.
+var ErrNewerKind = errors.New("record kind needs a newer Vigil")
+
+// Known reports whether this build knows kind k.
+func (k Kind) Known() bool { return slices.Contains(Kinds, k) }
+
+// MaxKindLen bounds a kind name.
+const MaxKindLen = 32
+
+// wellFormedKind reports whether k could name a kind: 1 to 32 bytes of
+// lowercase ASCII letters, digits and '_', starting with a letter. Known
+// kinds are such names; a name outside this form is no kind at all.
+func wellFormedKind(k Kind) bool {
+	if len(k) == 0 || len(k) > MaxKindLen || k[0] < 'a' || k[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(k); i++ {
+		c := k[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// lenientDec is decMode without the unknown-field error: for reading the
+// version of a record that may be newer, never for validity. Set in init
+// (record.go), after decMode.
+var lenientDec cbor.DecMode
+
+// peekVersion reads a record's schema version without judging the rest.
+func peekVersion(raw []byte) (uint64, bool) {
+	var v struct {
+		Version uint64 `cbor:"1,keyasint"`
+	}
+	if lenientDec.Unmarshal(raw, &v) != nil {
+		return 0, false
+	}
+	return v.Version, true
+}
+
+// canonicalAny checks that data is one CBOR item in the core deterministic
+// encoding, whatever it holds: the rule every payload obeys, the fields
+// this build does not know included.
+func canonicalAny(data []byte) error {
+	var v any
+	if err := decMode.Unmarshal(data, &v); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadEncoding, err)
+	}
+	again, err := encMode.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadEncoding, err)
+	}
+	if !bytes.Equal(again, data) {
+		return fmt.Errorf("%w: re-encoding differs", ErrBadEncoding)
+	}
+	return nil
+}
+
+// decodeKnown decodes a payload into v (a pointer to a payload struct),
+// canonically. Fields this build does not know are allowed: the whole
+// payload must still be canonical, and the fields it knows must decode
+// exactly as if the others were absent. newer lists the unknown fields by
+// path ("16", "report.16"). Structures signed on their own (an enrollment
+// token) are closed: an unknown field there fails, since their signature
+// could not cover what this build drops.
+func decodeKnown(data []byte, v any) (newer []string, err error) {
+	err = decMode.Unmarshal(data, v)
+	if err == nil {
+		again, err := encMode.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadEncoding, err)
+		}
+		if !bytes.Equal(again, data) {
+			return nil, fmt.Errorf("%w: re-encoding differs", ErrBadEncoding)
+		}
+		return nil, nil
+	}
+	var unknown *cbor.UnknownFieldError
+	if !errors.As(err, &unknown) {
+		return nil, fmt.Errorf("%w: %v", ErrBadEncoding, err)
+	}
+	if err := canonicalAny(data); err != nil {
+		return nil, err
+	}
+	known, err := stripUnknown(data, reflect.TypeOf(v).Elem(), currentFields, "", &newer)
+	if err != nil {
+		return nil, err
+	}
+	// Fresh value: the failed decode may have filled some fields.
+	reflect.ValueOf(v).Elem().SetZero()
+	if err := UnmarshalCanonical(known, v); err != nil {
+		return nil, err
+	}
+	return newer, nil
+}
+
+// field is one payload field as a schema knows it.
+type field struct {
+	name string
+	typ  reflect.Type
+}
+
+// schema returns the fields of struct type t that a format knows, by key.
+type schema func(t reflect.Type) map[uint64]field
+
+// stripUnknown returns data without the map entries that sc does not know
+// for t (recursively, through known fields of struct type, pointer to
+// struct or slice of struct), and appends their paths to newer.
+func stripUnknown(data []byte, t reflect.Type, sc schema, path string, newer *[]string) ([]byte, error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Struct && !closedTypes[t]:
+		var m map[uint64]cbor.RawMessage
+		if err := decMode.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrBadEncoding, orPayload(path), err)
+		}
+		fields := sc(t)
+		for k, raw := range m {
+			f, ok := fields[k]
+			if !ok {
+				*newer = append(*newer, join(path, strconv.FormatUint(k, 10)))
+				delete(m, k)
+				continue
+			}
+			inner, err := stripUnknown(raw, f.typ, sc, join(path, f.name), newer)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = inner
+		}
+		return encMode.Marshal(m)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 && isStruct(t.Elem()):
+		var list []cbor.RawMessage
+		if err := decMode.Unmarshal(data, &list); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrBadEncoding, orPayload(path), err)
+		}
+		for i, raw := range list {
+			inner, err := stripUnknown(raw, t.Elem(), sc, path+"["+strconv.Itoa(i)+"]", newer)
+			if err != nil {
+				return nil, err
+			}
+			list[i] = inner
+		}
+		return encMode.Marshal(list)
+	}
+	return data, nil
+}
+
+func isStruct(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind() == reflect.Struct
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func orPayload(path string) string {
+	if path == "" {
+		return "payload"
+	}
+	return "payload." + path
+}
+
+// closedTypes are signed on their own: no field may be added to them
+// (a new version of the structure is a new field beside it).
+var closedTypes = map[reflect.Type]bool{reflect.TypeFor[Token](): true}
+
+var fieldCache sync.Map // reflect.Type → map[uint64]field
+
+// currentFields is the schema of this build: the cbor keys of t's fields.
+func currentFields(t reflect.Type) map[uint64]field {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[uint64]field)
+	}
+	out := map[uint64]field{}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("cbor")
+		name, _, _ := strings.Cut(tag, ",")
+		k, err := strconv.ParseUint(name, 10, 64)
+		if err != nil {
+			continue
+		}
+		out[k] = field{name: strings.ToLower(sf.Name), typ: sf.Type}
+	}
+	fieldCache.Store(t, out)
+	return out
+}
+
+// Newer lists what this build cannot read in s: "kind NAME" for a kind it
+// does not know, else the payload fields a newer build added (by path).
+// It is empty for a record this build reads whole. For a sealed record it
+// covers the public envelope only.
+func (s *Signed) Newer() []string {
+	if !s.Kind.Known() {
+		return []string{"kind " + string(s.Kind)}
+	}
+	_, newer, err := s.decodePayload()
+	if err != nil {
+		return nil
+	}
+	return newer
+}
+
+// ReadableAt reports whether a device that announced format level can
+// store s: every level from 1 on stores every record of this schema
+// version; level 0 stores only the kinds and fields of that first format
+// (formatV0), and counts anything else against the sender.
+func (s *Signed) ReadableAt(level int) bool {
+	if level >= 1 {
+		return s.Version <= SchemaVersion
+	}
+	if s.Version != SchemaVersion || !slices.Contains(formatV0Kinds, s.Kind) {
+		return false
+	}
+	var t reflect.Type
+	if len(s.Sealed) > 0 {
+		t = reflect.TypeFor[SealedEnvelope]()
+	} else {
+		t = reflect.TypeOf(newPayload(s.Kind)).Elem()
+	}
+	var newer []string
+	if _, err := stripUnknown(s.Payload, t, v0Fields, "", &newer); err != nil {
+		return false
+	}
+	return len(newer) == 0
+}
+
+// formatV0Kinds and formatV0Keys freeze the first record format (format
+// level 0): the kinds and payload keys a build from before forward
+// compatibility reads. They never change; a test checks them against the
+// verdicts such a build gave (testdata/formatv0).
+var formatV0Kinds = []Kind{KindMission, KindConfig, KindMember, KindRevoke, KindStation,
+	KindReport, KindAmend, KindRetract, KindReview, KindCheckin, KindAlert,
+	KindReceipt, KindCheckpoint, KindAttachment}
+
+var formatV0Keys = map[reflect.Type][]uint64{
+	reflect.TypeFor[MissionPayload]():    {1, 2, 3, 4, 5, 6, 7},
+	reflect.TypeFor[ConfigPayload]():     {1, 2, 3, 4},
+	reflect.TypeFor[Category]():          {1, 2, 3},
+	reflect.TypeFor[MemberPayload]():     {1, 2},
+	reflect.TypeFor[RevokePayload]():     {1, 2, 3},
+	reflect.TypeFor[StationPayload]():    {1, 2, 3, 4, 5},
+	reflect.TypeFor[ReportPayload]():     {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	reflect.TypeFor[AmendPayload]():      {1, 2},
+	reflect.TypeFor[RetractPayload]():    {1, 2},
+	reflect.TypeFor[ReviewPayload]():     {1, 2, 3, 4},
+	reflect.TypeFor[CheckinPayload]():    {1, 2},
+	reflect.TypeFor[AlertPayload]():      {1, 2, 3, 4},
+	reflect.TypeFor[ReceiptPayload]():    {1},
+	reflect.TypeFor[CheckpointPayload](): {1, 2},
+	reflect.TypeFor[AttachmentPayload](): {1, 2, 3, 4},
+	reflect.TypeFor[SealedEnvelope]():    {1},
+}
+
+// v0Fields is the schema of format level 0: this build's fields of t that
+// the first format had.
+func v0Fields(t reflect.Type) map[uint64]field {
+	keys := formatV0Keys[t] // a type the first format did not have: no fields
+	out := map[uint64]field{}
+	for k, f := range currentFields(t) {
+		if slices.Contains(keys, k) {
+			out[k] = f
+		}
+	}
+	return out
+}

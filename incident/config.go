@@ -1,0 +1,413 @@
+package incident
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Mission configuration. A config record assigns values to named settings;
+// for each setting the latest assignment by (claimed time, ID) wins, among
+// the configs of coordinators whose records are confirmed (a revoked
+// coordinator's unaccepted config changes nothing). The genesis gives the
+// first value of seal_by_default. Values travel as text in
+// ConfigPayload.Settings, so a setting this build does not know, written
+// by a newer one, is kept, shown and forwarded, never dropped; a known
+// setting whose value this build cannot read is shown with the problem and
+// has no effect. Only `mission config set` checks values strictly, before
+// it signs.
+
+// Limits on settings (part of the record format, like limits.go).
+const (
+	MaxSettings      = 64   // settings one config record assigns
+	MaxSettingKeyLen = 96   // "category." and a category code
+	MaxSettingLen    = 1000 // one value, in bytes
+)
+
+// Setting names this build knows.
+const (
+	SettingSealByDefault    = "seal_by_default"
+	SettingPrivateFields    = "private_fields"
+	SettingAttachmentBudget = "attachment_budget"
+	// SettingCategoryPrefix names a taxonomy addition: category.CODE=LABEL.
+	SettingCategoryPrefix = "category."
+)
+
+// ConfigKey describes a setting this build knows, for help and checks.
+type ConfigKey struct {
+	Name  string // or a prefix ending in "."
+	Value string // the value's form, for help
+	Help  string
+	// parse checks a value as typed by a coordinator and returns the
+	// text to sign (canonical: "1048576", not "1MiB").
+	parse func(name, value string) (string, error)
+}
+
+// ConfigKeys lists the settings this build knows. Settings announced for
+// later builds (quotas, storage budget, custody receipts, the SMS number)
+// are not here yet: a config that carries them is kept and shown as
+// needing a newer Vigil.
+var ConfigKeys = []ConfigKey{
+	{Name: SettingSealByDefault, Value: "true|false",
+		Help:  "seal new reports to the coordinators unless the observer chooses otherwise",
+		parse: parseBool},
+	{Name: SettingPrivateFields, Value: "FIELD,...",
+		Help:  "report fields left out of public exports (" + strings.Join(ReportFields, ", ") + "); empty: none",
+		parse: parsePrivateFields},
+	{Name: SettingAttachmentBudget, Value: "SIZE",
+		Help:  "bytes of other members' attachments a device fetches (for example 256MiB; default " + strconv.Itoa(DefaultAttachmentBudget>>20) + "MiB)",
+		parse: parseSize},
+	{Name: SettingCategoryPrefix, Value: "LABEL",
+		Help:  "add a category to the taxonomy: category.FAMILY.NAME=\"Label\" (families: " + strings.Join(Families, ", ") + ")",
+		parse: parseCategory},
+}
+
+// configKey finds the registry entry for a setting name.
+func configKey(name string) (ConfigKey, bool) {
+	for _, k := range ConfigKeys {
+		if k.Name == name || (strings.HasSuffix(k.Name, ".") && strings.HasPrefix(name, k.Name)) {
+			return k, true
+		}
+	}
+	return ConfigKey{}, false
+}
+
+// ConfigError says which setting of a `config set` is wrong and why.
+type ConfigError struct {
+	Key     string
+	Problem string
+}
+
+func (e *ConfigError) Error() string { return e.Key + ": " + e.Problem }
+
+// ParseSettings reads KEY=VALUE arguments as a coordinator types them and
+// returns the settings to sign, each value in its canonical form. The
+// first bad argument gives a *ConfigError naming its key.
+func ParseSettings(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, &ConfigError{Key: "settings", Problem: "give at least one KEY=VALUE"}
+	}
+	if len(args) > MaxSettings {
+		return nil, &ConfigError{Key: "settings", Problem: fmt.Sprintf("%d settings in one record, limit %d", len(args), MaxSettings)}
+	}
+	out := map[string]string{}
+	for _, a := range args {
+		name, value, ok := strings.Cut(a, "=")
+		name = strings.TrimSpace(name)
+		if !ok {
+			return nil, &ConfigError{Key: name, Problem: "want KEY=VALUE"}
+		}
+		if _, dup := out[name]; dup {
+			return nil, &ConfigError{Key: name, Problem: "given twice"}
+		}
+		k, known := configKey(name)
+		if !known {
+			return nil, &ConfigError{Key: name, Problem: "not a setting this build knows (" + knownNames() + ")"}
+		}
+		v, err := k.parse(name, strings.TrimSpace(value))
+		if err != nil {
+			return nil, &ConfigError{Key: name, Problem: err.Error()}
+		}
+		if err := checkText(name, v, MaxSettingLen, false); err != nil {
+			return nil, &ConfigError{Key: name, Problem: err.(*FieldError).Problem}
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+func knownNames() string {
+	names := make([]string, len(ConfigKeys))
+	for i, k := range ConfigKeys {
+		names[i] = k.Name
+		if strings.HasSuffix(k.Name, ".") {
+			names[i] += "CODE"
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func parseBool(_, v string) (string, error) {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on", "1":
+		return "true", nil
+	case "false", "no", "off", "0":
+		return "false", nil
+	}
+	return "", fmt.Errorf("%q is not true or false", v)
+}
+
+func parsePrivateFields(_, v string) (string, error) {
+	var out []string
+	for f := range strings.SplitSeq(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !slices.Contains(ReportFields, f) {
+			return "", fmt.Errorf("%q is not a report field (want some of %s)", f, strings.Join(ReportFields, ", "))
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return strings.Join(out, ","), nil
+}
+
+// MaxAttachmentBudget bounds the attachment_budget setting (1 TiB).
+const MaxAttachmentBudget = 1 << 40
+
+// parseSize reads a byte count: a number, optionally followed by B, KB,
+// KiB, MB, MiB, GB or GiB.
+func parseSize(_, v string) (string, error) {
+	s := strings.TrimSpace(v)
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
+	mult := map[string]uint64{"": 1, "b": 1, "kb": 1e3, "kib": 1 << 10, "mb": 1e6, "mib": 1 << 20, "gb": 1e9, "gib": 1 << 30}[unit]
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || mult == 0 {
+		return "", fmt.Errorf("%q is not a size (for example 256MiB)", v)
+	}
+	if n > MaxAttachmentBudget/mult {
+		return "", fmt.Errorf("%s is more than the limit of 1 TiB", v)
+	}
+	return strconv.FormatUint(n*mult, 10), nil
+}
+
+func parseCategory(name, v string) (string, error) {
+	code := strings.TrimPrefix(name, SettingCategoryPrefix)
+	if !wellFormedCategory(code) {
+		return "", fmt.Errorf("%q is not FAMILY.NAME with a family of %s", code, strings.Join(Families, ", "))
+	}
+	if _, ok := BaseCategory(code); ok {
+		return "", fmt.Errorf("%s is part of the base taxonomy already", code)
+	}
+	if v == "" {
+		return "", fmt.Errorf("give the category a label")
+	}
+	if len(v) > MaxNameLen {
+		return "", fmt.Errorf("label is %d bytes, limit %d", len(v), MaxNameLen)
+	}
+	return v, nil
+}
+
+// validateSettings checks the shape of a config's settings and prev list:
+// the rules every build applies, whatever settings it knows. Values of
+// known settings are not judged here (see readSetting): a newer build may
+// write a value this one cannot read, and that must not make the record
+// invalid.
+func validateSettings(v *ConfigPayload) error {
+	if len(v.Settings) > MaxSettings {
+		return fieldErr("payload.settings", "%d settings, limit %d", len(v.Settings), MaxSettings)
+	}
+	for k, val := range v.Settings {
+		if !wellFormedSettingName(k) {
+			return fieldErr("payload.settings", "%q is not a setting name (1 to %d lowercase letters, digits, _ or .)", k, MaxSettingKeyLen)
+		}
+		if err := checkText("payload.settings."+k, val, MaxSettingLen, false); err != nil {
+			return err
+		}
+	}
+	if len(v.Prev) > MaxListLen {
+		return fieldErr("payload.prev", "%d entries, limit %d", len(v.Prev), MaxListLen)
+	}
+	for i, b := range v.Prev {
+		if _, err := idFromBytes(fmt.Sprintf("payload.prev[%d]", i), b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func wellFormedSettingName(k string) bool {
+	if len(k) == 0 || len(k) > MaxSettingKeyLen || k[0] < 'a' || k[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// Setting is one setting's current value in a mission.
+type Setting struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	// Known: this build knows the setting. An unknown one was written by
+	// a newer build; it is shown and kept, and has no effect here.
+	Known bool `json:"known"`
+	// Problem: a known setting whose value this build cannot read (it has
+	// no effect; a newer build may read it).
+	Problem string `json:"problem,omitempty"`
+	By      Author `json:"by"`
+	At      int64  `json:"-"`
+	Record  ID     `json:"record"` // the config (or genesis) that set it
+	// Conflicts are other values of the setting written by configs the
+	// winning one did not see (coordinators who set it concurrently).
+	Conflicts []Setting `json:"conflicts,omitempty"`
+}
+
+// assignment is one config's value for one setting.
+type assignment struct {
+	entry *configEntry
+	value string
+}
+
+// assignments returns what one config record sets: its Settings, and the
+// first format's typed fields under their setting names.
+func (e *configEntry) assignments() map[string]string {
+	out := map[string]string{}
+	p := &e.p
+	for _, c := range p.Categories {
+		out[SettingCategoryPrefix+c.Code] = c.Label
+	}
+	if len(p.PrivateFields) > 0 {
+		out[SettingPrivateFields] = strings.Join(p.PrivateFields, ",")
+	}
+	if p.SealByDefault != nil {
+		out[SettingSealByDefault] = strconv.FormatBool(*p.SealByDefault)
+	}
+	if p.AttachmentBudget != 0 {
+		out[SettingAttachmentBudget] = strconv.FormatUint(p.AttachmentBudget, 10)
+	}
+	for k, v := range p.Settings {
+		out[k] = v
+	}
+	return out
+}
+
+// Settings returns every setting assigned in the mission, by name: the
+// winning value, who set it and when, and conflicting values.
+func (ms *MissionState) Settings() []Setting {
+	configs := ms.sortedConfigs() // oldest first
+	byKey := map[string][]assignment{}
+	for i := range configs {
+		for k, v := range configs[i].assignments() {
+			byKey[k] = append(byKey[k], assignment{&configs[i], v})
+		}
+	}
+	var out []Setting
+	if _, ok := byKey[SettingSealByDefault]; !ok {
+		out = append(out, Setting{Key: SettingSealByDefault, Value: strconv.FormatBool(ms.Mission.SealByDefault),
+			Known: true, By: ms.Founder, At: ms.Genesis.Created, Record: ms.ID})
+	}
+	for k, list := range byKey {
+		win := list[len(list)-1]
+		s := ms.setting(k, win)
+		seen := ms.ancestors(win.entry)
+		for _, a := range list[:len(list)-1] {
+			if a.value == win.value || seen[a.entry.id] {
+				continue
+			}
+			// A config without Prev (the first format) says nothing of
+			// what its writer saw: only another coordinator's differing
+			// value counts as a conflict against it.
+			if len(win.entry.p.Prev) == 0 && a.entry.author == win.entry.author {
+				continue
+			}
+			s.Conflicts = append(s.Conflicts, ms.setting(k, a))
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+func (ms *MissionState) setting(key string, a assignment) Setting {
+	_, known := configKey(key)
+	s := Setting{Key: key, Value: a.value, Known: known, By: a.entry.author, At: a.entry.created, Record: a.entry.id}
+	if known {
+		if _, err := readSetting(key, a.value); err != nil {
+			s.Problem = err.Error()
+		}
+	}
+	return s
+}
+
+// readSetting reads a known setting's value as signed; an error means this
+// build cannot read it (the setting then has no effect).
+func readSetting(key, value string) (string, error) {
+	k, ok := configKey(key)
+	if !ok {
+		return "", fmt.Errorf("unknown setting")
+	}
+	v, err := k.parse(key, value)
+	if err != nil {
+		return "", err
+	}
+	if v != value {
+		return "", fmt.Errorf("%q is not in its canonical form %q", value, v)
+	}
+	return v, nil
+}
+
+// ancestors returns the configs e saw: its Prev list, and theirs.
+func (ms *MissionState) ancestors(e *configEntry) map[ID]bool {
+	seen := map[ID]bool{}
+	stack := [][]byte{}
+	stack = append(stack, e.p.Prev...)
+	for len(stack) > 0 {
+		b := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		var id ID
+		copy(id[:], b)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if c, ok := ms.configs[id]; ok {
+			stack = append(stack, c.p.Prev...)
+		}
+	}
+	return seen
+}
+
+// effective returns the value in force of a known setting: the latest
+// assignment this build can read (one it cannot read has no effect).
+func (ms *MissionState) effective(key string) (string, bool) {
+	configs := ms.sortedConfigs()
+	for i := len(configs) - 1; i >= 0; i-- {
+		if v, ok := configs[i].assignments()[key]; ok {
+			if v, err := readSetting(key, v); err == nil {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// ConfigHeads returns the config records no other config lists in Prev:
+// what a new config must name as seen.
+func (ms *MissionState) ConfigHeads() []ID {
+	superseded := map[ID]bool{}
+	for _, e := range ms.configs {
+		for _, b := range e.p.Prev {
+			var id ID
+			copy(id[:], b)
+			superseded[id] = true
+		}
+	}
+	var out []ID
+	for id := range ms.configs {
+		if !superseded[id] {
+			out = append(out, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return string(out[i][:]) < string(out[j][:]) })
+	return out
+}
+
+// NewConfig returns the payload of a config that assigns settings (from
+// ParseSettings), naming the current heads as seen.
+func (ms *MissionState) NewConfig(settings map[string]string) ConfigPayload {
+	p := ConfigPayload{Settings: settings}
+	for _, id := range ms.ConfigHeads() {
+		p.Prev = append(p.Prev, id.Bytes())
+	}
+	return p
+}
