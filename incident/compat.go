@@ -168,8 +168,19 @@ func stripUnknown(data []byte, t reflect.Type, sc schema, path string, newer *[]
 		if err := decMode.Unmarshal(data, &m); err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrBadEncoding, orPayload(path), err)
 		}
+		// Keys must be unsigned integers as written, not values the decoder
+		// converted (a simple value 3 is not key 3).
+		if again, err := encMode.Marshal(m); err != nil || !bytes.Equal(again, data) {
+			return nil, fmt.Errorf("%w: %s: keys are not unsigned integers", ErrBadEncoding, orPayload(path))
+		}
 		fields := sc(t)
-		for k, raw := range m {
+		keys := make([]uint64, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys) // newer lists paths in key order
+		for _, k := range keys {
+			raw := m[k]
 			f, ok := fields[k]
 			if !ok {
 				*newer = append(*newer, join(path, strconv.FormatUint(k, 10)))

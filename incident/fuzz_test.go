@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -44,6 +46,24 @@ func corpusFiles(tb testing.TB) map[string]string {
 	dis := goodReport()
 	dis.Category, dis.Channel, dis.Harm, dis.Reach, dis.Source = "disinformation.impersonation", "telegram", "critical", 250000, "channel @fake_commission"
 	rec("report-disinformation", f.sign(obs, KindReport, dis).Raw)
+	// Records a newer build wrote: a kind this build does not know, a
+	// report with a field it does not know, and settings.
+	notice, err := f.founder.Sign(f.ms.ID, "notice", f.next(), map[uint64]any{1: "Road to KE-047-112 flooded", 2: uint64(3)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rec("newer-kind", notice.Raw)
+	newerReport, err := obs.Sign(f.ms.ID, KindReport, f.next(), map[uint64]any{1: "polling.late_opening", 2: uint64(2),
+		3: t0.UnixMilli(), 9: "Opened late", 16: map[uint64]any{1: "form-7", 2: []any{uint64(1), "yes"}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rec("newer-field-report", newerReport.Raw)
+	settings, err := ParseSettings([]string{"seal_by_default=true", "category.polling.queue_jumping=Queue jumping"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rec("config-settings", f.sign(f.founder, KindConfig, f.ms.NewConfig(settings)).Raw)
 
 	inv("observer", f.invite(f.token(f.founder, RoleObserver, "Kibra team", nil)))
 	expiring := f.founder.SignToken(Token{Mission: f.ms.ID.Bytes(), Role: RoleCarrier, Label: "relay box",
@@ -103,8 +123,8 @@ func FuzzDecodeRecord(f *testing.F) {
 			if rec != nil {
 				t.Fatalf("Decode returned a record and an error %v", err)
 			}
-			if !IsRejected(err) || IsMissing(err) {
-				t.Fatalf("Decode error %v is not a rejection", err)
+			if (!IsRejected(err) && !IsNewer(err)) || IsMissing(err) {
+				t.Fatalf("Decode error %v is neither a rejection nor a newer version", err)
 			}
 			return
 		}
@@ -125,10 +145,55 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("Validate = %v: neither rejected nor missing", err)
 		}
 		_ = RecordFlags(rec, fx.ms, t0)
+		// What a level-0 build reads, this one reads whole.
+		if rec.ReadableAt(0) && len(rec.Newer()) > 0 {
+			t.Fatalf("readable at level 0, yet Newer() = %q", rec.Newer())
+		}
 		if err == nil && rec.Kind == KindReport {
 			if _, err := FoldReport(rec, nil, fx.ms, t0); err != nil {
 				t.Fatalf("FoldReport of a valid report: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzDecodePayload checks the decoding of payloads that may hold fields a
+// newer build added: whatever it accepts is canonical as a whole, decodes
+// the same way twice, and its known part is canonical on its own.
+func FuzzDecodePayload(f *testing.F) {
+	_, cases := corpusFixture(f)
+	for _, c := range cases {
+		f.Add(uint8(0), []byte(c.rec.Payload))
+	}
+	f.Add(uint8(0), mustMarshal(f, map[uint64]any{1: "polling.late_opening", 2: uint64(2), 3: int64(5), 9: "t", 16: "x"}))
+	f.Add(uint8(1), mustMarshal(f, map[uint64]any{2: map[uint64]any{1: "polling.closure", 2: uint64(1), 9: "t", 20: []any{1.5}}}))
+	f.Add(uint8(2), mustMarshal(f, map[uint64]any{5: map[string]string{"x.y": "1"}, 9: nil}))
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		newPayload := []func() any{
+			func() any { return new(ReportPayload) },
+			func() any { return new(AmendPayload) },
+			func() any { return new(ConfigPayload) },
+			func() any { return new(MemberPayload) },
+		}[int(which)%4]
+		p := newPayload()
+		newer, err := decodeKnown(data, p)
+		if err != nil {
+			return
+		}
+		if err := canonicalAny(data); err != nil {
+			t.Fatalf("accepted a payload that is not canonical: %v", err)
+		}
+		q := newPayload()
+		newer2, err := decodeKnown(data, q)
+		if err != nil || !reflect.DeepEqual(p, q) || !slices.Equal(newer, newer2) {
+			t.Fatalf("second decode differs: %v", err)
+		}
+		known, err := Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(newer) == 0 && !bytes.Equal(known, data) {
+			t.Fatalf("no newer fields, yet the known part re-encodes differently")
 		}
 	})
 }
