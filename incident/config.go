@@ -367,9 +367,15 @@ func (ms *MissionState) ancestors(e *configEntry) map[ID]bool {
 	return seen
 }
 
-// effective returns the value in force of a known setting: the latest
-// assignment this build can read (one it cannot read has no effect).
+// effective returns the value in force of a known setting.
 func (ms *MissionState) effective(key string) (string, bool) {
+	v, ok := ms.policy.effective[key]
+	return v, ok
+}
+
+// deriveEffective finds the value in force of a known setting: the latest
+// assignment this build can read (one it cannot read has no effect).
+func (ms *MissionState) deriveEffective(key string) (string, bool) {
 	configs := ms.sortedConfigs()
 	for i := len(configs) - 1; i >= 0; i-- {
 		if v, ok := configs[i].assignments()[key]; ok {

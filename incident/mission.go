@@ -44,6 +44,7 @@ type MissionState struct {
 	tokens  map[ID][]Author
 	revoked map[Author][]Revocation
 	configs map[ID]configEntry
+	policy  *policy
 }
 
 type configEntry struct {
@@ -76,6 +77,7 @@ func NewMissionState(genesis *Signed) (*MissionState, error) {
 	}
 	ms.members[ms.Founder] = []Member{{Author: ms.Founder, Role: RoleCoordinator, Label: mp.Label,
 		Recipient: mp.Recipient, Created: genesis.Created}}
+	ms.derive()
 	return ms, nil
 }
 
@@ -143,10 +145,38 @@ func (ms *MissionState) Confirmed(author Author, id ID) bool {
 	return true
 }
 
+// policy is what the configs that count make of the mission: derived
+// whenever a config or a revocation is applied (configs are few; folds
+// and lists ask for categories once per report), then never changed, so
+// clones share it.
+type policy struct {
+	categories []Category
+	category   map[string]int    // code → index in categories
+	effective  map[string]string // known setting → the value in force
+}
+
+func (ms *MissionState) derive() {
+	cats := ms.deriveCategories()
+	p := &policy{categories: cats, category: make(map[string]int, len(cats)), effective: map[string]string{}}
+	for i, c := range cats {
+		p.category[c.Code] = i
+	}
+	for _, key := range []string{SettingSealByDefault, SettingPrivateFields, SettingAttachmentBudget} {
+		if v, ok := ms.deriveEffective(key); ok {
+			p.effective[key] = v
+		}
+	}
+	ms.policy = p
+}
+
 // Categories returns the base taxonomy plus every category that configs
 // add (category.CODE settings; the latest label of a code wins), in the
 // order they were first added.
 func (ms *MissionState) Categories() []Category {
+	return append([]Category(nil), ms.policy.categories...)
+}
+
+func (ms *MissionState) deriveCategories() []Category {
 	out := append([]Category(nil), BaseTaxonomy...)
 	at := map[string]int{}
 	for i, c := range out {
@@ -192,10 +222,8 @@ func sortedAssignments(m map[string]string) func(yield func(string, string) bool
 
 // Category looks a code up in the mission's taxonomy.
 func (ms *MissionState) Category(code string) (Category, bool) {
-	for _, c := range ms.Categories() {
-		if c.Code == code {
-			return c, true
-		}
+	if i, ok := ms.policy.category[code]; ok {
+		return ms.policy.categories[i], true
 	}
 	return Category{}, false
 }
@@ -248,6 +276,7 @@ func (ms *MissionState) Apply(s *Signed) error {
 		}
 		if cp, ok := p.(*ConfigPayload); ok {
 			ms.configs[s.ID] = configEntry{id: s.ID, author: s.AuthorKey(), created: s.Created, p: *cp}
+			ms.derive()
 		}
 	case KindMember:
 		p, err := s.DecodePayload()
@@ -294,6 +323,7 @@ func (ms *MissionState) Apply(s *Signed) error {
 		}
 		ms.revoked[m] = append(ms.revoked[m], Revocation{ID: s.ID, By: s.AuthorKey(), Member: m,
 			Accepted: acc, Reason: rp.Reason, Created: s.Created})
+		ms.derive() // a revoked coordinator's configs stop counting
 	}
 	return nil
 }
