@@ -672,6 +672,27 @@ func (b *StoreBackend) Revoke(member incident.Author, reason string) error {
 	return err
 }
 
+// MissionSettings reads the mission's settings with the setters' labels.
+func (b *StoreBackend) MissionSettings() ([]MissionSetting, error) {
+	ms, err := b.mission()
+	if err != nil {
+		return nil, err
+	}
+	conv := func(s incident.Setting) MissionSetting {
+		m, _ := ms.Member(s.By)
+		return MissionSetting{Key: s.Key, Value: s.Value, Known: s.Known, Problem: s.Problem, By: s.By, ByLabel: m.Label, At: s.At}
+	}
+	var out []MissionSetting
+	for _, s := range ms.Settings() {
+		m := conv(s)
+		for _, o := range s.Conflicts {
+			m.Conflicts = append(m.Conflicts, conv(o))
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
 // Setting reads a device setting.
 func (b *StoreBackend) Setting(name string) ([]byte, error) { return b.st.Meta(name) }
 

@@ -38,6 +38,7 @@ type Backend interface {
 	Reporter
 	Reviewer
 	Admin
+	Configuration
 	Settings
 	Exporter
 	Bundler
@@ -114,6 +115,16 @@ type Reviewer interface {
 type Admin interface {
 	Invite(req InviteRequest) (string, error)
 	Revoke(member incident.Author, reason string) error
+}
+
+// Configuration reads the mission's configuration, as `vigil mission
+// config show` does.
+type Configuration interface {
+	// MissionSettings lists every setting the mission's config records
+	// assign, by name: the value in force, who set it and when, and the
+	// values other coordinators set concurrently. It is an error without
+	// a mission.
+	MissionSettings() ([]MissionSetting, error)
 }
 
 // Settings are device settings kept in the encrypted store (drafts, the
@@ -240,6 +251,25 @@ type MemberItem struct {
 	DuplicateToken bool
 	Revoked        bool
 	Self           bool
+}
+
+// MissionSetting is one setting of the mission (incident.Setting) with
+// the label of the member who set it.
+type MissionSetting struct {
+	Key   string
+	Value string // as signed
+	// Known: this build knows the setting; one it does not know was
+	// written by a newer Vigil and has no effect here.
+	Known bool
+	// Problem: a known setting whose value this build cannot read (no
+	// effect here).
+	Problem string
+	By      incident.Author
+	ByLabel string // the setter's member label ("" when none)
+	At      int64  // claimed time, Unix ms
+	// Conflicts are the values set concurrently by configs the winning
+	// one did not see (their own Conflicts are empty).
+	Conflicts []MissionSetting
 }
 
 // InviteRequest describes an invite to create.

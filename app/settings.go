@@ -8,7 +8,8 @@ import (
 )
 
 // newSettingsScreen holds the language, this device's key, the mission,
-// the passphrase and duress passphrase, and the panic wipe.
+// the passphrase and duress passphrase, the panic wipe and, for
+// coordinators, the mission configuration.
 func newSettingsScreen(ui *UI) fyne.CanvasObject {
 	key := widget.NewLabel("")
 	key.Selectable = true
@@ -50,6 +51,8 @@ func newSettingsScreen(ui *UI) fyne.CanvasObject {
 		tall(wipe, 52),
 		widget.NewSeparator(),
 		ui.passphraseBox(),
+		// Last: coordinators read it at a desk; the wipe stays near the top.
+		newConfigSection(ui),
 	)
 }
 

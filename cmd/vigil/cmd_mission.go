@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/skip2/go-qrcode"
 
@@ -14,7 +17,7 @@ import (
 
 func (c *cli) cmdMission(args []string) error {
 	if len(args) == 0 {
-		return usagef("mission: want create, invite, join, members or revoke")
+		return usagef("mission: want create, invite, join, members, revoke or config")
 	}
 	switch args[0] {
 	case "create":
@@ -27,8 +30,10 @@ func (c *cli) cmdMission(args []string) error {
 		return c.missionMembers(args[1:])
 	case "revoke":
 		return c.missionRevoke(args[1:])
+	case "config":
+		return c.missionConfig(args[1:])
 	}
-	return usagef("mission: unknown subcommand %q (want create, invite, join, members or revoke)", args[0])
+	return usagef("mission: unknown subcommand %q (want create, invite, join, members, revoke or config)", args[0])
 }
 
 func (c *cli) missionCreate(args []string) error {
@@ -279,4 +284,205 @@ func resolveMember(ms *incident.MissionState, s string) (incident.Author, error)
 		}
 	}
 	return incident.Author{}, fmt.Errorf("no member record %s", id)
+}
+
+// missionConfig is `mission config set` and `mission config show`.
+func (c *cli) missionConfig(args []string) error {
+	if isHelp(args) {
+		fmt.Fprint(c.stdout, "vigil mission config set KEY=VALUE...   (coordinators)\nvigil mission config show\n\n"+configKeysHelp())
+		return nil
+	}
+	if len(args) == 0 {
+		return usagef("mission config: want set KEY=VALUE... or show")
+	}
+	switch args[0] {
+	case "set":
+		return c.missionConfigSet(args[1:])
+	case "show":
+		return c.missionConfigShow(args[1:])
+	}
+	return usagef("mission config: unknown subcommand %q (want set or show)", args[0])
+}
+
+// configKeysHelp lists the settings this build knows, from
+// incident.ConfigKeys, so the help says what the code accepts.
+func configKeysHelp() string {
+	var b strings.Builder
+	b.WriteString("Mission settings (mission config set KEY=VALUE...; a newer Vigil may know more):\n")
+	for _, k := range incident.ConfigKeys {
+		name := k.Name
+		if strings.HasSuffix(name, ".") {
+			name += "FAMILY.NAME"
+		}
+		fmt.Fprintf(&b, "  %s=%s\n", name, k.Value)
+		line := "     "
+		for _, w := range strings.Fields(k.Help) {
+			if len(line)+1+len(w) > 78 && len(line) > 5 {
+				b.WriteString(line + "\n")
+				line = "     "
+			}
+			line += " " + w
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+// missionConfigSet signs one config record assigning the settings given.
+// Every argument is checked before the store is opened: one bad argument
+// is a one-line error naming its key, and nothing is signed.
+func (c *cli) missionConfigSet(args []string) error {
+	pos, err := parse(newFlags("mission config set"), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usagef("mission config set: want KEY=VALUE... (`vigil mission config --help` lists the settings)")
+	}
+	for _, a := range pos {
+		if !utf8.ValidString(a) {
+			key, _, _ := strings.Cut(a, "=")
+			return fmt.Errorf("mission config set: %s: not valid UTF-8", strings.ToValidUTF8(key, "?"))
+		}
+	}
+	settings, err := incident.ParseSettings(pos)
+	if err != nil {
+		return fmt.Errorf("mission config set: %w", err)
+	}
+	return c.withStore(func(s *store.Store) error {
+		ms, err := s.Mission()
+		if err != nil {
+			return err
+		}
+		role, ok := ms.Role(s.Author())
+		if !ok {
+			return fmt.Errorf("mission config set: this device is not yet a member of mission %q", ms.Mission.Name)
+		}
+		if !incident.Allowed(role, incident.KindConfig) {
+			return fmt.Errorf("mission config set: only coordinators change the mission configuration; this device is %s", incident.Article(role))
+		}
+		rec, err := s.Put(incident.KindConfig, ms.NewConfig(settings))
+		if err != nil {
+			return fmt.Errorf("mission config set: %w", err)
+		}
+		return c.printID(rec.ID, fmt.Sprintf("Mission configuration signed (%d settings); it reaches members with the next sync or bundle.", len(settings)))
+	})
+}
+
+// settingJSON is one line of `mission config show --json`.
+type settingJSON struct {
+	Key       string         `json:"key"`
+	Value     string         `json:"value"`
+	Known     bool           `json:"known"`
+	Problem   *string        `json:"problem"`
+	By        string         `json:"by"`
+	ByLabel   *string        `json:"by_label"`
+	At        string         `json:"at"`
+	Record    string         `json:"record"`
+	Conflicts []conflictJSON `json:"conflicts"`
+}
+
+// conflictJSON is another value of a setting, written concurrently.
+type conflictJSON struct {
+	Value   string  `json:"value"`
+	Problem *string `json:"problem"`
+	By      string  `json:"by"`
+	ByLabel *string `json:"by_label"`
+	At      string  `json:"at"`
+	Record  string  `json:"record"`
+}
+
+// missionConfigShow prints every setting of the mission: its value, who
+// set it and when, and the values set concurrently. Every member may read
+// it.
+func (c *cli) missionConfigShow(args []string) error {
+	pos, err := parse(newFlags("mission config show"), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("mission config show: takes no arguments")
+	}
+	return c.withStore(func(s *store.Store) error {
+		ms, err := s.Mission()
+		if err != nil {
+			return err
+		}
+		label := func(a incident.Author) string {
+			m, _ := ms.Member(a)
+			return m.Label
+		}
+		for _, st := range ms.Settings() {
+			if c.json {
+				j := settingJSON{Key: st.Key, Value: st.Value, Known: st.Known, Problem: nullIfEmpty(st.Problem),
+					By: st.By.String(), ByLabel: nullIfEmpty(label(st.By)), At: incident.FormatTime(st.At),
+					Record: st.Record.String(), Conflicts: []conflictJSON{}}
+				for _, o := range st.Conflicts {
+					j.Conflicts = append(j.Conflicts, conflictJSON{Value: o.Value, Problem: nullIfEmpty(o.Problem),
+						By: o.By.String(), ByLabel: nullIfEmpty(label(o.By)), At: incident.FormatTime(o.At), Record: o.Record.String()})
+				}
+				if err := c.printJSON(j); err != nil {
+					return err
+				}
+				continue
+			}
+			who := func(o incident.Setting) string {
+				if l := label(o.By); l != "" {
+					return fmt.Sprintf("%s (%s)", l, o.By.Short())
+				}
+				return o.By.Short()
+			}
+			fmt.Fprintf(c.stdout, "%s = %s\n", st.Key, settingValueText(st))
+			fmt.Fprintf(c.stdout, "    set by %s at %s\n", who(st), incident.FormatTime(st.At))
+			for _, o := range st.Conflicts {
+				fmt.Fprintf(c.stdout, "    conflict: %s, set by %s at %s\n", settingValueText(o), who(o), incident.FormatTime(o.At))
+			}
+		}
+		return nil
+	})
+}
+
+// settingValueText is a setting's value for people: sizes also in binary
+// units, and what this build cannot do with it.
+func settingValueText(st incident.Setting) string {
+	v := st.Value
+	if v == "" || strings.ContainsAny(v, " \t\"'") || strings.TrimFunc(v, unicode.IsGraphic) != "" {
+		v = strconv.Quote(v)
+	}
+	k, _ := configKeyOf(st.Key)
+	switch {
+	case !st.Known:
+		v += " (needs a newer Vigil)"
+	case st.Problem != "":
+		v += " (this build cannot read it: " + st.Problem + ")"
+	case k.Value == "SIZE":
+		if n, err := strconv.ParseUint(st.Value, 10, 64); err == nil {
+			v += " (" + binarySize(n) + ")"
+		}
+	}
+	return v
+}
+
+// configKeyOf finds the registry entry for a setting name, as the
+// incident package does: an exact name, or a prefix ending in ".".
+func configKeyOf(name string) (incident.ConfigKey, bool) {
+	for _, k := range incident.ConfigKeys {
+		if k.Name == name || (strings.HasSuffix(k.Name, ".") && strings.HasPrefix(name, k.Name)) {
+			return k, true
+		}
+	}
+	return incident.ConfigKey{}, false
+}
+
+// binarySize writes n bytes in the largest binary unit it fills: 64 MiB,
+// 1.5 GiB.
+func binarySize(n uint64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	f, i := float64(n), 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	s := strconv.FormatFloat(f, 'f', 1, 64)
+	return strings.TrimSuffix(s, ".0") + " " + units[i]
 }

@@ -185,7 +185,7 @@ func commands() []command {
 	return []command{
 		{"init", "create device keys and the store", (*cli).cmdInit},
 		{"passphrase", "change the passphrase, or set a duress passphrase", (*cli).cmdPassphrase},
-		{"mission", "create, invite, join, members, revoke", (*cli).cmdMission},
+		{"mission", "create, invite, join, members, revoke, config", (*cli).cmdMission},
 		{"report", "add, list, show, amend, retract", (*cli).cmdReport},
 		{"review", "a coordinator's verdict on a report", (*cli).cmdReview},
 		{"checkin", "arrived, opened, all quiet, closed", (*cli).cmdCheckin},
@@ -234,6 +234,8 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   mission join CODE                       CODE, or - to read it from standard input
   mission members
   mission revoke MEMBER [--reason TEXT] [--accept-none]
+  mission config set KEY=VALUE...         coordinators: sign mission settings (listed below)
+  mission config show                     every mission setting, who set it and when, conflicts
   report add --category CAT --severity 1-4 --title TEXT [--description TEXT]
              [--station CODE] [--area TEXT] [--lat F --lon F] [--occurred T]
              [--attach FILE]... [--channel C --harm H --reach N --source TEXT]
@@ -264,6 +266,6 @@ Categories: vigil report add --help lists them.
 `
 
 func (c *cli) cmdHelp([]string) error {
-	fmt.Fprint(c.stdout, helpText)
+	fmt.Fprint(c.stdout, helpText+"\n"+configKeysHelp())
 	return nil
 }

@@ -1,0 +1,115 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/vigil-mesh/vigil/app/internal/scene"
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// TestScreenshotsConfig writes the screenshots of the mission
+// configuration in a coordinator's settings, phone-sized (dark, drawn at
+// twice the size) and laptop-sized (light, 1280 × 800),
+// over the practice mission where a second coordinator, on a newer Vigil,
+// set the attachment budget at the same time as the founder:
+//
+//	VIGIL_SCREENSHOTS=$PWD/docs/screenshots go test -run ScreenshotsConfig ./app
+func TestScreenshotsConfig(t *testing.T) {
+	out := os.Getenv("VIGIL_SCREENSHOTS")
+	if out == "" {
+		t.Skip("set VIGIL_SCREENSHOTS to a folder to write screenshots")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a := test.NewTempApp(t)
+	for _, phone := range []bool{true, false} {
+		homes, err := scene.Build(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		configureScene(t, homes.Coordinator)
+		prefix, scale, size := "phone-", float32(2), fyne.NewSize(400, 820)
+		if !phone {
+			prefix, scale, size = "desktop-", 1, fyne.NewSize(1280, 800)
+		}
+		for _, l := range []string{"en"} {
+			SetLanguage(l)
+			ui := New(a, &fakeNetHome{&Home{Dir: homes.Coordinator, Store: scene.StoreOptions(), NoNetwork: true}},
+				Options{Phone: phone, RefreshEvery: -1, Now: func() time.Time { return scene.Now }, inline: true})
+			if !phone {
+				a.Settings().SetTheme(lightTheme{&vigilTheme{}})
+			}
+			ui.win.Resize(size)
+			ui.unlock([]byte(scene.Passphrase))
+			ui.wait()
+			ui.selectTab(T("tab.settings"))
+			ui.wait()
+			// The French dashboard is wider than a phone (its own issue) and
+			// widened the window; this screen fits.
+			ui.win.Resize(size)
+			first := "⚙ " + T("config.title")
+			if !phone {
+				first = T("config.note") // all of it on a laptop screen
+			}
+			scrollTo(ui, func(o fyne.CanvasObject) bool { return textOf(o) == first })
+			name := prefix + "settings-config"
+			if l != "en" {
+				name += "-" + l
+			}
+			saveShotAt(t, ui, filepath.Join(out, name+".png"), scale)
+			ui.Close()
+		}
+		SetLanguage("en")
+	}
+}
+
+// configureScene adds a second desk coordinator to the practice mission
+// and, late on polling day, settings the founder and that coordinator
+// signed without seeing each other's.
+func configureScene(t *testing.T, dir string) {
+	t.Helper()
+	clock := scene.Day.Add(20 * time.Hour)
+	opts := scene.StoreOptions()
+	opts.Now = func() time.Time { return clock }
+	lead, err := store.Open(dir, []byte(scene.Passphrase), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lead.Close()
+	deputy, err := store.Init(filepath.Join(t.TempDir(), "harrier"), []byte(scene.Passphrase), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deputy.Close()
+	da := deputy.Author()
+	code, err := lead.Invite(store.InviteRequest{Role: incident.RoleCoordinator, Label: "Harrier — evening desk", For: &da})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deputy.Join(code); err != nil {
+		t.Fatal(err)
+	}
+	carry(t, lead, deputy)
+	set := func(s *store.Store, at time.Duration, settings map[string]string) {
+		t.Helper()
+		clock = scene.Day.Add(at)
+		ms, err := s.Mission()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Put(incident.KindConfig, ms.NewConfig(settings)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(lead, 21*time.Hour+10*time.Minute, map[string]string{"attachment_budget": "134217728", "private_fields": "lat,lon,source"})
+	set(deputy, 21*time.Hour+12*time.Minute, map[string]string{"attachment_budget": "33554432", "sms_number": "+000 555 0100"})
+	carry(t, deputy, lead)
+}
