@@ -47,29 +47,18 @@ func SettingValue(s MissionSetting) string {
 			names = append(names, FieldLabel(f))
 		}
 		return strings.Join(names, ", ")
-	case s.Key == incident.SettingAttachmentBudget:
+	case isSize(s.Key):
 		n, err := strconv.ParseUint(s.Value, 10, 64)
 		if err != nil {
 			return s.Value
 		}
-		return sizeText(n)
+		return incident.FormatSize(n)
 	case strings.HasPrefix(s.Key, incident.SettingCategoryPrefix):
 		return s.Value + " (" + strings.TrimPrefix(s.Key, incident.SettingCategoryPrefix) + ")"
 	}
 	return s.Value
 }
 
-// sizeText writes a byte count in the largest unit it fills (MB are
-// 2^20 bytes, as for attachments in the report form).
-func sizeText(n uint64) string {
-	units := []string{"B", "KB", "MB", "GB", "TB"}
-	f, i := float64(n), 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	return strings.TrimSuffix(strconv.FormatFloat(f, 'f', 1, 64), ".0") + " " + units[i]
-}
 
 // settingWho names who set a setting: their label, else their short key.
 func (ui *UI) settingWho(s MissionSetting) string {
@@ -140,4 +129,9 @@ func (ui *UI) settingRow(s MissionSetting) fyne.CanvasObject {
 		info.Add(note("⚠ " + T("config.also_set", map[string]any{"Code": SettingValue(o), "Who": ui.settingWho(o), "Time": ui.timeText(o.At)})))
 	}
 	return card(info)
+}
+
+func isSize(key string) bool {
+	k, ok := incident.LookupConfigKey(key)
+	return ok && k.Size
 }

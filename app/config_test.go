@@ -69,7 +69,7 @@ func TestSettingsShowMissionConfiguration(t *testing.T) {
 	screen := allText(ui)
 	for _, want := range []string{
 		"⚙ " + T("config.title"),
-		T("config.key.attachment_budget"), "⚠ " + T("config.conflict"), "64 MB", "32 MB", "Desk",
+		T("config.key.attachment_budget"), "⚠ " + T("config.conflict"), "64 MiB", "32 MiB", "Desk",
 		T("config.key.category", map[string]any{"Name": FamilyLabel("polling")}), "Queue jumping (polling.queue_jumping)",
 		T("config.key.seal_by_default"), T("config.no"),
 		"sms_number", "+254 700 000000", T("config.newer"),
@@ -86,9 +86,9 @@ func TestSettingsShowMissionConfiguration(t *testing.T) {
 			also = append(also, l)
 		}
 	}
-	if len(also) != 1 || !(strings.Contains(also[0], "32 MB") && strings.Contains(also[0], T("report.you")) ||
-		strings.Contains(also[0], "64 MB") && strings.Contains(also[0], "Desk")) {
-		t.Errorf("lines for the other value: %q, want one with 32 MB by you or 64 MB by Desk", also)
+	if len(also) != 1 || !(strings.Contains(also[0], "32 MiB") && strings.Contains(also[0], T("report.you")) ||
+		strings.Contains(also[0], "64 MiB") && strings.Contains(also[0], "Desk")) {
+		t.Errorf("lines for the other value: %q, want one with 32 MiB by you or 64 MiB by Desk", also)
 	}
 	if n := strings.Count(screen, "⚠ "+T("config.conflict")); n != 1 {
 		t.Errorf("%d conflict markers, want one (the attachment budget)", n)
@@ -133,8 +133,8 @@ func TestSettingValueWords(t *testing.T) {
 		{MissionSetting{Key: "seal_by_default", Value: "true", Known: true}, T("config.yes")},
 		{MissionSetting{Key: "private_fields", Value: "", Known: true}, T("config.none")},
 		{MissionSetting{Key: "private_fields", Value: "lat,lon", Known: true}, FieldLabel("lat") + ", " + FieldLabel("lon")},
-		{MissionSetting{Key: "attachment_budget", Value: "268435456", Known: true}, "256 MB"},
-		{MissionSetting{Key: "attachment_budget", Value: "1610612736", Known: true}, "1.5 GB"},
+		{MissionSetting{Key: "attachment_budget", Value: "268435456", Known: true}, "256 MiB"},
+		{MissionSetting{Key: "attachment_budget", Value: "1610612736", Known: true}, "1.5 GiB"},
 		{MissionSetting{Key: "attachment_budget", Value: "64MiB", Known: true, Problem: "not canonical"}, "64MiB"},
 		{MissionSetting{Key: "sms_number", Value: "+254", Known: false}, "+254"},
 	} {

@@ -40,6 +40,7 @@ type ConfigKey struct {
 	Name  string // or a prefix ending in "."
 	Value string // the value's form, for help
 	Help  string
+	Size  bool // the value is a byte count (FormatSize prints it)
 	// parse checks a value as typed by a coordinator and returns the
 	// text to sign (canonical: "1048576", not "1MiB").
 	parse func(name, value string) (string, error)
@@ -56,7 +57,7 @@ var ConfigKeys = []ConfigKey{
 	{Name: SettingPrivateFields, Value: "FIELD,...",
 		Help:  "report fields left out of public exports (" + strings.Join(ReportFields, ", ") + "); empty: none",
 		parse: parsePrivateFields},
-	{Name: SettingAttachmentBudget, Value: "SIZE",
+	{Name: SettingAttachmentBudget, Value: "SIZE", Size: true,
 		Help:  "bytes of other members' attachments a device fetches (for example 256MiB; default " + strconv.Itoa(DefaultAttachmentBudget>>20) + "MiB)",
 		parse: parseSize},
 	{Name: SettingCategoryPrefix, Value: "LABEL",
@@ -64,8 +65,9 @@ var ConfigKeys = []ConfigKey{
 		parse: parseCategory},
 }
 
-// configKey finds the registry entry for a setting name.
-func configKey(name string) (ConfigKey, bool) {
+// LookupConfigKey finds the registry entry for a setting name: an exact
+// name, or a prefix ending in ".".
+func LookupConfigKey(name string) (ConfigKey, bool) {
 	for _, k := range ConfigKeys {
 		if k.Name == name || (strings.HasSuffix(k.Name, ".") && strings.HasPrefix(name, k.Name)) {
 			return k, true
@@ -102,7 +104,7 @@ func ParseSettings(args []string) (map[string]string, error) {
 		if _, dup := out[name]; dup {
 			return nil, &ConfigError{Key: name, Problem: "given twice"}
 		}
-		k, known := configKey(name)
+		k, known := LookupConfigKey(name)
 		if !known {
 			return nil, &ConfigError{Key: name, Problem: "not a setting this build knows (" + knownNames() + ")"}
 		}
@@ -122,8 +124,8 @@ func knownNames() string {
 	names := make([]string, len(ConfigKeys))
 	for i, k := range ConfigKeys {
 		names[i] = k.Name
-		if strings.HasSuffix(k.Name, ".") {
-			names[i] += "CODE"
+		if k.Name == SettingCategoryPrefix {
+			names[i] += "FAMILY.NAME"
 		}
 	}
 	return strings.Join(names, ", ")
@@ -186,6 +188,11 @@ func parseCategory(name, v string) (string, error) {
 	}
 	if v == "" {
 		return "", fmt.Errorf("give the category a label")
+	}
+	for _, r := range v {
+		if r < ' ' || r == 0x7f {
+			return "", fmt.Errorf("the label contains a line break or control character")
+		}
 	}
 	if len(v) > MaxNameLen {
 		return "", fmt.Errorf("label is %d bytes, limit %d", len(v), MaxNameLen)
@@ -319,7 +326,7 @@ func (ms *MissionState) Settings() []Setting {
 }
 
 func (ms *MissionState) setting(key string, a assignment) Setting {
-	_, known := configKey(key)
+	_, known := LookupConfigKey(key)
 	s := Setting{Key: key, Value: a.value, Known: known, By: a.entry.author, At: a.entry.created, Record: a.entry.id}
 	if known {
 		if _, err := readSetting(key, a.value); err != nil {
@@ -332,7 +339,7 @@ func (ms *MissionState) setting(key string, a assignment) Setting {
 // readSetting reads a known setting's value as signed; an error means this
 // build cannot read it (the setting then has no effect).
 func readSetting(key, value string) (string, error) {
-	k, ok := configKey(key)
+	k, ok := LookupConfigKey(key)
 	if !ok {
 		return "", fmt.Errorf("unknown setting")
 	}
@@ -416,4 +423,16 @@ func (ms *MissionState) NewConfig(settings map[string]string) ConfigPayload {
 		p.Prev = append(p.Prev, id.Bytes())
 	}
 	return p
+}
+
+// FormatSize prints a byte count in the largest binary unit it fills, as
+// the size settings are typed: "64 MiB", "1.5 GiB".
+func FormatSize(n uint64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	f, i := float64(n), 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	return strings.TrimSuffix(strconv.FormatFloat(f, 'f', 1, 64), ".0") + " " + units[i]
 }

@@ -449,40 +449,17 @@ func settingValueText(st incident.Setting) string {
 	if v == "" || strings.ContainsAny(v, " \t\"'") || strings.TrimFunc(v, unicode.IsGraphic) != "" {
 		v = strconv.Quote(v)
 	}
-	k, _ := configKeyOf(st.Key)
+	k, _ := incident.LookupConfigKey(st.Key)
 	switch {
 	case !st.Known:
 		v += " (needs a newer Vigil)"
 	case st.Problem != "":
 		v += " (this build cannot read it: " + st.Problem + ")"
-	case k.Value == "SIZE":
+	case k.Size:
 		if n, err := strconv.ParseUint(st.Value, 10, 64); err == nil {
-			v += " (" + binarySize(n) + ")"
+			v += " (" + incident.FormatSize(n) + ")"
 		}
 	}
 	return v
 }
 
-// configKeyOf finds the registry entry for a setting name, as the
-// incident package does: an exact name, or a prefix ending in ".".
-func configKeyOf(name string) (incident.ConfigKey, bool) {
-	for _, k := range incident.ConfigKeys {
-		if k.Name == name || (strings.HasSuffix(k.Name, ".") && strings.HasPrefix(name, k.Name)) {
-			return k, true
-		}
-	}
-	return incident.ConfigKey{}, false
-}
-
-// binarySize writes n bytes in the largest binary unit it fills: 64 MiB,
-// 1.5 GiB.
-func binarySize(n uint64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	f, i := float64(n), 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	s := strconv.FormatFloat(f, 'f', 1, 64)
-	return strings.TrimSuffix(s, ".0") + " " + units[i]
-}
