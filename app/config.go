@@ -59,7 +59,6 @@ func SettingValue(s MissionSetting) string {
 	return s.Value
 }
 
-
 // settingWho names who set a setting: their label, else their short key.
 func (ui *UI) settingWho(s MissionSetting) string {
 	switch {

@@ -462,4 +462,3 @@ func settingValueText(st incident.Setting) string {
 	}
 	return v
 }
-
