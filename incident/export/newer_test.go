@@ -342,6 +342,10 @@ func TestVerifyNewerVerdicts(t *testing.T) {
 			m["form"] = "form-7"
 			m["flags"] = append(m["flags"].([]any), "form_incomplete")
 		}), w.newerRep.ID.String(), " OK (needs a newer Vigil: field 16)"},
+		{"report line from a newer Vigil whose view a record of an unknown kind shapes", editLine(w.plain.ID, func(m map[string]any) {
+			m["related"] = append(m["related"].([]any), base64.StdEncoding.EncodeToString(w.tally.Raw))
+			m["status"] = "counted"
+		}), w.plain.ID.String(), " OK (needs a newer Vigil: kind tally; the line's fields were not compared)"},
 		{"report line with newer fields and a changed title", editLine(w.newerRep.ID, func(m map[string]any) { m["title"] = "Ballots stolen" }),
 			w.newerRep.ID.String(), ` BAD field "title" on the line differs from the signed record`},
 		{"report line with newer fields missing a flag this build computes", editLine(w.newerRep.ID, func(m map[string]any) {

@@ -41,6 +41,11 @@ type Verdict struct {
 	Unchecked bool `json:"unchecked,omitempty"`
 	// NeedsNewerVigil: Newer is not empty or the record is Unchecked.
 	NeedsNewerVigil bool `json:"needs_newer_vigil,omitempty"`
+	// FieldsNotCompared (JSONL report lines): a record that shapes the
+	// report's view is of a kind this build does not know, so the
+	// decoded fields on the line, but for its ID, author and time, were
+	// not compared with the signed records.
+	FieldsNotCompared bool `json:"fields_not_compared,omitempty"`
 }
 
 func (v Verdict) String() string {
@@ -54,6 +59,9 @@ func (v Verdict) String() string {
 		}
 		if len(v.Newer) > 0 {
 			notes = append(notes, "needs a newer Vigil: "+describeNewer(v.Newer))
+		}
+		if v.FieldsNotCompared {
+			notes = append(notes, "the line's fields were not compared")
 		}
 		if len(notes) > 0 {
 			return v.ID + " OK (" + strings.Join(notes, "; ") + ")"
@@ -532,6 +540,7 @@ func (v *verifier) judge() {
 		}
 		if len(unread) > 0 {
 			e.verdict.setNewer(append(e.verdict.Newer, unread...))
+			e.verdict.FieldsNotCompared = true
 		}
 		if field := differs(view.JSON(false), e.line.ReportJSON, len(unread) > 0, e.lenient); field != "" {
 			e.verdict.OK, e.verdict.Reason = false, fmt.Sprintf("field %q on the line differs from the signed record", field)
