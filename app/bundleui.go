@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/bundle"
 )
 
@@ -256,13 +257,17 @@ func (ui *UI) askBundlePassphrase(name string, data []byte) {
 // MaxRejectionsShown bounds the rejections an import summary lists.
 const MaxRejectionsShown = 20
 
-// showImportSummary says how many records were added, already held,
-// waiting and rejected, with each rejection's reason.
+// showImportSummary says how many records were added (and how many of
+// them need a newer Vigil to show), already held, waiting and rejected,
+// with each rejection's reason.
 func (ui *UI) showImportSummary(name string, s ImportSummary) {
 	line := func(icon, text string) fyne.CanvasObject { return wrapLabel(icon + "  " + text) }
 	box := container.NewVBox(note(TN("bundle.in_file", s.Records, map[string]any{"File": name})),
-		line("➕", TN("bundle.added", s.Accepted)),
-		line("✔️", TN("bundle.duplicate", s.Duplicate)))
+		line("➕", TN("bundle.added", s.Accepted)))
+	if s.Newer > 0 {
+		box.Add(line("🆕", TN("bundle.newer", s.Newer)))
+	}
+	box.Add(line("✔️", TN("bundle.duplicate", s.Duplicate)))
 	if s.Quarantined > 0 {
 		box.Add(line("⏳", TN("bundle.waiting", s.Quarantined)))
 	}
@@ -279,7 +284,11 @@ func (ui *UI) showImportSummary(name string, s ImportSummary) {
 			}
 			id := widget.NewLabel("⛔ " + shortID(r.ID.String()))
 			id.TextStyle.Monospace = true
-			list.Add(card(container.NewVBox(id, wrapLabel(r.Err.Error()))))
+			why := r.Err.Error()
+			if incident.IsNewer(r.Err) {
+				why = T("bundle.rejected_newer")
+			}
+			list.Add(card(container.NewVBox(id, wrapLabel(why))))
 		}
 		box.Add(heading(T("bundle.why_rejected")))
 		box.Add(list)

@@ -606,6 +606,21 @@ func (d *Draft) Payload(now time.Time) (incident.ReportPayload, error) {
 // number. The value stored is the bucket's order of magnitude.
 var ReachBuckets = []uint64{50, 500, 5000, 50000, 500000}
 
+// NewerKinds lists the records of a newer Vigil by kind, "notice: 2,
+// tally: 1" (kinds by name), and counts them all.
+func NewerKinds(byKind map[incident.Kind]int) (text string, total int) {
+	kinds := make([]string, 0, len(byKind))
+	for k, n := range byKind {
+		kinds = append(kinds, string(k))
+		total += n
+	}
+	sort.Strings(kinds)
+	for i, k := range kinds {
+		kinds[i] = k + ": " + strconv.Itoa(byKind[incident.Kind(k)])
+	}
+	return strings.Join(kinds, ", "), total
+}
+
 // ClockWarning is how far a peer's clock may differ before the app warns.
 const ClockWarning = 5 * time.Minute
 

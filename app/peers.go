@@ -46,6 +46,9 @@ func newPeersScreen(ui *UI) fyne.CanvasObject {
 				msg = T("peers.off_started")
 			}
 			body.Add(card(wrapLabel("📴 " + msg)))
+			if c := ui.newerCard(); c != nil {
+				body.Add(c)
+			}
 			body.Add(bundles)
 			connectBox.Hide()
 			body.Refresh()
@@ -90,6 +93,9 @@ func newPeersScreen(ui *UI) fyne.CanvasObject {
 			l := wrapLabel(line)
 			l.TextStyle.Bold = true
 			body.Add(card(container.NewVBox(l, note(meta))))
+		}
+		if c := ui.newerCard(); c != nil {
+			body.Add(c)
 		}
 
 		body.Add(bundles)
@@ -157,6 +163,18 @@ func newPeersScreen(ui *UI) fyne.CanvasObject {
 	connectBox = container.NewVBox(heading(T("peers.connect_title")), addr, buttons)
 	ui.refresh = append(ui.refresh, refresh)
 	return column(body, connectBox)
+}
+
+// newerCard says how many records of a newer Vigil this device holds and
+// cannot show (they travel on like the others), or is nil when it holds
+// none.
+func (ui *UI) newerCard() fyne.CanvasObject {
+	byKind, err := ui.be.NewerRecords()
+	if err != nil || len(byKind) == 0 {
+		return nil
+	}
+	text, total := NewerKinds(byKind)
+	return card(container.NewVBox(wrapLabel("🆕 "+TN("peers.newer", total)), note(T("peers.newer_kinds", map[string]any{"Kinds": text}))))
 }
 
 func absDuration(d time.Duration) time.Duration {

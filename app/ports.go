@@ -63,6 +63,10 @@ type Device interface {
 	// Join redeems an invite code. A bad code is an error wrapping
 	// incident.ErrInvite and changes nothing.
 	Join(code string) (JoinResult, error)
+	// NewerRecords counts the records held of kinds this build does not
+	// know, by kind: a newer Vigil's, kept and passed on but not shown.
+	// Empty (nil error) when there are none.
+	NewerRecords() (map[incident.Kind]int, error)
 }
 
 // Reporter is what an observer does.

@@ -79,7 +79,11 @@ func (ui *UI) showReport(id incident.ID, mine *MyReport) {
 	parts = append(parts, badges)
 
 	for _, f := range v.Flags {
-		parts = append(parts, card(wrapLabel("⚠ "+FlagLabel(f))))
+		icon := "⚠ "
+		if f == incident.FlagNewerFields {
+			icon = "🆕 " // nothing wrong: this version shows what it can read
+		}
+		parts = append(parts, card(wrapLabel(icon+FlagLabel(f))))
 	}
 	if v.Conflict {
 		parts = append(parts, card(wrapLabel("⚠ "+T("report.conflict_explain"))))

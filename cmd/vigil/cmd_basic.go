@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
@@ -132,8 +133,11 @@ type statusJSON struct {
 	Listen      []string       `json:"listen"`
 	Peers       []peerJSON     `json:"peers"`
 	Records     map[string]int `json:"records"`
-	Quarantined int            `json:"quarantined"`
-	Practice    bool           `json:"practice"`
+	// NewerRecords: the records held of kinds this build does not know,
+	// by kind (also in Records): a newer Vigil's, kept and passed on.
+	NewerRecords map[string]int `json:"newer_records"`
+	Quarantined  int            `json:"quarantined"`
+	Practice     bool           `json:"practice"`
 }
 
 func (c *cli) cmdStatus(args []string) error {
@@ -141,7 +145,7 @@ func (c *cli) cmdStatus(args []string) error {
 		return err
 	}
 	return c.withStore(func(s *store.Store) error {
-		st := statusJSON{Home: c.home, Author: s.Author().String(), Recipient: s.AgeIdentity().Recipient().String(), Listen: []string{}, Peers: c.peerList(), Records: map[string]int{}}
+		st := statusJSON{Home: c.home, Author: s.Author().String(), Recipient: s.AgeIdentity().Recipient().String(), Listen: []string{}, Peers: c.peerList(), Records: map[string]int{}, NewerRecords: map[string]int{}}
 		if c.daemon != nil {
 			st.Running = true
 			n := c.daemon.Engine.Node()
@@ -168,6 +172,9 @@ func (c *cli) cmdStatus(args []string) error {
 		}
 		for k, n := range counts {
 			st.Records[string(k)] = n
+			if !k.Known() && n > 0 {
+				st.NewerRecords[string(k)] = n
+			}
 		}
 		if st.Quarantined, err = s.QuarantineCount(); err != nil {
 			return err
@@ -218,9 +225,32 @@ func (c *cli) cmdStatus(args []string) error {
 			fmt.Fprintf(w, " %s=%d", k, st.Records[k])
 		}
 		fmt.Fprintln(w)
+		if len(st.NewerRecords) > 0 {
+			fmt.Fprintf(w, "newer     %s: kept and passed on\n", newerSummary(st.NewerRecords))
+		}
 		if st.Quarantined > 0 {
 			fmt.Fprintf(w, "waiting   %d records wait for members or reports not yet received\n", st.Quarantined)
 		}
 		return nil
 	})
+}
+
+// newerSummary says how many records need a newer Vigil, by kind: "3
+// records need a newer Vigil (notice: 2, tally: 1)".
+func newerSummary(byKind map[string]int) string {
+	kinds := make([]string, 0, len(byKind))
+	total := 0
+	for k, n := range byKind {
+		kinds = append(kinds, k)
+		total += n
+	}
+	sort.Strings(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s: %d", k, byKind[k])
+	}
+	if total == 1 {
+		return fmt.Sprintf("1 record needs a newer Vigil (%s)", strings.Join(parts, ", "))
+	}
+	return fmt.Sprintf("%d records need a newer Vigil (%s)", total, strings.Join(parts, ", "))
 }

@@ -114,14 +114,17 @@ func writeAtomic(path string, fill func(f *os.File) error) error {
 }
 
 type importSummary struct {
-	File        string         `json:"file"`
-	Records     int            `json:"records"`
-	Accepted    int            `json:"accepted"`
-	Duplicate   int            `json:"duplicate"`
-	Quarantined int            `json:"quarantined"`
-	Rejected    int            `json:"rejected"`
-	Released    int            `json:"released"` // earlier-waiting records these let in
-	Rejections  []rejectionOut `json:"rejections"`
+	File        string `json:"file"`
+	Records     int    `json:"records"`
+	Accepted    int    `json:"accepted"`
+	Duplicate   int    `json:"duplicate"`
+	Quarantined int    `json:"quarantined"`
+	Rejected    int    `json:"rejected"`
+	Released    int    `json:"released"` // earlier-waiting records these let in
+	// NeedsNewer: accepted records that need a newer Vigil to read whole
+	// (stored and passed on like the others).
+	NeedsNewer int            `json:"needs_newer_vigil"`
+	Rejections []rejectionOut `json:"rejections"`
 }
 
 type rejectionOut struct {
@@ -164,7 +167,7 @@ func (c *cli) bundleImport(args []string) error {
 			return fmt.Errorf("%w; nothing was stored", err)
 		}
 		sum := importSummary{File: pos[0], Records: res.Records, Accepted: res.Accepted, Duplicate: res.Duplicate,
-			Quarantined: res.Quarantined, Rejected: res.Rejected, Released: res.Released, Rejections: []rejectionOut{}}
+			Quarantined: res.Quarantined, Rejected: res.Rejected, Released: res.Released, NeedsNewer: res.Newer, Rejections: []rejectionOut{}}
 		for _, r := range res.Rejections {
 			sum.Rejections = append(sum.Rejections, rejectionOut{ID: r.ID.String(), Reason: r.Err.Error()})
 		}
@@ -177,6 +180,9 @@ func (c *cli) bundleImport(args []string) error {
 				sum.Accepted, sum.Duplicate, sum.Quarantined, sum.Rejected)
 			if sum.Released > 0 {
 				fmt.Fprintf(c.stdout, "released %d records that were waiting for these\n", sum.Released)
+			}
+			if sum.NeedsNewer > 0 {
+				fmt.Fprintf(c.stdout, "%d of the accepted need a newer Vigil to read whole: stored, and passed on to other devices\n", sum.NeedsNewer)
 			}
 			for _, r := range sum.Rejections {
 				fmt.Fprintf(c.stderr, "rejected %s: %s\n", r.ID, strings.ReplaceAll(r.Reason, "\n", " "))

@@ -100,11 +100,15 @@ func (c *cli) cmdExport(args []string) error {
 		}
 		if c.json {
 			out := map[string]any{"out": *out, "format": *format, "reports": res.Reports,
-				"skipped_no_location": res.SkippedNoLocation, "public": *public}
+				"skipped_no_location": res.SkippedNoLocation, "public": *public,
+				"needs_newer_vigil": res.Newer, "dropped_newer": res.DroppedNewer}
 			if !*public {
 				out["mission"] = ms.ID.String()
 			}
 			return c.printJSON(out)
+		}
+		if res.Newer > 0 {
+			defer fmt.Fprintf(c.stderr, "It also holds %d records of kinds this version cannot read: they need a newer Vigil; `vigil verify` checks their signatures and membership.\n", res.Newer)
 		}
 		if *format == "evidence" {
 			fmt.Fprintf(c.stderr, "Wrote an evidence package of %d reports to %s; `vigil verify %s` checks it offline.\n", res.Reports, *out, *out)
@@ -116,6 +120,9 @@ func (c *cli) cmdExport(args []string) error {
 		}
 		if res.DroppedSealed > 0 {
 			fmt.Fprintf(c.stderr, "Left out %d sealed reports (public exports carry no sealed bodies).\n", res.DroppedSealed)
+		}
+		if res.DroppedNewer > 0 {
+			fmt.Fprintf(c.stderr, "Left out %d reports and records that need a newer Vigil (this version cannot judge them fit to publish).\n", res.DroppedNewer)
 		}
 		return nil
 	})
@@ -196,10 +203,28 @@ func (c *cli) cmdVerify(args []string) error {
 			fmt.Fprintf(c.stderr, "Checked against mission %s (%q).\n", rep.Mission, rep.Name)
 		}
 	}
-	if bad := rep.Bad(); bad > 0 {
+	newer := func() {
+		if n := rep.Newer(); n > 0 {
+			fmt.Fprintf(c.stderr, "%d records hold what this version cannot read (they need a newer Vigil): their signatures and membership are checked, the rest is for a newer Vigil to check.\n", n)
+		}
+	}
+	// A record of a newer schema version could not be checked at all: it
+	// fails the command (a script must not take the file as verified) but
+	// is not called forged.
+	bad, unchecked := rep.Bad(), rep.Unchecked()
+	if bad > 0 {
+		newer()
+	}
+	switch {
+	case bad > 0 && bad == unchecked:
+		return fmt.Errorf("%d of %d items need a newer Vigil to check; nothing was found forged", bad, len(rep.Verdicts))
+	case unchecked > 0:
+		return fmt.Errorf("%d of %d items failed verification, and %d more need a newer Vigil to check", bad-unchecked, len(rep.Verdicts), unchecked)
+	case bad > 0:
 		return fmt.Errorf("%d of %d items failed verification", bad, len(rep.Verdicts))
 	}
 	fmt.Fprintf(c.stderr, "All %d records verified.\n", len(rep.Verdicts))
+	newer()
 	return nil
 }
 

@@ -300,6 +300,9 @@ func (c *cli) reportList(args []string) error {
 			if j.Delivery != nil {
 				line += "  (" + *j.Delivery + ")"
 			}
+			if v.HasFlag(incident.FlagNewerFields) {
+				line += "  (" + newerNote + ")"
+			}
 			fmt.Fprintln(c.stdout, line)
 			return nil
 		})
@@ -314,6 +317,10 @@ func (c *cli) reportList(args []string) error {
 }
 
 var errStopList = errors.New("enough")
+
+// newerNote marks a report that holds fields a newer Vigil added
+// (incident.FlagNewerFields): this build shows what it can read.
+const newerNote = "needs a newer Vigil to show everything"
 
 func reportLine(v incident.ReportView) string {
 	r := v.Report
@@ -414,6 +421,9 @@ func (c *cli) printReport(v incident.ReportView, j incident.ReportJSON) {
 	}
 	if len(j.Flags) > 0 {
 		fmt.Fprintf(w, "%-12s %s\n", "flags", strings.Join(j.Flags, ", "))
+	}
+	if v.HasFlag(incident.FlagNewerFields) {
+		fmt.Fprintf(w, "%-12s %s: it holds fields a newer version added\n", "note", newerNote)
 	}
 	for _, a := range j.Attachments {
 		fmt.Fprintf(w, "%-12s %s\n", "attachment", a)

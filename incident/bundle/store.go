@@ -92,7 +92,11 @@ type Summary struct {
 	Quarantined int // kept aside until what they depend on arrives
 	Rejected    int
 	Released    int // earlier-waiting records these let in
-	Rejections  []Rejection
+	// Newer counts the accepted records that need a newer Vigil to read
+	// whole (a kind or fields this build does not know): stored, and
+	// passed on to other devices, like any other.
+	Newer      int
+	Rejections []Rejection
 }
 
 // Rejection is one record an import refused, and why.
@@ -105,8 +109,11 @@ type Rejection struct {
 // age-encrypted file with this device's key or one of ids (a passphrase's
 // scrypt identity), parses and checks it, refuses another mission's
 // bundle, and adds the records under the quarantine source "bundle:" +
-// name, calling progress (if not nil) as they go in. Every error return means nothing was stored; records the store
-// refuses one by one are counted in the Summary instead.
+// name, calling progress (if not nil) as they go in. Every error return
+// means nothing was stored; records the store refuses one by one are
+// counted in the Summary instead (a record of a newer schema version among
+// them, with an *incident.NewerError: this build cannot check it, the file
+// is not at fault).
 func Import(st *store.Store, name string, data []byte, ids []age.Identity, progress func(done, total int)) (Summary, error) {
 	var sum Summary
 	if len(data) > MaxBytes {
@@ -149,13 +156,17 @@ func Import(st *store.Store, name string, data []byte, ids []age.Identity, progr
 			released[id] = true
 		}
 	}
-	for _, r := range results {
+	for i, r := range results {
 		switch {
 		case r.Outcome == store.Accepted, r.Outcome == store.Quarantined && released[r.ID]:
 			// A record released by a later one of the same bundle ends
 			// up stored: it counts as accepted.
 			sum.Accepted++
 			delete(released, r.ID)
+			// The store checked its signature as it accepted it.
+			if rec, err := incident.DecodeStored(raws[i]); err == nil && len(rec.Newer()) > 0 {
+				sum.Newer++
+			}
 		case r.Outcome == store.Duplicate:
 			sum.Duplicate++
 		case r.Outcome == store.Quarantined:

@@ -108,3 +108,81 @@ func TestSelectWriteImport(t *testing.T) {
 		t.Fatalf("re-import: %+v, %v, %d progress calls", sum, err, calls)
 	}
 }
+
+// newerVersion signs a report in a schema version after this build's, as
+// a later Vigil that changed the envelope would.
+func newerVersion(t *testing.T, s *incident.Signer, mission incident.ID) []byte {
+	t.Helper()
+	a := s.Author()
+	r := incident.Record{Version: incident.SchemaVersion + 1, Mission: mission.Bytes(), Author: a[:], Kind: incident.KindReport,
+		Created: time.Now().UnixMilli(), Payload: []byte{0xa0}}
+	body, err := incident.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Sig = s.SignBytes(append([]byte("vigil/record/v1\x00"), body...))
+	raw, err := incident.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// Records a newer Vigil wrote travel in bundles: Select carries the kinds
+// this build does not know, Import stores them and counts what needs a
+// newer Vigil, and a record of a newer schema version is refused with
+// that reason while the rest of the bundle goes in.
+func TestImportNewerRecords(t *testing.T) {
+	src := newStore(t)
+	if _, err := src.CreateMission("Newer mission", "HQ", false); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := src.Mission()
+	put := func(kind incident.Kind, payload any) *incident.Signed {
+		t.Helper()
+		rec, err := src.Signer().Sign(ms.ID, kind, time.Now(), payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := src.Add(rec.Raw, "newer build"); res.Outcome != store.Accepted {
+			t.Fatalf("Add(%s) = %v %v", kind, res.Outcome, res.Err)
+		}
+		return rec
+	}
+	put("notice", map[uint64]any{1: "Stations close at 18:00"})
+	put(incident.KindReport, map[uint64]any{1: "polling.late_opening", 2: uint64(2), 3: time.Now().UnixMilli(), 9: "Opened late", 16: "form-7"})
+	if _, err := src.Put(incident.KindCheckin, incident.CheckinPayload{Status: "arrived"}); err != nil {
+		t.Fatal(err)
+	}
+	raws, err := bundle.Select(src, time.Time{})
+	if err != nil || len(raws) != 4 {
+		t.Fatalf("Select = %d records, %v; want genesis, report, checkin and notice", len(raws), err)
+	}
+	v2 := newerVersion(t, src.Signer(), ms.ID)
+	var buf bytes.Buffer
+	if err := bundle.Write(&buf, ms.ID, time.Now(), append(raws, v2)); err != nil {
+		t.Fatal(err)
+	}
+
+	dst := newStore(t)
+	code, err := src.Invite(store.InviteRequest{Role: incident.RoleObserver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.Join(code); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := bundle.Import(dst, "stick", buf.Bytes(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Records != 5 || sum.Accepted != 3 || sum.Duplicate != 1 || sum.Newer != 2 || sum.Rejected != 1 {
+		t.Fatalf("summary %+v; want 3 accepted (2 needing a newer Vigil), the genesis held, 1 rejected", sum)
+	}
+	if err := sum.Rejections[0].Err; !incident.IsNewer(err) || incident.IsRejected(err) || sum.Rejections[0].ID != incident.IDOf(v2) {
+		t.Fatalf("rejection %v %v; want the version %d record, as needing a newer Vigil", sum.Rejections[0].ID, err, incident.SchemaVersion+1)
+	}
+	if n, _ := dst.Counts(); n["notice"] != 1 || n[incident.KindReport] != 1 {
+		t.Fatalf("stored %v", n)
+	}
+}

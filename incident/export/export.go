@@ -99,8 +99,10 @@ var Columns = []Column{
 	{"attachments", "#meta+attachments", func(j *incident.ReportJSON) string { return strings.Join(j.Attachments, ";") }},
 }
 
-// JSONL lines. The mission records come first, one per line, then one line
-// per report with its decoded fields, its signed record and the signed
+// JSONL lines. The mission records come first, one per line, then the
+// records of kinds this build does not know (a newer Vigil's: part of the
+// mission's log, carried so the file is complete), then one line per
+// report with its decoded fields, its signed record and the signed
 // records that shape its current view.
 type (
 	// DepLine is a mission record a reader needs to check the reports.
@@ -115,6 +117,19 @@ type (
 		incident.ReportJSON
 		Record  string   `json:"record"`
 		Related []string `json:"related"`
+	}
+	// NewerLine is a record of a kind this build does not know: what
+	// every record shows in the clear, what this build cannot read
+	// (Signed.Newer) and the signed record. NeedsNewerVigil is always
+	// true; readers tell these lines from the others by it.
+	NewerLine struct {
+		Kind            incident.Kind `json:"kind"`
+		ID              string        `json:"id"`
+		Author          string        `json:"author"`
+		Created         string        `json:"created"`
+		NeedsNewerVigil bool          `json:"needs_newer_vigil"`
+		Newer           []string      `json:"newer"`
+		Record          string        `json:"record"`
 	}
 )
 
@@ -139,6 +154,13 @@ func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 // Notice writes a {"kind":"notice","text":…} line (public exports).
 func (jw *JSONLWriter) Notice(text string) error {
 	return jw.enc.Encode(map[string]string{"kind": "notice", "text": text})
+}
+
+// Newer writes the line of a record this build cannot read (Newer: a kind
+// it does not know). Call it after NewJSONL and before the reports.
+func (jw *JSONLWriter) Newer(rec *incident.Signed) error {
+	return jw.enc.Encode(NewerLine{Kind: rec.Kind, ID: rec.ID.String(), Author: rec.AuthorKey().String(),
+		Created: incident.FormatTime(rec.Created), NeedsNewerVigil: true, Newer: rec.Newer(), Record: b64(rec.Raw)})
 }
 
 // Write adds one report line.

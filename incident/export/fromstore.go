@@ -36,6 +36,13 @@ type Result struct {
 	Reports           int // reports written
 	SkippedNoLocation int // GeoJSON: reports without coordinates
 	DroppedSealed     int // public exports: sealed reports left out
+	// Newer counts the records of kinds this build does not know that
+	// the file carries (JSONL and evidence: a newer Vigil's records).
+	Newer int
+	// DroppedNewer (public exports): reports with fields a newer Vigil
+	// added, and records of kinds this build does not know, left out.
+	// What this build cannot read it cannot anonymise.
+	DroppedNewer int
 }
 
 // PracticeNotice marks every export of a practice mission (vigil demo).
@@ -66,14 +73,20 @@ func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	newer, err := NewerRecords(st)
+	if err != nil {
+		return res, err
+	}
 	if req.Format == "evidence" {
-		res.Reports, err = evidenceFromStore(st, ms, views, w, req)
+		res.Reports, err = evidenceFromStore(st, ms, views, newer, w, req)
+		res.Newer = len(newer)
 		return res, err
 	}
 	var pub *Anonymizer
 	notice := ""
 	if req.Public {
 		pub = NewAnonymizer(views, PublicOptions{Private: ms.PrivateFields()})
+		pub.NewerRecords = len(newer)
 		// The notice counts what was dropped, so judge every row first.
 		rows := make([]*incident.ReportJSON, len(views))
 		for i, v := range views {
@@ -83,20 +96,43 @@ func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
 		}
 		notice = pub.Notice()
 		res.DroppedSealed = pub.Dropped
+		res.DroppedNewer = pub.DroppedNewer + pub.NewerRecords
 		if st.Practice() {
 			notice = PracticeNotice + " " + notice
 		}
-		return writeViews(st, ms, views, rows, w, req, notice, res)
+		return writeViews(st, ms, views, rows, nil, w, req, notice, res)
 	}
 	if st.Practice() {
 		notice = PracticeNotice
 	}
-	return writeViews(st, ms, views, nil, w, req, notice, res)
+	return writeViews(st, ms, views, nil, newer, w, req, notice, res)
+}
+
+// NewerRecords returns the records of st of kinds this build does not
+// know (a newer Vigil's), by kind name, each kind in store order.
+func NewerRecords(st *store.Store) ([]*incident.Signed, error) {
+	kinds, err := st.Kinds()
+	if err != nil {
+		return nil, err
+	}
+	var out []*incident.Signed
+	for _, k := range kinds {
+		if k.Known() {
+			continue
+		}
+		recs, err := st.ByKind(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
 }
 
 // writeViews writes views (or, for a public export, their rows; a nil row
-// is left out).
-func writeViews(st *store.Store, ms *incident.MissionState, views []incident.ReportView, rows []*incident.ReportJSON, w io.Writer, req Request, notice string, res Result) (Result, error) {
+// is left out). JSONL also carries newer, the records of kinds this build
+// does not know, after the mission records and the notice.
+func writeViews(st *store.Store, ms *incident.MissionState, views []incident.ReportView, rows []*incident.ReportJSON, newer []*incident.Signed, w io.Writer, req Request, notice string, res Result) (Result, error) {
 	public := rows != nil
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var write func(*Item) error
@@ -125,6 +161,12 @@ func writeViews(st *store.Store, ms *incident.MissionState, views []incident.Rep
 				return res, err
 			}
 		}
+		for _, r := range newer {
+			if err := jw.Newer(r); err != nil {
+				return res, err
+			}
+		}
+		res.Newer = len(newer)
 		write, finish = jw.Write, func() error { return nil }
 	case "geojson":
 		gw, err := NewNoticeGeoJSON(bw, notice)
@@ -207,9 +249,10 @@ func MissionRecords(st *store.Store) ([]*incident.Signed, error) {
 
 // evidenceFromStore writes an evidence package of views: each report with
 // its amendments, retractions and reviews, their attachments, every
-// mission record that authorises an author, and the checkpoints signed on
-// this device with the lists they covered.
-func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incident.ReportView, w io.Writer, req Request) (int, error) {
+// mission record that authorises an author, the records of kinds this
+// build does not know (newer), and the checkpoints signed on this device
+// with the lists they covered.
+func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incident.ReportView, newer []*incident.Signed, w io.Writer, req Request) (int, error) {
 	if role, _ := ms.Role(st.Author()); role != incident.RoleCoordinator {
 		return 0, errors.New("evidence packages are signed by a coordinator; this device is not one")
 	}
@@ -219,6 +262,10 @@ func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incid
 		return 0, err
 	}
 	ev.Records = append(ev.Records, deps...)
+	// A newer Vigil's records go too: the package is the mission's whole
+	// log as this device holds it, and verify checks their signatures
+	// and membership.
+	ev.Records = append(ev.Records, newer...)
 	for i, v := range views {
 		rec, err := st.Get(v.ID)
 		if err != nil || rec == nil {

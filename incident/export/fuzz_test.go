@@ -18,6 +18,21 @@ func FuzzVerify(f *testing.F) {
 		jw.Write(&m.items[i])
 	}
 	f.Add(jsonl.Bytes())
+	// A newer Vigil's record (a kind this build does not know) on its
+	// JSONL line and in a bundle.
+	notice := m.accept(m.sign(m.observer, "notice", map[uint64]any{1: "Stations close at 18:00"}))
+	var newer bytes.Buffer
+	nw, _ := NewJSONL(&newer, m.deps)
+	nw.Newer(notice)
+	nw.Write(&m.items[0])
+	f.Add(newer.Bytes())
+	raws := [][]byte{}
+	for _, d := range m.deps {
+		raws = append(raws, d.Raw)
+	}
+	var b bytes.Buffer
+	bundle.Write(&b, m.ms.ID, paperT0, append(raws, notice.Raw, m.items[0].Record))
+	f.Add(b.Bytes())
 	f.Add([]byte("{}\n"))
 	f.Add(append(append([]byte(nil), bundle.Magic...), make([]byte, 80)...))
 	f.Add([]byte("PK\x03\x04"))

@@ -41,6 +41,13 @@ type Anonymizer struct {
 	observers map[string]map[incident.Author]bool // station → authors
 	areas     map[string]string                   // station → an area reported with it
 	Dropped   int                                 // sealed reports left out
+	// DroppedNewer counts the reports left out because they carry fields
+	// a newer Vigil added: what this build cannot read, it cannot judge
+	// fit to publish.
+	DroppedNewer int
+	// NewerRecords is set by the caller: the records of kinds this build
+	// does not know, which a public export leaves out (Notice says so).
+	NewerRecords int
 }
 
 // NewAnonymizer prepares a public export of views.
@@ -92,10 +99,15 @@ func hourString(ms int64) string {
 }
 
 // Public returns the public row of v, or false when v must be left out
-// (sealed reports: their bodies are for coordinators only).
+// (sealed reports: their bodies are for coordinators only; reports with
+// fields a newer Vigil added: a newer mission policy may cover them).
 func (a *Anonymizer) Public(v incident.ReportView) (incident.ReportJSON, bool) {
 	if v.Sealed {
 		a.Dropped++
+		return incident.ReportJSON{}, false
+	}
+	if v.HasFlag(incident.FlagNewerFields) {
+		a.DroppedNewer++
 		return incident.ReportJSON{}, false
 	}
 	j := v.JSON(false)
@@ -162,10 +174,15 @@ func (a *Anonymizer) Notice() string {
 	if len(a.opts.Private) > 0 {
 		private = strings.Join(a.opts.Private, ", ")
 	}
+	newer := ""
+	if a.DroppedNewer > 0 || a.NewerRecords > 0 {
+		newer = fmt.Sprintf(" Left out as this version of Vigil cannot read them whole (they need a newer Vigil): "+
+			"%d reports with fields a newer version added, %d records of kinds it does not know.", a.DroppedNewer, a.NewerRecords)
+	}
 	return fmt.Sprintf("Anonymised public export. Removed or changed: record IDs and author keys "+
 		"(replaced by pseudonyms that hold only within this file); station codes where fewer than %d observers "+
 		"reported (the area is shown instead); coordinates rounded to %g degrees (about %d km); times rounded down "+
 		"to the hour; sealed reports (%d left out); attachments; fields the mission marks private (%s). "+
-		"This file carries no signatures and cannot be verified.",
-		a.opts.MinObservers, a.opts.GridDegrees, int(a.opts.GridDegrees*111), a.Dropped, private)
+		"This file carries no signatures and cannot be verified.%s",
+		a.opts.MinObservers, a.opts.GridDegrees, int(a.opts.GridDegrees*111), a.Dropped, private, newer)
 }

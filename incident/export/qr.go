@@ -177,9 +177,15 @@ func VerifyQRText(text string) (Verdict, *incident.Signed, error) {
 	}
 	rec, err := incident.Decode(raw)
 	if err != nil {
-		return Verdict{ID: incident.IDOf(raw).String(), Reason: err.Error()}, nil, nil
+		v := Verdict{ID: incident.IDOf(raw).String(), Reason: err.Error()}
+		if incident.IsNewer(err) {
+			v.unchecked(err)
+		}
+		return v, nil, nil
 	}
-	return Verdict{ID: rec.ID.String(), OK: true}, rec, nil
+	v := Verdict{ID: rec.ID.String(), OK: true}
+	v.setNewer(rec.Newer())
+	return v, rec, nil
 }
 
 // VerifyInMission checks a record against the mission records in chain (a

@@ -10,6 +10,8 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -25,16 +27,84 @@ type Verdict struct {
 	// Covered (evidence packages): the earliest checkpoint that covers
 	// the record, which proves it existed by that checkpoint's time.
 	Covered string `json:"covered,omitempty"`
+	// Newer lists what this build could not read in a record it checked
+	// (Signed.Newer: "kind notice", or payload fields by path such as
+	// "16"). OK still means what it says: the signature, the encoding
+	// and the author's membership chain are sound. The rules of what it
+	// could not read (who may sign a kind, what a field may hold) are a
+	// newer Vigil's to check.
+	Newer []string `json:"newer,omitempty"`
+	// Unchecked: the record is of a schema version newer than this build
+	// reads, so not even its signature could be checked. OK is false
+	// (nothing unchecked may pass as verified) but the record is not
+	// called forged.
+	Unchecked bool `json:"unchecked,omitempty"`
+	// NeedsNewerVigil: Newer is not empty or the record is Unchecked.
+	NeedsNewerVigil bool `json:"needs_newer_vigil,omitempty"`
+	// FieldsNotCompared (JSONL report lines): a record that shapes the
+	// report's view is of a kind this build does not know, so the
+	// decoded fields on the line, but for its ID, author and time, were
+	// not compared with the signed records.
+	FieldsNotCompared bool `json:"fields_not_compared,omitempty"`
 }
 
 func (v Verdict) String() string {
+	if v.Unchecked {
+		return v.ID + " UNCHECKED " + v.Reason
+	}
 	if v.OK {
+		var notes []string
 		if v.Covered != "" {
-			return v.ID + " OK (" + v.Covered + ")"
+			notes = append(notes, v.Covered)
+		}
+		if len(v.Newer) > 0 {
+			notes = append(notes, "needs a newer Vigil: "+describeNewer(v.Newer))
+		}
+		if v.FieldsNotCompared {
+			notes = append(notes, "the line's fields were not compared")
+		}
+		if len(notes) > 0 {
+			return v.ID + " OK (" + strings.Join(notes, "; ") + ")"
 		}
 		return v.ID + " OK"
 	}
 	return v.ID + " BAD " + v.Reason
+}
+
+// describeNewer prints Signed.Newer's list for people: "kind notice", or
+// "field 16", "fields 16, report.16".
+func describeNewer(newer []string) string {
+	var kinds, fields []string
+	for _, n := range newer {
+		if strings.HasPrefix(n, "kind ") {
+			kinds = append(kinds, n)
+		} else {
+			fields = append(fields, n)
+		}
+	}
+	switch len(fields) {
+	case 0:
+	case 1:
+		kinds = append(kinds, "field "+fields[0])
+	default:
+		kinds = append(kinds, "fields "+strings.Join(fields, ", "))
+	}
+	return strings.Join(kinds, ", ")
+}
+
+// setNewer records what this build could not read in a record v checked.
+func (v *Verdict) setNewer(newer []string) {
+	v.Newer = newer
+	v.NeedsNewerVigil = v.Unchecked || len(newer) > 0
+}
+
+// unchecked marks v as a record of a newer schema version: not checked,
+// not forged.
+func (v *Verdict) unchecked(err error) {
+	var ne *incident.NewerError
+	errors.As(err, &ne)
+	v.OK, v.Unchecked, v.NeedsNewerVigil = false, true, true
+	v.Reason = fmt.Sprintf("needs a newer Vigil to check (record version %d; this build reads version %d)", ne.Version, incident.SchemaVersion)
 }
 
 // Report is the outcome of verifying a file.
@@ -45,11 +115,38 @@ type Report struct {
 	Verdicts []Verdict   `json:"verdicts"`
 }
 
-// Bad counts the verdicts that are not OK.
+// Bad counts the verdicts that are not OK, Unchecked ones included: a
+// verifier that could not check a record must not let it pass as
+// verified, so `vigil verify` exits with an error for them too (its
+// message tells them apart from forgeries).
 func (r *Report) Bad() int {
 	n := 0
 	for _, v := range r.Verdicts {
 		if !v.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// Unchecked counts the records of a schema version newer than this build
+// reads (part of Bad).
+func (r *Report) Unchecked() int {
+	n := 0
+	for _, v := range r.Verdicts {
+		if v.Unchecked {
+			n++
+		}
+	}
+	return n
+}
+
+// Newer counts the records verified OK that hold something this build
+// cannot read (Verdict.Newer).
+func (r *Report) Newer() int {
+	n := 0
+	for _, v := range r.Verdicts {
+		if v.OK && len(v.Newer) > 0 {
 			n++
 		}
 	}
@@ -65,6 +162,12 @@ const MaxVerifyBytes = 1 << 30
 // the genesis in the file (the caller prints its ID for the user to
 // compare); with mission, a file of another mission fails. An error is
 // returned only when the file cannot be read at all.
+//
+// Records a newer Vigil wrote are checked as far as this build can: one
+// of a kind it does not know, or with fields it does not know, by
+// signature, encoding and membership (the verdict lists what it could not
+// read, and the decoded fields it cannot read are not compared); one of a
+// newer schema version not at all (Verdict.Unchecked).
 func Verify(r io.Reader, mission *incident.ID) (*Report, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxVerifyBytes+1))
 	if err != nil {
@@ -100,6 +203,9 @@ type entry struct {
 	verdict *Verdict
 	line    *ReportLine // JSONL report lines
 	related []*incident.Signed
+	// lenient: the line holds JSON keys this build does not know, allowed
+	// because its records need a newer Vigil (a newer build wrote it).
+	lenient bool
 }
 
 type verifier struct {
@@ -119,6 +225,22 @@ type verifier struct {
 func (v *verifier) add(raw []byte, name string) *entry {
 	e := &entry{verdict: &Verdict{ID: name}}
 	rec, err := incident.Decode(raw)
+	if incident.IsNewer(err) {
+		// The ID is the hash of the bytes, whatever their version.
+		e.verdict.ID = incident.IDOf(raw).String()
+		e.verdict.unchecked(err)
+		if name != "" && name != e.verdict.ID {
+			e.verdict.Unchecked, e.verdict.NeedsNewerVigil = false, false
+			e.verdict.Reason = fmt.Sprintf("record hashes to %s, not the ID given", e.verdict.ID)
+		}
+		id := incident.IDOf(raw)
+		if prev, ok := v.byID[id]; ok {
+			return prev
+		}
+		v.byID[id] = e
+		v.order = append(v.order, e)
+		return e
+	}
 	if err != nil {
 		if name == "" {
 			// The record's own ID is lost with its bytes: name the frame
@@ -181,61 +303,135 @@ func (v *verifier) readJSONL(data []byte) error {
 			name = string(m[1])
 		}
 		var probe struct {
-			Kind string `json:"kind"`
+			Kind   string  `json:"kind"`
+			Record *string `json:"record"`
 		}
 		if err := json.Unmarshal(text, &probe); err != nil {
 			v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("line %d is not valid JSON: %v", n, err)})
 			continue
 		}
-		if probe.Kind == "notice" {
-			continue // a practice or public-export notice: information only, not a record
-		}
-		if probe.Kind != string(incident.KindReport) {
+		switch kind := incident.Kind(probe.Kind); {
+		case kind == "notice" && probe.Record == nil:
+			// A practice or public-export notice: information only, not
+			// a record. (A record of a newer kind named notice has one.)
+		case kind == incident.KindReport:
+			v.readReportLine(text, n, name)
+		case kind.Known():
 			var d DepLine
-			dec := json.NewDecoder(bytes.NewReader(text))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&d); err != nil {
+			raws, lenient, err := decodeLine(text, &d, func() []string { return []string{d.Record} })
+			if err != nil {
 				v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("line %d: %v", n, err)})
 				continue
 			}
-			raw, err := base64.StdEncoding.DecodeString(d.Record)
-			if err != nil {
-				v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("line %d: record is not base64", n)})
-				continue
-			}
-			e := v.add(raw, d.ID)
+			e := v.add(raws[0], d.ID)
+			e.lenient = lenient
 			if e.rec != nil && e.rec.Kind != d.Kind && e.verdict.Reason == "" {
 				e.verdict.Reason = fmt.Sprintf("line says kind %s, the record is a %s", d.Kind, e.rec.Kind)
 			}
-			continue
-		}
-		var line ReportLine
-		dec := json.NewDecoder(bytes.NewReader(text))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&line); err != nil {
-			v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("line %d: %v", n, err)})
-			continue
-		}
-		raw, err := base64.StdEncoding.DecodeString(line.Record)
-		if err != nil {
-			v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("line %d: record is not base64", n)})
-			continue
-		}
-		e := v.add(raw, line.ID)
-		e.line = &line
-		for i, rb := range line.Related {
-			rr, err := base64.StdEncoding.DecodeString(rb)
-			if err != nil {
-				e.verdict.Reason = fmt.Sprintf("related record %d is not base64", i)
-				continue
-			}
-			re := v.add(rr, "")
-			if re.rec != nil {
-				e.related = append(e.related, re.rec)
-			}
+		default:
+			v.readNewerLine(text, n, name)
 		}
 	}
 	return sc.Err()
+}
+
+// decodeLine decodes a JSONL line into line, refusing JSON keys this build
+// does not know, unless a record the line carries (records lists them,
+// base64, once line is decoded) needs a newer Vigil: a newer build prints
+// what it added, and this one compares only what it reads. It returns the
+// decoded records and whether unknown keys were let through.
+func decodeLine(text []byte, line any, records func() []string) (raws [][]byte, lenient bool, err error) {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.DisallowUnknownFields()
+	strict := dec.Decode(line)
+	if strict != nil {
+		reflect.ValueOf(line).Elem().SetZero()
+		if json.Unmarshal(text, line) != nil {
+			return nil, false, strict
+		}
+	}
+	for i, r := range records() {
+		raw, err := base64.StdEncoding.DecodeString(r)
+		if err != nil {
+			if i == 0 {
+				return nil, false, errors.New("record is not base64")
+			}
+			raw = nil // named by the caller
+		}
+		raws = append(raws, raw)
+	}
+	if strict == nil {
+		return raws, false, nil
+	}
+	for _, raw := range raws {
+		if needsNewer(raw) {
+			return raws, true, nil
+		}
+	}
+	return nil, false, strict
+}
+
+// needsNewer reports whether raw is a record of a newer schema version, of
+// a kind this build does not know, or with fields a newer build added. It
+// judges nothing else: the verdicts do.
+func needsNewer(raw []byte) bool {
+	rec, err := incident.Decode(raw)
+	if err != nil {
+		return incident.IsNewer(err)
+	}
+	return len(rec.Newer()) > 0
+}
+
+// readReportLine reads one report line: its record, and the related
+// records that shape its view.
+func (v *verifier) readReportLine(text []byte, n int, name string) {
+	var line ReportLine
+	raws, lenient, err := decodeLine(text, &line, func() []string { return append([]string{line.Record}, line.Related...) })
+	if err != nil {
+		v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("line %d: %v", n, err)})
+		return
+	}
+	e := v.add(raws[0], line.ID)
+	e.line, e.lenient = &line, lenient
+	for i, rr := range raws[1:] {
+		if rr == nil {
+			e.verdict.Reason = fmt.Sprintf("related record %d is not base64", i)
+			continue
+		}
+		re := v.add(rr, "")
+		if re.rec != nil {
+			e.related = append(e.related, re.rec)
+		}
+	}
+}
+
+// readNewerLine reads the line of a record of a kind this build does not
+// know: the record is checked (signature, encoding, membership) and what
+// the line says of it in the clear (kind, ID, author, time) must match.
+// Any other key is a newer Vigil's and is not compared.
+func (v *verifier) readNewerLine(text []byte, n int, name string) {
+	var line NewerLine
+	if err := json.Unmarshal(text, &line); err != nil {
+		v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("line %d: %v", n, err)})
+		return
+	}
+	raw, err := base64.StdEncoding.DecodeString(line.Record)
+	if err != nil || line.Record == "" {
+		v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("line %d: no base64 record (kind %q)", n, line.Kind)})
+		return
+	}
+	e := v.add(raw, line.ID)
+	if e.rec == nil || e.verdict.Reason != "" {
+		return
+	}
+	switch {
+	case e.rec.Kind != line.Kind:
+		e.verdict.Reason = fmt.Sprintf("line says kind %s, the record is a %s", line.Kind, e.rec.Kind)
+	case line.Author != "" && line.Author != e.rec.AuthorKey().String():
+		e.verdict.Reason = `field "author" on the line differs from the signed record`
+	case line.Created != "" && line.Created != incident.FormatTime(e.rec.Created):
+		e.verdict.Reason = `field "created" on the line differs from the signed record`
+	}
 }
 
 // judge validates every decoded record against the genesis in the file,
@@ -300,6 +496,7 @@ func (v *verifier) judge() {
 				continue
 			}
 			e.verdict.OK = true
+			e.verdict.setNewer(e.rec.Newer())
 			src[e.rec.ID] = e.rec
 			_ = ms.Apply(e.rec)
 		}
@@ -323,12 +520,29 @@ func (v *verifier) judge() {
 		if !e.verdict.OK {
 			continue
 		}
-		view, err := incident.FoldReport(e.rec, e.related, ms, time.Now())
+		// A related record of a kind this build does not know is checked
+		// above on its own line of verdicts, but cannot be folded: the
+		// view it shapes is a newer Vigil's to recompute, so only what
+		// the report shows in the clear is compared.
+		var known []*incident.Signed
+		var unread []string
+		for _, r := range e.related {
+			if r.Kind.Known() {
+				known = append(known, r)
+			} else if n := "kind " + string(r.Kind); !slices.Contains(unread, n) {
+				unread = append(unread, n)
+			}
+		}
+		view, err := incident.FoldReport(e.rec, known, ms, time.Now())
 		if err != nil {
 			e.verdict.OK, e.verdict.Reason = false, err.Error()
 			continue
 		}
-		if field := differs(view.JSON(false), e.line.ReportJSON); field != "" {
+		if len(unread) > 0 {
+			e.verdict.setNewer(append(e.verdict.Newer, unread...))
+			e.verdict.FieldsNotCompared = true
+		}
+		if field := differs(view.JSON(false), e.line.ReportJSON, len(unread) > 0, e.lenient); field != "" {
 			e.verdict.OK, e.verdict.Reason = false, fmt.Sprintf("field %q on the line differs from the signed record", field)
 		}
 	}
@@ -336,9 +550,12 @@ func (v *verifier) judge() {
 }
 
 // differs names the first field of got that differs from the recomputed
-// want, ignoring clock-dependent flags.
-func differs(want, got incident.ReportJSON) string {
-	if want.Sealed {
+// want, ignoring clock-dependent flags. clearOnly compares only what the
+// report shows in the clear (ID, author, time), as for a sealed report;
+// newer (a line a newer Vigil wrote) lets got carry flags this build does
+// not compute, as long as it carries every one this build does.
+func differs(want, got incident.ReportJSON, clearOnly, newer bool) string {
+	if want.Sealed || clearOnly {
 		// A sealed report's fields come from the ciphertext, which only a
 		// coordinator can open: check what the record shows in the clear.
 		switch {
@@ -348,12 +565,15 @@ func differs(want, got incident.ReportJSON) string {
 			return "author"
 		case want.Created != got.Created:
 			return "created"
-		case !got.Sealed:
+		case want.Sealed != got.Sealed:
 			return "sealed"
 		}
 		return ""
 	}
 	want.Flags, got.Flags = clockless(want.Flags), clockless(got.Flags)
+	if newer && !slices.ContainsFunc(want.Flags, func(f string) bool { return !slices.Contains(got.Flags, f) }) {
+		got.Flags = want.Flags
+	}
 	wv, gv := reflect.ValueOf(want), reflect.ValueOf(got)
 	t := wv.Type()
 	for i := 0; i < t.NumField(); i++ {
