@@ -266,6 +266,12 @@ func TestConfigSettings(t *testing.T) {
 	// read: valid, kept, shown, no effect.
 	f.accept(f.sign(f.founder, KindConfig, ConfigPayload{Settings: map[string]string{
 		"quota.records_per_day": "500", "attachment_budget": "unlimited"}}))
+	// private_fields naming a field a newer build added keeps the fields
+	// this build knows private (it never falls back to an older, laxer value).
+	f.accept(f.sign(f.founder, KindConfig, ConfigPayload{Settings: map[string]string{"private_fields": "lat,lon,capture_gps"}}))
+	if pf := f.ms.PrivateFields(); !slices.Equal(pf, []string{"lat", "lon"}) {
+		t.Fatalf("PrivateFields with a newer field = %v, want [lat lon]", pf)
+	}
 	q := settingOf(t, f.ms, "quota.records_per_day")
 	if q.Known || q.Value != "500" {
 		t.Fatalf("unknown setting = %+v", q)

@@ -44,6 +44,9 @@ type ConfigKey struct {
 	// parse checks a value as typed by a coordinator and returns the
 	// text to sign (canonical: "1048576", not "1MiB").
 	parse func(name, value string) (string, error)
+	// read, when set, reads a signed value more leniently than parse
+	// (see readSetting).
+	read func(value string) (string, error)
 }
 
 // ConfigKeys lists the settings this build knows. Settings announced for
@@ -56,7 +59,7 @@ var ConfigKeys = []ConfigKey{
 		parse: parseBool},
 	{Name: SettingPrivateFields, Value: "FIELD,...",
 		Help:  "report fields left out of public exports (" + strings.Join(ReportFields, ", ") + "); empty: none",
-		parse: parsePrivateFields},
+		parse: parsePrivateFields, read: readPrivateFields},
 	{Name: SettingAttachmentBudget, Value: "SIZE", Size: true,
 		Help:  "bytes of other members' attachments a device fetches (for example 256MiB; default " + strconv.Itoa(DefaultAttachmentBudget>>20) + "MiB)",
 		parse: parseSize},
@@ -152,6 +155,24 @@ func parsePrivateFields(_, v string) (string, error) {
 			return "", fmt.Errorf("%q is not a report field (want some of %s)", f, strings.Join(ReportFields, ", "))
 		}
 		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return strings.Join(out, ","), nil
+}
+
+// readPrivateFields reads a signed private_fields value: the report
+// fields this build knows stay private, and names it does not know (fields
+// a newer build added, which its reports cannot hold) are passed over.
+// Failing the whole value instead would make an older value apply, and a
+// newer coordinator's "lat,lon,newfield" would publish lat and lon here.
+func readPrivateFields(v string) (string, error) {
+	var out []string
+	for f := range strings.SplitSeq(v, ",") {
+		if f == "" || !wellFormedSettingName(f) {
+			return "", fmt.Errorf("%q is not a list of field names", v)
+		}
+		if slices.Contains(ReportFields, f) && !slices.Contains(out, f) {
 			out = append(out, f)
 		}
 	}
@@ -342,6 +363,12 @@ func readSetting(key, value string) (string, error) {
 	k, ok := LookupConfigKey(key)
 	if !ok {
 		return "", fmt.Errorf("unknown setting")
+	}
+	if k.read != nil {
+		if value == "" {
+			return "", nil
+		}
+		return k.read(value)
 	}
 	v, err := k.parse(key, value)
 	if err != nil {
