@@ -207,26 +207,7 @@ func (b *StoreBackend) Identity() (Identity, error) {
 // NewerRecords counts the records of kinds this build does not know. It
 // costs one seek per kind held, and reads the records of unknown kinds
 // only.
-func (b *StoreBackend) NewerRecords() (map[incident.Kind]int, error) {
-	kinds, err := b.st.Kinds()
-	if err != nil {
-		return nil, err
-	}
-	out := map[incident.Kind]int{}
-	for _, k := range kinds {
-		if k.Known() {
-			continue
-		}
-		recs, err := b.st.ByKind(k)
-		if err != nil {
-			return nil, err
-		}
-		if len(recs) > 0 {
-			out[k] = len(recs)
-		}
-	}
-	return out, nil
-}
+func (b *StoreBackend) NewerRecords() (map[incident.Kind]int, error) { return b.st.CountNewer() }
 
 // CreateMission founds a mission and starts the mesh.
 func (b *StoreBackend) CreateMission(name, label string) error {

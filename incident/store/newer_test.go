@@ -54,6 +54,9 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 	if counts["notice"] != 1 || counts["tally"] != 1 {
 		t.Fatalf("Counts() = %v", counts)
 	}
+	if newer, err := coord.CountNewer(); err != nil || !maps.Equal(newer, map[incident.Kind]int{"notice": 1, "tally": 1}) {
+		t.Fatalf("CountNewer() = %v, %v", newer, err)
+	}
 	// The report with a newer field lists like any report, flagged.
 	views := mustList(t, coord, store.Filter{})
 	var got *incident.ReportView

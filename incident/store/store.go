@@ -612,6 +612,28 @@ func (s *Store) Counts() (map[incident.Kind]int, error) {
 	return out, err
 }
 
+// CountNewer returns how many records of each kind this build does not
+// know are stored (a newer build's records it keeps and passes on). It
+// reads index keys only.
+func (s *Store) CountNewer() (map[incident.Kind]int, error) {
+	kinds, err := s.Kinds()
+	if err != nil {
+		return nil, err
+	}
+	out := map[incident.Kind]int{}
+	err = s.view(func(txn *badger.Txn) error {
+		for _, k := range kinds[len(incident.Kinds):] {
+			n := 0
+			if err := scanPrefix(txn, kindPrefix(k), false, func([]byte) error { n++; return nil }); err != nil {
+				return err
+			}
+			out[k] = n
+		}
+		return nil
+	})
+	return out, err
+}
+
 // ByKind returns the stored records of kind k in claimed-time order.
 func (s *Store) ByKind(k incident.Kind) ([]*incident.Signed, error) {
 	return s.recordsUnder(kindPrefix(k))
