@@ -215,6 +215,9 @@ func TestNewerRecordsCrossTheMesh(t *testing.T) {
 			a, b, c := m.start(0, opts...), m.start(1, opts...), m.start(2, opts...)
 			connect(t, a, b)
 			connect(t, b, c)
+			if connected(a, c.Node().ID()) {
+				t.Fatal("A is connected to C")
+			}
 			for _, pair := range [][2]*mesh.Engine{{a, b}, {b, c}} {
 				if l := pair[0].Node().FormatLevel(pair[1].Node().ID()); l != incident.FormatLevel {
 					t.Fatalf("a peer of this build reads as format level %d", l)
@@ -273,9 +276,11 @@ func TestNewerRecordsCrossTheMesh(t *testing.T) {
 					})
 				}
 				cancel()
-				for len(results) > 0 {
-					if r := <-results; r.Received > 0 {
-						t.Fatalf("a reconciliation brought %d records: the test is not testing gossip", r.Received)
+				for _, ch := range []<-chan mesh.SyncResult{results, a.Results(), b.Results(), c.Results()} {
+					for len(ch) > 0 {
+						if r := <-ch; r.Received > 0 {
+							t.Fatalf("a reconciliation brought %d records: the test is not testing gossip", r.Received)
+						}
 					}
 				}
 			}
