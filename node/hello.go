@@ -26,6 +26,7 @@ import (
 //	verifier → prover: 1 byte, 1 = admitted, 0 = refused
 //	prover → verifier: 1 byte, 1, and the prover's clock: Unix time in
 //	                   milliseconds, int64 big-endian (8 bytes)
+//	prover → verifier: 1 byte, 2, and the prover's format level (1 byte)
 //
 // The verifier proves the secret too before the prover sends its
 // credential, so a peer outside the mission never learns a member's author
@@ -34,24 +35,36 @@ import (
 // binding = "vigil/hello/v1\x00" || prover peer ID || verifier peer ID ||
 // nonce. The peer IDs are authenticated by the channel, so a proof cannot
 // be replayed to another peer or reflected back. A peer is admitted when
-// its proof and credential check out; until then no other protocol of the
-// mission is served to it. A connection that has not been admitted within
-// HelloTimeout is closed.
+// its proof and credential check out and the verifier has read what
+// follows the verdict (the clock and the level, or the end of the
+// stream); until then no other protocol of the mission is served to it. A
+// connection that has not been admitted within HelloTimeout is closed.
 //
-// The clock came later and changes nothing before it: a verifier of the
-// first version closes the stream after its verdict and never reads the
-// clock, and a prover of the first version closes it after reading the
-// verdict, so the verifier reads end-of-stream where the clock would be
-// and records no offset. The peer is admitted before the clock is read
-// either way. The verifier estimates the offset as the prover's clock
-// minus the midpoint of its own verdict-to-clock round trip; it is a
-// display value (ClockOffset) and nothing else: validation never sees it.
+// The clock and the level came later and change nothing before them. A
+// verifier of an older version closes the stream after its verdict (the
+// first version) or after the clock (the second), and never reads what it
+// does not know; the prover's writes past that fail harmlessly. A prover
+// of an older version closes the stream after reading the verdict (the
+// first version) or after sending its clock (the second), so the verifier
+// reads end-of-stream where the clock or the level would be: no clock
+// offset, and format level 0, which is what such a build is (it rejects
+// any record kind or payload field it does not know; the mesh never sends
+// it one). A prover at level 0 sends no level either.
+//
+// The verifier estimates the clock offset as the prover's clock minus the
+// midpoint of its own verdict-to-clock round trip; it is a display value
+// (ClockOffset) and nothing else: validation never sees it. The format
+// level (FormatLevel) is known before the peer is admitted, so whatever
+// runs on admission (the first reconciliation) already knows which records
+// the peer can store.
 
 const (
 	helloDomain  = "vigil/hello/v1\x00"
 	maxCredBytes = 32 << 10
 	clockTag     = 1
 	clockLen     = 1 + 8
+	levelTag     = 2
+	levelLen     = 1 + 1
 )
 
 func helloBinding(prover, verifier peer.ID, nonce []byte) []byte {
@@ -113,6 +126,7 @@ func (n *Node) onDisconnected(c network.Conn) {
 	_, was := n.admitted[p]
 	delete(n.admitted, p)
 	delete(n.clock, p)
+	delete(n.level, p)
 	n.mu.Unlock()
 	if was && n.cfg.OnPeer != nil {
 		n.goFn(func() { n.cfg.OnPeer(p, false) })
@@ -159,11 +173,17 @@ func (n *Node) sayHello(p peer.ID) error {
 	if ok[0] != 1 {
 		return errors.New("peer refused our hello")
 	}
-	// Our clock, for the peer's display. A verifier of the first version
-	// has closed the stream already: the write may fail, harmlessly.
-	clock := [clockLen]byte{clockTag}
-	binary.BigEndian.PutUint64(clock[1:], uint64(n.cfg.Now().UnixMilli()))
-	_, _ = s.Write(clock[:])
+	// Our clock, for the peer's display, and our format level (none at
+	// level 0, as the versions before the level). A verifier of an older
+	// version has closed the stream already, or reads only the clock: the
+	// write may fail, harmlessly.
+	extra := make([]byte, clockLen, clockLen+levelLen)
+	extra[0] = clockTag
+	binary.BigEndian.PutUint64(extra[1:], uint64(n.cfg.Now().UnixMilli()))
+	if n.cfg.FormatLevel > 0 {
+		extra = append(extra, levelTag, n.cfg.FormatLevel)
+	}
+	_, _ = s.Write(extra)
 	return nil
 }
 
@@ -181,7 +201,7 @@ func (n *Node) handleHello(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
-	r := bufio.NewReader(io.LimitReader(s, 32+binary.MaxVarintLen64+maxCredBytes+clockLen))
+	r := bufio.NewReader(io.LimitReader(s, 32+binary.MaxVarintLen64+maxCredBytes+clockLen+levelLen))
 	proof := make([]byte, 32)
 	if _, err := io.ReadFull(r, proof); err != nil {
 		_ = s.Reset()
@@ -217,19 +237,28 @@ func (n *Node) handleHello(s network.Stream) {
 	if _, err := s.Write([]byte{1}); err != nil {
 		return
 	}
-	n.admit(p)
+	// The clock and the level, before admission. A peer of an older
+	// version ends the stream where it has nothing more to say; an error
+	// reads the same (the peer proved itself: what follows is extra).
+	var hi helloInfo
 	var clock [clockLen]byte
-	if _, err := io.ReadFull(r, clock[:]); err != nil || clock[0] != clockTag {
-		return // a peer of the first version: no clock
+	if _, err := io.ReadFull(r, clock[:]); err == nil && clock[0] == clockTag {
+		recv := n.cfg.Now()
+		theirs := time.UnixMilli(int64(binary.BigEndian.Uint64(clock[1:])))
+		hi.offset, hi.hasClock = theirs.Sub(sent.Add(recv.Sub(sent)/2)), true
+		var level [levelLen]byte
+		if _, err := io.ReadFull(r, level[:]); err == nil && level[0] == levelTag {
+			hi.level = level[1]
+		}
 	}
-	recv := n.cfg.Now()
-	theirs := time.UnixMilli(int64(binary.BigEndian.Uint64(clock[1:])))
-	offset := theirs.Sub(sent.Add(recv.Sub(sent) / 2))
-	n.mu.Lock()
-	if _, ok := n.admitted[p]; ok {
-		n.clock[p] = offset
-	}
-	n.mu.Unlock()
+	n.admit(p, hi)
+}
+
+// helloInfo is what a prover said after its verdict.
+type helloInfo struct {
+	offset   time.Duration
+	hasClock bool
+	level    uint8
 }
 
 // ClockOffset is how far p's clock is ahead of this device's (negative:
@@ -244,10 +273,37 @@ func (n *Node) ClockOffset(p peer.ID) (offset time.Duration, ok bool) {
 	return offset, ok
 }
 
-func (n *Node) admit(p peer.ID) {
+// FormatLevel is the record format level p announced in its hello: 0 for
+// a peer of a version that announces none (a build that rejects record
+// kinds and payload fields it does not know), and for a peer that is not
+// admitted. It is known from the moment p is admitted.
+func (n *Node) FormatLevel(p peer.ID) int {
 	n.mu.Lock()
+	defer n.mu.Unlock()
+	return int(n.level[p])
+}
+
+// admit admits p with what its hello said, unless its connections closed
+// while the hello ran (onDisconnected, which runs after the last one is
+// gone, has nothing to undo then).
+func (n *Node) admit(p peer.ID, hi helloInfo) {
+	n.mu.Lock()
+	if len(n.host.Network().ConnsToPeer(p)) == 0 {
+		n.mu.Unlock()
+		return
+	}
 	_, was := n.admitted[p]
 	n.admitted[p] = n.cfg.Now()
+	if hi.hasClock {
+		n.clock[p] = hi.offset
+	} else {
+		delete(n.clock, p)
+	}
+	if hi.level > 0 {
+		n.level[p] = hi.level
+	} else {
+		delete(n.level, p)
+	}
 	n.mu.Unlock()
 	if !was && n.cfg.OnPeer != nil {
 		n.goFn(func() { n.cfg.OnPeer(p, true) })

@@ -34,8 +34,18 @@ func ProtocolID(secret []byte, name string) protocol.ID {
 	return protocol.ID("/" + Derive(secret, "proto/"+name, 12) + "/1")
 }
 
-// TopicName is the mission's gossip topic.
+// TopicName is the mission's gossip topic: the one every version joins.
 func TopicName(secret []byte) string { return Derive(secret, "topic", 20) }
+
+// LevelTopicName is the gossip topic for records that a build of a format
+// level below level cannot store (a newer build's kinds and fields); only
+// builds at level or above join it. Level 0 is TopicName.
+func LevelTopicName(secret []byte, level int) string {
+	if level <= 0 {
+		return TopicName(secret)
+	}
+	return Derive(secret, "topic/level/"+strconv.Itoa(level), 20)
+}
 
 // MDNSService is the mDNS service name for a rotation epoch.
 func MDNSService(secret []byte, epoch int64) string {

@@ -67,6 +67,10 @@ type Config struct {
 	BanFor time.Duration
 	// Logger, default discard.
 	Logger *slog.Logger
+	// FormatLevel is the record format level this device announces in
+	// hello: which records it can store (the sync engine sets it). 0
+	// announces nothing, as the versions before the level did.
+	FormatLevel uint8
 	// Now is the clock for mDNS name rotation, bans and the clock offsets
 	// measured in hello. Default time.Now.
 	Now func() time.Time
@@ -91,6 +95,7 @@ type Node struct {
 	mu       sync.Mutex
 	admitted map[peer.ID]time.Time     // peers whose hello we verified
 	clock    map[peer.ID]time.Duration // their clock minus ours, from hello
+	level    map[peer.ID]uint8         // their format level, from hello (absent: 0)
 	relays   map[peer.ID]bool
 	mdns     *mdnsRotator
 	lan      map[peer.ID]*lanPeer  // peers found by mDNS, redialled after a link drops
@@ -163,7 +168,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{cfg: cfg, host: h, log: cfg.Logger, hello: ProtocolID(cfg.Secret, "hello"), gate: g,
-		ctx: ctx, cancel: cancel, admitted: map[peer.ID]time.Time{}, clock: map[peer.ID]time.Duration{},
+		ctx: ctx, cancel: cancel, admitted: map[peer.ID]time.Time{}, clock: map[peer.ID]time.Duration{}, level: map[peer.ID]uint8{},
 		relays: map[peer.ID]bool{}, known: map[peer.ID]knownPeer{}}
 	for _, r := range cfg.Relays {
 		n.relays[r.ID] = true
@@ -263,6 +268,7 @@ func (n *Node) Ban(p peer.ID, reason string) {
 	_, was := n.admitted[p]
 	delete(n.admitted, p)
 	delete(n.clock, p)
+	delete(n.level, p)
 	delete(n.known, p)
 	n.mu.Unlock()
 	_ = n.host.Network().ClosePeer(p)

@@ -71,6 +71,7 @@ func (n *Node) Pause() {
 		gone = append(gone, p)
 		delete(n.admitted, p)
 		delete(n.clock, p)
+		delete(n.level, p)
 	}
 	n.mu.Unlock()
 	if n.cfg.OnPeer != nil {

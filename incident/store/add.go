@@ -494,6 +494,11 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 	if t := targetOf(rec); t != nil {
 		sets = append(sets, [2][]byte{targetKey(*t, rec.ID), []byte(rec.Kind)})
 	}
+	for level := 0; level < incident.FormatLevel; level++ {
+		if !rec.ReadableAt(level) {
+			sets = append(sets, [2][]byte{unreadableKey(level, rec.ID), nil})
+		}
+	}
 	for _, kv := range sets {
 		if err := b.Set(kv[0], kv[1]); err != nil {
 			return nil, err

@@ -115,3 +115,79 @@ func BenchmarkListCategory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLevel0Filter measures what reconciliation with a peer of format
+// level 0 adds to a 100k-record store's snapshot: Unreadable(0) with 1 %
+// of the records a newer build's (reports with a payload key this build
+// added), beside the scan every snapshot makes anyway (ForEachKey) and
+// Unconfirmed. ReadableAt0 is what each stored record costs at commit to
+// keep the index.
+func BenchmarkLevel0Filter(b *testing.B) {
+	const n, newer = 100_000, 1_000
+	f, signer, mid := benchMission(b)
+	raws := make([][]byte, 0, n)
+	var legacyRec, newerRec *incident.Signed
+	for i := 0; i < n; i++ {
+		when := t0.Add(time.Duration(i) * time.Minute)
+		var payload any = report(benchCategories[i%len(benchCategories)], fmt.Sprintf("S%03d", i%200), when, fmt.Sprintf("report %d", i))
+		if i%(n/newer) == 0 {
+			payload = map[uint64]any{1: "polling.closure", 2: uint64(2), 3: when.UnixMilli(), 9: fmt.Sprintf("report %d", i), 16: "form-7"}
+		}
+		r := mustSign(b, signer, mid, incident.KindReport, when, payload)
+		if i%(n/newer) == 0 {
+			newerRec = r
+		} else {
+			legacyRec = r
+		}
+		raws = append(raws, r.Raw)
+	}
+	for start := 0; start < n; start += 5000 {
+		res, err := f.AddMany(raws[start:min(start+5000, n)], "bench", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, r := range res {
+			if r.Outcome != store.Accepted {
+				b.Fatalf("Add %d: %s %v", start+i, r.Outcome, r.Err)
+			}
+		}
+	}
+	b.Run("ForEachKey", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			k := 0
+			if err := f.ForEachKey(func(int64, incident.ID) error { k++; return nil }); err != nil || k < n {
+				b.Fatalf("%d keys, %v", k, err)
+			}
+		}
+	})
+	b.Run("Unconfirmed", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := f.Unconfirmed(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, level := range []int{0, 1} {
+		b.Run(fmt.Sprintf("Unreadable%d", level), func(b *testing.B) {
+			got := 0
+			for i := 0; i < b.N; i++ {
+				u, err := f.Unreadable(level)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got = len(u)
+			}
+			if want := map[int]int{0: newer, 1: 0}[level]; got != want {
+				b.Fatalf("Unreadable(%d) = %d records, want %d", level, got, want)
+			}
+		})
+	}
+	for name, r := range map[string]*incident.Signed{"ReadableAt0_legacy": legacyRec, "ReadableAt0_newer": newerRec} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				r.ReadableAt(0)
+			}
+		})
+	}
+}

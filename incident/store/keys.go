@@ -28,6 +28,14 @@ import (
 //	n/<source>                     quarantine usage per source
 //	u/<author:32><day:8>           per-author quota usage per claimed day
 //	d/<name>                       drafts
+//	f/<level:1><id>                a record a device at format level <level>
+//	                               cannot store (Signed.ReadableAt), for every
+//	                               level below incident.FormatLevel
+//
+// f/ is written when a record is stored. Stores written before it hold no
+// f/ keys, and need none: the builds before format level 1 stored only
+// records readable at level 0 (they rejected everything else), so there is
+// nothing to migrate.
 const (
 	tMeta       = 'm'
 	tRecord     = 'r'
@@ -41,6 +49,7 @@ const (
 	tQSource    = 'n'
 	tQuota      = 'u'
 	tDraft      = 'd'
+	tUnreadable = 'f'
 )
 
 func key(table byte, parts ...[]byte) []byte {
@@ -119,5 +128,9 @@ func indexKeyV1(index, value string, occurred int64, id incident.ID) []byte {
 }
 
 func viewKeyV1(id incident.ID) []byte { return key(tView, id[:]) }
+
+func unreadableKey(level int, id incident.ID) []byte {
+	return key(tUnreadable, []byte{byte(level)}, id[:])
+}
 
 func quotaKey(a incident.Author, day int64) []byte { return key(tQuota, a[:], be64(day)) }

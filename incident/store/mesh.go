@@ -246,3 +246,29 @@ func (s *Store) Unconfirmed() (map[incident.ID]bool, error) {
 	})
 	return out, err
 }
+
+// Unreadable returns the IDs of stored records that a device at format
+// level cannot store (incident.Signed.ReadableAt): a build from before
+// they existed rejects them, and counts them against the sender. The mesh
+// neither offers nor sends them to such a peer. It reads keys only (an
+// index written as each record is stored); from incident.FormatLevel on
+// it is empty, since this build stores nothing it cannot read.
+func (s *Store) Unreadable(level int) (map[incident.ID]bool, error) {
+	out := map[incident.ID]bool{}
+	if level < 0 || level >= incident.FormatLevel {
+		return out, nil
+	}
+	prefix := key(tUnreadable, []byte{byte(level)})
+	err := s.view(func(txn *badger.Txn) error {
+		return scanPrefix(txn, prefix, false, func(k []byte) error {
+			if len(k) != len(prefix)+32 {
+				return nil
+			}
+			var id incident.ID
+			copy(id[:], k[len(prefix):])
+			out[id] = true
+			return nil
+		})
+	})
+	return out, err
+}

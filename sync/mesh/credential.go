@@ -82,7 +82,10 @@ func (e *Engine) checkCredential(source string, cred, binding []byte) (incident.
 }
 
 // memberChain returns the member records that enroll author back to the
-// founder, from st.
+// founder, from st. The chain goes out in hello, before the verifier's
+// format level is known: member records must stay readable at level 0
+// (today's are; a member payload field added later would make a level-0
+// verifier refuse the credential).
 func memberChain(st Store, ms *incident.MissionState, a incident.Author) ([][]byte, error) {
 	var chain [][]byte
 	seen := map[incident.Author]bool{}

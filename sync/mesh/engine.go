@@ -5,6 +5,19 @@
 // peers at once: nudgeOthers), and
 // delivery tracking (which peers hold this device's records, which a
 // coordinator has receipted).
+//
+// Peers of other versions. Every peer announces in its hello the record
+// format level it stores (node.Config.FormatLevel; this build
+// incident.FormatLevel); a peer of the previous release announces none and
+// is at level 0: it rejects records of kinds and payload fields it does
+// not know, and counts each against the sender until it bans it. Such a
+// peer never gets a record it cannot store (incident.Signed.ReadableAt):
+// gossip carries those on a second topic that level-0 builds never join,
+// and reconciliation with a level-0 peer runs over the set without them,
+// so it never learns their IDs; what is pushed or served to it is checked
+// again. A record of a newer schema version (incident.NewerError), or of
+// a kind or field this build does not know, is never held against the
+// peer that sent it.
 package mesh
 
 import (
@@ -41,6 +54,7 @@ type Store interface {
 	Signer() *incident.Signer
 	Unreceipted(limit int) ([]incident.ID, error)
 	Unconfirmed() (map[incident.ID]bool, error)
+	Unreadable(level int) (map[incident.ID]bool, error)
 	MissingAttachments(limit int) ([]incident.AttachmentPayload, error)
 	Put(kind incident.Kind, payload any) (*incident.Signed, error)
 	OnPut(fn func(*incident.Signed))
@@ -68,6 +82,13 @@ type Config struct {
 	// dropPublish makes publishLocal skip gossip (tests: the message lost
 	// before the mesh forms).
 	dropPublish bool
+	// level0 makes the engine a build of format level 0 (tests: the
+	// previous release): its hello announces no level and it joins only
+	// the first gossip topic.
+	level0 bool
+	// ignoreLevels switches off what keeps records from peers that cannot
+	// store them (tests: proof that the filter is what saves them).
+	ignoreLevels bool
 }
 
 // PeerInfo is what the engine knows about a connected peer.
@@ -113,9 +134,14 @@ type Engine struct {
 	self   incident.Author
 	chain  [][]byte
 
+	level int // the format level this engine announces
+
 	ps    *pubsub.PubSub
-	topic *pubsub.Topic
+	topic *pubsub.Topic // records every peer can store (ReadableAt(0))
 	sub   *pubsub.Subscription
+	// newer carries the records a level-0 peer cannot store; nil at level 0.
+	newer    *pubsub.Topic
+	newerSub *pubsub.Subscription
 
 	reconProto protocol.ID
 	blobProto  protocol.ID
@@ -128,6 +154,7 @@ type Engine struct {
 	closing bool // Close has begun: no new goroutines
 
 	chunksFetched atomic.Int64 // attachment chunks received (stats, tests)
+	newerRefused  atomic.Int64 // records of a newer schema version refused (stats, tests)
 	fetchMu       sync.Mutex   // one attachment fetch at a time
 
 	mu      sync.Mutex
@@ -180,12 +207,16 @@ func New(cfg Config) (*Engine, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, signer: signer, self: self, chain: chain,
-		ctx: ctx, cancel: cancel, peers: map[peer.ID]*PeerInfo{}, strikes: map[peer.ID]int{},
+		level: incident.FormatLevel, ctx: ctx, cancel: cancel, peers: map[peer.ID]*PeerInfo{}, strikes: map[peer.ID]int{},
 		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, inbound: map[peer.ID]int{}, results: make(chan SyncResult, 64)}
 	nc := cfg.Node
 	if nc.Logger == nil {
 		nc.Logger = cfg.Logger
 	}
+	if cfg.level0 {
+		e.level = 0
+	}
+	nc.FormatLevel = uint8(e.level)
 	nc.Credential = e.ownCredential
 	nc.CheckCredential = func(p peer.ID, cred, binding []byte) error {
 		a, role, err := e.checkCredential("hello:"+p.String(), cred, binding)
@@ -233,11 +264,15 @@ func (e *Engine) Close() error {
 	e.closing = true
 	e.closeMu.Unlock()
 	e.cancel()
-	if e.sub != nil {
-		e.sub.Cancel()
+	for _, sub := range []*pubsub.Subscription{e.sub, e.newerSub} {
+		if sub != nil {
+			sub.Cancel()
+		}
 	}
-	if e.topic != nil {
-		_ = e.topic.Close()
+	for _, t := range []*pubsub.Topic{e.topic, e.newer} {
+		if t != nil {
+			_ = t.Close()
+		}
 	}
 	err := e.node.Close()
 	e.wg.Wait()
@@ -380,9 +415,19 @@ func (e *Engine) periodic() {
 
 // strikable reports whether a rejection is the sender's fault: an invalid
 // record. A full quarantine, an author over quota (an honest peer forwards
-// a flooder's records) or a local storage error is not.
+// a flooder's records), a record of a newer schema version than this
+// build reads (incident.NewerError: perhaps valid, only not checkable
+// here) or a local storage error is not. Records of kinds and payload
+// fields this build does not know are not rejected at all.
 func strikable(err error) bool {
-	return incident.IsRejected(err) && !errors.Is(err, store.ErrQuota)
+	return incident.IsRejected(err) && !incident.IsNewer(err) && !errors.Is(err, store.ErrQuota)
+}
+
+// noteNewer counts a record refused as a newer schema version's.
+func (e *Engine) noteNewer(err error) {
+	if incident.IsNewer(err) {
+		e.newerRefused.Add(1)
+	}
 }
 
 // strike counts an invalid record from p and bans p at the limit.
@@ -397,13 +442,30 @@ func (e *Engine) strike(p peer.ID, why error) {
 	}
 }
 
-// startGossip joins the mission topic: message ID = record ID, no author
+// peerLevel is the format level p announced (0 for none).
+func (e *Engine) peerLevel(p peer.ID) int {
+	if e.cfg.ignoreLevels {
+		return incident.FormatLevel
+	}
+	return e.node.FormatLevel(p)
+}
+
+// readableAt reports whether a peer at format level can store r.
+func (e *Engine) readableAt(r *incident.Signed, level int) bool {
+	return e.cfg.ignoreLevels || r.ReadableAt(level)
+}
+
+// startGossip joins the mission topics: message ID = record ID, no author
 // or signature on the pubsub envelope (records are signed themselves, and
 // a transport ID must not be linked to authored records), and a validator
-// that stores a record before it is forwarded.
+// that stores a record before it is forwarded. The first topic carries
+// the records every member's build can store (incident.Signed.ReadableAt
+// level 0), the second the others; a level-0 build knows only the first.
+// Each record is published on one of them.
 func (e *Engine) startGossip() error {
 	secret := e.cfg.Node.Secret
 	proto := node.ProtocolID(secret, "gossip")
+	name, newerName := node.TopicName(secret), node.LevelTopicName(secret, 1)
 	ps, err := pubsub.NewGossipSub(e.ctx, e.node.Host(),
 		pubsub.WithGossipSubProtocols([]protocol.ID{proto}, func(pubsub.GossipSubFeature, protocol.ID) bool { return true }),
 		pubsub.WithMessageIdFn(func(m *pb.Message) string {
@@ -412,26 +474,47 @@ func (e *Engine) startGossip() error {
 		}),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
-		pubsub.WithPeerFilter(func(p peer.ID, _ string) bool { return e.node.Admitted(p) }),
+		pubsub.WithPeerFilter(func(p peer.ID, topic string) bool {
+			// A level-0 peer never joins the second topic; were one to
+			// subscribe anyway, it is sent nothing there.
+			return e.node.Admitted(p) && (topic != newerName || e.peerLevel(p) >= 1)
+		}),
 		pubsub.WithMaxMessageSize(incident.MaxRecordBytes+1024),
 		pubsub.WithPeerOutboundQueueSize(peerQueue),
 	)
 	if err != nil {
 		return fmt.Errorf("mesh: gossip: %w", err)
 	}
-	name := node.TopicName(secret)
-	if err := ps.RegisterTopicValidator(name, e.validate); err != nil {
+	e.ps = ps
+	if e.topic, e.sub, err = e.join(name, 0); err != nil {
 		return err
 	}
-	topic, err := ps.Join(name)
+	if e.level >= 1 {
+		if e.newer, e.newerSub, err = e.join(newerName, 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// join joins the gossip topic for records a peer at format level can
+// store, with its validator.
+func (e *Engine) join(name string, level int) (*pubsub.Topic, *pubsub.Subscription, error) {
+	validate := func(ctx context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+		return e.validate(ctx, from, m, level)
+	}
+	if err := e.ps.RegisterTopicValidator(name, validate); err != nil {
+		return nil, nil, err
+	}
+	topic, err := e.ps.Join(name)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	sub, err := topic.Subscribe()
 	if err != nil {
-		return err
+		_ = topic.Close()
+		return nil, nil, err
 	}
-	e.ps, e.topic, e.sub = ps, topic, sub
 	// The validator has stored what arrives; reading the subscription only
 	// keeps it from filling up.
 	e.goFn(func() {
@@ -441,10 +524,16 @@ func (e *Engine) startGossip() error {
 			}
 		}
 	})
-	return nil
+	return topic, sub, nil
 }
 
-func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+// validate judges a gossiped record on the topic for peers at format
+// level: stored if valid, and forwarded only if valid and storable at
+// that level. A record that topic should not carry (a newer build's, on
+// the first topic) is stored all the same and goes no further there,
+// without blame: reconciliation takes it on to the peers that can store
+// it.
+func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message, level int) pubsub.ValidationResult {
 	if from == e.node.ID() {
 		return pubsub.ValidationAccept
 	}
@@ -469,10 +558,17 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message) pu
 	r := e.adds.add(e.store, m.Data, "gossip:"+from.String())
 	switch r.Outcome {
 	case store.Accepted:
+		if level < incident.FormatLevel && !e.cfg.ignoreLevels {
+			// Stored, so verified: no signature check again.
+			if rec, err := incident.DecodeStored(m.Data); err != nil || !rec.ReadableAt(level) {
+				return pubsub.ValidationIgnore
+			}
+		}
 		return pubsub.ValidationAccept
 	case store.Duplicate, store.Quarantined:
 		return pubsub.ValidationIgnore
 	}
+	e.noteNewer(r.Err)
 	if !strikable(r.Err) {
 		return pubsub.ValidationIgnore
 	}
@@ -495,27 +591,29 @@ func refusedBy(ms *incident.MissionState, raw []byte) bool {
 	return !ms.Confirmed(a, incident.IDOf(raw))
 }
 
-// publishLocal gossips a record this device just signed. GossipSub can
-// drop a message published before the topic mesh with a new peer forms, so
-// every peer admitted in the last freshPeer, or that the topic does not
-// list yet, gets a reconciliation shortly after: the record reaches it
-// either way.
+// publishLocal gossips a record this device just signed, on the topic
+// for the lowest format level that can store it. GossipSub can drop a
+// message published before the topic mesh with a new peer forms, so every
+// peer admitted in the last freshPeer, or that the topic does not list
+// yet, gets a reconciliation shortly after: the record reaches it either
+// way (unless the peer cannot store it).
 func (e *Engine) publishLocal(r *incident.Signed) {
 	e.goFn(func() {
 		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
 		defer cancel()
+		topic := e.topicFor(r)
 		if !e.cfg.dropPublish {
-			if err := e.topic.Publish(ctx, r.Raw); err != nil {
+			if err := topic.Publish(ctx, r.Raw); err != nil {
 				e.log.Debug("publish failed", "id", r.ID, "err", err)
 			}
 		}
 		inTopic := map[peer.ID]bool{}
-		for _, p := range e.topic.ListPeers() {
+		for _, p := range topic.ListPeers() {
 			inTopic[p] = true
 		}
 		now := e.cfg.Now()
 		for _, p := range e.node.Peers() {
-			if inTopic[p] && now.Sub(e.node.AdmittedAt(p)) > freshPeer {
+			if (inTopic[p] && now.Sub(e.node.AdmittedAt(p)) > freshPeer) || !e.readableAt(r, e.peerLevel(p)) {
 				continue
 			}
 			p := p
@@ -529,6 +627,15 @@ func (e *Engine) publishLocal(r *incident.Signed) {
 			})
 		}
 	})
+}
+
+// topicFor is the gossip topic that carries r: the first unless a level-0
+// peer cannot store r (and this engine has the second).
+func (e *Engine) topicFor(r *incident.Signed) *pubsub.Topic {
+	if e.newer != nil && !e.readableAt(r, 0) {
+		return e.newer
+	}
+	return e.topic
 }
 
 // peerQueue is how many messages GossipSub queues for one peer before it

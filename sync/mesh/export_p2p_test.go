@@ -4,6 +4,8 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/vigil-mesh/vigil/incident"
 )
 
 // TopicOf gives a test the engine's gossip topic, so a hostile member can
@@ -19,3 +21,13 @@ func StrikesOf(e *Engine, p peer.ID) int {
 
 // ReconProtocol is the stream protocol e serves reconciliation on.
 func ReconProtocol(e *Engine) protocol.ID { return e.reconProto }
+
+// NewerTopicOf gives a test the engine's second gossip topic (records a
+// level-0 peer cannot store); nil for a level-0 engine.
+func NewerTopicOf(e *Engine) *pubsub.Topic { return e.newer }
+
+// Gossip publishes r on the topic the engine picks for it, and nothing
+// else (no reconciliation with fresh peers, as publishLocal adds).
+func Gossip(e *Engine, r *incident.Signed) error {
+	return e.topicFor(r).Publish(e.ctx, r.Raw)
+}

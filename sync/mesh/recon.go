@@ -41,6 +41,13 @@ import (
 // peer's wants once the peer's 'E' arrives, and sends 'D'. The stream
 // closes when both 'D's are through. Frames, IDs per session and the
 // session's duration are bounded.
+//
+// Each side reconciles over the records the peer can store: with a peer
+// that announced format level 0 in its hello (the previous release), the
+// set leaves out the records such a build rejects (store.Unreadable), so
+// the peer never learns their IDs and never asks for them; pushes and
+// served wants skip them too. A record the peer then lacks is not counted
+// as held by it (delivery status).
 
 const (
 	maxInbound     = 2 // concurrent reconciliations a peer may start here
@@ -91,12 +98,23 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// snapshot returns this store's items for reconciliation, and a test of
-// membership in them.
-func (e *Engine) snapshot() (*recon.Set, func(incident.ID) bool, error) {
+// snapshot returns this store's items for reconciliation with a peer at
+// format level, and a test of membership in them: every record but those
+// of revoked members that no revocation accepts, and those the peer
+// cannot store.
+func (e *Engine) snapshot(level int) (*recon.Set, func(incident.ID) bool, error) {
 	skip, err := e.store.Unconfirmed()
 	if err != nil {
 		return nil, nil, err
+	}
+	if !e.cfg.ignoreLevels {
+		unreadable, err := e.store.Unreadable(level)
+		if err != nil {
+			return nil, nil, err
+		}
+		for id := range unreadable {
+			skip[id] = true
+		}
 	}
 	var items []recon.Item
 	in := map[incident.ID]struct{}{}
@@ -224,7 +242,9 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
-	set, inSnapshot, err := e.snapshot()
+	// Known since p was admitted (hello); handlers run after admission.
+	level := e.peerLevel(p)
+	set, inSnapshot, err := e.snapshot(level)
 	if err != nil {
 		_ = s.Reset()
 		return res, err
@@ -299,7 +319,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	res.ReconBytes = sess.BytesSent() + sess.BytesReceived()
 
 	// Phase 2.
-	if err := e.transfer(ctx, p, s, r, w, sess.Have(), sess.Need(), &res); err != nil {
+	if err := e.transfer(ctx, p, level, s, r, w, sess.Have(), sess.Need(), &res); err != nil {
 		_ = s.Reset()
 		return res, err
 	}
@@ -358,7 +378,7 @@ func (c countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *bufio.Reader, w *bufio.Writer, have, need [][32]byte, res *SyncResult) error {
+func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.Stream, r *bufio.Reader, w *bufio.Writer, have, need [][32]byte, res *SyncResult) error {
 	if len(need) > maxWantIDs {
 		need = need[:maxWantIDs]
 	}
@@ -431,6 +451,7 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 							mu.Lock()
 							rejected++
 							mu.Unlock()
+							e.noteNewer(x.Err)
 							if strikable(x.Err) {
 								e.strike(p, x.Err)
 							}
@@ -479,7 +500,7 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 	for i, h := range have {
 		pushIDs[i] = h
 	}
-	sent, err := e.sendRecords(w, pushIDs)
+	sent, err := e.sendRecords(w, pushIDs, level)
 	res.Sent += sent
 	if err != nil {
 		return err
@@ -492,7 +513,7 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, s network.Stream, r *b
 	mu.Lock()
 	asked := append([]incident.ID(nil), wants...)
 	mu.Unlock()
-	sent, err = e.sendRecords(w, asked)
+	sent, err = e.sendRecords(w, asked, level)
 	res.Sent += sent
 	if err != nil {
 		return err
@@ -528,16 +549,17 @@ func (e *Engine) holds(id incident.ID) bool {
 	return err == nil && has
 }
 
-// sendRecords sends the records with these IDs, mission records first and
-// then by claimed time, in frames of up to recordsPerMsg records.
-func (e *Engine) sendRecords(w *bufio.Writer, ids []incident.ID) (int, error) {
+// sendRecords sends the records with these IDs that a peer at format
+// level can store, mission records first and then by claimed time, in
+// frames of up to recordsPerMsg records.
+func (e *Engine) sendRecords(w *bufio.Writer, ids []incident.ID, level int) (int, error) {
 	var recs []*incident.Signed
 	for _, id := range ids {
 		r, err := e.store.Get(id)
 		if err != nil {
 			return 0, err
 		}
-		if r != nil {
+		if r != nil && e.readableAt(r, level) {
 			recs = append(recs, r)
 		}
 	}
