@@ -108,10 +108,17 @@ const tReceipted = 'c' // c/<id><receipt id>: a coordinator's receipt lists id
 // coordinator's node should confirm next.
 func (s *Store) Unreceipted(limit int) ([]incident.ID, error) {
 	self := s.Author()
+	kinds, err := s.Kinds()
+	if err != nil {
+		return nil, err
+	}
+	// Observers' kinds, and a newer build's kinds: their authors wait for
+	// "held by a coordinator" too.
+	receipted := append([]incident.Kind{incident.KindReport, incident.KindAmend, incident.KindRetract,
+		incident.KindCheckin, incident.KindAlert, incident.KindAttachment}, kinds[len(incident.Kinds):]...)
 	var out []incident.ID
-	err := s.view(func(txn *badger.Txn) error {
-		for _, k := range []incident.Kind{incident.KindReport, incident.KindAmend, incident.KindRetract,
-			incident.KindCheckin, incident.KindAlert, incident.KindAttachment} {
+	err = s.view(func(txn *badger.Txn) error {
+		for _, k := range receipted {
 			prefix := kindPrefix(k)
 			err := scanPrefix(txn, prefix, false, func(kk []byte) error {
 				var id incident.ID

@@ -68,6 +68,15 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 	if got == nil || got.Report.Title != "Opened late" || !got.HasFlag(incident.FlagNewerFields) {
 		t.Fatalf("the report with a newer field lists as %+v", got)
 	}
+	// A coordinator receipts them like observers' records, so their
+	// authors see "held by a coordinator".
+	un, err := coord.Unreceipted(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(un, tally.ID) || !slices.Contains(un, newerReport.ID) || slices.Contains(un, notice.ID) {
+		t.Fatalf("Unreceipted = %v: want the observer's tally and report, not the coordinator's own notice", un)
+	}
 	coord.Close()
 	again := reopen(t, home, passphrase, store.Options{Now: func() time.Time { return t0 }})
 	if r, err := again.Get(tally.ID); err != nil || r == nil || string(r.Raw) != string(tally.Raw) {
