@@ -1,13 +1,11 @@
 package app
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 
 	"github.com/vigil-mesh/vigil/app/internal/scene"
 	"github.com/vigil-mesh/vigil/incident"
@@ -22,53 +20,29 @@ import (
 //
 //	VIGIL_SCREENSHOTS=$PWD/docs/screenshots go test -run ScreenshotsConfig ./app
 func TestScreenshotsConfig(t *testing.T) {
-	out := os.Getenv("VIGIL_SCREENSHOTS")
-	if out == "" {
-		t.Skip("set VIGIL_SCREENSHOTS to a folder to write screenshots")
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	a := test.NewTempApp(t)
-	for _, phone := range []bool{true, false} {
-		homes, err := scene.Build(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		configureScene(t, homes.Coordinator)
-		prefix, scale, size := "phone-", float32(2), fyne.NewSize(400, 820)
-		if !phone {
-			prefix, scale, size = "desktop-", 1, fyne.NewSize(1280, 800)
-		}
+	forEachShotLayout(t, func(p *shotPass) {
+		configureScene(t, p.homes.Coordinator)
 		for _, l := range []string{"en"} {
 			SetLanguage(l)
-			ui := New(a, &fakeNetHome{&Home{Dir: homes.Coordinator, Store: scene.StoreOptions(), NoNetwork: true}},
-				Options{Phone: phone, RefreshEvery: -1, Now: func() time.Time { return scene.Now }, inline: true})
-			if !phone {
-				a.Settings().SetTheme(lightTheme{&vigilTheme{}})
-			}
-			ui.win.Resize(size)
-			ui.unlock([]byte(scene.Passphrase))
-			ui.wait()
+			ui := p.open(p.homes.Coordinator)
 			ui.selectTab(T("tab.settings"))
 			ui.wait()
 			// The French dashboard is wider than a phone (its own issue) and
 			// widened the window; this screen fits.
-			ui.win.Resize(size)
+			ui.win.Resize(p.size)
 			first := "⚙ " + T("config.title")
-			if !phone {
+			if !p.phone {
 				first = T("config.note") // all of it on a laptop screen
 			}
 			scrollTo(ui, func(o fyne.CanvasObject) bool { return textOf(o) == first })
-			name := prefix + "settings-config"
+			name := "settings-config"
 			if l != "en" {
 				name += "-" + l
 			}
-			saveShotAt(t, ui, filepath.Join(out, name+".png"), scale)
-			ui.Close()
+			p.shot(ui, name)
 		}
 		SetLanguage("en")
-	}
+	})
 }
 
 // configureScene adds a second desk coordinator to the practice mission

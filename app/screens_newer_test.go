@@ -2,14 +2,11 @@ package app
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/test"
 
 	"github.com/vigil-mesh/vigil/app/internal/scene"
 	"github.com/vigil-mesh/vigil/incident"
@@ -24,39 +21,8 @@ import (
 //
 //	VIGIL_SCREENSHOTS=$PWD/docs/screenshots go test -run ScreenshotsNewer ./app
 func TestScreenshotsNewer(t *testing.T) {
-	out := os.Getenv("VIGIL_SCREENSHOTS")
-	if out == "" {
-		t.Skip("set VIGIL_SCREENSHOTS to a folder to write screenshots")
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	a := test.NewTempApp(t)
-	for _, phone := range []bool{true, false} {
-		homes, err := scene.Build(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		prefix, scale, size := "phone-", float32(2), fyne.NewSize(400, 820)
-		if !phone {
-			prefix, scale, size = "desktop-", 1, fyne.NewSize(1280, 800)
-		}
-		open := func(dir string) *UI {
-			ui := New(a, &fakeNetHome{&Home{Dir: dir, Store: scene.StoreOptions(), NoNetwork: true}},
-				Options{Phone: phone, RefreshEvery: -1, Now: func() time.Time { return scene.Now }, inline: true})
-			if !phone {
-				a.Settings().SetTheme(lightTheme{&vigilTheme{}})
-			}
-			ui.win.Resize(size)
-			ui.unlock([]byte(scene.Passphrase))
-			ui.wait()
-			t.Cleanup(ui.Close)
-			return ui
-		}
-		shot := func(ui *UI, name string) {
-			t.Helper()
-			saveShotAt(t, ui, filepath.Join(out, prefix+name+".png"), scale)
-		}
+	forEachShotLayout(t, func(p *shotPass) {
+		phone, homes, open, shot := p.phone, p.homes, p.open, p.shot
 
 		// The observer's phone runs a newer Vigil: it signs records of
 		// kinds this version does not know and a report with a new field.
@@ -122,7 +88,7 @@ func TestScreenshotsNewer(t *testing.T) {
 			fr.Close()
 			SetLanguage("en")
 		}
-	}
+	})
 }
 
 // scrollAbove scrolls the screen so that the text shows with what comes

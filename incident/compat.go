@@ -95,17 +95,7 @@ func peekVersion(raw []byte) (uint64, bool) {
 // this build does not know included.
 func canonicalAny(data []byte) error {
 	var v any
-	if err := decMode.Unmarshal(data, &v); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadEncoding, err)
-	}
-	again, err := encMode.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadEncoding, err)
-	}
-	if !bytes.Equal(again, data) {
-		return fmt.Errorf("%w: re-encoding differs", ErrBadEncoding)
-	}
-	return nil
+	return UnmarshalCanonical(data, &v)
 }
 
 // decodeKnown decodes a payload into v (a pointer to a payload struct),
@@ -118,14 +108,7 @@ func canonicalAny(data []byte) error {
 func decodeKnown(data []byte, v any) (newer []string, err error) {
 	err = decMode.Unmarshal(data, v)
 	if err == nil {
-		again, err := encMode.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadEncoding, err)
-		}
-		if !bytes.Equal(again, data) {
-			return nil, fmt.Errorf("%w: re-encoding differs", ErrBadEncoding)
-		}
-		return nil, nil
+		return nil, reencodes(v, data)
 	}
 	var unknown *cbor.UnknownFieldError
 	if !errors.As(err, &unknown) {

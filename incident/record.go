@@ -100,6 +100,11 @@ func UnmarshalCanonical(data []byte, v any) error {
 	if err := decMode.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadEncoding, err)
 	}
+	return reencodes(v, data)
+}
+
+// reencodes checks that v, decoded from data, encodes back to exactly data.
+func reencodes(v any, data []byte) error {
 	again, err := encMode.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadEncoding, err)

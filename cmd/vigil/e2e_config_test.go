@@ -10,33 +10,11 @@ import (
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
-// settingOut is one line of `mission config show --json`.
-type settingOut struct {
-	Key       string        `json:"key"`
-	Value     string        `json:"value"`
-	Known     bool          `json:"known"`
-	Problem   *string       `json:"problem"`
-	By        string        `json:"by"`
-	ByLabel   *string       `json:"by_label"`
-	At        string        `json:"at"`
-	Record    string        `json:"record"`
-	Conflicts []conflictOut `json:"conflicts"`
-}
-
-type conflictOut struct {
-	Value   string  `json:"value"`
-	Problem *string `json:"problem"`
-	By      string  `json:"by"`
-	ByLabel *string `json:"by_label"`
-	At      string  `json:"at"`
-	Record  string  `json:"record"`
-}
-
 // showConfig returns `mission config show --json` by key.
-func showConfig(t testing.TB, home string) map[string]settingOut {
+func showConfig(t testing.TB, home string) map[string]settingJSON {
 	t.Helper()
-	out := map[string]settingOut{}
-	for _, s := range decodeLines[settingOut](t, mustRun(t, home, nil, "mission", "config", "show", "--json")) {
+	out := map[string]settingJSON{}
+	for _, s := range decodeLines[settingJSON](t, mustRun(t, home, nil, "mission", "config", "show", "--json")) {
 		if _, dup := out[s.Key]; dup {
 			t.Fatalf("config show printed %s twice", s.Key)
 		}
@@ -319,8 +297,8 @@ func TestMissionConfigShowNewerSettings(t *testing.T) {
 	if code := c.run([]string{"mission", "config", "show"}); code != 0 {
 		t.Fatalf("config show --json: exit %d: %s", code, errb)
 	}
-	got := map[string]settingOut{}
-	for _, s := range decodeLines[settingOut](t, out.String()) {
+	got := map[string]settingJSON{}
+	for _, s := range decodeLines[settingJSON](t, out.String()) {
 		got[s.Key] = s
 	}
 	if s := got["sms_number"]; s.Known || s.Problem != nil || s.Value != "+254 700 000000" || s.Record != rec.ID.String() {

@@ -598,31 +598,24 @@ func (s *Store) Counts() (map[incident.Kind]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[incident.Kind]int{}
-	err = s.view(func(txn *badger.Txn) error {
-		for _, k := range kinds {
-			n := 0
-			if err := scanPrefix(txn, kindPrefix(k), false, func([]byte) error { n++; return nil }); err != nil {
-				return err
-			}
-			out[k] = n
-		}
-		return nil
-	})
-	return out, err
+	return s.countKinds(kinds)
 }
 
 // CountNewer returns how many records of each kind this build does not
-// know are stored (a newer build's records it keeps and passes on). It
-// reads index keys only.
+// know are stored (a newer build's records it keeps and passes on).
 func (s *Store) CountNewer() (map[incident.Kind]int, error) {
 	kinds, err := s.Kinds()
 	if err != nil {
 		return nil, err
 	}
+	return s.countKinds(kinds[len(incident.Kinds):])
+}
+
+// countKinds counts the records of each of kinds from index keys alone.
+func (s *Store) countKinds(kinds []incident.Kind) (map[incident.Kind]int, error) {
 	out := map[incident.Kind]int{}
-	err = s.view(func(txn *badger.Txn) error {
-		for _, k := range kinds[len(incident.Kinds):] {
+	err := s.view(func(txn *badger.Txn) error {
+		for _, k := range kinds {
 			n := 0
 			if err := scanPrefix(txn, kindPrefix(k), false, func([]byte) error { n++; return nil }); err != nil {
 				return err
