@@ -144,13 +144,15 @@ func Change(dir string, old, new []byte, p KDFParams) error {
 // open with duress (wrapping random bytes) and the real slot is re-wrapped
 // under real with a fresh salt, both with params p, so the two slots stay
 // alike. real must open the real slot (else ErrWrongPassphrase); duress
-// must not be empty nor equal real. See Open for what duress does.
+// must not be empty nor equal real (ErrDuressIsReal, checked before any
+// key derivation). See Open for what duress does. Front ends check a
+// duress passphrase with CheckNewPassphrase first.
 func SetDuress(dir string, real, duress []byte, p KDFParams) error {
 	if err := checkArgs(p, duress); err != nil {
 		return err
 	}
 	if bytes.Equal(real, duress) {
-		return errors.New("vault: the duress passphrase must differ from the real one")
+		return ErrDuressIsReal
 	}
 	filler := randomBytes(keyLen)
 	defer clear(filler)
