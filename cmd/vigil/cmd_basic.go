@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/incident/vault"
 )
 
 func (c *cli) cmdInit(args []string) error {
@@ -24,14 +26,8 @@ func (c *cli) cmdInit(args []string) error {
 	if store.Initialised(c.home) && !store.Wiped(c.home) {
 		return fmt.Errorf("%w in %s", store.ErrExists, c.home)
 	}
-	var pass []byte
-	var err error
-	if c.getenv("VIGIL_PASSPHRASE") != "" || c.passphraseFile != "" {
-		pass, err = c.passphrase("")
-	} else {
-		fmt.Fprintln(c.stderr, "Choose a passphrase for this device's store. Without it nothing in the store can be read.")
-		pass, err = c.prompt("New passphrase", true)
-	}
+	pass, err := c.newStorePassphrase("Choose a passphrase for this device's store. Without it nothing in the store can be read.",
+		"no store was created")
 	if err != nil {
 		return err
 	}
@@ -68,10 +64,17 @@ func (c *cli) cmdPassphrase(args []string) error {
 		return err
 	}
 	var next []byte
+	kind := "new"
+	if *duress {
+		kind = "duress"
+	}
+	from := "the " + kind + " passphrase"
 	switch {
 	case c.getenv("VIGIL_NEW_PASSPHRASE") != "":
+		from += " in $VIGIL_NEW_PASSPHRASE"
 		next = []byte(c.getenv("VIGIL_NEW_PASSPHRASE"))
 	case *newFile != "":
+		from += " in " + *newFile
 		next, err = readSecretFile(*newFile)
 	case *duress:
 		next, err = c.prompt("Duress passphrase", true)
@@ -81,13 +84,20 @@ func (c *cli) cmdPassphrase(args []string) error {
 	if err != nil {
 		return err
 	}
+	// The rule for a new passphrase, before the store is even opened; the
+	// current one is taken as it is (an older build took any).
+	if err := checkNewPassphrase(from, next, "nothing was changed"); err != nil {
+		return err
+	}
 	s, err := store.Open(c.home, old, c.storeOptions())
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	if *duress {
-		if err := s.SetDuress(old, next); err != nil {
+		if err := s.SetDuress(old, next); errors.Is(err, vault.ErrDuressIsReal) {
+			return errors.New("the duress passphrase is the store's own passphrase: choose another; nothing was changed")
+		} else if err != nil {
 			return err
 		}
 		fmt.Fprintln(c.stderr, "Duress passphrase set. Entering it at unlock destroys this store without a word and opens an empty one.")

@@ -55,6 +55,9 @@ func (c *cli) bundleExport(args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := checkNewPassphrase("the bundle passphrase in "+*passFile, p, "no bundle was written"); err != nil {
+			return err
+		}
 		r, err := age.NewScryptRecipient(string(p))
 		if err != nil {
 			return err

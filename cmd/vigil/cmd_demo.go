@@ -38,13 +38,7 @@ func (c *cli) cmdDemo(args []string) error {
 			store.ErrExists, home, home)
 	}
 
-	var pass []byte
-	if c.getenv("VIGIL_PASSPHRASE") != "" || c.passphraseFile != "" {
-		pass, err = c.passphrase("")
-	} else {
-		fmt.Fprintf(c.stderr, "Choose a passphrase for the practice store in %s.\n", home)
-		pass, err = c.prompt("New passphrase", true)
-	}
+	pass, err := c.newStorePassphrase(fmt.Sprintf("Choose a passphrase for the practice store in %s.", home), "no practice store was created")
 	if err != nil {
 		return err
 	}

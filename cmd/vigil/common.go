@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/incident/vault"
 )
 
 // defaultHome is the OS user data folder: $XDG_DATA_HOME/vigil or
@@ -59,6 +60,73 @@ func (c *cli) passphrase(prompt string) ([]byte, error) {
 		return readSecretFile(c.passphraseFile)
 	}
 	return c.prompt(prompt, false)
+}
+
+// newStorePassphrase returns the passphrase for a store being created:
+// $VIGIL_PASSPHRASE, then --passphrase-file, else a prompt (twice) after
+// intro. Each source is held to vault's rule for a new passphrase, so a
+// three-letter one is refused here as in the app; unchanged says what the
+// refusal left undone ("no store was created").
+func (c *cli) newStorePassphrase(intro, unchanged string) ([]byte, error) {
+	var p []byte
+	var err error
+	from := "the new passphrase"
+	switch {
+	case c.getenv("VIGIL_PASSPHRASE") != "":
+		from = "the new passphrase in $VIGIL_PASSPHRASE"
+		p, err = c.passphrase("")
+	case c.passphraseFile != "":
+		from = "the new passphrase in " + c.passphraseFile
+		p, err = c.passphrase("")
+	default:
+		fmt.Fprintln(c.stderr, intro)
+		p, err = c.prompt("New passphrase", true)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNewPassphrase(from, p, unchanged); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// passphraseRefused is a new passphrase that breaks vault's rule, worded
+// for the command line; it unwraps to the *vault.PassphraseError.
+type passphraseRefused struct {
+	msg string
+	err error
+}
+
+func (e *passphraseRefused) Error() string { return e.msg }
+func (e *passphraseRefused) Unwrap() error { return e.err }
+
+// checkNewPassphrase applies vault.CheckNewPassphrase, the rule the app
+// applies too, to p, a passphrase being chosen. what names it in the
+// message ("the bundle passphrase in F"); unchanged says what the refusal
+// left undone. The message never holds the passphrase.
+func checkNewPassphrase(what string, p []byte, unchanged string) error {
+	err := vault.CheckNewPassphrase(p)
+	var pe *vault.PassphraseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	var why string
+	switch pe.Fault {
+	case vault.TooShort:
+		why = fmt.Sprintf("has fewer than %d characters", pe.Min)
+	case vault.OnlySpaces:
+		why = "is only spaces"
+	case vault.OneCharRepeated:
+		why = "is one character repeated"
+	default:
+		why = "is refused"
+	}
+	return &passphraseRefused{
+		msg: fmt.Sprintf("%s %s: choose at least %d characters, not all spaces nor one repeated (a few words are easiest to remember); %s",
+			what, why, pe.Min, unchanged),
+		err: err,
+	}
 }
 
 func readSecretFile(path string) ([]byte, error) {
