@@ -128,12 +128,8 @@ func (ui *UI) showBundleExport() {
 		case protectCoordinators:
 			req.ForCoordinators = true
 		case protectPassphrase:
-			switch {
-			case len([]rune(pass.Text)) < MinPassphrase:
-				ui.showError(errorf(T("welcome.too_short", map[string]any{"N": MinPassphrase})))
-				return
-			case pass.Text != again.Text:
-				ui.showError(errorf(T("welcome.differ")))
+			if err := checkNewPassphrase(pass.Text, again.Text); err != nil {
+				ui.showError(err)
 				return
 			}
 			req.Passphrase = []byte(pass.Text)

@@ -14,10 +14,6 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 )
 
-// MinPassphrase is the shortest passphrase the app accepts for a new
-// store.
-const MinPassphrase = 8
-
 // columnLayout centres its content in a column at most w wide (forms read
 // badly across a laptop screen).
 type columnLayout struct{ w float32 }
@@ -107,13 +103,9 @@ func (ui *UI) showWelcome() {
 	progress.Hide()
 	var create *widget.Button
 	create = widget.NewButtonWithIcon(T("welcome.create"), theme.ConfirmIcon(), func() {
-		p, q := pass.Text, again.Text
-		switch {
-		case len([]rune(p)) < MinPassphrase:
-			ui.showError(errorf(T("welcome.too_short", map[string]any{"N": MinPassphrase})))
-			return
-		case p != q:
-			ui.showError(errorf(T("welcome.differ")))
+		p := pass.Text
+		if err := checkNewPassphrase(p, again.Text); err != nil {
+			ui.showError(err)
 			return
 		}
 		create.Disable()

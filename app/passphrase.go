@@ -6,6 +6,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-mesh/vigil/incident/vault"
 )
 
 // passphraseBox is the settings section for the passphrase and the duress
@@ -31,15 +33,32 @@ func passEntry(placeholder string) *widget.Entry {
 	return e
 }
 
-// checkNewPassphrase checks a new passphrase typed twice, as at first run.
+// checkNewPassphrase checks a passphrase being chosen and typed twice: a
+// new store's, a changed one, a duress one, a bundle's. The rule is
+// vault.CheckNewPassphrase, the one the command line applies; its
+// *vault.PassphraseError is returned as it is (errorText words it through
+// passphraseText). Passphrases typed to unlock or to open a bundle are
+// never checked: a store made by an older build with a shorter one must
+// keep opening.
 func checkNewPassphrase(p, again string) error {
-	switch {
-	case len([]rune(p)) < MinPassphrase:
-		return errorf(T("welcome.too_short", map[string]any{"N": MinPassphrase}))
-	case p != again:
+	if err := vault.CheckNewPassphrase([]byte(p)); err != nil {
+		return err
+	}
+	if p != again {
 		return errorf(T("welcome.differ"))
 	}
 	return nil
+}
+
+// passphraseText words a refused new passphrase in the user's language.
+func passphraseText(pe *vault.PassphraseError) string {
+	switch pe.Fault {
+	case vault.OnlySpaces:
+		return T("welcome.only_spaces")
+	case vault.OneCharRepeated:
+		return T("welcome.one_char")
+	}
+	return T("welcome.too_short", map[string]any{"N": pe.Min})
 }
 
 // keyDialog shows a dialog whose confirm button runs work in the

@@ -53,7 +53,7 @@ func TestChangePassphrase(t *testing.T) {
 	entry(t, ui, T("pass.new")).SetText("short")
 	entry(t, ui, T("pass.again")).SetText("short")
 	tap(t, ui, T("pass.change_button"))
-	if top := topText(ui); !strings.Contains(top, T("welcome.too_short", map[string]any{"N": MinPassphrase})) {
+	if top := topText(ui); !strings.Contains(top, T("welcome.too_short", map[string]any{"N": vault.MinPassphraseChars})) {
 		t.Fatalf("short new passphrase: dialog\n%s", top)
 	}
 	closeDialog(t, ui, T("action.ok"))

@@ -287,9 +287,14 @@ func errorText(err error) string {
 	}
 	var fp *FieldProblem
 	var fe *incident.FieldError
+	var pe *vault.PassphraseError
 	switch {
 	case errors.Is(err, vault.ErrWrongPassphrase):
 		return T("err.wrong_passphrase")
+	case errors.As(err, &pe):
+		return passphraseText(pe)
+	case errors.Is(err, vault.ErrDuressIsReal):
+		return T("duress.same")
 	case errors.Is(err, vault.ErrWiped):
 		return T("err.wiped")
 	case errors.Is(err, incident.ErrInvite):
