@@ -32,21 +32,23 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("the store in %s is in use by process %d (%s)", e.Dir, e.PID, e.Command)
 }
 
-// maxCommandLen bounds the command line recorded in the lock file.
-const maxCommandLen = 512
+// maxCommandLen bounds the command name recorded in the lock file.
+const maxCommandLen = 64
 
 // ownerRecord is what the lock holder writes into the lock file:
-// "pid\ncommand line\n".
+// "pid\ncommand name\n". The name is the program's base name alone,
+// never its arguments: a command line holds report titles, invite codes
+// and passphrase file names, and the lock file sits outside the encrypted
+// store, fsynced, where a wipe cannot reach it.
 func ownerRecord() []byte {
-	cmd := strings.Join(os.Args, " ")
-	cmd = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' {
-			return ' '
+	cmd := strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
 		}
 		return r
-	}, cmd)
+	}, filepath.Base(os.Args[0]))
 	if len(cmd) > maxCommandLen {
-		cmd = cmd[:maxCommandLen] + "..."
+		cmd = cmd[:maxCommandLen]
 	}
 	return []byte(strconv.Itoa(os.Getpid()) + "\n" + cmd + "\n")
 }
