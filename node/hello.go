@@ -210,6 +210,8 @@ func (n *Node) handleHello(s network.Stream) {
 	binding := helloBinding(p, n.host.ID(), nonce)
 	if !hmac.Equal(proof, n.proof("prover\x00", binding)) {
 		_ = s.Reset()
+		// No author is known yet (the credential comes after the
+		// proof): only the transport peer ID can be banned.
 		n.Ban(p, "hello: wrong mission proof")
 		return
 	}

@@ -52,7 +52,7 @@ var (
 //
 // p is registered under its author before the mission state is read, so
 // a revocation is never missed: one stored before that read refuses p
-// here, one stored after finds p registered and cuts it (cutRevoked),
+// here, one stored after finds p registered and cuts it (CutRevoked),
 // even while its hello is still running. A ban for strikes and this check
 // are atomic under e.mu.
 func (e *Engine) checkPeer(p peer.ID, cred, binding []byte) error {
@@ -120,7 +120,7 @@ func (e *Engine) checkMember(source string, a incident.Author, chain [][]byte) (
 		if revoking {
 			// A chain record let a waiting revocation in: it may name
 			// a connected peer.
-			e.cutRevoked()
+			e.CutRevoked()
 		}
 	}
 	ms, err := e.store.Mission()

@@ -27,13 +27,14 @@
 // and its hello is refused under any transport key until the ban ends
 // (ErrBanned). A revoked member is refused at hello (ErrRevoked), and
 // when a revocation is stored while the member is connected, the engine
-// closes its connections at once (cutRevoked): it stops being admitted
+// closes its connections at once (CutRevoked): it stops being admitted
 // before the close, so neither gossip nor reconciliation sends it
 // anything more. The engine sees the revocations it stores itself
 // (gossip, reconciliation, credential chains) and those this device signs
 // (Store.OnPut); one that another component imports into the store (a
-// bundle) is found before this device gossips anything it signs, before
-// every reconciliation and on every periodic round.
+// bundle) is found when that component calls CutRevoked, and otherwise
+// before this device gossips anything it signs, before every
+// reconciliation and on every periodic round.
 package mesh
 
 import (
@@ -417,7 +418,7 @@ func (e *Engine) periodic() {
 			return
 		case <-t.C:
 		}
-		e.cutRevoked()
+		e.CutRevoked()
 		e.mu.Lock()
 		paused := e.paused
 		e.mu.Unlock()
@@ -524,17 +525,21 @@ func (e *Engine) peersOfLocked(a incident.Author) []peer.ID {
 	return out
 }
 
-// cutRevoked closes the connections of every peer whose author the
-// mission state revokes. Each stops being admitted before its connections
-// close (node.Ban), so from the moment cutRevoked is called neither the
-// gossip peer filter nor a reconciliation lets anything more go to it;
-// what GossipSub had already queued dies with the connection, which is
-// closed before cutRevoked returns. Its transport peer ID is banned too,
-// and its hello under any other key is refused (checkPeer).
+// CutRevoked closes the connections of every peer whose author the
+// mission state revokes. A peer it cuts stops being admitted before its
+// connections close (node.Ban), so from the moment CutRevoked is called
+// neither the gossip peer filter nor a reconciliation lets anything more
+// go to it; what GossipSub had queued for it dies with the connection,
+// which is closed before CutRevoked returns. Its transport peer ID is
+// banned too, and its hello under any other key is refused (checkPeer).
 //
+// The engine calls it whenever it may matter (see the package comment).
+// A component that stores records behind the engine's back (a bundle
+// import) calls it afterwards, so that a revocation it brought in takes
+// effect at once rather than at the next reconciliation or local record.
 // It costs one copy of the mission state (Store.Mission). Safe for
 // concurrent use.
-func (e *Engine) cutRevoked() {
+func (e *Engine) CutRevoked() {
 	ms, err := e.store.Mission()
 	if err != nil {
 		return
@@ -583,7 +588,7 @@ func mayRevoke(raw []byte, r store.Result) bool {
 // revocation itself, or a revocation may have come into the store by a
 // path the engine does not see, such as an imported bundle).
 func (e *Engine) onPut(r *incident.Signed) {
-	e.cutRevoked()
+	e.CutRevoked()
 	e.publishLocal(r)
 }
 
@@ -706,7 +711,7 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message, le
 		if mayRevoke(m.Data, r) {
 			// Before the record is forwarded: the revoked member is no
 			// longer connected to get it, nor anything after it.
-			e.cutRevoked()
+			e.CutRevoked()
 		}
 		if level < incident.FormatLevel && !e.cfg.ignoreLevels {
 			// Stored, so verified: no signature check again.

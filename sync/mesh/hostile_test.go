@@ -1041,21 +1041,39 @@ func TestBannedMemberNewTransportKeyRefused(t *testing.T) {
 func TestRevocationCutsOpenConnections(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		opts []func(*mesh.Config) // the coordinator's
+		// gossip: C's engine clock moves past freshPeer, so no
+		// reconciliation follows C's gossip and the revocation reaches P
+		// by gossip alone; otherwise C's gossip is lost and the
+		// reconciliation that follows a local record carries it.
+		gossip bool
 	}{
-		{"revocation by gossip", nil},
-		{"revocation by reconciliation", []func(*mesh.Config){mesh.DropPublish}},
+		{"revocation by gossip", true},
+		{"revocation by reconciliation", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const hello = 3 * time.Second
 			m := newMission(t, 3) // 0 coordinator C; 1 observer O, revoked; 2 observer P
 			cStore, oStore, pStore := m.stores[0], m.stores[1], m.stores[2]
-			c := m.start(0, append([]func(*mesh.Config){noReceipts, helloTimeout(hello)}, tc.opts...)...)
-			o := m.start(1, noReceipts, helloTimeout(hello))
-			p := m.start(2, noReceipts, helloTimeout(hello))
+			// No periodic rounds: each cut is the doing of the path that
+			// stored the revocation.
+			clock := &fakeClock{}
+			cOpts := []func(*mesh.Config){noReceipts, slowPeriodic, helloTimeout(hello), func(c *mesh.Config) { c.Now = clock.Now }}
+			if !tc.gossip {
+				cOpts = append(cOpts, mesh.DropPublish)
+			}
+			c := m.start(0, cOpts...)
+			o := m.start(1, noReceipts, slowPeriodic, helloTimeout(hello))
+			p := m.start(2, noReceipts, slowPeriodic, helloTimeout(hello))
 			connect(t, o, c)
 			connect(t, p, c)
 			connect(t, o, p)
+			if tc.gossip {
+				gossipReady(t, c, cStore, pStore)
+				clock.Advance(time.Minute)
+			}
+			for _, e := range []*mesh.Engine{c, o, p} {
+				e.SyncAll()
+			}
 			waitConverged(t, 20*time.Second, 0, m.stores...)
 			oid := o.Node().ID()
 			cutAtC, cutAtP := watchCut(t, c, oid), watchCut(t, p, oid)
@@ -1142,4 +1160,43 @@ func TestRevocationCutsOpenConnections(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A revocation that reaches the store behind the engine's back (a bundle
+// imported by another component: the engine stores nothing and sees
+// nothing) still cuts the revoked member before this device sends it
+// anything it writes: P imports O's revocation from a USB bundle and then
+// writes a report; O is disconnected before the report is gossiped, and
+// Q, P's other peer, gets the report while O never does.
+func TestRevocationByBundleCutsBeforeSending(t *testing.T) {
+	m := newMission(t, 4) // 0 coordinator C, no node; 1 observer O, revoked; 2 P; 3 Q
+	cStore, oStore, pStore, qStore := m.stores[0], m.stores[1], m.stores[2], m.stores[3]
+	o := m.start(1, noReceipts)
+	p := m.start(2, noReceipts)
+	q := m.start(3, noReceipts)
+	connect(t, o, p)
+	connect(t, q, p)
+	waitConverged(t, 20*time.Second, 0, oStore, pStore, qStore)
+	gossipReady(t, p, pStore, oStore)
+	waitConverged(t, 20*time.Second, 0, oStore, pStore, qStore)
+
+	oKey := oStore.Author()
+	rev, err := cStore.Put(incident.KindRevoke, incident.RevokePayload{Member: oKey[:], Reason: "phone seized"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := pStore.Add(rev.Raw, "usb"); r.Outcome != store.Accepted {
+		t.Fatalf("the bundle's revocation: %s %v", r.Outcome, r.Err)
+	}
+	id := report(t, pStore, "written after importing the revocation")
+	if p.Node().Admitted(o.Node().ID()) {
+		t.Fatal("BUG: P still admits the revoked member after writing a report")
+	}
+	eventually(t, slow(15*time.Second), "P's report never reached Q", func() bool { return has(qStore, id) })
+	if has(oStore, id) {
+		t.Fatal("BUG: the revoked member received a report P wrote after importing its revocation")
+	}
+	eventually(t, 5*time.Second, "P kept its connection to the revoked member", func() bool {
+		return !connected(p, o.Node().ID())
+	})
 }

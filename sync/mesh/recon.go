@@ -249,7 +249,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	}
 	// A member revoked by a record this engine did not store itself (an
 	// imported bundle) is cut here, before anything is sent to it.
-	e.cutRevoked()
+	e.CutRevoked()
 	if !e.node.Admitted(p) {
 		_ = s.Reset()
 		return res, fmt.Errorf("peer %s is not admitted", p)
@@ -474,7 +474,7 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 					if revoking {
 						// Before anything more is sent: the revoked
 						// member may be this peer, or another.
-						e.cutRevoked()
+						e.CutRevoked()
 					}
 				case 'D':
 					return nil
