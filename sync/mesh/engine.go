@@ -23,9 +23,9 @@
 // credential check in hello names the peer's author key (PeerInfo.Author);
 // invalid records count as strikes against that author, whatever
 // transport key carried them, and at MaxStrikes the author is banned for
-// the node's ban time (node.Config.BanFor): its connections are closed
-// and its hello is refused under any transport key until the ban ends
-// (ErrBanned). A revoked member is refused at hello (ErrRevoked), and
+// the node's ban time (node.Config.BanFor, on node.Config.Now): its
+// connections are closed and its hello is refused under any transport
+// key until the ban ends (ErrBanned). A revoked member is refused at hello (ErrRevoked), and
 // when a revocation is stored while the member is connected, the engine
 // closes its connections at once (CutRevoked): it stops being admitted
 // before the close, so neither gossip nor reconciliation sends it
@@ -94,12 +94,11 @@ type Config struct {
 	SessionTimeout time.Duration
 	// MaxStrikes: invalid records a member may send (counted per author
 	// key, over all its transport keys) before it is banned for the
-	// node's ban time (node.Config.BanFor). Default 10.
+	// node's ban time (node.Config.BanFor), on the node's clock
+	// (node.Config.Now), as the node bans peer IDs. Default 10.
 	MaxStrikes int
 	Logger     *slog.Logger
-	// Now is the engine's clock: reconciliation times and the end of
-	// author bans. Default time.Now.
-	Now func() time.Time
+	Now        func() time.Time
 
 	// dropPublish makes publishLocal skip gossip (tests: the message lost
 	// before the mesh forms).
@@ -237,7 +236,7 @@ func New(cfg Config) (*Engine, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, signer: signer, self: self, chain: chain,
 		level: incident.FormatLevel, ctx: ctx, cancel: cancel, peers: map[peer.ID]*PeerInfo{}, strikes: map[incident.Author]*strikeCount{},
-		bans:   newAuthorBans(cfg.Now, maxAuthorBans),
+		bans:   newAuthorBans(banClock(cfg.Node), maxAuthorBans),
 		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, inbound: map[peer.ID]int{}, results: make(chan SyncResult, 64)}
 	nc := cfg.Node
 	if nc.Logger == nil {
@@ -456,6 +455,15 @@ func (e *Engine) noteNewer(err error) {
 	if incident.IsNewer(err) {
 		e.newerRefused.Add(1)
 	}
+}
+
+// banClock is the clock author bans run on: the node's, so that they end
+// as its peer-ID bans do.
+func banClock(nc node.Config) func() time.Time {
+	if nc.Now != nil {
+		return nc.Now
+	}
+	return time.Now
 }
 
 // strikeCount is one author's strikes, and whether they earned a ban.

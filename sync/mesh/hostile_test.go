@@ -958,13 +958,13 @@ func (c *fakeClock) Advance(d time.Duration) {
 // member's other connection (a second transport key, connected all
 // along) is closed with the one that sent the records, it is refused at
 // hello under a new key, and nothing it signed meanwhile is stored. Once
-// the ban ends (the engine's clock past the node's ban time) it is a
-// member again.
+// the ban ends (the node's clock past its ban time) it is a member
+// again.
 func TestBannedMemberNewTransportKeyRefused(t *testing.T) {
 	const strikes, hello = 3, 3 * time.Second
 	m := newMission(t, 2)
 	clock := &fakeClock{}
-	honest := m.start(0, noReceipts, maxStrikes(strikes), helloTimeout(hello), func(c *mesh.Config) { c.Now = clock.Now })
+	honest := m.start(0, noReceipts, maxStrikes(strikes), helloTimeout(hello), func(c *mesh.Config) { c.Node.Now = clock.Now })
 	hostile := m.start(1, noReceipts, helloTimeout(hello))
 	twin := m.start(1, noReceipts, helloTimeout(hello)) // the same member, a second transport key
 	connect(t, hostile, honest)
