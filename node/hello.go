@@ -210,6 +210,8 @@ func (n *Node) handleHello(s network.Stream) {
 	binding := helloBinding(p, n.host.ID(), nonce)
 	if !hmac.Equal(proof, n.proof("prover\x00", binding)) {
 		_ = s.Reset()
+		// No author is known yet (the credential comes after the
+		// proof): only the transport peer ID can be banned.
 		n.Ban(p, "hello: wrong mission proof")
 		return
 	}
@@ -284,11 +286,13 @@ func (n *Node) FormatLevel(p peer.ID) int {
 }
 
 // admit admits p with what its hello said, unless its connections closed
-// while the hello ran (onDisconnected, which runs after the last one is
-// gone, has nothing to undo then).
+// or it was banned while the hello ran (onDisconnected, which runs after
+// the last one is gone, has nothing to undo then).
 func (n *Node) admit(p peer.ID, hi helloInfo) {
 	n.mu.Lock()
-	if len(n.host.Network().ConnsToPeer(p)) == 0 {
+	// Banned while its hello ran (Ban, between the verdict and here):
+	// its connections are closing; do not admit it.
+	if len(n.host.Network().ConnsToPeer(p)) == 0 || !n.gate.allowed(p) {
 		n.mu.Unlock()
 		return
 	}

@@ -55,7 +55,7 @@ type Config struct {
 	// bound to binding. Required.
 	Credential func(binding []byte) []byte
 	// CheckCredential judges a peer's credential; an error disconnects and
-	// bans the peer. Required.
+	// bans the peer (its transport peer ID, for BanFor). Required.
 	CheckCredential func(p peer.ID, cred, binding []byte) error
 	// OnPeer is called (in its own goroutine) when a peer has been admitted
 	// (up=true) and when its last connection closes (up=false).
@@ -63,7 +63,8 @@ type Config struct {
 	// HelloTimeout bounds how long a connection may stay without a
 	// successful hello. Default 15 s.
 	HelloTimeout time.Duration
-	// BanFor is how long a peer that failed hello is refused. Default 10 min.
+	// BanFor is how long a banned peer ID is refused (Ban; a peer that
+	// failed hello). Default DefaultBanFor.
 	BanFor time.Duration
 	// Logger, default discard.
 	Logger *slog.Logger
@@ -92,6 +93,8 @@ type Node struct {
 	// the mDNS rotator); it is never taken by a callback.
 	pauseMu sync.Mutex
 
+	// mu guards what follows. It may be held while taking gate.mu (admit
+	// asks the gate), never the reverse.
 	mu       sync.Mutex
 	admitted map[peer.ID]time.Time     // peers whose hello we verified
 	clock    map[peer.ID]time.Duration // their clock minus ours, from hello
@@ -113,7 +116,7 @@ func New(cfg Config) (*Node, error) {
 		cfg.HelloTimeout = 15 * time.Second
 	}
 	if cfg.BanFor == 0 {
-		cfg.BanFor = 10 * time.Minute
+		cfg.BanFor = DefaultBanFor
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -259,8 +262,23 @@ func (n *Node) WaitAdmitted(ctx context.Context, p peer.ID) error {
 	return nil
 }
 
-// Ban disconnects p and refuses it for the configured time (a peer that
-// sent invalid records, for example).
+// DefaultBanFor is how long a ban lasts when Config.BanFor is zero.
+const DefaultBanFor = 10 * time.Minute
+
+// BanFor is how long a ban lasts on this node (Config.BanFor).
+func (n *Node) BanFor() time.Duration { return n.cfg.BanFor }
+
+// Ban disconnects p and refuses its transport peer ID for BanFor; reason
+// goes to the log. p stops being admitted before Ban closes its
+// connections, so Admitted (the gossip peer filter, protocol guards)
+// refuses it from the moment Ban is called, and a hello still running
+// on one of its connections does not admit it.
+//
+// A peer ID is only the transport key, which a device can replace at
+// will: the mesh bans members by author key (sync/mesh refuses a banned
+// or revoked author at hello, whatever its transport key) and calls Ban
+// to cut their connections. The node bans peer IDs itself only for hello
+// failures, where no author is known.
 func (n *Node) Ban(p peer.ID, reason string) {
 	n.log.Info("banning peer", "peer", p, "reason", reason)
 	n.gate.ban(p, n.cfg.BanFor)

@@ -393,9 +393,9 @@ func TestPreviousReleaseNeverBans(t *testing.T) {
 					t.Fatal(err)
 				}
 				eventually(t, slow(30*time.Second), "the old node did not ban the upgraded peer", func() bool {
-					return mesh.StrikesOf(old, upID) >= 10 && !old.Node().Admitted(upID) && !connected(old, upID)
+					return mesh.StrikesOf(old, m.stores[0].Author()) >= 10 && !old.Node().Admitted(upID) && !connected(old, upID)
 				})
-				t.Logf("without the filter: %d strikes, banned", mesh.StrikesOf(old, upID))
+				t.Logf("without the filter: %d strikes, banned", mesh.StrikesOf(old, m.stores[0].Author()))
 				return
 			}
 			for _, r := range rs.all() {
@@ -577,14 +577,14 @@ func TestRecordsThisBuildCannotStore(t *testing.T) {
 			q, _ := hs.QuarantineCount()
 			return q == q0+1
 		})
-		if s := mesh.StrikesOf(honest, sid); s != 0 {
+		if s := mesh.StrikesOf(honest, author); s != 0 {
 			t.Fatalf("%d strikes for records that were not the sender's fault", s)
 		}
 		if err := mesh.NewerTopicOf(sender).Publish(context.Background(), big); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, slow(10*time.Second), "no strike for the oversize record", func() bool {
-			return mesh.StrikesOf(honest, sid) == 1
+			return mesh.StrikesOf(honest, author) == 1
 		})
 		for _, raw := range [][]byte{v2, waiting, big} {
 			if has(hs, incident.IDOf(raw)) {
@@ -597,7 +597,7 @@ func TestRecordsThisBuildCannotStore(t *testing.T) {
 	})
 
 	t.Run("reconciliation", func(t *testing.T) {
-		strikes := mesh.StrikesOf(honest, sid)
+		strikes := mesh.StrikesOf(honest, author)
 		newer := mesh.NewerRefused(honest)
 		q0, _ := hs.QuarantineCount()
 		good, err := signer.Sign(ms.ID, "notice", time.Now(), map[uint64]any{1: "in the same push"})
@@ -643,7 +643,7 @@ func TestRecordsThisBuildCannotStore(t *testing.T) {
 		if q, _ := hs.QuarantineCount(); q != q0+1 {
 			t.Fatalf("quarantine holds %d, want %d", q, q0+1)
 		}
-		if got := mesh.StrikesOf(honest, sid); got != strikes {
+		if got := mesh.StrikesOf(honest, author); got != strikes {
 			t.Fatalf("%d strikes for a push without invalid records", got-strikes)
 		}
 		if !honest.Node().Admitted(sid) {

@@ -4,6 +4,9 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
@@ -40,45 +43,98 @@ var (
 	ErrRevoked   = errors.New("member has been revoked")
 )
 
-// checkCredential verifies a peer's credential: the signature over the
-// binding, then membership (storing the chain records like any others), and
-// that the member is not revoked. It returns the peer's author key.
-func (e *Engine) checkCredential(source string, cred, binding []byte) (incident.Author, string, error) {
+// checkPeer is the node's credential check (node.Config.CheckCredential)
+// for peer p: the signature over the binding names the peer's author key;
+// a banned author is refused before anything else (ErrBanned), then
+// membership is checked, storing the chain records like any others, and
+// a revoked member is refused (ErrRevoked). On success p's PeerInfo holds
+// its author and role.
+//
+// p is registered under its author before the mission state is read, so
+// a revocation is never missed: one stored before that read refuses p
+// here, one stored after finds p registered and cuts it (CutRevoked),
+// even while its hello is still running. A ban for strikes and this check
+// are atomic under e.mu.
+func (e *Engine) checkPeer(p peer.ID, cred, binding []byte) error {
+	a, chain, err := openCredential(cred, binding)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	if until, banned := e.bans.banned(a); banned {
+		e.mu.Unlock()
+		return fmt.Errorf("%w: %s, until %s", ErrBanned, a, until.UTC().Format(time.RFC3339))
+	}
+	pi := e.peers[p]
+	if pi == nil || pi.Author != a {
+		pi = &PeerInfo{ID: p, Author: a}
+		e.peers[p] = pi
+	}
+	e.mu.Unlock()
+	role, err := e.checkMember("hello:"+p.String(), a, chain)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil {
+		if e.peers[p] == pi {
+			delete(e.peers, p)
+		}
+		return err
+	}
+	pi.Role = role
+	return nil
+}
+
+// openCredential decodes a credential and checks its signature over
+// binding; it returns the author key and the chain records.
+func openCredential(cred, binding []byte) (incident.Author, [][]byte, error) {
 	var c credential
 	if err := incident.UnmarshalCanonical(cred, &c); err != nil {
-		return incident.Author{}, "", fmt.Errorf("credential: %w", err)
+		return incident.Author{}, nil, fmt.Errorf("credential: %w", err)
 	}
 	if len(c.Author) != ed25519.PublicKeySize || !ed25519.Verify(c.Author, append([]byte(credDomain), binding...), c.Sig) {
-		return incident.Author{}, "", errors.New("credential signature does not verify")
+		return incident.Author{}, nil, errors.New("credential signature does not verify")
 	}
 	var a incident.Author
 	copy(a[:], c.Author)
 	if len(c.Chain) > 16 {
-		return a, "", fmt.Errorf("credential chain of %d records, limit 16", len(c.Chain))
+		return a, nil, fmt.Errorf("credential chain of %d records, limit 16", len(c.Chain))
 	}
-	if len(c.Chain) > 0 {
-		results, err := e.store.AddMany(c.Chain, source, nil)
+	return a, c.Chain, nil
+}
+
+// checkMember stores a credential's chain records (from source) and
+// checks that a is a member that is not revoked. It returns a's role.
+func (e *Engine) checkMember(source string, a incident.Author, chain [][]byte) (string, error) {
+	if len(chain) > 0 {
+		results, err := e.store.AddMany(chain, source, nil)
 		if err != nil {
-			return a, "", err
+			return "", err
 		}
-		for _, r := range results {
+		revoking := false
+		for i, r := range results {
 			if r.Outcome == store.Rejected {
-				return a, "", fmt.Errorf("credential chain record %s: %v", r.ID, r.Err)
+				return "", fmt.Errorf("credential chain record %s: %v", r.ID, r.Err)
 			}
+			revoking = revoking || mayRevoke(chain[i], r)
+		}
+		if revoking {
+			// A chain record let a waiting revocation in: it may name
+			// a connected peer.
+			e.CutRevoked()
 		}
 	}
 	ms, err := e.store.Mission()
 	if err != nil {
-		return a, "", err
+		return "", err
 	}
 	role, ok := ms.Role(a)
 	if !ok {
-		return a, "", fmt.Errorf("%w: %s", ErrNotMember, a)
+		return "", fmt.Errorf("%w: %s", ErrNotMember, a)
 	}
 	if len(ms.Revocations(a)) > 0 {
-		return a, role, fmt.Errorf("%w: %s", ErrRevoked, a)
+		return role, fmt.Errorf("%w: %s", ErrRevoked, a)
 	}
-	return a, role, nil
+	return role, nil
 }
 
 // memberChain returns the member records that enroll author back to the

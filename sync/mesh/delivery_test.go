@@ -210,7 +210,7 @@ func TestQuotaRejectionIsNoStrike(t *testing.T) {
 	}
 	// Wait for the reconciliation on connect to finish, or for a strike.
 	struck := func() bool {
-		return mesh.StrikesOf(coord, obs.Node().ID()) > 0 || mesh.StrikesOf(obs, coord.Node().ID()) > 0
+		return mesh.StrikesOf(coord, m.stores[1].Author()) > 0 || mesh.StrikesOf(obs, m.stores[0].Author()) > 0
 	}
 	done := false
 	for deadline := time.Now().Add(40 * time.Second); !done && !struck(); {
@@ -228,7 +228,7 @@ func TestQuotaRejectionIsNoStrike(t *testing.T) {
 		}
 	}
 	time.Sleep(500 * time.Millisecond)
-	cs, ob := mesh.StrikesOf(coord, obs.Node().ID()), mesh.StrikesOf(obs, coord.Node().ID())
+	cs, ob := mesh.StrikesOf(coord, m.stores[1].Author()), mesh.StrikesOf(obs, m.stores[0].Author())
 	if cs != 0 || ob != 0 || !coord.Node().Admitted(obs.Node().ID()) || !obs.Node().Admitted(coord.Node().ID()) {
 		t.Errorf("BUG: honest peers struck each other for over-quota records (coordinator→observer %d, observer→coordinator %d strikes; "+
 			"admitted %v/%v): recon.go transfer and engine.go validate strike every store.Rejected, quota rejections included",

@@ -18,9 +18,27 @@
 // again. A record of a newer schema version (incident.NewerError), or of
 // a kind or field this build does not know, is never held against the
 // peer that sent it.
+//
+// Bans and revocations follow the member, not the transport key. The
+// credential check in hello names the peer's author key (PeerInfo.Author);
+// invalid records count as strikes against that author, whatever
+// transport key carried them, and at MaxStrikes the author is banned for
+// the node's ban time (node.Config.BanFor, on node.Config.Now): its
+// connections are closed and its hello is refused under any transport
+// key until the ban ends (ErrBanned). A revoked member is refused at hello (ErrRevoked), and
+// when a revocation is stored while the member is connected, the engine
+// closes its connections at once (CutRevoked): it stops being admitted
+// before the close, so neither gossip nor reconciliation sends it
+// anything more. The engine sees the revocations it stores itself
+// (gossip, reconciliation, credential chains) and those this device signs
+// (Store.OnPut); one that another component imports into the store (a
+// bundle) is found when that component calls CutRevoked, and otherwise
+// before this device gossips anything it signs, before every
+// reconciliation and on every periodic round.
 package mesh
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -34,6 +52,7 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
@@ -73,8 +92,10 @@ type Config struct {
 	ReceiptInterval time.Duration
 	// SessionTimeout bounds one reconciliation. Default 5 minutes.
 	SessionTimeout time.Duration
-	// MaxStrikes: invalid records a peer may send before it is banned.
-	// Default 10.
+	// MaxStrikes: invalid records a member may send (counted per author
+	// key, over all its transport keys) before it is banned for the
+	// node's ban time (node.Config.BanFor), on the node's clock
+	// (node.Config.Now), as the node bans peer IDs. Default 10.
 	MaxStrikes int
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -157,9 +178,16 @@ type Engine struct {
 	newerRefused  atomic.Int64 // records of a newer schema version refused (stats, tests)
 	fetchMu       sync.Mutex   // one attachment fetch at a time
 
-	mu      sync.Mutex
-	peers   map[peer.ID]*PeerInfo
-	strikes map[peer.ID]int
+	// mu guards what follows. It is never held while calling into the
+	// node or the store (node.Ban, Store.Mission), so it sits below their
+	// locks: nothing is taken while it is held.
+	mu    sync.Mutex
+	peers map[peer.ID]*PeerInfo // from the credential check on, until the peer leaves
+	// strikes counts invalid records per author key; only admitted
+	// members strike, so it holds no more authors than the mission has
+	// members.
+	strikes map[incident.Author]*strikeCount
+	bans    *authorBans                 // authors banned for strikes
 	active  map[peer.ID]bool            // a reconciliation this side started is running
 	waiters map[peer.ID][]chan syncDone // callers waiting for the next round
 	inbound map[peer.ID]int             // reconciliations peers started here
@@ -207,7 +235,8 @@ func New(cfg Config) (*Engine, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, signer: signer, self: self, chain: chain,
-		level: incident.FormatLevel, ctx: ctx, cancel: cancel, peers: map[peer.ID]*PeerInfo{}, strikes: map[peer.ID]int{},
+		level: incident.FormatLevel, ctx: ctx, cancel: cancel, peers: map[peer.ID]*PeerInfo{}, strikes: map[incident.Author]*strikeCount{},
+		bans:   newAuthorBans(banClock(cfg.Node), maxAuthorBans),
 		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, inbound: map[peer.ID]int{}, results: make(chan SyncResult, 64)}
 	nc := cfg.Node
 	if nc.Logger == nil {
@@ -218,16 +247,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	nc.FormatLevel = uint8(e.level)
 	nc.Credential = e.ownCredential
-	nc.CheckCredential = func(p peer.ID, cred, binding []byte) error {
-		a, role, err := e.checkCredential("hello:"+p.String(), cred, binding)
-		if err != nil {
-			return err
-		}
-		e.mu.Lock()
-		e.peers[p] = &PeerInfo{ID: p, Author: a, Role: role}
-		e.mu.Unlock()
-		return nil
-	}
+	nc.CheckCredential = e.checkPeer
 	nc.OnPeer = e.onPeer
 	e.node, err = node.New(nc)
 	if err != nil {
@@ -243,7 +263,7 @@ func New(cfg Config) (*Engine, error) {
 	e.node.Host().SetStreamHandler(e.reconProto, e.handleRecon)
 	e.blobProto = node.ProtocolID(nc.Secret, "blob")
 	e.node.Host().SetStreamHandler(e.blobProto, e.handleBlob)
-	e.store.OnPut(e.publishLocal)
+	e.store.OnPut(e.onPut)
 	e.goFn(e.periodic)
 	if role, _ := ms.Role(self); role == incident.RoleCoordinator {
 		e.goFn(e.receipts)
@@ -357,8 +377,14 @@ func (e *Engine) Peers() []PeerInfo {
 
 func (e *Engine) onPeer(p peer.ID, up bool) {
 	if !up {
+		// Phones rotate peer IDs: keep no state for gone peers. A peer
+		// that is connected again has said hello anew, and its PeerInfo
+		// is that hello's.
+		if e.node.Host().Network().Connectedness(p) == network.Connected {
+			return
+		}
 		e.mu.Lock()
-		delete(e.peers, p) // phones rotate peer IDs: keep no state for gone peers
+		delete(e.peers, p)
 		e.mu.Unlock()
 		return
 	}
@@ -391,6 +417,7 @@ func (e *Engine) periodic() {
 			return
 		case <-t.C:
 		}
+		e.CutRevoked()
 		e.mu.Lock()
 		paused := e.paused
 		e.mu.Unlock()
@@ -430,16 +457,147 @@ func (e *Engine) noteNewer(err error) {
 	}
 }
 
-// strike counts an invalid record from p and bans p at the limit.
+// banClock is the clock author bans run on: the node's, so that they end
+// as its peer-ID bans do.
+func banClock(nc node.Config) func() time.Time {
+	if nc.Now != nil {
+		return nc.Now
+	}
+	return time.Now
+}
+
+// strikeCount is one author's strikes, and whether they earned a ban.
+type strikeCount struct {
+	n      int
+	banned bool // the count reached MaxStrikes and the author was banned
+}
+
+// strike counts an invalid record from p against p's author key and, at
+// MaxStrikes, bans the author: its connections, under every transport
+// key, are closed, and its hello is refused until the ban ends. A
+// member whose ban has ended starts again from no strikes.
+//
+// Protocols are served only to admitted peers, whose author the
+// credential check has named, so every strike has an author, except for a
+// record judged after its sender left (its PeerInfo is gone): that strike
+// is logged and not counted. The node still bans peer IDs for hello
+// failures (a wrong mission proof, a refused credential), where no
+// author is known or the author cannot be trusted.
 func (e *Engine) strike(p peer.ID, why error) {
 	e.mu.Lock()
-	e.strikes[p]++
-	n := e.strikes[p]
+	pi := e.peers[p]
+	if pi == nil {
+		e.mu.Unlock()
+		e.log.Debug("invalid record from a peer that has left", "peer", p, "err", why)
+		return
+	}
+	a := pi.Author
+	sc := e.strikes[a]
+	if sc == nil {
+		sc = &strikeCount{}
+		e.strikes[a] = sc
+	}
+	if _, still := e.bans.banned(a); sc.banned && !still {
+		*sc = strikeCount{} // the ban has ended
+	}
+	sc.n++
+	n := sc.n
+	var until time.Time
+	var cut []peer.ID
+	if n >= e.cfg.MaxStrikes && !sc.banned {
+		sc.banned = true
+		until = e.bans.ban(a, e.node.BanFor())
+		cut = e.peersOfLocked(a)
+	}
 	e.mu.Unlock()
 	e.log.Debug("invalid record from peer", "peer", p, "err", why, "strikes", n)
-	if n == e.cfg.MaxStrikes {
-		e.node.Ban(p, fmt.Sprintf("%d invalid records", n))
+	if len(cut) > 0 {
+		reason := fmt.Sprintf("%d invalid records, the last: %v", n, why)
+		e.log.Info("banning member", "author", a, "reason", reason, "until", until)
+		for _, q := range cut {
+			e.node.Ban(q, "member banned: "+reason)
+		}
 	}
+}
+
+// peersOfLocked lists the peers whose credential named a, and forgets
+// them (their connections are about to close). The caller holds e.mu.
+func (e *Engine) peersOfLocked(a incident.Author) []peer.ID {
+	var out []peer.ID
+	for p, pi := range e.peers {
+		if pi.Author == a {
+			out = append(out, p)
+			delete(e.peers, p)
+		}
+	}
+	return out
+}
+
+// CutRevoked closes the connections of every peer whose author the
+// mission state revokes. A peer it cuts stops being admitted before its
+// connections close (node.Ban), so from the moment CutRevoked is called
+// neither the gossip peer filter nor a reconciliation lets anything more
+// go to it; what GossipSub had queued for it dies with the connection,
+// which is closed before CutRevoked returns. Its transport peer ID is
+// banned too, and its hello under any other key is refused (checkPeer).
+//
+// The engine calls it whenever it may matter (see the package comment).
+// A component that stores records behind the engine's back (a bundle
+// import) calls it afterwards, so that a revocation it brought in takes
+// effect at once rather than at the next reconciliation or local record.
+// It costs one copy of the mission state (Store.Mission). Safe for
+// concurrent use.
+func (e *Engine) CutRevoked() {
+	ms, err := e.store.Mission()
+	if err != nil {
+		return
+	}
+	type gone struct {
+		p   peer.ID
+		a   incident.Author
+		rev incident.Revocation
+	}
+	var cut []gone
+	e.mu.Lock()
+	for p, pi := range e.peers {
+		if revs := ms.Revocations(pi.Author); len(revs) > 0 {
+			cut = append(cut, gone{p, pi.Author, revs[0]})
+			delete(e.peers, p)
+		}
+	}
+	e.mu.Unlock()
+	for _, g := range cut {
+		e.log.Info("closing the connections of a revoked member", "peer", g.p, "author", g.a, "revocation", g.rev.ID, "reason", g.rev.Reason)
+		e.node.Ban(g.p, fmt.Sprintf("member revoked by %s (%s)", g.rev.ID, g.rev.Reason))
+	}
+}
+
+// mayRevoke reports whether storing raw (with result r) may have revoked
+// a member: raw is a revocation, or it let records out of quarantine (a
+// revocation may have waited for the member record it names).
+func mayRevoke(raw []byte, r store.Result) bool {
+	if r.Outcome != store.Accepted {
+		return false
+	}
+	if len(r.Released) > 0 {
+		return true
+	}
+	// The kind is a CBOR text string in the clear: a record without those
+	// bytes is no revocation, and costs no decode.
+	if !bytes.Contains(raw, []byte(incident.KindRevoke)) {
+		return false
+	}
+	rec, err := incident.DecodeStored(raw)
+	return err == nil && rec.Kind == incident.KindRevoke
+}
+
+// onPut is the store's hook for records this device signs: before one is
+// gossiped, no revoked member stays connected (the record may be the
+// revocation itself, or a revocation may have come into the store by a
+// path the engine does not see, such as an imported bundle).
+func (e *Engine) onPut(r *incident.Signed) {
+	e.CutRevoked()
+	e.publishLocal(r)
 }
 
 // peerLevel is the format level p announced (0 for none).
@@ -558,6 +716,11 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message, le
 	r := e.adds.add(e.store, m.Data, "gossip:"+from.String())
 	switch r.Outcome {
 	case store.Accepted:
+		if mayRevoke(m.Data, r) {
+			// Before the record is forwarded: the revoked member is no
+			// longer connected to get it, nor anything after it.
+			e.CutRevoked()
+		}
 		if level < incident.FormatLevel && !e.cfg.ignoreLevels {
 			// Stored, so verified: no signature check again.
 			if rec, err := incident.DecodeStored(m.Data); err != nil || !rec.ReadableAt(level) {
@@ -649,8 +812,9 @@ const peerQueue = 128
 // formed yet.
 const freshPeer = 30 * time.Second
 
-// Publish gossips a stored record (the CLI's control socket uses it).
-func (e *Engine) Publish(r *incident.Signed) { e.publishLocal(r) }
+// Publish gossips a stored record (the CLI's control socket uses it),
+// after closing the connections of any member a stored revocation names.
+func (e *Engine) Publish(r *incident.Signed) { e.onPut(r) }
 
 // receipts makes a coordinator's node confirm, in batches, the records it
 // holds from others, so their authors see "held by a coordinator".

@@ -2,7 +2,6 @@ package mesh
 
 import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -12,11 +11,15 @@ import (
 // publish raw bytes that no honest engine would sign.
 func TopicOf(e *Engine) *pubsub.Topic { return e.topic }
 
-// StrikesOf returns how many invalid things e has counted against p.
-func StrikesOf(e *Engine, p peer.ID) int {
+// StrikesOf returns how many invalid things e has counted against the
+// member with author key a, over all its transport keys.
+func StrikesOf(e *Engine, a incident.Author) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.strikes[p]
+	if sc := e.strikes[a]; sc != nil {
+		return sc.n
+	}
+	return 0
 }
 
 // ReconProtocol is the stream protocol e serves reconciliation on.

@@ -22,8 +22,8 @@ func TotalStrikes(e *Engine) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := 0
-	for _, k := range e.strikes {
-		n += k
+	for _, sc := range e.strikes {
+		n += sc.n
 	}
 	return n
 }

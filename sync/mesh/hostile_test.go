@@ -407,10 +407,10 @@ func TestHostileMemberGossipBanned(t *testing.T) {
 			t.Fatalf("publish junk %d: %v", i, err)
 		}
 		eventually(t, 10*time.Second, fmt.Sprintf("no strike for junk record %d", i), func() bool {
-			return mesh.StrikesOf(honest, hid) >= i+1
+			return mesh.StrikesOf(honest, m.stores[1].Author()) >= i+1
 		})
 	}
-	if got := mesh.StrikesOf(honest, hid); got != len(junk) {
+	if got := mesh.StrikesOf(honest, m.stores[1].Author()); got != len(junk) {
 		t.Fatalf("%d strikes for %d invalid records", got, len(junk))
 	}
 	if !honest.Node().Admitted(hid) {
@@ -452,7 +452,7 @@ func TestHostileMemberGossipBanned(t *testing.T) {
 			t.Fatalf("honest store gained %s, which no honest peer wrote", id)
 		}
 	}
-	if n := mesh.StrikesOf(other, honest.Node().ID()); n != 0 {
+	if n := mesh.StrikesOf(other, m.stores[0].Author()); n != 0 {
 		t.Fatalf("the honest node forwarded junk: %d strikes against it at its other peer", n)
 	}
 	for _, st := range m.stores {
@@ -503,7 +503,7 @@ func TestJunkFlood(t *testing.T) {
 	}
 	r.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
 
-	hid := hostile.Node().ID()
+	hid := m.stores[1].Author()
 	topic := mesh.TopicOf(hostile)
 	processed := func() int {
 		q, _ := m.stores[0].QuarantineCount()
@@ -530,7 +530,7 @@ func TestJunkFlood(t *testing.T) {
 	time.Sleep(time.Second)
 	q, _ := m.stores[0].QuarantineCount()
 	judged := processed()
-	t.Logf("flood of %d messages in %v: %d judged (%d strikes, %d quarantined)", len(msgs), time.Since(start), judged, mesh.StrikesOf(honest, hid), q)
+	t.Logf("flood of %d messages in %v: %d judged (%d strikes, %d quarantined)", len(msgs), time.Since(start), judged, mesh.StrikesOf(honest, m.stores[1].Author()), q)
 	if judged < len(msgs)/2 {
 		t.Fatalf("only %d of %d junk messages were judged: the test flooded queues, not the validator", judged, len(msgs))
 	}
@@ -540,8 +540,8 @@ func TestJunkFlood(t *testing.T) {
 	if !equal(ids(t, m.stores[0]), base) {
 		t.Fatalf("the flood changed the honest store: %d records, had %d", len(ids(t, m.stores[0])), len(base))
 	}
-	if q2, _ := m.stores[2].QuarantineCount(); q2 != 0 || mesh.StrikesOf(other, honest.Node().ID()) != 0 {
-		t.Fatalf("junk was forwarded: %d quarantined and %d strikes at the next peer", q2, mesh.StrikesOf(other, honest.Node().ID()))
+	if q2, _ := m.stores[2].QuarantineCount(); q2 != 0 || mesh.StrikesOf(other, m.stores[0].Author()) != 0 {
+		t.Fatalf("junk was forwarded: %d quarantined and %d strikes at the next peer", q2, mesh.StrikesOf(other, m.stores[0].Author()))
 	}
 	id := report(t, m.stores[2], "after the flood")
 	eventually(t, 15*time.Second, "honest report did not arrive after the flood", func() bool { return has(m.stores[0], id) })
@@ -578,7 +578,6 @@ func TestEndlessReconStreamCutOff(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Log("no reconciliation result on connect")
 	}
-	hid := hostile.Node().ID()
 	proto := mesh.ReconProtocol(honest)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -658,7 +657,7 @@ func TestEndlessReconStreamCutOff(t *testing.T) {
 			t.Fatal("a hostile reconciliation stream was never cut off")
 		}
 	}
-	if n := mesh.StrikesOf(honest, hid); n != 0 {
+	if n := mesh.StrikesOf(honest, m.stores[1].Author()); n != 0 {
 		t.Errorf("%d strikes for slowness", n)
 	}
 }
@@ -697,7 +696,7 @@ func TestGarbageReconStrikes(t *testing.T) {
 		}
 	}
 	garbage()
-	eventually(t, 5*time.Second, "no strike for a garbage recon message", func() bool { return mesh.StrikesOf(honest, hid) == 1 })
+	eventually(t, 5*time.Second, "no strike for a garbage recon message", func() bool { return mesh.StrikesOf(honest, m.stores[1].Author()) == 1 })
 	if !honest.Node().Admitted(hid) {
 		t.Fatal("banned below MaxStrikes")
 	}
@@ -747,7 +746,7 @@ func TestGarbageReconStrikes(t *testing.T) {
 	if !errors.Is(err, recon.ErrTooManyRounds) && !errors.Is(err, recon.ErrProtocol) {
 		t.Logf("error is %v", err)
 	}
-	eventually(t, 5*time.Second, "no strike for lying fingerprints", func() bool { return mesh.StrikesOf(honest, hid) == 2 })
+	eventually(t, 5*time.Second, "no strike for lying fingerprints", func() bool { return mesh.StrikesOf(honest, m.stores[1].Author()) == 2 })
 
 	garbage()
 	eventually(t, 10*time.Second, "not banned at MaxStrikes", func() bool {
@@ -802,7 +801,7 @@ func TestTransferCutWhilePeerPushes(t *testing.T) {
 			t.Fatalf("the stalled transfer was not cut after %v", time.Since(start))
 		}
 	}
-	t.Logf("stream cut after %v and %d junk frames; %d strikes", time.Since(start), frames, mesh.StrikesOf(honest, hostile.Node().ID()))
+	t.Logf("stream cut after %v and %d junk frames; %d strikes", time.Since(start), frames, mesh.StrikesOf(honest, m.stores[1].Author()))
 	if time.Since(start) < session-time.Second {
 		t.Errorf("cut after %v, before the %v session timeout", time.Since(start), session)
 	}
@@ -894,4 +893,334 @@ func TestManyStalledReconStreamsBounded(t *testing.T) {
 			"recon.go readFrame allocates the announced frame length (up to maxFrame, 2 MiB) before any byte "+
 			"arrives, and handleRecon admits any number of concurrent sessions per peer", len(open), float64(grew)/(1<<20))
 	}
+}
+
+// syncUntilConverged runs reconciliations, each engine with each of its
+// peers in turn and waiting for each, until the stores hold the same
+// records (for engines without periodic rounds: a reconciliation refused
+// because the peer runs too many already is not retried by itself).
+func syncUntilConverged(t testing.TB, timeout time.Duration, es []*mesh.Engine, stores []*store.Store) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		first, same := ids(t, stores[0]), true
+		for _, st := range stores[1:] {
+			same = same && equal(first, ids(t, st))
+		}
+		if same {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("not converged after %v", timeout)
+		}
+		for _, e := range es {
+			for _, p := range e.Node().Peers() {
+				_, _ = e.SyncPeer(ctx, p)
+			}
+		}
+	}
+}
+
+// watchCut reports, once, when e's last connection to p closes (the
+// disconnect event on e's host).
+func watchCut(t testing.TB, e *mesh.Engine, p peer.ID) <-chan time.Time {
+	t.Helper()
+	ch := make(chan time.Time, 1)
+	nb := &network.NotifyBundle{DisconnectedF: func(n network.Network, c network.Conn) {
+		if c.RemotePeer() == p && n.Connectedness(p) != network.Connected {
+			select {
+			case ch <- time.Now():
+			default:
+			}
+		}
+	}}
+	net := e.Node().Host().Network()
+	net.Notify(nb)
+	t.Cleanup(func() { net.StopNotify(nb) })
+	return ch
+}
+
+// attempt dials honest from e and watches the connection until it closes
+// or settle passes; it reports whether honest admitted e at any point.
+func attempt(t testing.TB, e, honest *mesh.Engine, settle time.Duration) (admitted, stillConnected bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	id := e.Node().ID()
+	if err := e.Node().Connect(ctx, infoOf(honest)); err != nil {
+		return false, false // refused at the transport (a peer-ID ban)
+	}
+	deadline := time.Now().Add(settle)
+	for connected(honest, id) && time.Now().Before(deadline) {
+		if honest.Node().Admitted(id) {
+			admitted = true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return admitted || honest.Node().Admitted(id), connected(honest, id)
+}
+
+// fakeClock is the real clock moved forward by Advance.
+type fakeClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
+
+// Attacker (e): a member banned for invalid records comes back under a new
+// transport identity (a fresh libp2p key over the same store, so the same
+// author key). The ban follows the author, not the transport key: the
+// member's other connection (a second transport key, connected all
+// along) is closed with the one that sent the records, it is refused at
+// hello under a new key, and nothing it signed meanwhile is stored. Once
+// the ban ends (the node's clock past its ban time) it is a member
+// again.
+func TestBannedMemberNewTransportKeyRefused(t *testing.T) {
+	const strikes, hello = 3, 3 * time.Second
+	m := newMission(t, 2)
+	clock := &fakeClock{}
+	honest := m.start(0, noReceipts, maxStrikes(strikes), helloTimeout(hello), func(c *mesh.Config) { c.Node.Now = clock.Now })
+	hostile := m.start(1, noReceipts, helloTimeout(hello))
+	twin := m.start(1, noReceipts, helloTimeout(hello)) // the same member, a second transport key
+	connect(t, hostile, honest)
+	connect(t, twin, honest)
+	waitConverged(t, 20*time.Second, 0, m.stores...)
+	gossipReady(t, hostile, m.stores[1], m.stores[0])
+
+	hid, tid := hostile.Node().ID(), twin.Node().ID()
+	forged, _, _ := junkRecords(t, m.stores[1].Signer(), mustMission(t, m.stores[1]).ID, m.stores[0].Author(), strikes)
+	for i, raw := range forged {
+		if err := mesh.TopicOf(hostile).Publish(context.Background(), raw); err != nil {
+			t.Fatalf("publish junk %d: %v", i, err)
+		}
+	}
+	eventually(t, slow(10*time.Second), "the member was not banned at MaxStrikes", func() bool {
+		return !honest.Node().Admitted(hid) && !connected(honest, hid)
+	})
+	eventually(t, 5*time.Second, "the banned member's second transport key stayed connected", func() bool {
+		return !honest.Node().Admitted(tid) && !connected(honest, tid)
+	})
+	for _, e := range []*mesh.Engine{hostile, twin} {
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Signed by the banned author after its ban; reconciliation on
+	// connect would carry it, were it admitted.
+	late := report(t, m.stores[1], "signed after the ban")
+	before := ids(t, m.stores[1])
+	again := m.start(1, noReceipts, helloTimeout(hello))
+	if again.Node().ID() == hid {
+		t.Fatal("the new engine kept the banned transport key")
+	}
+	admitted, still := attempt(t, again, honest, hello+3*time.Second)
+	fresh := report(t, m.stores[0], "written while the banned member knocks")
+	stored, learned := has(m.stores[0], late), has(m.stores[1], fresh)
+	if admitted {
+		// Let in: reconciliation runs; wait for what it gave, to name it.
+		until := time.Now().Add(5 * time.Second)
+		for !(stored && learned) && time.Now().Before(until) {
+			time.Sleep(20 * time.Millisecond)
+			stored, learned = has(m.stores[0], late), has(m.stores[1], fresh)
+		}
+	}
+	t.Logf("banned member under a new transport key got: admitted %v, connected %v, its late report stored %v, learned a new report %v",
+		admitted, still, stored, learned)
+	if admitted || still || stored || learned || !equal(ids(t, m.stores[1]), before) {
+		t.Fatalf("BUG: a member banned for %d invalid records came back under a new transport key: admitted %v, still connected %v, "+
+			"its report stored %v, learned the honest node's new report %v", strikes, admitted, still, stored, learned)
+	}
+
+	// The ban ends.
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(node.DefaultBanFor + time.Second)
+	back := m.start(1, noReceipts, helloTimeout(hello))
+	connect(t, back, honest)
+	eventually(t, slow(15*time.Second), "the member's report did not arrive after its ban ended", func() bool {
+		return has(m.stores[0], late) && has(m.stores[1], fresh)
+	})
+}
+
+// Revocation closes open connections at once, and attacker (b), a revoked
+// member's keys, gets nothing after it. A coordinator C, an observer O
+// and an observer P are all connected; C revokes O. C closes its
+// connections to O within a second of storing the revocation; the
+// revocation reaches P (by gossip, or by reconciliation when C's gossip is
+// lost) and P cuts O within a second of storing it too. A report C writes
+// afterwards reaches P and never O. O, with the same transport key or a
+// new one, is refused by both, and a report it signs after its revocation
+// is stored by neither.
+func TestRevocationCutsOpenConnections(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// gossip: C's engine clock moves past freshPeer, so no
+		// reconciliation follows C's gossip and the revocation reaches P
+		// by gossip alone; otherwise C's gossip is lost and the
+		// reconciliation that follows a local record carries it.
+		gossip bool
+	}{
+		{"revocation by gossip", true},
+		{"revocation by reconciliation", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const hello = 3 * time.Second
+			m := newMission(t, 3) // 0 coordinator C; 1 observer O, revoked; 2 observer P
+			cStore, oStore, pStore := m.stores[0], m.stores[1], m.stores[2]
+			// No periodic rounds: each cut is the doing of the path that
+			// stored the revocation.
+			clock := &fakeClock{}
+			cOpts := []func(*mesh.Config){noReceipts, slowPeriodic, helloTimeout(hello), func(c *mesh.Config) { c.Now = clock.Now }}
+			if !tc.gossip {
+				cOpts = append(cOpts, mesh.DropPublish)
+			}
+			c := m.start(0, cOpts...)
+			o := m.start(1, noReceipts, slowPeriodic, helloTimeout(hello))
+			p := m.start(2, noReceipts, slowPeriodic, helloTimeout(hello))
+			connect(t, o, c)
+			connect(t, p, c)
+			connect(t, o, p)
+			if tc.gossip {
+				gossipReady(t, c, cStore, pStore)
+				clock.Advance(time.Minute)
+			}
+			syncUntilConverged(t, slow(20*time.Second), []*mesh.Engine{c, o, p}, m.stores)
+			oid := o.Node().ID()
+			cutAtC, cutAtP := watchCut(t, c, oid), watchCut(t, p, oid)
+			known := ids(t, oStore)
+
+			oKey := oStore.Author()
+			start := time.Now()
+			rev, err := cStore.Put(incident.KindRevoke, incident.RevokePayload{Member: oKey[:], Reason: "phone seized"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored := time.Now()
+			// When the revocation reached P's store.
+			var arrived time.Time
+			for deadline := time.Now().Add(slow(15 * time.Second)); arrived.IsZero(); time.Sleep(time.Millisecond) {
+				if has(pStore, rev.ID) {
+					arrived = time.Now()
+				} else if time.Now().After(deadline) {
+					t.Fatal("the revocation never reached P")
+				}
+			}
+			// Measured from the call to Put (signing and the disk sync
+			// included): an upper bound on the time from storage.
+			select {
+			case at := <-cutAtC:
+				t.Logf("C: Put took %v; O's connection closed %v after the call", stored.Sub(start), at.Sub(start))
+				if at.Sub(start) > time.Second {
+					t.Errorf("C closed O's connection %v after storing its revocation, limit 1s", at.Sub(start))
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("BUG: C kept its connection to the revoked member open 5 s after storing the revocation")
+			}
+			select {
+			case at := <-cutAtP:
+				t.Logf("P: revocation stored %v after C's Put; O's connection closed %v after that", arrived.Sub(start), at.Sub(arrived))
+				if at.Sub(arrived) > time.Second {
+					t.Errorf("P closed O's connection %v after the revocation reached it, limit 1s", at.Sub(arrived))
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("BUG: P kept its connection to the revoked member open 5 s after the revocation reached it")
+			}
+			eventually(t, 5*time.Second, "O still sees a connection to C or P", func() bool {
+				return !connected(o, c.Node().ID()) && !connected(o, p.Node().ID())
+			})
+
+			// A report C writes now reaches P (the barrier) and not O.
+			after := report(t, cStore, "written after the revocation")
+			eventually(t, slow(15*time.Second), "C's report never reached P", func() bool { return has(pStore, after) })
+			if has(oStore, after) {
+				t.Fatal("BUG: the revoked member received a report written after its revocation")
+			}
+
+			// O signs a report; with the same transport key and then with
+			// a new one it knocks at C and at P.
+			late := report(t, oStore, "signed after the revocation")
+			for _, honest := range []*mesh.Engine{c, p} {
+				if admitted, still := attempt(t, o, honest, hello+2*time.Second); admitted || still {
+					t.Fatalf("BUG: the revoked member's transport key came back: admitted %v, still connected %v", admitted, still)
+				}
+			}
+			if err := o.Close(); err != nil {
+				t.Fatal(err)
+			}
+			again := m.start(1, noReceipts, helloTimeout(hello))
+			for _, honest := range []*mesh.Engine{c, p} {
+				if admitted, still := attempt(t, again, honest, hello+2*time.Second); admitted || still {
+					t.Fatalf("BUG: the revoked member under a new transport key: admitted %v, still connected %v", admitted, still)
+				}
+			}
+			stillAfter := report(t, cStore, "written while the revoked member knocks")
+			eventually(t, slow(15*time.Second), "C's second report never reached P", func() bool { return has(pStore, stillAfter) })
+
+			// What the attacker got: nothing stored, nothing learned but,
+			// at most, its own revocation.
+			for i, st := range []*store.Store{cStore, pStore} {
+				if has(st, late) {
+					t.Errorf("BUG: %s stored a report the revoked member signed after its revocation", []string{"C", "P"}[i])
+				}
+			}
+			for _, id := range ids(t, oStore) {
+				if !contains(known, id) && id != rev.ID.String() && id != late.String() {
+					t.Errorf("BUG: the revoked member learned record %s after its revocation", id)
+				}
+			}
+		})
+	}
+}
+
+// A revocation that reaches the store behind the engine's back (a bundle
+// imported by another component: the engine stores nothing and sees
+// nothing) still cuts the revoked member before this device sends it
+// anything it writes: P imports O's revocation from a USB bundle and then
+// writes a report; O is disconnected before the report is gossiped, and
+// Q, P's other peer, gets the report while O never does.
+func TestRevocationByBundleCutsBeforeSending(t *testing.T) {
+	m := newMission(t, 4) // 0 coordinator C, no node; 1 observer O, revoked; 2 P; 3 Q
+	cStore, oStore, pStore, qStore := m.stores[0], m.stores[1], m.stores[2], m.stores[3]
+	o := m.start(1, noReceipts)
+	p := m.start(2, noReceipts)
+	q := m.start(3, noReceipts)
+	connect(t, o, p)
+	connect(t, q, p)
+	waitConverged(t, 20*time.Second, 0, oStore, pStore, qStore)
+	gossipReady(t, p, pStore, oStore)
+	waitConverged(t, 20*time.Second, 0, oStore, pStore, qStore)
+
+	oKey := oStore.Author()
+	rev, err := cStore.Put(incident.KindRevoke, incident.RevokePayload{Member: oKey[:], Reason: "phone seized"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := pStore.Add(rev.Raw, "usb"); r.Outcome != store.Accepted {
+		t.Fatalf("the bundle's revocation: %s %v", r.Outcome, r.Err)
+	}
+	id := report(t, pStore, "written after importing the revocation")
+	if p.Node().Admitted(o.Node().ID()) {
+		t.Fatal("BUG: P still admits the revoked member after writing a report")
+	}
+	eventually(t, slow(15*time.Second), "P's report never reached Q", func() bool { return has(qStore, id) })
+	if has(oStore, id) {
+		t.Fatal("BUG: the revoked member received a report P wrote after importing its revocation")
+	}
+	eventually(t, 5*time.Second, "P kept its connection to the revoked member", func() bool {
+		return !connected(p, o.Node().ID())
+	})
 }

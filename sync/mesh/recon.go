@@ -191,6 +191,11 @@ type syncDone struct {
 }
 
 func (e *Engine) syncOnce(ctx context.Context, p peer.ID) (SyncResult, error) {
+	// A peer cut since the round was asked for (banned, revoked) is not
+	// dialled again.
+	if !e.node.Admitted(p) {
+		return SyncResult{Peer: p}, fmt.Errorf("peer %s is not admitted", p)
+	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.SessionTimeout)
 	defer cancel()
 	s, err := e.node.Host().NewStream(ctx, p, e.reconProto)
@@ -241,6 +246,13 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	res = SyncResult{Peer: p}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
+	}
+	// A member revoked by a record this engine did not store itself (an
+	// imported bundle) is cut here, before anything is sent to it.
+	e.CutRevoked()
+	if !e.node.Admitted(p) {
+		_ = s.Reset()
+		return res, fmt.Errorf("peer %s is not admitted", p)
 	}
 	// Known since p was admitted (hello); handlers run after admission.
 	level := e.peerLevel(p)
@@ -441,7 +453,9 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 					if err != nil {
 						return err
 					}
-					for _, x := range results {
+					revoking := false
+					for i, x := range results {
+						revoking = revoking || mayRevoke(keep[i], x)
 						switch x.Outcome {
 						case store.Accepted:
 							mu.Lock()
@@ -456,6 +470,11 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 								e.strike(p, x.Err)
 							}
 						}
+					}
+					if revoking {
+						// Before anything more is sent: the revoked
+						// member may be this peer, or another.
+						e.CutRevoked()
 					}
 				case 'D':
 					return nil
