@@ -85,6 +85,7 @@ func (s *Store) AddMany(raws [][]byte, source string, progress func(done int)) (
 	}
 	defer s.leave()
 	units := decodeAll(raws, source)
+	defer s.fireRevocation() // after mu is released
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out, wrote, err := s.addUnits(units, progress)
@@ -490,6 +491,9 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 		if err := s.ms.Apply(rec); err != nil {
 			return nil, err
 		}
+		// If the batch is dropped after all, the hook fires for nothing:
+		// cutting finds no one to cut.
+		s.revoked = s.revoked || rec.Kind == incident.KindRevoke
 	}
 	if t := targetOf(rec); t != nil {
 		sets = append(sets, [2][]byte{targetKey(*t, rec.ID), []byte(rec.Kind)})

@@ -191,6 +191,35 @@ func (s *Store) firePut(r *incident.Signed) {
 	}
 }
 
+// OnRevocation registers fn to be called when an Add, AddMany or Put that
+// stored a revocation returns, on the caller's goroutine, whoever called
+// it (the mesh, a bundle import, the app, this device revoking): the mesh
+// closes the revoked member's connections at once. One hook; nil removes it. fn must not
+// call back into Add.
+func (s *Store) OnRevocation(fn func()) {
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	s.onRevoke = fn
+}
+
+// fireRevocation calls the OnRevocation hook if a revocation was stored
+// since the last call. The caller does not hold mu.
+func (s *Store) fireRevocation() {
+	s.mu.Lock()
+	was := s.revoked
+	s.revoked = false
+	s.mu.Unlock()
+	if !was {
+		return
+	}
+	s.hookMu.Lock()
+	fn := s.onRevoke
+	s.hookMu.Unlock()
+	if fn != nil {
+		fn()
+	}
+}
+
 // MarkHeldIn records that peer holds every record this device authored
 // for which in reports true (after a completed reconciliation: those in
 // the snapshot it reconciled).

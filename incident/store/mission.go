@@ -252,6 +252,7 @@ func (s *Store) Join(code string) (incident.ID, error) {
 func (s *Store) Put(kind incident.Kind, payload any) (*incident.Signed, error) {
 	rec, err := s.put(kind, payload)
 	if err == nil {
+		s.fireRevocation()
 		s.firePut(rec)
 	}
 	return rec, err

@@ -77,8 +77,12 @@ type Store struct {
 	opts   Options
 	log    *slog.Logger
 
-	hookMu gosync.Mutex
-	onPut  func(*incident.Signed)
+	hookMu   gosync.Mutex
+	onPut    func(*incident.Signed)
+	onRevoke func()
+	// revoked: a revocation was committed since the last AddMany fired
+	// onRevoke (set under mu).
+	revoked bool
 
 	// life guards closing: every call that touches db is counted in
 	// inflight (enter/leave), and Close waits for them before closing db.

@@ -29,12 +29,12 @@
 // when a revocation is stored while the member is connected, the engine
 // closes its connections at once (CutRevoked): it stops being admitted
 // before the close, so neither gossip nor reconciliation sends it
-// anything more. The engine sees the revocations it stores itself
-// (gossip, reconciliation, credential chains) and those this device signs
-// (Store.OnPut); one that another component imports into the store (a
-// bundle) is found when that component calls CutRevoked, and otherwise
-// before this device gossips anything it signs, before every
-// reconciliation and on every periodic round.
+// anything more. The store tells the engine of every revocation it
+// stores, by any path (Store.OnRevocation: gossip, reconciliation,
+// credential chains, a bundle imported by the CLI or the app, this device
+// revoking); as second lines, the engine also cuts before this device
+// gossips anything it signs, before every reconciliation and on every
+// periodic round.
 package mesh
 
 import (
@@ -77,6 +77,7 @@ type Store interface {
 	MissingAttachments(limit int) ([]incident.AttachmentPayload, error)
 	Put(kind incident.Kind, payload any) (*incident.Signed, error)
 	OnPut(fn func(*incident.Signed))
+	OnRevocation(fn func())
 }
 
 // Config configures an Engine.
@@ -264,6 +265,7 @@ func New(cfg Config) (*Engine, error) {
 	e.blobProto = node.ProtocolID(nc.Secret, "blob")
 	e.node.Host().SetStreamHandler(e.blobProto, e.handleBlob)
 	e.store.OnPut(e.onPut)
+	e.store.OnRevocation(e.CutRevoked) // a revocation stored by any path, a bundle import included
 	e.goFn(e.periodic)
 	if role, _ := ms.Role(self); role == incident.RoleCoordinator {
 		e.goFn(e.receipts)
@@ -280,6 +282,7 @@ func (e *Engine) Results() <-chan SyncResult { return e.results }
 // Close stops everything the engine started and waits for it.
 func (e *Engine) Close() error {
 	e.store.OnPut(nil)
+	e.store.OnRevocation(nil)
 	e.closeMu.Lock()
 	e.closing = true
 	e.closeMu.Unlock()

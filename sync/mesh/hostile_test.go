@@ -1212,6 +1212,11 @@ func TestRevocationByBundleCutsBeforeSending(t *testing.T) {
 	if r := pStore.Add(rev.Raw, "usb"); r.Outcome != store.Accepted {
 		t.Fatalf("the bundle's revocation: %s %v", r.Outcome, r.Err)
 	}
+	// The store's revocation hook cut O before Add returned, whoever
+	// called Add: nothing P gossips from now on can reach O.
+	if p.Node().Admitted(o.Node().ID()) || connected(p, o.Node().ID()) {
+		t.Fatal("BUG: P still admits the revoked member after importing its revocation")
+	}
 	id := report(t, pStore, "written after importing the revocation")
 	if p.Node().Admitted(o.Node().ID()) {
 		t.Fatal("BUG: P still admits the revoked member after writing a report")
