@@ -102,28 +102,19 @@ func openCredential(cred, binding []byte) (incident.Author, [][]byte, error) {
 	return a, c.Chain, nil
 }
 
-// checkMember stores a credential's chain records (from source) and
-// checks that a is a member that is not revoked. It returns a's role.
+// checkMember checks that a is a member that is not revoked, with the
+// help of a credential's chain records (from source), and returns a's
+// role. The chain is judged first on a copy of the mission state, and
+// nothing of it is stored unless it shows a current membership: a peer
+// that only knows the mission secret cannot write to this store, nor park
+// records in its quarantine (chain records that wait for something are
+// dropped, never quarantined).
 func (e *Engine) checkMember(source string, a incident.Author, chain [][]byte) (string, error) {
-	if len(chain) > 0 {
-		results, err := e.store.AddMany(chain, source, nil)
-		if err != nil {
-			return "", err
-		}
-		revoking := false
-		for i, r := range results {
-			if r.Outcome == store.Rejected {
-				return "", fmt.Errorf("credential chain record %s: %v", r.ID, r.Err)
-			}
-			revoking = revoking || mayRevoke(chain[i], r)
-		}
-		if revoking {
-			// A chain record let a waiting revocation in: it may name
-			// a connected peer.
-			e.CutRevoked()
-		}
-	}
 	ms, err := e.store.Mission()
+	if err != nil {
+		return "", err
+	}
+	keep, err := judgeChain(ms, chain)
 	if err != nil {
 		return "", err
 	}
@@ -134,8 +125,80 @@ func (e *Engine) checkMember(source string, a incident.Author, chain [][]byte) (
 	if len(ms.Revocations(a)) > 0 {
 		return role, fmt.Errorf("%w: %s", ErrRevoked, a)
 	}
+	if len(keep) > 0 {
+		results, err := e.store.AddMany(keep, source, nil)
+		if err != nil {
+			return "", err
+		}
+		for _, r := range results {
+			if r.Outcome == store.Rejected {
+				return "", fmt.Errorf("credential chain record %s: %v", r.ID, r.Err)
+			}
+		}
+		// A stored chain record may have let a waiting revocation in:
+		// the store's revocation hook has cut whoever it names. Read the
+		// state again: it may name a.
+		if ms, err = e.store.Mission(); err != nil {
+			return "", err
+		}
+		if len(ms.Revocations(a)) > 0 {
+			return role, fmt.Errorf("%w: %s", ErrRevoked, a)
+		}
+	}
 	return role, nil
 }
+
+// judgeChain applies to ms, a copy of the mission state, the chain's
+// member records that are valid against it (in whatever order they make
+// each other valid), and returns them. An invalid record fails the
+// credential; one that stays waiting (an issuer the chain does not
+// enroll), a record of another kind and one of a newer schema version are
+// left out.
+func judgeChain(ms *incident.MissionState, chain [][]byte) ([][]byte, error) {
+	pending := make([]*incident.Signed, 0, len(chain))
+	for _, raw := range chain {
+		rec, err := incident.Decode(raw)
+		if incident.IsNewer(err) {
+			continue // a newer build's: not this build's to judge
+		}
+		if err != nil {
+			return nil, fmt.Errorf("credential chain record %s: %v", incident.IDOf(raw), err)
+		}
+		if rec.Kind != incident.KindMember {
+			continue // only enrollments make a member; a newer build may send more
+		}
+		pending = append(pending, rec)
+	}
+	var keep [][]byte
+	for progress := true; progress; {
+		progress = false
+		for i, rec := range pending {
+			if rec == nil {
+				continue
+			}
+			err := incident.Validate(rec, ms, noRecords{})
+			if incident.IsMissing(err) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("credential chain record %s: %v", rec.ID, err)
+			}
+			if err := ms.Apply(rec); err != nil {
+				return nil, fmt.Errorf("credential chain record %s: %v", rec.ID, err)
+			}
+			keep = append(keep, rec.Raw)
+			pending[i] = nil
+			progress = true
+		}
+	}
+	return keep, nil
+}
+
+// noRecords is a RecordSource that holds nothing: member records depend on
+// no other record.
+type noRecords struct{}
+
+func (noRecords) Get(incident.ID) (*incident.Signed, error) { return nil, nil }
 
 // memberChain returns the member records that enroll author back to the
 // founder, from st. The chain goes out in hello, before the verifier's

@@ -1229,3 +1229,69 @@ func TestRevocationByBundleCutsBeforeSending(t *testing.T) {
 		return !connected(p, o.Node().ID())
 	})
 }
+
+// Attacker (a) of the membership suite, in part: a device that knows only
+// the mission secret sends a credential whose chain holds member records
+// of its own making (tokens from a "coordinator" who is no member), one
+// for itself and one for an accomplice. The chain is judged before
+// anything of it is stored: it is refused, nothing reaches the store and
+// nothing is parked in the quarantine, however many transport keys it
+// rotates through (each used to get a quarantine allowance of its own).
+func TestNonMemberChainStoresNothing(t *testing.T) {
+	m := newMission(t, 1)
+	const hello = 3 * time.Second
+	honest := m.start(0, noReceipts, helloTimeout(hello))
+	st := m.stores[0]
+	ms, err := st.Mission()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ids(t, st)
+	fakeCoord, _ := incident.NewSigner(bytes.Repeat([]byte{7}, 32))
+	minted := func(seed byte) (*incident.Signer, []byte) {
+		s, _ := incident.NewSigner(bytes.Repeat([]byte{seed}, 32))
+		tok := fakeCoord.SignToken(incident.Token{Mission: ms.ID.Bytes(), Role: incident.RoleObserver,
+			Nonce: bytes.Repeat([]byte{seed}, 16)})
+		rec, err := s.Sign(ms.ID, incident.KindMember, time.Now(), incident.MemberPayload{Token: tok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, rec.Raw
+	}
+	for round := range 3 {
+		self, own := minted(byte(10 + 2*round))
+		_, accomplice := minted(byte(11 + 2*round))
+		key, _, _ := crypto.GenerateEd25519Key(rand.Reader) // a new transport key each time
+		n, err := node.New(node.Config{
+			Key: key, Secret: m.secret, HelloTimeout: hello,
+			Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
+			Credential: func(binding []byte) []byte {
+				a := self.Author()
+				b, _ := incident.Marshal(forgedCredential{Author: a[:],
+					Sig:   self.SignBytes(append([]byte("vigil/credential/v1\x00"), binding...)),
+					Chain: [][]byte{own, accomplice}})
+				return b
+			},
+			CheckCredential: func(peer.ID, []byte, []byte) error { return nil },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := n.Connect(ctx, infoOf(honest)); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, hello, "the non-member is still connected", func() bool { return !connected(honest, n.ID()) })
+		cancel()
+		n.Close()
+		if honest.Node().Admitted(n.ID()) {
+			t.Fatal("a non-member with a minted chain was admitted")
+		}
+	}
+	if got := ids(t, st); !equal(got, before) {
+		t.Fatal("BUG: records from a non-member's credential chain were stored")
+	}
+	if q, _ := st.QuarantineCount(); q != 0 {
+		t.Fatalf("BUG: %d records from non-members' credential chains wait in the quarantine", q)
+	}
+}
