@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/bundle"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/internal/testrec"
 )
 
 // addNewerRecords stores on st, signed with its own device key, what a
@@ -98,7 +99,7 @@ func TestNewerRecordsShown(t *testing.T) {
 	// A record of a newer schema version: rejected, not blamed on the file.
 	cst := co.be.(*netBackend).Backend.(*StoreBackend).Store()
 	ms, _ := cst.Mission()
-	v2 := newerVersion(t, storeOf(obs).Signer(), ms.ID)
+	v2 := testrec.NewerVersion(t, storeOf(obs).Signer(), ms.ID)
 	var buf bytes.Buffer
 	if err := bundle.Write(&buf, ms.ID, time.Now(), [][]byte{v2}); err != nil {
 		t.Fatal(err)
@@ -112,24 +113,6 @@ func TestNewerRecordsShown(t *testing.T) {
 		t.Fatalf("a version %d record: summary\n%s", incident.SchemaVersion+1, top)
 	}
 	dismissAll(co)
-}
-
-// newerVersion signs a report in the schema version after this build's.
-func newerVersion(t *testing.T, s *incident.Signer, mission incident.ID) []byte {
-	t.Helper()
-	a := s.Author()
-	r := incident.Record{Version: incident.SchemaVersion + 1, Mission: mission.Bytes(), Author: a[:], Kind: incident.KindReport,
-		Created: time.Now().UnixMilli(), Payload: []byte{0xa0}}
-	body, err := incident.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Sig = s.SignBytes(append([]byte("vigil/record/v1\x00"), body...))
-	raw, err := incident.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
 
 func TestNewerKinds(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-mesh/vigil/app/internal/scene"
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/bundle"
+	"github.com/vigil-mesh/vigil/internal/testrec"
 )
 
 // TestScreenshotsNewer writes the screenshots of records a newer Vigil
@@ -64,7 +65,7 @@ func TestScreenshotsNewer(t *testing.T) {
 		// record of a newer schema version in the file.
 		co := open(homes.Coordinator)
 		var buf bytes.Buffer
-		if err := bundle.Write(&buf, ms.ID, scene.Now, append(raws, newerVersion(t, st.Signer(), ms.ID))); err != nil {
+		if err := bundle.Write(&buf, ms.ID, scene.Now, append(raws, testrec.NewerVersion(t, st.Signer(), ms.ID))); err != nil {
 			t.Fatal(err)
 		}
 		co.selectTab(T("tab.sync"))

@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/bundle"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/internal/testrec"
 )
 
 // newerRecords plays the part of a newer Vigil on the observer's device:
@@ -240,17 +241,5 @@ func newerVersion(t *testing.T, home, mission string) []byte {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	a := st.Author()
-	r := incident.Record{Version: incident.SchemaVersion + 1, Mission: mustParseID(t, mission).Bytes(), Author: a[:],
-		Kind: incident.KindReport, Created: time.Now().UnixMilli(), Payload: []byte{0xa0}}
-	body, err := incident.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Sig = st.Signer().SignBytes(append([]byte("vigil/record/v1\x00"), body...))
-	raw, err := incident.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return testrec.NewerVersion(t, st.Signer(), mustParseID(t, mission))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident/bundle"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/incident/vault"
+	"github.com/vigil-mesh/vigil/internal/testrec"
 )
 
 func newStore(t *testing.T) *store.Store {
@@ -109,25 +110,6 @@ func TestSelectWriteImport(t *testing.T) {
 	}
 }
 
-// newerVersion signs a report in a schema version after this build's, as
-// a later Vigil that changed the envelope would.
-func newerVersion(t *testing.T, s *incident.Signer, mission incident.ID) []byte {
-	t.Helper()
-	a := s.Author()
-	r := incident.Record{Version: incident.SchemaVersion + 1, Mission: mission.Bytes(), Author: a[:], Kind: incident.KindReport,
-		Created: time.Now().UnixMilli(), Payload: []byte{0xa0}}
-	body, err := incident.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Sig = s.SignBytes(append([]byte("vigil/record/v1\x00"), body...))
-	raw, err := incident.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
 // Records a newer Vigil wrote travel in bundles: Select carries the kinds
 // this build does not know, Import stores them and counts what needs a
 // newer Vigil, and a record of a newer schema version is refused with
@@ -158,7 +140,7 @@ func TestImportNewerRecords(t *testing.T) {
 	if err != nil || len(raws) != 4 {
 		t.Fatalf("Select = %d records, %v; want genesis, report, checkin and notice", len(raws), err)
 	}
-	v2 := newerVersion(t, src.Signer(), ms.ID)
+	v2 := testrec.NewerVersion(t, src.Signer(), ms.ID)
 	var buf bytes.Buffer
 	if err := bundle.Write(&buf, ms.ID, time.Now(), append(raws, v2)); err != nil {
 		t.Fatal(err)

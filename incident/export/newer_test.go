@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident/bundle"
 	"github.com/vigil-mesh/vigil/incident/export"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/internal/testrec"
 )
 
 // newerWorld is a coordinator's store holding what an observer on a newer
@@ -309,7 +310,7 @@ func TestVerifyNewerVerdicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2 := newerVersion(t, w.obs.Signer(), w.ms.ID)
+	v2 := testrec.NewerVersion(t, w.obs.Signer(), w.ms.ID)
 
 	cases := []struct {
 		name string
@@ -373,22 +374,4 @@ func TestVerifyNewerVerdicts(t *testing.T) {
 			}
 		})
 	}
-}
-
-// newerVersion signs a report in the schema version after this build's.
-func newerVersion(t *testing.T, s *incident.Signer, mission incident.ID) []byte {
-	t.Helper()
-	a := s.Author()
-	r := incident.Record{Version: incident.SchemaVersion + 1, Mission: mission.Bytes(), Author: a[:], Kind: incident.KindReport,
-		Created: time.Now().UnixMilli(), Payload: []byte{0xa0}}
-	body, err := incident.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Sig = s.SignBytes(append([]byte("vigil/record/v1\x00"), body...))
-	raw, err := incident.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }

@@ -31,6 +31,7 @@ import (
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/internal/testrec"
 	"github.com/vigil-mesh/vigil/node"
 	"github.com/vigil-mesh/vigil/sync/mesh"
 	"github.com/vigil-mesh/vigil/sync/recon"
@@ -53,17 +54,7 @@ func infoOf(e *mesh.Engine) peer.AddrInfo {
 // would, without Decode's checks: for oversize and otherwise odd records.
 func craft(t testing.TB, signer *incident.Signer, r incident.Record) []byte {
 	t.Helper()
-	r.Sig = nil
-	body, err := incident.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Sig = signer.SignBytes(append([]byte("vigil/record/v1\x00"), body...))
-	raw, err := incident.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return testrec.Sign(t, signer, r)
 }
 
 func freshReport(t testing.TB, signer *incident.Signer, mission incident.ID, title string) *incident.Signed {
