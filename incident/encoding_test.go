@@ -58,6 +58,16 @@ func everyKind(f *fixture) []kindCase {
 	add(f.founder, KindReceipt, ReceiptPayload{IDs: [][]byte{rep.ID.Bytes(), member.ID.Bytes()}})
 	add(f.founder, KindCheckpoint, CheckpointPayload{Root: bytes.Repeat([]byte{7}, 32), Count: 12})
 	add(obs, KindAttachment, AttachmentPayload{Hash: bytes.Repeat([]byte{0xab}, 32), Size: 123456, Mime: "image/jpeg", Name: "queue.jpg"})
+	// The trust kinds come last and at the clock's current time, without
+	// advancing it: every other record made in f (the committed seed
+	// corpora among them) reads as it did before these kinds existed.
+	addNow := func(s *Signer, k Kind, p any) {
+		rec := f.accept(f.signAt(s, k, f.clock, p))
+		cases = append(cases, kindCase{k, p, rec})
+	}
+	addNow(f.founder, KindConfirm, ConfirmPayload{Members: [][]byte{member.ID.Bytes()}})
+	commit := EpochCommit(f.ms.ID, bytes.Repeat([]byte{0xe1}, 32))
+	addNow(f.founder, KindEpoch, EpochPayload{Number: 1, Commit: commit[:]})
 	return cases
 }
 

@@ -224,6 +224,12 @@ func RecordFlags(s *Signed, ms *MissionState, now time.Time) []string {
 			break
 		}
 	}
+	if f := ms.inviteFlag(a); f != "" {
+		flags = append(flags, f)
+		if !slices.Contains(flags, FlagUnconfirmed) {
+			flags = append(flags, FlagUnconfirmed)
+		}
+	}
 	sort.Strings(flags)
 	return flags
 }

@@ -73,6 +73,8 @@ func corpusFiles(tb testing.TB) map[string]string {
 	inv("coordinator-bound", f.invite(f.token(f.founder, RoleCoordinator, "deputy", &deputy)))
 	c2, m2 := f.enrollRecord(f.founder, "c2", RoleCoordinator)
 	inv("chain", f.invite(f.token(c2, RoleObserver, "", nil), m2))
+	ikTok, ikSeed := f.inviteToken(f.founder, RoleObserver, "invite key", nil)
+	inv("invite-key", f.inviteCode(ikTok, ikSeed))
 	return out
 }
 

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base32"
 	"errors"
@@ -23,6 +24,11 @@ type Invite struct {
 	Secret    []byte   `cbor:"4,keyasint"`
 	Chain     [][]byte `cbor:"5,keyasint,omitempty"`
 	Bootstrap []string `cbor:"6,keyasint,omitempty"`
+	// InviteKey is the seed of the one-time invite key whose public half
+	// the token names: joining signs with it (SignRedeem). Whoever holds
+	// the code can redeem it once more; a coordinator sees both
+	// redemptions and confirms one, or cancels the invite.
+	InviteKey []byte `cbor:"7,keyasint,omitempty"`
 }
 
 // MaxInviteBytes bounds a decoded invite.
@@ -161,7 +167,26 @@ func DecodeInvite(code string) (*ParsedInvite, error) {
 	if inv.Token.Role == RoleCoordinator && len(inv.Token.For) != 32 {
 		return nil, inviteErr("is a coordinator invite not bound to a device key")
 	}
+	switch {
+	case len(inv.Token.Invite) == 0 && len(inv.InviteKey) != 0:
+		return nil, inviteErr("carries an invite key its token does not name")
+	case len(inv.Token.Invite) != 0:
+		if len(inv.InviteKey) != ed25519.SeedSize ||
+			!bytes.Equal(ed25519.NewKeyFromSeed(inv.InviteKey).Public().(ed25519.PublicKey), inv.Token.Invite) {
+			return nil, inviteErr("invite key does not match its token (the code was altered)")
+		}
+	}
 	return p, nil
+}
+
+// Redemption returns the member payload that enrolls self with this
+// invite, countersigned with the invite key when the token names one.
+func (p *ParsedInvite) Redemption(self Author, recipient string) MemberPayload {
+	mp := MemberPayload{Token: p.Token, Recipient: recipient}
+	if len(p.InviteKey) != 0 {
+		mp.InviteSig = SignRedeem(p.InviteKey, p.GenesisRecord.ID, self)
+	}
+	return mp
 }
 
 // CheckJoin checks what only the joining device can: that the invite has

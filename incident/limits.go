@@ -27,6 +27,7 @@ const (
 	MaxAttachments    = 8     // attachments per report
 	MaxAttachmentSize = 8 << 20
 	MaxListLen        = 4096 // IDs in a receipt or a revocation's accepted list
+	MaxEpochCauses    = 16   // revocations and confirms an epoch names
 	MaxCategories     = 256  // categories one config may add
 	MaxReach          = 10_000_000_000
 	MaxPrecisionM     = 1_000_000

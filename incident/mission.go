@@ -3,6 +3,8 @@ package incident
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ type Member struct {
 	Record    ID     `json:"record"` // zero for the founder
 	Issuer    Author `json:"issuer"`
 	TokenID   ID     `json:"-"`
+	Invite    Author `json:"-"` // the token's invite key; zero for tokens from before invite keys
 	Recipient string `json:"recipient,omitempty"`
 	Created   int64  `json:"-"`
 }
@@ -45,6 +48,9 @@ type MissionState struct {
 	revoked map[Author][]Revocation
 	configs map[ID]configEntry
 	policy  *policy
+
+	confirms map[ID][]confirmRef // member record → the confirms naming it
+	epochs   map[ID]Epoch
 }
 
 type configEntry struct {
@@ -74,6 +80,7 @@ func NewMissionState(genesis *Signed) (*MissionState, error) {
 		ID: genesis.ID, Genesis: genesis, Mission: *mp, Founder: genesis.AuthorKey(),
 		members: map[Author][]Member{}, tokens: map[ID][]Author{},
 		revoked: map[Author][]Revocation{}, configs: map[ID]configEntry{},
+		confirms: map[ID][]confirmRef{}, epochs: map[ID]Epoch{},
 	}
 	ms.members[ms.Founder] = []Member{{Author: ms.Founder, Role: RoleCoordinator, Label: mp.Label,
 		Recipient: mp.Recipient, Created: genesis.Created}}
@@ -124,25 +131,22 @@ func (ms *MissionState) Members() []Member {
 }
 
 // DuplicateToken reports whether the token behind m was redeemed by more
-// than one device. Both devices are flagged.
+// than one device and no coordinator has confirmed one redemption yet.
+// Every device on it is flagged, and none is admitted to a hello.
 func (ms *MissionState) DuplicateToken(m Member) bool {
-	return !m.Record.IsZero() && len(ms.tokens[m.TokenID]) > 1
+	return !m.Record.IsZero() && len(ms.tokens[m.TokenID]) > 1 && !ms.tokenConfirmed(m.TokenID)
 }
 
 // Revocations returns the revocations naming a.
 func (ms *MissionState) Revocations(a Author) []Revocation { return ms.revoked[a] }
 
 // Confirmed reports whether a record by author with the given ID is
-// confirmed: its author is not revoked, or every revocation of the author
-// lists the record as accepted. (If two coordinators revoke each other, both
-// revocations apply.)
+// confirmed: every revocation of the author lists the record as accepted
+// (if two coordinators revoke each other, both revocations apply), and
+// the author's invite is not void (trust.go: revoked with another member
+// who redeemed it, cancelled, or confirmed for another device).
 func (ms *MissionState) Confirmed(author Author, id ID) bool {
-	for _, r := range ms.revoked[author] {
-		if !r.Accepted[id] {
-			return false
-		}
-	}
-	return true
+	return ms.accepted(author, id) && ms.inviteFlag(author) == ""
 }
 
 // policy is what the configs that count make of the mission: derived
@@ -252,7 +256,7 @@ func (ms *MissionState) PrivateFields() []string {
 func (ms *MissionState) sortedConfigs() []configEntry {
 	list := make([]configEntry, 0, len(ms.configs))
 	for _, e := range ms.configs {
-		if ms.Confirmed(e.author, e.id) {
+		if ms.accepted(e.author, e.id) {
 			list = append(list, e)
 		}
 	}
@@ -295,8 +299,9 @@ func (ms *MissionState) Apply(s *Signed) error {
 		}
 		issuer, _ := authorFromBytes("token.issuer", mp.Token.Issuer)
 		tid := TokenID(mp.Token)
+		invite, _ := InviteID(mp.Token)
 		ms.members[a] = append(ms.members[a], Member{Author: a, Role: mp.Token.Role, Label: mp.Token.Label,
-			Record: s.ID, Issuer: issuer, TokenID: tid, Recipient: mp.Recipient, Created: s.Created})
+			Record: s.ID, Issuer: issuer, TokenID: tid, Invite: invite, Recipient: mp.Recipient, Created: s.Created})
 		if !containsAuthor(ms.tokens[tid], a) {
 			ms.tokens[tid] = append(ms.tokens[tid], a)
 		}
@@ -324,6 +329,35 @@ func (ms *MissionState) Apply(s *Signed) error {
 		ms.revoked[m] = append(ms.revoked[m], Revocation{ID: s.ID, By: s.AuthorKey(), Member: m,
 			Accepted: acc, Reason: rp.Reason, Created: s.Created})
 		ms.derive() // a revoked coordinator's configs stop counting
+	case KindConfirm:
+		p, err := s.DecodePayload()
+		if err != nil {
+			return err
+		}
+		cp, ok := p.(*ConfirmPayload)
+		if !ok {
+			return fieldErr("sealed", "confirms cannot be sealed")
+		}
+		ref := confirmRef{id: s.ID, author: s.AuthorKey()}
+		for _, b := range cp.Members {
+			var id ID
+			copy(id[:], b)
+			if !slices.Contains(ms.confirms[id], ref) {
+				ms.confirms[id] = append(ms.confirms[id], ref)
+			}
+		}
+	case KindEpoch:
+		p, err := s.DecodePayload()
+		if err != nil {
+			return err
+		}
+		ep, ok := p.(*EpochPayload)
+		if !ok {
+			return fieldErr("sealed", "epochs cannot be sealed")
+		}
+		e := Epoch{ID: s.ID, Number: ep.Number, By: s.AuthorKey(), Created: s.Created}
+		copy(e.Commit[:], ep.Commit)
+		ms.epochs[s.ID] = e
 	}
 	return nil
 }
@@ -382,10 +416,12 @@ func (ms *MissionState) Clone() *MissionState {
 	for k, v := range ms.revoked {
 		c.revoked[k] = append([]Revocation(nil), v...)
 	}
-	c.configs = make(map[ID]configEntry, len(ms.configs))
-	for k, v := range ms.configs {
-		c.configs[k] = v
+	c.configs = maps.Clone(ms.configs)
+	c.confirms = make(map[ID][]confirmRef, len(ms.confirms))
+	for k, v := range ms.confirms {
+		c.confirms[k] = slices.Clone(v)
 	}
+	c.epochs = maps.Clone(ms.epochs)
 	return &c
 }
 

@@ -57,12 +57,42 @@ type Token struct {
 	For     []byte `cbor:"6,keyasint,omitempty"` // bound device key (required for coordinators)
 	Issuer  []byte `cbor:"7,keyasint"`
 	Sig     []byte `cbor:"8,keyasint,omitempty"`
+	// Invite is the public half of the invite's one-time key (Ed25519);
+	// the code holds the private half, and the member record that redeems
+	// the token is countersigned with it (MemberPayload.InviteSig). Tokens
+	// from before invite keys have none.
+	Invite []byte `cbor:"9,keyasint,omitempty"`
 }
 
 // MemberPayload enrolls its record's author.
 type MemberPayload struct {
 	Token     Token  `cbor:"1,keyasint"`
 	Recipient string `cbor:"2,keyasint,omitempty"` // the member's age X25519 recipient
+	// InviteSig is the invite key's signature over the mission and the
+	// joining author key (RedeemMessage): present exactly when the token
+	// names an invite key. Only the code's holder can make it, so a
+	// member record that anyone holds cannot enroll anyone else.
+	InviteSig []byte `cbor:"3,keyasint,omitempty"`
+}
+
+// ConfirmPayload picks, for each invite used by more than one key, the
+// redemption a coordinator vouches for: it lists member record IDs, and
+// closes each one's invite to every other key.
+type ConfirmPayload struct {
+	Members [][]byte `cbor:"1,keyasint"`
+}
+
+// EpochPayload starts a secret epoch: a coordinator made a new member
+// secret and commits to it here (EpochCommit); members hand the secret on
+// in hello to members whose standing they checked. Number is one more
+// than the highest epoch its author held. Cause lists the revoke or
+// confirm records that ended someone's standing and so started it: the
+// epoch depends on them, so no device holds the epoch (and hands its
+// secret on) without them.
+type EpochPayload struct {
+	Number uint64   `cbor:"1,keyasint"`
+	Commit []byte   `cbor:"2,keyasint"`
+	Cause  [][]byte `cbor:"3,keyasint,omitempty"`
 }
 
 // RevokePayload revokes a member; Accepted lists the IDs of that member's
@@ -192,6 +222,10 @@ func newPayload(k Kind) any {
 		return new(CheckpointPayload)
 	case KindAttachment:
 		return new(AttachmentPayload)
+	case KindConfirm:
+		return new(ConfirmPayload)
+	case KindEpoch:
+		return new(EpochPayload)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -28,18 +29,22 @@ const (
 	KindReceipt    Kind = "receipt"
 	KindCheckpoint Kind = "checkpoint"
 	KindAttachment Kind = "attachment"
+	KindConfirm    Kind = "confirm" // a coordinator picks the one redemption of an invite used by two keys
+	KindEpoch      Kind = "epoch"   // a coordinator starts a new secret epoch (trust.go)
 )
 
 // Kinds lists every kind, in the order a receiver needs them.
-var Kinds = []Kind{KindMission, KindConfig, KindMember, KindRevoke, KindStation,
-	KindReport, KindAmend, KindRetract, KindReview, KindCheckin, KindAlert,
+var Kinds = []Kind{KindMission, KindConfig, KindMember, KindRevoke, KindConfirm, KindEpoch,
+	KindStation, KindReport, KindAmend, KindRetract, KindReview, KindCheckin, KindAlert,
 	KindReceipt, KindCheckpoint, KindAttachment}
+
+// MissionKinds are the kinds that shape the mission itself, in the order
+// a mission state needs them.
+var MissionKinds = []Kind{KindMission, KindConfig, KindMember, KindRevoke, KindConfirm, KindEpoch}
 
 // MissionKind reports whether k shapes the mission itself (trust and policy)
 // rather than its observations.
-func (k Kind) MissionKind() bool {
-	return k == KindMission || k == KindConfig || k == KindMember || k == KindRevoke
-}
+func (k Kind) MissionKind() bool { return slices.Contains(MissionKinds, k) }
 
 // Record is one signed, immutable record. Its wire form is deterministic
 // CBOR (RFC 8949 §4.2) with integer keys; Decode rejects any other form.

@@ -71,6 +71,8 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 		return err
 	}
 	switch v := p.(type) {
+	case *EpochPayload:
+		return checkCauses(v.Cause, src)
 	case *AmendPayload:
 		return checkTarget(s, v.Target, src)
 	case *RetractPayload:
@@ -105,6 +107,8 @@ var permissions = map[Kind][]string{
 	KindReview:     {RoleCoordinator},
 	KindReceipt:    {RoleCoordinator},
 	KindCheckpoint: {RoleCoordinator},
+	KindConfirm:    {RoleCoordinator},
+	KindEpoch:      {RoleCoordinator},
 	KindReport:     {RoleCoordinator, RoleObserver},
 	KindAmend:      {RoleCoordinator, RoleObserver},
 	KindRetract:    {RoleCoordinator, RoleObserver},
@@ -145,6 +149,26 @@ func checkTarget(s *Signed, target []byte, src RecordSource) error {
 	return nil
 }
 
+// checkCauses checks that an epoch's causes are held revocations or
+// confirms.
+func checkCauses(causes [][]byte, src RecordSource) error {
+	for i, b := range causes {
+		var id ID
+		copy(id[:], b)
+		r, err := src.Get(id)
+		if err != nil {
+			return fmt.Errorf("look up cause %s: %w", id, err)
+		}
+		if r == nil {
+			return &MissingError{Record: id}
+		}
+		if r.Kind != KindRevoke && r.Kind != KindConfirm {
+			return fieldErr(fmt.Sprintf("payload.cause[%d]", i), "%s is a %s record, not a revocation or a confirm", id, r.Kind)
+		}
+	}
+	return nil
+}
+
 func validateMember(author Author, p *MemberPayload, ms *MissionState) error {
 	t := p.Token
 	if !bytes.Equal(t.Mission, ms.ID[:]) {
@@ -168,6 +192,9 @@ func validateMember(author Author, p *MemberPayload, ms *MissionState) error {
 	}
 	issuer, err := authorFromBytes("token.issuer", t.Issuer)
 	if err != nil {
+		return err
+	}
+	if err := checkRedeem(author, p, ms.ID); err != nil {
 		return err
 	}
 	if !verifyToken(t) {
@@ -268,6 +295,32 @@ func validatePayload(p any) error {
 		}
 		for i, b := range v.IDs {
 			if _, err := idFromBytes(fmt.Sprintf("payload.ids[%d]", i), b); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *ConfirmPayload:
+		if len(v.Members) == 0 || len(v.Members) > MaxListLen {
+			return fieldErr("payload.members", "lists %d member records, want 1 to %d", len(v.Members), MaxListLen)
+		}
+		for i, b := range v.Members {
+			if _, err := idFromBytes(fmt.Sprintf("payload.members[%d]", i), b); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *EpochPayload:
+		if v.Number == 0 {
+			return fieldErr("payload.number", "epochs are numbered from 1")
+		}
+		if len(v.Commit) != 32 {
+			return fieldErr("payload.commit", "must be 32 bytes, got %d", len(v.Commit))
+		}
+		if len(v.Cause) > MaxEpochCauses {
+			return fieldErr("payload.cause", "%d records, limit %d", len(v.Cause), MaxEpochCauses)
+		}
+		for i, b := range v.Cause {
+			if _, err := idFromBytes(fmt.Sprintf("payload.cause[%d]", i), b); err != nil {
 				return err
 			}
 		}

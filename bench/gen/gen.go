@@ -78,9 +78,12 @@ func NewMission(home string, observers int, seed uint64) (*Mission, error) {
 		}
 		nonce := make([]byte, 16)
 		fill(rng, nonce)
+		inviteSeed := make([]byte, 32)
+		fill(rng, inviteSeed)
 		tok := f.Signer().SignToken(incident.Token{Mission: mid.Bytes(), Role: incident.RoleObserver,
-			Label: fmt.Sprintf("observer-%04d", i), Nonce: nonce})
-		rec, err := s.Sign(mid, incident.KindMember, at, incident.MemberPayload{Token: tok})
+			Label: fmt.Sprintf("observer-%04d", i), Nonce: nonce, Invite: incident.InvitePublic(inviteSeed)})
+		rec, err := s.Sign(mid, incident.KindMember, at, incident.MemberPayload{Token: tok,
+			InviteSig: incident.SignRedeem(inviteSeed, mid, s.Author())})
 		if err != nil {
 			f.Close()
 			return nil, err

@@ -37,12 +37,14 @@ func TestSelectWriteImport(t *testing.T) {
 	if _, err := src.Put(incident.KindReport, incident.ReportPayload{Category: "polling.late_opening", Severity: 2, Title: "Opened late", Occurred: time.Now().Add(-48 * time.Hour).UnixMilli()}); err != nil {
 		t.Fatal(err)
 	}
+	// A new mission holds its genesis and its first secret epoch: both
+	// are mission records, which Select carries whatever the date.
 	raws, err := bundle.Select(src, time.Time{})
-	if err != nil || len(raws) != 2 {
-		t.Fatalf("Select(all) = %d records, %v; want genesis and report", len(raws), err)
+	if err != nil || len(raws) != 3 {
+		t.Fatalf("Select(all) = %d records, %v; want genesis, epoch and report", len(raws), err)
 	}
-	if raws, _ := bundle.Select(src, time.Now().Add(time.Hour)); len(raws) != 1 {
-		t.Fatalf("Select(since the future) = %d records; want the genesis only", len(raws))
+	if raws, _ := bundle.Select(src, time.Now().Add(time.Hour)); len(raws) != 2 {
+		t.Fatalf("Select(since the future) = %d records; want the genesis and the epoch only", len(raws))
 	}
 	ms, _ := src.Mission()
 
@@ -92,7 +94,7 @@ func TestSelectWriteImport(t *testing.T) {
 	}
 
 	// Encrypted to the passphrase and opened with it: the founder's own
-	// device (which holds the mission) counts both records as held.
+	// device (which holds the mission) counts all three records as held.
 	buf.Reset()
 	if err := bundle.Write(&buf, ms.ID, time.Now(), raws, scrypt); err != nil {
 		t.Fatal(err)
@@ -101,11 +103,11 @@ func TestSelectWriteImport(t *testing.T) {
 	var calls int
 	sum, err := bundle.Import(src, "stick", buf.Bytes(), []age.Identity{id}, func(done, total int) {
 		calls++
-		if total != 2 || done > total {
+		if total != 3 || done > total {
 			t.Errorf("progress(%d, %d)", done, total)
 		}
 	})
-	if err != nil || sum.Records != 2 || sum.Duplicate != 2 || sum.Accepted != 0 || calls == 0 {
+	if err != nil || sum.Records != 3 || sum.Duplicate != 3 || sum.Accepted != 0 || calls == 0 {
 		t.Fatalf("re-import: %+v, %v, %d progress calls", sum, err, calls)
 	}
 }
@@ -137,8 +139,8 @@ func TestImportNewerRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	raws, err := bundle.Select(src, time.Time{})
-	if err != nil || len(raws) != 4 {
-		t.Fatalf("Select = %d records, %v; want genesis, report, checkin and notice", len(raws), err)
+	if err != nil || len(raws) != 5 {
+		t.Fatalf("Select = %d records, %v; want genesis, epoch 1 (written with the mission), report, checkin and notice", len(raws), err)
 	}
 	v2 := testrec.NewerVersion(t, src.Signer(), ms.ID)
 	var buf bytes.Buffer
@@ -158,13 +160,15 @@ func TestImportNewerRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Records != 5 || sum.Accepted != 3 || sum.Duplicate != 1 || sum.Newer != 2 || sum.Rejected != 1 {
-		t.Fatalf("summary %+v; want 3 accepted (2 needing a newer Vigil), the genesis held, 1 rejected", sum)
+	// The joined device holds the genesis but not the epoch record: the
+	// epoch is accepted with the report, checkin and notice.
+	if sum.Records != 6 || sum.Accepted != 4 || sum.Duplicate != 1 || sum.Newer != 2 || sum.Rejected != 1 {
+		t.Fatalf("summary %+v; want 4 accepted (2 needing a newer Vigil), the genesis held, 1 rejected", sum)
 	}
 	if err := sum.Rejections[0].Err; !incident.IsNewer(err) || incident.IsRejected(err) || sum.Rejections[0].ID != incident.IDOf(v2) {
 		t.Fatalf("rejection %v %v; want the version %d record, as needing a newer Vigil", sum.Rejections[0].ID, err, incident.SchemaVersion+1)
 	}
-	if n, _ := dst.Counts(); n["notice"] != 1 || n[incident.KindReport] != 1 {
+	if n, _ := dst.Counts(); n["notice"] != 1 || n[incident.KindReport] != 1 || n[incident.KindEpoch] != 1 {
 		t.Fatalf("stored %v", n)
 	}
 }

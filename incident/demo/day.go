@@ -133,7 +133,10 @@ func (b *builder) policy() {
 // member record with it.
 func (b *builder) enroll() {
 	join := func(p *person, issued time.Time, expires time.Duration) {
-		tok := incident.Token{Mission: b.mission.Bytes(), Role: p.role, Label: p.label, Nonce: b.nonce()}
+		nonce := b.nonce()
+		inviteSeed := sha256.Sum256(fmt.Appendf(nil, "vigil-demo/v1/invite/%x", nonce))
+		tok := incident.Token{Mission: b.mission.Bytes(), Role: p.role, Label: p.label, Nonce: nonce,
+			Invite: incident.InvitePublic(inviteSeed[:])}
 		if expires > 0 {
 			tok.Expires = issued.Add(expires).UnixMilli()
 		}
@@ -143,7 +146,8 @@ func (b *builder) enroll() {
 		}
 		tok = p.issuer.signer.SignToken(tok)
 		joined := issued.Add(time.Duration(2+b.rng.IntN(40))*time.Minute + time.Duration(b.rng.IntN(60000))*time.Millisecond)
-		b.sign(p, incident.KindMember, joined, incident.MemberPayload{Token: tok, Recipient: p.recipient})
+		b.sign(p, incident.KindMember, joined, incident.MemberPayload{Token: tok, Recipient: p.recipient,
+			InviteSig: incident.SignRedeem(inviteSeed[:], b.mission, p.signer.Author())})
 	}
 	// The desk coordinators the day after the mission was founded.
 	for i, c := range b.w.coordinators[1:] {

@@ -237,7 +237,7 @@ func writeViews(st *store.Store, ms *incident.MissionState, views []incident.Rep
 // genesis, configs, members and revocations, in that order.
 func MissionRecords(st *store.Store) ([]*incident.Signed, error) {
 	var out []*incident.Signed
-	for _, k := range []incident.Kind{incident.KindMission, incident.KindConfig, incident.KindMember, incident.KindRevoke} {
+	for _, k := range incident.MissionKinds {
 		recs, err := st.ByKind(k)
 		if err != nil {
 			return nil, err

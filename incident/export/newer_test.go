@@ -284,6 +284,11 @@ func TestVerifyNewerVerdicts(t *testing.T) {
 	for _, d := range deps {
 		depRaws = append(depRaws, d.Raw)
 	}
+	// The bundles below hold the mission records first: the genesis, the
+	// observer's member record and the mission's epoch 1.
+	if len(depRaws) != 3 {
+		t.Fatalf("MissionRecords = %d records; want genesis, member and epoch", len(depRaws))
+	}
 	bundleOf := func(raws ...[]byte) []byte {
 		var b bytes.Buffer
 		if err := bundle.Write(&b, w.ms.ID, time.Now(), append(append([][]byte(nil), depRaws...), raws...)); err != nil {
@@ -318,7 +323,7 @@ func TestVerifyNewerVerdicts(t *testing.T) {
 		id   string
 		want string // how the verdict's String() goes on after the ID ("…": then somewhere)
 	}{
-		{"forged notice in a bundle", bundleOf(forged), incident.IDOf(forged).String(), " BAD record 3 in the file: signature: does not verify"},
+		{"forged notice in a bundle", bundleOf(forged), incident.IDOf(forged).String(), " BAD record 4 in the file: signature: does not verify"},
 		{"notice by a non-member", bundleOf(byStranger.Raw), byStranger.ID.String(),
 			" BAD author " + stranger.Author().String() + " is not a known member yet (not in the file)"},
 		{"newer schema version in a bundle", bundleOf(v2), incident.IDOf(v2).String(),

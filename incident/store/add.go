@@ -493,7 +493,9 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 		}
 		// If the batch is dropped after all, the hook fires for nothing:
 		// cutting finds no one to cut.
-		s.revoked = s.revoked || rec.Kind == incident.KindRevoke
+		// A confirm closes an invite to other keys: it cuts like a
+		// revocation.
+		s.revoked = s.revoked || rec.Kind == incident.KindRevoke || rec.Kind == incident.KindConfirm
 	}
 	if t := targetOf(rec); t != nil {
 		sets = append(sets, [2][]byte{targetKey(*t, rec.ID), []byte(rec.Kind)})

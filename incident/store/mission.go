@@ -46,8 +46,20 @@ type MissionSpec struct {
 	Practice      bool // a training mission, marked as such on every device
 }
 
-// CreateMissionWith is CreateMission with every genesis choice.
+// CreateMissionWith is CreateMission with every genesis choice. The
+// mission starts at secret epoch 1 (NewEpoch).
 func (s *Store) CreateMissionWith(spec MissionSpec) (incident.ID, error) {
+	id, err := s.createMission(spec)
+	if err != nil {
+		return id, err
+	}
+	if _, err := s.NewEpoch(); err != nil {
+		return id, fmt.Errorf("mission created, but its first secret epoch failed: %w", err)
+	}
+	return id, nil
+}
+
+func (s *Store) createMission(spec MissionSpec) (incident.ID, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ms != nil {
@@ -142,7 +154,11 @@ func (s *Store) Invite(req InviteRequest) (string, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
-	tok := incident.Token{Mission: s.ms.ID.Bytes(), Role: req.Role, Label: req.Label, Nonce: nonce}
+	seed, pub, err := incident.NewInviteKey()
+	if err != nil {
+		return "", err
+	}
+	tok := incident.Token{Mission: s.ms.ID.Bytes(), Role: req.Role, Label: req.Label, Nonce: nonce, Invite: pub}
 	if !req.Expires.IsZero() {
 		tok.Expires = req.Expires.UnixMilli()
 	}
@@ -155,7 +171,7 @@ func (s *Store) Invite(req InviteRequest) (string, error) {
 		return "", err
 	}
 	code, err := incident.EncodeInvite(incident.Invite{Genesis: s.ms.Genesis.Raw, Token: tok, Secret: s.secret,
-		Chain: chain, Bootstrap: req.Bootstrap})
+		Chain: chain, Bootstrap: req.Bootstrap, InviteKey: seed})
 	if err != nil {
 		return "", err
 	}
@@ -163,7 +179,12 @@ func (s *Store) Invite(req InviteRequest) (string, error) {
 	if _, err := incident.DecodeInvite(code); err != nil {
 		return "", fmt.Errorf("the invite would not be accepted: %w", err)
 	}
-	return code, nil
+	// Kept to list and cancel it later: the public half only.
+	id, _ := incident.InviteID(tok)
+	if err := s.recordIssued(IssuedInvite{ID: id, Role: req.Role, Label: req.Label, Created: s.opts.Now().UnixMilli(), Expires: tok.Expires}); err != nil {
+		return "", err
+	}
+	return code, s.sync()
 }
 
 // chainFor returns the member records that authorise a back to the founder.
@@ -212,7 +233,7 @@ func (s *Store) Join(code string) (incident.ID, error) {
 		}
 	}
 	rec, err := s.signer.Sign(inv.GenesisRecord.ID, incident.KindMember, s.opts.Now(),
-		incident.MemberPayload{Token: inv.Token, Recipient: s.ageID.Recipient().String()})
+		inv.Redemption(self, s.ageID.Recipient().String()))
 	if err != nil {
 		return incident.ID{}, err
 	}
@@ -250,7 +271,14 @@ func (s *Store) Join(code string) (incident.ID, error) {
 // clock, validates it like any record and stores it. It returns the stored
 // record; an invalid payload is an error and changes nothing.
 func (s *Store) Put(kind incident.Kind, payload any) (*incident.Signed, error) {
-	rec, err := s.put(kind, payload)
+	return s.putThen(kind, payload, nil)
+}
+
+// putThen is Put that calls before, under the store's lock, once the
+// record is signed and judged valid and before it is stored: what must be
+// on disk before anyone can see the record (an epoch's secret).
+func (s *Store) putThen(kind incident.Kind, payload any, before func(*incident.Signed) error) (*incident.Signed, error) {
+	rec, err := s.put(kind, payload, before)
 	if err == nil {
 		s.fireRevocation()
 		s.firePut(rec)
@@ -258,7 +286,7 @@ func (s *Store) Put(kind incident.Kind, payload any) (*incident.Signed, error) {
 	return rec, err
 }
 
-func (s *Store) put(kind incident.Kind, payload any) (*incident.Signed, error) {
+func (s *Store) put(kind incident.Kind, payload any, before func(*incident.Signed) error) (*incident.Signed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ms == nil {
@@ -276,6 +304,11 @@ func (s *Store) put(kind incident.Kind, payload any) (*incident.Signed, error) {
 			return nil, errors.New(me.Problem) // this device's own role: nothing is held
 		}
 		return nil, err
+	}
+	if before != nil {
+		if err := before(rec); err != nil {
+			return nil, err
+		}
 	}
 	if r := s.addLocked(rec.Raw, "local"); r.Outcome != Accepted && r.Outcome != Duplicate {
 		return nil, r.Err

@@ -313,7 +313,8 @@ func testQuarantinedInvalid(t *testing.T, open opener) {
 	wantReleased(t, res, good.ID)
 	wantHas(t, f, bad.ID, false)
 	wantHas(t, f, review.ID, false)
-	wantCounts(t, f, map[incident.Kind]int{incident.KindMission: 1, incident.KindMember: 1, incident.KindReport: 1})
+	// The epoch record is the founder's secret epoch 1, written with the mission.
+	wantCounts(t, f, map[incident.Kind]int{incident.KindMission: 1, incident.KindEpoch: 1, incident.KindMember: 1, incident.KindReport: 1})
 	// The invalid report is gone for good; the observer's review waits:
 	// an observer may not review, but this device may become a coordinator.
 	if n := mustQuarantine(t, f); n != 1 {

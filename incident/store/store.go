@@ -468,7 +468,7 @@ func (s *Store) load() error {
 		if err != nil {
 			return err
 		}
-		for _, k := range []incident.Kind{incident.KindConfig, incident.KindMember, incident.KindRevoke} {
+		for _, k := range incident.MissionKinds[1:] {
 			recs, err := recordsUnder(txn, kindPrefix(k))
 			if err != nil {
 				return err

@@ -29,7 +29,7 @@ func TestUnreadableIndex(t *testing.T) {
 	s, home := initHome(t, t.TempDir(), store.Options{Now: clk.Now})
 	mission := createMission(t, s)
 	obs, _ := initHome(t, t.TempDir(), store.Options{Now: clk.Now})
-	enroll(t, s, obs, incident.RoleObserver, "observer")
+	obsMember := enroll(t, s, obs, incident.RoleObserver, "observer")
 	late, _ := initHome(t, t.TempDir(), store.Options{Now: clk.Now})
 	lateMember := joinOnly(t, s, late, incident.RoleObserver)
 
@@ -60,6 +60,19 @@ func TestUnreadableIndex(t *testing.T) {
 			t.Fatalf("%s: %s %v", r.name, res.Outcome, res.Err)
 		}
 	}
+	// Records of this build that level 0 cannot store either: the
+	// mission's first epoch record (a kind level 0 does not know) and the
+	// observer's member record (its token names an invite key, which a
+	// level-0 build refuses).
+	epochs, err := s.ByKind(incident.KindEpoch)
+	if err != nil || len(epochs) != 1 {
+		t.Fatalf("ByKind(epoch) = %d records, %v; want the mission's epoch 1", len(epochs), err)
+	}
+	obsRec, err := s.Get(obsMember)
+	if err != nil || obsRec == nil {
+		t.Fatalf("Get(observer's member record) = %v, %v", obsRec, err)
+	}
+	recs = append(recs, rec{"epoch 1", epochs[0], false}, rec{"member record with an invite key", obsRec, false})
 	for _, r := range recs {
 		if r.rec.ReadableAt(0) != r.readable {
 			t.Fatalf("%s: ReadableAt(0) = %v, the test expects %v", r.name, r.rec.ReadableAt(0), r.readable)
@@ -112,6 +125,7 @@ func TestUnreadableIndex(t *testing.T) {
 		t.Fatalf("member record: %s, released %d", res.Outcome, len(res.Released))
 	}
 	want[waiting.ID] = true
+	want[lateMember] = true // its token names an invite key too
 	check(s, want)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
