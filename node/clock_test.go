@@ -1,19 +1,14 @@
 package node_test
 
 import (
-	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
+	"bufio"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -53,193 +48,160 @@ func TestClockOffsetFromHello(t *testing.T) {
 	})
 }
 
-// oldPeer speaks hello as Vigil did before the format level was added,
-// reproduced here byte for byte. version 1 is the first hello: as a
-// verifier it admits whoever proves the secret and closes the stream after
-// its verdict, and as a prover it closes after reading the verdict.
-// version 2 added the clock: as a verifier it reads the prover's clock
-// after its verdict and closes, and as a prover it sends its clock after
-// the verdict and closes.
-type oldPeer struct {
-	h        host.Host
-	sec      []byte
-	version  int
-	admitted chan peer.ID
-	clocks   chan []byte // version 2: what a prover sent after the verdict
-}
-
-func newOldPeer(t *testing.T, sec []byte, version int) *oldPeer {
-	o := &oldPeer{h: plainHost(t), sec: sec, version: version,
-		admitted: make(chan peer.ID, 4), clocks: make(chan []byte, 4)}
-	o.h.SetStreamHandler(node.ProtocolID(sec, "hello"), o.handle)
-	return o
-}
-
-func (o *oldPeer) proof(role string, binding []byte) []byte {
-	m := hmac.New(sha256.New, o.sec)
-	m.Write([]byte(role))
-	m.Write(binding)
-	return m.Sum(nil)
-}
-
-func oldBinding(prover, verifier peer.ID, nonce []byte) []byte {
-	b := []byte("vigil/hello/v1\x00")
-	b = append(b, prover...)
-	b = append(b, verifier...)
-	return append(b, nonce...)
-}
-
-func (o *oldPeer) handle(s network.Stream) {
-	defer s.Close()
-	p := s.Conn().RemotePeer()
-	nonce := make([]byte, 32)
-	rand.Read(nonce)
-	if _, err := s.Write(nonce); err != nil {
-		return
-	}
-	proof := make([]byte, 32)
-	if _, err := io.ReadFull(s, proof); err != nil {
-		return
-	}
-	binding := oldBinding(p, o.h.ID(), nonce)
-	if !hmac.Equal(proof, o.proof("prover\x00", binding)) {
-		s.Reset()
-		return
-	}
-	if _, err := s.Write(o.proof("verifier\x00", binding)); err != nil {
-		return
-	}
-	r := &byteReader{s}
-	size, err := binary.ReadUvarint(r)
-	if err != nil {
-		return
-	}
-	if _, err := io.ReadFull(s, make([]byte, size)); err != nil {
-		return
-	}
-	if _, err := s.Write([]byte{1}); err != nil {
-		return
-	}
-	o.admitted <- p
-	if o.version >= 2 {
-		clock := make([]byte, 9)
-		if _, err := io.ReadFull(s, clock); err == nil {
-			o.clocks <- clock
-		}
-	}
-}
-
-type byteReader struct{ io.Reader }
-
-func (b *byteReader) ReadByte() (byte, error) {
-	var c [1]byte
-	_, err := io.ReadFull(b.Reader, c[:])
-	return c[0], err
-}
-
-// sayHello proves the old peer to p.
-func (o *oldPeer) sayHello(p peer.ID) (byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := o.h.NewStream(ctx, p, node.ProtocolID(o.sec, "hello"))
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
-	nonce := make([]byte, 32)
-	if _, err := io.ReadFull(s, nonce); err != nil {
-		return 0, err
-	}
-	binding := oldBinding(o.h.ID(), p, nonce)
-	if _, err := s.Write(o.proof("prover\x00", binding)); err != nil {
-		return 0, err
-	}
-	if _, err := io.ReadFull(s, make([]byte, 32)); err != nil {
-		return 0, err
-	}
-	cred := []byte(credMarker + o.h.ID().String())
-	if _, err := s.Write(append(binary.AppendUvarint(nil, uint64(len(cred))), cred...)); err != nil {
-		return 0, err
-	}
-	var v [1]byte
-	if _, err = io.ReadFull(s, v[:]); err != nil {
-		return 0, err
-	}
-	if o.version >= 2 && v[0] == 1 {
-		clock := [9]byte{1}
-		binary.BigEndian.PutUint64(clock[1:], uint64(time.Now().UnixMilli()))
-		_, err = s.Write(clock[:])
-	}
-	return v[0], err
-}
-
-// Peers running either version before the format level still meet this
-// one both ways: this node proves itself to the old verifier (what it
-// sends after the verdict that the old one does not know goes nowhere),
-// and the old prover is admitted here at format level 0, with a clock
-// offset when it sent a clock (version 2) and none otherwise (version 1).
-func TestHelloWithPreviousVersions(t *testing.T) {
-	for _, version := range []int{1, 2} {
-		t.Run(fmt.Sprintf("version %d", version), func(t *testing.T) {
+// A prover that stops after its verdict (no clock, no level) or after
+// its clock (no level) is still admitted: what follows the verdict is
+// extra (see the protocol comment), so it reads as no clock offset and
+// format level 0, from the moment of admission; the connection then
+// outlives the hello timeout. A prover that sends both is read as sent.
+func TestHelloProverOmitsClockOrLevel(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		tail  func() []byte
+		clock bool
+		level int
+	}{
+		{"nothing after the verdict", func() []byte { return nil }, false, 0},
+		{"clock, no level", func() []byte { return clockTail(time.Now().Add(-time.Minute)) }, true, 0},
+		{"clock and level", func() []byte { return append(clockTail(time.Now().Add(-time.Minute)), 2, 3) }, true, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			sec := secret(t)
 			var levelAtAdmission atomic.Int32
 			levelAtAdmission.Store(-1)
 			var n *tnode
 			n = newNode(t, sec, nil, func(c *node.Config) {
 				c.FormatLevel = 1
+				c.HelloTimeout = time.Second
 				c.OnPeer = func(p peer.ID, up bool) {
 					if up {
 						levelAtAdmission.Store(int32(n.FormatLevel(p)))
 					}
+					changed.fire()
 				}
 			})
-			old := newOldPeer(t, sec, version)
-			if err := old.h.Connect(context.Background(), info(n.Node)); err != nil {
+			h := plainHost(t)
+			connectHost(t, h, n)
+			p := openProver(t, h, sec, n.ID())
+			p.sendEpochs(t)
+			if proofs, records := p.readReply(t); len(proofs) != 0 || len(records) != 0 {
+				t.Fatalf("a verifier without epochs proved %d and sent %d records", len(proofs), len(records))
+			}
+			v, ho, err := p.sendCred([]byte(credMarker + h.ID().String()))
+			if err != nil || v != 1 || len(ho) != 0 {
+				t.Fatalf("verdict %d, handover %d bytes, %v", v, len(ho), err)
+			}
+			if tail := tc.tail(); len(tail) > 0 {
+				if _, err := p.s.Write(tail); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := p.s.CloseWrite(); err != nil {
 				t.Fatal(err)
 			}
-			select {
-			case p := <-old.admitted:
-				if p != n.ID() {
-					t.Fatalf("old peer admitted %s", p)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("the old peer never admitted this node")
+			admits(t, n, h.ID())
+			offset, ok := n.ClockOffset(h.ID())
+			if ok != tc.clock {
+				t.Fatalf("clock offset present = %v, want %v", ok, tc.clock)
 			}
-			if version >= 2 {
-				select {
-				case c := <-old.clocks:
-					if c[0] != 1 {
-						t.Fatalf("the old verifier read %x where the clock goes", c)
-					}
-				case <-time.After(5 * time.Second):
-					t.Fatal("the old verifier read no clock")
-				}
+			if ok && (offset > -58*time.Second || offset < -62*time.Second) {
+				t.Fatalf("clock offset %v for a clock a minute behind", offset)
 			}
-			if v, err := old.sayHello(n.ID()); err != nil || v != 1 {
-				t.Fatalf("old prover: verdict %d, %v", v, err)
+			if l := n.FormatLevel(h.ID()); l != tc.level {
+				t.Fatalf("format level %d, want %d", l, tc.level)
 			}
-			waitFor(t, 2*time.Second, "old peer not admitted", func() bool { return n.Admitted(old.h.ID()) })
-			if _, ok := n.ClockOffset(old.h.ID()); ok != (version >= 2) {
-				t.Fatalf("clock offset present = %v for a version %d peer", ok, version)
+			await(t, 2*time.Second, "OnPeer(up) not called", func() bool { return levelAtAdmission.Load() >= 0 })
+			if l := levelAtAdmission.Load(); int(l) != tc.level {
+				t.Fatalf("format level %d at admission, want %d", l, tc.level)
 			}
-			if l := n.FormatLevel(old.h.ID()); l != 0 {
-				t.Fatalf("a version %d peer reads as format level %d", version, l)
-			}
-			waitFor(t, 2*time.Second, "OnPeer(up) not called", func() bool { return levelAtAdmission.Load() >= 0 })
-			if l := levelAtAdmission.Load(); l != 0 {
-				t.Fatalf("format level %d at admission", l)
-			}
-			// Past the hello timeout the old peer is still connected and admitted.
-			time.Sleep(2500 * time.Millisecond)
-			if !n.Admitted(old.h.ID()) || !isConnected(n.Node, old.h.ID()) {
-				t.Fatal("the old peer was dropped")
+			// Admitted: the hello timeout does not close it.
+			if disconnectedWithin(n.Node, h.ID(), 1500*time.Millisecond) || !n.Admitted(h.ID()) {
+				t.Fatal("an admitted peer was dropped at the hello timeout")
 			}
 		})
 	}
 }
 
+// What a node sends after its verdict, on the wire: its clock (tag 1,
+// Unix milliseconds), its format level (tag 2, also at level 0) and a
+// handover length, 0 to a verifier it has not admitted; then it closes
+// the stream. A verifier that hangs up right after its verdict, reading
+// none of it, costs the node nothing: it goes on to admit that peer's own
+// hello.
+func TestHelloProverTail(t *testing.T) {
+	for _, level := range []uint8{0, 5} {
+		t.Run(fmt.Sprintf("level %d", level), func(t *testing.T) {
+			sec := secret(t)
+			n := newNode(t, sec, nil, func(c *node.Config) { c.FormatLevel = level })
+			h := plainHost(t)
+			tails := make(chan []byte, 1)
+			serveVerifier(h, sec, func(s network.Stream, r *bufio.Reader, _ []byte, theirs []rawRef) {
+				if len(theirs) != 0 {
+					return
+				}
+				if _, err := s.Write([]byte{0, 0}); err != nil {
+					return
+				}
+				if _, err := readCred(r); err != nil {
+					return
+				}
+				if _, err := s.Write([]byte{1, 0}); err != nil {
+					return
+				}
+				tail, err := readTail(r)
+				if err == nil {
+					tails <- tail
+				}
+			})
+			before := time.Now()
+			connectHost(t, h, n)
+			var tail []byte
+			select {
+			case tail = <-tails:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the node sent no tail after the verdict")
+			}
+			if len(tail) != 9+2+1 || tail[0] != 1 || tail[9] != 2 || tail[10] != level || tail[11] != 0 {
+				t.Fatalf("tail %x, want 01<clock>02%02x00", tail, level)
+			}
+			at := time.UnixMilli(int64(binary.BigEndian.Uint64(tail[1:9])))
+			if at.Before(before.Add(-time.Second)) || at.After(time.Now().Add(time.Second)) {
+				t.Fatalf("clock %v, want about %v", at, before)
+			}
+		})
+	}
+	t.Run("verifier hangs up after the verdict", func(t *testing.T) {
+		sec := secret(t)
+		n := newNode(t, sec, nil, func(c *node.Config) { c.HelloTimeout = 5 * time.Second })
+		h := plainHost(t)
+		verdicts := make(chan struct{}, 1)
+		serveVerifier(h, sec, func(s network.Stream, r *bufio.Reader, _ []byte, _ []rawRef) {
+			s.Write([]byte{0, 0})
+			if _, err := readCred(r); err != nil {
+				return
+			}
+			s.Write([]byte{1, 0})
+			verdicts <- struct{}{} // and reset, reading nothing more
+		})
+		connectHost(t, h, n)
+		select {
+		case <-verdicts:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the node never reached the verdict")
+		}
+		p := openProver(t, h, sec, n.ID())
+		p.sendEpochs(t)
+		p.readReply(t)
+		if v, _, err := p.sendCred([]byte(credMarker + h.ID().String())); err != nil || v != 1 {
+			t.Fatalf("verdict %d, %v", v, err)
+		}
+		p.s.Write(append(clockTail(time.Now()), 2, 0, 0))
+		p.s.CloseWrite()
+		admits(t, n, h.ID())
+	})
+}
+
 // Each side learns the level the other announced, before OnPeer(up) runs;
-// a node at level 0 announces none and reads as 0, as an old one does.
+// a node at level 0 announces 0 and reads as 0.
 func TestFormatLevelFromHello(t *testing.T) {
 	sec := secret(t)
 	type seen struct {

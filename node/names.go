@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
@@ -29,9 +30,13 @@ func Derive(secret []byte, purpose string, n int) string {
 	return s[:n]
 }
 
-// ProtocolID is the stream protocol for name (hello, recon, fetch, …).
-func ProtocolID(secret []byte, name string) protocol.ID {
-	return protocol.ID("/" + Derive(secret, "proto/"+name, 12) + "/1")
+// ProtocolID is the stream protocol for name (hello, recon, fetch, …) on
+// the listener with peer ID listener: it registers it under its own ID,
+// and a dialer derives it from the ID it dials. No two members show a
+// common protocol ID to the identify protocol, so a plain libp2p peer
+// connected to several cannot tell they belong to one mission.
+func ProtocolID(secret []byte, name string, listener peer.ID) protocol.ID {
+	return protocol.ID("/" + Derive(secret, "proto/"+name+"/"+string(listener), 12) + "/1")
 }
 
 // TopicName is the mission's gossip topic: the one every version joins.

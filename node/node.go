@@ -57,6 +57,10 @@ type Config struct {
 	// CheckCredential judges a peer's credential; an error disconnects and
 	// bans the peer (its transport peer ID, for BanFor). Required.
 	CheckCredential func(p peer.ID, cred, binding []byte) error
+	// Keyring holds the mission's member secrets for the hello (nil:
+	// none, so this device shows its credential first, to any peer that
+	// proves the mission secret).
+	Keyring Keyring
 	// OnPeer is called (in its own goroutine) when a peer has been admitted
 	// (up=true) and when its last connection closes (up=false).
 	OnPeer func(p peer.ID, up bool)
@@ -170,7 +174,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &Node{cfg: cfg, host: h, log: cfg.Logger, hello: ProtocolID(cfg.Secret, "hello"), gate: g,
+	n := &Node{cfg: cfg, host: h, log: cfg.Logger, hello: ProtocolID(cfg.Secret, "hello/2", h.ID()), gate: g,
 		ctx: ctx, cancel: cancel, admitted: map[peer.ID]time.Time{}, clock: map[peer.ID]time.Duration{}, level: map[peer.ID]uint8{},
 		relays: map[peer.ID]bool{}, known: map[peer.ID]knownPeer{}}
 	for _, r := range cfg.Relays {

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -41,6 +42,7 @@ type events struct {
 }
 
 func (e *events) on(p peer.ID, up bool) {
+	defer changed.fire()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if up {
@@ -58,11 +60,34 @@ func (e *events) count(p peer.ID) (up, down int) {
 
 type tnode struct {
 	*node.Node
-	ev *events
+	ev  *events
+	log *logCapture // everything the node logged
 	// bindings given to Credential and to CheckCredential, by peer.
 	mu      sync.Mutex
 	proved  map[peer.ID][]byte
 	checked map[peer.ID][]byte
+	// creds holds every credential that reached CheckCredential, by
+	// peer; revealedAt and checkedAt order (seq) the first Credential
+	// call for a verifier and the first CheckCredential call for a
+	// prover, across all nodes of a test.
+	creds      map[peer.ID][][]byte
+	revealedAt map[peer.ID]int64
+	checkedAt  map[peer.ID]int64
+}
+
+// credsFrom returns how many credentials of p reached n's CheckCredential.
+func (n *tnode) credsFrom(p peer.ID) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.creds[p])
+}
+
+// order returns when n first revealed its credential to p and first
+// checked p's (0: never), on the test's sequence.
+func (n *tnode) order(p peer.ID) (revealed, checked int64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.revealedAt[p], n.checkedAt[p]
 }
 
 const credMarker = "MEMBER-CREDENTIAL:"
@@ -76,21 +101,33 @@ func newNode(t testing.TB, sec []byte, check func(p peer.ID, cred []byte) error,
 		t.Fatal(err)
 	}
 	id, _ := peer.IDFromPrivateKey(key)
-	tn := &tnode{ev: &events{ups: map[peer.ID]int{}, dns: map[peer.ID]int{}},
-		proved: map[peer.ID][]byte{}, checked: map[peer.ID][]byte{}}
+	tn := &tnode{ev: &events{ups: map[peer.ID]int{}, dns: map[peer.ID]int{}}, log: &logCapture{},
+		proved: map[peer.ID][]byte{}, checked: map[peer.ID][]byte{},
+		creds: map[peer.ID][][]byte{}, revealedAt: map[peer.ID]int64{}, checkedAt: map[peer.ID]int64{}}
 	cfg := node.Config{
 		Key: key, Secret: sec, HelloTimeout: 2 * time.Second,
 		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
+		Logger: slog.New(tn.log),
 		Credential: func(binding []byte) []byte {
+			v := verifierOf(binding, id)
 			tn.mu.Lock()
-			tn.proved[verifierOf(binding, id)] = append([]byte(nil), binding...)
+			tn.proved[v] = append([]byte(nil), binding...)
+			if tn.revealedAt[v] == 0 {
+				tn.revealedAt[v] = seq.Add(1)
+			}
 			tn.mu.Unlock()
+			changed.fire()
 			return []byte(credMarker + id.String())
 		},
 		CheckCredential: func(p peer.ID, cred, binding []byte) error {
 			tn.mu.Lock()
 			tn.checked[p] = append([]byte(nil), binding...)
+			tn.creds[p] = append(tn.creds[p], append([]byte(nil), cred...))
+			if tn.checkedAt[p] == 0 {
+				tn.checkedAt[p] = seq.Add(1)
+			}
 			tn.mu.Unlock()
+			changed.fire()
 			if !bytes.Equal(cred, []byte(credMarker+p.String())) {
 				return errors.New("credential is not the peer's")
 			}
@@ -109,7 +146,12 @@ func newNode(t testing.TB, sec []byte, check func(p peer.ID, cred []byte) error,
 		t.Fatal(err)
 	}
 	tn.Node = n
-	t.Cleanup(func() { n.Close() })
+	t.Cleanup(func() {
+		n.Close()
+		if t.Failed() {
+			tn.log.dump(t, id)
+		}
+	})
 	return tn
 }
 
@@ -117,7 +159,7 @@ func newNode(t testing.TB, sec []byte, check func(p peer.ID, cred []byte) error,
 // (domain || prover || verifier || nonce): everything between the prover
 // ID and the 32-byte nonce.
 func verifierOf(binding []byte, prover peer.ID) peer.ID {
-	rest := bytes.TrimPrefix(binding, []byte("vigil/hello/v1\x00"))
+	rest := bytes.TrimPrefix(binding, []byte(helloDomain))
 	rest = bytes.TrimPrefix(rest, []byte(prover))
 	if len(rest) < 32 {
 		return ""
@@ -149,20 +191,45 @@ func isConnected(a *node.Node, p peer.ID) bool {
 	return a.Host().Network().Connectedness(p) == network.Connected
 }
 
+// peerID returns a fresh transport peer ID.
+func peerID(t testing.TB) peer.ID {
+	t.Helper()
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func TestDerivedNamesStable(t *testing.T) {
 	s1, s2 := secret(t), secret(t)
-	for _, name := range []string{"hello", "recon", "gossip", "blob"} {
-		if node.ProtocolID(s1, name) != node.ProtocolID(append([]byte(nil), s1...), name) {
+	l1, l2 := peerID(t), peerID(t)
+	for _, name := range []string{"hello/2", "recon/2", "blob"} {
+		id := node.ProtocolID(s1, name, l1)
+		if id != node.ProtocolID(append([]byte(nil), s1...), name, l1) {
 			t.Fatalf("ProtocolID(%q) is not stable", name)
 		}
-		if node.ProtocolID(s1, name) == node.ProtocolID(s2, name) {
+		if id == node.ProtocolID(s2, name, l1) {
 			t.Fatalf("ProtocolID(%q) is the same under two secrets", name)
 		}
-		if !strings.HasPrefix(string(node.ProtocolID(s1, name)), "/") {
-			t.Fatalf("ProtocolID %q is not a protocol path", node.ProtocolID(s1, name))
+		if id == node.ProtocolID(s1, name, l2) {
+			t.Fatalf("ProtocolID(%q) is the same on two listeners", name)
+		}
+		if id == node.ProtocolID(s2, name, l2) {
+			t.Fatalf("ProtocolID(%q) is the same under another secret on another listener", name)
+		}
+		if !strings.HasPrefix(string(id), "/") {
+			t.Fatalf("ProtocolID %q is not a protocol path", id)
+		}
+		if strings.Contains(string(id), l1.String()) || strings.Contains(string(id), string(l1)) {
+			t.Fatalf("ProtocolID %q names its listener", id)
 		}
 	}
-	if node.ProtocolID(s1, "hello") == node.ProtocolID(s1, "recon") {
+	if node.ProtocolID(s1, "hello/2", l1) == node.ProtocolID(s1, "recon/2", l1) {
 		t.Fatal("two protocols share a name")
 	}
 	if node.TopicName(s1) != node.TopicName(append([]byte(nil), s1...)) || node.TopicName(s1) == node.TopicName(s2) {
@@ -187,8 +254,8 @@ func TestDerivedNamesRevealNothing(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		s := secret(t)
 		names := []string{node.TopicName(s), node.MDNSService(s, int64(i)), node.Derive(s, "x", 64)}
-		for _, p := range []string{"hello", "recon", "gossip", "blob"} {
-			names = append(names, string(node.ProtocolID(s, p)))
+		for _, p := range []string{"hello/2", "recon/2", "blob"} {
+			names = append(names, string(node.ProtocolID(s, p, peerID(t))))
 		}
 		for _, n := range names {
 			if strings.Contains(strings.ToLower(n), "vigil") {
@@ -199,7 +266,7 @@ func TestDerivedNamesRevealNothing(t *testing.T) {
 	// What a connected outsider learns from identify says nothing either.
 	sec := secret(t)
 	n := newNode(t, sec, nil)
-	n.Host().SetStreamHandler(node.ProtocolID(sec, "recon"), func(s network.Stream) { s.Reset() })
+	n.Host().SetStreamHandler(node.ProtocolID(sec, "recon/2", n.ID()), func(s network.Stream) { s.Reset() })
 	h := plainHost(t)
 	if err := h.Connect(context.Background(), info(n.Node)); err != nil {
 		t.Fatal(err)
@@ -355,7 +422,7 @@ func TestHelloWrongProofBanned(t *testing.T) {
 	if err := h.Connect(context.Background(), info(n.Node)); err != nil {
 		t.Fatal(err)
 	}
-	if v := helloAsOutsider(t, h, n.Node, node.ProtocolID(sec, "hello")); v == 1 {
+	if v := helloAsOutsider(t, h, n.Node, node.ProtocolID(sec, "hello/2", n.ID())); v == 1 {
 		t.Fatal("a wrong proof was accepted")
 	}
 	waitFor(t, 3*time.Second, "wrong proof not disconnected well before the hello timeout", func() bool {

@@ -158,7 +158,7 @@ func (e *Engine) fetchBlob(ctx context.Context, bs BlobStore, p peer.ID, sum [32
 }
 
 func (e *Engine) requestChunks(ctx context.Context, p peer.ID, sum [32]byte, first, count int) ([][]byte, error) {
-	s, err := e.node.Host().NewStream(ctx, p, e.blobProto)
+	s, err := e.node.Host().NewStream(ctx, p, e.proto(blobName, p))
 	if err != nil {
 		return nil, err
 	}

@@ -37,10 +37,12 @@ func (e *Engine) ownCredential(binding []byte) []byte {
 	return b
 }
 
-// Errors a credential check can give.
+// Errors a credential check can give (the mission state's standing).
 var (
-	ErrNotMember = errors.New("not a member of this mission")
-	ErrRevoked   = errors.New("member has been revoked")
+	ErrNotMember  = incident.ErrNotMember
+	ErrRevoked    = incident.ErrRevoked
+	ErrInviteVoid = incident.ErrInviteVoid
+	ErrDuplicate  = incident.ErrDuplicate
 )
 
 // checkPeer is the node's credential check (node.Config.CheckCredential)
@@ -118,12 +120,9 @@ func (e *Engine) checkMember(source string, a incident.Author, chain [][]byte) (
 	if err != nil {
 		return "", err
 	}
-	role, ok := ms.Role(a)
-	if !ok {
-		return "", fmt.Errorf("%w: %s", ErrNotMember, a)
-	}
-	if len(ms.Revocations(a)) > 0 {
-		return role, fmt.Errorf("%w: %s", ErrRevoked, a)
+	role, _ := ms.Role(a)
+	if err := ms.Standing(a); err != nil {
+		return role, err
 	}
 	if len(keep) > 0 {
 		results, err := e.store.AddMany(keep, source, nil)
@@ -141,8 +140,8 @@ func (e *Engine) checkMember(source string, a incident.Author, chain [][]byte) (
 		if ms, err = e.store.Mission(); err != nil {
 			return "", err
 		}
-		if len(ms.Revocations(a)) > 0 {
-			return role, fmt.Errorf("%w: %s", ErrRevoked, a)
+		if err := ms.Standing(a); err != nil {
+			return role, err
 		}
 	}
 	return role, nil

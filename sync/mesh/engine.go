@@ -54,7 +54,6 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
@@ -78,6 +77,9 @@ type Store interface {
 	Put(kind incident.Kind, payload any) (*incident.Signed, error)
 	OnPut(fn func(*incident.Signed))
 	OnRevocation(fn func())
+	EpochSecrets() (map[incident.ID][]byte, error)
+	AddEpochSecret(id incident.ID, secret []byte) (bool, error)
+	EnsureEpoch() (bool, error)
 }
 
 // Config configures an Engine.
@@ -165,9 +167,6 @@ type Engine struct {
 	newer    *pubsub.Topic
 	newerSub *pubsub.Subscription
 
-	reconProto protocol.ID
-	blobProto  protocol.ID
-
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -230,6 +229,13 @@ func New(cfg Config) (*Engine, error) {
 	if _, ok := ms.Role(self); !ok {
 		return nil, fmt.Errorf("mesh: this device is not a member of mission %q yet", ms.Mission.Name)
 	}
+	// A mission from before secret epochs gets its first one from the
+	// first coordinator that runs this build.
+	if started, err := cfg.Store.EnsureEpoch(); err != nil {
+		return nil, fmt.Errorf("mesh: first secret epoch: %w", err)
+	} else if started {
+		cfg.Logger.Info("started the mission's first secret epoch")
+	}
 	chain, err := memberChain(cfg.Store, ms, self)
 	if err != nil {
 		return nil, fmt.Errorf("mesh: %w", err)
@@ -249,6 +255,7 @@ func New(cfg Config) (*Engine, error) {
 	nc.FormatLevel = uint8(e.level)
 	nc.Credential = e.ownCredential
 	nc.CheckCredential = e.checkPeer
+	nc.Keyring = keyring{e}
 	nc.OnPeer = e.onPeer
 	e.node, err = node.New(nc)
 	if err != nil {
@@ -260,10 +267,8 @@ func New(cfg Config) (*Engine, error) {
 		cancel()
 		return nil, err
 	}
-	e.reconProto = node.ProtocolID(nc.Secret, "recon/2") // recon wire version 2
-	e.node.Host().SetStreamHandler(e.reconProto, e.handleRecon)
-	e.blobProto = node.ProtocolID(nc.Secret, "blob")
-	e.node.Host().SetStreamHandler(e.blobProto, e.handleBlob)
+	e.node.Host().SetStreamHandler(e.proto(reconName, e.node.ID()), e.handleRecon)
+	e.node.Host().SetStreamHandler(e.proto(blobName, e.node.ID()), e.handleBlob)
 	e.store.OnPut(e.onPut)
 	e.store.OnRevocation(e.CutRevoked) // a revocation stored by any path, a bundle import included
 	e.goFn(e.periodic)
@@ -558,20 +563,28 @@ func (e *Engine) CutRevoked() {
 	type gone struct {
 		p   peer.ID
 		a   incident.Author
-		rev incident.Revocation
+		why error
 	}
 	var cut []gone
 	e.mu.Lock()
 	for p, pi := range e.peers {
-		if revs := ms.Revocations(pi.Author); len(revs) > 0 {
-			cut = append(cut, gone{p, pi.Author, revs[0]})
+		// Revoked, or its invite void (revoked with another redeemer,
+		// cancelled, confirmed for another key). A duplicate that waits
+		// for a coordinator's choice is refused at its next hello, not
+		// cut: a copied old-form token must not let anyone disconnect
+		// the member who redeemed it first. And a peer whose hello is
+		// still running may not be a member here yet (its chain is
+		// stored once judged): that is the hello's to decide.
+		err := ms.Standing(pi.Author)
+		if errors.Is(err, incident.ErrRevoked) || errors.Is(err, incident.ErrInviteVoid) {
+			cut = append(cut, gone{p, pi.Author, err})
 			delete(e.peers, p)
 		}
 	}
 	e.mu.Unlock()
 	for _, g := range cut {
-		e.log.Info("closing the connections of a revoked member", "peer", g.p, "author", g.a, "revocation", g.rev.ID, "reason", g.rev.Reason)
-		e.node.Ban(g.p, fmt.Sprintf("member revoked by %s (%s)", g.rev.ID, g.rev.Reason))
+		e.log.Info("closing the connections of a member no longer in good standing", "peer", g.p, "author", g.a, "why", g.why)
+		e.node.Ban(g.p, g.why.Error())
 	}
 }
 
@@ -587,11 +600,11 @@ func mayRevoke(raw []byte, r store.Result) bool {
 	}
 	// The kind is a CBOR text string in the clear: a record without those
 	// bytes is no revocation, and costs no decode.
-	if !bytes.Contains(raw, []byte(incident.KindRevoke)) {
+	if !bytes.Contains(raw, []byte(incident.KindRevoke)) && !bytes.Contains(raw, []byte(incident.KindConfirm)) {
 		return false
 	}
 	rec, err := incident.DecodeStored(raw)
-	return err == nil && rec.Kind == incident.KindRevoke
+	return err == nil && (rec.Kind == incident.KindRevoke || rec.Kind == incident.KindConfirm)
 }
 
 // onPut is the store's hook for records this device signs: before one is
@@ -601,6 +614,11 @@ func mayRevoke(raw []byte, r store.Result) bool {
 func (e *Engine) onPut(r *incident.Signed) {
 	e.CutRevoked()
 	e.publishLocal(r)
+	if r.Kind == incident.KindEpoch {
+		// A new secret epoch: connected members get its secret at the
+		// end of a fresh hello (its handover).
+		e.node.Rehello()
+	}
 }
 
 // peerLevel is the format level p announced (0 for none).
@@ -625,10 +643,11 @@ func (e *Engine) readableAt(r *incident.Signed, level int) bool {
 // Each record is published on one of them.
 func (e *Engine) startGossip() error {
 	secret := e.cfg.Node.Secret
-	proto := node.ProtocolID(secret, "gossip")
 	name, newerName := node.TopicName(secret), node.LevelTopicName(secret, 1)
+	// libp2p's standard gossipsub protocols: a protocol of the mission's
+	// own would be one that every member shows to identify. The topics
+	// are only ever announced to admitted peers (the peer filter).
 	ps, err := pubsub.NewGossipSub(e.ctx, e.node.Host(),
-		pubsub.WithGossipSubProtocols([]protocol.ID{proto}, func(pubsub.GossipSubFeature, protocol.ID) bool { return true }),
 		pubsub.WithMessageIdFn(func(m *pb.Message) string {
 			id := sha256.Sum256(m.Data)
 			return string(id[:])

@@ -23,7 +23,7 @@ func StrikesOf(e *Engine, a incident.Author) int {
 }
 
 // ReconProtocol is the stream protocol e serves reconciliation on.
-func ReconProtocol(e *Engine) protocol.ID { return e.reconProto }
+func ReconProtocol(e *Engine) protocol.ID { return e.proto(reconName, e.node.ID()) }
 
 // NewerTopicOf gives a test the engine's second gossip topic (records a
 // level-0 peer cannot store); nil for a level-0 engine.

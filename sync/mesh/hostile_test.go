@@ -280,12 +280,11 @@ func TestPlainHostGetsNothing(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	gossip := node.ProtocolID(m.secret, "gossip")
+	gossip := pubsub.GossipSubID_v11
 	if !slices.Contains(honest.Node().Host().Mux().Protocols(), gossip) {
 		t.Fatalf("the engine does not serve gossip on %s any more: update this test", gossip)
 	}
 	ps, err := pubsub.NewGossipSub(ctx, h,
-		pubsub.WithGossipSubProtocols([]protocol.ID{gossip}, func(pubsub.GossipSubFeature, protocol.ID) bool { return true }),
 		pubsub.WithMessageIdFn(func(msg *pb.Message) string { s := sha256.Sum256(msg.Data); return string(s[:]) }),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign), pubsub.WithNoAuthor())
 	if err != nil {
@@ -696,7 +695,7 @@ func TestGarbageReconStrikes(t *testing.T) {
 	// never match anything.
 	var mu sync.Mutex
 	served := 0
-	hostile.Node().Host().SetStreamHandler(proto, func(s network.Stream) {
+	hostile.Node().Host().SetStreamHandler(mesh.ReconProtocol(hostile), func(s network.Stream) {
 		defer s.Reset()
 		r := bufio.NewReader(s)
 		for {

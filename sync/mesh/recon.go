@@ -198,7 +198,7 @@ func (e *Engine) syncOnce(ctx context.Context, p peer.ID) (SyncResult, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.SessionTimeout)
 	defer cancel()
-	s, err := e.node.Host().NewStream(ctx, p, e.reconProto)
+	s, err := e.node.Host().NewStream(ctx, p, e.proto(reconName, p))
 	if err != nil {
 		return SyncResult{Peer: p}, err
 	}
