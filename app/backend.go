@@ -627,8 +627,11 @@ func (b *StoreBackend) Members() ([]MemberItem, error) {
 	self := b.st.Author()
 	var out []MemberItem
 	for _, m := range ms.Members() {
+		flag := ms.InviteFlag(m.Author)
 		out = append(out, MemberItem{Member: m, Founder: m.Record.IsZero(), DuplicateToken: ms.DuplicateToken(m),
-			Revoked: len(ms.Revocations(m.Author)) > 0, Self: m.Author == self})
+			Revoked: len(ms.Revocations(m.Author)) > 0, Self: m.Author == self, Standing: ms.Standing(m.Author),
+			InviteCancelled: !m.Invite.IsZero() && len(ms.Revocations(m.Invite)) > 0,
+			InviteRevoked:   flag == incident.FlagInviteRevoked, InviteClosed: flag == incident.FlagInviteClosed})
 	}
 	return out, nil
 }
@@ -649,31 +652,29 @@ func (b *StoreBackend) Invite(req InviteRequest) (string, error) {
 	return b.st.Invite(r)
 }
 
-// Revoke revokes a member, accepting every record of theirs this device
-// holds now (the CLI's default).
+// Revoke revokes a member (store.Revoke: their invite goes with them and
+// a new secret epoch starts), accepting every record of theirs this device
+// holds now (the CLI's default), or none when they are too many to list:
+// coordinators review them instead.
 func (b *StoreBackend) Revoke(member incident.Author, reason string) error {
-	ms, err := b.mission()
-	if err != nil {
-		return err
-	}
-	if member == ms.Founder {
-		return errors.New("the founding coordinator cannot be revoked")
-	}
 	if err := b.checkRole(incident.KindRevoke); err != nil {
 		return err
 	}
-	recs, err := b.st.ByAuthor(member)
-	if err != nil {
+	_, err := b.st.Revoke(member, reason, false)
+	if errors.Is(err, store.ErrTooManyToAccept) {
+		// Too many to list: coordinators review them instead.
+		_, err = b.st.Revoke(member, reason, true)
+	}
+	return err
+}
+
+// Confirm confirms member's redemption of an invite that several devices
+// redeemed (store.Confirm): every other device on it is refused.
+func (b *StoreBackend) Confirm(member incident.Author) error {
+	if err := b.checkRole(incident.KindConfirm); err != nil {
 		return err
 	}
-	var accepted [][]byte
-	for _, r := range recs {
-		accepted = append(accepted, r.ID.Bytes())
-	}
-	if len(accepted) > incident.MaxListLen {
-		accepted = nil // too many to list: coordinators review them instead
-	}
-	_, err = b.st.Put(incident.KindRevoke, incident.RevokePayload{Member: member[:], Accepted: accepted, Reason: reason})
+	_, err := b.st.Confirm(member)
 	return err
 }
 

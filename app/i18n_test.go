@@ -78,7 +78,8 @@ func TestTranslationsAreComplete(t *testing.T) {
 	add("checkin.", incident.CheckinStatuses)
 	add("role.", incident.Roles)
 	add("flag.", []string{incident.FlagFutureTime, incident.FlagBeforeMission, incident.FlagAuthorRevoked,
-		incident.FlagUnconfirmed, incident.FlagDuplicateToken, incident.FlagUnknownCategory})
+		incident.FlagUnconfirmed, incident.FlagDuplicateToken, incident.FlagUnknownCategory,
+		incident.FlagInviteRevoked, incident.FlagInviteClosed})
 	add("export.format.", ExportFormats)
 	add("export.about.", ExportFormats)
 	add("transport.", []string{"tcp", "quic", "webrtc", "relay", "other"})

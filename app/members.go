@@ -52,14 +52,29 @@ func memberRow(ui *UI, m MemberItem) fyne.CanvasObject {
 	if m.DuplicateToken {
 		flags = append(flags, badge("⚠ "+T("flag.duplicate_token"), colorAlert))
 	}
+	if m.InviteRevoked {
+		flags = append(flags, badge("⚠ "+T("flag.invite_revoked"), colorAlert))
+	}
+	if m.InviteClosed {
+		flags = append(flags, badge(T("flag.invite_closed"), colorMuted))
+	}
 	if m.Revoked {
 		flags = append(flags, badge(T("members.revoked"), colorMuted))
 	}
-	var action fyne.CanvasObject
+	var buttons []fyne.CanvasObject
+	if canConfirm(m) {
+		btn := widget.NewButtonWithIcon(T("members.confirm"), theme.ConfirmIcon(), func() { confirmDialog(ui, m) })
+		btn.Importance = widget.WarningImportance
+		buttons = append(buttons, btn)
+	}
 	if !m.Founder && !m.Revoked && !m.Self {
 		btn := widget.NewButtonWithIcon(T("members.revoke"), theme.CancelIcon(), func() { revokeDialog(ui, m) })
 		btn.Importance = widget.DangerImportance
-		action = container.NewVBox(btn)
+		buttons = append(buttons, btn)
+	}
+	var action fyne.CanvasObject
+	if len(buttons) > 0 {
+		action = container.NewVBox(buttons...)
 	}
 	text := wrapLabel(roleIcons[m.Role] + " " + name)
 	text.TextStyle.Bold = true
@@ -80,6 +95,31 @@ func revokeDialog(ui *UI, m MemberItem) {
 			return
 		}
 		if err := ui.be.Revoke(m.Author, strings.TrimSpace(reason.Text)); err != nil {
+			ui.showError(err)
+			return
+		}
+		ui.refreshAll()
+	}, ui.win)
+	d.Resize(fyne.NewSize(420, 0).Max(d.MinSize()))
+	d.Show()
+}
+
+// canConfirm: m shares its invite with another device and no coordinator
+// has confirmed one, so a coordinator may confirm m (also after revoking
+// the other device; not when the invite itself was cancelled).
+func canConfirm(m MemberItem) bool {
+	return m.DuplicateToken && !m.Founder && !m.Revoked && !m.InviteCancelled && !m.Self
+}
+
+// confirmDialog asks before confirming m's redemption of a duplicated
+// invite: every other device on it is refused afterwards.
+func confirmDialog(ui *UI, m MemberItem) {
+	body := wrapLabel(T("members.confirm_explain", map[string]any{"Name": memberName(m.Member)}))
+	d := dialog.NewCustomConfirm(T("members.confirm_title"), T("members.confirm"), T("action.cancel"), body, func(ok bool) {
+		if !ok {
+			return
+		}
+		if err := ui.be.Confirm(m.Author); err != nil {
 			ui.showError(err)
 			return
 		}

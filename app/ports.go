@@ -118,7 +118,13 @@ type Reviewer interface {
 // Admin manages membership.
 type Admin interface {
 	Invite(req InviteRequest) (string, error)
+	// Revoke revokes a member, as `vigil mission revoke` does: their
+	// invite goes with them and a new secret epoch starts.
 	Revoke(member incident.Author, reason string) error
+	// Confirm keeps member's redemption of an invite that more than one
+	// device redeemed, as `vigil mission confirm` does: the invite is
+	// closed to every other device.
+	Confirm(member incident.Author) error
 }
 
 // Configuration reads the mission's configuration, as `vigil mission
@@ -254,7 +260,19 @@ type MemberItem struct {
 	Founder        bool
 	DuplicateToken bool
 	Revoked        bool
-	Self           bool
+	// InviteRevoked: the member's invite was cancelled, or revoked with
+	// another device that redeemed it (incident.FlagInviteRevoked).
+	InviteRevoked bool
+	// InviteClosed: a coordinator confirmed another device's redemption
+	// of the member's invite (incident.FlagInviteClosed).
+	InviteClosed bool
+	// InviteCancelled: the member's invite key was revoked (the invite
+	// was cancelled); nothing a coordinator confirms restores it.
+	InviteCancelled bool
+	Self            bool
+	// Standing is incident.MissionState.Standing for the member: nil when
+	// the mesh admits them.
+	Standing error
 }
 
 // MissionSetting is one setting of the mission (incident.Setting) with

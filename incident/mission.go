@@ -49,8 +49,9 @@ type MissionState struct {
 	configs map[ID]configEntry
 	policy  *policy
 
-	confirms map[ID][]confirmRef // member record → the confirms naming it
-	epochs   map[ID]Epoch
+	confirms      map[ID][]confirmRef // member record → the confirms naming it
+	epochs        map[ID]Epoch
+	revokedTokens map[ID][]Author // token → the revoked members whose revocations name it
 }
 
 type configEntry struct {
@@ -80,7 +81,7 @@ func NewMissionState(genesis *Signed) (*MissionState, error) {
 		ID: genesis.ID, Genesis: genesis, Mission: *mp, Founder: genesis.AuthorKey(),
 		members: map[Author][]Member{}, tokens: map[ID][]Author{},
 		revoked: map[Author][]Revocation{}, configs: map[ID]configEntry{},
-		confirms: map[ID][]confirmRef{}, epochs: map[ID]Epoch{},
+		confirms: map[ID][]confirmRef{}, epochs: map[ID]Epoch{}, revokedTokens: map[ID][]Author{},
 	}
 	ms.members[ms.Founder] = []Member{{Author: ms.Founder, Role: RoleCoordinator, Label: mp.Label,
 		Recipient: mp.Recipient, Created: genesis.Created}}
@@ -328,6 +329,13 @@ func (ms *MissionState) Apply(s *Signed) error {
 		}
 		ms.revoked[m] = append(ms.revoked[m], Revocation{ID: s.ID, By: s.AuthorKey(), Member: m,
 			Accepted: acc, Reason: rp.Reason, Created: s.Created})
+		for _, b := range rp.Tokens {
+			var tid ID
+			copy(tid[:], b)
+			if !slices.Contains(ms.revokedTokens[tid], m) {
+				ms.revokedTokens[tid] = append(ms.revokedTokens[tid], m)
+			}
+		}
 		ms.derive() // a revoked coordinator's configs stop counting
 	case KindConfirm:
 		p, err := s.DecodePayload()
@@ -422,6 +430,10 @@ func (ms *MissionState) Clone() *MissionState {
 		c.confirms[k] = slices.Clone(v)
 	}
 	c.epochs = maps.Clone(ms.epochs)
+	c.revokedTokens = make(map[ID][]Author, len(ms.revokedTokens))
+	for k, v := range ms.revokedTokens {
+		c.revokedTokens[k] = slices.Clone(v)
+	}
 	return &c
 }
 

@@ -95,12 +95,16 @@ type EpochPayload struct {
 	Cause  [][]byte `cbor:"3,keyasint,omitempty"`
 }
 
-// RevokePayload revokes a member; Accepted lists the IDs of that member's
-// records that stay confirmed.
+// RevokePayload revokes a member (or, naming an invite key, cancels that
+// invite); Accepted lists the IDs of that member's records that stay
+// confirmed. Tokens names the member's enrollment tokens (TokenID): each
+// is void for any other key that redeems it, even on a device that never
+// received the revoked member's own record.
 type RevokePayload struct {
 	Member   []byte   `cbor:"1,keyasint"`
 	Accepted [][]byte `cbor:"2,keyasint,omitempty"`
 	Reason   string   `cbor:"3,keyasint,omitempty"`
+	Tokens   [][]byte `cbor:"4,keyasint,omitempty"`
 }
 
 // StationPayload is a polling-station registry entry.

@@ -121,7 +121,9 @@ func (ms *MissionState) accepted(author Author, id ID) bool {
 
 // inviteProblem says why m's invite no longer admits m ("" when it does):
 // its invite key was revoked, another member who redeemed the same token
-// was revoked, or a coordinator confirmed another redemption of it.
+// was revoked (or a revocation names the token), or a coordinator
+// confirmed another redemption of it. A redemption a coordinator
+// confirmed survives the revocation of another device on its invite.
 func (ms *MissionState) inviteProblem(m Member) (flag, problem string) {
 	if m.Record.IsZero() {
 		return "", "" // the founder
@@ -137,6 +139,11 @@ func (ms *MissionState) inviteProblem(m Member) (flag, problem string) {
 	}
 	for _, other := range ms.tokens[m.TokenID] {
 		if other != m.Author && len(ms.revoked[other]) > 0 {
+			return FlagInviteRevoked, fmt.Sprintf("its invite was revoked with %s, who redeemed it too", other)
+		}
+	}
+	for _, other := range ms.revokedTokens[m.TokenID] {
+		if other != m.Author {
 			return FlagInviteRevoked, fmt.Sprintf("its invite was revoked with %s, who redeemed it too", other)
 		}
 	}
@@ -241,6 +248,22 @@ func (ms *MissionState) Duplicates() [][]Member {
 // redemption of its invite.
 func (ms *MissionState) RedemptionConfirmed(m Member) bool {
 	return !m.Record.IsZero() && ms.recordConfirmed(m.Record)
+}
+
+// TokenConfirmedFor reports whether a coordinator confirmed a redemption
+// of token tid by someone other than a.
+func (ms *MissionState) TokenConfirmedFor(tid ID, a Author) bool {
+	for _, other := range ms.tokens[tid] {
+		if other == a {
+			continue
+		}
+		for _, m := range ms.members[other] {
+			if m.TokenID == tid && ms.recordConfirmed(m.Record) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // MembersOf returns every enrollment of a.

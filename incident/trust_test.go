@@ -762,3 +762,34 @@ func TestPermutations(t *testing.T) {
 		t.Fatalf("%d distinct orderings of 4, want 24", len(seen))
 	}
 }
+
+// A revocation names the revoked member's tokens: a device that never
+// received the revoked member's own record still voids another key that
+// redeems the same invite; the revoked member's accepted records stay
+// confirmed.
+func TestRevocationNamesTokens(t *testing.T) {
+	f := newFixture(t, "revoke-tokens")
+	tok, seed := f.inviteToken(f.founder, RoleObserver, "seized", nil)
+	victim := f.signer("victim")
+	victimRec := f.redeem(victim, tok, seed) // never reaches this device
+	v := victim.Author()
+	tid := TokenID(tok)
+	f.accept(f.sign(f.founder, KindRevoke, RevokePayload{Member: v[:], Reason: "phone seized", Tokens: [][]byte{tid[:]}}))
+	thief := f.signer("thief")
+	f.accept(f.redeem(thief, tok, seed))
+	if err := f.ms.Standing(thief.Author()); !errors.Is(err, ErrInviteVoid) {
+		t.Fatalf("a second redemption of a revoked member's token: Standing = %v, want ErrInviteVoid", err)
+	}
+	if flags := RecordFlags(f.report(thief, nil), f.ms, t0); !slices.Contains(flags, FlagInviteRevoked) || !slices.Contains(flags, FlagUnconfirmed) {
+		t.Fatalf("the thief's report carries %q", flags)
+	}
+	// Once the victim's record arrives, the victim is revoked, not void.
+	f.accept(victimRec)
+	if err := f.ms.Standing(v); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("the revoked member: Standing = %v, want ErrRevoked", err)
+	}
+	bad := RevokePayload{Member: v[:], Tokens: [][]byte{{1, 2, 3}}}
+	if err := f.validate(f.sign(f.founder, KindRevoke, bad)); !IsRejected(err) {
+		t.Fatalf("a revocation naming a malformed token: %v, want rejected", err)
+	}
+}

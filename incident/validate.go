@@ -248,6 +248,14 @@ func validatePayload(p any) error {
 				return err
 			}
 		}
+		if len(v.Tokens) > MaxEpochCauses {
+			return fieldErr("payload.tokens", "%d tokens, limit %d", len(v.Tokens), MaxEpochCauses)
+		}
+		for i, b := range v.Tokens {
+			if _, err := idFromBytes(fmt.Sprintf("payload.tokens[%d]", i), b); err != nil {
+				return err
+			}
+		}
 		return checkText("payload.reason", v.Reason, MaxNoteLen, false)
 	case *StationPayload:
 		if err := checkCode("payload.code", v.Code, true); err != nil {

@@ -148,6 +148,9 @@ type statusJSON struct {
 	NewerRecords map[string]int `json:"newer_records"`
 	Quarantined  int            `json:"quarantined"`
 	Practice     bool           `json:"practice"`
+	// DuplicateInvites: invites redeemed by more than one device that no
+	// coordinator has confirmed one redemption of (`mission confirm`).
+	DuplicateInvites int `json:"duplicate_invites"`
 }
 
 func (c *cli) cmdStatus(args []string) error {
@@ -175,6 +178,15 @@ func (c *cli) cmdStatus(args []string) error {
 			if role, ok := ms.Role(s.Author()); ok {
 				st.Role = &role
 			}
+			st.DuplicateInvites = len(ms.Duplicates())
+		}
+		if st.DuplicateInvites > 0 && st.Role != nil && *st.Role == incident.RoleCoordinator {
+			what := fmt.Sprintf("%d invites were", st.DuplicateInvites)
+			if st.DuplicateInvites == 1 {
+				what = "1 invite was"
+			}
+			fmt.Fprintf(c.stderr, "%s redeemed by more than one device; those devices are refused until you confirm one: "+
+				"`vigil mission members` flags them duplicate_token, `vigil mission confirm MEMBER` keeps one.\n", what)
 		}
 		counts, err := s.Counts()
 		if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -15,25 +16,37 @@ import (
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
+// missionSubcommands is the list the mission errors name.
+const missionSubcommands = "create, invite, invites, join, members, revoke, confirm, cancel or config"
+
 func (c *cli) cmdMission(args []string) error {
 	if len(args) == 0 {
-		return usagef("mission: want create, invite, join, members, revoke or config")
+		return usagef("mission: want %s", missionSubcommands)
 	}
 	switch args[0] {
 	case "create":
 		return c.missionCreate(args[1:])
 	case "invite":
+		if len(args) > 1 && args[1] == "cancel" {
+			return c.missionCancel("mission invite cancel", args[2:])
+		}
 		return c.missionInvite(args[1:])
+	case "invites":
+		return c.missionInvites(args[1:])
+	case "cancel":
+		return c.missionCancel("mission cancel", args[1:])
 	case "join":
 		return c.missionJoin(args[1:])
 	case "members":
 		return c.missionMembers(args[1:])
 	case "revoke":
 		return c.missionRevoke(args[1:])
+	case "confirm":
+		return c.missionConfirm(args[1:])
 	case "config":
 		return c.missionConfig(args[1:])
 	}
-	return usagef("mission: unknown subcommand %q (want create, invite, join, members, revoke or config)", args[0])
+	return usagef("mission: unknown subcommand %q (want %s)", args[0], missionSubcommands)
 }
 
 func (c *cli) missionCreate(args []string) error {
@@ -111,11 +124,23 @@ func (c *cli) missionInvite(args []string) error {
 				return fmt.Errorf("--qr: %w", err)
 			}
 		}
+		// The invite's ID is its invite key, which the code carries: what
+		// `mission invites` lists and `mission invite cancel` takes.
+		var inviteID *string
+		if inv, err := incident.DecodeInvite(code); err == nil {
+			if id, ok := incident.InviteID(inv.Token); ok {
+				s := id.String()
+				inviteID = &s
+			}
+		}
 		if c.json {
-			return c.printJSON(map[string]any{"code": code, "role": *role, "label": *label, "qr": nullIfEmpty(*qr)})
+			return c.printJSON(map[string]any{"code": code, "role": *role, "label": *label, "qr": nullIfEmpty(*qr), "invite": inviteID})
 		}
 		fmt.Fprintln(c.stdout, code)
 		fmt.Fprintf(c.stderr, "Give this %s invite to one person only, over a channel you trust. Whoever holds it can join.\n", *role)
+		if inviteID != nil {
+			fmt.Fprintf(c.stderr, "Invite %s; to cancel it: `vigil mission invite cancel %s`.\n", *inviteID, *inviteID)
+		}
 		return nil
 	})
 }
@@ -172,6 +197,49 @@ type memberJSON struct {
 	Issuer  *string  `json:"issuer"`
 	Created string   `json:"created"`
 	Flags   []string `json:"flags"`
+	// Standing: whether the member is admitted to a hello: ok, revoked,
+	// invite_void (its invite was cancelled, revoked or closed) or
+	// duplicate (its invite was redeemed by another device too and no
+	// coordinator has confirmed one).
+	Standing string `json:"standing"`
+}
+
+// standingName is the word `mission members --json` gives for
+// MissionState.Standing's answer.
+func standingName(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, incident.ErrRevoked):
+		return "revoked"
+	case errors.Is(err, incident.ErrInviteVoid):
+		return "invite_void"
+	case errors.Is(err, incident.ErrDuplicate):
+		return "duplicate"
+	case errors.Is(err, incident.ErrNotMember):
+		return "not_member"
+	}
+	return "unknown"
+}
+
+// memberFlags are an enrollment's flags: founder, duplicate_token,
+// revoked, and the invite flags (invite_revoked, invite_closed) that the
+// author's records carry.
+func memberFlags(ms *incident.MissionState, m incident.Member) []string {
+	flags := []string{}
+	if m.Record.IsZero() {
+		flags = append(flags, "founder")
+	}
+	if ms.DuplicateToken(m) {
+		flags = append(flags, incident.FlagDuplicateToken)
+	}
+	if len(ms.Revocations(m.Author)) > 0 {
+		flags = append(flags, "revoked")
+	}
+	if f := ms.InviteFlag(m.Author); f != "" {
+		flags = append(flags, f)
+	}
+	return flags
 }
 
 func (c *cli) missionMembers(args []string) error {
@@ -184,19 +252,12 @@ func (c *cli) missionMembers(args []string) error {
 			return err
 		}
 		for _, m := range ms.Members() {
+			flags := memberFlags(ms, m)
 			j := memberJSON{Author: m.Author.String(), Role: m.Role, Label: nullIfEmpty(m.Label),
-				Created: incident.FormatTime(m.Created), Flags: []string{}}
+				Created: incident.FormatTime(m.Created), Flags: flags, Standing: standingName(ms.Standing(m.Author))}
 			if !m.Record.IsZero() {
 				r, is := m.Record.String(), m.Issuer.String()
 				j.Record, j.Issuer = &r, &is
-			} else {
-				j.Flags = append(j.Flags, "founder")
-			}
-			if ms.DuplicateToken(m) {
-				j.Flags = append(j.Flags, incident.FlagDuplicateToken)
-			}
-			if len(ms.Revocations(m.Author)) > 0 {
-				j.Flags = append(j.Flags, "revoked")
 			}
 			if c.json {
 				if err := c.printJSON(j); err != nil {
@@ -214,6 +275,8 @@ func (c *cli) missionMembers(args []string) error {
 	})
 }
 
+// missionRevoke revokes a member (store.Revoke): their invite goes with
+// them, and a new secret epoch starts that their device never receives.
 func (c *cli) missionRevoke(args []string) error {
 	fs := newFlags("mission revoke")
 	reason := fs.String("reason", "", "why (seen by members)")
@@ -237,33 +300,259 @@ func (c *cli) missionRevoke(args []string) error {
 		if err != nil {
 			return err
 		}
-		if target == ms.Founder {
-			return fmt.Errorf("%s founded the mission and cannot be revoked", target)
+		rev, err := s.Revoke(target, *reason, *none)
+		if rev.Record == nil {
+			if errors.Is(err, store.ErrTooManyToAccept) {
+				return fmt.Errorf("%w (--accept-none)", err)
+			}
+			return err
 		}
-		var accepted [][]byte
-		if !*none {
-			recs, err := s.ByAuthor(target)
+		var epoch *string
+		if rev.Epoch != nil {
+			e := rev.Epoch.ID.String()
+			epoch = &e
+		}
+		if c.json {
+			if jerr := c.printJSON(map[string]any{"id": rev.Record.ID.String(), "member": target.String(), "accepted": rev.Accepted, "epoch": epoch}); jerr != nil {
+				return jerr
+			}
+		} else {
+			fmt.Fprintln(c.stdout, rev.Record.ID)
+			fmt.Fprintf(c.stderr, "Revoked %s; %d of their records stay confirmed, anything else they sign is flagged unconfirmed.\n", target, rev.Accepted)
+			fmt.Fprintln(c.stderr, "Their invite cannot be redeemed again: any other device that uses it is refused and flagged invite_revoked.")
+		}
+		if err != nil {
+			// The revocation is stored; the new epoch is not.
+			return &partialError{fmt.Sprintf("%v; the revocation %s is stored: run the same `vigil mission revoke` again to start the epoch", err, rev.Record.ID)}
+		}
+		if !c.json {
+			number := uint64(0)
+			if ms, merr := s.Mission(); merr == nil {
+				if e, ok := ms.EpochByID(rev.Epoch.ID); ok {
+					number = e.Number
+				}
+			}
+			fmt.Fprintf(c.stderr, "A new secret epoch started (number %d, record %s): connected members receive it at once, the others when they next meet one; the revoked device never does.\n",
+				number, rev.Epoch.ID)
+		}
+		return nil
+	})
+}
+
+// inviteJSON is one line of `mission invites --json`.
+type inviteJSON struct {
+	Invite  string  `json:"invite"`
+	Role    string  `json:"role"`
+	Label   *string `json:"label"`
+	Created string  `json:"created"`
+	Expires *string `json:"expires"`
+	// Status: unused, expired (unused and past its expiry), redeemed,
+	// duplicate (redeemed by several devices, none confirmed), revoked (a
+	// device that redeemed it was revoked: the invite is void) or
+	// cancelled.
+	Status     string   `json:"status"`
+	RedeemedBy []string `json:"redeemed_by"`
+	Confirmed  *string  `json:"confirmed"` // the redeemer a coordinator confirmed
+	Text       string   `json:"text"`      // the status as `mission invites` prints it
+}
+
+// inviteStatus describes an issued invite from the mission state.
+func inviteStatus(ms *incident.MissionState, inv store.IssuedInvite, now time.Time) inviteJSON {
+	j := inviteJSON{Invite: inv.ID.String(), Role: inv.Role, Label: nullIfEmpty(inv.Label),
+		Created: incident.FormatTime(inv.Created), RedeemedBy: []string{}}
+	if inv.Expires != 0 {
+		e := incident.FormatTime(inv.Expires)
+		j.Expires = &e
+	}
+	var names []string
+	var revoked []string
+	for _, a := range inv.RedeemedBy {
+		j.RedeemedBy = append(j.RedeemedBy, a.String())
+		names = append(names, a.String())
+		if len(ms.Revocations(a)) > 0 {
+			revoked = append(revoked, a.String())
+		}
+		for _, m := range ms.MembersOf(a) {
+			if m.Invite == inv.ID && ms.RedemptionConfirmed(m) {
+				c := a.String()
+				j.Confirmed = &c
+			}
+		}
+	}
+	by := strings.Join(names, ", ")
+	switch {
+	case inv.Cancelled:
+		j.Status, j.Text = "cancelled", "cancelled"
+		if len(names) > 0 {
+			j.Text += " (redeemed by " + by + ")"
+		}
+	case len(revoked) > 0:
+		j.Status, j.Text = "revoked", "void: revoked with "+strings.Join(revoked, ", ")
+	case len(names) == 0 && inv.Expires != 0 && now.UnixMilli() > inv.Expires:
+		j.Status, j.Text = "expired", "unused, expired"
+	case len(names) == 0:
+		j.Status, j.Text = "unused", "unused"
+	case len(names) == 1:
+		j.Status, j.Text = "redeemed", "redeemed by "+by
+	case j.Confirmed != nil:
+		j.Status = "redeemed"
+		others := fmt.Sprintf("%d other devices", len(names)-1)
+		if len(names) == 2 {
+			others = "1 other device"
+		}
+		j.Text = fmt.Sprintf("redeemed by %s (confirmed; %s closed out)", *j.Confirmed, others)
+	default:
+		j.Status = "duplicate"
+		j.Text = fmt.Sprintf("used by %d devices: %s (confirm one: `vigil mission confirm MEMBER`)", len(names), by)
+	}
+	return j
+}
+
+// missionInvites lists the invites this device issued (store.Invites).
+func (c *cli) missionInvites(args []string) error {
+	pos, err := parse(newFlags("mission invites"), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("mission invites: takes no arguments")
+	}
+	return c.withStore(func(s *store.Store) error {
+		list, err := s.Invites()
+		if err != nil {
+			return err
+		}
+		ms, err := s.Mission()
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 && !c.json {
+			fmt.Fprintln(c.stderr, "This device has issued no invites (`vigil mission invite --role observer` makes one).")
+		}
+		for _, inv := range list {
+			j := inviteStatus(ms, inv, c.now())
+			if c.json {
+				if err := c.printJSON(j); err != nil {
+					return err
+				}
+				continue
+			}
+			label, expires := "-", "never"
+			if j.Label != nil {
+				label = *j.Label
+			}
+			if j.Expires != nil {
+				expires = *j.Expires
+			}
+			fmt.Fprintf(c.stdout, "%-52s  %-11s  %-20s  %s  %-20s  %s\n", j.Invite, j.Role, label, j.Created, expires, j.Text)
+		}
+		return nil
+	})
+}
+
+// missionCancel cancels an invite by its ID (store.CancelInvite): nobody
+// can redeem it any more, and a device that already did is refused.
+func (c *cli) missionCancel(name string, args []string) error {
+	fs := newFlags(name)
+	reason := fs.String("reason", "", "why (seen by members)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("%s: want one INVITE_ID (`vigil mission invites` lists them)", name)
+	}
+	if err := checkUTF8(map[string]string{"reason": *reason}); err != nil {
+		return err
+	}
+	id, err := incident.ParseAuthor(pos[0])
+	if err != nil {
+		return fmt.Errorf("%s: %q is not an invite ID (`vigil mission invites` lists them); nothing was cancelled", name, pos[0])
+	}
+	return c.withStore(func(s *store.Store) error {
+		rec, err := s.CancelInvite(id, *reason)
+		if err != nil {
+			return fmt.Errorf("%s: %w; nothing was cancelled", name, err)
+		}
+		redeemed := 0
+		if ms, err := s.Mission(); err == nil {
+			redeemed = len(ms.RedeemedBy(id))
+		}
+		if c.json {
+			return c.printJSON(map[string]any{"id": rec.ID.String(), "invite": id.String(), "redeemed": redeemed})
+		}
+		msg := fmt.Sprintf("Invite %s cancelled: nobody can redeem it now.", id)
+		if redeemed > 0 {
+			msg += fmt.Sprintf(" The %d devices that redeemed it are refused and their records flagged invite_revoked.", redeemed)
+		}
+		return c.printID(rec.ID, msg)
+	})
+}
+
+// missionConfirm confirms one member's redemption of an invite that
+// several devices used, or with --all every single redemption
+// (store.Confirm): the invite is then closed to every other device.
+func (c *cli) missionConfirm(args []string) error {
+	fs := newFlags("mission confirm")
+	all := fs.Bool("all", false, "confirm every invite redeemed by exactly one device (closes invites from before invite keys)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *all && len(pos) != 0:
+		return usagef("mission confirm: give one MEMBER or --all, not both")
+	case !*all && len(pos) != 1:
+		return usagef("mission confirm: want one MEMBER (an author key or a member record ID), or --all")
+	}
+	return c.withStore(func(s *store.Store) error {
+		ms, err := s.Mission()
+		if err != nil {
+			return err
+		}
+		if *all {
+			before := confirmedRedemptions(ms)
+			rec, err := s.Confirm()
 			if err != nil {
-				return err
+				return fmt.Errorf("mission confirm --all: %w", err)
 			}
-			for _, r := range recs {
-				accepted = append(accepted, r.ID.Bytes())
+			n := 0
+			if ms, err := s.Mission(); err == nil {
+				n = confirmedRedemptions(ms) - before
 			}
+			msg := fmt.Sprintf("Confirmed %d redemptions: each of those invites is closed to every other device.", n)
+			if ms, err := s.Mission(); err == nil && len(ms.Duplicates()) > 0 {
+				msg += fmt.Sprintf(" %d invites used by several devices still wait for a choice: `vigil mission confirm MEMBER`.", len(ms.Duplicates()))
+			}
+			if c.json {
+				return c.printJSON(map[string]any{"id": rec.ID.String(), "confirmed": n})
+			}
+			return c.printID(rec.ID, msg)
 		}
-		if len(accepted) > incident.MaxListLen {
-			return fmt.Errorf("%s has %d records, more than a revocation can list (%d); use --accept-none and review their records", target, len(accepted), incident.MaxListLen)
+		target, err := resolveMember(ms, pos[0])
+		if err != nil {
+			return err
 		}
-		rec, err := s.Put(incident.KindRevoke, incident.RevokePayload{Member: target[:], Accepted: accepted, Reason: *reason})
+		rec, err := s.Confirm(target)
 		if err != nil {
 			return err
 		}
 		if c.json {
-			return c.printJSON(map[string]any{"id": rec.ID.String(), "member": target.String(), "accepted": len(accepted)})
+			return c.printJSON(map[string]any{"id": rec.ID.String(), "member": target.String()})
 		}
-		fmt.Fprintln(c.stdout, rec.ID)
-		fmt.Fprintf(c.stderr, "Revoked %s; %d of their records stay confirmed, anything else they sign is flagged unconfirmed.\n", target, len(accepted))
-		return nil
+		return c.printID(rec.ID, fmt.Sprintf("Confirmed %s's redemption of their invite; any other device that redeemed it is refused and its records flagged invite_closed.", target))
 	})
+}
+
+// confirmedRedemptions counts the enrollments a coordinator confirmed.
+func confirmedRedemptions(ms *incident.MissionState) int {
+	n := 0
+	for _, m := range ms.Members() {
+		if ms.RedemptionConfirmed(m) {
+			n++
+		}
+	}
+	return n
 }
 
 // resolveMember reads an author key or a member record ID.

@@ -262,6 +262,9 @@ type statusOut struct {
 	Records     map[string]int `json:"records"`
 	Quarantined int            `json:"quarantined"`
 	Practice    bool           `json:"practice"`
+	// DuplicateInvites: invites redeemed by several devices, none
+	// confirmed.
+	DuplicateInvites int `json:"duplicate_invites"`
 }
 
 type eventOut struct {
@@ -312,6 +315,8 @@ type memberOut struct {
 	Record *string  `json:"record"`
 	Issuer *string  `json:"issuer"`
 	Flags  []string `json:"flags"`
+	// Standing: ok, revoked, invite_void or duplicate.
+	Standing string `json:"standing"`
 }
 
 type importOut struct {

@@ -57,8 +57,8 @@ func TestRoles(t *testing.T) {
 	if r := showReport(t, deputy, report); r.Status != "rejected" || r.Conflict {
 		t.Errorf("deputy alone: status %s conflict %v, want rejected without conflict", r.Status, r.Conflict)
 	}
-	if sum := carry(t, lead, deputy); sum.Accepted != 1 {
-		t.Errorf("lead -> deputy: %+v, want the lead's review accepted", sum)
+	if sum := carry(t, lead, deputy); sum.Accepted != 2 {
+		t.Errorf("lead -> deputy: %+v, want the lead's review and its first secret epoch (not in the invite's chain) accepted", sum)
 	}
 	if sum := carry(t, deputy, lead); sum.Accepted != 2 {
 		t.Errorf("deputy -> lead: %+v, want the deputy's member record and review accepted", sum)

@@ -185,7 +185,7 @@ func commands() []command {
 	return []command{
 		{"init", "create device keys and the store", (*cli).cmdInit},
 		{"passphrase", "change the passphrase, or set a duress passphrase", (*cli).cmdPassphrase},
-		{"mission", "create, invite, join, members, revoke, config", (*cli).cmdMission},
+		{"mission", "create, invite, invites, join, members, revoke, confirm, cancel, config", (*cli).cmdMission},
 		{"report", "add, list, show, amend, retract", (*cli).cmdReport},
 		{"review", "a coordinator's verdict on a report", (*cli).cmdReview},
 		{"checkin", "arrived, opened, all quiet, closed", (*cli).cmdCheckin},
@@ -232,8 +232,14 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   mission invite --role observer|carrier [--label TEXT] [--expires DUR] [--qr FILE.png]
   mission invite --role coordinator --for AUTHOR [--label TEXT]
   mission join CODE                       CODE, or - to read it from standard input
-  mission members
+  mission invites                         the invites this device issued and who redeemed them
+  mission invite cancel INVITE_ID [--reason TEXT]
+                                          nobody can redeem it any more (alias: mission cancel)
+  mission members                         every member with its flags and standing
   mission revoke MEMBER [--reason TEXT] [--accept-none]
+                                          also voids their invite and starts a new secret epoch
+  mission confirm MEMBER                  the one redemption of an invite used by two devices
+  mission confirm --all                   close every invite redeemed by one device (older missions)
   mission config set KEY=VALUE...         coordinators: sign mission settings (listed below)
   mission config show                     every mission setting, who set it and when, conflicts
   report add --category CAT --severity 1-4 --title TEXT [--description TEXT]

@@ -204,7 +204,16 @@ func (s *Store) Revoke(member incident.Author, reason string, acceptNone bool) (
 		return Revocation{}, fmt.Errorf("%w: %s has %d records, more than a revocation can list (%d); revoke accepting none and review their records",
 			ErrTooManyToAccept, member, len(accepted), incident.MaxListLen)
 	}
-	rec, err := s.Put(incident.KindRevoke, incident.RevokePayload{Member: member[:], Accepted: accepted, Reason: reason})
+	// Name the member's invites too, unless a coordinator confirmed
+	// another device's redemption of one (the revoked device was the
+	// impostor: the confirmed member keeps its invite).
+	var tokens [][]byte
+	for _, m := range ms.MembersOf(member) {
+		if !m.Record.IsZero() && !ms.TokenConfirmedFor(m.TokenID, member) && len(tokens) < incident.MaxEpochCauses {
+			tokens = append(tokens, m.TokenID.Bytes())
+		}
+	}
+	rec, err := s.Put(incident.KindRevoke, incident.RevokePayload{Member: member[:], Accepted: accepted, Reason: reason, Tokens: tokens})
 	if err != nil {
 		return Revocation{}, err
 	}
@@ -294,13 +303,16 @@ func (s *Store) mustMission() *incident.MissionState {
 	return ms
 }
 
-// shutOut reports whether a member in good standing before is not after.
+// shutOut reports whether the confirm closed an invite to a key it was
+// open to before: a duplicate waiting for a choice (which may have been
+// handed member secrets before the other redemption was seen) or one in
+// good standing.
 func shutOut(before, after *incident.MissionState) bool {
 	if after == nil {
 		return false
 	}
 	for _, m := range before.Members() {
-		if before.Standing(m.Author) == nil && after.Standing(m.Author) != nil {
+		if after.InviteFlag(m.Author) == incident.FlagInviteClosed && before.InviteFlag(m.Author) != incident.FlagInviteClosed {
 			return true
 		}
 	}

@@ -341,10 +341,22 @@ func TestConfirm(t *testing.T) {
 		t.Fatalf("%d confirm records, want 1", n)
 	}
 	clk.Advance(time.Minute)
+	epochBefore := mustMission(t, f).EpochNumber()
 	if _, err := f.Confirm(a.Author()); err != nil {
 		t.Fatalf("Confirm(a): %v", err)
 	}
 	ms = mustMission(t, f)
+	// b may have been handed member secrets before a's redemption was
+	// seen: closing the invite to it starts a new epoch.
+	if got := ms.EpochNumber(); got != epochBefore+1 {
+		t.Fatalf("epoch %d after a confirm that shut a key out, want %d", got, epochBefore+1)
+	}
+	if _, err := f.Confirm(a.Author()); err == nil {
+		t.Error("confirming the same redemption again succeeded")
+	}
+	if _, err := f.Confirm(f.Author()); err == nil {
+		t.Error("Confirm(the founder) succeeded")
+	}
 	if err := ms.Standing(a.Author()); err != nil {
 		t.Fatalf("Standing(confirmed) = %v", err)
 	}
@@ -480,6 +492,31 @@ func TestCancelInvite(t *testing.T) {
 	if n := mustCounts(t, f)[incident.KindRevoke]; n != 1 {
 		t.Fatalf("%d revoke records, want 1", n)
 	}
+	// Nobody had redeemed it: nobody holds secrets through it, no epoch.
+	if n := mustMission(t, f).EpochNumber(); n != 1 {
+		t.Fatalf("epoch %d after cancelling an unredeemed invite, want 1", n)
+	}
+	// A redeemed invite, cancelled: its redeemer may hold secrets, so a
+	// new epoch starts.
+	code2, err := f.Invite(store.InviteRequest{Role: incident.RoleObserver, Label: "misused"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := openBadger(t, o)
+	used, err := user.Join(code2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, user, f, used)
+	if _, err := f.CancelInvite(inviteKeyOf(t, code2), "misused"); err != nil {
+		t.Fatal(err)
+	}
+	if n := mustMission(t, f).EpochNumber(); n != 2 {
+		t.Fatalf("epoch %d after cancelling a redeemed invite, want 2", n)
+	}
+	if _, err := f.CancelInvite(mustSigner(t, 11).Author(), ""); err == nil {
+		t.Fatal("CancelInvite of a key nobody issued or redeemed succeeded")
+	}
 
 	// The joining device has not heard of the cancel: it joins, and the
 	// coordinator holds its member record (valid) but keeps it out.
@@ -498,7 +535,7 @@ func TestCancelInvite(t *testing.T) {
 		t.Fatalf("flags of its member record = %q", flags)
 	}
 	list, _ = f.Invites()
-	if len(list) != 1 || !slices.Equal(list[0].RedeemedBy, []incident.Author{joiner.Author()}) || !list[0].Cancelled {
+	if len(list) != 2 || !slices.Equal(list[0].RedeemedBy, []incident.Author{joiner.Author()}) || !list[0].Cancelled {
 		t.Fatalf("Invites = %+v; want the cancelled invite, redeemed by the joiner", list)
 	}
 	// Once the joiner syncs, it agrees about itself.
