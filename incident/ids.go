@@ -83,7 +83,7 @@ type Author [32]byte
 // peerIDPrefix is the identity multihash header (code 0x00, length 36)
 // followed by the protobuf header of a libp2p Ed25519 public key (field 1 =
 // KeyType Ed25519, field 2 = 32 bytes). Writing these six bytes here keeps
-// package incident free of libp2p, as DESIGN.md requires.
+// package incident free of libp2p (docs/architecture.md).
 var peerIDPrefix = []byte{0x00, 0x24, 0x08, 0x01, 0x12, 0x20}
 
 // String returns the libp2p peer ID text form.

@@ -13,7 +13,7 @@ import (
 // Kind is a record's kind.
 type Kind string
 
-// Record kinds (DESIGN.md, "Records").
+// Record kinds (docs/record-format.md).
 const (
 	KindMission    Kind = "mission"
 	KindConfig     Kind = "config"

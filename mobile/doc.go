@@ -27,7 +27,7 @@
 //   - Interface listing: Go's net.Interfaces fails on Android 11 and later
 //     (netlink is restricted for apps). go-libp2p lists interfaces through
 //     github.com/wlynxg/anet, which needs the linker flag
-//     -ldflags=-checklinkname=0 (shared/TOOLCHAIN.md); `fyne package` and
+//     -ldflags=-checklinkname=0 (docs/architecture.md); `fyne package` and
 //     `go build` for GOOS=android must pass it, or the node listens on no
 //     address.
 //   - mDNS needs a Wi-Fi multicast lock: Android drops incoming multicast

@@ -35,7 +35,7 @@ var Passphrase = []byte("bench passphrase")
 var CheapKDF = vault.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
 
 // StoreOptions are the options benchmark stores use: the phone profile
-// (the memory settings in shared/TOOLCHAIN.md) and a cheap KDF.
+// (the memory settings in docs/architecture.md) and a cheap KDF.
 func StoreOptions() store.Options {
 	return store.Options{KDF: &CheapKDF, Profile: store.PhoneProfile}
 }

@@ -609,7 +609,7 @@ const killChildEnv = "VIGIL_STORE_TEST_KILL_HOME"
 
 // TestAcknowledgedSurvivesKill: a report is acknowledged (Put returns)
 // only once it is on disk, so SIGKILL right after the acknowledgement
-// loses nothing. (DESIGN.md: a SIGKILL test cannot see a lost page cache;
+// loses nothing. (A SIGKILL test cannot see a lost page cache;
 // the store no longer exposes whether it fsyncs, see SyncWrites' removal
 // in 9ee9855, so that half is not checked here.)
 func TestAcknowledgedSurvivesKill(t *testing.T) {

@@ -349,7 +349,7 @@ func matches(v incident.ReportView, f store.Filter) bool {
 }
 
 // testOrderIndependence: the same records fed to fresh stores in different
-// orders give the same stores (DESIGN.md: sync is an order-free set union).
+// orders give the same stores (sync is an order-free set union).
 func testOrderIndependence(t *testing.T, open opener) {
 	iterations := 5
 	if testing.Short() {

@@ -63,7 +63,7 @@ type Profile int
 
 const (
 	// PhoneProfile keeps memory around 100 MB at 100k records (see
-	// shared/TOOLCHAIN.md for the measurement).
+	// docs/architecture.md, "Platform notes", for the measurement).
 	PhoneProfile Profile = iota
 	// LaptopProfile uses Badger's defaults.
 	LaptopProfile

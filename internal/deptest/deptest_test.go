@@ -1,6 +1,7 @@
-// Package deptest keeps DESIGN.md's dependency direction true: it asks
-// `go list -deps` what each Vigil package depends on, directly or through
-// other packages, and fails when an arrow points the wrong way.
+// Package deptest keeps the dependency direction of docs/architecture.md
+// true: it asks `go list -deps` what each Vigil package depends on,
+// directly or through other packages, and fails when an arrow points the
+// wrong way.
 //
 // The rules are checked against transitive dependencies, as tailscale's
 // tstest/deptest does: a package that reaches libp2p through a helper
@@ -221,7 +222,7 @@ func TestDependencyDirection(t *testing.T) {
 				t.Skipf("no package matches %s yet; nothing to check", r.SubjectDesc)
 			}
 			for _, x := range v {
-				t.Errorf("%s (see DESIGN.md, Layout and dependency direction)", x)
+				t.Errorf("%s (see docs/architecture.md, Packages and dependency direction)", x)
 			}
 		})
 	}

@@ -183,7 +183,7 @@ func (l *lab) setLink(ns, ifname string, up bool) {
 }
 
 // shape limits what ifname in ns sends with a token bucket (this kernel
-// has no netem; see shared/TOOLCHAIN.md).
+// has no netem; see docs/architecture.md, "Platform notes").
 func (l *lab) shape(ns, ifname, rate string) {
 	l.t.Helper()
 	// One wire packet per buffer, so that the loss rule counts real

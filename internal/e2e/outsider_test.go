@@ -20,7 +20,7 @@ import (
 
 // TestOutsiderSeesNothing records everything on the link while two members
 // find each other by mDNS and sync a report, then scans the capture for
-// what DESIGN.md says never goes on the wire: the mission's name and ID,
+// what docs/security.md says never goes on the wire: the mission's name and ID,
 // the member labels, the report's title and text, the members' signing
 // keys (text and raw), the mission secret, and the words "vigil"/"Vigil".
 // Transport peer IDs may appear: they are a separate, rotatable key.
