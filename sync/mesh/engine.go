@@ -192,7 +192,8 @@ type Engine struct {
 	waiters map[peer.ID][]chan syncDone // callers waiting for the next round
 	inbound map[peer.ID]int             // reconciliations peers started here
 	paused  bool
-	results chan SyncResult
+	subs    subscribers
+	results <-chan SyncResult // the default subscription (Results)
 
 	adds groupAdd // the gossip validator's writes
 }
@@ -244,7 +245,8 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, signer: signer, self: self, chain: chain,
 		level: incident.FormatLevel, ctx: ctx, cancel: cancel, peers: map[peer.ID]*PeerInfo{}, strikes: map[incident.Author]*strikeCount{},
 		bans:   newAuthorBans(banClock(cfg.Node), maxAuthorBans),
-		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, inbound: map[peer.ID]int{}, results: make(chan SyncResult, 64)}
+		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, inbound: map[peer.ID]int{}}
+	e.results, _ = e.subs.subscribe(64)
 	nc := cfg.Node
 	if nc.Logger == nil {
 		nc.Logger = cfg.Logger
@@ -281,8 +283,21 @@ func New(cfg Config) (*Engine, error) {
 // Node returns the libp2p node.
 func (e *Engine) Node() *node.Node { return e.node }
 
-// Results delivers finished reconciliations (dropped when nobody reads).
+// Results is the engine's default subscription to finished
+// reconciliations (Subscribe, 64 deep): for one reader that only wants
+// recent results. A second reader subscribes on its own.
 func (e *Engine) Results() <-chan SyncResult { return e.results }
+
+// Subscribe returns a channel that gets every reconciliation that
+// finishes from now on, and a function that ends the subscription (and
+// closes the channel). Each
+// subscriber has its own buffer of depth results: one that falls behind
+// loses its own oldest-undelivered results (counted by Dropped), never
+// another subscriber's, and never slows the engine.
+func (e *Engine) Subscribe(depth int) (<-chan SyncResult, func()) { return e.subs.subscribe(depth) }
+
+// Dropped is how many results subscribers that fell behind have lost.
+func (e *Engine) Dropped() uint64 { return e.subs.dropped.Load() }
 
 // Close stops everything the engine started and waits for it.
 func (e *Engine) Close() error {

@@ -360,10 +360,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	}
 	res.BytesReceived, res.BytesSent = int(in.Load()), int(out.Load())
 	res.Bytes = res.BytesReceived + res.BytesSent
-	select {
-	case e.results <- res:
-	default:
-	}
+	e.subs.publish(res)
 	return res, nil
 }
 
