@@ -756,17 +756,21 @@ func newDaemonNetwork(d *daemon.Daemon, b *StoreBackend) *daemonNetwork {
 			n.last = t
 		}
 	}
-	go n.loop()
+	// Subscribed before anything else can read the engine: the sync
+	// screen and a CLI command inside this app each have their own.
+	results, cancel := d.Engine.Subscribe(64)
+	go n.loop(results, cancel)
 	return n
 }
 
-func (n *daemonNetwork) loop() {
+func (n *daemonNetwork) loop(results <-chan mesh.SyncResult, cancel func()) {
 	defer close(n.done)
+	defer cancel()
 	for {
 		select {
 		case <-n.stop:
 			return
-		case r := <-n.d.Engine.Results():
+		case r := <-results:
 			now := time.Now()
 			n.mu.Lock()
 			n.last = now
