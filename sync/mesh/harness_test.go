@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/incident/vault"
+	"github.com/vigil-mesh/vigil/internal/testkit"
 	"github.com/vigil-mesh/vigil/node"
 	"github.com/vigil-mesh/vigil/sync/mesh"
 )
@@ -68,11 +69,14 @@ func newMission(t testing.TB, n int, roles ...string) *mission {
 	return m
 }
 
+// logger writes the engines' logs to the test's log (shown when it
+// fails, or with -v): Info and above, Debug too with MESH_DEBUG set.
 func logger(t testing.TB) *slog.Logger {
+	level := slog.LevelInfo
 	if os.Getenv("MESH_DEBUG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		level = slog.LevelDebug
 	}
-	return nil
+	return testkit.Logger(t, level)
 }
 
 // start runs an engine for store i on loopback.
