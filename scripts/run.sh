@@ -4,11 +4,10 @@
 # Builds bin/vigil (the headless variant when the GUI libraries are missing)
 # and uses vigil's own default home: no --home is passed, so VIGIL_HOME or
 # the OS user data folder applies. With a display and a GUI in the build, it
-# opens the app. Otherwise it stays in the terminal: it sets the home up on
-# first use (vigil init asks for a passphrase unless VIGIL_PASSPHRASE is set),
-# shows `vigil status`, and runs the headless node in the foreground.
-#
-# Commands that this build does not have yet are reported and skipped.
+# opens the app. Otherwise it stays in the terminal and runs the headless node
+# in the foreground (`vigil node --practice-if-no-mission`): on the default
+# home when it holds a mission, else on the practice mission beside it. The
+# passphrase comes from VIGIL_PASSPHRASE, else a prompt on the terminal.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
@@ -41,7 +40,7 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
     home="${VIGIL_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/vigil}"
     if [ "$(uname -s)" = Linux ] && [ ! -e "$home/key.json" ]; then
       say "run: first start. A practice mission (a fictional country, a polling day of reports) shows every screen populated."
-      practice="${home}-practice"
+      practice=$("$vigil" demo --print-home) || exit 1
       if [ -t 0 ]; then
         read -r -p "Open the practice mission first? It lives in $practice, apart from real data. [y/N] " answer
         case "$answer" in
@@ -63,43 +62,14 @@ else
   say "run: no display (neither DISPLAY nor WAYLAND_DISPLAY is set); staying in the terminal."
 fi
 
-# --- first use: set the home up --------------------------------------------
-errf=$(mktemp)
-trap 'rm -f "$errf"' EXIT
-
-# Run status with stderr shown and kept, to tell "not initialised" apart.
-{ "$vigil" status 2>&1 1>&3 3>&- | tee "$errf" >&2 3>&-; } 3>&1
-status_rc=${PIPESTATUS[0]}
-
-if [ "$status_rc" -ne 0 ]; then
-  if grep -qiE 'unknown (command|subcommand)|no such command|not implemented' "$errf"; then
-    say "run: this build has no \`vigil status\` yet; skipping the first-use setup."
-  elif grep -qiE 'not (yet )?initiali[sz]ed|vigil init|no such file|does not exist|not exist|no (keys|store|identity)' "$errf"; then
-    say ""
-    say "Vigil keeps election observers' incident reports signed and encrypted on this device,"
-    say "and passes them peer to peer (LAN, hotspot, internet or USB stick) whenever any link exists."
-    say ""
-    if [ -z "${VIGIL_PASSPHRASE:-}" ]; then
-      say "Setting up this device: vigil init will ask for a passphrase that protects the store."
-    fi
-    if "$vigil" init; then
-      "$vigil" status || say "run: $vigil status failed after init (above)."
-      say ""
-      say "Next: \`$vigil demo\` for a practice mission, or \`$vigil mission create --name NAME\` to start a real one (\`$vigil mission join CODE\` to join one)."
-    elif has init; then
-      say "run: $vigil init failed (above); the home is not set up, so nothing more to start."
-      exit 1
-    else
-      say "run: this build has no \`vigil init\` yet; skipping the first-use setup."
-    fi
-  else
-    say "run: $vigil status failed (above) for a reason other than a new home; leaving the home as it is."
-  fi
+# --- no display: the headless node, in the foreground ----------------------
+# vigil picks the home: the default one when it holds a mission; otherwise
+# the practice home beside it (made on first use), saying so and how to
+# create or join a real mission in the default home. Ctrl-C (SIGINT to the
+# process group) stops the node cleanly: exec leaves no shell in between.
+if [ -z "${VIGIL_PASSPHRASE:-}" ] && [ ! -t 0 ]; then
+  say "run: no passphrase to unlock a store with: set VIGIL_PASSPHRASE, or run \`make run\` on a terminal to be asked for one."
+  exit 1
 fi
-
-# --- the headless node, in the foreground ------------------------------------
-if has node; then
-  say "run: starting the headless node on the same home (Ctrl-C stops it)."
-  exec "$vigil" node
-fi
-say "run: this build has no \`vigil node\` yet; nothing more to start."
+say "run: starting the headless node (Ctrl-C stops it). The \`vigil\` named below is $PWD/$vigil."
+exec "$vigil" node --practice-if-no-mission

@@ -13,11 +13,13 @@ import (
 // cmdDemo creates a practice mission with a whole polling day of realistic
 // data in a home of its own: `vigil demo [--home DIR] [--seed N] [--day
 // YYYY-MM-DD]`. It prints the home's path on stdout, and on stderr what is
-// in it and the commands to try next.
+// in it and the commands to try next. With --print-home it only prints the
+// path (scripts/run.sh asks it, so the rule lives here alone).
 func (c *cli) cmdDemo(args []string) error {
 	fs := newFlags("demo")
 	seed := fs.Uint64("seed", demo.DefaultSeed, "picks the practice data: the same seed gives the same day (0: the default)")
 	day := fs.String("day", "", "the polling day, YYYY-MM-DD (default: yesterday, UTC, so the whole day is in the past)")
+	where := fs.Bool("print-home", false, "print the practice home this would use (beside the real home) and create nothing")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -33,6 +35,10 @@ func (c *cli) cmdDemo(args []string) error {
 	}
 	def, _ := defaultHome()
 	home := practiceHome(c.home, def, c.getenv("VIGIL_HOME"))
+	if *where {
+		fmt.Fprintln(c.stdout, home)
+		return nil
+	}
 	if store.Initialised(home) {
 		return fmt.Errorf("%w in %s: a practice mission needs a new home (pass --home NEWDIR, or delete %s to start over)",
 			store.ErrExists, home, home)
@@ -89,11 +95,17 @@ func practiceHome(home, defaultHome, envHome string) string {
 	clean := filepath.Clean(home)
 	for _, real := range []string{defaultHome, envHome} {
 		if real != "" && clean == filepath.Clean(real) {
-			return clean + "-practice"
+			return practiceBeside(clean)
 		}
 	}
 	return home
 }
+
+// practiceBeside is the practice home kept beside a real home: the same
+// folder with "-practice" added to its name. It is the one rule for where
+// practice data goes beside real data (`vigil demo` on the real home,
+// `vigil node --practice-if-no-mission`, `make run`).
+func practiceBeside(home string) string { return filepath.Clean(home) + "-practice" }
 
 // shellQuote quotes a path for a POSIX shell when it needs it.
 func shellQuote(s string) string {

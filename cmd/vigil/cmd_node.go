@@ -7,14 +7,18 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"syscall"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	"golang.org/x/term"
 
+	"github.com/vigil-mesh/vigil/incident/demo"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/incident/vault"
 	"github.com/vigil-mesh/vigil/sync/daemon"
 	"github.com/vigil-mesh/vigil/sync/mesh"
 )
@@ -42,6 +46,8 @@ func (c *cli) cmdNode(args []string) error {
 	noMDNS := fs.Bool("no-mdns", false, "do not look for peers on the local network")
 	relay := fs.Bool("relay-service", false, "relay connections for other members (headless nodes)")
 	verbose := fs.Bool("verbose", false, "log peer and sync events")
+	practice := fs.Bool("practice-if-no-mission", false,
+		"when this home holds no mission (no store, or a store that joined none), run the practice mission beside it instead, made on first use (what `make run` does with no display)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -53,7 +59,12 @@ func (c *cli) cmdNode(args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := c.open()
+	var st *store.Store
+	if *practice {
+		st, err = c.openOrPractice()
+	} else {
+		st, err = c.open()
+	}
 	if err != nil {
 		return err
 	}
@@ -245,4 +256,103 @@ func (c *cli) cmdPeers(args []string) error {
 		fmt.Fprintf(c.stdout, "%s  %-11s  last sync %s  %v\n", p.PeerID, p.Role, last, p.Addrs)
 	}
 	return nil
+}
+
+// openOrPractice opens the store that `vigil node --practice-if-no-mission`
+// runs on: this home's when it holds a mission; otherwise the practice home
+// beside it (practiceBeside), where a practice mission is made on first
+// use. This home is left as it is (a missing store is not created). It
+// points c.home at the home it opened and says on stderr which mission runs
+// and how to make this home a real mission's.
+func (c *cli) openOrPractice() (*store.Store, error) {
+	real := c.home
+	why := "no store there yet"
+	var typed []byte // this home's passphrase, tried first on the practice home
+	if store.Initialised(real) {
+		p, err := c.passphrase("Passphrase for " + real)
+		if err != nil {
+			return nil, err
+		}
+		st, err := store.Open(real, p, c.storeOptions())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := st.Mission(); err == nil {
+			return st, nil
+		} else if !errors.Is(err, store.ErrNoMission) {
+			st.Close()
+			return nil, err
+		}
+		if err := st.Close(); err != nil {
+			return nil, err
+		}
+		why, typed = "this device has not joined one there", p
+	}
+
+	home := practiceBeside(real)
+	if !store.Initialised(home) {
+		if c.getenv("VIGIL_PASSPHRASE") == "" && c.passphraseFile == "" && !c.canPrompt() {
+			// Say it before anything else: nobody is there to read a prompt.
+			return nil, fmt.Errorf("no passphrase for the practice store in %s: set VIGIL_PASSPHRASE or pass --passphrase-file (standard input is not a terminal)", home)
+		}
+		intro := fmt.Sprintf("No mission in %s (%s): making the practice mission in %s, a fictional country and polling day kept apart from real data.",
+			real, why, home)
+		p, err := c.newStorePassphrase(intro+"\nChoose a passphrase for the practice store.", "no practice store was created")
+		if err != nil {
+			return nil, err
+		}
+		if c.getenv("VIGIL_PASSPHRASE") != "" || c.passphraseFile != "" {
+			fmt.Fprintln(c.stderr, intro) // no prompt showed it
+		}
+		sum, err := demo.Generate(home, p, demo.Options{Store: c.storeOptions()})
+		if err != nil {
+			return nil, fmt.Errorf("making the practice mission in %s: %w", home, err)
+		}
+		c.demoSummary(sum)
+		typed = p
+	}
+	var st *store.Store
+	var err error
+	if typed != nil {
+		st, err = store.Open(home, typed, c.storeOptions())
+	}
+	if typed == nil || errors.Is(err, vault.ErrWrongPassphrase) {
+		p, perr := c.passphrase("Passphrase for the practice home " + home)
+		if perr != nil {
+			return nil, perr
+		}
+		st, err = store.Open(home, p, c.storeOptions())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the practice home %s: %w", home, err)
+	}
+	ms, err := st.Mission()
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("the practice home %s holds no mission (was making it interrupted?): delete %s and run this again", home, home)
+	}
+	c.home = home
+
+	def, _ := defaultHome()
+	vigil := "vigil"
+	if env := c.getenv("VIGIL_HOME"); filepath.Clean(real) != filepath.Clean(env) && (env != "" || filepath.Clean(real) != filepath.Clean(def)) {
+		vigil = "vigil --home " + shellQuote(real)
+	}
+	w := c.stderr
+	fmt.Fprintf(w, "\nPRACTICE: this node runs the practice mission %q in %s, because %s has no mission (%s).\n", ms.Mission.Name, home, real, why)
+	fmt.Fprintf(w, "Its data is fictional and never mixes with a real mission's. Other commands reach it with `vigil --home %s COMMAND`.\n", shellQuote(home))
+	fmt.Fprintf(w, "For a real mission in %s, stop this node (Ctrl-C), then:\n", real)
+	if !store.Initialised(real) {
+		fmt.Fprintf(w, "  %s init                          this device's keys and store (once)\n", vigil)
+	}
+	fmt.Fprintf(w, "  %s mission create --name NAME    start a mission, as its coordinator\n", vigil)
+	fmt.Fprintf(w, "  %s mission join CODE             or join one with an invite code\n", vigil)
+	fmt.Fprintf(w, "and `make run` (or `%s node`) runs the node on it.\n\n", vigil)
+	return st, nil
+}
+
+// canPrompt: standard input is a terminal, so a passphrase can be asked for.
+func (c *cli) canPrompt() bool {
+	f, ok := c.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
