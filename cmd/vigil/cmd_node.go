@@ -92,6 +92,8 @@ func (c *cli) cmdNode(args []string) error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
+	results, cancel := d.Engine.Subscribe(64)
+	defer cancel()
 	for {
 		select {
 		case <-sig:
@@ -99,7 +101,7 @@ func (c *cli) cmdNode(args []string) error {
 			return nil
 		case <-cs.stop:
 			return nil
-		case r := <-d.Engine.Results():
+		case r := <-results:
 			if r.Sent+r.Received+r.Rejected > 0 {
 				fmt.Fprintf(c.stderr, "%s synced with %s: sent %d, received %d, rejected %d\n",
 					c.now().UTC().Format(time.TimeOnly), r.Peer, r.Sent, r.Received, r.Rejected)
@@ -131,34 +133,26 @@ func (c *cli) cmdSync(args []string) error {
 		defer cancel()
 		n := d.Engine.Node()
 		// Count every session with the peer while this command runs: the
-		// peer may start one too when we connect. (Inside a running node,
-		// its own loop reads the results instead.)
-		var total mesh.SyncResult
-		stopCount := make(chan struct{})
-		counted := make(chan struct{})
-		if c.daemon != nil {
-			close(counted)
-		} else {
-			go func() {
-				defer close(counted)
-				for {
-					select {
-					case r := <-d.Engine.Results():
-						if r.Peer == info.ID {
-							total.Sent += r.Sent
-							total.Received += r.Received
-							total.Rejected += r.Rejected
-						}
-					case <-stopCount:
-						return
-					}
-				}
-			}()
-		}
+		// peer may start one too when we connect. A session's result is
+		// in the subscription before the call that ran it returns, so
+		// draining it after SyncPeer counts every session finished by
+		// then, ours included, with no waiting.
+		results, cancel := d.Engine.Subscribe(256)
+		defer cancel()
 		finish := func() mesh.SyncResult {
-			close(stopCount)
-			<-counted // total is ours from here on
-			return total
+			var total mesh.SyncResult
+			for {
+				select {
+				case r := <-results:
+					if r.Peer == info.ID {
+						total.Sent += r.Sent
+						total.Received += r.Received
+						total.Rejected += r.Rejected
+					}
+				default:
+					return total
+				}
+			}
 		}
 		if err := n.Connect(ctx, *info); err != nil {
 			return fmt.Errorf("cannot reach %s: %w", info.ID, err)
@@ -171,11 +165,8 @@ func (c *cli) cmdSync(args []string) error {
 			finish()
 			return fmt.Errorf("sync with %s: %w", info.ID, err)
 		}
-		time.Sleep(100 * time.Millisecond) // let the last result arrive
 		moved := finish()
-		if c.daemon == nil {
-			res.Sent, res.Received, res.Rejected = moved.Sent, moved.Received, moved.Rejected
-		}
+		res.Sent, res.Received, res.Rejected = moved.Sent, moved.Received, moved.Rejected
 		if c.json {
 			return c.printJSON(map[string]any{"peer": info.ID.String(), "sent": res.Sent, "received": res.Received,
 				"rejected": res.Rejected, "rounds": res.Rounds,
