@@ -51,7 +51,7 @@ func (c *cli) bundleExport(args []string) error {
 		}
 		recipients = append(recipients, r)
 	case *passFile != "":
-		p, err := readSecretFile(*passFile)
+		p, err := readSecretFile(c.path(*passFile))
 		if err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (c *cli) bundleExport(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := writeAtomic(*out, func(f *os.File) error {
+		if err := writeAtomic(c.path(*out), func(f *os.File) error {
 			return bundle.Write(f, ms.ID, c.now(), raws, recipients...)
 		}); err != nil {
 			return err
@@ -145,13 +145,13 @@ func (c *cli) bundleImport(args []string) error {
 	if len(pos) != 1 {
 		return usagef("bundle import: want one FILE")
 	}
-	data, err := os.ReadFile(pos[0])
+	data, err := os.ReadFile(c.path(pos[0]))
 	if err != nil {
 		return err
 	}
 	var ids []age.Identity
 	if *passFile != "" {
-		p, err := readSecretFile(*passFile)
+		p, err := readSecretFile(c.path(*passFile))
 		if err != nil {
 			return err
 		}

@@ -89,7 +89,7 @@ func (c *cli) cmdExport(args []string) error {
 			return err
 		}
 		var res export.Result
-		err = writeAtomic(*out, func(f *os.File) error {
+		err = writeAtomic(c.path(*out), func(f *os.File) error {
 			var err error
 			res, err = export.FromStore(s, f, export.Request{Format: *format, HXL: *hxl, Public: *public,
 				Filter: filter, FilterText: describeFilter(ff), Now: c.now()})
@@ -178,7 +178,7 @@ func (c *cli) cmdVerify(args []string) error {
 	if len(pos) != 1 {
 		return usagef("verify: want one FILE (a bundle or a JSONL export) or --qr IMAGE")
 	}
-	f, err := os.Open(pos[0])
+	f, err := os.Open(c.path(pos[0]))
 	if err != nil {
 		return err
 	}
@@ -246,7 +246,7 @@ type qrVerdict struct {
 // (signature and structure), or with chain (a bundle or JSONL export of
 // the mission) also the author's membership.
 func (c *cli) verifyQR(path string, want *incident.ID, chain string) error {
-	img, err := readImage(path)
+	img, err := readImage(c.path(path))
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func (c *cli) verifyQR(path string, want *incident.ID, chain string) error {
 	}
 	var chainData []byte
 	if chain != "" {
-		if chainData, err = os.ReadFile(chain); err != nil {
+		if chainData, err = os.ReadFile(c.path(chain)); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -120,7 +121,13 @@ func (c *cli) missionInvite(args []string) error {
 			return err
 		}
 		if *qr != "" {
-			if err := qrcode.WriteFile(code, qrcode.Medium, 768, *qr); err != nil {
+			// Owner-only, like every file Vigil writes: the code admits
+			// whoever holds it.
+			png, err := qrcode.Encode(code, qrcode.Medium, 768)
+			if err == nil {
+				err = writeAtomic(c.path(*qr), func(f *os.File) error { _, err := f.Write(png); return err })
+			}
+			if err != nil {
 				return fmt.Errorf("--qr: %w", err)
 			}
 		}

@@ -229,6 +229,7 @@ func (c *cli) attach(s *store.Store, files []string) ([][]byte, error) {
 	}
 	var hashes [][]byte
 	for _, path := range files {
+		path = c.path(path)
 		st, err := os.Stat(path)
 		if err != nil {
 			return nil, fmt.Errorf("--attach: %w", err)

@@ -57,7 +57,7 @@ func (c *cli) passphrase(prompt string) ([]byte, error) {
 		return []byte(p), nil
 	}
 	if c.passphraseFile != "" {
-		return readSecretFile(c.passphraseFile)
+		return readSecretFile(c.path(c.passphraseFile))
 	}
 	return c.prompt(prompt, false)
 }
@@ -127,6 +127,16 @@ func checkNewPassphrase(what string, p []byte, unchanged string) error {
 			what, why, pe.Min, unchanged),
 		err: err,
 	}
+}
+
+// path is p as the user meant it: a relative path resolves in the
+// caller's folder, also when the command runs inside the process that
+// holds the home (whose own folder may be anywhere).
+func (c *cli) path(p string) string {
+	if p == "" || p == "-" || filepath.IsAbs(p) || c.dir == "" {
+		return p
+	}
+	return filepath.Join(c.dir, p)
 }
 
 func readSecretFile(path string) ([]byte, error) {

@@ -28,6 +28,7 @@ func socketPath(home string) string { return filepath.Join(home, "control.sock")
 
 type execRequest struct {
 	Args       []string `json:"args"`
+	Dir        string   `json:"dir"` // the caller's working folder
 	JSON       bool     `json:"json"`
 	Passphrase []byte   `json:"passphrase"`
 	Stdin      []byte   `json:"stdin,omitempty"`
@@ -104,7 +105,12 @@ func (cs *controlServer) exec(w http.ResponseWriter, r *http.Request) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	var out, errb bytes.Buffer
-	c := &cli{home: cs.home, json: req.JSON, stdin: bytes.NewReader(req.Stdin), stdout: &out, stderr: &errb,
+	if !filepath.IsAbs(req.Dir) {
+		resp.Stderr, resp.Code = "vigil: the control request names no absolute working folder\n", exitError
+		_ = json.NewEncoder(w).Encode(resp)
+		return
+	}
+	c := &cli{home: cs.home, dir: req.Dir, json: req.JSON, stdin: bytes.NewReader(req.Stdin), stdout: &out, stderr: &errb,
 		getenv: func(k string) string {
 			if k == "VIGIL_PASSPHRASE" {
 				return string(req.Passphrase)
@@ -139,7 +145,11 @@ func (c *cli) forward(args []string) (int, error) {
 	if len(args) >= 2 && args[0] == "mission" && args[1] == "join" && len(args) >= 3 && args[2] == "-" {
 		stdin, _ = io.ReadAll(io.LimitReader(c.stdin, 1<<20))
 	}
-	body, _ := json.Marshal(execRequest{Args: args, JSON: c.json, Passphrase: pass, Stdin: stdin})
+	dir, err := os.Getwd()
+	if err != nil {
+		return 0, fmt.Errorf("working folder: %w", err)
+	}
+	body, _ := json.Marshal(execRequest{Args: args, Dir: dir, JSON: c.json, Passphrase: pass, Stdin: stdin})
 	client := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer

@@ -35,7 +35,10 @@ type cli struct {
 	now            func() time.Time
 
 	// Set when the command runs inside the process that holds the home
-	// (vigil node, the app), through the control socket.
+	// (vigil node, the app), through the control socket. dir is then the
+	// caller's working folder: relative paths on its command line are
+	// its, not the holder's (path).
+	dir     string
 	shared  *store.Store
 	daemon  *daemon.Daemon
 	control *controlServer
