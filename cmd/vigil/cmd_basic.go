@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
+
+	"golang.org/x/term"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
@@ -110,8 +115,46 @@ func (c *cli) cmdPassphrase(args []string) error {
 	return nil
 }
 
+func wipeFlags() (*flag.FlagSet, *bool) {
+	fs := newFlags("wipe")
+	yes := fs.Bool("yes", false, "destroy without asking (needed when standard input is not a terminal)")
+	return fs, yes
+}
+
+// confirmWipe asks on a terminal for the word WIPE; without a terminal it
+// needs --yes. It returns nil when the wipe may go ahead. A wipe needs no
+// passphrase (a panic wipe must be quick), only this confirmation.
+func (c *cli) confirmWipe(args []string) error {
+	fs, yes := wipeFlags()
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *yes {
+		return nil
+	}
+	if !c.stdinTerminal() {
+		return errors.New("wipe destroys this device's store for good: pass --yes to confirm (standard input is not a terminal); nothing was destroyed")
+	}
+	fmt.Fprintf(c.stderr, "This destroys the store in %s for good: its reports, keys and mission membership can never be read again.\nType WIPE to destroy it, anything else to keep it: ", c.home)
+	line, _ := bufio.NewReader(c.stdin).ReadString('\n')
+	if strings.TrimSpace(line) != "WIPE" {
+		return errors.New("wipe not confirmed (the answer was not WIPE); nothing was destroyed")
+	}
+	return nil
+}
+
+// stdinTerminal reports whether standard input is a terminal a person
+// can answer on.
+func (c *cli) stdinTerminal() bool {
+	if c.terminal != nil {
+		return c.terminal()
+	}
+	f, ok := c.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 func (c *cli) cmdWipe(args []string) error {
-	if _, err := parse(newFlags("wipe"), args); err != nil {
+	if err := c.confirmWipe(args); err != nil {
 		return err
 	}
 	removed, err := store.Wipe(c.home)

@@ -33,6 +33,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	now            func() time.Time
+	// terminal, when set, says whether stdin is a terminal (tests);
+	// otherwise stdin is checked.
+	terminal func() bool
 
 	// Set when the command runs inside the process that holds the home
 	// (vigil node, the app), through the control socket.
@@ -65,7 +68,15 @@ func (c *cli) run(args []string) int {
 		return c.exitCode(err)
 	}
 	if c.shared == nil && len(rest) > 0 && forwardable[rest[0]] && !isHelp(rest) {
-		code, err := c.forward(rest)
+		fwd := rest
+		if rest[0] == "wipe" && socketLive(c.home) {
+			// Ask here, where the person is: the node has no terminal.
+			if err := c.confirmWipe(rest[1:]); err != nil {
+				return c.exitCode(err)
+			}
+			fwd = append(append([]string{}, rest...), "--yes")
+		}
+		code, err := c.forward(fwd)
 		if err == nil {
 			return code
 		}
