@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -178,12 +179,14 @@ func (c *cli) cmdVerify(args []string) error {
 	if len(pos) != 1 {
 		return usagef("verify: want one FILE (a bundle or a JSONL export) or --qr IMAGE")
 	}
-	f, err := os.Open(pos[0])
+	data, err := readVerifyFile(pos[0])
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	rep, err := export.Verify(f, want)
+	if err := checkVerifiable(pos[0], data); err != nil {
+		return err
+	}
+	rep, err := export.Verify(bytes.NewReader(data), want)
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
@@ -326,6 +329,26 @@ func (c *cli) verifyQR(path string, want *incident.ID, chain string) error {
 }
 
 // readImage decodes a PNG or JPEG file, refusing images too large to hold.
+// readVerifyFile reads a file for verify, up to export.MaxVerifyBytes.
+func readVerifyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, export.MaxVerifyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > export.MaxVerifyBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, export.MaxVerifyBytes)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("%s is empty", path)
+	}
+	return data, nil
+}
+
 func readImage(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -334,6 +357,11 @@ func readImage(path string) (image.Image, error) {
 	defer f.Close()
 	cfg, _, err := image.DecodeConfig(f)
 	if err != nil {
+		head := make([]byte, 8)
+		n, _ := f.ReadAt(head, 0)
+		if bytes.HasPrefix(head[:n], []byte("%PDF-")) {
+			return nil, fmt.Errorf("%s is a PDF: --qr takes a PNG or JPEG image of one QR code (a screenshot or a photo of the code in the PDF)", path)
+		}
 		return nil, fmt.Errorf("%s: not a PNG or JPEG image: %w", path, err)
 	}
 	if cfg.Width*cfg.Height > maxQRPixels {
