@@ -286,7 +286,7 @@ func (c *cli) missionRevoke(args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("mission revoke: want one MEMBER (an author key or a member record ID)")
+		return usagef("mission revoke: want one MEMBER (an author key, a member record ID or a label)")
 	}
 	if err := checkUTF8(map[string]string{"reason": *reason}); err != nil {
 		return err
@@ -503,7 +503,7 @@ func (c *cli) missionConfirm(args []string) error {
 	case *all && len(pos) != 0:
 		return usagef("mission confirm: give one MEMBER or --all, not both")
 	case !*all && len(pos) != 1:
-		return usagef("mission confirm: want one MEMBER (an author key or a member record ID), or --all")
+		return usagef("mission confirm: want one MEMBER (an author key, a member record ID or a label), or --all")
 	}
 	return c.withStore(func(s *store.Store) error {
 		ms, err := s.Mission()
@@ -553,26 +553,6 @@ func confirmedRedemptions(ms *incident.MissionState) int {
 		}
 	}
 	return n
-}
-
-// resolveMember reads an author key or a member record ID.
-func resolveMember(ms *incident.MissionState, s string) (incident.Author, error) {
-	if a, err := incident.ParseAuthor(s); err == nil {
-		if _, ok := ms.Role(a); !ok {
-			return a, fmt.Errorf("%s is not a member of this mission", a)
-		}
-		return a, nil
-	}
-	id, err := incident.ParseID(s)
-	if err != nil {
-		return incident.Author{}, usagef("%q is neither an author key nor a member record ID", s)
-	}
-	for _, m := range ms.Members() {
-		if m.Record == id {
-			return m.Author, nil
-		}
-	}
-	return incident.Author{}, fmt.Errorf("no member record %s", id)
 }
 
 // missionConfig is `mission config set` and `mission config show`.

@@ -354,11 +354,14 @@ func (c *cli) reportShow(args []string) error {
 	if len(pos) != 1 {
 		return usagef("report show: want one report ID")
 	}
-	id, err := parseRecordID(pos[0])
-	if err != nil {
+	if err := checkReportIDArg(pos[0]); err != nil {
 		return err
 	}
 	return c.withStore(func(s *store.Store) error {
+		id, err := resolveReportID(s, pos[0])
+		if err != nil {
+			return err
+		}
 		v, err := s.Report(id)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no report %s on this device", id)
@@ -456,14 +459,17 @@ func (c *cli) reportAmend(args []string) error {
 	if len(pos) != 1 {
 		return usagef("report amend: want one report ID, then the flags to change")
 	}
-	id, err := parseRecordID(pos[0])
-	if err != nil {
+	if err := checkReportIDArg(pos[0]); err != nil {
 		return err
 	}
 	if len(setFlags(f.fs)) == 0 {
 		return usagef("report amend: give at least one field to change (any report add flag)")
 	}
 	return c.withStore(func(s *store.Store) error {
+		id, err := resolveReportID(s, pos[0])
+		if err != nil {
+			return err
+		}
 		ms, err := s.Mission()
 		if err != nil {
 			return err
@@ -528,11 +534,14 @@ func (c *cli) reportRetract(args []string) error {
 	if err := checkUTF8(map[string]string{"reason": *reason}); err != nil {
 		return err
 	}
-	id, err := parseRecordID(pos[0])
-	if err != nil {
+	if err := checkReportIDArg(pos[0]); err != nil {
 		return err
 	}
 	return c.withStore(func(s *store.Store) error {
+		id, err := resolveReportID(s, pos[0])
+		if err != nil {
+			return err
+		}
 		v, err := s.Report(id)
 		if err != nil {
 			return fmt.Errorf("no report %s on this device", id)

@@ -292,16 +292,6 @@ func (c *cli) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// parseRecordID accepts a full ID or a unique prefix is not supported: IDs
-// are content hashes and a prefix could match a forged record later.
-func parseRecordID(s string) (incident.ID, error) {
-	id, err := incident.ParseID(s)
-	if err != nil {
-		return id, usagef("%v", err)
-	}
-	return id, nil
-}
-
 // helpRequest: -h or --help on a command; its flags are printed and the
 // command exits 0.
 type helpRequest struct{ fs *flag.FlagSet }
