@@ -301,6 +301,14 @@ func (c *cli) missionRevoke(args []string) error {
 			return err
 		}
 		rev, err := s.Revoke(target, *reason, *none)
+		if already := (*store.AlreadyRevokedError)(nil); errors.As(err, &already) {
+			// Idempotent: nothing was written, and that is a success.
+			if c.json {
+				return c.printJSON(map[string]any{"id": nil, "already_revoked": true, "member": target.String(), "revocation": idOrNil(already.Revocation)})
+			}
+			fmt.Fprintf(c.stderr, "%s is already revoked (revocation %s); nothing was written.\n", target, already.Revocation)
+			return nil
+		}
 		if rev.Record == nil {
 			if errors.Is(err, store.ErrTooManyToAccept) {
 				return fmt.Errorf("%w (--accept-none)", err)

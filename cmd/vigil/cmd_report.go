@@ -542,12 +542,21 @@ func (c *cli) reportRetract(args []string) error {
 		if err != nil {
 			return err
 		}
-		v, err := s.Report(id)
-		if err != nil {
+		rec, err := s.Retract(id, *reason)
+		var already *store.AlreadyRetractedError
+		switch {
+		case errors.As(err, &already):
+			// Idempotent: nothing was written, and that is a success.
+			if c.json {
+				return c.printJSON(map[string]any{"id": nil, "already_retracted": true, "retraction": idOrNil(already.Retraction)})
+			}
+			fmt.Fprintf(c.stderr, "Report %s is already retracted; nothing was written.\n", id)
+			return nil
+		case errors.Is(err, store.ErrNotFound):
 			return fmt.Errorf("no report %s on this device", id)
-		}
-		rec, err := s.PutMaybeSealed(v.Sealed, incident.KindRetract, &id, incident.RetractPayload{Target: id.Bytes(), Reason: *reason})
-		if err != nil {
+		case errors.Is(err, store.ErrNotMine):
+			return fmt.Errorf("report %s is another member's: only its author may retract it; nothing was written", id)
+		case err != nil:
 			return err
 		}
 		return c.printID(rec.ID, "Retraction saved on this device.")
@@ -561,4 +570,12 @@ func (c *cli) printID(id incident.ID, msg string) error {
 	fmt.Fprintln(c.stdout, id)
 	fmt.Fprintln(c.stderr, msg)
 	return nil
+}
+
+// idOrNil is a record ID for JSON, or null for the zero ID.
+func idOrNil(id incident.ID) any {
+	if id.IsZero() {
+		return nil
+	}
+	return id.String()
 }
