@@ -224,10 +224,7 @@ func (c *cli) cmdStatus(args []string) error {
 			st.DuplicateInvites = len(ms.Duplicates())
 		}
 		if st.DuplicateInvites > 0 && st.Role != nil && *st.Role == incident.RoleCoordinator {
-			what := fmt.Sprintf("%d invites were", st.DuplicateInvites)
-			if st.DuplicateInvites == 1 {
-				what = "1 invite was"
-			}
+			what := incident.Plural(st.DuplicateInvites, "invite") + " " + incident.Verb(st.DuplicateInvites, "was", "were")
 			fmt.Fprintf(c.stderr, "%s redeemed by more than one device; those devices are refused until you confirm one: "+
 				"`vigil mission members` flags them duplicate_token, `vigil mission confirm MEMBER` keeps one.\n", what)
 		}
@@ -268,7 +265,7 @@ func (c *cli) cmdStatus(args []string) error {
 			fmt.Fprintf(w, "role      %s\n", role)
 		}
 		if st.Running {
-			fmt.Fprintf(w, "node      running as %s, %d peers\n", *st.PeerID, len(st.Peers))
+			fmt.Fprintf(w, "node      running as %s, %s\n", *st.PeerID, incident.Plural(len(st.Peers), "peer"))
 			for _, a := range st.Listen {
 				fmt.Fprintf(w, "          %s\n", a)
 			}
@@ -294,7 +291,7 @@ func (c *cli) cmdStatus(args []string) error {
 			fmt.Fprintf(w, "newer     %s: kept and passed on\n", newerSummary(st.NewerRecords))
 		}
 		if st.Quarantined > 0 {
-			fmt.Fprintf(w, "waiting   %d records wait for members or reports not yet received\n", st.Quarantined)
+			fmt.Fprintf(w, "waiting   %s %s for members or reports not yet received\n", incident.Plural(st.Quarantined, "record"), incident.Verb(st.Quarantined, "waits", "wait"))
 		}
 		return nil
 	})
@@ -317,5 +314,5 @@ func newerSummary(byKind map[string]int) string {
 	if total == 1 {
 		return fmt.Sprintf("1 record needs a newer Vigil (%s)", strings.Join(parts, ", "))
 	}
-	return fmt.Sprintf("%d records need a newer Vigil (%s)", total, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s %s a newer Vigil (%s)", incident.Plural(total, "record"), incident.Verb(total, "needs", "need"), strings.Join(parts, ", "))
 }

@@ -109,21 +109,21 @@ func (c *cli) cmdExport(args []string) error {
 			return c.printJSON(out)
 		}
 		if res.Newer > 0 {
-			defer fmt.Fprintf(c.stderr, "It also holds %d records of kinds this version cannot read: they need a newer Vigil; `vigil verify` checks their signatures and membership.\n", res.Newer)
+			defer fmt.Fprintf(c.stderr, "It also holds %s of kinds this version cannot read: they need a newer Vigil; `vigil verify` checks their signatures and membership.\n", incident.Plural(res.Newer, "record"))
 		}
 		if *format == "evidence" {
-			fmt.Fprintf(c.stderr, "Wrote an evidence package of %d reports to %s; `vigil verify %s` checks it offline.\n", res.Reports, *out, *out)
+			fmt.Fprintf(c.stderr, "Wrote an evidence package of %s to %s; `vigil verify %s` checks it offline.\n", incident.Plural(res.Reports, "report"), *out, *out)
 			return nil
 		}
-		fmt.Fprintf(c.stderr, "Wrote %d reports to %s.\n", res.Reports, *out)
+		fmt.Fprintf(c.stderr, "Wrote %s to %s.\n", incident.Plural(res.Reports, "report"), *out)
 		if res.SkippedNoLocation > 0 {
-			fmt.Fprintf(c.stderr, "Left out %d reports without coordinates (GeoJSON holds points only).\n", res.SkippedNoLocation)
+			fmt.Fprintf(c.stderr, "Left out %s without coordinates (GeoJSON holds points only).\n", incident.Plural(res.SkippedNoLocation, "report"))
 		}
 		if res.DroppedSealed > 0 {
 			fmt.Fprintf(c.stderr, "Left out %d sealed reports (public exports carry no sealed bodies).\n", res.DroppedSealed)
 		}
 		if res.DroppedNewer > 0 {
-			fmt.Fprintf(c.stderr, "Left out %d reports and records that need a newer Vigil (this version cannot judge them fit to publish).\n", res.DroppedNewer)
+			fmt.Fprintf(c.stderr, "Left out %s (reports or other records) that %s a newer Vigil (this version cannot judge them fit to publish).\n", incident.Plural(res.DroppedNewer, "record"), incident.Verb(res.DroppedNewer, "needs", "need"))
 		}
 		return nil
 	})
@@ -208,7 +208,7 @@ func (c *cli) cmdVerify(args []string) error {
 	}
 	newer := func() {
 		if n := rep.Newer(); n > 0 {
-			fmt.Fprintf(c.stderr, "%d records hold what this version cannot read (they need a newer Vigil): their signatures and membership are checked, the rest is for a newer Vigil to check.\n", n)
+			fmt.Fprintf(c.stderr, "%s %s what this version cannot read (a newer Vigil is needed): signatures and membership are checked, the rest is for a newer Vigil to check.\n", incident.Plural(n, "record"), incident.Verb(n, "holds", "hold"))
 		}
 	}
 	// A record of a newer schema version could not be checked at all: it
@@ -220,13 +220,13 @@ func (c *cli) cmdVerify(args []string) error {
 	}
 	switch {
 	case bad > 0 && bad == unchecked:
-		return fmt.Errorf("%d of %d items need a newer Vigil to check; nothing was found forged", bad, len(rep.Verdicts))
+		return fmt.Errorf("%d of %s %s a newer Vigil to check; nothing was found forged", bad, incident.Plural(len(rep.Verdicts), "item"), incident.Verb(bad, "needs", "need"))
 	case unchecked > 0:
-		return fmt.Errorf("%d of %d items failed verification, and %d more need a newer Vigil to check", bad-unchecked, len(rep.Verdicts), unchecked)
+		return fmt.Errorf("%d of %s failed verification, and %d more %s a newer Vigil to check", bad-unchecked, incident.Plural(len(rep.Verdicts), "item"), unchecked, incident.Verb(unchecked, "needs", "need"))
 	case bad > 0:
-		return fmt.Errorf("%d of %d items failed verification", bad, len(rep.Verdicts))
+		return fmt.Errorf("%d of %s failed verification", bad, incident.Plural(len(rep.Verdicts), "item"))
 	}
-	fmt.Fprintf(c.stderr, "All %d records verified.\n", len(rep.Verdicts))
+	fmt.Fprintf(c.stderr, "%s verified.\n", allRecords(len(rep.Verdicts)))
 	newer()
 	return nil
 }
@@ -375,4 +375,12 @@ func readImage(path string) (image.Image, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return img, nil
+}
+
+// allRecords is "All 3 records", or "The 1 record" for one.
+func allRecords(n int) string {
+	if n == 1 {
+		return "The 1 record"
+	}
+	return "All " + incident.Plural(n, "record")
 }

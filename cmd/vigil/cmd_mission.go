@@ -411,7 +411,7 @@ func inviteStatus(ms *incident.MissionState, inv store.IssuedInvite, now time.Ti
 		j.Text = fmt.Sprintf("redeemed by %s (confirmed; %s closed out)", *j.Confirmed, others)
 	default:
 		j.Status = "duplicate"
-		j.Text = fmt.Sprintf("used by %d devices: %s (confirm one: `vigil mission confirm MEMBER`)", len(names), by)
+		j.Text = fmt.Sprintf("used by %s: %s (confirm one: `vigil mission confirm MEMBER`)", incident.Plural(len(names), "device"), by)
 	}
 	return j
 }
@@ -491,7 +491,7 @@ func (c *cli) missionCancel(name string, args []string) error {
 		}
 		msg := fmt.Sprintf("Invite %s cancelled: nobody can redeem it now.", id)
 		if redeemed > 0 {
-			msg += fmt.Sprintf(" The %d devices that redeemed it are refused and their records flagged invite_revoked.", redeemed)
+			msg += fmt.Sprintf(" The %s that redeemed it %s refused and %s records flagged invite_revoked.", incident.Plural(redeemed, "other device"), incident.Verb(redeemed, "is", "are"), incident.Verb(redeemed, "its", "their"))
 		}
 		return c.printID(rec.ID, msg)
 	})
@@ -528,9 +528,9 @@ func (c *cli) missionConfirm(args []string) error {
 			if ms, err := s.Mission(); err == nil {
 				n = confirmedRedemptions(ms) - before
 			}
-			msg := fmt.Sprintf("Confirmed %d redemptions: each of those invites is closed to every other device.", n)
+			msg := fmt.Sprintf("Confirmed %s: %s closed to every other device.", incident.Plural(n, "redemption"), incident.Verb(n, "that invite is", "each of those invites is"))
 			if ms, err := s.Mission(); err == nil && len(ms.Duplicates()) > 0 {
-				msg += fmt.Sprintf(" %d invites used by several devices still wait for a choice: `vigil mission confirm MEMBER`.", len(ms.Duplicates()))
+				msg += fmt.Sprintf(" %s used by several devices still %s for a choice: `vigil mission confirm MEMBER`.", incident.Plural(len(ms.Duplicates()), "invite"), incident.Verb(len(ms.Duplicates()), "waits", "wait"))
 			}
 			if c.json {
 				return c.printJSON(map[string]any{"id": rec.ID.String(), "confirmed": n})
@@ -642,7 +642,7 @@ func (c *cli) missionConfigSet(args []string) error {
 		if err != nil {
 			return fmt.Errorf("mission config set: %w", err)
 		}
-		return c.printID(rec.ID, fmt.Sprintf("Mission configuration signed (%d settings); it reaches members with the next sync or bundle.", len(settings)))
+		return c.printID(rec.ID, fmt.Sprintf("Mission configuration signed (%s); it reaches members with the next sync or bundle.", incident.Plural(len(settings), "setting")))
 	})
 }
 

@@ -80,7 +80,7 @@ func pickByPrefix(ids []incident.ID, prefix string) (incident.ID, error) {
 	if len(match) > maxCandidates {
 		more = fmt.Sprintf(" and %d more", len(match)-maxCandidates)
 	}
-	return incident.ID{}, fmt.Errorf("the ID prefix %s matches %s: %s%s; give more characters", prefix, plural(len(match), "report"), strings.Join(names, ", "), more)
+	return incident.ID{}, fmt.Errorf("the ID prefix %s matches %s: %s%s; give more characters", prefix, incident.Plural(len(match), "report"), strings.Join(names, ", "), more)
 }
 
 // resolveMember returns the member arg names: an author key, a member
@@ -126,16 +126,8 @@ func resolveMember(ms *incident.MissionState, arg string) (incident.Author, erro
 				more = fmt.Sprintf(" and %d more", len(labels)-maxCandidates)
 				labels = labels[:maxCandidates]
 			}
-			return incident.Author{}, fmt.Errorf("the label %q belongs to %s: %s%s; give an author key or member record ID", arg, plural(len(authors), "member"), strings.Join(labels, ", "), more)
+			return incident.Author{}, fmt.Errorf("the label %q belongs to %s: %s%s; give an author key or member record ID", arg, incident.Plural(len(authors), "member"), strings.Join(labels, ", "), more)
 		}
 	}
 	return incident.Author{}, fmt.Errorf("no member of this mission has the author key, member record ID or label %q (`vigil mission members` lists them)", arg)
-}
-
-// plural is "1 report", "2 reports": n and noun, with an s unless n is 1.
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
