@@ -146,8 +146,7 @@ func (c *cli) reportAdd(args []string) error {
 	f := newReportFlags("report add")
 	for _, a := range args {
 		if a == "-h" || a == "--help" || a == "-help" {
-			fmt.Fprint(c.stdout, categoryHelp())
-			fmt.Fprintf(c.stdout, "flags: %s\n", flagList(f.fs))
+			fmt.Fprint(c.stdout, flagsHelp(f.fs)+"\n"+categoryHelp())
 			return nil
 		}
 	}
