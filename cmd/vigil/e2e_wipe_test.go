@@ -59,3 +59,21 @@ func TestWipeAsksOnTerminal(t *testing.T) {
 		t.Fatal("answer WIPE left the store")
 	}
 }
+
+// TestWipeThroughNode: with a node holding the home, wipe without --yes
+// (no terminal) is refused by the caller before it reaches the node, which
+// keeps running on an intact store; wipe --yes goes through.
+func TestWipeThroughNode(t *testing.T) {
+	t.Parallel()
+	home, _, mission := newMission(t, "wipe-node")
+	startNode(t, home)
+	out, errs, code := runVigil(t, home, nil, "wipe")
+	wantFailure(t, "wipe through a node without --yes", out, errs, code, exitError, "--yes", "nothing was destroyed")
+	if st := status(t, home); !st.Running || str(st.Mission) != mission {
+		t.Fatalf("a refused wipe stopped the node or changed the store: %+v", st)
+	}
+	mustRun(t, home, nil, "wipe", "--yes")
+	if !store.Wiped(home) {
+		t.Error("wipe --yes through the node left the store's key")
+	}
+}
