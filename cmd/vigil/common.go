@@ -296,6 +296,15 @@ func (h *helpRequest) text() string {
 	return flagsHelp(h.fs)
 }
 
+// positionals are the arguments a command takes besides its flags, for
+// its usage line.
+var positionals = map[string]string{
+	"mission join": "CODE", "mission revoke": "MEMBER", "mission confirm": "MEMBER",
+	"mission invite cancel": "INVITE_ID", "mission cancel": "INVITE_ID",
+	"report show": "ID", "report amend": "ID", "report retract": "ID", "review": "ID",
+	"bundle import": "FILE", "verify": "FILE",
+}
+
 // valueNames are the value placeholders help shows for flag types.
 var valueNames = map[string]string{"string": "TEXT", "int": "N", "uint": "N", "int64": "N", "float": "F", "float64": "F", "duration": "DUR"}
 
@@ -305,10 +314,14 @@ func flagsHelp(fs *flag.FlagSet) string {
 	var b strings.Builder
 	n := 0
 	fs.VisitAll(func(*flag.Flag) { n++ })
+	line := "vigil " + fs.Name()
+	if a := positionals[fs.Name()]; a != "" {
+		line += " " + a
+	}
 	if n == 0 {
-		fmt.Fprintf(&b, "Usage: vigil %s (no flags)\n", fs.Name())
+		fmt.Fprintf(&b, "Usage: %s (no flags)\n", line)
 	} else {
-		fmt.Fprintf(&b, "Usage: vigil %s [flags]\n", fs.Name())
+		fmt.Fprintf(&b, "Usage: %s [flags]\n", line)
 	}
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
