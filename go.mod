@@ -28,6 +28,7 @@ require (
 )
 
 require (
+	env.vigil-mesh.invalid/localeenv v0.0.0
 	filippo.io/bigmod v0.1.1-0.20260103110540-f8a47775ebe5 // indirect
 	filippo.io/hpke v0.4.0 // indirect
 	filippo.io/keygen v1.0.0 // indirect
@@ -153,3 +154,5 @@ require (
 	google.golang.org/protobuf v1.36.11 // indirect
 	lukechampine.com/blake3 v1.4.1 // indirect
 )
+
+replace env.vigil-mesh.invalid/localeenv => ./internal/localeenv

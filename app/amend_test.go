@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
 )
 
 // button finds a button by its exact text, enabled or not.
@@ -250,5 +252,32 @@ func TestCannotAmendOthersReports(t *testing.T) {
 	}
 	if _, err := obs.be.Retract(id, ""); err == nil {
 		t.Fatal("retract without a reason accepted")
+	}
+}
+
+// A second retraction through the app writes nothing and answers the
+// store's AlreadyRetractedError, worded as "already retracted".
+func TestRetractTwiceWritesNothing(t *testing.T) {
+	a := test.NewTempApp(t)
+	_, code := missionHomes(t)
+	obs := newTestUI(t, a, joinedObserver(t, code), false, testPass)
+	id, err := obs.be.Submit(incident.ReportPayload{Category: "polling.closure", Severity: 2, Title: "Closed at noon"}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obs.be.Retract(id, "wrong station"); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := storeOf(obs).Counts()
+	_, err = obs.be.Retract(id, "again")
+	var already *store.AlreadyRetractedError
+	if !errors.As(err, &already) || !errors.Is(err, ErrRetracted) {
+		t.Fatalf("second retract: %v, want *store.AlreadyRetractedError", err)
+	}
+	if after, _ := storeOf(obs).Counts(); after[incident.KindRetract] != before[incident.KindRetract] {
+		t.Errorf("second retract stored a record: %d retractions, before %d", after[incident.KindRetract], before[incident.KindRetract])
+	}
+	if got := errorText(err); got != T("err.retracted") {
+		t.Errorf("the app words it %q", got)
 	}
 }

@@ -351,11 +351,12 @@ func (b *StoreBackend) manifests(files []Attachment, kept [][]byte) ([][]byte, e
 }
 
 // ErrNotMine is returned for amending or retracting another device's
-// report.
-var ErrNotMine = errors.New("only the report's author may amend or retract it")
+// report (the store's rule, shared with the CLI).
+var ErrNotMine = store.ErrNotMine
 
-// ErrRetracted is returned for amending a retracted report.
-var ErrRetracted = errors.New("the report was retracted")
+// ErrRetracted is returned for amending a retracted report; a second
+// retraction returns a *store.AlreadyRetractedError, which matches it.
+var ErrRetracted = store.ErrRetracted
 
 // ErrSealedGone is returned for amending a sealed report this device can no
 // longer read (a coordinator confirmed it, and the kept copy was dropped).
@@ -416,17 +417,12 @@ func (b *StoreBackend) Retract(id incident.ID, reason string) (incident.ID, erro
 	if reason == "" {
 		return incident.ID{}, &incident.FieldError{Field: "reason", Problem: "is required"}
 	}
-	v, err := b.myReport(id)
-	if err != nil {
-		return incident.ID{}, err
-	}
-	if v.Retracted {
-		return incident.ID{}, ErrRetracted
-	}
 	if err := b.checkRole(incident.KindRetract); err != nil {
 		return incident.ID{}, err
 	}
-	rec, err := b.st.PutMaybeSealed(v.Sealed, incident.KindRetract, &id, incident.RetractPayload{Target: id.Bytes(), Reason: reason})
+	// store.Retract holds the rule the CLI shares: only the author, and
+	// no second record for a report already retracted.
+	rec, err := b.st.Retract(id, reason)
 	if err != nil {
 		return incident.ID{}, err
 	}

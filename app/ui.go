@@ -305,6 +305,8 @@ func errorText(err error) string {
 		return T("err.not_mine")
 	case errors.Is(err, ErrRetracted):
 		return T("err.retracted")
+	case errors.Is(err, store.ErrRevoked):
+		return T("err.revoked")
 	case errors.Is(err, ErrSealedGone):
 		return T("err.sealed_gone")
 	case errors.As(err, &fp):

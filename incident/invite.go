@@ -131,7 +131,7 @@ func DecodeInvite(code string) (*ParsedInvite, error) {
 			return nil, inviteErr("chain record %d: %v", i, err)
 		}
 		if s.Kind != KindMember {
-			return nil, inviteErr("chain record %d is a %s, not a member record", i, s.Kind)
+			return nil, inviteErr("chain record %d is %s, not a member record", i, Article(string(s.Kind)))
 		}
 		pending = append(pending, s)
 	}

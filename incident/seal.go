@@ -130,7 +130,7 @@ func OpenPlain(s *Signed, plain []byte) (any, error) {
 		return nil, fmt.Errorf("sealed body: %w", err)
 	}
 	if body.Kind != s.Kind {
-		return nil, fmt.Errorf("sealed body is a %s, the record a %s", body.Kind, s.Kind)
+		return nil, fmt.Errorf("sealed body is %s, the record %s", Article(string(body.Kind)), Article(string(s.Kind)))
 	}
 	p := newPayload(s.Kind)
 	if p == nil {

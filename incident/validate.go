@@ -141,7 +141,7 @@ func checkTarget(s *Signed, target []byte, src RecordSource) error {
 		return &MissingError{Record: id}
 	}
 	if t.Kind != KindReport {
-		return fieldErr("payload.target", "%s is a %s record, not a report", id, t.Kind)
+		return fieldErr("payload.target", "%s is %s record, not a report", id, Article(string(t.Kind)))
 	}
 	if (s.Kind == KindAmend || s.Kind == KindRetract) && t.AuthorKey() != s.AuthorKey() {
 		return fieldErr("author", "only the report's author may %s it", s.Kind)
@@ -163,7 +163,7 @@ func checkCauses(causes [][]byte, src RecordSource) error {
 			return &MissingError{Record: id}
 		}
 		if r.Kind != KindRevoke && r.Kind != KindConfirm {
-			return fieldErr(fmt.Sprintf("payload.cause[%d]", i), "%s is a %s record, not a revocation or a confirm", id, r.Kind)
+			return fieldErr(fmt.Sprintf("payload.cause[%d]", i), "%s is %s record, not a revocation or a confirm", id, Article(string(r.Kind)))
 		}
 	}
 	return nil
@@ -483,4 +483,26 @@ func Article(word string) string {
 		return "an " + word
 	}
 	return "a " + word
+}
+
+// Plural is n and a noun, singular for 1: Plural(1, "record") is
+// "1 record", Plural(3, "record") "3 records", and a plural that is not
+// noun+"s" comes third: Plural(2, "entry", "entries") is "2 entries".
+func Plural(n int, noun string, plural ...string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if len(plural) > 0 {
+		return fmt.Sprintf("%d %s", n, plural[0])
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// Verb is the present-tense verb for a count: Verb(1, "is", "are") is
+// "is", Verb(2, "is", "are") "are".
+func Verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -669,3 +669,22 @@ func TestEveryBaseCategoryValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestArticleAndPlural(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{Article("observer"), "an observer"},
+		{Article("carrier"), "a carrier"},
+		{Article("amend"), "an amend"},
+		{Plural(0, "record"), "0 records"},
+		{Plural(1, "record"), "1 record"},
+		{Plural(2, "round"), "2 rounds"},
+		{Plural(1, "entry", "entries"), "1 entry"},
+		{Plural(3, "entry", "entries"), "3 entries"},
+		{Verb(1, "is", "are"), "is"},
+		{Verb(0, "is", "are"), "are"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

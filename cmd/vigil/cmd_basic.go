@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
+
+	"golang.org/x/term"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
@@ -110,8 +115,46 @@ func (c *cli) cmdPassphrase(args []string) error {
 	return nil
 }
 
+func wipeFlags() (*flag.FlagSet, *bool) {
+	fs := newFlags("wipe")
+	yes := fs.Bool("yes", false, "destroy without asking (needed when standard input is not a terminal)")
+	return fs, yes
+}
+
+// confirmWipe asks on a terminal for the word WIPE; without a terminal it
+// needs --yes. It returns nil when the wipe may go ahead. A wipe needs no
+// passphrase (a panic wipe must be quick), only this confirmation.
+func (c *cli) confirmWipe(args []string) error {
+	fs, yes := wipeFlags()
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *yes {
+		return nil
+	}
+	if !c.stdinTerminal() {
+		return errors.New("wipe destroys this device's store for good: pass --yes to confirm (standard input is not a terminal); nothing was destroyed")
+	}
+	fmt.Fprintf(c.stderr, "This destroys the store in %s for good: its reports, keys and mission membership can never be read again.\nType WIPE to destroy it, anything else to keep it: ", c.home)
+	line, _ := bufio.NewReader(c.stdin).ReadString('\n')
+	if strings.TrimSpace(line) != "WIPE" {
+		return errors.New("wipe not confirmed (the answer was not WIPE); nothing was destroyed")
+	}
+	return nil
+}
+
+// stdinTerminal reports whether standard input is a terminal a person
+// can answer on.
+func (c *cli) stdinTerminal() bool {
+	if c.terminal != nil {
+		return c.terminal()
+	}
+	f, ok := c.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 func (c *cli) cmdWipe(args []string) error {
-	if _, err := parse(newFlags("wipe"), args); err != nil {
+	if err := c.confirmWipe(args); err != nil {
 		return err
 	}
 	removed, err := store.Wipe(c.home)
@@ -181,10 +224,7 @@ func (c *cli) cmdStatus(args []string) error {
 			st.DuplicateInvites = len(ms.Duplicates())
 		}
 		if st.DuplicateInvites > 0 && st.Role != nil && *st.Role == incident.RoleCoordinator {
-			what := fmt.Sprintf("%d invites were", st.DuplicateInvites)
-			if st.DuplicateInvites == 1 {
-				what = "1 invite was"
-			}
+			what := incident.Plural(st.DuplicateInvites, "invite") + " " + incident.Verb(st.DuplicateInvites, "was", "were")
 			fmt.Fprintf(c.stderr, "%s redeemed by more than one device; those devices are refused until you confirm one: "+
 				"`vigil mission members` flags them duplicate_token, `vigil mission confirm MEMBER` keeps one.\n", what)
 		}
@@ -225,7 +265,7 @@ func (c *cli) cmdStatus(args []string) error {
 			fmt.Fprintf(w, "role      %s\n", role)
 		}
 		if st.Running {
-			fmt.Fprintf(w, "node      running as %s, %d peers\n", *st.PeerID, len(st.Peers))
+			fmt.Fprintf(w, "node      running as %s, %s\n", *st.PeerID, incident.Plural(len(st.Peers), "peer"))
 			for _, a := range st.Listen {
 				fmt.Fprintf(w, "          %s\n", a)
 			}
@@ -251,7 +291,7 @@ func (c *cli) cmdStatus(args []string) error {
 			fmt.Fprintf(w, "newer     %s: kept and passed on\n", newerSummary(st.NewerRecords))
 		}
 		if st.Quarantined > 0 {
-			fmt.Fprintf(w, "waiting   %d records wait for members or reports not yet received\n", st.Quarantined)
+			fmt.Fprintf(w, "waiting   %s %s for members or reports not yet received\n", incident.Plural(st.Quarantined, "record"), incident.Verb(st.Quarantined, "waits", "wait"))
 		}
 		return nil
 	})
@@ -274,5 +314,5 @@ func newerSummary(byKind map[string]int) string {
 	if total == 1 {
 		return fmt.Sprintf("1 record needs a newer Vigil (%s)", strings.Join(parts, ", "))
 	}
-	return fmt.Sprintf("%d records need a newer Vigil (%s)", total, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s %s a newer Vigil (%s)", incident.Plural(total, "record"), incident.Verb(total, "needs", "need"), strings.Join(parts, ", "))
 }

@@ -10,6 +10,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/bundle"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
@@ -89,7 +90,7 @@ func (c *cli) bundleExport(args []string) error {
 		if c.json {
 			return c.printJSON(map[string]any{"out": *out, "records": len(raws), "mission": ms.ID.String()})
 		}
-		fmt.Fprintf(c.stderr, "Wrote %d records to %s.\n", len(raws), *out)
+		fmt.Fprintf(c.stderr, "Wrote %s to %s.\n", incident.Plural(len(raws), "record"), *out)
 		return nil
 	})
 }
@@ -182,7 +183,7 @@ func (c *cli) bundleImport(args []string) error {
 			fmt.Fprintf(c.stdout, "accepted %d, duplicate %d, quarantined %d, rejected %d\n",
 				sum.Accepted, sum.Duplicate, sum.Quarantined, sum.Rejected)
 			if sum.Released > 0 {
-				fmt.Fprintf(c.stdout, "released %d records that were waiting for these\n", sum.Released)
+				fmt.Fprintf(c.stdout, "released %s that %s waiting for these\n", incident.Plural(sum.Released, "record"), incident.Verb(sum.Released, "was", "were"))
 			}
 			if sum.NeedsNewer > 0 {
 				fmt.Fprintf(c.stdout, "%d of the accepted need a newer Vigil to read whole: stored, and passed on to other devices\n", sum.NeedsNewer)
@@ -192,7 +193,7 @@ func (c *cli) bundleImport(args []string) error {
 			}
 		}
 		if sum.Rejected > 0 {
-			return &partialError{fmt.Sprintf("%d of %d records were rejected; the valid ones are stored", sum.Rejected, sum.Records)}
+			return &partialError{fmt.Sprintf("%d of %s %s rejected; the valid ones are stored", sum.Rejected, incident.Plural(sum.Records, "record"), incident.Verb(sum.Rejected, "was", "were"))}
 		}
 		return nil
 	})

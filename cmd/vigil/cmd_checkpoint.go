@@ -29,8 +29,8 @@ func (c *cli) cmdCheckpoint(args []string) error {
 			return c.printJSON(map[string]any{"id": rec.ID.String(), "mission": ms.ID.String(), "count": len(ids),
 				"root": fmt.Sprintf("%x", root), "signed_by": s.Author().String(), "time": incident.FormatTime(rec.Created)})
 		}
-		fmt.Fprintf(c.stdout, "Observation log checkpoint\nmission %s\n%d records, root %x\nsigned by %s at %s\ncheckpoint record %s\n",
-			ms.ID, len(ids), root, s.Author(), incident.FormatTime(rec.Created), rec.ID)
+		fmt.Fprintf(c.stdout, "Observation log checkpoint\nmission %s\n%s, root %x\nsigned by %s at %s\ncheckpoint record %s\n",
+			ms.ID, incident.Plural(len(ids), "record"), root, s.Author(), incident.FormatTime(rec.Created), rec.ID)
 		fmt.Fprintln(c.stderr, "Publish the text above out of band (a newspaper, a post). `vigil verify` on an evidence package shows which records this checkpoint covers.")
 		return nil
 	})

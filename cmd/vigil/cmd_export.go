@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -108,21 +109,21 @@ func (c *cli) cmdExport(args []string) error {
 			return c.printJSON(out)
 		}
 		if res.Newer > 0 {
-			defer fmt.Fprintf(c.stderr, "It also holds %d records of kinds this version cannot read: they need a newer Vigil; `vigil verify` checks their signatures and membership.\n", res.Newer)
+			defer fmt.Fprintf(c.stderr, "It also holds %s of kinds this version cannot read: they need a newer Vigil; `vigil verify` checks their signatures and membership.\n", incident.Plural(res.Newer, "record"))
 		}
 		if *format == "evidence" {
-			fmt.Fprintf(c.stderr, "Wrote an evidence package of %d reports to %s; `vigil verify %s` checks it offline.\n", res.Reports, *out, *out)
+			fmt.Fprintf(c.stderr, "Wrote an evidence package of %s to %s; `vigil verify %s` checks it offline.\n", incident.Plural(res.Reports, "report"), *out, *out)
 			return nil
 		}
-		fmt.Fprintf(c.stderr, "Wrote %d reports to %s.\n", res.Reports, *out)
+		fmt.Fprintf(c.stderr, "Wrote %s to %s.\n", incident.Plural(res.Reports, "report"), *out)
 		if res.SkippedNoLocation > 0 {
-			fmt.Fprintf(c.stderr, "Left out %d reports without coordinates (GeoJSON holds points only).\n", res.SkippedNoLocation)
+			fmt.Fprintf(c.stderr, "Left out %s without coordinates (GeoJSON holds points only).\n", incident.Plural(res.SkippedNoLocation, "report"))
 		}
 		if res.DroppedSealed > 0 {
 			fmt.Fprintf(c.stderr, "Left out %d sealed reports (public exports carry no sealed bodies).\n", res.DroppedSealed)
 		}
 		if res.DroppedNewer > 0 {
-			fmt.Fprintf(c.stderr, "Left out %d reports and records that need a newer Vigil (this version cannot judge them fit to publish).\n", res.DroppedNewer)
+			fmt.Fprintf(c.stderr, "Left out %s (reports or other records) that %s a newer Vigil (this version cannot judge them fit to publish).\n", incident.Plural(res.DroppedNewer, "record"), incident.Verb(res.DroppedNewer, "needs", "need"))
 		}
 		return nil
 	})
@@ -178,12 +179,14 @@ func (c *cli) cmdVerify(args []string) error {
 	if len(pos) != 1 {
 		return usagef("verify: want one FILE (a bundle or a JSONL export) or --qr IMAGE")
 	}
-	f, err := os.Open(c.path(pos[0]))
+	data, err := readVerifyFile(c.path(pos[0]))
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	rep, err := export.Verify(f, want)
+	if err := checkVerifiable(pos[0], data); err != nil {
+		return err
+	}
+	rep, err := export.Verify(bytes.NewReader(data), want)
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
@@ -205,7 +208,7 @@ func (c *cli) cmdVerify(args []string) error {
 	}
 	newer := func() {
 		if n := rep.Newer(); n > 0 {
-			fmt.Fprintf(c.stderr, "%d records hold what this version cannot read (they need a newer Vigil): their signatures and membership are checked, the rest is for a newer Vigil to check.\n", n)
+			fmt.Fprintf(c.stderr, "%s %s what this version cannot read (a newer Vigil is needed): signatures and membership are checked, the rest is for a newer Vigil to check.\n", incident.Plural(n, "record"), incident.Verb(n, "holds", "hold"))
 		}
 	}
 	// A record of a newer schema version could not be checked at all: it
@@ -217,13 +220,13 @@ func (c *cli) cmdVerify(args []string) error {
 	}
 	switch {
 	case bad > 0 && bad == unchecked:
-		return fmt.Errorf("%d of %d items need a newer Vigil to check; nothing was found forged", bad, len(rep.Verdicts))
+		return fmt.Errorf("%d of %s %s a newer Vigil to check; nothing was found forged", bad, incident.Plural(len(rep.Verdicts), "item"), incident.Verb(bad, "needs", "need"))
 	case unchecked > 0:
-		return fmt.Errorf("%d of %d items failed verification, and %d more need a newer Vigil to check", bad-unchecked, len(rep.Verdicts), unchecked)
+		return fmt.Errorf("%d of %s failed verification, and %d more %s a newer Vigil to check", bad-unchecked, incident.Plural(len(rep.Verdicts), "item"), unchecked, incident.Verb(unchecked, "needs", "need"))
 	case bad > 0:
-		return fmt.Errorf("%d of %d items failed verification", bad, len(rep.Verdicts))
+		return fmt.Errorf("%d of %s failed verification", bad, incident.Plural(len(rep.Verdicts), "item"))
 	}
-	fmt.Fprintf(c.stderr, "All %d records verified.\n", len(rep.Verdicts))
+	fmt.Fprintf(c.stderr, "%s verified.\n", allRecords(len(rep.Verdicts)))
 	newer()
 	return nil
 }
@@ -325,6 +328,26 @@ func (c *cli) verifyQR(path string, want *incident.ID, chain string) error {
 	return nil
 }
 
+// readVerifyFile reads a file for verify, up to export.MaxVerifyBytes.
+func readVerifyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, export.MaxVerifyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > export.MaxVerifyBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, export.MaxVerifyBytes)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("%s is empty", path)
+	}
+	return data, nil
+}
+
 // readImage decodes a PNG or JPEG file, refusing images too large to hold.
 func readImage(path string) (image.Image, error) {
 	f, err := os.Open(path)
@@ -334,6 +357,11 @@ func readImage(path string) (image.Image, error) {
 	defer f.Close()
 	cfg, _, err := image.DecodeConfig(f)
 	if err != nil {
+		head := make([]byte, 8)
+		n, _ := f.ReadAt(head, 0)
+		if bytes.HasPrefix(head[:n], []byte("%PDF-")) {
+			return nil, fmt.Errorf("%s is a PDF: --qr takes a PNG or JPEG image of one QR code (a screenshot or a photo of the code in the PDF)", path)
+		}
 		return nil, fmt.Errorf("%s: not a PNG or JPEG image: %w", path, err)
 	}
 	if cfg.Width*cfg.Height > maxQRPixels {
@@ -347,4 +375,12 @@ func readImage(path string) (image.Image, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return img, nil
+}
+
+// allRecords is "All 3 records", or "The 1 record" for one.
+func allRecords(n int) string {
+	if n == 1 {
+		return "The 1 record"
+	}
+	return "All " + incident.Plural(n, "record")
 }

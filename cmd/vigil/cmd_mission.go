@@ -293,7 +293,7 @@ func (c *cli) missionRevoke(args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("mission revoke: want one MEMBER (an author key or a member record ID)")
+		return usagef("mission revoke: want one MEMBER (an author key, a member record ID or a label)")
 	}
 	if err := checkUTF8(map[string]string{"reason": *reason}); err != nil {
 		return err
@@ -308,6 +308,14 @@ func (c *cli) missionRevoke(args []string) error {
 			return err
 		}
 		rev, err := s.Revoke(target, *reason, *none)
+		if already := (*store.AlreadyRevokedError)(nil); errors.As(err, &already) {
+			// Idempotent: nothing was written, and that is a success.
+			if c.json {
+				return c.printJSON(map[string]any{"id": nil, "already_revoked": true, "member": target.String(), "revocation": idOrNil(already.Revocation)})
+			}
+			fmt.Fprintf(c.stderr, "%s is already revoked (revocation %s); nothing was written.\n", target, already.Revocation)
+			return nil
+		}
 		if rev.Record == nil {
 			if errors.Is(err, store.ErrTooManyToAccept) {
 				return fmt.Errorf("%w (--accept-none)", err)
@@ -410,7 +418,7 @@ func inviteStatus(ms *incident.MissionState, inv store.IssuedInvite, now time.Ti
 		j.Text = fmt.Sprintf("redeemed by %s (confirmed; %s closed out)", *j.Confirmed, others)
 	default:
 		j.Status = "duplicate"
-		j.Text = fmt.Sprintf("used by %d devices: %s (confirm one: `vigil mission confirm MEMBER`)", len(names), by)
+		j.Text = fmt.Sprintf("used by %s: %s (confirm one: `vigil mission confirm MEMBER`)", incident.Plural(len(names), "device"), by)
 	}
 	return j
 }
@@ -490,7 +498,7 @@ func (c *cli) missionCancel(name string, args []string) error {
 		}
 		msg := fmt.Sprintf("Invite %s cancelled: nobody can redeem it now.", id)
 		if redeemed > 0 {
-			msg += fmt.Sprintf(" The %d devices that redeemed it are refused and their records flagged invite_revoked.", redeemed)
+			msg += fmt.Sprintf(" The %s that redeemed it %s refused and %s records flagged invite_revoked.", incident.Plural(redeemed, "other device"), incident.Verb(redeemed, "is", "are"), incident.Verb(redeemed, "its", "their"))
 		}
 		return c.printID(rec.ID, msg)
 	})
@@ -510,7 +518,7 @@ func (c *cli) missionConfirm(args []string) error {
 	case *all && len(pos) != 0:
 		return usagef("mission confirm: give one MEMBER or --all, not both")
 	case !*all && len(pos) != 1:
-		return usagef("mission confirm: want one MEMBER (an author key or a member record ID), or --all")
+		return usagef("mission confirm: want one MEMBER (an author key, a member record ID or a label), or --all")
 	}
 	return c.withStore(func(s *store.Store) error {
 		ms, err := s.Mission()
@@ -527,9 +535,9 @@ func (c *cli) missionConfirm(args []string) error {
 			if ms, err := s.Mission(); err == nil {
 				n = confirmedRedemptions(ms) - before
 			}
-			msg := fmt.Sprintf("Confirmed %d redemptions: each of those invites is closed to every other device.", n)
+			msg := fmt.Sprintf("Confirmed %s: %s closed to every other device.", incident.Plural(n, "redemption"), incident.Verb(n, "that invite is", "each of those invites is"))
 			if ms, err := s.Mission(); err == nil && len(ms.Duplicates()) > 0 {
-				msg += fmt.Sprintf(" %d invites used by several devices still wait for a choice: `vigil mission confirm MEMBER`.", len(ms.Duplicates()))
+				msg += fmt.Sprintf(" %s used by several devices still %s for a choice: `vigil mission confirm MEMBER`.", incident.Plural(len(ms.Duplicates()), "invite"), incident.Verb(len(ms.Duplicates()), "waits", "wait"))
 			}
 			if c.json {
 				return c.printJSON(map[string]any{"id": rec.ID.String(), "confirmed": n})
@@ -560,26 +568,6 @@ func confirmedRedemptions(ms *incident.MissionState) int {
 		}
 	}
 	return n
-}
-
-// resolveMember reads an author key or a member record ID.
-func resolveMember(ms *incident.MissionState, s string) (incident.Author, error) {
-	if a, err := incident.ParseAuthor(s); err == nil {
-		if _, ok := ms.Role(a); !ok {
-			return a, fmt.Errorf("%s is not a member of this mission", a)
-		}
-		return a, nil
-	}
-	id, err := incident.ParseID(s)
-	if err != nil {
-		return incident.Author{}, usagef("%q is neither an author key nor a member record ID", s)
-	}
-	for _, m := range ms.Members() {
-		if m.Record == id {
-			return m.Author, nil
-		}
-	}
-	return incident.Author{}, fmt.Errorf("no member record %s", id)
 }
 
 // missionConfig is `mission config set` and `mission config show`.
@@ -661,7 +649,7 @@ func (c *cli) missionConfigSet(args []string) error {
 		if err != nil {
 			return fmt.Errorf("mission config set: %w", err)
 		}
-		return c.printID(rec.ID, fmt.Sprintf("Mission configuration signed (%d settings); it reaches members with the next sync or bundle.", len(settings)))
+		return c.printID(rec.ID, fmt.Sprintf("Mission configuration signed (%s); it reaches members with the next sync or bundle.", incident.Plural(len(settings), "setting")))
 	})
 }
 

@@ -146,8 +146,7 @@ func (c *cli) reportAdd(args []string) error {
 	f := newReportFlags("report add")
 	for _, a := range args {
 		if a == "-h" || a == "--help" || a == "-help" {
-			fmt.Fprint(c.stdout, categoryHelp())
-			fmt.Fprintf(c.stdout, "flags: %s\n", flagList(f.fs))
+			fmt.Fprint(c.stdout, flagsHelp(f.fs)+"\n"+categoryHelp())
 			return nil
 		}
 	}
@@ -355,11 +354,14 @@ func (c *cli) reportShow(args []string) error {
 	if len(pos) != 1 {
 		return usagef("report show: want one report ID")
 	}
-	id, err := parseRecordID(pos[0])
-	if err != nil {
+	if err := checkReportIDArg(pos[0]); err != nil {
 		return err
 	}
 	return c.withStore(func(s *store.Store) error {
+		id, err := resolveReportID(s, pos[0])
+		if err != nil {
+			return err
+		}
 		v, err := s.Report(id)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no report %s on this device", id)
@@ -457,14 +459,17 @@ func (c *cli) reportAmend(args []string) error {
 	if len(pos) != 1 {
 		return usagef("report amend: want one report ID, then the flags to change")
 	}
-	id, err := parseRecordID(pos[0])
-	if err != nil {
+	if err := checkReportIDArg(pos[0]); err != nil {
 		return err
 	}
 	if len(setFlags(f.fs)) == 0 {
 		return usagef("report amend: give at least one field to change (any report add flag)")
 	}
 	return c.withStore(func(s *store.Store) error {
+		id, err := resolveReportID(s, pos[0])
+		if err != nil {
+			return err
+		}
 		ms, err := s.Mission()
 		if err != nil {
 			return err
@@ -529,17 +534,29 @@ func (c *cli) reportRetract(args []string) error {
 	if err := checkUTF8(map[string]string{"reason": *reason}); err != nil {
 		return err
 	}
-	id, err := parseRecordID(pos[0])
-	if err != nil {
+	if err := checkReportIDArg(pos[0]); err != nil {
 		return err
 	}
 	return c.withStore(func(s *store.Store) error {
-		v, err := s.Report(id)
+		id, err := resolveReportID(s, pos[0])
 		if err != nil {
-			return fmt.Errorf("no report %s on this device", id)
+			return err
 		}
-		rec, err := s.PutMaybeSealed(v.Sealed, incident.KindRetract, &id, incident.RetractPayload{Target: id.Bytes(), Reason: *reason})
-		if err != nil {
+		rec, err := s.Retract(id, *reason)
+		var already *store.AlreadyRetractedError
+		switch {
+		case errors.As(err, &already):
+			// Idempotent: nothing was written, and that is a success.
+			if c.json {
+				return c.printJSON(map[string]any{"id": nil, "already_retracted": true, "retraction": idOrNil(already.Retraction)})
+			}
+			fmt.Fprintf(c.stderr, "Report %s is already retracted; nothing was written.\n", id)
+			return nil
+		case errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("no report %s on this device", id)
+		case errors.Is(err, store.ErrNotMine):
+			return fmt.Errorf("report %s is another member's: only its author may retract it; nothing was written", id)
+		case err != nil:
 			return err
 		}
 		return c.printID(rec.ID, "Retraction saved on this device.")
@@ -553,4 +570,12 @@ func (c *cli) printID(id incident.ID, msg string) error {
 	fmt.Fprintln(c.stdout, id)
 	fmt.Fprintln(c.stderr, msg)
 	return nil
+}
+
+// idOrNil is a record ID for JSON, or null for the zero ID.
+func idOrNil(id incident.ID) any {
+	if id.IsZero() {
+		return nil
+	}
+	return id.String()
 }

@@ -26,11 +26,14 @@ func (c *cli) cmdReview(args []string) error {
 	if err := checkUTF8(map[string]string{"note": *note}); err != nil {
 		return err
 	}
-	id, err := parseRecordID(pos[0])
-	if err != nil {
+	if err := checkReportIDArg(pos[0]); err != nil {
 		return err
 	}
 	return c.withStore(func(s *store.Store) error {
+		id, err := resolveReportID(s, pos[0])
+		if err != nil {
+			return err
+		}
 		ms, err := s.Mission()
 		if err != nil {
 			return err

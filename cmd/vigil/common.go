@@ -239,12 +239,6 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func flagList(fs *flag.FlagSet) string {
-	var names []string
-	fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) })
-	return strings.Join(names, " ")
-}
-
 // setFlags returns the names of the flags given on the command line.
 func setFlags(fs *flag.FlagSet) map[string]bool {
 	set := map[string]bool{}
@@ -302,16 +296,6 @@ func (c *cli) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// parseRecordID accepts a full ID or a unique prefix is not supported: IDs
-// are content hashes and a prefix could match a forged record later.
-func parseRecordID(s string) (incident.ID, error) {
-	id, err := incident.ParseID(s)
-	if err != nil {
-		return id, usagef("%v", err)
-	}
-	return id, nil
-}
-
 // helpRequest: -h or --help on a command; its flags are printed and the
 // command exits 0.
 type helpRequest struct{ fs *flag.FlagSet }
@@ -319,10 +303,59 @@ type helpRequest struct{ fs *flag.FlagSet }
 func (h *helpRequest) Error() string { return "help" }
 
 func (h *helpRequest) text() string {
+	return flagsHelp(h.fs)
+}
+
+// positionals are the arguments a command takes besides its flags, for
+// its usage line.
+var positionals = map[string]string{
+	"mission join": "CODE", "mission revoke": "MEMBER", "mission confirm": "MEMBER",
+	"mission invite cancel": "INVITE_ID", "mission cancel": "INVITE_ID",
+	"report show": "ID", "report amend": "ID", "report retract": "ID", "review": "ID",
+	"bundle import": "FILE", "verify": "FILE",
+}
+
+// valueNames are the value placeholders help shows for flag types.
+var valueNames = map[string]string{"string": "TEXT", "int": "N", "uint": "N", "int64": "N", "float": "F", "float64": "F", "duration": "DUR"}
+
+// flagsHelp is a command's help, generated from the FlagSet its parser
+// uses: the usage line and every flag with its value and default.
+func flagsHelp(fs *flag.FlagSet) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "vigil %s flags:\n", h.fs.Name())
-	h.fs.VisitAll(func(f *flag.Flag) {
-		fmt.Fprintf(&b, "  --%-20s %s\n", f.Name, f.Usage)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	line := "vigil " + fs.Name()
+	if a := positionals[fs.Name()]; a != "" {
+		line += " " + a
+	}
+	if n == 0 {
+		fmt.Fprintf(&b, "Usage: %s (no flags)\n", line)
+	} else {
+		fmt.Fprintf(&b, "Usage: %s [flags]\n", line)
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		if strings.ContainsRune(name, ' ') {
+			// A quoted command in the usage, not a value name: name the
+			// value by its type.
+			plain := *f
+			plain.Usage = strings.ReplaceAll(f.Usage, "`", "")
+			name, _ = flag.UnquoteUsage(&plain)
+			usage = f.Usage
+		}
+		left := "--" + f.Name
+		if v, ok := valueNames[name]; ok {
+			name = v
+		}
+		if name != "" {
+			left += " " + strings.ToUpper(name)
+		}
+		def := ""
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "[]" {
+			def = fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(&b, "  %-24s %s%s\n", left, usage, def)
 	})
+	b.WriteString("Global flags, before or after the command: --home DIR, --json, --passphrase-file FILE.\n")
 	return b.String()
 }

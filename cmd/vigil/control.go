@@ -125,18 +125,27 @@ func (cs *controlServer) exec(w http.ResponseWriter, r *http.Request) {
 // errNoNode: no process serves the home's control socket.
 var errNoNode = errors.New("no node is running on this home")
 
+// socketLive reports whether a process answers on home's control socket.
+func socketLive(home string) bool {
+	path := socketPath(home)
+	if _, err := os.Stat(path); err != nil {
+		return false
+	}
+	conn, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
 // forward runs args in the process that holds the home, if one does. It
 // returns errNoNode when none answers.
 func (c *cli) forward(args []string) (int, error) {
 	path := socketPath(c.home)
-	if _, err := os.Stat(path); err != nil {
+	if !socketLive(c.home) {
 		return 0, errNoNode
 	}
-	conn, err := net.DialTimeout("unix", path, 2*time.Second)
-	if err != nil {
-		return 0, errNoNode
-	}
-	conn.Close()
 	pass, err := c.passphrase("Passphrase for " + c.home)
 	if err != nil {
 		return 0, err

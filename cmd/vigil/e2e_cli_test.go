@@ -117,7 +117,7 @@ func TestPassphraseDuressWipe(t *testing.T) {
 	wantFailure(t, "the real passphrase after duress", out, errs, code, exitError, "wrong passphrase")
 
 	// Wipe: no passphrase needed, and afterwards every command says so.
-	mustRun(t, home, []string{"VIGIL_PASSPHRASE="}, "wipe")
+	mustRun(t, home, []string{"VIGIL_PASSPHRASE="}, "wipe", "--yes")
 	for _, args := range [][]string{{"status"}, {"report", "list"}, {"mission", "members"}} {
 		out, errs, code = runVigil(t, home, nil, args...)
 		wantFailure(t, "vigil "+strings.Join(args, " ")+" after wipe", out, errs, code, exitError, "wiped")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	now            func() time.Time
+	// terminal, when set, says whether stdin is a terminal (tests);
+	// otherwise stdin is checked.
+	terminal func() bool
 
 	// Set when the command runs inside the process that holds the home
 	// (vigil node, the app), through the control socket. dir is then the
@@ -68,7 +72,15 @@ func (c *cli) run(args []string) int {
 		return c.exitCode(err)
 	}
 	if c.shared == nil && len(rest) > 0 && forwardable[rest[0]] && !isHelp(rest) {
-		code, err := c.forward(rest)
+		fwd := rest
+		if rest[0] == "wipe" && socketLive(c.home) {
+			// Ask here, where the person is: the node has no terminal.
+			if err := c.confirmWipe(rest[1:]); err != nil {
+				return c.exitCode(err)
+			}
+			fwd = append(append([]string{}, rest...), "--yes")
+		}
+		code, err := c.forward(fwd)
 		if err == nil {
 			return code
 		}
@@ -194,8 +206,8 @@ func commands() []command {
 		{"checkin", "arrived, opened, all quiet, closed", (*cli).cmdCheckin},
 		{"alert", "observer in danger", (*cli).cmdAlert},
 		{"bundle", "records on a file, for USB sticks and SD cards", (*cli).cmdBundle},
-		{"export", "reports as csv, jsonl or geojson", (*cli).cmdExport},
-		{"verify", "check a bundle or export offline", (*cli).cmdVerify},
+		{"export", "reports as csv, jsonl, geojson, xlsx, pdf or an evidence package", (*cli).cmdExport},
+		{"verify", "check a bundle, JSONL export, evidence package or QR code offline", (*cli).cmdVerify},
 		{"checkpoint", "sign the set root; print a text to publish", (*cli).cmdCheckpoint},
 		{"status", "this device, its mission and its store", (*cli).cmdStatus},
 		{"wipe", "destroy the store's key: nothing in it can be read again", (*cli).cmdWipe},
@@ -208,9 +220,83 @@ func commands() []command {
 	}
 }
 
+// subcommands lists the commands that take a subcommand, for help.
+var subcommands = map[string][]string{
+	"passphrase": {"change"},
+	"mission":    {"create", "invite", "invites", "invite cancel", "join", "members", "revoke", "confirm", "config"},
+	"report":     {"add", "list", "show", "amend", "retract"},
+	"bundle":     {"export", "import"},
+}
+
+// commandPaths is every command line help knows: "init", "report add", ...
+func commandPaths() [][]string {
+	var out [][]string
+	for _, cmd := range commands() {
+		subs, ok := subcommands[cmd.name]
+		if !ok {
+			out = append(out, []string{cmd.name})
+			continue
+		}
+		for _, sub := range subs {
+			out = append(out, append([]string{cmd.name}, strings.Fields(sub)...))
+		}
+	}
+	return out
+}
+
+// helpFor prints the help of the command line words (`vigil help report
+// add`, `vigil report --help`): a command's flags from its own FlagSet,
+// or for a command that takes a subcommand, each subcommand's.
+func (c *cli) helpFor(words []string) error {
+	var path []string
+	for _, w := range words {
+		if w != "help" && !isHelp([]string{w}) {
+			path = append(path, w)
+		}
+	}
+	if len(path) == 0 {
+		return c.cmdHelp(nil)
+	}
+	known := false
+	for _, cmd := range commands() {
+		known = known || cmd.name == path[0]
+	}
+	if !known {
+		return usagef("help: unknown command %q", path[0])
+	}
+	subs, grouped := subcommands[path[0]]
+	if grouped && (len(path) == 1 || !slices.Contains(subs, path[1])) {
+		for i, sub := range subs {
+			if i > 0 {
+				fmt.Fprintln(c.stdout)
+			}
+			if err := c.helpFor(append([]string{path[0]}, strings.Fields(sub)...)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(path) > 2 && !(path[1] == "invite" && path[2] == "cancel") {
+		path = path[:2]
+	}
+	err := c.dispatch(append(path, "--help"))
+	var help *helpRequest
+	if errors.As(err, &help) {
+		fmt.Fprint(c.stdout, help.text())
+		return nil
+	}
+	return err
+}
+
 func (c *cli) dispatch(args []string) error {
 	if len(args) == 0 {
 		return c.cmdGUI(nil)
+	}
+	if args[0] == "help" && len(args) > 1 {
+		return c.helpFor(args[1:])
+	}
+	if subs, ok := subcommands[args[0]]; ok && isHelp(args) && (len(args) == 1 || !slices.Contains(subs, args[1])) {
+		return c.helpFor(args)
 	}
 	for _, cmd := range commands() {
 		if cmd.name == args[0] {
@@ -230,9 +316,10 @@ the device and spread to other mission devices over any link.
 Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
 
   init [--name NAME]                      create device keys and the store
-  passphrase change [--duress]            re-wrap the store key, or set a duress passphrase
+  passphrase change [--duress] [--new-passphrase-file F]
+                                          re-wrap the store key, or set a duress passphrase
   mission create --name NAME [--seal-by-default] [--label TEXT] [--practice]
-  mission invite --role observer|carrier [--label TEXT] [--expires DUR] [--qr FILE.png]
+  mission invite --role observer|carrier [--label TEXT] [--expires DUR] [--qr FILE.png] [--bootstrap ADDR]...
   mission invite --role coordinator --for AUTHOR [--label TEXT]
   mission join CODE                       CODE, or - to read it from standard input
   mission invites                         the invites this device issued and who redeemed them
@@ -246,28 +333,36 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   mission config set KEY=VALUE...         coordinators: sign mission settings (listed below)
   mission config show                     every mission setting, who set it and when, conflicts
   report add --category CAT --severity 1-4 --title TEXT [--description TEXT]
-             [--station CODE] [--area TEXT] [--lat F --lon F] [--occurred T]
-             [--attach FILE]... [--channel C --harm H --reach N --source TEXT]
-  report list [--category CAT|FAMILY] [--station CODE] [--since T] [--status S]
+             [--station CODE] [--area TEXT] [--lat F --lon F [--precision M]] [--occurred T]
+             [--attach FILE]... [--sealed] [--channel C --harm H --reach N --source TEXT]
+  report list [--category CAT|FAMILY] [--station CODE] [--since T] [--status S] [--author AUTHOR] [--limit N]
   report show ID
   report amend ID [any report add flag]
-  report retract ID --reason TEXT
+  report retract ID --reason TEXT         a second retract says so and writes nothing
   review ID --status verified|corroborated|rejected|escalated [--note TEXT]
   checkin --status arrived|opened|all_quiet|closed [--station CODE]
   alert [--note TEXT] [--station CODE]    observer in danger
-  bundle export --out FILE [--since T]    records on a file for a USB stick
-  bundle import FILE                      store a bundle's valid records (exit 3 if some were rejected)
-  export --format csv|jsonl|geojson --out FILE [--hxl] [report list filters]
-  verify FILE [--mission ID]              check every signature and membership chain offline
-  node [--listen MULTIADDR]... [--peer MULTIADDR]... [--no-mdns] [--relay-service]
+  bundle export --out FILE [--since T] [--to RECIPIENT | --passphrase-file F]
+                                          records on a file for a USB stick, encrypted with --to (an age1… key
+                                          from the recipient's "vigil status --json") or a passphrase file
+  bundle import FILE [--passphrase-file F]
+                                          store a bundle's valid records (exit 3 if some were rejected)
+  export --format csv|jsonl|geojson|xlsx|pdf|evidence --out FILE [--public] [--hxl] [report list filters]
+  verify FILE [--mission ID]              check a bundle, JSONL export or evidence package offline
+  verify --qr IMAGE [--mission ID] [--mission-file FILE | --bundle FILE]
+                                          check a report's QR code (from a PDF export), with its membership chain
+  node [--listen MULTIADDR]... [--peer MULTIADDR]... [--no-mdns] [--relay-service] [--verbose]
   sync --peer MULTIADDR [--timeout DUR]   reconcile once with one peer, then exit
   peers                                   the peers a running node is connected to
   checkpoint                              sign the set root; print a text to publish
   status                                  this device, its store and its node
-  wipe                                    destroy the store's key
+  wipe [--yes]                            destroy the store's key (asks on a terminal; --yes otherwise)
   demo [--seed N] [--day YYYY-MM-DD]      a practice mission in a home of its own (default: the home + "-practice")
   gui                                     the app (the default with no command)
+  help [COMMAND [SUBCOMMAND]]             this text, or a command's flags (also: vigil COMMAND --help)
 
+ID: a report's full ID or a unique prefix of at least 8 characters after bafkrei.
+MEMBER: an author key, a member record ID or a unique label.
 T is RFC 3339 or a duration back from now (2h). DUR is a Go duration (72h).
 The home is --home, else $VIGIL_HOME, else the user data folder.
 The passphrase comes from $VIGIL_PASSPHRASE or --passphrase-file, else a prompt.

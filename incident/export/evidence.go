@@ -216,7 +216,7 @@ func (v *verifier) readEvidence(data []byte) error {
 		case strings.HasPrefix(f.Path, "records/"):
 			e := v.add(data, f.ID)
 			if e.rec != nil && string(e.rec.Kind) != f.Kind && e.verdict.Reason == "" {
-				e.verdict.Reason = fmt.Sprintf("manifest says kind %s, the record is a %s", f.Kind, e.rec.Kind)
+				e.verdict.Reason = fmt.Sprintf("manifest says kind %s, the record is %s", f.Kind, incident.Article(string(e.rec.Kind)))
 			}
 		case strings.HasPrefix(f.Path, "attachments/"):
 			if path.Base(f.Path) != hex.EncodeToString(sum[:]) {

@@ -326,7 +326,7 @@ func (v *verifier) readJSONL(data []byte) error {
 			e := v.add(raws[0], d.ID)
 			e.lenient = lenient
 			if e.rec != nil && e.rec.Kind != d.Kind && e.verdict.Reason == "" {
-				e.verdict.Reason = fmt.Sprintf("line says kind %s, the record is a %s", d.Kind, e.rec.Kind)
+				e.verdict.Reason = fmt.Sprintf("line says kind %s, the record is %s", d.Kind, incident.Article(string(e.rec.Kind)))
 			}
 		default:
 			v.readNewerLine(text, n, name)
@@ -426,7 +426,7 @@ func (v *verifier) readNewerLine(text []byte, n int, name string) {
 	}
 	switch {
 	case e.rec.Kind != line.Kind:
-		e.verdict.Reason = fmt.Sprintf("line says kind %s, the record is a %s", line.Kind, e.rec.Kind)
+		e.verdict.Reason = fmt.Sprintf("line says kind %s, the record is %s", line.Kind, incident.Article(string(e.rec.Kind)))
 	case line.Author != "" && line.Author != e.rec.AuthorKey().String():
 		e.verdict.Reason = `field "author" on the line differs from the signed record`
 	case line.Created != "" && line.Created != incident.FormatTime(e.rec.Created):

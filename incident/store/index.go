@@ -81,7 +81,7 @@ func (s *Store) foldIn(txn *badger.Txn, id incident.ID) (incident.ReportView, er
 		return incident.ReportView{}, err
 	}
 	if rep.Kind != incident.KindReport {
-		return incident.ReportView{}, fmt.Errorf("%s is a %s record, not a report", id, rep.Kind)
+		return incident.ReportView{}, fmt.Errorf("%s is %s record, not a report", id, incident.Article(string(rep.Kind)))
 	}
 	rel, err := related(txn, id)
 	if err != nil {

@@ -228,7 +228,7 @@ func (s *Store) Join(code string) (incident.ID, error) {
 	if s.ms != nil {
 		for _, m := range s.ms.Members() {
 			if m.Author == self && m.Role == inv.Token.Role {
-				return incident.ID{}, fmt.Errorf("this device is already a %s of mission %q", m.Role, inv.Mission.Name)
+				return incident.ID{}, fmt.Errorf("this device is already %s of mission %q", incident.Article(m.Role), inv.Mission.Name)
 			}
 		}
 	}

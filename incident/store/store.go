@@ -719,3 +719,18 @@ func (s *Store) Kinds() ([]incident.Kind, error) {
 	})
 	return out, err
 }
+
+// IDsOfKind returns the IDs of the stored records of kind k, in
+// claimed-time order, reading index keys only (no record is decoded).
+func (s *Store) IDsOfKind(k incident.Kind) ([]incident.ID, error) {
+	var out []incident.ID
+	err := s.view(func(txn *badger.Txn) error {
+		return scanPrefix(txn, kindPrefix(k), false, func(key []byte) error {
+			var id incident.ID
+			copy(id[:], key[len(key)-32:])
+			out = append(out, id)
+			return nil
+		})
+	})
+	return out, err
+}

@@ -178,7 +178,8 @@ type Revocation struct {
 // with them: any other key that redeems it is refused), accepting every
 // record of theirs this device holds unless acceptNone, then a new secret
 // epoch that the revoked device never receives. Open connections to the
-// member close as the record is stored.
+// member close as the record is stored. A member already revoked gets no
+// second record: *AlreadyRevokedError.
 func (s *Store) Revoke(member incident.Author, reason string, acceptNone bool) (Revocation, error) {
 	ms, err := s.Mission()
 	if err != nil {
@@ -189,6 +190,11 @@ func (s *Store) Revoke(member incident.Author, reason string, acceptNone bool) (
 	}
 	if _, ok := ms.Role(member); !ok {
 		return Revocation{}, fmt.Errorf("%s is not a member of this mission", member)
+	}
+	if revs := ms.Revocations(member); len(revs) > 0 {
+		// Idempotent: a second revoke record would only start another
+		// epoch and list the same member again.
+		return Revocation{}, &AlreadyRevokedError{Member: member, Revocation: revs[0].ID}
 	}
 	var accepted [][]byte
 	if !acceptNone {
