@@ -16,6 +16,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"golang.org/x/term"
 
+	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/demo"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/incident/vault"
@@ -174,8 +175,8 @@ func (c *cli) cmdSync(args []string) error {
 				"seconds": res.Duration.Seconds()})
 		}
 		fmt.Fprintf(c.stdout, "sent %d, received %d, rejected %d\n", res.Sent, res.Received, res.Rejected)
-		fmt.Fprintf(c.stderr, "Reconciled with %s in %d rounds and %.1f s: %d bytes sent, %d received (%d of them reconciliation).\n",
-			info.ID, res.Rounds, res.Duration.Seconds(), res.BytesSent, res.BytesReceived, res.ReconBytes)
+		fmt.Fprintf(c.stderr, "Reconciled with %s in %s and %.1f s: %d bytes sent, %d received (%d of them reconciliation).\n",
+			info.ID, incident.Plural(res.Rounds, "round"), res.Duration.Seconds(), res.BytesSent, res.BytesReceived, res.ReconBytes)
 		if res.Rejected > 0 {
 			return &partialError{fmt.Sprintf("%d records from the peer were rejected", res.Rejected)}
 		}

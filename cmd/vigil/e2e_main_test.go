@@ -247,7 +247,7 @@ func decodeLines[T any](t testing.TB, s string) []T {
 	return out
 }
 
-// The JSON shapes the CLI prints (DESIGN.md, "Command-line contract").
+// The JSON shapes the CLI prints (the README's command line).
 
 type statusOut struct {
 	Home        string         `json:"home"`

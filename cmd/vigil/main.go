@@ -1,6 +1,6 @@
 // Command vigil is the Vigil observer mesh: the CLI, the headless node and
-// (with no command) the app. See `vigil help` and DESIGN.md's command-line
-// contract; these names are stable.
+// (with no command) the app. See `vigil help` and the README's command
+// line; these names are stable.
 package main
 
 import (
@@ -16,7 +16,7 @@ import (
 	"github.com/vigil-mesh/vigil/sync/daemon"
 )
 
-// Exit codes (DESIGN.md): 0 success, 1 error with nothing changed, 3 partly
+// Exit codes: 0 success, 1 error with nothing changed, 3 partly
 // done, 2 bad usage.
 const (
 	exitOK      = 0
@@ -156,7 +156,7 @@ func (c *cli) globalFlags(args []string) ([]string, error) {
 		case "home", "passphrase-file":
 			if name == "passphrase-file" && len(rest) > 0 && rest[0] == "bundle" {
 				// After `bundle`, --passphrase-file is the bundle's own
-				// passphrase (DESIGN.md's `bundle export --passphrase-file F`);
+				// passphrase (`bundle export --passphrase-file F`);
 				// the store's comes before the command or from the environment.
 				rest = append(rest, a)
 				continue

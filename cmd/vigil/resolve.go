@@ -8,8 +8,8 @@ import (
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
-// Report IDs and members as a person types them (DESIGN.md, "Command-line
-// contract"): a report by its full ID or any unique prefix of at least
+// Report IDs and members as a person types them (the README's command
+// line): a report by its full ID or any unique prefix of at least
 // idPrefixMin characters after "bafkrei"; a member by author key, member
 // record ID or unique label. Every command that takes one goes through
 // resolveReportID or resolveMember.
