@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-mesh/vigil/internal/testkit"
 )
 
 var (
@@ -74,6 +76,13 @@ func testMain(m *testing.M) (int, error) {
 	})
 	if len(stray) > 0 {
 		return 1, fmt.Errorf("commands run with --home wrote to the default home: %v", stray)
+	}
+	// The tests that run the CLI in this process (control socket, node)
+	// must leave no goroutine behind.
+	if code == 0 {
+		if err := testkit.Leaks(); err != nil {
+			return 1, err
+		}
 	}
 	return code, nil
 }
