@@ -71,3 +71,36 @@ func TestRevokeIdempotent(t *testing.T) {
 		t.Errorf("a second revocation stored records: %v, before %v", got, before)
 	}
 }
+
+// A revocation whose epoch never started (written without one, or the
+// first call failed between the two records) gets its epoch from the next
+// Revoke of the same member, and only then is the member "already
+// revoked".
+func TestRevokeCompletesMissingEpoch(t *testing.T) {
+	clk := newClock(t0)
+	o := store.Options{Now: clk.Now}
+	f := openBadger(t, o)
+	createMission(t, f)
+	obs := openBadger(t, o)
+	enroll(t, f, obs, incident.RoleObserver, "observer")
+	clk.Advance(time.Minute)
+	a := obs.Author()
+	rev, err := f.Put(incident.KindRevoke, incident.RevokePayload{Member: a[:], Reason: "by hand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := mustMission(t, f)
+	if n := ms.EpochNumber(); n != 1 {
+		t.Fatalf("epoch %d before, want 1", n)
+	}
+	got, err := f.Revoke(a, "again", false)
+	if err != nil || got.Epoch == nil || got.Record == nil || got.Record.ID != rev.ID {
+		t.Fatalf("Revoke of a revoked member with no epoch = %+v, %v; want the missing epoch", got, err)
+	}
+	if n := mustMission(t, f).EpochNumber(); n != 2 {
+		t.Fatalf("epoch %d after, want 2", n)
+	}
+	if _, err := f.Revoke(a, "third", false); !errors.Is(err, store.ErrRevoked) {
+		t.Fatalf("third Revoke: %v, want already revoked", err)
+	}
+}

@@ -163,6 +163,30 @@ func (s *Store) EnsureEpoch() (bool, error) {
 	return err == nil, err
 }
 
+// epochCaused reports whether an epoch that counts names one of revs as
+// its cause.
+func (s *Store) epochCaused(ms *incident.MissionState, revs []incident.Revocation) bool {
+	for _, ep := range ms.Epochs() {
+		r, err := s.Get(ep.ID)
+		if err != nil || r == nil {
+			continue
+		}
+		p, err := r.DecodePayload()
+		pl, ok := p.(*incident.EpochPayload)
+		if err != nil || !ok {
+			continue
+		}
+		for _, c := range pl.Cause {
+			for _, rv := range revs {
+				if string(c) == string(rv.ID[:]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // ErrTooManyToAccept: the member has more records than a revocation can
 // list as accepted.
 var ErrTooManyToAccept = errors.New("too many records to accept")
@@ -193,7 +217,17 @@ func (s *Store) Revoke(member incident.Author, reason string, acceptNone bool) (
 	}
 	if revs := ms.Revocations(member); len(revs) > 0 {
 		// Idempotent: a second revoke record would only start another
-		// epoch and list the same member again.
+		// epoch and list the same member again. A revocation whose epoch
+		// never started (the first call failed between the two) gets it
+		// now.
+		if !s.epochCaused(ms, revs) {
+			ep, err := s.NewEpoch(revs[0].ID)
+			if err != nil {
+				return Revocation{}, fmt.Errorf("%s is revoked, but the new secret epoch failed: %w", member, err)
+			}
+			rec, _ := s.Get(revs[0].ID)
+			return Revocation{Record: rec, Epoch: ep}, nil
+		}
 		return Revocation{}, &AlreadyRevokedError{Member: member, Revocation: revs[0].ID}
 	}
 	var accepted [][]byte
