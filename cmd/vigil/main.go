@@ -352,12 +352,14 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   verify --qr IMAGE [--mission ID] [--mission-file FILE | --bundle FILE]
                                           check a report's QR code (from a PDF export), with its membership chain
   node [--listen MULTIADDR]... [--peer MULTIADDR]... [--no-mdns] [--relay-service] [--verbose]
+       [--practice-if-no-mission]         with no mission in this home, run the practice one beside it (make run)
   sync --peer MULTIADDR [--timeout DUR]   reconcile once with one peer, then exit
   peers                                   the peers a running node is connected to
   checkpoint                              sign the set root; print a text to publish
   status                                  this device, its store and its node
   wipe [--yes]                            destroy the store's key (asks on a terminal; --yes otherwise)
-  demo [--seed N] [--day YYYY-MM-DD]      a practice mission in a home of its own (default: the home + "-practice")
+  demo [--seed N] [--day YYYY-MM-DD] [--print-home]
+                                          a practice mission in a home of its own (default: the home + "-practice")
   gui                                     the app (the default with no command)
   help [COMMAND [SUBCOMMAND]]             this text, or a command's flags (also: vigil COMMAND --help)
 
