@@ -16,8 +16,16 @@ import (
 // listen address; the node is stopped with SIGTERM when the test ends.
 func startNode(t *testing.T, home string, args ...string) string {
 	t.Helper()
+	return startNodeIn(t, home, "", args...)
+}
+
+// startNodeIn is startNode with dir as the node's working folder ("" for
+// the test's own).
+func startNodeIn(t *testing.T, home, dir string, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := vigilCmd(ctx, t, home, nil, append([]string{"node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"}, args...)...)
+	cmd.Dir = dir
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -68,46 +65,4 @@ func writePassFile(t testing.TB, dir string) string {
 		t.Fatal(err)
 	}
 	return "bundle.pass"
-}
-
-// startNodeIn runs `vigil node` on home with dir as its working folder
-// and waits for its first listen address.
-func startNodeIn(t *testing.T, home, dir string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := vigilCmd(ctx, t, home, nil, "node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0")
-	cmd.Dir = dir
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cancel()
-			<-done
-		}
-		cancel()
-	})
-	up := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		if sc.Scan() {
-			close(up)
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case <-up:
-	case <-time.After(30 * time.Second):
-		t.Fatal("vigil node printed no listen address")
-	}
 }
