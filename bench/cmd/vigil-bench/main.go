@@ -335,6 +335,7 @@ func storeGroup(rs *Results, meta *Meta, o benchOptions, work string, logf func(
 		return err
 	}
 	closed = false
+	m.Founder = f // invites are written down in the store: the open one
 
 	if o.part("dashboard") {
 		if err := dashboard(rs, o, f, base, filepath.Join(work, "replica"), logf); err != nil {
