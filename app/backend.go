@@ -626,7 +626,7 @@ func (b *StoreBackend) Members() ([]MemberItem, error) {
 		flag := ms.InviteFlag(m.Author)
 		out = append(out, MemberItem{Member: m, Founder: m.Record.IsZero(), DuplicateToken: ms.DuplicateToken(m),
 			Revoked: len(ms.Revocations(m.Author)) > 0, Self: m.Author == self, Standing: ms.Standing(m.Author),
-			InviteCancelled: !m.Invite.IsZero() && len(ms.Revocations(m.Invite)) > 0,
+			InviteCancelled: ms.InviteCancelled(m),
 			InviteRevoked:   flag == incident.FlagInviteRevoked, InviteClosed: flag == incident.FlagInviteClosed})
 	}
 	return out, nil

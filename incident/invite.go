@@ -172,7 +172,7 @@ func DecodeInvite(code string) (*ParsedInvite, error) {
 		return nil, inviteErr("carries an invite key its token does not name")
 	case len(inv.Token.Invite) != 0:
 		if len(inv.InviteKey) != ed25519.SeedSize ||
-			!bytes.Equal(ed25519.NewKeyFromSeed(inv.InviteKey).Public().(ed25519.PublicKey), inv.Token.Invite) {
+			!bytes.Equal(InvitePublic(inv.InviteKey), inv.Token.Invite) {
 			return nil, inviteErr("invite key does not match its token (the code was altered)")
 		}
 	}

@@ -128,7 +128,7 @@ func (ms *MissionState) inviteProblem(m Member) (flag, problem string) {
 	if m.Record.IsZero() {
 		return "", "" // the founder
 	}
-	if m.Invite != (Author{}) && len(ms.revoked[m.Invite]) > 0 {
+	if ms.InviteCancelled(m) {
 		return FlagInviteRevoked, "its invite was cancelled or revoked"
 	}
 	if ms.recordConfirmed(m.Record) {
@@ -244,6 +244,12 @@ func (ms *MissionState) Duplicates() [][]Member {
 	return out
 }
 
+// InviteCancelled reports whether a coordinator revoked m's invite key
+// (`mission invite cancel`): a confirm cannot restore it.
+func (ms *MissionState) InviteCancelled(m Member) bool {
+	return m.Invite != (Author{}) && len(ms.revoked[m.Invite]) > 0
+}
+
 // RedemptionConfirmed reports whether a coordinator confirmed m's
 // redemption of its invite.
 func (ms *MissionState) RedemptionConfirmed(m Member) bool {
@@ -271,16 +277,23 @@ func (ms *MissionState) MembersOf(a Author) []Member { return slices.Clone(ms.me
 
 // RedeemedBy returns the authors who redeemed the invite with invite key
 // id.
-func (ms *MissionState) RedeemedBy(id Author) []Author {
-	var out []Author
+func (ms *MissionState) RedeemedBy(id Author) []Author { return ms.Redemptions()[id] }
+
+// Redemptions returns, for every invite key that members redeemed, the
+// authors who did, sorted: one pass over the members, for a list of many
+// invites.
+func (ms *MissionState) Redemptions() map[Author][]Author {
+	out := map[Author][]Author{}
 	for _, list := range ms.members {
 		for _, m := range list {
-			if m.Invite == id && !slices.Contains(out, m.Author) {
-				out = append(out, m.Author)
+			if m.Invite != (Author{}) && !slices.Contains(out[m.Invite], m.Author) {
+				out[m.Invite] = append(out[m.Invite], m.Author)
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i][:], out[j][:]) < 0 })
+	for _, authors := range out {
+		sort.Slice(authors, func(i, j int) bool { return bytes.Compare(authors[i][:], authors[j][:]) < 0 })
+	}
 	return out
 }
 

@@ -305,7 +305,7 @@ func (s *Store) Confirm(members ...incident.Author) (*incident.Signed, error) {
 			if m.Record.IsZero() || ms.RedemptionConfirmed(m) {
 				continue
 			}
-			if m.Invite != (incident.Author{}) && len(ms.Revocations(m.Invite)) > 0 {
+			if ms.InviteCancelled(m) {
 				cancelled = true // a confirm cannot restore a cancelled invite
 				continue
 			}
@@ -416,8 +416,9 @@ func (s *Store) Invites() ([]IssuedInvite, error) {
 	if err != nil {
 		return nil, err
 	}
+	redeemed := s.ms.Redemptions()
 	for i := range list {
-		list[i].RedeemedBy = s.ms.RedeemedBy(list[i].ID)
+		list[i].RedeemedBy = redeemed[list[i].ID]
 		list[i].Cancelled = len(s.ms.Revocations(list[i].ID)) > 0
 	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].Created < list[j].Created })
