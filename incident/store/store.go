@@ -107,6 +107,9 @@ type Store struct {
 	// quotas caches quota usage (u/ values) read or written since open,
 	// by key: commit is their only writer, and a dropped batch clears it.
 	quotas map[string]quota
+	// epochs caches the member secrets (m/epochs) once read: every hello
+	// asks for them several times. Written through by saveEpochSecrets.
+	epochs map[incident.ID][]byte
 }
 
 func (o *Options) fill() {

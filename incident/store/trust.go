@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -23,9 +24,12 @@ type epochSecret struct {
 	Secret []byte `cbor:"2,keyasint"`
 }
 
-// epochSecrets returns the member secrets this device holds, by epoch
-// record ID (under s.mu).
+// epochSecrets returns a copy of the member secrets this device holds, by
+// epoch record ID (under s.mu), from the cache once it is read.
 func (s *Store) epochSecrets() (map[incident.ID][]byte, error) {
+	if s.epochs != nil {
+		return maps.Clone(s.epochs), nil
+	}
 	out := map[incident.ID][]byte{}
 	err := s.view(func(txn *badger.Txn) error {
 		v, err := getValue(txn, metaKey("epochs"))
@@ -48,7 +52,11 @@ func (s *Store) epochSecrets() (map[incident.ID][]byte, error) {
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	s.epochs = maps.Clone(out)
+	return out, nil
 }
 
 func (s *Store) saveEpochSecrets(m map[incident.ID][]byte) error {
@@ -61,8 +69,10 @@ func (s *Store) saveEpochSecrets(m map[incident.ID][]byte) error {
 		return err
 	}
 	if err := s.update(func(txn *badger.Txn) error { return txn.Set(metaKey("epochs"), b) }); err != nil {
+		s.epochs = nil // read again from disk next time
 		return err
 	}
+	s.epochs = maps.Clone(m)
 	return s.sync()
 }
 
@@ -86,6 +96,29 @@ func (s *Store) EpochSecrets() (map[incident.ID][]byte, error) {
 		}
 	}
 	return all, nil
+}
+
+// HeldEpochs returns the epochs that count and whose secret this device
+// holds, newest number first, with the secrets: what a hello proves
+// membership with, read without copying the mission state.
+func (s *Store) HeldEpochs() ([]incident.Epoch, map[incident.ID][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil {
+		return nil, nil, ErrNoMission
+	}
+	secrets, err := s.epochSecrets()
+	if err != nil {
+		return nil, nil, err
+	}
+	var held []incident.Epoch
+	for _, ep := range s.ms.Epochs() {
+		if _, ok := secrets[ep.ID]; ok {
+			held = append(held, ep)
+		}
+	}
+	sort.SliceStable(held, func(i, j int) bool { return held[i].Number > held[j].Number })
+	return held, secrets, nil
 }
 
 // AddEpochSecret keeps secret for the epoch record id, which must be held

@@ -78,6 +78,7 @@ type Store interface {
 	OnPut(fn func(*incident.Signed))
 	OnRevocation(fn func())
 	EpochSecrets() (map[incident.ID][]byte, error)
+	HeldEpochs() ([]incident.Epoch, map[incident.ID][]byte, error)
 	AddEpochSecret(id incident.ID, secret []byte) (bool, error)
 	EnsureEpoch() (bool, error)
 }

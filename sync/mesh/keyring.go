@@ -3,7 +3,6 @@ package mesh
 import (
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -34,22 +33,11 @@ const maxHandoverEpochs = 32
 // held returns the epochs that count and whose secret this device holds,
 // newest first, with the secrets.
 func (k keyring) held() ([]incident.Epoch, map[incident.ID][]byte) {
-	ms, err := k.e.store.Mission()
+	held, secrets, err := k.e.store.HeldEpochs()
 	if err != nil {
 		return nil, nil
 	}
-	secrets, err := k.e.store.EpochSecrets()
-	if err != nil {
-		return nil, nil
-	}
-	var out []incident.Epoch
-	for _, ep := range ms.Epochs() {
-		if _, ok := secrets[ep.ID]; ok {
-			out = append(out, ep)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Number > out[j].Number })
-	return out, secrets
+	return held, secrets
 }
 
 func (k keyring) Refs() []node.EpochRef {
