@@ -48,6 +48,16 @@ func (id ID) String() string {
 // MarshalText implements encoding.TextMarshaler (JSON uses the CID form).
 func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
 
+// UnmarshalText implements encoding.TextUnmarshaler (ParseID).
+func (id *ID) UnmarshalText(b []byte) error {
+	v, err := ParseID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}
+
 // ParseID reads the CID text form of a record ID.
 func ParseID(s string) (ID, error) {
 	c, err := cid.Decode(s)
@@ -99,6 +109,16 @@ func (a Author) Short() string {
 
 // MarshalText implements encoding.TextMarshaler.
 func (a Author) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler (ParseAuthor).
+func (a *Author) UnmarshalText(b []byte) error {
+	v, err := ParseAuthor(string(b))
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
 
 // IsZero reports whether a is the zero key.
 func (a Author) IsZero() bool { return a == Author{} }

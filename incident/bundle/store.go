@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -103,6 +104,32 @@ type Summary struct {
 type Rejection struct {
 	ID  incident.ID
 	Err error
+}
+
+// rejectionJSON is a Rejection in JSON: the reason in words (a control
+// socket carries summaries between processes).
+type rejectionJSON struct {
+	ID     incident.ID `json:"id"`
+	Reason string      `json:"reason"`
+}
+
+// MarshalJSON writes the rejection with its reason in words.
+func (r Rejection) MarshalJSON() ([]byte, error) {
+	reason := ""
+	if r.Err != nil {
+		reason = r.Err.Error()
+	}
+	return json.Marshal(rejectionJSON{r.ID, reason})
+}
+
+// UnmarshalJSON reads a rejection; its Err carries the reason's words.
+func (r *Rejection) UnmarshalJSON(b []byte) error {
+	var j rejectionJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	r.ID, r.Err = j.ID, errors.New(j.Reason)
+	return nil
 }
 
 // Import stores the valid records of a bundle file in st: it decrypts an

@@ -73,3 +73,16 @@ func (e *AlreadyRevokedError) Error() string {
 }
 
 func (e *AlreadyRevokedError) Is(target error) bool { return target == ErrRevoked }
+
+// ErrRefused marks a refusal by the mission's rules (a founder cannot be
+// revoked, an invite is already cancelled), as opposed to a failure to
+// read or write: the caller asked for something the rules do not allow,
+// and nothing was written.
+var ErrRefused = errors.New("refused by the mission's rules")
+
+type refusal struct{ msg string }
+
+func (r *refusal) Error() string        { return r.msg }
+func (r *refusal) Is(target error) bool { return target == ErrRefused }
+
+func refusedf(format string, args ...any) error { return &refusal{fmt.Sprintf(format, args...)} }

@@ -133,22 +133,22 @@ func (s *Store) Invite(req InviteRequest) (string, error) {
 	}
 	self := s.signer.Author()
 	if role, _ := s.ms.Role(self); role != incident.RoleCoordinator {
-		return "", fmt.Errorf("only coordinators can invite; this device is %s", incident.Article(orNone(role)))
+		return "", refusedf("only coordinators can invite; this device is %s", incident.Article(orNone(role)))
 	}
 	if !slices.Contains(incident.Roles, req.Role) {
-		return "", fmt.Errorf("--role: %q is not a role (want observer, carrier or coordinator)", req.Role)
+		return "", &incident.FieldError{Field: "role", Problem: fmt.Sprintf("%q is not a role (want observer, carrier or coordinator)", req.Role)}
 	}
 	if req.Role == incident.RoleCoordinator && req.For == nil {
-		return "", errors.New("--for: a coordinator invite must name the new coordinator's device key (its `vigil status` author)")
+		return "", &incident.FieldError{Field: "for", Problem: "a coordinator invite must name the new coordinator's device key"}
 	}
 	if len(req.Label) > incident.MaxLabelLen {
-		return "", fmt.Errorf("--label: %d bytes, limit %d", len(req.Label), incident.MaxLabelLen)
+		return "", &incident.FieldError{Field: "label", Problem: fmt.Sprintf("%d bytes, limit %d", len(req.Label), incident.MaxLabelLen)}
 	}
 	if !utf8.ValidString(req.Label) || strings.ContainsRune(req.Label, 0) {
-		return "", errors.New("--label: not valid UTF-8 text")
+		return "", &incident.FieldError{Field: "label", Problem: "not valid UTF-8 text"}
 	}
 	if len(req.Bootstrap) > 16 {
-		return "", fmt.Errorf("--bootstrap: %d addresses, limit 16", len(req.Bootstrap))
+		return "", &incident.FieldError{Field: "bootstrap", Problem: fmt.Sprintf("%d addresses, limit 16", len(req.Bootstrap))}
 	}
 	nonce := make([]byte, 16)
 	if _, err := rand.Read(nonce); err != nil {
@@ -228,7 +228,7 @@ func (s *Store) Join(code string) (incident.ID, error) {
 	if s.ms != nil {
 		for _, m := range s.ms.Members() {
 			if m.Author == self && m.Role == inv.Token.Role {
-				return incident.ID{}, fmt.Errorf("this device is already %s of mission %q", incident.Article(m.Role), inv.Mission.Name)
+				return incident.ID{}, refusedf("this device is already %s of mission %q", incident.Article(m.Role), inv.Mission.Name)
 			}
 		}
 	}

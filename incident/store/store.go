@@ -30,9 +30,9 @@ import (
 
 // Errors callers test with errors.Is.
 var (
-	ErrNotInitialised = errors.New("no Vigil store here: run `vigil init` first")
+	ErrNotInitialised = errors.New("no Vigil store here")
 	ErrExists         = errors.New("a Vigil store already exists here")
-	ErrNoMission      = errors.New("this device has not joined a mission: run `vigil mission create` or `vigil mission join`")
+	ErrNoMission      = errors.New("this device has not joined a mission")
 	ErrHasMission     = errors.New("this device already belongs to a mission")
 	ErrNotFound       = errors.New("no such record")
 	// ErrClosed is returned by every call made after Close (or racing it).

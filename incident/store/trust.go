@@ -243,10 +243,10 @@ func (s *Store) Revoke(member incident.Author, reason string, acceptNone bool) (
 		return Revocation{}, err
 	}
 	if member == ms.Founder {
-		return Revocation{}, fmt.Errorf("%s founded the mission and cannot be revoked", member)
+		return Revocation{}, refusedf("%s founded the mission and cannot be revoked", member)
 	}
 	if _, ok := ms.Role(member); !ok {
-		return Revocation{}, fmt.Errorf("%s is not a member of this mission", member)
+		return Revocation{}, refusedf("%s is not a member of this mission", member)
 	}
 	if revs := ms.Revocations(member); len(revs) > 0 {
 		// Idempotent: a second revoke record would only start another
@@ -319,18 +319,18 @@ func (s *Store) Confirm(members ...incident.Author) (*incident.Signed, error) {
 			}
 		}
 		if len(ids) == 0 {
-			return nil, errors.New("every invite in use is already confirmed or waits for a choice between devices")
+			return nil, refusedf("every invite in use is already confirmed or waits for a choice between devices")
 		}
 	}
 	for _, a := range members {
 		list := ms.MembersOf(a)
 		switch {
 		case len(list) == 0:
-			return nil, fmt.Errorf("%s is not a member of this mission", a)
+			return nil, refusedf("%s is not a member of this mission", a)
 		case a == ms.Founder:
-			return nil, fmt.Errorf("%s founded the mission: there is no invite to confirm", a)
+			return nil, refusedf("%s founded the mission: there is no invite to confirm", a)
 		case len(ms.Revocations(a)) > 0:
-			return nil, fmt.Errorf("%s has been revoked; a revoked member's redemption cannot be confirmed", a)
+			return nil, refusedf("%s has been revoked; a revoked member's redemption cannot be confirmed", a)
 		}
 		before := len(ids)
 		cancelled := false
@@ -346,9 +346,9 @@ func (s *Store) Confirm(members ...incident.Author) (*incident.Signed, error) {
 		}
 		if len(ids) == before {
 			if cancelled {
-				return nil, fmt.Errorf("%s joined with an invite that was cancelled; a confirm cannot restore it (invite them again)", a)
+				return nil, refusedf("%s joined with an invite that was cancelled; a confirm cannot restore it (invite them again)", a)
 			}
-			return nil, fmt.Errorf("%s's redemption is confirmed already", a)
+			return nil, refusedf("%s's redemption is confirmed already", a)
 		}
 	}
 	// One record holds what fits in a record; more go in several.
@@ -467,10 +467,10 @@ func (s *Store) CancelInvite(id incident.Author, reason string) (*incident.Signe
 		return nil, err
 	}
 	if len(ms.Revocations(id)) > 0 {
-		return nil, fmt.Errorf("invite %s is already cancelled", id)
+		return nil, refusedf("invite %s is already cancelled", id)
 	}
 	if _, ok := ms.Role(id); ok {
-		return nil, fmt.Errorf("%s is a member, not an invite: use mission revoke", id)
+		return nil, refusedf("%s is a member, not an invite: revoke the member instead", id)
 	}
 	if len(ms.RedeemedBy(id)) == 0 {
 		issued, err := s.Invites()
@@ -478,7 +478,7 @@ func (s *Store) CancelInvite(id incident.Author, reason string) (*incident.Signe
 			return nil, err
 		}
 		if !slices.ContainsFunc(issued, func(inv IssuedInvite) bool { return inv.ID == id }) {
-			return nil, fmt.Errorf("no invite %s: this device did not issue it and no member redeemed it", id)
+			return nil, refusedf("no invite %s: this device did not issue it and no member redeemed it", id)
 		}
 	}
 	if reason == "" {
