@@ -1,4 +1,4 @@
-package main
+package act
 
 import (
 	"strings"
@@ -34,12 +34,12 @@ func TestPickByPrefix(t *testing.T) {
 		t.Errorf("no match: %v", err)
 	}
 	for _, arg := range []string{"bafkreiabc", "abcdefg", "bafkrei", "BAFKREIABCDEFGHI", "bafkrei0000000000", "x y"} {
-		if err := checkReportIDArg(arg); err == nil {
+		if err := CheckReportRef(arg); err == nil {
 			t.Errorf("%q: accepted as an ID prefix", arg)
 		}
 	}
 	for _, arg := range []string{"bafkreiabcdefgh", "abcdefgh", ids[0].String()} {
-		if err := checkReportIDArg(arg); err != nil {
+		if err := CheckReportRef(arg); err != nil {
 			t.Errorf("%q: %v", arg, err)
 		}
 	}

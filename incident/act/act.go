@@ -1,0 +1,405 @@
+// Package act carries out what a person does in Vigil, once: create or
+// join a mission, invite, revoke, confirm and cancel; attach a file,
+// submit, amend and retract a report; review; check in; raise an alert.
+//
+// The command line (cmd/vigil), the app's screens (app) and the control
+// socket are adapters over it: they turn flags, taps and requests into
+// the typed requests here, and word the classified errors (Error, Code)
+// for their people. What is allowed, what is checked before anything is
+// signed, and what a second identical request does (nothing, for a
+// retraction or revocation) is decided here and nowhere else. The rules
+// about records themselves stay in incident (validity, folding) and the
+// persistence in incident/store.
+//
+// A Desk works on one open store. The Actions interface is what the
+// control socket carries: *Desk implements it, and so does the command
+// line's client of a running node, so one table of tests runs through
+// every adapter (cmd/vigil/usecase_test.go).
+package act
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/bundle"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// Actions is every action a person takes, as typed requests. Reports and
+// members are named as a person types them (Ref): a report by its full ID
+// or a unique prefix, a member by author key, member record ID or label.
+type Actions interface {
+	CreateMission(spec store.MissionSpec) (incident.ID, error)
+	Join(code string) (Joined, error)
+	Invite(req InviteRequest) (Invitation, error)
+	Revoke(member, reason string, acceptNone bool) (Revocation, error)
+	// Confirm confirms member's redemption of their invite; member ""
+	// confirms every invite redeemed by exactly one device.
+	Confirm(member string) (Confirmation, error)
+	CancelInvite(invite, reason string) (Cancellation, error)
+	// Configure sets mission settings, each KEY=VALUE.
+	Configure(settings []string) (Created, error)
+
+	AttachFile(name string, data []byte) (Attachment, error)
+	Submit(s Submission) (Created, error)
+	Amend(a Amendment) (Created, error)
+	Retract(report, reason string) (Retraction, error)
+	Review(report, status, note string) (Created, error)
+	Checkin(c incident.CheckinPayload) (Created, error)
+	Alert(a incident.AlertPayload) (Created, error)
+
+	// Report is one report as this device holds it (the command line
+	// reads it to amend it).
+	Report(report string) (incident.ReportView, error)
+
+	// Export writes an export to w; ExportBundle a bundle of this
+	// device's records. w is the caller's, not closed.
+	Export(req ExportRequest, w io.Writer) (Exported, error)
+	ExportBundle(req BundleRequest, w io.Writer) (Bundled, error)
+	ImportBundle(req ImportRequest) (bundle.Summary, error)
+}
+
+// Desk carries out actions on one open store. It is safe for concurrent
+// use, as the store is.
+type Desk struct {
+	st *store.Store
+	// Bootstrap, when set, gives the addresses new members should try
+	// first, added to every invite that names none (the node's own).
+	Bootstrap func() []string
+}
+
+var _ Actions = (*Desk)(nil)
+
+// New returns a desk over st. The caller keeps owning st.
+func New(st *store.Store) *Desk { return &Desk{st: st} }
+
+// Store is the store the desk works on.
+func (d *Desk) Store() *store.Store { return d.st }
+
+// mission is the mission state, or a NoMission refusal.
+func (d *Desk) mission() (*incident.MissionState, error) {
+	ms, err := d.st.Mission()
+	return ms, classify(err)
+}
+
+// mayPut refuses, before anything is signed, a kind this device may not
+// sign: it is not (or no longer) a member, or its role does not allow it.
+func (d *Desk) mayPut(ms *incident.MissionState, k incident.Kind) error {
+	self := d.st.Author()
+	role, ok := ms.Role(self)
+	if !ok {
+		return refuse(NotMember, "this device is not yet a member of mission %q", ms.Mission.Name)
+	}
+	if len(ms.Revocations(self)) > 0 {
+		return refuse(NotMember, "this device's membership of mission %q was revoked", ms.Mission.Name)
+	}
+	if !incident.Allowed(role, k) {
+		return refuse(Forbidden, "%s may not sign %s records", incident.Article(role), k)
+	}
+	return nil
+}
+
+// text checks a free-text field of a request.
+func text(field, s string) error {
+	if !utf8.ValidString(s) || slices.Contains([]byte(s), 0) {
+		return invalid(field, "not valid UTF-8 text")
+	}
+	return nil
+}
+
+// Attachment is a file kept in the store: its content by hash, and what
+// its manifest says.
+type Attachment struct {
+	Hash [32]byte `json:"hash"`
+	Name string   `json:"name"`
+	Size int      `json:"size"`
+	Mime string   `json:"mime"`
+}
+
+// AttachFile keeps a file's content in the encrypted store and describes
+// it; Submit and Amend then name it by hash. Nothing is signed yet, so a
+// draft may hold files that are never sent.
+func (d *Desk) AttachFile(name string, data []byte) (Attachment, error) {
+	if err := text("name", name); err != nil {
+		return Attachment{}, err
+	}
+	if len(data) > incident.MaxAttachmentSize {
+		return Attachment{}, invalid("attachments", "%s is %d bytes, limit %d", name, len(data), incident.MaxAttachmentSize)
+	}
+	sum := sha256.Sum256(data)
+	if err := d.st.PutBlob(sum, data); err != nil {
+		return Attachment{}, classify(err)
+	}
+	return Attachment{Hash: sum, Name: name, Size: len(data), Mime: http.DetectContentType(data)}, nil
+}
+
+// Created is a record an action signed and stored.
+type Created struct {
+	ID     incident.ID `json:"id"`
+	Sealed bool        `json:"sealed,omitempty"`
+}
+
+// Submission is a new report.
+type Submission struct {
+	Report incident.ReportPayload `json:"report"`
+	Files  []Attachment           `json:"files,omitempty"` // kept with AttachFile
+	// Sealed seals the report to the mission's coordinators; nil follows
+	// the mission's policy (seal_by_default).
+	Sealed *bool `json:"sealed,omitempty"`
+}
+
+// Submit checks a report against the mission (its category, the device's
+// role, every field), stores the attachment manifests, then signs and
+// stores the report. It returns once the report is durably on disk.
+func (d *Desk) Submit(s Submission) (Created, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return Created{}, err
+	}
+	r := s.Report
+	if err := d.checkReport(ms, &r, incident.KindReport); err != nil {
+		return Created{}, err
+	}
+	sealed := ms.SealByDefault()
+	if s.Sealed != nil {
+		sealed = *s.Sealed
+	}
+	if r.Attachments, err = d.manifests(s.Files, nil); err != nil {
+		return Created{}, err
+	}
+	rec, err := d.st.PutMaybeSealed(sealed, incident.KindReport, nil, r)
+	if err != nil {
+		return Created{}, classify(err)
+	}
+	return Created{ID: rec.ID, Sealed: sealed}, nil
+}
+
+// checkReport checks what a report or amendment says, before anything
+// is signed. r.Attachments is set from the files afterwards.
+func (d *Desk) checkReport(ms *incident.MissionState, r *incident.ReportPayload, k incident.Kind) error {
+	if r.Category == "" {
+		return invalid("category", "is required")
+	}
+	if _, ok := ms.Category(r.Category); !ok {
+		return invalid("category", "%q is not a category of this mission", r.Category)
+	}
+	attachments := r.Attachments
+	r.Attachments = nil
+	err := incident.ValidateReport(r)
+	r.Attachments = attachments
+	if err != nil {
+		return classify(err)
+	}
+	return d.mayPut(ms, k)
+}
+
+// manifests stores an attachment manifest for each file not in kept (the
+// hashes the report already names) and returns every file's hash.
+func (d *Desk) manifests(files []Attachment, kept [][]byte) ([][]byte, error) {
+	if len(files) > incident.MaxAttachments {
+		return nil, invalid("attachments", "%d files, limit %d", len(files), incident.MaxAttachments)
+	}
+	var out [][]byte
+	for _, f := range files {
+		h := f.Hash
+		out = append(out, h[:])
+		if slices.ContainsFunc(kept, func(k []byte) bool { return string(k) == string(h[:]) }) {
+			continue
+		}
+		if !d.st.HasBlob(f.Hash) {
+			return nil, refuse(FileGone, "attachment %s is no longer on this device; remove it and attach it again", f.Name)
+		}
+		if _, err := d.st.Put(incident.KindAttachment, incident.AttachmentPayload{Hash: h[:], Size: uint64(f.Size),
+			Mime: f.Mime, Name: f.Name}); err != nil {
+			return nil, classify(err)
+		}
+	}
+	return out, nil
+}
+
+// Amendment is a new version of one of this device's reports: every
+// field in full, and every file it keeps or adds.
+type Amendment struct {
+	Target string                 `json:"target"` // the report
+	Report incident.ReportPayload `json:"report"`
+	Files  []Attachment           `json:"files,omitempty"`
+}
+
+// Amend signs and stores an amendment of one of this device's reports,
+// sealed when the report is.
+func (d *Desk) Amend(a Amendment) (Created, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return Created{}, err
+	}
+	id, err := d.ResolveReport(a.Target)
+	if err != nil {
+		return Created{}, err
+	}
+	v, err := d.report(id)
+	if err != nil {
+		return Created{}, err
+	}
+	switch {
+	case v.Author != d.st.Author():
+		return Created{}, refuse(NotMine, "report %s is another member's: only its author may amend it", id)
+	case v.Retracted:
+		return Created{}, refuse(Retracted, "report %s was retracted", id)
+	case v.Sealed && !v.Opened:
+		return Created{}, refuse(SealedGone, "report %s is sealed and this device no longer holds a readable copy (a coordinator has received it); add a new report instead", id)
+	}
+	r := a.Report
+	if err := d.checkReport(ms, &r, incident.KindAmend); err != nil {
+		return Created{}, err
+	}
+	if r.Attachments, err = d.manifests(a.Files, v.Report.Attachments); err != nil {
+		return Created{}, err
+	}
+	rec, err := d.st.PutMaybeSealed(v.Sealed, incident.KindAmend, &id, incident.AmendPayload{Target: id.Bytes(), Report: r})
+	if err != nil {
+		return Created{}, classify(err)
+	}
+	return Created{ID: rec.ID, Sealed: v.Sealed}, nil
+}
+
+// report is one report by ID, NotFound when this device holds none.
+func (d *Desk) report(id incident.ID) (incident.ReportView, error) {
+	v, err := d.st.Report(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, &Error{Code: NotFound, Msg: fmt.Sprintf("no report %s on this device", id), Cause: err}
+	}
+	return v, classify(err)
+}
+
+// Report is one report as this device holds it.
+func (d *Desk) Report(ref string) (incident.ReportView, error) {
+	id, err := d.ResolveReport(ref)
+	if err != nil {
+		return incident.ReportView{}, err
+	}
+	return d.report(id)
+}
+
+// Retraction is what Retract did: a new retract record, or nothing
+// because the report was already retracted (Already, with the retraction
+// in force when this device holds it).
+type Retraction struct {
+	ID       incident.ID `json:"id"`
+	Report   incident.ID `json:"report"`
+	Already  bool        `json:"already,omitempty"`
+	Existing incident.ID `json:"existing"`
+}
+
+// Retract withdraws one of this device's reports, sealed when the report
+// is. A report already retracted gets no second record: that is a
+// success with Already set.
+func (d *Desk) Retract(ref, reason string) (Retraction, error) {
+	if reason == "" {
+		return Retraction{}, invalid("reason", "is required")
+	}
+	if err := text("reason", reason); err != nil {
+		return Retraction{}, err
+	}
+	ms, err := d.mission()
+	if err != nil {
+		return Retraction{}, err
+	}
+	id, err := d.ResolveReport(ref)
+	if err != nil {
+		return Retraction{}, err
+	}
+	if _, err := d.report(id); err != nil {
+		return Retraction{}, err
+	}
+	if err := d.mayPut(ms, incident.KindRetract); err != nil {
+		return Retraction{}, err
+	}
+	rec, err := d.st.Retract(id, reason)
+	var already *store.AlreadyRetractedError
+	switch {
+	case errors.As(err, &already):
+		return Retraction{Report: id, Already: true, Existing: already.Retraction}, nil
+	case errors.Is(err, store.ErrNotMine):
+		return Retraction{}, refuse(NotMine, "report %s is another member's: only its author may retract it", id)
+	case err != nil:
+		return Retraction{}, classify(err)
+	}
+	return Retraction{ID: rec.ID, Report: id}, nil
+}
+
+// Review stores a coordinator's verdict on a report, superseding the
+// current heads.
+func (d *Desk) Review(ref, status, note string) (Created, error) {
+	if !slices.Contains(incident.ReviewStatuses, status) {
+		return Created{}, invalid("status", "%q is not a review status (want verified, corroborated, rejected or escalated)", status)
+	}
+	if err := text("note", note); err != nil {
+		return Created{}, err
+	}
+	ms, err := d.mission()
+	if err != nil {
+		return Created{}, err
+	}
+	id, err := d.ResolveReport(ref)
+	if err != nil {
+		return Created{}, err
+	}
+	if err := d.mayPut(ms, incident.KindReview); err != nil {
+		return Created{}, err
+	}
+	if _, err := d.report(id); err != nil {
+		return Created{}, err
+	}
+	rec, err := d.st.Review(id, status, note)
+	if err != nil {
+		return Created{}, classify(err)
+	}
+	return Created{ID: rec.ID, Sealed: len(rec.Sealed) > 0}, nil
+}
+
+// Checkin stores an observer's check-in at a station.
+func (d *Desk) Checkin(c incident.CheckinPayload) (Created, error) {
+	if !slices.Contains(incident.CheckinStatuses, c.Status) {
+		return Created{}, invalid("status", "%q is not a check-in status (want arrived, opened, all_quiet or closed)", c.Status)
+	}
+	if err := text("station", c.Station); err != nil {
+		return Created{}, err
+	}
+	return d.put(incident.KindCheckin, c)
+}
+
+// Alert stores an alert: something is happening now.
+func (d *Desk) Alert(a incident.AlertPayload) (Created, error) {
+	for field, s := range map[string]string{"note": a.Note, "station": a.Station} {
+		if err := text(field, s); err != nil {
+			return Created{}, err
+		}
+	}
+	return d.put(incident.KindAlert, a)
+}
+
+// put signs and stores a record that needs no lookups.
+func (d *Desk) put(k incident.Kind, payload any) (Created, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return Created{}, err
+	}
+	if err := d.mayPut(ms, k); err != nil {
+		return Created{}, err
+	}
+	rec, err := d.st.Put(k, payload)
+	if err != nil {
+		return Created{}, classify(err)
+	}
+	return Created{ID: rec.ID}, nil
+}
+
+// now is the store's clock.
+func (d *Desk) now() time.Time { return d.st.Now() }

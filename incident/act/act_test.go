@@ -1,0 +1,314 @@
+package act
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/incident/vault"
+	"github.com/vigil-mesh/vigil/internal/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.VerifyNoLeaks(m) }
+
+var cheapKDF = vault.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
+
+// newDesk is a desk over a fresh store in a temporary home.
+func newDesk(t *testing.T, name string) *Desk {
+	t.Helper()
+	st, err := store.Init(filepath.Join(t.TempDir(), name), []byte("correct horse battery"), store.Options{KDF: &cheapKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return New(st)
+}
+
+// mission is a coordinator's desk and an observer's, in one mission, with
+// the observer's enrollment known to the coordinator.
+func mission(t *testing.T) (coord, obs *Desk) {
+	t.Helper()
+	coord, obs = newDesk(t, "coord"), newDesk(t, "obs")
+	if _, err := coord.CreateMission(store.MissionSpec{Name: "Test mission", Label: "Desk"}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := coord.Invite(InviteRequest{Role: incident.RoleObserver, Label: "Heron"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obs.Join(inv.Code); err != nil {
+		t.Fatal(err)
+	}
+	copyRecords(t, obs, coord)
+	return coord, obs
+}
+
+// copyRecords stores every record from's store holds in to's, as a
+// bundle would.
+func copyRecords(t *testing.T, from, to *Desk) {
+	t.Helper()
+	kinds, err := from.st.Kinds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kinds {
+		recs, err := from.st.ByKind(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if res := to.st.Add(r.Raw, "test"); res.Outcome == store.Rejected {
+				t.Fatalf("%s %s rejected: %v", k, r.ID, res.Err)
+			}
+		}
+	}
+}
+
+func report(title string) incident.ReportPayload {
+	return incident.ReportPayload{Category: "polling.closure", Severity: 2, Title: title, Occurred: 1}
+}
+
+// TestRefusalsAreClassified: each refusal carries its code (and field),
+// writes nothing, and a repeat of an idempotent action is a success.
+func TestRefusalsAreClassified(t *testing.T) {
+	coord, obs := mission(t)
+	mine, err := obs.Submit(Submission{Report: report("Closed at noon")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyRecords(t, obs, coord)
+	idle := newDesk(t, "idle")
+	obsKey := obs.st.Author().String()
+
+	cases := []struct {
+		name  string
+		do    func() error
+		code  Code
+		field string
+	}{
+		{"no mission yet", func() error { _, err := idle.Submit(Submission{Report: report("x")}); return err }, NoMission, ""},
+		{"unknown category", func() error {
+			r := report("x")
+			r.Category = "weather.rain"
+			_, err := obs.Submit(Submission{Report: r})
+			return err
+		}, Invalid, "category"},
+		{"severity out of range", func() error {
+			r := report("x")
+			r.Severity = 9
+			_, err := obs.Submit(Submission{Report: r})
+			return err
+		}, Invalid, "severity"},
+		{"a file not kept", func() error {
+			_, err := obs.Submit(Submission{Report: report("x"), Files: []Attachment{{Name: "gone.jpg"}}})
+			return err
+		}, FileGone, ""},
+		{"observer reviews", func() error { _, err := obs.Review(mine.ID.String(), "verified", ""); return err }, Forbidden, ""},
+		{"observer invites", func() error { _, err := obs.Invite(InviteRequest{Role: "observer"}); return err }, Forbidden, ""},
+		{"bad review status", func() error { _, err := coord.Review(mine.ID.String(), "great", ""); return err }, Invalid, "status"},
+		{"coordinator amends another's", func() error {
+			_, err := coord.Amend(Amendment{Target: mine.ID.String(), Report: report("y")})
+			return err
+		}, NotMine, ""},
+		{"coordinator retracts another's", func() error { _, err := coord.Retract(mine.ID.String(), "no"); return err }, NotMine, ""},
+		{"retract without a reason", func() error { _, err := obs.Retract(mine.ID.String(), ""); return err }, Invalid, "reason"},
+		{"a prefix of nothing", func() error { _, err := coord.Review("bafkreizzzzzzzzzz", "verified", ""); return err }, NotFound, ""},
+		{"a malformed reference", func() error { _, err := coord.Review("x y", "verified", ""); return err }, Invalid, "report"},
+		{"revoke the founder", func() error {
+			_, err := coord.Revoke(coord.st.Author().String(), "", false)
+			return err
+		}, Refused, ""},
+		{"revoke nobody", func() error { _, err := coord.Revoke("Nobody", "", false); return err }, NotFound, ""},
+		{"coordinator invite for no one", func() error {
+			_, err := coord.Invite(InviteRequest{Role: incident.RoleCoordinator})
+			return err
+		}, Invalid, "for"},
+		{"observer invite bound", func() error {
+			_, err := coord.Invite(InviteRequest{Role: incident.RoleObserver, For: obsKey})
+			return err
+		}, Invalid, "for"},
+		{"cancel a member", func() error { _, err := coord.CancelInvite(obsKey, ""); return err }, Refused, ""},
+		{"cancel not an ID", func() error { _, err := coord.CancelInvite("nope", ""); return err }, Invalid, "invite"},
+		{"a bad invite code", func() error { _, err := idle.Join("vigil1-garbage"); return err }, BadInvite, ""},
+		{"observer configures", func() error { _, err := obs.Configure([]string{"seal_by_default=true"}); return err }, Forbidden, ""},
+		{"a second mission", func() error { _, err := coord.CreateMission(store.MissionSpec{Name: "Again"}); return err }, HasMission, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before, _ := coord.st.Counts()
+			beforeObs, _ := obs.st.Counts()
+			err := c.do()
+			var ae *Error
+			if !errors.As(err, &ae) {
+				t.Fatalf("got %v (%T), want an *act.Error", err, err)
+			}
+			if ae.Code != c.code || ae.Field != c.field || !errors.Is(err, c.code) || CodeOf(err) != c.code {
+				t.Errorf("got code %q field %q (%v), want %q %q", ae.Code, ae.Field, err, c.code, c.field)
+			}
+			after, _ := coord.st.Counts()
+			afterObs, _ := obs.st.Counts()
+			if !sameCounts(before, after) || !sameCounts(beforeObs, afterObs) {
+				t.Errorf("a refusal wrote records: %v → %v, %v → %v", before, after, beforeObs, afterObs)
+			}
+		})
+	}
+}
+
+func sameCounts(a, b map[incident.Kind]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestRepeatsWriteNothing: a second retraction or revocation is a
+// success that names the record in force and writes nothing.
+func TestRepeatsWriteNothing(t *testing.T) {
+	coord, obs := mission(t)
+	r, err := obs.Submit(Submission{Report: report("Closed at noon")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := obs.Retract(r.ID.String()[:len(IDHead)+IDPrefixMin], "wrong station")
+	if err != nil || first.Already {
+		t.Fatalf("retract by prefix: %+v %v", first, err)
+	}
+	again, err := obs.Retract(r.ID.String(), "again")
+	if err != nil || !again.Already || again.Existing != first.ID || !again.ID.IsZero() {
+		t.Errorf("second retract: %+v %v, want already with %s", again, err, first.ID)
+	}
+	if _, err := obs.Amend(Amendment{Target: r.ID.String(), Report: report("x")}); CodeOf(err) != Retracted {
+		t.Errorf("amend of a retracted report: %v", err)
+	}
+
+	rev, err := coord.Revoke("heron", "phone seized", false)
+	if err != nil || rev.Already || rev.Epoch.IsZero() || rev.EpochNumber != 2 || rev.Member != obs.st.Author() {
+		t.Fatalf("revoke by label: %+v %v", rev, err)
+	}
+	before, _ := coord.st.Counts()
+	rev2, err := coord.Revoke(obs.st.Author().String(), "again", false)
+	if err != nil || !rev2.Already || rev2.Existing != rev.ID {
+		t.Errorf("second revoke: %+v %v", rev2, err)
+	}
+	if after, _ := coord.st.Counts(); !sameCounts(before, after) {
+		t.Errorf("second revoke wrote records: %v → %v", before, after)
+	}
+}
+
+// TestSubmitWithFilesAndPolicy: files kept with AttachFile travel as
+// manifests; a submission follows the mission's sealing policy unless it
+// says otherwise.
+func TestSubmitWithFilesAndPolicy(t *testing.T) {
+	coord := newDesk(t, "coord")
+	if _, err := coord.CreateMission(store.MissionSpec{Name: "Sealed", SealByDefault: true}); err != nil {
+		t.Fatal(err)
+	}
+	photo, err := coord.AttachFile("queue.jpg", []byte("\xff\xd8\xff\xe0 not really a jpeg"))
+	if err != nil || photo.Mime != "image/jpeg" || photo.Size == 0 {
+		t.Fatalf("attach: %+v %v", photo, err)
+	}
+	c, err := coord.Submit(Submission{Report: report("Queue"), Files: []Attachment{photo}})
+	if err != nil || !c.Sealed {
+		t.Fatalf("submit under seal_by_default: %+v %v", c, err)
+	}
+	clear := false
+	c2, err := coord.Submit(Submission{Report: report("Queue again"), Sealed: &clear})
+	if err != nil || c2.Sealed {
+		t.Fatalf("submit asking for clear: %+v %v", c2, err)
+	}
+	v, err := coord.Report(c.ID.String())
+	if err != nil || len(v.Report.Attachments) != 1 || string(v.Report.Attachments[0]) != string(photo.Hash[:]) {
+		t.Errorf("the report's attachments: %+v %v", v.Report.Attachments, err)
+	}
+	if _, err := coord.AttachFile("huge.bin", make([]byte, incident.MaxAttachmentSize+1)); CodeOf(err) != Invalid {
+		t.Errorf("an attachment over the limit: %v", err)
+	}
+}
+
+// TestResultsSurviveJSON: the control socket carries requests and results
+// as JSON; IDs and keys come back as they went.
+func TestResultsSurviveJSON(t *testing.T) {
+	coord, obs := mission(t)
+	rev, err := coord.Revoke(obs.st.Author().String(), "test", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Revocation
+	if err := json.Unmarshal(b, &back); err != nil || back != rev {
+		t.Errorf("revocation through JSON: %+v %v, want %+v", back, err, rev)
+	}
+	var zero Retraction
+	b, _ = json.Marshal(zero)
+	if err := json.Unmarshal(b, &zero); err != nil || !zero.ID.IsZero() {
+		t.Errorf("zero IDs through JSON: %+v %v", zero, err)
+	}
+}
+
+// TestCarry: a bundle written with a passphrase opens only with it, a
+// bundle of another mission stores nothing, and exports refuse what they
+// cannot write.
+func TestCarry(t *testing.T) {
+	coord, obs := mission(t)
+	if _, err := obs.Submit(Submission{Report: report("Closed at noon")}); err != nil {
+		t.Fatal(err)
+	}
+	var file bytes.Buffer
+	b, err := obs.ExportBundle(BundleRequest{Passphrase: []byte("a bundle passphrase")}, &file)
+	if err != nil || b.Records == 0 {
+		t.Fatalf("bundle: %+v %v", b, err)
+	}
+	if _, err := coord.ImportBundle(ImportRequest{Name: "stick.vgb", Data: file.Bytes()}); CodeOf(err) != CannotOpen {
+		t.Errorf("import without the passphrase: %v", err)
+	}
+	sum, err := coord.ImportBundle(ImportRequest{Name: "stick.vgb", Data: file.Bytes(), Passphrase: []byte("a bundle passphrase")})
+	if err != nil || sum.Accepted == 0 {
+		t.Errorf("import with the passphrase: %+v %v", sum, err)
+	}
+	if _, err := obs.ExportBundle(BundleRequest{Passphrase: []byte("x"), ForCoordinators: true}, io.Discard); CodeOf(err) != Invalid {
+		t.Errorf("two ways of encrypting: %v", err)
+	}
+
+	other := newDesk(t, "other")
+	if _, err := other.CreateMission(store.MissionSpec{Name: "Another"}); err != nil {
+		t.Fatal(err)
+	}
+	var foreign bytes.Buffer
+	if _, err := other.ExportBundle(BundleRequest{}, &foreign); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := coord.st.Counts()
+	if _, err := coord.ImportBundle(ImportRequest{Name: "foreign.vgb", Data: foreign.Bytes()}); CodeOf(err) != BadFile {
+		t.Errorf("another mission's bundle: %v", err)
+	}
+	if _, err := coord.ImportBundle(ImportRequest{Name: "junk.vgb", Data: []byte("not a bundle")}); CodeOf(err) != BadFile {
+		t.Errorf("junk: %v", err)
+	}
+	if after, _ := coord.st.Counts(); !sameCounts(before, after) {
+		t.Errorf("refused imports stored records: %v → %v", before, after)
+	}
+
+	var csv bytes.Buffer
+	res, err := coord.Export(ExportRequest{Format: "csv", Member: "heron"}, &csv)
+	if err != nil || res.Reports != 1 || res.Mission.IsZero() || !bytes.Contains(csv.Bytes(), []byte("Closed at noon")) {
+		t.Errorf("export of Heron's reports: %+v %v\n%s", res, err, csv.String())
+	}
+	for _, req := range []ExportRequest{{Format: "docx"}, {Format: "evidence", Public: true}} {
+		if _, err := coord.Export(req, io.Discard); CodeOf(err) != Invalid {
+			t.Errorf("export %+v: %v", req, err)
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package act
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/bundle"
+	"github.com/vigil-mesh/vigil/incident/export"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// Exports and bundles: the files a person carries away. The caller opens
+// the file (its folder, its permissions) and hands the desk a writer or
+// the bytes it read.
+
+// ExportRequest is an export to write.
+type ExportRequest struct {
+	Format string       `json:"format"` // csv, jsonl, geojson, xlsx, pdf or evidence
+	HXL    bool         `json:"hxl,omitempty"`
+	Public bool         `json:"public,omitempty"`
+	Filter store.Filter `json:"filter"`
+	// Member, when set, keeps one member's reports: an author key, member
+	// record ID or label (ResolveMember).
+	Member string `json:"member,omitempty"`
+	// FilterText describes the filters on XLSX and PDF covers.
+	FilterText string `json:"filter_text,omitempty"`
+	// Progress, when set, is called after each report.
+	Progress func(done, total int) `json:"-"`
+}
+
+// Exported is what Export wrote.
+type Exported struct {
+	export.Result
+	Mission incident.ID `json:"mission"`
+}
+
+// Export writes the reports req selects to w in req.Format, on the
+// store's clock. w is not closed.
+func (d *Desk) Export(req ExportRequest, w io.Writer) (Exported, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return Exported{}, err
+	}
+	switch req.Format {
+	case "csv", "jsonl", "geojson", "xlsx", "pdf", "evidence":
+	default:
+		return Exported{}, invalid("format", "%q is not a format (csv, jsonl, geojson, xlsx, pdf, evidence)", req.Format)
+	}
+	if req.Public && req.Format == "evidence" {
+		return Exported{}, invalid("public", "an evidence package is verifiable by design; a public export cannot be")
+	}
+	if req.Member != "" {
+		if req.Filter.Author, err = d.resolveMember(ms, req.Member); err != nil {
+			return Exported{}, err
+		}
+	}
+	res, err := export.FromStore(d.st, w, export.Request{Format: req.Format, HXL: req.HXL, Public: req.Public,
+		Filter: req.Filter, FilterText: req.FilterText, Now: d.now(), Progress: req.Progress})
+	return Exported{Result: res, Mission: ms.ID}, classify(err)
+}
+
+// BundleRequest is a bundle of this device's records to write. At most
+// one way of encrypting it: To (age recipients, age1…), Passphrase, or
+// ForCoordinators (to every coordinator whose key this device holds).
+type BundleRequest struct {
+	Since           time.Time `json:"since"` // only records claimed at or after (mission records always go)
+	To              []string  `json:"to,omitempty"`
+	Passphrase      []byte    `json:"passphrase,omitempty"`
+	ForCoordinators bool      `json:"for_coordinators,omitempty"`
+}
+
+// Bundled is what ExportBundle wrote.
+type Bundled struct {
+	Records int         `json:"records"`
+	Mission incident.ID `json:"mission"`
+}
+
+// ErrNoCoordinatorKey is the refusal to encrypt a bundle to coordinators
+// when this device holds no coordinator's key yet.
+var ErrNoCoordinatorKey = &Error{Code: Refused, Msg: "no coordinator of this mission has an encryption key on this device yet"}
+
+// ExportBundle writes a bundle of this device's records to w. w is not
+// closed.
+func (d *Desk) ExportBundle(req BundleRequest, w io.Writer) (Bundled, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return Bundled{}, err
+	}
+	ways := 0
+	for _, set := range []bool{len(req.To) > 0, len(req.Passphrase) > 0, req.ForCoordinators} {
+		if set {
+			ways++
+		}
+	}
+	if ways > 1 {
+		return Bundled{}, invalid("to", "give recipients, a passphrase or the coordinators, not several")
+	}
+	var recipients []age.Recipient
+	for _, to := range req.To {
+		r, err := age.ParseX25519Recipient(to)
+		if err != nil {
+			return Bundled{}, invalid("to", "%v", err)
+		}
+		recipients = append(recipients, r)
+	}
+	if len(req.Passphrase) > 0 {
+		r, err := age.NewScryptRecipient(string(req.Passphrase))
+		if err != nil {
+			return Bundled{}, invalid("passphrase", "%v", err)
+		}
+		recipients = append(recipients, r)
+	}
+	if req.ForCoordinators {
+		for _, m := range ms.Members() {
+			if m.Role != incident.RoleCoordinator || m.Recipient == "" || len(ms.Revocations(m.Author)) > 0 {
+				continue
+			}
+			if r, err := age.ParseX25519Recipient(m.Recipient); err == nil {
+				recipients = append(recipients, r)
+			}
+		}
+		if len(recipients) == 0 {
+			return Bundled{}, ErrNoCoordinatorKey
+		}
+	}
+	raws, err := bundle.Select(d.st, req.Since)
+	if err != nil {
+		return Bundled{}, classify(err)
+	}
+	if err := bundle.Write(w, ms.ID, d.now(), raws, recipients...); err != nil {
+		return Bundled{}, classify(err)
+	}
+	return Bundled{Records: len(raws), Mission: ms.ID}, nil
+}
+
+// ImportRequest is a bundle file to import.
+type ImportRequest struct {
+	Name       string `json:"name"` // the file's name, for the quarantine and messages
+	Data       []byte `json:"-"`    // the file, read by the caller
+	Passphrase []byte `json:"passphrase,omitempty"`
+	// Progress, when set, is called after each record.
+	Progress func(done, total int) `json:"-"`
+}
+
+// ImportBundle checks a bundle file's frame and mission, then stores its
+// valid records. A damaged file, a file of another mission or one this
+// device cannot open stores nothing: CannotOpen when a passphrase is
+// needed (give it and try again).
+func (d *Desk) ImportBundle(req ImportRequest) (bundle.Summary, error) {
+	name, data, passphrase, progress := req.Name, req.Data, req.Passphrase, req.Progress
+	var ids []age.Identity
+	if len(passphrase) > 0 {
+		id, err := age.NewScryptIdentity(string(passphrase))
+		if err != nil {
+			return bundle.Summary{}, invalid("passphrase", "%v", err)
+		}
+		ids = append(ids, id)
+	}
+	sum, err := bundle.Import(d.st, name, data, ids, progress)
+	switch {
+	case errors.Is(err, bundle.ErrCannotOpen):
+		return sum, &Error{Code: CannotOpen, Msg: err.Error(), Cause: err}
+	case errors.Is(err, bundle.ErrOtherMission), errors.Is(err, bundle.ErrCorrupt), err != nil && len(data) > bundle.MaxBytes:
+		return sum, &Error{Code: BadFile, Msg: err.Error(), Cause: err}
+	}
+	return sum, classify(err)
+}
