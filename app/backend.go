@@ -2,14 +2,11 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -17,6 +14,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/export"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/sync/daemon"
@@ -76,6 +74,7 @@ func (h *Home) start(st *store.Store) (Backend, error) {
 // and, when started through a Home, the mesh daemon.
 type StoreBackend struct {
 	st   *store.Store
+	desk *act.Desk
 	home *Home
 	log  *slog.Logger
 
@@ -95,7 +94,14 @@ func NewStoreBackend(st *store.Store, h *Home) *StoreBackend {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &StoreBackend{st: st, home: h, log: log}
+	b := &StoreBackend{st: st, desk: act.New(st), home: h, log: log}
+	b.desk.Bootstrap = func() []string {
+		if n := b.Network(); n != nil {
+			return n.Addresses()
+		}
+		return nil
+	}
+	return b
 }
 
 // Store returns the open store (cmd/vigil and mobile glue).
@@ -211,7 +217,7 @@ func (b *StoreBackend) NewerRecords() (map[incident.Kind]int, error) { return b.
 
 // CreateMission founds a mission and starts the mesh.
 func (b *StoreBackend) CreateMission(name, label string) error {
-	if _, err := b.st.CreateMission(name, label, false); err != nil {
+	if _, err := b.desk.CreateMission(store.MissionSpec{Name: name, Label: label}); err != nil {
 		return err
 	}
 	return b.startNetwork()
@@ -219,17 +225,14 @@ func (b *StoreBackend) CreateMission(name, label string) error {
 
 // Join redeems an invite and starts the mesh.
 func (b *StoreBackend) Join(code string) (JoinResult, error) {
-	inv, err := incident.DecodeInvite(code)
+	j, err := b.desk.Join(code)
 	if err != nil {
-		return JoinResult{}, err
-	}
-	if _, err := b.st.Join(code); err != nil {
 		return JoinResult{}, err
 	}
 	if err := b.startNetwork(); err != nil {
 		b.log.Warn("mesh did not start", "err", err)
 	}
-	return JoinResult{Mission: inv.Mission.Name, Role: inv.Token.Role, Label: inv.Token.Label}, nil
+	return JoinResult{Mission: j.MissionName, Role: j.Role, Label: j.Label}, nil
 }
 
 func (b *StoreBackend) mission() (*incident.MissionState, error) { return b.st.Mission() }
@@ -270,163 +273,44 @@ func (b *StoreBackend) Stations() ([]Station, error) {
 	return out, nil
 }
 
-// checkRole refuses, before signing, what this device may not sign.
-func (b *StoreBackend) checkRole(k incident.Kind) error {
-	ms, err := b.mission()
-	if err != nil {
-		return err
-	}
-	role, ok := ms.Role(b.st.Author())
-	if !ok {
-		return fmt.Errorf("this device is not yet a member of mission %q", ms.Mission.Name)
-	}
-	if !incident.Allowed(role, k) {
-		return fmt.Errorf("%s may not sign %s records", incident.Article(role), k)
-	}
-	return nil
-}
-
-// AttachFile stores a file's content.
+// AttachFile stores a file's content (act.Desk.AttachFile).
 func (b *StoreBackend) AttachFile(name string, data []byte) (Attachment, error) {
-	if len(data) > incident.MaxAttachmentSize {
-		return Attachment{}, fmt.Errorf("%s is %d bytes, limit %d", name, len(data), incident.MaxAttachmentSize)
-	}
-	sum := sha256.Sum256(data)
-	if err := b.st.PutBlob(sum, data); err != nil {
-		return Attachment{}, err
-	}
-	return Attachment{Hash: sum, Name: name, Size: len(data), Mime: http.DetectContentType(data)}, nil
+	return b.desk.AttachFile(name, data)
 }
 
-// Submit stores the attachment manifests, then the report.
+// Submit signs and stores a report (act.Desk.Submit), sealed when asked.
 func (b *StoreBackend) Submit(r incident.ReportPayload, files []Attachment, sealed bool) (incident.ID, error) {
-	ms, err := b.mission()
-	if err != nil {
-		return incident.ID{}, err
-	}
-	if _, ok := ms.Category(r.Category); !ok {
-		return incident.ID{}, &incident.FieldError{Field: "category", Problem: fmt.Sprintf("%q is not a category of this mission", r.Category)}
-	}
-	if len(files) > incident.MaxAttachments {
-		return incident.ID{}, &incident.FieldError{Field: "attachments", Problem: fmt.Sprintf("%d files, limit %d", len(files), incident.MaxAttachments)}
-	}
-	if err := incident.ValidateReport(&r); err != nil {
-		return incident.ID{}, err
-	}
-	if err := b.checkRole(incident.KindReport); err != nil {
-		return incident.ID{}, err
-	}
-	if r.Attachments, err = b.manifests(files, nil); err != nil {
-		return incident.ID{}, err
-	}
-	rec, err := b.st.PutMaybeSealed(sealed, incident.KindReport, nil, r)
-	if err != nil {
-		return incident.ID{}, err
-	}
-	return rec.ID, nil
+	// The form's choice, which starts at the mission's policy.
+	c, err := b.desk.Submit(act.Submission{Report: r, Files: files, Sealed: &sealed})
+	return c.ID, err
 }
 
-// manifests stores the attachment manifests of files not in kept (the
-// hashes the report already refers to) and returns every file's hash.
-func (b *StoreBackend) manifests(files []Attachment, kept [][]byte) ([][]byte, error) {
-	if len(files) > incident.MaxAttachments {
-		return nil, &incident.FieldError{Field: "attachments", Problem: fmt.Sprintf("%d files, limit %d", len(files), incident.MaxAttachments)}
-	}
-	var out [][]byte
-	for _, f := range files {
-		h := f.Hash
-		out = append(out, h[:])
-		if slices.ContainsFunc(kept, func(k []byte) bool { return string(k) == string(h[:]) }) {
-			continue
-		}
-		if !b.st.HasBlob(f.Hash) {
-			return nil, fmt.Errorf("attachment %s is no longer on this device; remove it and attach it again", f.Name)
-		}
-		if _, err := b.st.Put(incident.KindAttachment, incident.AttachmentPayload{Hash: h[:], Size: uint64(f.Size),
-			Mime: f.Mime, Name: f.Name}); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
+// ErrNotMine is the refusal to amend or retract another member's report.
+var ErrNotMine = act.NotMine
 
-// ErrNotMine is returned for amending or retracting another device's
-// report (the store's rule, shared with the CLI).
-var ErrNotMine = store.ErrNotMine
+// ErrRetracted is the refusal to amend a retracted report.
+var ErrRetracted = act.Retracted
 
-// ErrRetracted is returned for amending a retracted report; a second
-// retraction returns a *store.AlreadyRetractedError, which matches it.
-var ErrRetracted = store.ErrRetracted
+// ErrSealedGone is the refusal to amend a sealed report this device can
+// no longer read (a coordinator confirmed it, and the kept copy was
+// dropped).
+var ErrSealedGone = act.SealedGone
 
-// ErrSealedGone is returned for amending a sealed report this device can no
-// longer read (a coordinator confirmed it, and the kept copy was dropped).
-var ErrSealedGone = errors.New("the report is sealed and this device no longer holds a readable copy")
-
-// myReport is one of this device's reports, for amend and retract.
-func (b *StoreBackend) myReport(id incident.ID) (incident.ReportView, error) {
-	v, err := b.st.Report(id)
-	if err != nil {
-		return v, err
-	}
-	if v.Author != b.st.Author() {
-		return v, ErrNotMine
-	}
-	return v, nil
-}
-
-// Amend stores an amendment with the same checks and library calls as
-// `vigil report amend`.
+// Amend stores an amendment (act.Desk.Amend).
 func (b *StoreBackend) Amend(id incident.ID, r incident.ReportPayload, files []Attachment) (incident.ID, error) {
-	ms, err := b.mission()
-	if err != nil {
-		return incident.ID{}, err
-	}
-	v, err := b.myReport(id)
-	if err != nil {
-		return incident.ID{}, err
-	}
-	if v.Retracted {
-		return incident.ID{}, ErrRetracted
-	}
-	if v.Sealed && !v.Opened {
-		return incident.ID{}, ErrSealedGone
-	}
-	if _, ok := ms.Category(r.Category); !ok {
-		return incident.ID{}, &incident.FieldError{Field: "category", Problem: fmt.Sprintf("%q is not a category of this mission", r.Category)}
-	}
-	r.Attachments = nil
-	if err := incident.ValidateReport(&r); err != nil {
-		return incident.ID{}, err
-	}
-	if err := b.checkRole(incident.KindAmend); err != nil {
-		return incident.ID{}, err
-	}
-	if r.Attachments, err = b.manifests(files, v.Report.Attachments); err != nil {
-		return incident.ID{}, err
-	}
-	// The amends of a sealed report are sealed too.
-	rec, err := b.st.PutMaybeSealed(v.Sealed, incident.KindAmend, &id, incident.AmendPayload{Target: id.Bytes(), Report: r})
-	if err != nil {
-		return incident.ID{}, err
-	}
-	return rec.ID, nil
+	c, err := b.desk.Amend(act.Amendment{Target: id.String(), Report: r, Files: files})
+	return c.ID, err
 }
 
-// Retract withdraws a report as `vigil report retract` does.
+// Retract withdraws a report (act.Desk.Retract). A report already
+// retracted gets no second record, and that is a success: the answer is
+// the retraction in force (zero when this device does not hold it).
 func (b *StoreBackend) Retract(id incident.ID, reason string) (incident.ID, error) {
-	if reason == "" {
-		return incident.ID{}, &incident.FieldError{Field: "reason", Problem: "is required"}
+	r, err := b.desk.Retract(id.String(), reason)
+	if r.Already {
+		return r.Existing, err
 	}
-	if err := b.checkRole(incident.KindRetract); err != nil {
-		return incident.ID{}, err
-	}
-	// store.Retract holds the rule the CLI shares: only the author, and
-	// no second record for a report already retracted.
-	rec, err := b.st.Retract(id, reason)
-	if err != nil {
-		return incident.ID{}, err
-	}
-	return rec.ID, nil
+	return r.ID, err
 }
 
 // Attachments names the files behind hashes from their manifests.
@@ -471,24 +355,15 @@ func (b *StoreBackend) SetDuress(current, duress []byte) error {
 	return b.st.SetDuress(current, duress)
 }
 
-// Checkin stores a check-in.
+// Checkin stores a check-in (act.Desk.Checkin).
 func (b *StoreBackend) Checkin(status, station string) error {
-	if !slices.Contains(incident.CheckinStatuses, status) {
-		return fmt.Errorf("%q is not a check-in status", status)
-	}
-	if err := b.checkRole(incident.KindCheckin); err != nil {
-		return err
-	}
-	_, err := b.st.Put(incident.KindCheckin, incident.CheckinPayload{Status: status, Station: station})
+	_, err := b.desk.Checkin(incident.CheckinPayload{Status: status, Station: station})
 	return err
 }
 
-// Alert stores an alert.
+// Alert stores an alert (act.Desk.Alert).
 func (b *StoreBackend) Alert(note, station string) error {
-	if err := b.checkRole(incident.KindAlert); err != nil {
-		return err
-	}
-	_, err := b.st.Put(incident.KindAlert, incident.AlertPayload{Note: note, Station: station})
+	_, err := b.desk.Alert(incident.AlertPayload{Note: note, Station: station})
 	return err
 }
 
@@ -561,15 +436,9 @@ func (b *StoreBackend) Versions(id incident.ID) (map[incident.ID]incident.Report
 	return out, nil
 }
 
-// Review stores a coordinator's verdict, superseding the current heads.
+// Review stores a coordinator's verdict (act.Desk.Review).
 func (b *StoreBackend) Review(id incident.ID, status, note string) error {
-	if !slices.Contains(incident.ReviewStatuses, status) {
-		return fmt.Errorf("%q is not a review status", status)
-	}
-	if err := b.checkRole(incident.KindReview); err != nil {
-		return err
-	}
-	_, err := b.st.Review(id, status, note)
+	_, err := b.desk.Review(id.String(), status, note)
 	return err
 }
 
@@ -632,45 +501,31 @@ func (b *StoreBackend) Members() ([]MemberItem, error) {
 	return out, nil
 }
 
-// Invite creates an invite code, with this node's addresses as bootstrap.
+// Invite creates an invite code (act.Desk.Invite), with this node's
+// addresses as bootstrap.
 func (b *StoreBackend) Invite(req InviteRequest) (string, error) {
-	r := store.InviteRequest{Role: req.Role, Label: req.Label, For: req.For}
-	if req.Expires > 0 {
-		r.Expires = b.st.Now().Add(req.Expires)
+	r := act.InviteRequest{Role: req.Role, Label: req.Label, Expires: req.Expires}
+	if req.For != nil {
+		r.For = req.For.String()
 	}
-	if n := b.Network(); n != nil {
-		addrs := n.Addresses()
-		if len(addrs) > 16 {
-			addrs = addrs[:16]
-		}
-		r.Bootstrap = addrs
-	}
-	return b.st.Invite(r)
+	inv, err := b.desk.Invite(r)
+	return inv.Code, err
 }
 
-// Revoke revokes a member (store.Revoke: their invite goes with them and
-// a new secret epoch starts), accepting every record of theirs this device
-// holds now (the CLI's default), or none when they are too many to list:
-// coordinators review them instead.
+// Revoke revokes a member (act.Desk.Revoke): their invite goes with them
+// and a new secret epoch starts.
 func (b *StoreBackend) Revoke(member incident.Author, reason string) error {
-	if err := b.checkRole(incident.KindRevoke); err != nil {
-		return err
-	}
-	_, err := b.st.Revoke(member, reason, false)
-	if errors.Is(err, store.ErrTooManyToAccept) {
-		// Too many to list: coordinators review them instead.
-		_, err = b.st.Revoke(member, reason, true)
+	r, err := b.desk.Revoke(member.String(), reason, false)
+	if err == nil && r.EpochFailed != "" {
+		err = fmt.Errorf("revoked, but the new secret epoch failed: %s", r.EpochFailed)
 	}
 	return err
 }
 
 // Confirm confirms member's redemption of an invite that several devices
-// redeemed (store.Confirm): every other device on it is refused.
+// redeemed (act.Desk.Confirm): every other device on it is refused.
 func (b *StoreBackend) Confirm(member incident.Author) error {
-	if err := b.checkRole(incident.KindConfirm); err != nil {
-		return err
-	}
-	_, err := b.st.Confirm(member)
+	_, err := b.desk.Confirm(member.String())
 	return err
 }
 
@@ -725,8 +580,7 @@ func ExportExtension(format string) string {
 // Export writes every report in the requested format through the same
 // function as `vigil export`.
 func (b *StoreBackend) Export(req ExportRequest, w io.Writer, progress func(done, total int)) (int, error) {
-	res, err := export.FromStore(b.st, w, export.Request{Format: req.Format, HXL: req.HXL, Public: req.Public,
-		Now: b.st.Now(), Progress: progress})
+	res, err := b.desk.Export(act.ExportRequest{Format: req.Format, HXL: req.HXL, Public: req.Public, Progress: progress}, w)
 	return res.Reports, err
 }
 
@@ -859,3 +713,7 @@ func (n *daemonNetwork) Peers() []Peer {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
+
+// Desk is the use cases this backend carries out (incident/act): for the
+// actions no screen offers yet, and for tests that compare adapters.
+func (b *StoreBackend) Desk() *act.Desk { return b.desk }

@@ -1,20 +1,16 @@
 package app
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
-	"filippo.io/age"
-
-	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/bundle"
 )
 
-// The bundle logic is incident/bundle's (Select, Write, Import), which
-// `vigil bundle` uses too; the app adds the choice of recipients and its
-// own error wording.
+// Carrying bundles is incident/act's (ExportBundle, ImportBundle), which
+// `vigil bundle` uses too; the app adds its own error wording.
 
 // MaxBundleBytes bounds a bundle read into memory.
 const MaxBundleBytes = bundle.MaxBytes
@@ -25,7 +21,7 @@ var ErrBundlePassphrase = bundle.ErrCannotOpen
 
 // ErrNoCoordinatorKey means no coordinator's encryption key is known here,
 // so a bundle cannot be encrypted for them.
-var ErrNoCoordinatorKey = errors.New("no coordinator of this mission has an encryption key on this device yet")
+var ErrNoCoordinatorKey = act.ErrNoCoordinatorKey
 
 // ErrBundleMission means a bundle belongs to another mission.
 var ErrBundleMission = bundle.ErrOtherMission
@@ -48,66 +44,15 @@ type ImportSummary = bundle.Summary
 // nothingStored ends the errors of an import that stored nothing.
 const nothingStored = "; nothing was stored"
 
-// coordinatorRecipients are the age keys of the mission's coordinators
-// that are not revoked.
-func coordinatorRecipients(ms *incident.MissionState) ([]age.Recipient, error) {
-	var out []age.Recipient
-	for _, m := range ms.Members() {
-		if m.Role != incident.RoleCoordinator || m.Recipient == "" || len(ms.Revocations(m.Author)) > 0 {
-			continue
-		}
-		r, err := age.ParseX25519Recipient(m.Recipient)
-		if err != nil {
-			continue
-		}
-		out = append(out, r)
-	}
-	if len(out) == 0 {
-		return nil, ErrNoCoordinatorKey
-	}
-	return out, nil
-}
-
-// ExportBundle writes the bundle to w.
+// ExportBundle writes the bundle to w (act.Desk.ExportBundle).
 func (b *StoreBackend) ExportBundle(req BundleRequest, w io.Writer) (int, error) {
-	ms, err := b.mission()
-	if err != nil {
-		return 0, err
-	}
-	var recipients []age.Recipient
-	switch {
-	case len(req.Passphrase) > 0:
-		r, err := age.NewScryptRecipient(string(req.Passphrase))
-		if err != nil {
-			return 0, err
-		}
-		recipients = []age.Recipient{r}
-	case req.ForCoordinators:
-		if recipients, err = coordinatorRecipients(ms); err != nil {
-			return 0, err
-		}
-	}
-	raws, err := bundle.Select(b.st, req.Since)
-	if err != nil {
-		return 0, err
-	}
-	if err := bundle.Write(w, ms.ID, b.st.Now(), raws, recipients...); err != nil {
-		return 0, err
-	}
-	return len(raws), nil
+	res, err := b.desk.ExportBundle(act.BundleRequest{Since: req.Since, Passphrase: req.Passphrase, ForCoordinators: req.ForCoordinators}, w)
+	return res.Records, err
 }
 
-// ImportBundle stores a bundle's valid records.
+// ImportBundle stores a bundle's valid records (act.Desk.ImportBundle).
 func (b *StoreBackend) ImportBundle(name string, data, passphrase []byte, progress func(done, total int)) (ImportSummary, error) {
-	var ids []age.Identity
-	if len(passphrase) > 0 {
-		id, err := age.NewScryptIdentity(string(passphrase))
-		if err != nil {
-			return ImportSummary{}, err
-		}
-		ids = append(ids, id)
-	}
-	sum, err := bundle.Import(b.st, name, data, ids, progress)
+	sum, err := b.desk.ImportBundle(act.ImportRequest{Name: name, Data: data, Passphrase: passphrase, Progress: progress})
 	if err != nil {
 		return sum, fmt.Errorf("%w"+nothingStored, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
@@ -226,12 +227,7 @@ type Station struct {
 }
 
 // Attachment is a file kept in the store, waiting for a report.
-type Attachment struct {
-	Hash [32]byte `json:"hash"`
-	Name string   `json:"name"`
-	Size int      `json:"size"`
-	Mime string   `json:"mime"`
-}
+type Attachment = act.Attachment
 
 // MyReport is one of this device's reports and its delivery status.
 type MyReport struct {

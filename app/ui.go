@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/incident/vault"
 )
@@ -287,6 +289,7 @@ func errorText(err error) string {
 	}
 	var fp *FieldProblem
 	var fe *incident.FieldError
+	var ae *act.Error
 	var pe *vault.PassphraseError
 	switch {
 	case errors.Is(err, vault.ErrWrongPassphrase):
@@ -299,7 +302,7 @@ func errorText(err error) string {
 		return T("err.wiped")
 	case errors.Is(err, incident.ErrInvite):
 		return T("err.bad_invite") + "\n\n" + err.Error()
-	case errors.Is(err, store.ErrNoMission):
+	case errors.Is(err, act.NoMission):
 		return T("err.no_mission")
 	case errors.Is(err, ErrNotMine):
 		return T("err.not_mine")
@@ -313,6 +316,8 @@ func errorText(err error) string {
 		return T("err.field", map[string]any{"Field": FieldLabel(fp.Field)}) + "\n" + fp.Err.Error()
 	case errors.As(err, &fe):
 		return T("err.field", map[string]any{"Field": FieldLabel(fe.Field)}) + "\n" + fe.Problem
+	case errors.As(err, &ae) && ae.Code == act.Invalid && ae.Field != "":
+		return T("err.field", map[string]any{"Field": FieldLabel(ae.Field)}) + "\n" + strings.TrimPrefix(ae.Msg, ae.Field+": ")
 	}
 	var le *vault.LockedError
 	if errors.As(err, &le) {
