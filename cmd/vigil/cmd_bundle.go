@@ -6,13 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"filippo.io/age"
 
 	"github.com/vigil-mesh/vigil/incident"
-	"github.com/vigil-mesh/vigil/incident/bundle"
-	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/incident/act"
 )
 
 func (c *cli) cmdBundle(args []string) error {
@@ -43,14 +41,13 @@ func (c *cli) bundleExport(args []string) error {
 	if *to != "" && *passFile != "" {
 		return usagef("bundle export: give --to or --passphrase-file, not both")
 	}
-	var recipients []age.Recipient
+	var req act.BundleRequest
 	switch {
 	case *to != "":
-		r, err := age.ParseX25519Recipient(*to)
-		if err != nil {
+		if _, err := age.ParseX25519Recipient(*to); err != nil {
 			return usagef("--to: %v", err)
 		}
-		recipients = append(recipients, r)
+		req.To = []string{*to}
 	case *passFile != "":
 		p, err := readSecretFile(c.path(*passFile))
 		if err != nil {
@@ -59,38 +56,28 @@ func (c *cli) bundleExport(args []string) error {
 		if err := checkNewPassphrase("the bundle passphrase in "+*passFile, p, "no bundle was written"); err != nil {
 			return err
 		}
-		r, err := age.NewScryptRecipient(string(p))
-		if err != nil {
-			return err
-		}
-		recipients = append(recipients, r)
+		req.Passphrase = p
 	}
-	var sinceT time.Time
 	if *since != "" {
 		t, err := c.parseTime("since", *since)
 		if err != nil {
 			return err
 		}
-		sinceT = t
+		req.Since = t
 	}
-	return c.withStore(func(s *store.Store) error {
-		ms, err := s.Mission()
-		if err != nil {
-			return err
-		}
-		raws, err := bundle.Select(s, sinceT)
-		if err != nil {
-			return err
-		}
+	return c.withActions(func(a act.Actions) error {
+		var res act.Bundled
 		if err := writeAtomic(c.path(*out), func(f *os.File) error {
-			return bundle.Write(f, ms.ID, c.now(), raws, recipients...)
+			var err error
+			res, err = a.ExportBundle(req, f)
+			return err
 		}); err != nil {
 			return err
 		}
 		if c.json {
-			return c.printJSON(map[string]any{"out": *out, "records": len(raws), "mission": ms.ID.String()})
+			return c.printJSON(map[string]any{"out": *out, "records": res.Records, "mission": res.Mission.String()})
 		}
-		fmt.Fprintf(c.stderr, "Wrote %s to %s.\n", incident.Plural(len(raws), "record"), *out)
+		fmt.Fprintf(c.stderr, "Wrote %s to %s.\n", incident.Plural(res.Records, "record"), *out)
 		return nil
 	})
 }
@@ -150,21 +137,15 @@ func (c *cli) bundleImport(args []string) error {
 	if err != nil {
 		return err
 	}
-	var ids []age.Identity
+	req := act.ImportRequest{Name: filepath.Base(pos[0]), Data: data}
 	if *passFile != "" {
-		p, err := readSecretFile(c.path(*passFile))
-		if err != nil {
+		if req.Passphrase, err = readSecretFile(c.path(*passFile)); err != nil {
 			return err
 		}
-		id, err := age.NewScryptIdentity(string(p))
-		if err != nil {
-			return err
-		}
-		ids = append(ids, id)
 	}
-	return c.withStore(func(s *store.Store) error {
-		res, err := bundle.Import(s, filepath.Base(pos[0]), data, ids, nil)
-		if errors.Is(err, bundle.ErrCannotOpen) && *passFile == "" {
+	return c.withActions(func(a act.Actions) error {
+		res, err := a.ImportBundle(req)
+		if errors.Is(err, act.CannotOpen) && *passFile == "" {
 			return fmt.Errorf("%w; give --passphrase-file after `bundle import` for a passphrase bundle; nothing was stored", err)
 		}
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/export"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
@@ -28,7 +29,7 @@ func addFilterFlags(fs interface {
 		station:  fs.String("station", "", "polling station code"),
 		since:    fs.String("since", "", "occurred at or after T"),
 		status:   fs.String("status", "", "unreviewed, verified, corroborated, rejected or escalated"),
-		author:   fs.String("author", "", "an author key"),
+		author:   fs.String("author", "", "a member: author key, member record ID or label"),
 	}
 }
 
@@ -44,14 +45,34 @@ func (c *cli) filter(f *reportFilterFlags) (store.Filter, error) {
 		}
 		out.Since = t
 	}
-	if *f.author != "" {
-		a, err := incident.ParseAuthor(*f.author)
-		if err != nil {
-			return out, usagef("--author: %v", err)
-		}
+	if strings.TrimSpace(*f.author) == "" && *f.author != "" {
+		return out, usagef("--author: want an author key, a member record ID or a label")
+	}
+	// An author key is taken as is (a member this device has not heard
+	// of yet has no reports here either); a label or member record ID is
+	// looked up in the mission once the store is open (member).
+	if a, err := incident.ParseAuthor(*f.author); err == nil {
 		out.Author = a
 	}
 	return out, nil
+}
+
+// member completes f with the member --author names by label or member
+// record ID.
+func (f *reportFilterFlags) member(s *store.Store, out *store.Filter) error {
+	if *f.author == "" || !out.Author.IsZero() {
+		return nil
+	}
+	ms, err := s.Mission()
+	if err != nil {
+		return err
+	}
+	a, err := resolveMember(ms, *f.author)
+	if err != nil {
+		return fmt.Errorf("--author: %w", err)
+	}
+	out.Author = a
+	return nil
 }
 
 func (c *cli) cmdExport(args []string) error {
@@ -84,16 +105,15 @@ func (c *cli) cmdExport(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(func(s *store.Store) error {
-		ms, err := s.Mission()
-		if err != nil {
-			return err
-		}
-		var res export.Result
-		err = writeAtomic(c.path(*out), func(f *os.File) error {
+	req := act.ExportRequest{Format: *format, HXL: *hxl, Public: *public, Filter: filter, FilterText: describeFilter(ff)}
+	if filter.Author.IsZero() {
+		req.Member = *ff.author
+	}
+	return c.withActions(func(a act.Actions) error {
+		var res act.Exported
+		err := writeAtomic(c.path(*out), func(f *os.File) error {
 			var err error
-			res, err = export.FromStore(s, f, export.Request{Format: *format, HXL: *hxl, Public: *public,
-				Filter: filter, FilterText: describeFilter(ff), Now: c.now()})
+			res, err = a.Export(req, f)
 			return err
 		})
 		if err != nil {
@@ -104,7 +124,7 @@ func (c *cli) cmdExport(args []string) error {
 				"skipped_no_location": res.SkippedNoLocation, "public": *public,
 				"needs_newer_vigil": res.Newer, "dropped_newer": res.DroppedNewer}
 			if !*public {
-				out["mission"] = ms.ID.String()
+				out["mission"] = res.Mission.String()
 			}
 			return c.printJSON(out)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/skip2/go-qrcode"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
@@ -65,8 +66,8 @@ func (c *cli) missionCreate(args []string) error {
 	if err := checkUTF8(map[string]string{"name": *name, "label": *label}); err != nil {
 		return err
 	}
-	return c.withStore(func(s *store.Store) error {
-		id, err := s.CreateMissionWith(store.MissionSpec{Name: *name, Label: *label, SealByDefault: *seal, Practice: *practice})
+	return c.withActions(func(a act.Actions) error {
+		id, err := a.CreateMission(store.MissionSpec{Name: *name, Label: *label, SealByDefault: *seal, Practice: *practice})
 		if err != nil {
 			return err
 		}
@@ -84,7 +85,7 @@ func (c *cli) missionInvite(args []string) error {
 	role := fs.String("role", "", "observer, carrier or coordinator")
 	label := fs.String("label", "", "a label for the new member (a pseudonym)")
 	expires := fs.String("expires", "", "how long the invite can be redeemed, e.g. 72h (default: no limit)")
-	forKey := fs.String("for", "", "coordinator invites: the new coordinator's device key (their `vigil status` author)")
+	forKey := fs.String("for", "", "coordinator invites: the new coordinator's device key (their `vigil status` author), or the label of a member being made coordinator")
 	qr := fs.String("qr", "", "also write the invite as a QR code to this PNG file")
 	var boot multi
 	fs.Var(&boot, "bootstrap", "an address new members should try first (repeatable)")
@@ -97,33 +98,23 @@ func (c *cli) missionInvite(args []string) error {
 	if err := checkUTF8(map[string]string{"label": *label}); err != nil {
 		return err
 	}
-	req := store.InviteRequest{Role: *role, Label: *label, Bootstrap: boot}
+	req := act.InviteRequest{Role: *role, Label: *label, For: *forKey, Bootstrap: boot}
 	if *expires != "" {
 		d, err := time.ParseDuration(*expires)
 		if err != nil || d <= 0 {
 			return usagef("--expires: %q is not a positive duration (72h)", *expires)
 		}
-		req.Expires = c.now().Add(d)
+		req.Expires = d
 	}
-	if *forKey != "" && *role != incident.RoleCoordinator {
-		return usagef("--for binds coordinator invites; %s invite is redeemed by whoever holds it", incident.Article(*role))
-	}
-	if *forKey != "" {
-		a, err := incident.ParseAuthor(*forKey)
-		if err != nil {
-			return usagef("--for: %v", err)
-		}
-		req.For = &a
-	}
-	return c.withStore(func(s *store.Store) error {
-		code, err := s.Invite(req)
+	return c.withActions(func(a act.Actions) error {
+		inv, err := a.Invite(req)
 		if err != nil {
 			return err
 		}
 		if *qr != "" {
-			// Owner-only, like every file Vigil writes: the code admits
-			// whoever holds it.
-			png, err := qrcode.Encode(code, qrcode.Medium, 768)
+			// Written here, by the caller, owner-only like every file
+			// Vigil writes: the code admits whoever holds it.
+			png, err := qrcode.Encode(inv.Code, qrcode.Medium, 768)
 			if err == nil {
 				err = writeAtomic(c.path(*qr), func(f *os.File) error { _, err := f.Write(png); return err })
 			}
@@ -134,16 +125,14 @@ func (c *cli) missionInvite(args []string) error {
 		// The invite's ID is its invite key, which the code carries: what
 		// `mission invites` lists and `mission invite cancel` takes.
 		var inviteID *string
-		if inv, err := incident.DecodeInvite(code); err == nil {
-			if id, ok := incident.InviteID(inv.Token); ok {
-				s := id.String()
-				inviteID = &s
-			}
+		if !inv.ID.IsZero() {
+			s := inv.ID.String()
+			inviteID = &s
 		}
 		if c.json {
-			return c.printJSON(map[string]any{"code": code, "role": *role, "label": *label, "qr": nullIfEmpty(*qr), "invite": inviteID})
+			return c.printJSON(map[string]any{"code": inv.Code, "role": *role, "label": *label, "qr": nullIfEmpty(*qr), "invite": inviteID})
 		}
-		fmt.Fprintln(c.stdout, code)
+		fmt.Fprintln(c.stdout, inv.Code)
 		fmt.Fprintf(c.stderr, "Give this %s invite to one person only, over a channel you trust. Whoever holds it can join.\n", *role)
 		if inviteID != nil {
 			fmt.Fprintf(c.stderr, "Invite %s; to cancel it: `vigil mission invite cancel %s`.\n", *inviteID, *inviteID)
@@ -177,21 +166,20 @@ func (c *cli) missionJoin(args []string) error {
 	}
 	// Check the code before asking for the passphrase: a bad code is the
 	// common mistake.
-	inv, err := incident.DecodeInvite(code)
-	if err != nil {
+	if _, err := incident.DecodeInvite(code); err != nil {
 		return err
 	}
-	return c.withStore(func(s *store.Store) error {
-		id, err := s.Join(code)
+	return c.withActions(func(a act.Actions) error {
+		j, err := a.Join(code)
 		if err != nil {
 			return err
 		}
 		if c.json {
-			return c.printJSON(map[string]any{"member": id.String(), "mission": inv.GenesisRecord.ID.String(),
-				"mission_name": inv.Mission.Name, "role": inv.Token.Role})
+			return c.printJSON(map[string]any{"member": j.Member.String(), "mission": j.Mission.String(),
+				"mission_name": j.MissionName, "role": j.Role})
 		}
-		fmt.Fprintln(c.stdout, id)
-		fmt.Fprintf(c.stderr, "Joined mission %q (%s) as %s.\n", inv.Mission.Name, inv.GenesisRecord.ID, inv.Token.Role)
+		fmt.Fprintln(c.stdout, j.Member)
+		fmt.Fprintf(c.stderr, "Joined mission %q (%s) as %s.\n", j.MissionName, j.Mission, j.Role)
 		return nil
 	})
 }
@@ -298,57 +286,35 @@ func (c *cli) missionRevoke(args []string) error {
 	if err := checkUTF8(map[string]string{"reason": *reason}); err != nil {
 		return err
 	}
-	return c.withStore(func(s *store.Store) error {
-		ms, err := s.Mission()
+	return c.withActions(func(a act.Actions) error {
+		rev, err := a.Revoke(pos[0], *reason, *none)
 		if err != nil {
 			return err
 		}
-		target, err := resolveMember(ms, pos[0])
-		if err != nil {
-			return err
-		}
-		rev, err := s.Revoke(target, *reason, *none)
-		if already := (*store.AlreadyRevokedError)(nil); errors.As(err, &already) {
+		if rev.Already {
 			// Idempotent: nothing was written, and that is a success.
 			if c.json {
-				return c.printJSON(map[string]any{"id": nil, "already_revoked": true, "member": target.String(), "revocation": idOrNil(already.Revocation)})
+				return c.printJSON(map[string]any{"id": nil, "already_revoked": true, "member": rev.Member.String(), "revocation": idOrNil(rev.Existing)})
 			}
-			fmt.Fprintf(c.stderr, "%s is already revoked (revocation %s); nothing was written.\n", target, already.Revocation)
+			fmt.Fprintf(c.stderr, "%s is already revoked (revocation %s); nothing was written.\n", rev.Member, rev.Existing)
 			return nil
 		}
-		if rev.Record == nil {
-			if errors.Is(err, store.ErrTooManyToAccept) {
-				return fmt.Errorf("%w (--accept-none)", err)
-			}
-			return err
-		}
-		var epoch *string
-		if rev.Epoch != nil {
-			e := rev.Epoch.ID.String()
-			epoch = &e
-		}
 		if c.json {
-			if jerr := c.printJSON(map[string]any{"id": rev.Record.ID.String(), "member": target.String(), "accepted": rev.Accepted, "epoch": epoch}); jerr != nil {
+			if jerr := c.printJSON(map[string]any{"id": rev.ID.String(), "member": rev.Member.String(), "accepted": rev.Accepted, "epoch": idOrNil(rev.Epoch)}); jerr != nil {
 				return jerr
 			}
 		} else {
-			fmt.Fprintln(c.stdout, rev.Record.ID)
-			fmt.Fprintf(c.stderr, "Revoked %s; %d of their records stay confirmed, anything else they sign is flagged unconfirmed.\n", target, rev.Accepted)
+			fmt.Fprintln(c.stdout, rev.ID)
+			fmt.Fprintf(c.stderr, "Revoked %s; %d of their records stay confirmed, anything else they sign is flagged unconfirmed.\n", rev.Member, rev.Accepted)
 			fmt.Fprintln(c.stderr, "Their invite cannot be redeemed again: any other device that uses it is refused and flagged invite_revoked.")
 		}
-		if err != nil {
+		if rev.EpochFailed != "" {
 			// The revocation is stored; the new epoch is not.
-			return &partialError{fmt.Sprintf("%v; the revocation %s is stored: run the same `vigil mission revoke` again to start the epoch", err, rev.Record.ID)}
+			return &partialError{fmt.Sprintf("revoked, but the new secret epoch failed: %s; the revocation %s is stored: run the same `vigil mission revoke` again to start the epoch", rev.EpochFailed, rev.ID)}
 		}
 		if !c.json {
-			number := uint64(0)
-			if ms, merr := s.Mission(); merr == nil {
-				if e, ok := ms.EpochByID(rev.Epoch.ID); ok {
-					number = e.Number
-				}
-			}
 			fmt.Fprintf(c.stderr, "A new secret epoch started (number %d, record %s): connected members receive it at once, the others when they next meet one; the revoked device never does.\n",
-				number, rev.Epoch.ID)
+				rev.EpochNumber, rev.Epoch)
 		}
 		return nil
 	})
@@ -480,27 +446,25 @@ func (c *cli) missionCancel(name string, args []string) error {
 	if err := checkUTF8(map[string]string{"reason": *reason}); err != nil {
 		return err
 	}
-	id, err := incident.ParseAuthor(pos[0])
-	if err != nil {
-		return fmt.Errorf("%s: %q is not an invite ID (`vigil mission invites` lists them); nothing was cancelled", name, pos[0])
-	}
-	return c.withStore(func(s *store.Store) error {
-		rec, err := s.CancelInvite(id, *reason)
-		if err != nil {
+	return c.withActions(func(a act.Actions) error {
+		cn, err := a.CancelInvite(pos[0], *reason)
+		if err != nil && cn.ID.IsZero() {
 			return fmt.Errorf("%s: %w; nothing was cancelled", name, err)
 		}
-		redeemed := 0
-		if ms, err := s.Mission(); err == nil {
-			redeemed = len(ms.RedeemedBy(id))
-		}
 		if c.json {
-			return c.printJSON(map[string]any{"id": rec.ID.String(), "invite": id.String(), "redeemed": redeemed})
+			if jerr := c.printJSON(map[string]any{"id": cn.ID.String(), "invite": cn.Invite.String(), "redeemed": cn.Redeemed}); jerr != nil || err == nil {
+				return jerr
+			}
+		} else {
+			msg := fmt.Sprintf("Invite %s cancelled: nobody can redeem it now.", cn.Invite)
+			if cn.Redeemed > 0 {
+				msg += fmt.Sprintf(" The %s that redeemed it %s refused and %s records flagged invite_revoked.", incident.Plural(cn.Redeemed, "other device"), incident.Verb(cn.Redeemed, "is", "are"), incident.Verb(cn.Redeemed, "its", "their"))
+			}
+			if perr := c.printID(cn.ID, msg); perr != nil || err == nil {
+				return perr
+			}
 		}
-		msg := fmt.Sprintf("Invite %s cancelled: nobody can redeem it now.", id)
-		if redeemed > 0 {
-			msg += fmt.Sprintf(" The %s that redeemed it %s refused and %s records flagged invite_revoked.", incident.Plural(redeemed, "other device"), incident.Verb(redeemed, "is", "are"), incident.Verb(redeemed, "its", "their"))
-		}
-		return c.printID(rec.ID, msg)
+		return &partialError{fmt.Sprintf("%v; run the same command again to start the epoch", err)}
 	})
 }
 
@@ -520,54 +484,33 @@ func (c *cli) missionConfirm(args []string) error {
 	case !*all && len(pos) != 1:
 		return usagef("mission confirm: want one MEMBER (an author key, a member record ID or a label), or --all")
 	}
-	return c.withStore(func(s *store.Store) error {
-		ms, err := s.Mission()
+	member := ""
+	if !*all {
+		member = pos[0]
+	}
+	return c.withActions(func(a act.Actions) error {
+		cf, err := a.Confirm(member)
 		if err != nil {
+			if *all {
+				return fmt.Errorf("mission confirm --all: %w", err)
+			}
 			return err
 		}
 		if *all {
-			before := confirmedRedemptions(ms)
-			rec, err := s.Confirm()
-			if err != nil {
-				return fmt.Errorf("mission confirm --all: %w", err)
-			}
-			n := 0
-			if ms, err := s.Mission(); err == nil {
-				n = confirmedRedemptions(ms) - before
-			}
-			msg := fmt.Sprintf("Confirmed %s: %s closed to every other device.", incident.Plural(n, "redemption"), incident.Verb(n, "that invite is", "each of those invites is"))
-			if ms, err := s.Mission(); err == nil && len(ms.Duplicates()) > 0 {
-				msg += fmt.Sprintf(" %s used by several devices still %s for a choice: `vigil mission confirm MEMBER`.", incident.Plural(len(ms.Duplicates()), "invite"), incident.Verb(len(ms.Duplicates()), "waits", "wait"))
+			msg := fmt.Sprintf("Confirmed %s: %s closed to every other device.", incident.Plural(cf.Confirmed, "redemption"), incident.Verb(cf.Confirmed, "that invite is", "each of those invites is"))
+			if cf.Waiting > 0 {
+				msg += fmt.Sprintf(" %s used by several devices still %s for a choice: `vigil mission confirm MEMBER`.", incident.Plural(cf.Waiting, "invite"), incident.Verb(cf.Waiting, "waits", "wait"))
 			}
 			if c.json {
-				return c.printJSON(map[string]any{"id": rec.ID.String(), "confirmed": n})
+				return c.printJSON(map[string]any{"id": cf.ID.String(), "confirmed": cf.Confirmed})
 			}
-			return c.printID(rec.ID, msg)
-		}
-		target, err := resolveMember(ms, pos[0])
-		if err != nil {
-			return err
-		}
-		rec, err := s.Confirm(target)
-		if err != nil {
-			return err
+			return c.printID(cf.ID, msg)
 		}
 		if c.json {
-			return c.printJSON(map[string]any{"id": rec.ID.String(), "member": target.String()})
+			return c.printJSON(map[string]any{"id": cf.ID.String(), "member": cf.Member.String()})
 		}
-		return c.printID(rec.ID, fmt.Sprintf("Confirmed %s's redemption of their invite; any other device that redeemed it is refused and its records flagged invite_closed.", target))
+		return c.printID(cf.ID, fmt.Sprintf("Confirmed %s's redemption of their invite; any other device that redeemed it is refused and its records flagged invite_closed.", cf.Member))
 	})
-}
-
-// confirmedRedemptions counts the enrollments a coordinator confirmed.
-func confirmedRedemptions(ms *incident.MissionState) int {
-	n := 0
-	for _, m := range ms.Members() {
-		if ms.RedemptionConfirmed(m) {
-			n++
-		}
-	}
-	return n
 }
 
 // missionConfig is `mission config set` and `mission config show`.
@@ -633,23 +576,12 @@ func (c *cli) missionConfigSet(args []string) error {
 	if err != nil {
 		return fmt.Errorf("mission config set: %w", err)
 	}
-	return c.withStore(func(s *store.Store) error {
-		ms, err := s.Mission()
-		if err != nil {
-			return err
-		}
-		role, ok := ms.Role(s.Author())
-		if !ok {
-			return fmt.Errorf("mission config set: this device is not yet a member of mission %q", ms.Mission.Name)
-		}
-		if !incident.Allowed(role, incident.KindConfig) {
-			return fmt.Errorf("mission config set: only coordinators change the mission configuration; this device is %s", incident.Article(role))
-		}
-		rec, err := s.Put(incident.KindConfig, ms.NewConfig(settings))
+	return c.withActions(func(a act.Actions) error {
+		cr, err := a.Configure(pos)
 		if err != nil {
 			return fmt.Errorf("mission config set: %w", err)
 		}
-		return c.printID(rec.ID, fmt.Sprintf("Mission configuration signed (%s); it reaches members with the next sync or bundle.", incident.Plural(len(settings), "setting")))
+		return c.printID(cr.ID, fmt.Sprintf("Mission configuration signed (%s); it reaches members with the next sync or bundle.", incident.Plural(len(settings), "setting")))
 	})
 }
 

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
@@ -116,18 +115,6 @@ func (f *reportFlags) apply(c *cli, base incident.ReportPayload) (incident.Repor
 	return r, nil
 }
 
-// checkCategory checks a category against the mission's taxonomy, so the
-// user learns of a typo before anything is signed.
-func checkCategory(ms *incident.MissionState, code string) error {
-	if code == "" {
-		return usagef("--category is required (`vigil report add --help` lists the categories)")
-	}
-	if _, ok := ms.Category(code); !ok {
-		return fmt.Errorf("--category: %q is not a category of this mission (`vigil report add --help` lists them)", code)
-	}
-	return nil
-}
-
 func categoryHelp() string {
 	var b strings.Builder
 	b.WriteString("report add: categories (taxonomy v1; a mission may add more):\n")
@@ -167,67 +154,49 @@ func (c *cli) reportAdd(args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(func(s *store.Store) error {
-		ms, err := s.Mission()
-		if err != nil {
+	files, err := readAttachments(c, f.attach)
+	if err != nil {
+		return err
+	}
+	return c.withActions(func(a act.Actions) error {
+		sub := act.Submission{Report: rep}
+		if setFlags(f.fs)["sealed"] {
+			sub.Sealed = f.sealed
+		}
+		if sub.Files, err = attachAll(a, files); err != nil {
 			return err
 		}
-		sealed := sealing(ms, f)
-		if err := checkCategory(ms, rep.Category); err != nil {
-			return err
-		}
-		if err := incident.ValidateReport(&rep); err != nil {
-			return err
-		}
-		if err := checkRole(s, ms, incident.KindReport); err != nil {
-			return err
-		}
-		hashes, err := c.attach(s, f.attach)
-		if err != nil {
-			return err
-		}
-		rep.Attachments = hashes
-		rec, err := s.PutMaybeSealed(sealed, incident.KindReport, nil, rep)
+		cr, err := a.Submit(sub)
 		if err != nil {
 			return err
 		}
 		msg := "Report saved"
-		if sealed {
+		if cr.Sealed {
 			msg = "Sealed report saved (only the mission's coordinators can read it)"
 		}
-		return c.printCreated(s, rec.ID, msg)
+		if c.json {
+			if v, err := a.Report(cr.ID.String()); err == nil {
+				return c.printJSON(v.JSON(false))
+			}
+		}
+		return c.printID(cr.ID, msg+" on this device.")
 	})
 }
 
-// sealing says whether a new report is sealed: --sealed, or the mission's
-// policy unless --sealed=false was given.
-func sealing(ms *incident.MissionState, f *reportFlags) bool {
-	if setFlags(f.fs)["sealed"] {
-		return *f.sealed
-	}
-	return ms.SealByDefault()
+// file is a file to attach, read by the caller (whose permissions and
+// working folder count, also when a node holds the home).
+type file struct {
+	name string
+	data []byte
 }
 
-// checkRole gives a plain refusal before signing.
-func checkRole(s *store.Store, ms *incident.MissionState, k incident.Kind) error {
-	role, ok := ms.Role(s.Author())
-	if !ok {
-		return fmt.Errorf("this device is not yet a member of mission %q", ms.Mission.Name)
+// readAttachments reads the files --attach names.
+func readAttachments(c *cli, paths []string) ([]file, error) {
+	if len(paths) > incident.MaxAttachments {
+		return nil, fmt.Errorf("--attach: %d files, limit %d", len(paths), incident.MaxAttachments)
 	}
-	if !incident.Allowed(role, k) {
-		return fmt.Errorf("%s may not sign %s records", incident.Article(role), k)
-	}
-	return nil
-}
-
-// attach stores each file's content and an attachment record, and returns
-// the content hashes.
-func (c *cli) attach(s *store.Store, files []string) ([][]byte, error) {
-	if len(files) > incident.MaxAttachments {
-		return nil, fmt.Errorf("--attach: %d files, limit %d", len(files), incident.MaxAttachments)
-	}
-	var hashes [][]byte
-	for _, path := range files {
+	var out []file
+	for _, path := range paths {
 		path = c.path(path)
 		st, err := os.Stat(path)
 		if err != nil {
@@ -240,30 +209,22 @@ func (c *cli) attach(s *store.Store, files []string) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--attach: %w", err)
 		}
-		sum := sha256.Sum256(data)
-		if err := s.PutBlob(sum, data); err != nil {
-			return nil, err
-		}
-		if _, err := s.Put(incident.KindAttachment, incident.AttachmentPayload{Hash: sum[:], Size: uint64(len(data)),
-			Mime: http.DetectContentType(data), Name: filepath.Base(path)}); err != nil {
-			return nil, err
-		}
-		hashes = append(hashes, sum[:])
+		out = append(out, file{filepath.Base(path), data})
 	}
-	return hashes, nil
+	return out, nil
 }
 
-// printCreated prints a new record's ID alone on stdout (or as JSON).
-func (c *cli) printCreated(s *store.Store, id incident.ID, what string) error {
-	if c.json {
-		if v, err := s.Report(id); err == nil {
-			return c.printJSON(v.JSON(false))
+// attachAll keeps each file in the store.
+func attachAll(a act.Actions, files []file) ([]act.Attachment, error) {
+	var out []act.Attachment
+	for _, f := range files {
+		at, err := a.AttachFile(f.name, f.data)
+		if err != nil {
+			return nil, err
 		}
-		return c.printJSON(map[string]any{"id": id.String()})
+		out = append(out, at)
 	}
-	fmt.Fprintln(c.stdout, id)
-	fmt.Fprintf(c.stderr, "%s on this device.\n", what)
-	return nil
+	return out, nil
 }
 
 func (c *cli) reportList(args []string) error {
@@ -279,6 +240,9 @@ func (c *cli) reportList(args []string) error {
 	}
 	f.Limit = *limit
 	return c.withStore(func(st *store.Store) error {
+		if err := ff.member(st, &f); err != nil {
+			return err
+		}
 		self := st.Author()
 		n := 0
 		err := st.Scan(f, func(v incident.ReportView) error {
@@ -465,54 +429,38 @@ func (c *cli) reportAmend(args []string) error {
 	if len(setFlags(f.fs)) == 0 {
 		return usagef("report amend: give at least one field to change (any report add flag)")
 	}
-	return c.withStore(func(s *store.Store) error {
-		id, err := resolveReportID(s, pos[0])
+	files, err := readAttachments(c, f.attach)
+	if err != nil {
+		return err
+	}
+	return c.withActions(func(a act.Actions) error {
+		v, err := a.Report(pos[0])
 		if err != nil {
 			return err
-		}
-		ms, err := s.Mission()
-		if err != nil {
-			return err
-		}
-		v, err := s.Report(id)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no report %s on this device", id)
-		}
-		if err != nil {
-			return err
-		}
-		if v.Author != s.Author() {
-			return fmt.Errorf("only the report's author may amend it (report by %s)", v.Author)
-		}
-		if v.Retracted {
-			return fmt.Errorf("report %s was retracted", id)
-		}
-		if v.Sealed && !v.Opened {
-			return fmt.Errorf("report %s is sealed and this device no longer holds a readable copy (a coordinator has received it); add a new report instead", id)
 		}
 		rep, err := f.apply(c, v.Report)
 		if err != nil {
 			return err
 		}
-		if err := checkCategory(ms, rep.Category); err != nil {
+		// The files the report has stay; --attach adds more.
+		var keep []act.Attachment
+		for _, h := range v.Report.Attachments {
+			var at act.Attachment
+			copy(at.Hash[:], h)
+			keep = append(keep, at)
+		}
+		added, err := attachAll(a, files)
+		if err != nil {
 			return err
 		}
-		if len(f.attach) > 0 {
-			hashes, err := c.attach(s, f.attach)
-			if err != nil {
-				return err
-			}
-			rep.Attachments = append(rep.Attachments, hashes...)
-		}
-		// The amends of a sealed report are sealed too.
-		rec, err := s.PutMaybeSealed(v.Sealed, incident.KindAmend, &id, incident.AmendPayload{Target: id.Bytes(), Report: rep})
+		cr, err := a.Amend(act.Amendment{Target: v.ID.String(), Report: rep, Files: append(keep, added...)})
 		if err != nil {
 			return err
 		}
 		if c.json {
-			return c.printJSON(map[string]any{"id": rec.ID.String(), "report": id.String()})
+			return c.printJSON(map[string]any{"id": cr.ID.String(), "report": v.ID.String()})
 		}
-		fmt.Fprintln(c.stdout, rec.ID)
+		fmt.Fprintln(c.stdout, cr.ID)
 		fmt.Fprintln(c.stderr, "Amendment saved on this device.")
 		return nil
 	})
@@ -537,29 +485,20 @@ func (c *cli) reportRetract(args []string) error {
 	if err := checkReportIDArg(pos[0]); err != nil {
 		return err
 	}
-	return c.withStore(func(s *store.Store) error {
-		id, err := resolveReportID(s, pos[0])
+	return c.withActions(func(a act.Actions) error {
+		r, err := a.Retract(pos[0], *reason)
 		if err != nil {
 			return err
 		}
-		rec, err := s.Retract(id, *reason)
-		var already *store.AlreadyRetractedError
-		switch {
-		case errors.As(err, &already):
+		if r.Already {
 			// Idempotent: nothing was written, and that is a success.
 			if c.json {
-				return c.printJSON(map[string]any{"id": nil, "already_retracted": true, "retraction": idOrNil(already.Retraction)})
+				return c.printJSON(map[string]any{"id": nil, "already_retracted": true, "retraction": idOrNil(r.Existing)})
 			}
-			fmt.Fprintf(c.stderr, "Report %s is already retracted; nothing was written.\n", id)
+			fmt.Fprintf(c.stderr, "Report %s is already retracted; nothing was written.\n", r.Report)
 			return nil
-		case errors.Is(err, store.ErrNotFound):
-			return fmt.Errorf("no report %s on this device", id)
-		case errors.Is(err, store.ErrNotMine):
-			return fmt.Errorf("report %s is another member's: only its author may retract it; nothing was written", id)
-		case err != nil:
-			return err
 		}
-		return c.printID(rec.ID, "Retraction saved on this device.")
+		return c.printID(r.ID, "Retraction saved on this device.")
 	})
 }
 

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/vigil-mesh/vigil/incident"
-	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/incident/act"
 )
 
 func (c *cli) cmdReview(args []string) error {
@@ -29,26 +27,12 @@ func (c *cli) cmdReview(args []string) error {
 	if err := checkReportIDArg(pos[0]); err != nil {
 		return err
 	}
-	return c.withStore(func(s *store.Store) error {
-		id, err := resolveReportID(s, pos[0])
+	return c.withActions(func(a act.Actions) error {
+		cr, err := a.Review(pos[0], *status, *note)
 		if err != nil {
 			return err
 		}
-		ms, err := s.Mission()
-		if err != nil {
-			return err
-		}
-		if err := checkRole(s, ms, incident.KindReview); err != nil {
-			return err
-		}
-		rec, err := s.Review(id, *status, *note)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("no report %s on this device", id)
-		}
-		if err != nil {
-			return err
-		}
-		return c.printID(rec.ID, "Review saved on this device.")
+		return c.printID(cr.ID, "Review saved on this device.")
 	})
 }
 
@@ -62,8 +46,13 @@ func (c *cli) cmdCheckin(args []string) error {
 	if !slices.Contains(incident.CheckinStatuses, *status) {
 		return usagef("checkin: --status must be arrived, opened, all_quiet or closed")
 	}
-	return c.putSimple(incident.KindCheckin, incident.CheckinPayload{Status: *status, Station: *station},
-		map[string]string{"station": *station}, "Check-in saved on this device.")
+	return c.withActions(func(a act.Actions) error {
+		cr, err := a.Checkin(incident.CheckinPayload{Status: *status, Station: *station})
+		if err != nil {
+			return err
+		}
+		return c.printID(cr.ID, "Check-in saved on this device.")
+	})
 }
 
 func (c *cli) cmdAlert(args []string) error {
@@ -73,27 +62,11 @@ func (c *cli) cmdAlert(args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	return c.putSimple(incident.KindAlert, incident.AlertPayload{Note: *note, Station: *station},
-		map[string]string{"note": *note, "station": *station}, "Alert saved; it goes to your coordinators over any link.")
-}
-
-// putSimple signs and stores a record that needs no lookups.
-func (c *cli) putSimple(k incident.Kind, payload any, text map[string]string, msg string) error {
-	if err := checkUTF8(text); err != nil {
-		return err
-	}
-	return c.withStore(func(s *store.Store) error {
-		ms, err := s.Mission()
+	return c.withActions(func(a act.Actions) error {
+		cr, err := a.Alert(incident.AlertPayload{Note: *note, Station: *station})
 		if err != nil {
 			return err
 		}
-		if err := checkRole(s, ms, k); err != nil {
-			return err
-		}
-		rec, err := s.Put(k, payload)
-		if err != nil {
-			return err
-		}
-		return c.printID(rec.ID, msg)
+		return c.printID(cr.ID, "Alert saved; it goes to your coordinators over any link.")
 	})
 }

@@ -45,9 +45,12 @@ type controlServer struct {
 	home string
 	d    *daemon.Daemon
 	base *cli // for now and getenv
-	mu   sync.Mutex
-	ln   net.Listener
-	srv  *http.Server
+	// mu lets requests run side by side (a long export does not hold up
+	// a check-in) except those that change what unlocks the store or
+	// destroy it (passphrase, wipe), which run alone.
+	mu  sync.RWMutex
+	ln  net.Listener
+	srv *http.Server
 	// stop is closed when a command (wipe) needs the holder to exit.
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -76,6 +79,9 @@ func serveControl(c *cli, d *daemon.Daemon) (*controlServer, error) {
 	cs := &controlServer{home: c.home, d: d, base: c, ln: ln, stop: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/exec", cs.exec)
+	mux.HandleFunc("POST /v1/act/{name}", cs.serveAct)
+	mux.HandleFunc("POST /v1/out/{name}", cs.serveOut)
+	mux.HandleFunc("POST /v1/import", cs.serveImport)
 	cs.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = cs.srv.Serve(ln) }()
 	return cs, nil
@@ -97,13 +103,18 @@ func (cs *controlServer) exec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := execResponse{}
-	if _, err := vault.Unlock(cs.home, req.Passphrase); err != nil {
+	if err := cs.unlock(req.Passphrase); err != nil {
 		resp.Stderr, resp.Code = "vigil: "+err.Error()+"\n", exitError
 		_ = json.NewEncoder(w).Encode(resp)
 		return
 	}
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
+	if len(req.Args) > 0 && alone[req.Args[0]] {
+		cs.mu.Lock()
+		defer cs.mu.Unlock()
+	} else {
+		cs.mu.RLock()
+		defer cs.mu.RUnlock()
+	}
 	var out, errb bytes.Buffer
 	if !filepath.IsAbs(req.Dir) {
 		resp.Stderr, resp.Code = "vigil: the control request names no absolute working folder\n", exitError
@@ -120,6 +131,17 @@ func (cs *controlServer) exec(w http.ResponseWriter, r *http.Request) {
 	resp.Code = c.runParsed(req.Args)
 	resp.Stdout, resp.Stderr = out.String(), errb.String()
 	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// alone are the commands that run with no other request beside them.
+var alone = map[string]bool{"passphrase": true, "wipe": true}
+
+// unlock checks a request's passphrase against the home's key file: the
+// socket is owner-only, and the passphrase keeps another program of the
+// same account from using it without knowing it.
+func (cs *controlServer) unlock(pass []byte) error {
+	_, err := vault.Unlock(cs.home, pass)
+	return err
 }
 
 // errNoNode: no process serves the home's control socket.

@@ -103,14 +103,14 @@ func TestRoles(t *testing.T) {
 }
 
 // TestInviteForBindsOnlyCoordinators: --for binds coordinator invites; on
-// an observer or carrier invite the flag is a usage mistake
-// (cmd_mission.go says so in a branch that can never run).
+// an observer or carrier invite the flag is refused (by incident/act, as
+// for the app: an error, exit 1, naming the flag).
 func TestInviteForBindsOnlyCoordinators(t *testing.T) {
 	t.Parallel()
 	lead, _, _ := newMission(t, "lead")
 	_, otherKey := initHome(t, "other")
 	out, errs, code := runVigil(t, lead, nil, "mission", "invite", "--role", "observer", "--for", otherKey)
-	wantFailure(t, "observer invite with --for", out, errs, code, exitUsage, "--for", "coordinator")
+	wantFailure(t, "observer invite with --for", out, errs, code, exitError, "--for", "coordinator")
 
 	// Only coordinators invite, and the refusal reads as English.
 	obs, _, _ := member(t, "observer", invite(t, lead, "--role", "observer"))

@@ -71,7 +71,7 @@ func (c *cli) run(args []string) int {
 	if err != nil {
 		return c.exitCode(err)
 	}
-	if c.shared == nil && len(rest) > 0 && forwardable[rest[0]] && !isHelp(rest) {
+	if c.shared == nil && len(rest) > 0 && forwardable[rest[0]] && !typed(rest) && !isHelp(rest) {
 		fwd := rest
 		if rest[0] == "wipe" && socketLive(c.home) {
 			// Ask here, where the person is: the node has no terminal.
@@ -97,6 +97,24 @@ var forwardable = map[string]bool{"passphrase": true, "mission": true, "report":
 	"checkin": true, "alert": true, "status": true, "bundle": true, "export": true, "peers": true,
 	"sync": true, "wipe": true, "checkpoint": true}
 
+// typed reports whether args name a use case that reaches a running node
+// as a typed request (withActions), its flags parsed and its files read
+// here, rather than as a command line.
+func typed(args []string) bool {
+	switch args[0] {
+	case "review", "checkin", "alert", "export":
+		return true
+	case "bundle":
+		return len(args) > 1 && (args[1] == "export" || args[1] == "import")
+	case "report":
+		return len(args) > 1 && (args[1] == "add" || args[1] == "amend" || args[1] == "retract")
+	case "mission":
+		return len(args) > 1 && slices.Contains([]string{"create", "join", "invite", "revoke", "confirm", "cancel"}, args[1]) ||
+			len(args) > 2 && args[1] == "config" && args[2] == "set"
+	}
+	return false
+}
+
 func isHelp(args []string) bool {
 	for _, a := range args {
 		if a == "-h" || a == "--help" || a == "-help" {
@@ -120,7 +138,7 @@ func (c *cli) exitCode(err error) int {
 		fmt.Fprint(c.stdout, help.text())
 		return exitOK
 	}
-	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+	msg := strings.ReplaceAll(strings.TrimSpace(words(err)), "\n", "; ")
 	fmt.Fprintf(c.stderr, "vigil: %s\n", msg)
 	var ue *usageError
 	var pe *partialError
@@ -320,7 +338,7 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           re-wrap the store key, or set a duress passphrase
   mission create --name NAME [--seal-by-default] [--label TEXT] [--practice]
   mission invite --role observer|carrier [--label TEXT] [--expires DUR] [--qr FILE.png] [--bootstrap ADDR]...
-  mission invite --role coordinator --for AUTHOR [--label TEXT]
+  mission invite --role coordinator --for MEMBER|AUTHOR [--label TEXT]
   mission join CODE                       CODE, or - to read it from standard input
   mission invites                         the invites this device issued and who redeemed them
   mission invite cancel INVITE_ID [--reason TEXT]
@@ -335,7 +353,7 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   report add --category CAT --severity 1-4 --title TEXT [--description TEXT]
              [--station CODE] [--area TEXT] [--lat F --lon F [--precision M]] [--occurred T]
              [--attach FILE]... [--sealed] [--channel C --harm H --reach N --source TEXT]
-  report list [--category CAT|FAMILY] [--station CODE] [--since T] [--status S] [--author AUTHOR] [--limit N]
+  report list [--category CAT|FAMILY] [--station CODE] [--since T] [--status S] [--author MEMBER] [--limit N]
   report show ID
   report amend ID [any report add flag]
   report retract ID --reason TEXT         a second retract says so and writes nothing
