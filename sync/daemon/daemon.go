@@ -1,6 +1,8 @@
 // Package daemon is Vigil's composition root: given an open store it
 // starts the libp2p node and the mesh engine under one owner, so the CLI's
-// `vigil node`, the app and the phone glue run the same thing.
+// `vigil node`, the app and the phone glue run the same thing. The node is
+// built first and the engine started on it (StartMesh); the daemon built
+// the node, so it closes it, after the engine.
 package daemon
 
 import (
@@ -132,18 +134,14 @@ func Start(st *store.Store, o Options) (*Daemon, error) {
 	if len(secret) == 0 {
 		return nil, store.ErrNoMission
 	}
-	eng, err := mesh.New(mesh.Config{
-		Store:    st,
-		Interval: o.Interval,
-		Logger:   o.Logger,
-		Node: node.Config{
-			Key: key, Secret: secret, Listen: o.Listen, MDNS: !o.NoMDNS,
-			RelayService: o.RelayService, Phone: o.Phone, Logger: o.Logger, Now: o.Now,
-		},
-	})
+	m, err := StartMesh(node.Config{
+		Key: key, Secret: secret, Listen: o.Listen, MDNS: !o.NoMDNS,
+		RelayService: o.RelayService, Phone: o.Phone, Logger: o.Logger, Now: o.Now,
+	}, mesh.Config{Store: st, Interval: o.Interval, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}
+	eng := m.Engine
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Daemon{Store: st, Engine: eng, o: o, log: o.Logger, clock: o.Clock, wake: o.Wake.orDefault(),
 		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
@@ -417,5 +415,40 @@ func (d *Daemon) Close() error {
 	d.closed = true
 	d.releaseLock()
 	d.mu.Unlock()
-	return d.Engine.Close()
+	return errors.Join(d.Engine.Close(), d.Engine.Node().Close())
+}
+
+// Mesh is a node and the mesh engine running on it: the one way Vigil
+// wires them (StartMesh). Start builds one; the mesh simulation and
+// benchmarks, which wrap the store or tune the engine, call StartMesh
+// themselves.
+type Mesh struct {
+	Node   *node.Node
+	Engine *mesh.Engine
+}
+
+// StartMesh builds the node from nc, then starts the engine of mc on it
+// (the engine attaches itself as the node's owner; nc.Owner must be
+// zero). The node's Logger defaults to the engine's. When the engine
+// cannot start, the node is closed again.
+func StartMesh(nc node.Config, mc mesh.Config) (*Mesh, error) {
+	if nc.Logger == nil {
+		nc.Logger = mc.Logger
+	}
+	n, err := node.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	e, err := mesh.New(n, mc)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	return &Mesh{Node: n, Engine: e}, nil
+}
+
+// Close stops the engine (it detaches from the node, whose connections
+// close), then closes the node.
+func (m *Mesh) Close() error {
+	return errors.Join(m.Engine.Close(), m.Node.Close())
 }
