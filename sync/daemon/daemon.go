@@ -84,12 +84,13 @@ type Options struct {
 	// Wake is when a backgrounded daemon wakes to sync (Background). The
 	// zero value means DefaultWake.
 	Wake WakeSchedule
-	// Clock drives the background wake schedule. Default: the real
-	// clock; tests pass a fake one.
+	// Clock times the background wake schedule (its waits). Default: the
+	// real clock; tests pass a fake one.
 	Clock Clock
-	// Now is the node's wall clock (node.Config.Now): the time its hello
-	// tells peers, mDNS name rotation and bans. Default time.Now; tests
-	// set it to play a device whose clock is wrong.
+	// Now is the wall clock of the node (node.Config.Now: the time its
+	// hello tells peers, mDNS name rotation, bans), of the engine
+	// (mesh.Config.Now) and of the --peer redial backoff. Default
+	// time.Now; tests set it to play a device whose clock is wrong.
 	Now func() time.Time
 }
 
@@ -151,6 +152,7 @@ type Root struct {
 	o        Options
 	log      *slog.Logger
 	clock    Clock
+	now      func() time.Time
 	wake     WakeSchedule
 	kick     chan struct{} // dial the --peer addresses now, backoff forgotten
 
@@ -179,13 +181,16 @@ type Root struct {
 // st after the root's Close. Nothing runs until Start.
 func New(st *store.Store, o Options) *Root {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Root{st: st, o: o, log: o.Logger, clock: o.Clock, wake: o.Wake.orDefault(),
+	r := &Root{st: st, o: o, log: o.Logger, clock: o.Clock, now: o.Now, wake: o.Wake.orDefault(),
 		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
 	if r.clock == nil {
 		r.clock = realClock{}
+	}
+	if r.now == nil {
+		r.now = time.Now
 	}
 	return r
 }
@@ -269,7 +274,7 @@ func (r *Root) Start() error {
 	m, err := StartMesh(node.Config{
 		Key: key, Secret: secret, Listen: r.o.Listen, MDNS: !r.o.NoMDNS,
 		RelayService: r.o.RelayService, Phone: r.o.Phone, Logger: r.o.Logger, Now: r.o.Now,
-	}, mesh.Config{Store: r.st, Interval: r.o.Interval, Logger: r.o.Logger})
+	}, mesh.Config{Store: r.st, Interval: r.o.Interval, Logger: r.o.Logger, Now: r.o.Now})
 	if err != nil {
 		return err
 	}
@@ -459,13 +464,13 @@ func TransportKey(st *store.Store, rotate bool) (crypto.PrivKey, error) {
 // keepConnected dials the given peers and redials them with backoff while
 // they are not connected. A kick (Resume, or this device's addresses
 // changing: a network came back) forgets the backoff and dials at once.
-// Nothing is dialled while paused.
+// Nothing is dialled while paused. The backoff runs on Options.Now.
 func (r *Root) keepConnected(d *Daemon, infos []peer.AddrInfo) {
 	backoff := map[peer.ID]time.Duration{}
 	next := map[peer.ID]time.Time{}
 	n := d.Node
 	for {
-		now := time.Now()
+		now := r.now()
 		for _, info := range infos {
 			if n.Paused() || n.Admitted(info.ID) || now.Before(next[info.ID]) {
 				continue
@@ -477,7 +482,7 @@ func (r *Root) keepConnected(d *Daemon, infos []peer.AddrInfo) {
 			case errors.Is(err, node.ErrPaused):
 			case err != nil:
 				b := min(backoff[info.ID]*2+time.Second, 2*time.Minute)
-				backoff[info.ID], next[info.ID] = b, time.Now().Add(b)
+				backoff[info.ID], next[info.ID] = b, r.now().Add(b)
 				r.log.Debug("--peer unreachable", "peer", info.ID, "retry in", b, "err", err)
 			default:
 				backoff[info.ID] = 0
@@ -509,7 +514,7 @@ func (r *Root) kickPeers() {
 // (Wi-Fi joined, a hotspot came up): the network is likely back, and the
 // peers should not wait out a backoff of up to two minutes. The first
 // event is the addresses the node started with; after that, at most one
-// kick in 10 s, as observed addresses may come and go.
+// kick in 10 s (on Options.Now), as observed addresses may come and go.
 func (r *Root) watchAddrs(d *Daemon) {
 	sub, err := d.Node.Host().EventBus().Subscribe(new(event.EvtLocalAddressesUpdated))
 	if err != nil {
@@ -531,8 +536,8 @@ func (r *Root) watchAddrs(d *Daemon) {
 			for _, a := range ev.Current {
 				added = added || a.Action == event.Added
 			}
-			if added && !first && time.Since(last) > 10*time.Second {
-				last = time.Now()
+			if now := r.now(); added && !first && now.Sub(last) > 10*time.Second {
+				last = now
 				r.log.Debug("new local address: redialling the --peer addresses now")
 				r.kickPeers()
 			}

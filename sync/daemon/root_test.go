@@ -167,3 +167,32 @@ func TestRootStopsOnATaskFailure(t *testing.T) {
 		t.Fatalf("Wait after a clean Close: %v", err)
 	}
 }
+
+// Options.Now is the clock of the whole network, the engine's included: a
+// device whose clock runs an hour ahead records its syncs an hour ahead,
+// as its node tells the time in hello.
+func TestRootClockReachesTheEngine(t *testing.T) {
+	deskSt, fieldSt := mission(t)
+	desk := open(t, deskSt, daemon.Options{NoMDNS: true})
+	if err := desk.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ahead := func() time.Time { return time.Now().Add(time.Hour) }
+	field := open(t, fieldSt, daemon.Options{NoMDNS: true, Now: ahead, Peers: desk.Daemon().Node.Addrs()})
+	if err := field.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the --peer never connected", func() bool { return linked(desk.Daemon(), field.Daemon()) })
+	id := report(t, field.Store(), "from the field")
+	eventually(t, 20*time.Second, "the report did not cross", func() bool { return has(desk.Store(), id) })
+	var last time.Time
+	eventually(t, 10*time.Second, "the field engine recorded no sync", func() bool {
+		for _, p := range field.Daemon().Engine.Peers() {
+			last = p.LastSync
+		}
+		return !last.IsZero()
+	})
+	if skew := time.Until(last); skew < 30*time.Minute {
+		t.Fatalf("the field engine recorded its sync %v ahead of the real clock, want its own clock's hour", skew)
+	}
+}
