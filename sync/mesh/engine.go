@@ -322,10 +322,16 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// stop ends the engine: no new work, gossip left, protocols removed, the
-// node detached (if the engine attached to it), and every goroutine
+// stop ends the engine: the node detached first (if the engine attached
+// to it), so no hello starts on the engine's behalf any more and every
+// connection, a hello under way on it included, is closed before the
+// engine's callbacks start refusing (a closed engine shows no credential);
+// then no new work, gossip left, protocols removed, and every goroutine
 // waited for.
 func (e *Engine) stop() {
+	if e.attached {
+		e.node.Detach()
+	}
 	e.closeMu.Lock()
 	e.closing = true
 	e.closeMu.Unlock()
@@ -343,9 +349,6 @@ func (e *Engine) stop() {
 	h := e.node.Host()
 	h.RemoveStreamHandler(e.proto(reconName, e.node.ID()))
 	h.RemoveStreamHandler(e.proto(blobName, e.node.ID()))
-	if e.attached {
-		e.node.Detach()
-	}
 	e.wg.Wait()
 }
 

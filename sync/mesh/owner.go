@@ -17,6 +17,8 @@ func (e *Engine) owner() node.Owner {
 	return node.Owner{
 		// Once closed, the engine shows no credential: a hello under way
 		// then finds an empty keyring, and would otherwise show it first.
+		// (Close detaches the engine first, so such a hello's connection
+		// is already closed.)
 		Credential: func(binding []byte) []byte {
 			if !e.track() {
 				return nil
