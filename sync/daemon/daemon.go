@@ -296,9 +296,11 @@ func (r *Root) Start() error {
 }
 
 // Go runs fn on its own goroutine under the root: fn gets the root's
-// context, cancelled at Close, and Close waits for fn to return. An error
-// fn returns before Close began is fatal: the root closes, and Wait
-// returns that error. It returns ErrClosed, and runs nothing, after Close.
+// context, cancelled at Close, and Close waits for fn to return, so fn
+// must not call Close itself (it may return an error, or start Close on
+// another goroutine). An error fn returns before Close began is fatal: the
+// root closes, and Wait returns that error. It returns ErrClosed, and runs
+// nothing, after Close.
 func (r *Root) Go(fn func(ctx context.Context) error) error {
 	if !r.goFn(func() {
 		if err := fn(r.ctx); err != nil && r.ctx.Err() == nil {
