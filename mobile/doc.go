@@ -1,15 +1,17 @@
 // Package mobile is Vigil's phone glue: what the app needs on Android and
 // iOS beyond what Fyne gives every platform. It imports neither Fyne nor
-// the mesh; cmd/vigil wires it between them.
+// the mesh; cmd/vigil wires it between the app and the mesh's composition
+// root (sync/daemon: daemon.Root, the one way every platform starts the
+// mesh).
 //
 //   - Lifecycle: a phone pauses an app it sends to the background and may
 //     kill it there without warning. Lifecycle.Background sends the mesh
-//     daemon to the background (daemon.Daemon.Background: mDNS and the
+//     to the background (daemon.Root.Background: mDNS and the
 //     redial loops stop, every connection closes, new ones are refused,
 //     and the Wi-Fi multicast lock is let go); while the OS still lets
 //     the process run, the daemon wakes for a short sync window after 1,
 //     2, 4 … up to 30 minutes. Lifecycle.Foreground resumes it
-//     (daemon.Daemon.Resume: discovery restarts, known and --peer
+//     (daemon.Root.Resume: discovery restarts, known and --peer
 //     addresses are dialled at once, and the engine reconciles). Background
 //     is also when the app saves the report draft (app does that itself).
 //   - Storage: the store lives in the app's own data folder (Fyne's

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Daemon is what the lifecycle drives; *daemon.Daemon implements it.
+// Daemon is what the lifecycle drives: the composition root
+// (*daemon.Root) implements it, and so does the running *daemon.Daemon.
 type Daemon interface {
 	// Background takes the mesh off the network and wakes it for short
 	// sync windows on a backoff while the OS lets the process run.
@@ -22,8 +23,9 @@ type Daemon interface {
 // as going to the background, and a coordinator's laptop must stay
 // connected while another window is in front.
 type Lifecycle struct {
-	// Daemon returns the running daemon, or nil while there is none (no
-	// mission yet, or the store is locked).
+	// Daemon returns the root (or its running daemon), or nil while there
+	// is none (the store is locked). A root that is not on the network yet
+	// (no mission) ignores Background and Resume.
 	Daemon func() Daemon
 	// Now is the clock (tests). Default time.Now.
 	Now func() time.Time

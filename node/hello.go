@@ -146,24 +146,6 @@ func mac(secret []byte, role string, binding []byte) []byte {
 
 func (n *Node) proof(role string, binding []byte) []byte { return mac(n.cfg.Secret, role, binding) }
 
-func (n *Node) refs() []EpochRef {
-	if n.cfg.Keyring == nil {
-		return nil
-	}
-	r := n.cfg.Keyring.Refs()
-	if len(r) > maxRefs {
-		r = r[:maxRefs]
-	}
-	return r
-}
-
-func (n *Node) secret(id [32]byte) ([]byte, bool) {
-	if n.cfg.Keyring == nil {
-		return nil, false
-	}
-	return n.cfg.Keyring.Secret(id)
-}
-
 func (n *Node) isRelay(p peer.ID) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -211,8 +193,8 @@ func (n *Node) onDisconnected(c network.Conn) {
 	delete(n.clock, p)
 	delete(n.level, p)
 	n.mu.Unlock()
-	if was && n.cfg.OnPeer != nil {
-		n.goFn(func() { n.cfg.OnPeer(p, false) })
+	if was {
+		n.notify(p, false)
 	}
 }
 
@@ -220,10 +202,18 @@ func (n *Node) onDisconnected(c network.Conn) {
 // so this device kept its credential.
 var ErrNotShown = errors.New("the peer has not shown a current membership; no credential sent")
 
-// sayHello proves this node to p.
+// errNoOwner is sayHello's error when no owner was attached in time.
+var errNoOwner = errors.New("no owner attached to the node: nothing to say hello with")
+
+// sayHello proves this node to p, on behalf of its owner (waited for, up
+// to the hello timeout).
 func (n *Node) sayHello(p peer.ID) error {
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.HelloTimeout)
 	defer cancel()
+	o := n.owner.await(ctx)
+	if o == nil {
+		return errNoOwner
+	}
 	s, err := n.host.NewStream(network.WithAllowLimitedConn(ctx, "hello"), p, ProtocolID(n.cfg.Secret, "hello/2", p))
 	if err != nil {
 		return err
@@ -248,10 +238,10 @@ func (n *Node) sayHello(p peer.ID) error {
 		return errors.New("the peer does not know the mission secret; no credential sent")
 	}
 	// Our epochs, each proved.
-	mine := n.refs()
+	mine := o.refs()
 	msg := []byte{byte(len(mine))}
 	for _, ref := range mine {
-		sec, _ := n.secret(ref.ID)
+		sec, _ := o.secret(ref.ID)
 		msg = append(msg, ref.ID[:]...)
 		msg = binary.BigEndian.AppendUint64(msg, ref.Number)
 		msg = append(msg, mac(sec, "member-prover\x00", binding)...)
@@ -260,7 +250,7 @@ func (n *Node) sayHello(p peer.ID) error {
 		return err
 	}
 	// What the verifier proves back, and its newest epoch records.
-	proved, err := readProofs(r, mine, binding, n.secret)
+	proved, err := readProofs(r, mine, binding, o.secret)
 	if err != nil {
 		return err
 	}
@@ -268,7 +258,7 @@ func (n *Node) sayHello(p peer.ID) error {
 	if err != nil {
 		return err
 	}
-	if !n.shown(p, mine, proved, records) {
+	if !n.shown(o, p, mine, proved, records) {
 		// Behind us, or not a member: it shows its credential first on
 		// its own stream; reveal once we admitted it there.
 		if !n.waitShown(ctx, p) {
@@ -276,7 +266,7 @@ func (n *Node) sayHello(p peer.ID) error {
 			return ErrNotShown
 		}
 	}
-	cred := n.cfg.Credential(binding)
+	cred := o.Credential(binding)
 	if len(cred) > maxCredBytes {
 		return fmt.Errorf("credential of %d bytes, limit %d", len(cred), maxCredBytes)
 	}
@@ -299,8 +289,8 @@ func (n *Node) sayHello(p peer.ID) error {
 		if _, err := io.ReadFull(r, handover); err != nil {
 			return fmt.Errorf("read handover: %w", err)
 		}
-		if n.cfg.Keyring != nil {
-			if err := n.cfg.Keyring.Receive(p, handover); err != nil {
+		if o.Keyring != nil {
+			if err := o.Keyring.Receive(p, handover); err != nil {
 				n.log.Info("handover refused", "peer", p, "err", err)
 			}
 		}
@@ -310,10 +300,10 @@ func (n *Node) sayHello(p peer.ID) error {
 	extra := make([]byte, clockLen, clockLen+levelLen)
 	extra[0] = clockTag
 	binary.BigEndian.PutUint64(extra[1:], uint64(n.cfg.Now().UnixMilli()))
-	extra = append(extra, levelTag, n.cfg.FormatLevel)
+	extra = append(extra, levelTag, o.FormatLevel)
 	var back []byte
-	if n.cfg.Keyring != nil && n.Admitted(p) {
-		if back = n.cfg.Keyring.Handover(proved); len(back) > maxHandover {
+	if o.Keyring != nil && n.Admitted(p) {
+		if back = o.Keyring.Handover(proved); len(back) > maxHandover {
 			back = nil
 		}
 	}
@@ -337,9 +327,9 @@ func (n *Node) Rehello() {
 }
 
 // shown decides whether verifier p has shown current membership to this
-// prover (see the protocol comment): mine are our epochs, proved those
-// of them p proved, records p's newest epoch records.
-func (n *Node) shown(p peer.ID, mine []EpochRef, proved []EpochRef, records [][]byte) bool {
+// prover (see the protocol comment): mine are our epochs (o's), proved
+// those of them p proved, records p's newest epoch records.
+func (n *Node) shown(o *Owner, p peer.ID, mine []EpochRef, proved []EpochRef, records [][]byte) bool {
 	if len(mine) == 0 {
 		return true // nothing to prove ourselves with: show first
 	}
@@ -352,7 +342,7 @@ func (n *Node) shown(p peer.ID, mine []EpochRef, proved []EpochRef, records [][]
 			return true
 		}
 	}
-	if len(proved) > 0 && len(records) > 0 && n.cfg.Keyring.Ahead(records) {
+	if len(proved) > 0 && len(records) > 0 && o.Keyring.Ahead(records) {
 		return true
 	}
 	return n.Admitted(p)
@@ -429,11 +419,19 @@ func readRecords(r *bufio.Reader) ([][]byte, error) {
 	return out, nil
 }
 
-// handleHello verifies a peer's proof.
+// handleHello verifies a peer's proof, on behalf of the node's owner. A
+// hello that arrives before an owner is attached waits for one (within
+// the hello timeout); with none, the stream is reset and nobody banned:
+// the prover did nothing wrong.
 func (n *Node) handleHello(s network.Stream) {
 	defer s.Close()
 	p := s.Conn().RemotePeer()
 	_ = s.SetDeadline(time.Now().Add(n.cfg.HelloTimeout))
+	o := n.awaitOwner(n.cfg.HelloTimeout)
+	if o == nil {
+		_ = s.Reset()
+		return
+	}
 	nonce := make([]byte, 32)
 	if _, err := rand.Read(nonce); err != nil {
 		_ = s.Reset()
@@ -481,7 +479,7 @@ func (n *Node) handleHello(s network.Stream) {
 		copy(ref.ID[:], buf)
 		ref.Number = binary.BigEndian.Uint64(buf[32:])
 		theirs = append(theirs, ref)
-		sec, ok := n.secret(ref.ID)
+		sec, ok := o.secret(ref.ID)
 		if !ok || !hmac.Equal(buf[40:], mac(sec, "member-prover\x00", binding)) {
 			continue
 		}
@@ -491,8 +489,8 @@ func (n *Node) handleHello(s network.Stream) {
 	}
 	reply = append([]byte{byte(len(reply) / proofLen)}, reply...)
 	var records [][]byte
-	if recent && n.cfg.Keyring != nil {
-		records = n.cfg.Keyring.Newest(theirs)
+	if recent && o.Keyring != nil {
+		records = o.Keyring.Newest(theirs)
 		if len(records) > maxEpochRecords {
 			records = records[:maxEpochRecords]
 		}
@@ -520,14 +518,14 @@ func (n *Node) handleHello(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
-	if err := n.cfg.CheckCredential(p, cred, binding); err != nil {
+	if err := o.CheckCredential(p, cred, binding); err != nil {
 		_, _ = s.Write([]byte{0})
 		n.Ban(p, "hello: "+err.Error())
 		return
 	}
 	var handover []byte
-	if n.cfg.Keyring != nil {
-		handover = n.cfg.Keyring.Handover(theirs)
+	if o.Keyring != nil {
+		handover = o.Keyring.Handover(theirs)
 		if len(handover) > maxHandover {
 			handover = nil
 		}
@@ -551,15 +549,15 @@ func (n *Node) handleHello(s network.Stream) {
 			hi.level = level[1]
 			if size, err := binary.ReadUvarint(r); err == nil && size > 0 && size <= maxHandover {
 				back := make([]byte, size)
-				if _, err := io.ReadFull(r, back); err == nil && n.cfg.Keyring != nil {
-					if err := n.cfg.Keyring.Receive(p, back); err != nil {
+				if _, err := io.ReadFull(r, back); err == nil && o.Keyring != nil {
+					if err := o.Keyring.Receive(p, back); err != nil {
 						n.log.Info("handover refused", "peer", p, "err", err)
 					}
 				}
 			}
 		}
 	}
-	n.admit(p, hi)
+	n.admit(o, p, hi)
 }
 
 // helloInfo is what a prover said after its verdict.
@@ -591,14 +589,15 @@ func (n *Node) FormatLevel(p peer.ID) int {
 	return int(n.level[p])
 }
 
-// admit admits p with what its hello said, unless its connections closed
-// or it was banned while the hello ran (onDisconnected, which runs after
-// the last one is gone, has nothing to undo then).
-func (n *Node) admit(p peer.ID, hi helloInfo) {
+// admit admits p for owner o with what its hello said, unless its
+// connections closed, it was banned while the hello ran (onDisconnected,
+// which runs after the last one is gone, has nothing to undo then), or o
+// is no longer the node's owner (Detach).
+func (n *Node) admit(o *Owner, p peer.ID, hi helloInfo) {
 	n.mu.Lock()
 	// Banned while its hello ran (Ban, between the verdict and here):
 	// its connections are closing; do not admit it.
-	if len(n.host.Network().ConnsToPeer(p)) == 0 || !n.gate.allowed(p) {
+	if len(n.host.Network().ConnsToPeer(p)) == 0 || !n.gate.allowed(p) || n.owner.get() != o {
 		n.mu.Unlock()
 		return
 	}
@@ -615,8 +614,8 @@ func (n *Node) admit(p peer.ID, hi helloInfo) {
 		delete(n.level, p)
 	}
 	n.mu.Unlock()
-	if !was && n.cfg.OnPeer != nil {
-		n.goFn(func() { n.cfg.OnPeer(p, true) })
+	if !was && o.OnPeer != nil {
+		n.goFn(func() { o.OnPeer(p, true) })
 	}
 }
 

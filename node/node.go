@@ -3,9 +3,10 @@
 // secret, peers from invites and --peer), circuit relay and hole punching,
 // and the hello protocol that admits members before anything else.
 //
-// node knows nothing of records: it asks its owner through callbacks
-// (Config.Credential, Config.CheckCredential) and reports admitted peers
-// through Config.OnPeer.
+// node knows nothing of records: it asks its owner (Owner: the sync
+// engine) through callbacks and reports admitted peers to it. A node is
+// built before its owner and admits nobody until the owner is attached
+// (Attach); whoever built the node closes it, after its owner has stopped.
 package node
 
 import (
@@ -51,19 +52,6 @@ type Config struct {
 	Relays []peer.AddrInfo
 	// Phone picks phone-sized resource limits.
 	Phone bool
-	// Credential returns this device's member credential for a hello,
-	// bound to binding. Required.
-	Credential func(binding []byte) []byte
-	// CheckCredential judges a peer's credential; an error disconnects and
-	// bans the peer (its transport peer ID, for BanFor). Required.
-	CheckCredential func(p peer.ID, cred, binding []byte) error
-	// Keyring holds the mission's member secrets for the hello (nil:
-	// none, so this device shows its credential first, to any peer that
-	// proves the mission secret).
-	Keyring Keyring
-	// OnPeer is called (in its own goroutine) when a peer has been admitted
-	// (up=true) and when its last connection closes (up=false).
-	OnPeer func(p peer.ID, up bool)
 	// HelloTimeout bounds how long a connection may stay without a
 	// successful hello. Default 15 s.
 	HelloTimeout time.Duration
@@ -72,13 +60,14 @@ type Config struct {
 	BanFor time.Duration
 	// Logger, default discard.
 	Logger *slog.Logger
-	// FormatLevel is the record format level this device announces in
-	// hello: which records it can store (the sync engine sets it). 0
-	// announces nothing, as the versions before the level did.
-	FormatLevel uint8
 	// Now is the clock for mDNS name rotation, bans and the clock offsets
 	// measured in hello. Default time.Now.
 	Now func() time.Time
+	// Owner, when the owner exists before the node (a test, a bare node
+	// with callbacks of its own), is attached by New. Left zero, the node
+	// waits for Attach: that is how the daemon builds one, and the engine
+	// attaches itself.
+	Owner
 }
 
 // Node is a running host. Methods are safe for concurrent use.
@@ -88,6 +77,7 @@ type Node struct {
 	log   *slog.Logger
 	hello protocol.ID
 	gate  *gater
+	owner ownerSlot
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -111,10 +101,17 @@ type Node struct {
 	closed   bool
 }
 
-// New starts a host. The caller must Close it.
+// New starts a host: it listens (and looks for peers on the LAN with
+// MDNS) at once, and admits nobody until an owner is attached (Attach, or
+// Config.Owner). The caller must Close it.
 func New(cfg Config) (*Node, error) {
-	if cfg.Key == nil || len(cfg.Secret) == 0 || cfg.Credential == nil || cfg.CheckCredential == nil {
-		return nil, errors.New("node: Key, Secret, Credential and CheckCredential are required")
+	if cfg.Key == nil || len(cfg.Secret) == 0 {
+		return nil, errors.New("node: Key and Secret are required")
+	}
+	owner := cfg.Owner
+	cfg.Owner = Owner{} // the node reads its owner from the slot only
+	if owner.given() && (owner.Credential == nil || owner.CheckCredential == nil) {
+		return nil, errors.New("node: the owner's Credential and CheckCredential are required")
 	}
 	if cfg.HelloTimeout == 0 {
 		cfg.HelloTimeout = 15 * time.Second
@@ -175,10 +172,13 @@ func New(cfg Config) (*Node, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{cfg: cfg, host: h, log: cfg.Logger, hello: ProtocolID(cfg.Secret, "hello/2", h.ID()), gate: g,
-		ctx: ctx, cancel: cancel, admitted: map[peer.ID]time.Time{}, clock: map[peer.ID]time.Duration{}, level: map[peer.ID]uint8{},
+		owner: newOwnerSlot(), ctx: ctx, cancel: cancel, admitted: map[peer.ID]time.Time{}, clock: map[peer.ID]time.Duration{}, level: map[peer.ID]uint8{},
 		relays: map[peer.ID]bool{}, known: map[peer.ID]knownPeer{}}
 	for _, r := range cfg.Relays {
 		n.relays[r.ID] = true
+	}
+	if owner.given() {
+		_ = n.owner.attach(&owner) // a fresh slot: cannot fail
 	}
 	h.SetStreamHandler(n.hello, n.handleHello)
 	h.Network().Notify(&network.NotifyBundle{
@@ -191,6 +191,19 @@ func New(cfg Config) (*Node, error) {
 	}
 	return n, nil
 }
+
+// Now is the node's clock (Config.Now): the one its bans run on.
+func (n *Node) Now() time.Time { return n.cfg.Now() }
+
+// Protocol is the ID of stream protocol name on the listener with peer ID
+// listener, under this node's mission secret (ProtocolID).
+func (n *Node) Protocol(name string, listener peer.ID) protocol.ID {
+	return ProtocolID(n.cfg.Secret, name, listener)
+}
+
+// Topic is the mission's gossip topic for records that builds of format
+// level or above can store (LevelTopicName; level 0 is TopicName).
+func (n *Node) Topic(level int) string { return LevelTopicName(n.cfg.Secret, level) }
 
 // Host returns the libp2p host (for protocol handlers and pubsub).
 func (n *Node) Host() host.Host { return n.host }
@@ -294,13 +307,16 @@ func (n *Node) Ban(p peer.ID, reason string) {
 	delete(n.known, p)
 	n.mu.Unlock()
 	_ = n.host.Network().ClosePeer(p)
-	if was && n.cfg.OnPeer != nil {
-		n.goFn(func() { n.cfg.OnPeer(p, false) })
+	if was {
+		n.notify(p, false)
 	}
 }
 
-// Close stops discovery and the host, and waits for every goroutine.
+// Close stops discovery and the host, and waits for every goroutine. The
+// owner is not called after Close returns; whoever built the node closes
+// it, after stopping the owner (the engine's Close detaches it).
 func (n *Node) Close() error {
+	n.owner.end()
 	n.pauseMu.Lock()
 	n.mu.Lock()
 	n.closed = true

@@ -108,6 +108,8 @@ func newNode(t testing.TB, sec []byte, check func(p peer.ID, cred []byte) error,
 		Key: key, Secret: sec, HelloTimeout: 2 * time.Second,
 		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
 		Logger: slog.New(tn.log),
+	}
+	cfg.Owner = node.Owner{
 		Credential: func(binding []byte) []byte {
 			v := verifierOf(binding, id)
 			tn.mu.Lock()

@@ -74,10 +74,8 @@ func (n *Node) Pause() {
 		delete(n.level, p)
 	}
 	n.mu.Unlock()
-	if n.cfg.OnPeer != nil {
-		for _, p := range gone {
-			n.goFn(func() { n.cfg.OnPeer(p, false) })
-		}
+	for _, p := range gone {
+		n.notify(p, false)
 	}
 	n.log.Debug("node paused")
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/node"
+	"github.com/vigil-mesh/vigil/sync/daemon"
 	"github.com/vigil-mesh/vigil/sync/mesh"
 )
 
@@ -148,7 +149,8 @@ type Result struct {
 type simNode struct {
 	i     int
 	st    *store.Store
-	eng   *mesh.Engine
+	wired *daemon.Mesh // its node and engine, built as the daemon builds them
+	eng   *mesh.Engine // wired.Engine
 	sent  atomic.Int64 // bytes this node wrote to its links
 	addr  *net.TCPAddr // its libp2p listener
 	mu    sync.Mutex
@@ -434,7 +436,8 @@ func (s *sim) setup(ctx context.Context, dir string) error {
 		if err != nil {
 			return err
 		}
-		e, err := mesh.New(mesh.Config{
+		nm, err := daemon.StartMesh(node.Config{Key: key, Secret: secret, HelloTimeout: 20 * time.Second,
+			Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}}, mesh.Config{
 			Store:           nd.count,
 			Interval:        s.cfg.Interval,
 			ReceiptInterval: time.Hour, // receipts are records too: keep them out of the counts
@@ -444,14 +447,12 @@ func (s *sim) setup(ctx context.Context, dir string) error {
 			// instead of also starting a reconciliation with every peer
 			// admitted in the last 30 seconds.
 			Now: func() time.Time { return time.Now().Add(time.Hour) },
-			Node: node.Config{Key: key, Secret: secret, HelloTimeout: 20 * time.Second,
-				Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}},
 		})
 		if err != nil {
 			return err
 		}
-		nd.eng = e
-		for _, a := range e.Node().Host().Addrs() {
+		nd.wired, nd.eng = nm, nm.Engine
+		for _, a := range nm.Node.Host().Addrs() {
 			if na, err := manet.ToNetAddr(a); err == nil {
 				if ta, ok := na.(*net.TCPAddr); ok {
 					nd.addr = ta
@@ -719,18 +720,18 @@ func mean(xs []int) float64 {
 	return float64(t) / float64(len(xs))
 }
 
-// close stops every engine, then every store (see counted for why the
-// stores wait), then the proxies.
+// close stops every engine and its node, then every store (see counted
+// for why the stores wait), then the proxies.
 func (s *sim) close() {
 	var wg sync.WaitGroup
 	for _, n := range s.nodes {
-		if n == nil || n.eng == nil {
+		if n == nil || n.wired == nil {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n.eng.Close()
+			n.wired.Close()
 		}()
 	}
 	wg.Wait()

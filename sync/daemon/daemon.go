@@ -1,6 +1,45 @@
-// Package daemon is Vigil's composition root: given an open store it
-// starts the libp2p node and the mesh engine under one owner, so the CLI's
-// `vigil node`, the app and the phone glue run the same thing.
+// Package daemon is Vigil's composition root: it opens the store (or takes
+// one its caller holds) and, while the device belongs to a mission, builds
+// the libp2p node and starts the mesh engine on it, side by side under one
+// owner, so that the CLI's `vigil node`, the app, the phone glue and the
+// mesh simulation run the same thing.
+//
+// The one construction is node first, then the engine on it (StartMesh):
+// node.New listens but admits nobody until the engine attaches itself as
+// the node's owner (mesh.New). Whoever builds the node closes it, after the
+// engine: Mesh.Close closes the engine (which detaches from the node and
+// closes its connections), then the node. A Root closes its Mesh, then the
+// store when it opened it.
+//
+// # Goroutines
+//
+// A Root has one context and one WaitGroup for the goroutines it starts
+// itself: the --peer redial loop, the watch on this device's addresses,
+// the background wake schedule, and whatever its caller runs with Go.
+// Close cancels the context and waits for them before it closes the mesh;
+// a task given to Go that fails stops the root, and Wait returns its error.
+// The node and the engine own their goroutines (their own context and
+// WaitGroup), and their Close waits for them.
+//
+// # Lock order
+//
+// Outermost first; a lock is never taken while a later one is held:
+//
+//  1. Root.lcMu serialises the lifecycle calls (Start, Pause, Resume,
+//     Background, Close). None of the root's goroutines takes it, so
+//     Close may wait for them while holding it.
+//  2. Root.mu guards the network state (the running Daemon, paused,
+//     closed, the multicast lock); pause and resume hold it while they
+//     switch the engine and the node.
+//  3. The engine's mu (Engine.Pause), then the node's pauseMu → mu →
+//     gater mu (Node.Pause, Resume); the engine never holds its mu across
+//     a call into the node or the store.
+//  4. The multicast lock (an OS call, under Root.mu).
+//
+// The store's mu is outside this chain: the store calls the engine's hooks
+// (OnPut, OnRevocation) after releasing it, and the engine calls the store
+// without holding its own mu. The node calls its owner (the engine) without
+// holding any of its locks.
 package daemon
 
 import (
@@ -23,7 +62,8 @@ import (
 	"github.com/vigil-mesh/vigil/sync/mesh"
 )
 
-// Options for Start. The zero value listens on random ports with mDNS on.
+// Options for a Root (and Start). The zero value listens on random ports
+// with mDNS on.
 type Options struct {
 	Listen []ma.Multiaddr
 	Peers  []ma.Multiaddr // dialled at start and redialled while down
@@ -44,12 +84,13 @@ type Options struct {
 	// Wake is when a backgrounded daemon wakes to sync (Background). The
 	// zero value means DefaultWake.
 	Wake WakeSchedule
-	// Clock drives the background wake schedule. Default: the real
-	// clock; tests pass a fake one.
+	// Clock times the background wake schedule (its waits). Default: the
+	// real clock; tests pass a fake one.
 	Clock Clock
-	// Now is the node's wall clock (node.Config.Now): the time its hello
-	// tells peers, mDNS name rotation and bans. Default time.Now; tests
-	// set it to play a device whose clock is wrong.
+	// Now is the wall clock of the node (node.Config.Now: the time its
+	// hello tells peers, mDNS name rotation, bans), of the engine
+	// (mesh.Config.Now) and of the --peer redial backoff. Default
+	// time.Now; tests set it to play a device whose clock is wrong.
 	Now func() time.Time
 }
 
@@ -63,35 +104,343 @@ type MulticastLock interface {
 // PhoneMemoryLimit is the Go memory limit on phones (Options.Phone).
 const PhoneMemoryLimit = 48 << 20
 
-// Daemon is a running node and engine over one store. Its methods are
-// safe for concurrent use.
-type Daemon struct {
-	Store  *store.Store
-	Engine *mesh.Engine
+// ErrClosed is returned by a Root's Start and Go after Close.
+var ErrClosed = errors.New("daemon: closed")
 
-	o     Options
-	log   *slog.Logger
-	clock Clock
-	wake  WakeSchedule
-	kick  chan struct{} // dial the --peer addresses now, backoff forgotten
+// Mesh is a node and the mesh engine running on it: the one way Vigil
+// wires them (StartMesh). Root.Start builds one; the mesh simulation and
+// benchmarks, which wrap the store or tune the engine, call StartMesh
+// themselves.
+type Mesh struct {
+	Node   *node.Node
+	Engine *mesh.Engine
+}
+
+// StartMesh builds the node from nc, then starts the engine of mc on it
+// (the engine attaches itself as the node's owner; nc.Owner must be
+// zero). The node's Logger defaults to the engine's. When the engine
+// cannot start, the node is closed again.
+func StartMesh(nc node.Config, mc mesh.Config) (*Mesh, error) {
+	if nc.Logger == nil {
+		nc.Logger = mc.Logger
+	}
+	n, err := node.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	e, err := mesh.New(n, mc)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	return &Mesh{Node: n, Engine: e}, nil
+}
+
+// Close stops the engine (it detaches from the node, whose connections
+// close), then closes the node.
+func (m *Mesh) Close() error {
+	return errors.Join(m.Engine.Close(), m.Node.Close())
+}
+
+// Root is Vigil's composition root over one store: it holds the store and,
+// once Start found a mission, the running Daemon (node and engine). Its
+// methods are safe for concurrent use. See the package comment for its
+// goroutines and lock order.
+type Root struct {
+	st       *store.Store
+	ownStore bool // opened here (Open, Init): Close closes it
+	o        Options
+	log      *slog.Logger
+	clock    Clock
+	now      func() time.Time
+	wake     WakeSchedule
+	kick     chan struct{} // dial the --peer addresses now, backoff forgotten
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	done   chan struct{} // closed once Close has finished
 
-	// lcMu serialises the lifecycle calls (Pause, Resume, Background,
-	// Close); the background goroutine never takes it.
+	// lcMu serialises the lifecycle calls; the root's goroutines never
+	// take it.
 	lcMu   sync.Mutex
 	bgStop chan struct{} // non-nil while backgrounded
 	bgDone chan struct{}
 
-	// mu guards the networking state; pause and resume hold it while they
-	// switch.
+	// mu guards what follows; pause and resume hold it while they switch.
 	mu       sync.Mutex
+	d        *Daemon // the running network; nil until Start found a mission
 	paused   bool
 	closed   bool
 	lockHeld bool
+	fatal    error // the failure that stopped the root (Go)
+	closeErr error
 }
+
+// New returns a root over st, a store its caller holds: the caller closes
+// st after the root's Close. Nothing runs until Start.
+func New(st *store.Store, o Options) *Root {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Root{st: st, o: o, log: o.Logger, clock: o.Clock, now: o.Now, wake: o.Wake.orDefault(),
+		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.clock == nil {
+		r.clock = realClock{}
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	return r
+}
+
+// Open opens the store in home with passphrase and returns a root that
+// owns it (Close closes it). Nothing runs until Start.
+func Open(home string, passphrase []byte, so store.Options, o Options) (*Root, error) {
+	st, err := store.Open(home, passphrase, so)
+	if err != nil {
+		return nil, err
+	}
+	r := New(st, o)
+	r.ownStore = true
+	return r, nil
+}
+
+// Init creates a store in home (store.Init) and returns a root that owns
+// it, as Open does.
+func Init(home string, passphrase []byte, so store.Options, o Options) (*Root, error) {
+	st, err := store.Init(home, passphrase, so)
+	if err != nil {
+		return nil, err
+	}
+	r := New(st, o)
+	r.ownStore = true
+	return r, nil
+}
+
+// Store returns the root's store.
+func (r *Root) Store() *store.Store { return r.st }
+
+// Daemon returns the running network, or nil before Start found a
+// mission.
+func (r *Root) Daemon() *Daemon {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.d
+}
+
+// Start puts the device on the network when it belongs to a mission: it
+// builds the node, starts the engine on it (StartMesh), takes the
+// multicast lock and starts the --peer redial. Without a mission it starts
+// nothing and returns store.ErrNoMission; call it again once the device
+// has joined or created one. Start on a running root does nothing; after
+// Close it returns ErrClosed.
+func (r *Root) Start() error {
+	r.lcMu.Lock()
+	defer r.lcMu.Unlock()
+	r.mu.Lock()
+	closed, running := r.closed, r.d != nil
+	r.mu.Unlock()
+	switch {
+	case closed:
+		return ErrClosed
+	case running:
+		return nil
+	}
+	secret := r.st.Secret()
+	if len(secret) == 0 {
+		return store.ErrNoMission
+	}
+	var infos []peer.AddrInfo
+	for _, a := range r.o.Peers {
+		info, err := peer.AddrInfoFromP2pAddr(a)
+		if err != nil {
+			return fmt.Errorf("--peer %s: %w (want a full address ending in /p2p/<peer id>)", a, err)
+		}
+		infos = append(infos, *info)
+	}
+	if r.o.Phone && debug.SetMemoryLimit(-1) > PhoneMemoryLimit {
+		// Go lets the heap grow to twice what is live; on a phone that
+		// doubles Badger's compaction buffers. Measured in bench/: a
+		// syncing phone store peaks at about 51 MiB with this limit,
+		// 127 MiB without.
+		debug.SetMemoryLimit(PhoneMemoryLimit)
+	}
+	key, err := TransportKey(r.st, r.o.RotateIdentity)
+	if err != nil {
+		return fmt.Errorf("transport key: %w", err)
+	}
+	m, err := StartMesh(node.Config{
+		Key: key, Secret: secret, Listen: r.o.Listen, MDNS: !r.o.NoMDNS,
+		RelayService: r.o.RelayService, Phone: r.o.Phone, Logger: r.o.Logger, Now: r.o.Now,
+	}, mesh.Config{Store: r.st, Interval: r.o.Interval, Logger: r.o.Logger, Now: r.o.Now})
+	if err != nil {
+		return err
+	}
+	d := &Daemon{Store: r.st, Node: m.Node, Engine: m.Engine, root: r, mesh: m}
+	r.mu.Lock()
+	r.d = d
+	r.paused = false
+	if !r.o.NoMDNS && r.o.Multicast != nil {
+		// Taken just after mDNS started: the first announcement goes out
+		// regardless, and answers arrive once the lock is held.
+		r.acquireLock()
+	}
+	r.mu.Unlock()
+	if len(infos) > 0 {
+		r.goFn(func() { r.keepConnected(d, infos) })
+		r.goFn(func() { r.watchAddrs(d) })
+	}
+	return nil
+}
+
+// Go runs fn on its own goroutine under the root: fn gets the root's
+// context, cancelled at Close, and Close waits for fn to return, so fn
+// must not call Close itself (it may return an error, or start Close on
+// another goroutine). An error fn returns before Close began is fatal: the
+// root closes, and Wait returns that error. It returns ErrClosed, and runs
+// nothing, after Close.
+func (r *Root) Go(fn func(ctx context.Context) error) error {
+	if !r.goFn(func() {
+		if err := fn(r.ctx); err != nil && r.ctx.Err() == nil {
+			r.fail(err)
+		}
+	}) {
+		return ErrClosed
+	}
+	return nil
+}
+
+// goFn starts fn on a goroutine Close waits for; false once Close began.
+func (r *Root) goFn(fn func()) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		fn()
+	}()
+	return true
+}
+
+// fail stops the root for err (the first failure wins): Close runs on a
+// goroutine of its own, since the failing goroutine is one it waits for.
+func (r *Root) fail(err error) {
+	r.mu.Lock()
+	if r.closed || r.fatal != nil {
+		r.mu.Unlock()
+		return
+	}
+	r.fatal = err
+	r.mu.Unlock()
+	r.log.Error("stopping", "err", err)
+	r.cancel()
+	go r.Close()
+}
+
+// Wait blocks until the root has closed, and returns the error that
+// stopped it (a task given to Go that failed) or else Close's error.
+func (r *Root) Wait() error {
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fatal != nil {
+		return r.fatal
+	}
+	return r.closeErr
+}
+
+// Close stops everything the root started, in order: the background
+// schedule, the root's goroutines (their context is cancelled, and Close
+// waits for them), the engine, the node, the multicast lock, and the
+// store if the root opened it. Every method does nothing afterwards (Start
+// and Go return ErrClosed); a second Close returns the first one's error.
+func (r *Root) Close() error {
+	r.lcMu.Lock()
+	defer r.lcMu.Unlock()
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		<-r.done
+		return r.closeErr
+	}
+	r.mu.Unlock()
+	r.stopBackground()
+	r.mu.Lock()
+	r.closed = true
+	d := r.d
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
+	var errs []error
+	if d != nil {
+		errs = append(errs, d.mesh.Close())
+	}
+	r.mu.Lock()
+	r.releaseLock()
+	r.mu.Unlock()
+	if r.ownStore {
+		errs = append(errs, r.st.Close())
+	}
+	err := errors.Join(errs...)
+	r.mu.Lock()
+	r.closeErr = err
+	r.mu.Unlock()
+	close(r.done)
+	return err
+}
+
+// Daemon is the network a Root runs while the device belongs to a
+// mission: the node and the engine on it, over the root's store. Its
+// fields never change. The lifecycle methods are the root's.
+type Daemon struct {
+	Store  *store.Store
+	Node   *node.Node
+	Engine *mesh.Engine
+
+	root *Root
+	mesh *Mesh
+}
+
+// Start starts the node and the engine for st, a store its caller holds
+// (a root over it, New, started at once): it fails with store.ErrNoMission
+// when the device belongs to no mission. The caller keeps owning st and
+// must Close the daemon before closing st.
+func Start(st *store.Store, o Options) (*Daemon, error) {
+	r := New(st, o)
+	if err := r.Start(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r.Daemon(), nil
+}
+
+// Root returns the root the daemon runs under.
+func (d *Daemon) Root() *Root { return d.root }
+
+// Pause is the root's Pause.
+func (d *Daemon) Pause() { d.root.Pause() }
+
+// Resume is the root's Resume.
+func (d *Daemon) Resume() { d.root.Resume() }
+
+// Background is the root's Background.
+func (d *Daemon) Background() { d.root.Background() }
+
+// Paused is the root's Paused.
+func (d *Daemon) Paused() bool { return d.root.Paused() }
+
+// Backgrounded is the root's Backgrounded.
+func (d *Daemon) Backgrounded() bool { return d.root.Backgrounded() }
+
+// Close closes the root the daemon runs under (Root.Close): the engine and
+// the node stop, and the store too when the root opened it (a daemon from
+// Start leaves it to its caller).
+func (d *Daemon) Close() error { return d.root.Close() }
 
 // TransportKey returns the node's transport key, kept in the store (never
 // the signing key), creating it on first use or when rotate is set.
@@ -114,99 +463,37 @@ func TransportKey(st *store.Store, rotate bool) (crypto.PrivKey, error) {
 	return k, st.SetMeta("transport", b)
 }
 
-// Start starts the node and the engine. The caller keeps owning st and
-// must Close the daemon before closing st.
-func Start(st *store.Store, o Options) (*Daemon, error) {
-	if o.Phone && debug.SetMemoryLimit(-1) > PhoneMemoryLimit {
-		// Go lets the heap grow to twice what is live; on a phone that
-		// doubles Badger's compaction buffers. Measured in bench/: a
-		// syncing phone store peaks at about 51 MiB with this limit,
-		// 127 MiB without.
-		debug.SetMemoryLimit(PhoneMemoryLimit)
-	}
-	key, err := TransportKey(st, o.RotateIdentity)
-	if err != nil {
-		return nil, fmt.Errorf("transport key: %w", err)
-	}
-	secret := st.Secret()
-	if len(secret) == 0 {
-		return nil, store.ErrNoMission
-	}
-	eng, err := mesh.New(mesh.Config{
-		Store:    st,
-		Interval: o.Interval,
-		Logger:   o.Logger,
-		Node: node.Config{
-			Key: key, Secret: secret, Listen: o.Listen, MDNS: !o.NoMDNS,
-			RelayService: o.RelayService, Phone: o.Phone, Logger: o.Logger, Now: o.Now,
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &Daemon{Store: st, Engine: eng, o: o, log: o.Logger, clock: o.Clock, wake: o.Wake.orDefault(),
-		kick: make(chan struct{}, 1), ctx: ctx, cancel: cancel}
-	if d.log == nil {
-		d.log = slog.New(slog.DiscardHandler)
-	}
-	if d.clock == nil {
-		d.clock = realClock{}
-	}
-	if !o.NoMDNS && o.Multicast != nil {
-		// Taken just after mDNS started: the first announcement goes out
-		// regardless, and answers arrive once the lock is held.
-		d.acquireLock()
-	}
-	var infos []peer.AddrInfo
-	for _, a := range o.Peers {
-		info, err := peer.AddrInfoFromP2pAddr(a)
-		if err != nil {
-			d.Close()
-			return nil, fmt.Errorf("--peer %s: %w (want a full address ending in /p2p/<peer id>)", a, err)
-		}
-		infos = append(infos, *info)
-	}
-	if len(infos) > 0 {
-		d.wg.Add(2)
-		go d.keepConnected(infos)
-		go d.watchAddrs()
-	}
-	return d, nil
-}
-
 // keepConnected dials the given peers and redials them with backoff while
 // they are not connected. A kick (Resume, or this device's addresses
 // changing: a network came back) forgets the backoff and dials at once.
-// Nothing is dialled while paused.
-func (d *Daemon) keepConnected(infos []peer.AddrInfo) {
-	defer d.wg.Done()
+// Nothing is dialled while paused. The backoff runs on Options.Now.
+func (r *Root) keepConnected(d *Daemon, infos []peer.AddrInfo) {
 	backoff := map[peer.ID]time.Duration{}
 	next := map[peer.ID]time.Time{}
-	n := d.Engine.Node()
+	n := d.Node
 	for {
-		now := time.Now()
+		now := r.now()
 		for _, info := range infos {
 			if n.Paused() || n.Admitted(info.ID) || now.Before(next[info.ID]) {
 				continue
 			}
-			ctx, cancel := context.WithTimeout(d.ctx, 20*time.Second)
+			ctx, cancel := context.WithTimeout(r.ctx, 20*time.Second)
 			err := n.Connect(ctx, info)
 			cancel()
 			switch {
 			case errors.Is(err, node.ErrPaused):
 			case err != nil:
 				b := min(backoff[info.ID]*2+time.Second, 2*time.Minute)
-				backoff[info.ID], next[info.ID] = b, time.Now().Add(b)
-				d.log.Debug("--peer unreachable", "peer", info.ID, "retry in", b, "err", err)
+				backoff[info.ID], next[info.ID] = b, r.now().Add(b)
+				r.log.Debug("--peer unreachable", "peer", info.ID, "retry in", b, "err", err)
 			default:
 				backoff[info.ID] = 0
 			}
 		}
 		select {
-		case <-d.ctx.Done():
+		case <-r.ctx.Done():
 			return
-		case <-d.kick:
+		case <-r.kick:
 			clear(backoff)
 			clear(next)
 			for _, info := range infos {
@@ -218,9 +505,9 @@ func (d *Daemon) keepConnected(infos []peer.AddrInfo) {
 }
 
 // kickPeers makes keepConnected dial the --peer addresses now.
-func (d *Daemon) kickPeers() {
+func (r *Root) kickPeers() {
 	select {
-	case d.kick <- struct{}{}:
+	case r.kick <- struct{}{}:
 	default:
 	}
 }
@@ -229,19 +516,18 @@ func (d *Daemon) kickPeers() {
 // (Wi-Fi joined, a hotspot came up): the network is likely back, and the
 // peers should not wait out a backoff of up to two minutes. The first
 // event is the addresses the node started with; after that, at most one
-// kick in 10 s, as observed addresses may come and go.
-func (d *Daemon) watchAddrs() {
-	defer d.wg.Done()
-	sub, err := d.Engine.Node().Host().EventBus().Subscribe(new(event.EvtLocalAddressesUpdated))
+// kick in 10 s (on Options.Now), as observed addresses may come and go.
+func (r *Root) watchAddrs(d *Daemon) {
+	sub, err := d.Node.Host().EventBus().Subscribe(new(event.EvtLocalAddressesUpdated))
 	if err != nil {
-		d.log.Warn("cannot watch this device's addresses", "err", err)
+		r.log.Warn("cannot watch this device's addresses", "err", err)
 		return
 	}
 	defer sub.Close()
 	var last time.Time
 	for first := true; ; first = false {
 		select {
-		case <-d.ctx.Done():
+		case <-r.ctx.Done():
 			return
 		case e, ok := <-sub.Out():
 			if !ok {
@@ -252,170 +538,157 @@ func (d *Daemon) watchAddrs() {
 			for _, a := range ev.Current {
 				added = added || a.Action == event.Added
 			}
-			if added && !first && time.Since(last) > 10*time.Second {
-				last = time.Now()
-				d.log.Debug("new local address: redialling the --peer addresses now")
-				d.kickPeers()
+			if now := r.now(); added && !first && now.Sub(last) > 10*time.Second {
+				last = now
+				r.log.Debug("new local address: redialling the --peer addresses now")
+				r.kickPeers()
 			}
 		}
 	}
 }
 
-// Pause takes the daemon off the network until Resume: the engine stops
-// its periodic work, mDNS and the LAN redial stop, every connection
-// closes, new ones are refused both ways, the --peer addresses are not
-// dialled, and the multicast lock is released. It ends Background.
-// Records stored meanwhile go out after Resume. Pause after Close does
+// Pause takes the network off until Resume: the engine stops its periodic
+// work, mDNS and the LAN redial stop, every connection closes, new ones
+// are refused both ways, the --peer addresses are not dialled, and the
+// multicast lock is released. It ends Background. Records stored
+// meanwhile go out after Resume. Pause before Start, or after Close, does
 // nothing.
-func (d *Daemon) Pause() {
-	d.lcMu.Lock()
-	defer d.lcMu.Unlock()
-	d.stopBackground()
-	d.pause()
+func (r *Root) Pause() {
+	r.lcMu.Lock()
+	defer r.lcMu.Unlock()
+	r.stopBackground()
+	r.pause()
 }
 
-// Resume puts the daemon back on the network now: the multicast lock is
-// taken, mDNS restarts, the peers known before the pause, those found on
-// the LAN and the --peer addresses are dialled at once with their backoff
-// forgotten, and the engine reconciles with every admitted peer (and
-// with each peer as it connects). It ends Background. Resume after Close
-// does nothing.
-func (d *Daemon) Resume() {
-	d.lcMu.Lock()
-	defer d.lcMu.Unlock()
-	d.stopBackground()
-	d.resume()
+// Resume puts the network back now: the multicast lock is taken, mDNS
+// restarts, the peers known before the pause, those found on the LAN and
+// the --peer addresses are dialled at once with their backoff forgotten,
+// and the engine reconciles with every admitted peer (and with each peer
+// as it connects). It ends Background. Resume before Start, or after
+// Close, does nothing.
+func (r *Root) Resume() {
+	r.lcMu.Lock()
+	defer r.lcMu.Unlock()
+	r.stopBackground()
+	r.resume()
 }
 
-// Background pauses the daemon (see Pause) and, as long as the OS lets
+// Background pauses the network (see Pause) and, as long as the OS lets
 // the process run, wakes it for a sync window on the Wake schedule:
-// resumed for Wake.Window after Wake.First, then paused again, then
-// twice the wait each time up to Wake.Max. Resume or Pause ends it. Go's
-// timers (CLOCK_MONOTONIC on Linux) stand still while the device sleeps,
-// so a sleeping phone wakes later than the schedule says, never sooner. Calling it while backgrounded
-// does nothing.
-func (d *Daemon) Background() {
-	d.lcMu.Lock()
-	defer d.lcMu.Unlock()
-	if d.bgStop != nil || d.ctx.Err() != nil {
+// resumed for Wake.Window after Wake.First, then paused again, then twice
+// the wait each time up to Wake.Max, each wait on Options.Clock. Resume or
+// Pause ends it. Go's timers (CLOCK_MONOTONIC on Linux) stand still while
+// the device sleeps, so a sleeping phone wakes later than the schedule
+// says, never sooner. Calling it while backgrounded, before Start or after
+// Close does nothing.
+func (r *Root) Background() {
+	r.lcMu.Lock()
+	defer r.lcMu.Unlock()
+	if r.bgStop != nil || r.Daemon() == nil {
 		return
 	}
-	d.pause()
-	d.bgStop, d.bgDone = make(chan struct{}), make(chan struct{})
-	d.wg.Add(1)
-	go d.background(d.bgStop, d.bgDone)
+	r.pause()
+	stop, done := make(chan struct{}), make(chan struct{})
+	if r.goFn(func() { r.background(stop, done) }) {
+		r.bgStop, r.bgDone = stop, done
+	}
 }
 
-// Paused reports whether the daemon is off the network (paused, or
-// backgrounded outside a sync window).
-func (d *Daemon) Paused() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.paused
+// Paused reports whether the network is off (paused, or backgrounded
+// outside a sync window).
+func (r *Root) Paused() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.paused
 }
 
 // Backgrounded reports whether Background's schedule is running.
-func (d *Daemon) Backgrounded() bool {
-	d.lcMu.Lock()
-	defer d.lcMu.Unlock()
-	return d.bgStop != nil
+func (r *Root) Backgrounded() bool {
+	r.lcMu.Lock()
+	defer r.lcMu.Unlock()
+	return r.bgStop != nil
 }
 
 // stopBackground ends the wake schedule and waits for its goroutine,
 // leaving the network as it is. lcMu must be held.
-func (d *Daemon) stopBackground() {
-	if d.bgStop == nil {
+func (r *Root) stopBackground() {
+	if r.bgStop == nil {
 		return
 	}
-	close(d.bgStop)
-	<-d.bgDone
-	d.bgStop, d.bgDone = nil, nil
+	close(r.bgStop)
+	<-r.bgDone
+	r.bgStop, r.bgDone = nil, nil
 }
 
-func (d *Daemon) background(stop, done chan struct{}) {
-	defer d.wg.Done()
+func (r *Root) background(stop, done chan struct{}) {
 	defer close(done)
 	sleep := func(dur time.Duration) bool {
 		select {
 		case <-stop:
 			return false
-		case <-d.ctx.Done():
+		case <-r.ctx.Done():
 			return false
-		case <-d.clock.After(dur):
+		case <-r.clock.After(dur):
 			return true
 		}
 	}
 	for i := 0; ; i++ {
-		if !sleep(d.wake.Delay(i)) {
+		if !sleep(r.wake.Delay(i)) {
 			return
 		}
-		d.log.Debug("background: waking to sync", "wake", i+1)
-		d.resume()
-		if !sleep(d.wake.Window) {
+		r.log.Debug("background: waking to sync", "wake", i+1)
+		r.resume()
+		if !sleep(r.wake.Window) {
 			return
 		}
-		d.pause()
+		r.pause()
 	}
 }
 
-func (d *Daemon) pause() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.paused || d.closed {
+func (r *Root) pause() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.paused || r.closed || r.d == nil {
 		return
 	}
-	d.paused = true
-	d.Engine.Pause()
-	d.Engine.Node().Pause()
-	d.releaseLock()
+	r.paused = true
+	r.d.Engine.Pause()
+	r.d.Node.Pause()
+	r.releaseLock()
 }
 
-func (d *Daemon) resume() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.paused || d.closed {
+func (r *Root) resume() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.paused || r.closed || r.d == nil {
 		return
 	}
-	d.paused = false
-	if !d.o.NoMDNS && d.o.Multicast != nil {
-		d.acquireLock()
+	r.paused = false
+	if !r.o.NoMDNS && r.o.Multicast != nil {
+		r.acquireLock()
 	}
-	d.Engine.Node().Resume()
-	d.kickPeers()
-	d.Engine.Resume()
+	r.d.Node.Resume()
+	r.kickPeers()
+	r.d.Engine.Resume()
 }
 
-// acquireLock takes the multicast lock; mu must be held (or the daemon
-// not yet shared). Failing to take it costs only LAN discovery.
-func (d *Daemon) acquireLock() {
-	if d.lockHeld {
+// acquireLock takes the multicast lock; mu must be held. Failing to take
+// it costs only LAN discovery.
+func (r *Root) acquireLock() {
+	if r.lockHeld {
 		return
 	}
-	if err := d.o.Multicast.Acquire(); err != nil {
-		d.log.Warn("no Wi-Fi multicast lock: phones on this Wi-Fi may not be found", "err", err)
+	if err := r.o.Multicast.Acquire(); err != nil {
+		r.log.Warn("no Wi-Fi multicast lock: phones on this Wi-Fi may not be found", "err", err)
 		return
 	}
-	d.lockHeld = true
+	r.lockHeld = true
 }
 
-func (d *Daemon) releaseLock() {
-	if d.lockHeld {
-		d.o.Multicast.Release()
-		d.lockHeld = false
+// releaseLock lets the multicast lock go; mu must be held.
+func (r *Root) releaseLock() {
+	if r.lockHeld {
+		r.o.Multicast.Release()
+		r.lockHeld = false
 	}
-}
-
-// Close stops the engine and the node and waits for them. The daemon's
-// other methods do nothing afterwards.
-func (d *Daemon) Close() error {
-	d.lcMu.Lock()
-	defer d.lcMu.Unlock()
-	d.stopBackground()
-	d.cancel()
-	d.wg.Wait()
-	d.mu.Lock()
-	d.closed = true
-	d.releaseLock()
-	d.mu.Unlock()
-	return d.Engine.Close()
 }

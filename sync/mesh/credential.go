@@ -45,7 +45,7 @@ var (
 	ErrDuplicate  = incident.ErrDuplicate
 )
 
-// checkPeer is the node's credential check (node.Config.CheckCredential)
+// checkPeer is the node's credential check (node.Owner.CheckCredential)
 // for peer p: the signature over the binding names the peer's author key;
 // a banned author is refused before anything else (ErrBanned), then
 // membership is checked, storing the chain records like any others, and

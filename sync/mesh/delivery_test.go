@@ -2,44 +2,16 @@ package mesh_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
-	ma "github.com/multiformats/go-multiaddr"
-
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
-	"github.com/vigil-mesh/vigil/node"
 	"github.com/vigil-mesh/vigil/sync/mesh"
 )
-
-// startWith is mission.start for any mesh.Store (a wrapped store).
-func (m *mission) startWith(st mesh.Store, opts ...func(*mesh.Config)) *mesh.Engine {
-	m.t.Helper()
-	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	cfg := mesh.Config{
-		Store: st, Interval: 2 * time.Second, Logger: logger(m.t),
-		Node: node.Config{Key: key, Secret: m.secret, HelloTimeout: 5 * time.Second,
-			Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}},
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	e, err := mesh.New(cfg)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	m.t.Cleanup(func() { e.Close() })
-	return e
-}
 
 func delivery(t testing.TB, st *store.Store, id incident.ID) store.Delivery {
 	t.Helper()

@@ -6,8 +6,13 @@
 // delivery tracking (which peers hold this device's records, which a
 // coordinator has receipted).
 //
+// The engine runs on a node it is given (New): it attaches itself as the
+// node's owner (node.Owner), so the node admits peers on its judgement,
+// and detaches at Close. It does not close the node: whoever built the
+// node (sync/daemon, a test harness) closes it after the engine.
+//
 // Peers of other versions. Every peer announces in its hello the record
-// format level it stores (node.Config.FormatLevel; this build
+// format level it stores (node.Owner.FormatLevel; this build
 // incident.FormatLevel); a peer of the previous release announces none and
 // is at level 0: it rejects records of kinds and payload fields it does
 // not know, and counts each against the sender until it bans it. Such a
@@ -23,7 +28,7 @@
 // credential check in hello names the peer's author key (PeerInfo.Author);
 // invalid records count as strikes against that author, whatever
 // transport key carried them, and at MaxStrikes the author is banned for
-// the node's ban time (node.Config.BanFor, on node.Config.Now): its
+// the node's ban time (node.Config.BanFor, on the node's clock): its
 // connections are closed and its hello is refused under any transport
 // key until the ban ends (ErrBanned). A revoked member is refused at hello (ErrRevoked), and
 // when a revocation is stored while the member is connected, the engine
@@ -86,8 +91,6 @@ type Store interface {
 // Config configures an Engine.
 type Config struct {
 	Store Store
-	// Node settings the engine completes with its callbacks.
-	Node node.Config
 	// Interval between periodic reconciliations with each peer. Default
 	// one minute (with jitter). Zero after Backoff is set by mobile glue.
 	Interval time.Duration
@@ -99,10 +102,13 @@ type Config struct {
 	// MaxStrikes: invalid records a member may send (counted per author
 	// key, over all its transport keys) before it is banned for the
 	// node's ban time (node.Config.BanFor), on the node's clock
-	// (node.Config.Now), as the node bans peer IDs. Default 10.
+	// (node.Node.Now), as the node bans peer IDs. Default 10.
 	MaxStrikes int
 	Logger     *slog.Logger
-	Now        func() time.Time
+	// Now is the engine's wall clock: when a peer was last synced, how
+	// long a session took, whether a peer was admitted recently. Default
+	// time.Now.
+	Now func() time.Time
 
 	// dropPublish makes publishLocal skip gossip (tests: the message lost
 	// before the mesh forms).
@@ -172,8 +178,10 @@ type Engine struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	closeMu sync.Mutex
-	closing bool // Close has begun: no new goroutines
+	closeMu   sync.Mutex
+	closing   bool // Close has begun: no new goroutines
+	closeOnce sync.Once
+	attached  bool // New attached the engine to the node (set before New returns)
 
 	chunksFetched atomic.Int64 // attachment chunks received (stats, tests)
 	newerRefused  atomic.Int64 // records of a newer schema version refused (stats, tests)
@@ -199,8 +207,16 @@ type Engine struct {
 	adds groupAdd // the gossip validator's writes
 }
 
-// New builds the node and the engine and starts them.
-func New(cfg Config) (*Engine, error) {
+// New starts the engine on n, a node built for the mission of cfg.Store
+// (its secret) that has no owner yet: the engine joins the gossip topics,
+// serves its protocols on n's host and attaches itself as n's owner, so
+// that n admits peers from then on. The caller keeps owning n: it closes
+// n after the engine's Close (which detaches the engine from it). When
+// New fails, n is left with no owner and still open.
+func New(n *node.Node, cfg Config) (*Engine, error) {
+	if n == nil {
+		return nil, errors.New("mesh: a node is required")
+	}
 	if cfg.Store == nil {
 		return nil, errors.New("mesh: Store is required")
 	}
@@ -243,35 +259,26 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("mesh: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, signer: signer, self: self, chain: chain,
+	e := &Engine{cfg: cfg, store: cfg.Store, node: n, log: cfg.Logger, signer: signer, self: self, chain: chain,
 		level: incident.FormatLevel, ctx: ctx, cancel: cancel, peers: map[peer.ID]*PeerInfo{}, strikes: map[incident.Author]*strikeCount{},
-		bans:   newAuthorBans(banClock(cfg.Node), maxAuthorBans),
+		bans:   newAuthorBans(n.Now, maxAuthorBans),
 		active: map[peer.ID]bool{}, waiters: map[peer.ID][]chan syncDone{}, inbound: map[peer.ID]int{}}
 	e.results, _ = e.subs.subscribe(64)
-	nc := cfg.Node
-	if nc.Logger == nil {
-		nc.Logger = cfg.Logger
-	}
 	if cfg.level0 {
 		e.level = 0
 	}
-	nc.FormatLevel = uint8(e.level)
-	nc.Credential = e.ownCredential
-	nc.CheckCredential = e.checkPeer
-	nc.Keyring = keyring{e}
-	nc.OnPeer = e.onPeer
-	e.node, err = node.New(nc)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
 	if err := e.startGossip(); err != nil {
-		e.node.Close()
-		cancel()
+		e.stop()
 		return nil, err
 	}
 	e.node.Host().SetStreamHandler(e.proto(reconName, e.node.ID()), e.handleRecon)
 	e.node.Host().SetStreamHandler(e.proto(blobName, e.node.ID()), e.handleBlob)
+	// Gossip and the protocols are ready: peers may be admitted now.
+	if err := n.Attach(e.owner()); err != nil {
+		e.stop()
+		return nil, fmt.Errorf("mesh: %w", err)
+	}
+	e.attached = true
 	e.store.OnPut(e.onPut)
 	e.store.OnRevocation(e.CutRevoked) // a revocation stored by any path, a bundle import included
 	e.goFn(e.periodic)
@@ -300,10 +307,31 @@ func (e *Engine) Subscribe(depth int) (<-chan SyncResult, func()) { return e.sub
 // Dropped is how many results subscribers that fell behind have lost.
 func (e *Engine) Dropped() uint64 { return e.subs.dropped.Load() }
 
-// Close stops everything the engine started and waits for it.
+// Close stops everything the engine started and waits for it: the store
+// hooks are cleared, gossip and the periodic rounds stop, the engine's
+// protocols leave the node's host, and the engine detaches from the node
+// (node.Node.Detach), which closes every connection, so sessions in
+// progress end and peers see this device leave. It does not close the
+// node: its builder does that next. A second Close does nothing.
 func (e *Engine) Close() error {
-	e.store.OnPut(nil)
-	e.store.OnRevocation(nil)
+	e.closeOnce.Do(func() {
+		e.store.OnPut(nil)
+		e.store.OnRevocation(nil)
+		e.stop()
+	})
+	return nil
+}
+
+// stop ends the engine: the node detached first (if the engine attached
+// to it), so no hello starts on the engine's behalf any more and every
+// connection, a hello under way on it included, is closed before the
+// engine's callbacks start refusing (a closed engine shows no credential);
+// then no new work, gossip left, protocols removed, and every goroutine
+// waited for.
+func (e *Engine) stop() {
+	if e.attached {
+		e.node.Detach()
+	}
 	e.closeMu.Lock()
 	e.closing = true
 	e.closeMu.Unlock()
@@ -318,9 +346,10 @@ func (e *Engine) Close() error {
 			_ = t.Close()
 		}
 	}
-	err := e.node.Close()
+	h := e.node.Host()
+	h.RemoveStreamHandler(e.proto(reconName, e.node.ID()))
+	h.RemoveStreamHandler(e.proto(blobName, e.node.ID()))
 	e.wg.Wait()
-	return err
 }
 
 func (e *Engine) goFn(fn func()) {
@@ -479,15 +508,6 @@ func (e *Engine) noteNewer(err error) {
 	if incident.IsNewer(err) {
 		e.newerRefused.Add(1)
 	}
-}
-
-// banClock is the clock author bans run on: the node's, so that they end
-// as its peer-ID bans do.
-func banClock(nc node.Config) func() time.Time {
-	if nc.Now != nil {
-		return nc.Now
-	}
-	return time.Now
 }
 
 // strikeCount is one author's strikes, and whether they earned a ban.
@@ -658,8 +678,7 @@ func (e *Engine) readableAt(r *incident.Signed, level int) bool {
 // level 0), the second the others; a level-0 build knows only the first.
 // Each record is published on one of them.
 func (e *Engine) startGossip() error {
-	secret := e.cfg.Node.Secret
-	name, newerName := node.TopicName(secret), node.LevelTopicName(secret, 1)
+	name, newerName := e.node.Topic(0), e.node.Topic(1)
 	// libp2p's standard gossipsub protocols: a protocol of the mission's
 	// own would be one that every member shows to identify. The topics
 	// are only ever announced to admitted peers (the peer filter).

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,28 +83,68 @@ func logger(t testing.TB) *slog.Logger {
 // start runs an engine for store i on loopback.
 func (m *mission) start(i int, opts ...func(*mesh.Config)) *mesh.Engine {
 	m.t.Helper()
+	return m.startWith(m.stores[i], opts...)
+}
+
+// startWith is start for any mesh.Store (a wrapped store): it builds the
+// node, then the engine on it, as sync/daemon does; the engine closes
+// first at the end of the test, then the node.
+func (m *mission) startWith(st mesh.Store, opts ...func(*mesh.Config)) *mesh.Engine {
+	m.t.Helper()
 	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	cfg := mesh.Config{
-		Store:    m.stores[i],
-		Interval: 2 * time.Second,
-		Logger:   logger(m.t),
-		Node: node.Config{
-			Key: key, Secret: m.secret, HelloTimeout: 5 * time.Second,
-			Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
-		},
-	}
+	cfg := mesh.Config{Store: st, Interval: 2 * time.Second, Logger: logger(m.t)}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e, err := mesh.New(cfg)
+	nc := node.Config{
+		Key: key, Secret: m.secret, HelloTimeout: 5 * time.Second, Logger: cfg.Logger,
+		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
+	}
+	for _, o := range takeNodeOpts(&cfg) {
+		o(&nc)
+	}
+	n, err := node.New(nc)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.t.Cleanup(func() { n.Close() })
+	e, err := mesh.New(n, cfg)
 	if err != nil {
 		m.t.Fatal(err)
 	}
 	m.t.Cleanup(func() { e.Close() })
 	return e
+}
+
+// withNode is an engine option that sets something of the node the
+// harness builds for the engine (the hello timeout, the node's clock).
+// The engine itself knows nothing of it: the option is kept beside the
+// mesh.Config it was applied to until start takes it.
+func withNode(f func(*node.Config)) func(*mesh.Config) {
+	return func(c *mesh.Config) {
+		nodeOpts.Lock()
+		defer nodeOpts.Unlock()
+		if nodeOpts.m == nil {
+			nodeOpts.m = map[*mesh.Config][]func(*node.Config){}
+		}
+		nodeOpts.m[c] = append(nodeOpts.m[c], f)
+	}
+}
+
+var nodeOpts struct {
+	sync.Mutex
+	m map[*mesh.Config][]func(*node.Config)
+}
+
+func takeNodeOpts(c *mesh.Config) []func(*node.Config) {
+	nodeOpts.Lock()
+	defer nodeOpts.Unlock()
+	fs := nodeOpts.m[c]
+	delete(nodeOpts.m, c)
+	return fs
 }
 
 func connect(t testing.TB, a, b *mesh.Engine) {

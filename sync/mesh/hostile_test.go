@@ -39,7 +39,7 @@ import (
 
 // Options for hostile scenarios.
 func helloTimeout(d time.Duration) func(*mesh.Config) {
-	return func(c *mesh.Config) { c.Node.HelloTimeout = d }
+	return withNode(func(c *node.Config) { c.HelloTimeout = d })
 }
 func maxStrikes(n int) func(*mesh.Config) { return func(c *mesh.Config) { c.MaxStrikes = n } }
 func sessionTimeout(d time.Duration) func(*mesh.Config) {
@@ -202,12 +202,14 @@ func TestSecretWithoutMembershipBanned(t *testing.T) {
 	n, err := node.New(node.Config{
 		Key: key, Secret: m.secret, HelloTimeout: hello,
 		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
-		Credential: func(binding []byte) []byte {
-			b, _ := incident.Marshal(forgedCredential{Author: pub,
-				Sig: ed25519.Sign(priv, append([]byte("vigil/credential/v1\x00"), binding...))})
-			return b
+		Owner: node.Owner{
+			Credential: func(binding []byte) []byte {
+				b, _ := incident.Marshal(forgedCredential{Author: pub,
+					Sig: ed25519.Sign(priv, append([]byte("vigil/credential/v1\x00"), binding...))})
+				return b
+			},
+			CheckCredential: func(peer.ID, []byte, []byte) error { return nil },
 		},
-		CheckCredential: func(peer.ID, []byte, []byte) error { return nil },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -981,7 +983,7 @@ func TestBannedMemberNewTransportKeyRefused(t *testing.T) {
 	const strikes, hello = 3, 3 * time.Second
 	m := newMission(t, 2)
 	clock := &fakeClock{}
-	honest := m.start(0, noReceipts, maxStrikes(strikes), helloTimeout(hello), func(c *mesh.Config) { c.Node.Now = clock.Now })
+	honest := m.start(0, noReceipts, maxStrikes(strikes), helloTimeout(hello), withNode(func(c *node.Config) { c.Now = clock.Now }))
 	hostile := m.start(1, noReceipts, helloTimeout(hello))
 	twin := m.start(1, noReceipts, helloTimeout(hello)) // the same member, a second transport key
 	connect(t, hostile, honest)
@@ -1255,14 +1257,16 @@ func TestNonMemberChainStoresNothing(t *testing.T) {
 		n, err := node.New(node.Config{
 			Key: key, Secret: m.secret, HelloTimeout: hello,
 			Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
-			Credential: func(binding []byte) []byte {
-				a := self.Author()
-				b, _ := incident.Marshal(forgedCredential{Author: a[:],
-					Sig:   self.SignBytes(append([]byte("vigil/credential/v1\x00"), binding...)),
-					Chain: [][]byte{own, accomplice}})
-				return b
+			Owner: node.Owner{
+				Credential: func(binding []byte) []byte {
+					a := self.Author()
+					b, _ := incident.Marshal(forgedCredential{Author: a[:],
+						Sig:   self.SignBytes(append([]byte("vigil/credential/v1\x00"), binding...)),
+						Chain: [][]byte{own, accomplice}})
+					return b
+				},
+				CheckCredential: func(peer.ID, []byte, []byte) error { return nil },
 			},
-			CheckCredential: func(peer.ID, []byte, []byte) error { return nil },
 		})
 		if err != nil {
 			t.Fatal(err)

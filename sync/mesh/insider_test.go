@@ -48,16 +48,16 @@ func newSpy(t testing.TB, secret []byte, credential func([]byte) []byte, ring no
 	}
 	sp := &spy{}
 	n, err := node.New(node.Config{
-		Key: key, Secret: secret, HelloTimeout: hello, Keyring: ring,
-		Listen:     []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
-		Credential: credential,
-		// The attacker takes whatever it is shown.
-		CheckCredential: func(_ peer.ID, cred, _ []byte) error {
-			sp.mu.Lock()
-			defer sp.mu.Unlock()
-			sp.creds = append(sp.creds, bytes.Clone(cred))
-			return nil
-		},
+		Key: key, Secret: secret, HelloTimeout: hello,
+		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
+		Owner: node.Owner{Keyring: ring, Credential: credential,
+			// The attacker takes whatever it is shown.
+			CheckCredential: func(_ peer.ID, cred, _ []byte) error {
+				sp.mu.Lock()
+				defer sp.mu.Unlock()
+				sp.creds = append(sp.creds, bytes.Clone(cred))
+				return nil
+			}},
 	})
 	if err != nil {
 		t.Fatal(err)

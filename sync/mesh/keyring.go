@@ -19,12 +19,14 @@ const (
 
 // proto is the ID of protocol name on listener p.
 func (e *Engine) proto(name string, p peer.ID) protocol.ID {
-	return node.ProtocolID(e.cfg.Node.Secret, name, p)
+	return e.node.Protocol(name, p)
 }
 
 // keyring gives the hello the mission's secret epochs (node.Keyring):
 // the epoch records that count, from the mission state, and the member
-// secrets this device holds, from the store.
+// secrets this device holds, from the store. Each method is engine work
+// (owner.go): once the engine closes, the keyring holds nothing and takes
+// nothing.
 type keyring struct{ e *Engine }
 
 // maxHandoverEpochs bounds a handover: the newest epochs a peer lacks.
@@ -41,6 +43,10 @@ func (k keyring) held() ([]incident.Epoch, map[incident.ID][]byte) {
 }
 
 func (k keyring) Refs() []node.EpochRef {
+	if !k.e.track() {
+		return nil
+	}
+	defer k.e.wg.Done()
 	held, _ := k.held()
 	var out []node.EpochRef
 	for _, ep := range held {
@@ -57,6 +63,10 @@ func (k keyring) Refs() []node.EpochRef {
 const maxRefs = 8
 
 func (k keyring) Secret(id [32]byte) ([]byte, bool) {
+	if !k.e.track() {
+		return nil, false
+	}
+	defer k.e.wg.Done()
 	secrets, err := k.e.store.EpochSecrets()
 	if err != nil {
 		return nil, false
@@ -66,6 +76,10 @@ func (k keyring) Secret(id [32]byte) ([]byte, bool) {
 }
 
 func (k keyring) Newest(have []node.EpochRef) [][]byte {
+	if !k.e.track() {
+		return nil
+	}
+	defer k.e.wg.Done()
 	held, _ := k.held()
 	var out [][]byte
 	for _, ep := range held {
@@ -95,6 +109,10 @@ func haveRef(refs []node.EpochRef, id incident.ID) bool {
 // coordinator in good standing, not held, and numbered at least our
 // newest: a revocation this device has not heard of.
 func (k keyring) Ahead(records [][]byte) bool {
+	if !k.e.track() {
+		return false
+	}
+	defer k.e.wg.Done()
 	ms, err := k.e.store.Mission()
 	if err != nil {
 		return false
@@ -138,6 +156,10 @@ type handoverEntry struct {
 }
 
 func (k keyring) Handover(theirs []node.EpochRef) []byte {
+	if !k.e.track() {
+		return nil
+	}
+	defer k.e.wg.Done()
 	held, secrets := k.held()
 	var theirTop uint64
 	for _, r := range theirs {
@@ -180,6 +202,10 @@ func (k keyring) Handover(theirs []node.EpochRef) []byte {
 // against the mission state as it is (nothing waits in quarantine for a
 // handover), and each secret must match its record's commitment.
 func (k keyring) Receive(from peer.ID, b []byte) error {
+	if !k.e.track() {
+		return ErrClosed
+	}
+	defer k.e.wg.Done()
 	var list []handoverEntry
 	if err := incident.UnmarshalCanonical(b, &list); err != nil {
 		return fmt.Errorf("handover: %w", err)

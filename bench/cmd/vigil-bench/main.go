@@ -492,12 +492,13 @@ func phoneMemory(rs *Results, o benchOptions, m *gen.Mission, f *store.Store, ba
 	if err != nil {
 		return err
 	}
-	e, err := mesh.New(mesh.Config{Store: f, Interval: time.Hour, ReceiptInterval: time.Hour,
-		Node: node.Config{Key: key, Secret: m.Secret, Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}}})
+	wired, err := daemon.StartMesh(node.Config{Key: key, Secret: m.Secret, Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}},
+		mesh.Config{Store: f, Interval: time.Hour, ReceiptInterval: time.Hour})
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer wired.Close()
+	e := wired.Engine
 	addrs := e.Node().Addrs()
 	if len(addrs) == 0 {
 		return errors.New("the coordinator's node has no address")

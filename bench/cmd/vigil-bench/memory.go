@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/node"
+	"github.com/vigil-mesh/vigil/sync/daemon"
 	"github.com/vigil-mesh/vigil/sync/mesh"
 )
 
@@ -307,13 +308,14 @@ func childSync(home, peerAddr string, want int64) (memPeak, error) {
 		return memPeak{}, err
 	}
 	s.enter("start node")
-	e, err := mesh.New(mesh.Config{Store: cs, Interval: time.Hour, ReceiptInterval: time.Hour,
-		Node: node.Config{Key: key, Secret: st.Secret(), Phone: true,
-			Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}}})
+	wired, err := daemon.StartMesh(node.Config{Key: key, Secret: st.Secret(), Phone: true,
+		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}},
+		mesh.Config{Store: cs, Interval: time.Hour, ReceiptInterval: time.Hour})
 	if err != nil {
 		return memPeak{}, err
 	}
-	defer e.Close()
+	defer wired.Close()
+	e := wired.Engine
 	addr, err := ma.NewMultiaddr(peerAddr)
 	if err != nil {
 		return memPeak{}, err
