@@ -44,39 +44,41 @@ type Home struct {
 // Initialised reports whether the home holds a store.
 func (h *Home) Initialised() bool { return store.Initialised(h.Dir) && !store.Wiped(h.Dir) }
 
-// Create makes a new store.
+// Create makes a new store (daemon.Init: the composition root owns it).
 func (h *Home) Create(passphrase []byte) (Backend, error) {
-	st, err := store.Init(h.Dir, passphrase, h.Store)
+	r, err := daemon.Init(h.Dir, passphrase, h.Store, h.Daemon)
 	if err != nil {
 		return nil, err
 	}
-	return h.start(st)
+	return h.start(r)
 }
 
-// Unlock opens the existing store.
+// Unlock opens the existing store (daemon.Open).
 func (h *Home) Unlock(passphrase []byte) (Backend, error) {
-	st, err := store.Open(h.Dir, passphrase, h.Store)
+	r, err := daemon.Open(h.Dir, passphrase, h.Store, h.Daemon)
 	if err != nil {
 		return nil, err
 	}
-	return h.start(st)
+	return h.start(r)
 }
 
-func (h *Home) start(st *store.Store) (Backend, error) {
-	b := NewStoreBackend(st, h)
+func (h *Home) start(r *daemon.Root) (Backend, error) {
+	b := newBackend(r.Store(), h, r)
 	if err := b.startNetwork(); err != nil {
 		b.log.Warn("mesh did not start", "err", err)
 	}
 	return b, nil
 }
 
-// StoreBackend implements Backend over an open store. It owns the store
-// and, when started through a Home, the mesh daemon.
+// StoreBackend implements Backend over an open store. Started through a
+// Home, it holds the composition root (sync/daemon.Root), which owns the
+// store and starts the mesh beside it.
 type StoreBackend struct {
 	st   *store.Store
 	desk *act.Desk
 	home *Home
 	log  *slog.Logger
+	root *daemon.Root // nil: a store the caller owns, no networking
 
 	mu      sync.Mutex
 	d       *daemon.Daemon
@@ -85,8 +87,11 @@ type StoreBackend struct {
 	closed  bool
 }
 
-// NewStoreBackend wraps st. h may be nil (no networking).
-func NewStoreBackend(st *store.Store, h *Home) *StoreBackend {
+// NewStoreBackend wraps st, which the backend then owns and closes;
+// networking stays off (tests, and tools that read a store).
+func NewStoreBackend(st *store.Store, h *Home) *StoreBackend { return newBackend(st, h, nil) }
+
+func newBackend(st *store.Store, h *Home, r *daemon.Root) *StoreBackend {
 	if h == nil {
 		h = &Home{Dir: st.Home(), NoNetwork: true}
 	}
@@ -94,7 +99,7 @@ func NewStoreBackend(st *store.Store, h *Home) *StoreBackend {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	b := &StoreBackend{st: st, desk: act.New(st), home: h, log: log}
+	b := &StoreBackend{st: st, desk: act.New(st), home: h, log: log, root: r}
 	b.desk.Bootstrap = func() []string {
 		if n := b.Network(); n != nil {
 			return n.Addresses()
@@ -119,20 +124,18 @@ func (b *StoreBackend) Daemon() *daemon.Daemon {
 func (b *StoreBackend) startNetwork() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.d != nil || b.closed || b.home.NoNetwork {
+	if b.d != nil || b.closed || b.home.NoNetwork || b.root == nil {
 		return nil
 	}
-	if _, err := b.st.Mission(); err != nil {
+	if err := b.root.Start(); errors.Is(err, store.ErrNoMission) {
 		return nil // no mission yet: Join or CreateMission starts it
-	}
-	d, err := daemon.Start(b.st, b.home.Daemon)
-	if err != nil {
+	} else if err != nil {
 		return err
 	}
+	d := b.root.Daemon()
 	if b.home.OnNetwork != nil {
 		stop, err := b.home.OnNetwork(d)
 		if err != nil {
-			d.Close()
 			return err
 		}
 		b.stopCtl = stop
@@ -142,9 +145,11 @@ func (b *StoreBackend) startNetwork() error {
 	return nil
 }
 
+// stopNetwork stops what the backend started beside the mesh (the control
+// socket, the result reader); the root stops the mesh itself, at Close.
 func (b *StoreBackend) stopNetwork() {
 	b.mu.Lock()
-	d, n, stop := b.d, b.net, b.stopCtl
+	n, stop := b.net, b.stopCtl
 	b.d, b.net, b.stopCtl = nil, nil, nil
 	b.mu.Unlock()
 	if stop != nil {
@@ -152,9 +157,6 @@ func (b *StoreBackend) stopNetwork() {
 	}
 	if n != nil {
 		n.close()
-	}
-	if d != nil {
-		_ = d.Close()
 	}
 }
 
@@ -178,6 +180,9 @@ func (b *StoreBackend) Close() error {
 	}
 	b.closed = true
 	b.mu.Unlock()
+	if b.root != nil {
+		return b.root.Close() // the mesh, then the store
+	}
 	return b.st.Close()
 }
 

@@ -75,11 +75,13 @@ func (c *cli) cmdNode(args []string) error {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
-	d, err := daemon.Start(st, daemon.Options{Listen: la, Peers: pa, NoMDNS: *noMDNS, RelayService: *relay, Logger: logger})
-	if err != nil {
+	// The composition root: node and engine side by side over st.
+	r := daemon.New(st, daemon.Options{Listen: la, Peers: pa, NoMDNS: *noMDNS, RelayService: *relay, Logger: logger})
+	defer r.Close()
+	if err := r.Start(); err != nil {
 		return err
 	}
-	defer d.Close()
+	d := r.Daemon()
 	cs, err := serveControl(c, d)
 	if err != nil {
 		return err
@@ -95,6 +97,8 @@ func (c *cli) cmdNode(args []string) error {
 	defer signal.Stop(sig)
 	results, cancel := d.Engine.Subscribe(64)
 	defer cancel()
+	ended := make(chan error, 1)
+	go func() { ended <- r.Wait() }() // returns once r is closed (deferred above) or fails
 	for {
 		select {
 		case <-sig:
@@ -102,6 +106,8 @@ func (c *cli) cmdNode(args []string) error {
 			return nil
 		case <-cs.stop:
 			return nil
+		case err := <-ended:
+			return err
 		case r := <-results:
 			if r.Sent+r.Received+r.Rejected > 0 {
 				fmt.Fprintf(c.stderr, "%s synced with %s: sent %d, received %d, rejected %d\n",

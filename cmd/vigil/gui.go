@@ -67,7 +67,7 @@ func (c *cli) cmdGUI(args []string) error {
 
 	var (
 		mu   sync.Mutex
-		ui   *app.UI
+		net  *daemon.Daemon // the mesh, while it runs
 		quit = func() { fyne.Do(a.Quit) }
 	)
 	home := &app.Home{
@@ -81,6 +81,9 @@ func (c *cli) cmdGUI(args []string) error {
 		},
 		Logger: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnNetwork: func(d *daemon.Daemon) (func(), error) {
+			mu.Lock()
+			net = d
+			mu.Unlock()
 			cs, err := serveControl(c, d)
 			if err != nil {
 				// Another process serves this home's socket: the app still
@@ -97,6 +100,9 @@ func (c *cli) cmdGUI(args []string) error {
 				}
 			}()
 			return func() {
+				mu.Lock()
+				net = nil
+				mu.Unlock()
 				close(stopped)
 				cs.close()
 			}, nil
@@ -108,17 +114,11 @@ func (c *cli) cmdGUI(args []string) error {
 		// going to the background, and a laptop must stay connected then.
 		opts.Lifecycle = &mobile.Lifecycle{Daemon: func() mobile.Daemon {
 			mu.Lock()
-			u := ui
-			mu.Unlock()
-			if u == nil {
-				return nil
+			defer mu.Unlock()
+			if net == nil {
+				return nil // a nil *daemon.Daemon in the interface would not be nil
 			}
-			if b, ok := u.Backend().(*app.StoreBackend); ok {
-				if d := b.Daemon(); d != nil {
-					return d
-				}
-			}
-			return nil
+			return net
 		}}
 	}
 	if c.getenv("VIGIL_PASSPHRASE") != "" || c.passphraseFile != "" {
@@ -129,9 +129,6 @@ func (c *cli) cmdGUI(args []string) error {
 		opts.Passphrase = p
 	}
 	u := app.New(a, home, opts)
-	mu.Lock()
-	ui = u
-	mu.Unlock()
 	u.Window().ShowAndRun()
 	u.Close()
 	if store.Wiped(c.home) {
