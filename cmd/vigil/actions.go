@@ -165,12 +165,24 @@ type remote struct {
 
 var _ act.Actions = (*remote)(nil)
 
-func (r *remote) call(name string, req, out any) error {
+// envelope is req with the passphrase, as the holder reads it.
+func (r *remote) envelope(req any) ([]byte, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	payload, err := json.Marshal(actRequest{Passphrase: r.pass, Request: body})
+	return json.Marshal(actRequest{Passphrase: r.pass, Request: body})
+}
+
+// refused is the error of an answer that is not 200 OK: the holder did
+// not know the request.
+func refused(resp *http.Response) error {
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	return fmt.Errorf("control socket: %s: %s (is the node an older build?)", resp.Status, strings.TrimSpace(string(msg)))
+}
+
+func (r *remote) call(name string, req, out any) error {
+	payload, err := r.envelope(req)
 	if err != nil {
 		return err
 	}
@@ -182,8 +194,7 @@ func (r *remote) call(name string, req, out any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("control socket: %s: %s (is the node an older build?)", resp.Status, strings.TrimSpace(string(msg)))
+		return refused(resp)
 	}
 	return answer(resp.Body, out)
 }
@@ -379,11 +390,7 @@ func (cs *controlServer) serveImport(w http.ResponseWriter, r *http.Request) {
 // stream posts a streamed action: in is the request's body (nil for
 // none); the answer's body goes to out, and its result to result.
 func (r *remote) stream(path string, req any, in io.Reader, out io.Writer, result any) error {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	env, err := json.Marshal(actRequest{Passphrase: r.pass, Request: body})
+	env, err := r.envelope(req)
 	if err != nil {
 		return err
 	}
@@ -403,8 +410,7 @@ func (r *remote) stream(path string, req any, in io.Reader, out io.Writer, resul
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("control socket: %s: %s (is the node an older build?)", resp.Status, strings.TrimSpace(string(msg)))
+		return refused(resp)
 	}
 	if out == nil {
 		return answer(resp.Body, result)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"path/filepath"
 	"testing"
 
@@ -152,23 +153,11 @@ func TestRefusalsAreClassified(t *testing.T) {
 			}
 			after, _ := coord.st.Counts()
 			afterObs, _ := obs.st.Counts()
-			if !sameCounts(before, after) || !sameCounts(beforeObs, afterObs) {
+			if !maps.Equal(before, after) || !maps.Equal(beforeObs, afterObs) {
 				t.Errorf("a refusal wrote records: %v → %v, %v → %v", before, after, beforeObs, afterObs)
 			}
 		})
 	}
-}
-
-func sameCounts(a, b map[incident.Kind]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestRepeatsWriteNothing: a second retraction or revocation is a
@@ -200,7 +189,7 @@ func TestRepeatsWriteNothing(t *testing.T) {
 	if err != nil || !rev2.Already || rev2.Existing != rev.ID {
 		t.Errorf("second revoke: %+v %v", rev2, err)
 	}
-	if after, _ := coord.st.Counts(); !sameCounts(before, after) {
+	if after, _ := coord.st.Counts(); !maps.Equal(before, after) {
 		t.Errorf("second revoke wrote records: %v → %v", before, after)
 	}
 }
@@ -297,7 +286,7 @@ func TestCarry(t *testing.T) {
 	if _, err := coord.ImportBundle(ImportRequest{Name: "junk.vgb", Data: []byte("not a bundle")}); CodeOf(err) != BadFile {
 		t.Errorf("junk: %v", err)
 	}
-	if after, _ := coord.st.Counts(); !sameCounts(before, after) {
+	if after, _ := coord.st.Counts(); !maps.Equal(before, after) {
 		t.Errorf("refused imports stored records: %v → %v", before, after)
 	}
 
