@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/incident/vault"
+	"github.com/vigil-mesh/vigil/internal/testkit"
 )
 
 // The tests drive the real widgets on Fyne's test driver, against real
@@ -235,13 +236,7 @@ func dismissAll(ui *UI) {
 // saver's timer).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for i := 0; i < 200; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	testkit.Eventually(t, 2*time.Second, what, cond)
 }
 
 // carry copies every record of from that to lacks into to, as a sync

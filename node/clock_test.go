@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/vigil-mesh/vigil/internal/testkit"
 	"github.com/vigil-mesh/vigil/node"
 )
 
@@ -31,7 +32,7 @@ func TestClockOffsetFromHello(t *testing.T) {
 	}
 	admitted(t, a, b)
 	var ab, ba time.Duration
-	waitFor(t, 5*time.Second, "no clock offset after hello", func() bool {
+	testkit.Eventually(t, 5*time.Second, "no clock offset after hello", func() bool {
 		var ok1, ok2 bool
 		ab, ok1 = a.ClockOffset(b.ID())
 		ba, ok2 = b.ClockOffset(a.ID())
@@ -42,7 +43,7 @@ func TestClockOffsetFromHello(t *testing.T) {
 		t.Fatalf("offsets: a sees b at %v (want about +90s), b sees a at %v (want about -90s)", ab, ba)
 	}
 	b.Close()
-	waitFor(t, 5*time.Second, "an offset for a departed peer", func() bool {
+	testkit.Eventually(t, 5*time.Second, "an offset for a departed peer", func() bool {
 		_, ok := a.ClockOffset(b.ID())
 		return !ok
 	})
@@ -253,7 +254,7 @@ func TestFormatLevelFromHello(t *testing.T) {
 		{"a sees c", a, sa, c.ID(), 0}, {"c sees a", c, sc, a.ID(), 1},
 		{"b sees c", b, sb, c.ID(), 0}, {"c sees b", c, sc, b.ID(), 7},
 	} {
-		waitFor(t, 2*time.Second, w.name+": OnPeer(up) not called", func() bool { return at(w.s, w.p) >= 0 })
+		testkit.Eventually(t, 2*time.Second, w.name+": OnPeer(up) not called", func() bool { return at(w.s, w.p) >= 0 })
 		if got := at(w.s, w.p); got != w.level {
 			t.Errorf("%s at level %d when admitted, want %d", w.name, got, w.level)
 		}
@@ -263,5 +264,5 @@ func TestFormatLevelFromHello(t *testing.T) {
 	}
 	bid := b.ID()
 	b.Close()
-	waitFor(t, 5*time.Second, "a departed peer keeps its level", func() bool { return a.FormatLevel(bid) == 0 && !a.Admitted(bid) })
+	testkit.Eventually(t, 5*time.Second, "a departed peer keeps its level", func() bool { return a.FormatLevel(bid) == 0 && !a.Admitted(bid) })
 }

@@ -20,8 +20,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/core/transport"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/vigil-mesh/vigil/internal/testkit"
 	"github.com/vigil-mesh/vigil/node"
 )
 
@@ -178,15 +182,35 @@ func dial(t testing.TB, a *node.Node, b peer.AddrInfo) error {
 	return a.Connect(ctx, b)
 }
 
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+// transportConn opens a connection from a to b at a's transport, upgraded
+// (secured and multiplexed) but not registered with a's swarm: a second
+// connection to a peer that Connect would not open.
+func transportConn(t testing.TB, a, b *node.Node) transport.CapableConn {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addr := b.Host().Addrs()[0]
+	tpt := a.Host().Network().(*swarm.Swarm).TransportForDialing(addr)
+	if tpt == nil {
+		t.Fatalf("no transport dials %s", addr)
 	}
+	c, err := tpt.Dial(ctx, addr, b.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// answers reports whether p answers a ping from h over a connection h
+// already holds (it dials nothing). p answers only on a connection it
+// accepted and upgraded, so this is a barrier ordered after p's verdict
+// on that connection: a refused redial fails it, where a look at p's
+// connections a moment after the dial might come too early.
+func answers(h host.Host, p peer.ID) bool {
+	ctx, cancel := context.WithTimeout(network.WithNoDial(context.Background(), "barrier"), 5*time.Second)
+	defer cancel()
+	return (<-ping.Ping(ctx, h, p)).Error == nil
 }
 
 func isConnected(a *node.Node, p peer.ID) bool {
@@ -274,7 +298,7 @@ func TestDerivedNamesRevealNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var protos []protocol.ID
-	waitFor(t, 5*time.Second, "identify never completed", func() bool {
+	testkit.Eventually(t, 5*time.Second, "identify never completed", func() bool {
 		protos, _ = h.Peerstore().GetProtocols(n.ID())
 		return len(protos) > 0
 	})
@@ -317,7 +341,7 @@ func TestHelloAdmitsSameSecret(t *testing.T) {
 	if err := b.WaitAdmitted(ctx, a.ID()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Second, "OnPeer(up) not called on both sides", func() bool {
+	testkit.Eventually(t, 2*time.Second, "OnPeer(up) not called on both sides", func() bool {
 		ua, _ := a.ev.count(b.ID())
 		ub, _ := b.ev.count(a.ID())
 		return ua == 1 && ub == 1
@@ -339,23 +363,57 @@ func TestHelloAdmitsSameSecret(t *testing.T) {
 	if !bytes.Contains(proved, []byte(a.ID())) || !bytes.Contains(proved, []byte(b.ID())) {
 		t.Fatal("the binding does not name both peers")
 	}
-	// A second connection does not say hello again.
-	if err := dial(t, b.Node, info(a.Node)); err != nil {
-		t.Fatal(err)
+	// A second connection does not say hello again. libp2p's Connect
+	// reuses the connection there is, so b opens the second one at its
+	// transport: a's swarm registers it (and runs a's connection
+	// notification), b's does not. a's disconnect notification for it
+	// runs only once its connect notification has returned, so when the
+	// second connection is seen gone, a has made its decision.
+	secondGone := make(chan struct{})
+	var once sync.Once
+	nb := &network.NotifyBundle{DisconnectedF: func(_ network.Network, c network.Conn) {
+		if c.RemotePeer() == b.ID() {
+			once.Do(func() { close(secondGone) })
+		}
+	}}
+	a.Host().Network().Notify(nb)
+	second := transportConn(t, b.Node, a.Node)
+	testkit.Eventually(t, 5*time.Second, "a never saw the second connection", func() bool {
+		return len(a.Host().Network().ConnsToPeer(b.ID())) == 2
+	})
+	second.Close()
+	select {
+	case <-secondGone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a never saw the second connection close")
 	}
-	time.Sleep(200 * time.Millisecond)
-	if ua, _ := a.ev.count(b.ID()); ua != 1 {
-		t.Fatalf("OnPeer(up) called %d times", ua)
-	}
+	a.Host().Network().StopNotify(nb)
 
-	bid := b.ID()
+	bid, aid := b.ID(), a.ID()
 	b.Close()
-	waitFor(t, 5*time.Second, "OnPeer(down) not called after the peer left", func() bool {
+	testkit.Eventually(t, 5*time.Second, "OnPeer(down) not called after the peer left", func() bool {
 		_, d := a.ev.count(bid)
 		return d == 1
 	})
 	if a.Admitted(bid) {
 		t.Fatal("a departed peer is still admitted")
+	}
+	// Close waits for every goroutine a node started: each hello either
+	// side began has ended (checked, or logged as failed) and every
+	// OnPeer call has returned.
+	a.Close()
+	if ua, _ := a.ev.count(bid); ua != 1 {
+		t.Fatalf("OnPeer(up) called %d times", ua)
+	}
+	if na, nb := a.credsFrom(bid), b.credsFrom(aid); na != 1 || nb != 1 {
+		t.Fatalf("credentials checked %d and %d times, want one hello each way", na, nb)
+	}
+	for _, n := range []*tnode{a, b} {
+		for _, p := range []peer.ID{aid, bid} {
+			if _, failed := n.log.find("hello to peer failed", p); failed {
+				t.Fatalf("a second hello was started (and failed) on the second connection")
+			}
+		}
 	}
 }
 
@@ -367,15 +425,12 @@ func TestHelloDifferentSecretsNeverAdmit(t *testing.T) {
 	if err := dial(t, a.Node, info(b.Node)); err != nil {
 		t.Fatal(err)
 	}
-	for isConnected(a.Node, b.ID()) || isConnected(b.Node, a.ID()) {
+	testkit.Eventually(t, 4*time.Second, "still connected, hello timeout 2s", func() bool {
 		if a.Admitted(b.ID()) || b.Admitted(a.ID()) {
 			t.Fatal("admitted across missions")
 		}
-		if time.Since(start) > 4*time.Second {
-			t.Fatalf("still connected after %v, hello timeout 2s", time.Since(start))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return !isConnected(a.Node, b.ID()) && !isConnected(b.Node, a.ID())
+	})
 	if a.Admitted(b.ID()) || b.Admitted(a.ID()) {
 		t.Fatal("admitted across missions")
 	}
@@ -427,7 +482,7 @@ func TestHelloWrongProofBanned(t *testing.T) {
 	if v := helloAsOutsider(t, h, n.Node, node.ProtocolID(sec, "hello/2", n.ID())); v == 1 {
 		t.Fatal("a wrong proof was accepted")
 	}
-	waitFor(t, 3*time.Second, "wrong proof not disconnected well before the hello timeout", func() bool {
+	testkit.Eventually(t, 3*time.Second, "wrong proof not disconnected well before the hello timeout", func() bool {
 		return !isConnected(n.Node, h.ID())
 	})
 	if n.Admitted(h.ID()) {
@@ -435,9 +490,7 @@ func TestHelloWrongProofBanned(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	err := h.Connect(ctx, info(n.Node))
-	time.Sleep(200 * time.Millisecond)
-	if err == nil && isConnected(n.Node, h.ID()) {
+	if err := h.Connect(ctx, info(n.Node)); err == nil && answers(h, n.ID()) {
 		t.Fatal("a banned peer dialled back in")
 	}
 	if err := n.Connect(ctx, peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}); err == nil {
@@ -461,7 +514,7 @@ func TestCheckCredentialErrorBans(t *testing.T) {
 	if err := dial(t, b.Node, info(a.Node)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 3*time.Second, "refused peer not disconnected well before the hello timeout", func() bool {
+	testkit.Eventually(t, 3*time.Second, "refused peer not disconnected well before the hello timeout", func() bool {
 		return !isConnected(a.Node, b.ID())
 	})
 	mu.Lock()
@@ -475,9 +528,7 @@ func TestCheckCredentialErrorBans(t *testing.T) {
 	if u, _ := a.ev.count(b.ID()); u != 0 {
 		t.Fatal("OnPeer(up) for a refused peer")
 	}
-	err := dial(t, b.Node, info(a.Node))
-	time.Sleep(300 * time.Millisecond)
-	if err == nil && isConnected(a.Node, b.ID()) {
+	if err := dial(t, b.Node, info(a.Node)); err == nil && answers(b.Host(), a.ID()) {
 		t.Fatal("a banned peer dialled back in")
 	}
 	if a.Admitted(b.ID()) {
@@ -569,13 +620,11 @@ func TestBanBlocksRedialUntilExpiry(t *testing.T) {
 	if a.Admitted(b.ID()) {
 		t.Fatal("still admitted after Ban")
 	}
-	waitFor(t, 2*time.Second, "banned peer still connected", func() bool { return !isConnected(a.Node, b.ID()) })
+	testkit.Eventually(t, 2*time.Second, "banned peer still connected", func() bool { return !isConnected(a.Node, b.ID()) })
 	if err := dial(t, a.Node, info(b.Node)); err == nil {
 		t.Fatal("the node dialled a banned peer")
 	}
-	err := dial(t, b.Node, info(a.Node))
-	time.Sleep(300 * time.Millisecond)
-	if err == nil && isConnected(a.Node, b.ID()) {
+	if err := dial(t, b.Node, info(a.Node)); err == nil && answers(b.Host(), a.ID()) {
 		t.Fatal("a banned peer dialled in")
 	}
 
@@ -604,10 +653,11 @@ func TestOnPeerDownAfterBan(t *testing.T) {
 	if err := a.WaitAdmitted(ctx, b.ID()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Second, "OnPeer(up) not called", func() bool { u, _ := a.ev.count(b.ID()); return u == 1 })
+	testkit.Eventually(t, 2*time.Second, "OnPeer(up) not called", func() bool { u, _ := a.ev.count(b.ID()); return u == 1 })
 	a.Ban(b.ID(), "test")
-	waitFor(t, 2*time.Second, "banned peer still connected", func() bool { return !isConnected(a.Node, b.ID()) })
-	time.Sleep(300 * time.Millisecond)
+	testkit.Eventually(t, 2*time.Second, "banned peer still connected", func() bool { return !isConnected(a.Node, b.ID()) })
+	// Close waits for every OnPeer call the node started.
+	a.Close()
 	if _, d := a.ev.count(b.ID()); d != 1 {
 		t.Errorf("BUG: OnPeer(up=false) called %d times after Ban closed the peer's last connection, want 1 (node.go Ban deletes the peer from admitted before ClosePeer, so onDisconnected sees was=false)", d)
 	}

@@ -258,6 +258,8 @@ func TestBadInput(t *testing.T) {
 	check("tampered invite", newcomer, exitError, []string{"mission", "join", tampered}, "invite code")
 	check("cut-off invite", newcomer, exitError, []string{"mission", "join", code1[:len(code1)-7]}, "invite code")
 	expired := invite(t, coord, "--role", "observer", "--expires", "1ms")
+	// Wall time must pass the invite's 1 ms life on the clock the child
+	// reads, which the test cannot move; this waits for no outcome.
 	time.Sleep(20 * time.Millisecond)
 	check("expired invite", newcomer, exitError, []string{"mission", "join", expired}, "expired")
 	obsStart := takeSnapshot(t, obs)

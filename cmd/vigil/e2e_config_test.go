@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/internal/testkit"
 )
 
 // showConfig returns `mission config show --json` by key.
@@ -211,12 +212,9 @@ func TestMissionConfigThroughNode(t *testing.T) {
 	if st := status(t, lead); !st.Running {
 		t.Fatalf("the lead's node does not hold the home: %+v", st)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(status(t, lead).Peers) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the observer's node never connected")
-		}
-		time.Sleep(200 * time.Millisecond)
+	// Each look runs the CLI in a child process: every 200 ms is enough.
+	if ok, _ := testkit.Poll(30*time.Second, 200*time.Millisecond, func() bool { return len(status(t, lead).Peers) > 0 }); !ok {
+		t.Fatal("the observer's node never connected")
 	}
 
 	before := status(t, lead)
@@ -232,14 +230,10 @@ func TestMissionConfigThroughNode(t *testing.T) {
 	if s := showConfig(t, lead)["attachment_budget"]; s.Record != id || s.Value != "8388608" || s.By != leadKey {
 		t.Errorf("lead through the socket: %+v", s)
 	}
-	for {
-		if s := showConfig(t, obs)["category.polling.queue_jumping"]; s.Record == id {
-			break
-		}
-		if time.Now().After(deadline.Add(30 * time.Second)) {
-			t.Fatal("the config never reached the observer's node")
-		}
-		time.Sleep(200 * time.Millisecond)
+	if ok, _ := testkit.Poll(60*time.Second, 200*time.Millisecond, func() bool {
+		return showConfig(t, obs)["category.polling.queue_jumping"].Record == id
+	}); !ok {
+		t.Fatal("the config never reached the observer's node")
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-mesh/vigil/internal/testkit"
 )
 
 // startNode runs `vigil node` on loopback for home and returns its first
@@ -102,37 +104,29 @@ func TestNodeControlSocketAndSync(t *testing.T) {
 	// Now the observer runs a node too, peered to the coordinator: a report
 	// added through its socket is published and arrives without a sync.
 	startNode(t, obs, "--peer", addr)
-	deadline := time.Now().Add(30 * time.Second)
-	for len(status(t, coord).Peers) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the observer's node never connected")
-		}
-		time.Sleep(200 * time.Millisecond)
+	// Each look runs the CLI in a child process: every 200 ms is enough.
+	if ok, _ := testkit.Poll(30*time.Second, 200*time.Millisecond, func() bool { return len(status(t, coord).Peers) > 0 }); !ok {
+		t.Fatal("the observer's node never connected")
 	}
 	peers := mustRun(t, coord, nil, "peers", "--json")
 	if !strings.Contains(peers, `"role":"observer"`) {
 		t.Fatalf("peers --json: %s", peers)
 	}
 	live := mustID(t, obs, nil, "report", "add", "--category", "polling.intimidation", "--severity", "3", "--title", "Men at the gate")
-	for {
-		if _, ids := listReports(t, coord); sameSet(ids, pre, live) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a report added while both nodes ran never arrived")
-		}
-		time.Sleep(200 * time.Millisecond)
+	if ok, _ := testkit.Poll(30*time.Second, 200*time.Millisecond, func() bool {
+		_, ids := listReports(t, coord)
+		return sameSet(ids, pre, live)
+	}); !ok {
+		t.Fatal("a report added while both nodes ran never arrived")
 	}
 	// Delivery status on the observer's side: the coordinator holds it.
-	for {
+	var mine reportOut
+	if ok, _ := testkit.Poll(60*time.Second, 500*time.Millisecond, func() bool {
 		r, _ := listReports(t, obs)
-		if d := r[live]; d.Delivery != nil && *d.Delivery != "local only" {
-			break
-		}
-		if time.Now().After(deadline.Add(30 * time.Second)) {
-			t.Fatalf("delivery status never left local only: %+v", r[live])
-		}
-		time.Sleep(500 * time.Millisecond)
+		mine = r[live]
+		return mine.Delivery != nil && *mine.Delivery != "local only"
+	}); !ok {
+		t.Fatalf("delivery status never left local only: %+v", mine)
 	}
 }
 

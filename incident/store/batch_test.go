@@ -299,12 +299,14 @@ func TestClosed(t *testing.T) {
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		accepted []incident.ID
+		returned = make(chan struct{}, len(batches))
 	)
-	for _, raws := range batches {
+	add := func(raws [][]byte) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			out, err := s.AddMany(raws, "peer", nil)
+			returned <- struct{}{}
 			if err != nil && !errors.Is(err, store.ErrClosed) {
 				t.Errorf("AddMany racing Close: %v", err)
 			}
@@ -320,8 +322,19 @@ func TestClosed(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(time.Millisecond)
-	if err := s.Close(); err != nil {
+	// Half the batches first; once one of them is back (so some records
+	// surely land), Close starts while the rest of them wait for the
+	// store's lock and the other half set out.
+	for _, raws := range batches[:4] {
+		add(raws)
+	}
+	<-returned
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	for _, raws := range batches[4:] {
+		add(raws)
+	}
+	if err := <-closed; err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	wg.Wait()

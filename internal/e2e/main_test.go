@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-mesh/vigil/internal/testkit"
 )
 
 var (
@@ -58,7 +60,7 @@ func testMain(m *testing.M) (int, error) {
 	// build on a run in which all of them skip.
 	if os.Geteuid() != 0 {
 		buildSkipped = "needs root"
-		return m.Run(), nil
+		return runChecked(m)
 	}
 	sweepStaleNamespaces()
 	root, err := moduleRoot()
@@ -74,7 +76,19 @@ func testMain(m *testing.M) (int, error) {
 		return 1, fmt.Errorf("go build ./cmd/vigil: %v\n%s", err, out)
 	}
 	vigilBin = bin
-	return m.Run(), nil
+	return runChecked(m)
+}
+
+// runChecked runs the tests and then fails if a goroutine they started (an
+// output reader, a proxy copy, a watcher) is still running.
+func runChecked(m *testing.M) (int, error) {
+	code := m.Run()
+	if code == 0 {
+		if err := testkit.Leaks(); err != nil {
+			return 1, err
+		}
+	}
+	return code, nil
 }
 
 // moduleRoot is the folder holding go.mod, found upward from the package.
@@ -153,6 +167,8 @@ func debianPackage(tool string) string {
 		return "iproute2"
 	case "nft":
 		return "nftables"
+	case "ping":
+		return "iputils-ping"
 	}
 	return tool
 }
@@ -287,21 +303,6 @@ func addReport(t testing.TB, home, title string) string {
 	return id
 }
 
-// eventually polls cond every interval until it returns true or timeout
-// passes; it returns whether cond held and how long it took.
-func eventually(timeout, interval time.Duration, cond func() bool) (bool, time.Duration) {
-	start := time.Now()
-	for {
-		if cond() {
-			return true, time.Since(start)
-		}
-		if time.Since(start) > timeout {
-			return false, time.Since(start)
-		}
-		time.Sleep(interval)
-	}
-}
-
 // ---- node processes ----
 
 // nodeProc is a `vigil node` running in a namespace.
@@ -363,7 +364,7 @@ func startNode(t *testing.T, name, ns, home string, args ...string) *nodeProc {
 			t.Logf("--- node %s (%s) stderr, last lines:\n%s", name, ns, tail(logPath, 3000))
 		}
 	})
-	ok, _ := eventually(30*time.Second, 100*time.Millisecond, func() bool {
+	ok, _ := testkit.Poll(30*time.Second, 100*time.Millisecond, func() bool {
 		select {
 		case <-n.done:
 			return true

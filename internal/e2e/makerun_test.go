@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-mesh/vigil/internal/testkit"
 )
 
 // TestMakeRunPractice is issue 16's check of a newcomer's first minutes:
@@ -134,7 +136,7 @@ func TestMakeRunPractice(t *testing.T) {
 	// Status is asked only once the socket exists: before that it would
 	// open the store itself and could take the lock from the starting node.
 	var running bool
-	ok, took := eventually(startLimit, 200*time.Millisecond, func() bool {
+	ok, took := testkit.Poll(startLimit, 200*time.Millisecond, func() bool {
 		select {
 		case waitErr = <-exited:
 			finished = true

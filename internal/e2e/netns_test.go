@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vigil-mesh/vigil/internal/testkit"
 )
 
 // Namespace names are "vge<pid>-<tag><n>": unique per run, and a later run
@@ -107,13 +109,10 @@ func (l *lab) cleanup() {
 		// cleanups, which run before this one. Retry: a dying process may
 		// still hold the namespace busy for a moment.
 		var err error
-		for try := 0; try < 5; try++ {
-			if _, err = run(tool("ip"), "netns", "del", ns); err == nil {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		if err != nil {
+		if ok, _ := testkit.Poll(time.Second, 200*time.Millisecond, func() bool {
+			_, err = run(tool("ip"), "netns", "del", ns)
+			return err == nil
+		}); !ok {
 			l.t.Errorf("cleanup: %v", err)
 		}
 	}

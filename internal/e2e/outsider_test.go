@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-mesh/vigil/internal/testkit"
 	"github.com/vigil-mesh/vigil/node"
 )
 
@@ -28,7 +29,7 @@ import (
 // It runs twice: with the default listen addresses (TCP and QUIC, IPv4 and
 // IPv6: libp2p picks QUIC) and with TCP only (Noise and yamux over TCP).
 func TestOutsiderSeesNothing(t *testing.T) {
-	requireNetns(t, "tcpdump")
+	requireNetns(t, "tcpdump", "ping")
 	t.Run("default", func(t *testing.T) { outsider(t, nil) })
 	t.Run("tcp", func(t *testing.T) {
 		outsider(t, func(ip string) []string { return []string{"--listen", "/ip4/" + ip + "/tcp/4001"} })
@@ -62,7 +63,7 @@ func outsider(t *testing.T, listen func(ip string) []string) {
 	nA := startNode(t, "ns-a", nsA, homeA, argsA...)
 	nB := startNode(t, "ns-b", nsB, homeB, argsB...)
 	pA, pB := nA.peerID(t), nB.peerID(t)
-	ok, took := eventually(30*time.Second, 200*time.Millisecond, func() bool {
+	ok, took := testkit.Poll(30*time.Second, 200*time.Millisecond, func() bool {
 		return status(t, homeA).hasPeer(pB) && status(t, homeB).hasPeer(pA)
 	})
 	if !ok {
@@ -87,7 +88,18 @@ func outsider(t *testing.T, listen func(ip string) []string) {
 	if stA.Author == pA || stB.Author == pB {
 		t.Errorf("a node's transport peer ID is its signing key (A %s/%s, B %s/%s)", pA, stA.Author, pB, stB.Author)
 	}
-	time.Sleep(time.Second) // let the last packets land
+	// tcpdump writes each frame as it sees it (-U): once a marker sent
+	// over the link after the exchange above is in the file, so is every
+	// frame of the exchange.
+	marker := make([]byte, 16)
+	rand.Read(marker)
+	l.in(nsA, tool("ping"), "-c", "1", "-W", "5", "-p", hex.EncodeToString(marker), "10.77.3.2")
+	if ok, _ := testkit.Poll(10*time.Second, 50*time.Millisecond, func() bool {
+		b, err := os.ReadFile(pcap)
+		return err == nil && bytes.Contains(b, marker)
+	}); !ok {
+		t.Fatal("the marker ping never reached the capture")
+	}
 	stopDump()
 
 	capture, err := os.ReadFile(pcap)

@@ -112,6 +112,8 @@ func delayedCopy(dst, src net.Conn, delay time.Duration) {
 		}
 	}()
 	for c := range ch {
+		// The latency the proxy plays (each chunk held until its time),
+		// not a wait for an outcome.
 		time.Sleep(time.Until(c.at))
 		if _, err := dst.Write(c.b); err != nil {
 			src.Close() // unblocks the reader

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/internal/testkit"
 )
 
 // shapedReports is how many reports the observer holds before the link
@@ -68,7 +69,7 @@ func shapedLink(t *testing.T, oneWay time.Duration) {
 	var admitted time.Duration
 	var last int
 	progress := time.Now()
-	ok, _ := eventually(10*time.Minute, 2*time.Second, func() bool {
+	ok, _ := testkit.Poll(10*time.Minute, 2*time.Second, func() bool {
 		st := status(t, coord)
 		if admitted == 0 && st.hasPeer(id1) {
 			admitted = time.Since(start)

@@ -18,15 +18,28 @@ import (
 // waiting.
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
+	if ok, _ := Poll(timeout, 10*time.Millisecond, cond); !ok {
+		t.Fatalf("after %v: %s", timeout, what)
+	}
+}
+
+// Poll calls cond every interval until it holds or timeout passes, and
+// reports whether it held and how long that took. It is Eventually for a
+// caller that words its own failure (with the state it found), does not
+// fail at all (a measurement), or asks something costly each time (a
+// command in another process), and so polls less often.
+func Poll(timeout, interval time.Duration, cond func() bool) (bool, time.Duration) {
+	start := time.Now()
+	deadline := start.Add(timeout)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, what)
+			return false, time.Since(start)
 		}
 		<-tick.C
 	}
+	return true, time.Since(start)
 }
 
 // Logger returns a logger that writes each record to t.Log (shown for a

@@ -2,6 +2,8 @@ package daemon_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,8 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/incident/vault"
+	"github.com/vigil-mesh/vigil/internal/testkit"
+	"github.com/vigil-mesh/vigil/node"
 	"github.com/vigil-mesh/vigil/sync/daemon"
 )
 
@@ -77,13 +81,43 @@ func has(st *store.Store, id incident.ID) bool {
 
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
+	testkit.Eventually(t, d, what, cond)
+}
+
+// redials counts the --peer redials that failed, by the wait they set
+// before the next one (the daemon logs each: "--peer unreachable").
+type redials struct {
+	mu    sync.Mutex
+	after map[time.Duration]int
+}
+
+func newRedials() *redials { return &redials{after: map[time.Duration]int{}} }
+
+func (r *redials) Enabled(context.Context, slog.Level) bool { return true }
+func (r *redials) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *redials) WithGroup(string) slog.Handler            { return r }
+
+func (r *redials) Handle(_ context.Context, rec slog.Record) error {
+	if rec.Message != "--peer unreachable" {
+		return nil
 	}
+	rec.Attrs(func(a slog.Attr) bool {
+		if a.Key != "retry in" {
+			return true
+		}
+		r.mu.Lock()
+		r.after[a.Value.Duration()]++
+		r.mu.Unlock()
+		return false
+	})
+	return nil
+}
+
+// count is how many failed redials set a wait of d.
+func (r *redials) count(d time.Duration) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.after[d]
 }
 
 func linked(a, b *daemon.Daemon) bool {
@@ -111,12 +145,19 @@ func TestPauseResume(t *testing.T) {
 		t.Fatal("not paused")
 	}
 	eventually(t, 5*time.Second, "the desk still sees the paused phone", func() bool { return gone(desk, field) })
+	// Neither way gets through, and nothing needs waiting for: the paused
+	// phone's gater refuses a connection at accept, and its own dials
+	// (its --peer loop's too) before they start, both synchronously.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	_ = desk.Engine.Node().Connect(ctx, peer.AddrInfo{ID: field.Engine.Node().ID(), Addrs: field.Engine.Node().Host().Addrs()})
+	if err := desk.Engine.Node().Connect(ctx, peer.AddrInfo{ID: field.Engine.Node().ID(), Addrs: field.Engine.Node().Host().Addrs()}); err == nil {
+		t.Fatal("the paused phone accepted a connection")
+	}
+	if err := field.Engine.Node().Connect(ctx, peer.AddrInfo{ID: desk.Engine.Node().ID(), Addrs: desk.Engine.Node().Host().Addrs()}); !errors.Is(err, node.ErrPaused) {
+		t.Fatalf("the paused phone dialled its --peer: %v, want ErrPaused", err)
+	}
 	fromField := report(t, fieldSt, "written while paused")
 	fromDesk := report(t, deskSt, "written while the phone was away")
-	time.Sleep(2 * time.Second) // the --peer loop ticks every second
 	if !gone(desk, field) || !gone(field, desk) {
 		t.Fatal("reconnected while paused")
 	}
@@ -313,17 +354,19 @@ func TestPeerBackoffResetWhenNetworkReturns(t *testing.T) {
 	deskSt, fieldSt := mission(t)
 	desk := start(t, deskSt, daemon.Options{NoMDNS: true})
 	addrs := desk.Engine.Node().Host().Addrs() // the port, kept across restarts
-	field := start(t, fieldSt, daemon.Options{NoMDNS: true, Peers: desk.Engine.Node().Addrs()})
+	red := newRedials()
+	field := start(t, fieldSt, daemon.Options{NoMDNS: true, Peers: desk.Engine.Node().Addrs(), Logger: slog.New(red)})
 	eventually(t, 10*time.Second, "the --peer never connected", func() bool { return linked(desk, field) })
 
-	// down reports the desk gone for long enough that the next redial is
-	// 7 s away (failures at once, after 1 s, after 3 more), then brings it
-	// back on the same address and key.
+	// down keeps the desk gone until the phone's redial has failed three
+	// times (at once, after 1 s, after 3 more), so the next one is 7 s
+	// away, then brings it back on the same address and key.
 	down := func(meanwhile func()) *daemon.Daemon {
 		t.Helper()
+		before := red.count(7 * time.Second)
 		desk.Close()
 		eventually(t, 5*time.Second, "the phone still sees the desk", func() bool { return gone(field, desk) })
-		time.Sleep(4500 * time.Millisecond)
+		eventually(t, 15*time.Second, "the phone's redial did not back off to 7 s", func() bool { return red.count(7*time.Second) > before })
 		meanwhile()
 		return start(t, deskSt, daemon.Options{NoMDNS: true, Listen: addrs})
 	}

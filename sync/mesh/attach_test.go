@@ -29,13 +29,7 @@ func putAttachment(t *testing.T, st *store.Store, size int) ([32]byte, []byte) {
 
 func waitBlob(t *testing.T, st *store.Store, sum [32]byte, want []byte) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !st.HasBlob(sum) {
-		if time.Now().After(deadline) {
-			t.Fatal("attachment content never arrived")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventually(t, 20*time.Second, "attachment content never arrived", func() bool { return st.HasBlob(sum) })
 	got, err := st.Blob(sum)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("attachment content differs (err %v)", err)

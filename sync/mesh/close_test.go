@@ -30,6 +30,9 @@ func (s *slowSyncStore) AddMany(raws [][]byte, source string, progress func(int)
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
 	s.once.Do(func() { close(s.entered) })
+	// The slow disk the test is about: Close must wait this write out.
+	// Nothing here waits for an outcome; a gate the test opened would
+	// have to be opened after Close returns, which it must not do first.
 	time.Sleep(500 * time.Millisecond)
 	return s.Store.AddMany(raws, source, progress)
 }

@@ -142,32 +142,13 @@ func holdsAll(st *store.Store, recs []*incident.Signed) bool {
 // topic spans the way there.
 func gossipReadyOn(t testing.TB, topic *pubsub.Topic, mk func(i int) *incident.Signed, to ...*store.Store) {
 	t.Helper()
-	deadline := time.Now().Add(slow(30 * time.Second))
-	for i := 0; ; i++ {
+	gossipUntil(t, slow(30*time.Second), time.Second, fmt.Sprintf("gossip on %s never reached every store", topic), func(i int) incident.ID {
 		r := mk(i)
 		if err := topic.Publish(context.Background(), r.Raw); err != nil {
 			t.Fatal(err)
 		}
-		until := time.Now().Add(time.Second)
-		for time.Now().Before(until) {
-			if holdsAll2(to, r.ID) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gossip on %s never reached every store", topic)
-		}
-	}
-}
-
-func holdsAll2(stores []*store.Store, id incident.ID) bool {
-	for _, st := range stores {
-		if !has(st, id) {
-			return false
-		}
-	}
-	return true
+		return r.ID
+	}, to...)
 }
 
 // noBlame fails if any engine struck anyone, or if any pair of engines is

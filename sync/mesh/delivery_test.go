@@ -180,26 +180,25 @@ func TestQuotaRejectionIsNoStrike(t *testing.T) {
 	if err := obs.Node().Connect(ctx, infoOf(coord)); err != nil {
 		t.Fatal(err)
 	}
-	// Wait for the reconciliation on connect to finish, or for a strike.
+	// Wait for both ends of the reconciliation on connect to finish (each
+	// publishes its result once it has stored, and judged, all it
+	// received), or for a strike.
 	struck := func() bool {
 		return mesh.StrikesOf(coord, m.stores[1].Author()) > 0 || mesh.StrikesOf(obs, m.stores[0].Author()) > 0
 	}
-	done := false
-	for deadline := time.Now().Add(40 * time.Second); !done && !struck(); {
+	var obsDone, coordDone bool
+	eventually(t, 40*time.Second, "the reconciliation on connect did not finish at both ends", func() bool {
 		select {
 		case r := <-obs.Results():
 			t.Logf("sync: %+v", r)
-			done = true
+			obsDone = true
 		case r := <-coord.Results():
 			t.Logf("sync: %+v", r)
-			done = true
-		case <-time.After(20 * time.Millisecond):
+			coordDone = true
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no reconciliation finished")
-		}
-	}
-	time.Sleep(500 * time.Millisecond)
+		return obsDone && coordDone || struck()
+	})
 	cs, ob := mesh.StrikesOf(coord, m.stores[1].Author()), mesh.StrikesOf(obs, m.stores[0].Author())
 	if cs != 0 || ob != 0 || !coord.Node().Admitted(obs.Node().ID()) || !obs.Node().Admitted(coord.Node().ID()) {
 		t.Errorf("BUG: honest peers struck each other for over-quota records (coordinator→observer %d, observer→coordinator %d strikes; "+

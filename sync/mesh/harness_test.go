@@ -192,8 +192,7 @@ func equal(a, b []string) bool {
 // want of them.
 func waitConverged(t testing.TB, timeout time.Duration, want int, stores ...*store.Store) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	converged := func() bool {
 		first := ids(t, stores[0])
 		same := len(first) >= want
 		for _, s := range stores[1:] {
@@ -202,17 +201,14 @@ func waitConverged(t testing.TB, timeout time.Duration, want int, stores ...*sto
 			}
 			same = equal(first, ids(t, s))
 		}
-		if same {
-			return
+		return same
+	}
+	if ok, _ := testkit.Poll(timeout, 50*time.Millisecond, converged); !ok {
+		var counts []int
+		for _, s := range stores {
+			counts = append(counts, len(ids(t, s)))
 		}
-		if time.Now().After(deadline) {
-			var counts []int
-			for _, s := range stores {
-				counts = append(counts, len(ids(t, s)))
-			}
-			t.Fatalf("not converged after %v: record counts %v, want %d each", timeout, counts, want)
-		}
-		time.Sleep(50 * time.Millisecond)
+		t.Fatalf("not converged after %v: record counts %v, want %d each", timeout, counts, want)
 	}
 }
 

@@ -35,14 +35,7 @@ func TestPublishRightAfterConnect(t *testing.T) {
 	a, b := m.start(0, noReceipts, slowPeriodic), m.start(1, noReceipts, slowPeriodic, mesh.DropPublish)
 	connect(t, a, b)
 	id := report(t, m.stores[1], "written at once")
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if r, _ := m.stores[0].Get(id); r != nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the report written right after connecting never arrived")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventually(t, 15*time.Second, "the report written right after connecting never arrived", func() bool {
+		return has(m.stores[0], id)
+	})
 }

@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
@@ -204,4 +206,45 @@ func drainResults(ctx context.Context, e *mesh.Engine, out chan<- mesh.SyncResul
 func has(st *store.Store, id incident.ID) bool {
 	r, err := st.Get(id)
 	return err == nil && r != nil
+}
+
+// gossipUntil publishes probes (publish(i) sends the i-th and returns
+// its ID) until one reaches every store in to within probeWait of its
+// publication: then gossip spans the way there. It returns the IDs of
+// every probe published, for a caller that must tell them from what it
+// checks. A probe that comes later than probeWait (through gossip's lazy
+// repair rather than the mesh) does not count.
+func gossipUntil(t testing.TB, timeout, probeWait time.Duration, what string, publish func(i int) incident.ID, to ...*store.Store) []incident.ID {
+	t.Helper()
+	var sent []incident.ID
+	var at time.Time
+	testkit.Eventually(t, timeout, what, func() bool {
+		if n := len(sent); n > 0 {
+			arrived := true
+			for _, st := range to {
+				arrived = arrived && has(st, sent[n-1])
+			}
+			if arrived {
+				return true
+			}
+			if time.Since(at) < probeWait {
+				return false
+			}
+		}
+		sent = append(sent, publish(len(sent)))
+		at = time.Now()
+		return false
+	})
+	return sent
+}
+
+// answers reports whether p answers a ping from h over a connection h
+// already holds (it dials nothing). p answers only on a connection it
+// accepted and upgraded, so this is a barrier ordered after p's verdict
+// on that connection: a refused redial fails it, where a look at p's
+// connections a moment after the dial might come too early.
+func answers(h host.Host, p peer.ID) bool {
+	ctx, cancel := context.WithTimeout(network.WithNoDial(context.Background(), "barrier"), 5*time.Second)
+	defer cancel()
+	return (<-ping.Ping(ctx, h, p)).Error == nil
 }
