@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/vigil-mesh/vigil/internal/testkit"
 	"github.com/vigil-mesh/vigil/node"
 )
 
@@ -51,7 +52,7 @@ func TestOwnerAttachedLater(t *testing.T) {
 	if err := b.WaitAdmitted(ctx, a.ID()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Second, "the attached owner was not told of the peer", func() bool {
+	testkit.Eventually(t, 2*time.Second, "the attached owner was not told of the peer", func() bool {
 		up, _ := a.ev.count(b.ID())
 		return up == 1
 	})
@@ -70,7 +71,7 @@ func TestHelloWithoutOwnerRefusedNotBanned(t *testing.T) {
 	if err := dial(t, b.Node, info(a.Node)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the connection outlived the hello timeout with no owner", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the connection outlived the hello timeout with no owner", func() bool {
 		return !isConnected(a.Node, b.ID()) && !isConnected(b.Node, a.ID())
 	})
 	if a.Admitted(b.ID()) || b.Admitted(a.ID()) {
@@ -112,14 +113,14 @@ func TestDetach(t *testing.T) {
 	if len(a.Peers()) != 0 || a.Admitted(b.ID()) {
 		t.Fatalf("still lists %v after Detach", a.Peers())
 	}
-	waitFor(t, 5*time.Second, "the peer still sees the detached node", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the peer still sees the detached node", func() bool {
 		return !isConnected(b.Node, a.ID()) && !b.Admitted(a.ID())
 	})
 	b.ForgetDialBackoff(a.ID())
 	if err := dial(t, b.Node, info(a.Node)); err != nil {
 		t.Fatalf("the detached node stopped listening: %v", err)
 	}
-	waitFor(t, 5*time.Second, "a detached node kept a connection past the hello timeout", func() bool {
+	testkit.Eventually(t, 5*time.Second, "a detached node kept a connection past the hello timeout", func() bool {
 		return !isConnected(b.Node, a.ID())
 	})
 	if a.Admitted(b.ID()) || b.Admitted(a.ID()) {
