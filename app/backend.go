@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -194,7 +193,8 @@ func (b *StoreBackend) Wipe() error {
 		return err
 	}
 	_ = b.Close()
-	return os.RemoveAll(store.DataDir(home))
+	_, err := store.ClearWiped(home)
+	return err
 }
 
 // Identity describes this device.

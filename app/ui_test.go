@@ -441,8 +441,8 @@ func TestPanicWipeAfterConfirmation(t *testing.T) {
 	}
 	tap(t, ui, T("wipe.button"))
 	tap(t, ui, T("wipe.confirm_button"))
-	if !wiped || !store.Wiped(h.Dir) {
-		t.Fatalf("not wiped (callback %v, wiped %v)", wiped, store.Wiped(h.Dir))
+	if !wiped || store.Initialised(h.Dir) {
+		t.Fatalf("not wiped (callback %v, key left %v)", wiped, store.Initialised(h.Dir))
 	}
 	if _, err := store.Open(h.Dir, []byte(testPass), h.Store); err == nil {
 		t.Fatal("the wiped store still opens")

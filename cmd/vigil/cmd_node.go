@@ -60,6 +60,14 @@ func (c *cli) cmdNode(args []string) error {
 	if err != nil {
 		return err
 	}
+	// A wipe through the control socket stops the node; once the store is
+	// closed (the defers below run first), its unreadable data goes too.
+	wiped := false
+	defer func() {
+		if wiped {
+			_, _ = store.ClearWiped(c.home)
+		}
+	}()
 	var st *store.Store
 	if *practice {
 		st, err = c.openOrPractice()
@@ -105,6 +113,7 @@ func (c *cli) cmdNode(args []string) error {
 			fmt.Fprintln(c.stderr, "Stopping.")
 			return nil
 		case <-cs.stop:
+			wiped = true
 			return nil
 		case err := <-ended:
 			return err

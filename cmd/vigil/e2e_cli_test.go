@@ -116,11 +116,12 @@ func TestPassphraseDuressWipe(t *testing.T) {
 	out, errs, code = runVigil(t, home, withSecond, "report", "list")
 	wantFailure(t, "the real passphrase after duress", out, errs, code, exitError, "wrong passphrase")
 
-	// Wipe: no passphrase needed, and afterwards every command says so.
+	// Wipe: no passphrase needed, and afterwards the home reads as one
+	// never used (nothing says it was wiped, or when).
 	mustRun(t, home, []string{"VIGIL_PASSPHRASE="}, "wipe", "--yes")
 	for _, args := range [][]string{{"status"}, {"report", "list"}, {"mission", "members"}} {
 		out, errs, code = runVigil(t, home, nil, args...)
-		wantFailure(t, "vigil "+strings.Join(args, " ")+" after wipe", out, errs, code, exitError, "wiped")
+		wantFailure(t, "vigil "+strings.Join(args, " ")+" after wipe", out, errs, code, exitError, "no Vigil store here")
 	}
 	if _, err := os.Stat(filepath.Join(home, "data")); !os.IsNotExist(err) {
 		t.Errorf("wipe left the data folder: %v", err)

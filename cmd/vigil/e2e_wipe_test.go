@@ -1,12 +1,16 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/internal/testkit"
 )
 
 // TestWipeNeedsYesWithoutTerminal: with standard input not a terminal,
@@ -25,7 +29,8 @@ func TestWipeNeedsYesWithoutTerminal(t *testing.T) {
 		t.Errorf("wipe --yes left the data folder: %v", err)
 	}
 	out, errs, code = runVigil(t, home, nil, "status")
-	wantFailure(t, "status after wipe --yes", out, errs, code, exitError, "wiped")
+	// A wiped home reads as one never used: no mark of the wipe.
+	wantFailure(t, "status after wipe --yes", out, errs, code, exitError, "no Vigil store here", "vigil init")
 }
 
 // TestWipeAsksOnTerminal: on a terminal, wipe says what it destroys and
@@ -55,8 +60,11 @@ func TestWipeAsksOnTerminal(t *testing.T) {
 	if err := c.cmdWipe(nil); err != nil {
 		t.Fatalf("answer WIPE: %v", err)
 	}
-	if !store.Wiped(home) {
+	if store.Initialised(home) {
 		t.Fatal("answer WIPE left the store")
+	}
+	if _, err := os.Stat(home); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the wiped home is still there (%v): it should look never used", err)
 	}
 }
 
@@ -73,7 +81,13 @@ func TestWipeThroughNode(t *testing.T) {
 		t.Fatalf("a refused wipe stopped the node or changed the store: %+v", st)
 	}
 	mustRun(t, home, nil, "wipe", "--yes")
-	if !store.Wiped(home) {
+	if store.Initialised(home) {
 		t.Error("wipe --yes through the node left the store's key")
 	}
+	// The node stops, and once it has let go the unreadable data and the
+	// home itself go: nothing tells it from a home never used.
+	testkit.Eventually(t, 30*time.Second, "the wiped home is still there after the node stopped", func() bool {
+		_, err := os.Stat(home)
+		return errors.Is(err, fs.ErrNotExist)
+	})
 }

@@ -5,7 +5,6 @@ package main
 import (
 	"errors"
 	"log/slog"
-	"os"
 	"runtime"
 	"sync"
 
@@ -131,11 +130,9 @@ func (c *cli) cmdGUI(args []string) error {
 	u := app.New(a, home, opts)
 	u.Window().ShowAndRun()
 	u.Close()
-	if store.Wiped(c.home) {
-		// Wiped while the app held it (`vigil wipe` through the socket):
-		// the data folder is unreadable now; remove it too.
-		_ = os.RemoveAll(store.DataDir(c.home))
-	}
+	// Wiped while the app held it (`vigil wipe` through the socket): the
+	// data folder is unreadable now; clear it so the home looks unused.
+	_, _ = store.ClearWiped(c.home)
 	return nil
 }
 

@@ -483,12 +483,12 @@ func TestWipe(t *testing.T) {
 	if err != nil || removed {
 		t.Errorf("Wipe of an open home = %v, %v; want false, nil", removed, err)
 	}
-	if !store.Wiped(home) {
-		t.Error("Wiped is false after Wipe")
+	if store.Initialised(home) || store.Wiped(home) {
+		t.Error("the home still has a key, or a mark of the wipe")
 	}
 	s.Close()
-	if _, err := store.Open(home, passphrase, o); !errors.Is(err, vault.ErrWiped) {
-		t.Errorf("Open after Wipe: %v, want ErrWiped", err)
+	if _, err := store.Open(home, passphrase, o); !errors.Is(err, store.ErrNotInitialised) && !errors.Is(err, vault.ErrNoKey) {
+		t.Errorf("Open after Wipe: %v, want no store here", err)
 	}
 	// Init starts again in the same home and clears the unreadable data.
 	s2, _ := initHome(t, home, o)
@@ -509,11 +509,39 @@ func TestWipe(t *testing.T) {
 	if err != nil || !removed {
 		t.Errorf("Wipe of a closed home = %v, %v; want true, nil", removed, err)
 	}
-	if _, err := os.Stat(store.DataDir(home)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("data folder after Wipe: %v", err)
+	// Nothing is left to tell it from a home never used: the folder
+	// itself goes (it was the test's own, so empty once Vigil's files are).
+	if _, err := os.Stat(home); !errors.Is(err, fs.ErrNotExist) {
+		entries, _ := os.ReadDir(home)
+		t.Errorf("the home after Wipe: %v, holding %v", err, entries)
 	}
-	if _, err := store.Open(home, passphrase, o); !errors.Is(err, vault.ErrWiped) {
-		t.Errorf("Open after the second Wipe: %v, want ErrWiped", err)
+	if _, err := store.Open(home, passphrase, o); !errors.Is(err, store.ErrNotInitialised) && !errors.Is(err, vault.ErrNoKey) {
+		t.Errorf("Open after the second Wipe: %v, want no store here", err)
+	}
+}
+
+// TestClearWipedAfterTheHolder: a home wiped while a process held it
+// keeps its unreadable data folder until the holder lets go; ClearWiped
+// then leaves nothing, and leaves a live home alone.
+func TestClearWipedAfterTheHolder(t *testing.T) {
+	o := store.Options{Now: newClock(t0).Now}
+	home := filepath.Join(t.TempDir(), "home")
+	s, _ := initHome(t, home, o)
+	if cleared, err := store.ClearWiped(home); cleared || err != nil {
+		t.Fatalf("ClearWiped of a live home = %v, %v", cleared, err)
+	}
+	if removed, err := store.Wipe(home); removed || err != nil {
+		t.Fatalf("Wipe of a held home = %v, %v", removed, err)
+	}
+	if cleared, err := store.ClearWiped(home); cleared || err != nil {
+		t.Fatalf("ClearWiped while held = %v, %v", cleared, err)
+	}
+	s.Close()
+	if cleared, err := store.ClearWiped(home); !cleared || err != nil {
+		t.Fatalf("ClearWiped once let go = %v, %v", cleared, err)
+	}
+	if _, err := os.Stat(home); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the home after ClearWiped: %v", err)
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// lockName is the lock file in a home folder.
-const lockName = "LOCK"
+// LockName is the lock file in a home folder.
+const LockName = "LOCK"
 
 // LockedError is returned by Lock when another process holds the home
 // folder. PID and Command come from the lock file and are zero when the
@@ -94,4 +94,4 @@ func readOwner(path string) (pid int, cmd string, ok bool) {
 	return pid, cmd, true
 }
 
-func lockPath(dir string) string { return filepath.Join(dir, lockName) }
+func lockPath(dir string) string { return filepath.Join(dir, LockName) }

@@ -23,6 +23,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 )
 
@@ -47,7 +48,8 @@ var (
 	ErrWrongPassphrase = errors.New("wrong passphrase")
 	// ErrNoKey means dir/key.json does not exist.
 	ErrNoKey = errors.New("no store key: the home is not initialised or was wiped")
-	// ErrWiped means dir/key.json is the tombstone Wipe leaves.
+	// ErrWiped means dir/key.json is the tombstone an older version's
+	// Wipe left (Wipe now removes the key file and leaves no mark).
 	ErrWiped = errors.New("the store was wiped; its data can no longer be read")
 	// ErrExists means Create found a key file already there.
 	ErrExists = errors.New("a store key already exists")
@@ -192,38 +194,30 @@ func rewrap(dir string, real []byte, p KDFParams, second func() slot) error {
 	return writeKeyFile(dir, nf.encode(), false)
 }
 
-// Wipe destroys the wrapped key, making the store's data unreadable for
-// good. It overwrites key.json's bytes with random ones of the same
-// length and fsyncs them, then atomically replaces the file with a
-// tombstone recording the wipe time, and fsyncs dir; leftovers of
-// interrupted writes are shredded too. Afterwards Unlock and Open fail
-// with ErrWiped.
-//
-// Wipe needs no passphrase and carries on past errors, destroying what it
-// can; it returns them joined. Wiping a wiped store keeps its tombstone
-// and succeeds; wiping a missing or malformed key file leaves a tombstone
-// too.
+// Wipe crypto-shreds dir's store key: the key file's bytes are
+// overwritten with random ones, synced, and the file removed, so the data
+// folder can never be read again and nothing marks the home as wiped (an
+// older version's tombstone goes the same way). Temporary key files an
+// interrupted write left go too. A home with no key file is left as it
+// is. It needs no passphrase.
 func Wipe(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("vault: %w", err)
-	}
 	var errs []error
-	_, err := load(dir)
-	switch {
-	case errors.Is(err, ErrWiped):
-		return cleanLeftovers(dir)
-	case errors.Is(err, ErrNoKey):
-		// Nothing to overwrite.
+	switch _, err := os.Lstat(keyPath(dir)); {
+	case errors.Is(err, fs.ErrNotExist):
+		// Nothing to shred.
+	case err != nil:
+		return fmt.Errorf("vault: %w", err)
 	default:
-		if err := shred(keyPath(dir)); err != nil {
-			errs = append(errs, fmt.Errorf("vault: overwriting key file: %w", err))
+		if err := shredRemove(keyPath(dir)); err != nil {
+			errs = append(errs, fmt.Errorf("vault: shredding the key file: %w", err))
+		} else if err := syncDir(dir); err != nil {
+			errs = append(errs, fmt.Errorf("vault: syncing %s: %w", dir, err))
 		}
 	}
-	if err := writeKeyFile(dir, encodeTombstone(now()), false); err != nil {
-		errs = append(errs, err)
-	}
-	if err := cleanLeftovers(dir); err != nil {
-		errs = append(errs, err)
+	if _, err := os.Stat(dir); err == nil {
+		if err := cleanLeftovers(dir); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -378,6 +378,10 @@ func TestWipe(t *testing.T) {
 			must(t, os.WriteFile(keyPath(dir), []byte(`{"version":1,"kdf":"arg`), 0o600))
 			return nil
 		}},
+		{"an older version's tombstone", func(t *testing.T, dir string) []byte {
+			must(t, os.WriteFile(keyPath(dir), encodeTombstone(at), 0o600))
+			return nil
+		}},
 		{"absent", func(t *testing.T, dir string) []byte { return nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -398,34 +402,31 @@ func TestWipe(t *testing.T) {
 				t.Fatalf("Wipe: %v", err)
 			}
 
-			onlyKeyFile(t, dir)
+			// Nothing is left, not even a mark of the wipe or its time:
+			// the folder looks like one never used.
+			if got := names(t, dir); len(got) != 0 {
+				t.Errorf("after Wipe dir holds %q, want nothing", got)
+			}
 			assertAbsent(t, dir, secrets)
 			if peek != "" {
 				assertShredded(t, peek, before)
 			}
-			if _, err := Unlock(dir, realPass); !errors.Is(err, ErrWiped) {
-				t.Errorf("Unlock after Wipe: %v, want ErrWiped", err)
+			if _, err := Unlock(dir, realPass); !errors.Is(err, ErrNoKey) {
+				t.Errorf("Unlock after Wipe: %v, want ErrNoKey", err)
 			}
-			if _, _, err := Open(dir, duressPass); !errors.Is(err, ErrWiped) {
-				t.Errorf("Open after Wipe: %v, want ErrWiped", err)
+			if _, _, err := Open(dir, duressPass); !errors.Is(err, ErrNoKey) {
+				t.Errorf("Open after Wipe: %v, want ErrNoKey", err)
 			}
-			if _, err := Create(dir, realPass, tiny); !errors.Is(err, ErrWiped) {
-				t.Errorf("Create after Wipe: %v, want ErrWiped", err)
-			}
-			var tomb wireTombstone
-			tombBytes := mustRead(t, keyPath(dir))
-			must(t, json.Unmarshal(tombBytes, &tomb))
-			if tomb.WipedAt != at.Format(time.RFC3339) {
-				t.Errorf("tombstone wiped_at %q, want %q", tomb.WipedAt, at.Format(time.RFC3339))
+			if Wiped(dir) {
+				t.Error("a wiped folder is marked as wiped")
 			}
 
-			// Wiping again keeps the first tombstone.
-			setClock(t, at.Add(time.Hour))
+			// Wiping again changes nothing; a new store can be made.
 			if err := Wipe(dir); err != nil {
 				t.Fatalf("second Wipe: %v", err)
 			}
-			if !bytes.Equal(mustRead(t, keyPath(dir)), tombBytes) {
-				t.Error("second Wipe rewrote the tombstone")
+			if _, err := Create(dir, realPass, tiny); err != nil {
+				t.Errorf("Create after Wipe: %v", err)
 			}
 		})
 	}
@@ -434,7 +435,8 @@ func TestWipe(t *testing.T) {
 func TestWipedError(t *testing.T) {
 	setClock(t, time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
 	dir, _ := mustCreate(t, realPass)
-	must(t, Wipe(dir))
+	// An older version's wipe left a tombstone with the time.
+	must(t, os.WriteFile(keyPath(dir), encodeTombstone(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)), 0o600))
 	_, err := Unlock(dir, realPass)
 	for _, want := range []string{keyPath(dir), "the store was wiped; its data can no longer be read", "2026-05-04T10:00:00Z"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -747,8 +749,12 @@ func TestNoTempFiles(t *testing.T) {
 		if err := s.run(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		if got := names(t, dir); !slices.Equal(got, []string{keyFileName}) {
-			t.Fatalf("after %s dir holds %q, want only %q", s.name, got, keyFileName)
+		want := []string{keyFileName}
+		if s.name == "Wipe" {
+			want = nil // a wipe leaves nothing
+		}
+		if got := names(t, dir); !slices.Equal(got, want) {
+			t.Fatalf("after %s dir holds %q, want %q", s.name, got, want)
 		}
 	}
 
@@ -1068,10 +1074,10 @@ func TestWipedReadsOnlyTheFile(t *testing.T) {
 	if d := time.Since(start); d > 50*time.Millisecond {
 		t.Logf("Wiped took %v", d) // informative only: no timed assertion
 	}
-	if err := Wipe(dir); err != nil {
+	if err := os.WriteFile(keyPath(dir), encodeTombstone(time.Now()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if !Wiped(dir) {
-		t.Fatal("a wiped key file does not read as wiped")
+		t.Fatal("an older version's tombstone does not read as wiped")
 	}
 }
