@@ -79,7 +79,8 @@ func (c *cli) cmdExport(args []string) error {
 	fs := newFlags("export")
 	format := fs.String("format", "", "csv, jsonl, geojson, xlsx, pdf or evidence")
 	out := fs.String("out", "", "the file to write")
-	public := fs.Bool("public", false, "anonymised export for publication")
+	public := fs.Bool("public", false, "anonymised export for publication: verified and corroborated reports, no free text, no authors")
+	unverified := fs.Bool("include-unverified", false, "public exports: add the reports no coordinator verified or corroborated, marked by their status")
 	hxl := fs.Bool("hxl", false, "csv: add a Humanitarian Exchange Language hashtag row")
 	ff := addFilterFlags(fs)
 	if _, err := parse(fs, args); err != nil {
@@ -98,6 +99,9 @@ func (c *cli) cmdExport(args []string) error {
 	if *public && *format == "evidence" {
 		return usagef("--public: an evidence package is verifiable by design; a public export cannot be")
 	}
+	if *unverified && !*public {
+		return usagef("--include-unverified goes with --public (a full export holds every report)")
+	}
 	if *hxl && *format != "csv" {
 		return usagef("--hxl goes with --format csv")
 	}
@@ -105,7 +109,7 @@ func (c *cli) cmdExport(args []string) error {
 	if err != nil {
 		return err
 	}
-	req := act.ExportRequest{Format: *format, HXL: *hxl, Public: *public, Filter: filter, FilterText: describeFilter(ff)}
+	req := act.ExportRequest{Format: *format, HXL: *hxl, Public: *public, Unverified: *unverified, Filter: filter, FilterText: describeFilter(ff)}
 	if filter.Author.IsZero() {
 		req.Member = *ff.author
 	}
@@ -121,8 +125,9 @@ func (c *cli) cmdExport(args []string) error {
 		}
 		if c.json {
 			out := map[string]any{"out": *out, "format": *format, "reports": res.Reports,
-				"skipped_no_location": res.SkippedNoLocation, "public": *public,
-				"needs_newer_vigil": res.Newer, "dropped_newer": res.DroppedNewer}
+				"skipped_no_location": res.SkippedNoLocation, "public": *public, "left_out_unverified": res.DroppedUnverified,
+				"left_out_withdrawn": res.DroppedWithdrawn,
+				"needs_newer_vigil":  res.Newer, "dropped_newer": res.DroppedNewer}
 			if !*public {
 				out["mission"] = res.Mission.String()
 			}
@@ -138,6 +143,12 @@ func (c *cli) cmdExport(args []string) error {
 		fmt.Fprintf(c.stderr, "Wrote %s to %s.\n", incident.Plural(res.Reports, "report"), *out)
 		if res.SkippedNoLocation > 0 {
 			fmt.Fprintf(c.stderr, "Left out %s without coordinates (GeoJSON holds points only).\n", incident.Plural(res.SkippedNoLocation, "report"))
+		}
+		if res.DroppedUnverified > 0 {
+			fmt.Fprintf(c.stderr, "Left out %s no coordinator verified or corroborated (--include-unverified adds them, marked).\n", incident.Plural(res.DroppedUnverified, "report"))
+		}
+		if res.DroppedWithdrawn > 0 {
+			fmt.Fprintf(c.stderr, "Left out %s rejected or retracted.\n", incident.Plural(res.DroppedWithdrawn, "report"))
 		}
 		if res.DroppedSealed > 0 {
 			fmt.Fprintf(c.stderr, "Left out %d sealed reports (public exports carry no sealed bodies).\n", res.DroppedSealed)

@@ -93,13 +93,19 @@ func TestPublicExportAndEvidence(t *testing.T) {
 	}
 	later := mustID(t, obs, nil, "report", "add", "--category", "other", "--severity", "1", "--title", "Later report")
 	carry(t, obs, coord)
+	// Only what a coordinator verified is published, without its text.
+	mustID(t, coord, nil, "review", first, "--status", "verified")
 
 	dir := t.TempDir()
 	for _, f := range []string{"csv", "jsonl", "geojson"} {
 		p := filepath.Join(dir, "public."+f)
 		mustRun(t, coord, nil, "export", "--public", "--format", f, "--out", p)
 		text := string(mustRead(t, p))
-		for _, s := range []string{first, later, coordKey, obsKey, mission, "PS-0012", "-1.287654", "36.823456", "Kestrel"} {
+		if !strings.Contains(text, "polling.vote_buying") || !strings.Contains(text, "1 not verified") {
+			t.Errorf("public %s export lacks the verified report, or does not say what it left out:\n%s", f, text)
+		}
+		for _, s := range []string{first, later, coordKey, obsKey, mission, "PS-0012", "-1.287654", "36.823456", "Kestrel",
+			"Envelopes handed out", "Later report", "observer-1"} {
 			if strings.Contains(text, s) {
 				t.Errorf("public %s export contains %q", f, s)
 			}
@@ -135,7 +141,8 @@ func TestPublicXLSXAndPDF(t *testing.T) {
 	id := mustID(t, obs, nil, "report", "add", "--category", "polling.vote_buying", "--severity", "3",
 		"--title", "Envelopes at the gate", "--station", "PS-0012", "--lat", "-1.287654", "--lon", "36.823456")
 	carry(t, obs, coord)
-	secrets := []string{id, coordKey, obsKey, mission, "PS-0012", "1.287654", "36.823456"}
+	mustID(t, coord, nil, "review", id, "--status", "corroborated") // published: a row to read back
+	secrets := []string{id, coordKey, obsKey, mission, "PS-0012", "1.287654", "36.823456", "Envelopes at the gate"}
 	dir := t.TempDir()
 
 	x := filepath.Join(dir, "public.xlsx")

@@ -365,7 +365,7 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           from the recipient's "vigil status --json") or a passphrase file
   bundle import FILE [--passphrase-file F]
                                           store a bundle's valid records (exit 3 if some were rejected)
-  export --format csv|jsonl|geojson|xlsx|pdf|evidence --out FILE [--public] [--hxl] [report list filters]
+  export --format csv|jsonl|geojson|xlsx|pdf|evidence --out FILE [--public [--include-unverified]] [--hxl] [report list filters]
   verify FILE [--mission ID]              check a bundle, JSONL export or evidence package offline
   verify --qr IMAGE [--mission ID] [--mission-file FILE | --bundle FILE]
                                           check a report's QR code (from a PDF export), with its membership chain

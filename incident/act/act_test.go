@@ -7,9 +7,12 @@ import (
 	"io"
 	"maps"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/demo"
+	"github.com/vigil-mesh/vigil/incident/export"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/incident/vault"
 	"github.com/vigil-mesh/vigil/internal/testkit"
@@ -298,6 +301,72 @@ func TestCarry(t *testing.T) {
 	for _, req := range []ExportRequest{{Format: "docx"}, {Format: "evidence", Public: true}} {
 		if _, err := coord.Export(req, io.Discard); CodeOf(err) != Invalid {
 			t.Errorf("export %+v: %v", req, err)
+		}
+	}
+}
+
+// TestPublicExportOfThePracticeMission: the practice mission's public
+// export holds only reports a coordinator verified or corroborated, no
+// free text (so no station code or name in it), no author or pseudonym
+// that links rows, and a notice that says what was left out.
+func TestPublicExportOfThePracticeMission(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "practice")
+	if _, err := demo.Generate(home, []byte("correct horse battery"), demo.Options{Store: store.Options{KDF: &cheapKDF}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(home, []byte("correct horse battery"), store.Options{KDF: &cheapKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	views, err := st.List(store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	verified := 0
+	for _, v := range views {
+		for _, s := range []string{v.Report.Title, v.Report.Description, v.Report.Source} {
+			if len(s) >= 12 {
+				texts = append(texts, s)
+			}
+		}
+		if export.Verified(v) && !v.Sealed && !v.Retracted {
+			verified++
+		}
+	}
+	if verified == 0 || verified == len(views) {
+		t.Fatalf("the practice mission has %d verified reports of %d: the test needs both kinds", verified, len(views))
+	}
+	var out bytes.Buffer
+	res, err := New(st).Export(ExportRequest{Format: "jsonl", Public: true}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reports == 0 || res.Reports > verified || res.DroppedUnverified == 0 {
+		t.Errorf("published %d reports (verified: %d), left out %d unverified", res.Reports, verified, res.DroppedUnverified)
+	}
+	for _, line := range bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n")) {
+		var row map[string]any
+		if err := json.Unmarshal(line, &row); err != nil {
+			t.Fatal(err)
+		}
+		if row["kind"] == "notice" {
+			if !strings.Contains(row["text"].(string), "not verified") {
+				t.Errorf("the notice does not say what was left out: %s", row["text"])
+			}
+			continue
+		}
+		if s := row["status"]; s != "verified" && s != "corroborated" {
+			t.Errorf("a %v report was published", s)
+		}
+		if row["author"] != "" || row["title"] != nil || row["description"] != nil || row["source"] != nil {
+			t.Errorf("a published row carries an author or free text: %s", line)
+		}
+	}
+	for _, s := range texts {
+		if bytes.Contains(out.Bytes(), []byte(s)) {
+			t.Errorf("the public export holds the text %q", s)
 		}
 	}
 }

@@ -19,10 +19,13 @@ import (
 
 // ExportRequest is an export to write.
 type ExportRequest struct {
-	Format string       `json:"format"` // csv, jsonl, geojson, xlsx, pdf or evidence
-	HXL    bool         `json:"hxl,omitempty"`
-	Public bool         `json:"public,omitempty"`
-	Filter store.Filter `json:"filter"`
+	Format string `json:"format"` // csv, jsonl, geojson, xlsx, pdf or evidence
+	HXL    bool   `json:"hxl,omitempty"`
+	Public bool   `json:"public,omitempty"`
+	// Unverified (public exports) adds the reports no coordinator
+	// verified or corroborated, marked by their status.
+	Unverified bool         `json:"unverified,omitempty"`
+	Filter     store.Filter `json:"filter"`
 	// Member, when set, keeps one member's reports: an author key, member
 	// record ID or label (ResolveMember).
 	Member string `json:"member,omitempty"`
@@ -50,6 +53,9 @@ func (d *Desk) Export(req ExportRequest, w io.Writer) (Exported, error) {
 	default:
 		return Exported{}, invalid("format", "%q is not a format (csv, jsonl, geojson, xlsx, pdf, evidence)", req.Format)
 	}
+	if req.Unverified && !req.Public {
+		return Exported{}, invalid("unverified", "goes with a public export (a full export holds every report)")
+	}
 	if req.Public && req.Format == "evidence" {
 		return Exported{}, invalid("public", "an evidence package is verifiable by design; a public export cannot be")
 	}
@@ -58,7 +64,7 @@ func (d *Desk) Export(req ExportRequest, w io.Writer) (Exported, error) {
 			return Exported{}, err
 		}
 	}
-	res, err := export.FromStore(d.st, w, export.Request{Format: req.Format, HXL: req.HXL, Public: req.Public,
+	res, err := export.FromStore(d.st, w, export.Request{Format: req.Format, HXL: req.HXL, Public: req.Public, Unverified: req.Unverified,
 		Filter: req.Filter, FilterText: req.FilterText, Now: d.now(), Progress: req.Progress})
 	return Exported{Result: res, Mission: ms.ID}, classify(err)
 }

@@ -23,7 +23,10 @@ type Request struct {
 	Format string
 	HXL    bool // csv: the Humanitarian Exchange Language row
 	Public bool // anonymised for publication (not with evidence)
-	Filter store.Filter
+	// Unverified (public exports) adds the reports no coordinator
+	// verified or corroborated, marked by their status.
+	Unverified bool
+	Filter     store.Filter
 	// FilterText describes Filter on XLSX and PDF covers ("" for none).
 	FilterText string
 	Now        time.Time
@@ -36,6 +39,9 @@ type Result struct {
 	Reports           int // reports written
 	SkippedNoLocation int // GeoJSON: reports without coordinates
 	DroppedSealed     int // public exports: sealed reports left out
+	// DroppedUnverified, DroppedWithdrawn (public exports): reports no
+	// coordinator verified or corroborated, and rejected or retracted ones.
+	DroppedUnverified, DroppedWithdrawn int
 	// Newer counts the records of kinds this build does not know that
 	// the file carries (JSONL and evidence: a newer Vigil's records).
 	Newer int
@@ -85,7 +91,7 @@ func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
 	var pub *Anonymizer
 	notice := ""
 	if req.Public {
-		pub = NewAnonymizer(views, PublicOptions{Private: ms.PrivateFields()})
+		pub = NewAnonymizer(views, PublicOptions{Private: ms.PrivateFields(), Unverified: req.Unverified})
 		pub.NewerRecords = len(newer)
 		// The notice counts what was dropped, so judge every row first.
 		rows := make([]*incident.ReportJSON, len(views))
@@ -96,6 +102,7 @@ func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
 		}
 		notice = pub.Notice()
 		res.DroppedSealed = pub.Dropped
+		res.DroppedUnverified, res.DroppedWithdrawn = pub.DroppedUnverified, pub.DroppedWithdrawn
 		res.DroppedNewer = pub.DroppedNewer + pub.NewerRecords
 		if st.Practice() {
 			notice = PracticeNotice + " " + notice

@@ -17,6 +17,18 @@ import (
 // links back to a device key or a record ID, and what could identify an
 // observer is coarsened or removed. Each file says what was removed and
 // that it cannot be verified.
+//
+// What goes in:
+//   - reports a coordinator reviewed as verified or corroborated, with no
+//     disagreement among coordinators; Unverified adds the unreviewed,
+//     escalated and disputed ones, each marked by its status column.
+//     Rejected and retracted reports never go: a false or withdrawn
+//     report published under the mission's name does harm.
+//   - no free text (title, description, source): it names people and
+//     places, stations included, and nothing yet records a coordinator's
+//     approval of a text for publication.
+//   - no author, not even a pseudonym: a pseudonym shared by one
+//     observer's rows links them, and so places that observer.
 
 // PublicOptions tune anonymisation. Zero values take the defaults.
 type PublicOptions struct {
@@ -29,6 +41,9 @@ type PublicOptions struct {
 	MinObservers int
 	// Private lists report fields the mission marks private.
 	Private []string
+	// Unverified adds the reports no coordinator verified or
+	// corroborated (unreviewed, escalated, disputed), marked by status.
+	Unverified bool
 }
 
 // Anonymizer turns report views into public rows. Build it over every
@@ -37,10 +52,13 @@ type PublicOptions struct {
 type Anonymizer struct {
 	opts      PublicOptions
 	key       [32]byte
-	authors   map[incident.Author]string
 	observers map[string]map[incident.Author]bool // station → authors
 	areas     map[string]string                   // station → an area reported with it
 	Dropped   int                                 // sealed reports left out
+	// DroppedUnverified counts the reports left out because no
+	// coordinator verified or corroborated them (without Unverified);
+	// DroppedWithdrawn the rejected and retracted ones.
+	DroppedUnverified, DroppedWithdrawn int
 	// DroppedNewer counts the reports left out because they carry fields
 	// a newer Vigil added: what this build cannot read, it cannot judge
 	// fit to publish.
@@ -58,13 +76,13 @@ func NewAnonymizer(views []incident.ReportView, o PublicOptions) *Anonymizer {
 	if o.MinObservers <= 0 {
 		o.MinObservers = 3
 	}
-	a := &Anonymizer{opts: o, authors: map[incident.Author]string{},
+	a := &Anonymizer{opts: o,
 		observers: map[string]map[incident.Author]bool{}, areas: map[string]string{}}
 	rand.Read(a.key[:]) // per export: pseudonyms do not repeat across files
 	for _, v := range views {
 		st := v.Report.Station
-		if st == "" {
-			continue
+		if st == "" || a.leftOut(v) != nil {
+			continue // only the rows published count towards showing a station
 		}
 		if a.observers[st] == nil {
 			a.observers[st] = map[incident.Author]bool{}
@@ -77,21 +95,34 @@ func NewAnonymizer(views []incident.ReportView, o PublicOptions) *Anonymizer {
 	return a
 }
 
+// leftOut returns the counter of the reason v stays out of the file, or
+// nil when it goes in.
+func (a *Anonymizer) leftOut(v incident.ReportView) *int {
+	switch {
+	case v.Sealed:
+		return &a.Dropped
+	case v.HasFlag(incident.FlagNewerFields):
+		return &a.DroppedNewer
+	case v.Retracted || v.Status == "rejected":
+		return &a.DroppedWithdrawn
+	case !Verified(v) && !a.opts.Unverified:
+		return &a.DroppedUnverified
+	}
+	return nil
+}
+
+// Verified reports whether a coordinator verified or corroborated v and
+// no other coordinator's concurrent review disagrees.
+func Verified(v incident.ReportView) bool {
+	return !v.Conflict && (v.Status == "verified" || v.Status == "corroborated")
+}
+
 var pseudo = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 func (a *Anonymizer) pseudonym(id incident.ID) string {
 	m := hmac.New(sha256.New, a.key[:])
 	m.Write(id[:])
 	return "r-" + strings.ToLower(pseudo.EncodeToString(m.Sum(nil))[:12])
-}
-
-func (a *Anonymizer) author(x incident.Author) string {
-	if p, ok := a.authors[x]; ok {
-		return p
-	}
-	p := fmt.Sprintf("observer-%d", len(a.authors)+1)
-	a.authors[x] = p
-	return p
 }
 
 func hourString(ms int64) string {
@@ -102,17 +133,14 @@ func hourString(ms int64) string {
 // (sealed reports: their bodies are for coordinators only; reports with
 // fields a newer Vigil added: a newer mission policy may cover them).
 func (a *Anonymizer) Public(v incident.ReportView) (incident.ReportJSON, bool) {
-	if v.Sealed {
-		a.Dropped++
-		return incident.ReportJSON{}, false
-	}
-	if v.HasFlag(incident.FlagNewerFields) {
-		a.DroppedNewer++
+	if n := a.leftOut(v); n != nil {
+		*n++
 		return incident.ReportJSON{}, false
 	}
 	j := v.JSON(false)
 	j.ID = a.pseudonym(v.ID)
-	j.Author = a.author(v.Author)
+	j.Author = ""
+	j.Title, j.Description, j.Source = nil, nil, nil
 	j.Created = hourString(v.Created)
 	if j.Occurred != nil {
 		o := hourString(v.Report.Occurred)
@@ -179,10 +207,16 @@ func (a *Anonymizer) Notice() string {
 		newer = fmt.Sprintf(" Left out as this version of Vigil cannot read them whole (they need a newer Vigil): "+
 			"%d reports with fields a newer version added, %d records of kinds it does not know.", a.DroppedNewer, a.NewerRecords)
 	}
-	return fmt.Sprintf("Anonymised public export. Removed or changed: record IDs and author keys "+
-		"(replaced by pseudonyms that hold only within this file); station codes where fewer than %d observers "+
-		"reported (the area is shown instead); coordinates rounded to %g degrees (about %d km); times rounded down "+
-		"to the hour; sealed reports (%d left out); attachments; fields the mission marks private (%s). "+
+	kept := "Only reports a coordinator verified or corroborated"
+	if a.opts.Unverified {
+		kept = "Reports no coordinator verified or corroborated are included, marked by their status"
+	}
+	return fmt.Sprintf("Anonymised public export. %s; left out: %d not verified, %d rejected or retracted, %d sealed. "+
+		"Removed or changed: authors (no pseudonym: nothing links one observer's reports); record IDs (replaced by "+
+		"pseudonyms that hold only within this file); free text (titles, descriptions, sources); station codes where "+
+		"fewer than %d observers reported (the area is shown instead); coordinates rounded to %g degrees (about %d km); "+
+		"times rounded down to the hour; attachments; fields the mission marks private (%s). "+
 		"This file carries no signatures and cannot be verified.%s",
-		a.opts.MinObservers, a.opts.GridDegrees, int(a.opts.GridDegrees*111), a.Dropped, private, newer)
+		kept, a.DroppedUnverified, a.DroppedWithdrawn, a.Dropped, a.opts.MinObservers, a.opts.GridDegrees,
+		int(a.opts.GridDegrees*111), private, newer)
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,7 +68,8 @@ func publicWorld(t *testing.T) (*store.Store, []string) {
 			return nil
 		})
 	}
-	secrets = append(secrets, "SEALED-TEXT", "PS-0777", "heron")
+	// Free text never goes out (it can name people and places).
+	secrets = append(secrets, "SEALED-TEXT", "PS-0777", "heron", "crowd at the gate", "lone observer")
 	return w.coord, secrets
 }
 
@@ -75,7 +78,9 @@ func publicItems(t *testing.T, st *store.Store) ([]export.Item, *export.Anonymiz
 	if err != nil {
 		t.Fatal(err)
 	}
-	an := export.NewAnonymizer(views, export.PublicOptions{MinObservers: 2})
+	// Unverified: these reports are unreviewed, and what is tested here is
+	// how a published row is anonymised.
+	an := export.NewAnonymizer(views, export.PublicOptions{MinObservers: 2, Unverified: true})
 	var items []export.Item
 	for _, v := range views {
 		if j, ok := an.Public(v); ok {
@@ -176,4 +181,68 @@ func TestPublicExportHidesKeysIDsAndFineCoordinates(t *testing.T) {
 	if !strings.Contains(outputs["csv"].String(), "PS-0042") {
 		t.Error("a station with two observers lost its code")
 	}
+}
+
+// TestPublicExportPublishesOnlyVerified: by default only reports a
+// coordinator verified or corroborated (and that no coordinator disputes)
+// go out; Unverified adds the unreviewed and escalated ones, marked by
+// status; rejected and retracted reports never go; no row carries free
+// text or anything that links one observer's rows; the notice counts what
+// was left out.
+func TestPublicExportPublishesOnlyVerified(t *testing.T) {
+	author := incident.Author{1}
+	view := func(status string, retracted, conflict bool) incident.ReportView {
+		var id incident.ID
+		id[0] = byte(len(status)) + 10*b2i(retracted) + 20*b2i(conflict)
+		return incident.ReportView{ID: id, Author: author, Status: status, Retracted: retracted, Conflict: conflict,
+			Report: incident.ReportPayload{Category: "polling.closure", Severity: 2, Title: "Closed at PS-0042 by Mr X",
+				Description: "Seen by Amina", Source: "a phone call", Station: "PS-0042"}}
+	}
+	views := []incident.ReportView{
+		view("verified", false, false), view("corroborated", false, false), view("verified", false, true),
+		view(incident.StatusUnreviewed, false, false), view("escalated", false, false),
+		view("rejected", false, false), view("verified", true, false),
+	}
+	for _, tc := range []struct {
+		unverified            bool
+		want                  []string // statuses published
+		leftUnverified, leftW int
+	}{
+		{false, []string{"verified", "corroborated"}, 3, 2},
+		{true, []string{"verified", "corroborated", "verified", incident.StatusUnreviewed, "escalated"}, 0, 2},
+	} {
+		an := export.NewAnonymizer(views, export.PublicOptions{Unverified: tc.unverified, MinObservers: 1})
+		var got []string
+		for _, v := range views {
+			j, ok := an.Public(v)
+			if !ok {
+				continue
+			}
+			got = append(got, j.Status)
+			if j.Title != nil || j.Description != nil || j.Source != nil || j.Author != "" {
+				t.Errorf("a public row carries free text or an author: %+v", j)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("unverified=%v: published %v, want %v", tc.unverified, got, tc.want)
+		}
+		if an.DroppedUnverified != tc.leftUnverified || an.DroppedWithdrawn != tc.leftW {
+			t.Errorf("unverified=%v: left out %d unverified, %d withdrawn; want %d, %d", tc.unverified,
+				an.DroppedUnverified, an.DroppedWithdrawn, tc.leftUnverified, tc.leftW)
+		}
+		notice := an.Notice()
+		for _, want := range []string{fmt.Sprintf("%d not verified", tc.leftUnverified), "2 rejected or retracted",
+			"free text", "no pseudonym"} {
+			if !strings.Contains(notice, want) {
+				t.Errorf("unverified=%v: the notice does not say %q:\n%s", tc.unverified, want, notice)
+			}
+		}
+	}
+}
+
+func b2i(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
