@@ -29,6 +29,9 @@ func newMembersScreen(ui *UI) fyne.CanvasObject {
 			return
 		}
 		list.RemoveAll()
+		if singleCoordinator(ui, members) {
+			list.Add(card(wrapLabel("⚠ " + T("members.single_coordinator"))))
+		}
 		list.Add(heading(T("members.title") + " (" + TN("count.members", len(members)) + ")"))
 		for _, m := range members {
 			list.Add(memberRow(ui, m))
@@ -37,6 +40,22 @@ func newMembersScreen(ui *UI) fyne.CanvasObject {
 	}
 	ui.refresh = append(ui.refresh, refresh)
 	return column(card(invitePanel(ui)), list)
+}
+
+// singleCoordinator: this device is the only coordinator in good standing
+// of a real mission. Sealed reports are readable by coordinators only, so
+// losing it would lose them.
+func singleCoordinator(ui *UI, members []MemberItem) bool {
+	if id, err := ui.be.Identity(); err != nil || id.Practice || id.Role != "coordinator" {
+		return false
+	}
+	coords := map[string]bool{}
+	for _, m := range members {
+		if m.Role == "coordinator" && m.Standing == nil {
+			coords[m.Author.String()] = true
+		}
+	}
+	return len(coords) == 1
 }
 
 func memberRow(ui *UI, m MemberItem) fyne.CanvasObject {

@@ -252,3 +252,38 @@ func TestCanConfirm(t *testing.T) {
 		}
 	}
 }
+
+// TestSingleCoordinatorWarning: the only coordinator of a real mission is
+// told, on the members screen, that losing this device loses the sealed
+// reports; a second coordinator ends the warning.
+func TestSingleCoordinatorWarning(t *testing.T) {
+	a := test.NewTempApp(t)
+	h, _ := missionHomes(t)
+	ui := newTestUI(t, a, h, false, testPass)
+	ui.selectTab(T("tab.members"))
+	ui.refreshAll()
+	ui.wait()
+	if !strings.Contains(allText(ui), T("members.single_coordinator")) {
+		t.Fatalf("no warning for the only coordinator:\n%s", allText(ui))
+	}
+	// A second coordinator joins, bound to its device key.
+	be, err := testHome(t).Create([]byte(testPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	id, _ := be.Identity()
+	code, err := ui.be.Invite(InviteRequest{Role: "coordinator", For: &id.Author})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := be.Join(code); err != nil {
+		t.Fatal(err)
+	}
+	carry(t, be.(*StoreBackend).Store(), storeOf(ui))
+	ui.refreshAll()
+	ui.wait()
+	if strings.Contains(allText(ui), T("members.single_coordinator")) {
+		t.Fatalf("the warning stays with two coordinators:\n%s", allText(ui))
+	}
+}

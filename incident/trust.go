@@ -176,6 +176,24 @@ func (ms *MissionState) tokenConfirmed(tid ID) bool {
 	return false
 }
 
+// Coordinators counts the coordinators in good standing. Sealed reports
+// are readable by coordinators only, so a real mission with one has a
+// single device whose loss loses them.
+func (ms *MissionState) Coordinators() int {
+	n := 0
+	seen := map[Author]bool{}
+	for _, m := range ms.Members() {
+		if seen[m.Author] {
+			continue
+		}
+		seen[m.Author] = true
+		if role, _ := ms.Role(m.Author); role == RoleCoordinator && ms.Standing(m.Author) == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // Standing reports whether a may be admitted to a hello: nil for a member
 // in good standing by at least one of its enrollments, else an error for
 // which errors.Is gives ErrNotMember, ErrRevoked, ErrInviteVoid or

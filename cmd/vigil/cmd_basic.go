@@ -194,6 +194,9 @@ type statusJSON struct {
 	// DuplicateInvites: invites redeemed by more than one device that no
 	// coordinator has confirmed one redemption of (`mission confirm`).
 	DuplicateInvites int `json:"duplicate_invites"`
+	// Coordinators in good standing: with one, losing that device loses
+	// every sealed report (status warns on a real mission).
+	Coordinators int `json:"coordinators"`
 }
 
 func (c *cli) cmdStatus(args []string) error {
@@ -222,6 +225,12 @@ func (c *cli) cmdStatus(args []string) error {
 				st.Role = &role
 			}
 			st.DuplicateInvites = len(ms.Duplicates())
+			st.Coordinators = ms.Coordinators()
+		}
+		if st.Coordinators == 1 && !st.Practice && st.Role != nil && *st.Role == incident.RoleCoordinator {
+			fmt.Fprintln(c.stderr, "Warning: this mission has one coordinator, this device. Sealed reports are readable by coordinators only: "+
+				"if this device is lost or seized, nobody can read them, or revoke it. Invite a second coordinator "+
+				"(`vigil mission invite --role coordinator --for AUTHOR`).")
 		}
 		if st.DuplicateInvites > 0 && st.Role != nil && *st.Role == incident.RoleCoordinator {
 			what := incident.Plural(st.DuplicateInvites, "invite") + " " + incident.Verb(st.DuplicateInvites, "was", "were")

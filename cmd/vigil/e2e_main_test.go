@@ -274,6 +274,7 @@ type statusOut struct {
 	// DuplicateInvites: invites redeemed by several devices, none
 	// confirmed.
 	DuplicateInvites int `json:"duplicate_invites"`
+	Coordinators     int `json:"coordinators"`
 }
 
 type eventOut struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -201,4 +202,29 @@ func sameCounts(a, b statusOut) bool {
 		}
 	}
 	return true
+}
+
+// TestSingleCoordinatorWarning: vigil status warns the only coordinator
+// of a real mission that losing this device loses the sealed reports,
+// and says how many coordinators there are; a second one ends it, and a
+// practice mission is not warned.
+func TestSingleCoordinatorWarning(t *testing.T) {
+	t.Parallel()
+	lead, _, _ := newMission(t, "sole")
+	_, errs, code := runVigil(t, lead, nil, "status")
+	if code != 0 || !strings.Contains(errs, "one coordinator") || status(t, lead).Coordinators != 1 {
+		t.Fatalf("the only coordinator is not warned (exit %d):\n%s", code, errs)
+	}
+	second, key := initHome(t, "second")
+	mustID(t, second, nil, "mission", "join", invite(t, lead, "--role", "coordinator", "--for", key))
+	carry(t, second, lead)
+	_, errs, _ = runVigil(t, lead, nil, "status")
+	if strings.Contains(errs, "one coordinator") || status(t, lead).Coordinators != 2 {
+		t.Errorf("warned with two coordinators:\n%s", errs)
+	}
+	practice, _ := initHome(t, "practice")
+	mustID(t, practice, nil, "mission", "create", "--name", "Drill", "--practice")
+	if _, errs, _ := runVigil(t, practice, nil, "status"); strings.Contains(errs, "one coordinator") {
+		t.Errorf("a practice mission is warned:\n%s", errs)
+	}
 }
