@@ -680,8 +680,13 @@ func (e *Engine) readableAt(r *incident.Signed, level int) bool {
 func (e *Engine) startGossip() error {
 	name, newerName := e.node.Topic(0), e.node.Topic(1)
 	// libp2p's standard gossipsub protocols: a protocol of the mission's
-	// own would be one that every member shows to identify. The topics
-	// are only ever announced to admitted peers (the peer filter).
+	// own would be one that every member shows to identify. The peer
+	// filter keeps peers that are not admitted out of the topics' meshes
+	// and their messages out; it does not stop gossipsub's first message
+	// to a new connection, which lists this node's topics (pubsub's
+	// getHelloPacket applies no filter). The topic names derive from the
+	// mission secret, so a connected outsider learns them: docs/security.md,
+	// What is not covered.
 	ps, err := pubsub.NewGossipSub(e.ctx, e.node.Host(),
 		pubsub.WithMessageIdFn(func(m *pb.Message) string {
 			id := sha256.Sum256(m.Data)
