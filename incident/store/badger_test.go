@@ -768,3 +768,26 @@ func missionStateRace(t *testing.T) {
 		ms.Role(f.Author())
 	}
 }
+
+// TestWipeLeavesOthersFoldersAlone: a home pointed at a folder of the
+// person's, holding a "data" folder that is not a store's, keeps it: Init
+// refuses, and clearing after a wipe removes nothing of theirs.
+func TestWipeLeavesOthersFoldersAlone(t *testing.T) {
+	home := t.TempDir()
+	theirs := filepath.Join(store.DataDir(home), "holiday.jpg")
+	if err := os.MkdirAll(filepath.Dir(theirs), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(theirs, []byte("a photo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Init(home, passphrase, store.Options{}); err == nil || !strings.Contains(err.Error(), "not a Vigil store") {
+		t.Errorf("Init over someone's data folder: %v", err)
+	}
+	if cleared, err := store.ClearWiped(home); cleared || err == nil {
+		t.Errorf("ClearWiped over someone's data folder = %v, %v", cleared, err)
+	}
+	if _, err := os.Stat(theirs); err != nil {
+		t.Errorf("their file is gone: %v", err)
+	}
+}

@@ -59,7 +59,7 @@ func ClearWiped(home string) (cleared bool, err error) {
 		}
 		return false, lerr
 	}
-	err = os.RemoveAll(DataDir(home))
+	err = removeLeftoverData(home)
 	_ = unlock()
 	if rerr := os.Remove(filepath.Join(home, vault.LockName)); err == nil && !errors.Is(rerr, fs.ErrNotExist) {
 		err = rerr

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -137,6 +138,30 @@ func (o Options) kdf() vault.KDFParams {
 // DataDir is the Badger folder inside a home.
 func DataDir(home string) string { return filepath.Join(home, "data") }
 
+// removeLeftoverData removes home's data folder when it is a store's
+// (Badger keeps a KEYREGISTRY and a MANIFEST there), left by a wipe: its
+// key is gone, so nothing in it can be read. A folder of that name that
+// is not a store's is left alone, with an error: the home was pointed at
+// a folder of the person's.
+func removeLeftoverData(home string) error {
+	dir := DataDir(home)
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case len(entries) == 0:
+		return os.Remove(dir)
+	}
+	for _, name := range []string{"KEYREGISTRY", "MANIFEST"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return os.RemoveAll(dir)
+		}
+	}
+	return fmt.Errorf("%s holds a folder \"data\" that is not a Vigil store's; nothing was removed: choose another home folder", home)
+}
+
 // Initialised reports whether home holds a store key.
 func Initialised(home string) bool {
 	_, err := os.Stat(filepath.Join(home, "key.json"))
@@ -167,7 +192,8 @@ func Init(home string, passphrase []byte, opts Options) (*Store, error) {
 		}
 	}
 	// A leftover data folder from a wiped store is unreadable: clear it.
-	if err := os.RemoveAll(DataDir(home)); err != nil {
+	// A "data" folder that is not a store's is somebody's: refuse.
+	if err := removeLeftoverData(home); err != nil {
 		unlock()
 		return nil, err
 	}
