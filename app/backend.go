@@ -111,13 +111,6 @@ func newBackend(st *store.Store, h *Home, r *daemon.Root) *StoreBackend {
 // Store returns the open store (cmd/vigil and mobile glue).
 func (b *StoreBackend) Store() *store.Store { return b.st }
 
-// Daemon returns the running daemon, or nil.
-func (b *StoreBackend) Daemon() *daemon.Daemon {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.d
-}
-
 // startNetwork starts the mesh when the device belongs to a mission and
 // networking is wanted. It is safe to call more than once.
 func (b *StoreBackend) startNetwork() error {
