@@ -133,6 +133,11 @@ type ReportPayload struct {
 	Harm        string   `cbor:"13,keyasint,omitempty"`
 	Reach       uint64   `cbor:"14,keyasint,omitempty"`
 	Source      string   `cbor:"15,keyasint,omitempty"`
+	// Files are the keys of a sealed report's files (SealFile), one per
+	// attachment it names by ciphertext hash. Only ever inside a sealed
+	// payload. Key 16 stays unused: the recorded compatibility records
+	// (testdata/formatv0) stand for a newer build's field there.
+	Files []FileKey `cbor:"17,keyasint,omitempty"`
 }
 
 // AmendPayload replaces a report's fields.
@@ -181,12 +186,18 @@ type CheckpointPayload struct {
 	Count uint64 `cbor:"2,keyasint"`
 }
 
-// AttachmentPayload is the manifest of one attached file.
+// AttachmentPayload is the manifest of one attached file. For a sealed
+// report's file it describes the ciphertext alone: no name, a type that
+// says nothing (SealedFileMime), the padded size.
 type AttachmentPayload struct {
 	Hash []byte `cbor:"1,keyasint"` // SHA-256 of the content
 	Size uint64 `cbor:"2,keyasint"`
 	Mime string `cbor:"3,keyasint"`
 	Name string `cbor:"4,keyasint,omitempty"`
+	// Chunks are the SHA-256 of each AttachmentChunk of the content, so a
+	// receiver checks every chunk as it arrives (older manifests lack
+	// them: their content is checked whole).
+	Chunks [][]byte `cbor:"5,keyasint,omitempty"`
 }
 
 // SealedEnvelope is the public payload of a sealed record: only what the

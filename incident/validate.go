@@ -70,6 +70,9 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 	if err := validatePayload(p); err != nil {
 		return err
 	}
+	if r := reportOf(p); r != nil && len(r.Files) > 0 {
+		return fieldErr("files", "file keys travel only inside a sealed report")
+	}
 	switch v := p.(type) {
 	case *EpochPayload:
 		return checkCauses(v.Cause, src)
@@ -348,6 +351,14 @@ func validatePayload(p any) error {
 		if err := checkText("payload.mime", v.Mime, MaxCodeLen*4, true); err != nil {
 			return err
 		}
+		if n := (v.Size + AttachmentChunk - 1) / AttachmentChunk; len(v.Chunks) != 0 && uint64(len(v.Chunks)) != n {
+			return fieldErr("payload.chunks", "%d chunk hashes for %d chunks", len(v.Chunks), n)
+		}
+		for _, c := range v.Chunks {
+			if len(c) != 32 {
+				return fieldErr("payload.chunks", "must be 32-byte SHA-256")
+			}
+		}
 		return checkText("payload.name", v.Name, MaxNameLen, false)
 	}
 	return fmt.Errorf("no validation for %T", p)
@@ -414,6 +425,9 @@ func validateReport(r *ReportPayload) error {
 		if len(h) != 32 {
 			return fieldErr(fmt.Sprintf("attachments[%d]", i), "must be a 32-byte SHA-256, got %d bytes", len(h))
 		}
+	}
+	if err := validateFileKeys(r); err != nil {
+		return err
 	}
 	disinfo := FamilyOf(r.Category) == "disinformation"
 	if !disinfo && (r.Channel != "" || r.Harm != "" || r.Reach != 0 || r.Source != "") {

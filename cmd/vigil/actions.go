@@ -89,6 +89,10 @@ type (
 		Name string
 		Data []byte
 	}
+	reqFile struct {
+		Report string
+		N      int
+	}
 )
 
 // actHandlers are the typed requests the control socket serves, by name.
@@ -110,6 +114,8 @@ var actHandlers = map[string]func(a act.Actions, body []byte) (any, error){
 	"checkin":   decoded(func(a act.Actions, r incident.CheckinPayload) (any, error) { return a.Checkin(r) }),
 	"alert":     decoded(func(a act.Actions, r incident.AlertPayload) (any, error) { return a.Alert(r) }),
 	"report":    decoded(func(a act.Actions, ref string) (any, error) { return a.Report(ref) }),
+	"files":     decoded(func(a act.Actions, ref string) (any, error) { return a.Files(ref) }),
+	"file":      decoded(func(a act.Actions, r reqFile) (any, error) { return a.ReadFile(r.Report, r.N) }),
 }
 
 // decoded adapts a use case to a JSON body.
@@ -271,6 +277,10 @@ func (r *remote) Alert(a incident.AlertPayload) (act.Created, error) {
 }
 func (r *remote) Report(ref string) (incident.ReportView, error) {
 	return callAs[incident.ReportView](r, "report", ref)
+}
+func (r *remote) Files(ref string) ([]act.File, error) { return callAs[[]act.File](r, "files", ref) }
+func (r *remote) ReadFile(ref string, n int) (act.FileData, error) {
+	return callAs[act.FileData](r, "file", reqFile{ref, n})
 }
 
 // The actions that carry a file go as streams. Out of the holder (export,

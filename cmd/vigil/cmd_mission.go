@@ -55,7 +55,8 @@ func (c *cli) missionCreate(args []string) error {
 	fs := newFlags("mission create")
 	name := fs.String("name", "", "the mission's name (seen by members only)")
 	label := fs.String("label", "", "your label as founding coordinator")
-	seal := fs.Bool("seal-by-default", false, "seal reports to the coordinators by default")
+	seal := fs.Bool("seal-by-default", false, "seal reports to the coordinators (the default for a real mission; kept for older scripts)")
+	noSeal := fs.Bool("no-seal", false, "every member reads every report: a seized phone then reveals the whole mission (practice missions never seal)")
 	practice := fs.Bool("practice", false, "a training mission: every member's device and every export marks it as practice")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -67,15 +68,20 @@ func (c *cli) missionCreate(args []string) error {
 		return err
 	}
 	return c.withActions(func(a act.Actions) error {
-		id, err := a.CreateMission(store.MissionSpec{Name: *name, Label: *label, SealByDefault: *seal, Practice: *practice})
+		spec := store.MissionSpec{Name: *name, Label: *label, SealByDefault: *seal, NoSeal: *noSeal, Practice: *practice}
+		id, err := a.CreateMission(spec)
 		if err != nil {
 			return err
 		}
+		sealed := act.SealsByDefault(spec)
 		if c.json {
-			return c.printJSON(map[string]any{"mission": id.String(), "name": *name, "practice": *practice})
+			return c.printJSON(map[string]any{"mission": id.String(), "name": *name, "practice": *practice, "sealed": sealed})
 		}
 		fmt.Fprintln(c.stdout, id)
 		fmt.Fprintf(c.stderr, "Mission %q created; you are its founding coordinator. Next: `vigil mission invite --role observer`.\n", *name)
+		if sealed {
+			fmt.Fprintln(c.stderr, "Reports are sealed to the coordinators: other members' phones carry them only as ciphertext. Your keys are the only way to read them: keep a backup (`vigil backup --out FILE`) and invite a second coordinator.")
+		}
 		return nil
 	})
 }

@@ -377,8 +377,17 @@ func initHome(t testing.TB, name string) (home, author string) {
 	return home, author
 }
 
-// newMission makes a coordinator home with a fresh mission.
+// newMission makes a coordinator home with a fresh mission whose reports
+// every member reads (--no-seal): most tests follow records between
+// members. sealedMission makes one as `mission create` does by default.
 func newMission(t testing.TB, name string) (home, author, mission string) {
+	t.Helper()
+	home, author = initHome(t, name)
+	mission = mustID(t, home, nil, "mission", "create", "--name", "Mission "+name, "--no-seal")
+	return home, author, mission
+}
+
+func sealedMission(t testing.TB, name string) (home, author, mission string) {
 	t.Helper()
 	home, author = initHome(t, name)
 	mission = mustID(t, home, nil, "mission", "create", "--name", "Mission "+name)

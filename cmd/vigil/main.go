@@ -95,14 +95,14 @@ func (c *cli) run(args []string) int {
 // does.
 var forwardable = map[string]bool{"passphrase": true, "mission": true, "report": true, "review": true,
 	"checkin": true, "alert": true, "status": true, "bundle": true, "export": true, "peers": true,
-	"sync": true, "wipe": true, "checkpoint": true}
+	"sync": true, "wipe": true, "checkpoint": true, "attachment": true}
 
 // typed reports whether args name a use case that reaches a running node
 // as a typed request (withActions), its flags parsed and its files read
 // here, rather than as a command line.
 func typed(args []string) bool {
 	switch args[0] {
-	case "review", "checkin", "alert", "export":
+	case "review", "checkin", "alert", "export", "attachment":
 		return true
 	case "bundle":
 		return len(args) > 1 && (args[1] == "export" || args[1] == "import")
@@ -225,6 +225,7 @@ func commands() []command {
 		{"alert", "observer in danger", (*cli).cmdAlert},
 		{"bundle", "records on a file, for USB sticks and SD cards", (*cli).cmdBundle},
 		{"export", "reports as csv, jsonl, geojson, xlsx, pdf or an evidence package", (*cli).cmdExport},
+		{"attachment", "save a report's files to a folder", (*cli).cmdAttachment},
 		{"verify", "check a bundle, JSONL export, evidence package or QR code offline", (*cli).cmdVerify},
 		{"checkpoint", "sign the set root; print a text to publish", (*cli).cmdCheckpoint},
 		{"status", "this device, its mission and its store", (*cli).cmdStatus},
@@ -244,6 +245,7 @@ var subcommands = map[string][]string{
 	"mission":    {"create", "invite", "invites", "invite cancel", "join", "members", "revoke", "confirm", "config"},
 	"report":     {"add", "list", "show", "amend", "retract"},
 	"bundle":     {"export", "import"},
+	"attachment": {"save"},
 }
 
 // commandPaths is every command line help knows: "init", "report add", ...
@@ -336,7 +338,7 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   init [--name NAME]                      create device keys and the store
   passphrase change [--duress] [--new-passphrase-file F]
                                           re-wrap the store key, or set a duress passphrase
-  mission create --name NAME [--seal-by-default] [--label TEXT] [--practice]
+  mission create --name NAME [--no-seal | --seal-by-default] [--label TEXT] [--practice]
   mission invite --role observer|carrier [--label TEXT] [--expires DUR] [--qr FILE.png] [--bootstrap ADDR]...
   mission invite --role coordinator --for MEMBER|AUTHOR [--label TEXT]
   mission join CODE                       CODE, or - to read it from standard input
@@ -365,6 +367,7 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           from the recipient's "vigil status --json") or a passphrase file
   bundle import FILE [--passphrase-file F]
                                           store a bundle's valid records (exit 3 if some were rejected)
+  attachment save ID --out DIR            the report's files under their names (sealed ones opened, if this device may)
   export --format csv|jsonl|geojson|xlsx|pdf|evidence --out FILE [--public [--include-unverified]] [--hxl] [report list filters]
   verify FILE [--mission ID]              check a bundle, JSONL export or evidence package offline
   verify --qr IMAGE [--mission ID] [--mission-file FILE | --bundle FILE]

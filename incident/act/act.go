@@ -18,11 +18,9 @@
 package act
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -58,6 +56,9 @@ type Actions interface {
 	// Report is one report as this device holds it (the command line
 	// reads it to amend it).
 	Report(report string) (incident.ReportView, error)
+	// Files lists a report's files; ReadFile opens one of them.
+	Files(report string) ([]File, error)
+	ReadFile(report string, n int) (FileData, error)
 
 	// Export writes an export to w; ExportBundle a bundle of this
 	// device's records. w is the caller's, not closed.
@@ -114,32 +115,6 @@ func text(field, s string) error {
 	return nil
 }
 
-// Attachment is a file kept in the store: its content by hash, and what
-// its manifest says.
-type Attachment struct {
-	Hash [32]byte `json:"hash"`
-	Name string   `json:"name"`
-	Size int      `json:"size"`
-	Mime string   `json:"mime"`
-}
-
-// AttachFile keeps a file's content in the encrypted store and describes
-// it; Submit and Amend then name it by hash. Nothing is signed yet, so a
-// draft may hold files that are never sent.
-func (d *Desk) AttachFile(name string, data []byte) (Attachment, error) {
-	if err := text("name", name); err != nil {
-		return Attachment{}, err
-	}
-	if len(data) > incident.MaxAttachmentSize {
-		return Attachment{}, invalid("attachments", "%s is %d bytes, limit %d", name, len(data), incident.MaxAttachmentSize)
-	}
-	sum := sha256.Sum256(data)
-	if err := d.st.PutBlob(sum, data); err != nil {
-		return Attachment{}, classify(err)
-	}
-	return Attachment{Hash: sum, Name: name, Size: len(data), Mime: http.DetectContentType(data)}, nil
-}
-
 // Created is a record an action signed and stored.
 type Created struct {
 	ID     incident.ID `json:"id"`
@@ -171,18 +146,21 @@ func (d *Desk) Submit(s Submission) (Created, error) {
 	if s.Sealed != nil {
 		sealed = *s.Sealed
 	}
-	if r.Attachments, err = d.manifests(s.Files, nil); err != nil {
+	drop, err := d.attach(&r, s.Files, nil, sealed)
+	if err != nil {
 		return Created{}, err
 	}
 	rec, err := d.st.PutMaybeSealed(sealed, incident.KindReport, nil, r)
 	if err != nil {
 		return Created{}, classify(err)
 	}
+	d.dropPlain(drop)
 	return Created{ID: rec.ID, Sealed: sealed}, nil
 }
 
 // checkReport checks what a report or amendment says, before anything
-// is signed. r.Attachments is set from the files afterwards.
+// is signed. r.Attachments and r.Files are set from the files afterwards
+// (attach).
 func (d *Desk) checkReport(ms *incident.MissionState, r *incident.ReportPayload, k incident.Kind) error {
 	if r.Category == "" {
 		return invalid("category", "is required")
@@ -198,30 +176,6 @@ func (d *Desk) checkReport(ms *incident.MissionState, r *incident.ReportPayload,
 		return classify(err)
 	}
 	return d.mayPut(ms, k)
-}
-
-// manifests stores an attachment manifest for each file not in kept (the
-// hashes the report already names) and returns every file's hash.
-func (d *Desk) manifests(files []Attachment, kept [][]byte) ([][]byte, error) {
-	if len(files) > incident.MaxAttachments {
-		return nil, invalid("attachments", "%d files, limit %d", len(files), incident.MaxAttachments)
-	}
-	var out [][]byte
-	for _, f := range files {
-		h := f.Hash
-		out = append(out, h[:])
-		if slices.ContainsFunc(kept, func(k []byte) bool { return string(k) == string(h[:]) }) {
-			continue
-		}
-		if !d.st.HasBlob(f.Hash) {
-			return nil, refuse(FileGone, "attachment %s is no longer on this device; remove it and attach it again", f.Name)
-		}
-		if _, err := d.st.Put(incident.KindAttachment, incident.AttachmentPayload{Hash: h[:], Size: uint64(f.Size),
-			Mime: f.Mime, Name: f.Name}); err != nil {
-			return nil, classify(err)
-		}
-	}
-	return out, nil
 }
 
 // Amendment is a new version of one of this device's reports: every
@@ -259,13 +213,15 @@ func (d *Desk) Amend(a Amendment) (Created, error) {
 	if err := d.checkReport(ms, &r, incident.KindAmend); err != nil {
 		return Created{}, err
 	}
-	if r.Attachments, err = d.manifests(a.Files, v.Report.Attachments); err != nil {
+	drop, err := d.attach(&r, a.Files, &v.Report, v.Sealed)
+	if err != nil {
 		return Created{}, err
 	}
 	rec, err := d.st.PutMaybeSealed(v.Sealed, incident.KindAmend, &id, incident.AmendPayload{Target: id.Bytes(), Report: r})
 	if err != nil {
 		return Created{}, classify(err)
 	}
+	d.dropPlain(drop)
 	return Created{ID: rec.ID, Sealed: v.Sealed}, nil
 }
 

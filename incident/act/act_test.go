@@ -218,9 +218,34 @@ func TestSubmitWithFilesAndPolicy(t *testing.T) {
 	if err != nil || c2.Sealed {
 		t.Fatalf("submit asking for clear: %+v %v", c2, err)
 	}
+	// Sealed: the report names the file's ciphertext and carries its key;
+	// the draft's plaintext is gone from the store.
 	v, err := coord.Report(c.ID.String())
-	if err != nil || len(v.Report.Attachments) != 1 || string(v.Report.Attachments[0]) != string(photo.Hash[:]) {
-		t.Errorf("the report's attachments: %+v %v", v.Report.Attachments, err)
+	if err != nil || len(v.Report.Attachments) != 1 || string(v.Report.Attachments[0]) == string(photo.Hash[:]) || len(v.Report.Files) != 1 {
+		t.Errorf("the sealed report's attachments: %+v %v", v.Report, err)
+	}
+	if coord.st.HasBlob(photo.Hash) {
+		t.Error("the plaintext of a sealed report's file is still in the store")
+	}
+	files, err := coord.Files(c.ID.String())
+	if err != nil || len(files) != 1 || files[0].Name != "queue.jpg" || files[0].Mime != "image/jpeg" || !files[0].Sealed || !files[0].Readable {
+		t.Errorf("files of the sealed report: %+v %v", files, err)
+	}
+	fd, err := coord.ReadFile(c.ID.String(), 0)
+	if err != nil || string(fd.Data) != "\xff\xd8\xff\xe0 not really a jpeg" {
+		t.Errorf("reading the sealed file: %q %v", fd.Data, err)
+	}
+	// In the clear, the report names the plaintext and keeps it.
+	photo2, _ := coord.AttachFile("queue2.jpg", []byte("second photo"))
+	c3, err := coord.Submit(Submission{Report: report("Queue in the clear"), Files: []Attachment{photo2}, Sealed: &clear})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fd, err := coord.ReadFile(c3.ID.String(), 0); err != nil || string(fd.Data) != "second photo" || fd.Sealed || fd.Name != "queue2.jpg" {
+		t.Errorf("reading the clear file: %+v %v", fd.File, err)
+	}
+	if _, err := coord.ReadFile(c3.ID.String(), 1); CodeOf(err) != Invalid {
+		t.Errorf("a file number past the end: %v", err)
 	}
 	if _, err := coord.AttachFile("huge.bin", make([]byte, incident.MaxAttachmentSize+1)); CodeOf(err) != Invalid {
 		t.Errorf("an attachment over the limit: %v", err)

@@ -22,8 +22,21 @@ func (d *Desk) CreateMission(spec store.MissionSpec) (incident.ID, error) {
 			return incident.ID{}, err
 		}
 	}
+	if spec.NoSeal && spec.SealByDefault {
+		return incident.ID{}, invalid("no_seal", "contradicts seal_by_default: choose one")
+	}
+	spec.SealByDefault = SealsByDefault(spec)
 	id, err := d.st.CreateMissionWith(spec)
 	return id, classify(err)
+}
+
+// SealsByDefault says whether a mission created from spec seals its
+// reports to the coordinators. Real missions do: a seized observer's or
+// carrier's phone then holds other members' reports only as ciphertext.
+// Practice missions, and missions created with NoSeal, stay readable to
+// every member.
+func SealsByDefault(spec store.MissionSpec) bool {
+	return spec.SealByDefault || (!spec.NoSeal && !spec.Practice)
 }
 
 // Joined is the mission an invite joined.

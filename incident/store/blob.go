@@ -24,6 +24,27 @@ func (s *Store) PutBlob(sum [32]byte, data []byte) error {
 	return s.sync()
 }
 
+// DeleteBlob removes attachment content this device no longer needs: a
+// draft's plaintext once its sealed copy is stored. A file an attachment
+// record names in the clear stays (another report attaches it).
+func (s *Store) DeleteBlob(sum [32]byte) error {
+	recs, err := s.ByKind(incident.KindAttachment)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if p, err := r.DecodePayload(); err == nil {
+			if ap, ok := p.(*incident.AttachmentPayload); ok && string(ap.Hash) == string(sum[:]) {
+				return nil
+			}
+		}
+	}
+	if err := s.update(func(txn *badger.Txn) error { return txn.Delete(key(tBlob, sum[:])) }); err != nil {
+		return err
+	}
+	return s.sync()
+}
+
 // Blob returns attachment content, or ErrNotFound.
 func (s *Store) Blob(sum [32]byte) ([]byte, error) {
 	var out []byte
@@ -42,7 +63,7 @@ func (s *Store) Blob(sum [32]byte) ([]byte, error) {
 // cut by a lost link resumes where it stopped.
 
 // ChunkSize is the unit of attachment transfer and of resumption.
-const ChunkSize = 64 << 10
+const ChunkSize = incident.AttachmentChunk
 
 const (
 	tChunk = 'P' // P/<hash><index:8> → chunk bytes
@@ -74,10 +95,20 @@ func (s *Store) ChunksHeld(sum [32]byte) (int, error) {
 	return n, err
 }
 
-// PutChunk stores chunk index of sum durably.
-func (s *Store) PutChunk(sum [32]byte, index int, data []byte) error {
+// ErrBadChunk: a chunk does not hash to what its attachment record lists.
+var ErrBadChunk = errors.New("attachment chunk does not match its record's chunk hash")
+
+// PutChunk stores chunk index of sum durably. want, when the attachment
+// record lists chunk hashes, is this chunk's: a chunk that does not match
+// is refused before it is stored.
+func (s *Store) PutChunk(sum [32]byte, index int, data []byte, want []byte) error {
 	if len(data) > ChunkSize {
 		return fmt.Errorf("chunk of %d bytes, limit %d", len(data), ChunkSize)
+	}
+	if want != nil {
+		if got := sha256.Sum256(data); string(got[:]) != string(want) {
+			return fmt.Errorf("%w (chunk %d)", ErrBadChunk, index)
+		}
 	}
 	if err := s.update(func(txn *badger.Txn) error {
 		return txn.Set(key(tChunk, sum[:], be64(int64(index))), data)

@@ -43,7 +43,11 @@ type MissionSpec struct {
 	Name          string
 	Label         string // the founder's own label
 	SealByDefault bool
-	Practice      bool // a training mission, marked as such on every device
+	// NoSeal asks for a mission whose reports every member reads. The
+	// use-case layer seals real missions by default; the store takes
+	// SealByDefault as given.
+	NoSeal   bool
+	Practice bool // a training mission, marked as such on every device
 }
 
 // CreateMissionWith is CreateMission with every genesis choice. The

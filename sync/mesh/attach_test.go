@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func TestAttachmentTransferResumes(t *testing.T) {
 	sum, data := putAttachment(t, m.stores[1], 5*store.ChunkSize)
 	// The coordinator already holds the first two chunks, as after a cut.
 	for i := 0; i < 2; i++ {
-		if err := m.stores[0].PutChunk(sum, i, data[i*store.ChunkSize:(i+1)*store.ChunkSize]); err != nil {
+		if err := m.stores[0].PutChunk(sum, i, data[i*store.ChunkSize:(i+1)*store.ChunkSize], nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,10 +76,10 @@ func TestCorruptChunksAreDropped(t *testing.T) {
 	st := m.stores[0]
 	data := bytes.Repeat([]byte{7}, store.ChunkSize+10)
 	sum := sha256.Sum256(data)
-	if err := st.PutChunk(sum, 0, data[:store.ChunkSize]); err != nil {
+	if err := st.PutChunk(sum, 0, data[:store.ChunkSize], nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutChunk(sum, 1, []byte("forged tail")); err != nil {
+	if err := st.PutChunk(sum, 1, []byte("forged tail"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.AssembleBlob(sum, uint64(len(data))); err == nil {
@@ -89,5 +90,16 @@ func TestCorruptChunksAreDropped(t *testing.T) {
 	}
 	if n, _ := st.ChunksHeld(sum); n != 0 {
 		t.Fatalf("%d bad chunks kept", n)
+	}
+	// With the record's chunk hashes, a bad chunk is refused on arrival.
+	sums := incident.ChunkHashes(data)
+	if err := st.PutChunk(sum, 1, []byte("forged tail"), sums[1]); !errors.Is(err, store.ErrBadChunk) {
+		t.Fatalf("forged chunk against its hash: %v, want ErrBadChunk", err)
+	}
+	if n, _ := st.ChunksHeld(sum); n != 0 {
+		t.Fatalf("%d chunks held after a refused one", n)
+	}
+	if err := st.PutChunk(sum, 0, data[:store.ChunkSize], sums[0]); err != nil {
+		t.Fatalf("good chunk against its hash: %v", err)
 	}
 }

@@ -32,7 +32,7 @@ type BlobStore interface {
 	Blob(sum [32]byte) ([]byte, error)
 	HasBlob(sum [32]byte) bool
 	ChunksHeld(sum [32]byte) (int, error)
-	PutChunk(sum [32]byte, index int, data []byte) error
+	PutChunk(sum [32]byte, index int, data []byte, want []byte) error
 	AssembleBlob(sum [32]byte, size uint64) error
 	BlobBytes() (uint64, error)
 }
@@ -113,7 +113,7 @@ func (e *Engine) fetchAttachments(ctx context.Context, p peer.ID) error {
 		if bs.HasBlob(sum) {
 			continue
 		}
-		err := e.fetchBlob(ctx, bs, p, sum, a.Size)
+		err := e.fetchBlob(ctx, bs, p, sum, a.Size, a.Chunks)
 		if errors.Is(err, errNotHeld) {
 			continue
 		}
@@ -127,7 +127,11 @@ func (e *Engine) fetchAttachments(ctx context.Context, p peer.ID) error {
 
 var errNotHeld = errors.New("peer does not hold this attachment")
 
-func (e *Engine) fetchBlob(ctx context.Context, bs BlobStore, p peer.ID, sum [32]byte, size uint64) error {
+// fetchBlob fetches one attachment's content from p; chunkSums, when the
+// record lists them, check each chunk as it arrives, so a peer that sends
+// bad data is caught at its first bad chunk rather than after the whole
+// file.
+func (e *Engine) fetchBlob(ctx context.Context, bs BlobStore, p peer.ID, sum [32]byte, size uint64, chunkSums [][]byte) error {
 	chunks := int((size + store.ChunkSize - 1) / store.ChunkSize)
 	next, err := bs.ChunksHeld(sum)
 	if err != nil {
@@ -143,7 +147,14 @@ func (e *Engine) fetchBlob(ctx context.Context, bs BlobStore, p peer.ID, sum [32
 			if len(c) == 0 {
 				return errNotHeld
 			}
-			if err := bs.PutChunk(sum, next, c); err != nil {
+			var want []byte
+			if next < len(chunkSums) {
+				want = chunkSums[next]
+			}
+			if err := bs.PutChunk(sum, next, c, want); err != nil {
+				if errors.Is(err, store.ErrBadChunk) {
+					e.strike(p, err)
+				}
 				return err
 			}
 			e.chunksFetched.Add(1)

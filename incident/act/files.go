@@ -1,0 +1,230 @@
+package act
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// Files: what a report attaches, from the observer's camera to the
+// coordinator's screen. A file waits in the encrypted store from the
+// moment it is attached (AttachFile); Submit and Amend name it. A sealed
+// report's file is encrypted under a key of its own (incident.SealFile)
+// that travels inside the sealed report, and the plaintext the draft held
+// is dropped once the report is stored: every other device, and this one
+// once a coordinator has the report, holds only ciphertext.
+
+// Attachment is a file kept in the store: its content by hash, and what
+// its manifest says.
+type Attachment struct {
+	Hash [32]byte `json:"hash"`
+	Name string   `json:"name"`
+	Size int      `json:"size"`
+	Mime string   `json:"mime"`
+}
+
+// AttachFile keeps a file's content in the encrypted store and describes
+// it; Submit and Amend then name it by hash. Nothing is signed yet, so a
+// draft may hold files that are never sent.
+func (d *Desk) AttachFile(name string, data []byte) (Attachment, error) {
+	if err := text("name", name); err != nil {
+		return Attachment{}, err
+	}
+	if len(data) > incident.MaxAttachmentSize {
+		return Attachment{}, invalid("attachments", "%s is %d bytes, limit %d", name, len(data), incident.MaxAttachmentSize)
+	}
+	sum := sha256.Sum256(data)
+	if err := d.st.PutBlob(sum, data); err != nil {
+		return Attachment{}, classify(err)
+	}
+	return Attachment{Hash: sum, Name: name, Size: len(data), Mime: http.DetectContentType(data)}, nil
+}
+
+// attach stores an attachment record for each of files the report does
+// not name yet (prev is the version an amendment replaces) and sets
+// r.Attachments, and r.Files for a sealed report. It returns the draft
+// plaintexts a sealed copy replaced: dropPlain removes them once the
+// report is stored.
+func (d *Desk) attach(r *incident.ReportPayload, files []Attachment, prev *incident.ReportPayload, sealed bool) (drop [][32]byte, err error) {
+	if len(files) > incident.MaxAttachments {
+		return nil, invalid("attachments", "%d files, limit %d", len(files), incident.MaxAttachments)
+	}
+	r.Attachments, r.Files = nil, nil // what a caller sent is never trusted
+	for _, f := range files {
+		h := f.Hash
+		if prev != nil && containsHash(prev.Attachments, h[:]) {
+			r.Attachments = append(r.Attachments, h[:])
+			if k, ok := prev.FileKeyFor(h[:]); ok {
+				r.Files = append(r.Files, k)
+			}
+			continue
+		}
+		data, err := d.st.Blob(h)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, refuse(FileGone, "attachment %s is no longer on this device; remove it and attach it again", f.Name)
+		}
+		if err != nil {
+			return nil, classify(err)
+		}
+		if !sealed {
+			if _, err := d.st.Put(incident.KindAttachment, incident.AttachmentPayload{Hash: h[:], Size: uint64(len(data)),
+				Mime: f.Mime, Name: f.Name, Chunks: incident.ChunkHashes(data)}); err != nil {
+				return nil, classify(err)
+			}
+			r.Attachments = append(r.Attachments, h[:])
+			continue
+		}
+		ct, key, rec, err := incident.SealFile(data, f.Name, f.Mime)
+		if err != nil {
+			return nil, classify(err)
+		}
+		var csum [32]byte
+		copy(csum[:], key.Cipher)
+		if err := d.st.PutBlob(csum, ct); err != nil {
+			return nil, classify(err)
+		}
+		if _, err := d.st.Put(incident.KindAttachment, rec); err != nil {
+			return nil, classify(err)
+		}
+		r.Attachments = append(r.Attachments, key.Cipher)
+		r.Files = append(r.Files, key)
+		drop = append(drop, h)
+	}
+	return drop, nil
+}
+
+// dropPlain removes the plaintext of files now kept sealed. It runs after
+// the report is stored; a failure leaves the plaintext behind (the report
+// is sound), so it is not an error of the action.
+func (d *Desk) dropPlain(drop [][32]byte) {
+	for _, h := range drop {
+		_ = d.st.DeleteBlob(h)
+	}
+}
+
+// File is one attachment of a report, as this device holds it.
+type File struct {
+	// Hash is what the report names the file by: for a sealed report's
+	// file, the hash of its ciphertext.
+	Attachment
+	Sealed   bool `json:"sealed,omitempty"` // encrypted to the report's readers
+	Held     bool `json:"held"`             // its content is on this device
+	Readable bool `json:"readable"`         // held, and this device can open it
+}
+
+// FilesOf lists the files a report version attaches. A sealed report's
+// files are described by the report itself; the others by their
+// attachment records.
+func (d *Desk) FilesOf(r *incident.ReportPayload) []File {
+	var records map[string]incident.AttachmentPayload
+	out := make([]File, 0, len(r.Attachments))
+	for _, h := range r.Attachments {
+		var f File
+		copy(f.Hash[:], h)
+		f.Held = d.st.HasBlob(f.Hash)
+		if k, ok := r.FileKeyFor(h); ok {
+			f.Name, f.Size, f.Mime, f.Sealed = k.Name, int(k.Size), k.Mime, true
+		} else {
+			if records == nil {
+				records = d.attachmentRecords()
+			}
+			a := records[string(h)]
+			f.Name, f.Size, f.Mime = a.Name, int(a.Size), a.Mime
+			// A record that describes a ciphertext, named by a report
+			// this device cannot open.
+			f.Sealed = a.Mime == incident.SealedFileMime && a.Name == ""
+		}
+		f.Readable = f.Held && (!f.Sealed || r.Files != nil)
+		if f.Name == "" {
+			f.Name = fmt.Sprintf("%x", h[:min(len(h), 6)])
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func (d *Desk) attachmentRecords() map[string]incident.AttachmentPayload {
+	out := map[string]incident.AttachmentPayload{}
+	recs, err := d.st.ByKind(incident.KindAttachment)
+	if err != nil {
+		return out
+	}
+	for _, r := range recs {
+		if p, err := r.DecodePayload(); err == nil {
+			if ap, ok := p.(*incident.AttachmentPayload); ok {
+				out[string(ap.Hash)] = *ap
+			}
+		}
+	}
+	return out
+}
+
+// Files lists the files of a report's current version.
+func (d *Desk) Files(report string) ([]File, error) {
+	v, err := d.Report(report)
+	if err != nil {
+		return nil, err
+	}
+	return d.FilesOf(&v.Report), nil
+}
+
+// FileData is a file's content, opened and checked.
+type FileData struct {
+	File
+	Data []byte `json:"data"`
+}
+
+// ReadFile returns the content of a report's file number n (from 0, in
+// the order Files lists them): opened with its key when sealed, and
+// checked against the hash the report carries either way.
+func (d *Desk) ReadFile(report string, n int) (FileData, error) {
+	v, err := d.Report(report)
+	if err != nil {
+		return FileData{}, err
+	}
+	files := d.FilesOf(&v.Report)
+	if n < 0 || n >= len(files) {
+		return FileData{}, invalid("file", "report %s has %d files; there is no file %d", v.ID, len(files), n+1)
+	}
+	data, err := d.Content(&v.Report, files[n])
+	return FileData{File: files[n], Data: data}, err
+}
+
+// Content returns the plaintext of f, a file of report version r.
+func (d *Desk) Content(r *incident.ReportPayload, f File) ([]byte, error) {
+	if !f.Held {
+		return nil, refuse(FileGone, "%s has not reached this device yet: it follows its report when a peer that holds it is in reach", f.Name)
+	}
+	if f.Sealed && !f.Readable {
+		return nil, refuse(Forbidden, "%s is sealed to the mission's coordinators: this device cannot open it", f.Name)
+	}
+	data, err := d.st.Blob(f.Hash)
+	if err != nil {
+		return nil, classify(err)
+	}
+	if k, ok := r.FileKeyFor(f.Hash[:]); ok {
+		plain, err := incident.OpenFile(data, k)
+		if err != nil {
+			return nil, &Error{Code: Failed, Msg: fmt.Sprintf("%s: %v", f.Name, err), Cause: err}
+		}
+		return plain, nil
+	}
+	if sum := sha256.Sum256(data); sum != f.Hash {
+		return nil, &Error{Code: Failed, Msg: fmt.Sprintf("%s: %v", f.Name, incident.ErrFileTampered), Cause: incident.ErrFileTampered}
+	}
+	return data, nil
+}
+
+func containsHash(list [][]byte, h []byte) bool {
+	for _, x := range list {
+		if bytes.Equal(x, h) {
+			return true
+		}
+	}
+	return false
+}
