@@ -338,6 +338,13 @@ func Restore(home string, r io.Reader, backupPassphrase, homePassphrase []byte, 
 			return nil, BackupInfo{}, fmt.Errorf("%w in %s", ErrExists, home)
 		}
 	}
+	// A restore killed midway left its staging folder (encrypted, with no
+	// key file at home): under the lock nobody else is using it.
+	if stale, _ := filepath.Glob(filepath.Join(home, ".restore-*")); len(stale) > 0 {
+		for _, dir := range stale {
+			_ = os.RemoveAll(dir)
+		}
+	}
 	plain, err := OpenBackup(r, backupPassphrase)
 	if err != nil {
 		return nil, BackupInfo{}, err
