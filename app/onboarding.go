@@ -134,6 +134,9 @@ func (ui *UI) showWelcome() {
 		note(T("welcome.warning")),
 		create, progress,
 		widget.NewSeparator(),
+		note(T("restore.offer")),
+		widget.NewButtonWithIcon(T("restore.button"), theme.FolderOpenIcon(), ui.showRestore),
+		widget.NewSeparator(),
 		ui.languagePicker(ui.showWelcome),
 	))
 }

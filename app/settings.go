@@ -51,6 +51,8 @@ func newSettingsScreen(ui *UI) fyne.CanvasObject {
 		tall(wipe, 52),
 		widget.NewSeparator(),
 		ui.passphraseBox(),
+		widget.NewSeparator(),
+		ui.backupBox(),
 		// Last: coordinators read it at a desk; the wipe stays near the top.
 		newConfigSection(ui),
 	)

@@ -287,6 +287,9 @@ func errorText(err error) string {
 	if s := bundleErrorText(err); s != "" {
 		return s
 	}
+	if s := backupErrorText(err); s != "" {
+		return s
+	}
 	var fp *FieldProblem
 	var fe *incident.FieldError
 	var ae *act.Error

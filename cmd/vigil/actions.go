@@ -307,6 +307,17 @@ var outStreams = map[string]func(a act.Actions, body []byte, w io.Writer) (any, 
 		}
 		return a.ExportBundle(r, w)
 	},
+	"backup": func(a act.Actions, body []byte, w io.Writer) (any, error) {
+		var r act.BackupRequest
+		if err := unmarshalRequest(body, &r); err != nil {
+			return nil, err
+		}
+		b, ok := a.(act.Backups)
+		if !ok {
+			return nil, &act.Error{Code: act.Failed, Msg: "backups are not available here"}
+		}
+		return b.Backup(r, w)
+	},
 }
 
 func unmarshalRequest(body []byte, v any) error {
@@ -450,6 +461,16 @@ func (r *remote) Export(req act.ExportRequest, w io.Writer) (act.Exported, error
 func (r *remote) ExportBundle(req act.BundleRequest, w io.Writer) (act.Bundled, error) {
 	var out act.Bundled
 	return out, r.stream("/v1/out/bundle", req, nil, w, &out)
+}
+
+var _ act.Backups = (*remote)(nil)
+
+// Backup streams the holder's backup into w, as an export does: the
+// caller writes the file where it was asked to, and the holder writes
+// nothing of its own.
+func (r *remote) Backup(req act.BackupRequest, w io.Writer) (act.BackedUp, error) {
+	var out act.BackedUp
+	return out, r.stream("/v1/out/backup", req, nil, w, &out)
 }
 
 func (r *remote) ImportBundle(req act.ImportRequest) (bundle.Summary, error) {

@@ -312,7 +312,7 @@ var positionals = map[string]string{
 	"mission join": "CODE", "mission revoke": "MEMBER", "mission confirm": "MEMBER",
 	"mission invite cancel": "INVITE_ID", "mission cancel": "INVITE_ID",
 	"report show": "ID", "report amend": "ID", "report retract": "ID", "review": "ID",
-	"bundle import": "FILE", "verify": "FILE",
+	"bundle import": "FILE", "verify": "FILE", "restore": "FILE",
 }
 
 // valueNames are the value placeholders help shows for flag types.

@@ -230,6 +230,8 @@ func commands() []command {
 		{"checkpoint", "sign the set root; print a text to publish", (*cli).cmdCheckpoint},
 		{"status", "this device, its mission and its store", (*cli).cmdStatus},
 		{"wipe", "destroy the store's key: nothing in it can be read again", (*cli).cmdWipe},
+		{"backup", "this device's keys and store in one file, encrypted with a passphrase", (*cli).cmdBackup},
+		{"restore", "a new home from a backup file (a new device that signs as the old one)", (*cli).cmdRestore},
 		{"node", "run the mesh node on this home until interrupted", (*cli).cmdNode},
 		{"sync", "reconcile once with one peer, then exit", (*cli).cmdSync},
 		{"peers", "the peers a running node is connected to", (*cli).cmdPeers},
@@ -379,6 +381,11 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   checkpoint                              sign the set root; print a text to publish
   status                                  this device, its store and its node
   wipe [--yes]                            destroy the store's key (asks on a terminal; --yes otherwise)
+  backup --out FILE [--backup-passphrase-file F]
+                                          this device's keys and whole store in one file, encrypted with a
+                                          backup passphrase ($VIGIL_BACKUP_PASSPHRASE, the file, else a prompt)
+  restore FILE [--backup-passphrase-file F]
+                                          make this (empty) home from a backup; the original must not be used again
   demo [--seed N] [--day YYYY-MM-DD] [--print-home]
                                           a practice mission in a home of its own (default: the home + "-practice")
   gui                                     the app (the default with no command)
