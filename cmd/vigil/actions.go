@@ -312,11 +312,7 @@ var outStreams = map[string]func(a act.Actions, body []byte, w io.Writer) (any, 
 		if err := unmarshalRequest(body, &r); err != nil {
 			return nil, err
 		}
-		b, ok := a.(act.Backups)
-		if !ok {
-			return nil, &act.Error{Code: act.Failed, Msg: "backups are not available here"}
-		}
-		return b.Backup(r, w)
+		return a.Backup(r, w)
 	},
 }
 
@@ -462,8 +458,6 @@ func (r *remote) ExportBundle(req act.BundleRequest, w io.Writer) (act.Bundled, 
 	var out act.Bundled
 	return out, r.stream("/v1/out/bundle", req, nil, w, &out)
 }
-
-var _ act.Backups = (*remote)(nil)
 
 // Backup streams the holder's backup into w, as an export does: the
 // caller writes the file where it was asked to, and the holder writes

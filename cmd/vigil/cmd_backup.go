@@ -69,14 +69,10 @@ func (c *cli) cmdBackup(args []string) error {
 		return err
 	}
 	return c.withActions(func(a act.Actions) error {
-		b, ok := a.(act.Backups)
-		if !ok {
-			return errors.New("backups are not available here")
-		}
 		var res act.BackedUp
 		if err := writeAtomic(c.path(*out), func(f *os.File) error {
 			var err error
-			res, err = b.Backup(act.BackupRequest{Passphrase: pass}, f)
+			res, err = a.Backup(act.BackupRequest{Passphrase: pass}, f)
 			return err
 		}); err != nil {
 			return fmt.Errorf("%w; no backup was written", err)

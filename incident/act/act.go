@@ -65,6 +65,9 @@ type Actions interface {
 	Export(req ExportRequest, w io.Writer) (Exported, error)
 	ExportBundle(req BundleRequest, w io.Writer) (Bundled, error)
 	ImportBundle(req ImportRequest) (bundle.Summary, error)
+	// Backup writes this device's keys and store to w, encrypted with a
+	// passphrase. (Restore needs no store: it is the function Restore.)
+	Backup(req BackupRequest, w io.Writer) (BackedUp, error)
 }
 
 // Desk carries out actions on one open store. It is safe for concurrent

@@ -10,15 +10,6 @@ import (
 	"github.com/vigil-mesh/vigil/incident/vault"
 )
 
-// Backups is the backup of a device, as the control socket carries it:
-// *Desk implements it, and so does the command line's client of a running
-// node. (Restore needs no store, so it is a function, Restore.)
-type Backups interface {
-	Backup(req BackupRequest, w io.Writer) (BackedUp, error)
-}
-
-var _ Backups = (*Desk)(nil)
-
 // BackupRequest asks for a backup of this device's keys and store.
 type BackupRequest struct {
 	// Passphrase encrypts the file. It is the backup's own, chosen now
