@@ -44,11 +44,17 @@ type ReportView struct {
 	Sealed        bool
 	Opened        bool          // sealed, and this device could read it
 	Report        ReportPayload // the latest amendment's fields, or the original's
+	Status        string        // head of the review chain
+	Conflict      bool          // coordinators' concurrent reviews disagree
+	Retracted     bool
+	RetractReason string
+	Amendments    int
+	Flags         []string
+	History       []Event // oldest first, the report itself included
+
 	// Version is the record that holds the current fields: the report, or
 	// its latest amendment (sealed or not).
-	Version  ID
-	Status   string // head of the review chain
-	Conflict bool   // coordinators' concurrent reviews disagree
+	Version ID
 	// TextApproved: the coordinators approved Version's free text for
 	// public exports. Every head of the review chain approves that very
 	// version, each by a coordinator in good standing, and this device
@@ -56,11 +62,6 @@ type ReportView struct {
 	// withdraw the approval). An amendment after the approval is a new
 	// version, so it withdraws the approval until someone reviews again.
 	TextApproved bool
-	Retracted     bool
-	RetractReason string
-	Amendments    int
-	Flags         []string
-	History       []Event // oldest first, the report itself included
 }
 
 // HasFlag reports whether v carries flag f.
