@@ -350,6 +350,10 @@ type Verdict struct {
 	Seen string `json:"seen,omitempty"`
 }
 
+// ErrAmendedSince is the cause of the refusal of a review whose Seen
+// is no longer the report's version.
+var ErrAmendedSince = errors.New("the report was amended since it was read")
+
 // Review stores a coordinator's verdict on a report, superseding the
 // current heads.
 func (d *Desk) Review(r Verdict) (Created, error) {
@@ -378,7 +382,8 @@ func (d *Desk) Review(r Verdict) (Created, error) {
 		return Created{}, err
 	}
 	if r.Seen != "" && r.Seen != v.Version.String() {
-		return Created{}, refuse(Refused, "report %s was amended since you read it: read it again before reviewing it", id)
+		return Created{}, &Error{Code: Refused, Cause: ErrAmendedSince,
+			Msg: fmt.Sprintf("report %s was amended since you read it: read it again before reviewing it", id)}
 	}
 	var publish *incident.ID
 	if r.Publish {
