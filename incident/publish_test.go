@@ -123,3 +123,16 @@ func TestValidateReviewPublish(t *testing.T) {
 		t.Fatal("an observer's approving review is valid")
 	}
 }
+
+// TestReviewPublishFormatLevel: a review that approves text carries a
+// key the first format did not have, so a level-0 build is not given it in
+// the clear; sealed, only its envelope shows.
+func TestReviewPublishFormatLevel(t *testing.T) {
+	w := newWorld(t)
+	if w.f.approve(w.f.founder, w.rep, w.rep, "verified").ReadableAt(0) {
+		t.Error("a clear approving review is readable at level 0")
+	}
+	if !w.f.review(w.f.founder, w.rep, "verified").ReadableAt(0) {
+		t.Error("a plain review is not readable at level 0")
+	}
+}
