@@ -435,8 +435,8 @@ func (b *StoreBackend) Versions(id incident.ID) (map[incident.ID]incident.Report
 }
 
 // Review stores a coordinator's verdict (act.Desk.Review).
-func (b *StoreBackend) Review(id incident.ID, status, note string) error {
-	_, err := b.desk.Review(id.String(), status, note)
+func (b *StoreBackend) Review(v act.Verdict) error {
+	_, err := b.desk.Review(v)
 	return err
 }
 

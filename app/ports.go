@@ -110,7 +110,9 @@ type Reviewer interface {
 	// it, by record ID, for the records this device can read in the clear
 	// (sealed ones are left out).
 	Versions(id incident.ID) (map[incident.ID]incident.ReportPayload, error)
-	Review(id incident.ID, status, note string) error
+	// Review stores a verdict (act.Desk.Review); with Publish it also
+	// approves the text of the version Seen names for public exports.
+	Review(v act.Verdict) error
 	// Activity lists every check-in and alert, newest first.
 	Activity() ([]Activity, error)
 	Members() ([]MemberItem, error)

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 )
 
 // memberLabels maps authors to their labels, for history lines.
@@ -211,6 +212,9 @@ func (ui *UI) historyLine(labels map[incident.Author]string, e incident.Event, c
 		if e.Head && conflict {
 			text += "  ⚠ " + T("history.disputed")
 		}
+		if e.Publish != nil {
+			text += "\n📢 " + T("history.publish")
+		}
 	default:
 		text = string(e.Kind) + " · " + who
 	}
@@ -237,6 +241,18 @@ func (ui *UI) reviewPanel(v incident.ReportView) fyne.CanvasObject {
 	noteEntry.SetPlaceHolder(T("review.note"))
 	noteEntry.SetMinRowsVisible(2)
 	noteEntry.Wrapping = fyne.TextWrapWord
+	// The approval is the review's: a review saved unticked withdraws
+	// it, so the box starts as the approval stands for this version.
+	publish := widget.NewCheck(T("review.publish"), nil)
+	publish.SetChecked(v.TextApproved)
+	choice.OnChanged = func(sel string) {
+		if sel == StatusLabel("rejected") {
+			publish.SetChecked(false) // a rejected report is never published
+			publish.Disable()
+		} else {
+			publish.Enable()
+		}
+	}
 	save := widget.NewButtonWithIcon(T("review.save"), theme.ConfirmIcon(), func() {
 		status := ""
 		for i, n := range names {
@@ -248,7 +264,13 @@ func (ui *UI) reviewPanel(v incident.ReportView) fyne.CanvasObject {
 			ui.showError(errorf(T("review.pick")))
 			return
 		}
-		if err := ui.be.Review(v.ID, status, strings.TrimSpace(noteEntry.Text)); err != nil {
+		r := act.Verdict{Report: v.ID.String(), Status: status, Note: strings.TrimSpace(noteEntry.Text)}
+		if publish.Checked {
+			// The text shown on this screen, not an amendment that
+			// arrived since.
+			r.Publish, r.Seen = true, v.Version.String()
+		}
+		if err := ui.be.Review(r); err != nil {
 			ui.showError(err)
 			return
 		}
@@ -257,7 +279,7 @@ func (ui *UI) reviewPanel(v incident.ReportView) fyne.CanvasObject {
 		ui.toast(T("review.saved", map[string]any{"Status": StatusLabel(status)}))
 	})
 	save.Importance = widget.HighImportance
-	return container.NewVBox(heading(T("review.title")), choice, noteEntry, save)
+	return container.NewVBox(heading(T("review.title")), choice, noteEntry, publish, note(T("review.publish_note")), save)
 }
 
 // reportTable is the coordinator's filterable, sortable table of reports.

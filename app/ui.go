@@ -315,6 +315,8 @@ func errorText(err error) string {
 		return T("err.revoked")
 	case errors.Is(err, ErrSealedGone):
 		return T("err.sealed_gone")
+	case errors.Is(err, act.ErrAmendedSince):
+		return T("err.amended_since")
 	case errors.As(err, &fp):
 		return T("err.field", map[string]any{"Field": FieldLabel(fp.Field)}) + "\n" + fp.Err.Error()
 	case errors.As(err, &fe):

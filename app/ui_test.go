@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/export"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
@@ -346,7 +347,7 @@ func TestCoordinatorReviewChangesCounts(t *testing.T) {
 	}
 
 	// Rejecting it takes it out of the incident counts.
-	if err := coord.be.Review(id, "rejected", "staged"); err != nil {
+	if err := coord.be.Review(act.Verdict{Report: id.String(), Status: "rejected", Note: "staged"}); err != nil {
 		t.Fatal(err)
 	}
 	coord.refreshAll()
@@ -505,7 +506,7 @@ func TestExportEveryFormat(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Verified, so that public exports publish them too.
-		if err := ui.be.Review(id, "verified", ""); err != nil {
+		if err := ui.be.Review(act.Verdict{Report: id.String(), Status: "verified"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -659,7 +660,7 @@ func TestSealedReportsFromTheForm(t *testing.T) {
 	carry(t, storeOf(ui), storeOf(coord))
 	coord.refreshAll()
 	coord.wait()
-	if err := coord.be.Review(mine[0].View.ID, "verified", "seen"); err != nil {
+	if err := coord.be.Review(act.Verdict{Report: mine[0].View.ID.String(), Status: "verified", Note: "seen"}); err != nil {
 		t.Fatal(err)
 	}
 	v, _ := coord.be.Report(mine[0].View.ID)

@@ -30,6 +30,9 @@ type Event struct {
 	Status  string `json:"status,omitempty"` // reviews
 	Note    string `json:"note,omitempty"`   // review notes, retraction reasons
 	Head    bool   `json:"head,omitempty"`   // a review nobody has superseded
+	// Publish: the version (record ID) whose free text this review
+	// approves for public exports; nil when it approves none.
+	Publish *ID `json:"publish,omitempty"`
 }
 
 // ReportView is a report's current state: the fold of the report and every
@@ -48,6 +51,17 @@ type ReportView struct {
 	Amendments    int
 	Flags         []string
 	History       []Event // oldest first, the report itself included
+
+	// Version is the record that holds the current fields: the report, or
+	// its latest amendment (sealed or not).
+	Version ID
+	// TextApproved: the coordinators approved Version's free text for
+	// public exports. Every head of the review chain approves that very
+	// version, each by a coordinator in good standing, and this device
+	// reads the version and every review (an unreadable review might
+	// withdraw the approval). An amendment after the approval is a new
+	// version, so it withdraws the approval until someone reviews again.
+	TextApproved bool
 }
 
 // HasFlag reports whether v carries flag f.
@@ -68,7 +82,9 @@ type Opener func(*Signed) (any, bool)
 // FoldReportOpen is FoldReport for a device that can open some sealed
 // records: opened ones fold like clear ones; the view stays marked Sealed.
 func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now time.Time, open Opener) (ReportView, error) {
-	v := ReportView{ID: report.ID, Author: report.AuthorKey(), Created: report.Created, Status: StatusUnreviewed}
+	v := ReportView{ID: report.ID, Author: report.AuthorKey(), Created: report.Created, Status: StatusUnreviewed,
+		Version: report.ID}
+	textOf := report.ID // the record v.Report was read from
 	v.History = append(v.History, Event{ID: report.ID, Kind: report.Kind, Author: v.Author, Created: report.Created})
 	newer := false
 	payload := func(r *Signed) (any, error) {
@@ -100,12 +116,13 @@ func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now tim
 	sort.Slice(rel, func(i, j int) bool { return Before(rel[i], rel[j]) })
 
 	type review struct {
-		ev   Event
-		prev []ID
+		ev        Event
+		prev      []ID
+		confirmed bool
 	}
 	var reviews []review
 	superseded := map[ID]bool{}
-	reviewed := false
+	reviewed, unreadReview := false, false
 	for _, r := range rel {
 		ev := Event{ID: r.ID, Kind: r.Kind, Author: r.AuthorKey(), Created: r.Created}
 		p, err := payload(r)
@@ -119,6 +136,7 @@ func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now tim
 			}
 			v.Report = pl.Report
 			v.Amendments++
+			v.Version, textOf = r.ID, r.ID
 		case *RetractPayload:
 			if !sameID(pl.Target, report.ID) || r.AuthorKey() != v.Author {
 				continue
@@ -131,6 +149,11 @@ func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now tim
 				continue
 			}
 			ev.Status, ev.Note = pl.Status, pl.Note
+			if len(pl.Publish) == len(ID{}) {
+				var id ID
+				copy(id[:], pl.Publish)
+				ev.Publish = &id
+			}
 			var prev []ID
 			for _, b := range pl.Prev {
 				var id ID
@@ -138,10 +161,11 @@ func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now tim
 				prev = append(prev, id)
 				superseded[id] = true
 			}
-			reviews = append(reviews, review{ev, prev})
+			confirmed := ms.Confirmed(r.AuthorKey(), r.ID)
+			reviews = append(reviews, review{ev, prev, confirmed})
 			// A revoked reviewer's unaccepted review clears nothing: a
 			// seized coordinator's phone must not confirm its own forgeries.
-			if ms.Confirmed(r.AuthorKey(), r.ID) {
+			if confirmed {
 				reviewed = true
 			}
 		case *SealedEnvelope:
@@ -150,12 +174,16 @@ func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now tim
 			}
 			if r.Kind == KindAmend {
 				v.Amendments++
+				v.Version = r.ID
 			}
 			if r.Kind == KindRetract {
 				v.Retracted = true
 			}
-			if r.Kind == KindReview && ms.Confirmed(r.AuthorKey(), r.ID) {
-				reviewed = true
+			if r.Kind == KindReview {
+				unreadReview = true
+				if ms.Confirmed(r.AuthorKey(), r.ID) {
+					reviewed = true
+				}
 			}
 		default:
 			continue
@@ -165,10 +193,17 @@ func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now tim
 	// Heads: reviews no later review lists as seen. The latest head gives the
 	// status; heads by different coordinators that disagree are a conflict.
 	var heads []Event
+	v.TextApproved = !unreadReview && textOf == v.Version && (!v.Sealed || v.Opened)
 	for _, r := range reviews {
 		if !superseded[r.ev.ID] {
 			heads = append(heads, r.ev)
+			if r.ev.Publish == nil || *r.ev.Publish != v.Version || !r.confirmed {
+				v.TextApproved = false
+			}
 		}
+	}
+	if len(heads) == 0 {
+		v.TextApproved = false
 	}
 	for i := range v.History {
 		if v.History[i].Kind == KindReview && !superseded[v.History[i].ID] {

@@ -153,12 +153,17 @@ type RetractPayload struct {
 }
 
 // ReviewPayload is a coordinator's verdict. Prev lists the review heads the
-// reviewer saw, so concurrent reviews are detectable.
+// reviewer saw, so concurrent reviews are detectable. Publish, when set,
+// approves the free text of one version of the report for public exports:
+// it names the record (the report, or the amendment) whose title,
+// description and source the reviewer read. An amendment made after it
+// is a version nobody approved (ReportView.TextApproved).
 type ReviewPayload struct {
-	Target []byte   `cbor:"1,keyasint"`
-	Status string   `cbor:"2,keyasint"`
-	Note   string   `cbor:"3,keyasint,omitempty"`
-	Prev   [][]byte `cbor:"4,keyasint,omitempty"`
+	Target  []byte   `cbor:"1,keyasint"`
+	Status  string   `cbor:"2,keyasint"`
+	Note    string   `cbor:"3,keyasint,omitempty"`
+	Prev    [][]byte `cbor:"4,keyasint,omitempty"`
+	Publish []byte   `cbor:"5,keyasint,omitempty"`
 }
 
 // CheckinPayload is an observer's presence signal.

@@ -286,6 +286,11 @@ func validatePayload(p any) error {
 				return err
 			}
 		}
+		if v.Publish != nil {
+			if _, err := idFromBytes("payload.publish", v.Publish); err != nil {
+				return err
+			}
+		}
 		return checkText("payload.note", v.Note, MaxNoteLen, false)
 	case *CheckinPayload:
 		if !slices.Contains(CheckinStatuses, v.Status) {

@@ -84,7 +84,6 @@ type (
 		AcceptNone     bool
 	}
 	reqRef    struct{ Ref, Reason string }
-	reqReview struct{ Report, Status, Note string }
 	reqAttach struct {
 		Name string
 		Data []byte
@@ -110,7 +109,7 @@ var actHandlers = map[string]func(a act.Actions, body []byte) (any, error){
 	"submit":    decoded(func(a act.Actions, r act.Submission) (any, error) { return a.Submit(r) }),
 	"amend":     decoded(func(a act.Actions, r act.Amendment) (any, error) { return a.Amend(r) }),
 	"retract":   decoded(func(a act.Actions, r reqRef) (any, error) { return a.Retract(r.Ref, r.Reason) }),
-	"review":    decoded(func(a act.Actions, r reqReview) (any, error) { return a.Review(r.Report, r.Status, r.Note) }),
+	"review":    decoded(func(a act.Actions, r act.Verdict) (any, error) { return a.Review(r) }),
 	"checkin":   decoded(func(a act.Actions, r incident.CheckinPayload) (any, error) { return a.Checkin(r) }),
 	"alert":     decoded(func(a act.Actions, r incident.AlertPayload) (any, error) { return a.Alert(r) }),
 	"report":    decoded(func(a act.Actions, ref string) (any, error) { return a.Report(ref) }),
@@ -266,8 +265,8 @@ func (r *remote) Amend(a act.Amendment) (act.Created, error) {
 func (r *remote) Retract(report, reason string) (act.Retraction, error) {
 	return callAs[act.Retraction](r, "retract", reqRef{report, reason})
 }
-func (r *remote) Review(report, status, note string) (act.Created, error) {
-	return callAs[act.Created](r, "review", reqReview{report, status, note})
+func (r *remote) Review(v act.Verdict) (act.Created, error) {
+	return callAs[act.Created](r, "review", v)
 }
 func (r *remote) Checkin(c incident.CheckinPayload) (act.Created, error) {
 	return callAs[act.Created](r, "checkin", c)

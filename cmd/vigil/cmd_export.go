@@ -126,8 +126,9 @@ func (c *cli) cmdExport(args []string) error {
 		if c.json {
 			out := map[string]any{"out": *out, "format": *format, "reports": res.Reports,
 				"skipped_no_location": res.SkippedNoLocation, "public": *public, "left_out_unverified": res.DroppedUnverified,
-				"left_out_withdrawn": res.DroppedWithdrawn,
-				"needs_newer_vigil":  res.Newer, "dropped_newer": res.DroppedNewer}
+				"left_out_withdrawn": res.DroppedWithdrawn, "text_withheld": res.WithheldText,
+				"text_withheld_station": res.WithheldStation,
+				"needs_newer_vigil":     res.Newer, "dropped_newer": res.DroppedNewer}
 			if !*public {
 				out["mission"] = res.Mission.String()
 			}
@@ -151,7 +152,13 @@ func (c *cli) cmdExport(args []string) error {
 			fmt.Fprintf(c.stderr, "Left out %s rejected or retracted.\n", incident.Plural(res.DroppedWithdrawn, "report"))
 		}
 		if res.DroppedSealed > 0 {
-			fmt.Fprintf(c.stderr, "Left out %d sealed reports (public exports carry no sealed bodies).\n", res.DroppedSealed)
+			fmt.Fprintf(c.stderr, "Left out %s this device cannot open.\n", incident.Plural(res.DroppedSealed, "sealed report"))
+		}
+		if res.WithheldText > 0 {
+			fmt.Fprintf(c.stderr, "Withheld the text of %s no coordinator approved for publication as it stands (`vigil review ID --status S --publish`).\n", incident.Plural(res.WithheldText, "report"))
+		}
+		if res.WithheldStation > 0 {
+			fmt.Fprintf(c.stderr, "Withheld the approved text of %s: it names a station this file does not show.\n", incident.Plural(res.WithheldStation, "report"))
 		}
 		if res.DroppedNewer > 0 {
 			fmt.Fprintf(c.stderr, "Left out %s (reports or other records) that %s a newer Vigil (this version cannot judge them fit to publish).\n", incident.Plural(res.DroppedNewer, "record"), incident.Verb(res.DroppedNewer, "needs", "need"))

@@ -11,6 +11,7 @@ func (c *cli) cmdReview(args []string) error {
 	fs := newFlags("review")
 	status := fs.String("status", "", "verified, corroborated, rejected or escalated")
 	note := fs.String("note", "", "what you checked, or why")
+	publish := fs.Bool("publish", false, "approve the report's text (title, description, source), as this device holds it now, for public exports")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -21,6 +22,9 @@ func (c *cli) cmdReview(args []string) error {
 	if !slices.Contains(incident.ReviewStatuses, *status) {
 		return usagef("review: --status must be verified, corroborated, rejected or escalated")
 	}
+	if *publish && *status == "rejected" {
+		return usagef("review: --publish does not go with --status rejected (a rejected report is never published)")
+	}
 	if err := checkUTF8(map[string]string{"note": *note}); err != nil {
 		return err
 	}
@@ -28,9 +32,12 @@ func (c *cli) cmdReview(args []string) error {
 		return err
 	}
 	return c.withActions(func(a act.Actions) error {
-		cr, err := a.Review(pos[0], *status, *note)
+		cr, err := a.Review(act.Verdict{Report: pos[0], Status: *status, Note: *note, Publish: *publish})
 		if err != nil {
 			return err
+		}
+		if *publish {
+			return c.printID(cr.ID, "Review saved on this device; the report's text as you have it now is approved for public exports (an amendment withdraws the approval).")
 		}
 		return c.printID(cr.ID, "Review saved on this device.")
 	})

@@ -361,7 +361,9 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   report show ID
   report amend ID [any report add flag]
   report retract ID --reason TEXT         a second retract says so and writes nothing
-  review ID --status verified|corroborated|rejected|escalated [--note TEXT]
+  review ID --status verified|corroborated|rejected|escalated [--note TEXT] [--publish]
+                                          --publish approves the report's text as held now for public
+                                          exports; an amendment, or a review without it, withdraws that
   checkin --status arrived|opened|all_quiet|closed [--station CODE]
   alert [--note TEXT] [--station CODE]    observer in danger
   bundle export --out FILE [--since T] [--to RECIPIENT | --passphrase-file F]

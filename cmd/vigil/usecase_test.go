@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-mesh/vigil/app"
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
@@ -79,7 +80,9 @@ func TestUseCasesThroughEveryAdapter(t *testing.T) {
 			}},
 		{name: "observer reviews", actor: "obs", refused: "an observer may not sign review records",
 			args: []string{"review", closed, "--status", "verified"},
-			app:  func(b *app.StoreBackend) error { return b.Review(closedID, "verified", "") }},
+			app: func(b *app.StoreBackend) error {
+				return b.Review(act.Verdict{Report: closedID.String(), Status: "verified"})
+			}},
 		{name: "observer invites", actor: "obs", refused: "only coordinators can invite",
 			args: []string{"mission", "invite", "--role", "observer"},
 			app: func(b *app.StoreBackend) error {
@@ -139,11 +142,13 @@ func TestUseCasesThroughEveryAdapter(t *testing.T) {
 			}},
 		{name: "coordinator reviews", actor: "coord",
 			args: []string{"review", closed, "--status", "verified", "--note", "Seen by two observers"},
-			app:  func(b *app.StoreBackend) error { return b.Review(closedID, "verified", "Seen by two observers") }},
+			app: func(b *app.StoreBackend) error {
+				return b.Review(act.Verdict{Report: closedID.String(), Status: "verified", Note: "Seen by two observers"})
+			}},
 		{name: "review of a report not held", actor: "coord", refused: "no report on this device has an ID starting with",
 			args: []string{"review", "bafkreizzzzzzzzzz", "--status", "verified"},
 			app: func(b *app.StoreBackend) error {
-				_, err := b.Desk().Review("bafkreizzzzzzzzzz", "verified", "")
+				_, err := b.Desk().Review(act.Verdict{Report: "bafkreizzzzzzzzzz", Status: "verified"})
 				return err
 			}},
 		{name: "revoke the founder", actor: "coord", refused: "founded the mission and cannot be revoked",

@@ -49,7 +49,7 @@ type Actions interface {
 	Submit(s Submission) (Created, error)
 	Amend(a Amendment) (Created, error)
 	Retract(report, reason string) (Retraction, error)
-	Review(report, status, note string) (Created, error)
+	Review(v Verdict) (Created, error)
 	Checkin(c incident.CheckinPayload) (Created, error)
 	Alert(a incident.AlertPayload) (Created, error)
 
@@ -293,30 +293,62 @@ func (d *Desk) Retract(ref, reason string) (Retraction, error) {
 	return Retraction{ID: rec.ID, Report: id}, nil
 }
 
+// Verdict is a coordinator's review of a report.
+type Verdict struct {
+	Report string `json:"report"`
+	Status string `json:"status"`
+	Note   string `json:"note,omitempty"`
+	// Publish approves the report's free text (title, description,
+	// source) for public exports, as of the version Seen names, or the
+	// version this device holds now when Seen is empty. A review without
+	// it leaves the text unapproved, whatever earlier reviews said.
+	Publish bool `json:"publish,omitempty"`
+	// Seen is the version (ReportView.Version) the person read; when the
+	// report has been amended since, the review is refused, so that
+	// nobody approves a text they did not read.
+	Seen string `json:"seen,omitempty"`
+}
+
+// ErrAmendedSince is the cause of the refusal of a review whose Seen
+// is no longer the report's version.
+var ErrAmendedSince = errors.New("the report was amended since it was read")
+
 // Review stores a coordinator's verdict on a report, superseding the
 // current heads.
-func (d *Desk) Review(ref, status, note string) (Created, error) {
-	if !slices.Contains(incident.ReviewStatuses, status) {
-		return Created{}, invalid("status", "%q is not a review status (want verified, corroborated, rejected or escalated)", status)
+func (d *Desk) Review(r Verdict) (Created, error) {
+	if !slices.Contains(incident.ReviewStatuses, r.Status) {
+		return Created{}, invalid("status", "%q is not a review status (want verified, corroborated, rejected or escalated)", r.Status)
 	}
-	if err := text("note", note); err != nil {
+	if r.Publish && r.Status == "rejected" {
+		return Created{}, invalid("publish", "a rejected report is never published")
+	}
+	if err := text("note", r.Note); err != nil {
 		return Created{}, err
 	}
 	ms, err := d.mission()
 	if err != nil {
 		return Created{}, err
 	}
-	id, err := d.ResolveReport(ref)
+	id, err := d.ResolveReport(r.Report)
 	if err != nil {
 		return Created{}, err
 	}
 	if err := d.mayPut(ms, incident.KindReview); err != nil {
 		return Created{}, err
 	}
-	if _, err := d.report(id); err != nil {
+	v, err := d.report(id)
+	if err != nil {
 		return Created{}, err
 	}
-	rec, err := d.st.Review(id, status, note)
+	if r.Seen != "" && r.Seen != v.Version.String() {
+		return Created{}, &Error{Code: Refused, Cause: ErrAmendedSince,
+			Msg: fmt.Sprintf("report %s was amended since you read it: read it again before reviewing it", id)}
+	}
+	var publish *incident.ID
+	if r.Publish {
+		publish = &v.Version
+	}
+	rec, err := d.st.ReviewPublish(id, r.Status, r.Note, publish)
 	if err != nil {
 		return Created{}, classify(err)
 	}

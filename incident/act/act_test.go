@@ -112,17 +112,20 @@ func TestRefusalsAreClassified(t *testing.T) {
 			_, err := obs.Submit(Submission{Report: report("x"), Files: []Attachment{{Name: "gone.jpg"}}})
 			return err
 		}, FileGone, ""},
-		{"observer reviews", func() error { _, err := obs.Review(mine.ID.String(), "verified", ""); return err }, Forbidden, ""},
+		{"observer reviews", func() error { _, err := obs.Review(Verdict{Report: mine.ID.String(), Status: "verified"}); return err }, Forbidden, ""},
 		{"observer invites", func() error { _, err := obs.Invite(InviteRequest{Role: "observer"}); return err }, Forbidden, ""},
-		{"bad review status", func() error { _, err := coord.Review(mine.ID.String(), "great", ""); return err }, Invalid, "status"},
+		{"bad review status", func() error { _, err := coord.Review(Verdict{Report: mine.ID.String(), Status: "great"}); return err }, Invalid, "status"},
 		{"coordinator amends another's", func() error {
 			_, err := coord.Amend(Amendment{Target: mine.ID.String(), Report: report("y")})
 			return err
 		}, NotMine, ""},
 		{"coordinator retracts another's", func() error { _, err := coord.Retract(mine.ID.String(), "no"); return err }, NotMine, ""},
 		{"retract without a reason", func() error { _, err := obs.Retract(mine.ID.String(), ""); return err }, Invalid, "reason"},
-		{"a prefix of nothing", func() error { _, err := coord.Review("bafkreizzzzzzzzzz", "verified", ""); return err }, NotFound, ""},
-		{"a malformed reference", func() error { _, err := coord.Review("x y", "verified", ""); return err }, Invalid, "report"},
+		{"a prefix of nothing", func() error {
+			_, err := coord.Review(Verdict{Report: "bafkreizzzzzzzzzz", Status: "verified"})
+			return err
+		}, NotFound, ""},
+		{"a malformed reference", func() error { _, err := coord.Review(Verdict{Report: "x y", Status: "verified"}); return err }, Invalid, "report"},
 		{"revoke the founder", func() error {
 			_, err := coord.Revoke(coord.st.Author().String(), "", false)
 			return err

@@ -38,7 +38,7 @@ type Request struct {
 type Result struct {
 	Reports           int // reports written
 	SkippedNoLocation int // GeoJSON: reports without coordinates
-	DroppedSealed     int // public exports: sealed reports left out
+	DroppedSealed     int // public exports: sealed reports this device cannot open, left out
 	// DroppedUnverified, DroppedWithdrawn (public exports): reports no
 	// coordinator verified or corroborated, and rejected or retracted ones.
 	DroppedUnverified, DroppedWithdrawn int
@@ -49,6 +49,11 @@ type Result struct {
 	// added, and records of kinds this build does not know, left out.
 	// What this build cannot read it cannot anonymise.
 	DroppedNewer int
+	// WithheldText (public exports): published reports whose free text
+	// was left out, as no coordinator approved it for publication as it
+	// stands; WithheldStation: approved, but naming a station the file
+	// does not show.
+	WithheldText, WithheldStation int
 }
 
 // PracticeNotice marks every export of a practice mission (vigil demo).
@@ -91,7 +96,11 @@ func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
 	var pub *Anonymizer
 	notice := ""
 	if req.Public {
-		pub = NewAnonymizer(views, PublicOptions{Private: ms.PrivateFields(), Unverified: req.Unverified})
+		stations, err := StationRegistry(st)
+		if err != nil {
+			return res, err
+		}
+		pub = NewAnonymizer(views, PublicOptions{Private: ms.PrivateFields(), Unverified: req.Unverified, Stations: stations})
 		pub.NewerRecords = len(newer)
 		// The notice counts what was dropped, so judge every row first.
 		rows := make([]*incident.ReportJSON, len(views))
@@ -104,6 +113,7 @@ func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
 		res.DroppedSealed = pub.Dropped
 		res.DroppedUnverified, res.DroppedWithdrawn = pub.DroppedUnverified, pub.DroppedWithdrawn
 		res.DroppedNewer = pub.DroppedNewer + pub.NewerRecords
+		res.WithheldText, res.WithheldStation = pub.WithheldText, pub.WithheldStation
 		if st.Practice() {
 			notice = PracticeNotice + " " + notice
 		}

@@ -32,8 +32,8 @@ func goldenViews() []Item {
 	t0 := time.Date(2026, 11, 25, 7, 30, 15, 123e6, time.UTC).UnixMilli()
 	h := func(s string, n int) []byte { d := sha256.Sum256([]byte(s)); return bytes.Repeat(d[:], 2)[:n] }
 	views := []incident.ReportView{
-		{ // every field, with every character CSV must quote or escape
-			ID: id("quotes"), Author: author("a"), Created: t0, Status: "verified", Amendments: 2,
+		{ // every field, with every character CSV must quote or escape; its text approved for publication
+			ID: id("quotes"), Author: author("a"), Created: t0, Status: "verified", Amendments: 2, TextApproved: true,
 			Report: incident.ReportPayload{Category: "polling.vote_buying", Severity: 5, Occurred: t0 - 3600_000,
 				Station: "PS-0001, annex", Area: `"Old" Town`, Lat: micro(-1292123), Lon: micro(36821987), Precision: 12,
 				Title:       `He said "vote for us", then, left`,

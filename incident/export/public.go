@@ -9,8 +9,10 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
 )
 
 // Public exports (`export --public`) are for publication: nothing in them
@@ -23,10 +25,13 @@ import (
 //     disagreement among coordinators; Unverified adds the unreviewed,
 //     escalated and disputed ones, each marked by its status column.
 //     Rejected and retracted reports never go: a false or withdrawn
-//     report published under the mission's name does harm.
-//   - no free text (title, description, source): it names people and
-//     places, stations included, and nothing yet records a coordinator's
-//     approval of a text for publication.
+//     report published under the mission's name does harm. Sealed
+//     reports go like any other when this device can open them (a
+//     coordinator's), and are left out, counted, when it cannot.
+//   - free text (title, description, source) only as the coordinators
+//     approved it for publication (publicText, the one rule every format
+//     follows): free text names people and places, and only a person
+//     who read it can judge it fit to publish.
 //   - no author, not even a pseudonym: a pseudonym shared by one
 //     observer's rows links them, and so places that observer.
 
@@ -44,6 +49,10 @@ type PublicOptions struct {
 	// Unverified adds the reports no coordinator verified or
 	// corroborated (unreviewed, escalated, disputed), marked by status.
 	Unverified bool
+	// Stations is the mission's station registry: an approved text that
+	// names a station (by code or registered name) that this export does
+	// not show is withheld. Codes the reports give count without it.
+	Stations []incident.StationPayload
 }
 
 // Anonymizer turns report views into public rows. Build it over every
@@ -66,6 +75,14 @@ type Anonymizer struct {
 	// NewerRecords is set by the caller: the records of kinds this build
 	// does not know, which a public export leaves out (Notice says so).
 	NewerRecords int
+	// WithheldText counts the published reports whose free text was left
+	// out because the coordinators had not approved it as it stands;
+	// WithheldStation those whose approved text names a station this
+	// export does not show.
+	WithheldText, WithheldStation int
+
+	hidden map[string]bool // normalised codes and names of the stations not shown
+	maxLen int             // the most words in a key of hidden
 }
 
 // NewAnonymizer prepares a public export of views.
@@ -92,14 +109,96 @@ func NewAnonymizer(views []incident.ReportView, o PublicOptions) *Anonymizer {
 			a.areas[st] = v.Report.Area
 		}
 	}
+	a.hidden = map[string]bool{}
+	hide := func(code, name string) {
+		if code == "" || len(a.observers[code]) >= o.MinObservers {
+			return
+		}
+		for _, s := range []string{code, name} {
+			if w := words(s); len(w) > 0 {
+				a.hidden[strings.Join(w, " ")] = true
+				a.maxLen = max(a.maxLen, len(w))
+			}
+		}
+	}
+	for _, st := range o.Stations {
+		hide(st.Code, st.Name)
+	}
+	for _, v := range views {
+		hide(v.Report.Station, "")
+	}
 	return a
+}
+
+// StationRegistry returns the station records st holds, for
+// PublicOptions.Stations.
+func StationRegistry(st *store.Store) ([]incident.StationPayload, error) {
+	recs, err := st.ByKind(incident.KindStation)
+	if err != nil {
+		return nil, err
+	}
+	var out []incident.StationPayload
+	for _, r := range recs {
+		if p, err := r.DecodePayload(); err == nil {
+			if sp, ok := p.(*incident.StationPayload); ok {
+				out = append(out, *sp)
+			}
+		}
+	}
+	return out, nil
+}
+
+// words splits s into lowercase runs of letters and digits: "PS-0042"
+// and "ps 0042" are the same words, so a code is found however it is
+// typed.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// namesHidden reports whether text names a station this export does not
+// show: one of hidden's keys as consecutive words of text.
+func (a *Anonymizer) namesHidden(text string) bool {
+	w := words(text)
+	for i := range w {
+		for n := 1; n <= a.maxLen && i+n <= len(w); n++ {
+			if a.hidden[strings.Join(w[i:i+n], " ")] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// publicText is the rule for the free text of a public row, which every
+// public format writes as Public returns it: the title, description and
+// source of the version of v the coordinators approved
+// (ReportView.TextApproved: every head of the review chain approves the
+// version shown, so an amendment since withdraws it), exactly as
+// written; or none. An approved text that names a station this export
+// does not show (too few observers reported from it) is withheld as
+// well: the approval was given without knowing what this file hides.
+// ok says whether the text goes out; otherwise why counts the reason.
+func (a *Anonymizer) publicText(v incident.ReportView) (ok bool, why *int) {
+	r := &v.Report
+	if r.Title == "" && r.Description == "" && r.Source == "" {
+		return false, nil
+	}
+	if !v.TextApproved {
+		return false, &a.WithheldText
+	}
+	for _, s := range []string{r.Title, r.Description, r.Source} {
+		if a.namesHidden(s) {
+			return false, &a.WithheldStation
+		}
+	}
+	return true, nil
 }
 
 // leftOut returns the counter of the reason v stays out of the file, or
 // nil when it goes in.
 func (a *Anonymizer) leftOut(v incident.ReportView) *int {
 	switch {
-	case v.Sealed:
+	case v.Sealed && !v.Opened:
 		return &a.Dropped
 	case v.HasFlag(incident.FlagNewerFields):
 		return &a.DroppedNewer
@@ -130,8 +229,8 @@ func hourString(ms int64) string {
 }
 
 // Public returns the public row of v, or false when v must be left out
-// (sealed reports: their bodies are for coordinators only; reports with
-// fields a newer Vigil added: a newer mission policy may cover them).
+// (sealed reports this device cannot open; reports with fields a newer
+// Vigil added: a newer mission policy may cover them).
 func (a *Anonymizer) Public(v incident.ReportView) (incident.ReportJSON, bool) {
 	if n := a.leftOut(v); n != nil {
 		*n++
@@ -140,7 +239,12 @@ func (a *Anonymizer) Public(v incident.ReportView) (incident.ReportJSON, bool) {
 	j := v.JSON(false)
 	j.ID = a.pseudonym(v.ID)
 	j.Author = ""
-	j.Title, j.Description, j.Source = nil, nil, nil
+	if ok, why := a.publicText(v); !ok {
+		j.Title, j.Description, j.Source = nil, nil, nil
+		if why != nil {
+			*why++
+		}
+	}
 	j.Created = hourString(v.Created)
 	if j.Occurred != nil {
 		o := hourString(v.Report.Occurred)
@@ -211,12 +315,14 @@ func (a *Anonymizer) Notice() string {
 	if a.opts.Unverified {
 		kept = "Reports no coordinator verified or corroborated are included, marked by their status"
 	}
-	return fmt.Sprintf("Anonymised public export. %s; left out: %d not verified, %d rejected or retracted, %d sealed. "+
-		"Removed or changed: authors (no pseudonym: nothing links one observer's reports); record IDs (replaced by "+
-		"pseudonyms that hold only within this file); free text (titles, descriptions, sources); station codes where "+
+	return fmt.Sprintf("Anonymised public export. %s; left out: %d not verified, %d rejected or retracted, %d sealed "+
+		"that this device cannot open. The free text (titles, descriptions, sources) goes only where the coordinators "+
+		"approved it for publication: withheld from %d reports for lack of approval, and from %d whose approved text names a "+
+		"station this file does not show. Removed or changed: authors (no pseudonym: nothing links one observer's "+
+		"reports); record IDs (replaced by pseudonyms that hold only within this file); station codes where "+
 		"fewer than %d observers reported (the area is shown instead); coordinates rounded to %g degrees (about %d km); "+
 		"times rounded down to the hour; attachments; fields the mission marks private (%s). "+
 		"This file carries no signatures and cannot be verified.%s",
-		kept, a.DroppedUnverified, a.DroppedWithdrawn, a.Dropped, a.opts.MinObservers, a.opts.GridDegrees,
-		int(a.opts.GridDegrees*111), private, newer)
+		kept, a.DroppedUnverified, a.DroppedWithdrawn, a.Dropped, a.WithheldText, a.WithheldStation,
+		a.opts.MinObservers, a.opts.GridDegrees, int(a.opts.GridDegrees*111), private, newer)
 }

@@ -93,8 +93,10 @@ func publicItems(t *testing.T, st *store.Store) ([]export.Item, *export.Anonymiz
 func TestPublicExportHidesKeysIDsAndFineCoordinates(t *testing.T) {
 	st, secrets := publicWorld(t)
 	items, an := publicItems(t, st)
-	if an.Dropped != 1 {
-		t.Fatalf("dropped %d sealed reports, want 1", an.Dropped)
+	// The coordinator opens the sealed report: it goes like any other,
+	// its text withheld like any other unapproved text.
+	if an.Dropped != 0 || len(items) != 6 || an.WithheldText != 6 {
+		t.Fatalf("left out %d sealed reports, published %d, withheld %d texts; want 0, 6, 6", an.Dropped, len(items), an.WithheldText)
 	}
 	outputs := map[string]*bytes.Buffer{"csv": {}, "jsonl": {}, "geojson": {}}
 	cw, _ := export.NewNoticeCSV(outputs["csv"], true, an.Notice())
@@ -245,4 +247,73 @@ func b2i(b bool) byte {
 		return 1
 	}
 	return 0
+}
+
+// TestPublicTextOnlyAsApproved: a public row carries a report's free text
+// exactly as the coordinators approved it, and nothing of it otherwise;
+// approved text that names a station the file does not show is withheld;
+// private fields stay private; the notice counts what was withheld.
+func TestPublicTextOnlyAsApproved(t *testing.T) {
+	report := func(title, description, source, station string) incident.ReportPayload {
+		return incident.ReportPayload{Category: "polling.closure", Severity: 2, Title: title, Description: description,
+			Source: source, Station: station}
+	}
+	// PS-0042: three observers, shown. PS-0777: one observer, hidden.
+	// PS-0999: in the registry only ("Hill School"), hidden.
+	var views []incident.ReportView
+	for i := range 3 {
+		views = append(views, incident.ReportView{ID: incident.ID{0x40, byte(i)}, Author: incident.Author{byte(i + 1)},
+			Status: "verified", Report: report("queue", "", "", "PS-0042")})
+	}
+	stations := []incident.StationPayload{{Code: "PS-0042", Name: "Lake Hall"}, {Code: "PS-0777", Name: "Kessa Market"},
+		{Code: "PS-0999", Name: "Hill School"}}
+	for _, tc := range []struct {
+		name     string
+		approved bool
+		r        incident.ReportPayload
+		private  []string
+		want     [3]string // title, description, source published ("" for none)
+		withheld [2]int    // WithheldText, WithheldStation
+	}{
+		{"not approved", false, report("Closed early", "Seen by Amina", "phone", ""), nil, [3]string{}, [2]int{1, 0}},
+		{"approved", true, report("Closed early", "Seen by two voters", "phone", ""), nil,
+			[3]string{"Closed early", "Seen by two voters", "phone"}, [2]int{}},
+		{"approved, names a station shown", true, report("Closed early at PS-0042", "Lake Hall shut", "", "PS-0042"), nil,
+			[3]string{"Closed early at PS-0042", "Lake Hall shut"}, [2]int{}},
+		{"approved, names a hidden station's code", true, report("Closed", "Then ps 0777 shut too", "", ""), nil,
+			[3]string{}, [2]int{0, 1}},
+		{"approved, names a registered station's name", true, report("Closed", "", "the hill school guard", ""), nil,
+			[3]string{}, [2]int{0, 1}},
+		{"approved, its own station hidden", true, report("Closed at PS-0777", "", "", "PS-0777"), nil,
+			[3]string{}, [2]int{0, 1}},
+		{"approved, a longer code is another station", true, report("PS-07770 is no station", "", "", ""), nil,
+			[3]string{"PS-07770 is no station"}, [2]int{}},
+		{"approved, description private", true, report("Closed early", "Seen by two voters", "", ""), []string{"description"},
+			[3]string{"Closed early"}, [2]int{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := incident.ReportView{ID: incident.ID{0x99}, Author: incident.Author{0x99}, Status: "verified",
+				TextApproved: tc.approved, Report: tc.r}
+			v.Version = v.ID
+			an := export.NewAnonymizer(append(slices.Clone(views), v),
+				export.PublicOptions{Stations: stations, Private: tc.private})
+			j, ok := an.Public(v)
+			if !ok {
+				t.Fatal("the report is not published")
+			}
+			for i, got := range []*string{j.Title, j.Description, j.Source} {
+				if (got == nil) != (tc.want[i] == "") || got != nil && *got != tc.want[i] {
+					t.Errorf("field %d = %v, want %q", i, got, tc.want[i])
+				}
+			}
+			if got := [2]int{an.WithheldText, an.WithheldStation}; got != tc.withheld {
+				t.Errorf("withheld %v, want %v", got, tc.withheld)
+			}
+			want := fmt.Sprintf("withheld from %d reports for lack of approval, and from %d whose approved text names a station",
+				tc.withheld[0], tc.withheld[1])
+			if !strings.Contains(an.Notice(), want) {
+				t.Errorf("the notice does not say %q:\n%s", want, an.Notice())
+			}
+		})
+	}
 }

@@ -117,6 +117,13 @@ func (s *Store) PutMaybeSealed(sealed bool, kind incident.Kind, target *incident
 // review heads this device holds (so a later review replaces them rather
 // than conflicting), and is sealed when the report is.
 func (s *Store) Review(id incident.ID, status, note string) (*incident.Signed, error) {
+	return s.ReviewPublish(id, status, note, nil)
+}
+
+// ReviewPublish is Review that, with publish set, also approves the free
+// text of that version of the report (a record ID: the report or one of
+// its amendments) for public exports.
+func (s *Store) ReviewPublish(id incident.ID, status, note string, publish *incident.ID) (*incident.Signed, error) {
 	v, err := s.Report(id)
 	if err != nil {
 		return nil, err
@@ -130,6 +137,9 @@ func (s *Store) Review(id incident.ID, status, note string) (*incident.Signed, e
 			prev = append(prev, e.ID.Bytes())
 		}
 	}
-	return s.PutMaybeSealed(v.Sealed, incident.KindReview, &id,
-		incident.ReviewPayload{Target: id.Bytes(), Status: status, Note: note, Prev: prev})
+	p := incident.ReviewPayload{Target: id.Bytes(), Status: status, Note: note, Prev: prev}
+	if publish != nil {
+		p.Publish = publish.Bytes()
+	}
+	return s.PutMaybeSealed(v.Sealed, incident.KindReview, &id, p)
 }
