@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -228,6 +229,13 @@ func hourString(ms int64) string {
 	return time.UnixMilli(ms).UTC().Truncate(time.Hour).Format(time.RFC3339)
 }
 
+// authorFlags are the flags about a report's author rather than the
+// report: a public export drops them.
+var authorFlags = map[string]bool{
+	incident.FlagAuthorRevoked: true, incident.FlagUnconfirmed: true, incident.FlagDuplicateToken: true,
+	incident.FlagInviteRevoked: true, incident.FlagInviteClosed: true,
+}
+
 // Public returns the public row of v, or false when v must be left out
 // (sealed reports this device cannot open; reports with fields a newer
 // Vigil added: a newer mission policy may cover them).
@@ -268,6 +276,12 @@ func (a *Anonymizer) Public(v incident.ReportView) (incident.ReportJSON, bool) {
 	j.Attachments = []string{}
 	j.Delivery = nil
 	j.History = nil
+	// Flags that follow the author (revoked, unconfirmed, a shared or
+	// closed invite) and whether the observer sealed would mark all of one
+	// observer's rows alike: a pseudonym by another name. Only flags about
+	// the report itself stay.
+	j.Flags = slices.DeleteFunc(j.Flags, func(f string) bool { return authorFlags[f] })
+	j.Sealed = false
 	for _, f := range a.opts.Private {
 		switch f {
 		case "title":
@@ -318,7 +332,7 @@ func (a *Anonymizer) Notice() string {
 	return fmt.Sprintf("Anonymised public export. %s; left out: %d not verified, %d rejected or retracted, %d sealed "+
 		"that this device cannot open. The free text (titles, descriptions, sources) goes only where the coordinators "+
 		"approved it for publication: withheld from %d reports for lack of approval, and from %d whose approved text names a "+
-		"station this file does not show. Removed or changed: authors (no pseudonym: nothing links one observer's "+
+		"station this file does not show. Removed or changed: authors (no pseudonym, no flag about the author, no sealed mark: nothing links one observer's "+
 		"reports); record IDs (replaced by pseudonyms that hold only within this file); station codes where "+
 		"fewer than %d observers reported (the area is shown instead); coordinates rounded to %g degrees (about %d km); "+
 		"times rounded down to the hour; attachments; fields the mission marks private (%s). "+
