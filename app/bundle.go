@@ -36,6 +36,9 @@ type BundleRequest struct {
 	ForCoordinators bool
 	// Passphrase, when set, encrypts the bundle with it instead.
 	Passphrase []byte
+	// Plain writes it unencrypted. With none of these, the bundle is
+	// encrypted for the mission's members (its current secret epoch).
+	Plain bool
 }
 
 // ImportSummary is what an import did.
@@ -46,7 +49,8 @@ const nothingStored = "; nothing was stored"
 
 // ExportBundle writes the bundle to w (act.Desk.ExportBundle).
 func (b *StoreBackend) ExportBundle(req BundleRequest, w io.Writer) (int, error) {
-	res, err := b.desk.ExportBundle(act.BundleRequest{Since: req.Since, Passphrase: req.Passphrase, ForCoordinators: req.ForCoordinators}, w)
+	res, err := b.desk.ExportBundle(act.BundleRequest{Since: req.Since, Passphrase: req.Passphrase,
+		ForCoordinators: req.ForCoordinators, Plain: req.Plain}, w)
 	return res.Records, err
 }
 

@@ -269,11 +269,11 @@ func TestBundleSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	var all, recent bytes.Buffer
-	n, err := obs.be.ExportBundle(BundleRequest{}, &all)
+	n, err := obs.be.ExportBundle(BundleRequest{Plain: true}, &all)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := obs.be.ExportBundle(BundleRequest{Since: time.Now().Add(time.Hour)}, &recent)
+	m, err := obs.be.ExportBundle(BundleRequest{Since: time.Now().Add(time.Hour), Plain: true}, &recent)
 	if err != nil {
 		t.Fatal(err)
 	}

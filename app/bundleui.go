@@ -26,7 +26,8 @@ var bundleSince = []time.Duration{0, time.Hour, 3 * time.Hour, 6 * time.Hour, 12
 
 // bundle protections, in the order the export dialog offers them.
 const (
-	protectCoordinators = iota
+	protectMembers = iota
+	protectCoordinators
 	protectPassphrase
 	protectNone
 )
@@ -83,8 +84,8 @@ func (ui *UI) showBundleExport() {
 	since := widget.NewSelect(sinceNames, nil)
 	since.SetSelectedIndex(0)
 
-	protectNames := []string{"🔒 " + T("bundle.protect_coordinators"), "🔑 " + T("bundle.protect_passphrase"), "🔓 " + T("bundle.protect_none")}
-	protectNotes := []string{T("bundle.protect_coordinators_note"), T("bundle.protect_passphrase_note"), T("bundle.protect_none_note")}
+	protectNames := []string{"👥 " + T("bundle.protect_members"), "🔒 " + T("bundle.protect_coordinators"), "🔑 " + T("bundle.protect_passphrase"), "🔓 " + T("bundle.protect_none")}
+	protectNotes := []string{T("bundle.protect_members_note"), T("bundle.protect_coordinators_note"), T("bundle.protect_passphrase_note"), T("bundle.protect_none_note")}
 	protect := widget.NewRadioGroup(protectNames, nil)
 	explain := note("")
 	pass := widget.NewPasswordEntry()
@@ -113,7 +114,7 @@ func (ui *UI) showBundleExport() {
 			fitDialog(d, 480)
 		}
 	}
-	protect.SetSelected(protectNames[protectCoordinators])
+	protect.SetSelected(protectNames[protectMembers])
 
 	progress := widget.NewProgressBarInfinite()
 	progress.Hide()
@@ -127,6 +128,8 @@ func (ui *UI) showBundleExport() {
 		switch choice() {
 		case protectCoordinators:
 			req.ForCoordinators = true
+		case protectNone:
+			req.Plain = true
 		case protectPassphrase:
 			if err := checkNewPassphrase(pass.Text, again.Text); err != nil {
 				ui.showError(err)

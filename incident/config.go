@@ -182,6 +182,16 @@ func readPrivateFields(v string) (string, error) {
 // MaxAttachmentBudget bounds the attachment_budget setting (1 TiB).
 const MaxAttachmentBudget = 1 << 40
 
+// ParseSize reads a byte count as people write it: a number, optionally
+// followed by B, KB, KiB, MB, MiB, GB or GiB (at most 1 TiB).
+func ParseSize(v string) (uint64, error) {
+	n, err := parseSize("", v)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(n, 10, 64)
+}
+
 // parseSize reads a byte count: a number, optionally followed by B, KB,
 // KiB, MB, MiB, GB or GiB.
 func parseSize(_, v string) (string, error) {

@@ -30,18 +30,33 @@ func (c *cli) bundleExport(args []string) error {
 	fs := newFlags("bundle export")
 	out := fs.String("out", "", "the bundle file to write")
 	since := fs.String("since", "", "only records claimed at or after T (mission and member records always go)")
-	to := fs.String("to", "", "encrypt to this age recipient (age1…)")
-	passFile := fs.String("passphrase-file", "", "encrypt with the passphrase in this file (given after `bundle export`)")
+	to := fs.String("to", "", "encrypt to this age recipient (age1…) instead of the mission's members")
+	passFile := fs.String("passphrase-file", "", "encrypt with the passphrase in this file (given after `bundle export`) instead of the mission's members")
+	plain := fs.Bool("plain", false, "do not encrypt: whoever finds the stick reads the mission's records (and, unsealed, their text)")
+	maxSize := fs.String("max-size", "", "the largest file to write, e.g. 50MB: records always go, attachment files while they fit")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usagef("bundle export: --out FILE is required")
 	}
-	if *to != "" && *passFile != "" {
-		return usagef("bundle export: give --to or --passphrase-file, not both")
+	set := 0
+	for _, b := range []bool{*to != "", *passFile != "", *plain} {
+		if b {
+			set++
+		}
 	}
-	var req act.BundleRequest
+	if set > 1 {
+		return usagef("bundle export: give one of --to, --passphrase-file and --plain")
+	}
+	req := act.BundleRequest{Plain: *plain}
+	if *maxSize != "" {
+		n, err := incident.ParseSize(*maxSize)
+		if err != nil {
+			return usagef("--max-size: %v", err)
+		}
+		req.MaxBytes = int64(n)
+	}
 	switch {
 	case *to != "":
 		if _, err := age.ParseX25519Recipient(*to); err != nil {
@@ -75,11 +90,33 @@ func (c *cli) bundleExport(args []string) error {
 			return err
 		}
 		if c.json {
-			return c.printJSON(map[string]any{"out": *out, "records": res.Records, "mission": res.Mission.String()})
+			return c.printJSON(map[string]any{"out": *out, "records": res.Records, "mission": res.Mission.String(),
+				"files": res.Files, "left_out": res.LeftOut, "left_out_bytes": res.LeftOutBytes, "missing": res.Missing,
+				"encryption": res.Encryption})
 		}
-		fmt.Fprintf(c.stderr, "Wrote %s to %s.\n", incident.Plural(res.Records, "record"), *out)
+		fmt.Fprintf(c.stderr, "Wrote %s and %s to %s, %s.\n", incident.Plural(res.Records, "record"),
+			incident.Plural(res.Files, "attachment file"), *out, encryptionWords[res.Encryption])
+		if res.LeftOut > 0 {
+			fmt.Fprintf(c.stderr, "Left out %s (%d bytes) that did not fit --max-size: they still travel over the mesh, or in a larger bundle.\n",
+				incident.Plural(res.LeftOut, "attachment file"), res.LeftOutBytes)
+		}
+		if res.Missing > 0 {
+			fmt.Fprintf(c.stderr, "%s named by these records %s not reached this device yet.\n",
+				incident.Plural(res.Missing, "attachment file"), incident.Verb(res.Missing, "has", "have"))
+		}
 		return nil
 	})
+}
+
+// encryptionWords says who can open a bundle.
+var encryptionWords = map[string]string{
+	"epoch":        "encrypted for the mission's members (any member's device imports it; nobody else can read it)",
+	"recipients":   "encrypted to the recipient given",
+	"passphrase":   "encrypted with the passphrase",
+	"coordinators": "encrypted to the mission's coordinators",
+	"none":         "NOT encrypted: whoever finds it reads the records it carries",
+	"coordinators_until_epoch": "encrypted to the mission's coordinators: this device has not met a member yet, so it " +
+		"holds no key for the mission's members (a carrier can carry the file, not import it)",
 }
 
 // writeAtomic writes path through a synced temporary file and a rename, so
@@ -116,6 +153,11 @@ type importSummary struct {
 	// (stored and passed on like the others).
 	NeedsNewer int            `json:"needs_newer_vigil"`
 	Rejections []rejectionOut `json:"rejections"`
+	// Files the bundle carried, and what became of them.
+	Files        int `json:"files"`
+	FilesStored  int `json:"files_stored"`
+	FilesHeld    int `json:"files_held"`
+	FilesIgnored int `json:"files_ignored"`
 }
 
 type rejectionOut struct {
@@ -152,7 +194,8 @@ func (c *cli) bundleImport(args []string) error {
 			return fmt.Errorf("%w; nothing was stored", err)
 		}
 		sum := importSummary{File: pos[0], Records: res.Records, Accepted: res.Accepted, Duplicate: res.Duplicate,
-			Quarantined: res.Quarantined, Rejected: res.Rejected, Released: res.Released, NeedsNewer: res.Newer, Rejections: []rejectionOut{}}
+			Quarantined: res.Quarantined, Rejected: res.Rejected, Released: res.Released, NeedsNewer: res.Newer, Rejections: []rejectionOut{},
+			Files: res.Files, FilesStored: res.FilesStored, FilesHeld: res.FilesHeld, FilesIgnored: res.FilesIgnored}
 		for _, r := range res.Rejections {
 			sum.Rejections = append(sum.Rejections, rejectionOut{ID: r.ID.String(), Reason: r.Err.Error()})
 		}
@@ -163,6 +206,10 @@ func (c *cli) bundleImport(args []string) error {
 		} else {
 			fmt.Fprintf(c.stdout, "accepted %d, duplicate %d, quarantined %d, rejected %d\n",
 				sum.Accepted, sum.Duplicate, sum.Quarantined, sum.Rejected)
+			if res.Files > 0 {
+				fmt.Fprintf(c.stdout, "attachment files: stored %d, held already %d, set aside %d (no record here names them, or the attachment budget is spent)\n",
+					res.FilesStored, res.FilesHeld, res.FilesIgnored)
+			}
 			if sum.Released > 0 {
 				fmt.Fprintf(c.stdout, "released %s that %s waiting for these\n", incident.Plural(sum.Released, "record"), incident.Verb(sum.Released, "was", "were"))
 			}

@@ -366,9 +366,10 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           exports; an amendment, or a review without it, withdraws that
   checkin --status arrived|opened|all_quiet|closed [--station CODE]
   alert [--note TEXT] [--station CODE]    observer in danger
-  bundle export --out FILE [--since T] [--to RECIPIENT | --passphrase-file F]
-                                          records on a file for a USB stick, encrypted with --to (an age1… key
-                                          from the recipient's "vigil status --json") or a passphrase file
+  bundle export --out FILE [--since T] [--max-size SIZE] [--to RECIPIENT | --passphrase-file F | --plain]
+                                          records and attachment files on a file for a USB stick, encrypted for
+                                          the mission's members; or to --to (an age1… key from the recipient's
+                                          "vigil status --json"), a passphrase file, or not at all (--plain)
   bundle import FILE [--passphrase-file F]
                                           store a bundle's valid records (exit 3 if some were rejected)
   attachment save ID --out DIR            the report's files under their names (sealed ones opened, if this device may)

@@ -306,13 +306,19 @@ func TestCarry(t *testing.T) {
 	if _, err := other.CreateMission(store.MissionSpec{Name: "Another"}); err != nil {
 		t.Fatal(err)
 	}
-	var foreign bytes.Buffer
-	if _, err := other.ExportBundle(BundleRequest{}, &foreign); err != nil {
+	var foreign, foreignSealed bytes.Buffer
+	if _, err := other.ExportBundle(BundleRequest{Plain: true}, &foreign); err != nil {
 		t.Fatal(err)
+	}
+	if b, err := other.ExportBundle(BundleRequest{}, &foreignSealed); err != nil || b.Encryption != "epoch" {
+		t.Fatalf("default bundle: %+v %v", b, err)
 	}
 	before, _ := coord.st.Counts()
 	if _, err := coord.ImportBundle(ImportRequest{Name: "foreign.vgb", Data: foreign.Bytes()}); CodeOf(err) != BadFile {
 		t.Errorf("another mission's bundle: %v", err)
+	}
+	if _, err := coord.ImportBundle(ImportRequest{Name: "foreign-sealed.vgb", Data: foreignSealed.Bytes()}); CodeOf(err) != CannotOpen {
+		t.Errorf("another mission's bundle, encrypted for its members: %v", err)
 	}
 	if _, err := coord.ImportBundle(ImportRequest{Name: "junk.vgb", Data: []byte("not a bundle")}); CodeOf(err) != BadFile {
 		t.Errorf("junk: %v", err)

@@ -69,78 +69,131 @@ func (d *Desk) Export(req ExportRequest, w io.Writer) (Exported, error) {
 	return Exported{Result: res, Mission: ms.ID}, classify(err)
 }
 
-// BundleRequest is a bundle of this device's records to write. At most
-// one way of encrypting it: To (age recipients, age1…), Passphrase, or
-// ForCoordinators (to every coordinator whose key this device holds).
+// BundleRequest is a bundle of this device's records to write. It is
+// encrypted to the mission's current secret epoch (every member opens it,
+// nobody else) unless it asks for one other way: To (age recipients,
+// age1…), Passphrase, ForCoordinators (to every coordinator whose key
+// this device holds), or Plain (not encrypted).
 type BundleRequest struct {
 	Since           time.Time `json:"since"` // only records claimed at or after (mission records always go)
 	To              []string  `json:"to,omitempty"`
 	Passphrase      []byte    `json:"passphrase,omitempty"`
 	ForCoordinators bool      `json:"for_coordinators,omitempty"`
+	Plain           bool      `json:"plain,omitempty"`
+	// MaxBytes bounds the file (before encryption); 0 is the largest
+	// bundle a device imports. Records always go; attachment files go
+	// while they fit, and those left out are counted.
+	MaxBytes int64 `json:"max_bytes,omitempty"`
 }
 
 // Bundled is what ExportBundle wrote.
 type Bundled struct {
 	Records int         `json:"records"`
 	Mission incident.ID `json:"mission"`
+	// Files carried; LeftOut files (LeftOutBytes) did not fit MaxBytes;
+	// Missing files are named by records but have not reached this
+	// device.
+	Files        int   `json:"files"`
+	LeftOut      int   `json:"left_out"`
+	LeftOutBytes int64 `json:"left_out_bytes"`
+	Missing      int   `json:"missing"`
+	// Encryption says who can open the file: epoch (the mission's
+	// members), recipients, passphrase, coordinators, none, or
+	// coordinators_until_epoch (the members were asked for, but this
+	// device has met no member yet to receive the epoch's secret).
+	Encryption string `json:"encryption"`
+}
+
+// coordinatorRecipients are the age keys of the mission's coordinators in
+// good standing that this device holds.
+func coordinatorRecipients(ms *incident.MissionState) []age.Recipient {
+	var out []age.Recipient
+	for _, m := range ms.Members() {
+		if m.Role != incident.RoleCoordinator || m.Recipient == "" || len(ms.Revocations(m.Author)) > 0 {
+			continue
+		}
+		if r, err := age.ParseX25519Recipient(m.Recipient); err == nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // ErrNoCoordinatorKey is the refusal to encrypt a bundle to coordinators
 // when this device holds no coordinator's key yet.
 var ErrNoCoordinatorKey = &Error{Code: Refused, Msg: "no coordinator of this mission has an encryption key on this device yet"}
 
-// ExportBundle writes a bundle of this device's records to w. w is not
-// closed.
+// ExportBundle writes a bundle of this device's records, and the
+// attachment files that fit, to w. w is not closed.
 func (d *Desk) ExportBundle(req BundleRequest, w io.Writer) (Bundled, error) {
 	ms, err := d.mission()
 	if err != nil {
 		return Bundled{}, err
 	}
 	ways := 0
-	for _, set := range []bool{len(req.To) > 0, len(req.Passphrase) > 0, req.ForCoordinators} {
+	for _, set := range []bool{len(req.To) > 0, len(req.Passphrase) > 0, req.ForCoordinators, req.Plain} {
 		if set {
 			ways++
 		}
 	}
 	if ways > 1 {
-		return Bundled{}, invalid("to", "give recipients, a passphrase or the coordinators, not several")
+		return Bundled{}, invalid("to", "give recipients, a passphrase, the coordinators or no encryption, not several")
+	}
+	if req.MaxBytes < 0 {
+		return Bundled{}, invalid("max_bytes", "must not be negative")
 	}
 	var recipients []age.Recipient
+	enc := "none"
 	for _, to := range req.To {
 		r, err := age.ParseX25519Recipient(to)
 		if err != nil {
 			return Bundled{}, invalid("to", "%v", err)
 		}
-		recipients = append(recipients, r)
+		recipients, enc = append(recipients, r), "recipients"
 	}
 	if len(req.Passphrase) > 0 {
 		r, err := age.NewScryptRecipient(string(req.Passphrase))
 		if err != nil {
 			return Bundled{}, invalid("passphrase", "%v", err)
 		}
-		recipients = append(recipients, r)
+		recipients, enc = append(recipients, r), "passphrase"
 	}
 	if req.ForCoordinators {
-		for _, m := range ms.Members() {
-			if m.Role != incident.RoleCoordinator || m.Recipient == "" || len(ms.Revocations(m.Author)) > 0 {
-				continue
-			}
-			if r, err := age.ParseX25519Recipient(m.Recipient); err == nil {
-				recipients = append(recipients, r)
-			}
-		}
-		if len(recipients) == 0 {
+		if recipients = coordinatorRecipients(ms); len(recipients) == 0 {
 			return Bundled{}, ErrNoCoordinatorKey
 		}
+		enc = "coordinators"
 	}
-	raws, err := bundle.Select(d.st, req.Since)
+	if ways == 0 {
+		r, err := bundle.EpochRecipient(d.st)
+		switch {
+		case errors.Is(err, bundle.ErrNoEpoch):
+			// A device that joined and has met no member since holds no
+			// epoch secret (only a member hands it over): the
+			// coordinators' keys are the next best readers. A carrier
+			// then carries the file without importing it.
+			if recipients = coordinatorRecipients(ms); len(recipients) == 0 {
+				return Bundled{}, refuse(Refused, "%v, nor any coordinator's key; give recipients or a passphrase", err)
+			}
+			enc = "coordinators_until_epoch"
+		case err != nil:
+			return Bundled{}, classify(err)
+		default:
+			recipients, enc = []age.Recipient{r}, "epoch"
+		}
+	}
+	pick, err := bundle.Choose(d.st, req.Since, req.MaxBytes)
+	if errors.Is(err, bundle.ErrOverBudget) {
+		return Bundled{}, invalid("max_bytes", "%v", err)
+	}
 	if err != nil {
 		return Bundled{}, classify(err)
 	}
-	if err := bundle.Write(w, ms.ID, d.now(), raws, recipients...); err != nil {
+	if err := bundle.WritePick(w, d.st, ms.ID, d.now(), pick, recipients...); err != nil {
 		return Bundled{}, classify(err)
 	}
-	return Bundled{Records: len(raws), Mission: ms.ID}, nil
+	return Bundled{Records: len(pick.Records), Mission: ms.ID, Files: len(pick.Files), LeftOut: pick.LeftOut,
+		LeftOutBytes: pick.LeftOutBytes, Missing: pick.Missing, Encryption: enc}, nil
 }
 
 // ImportRequest is a bundle file to import.
@@ -164,6 +217,9 @@ func (d *Desk) ImportBundle(req ImportRequest) (bundle.Summary, error) {
 		if err != nil {
 			return bundle.Summary{}, invalid("passphrase", "%v", err)
 		}
+		// age writes work factor 18; a file asking for more would make
+		// the import allocate gigabytes.
+		id.SetMaxWorkFactor(18)
 		ids = append(ids, id)
 	}
 	sum, err := bundle.Import(d.st, name, data, ids, progress)

@@ -4,14 +4,21 @@
 // A bundle is framed and checksummed:
 //
 //	magic    8 bytes  "\x89VGB\r\n\x1a\n" (binary-file guard, as PNG does)
-//	version  uint16   1
+//	version  uint16   1, or 2 when it carries files
 //	flags    uint16   0 (reserved)
 //	mission  32 bytes the mission ID digest
 //	created  int64    Unix ms, the exporter's clock (information only)
 //	count    uint32   number of records
+//	files    uint32   number of files (version 2 only)
 //	frames   count × (uint32 length, record bytes)
+//	files    files × (32-byte SHA-256, uint32 length, content) (version 2 only)
 //	checksum 32 bytes SHA-256 of everything before it
 //
+// Files are attachment content, named by the hash their attachment
+// records give (for a sealed report's file, the ciphertext's). A bundle
+// without files is written as version 1, which every Vigil reads; a
+// version 1 reader refuses a version 2 file by its version, before it
+// stores anything.
 // All integers are big-endian. A reader checks the whole file before it
 // yields a single record, so a broken frame rejects the file as a whole;
 // the records themselves are judged later, one by one, by the store.
@@ -34,7 +41,8 @@ import (
 var Magic = []byte("\x89VGB\r\n\x1a\n")
 
 const (
-	version    = 1
+	version1   = 1
+	version2   = 2
 	headerSize = 8 + 2 + 2 + 32 + 8 + 4
 	// MaxRecords bounds one bundle's record count.
 	MaxRecords = 10_000_000
@@ -43,39 +51,98 @@ const (
 // ErrCorrupt marks a bundle whose frame is broken; nothing in it is used.
 var ErrCorrupt = errors.New("bundle is damaged")
 
+// ErrNewer marks a bundle a newer Vigil wrote, in a version this build
+// cannot read; nothing in it is used.
+var ErrNewer = errors.New("the bundle was written by a newer Vigil: update Vigil to import it")
+
 // Header describes a bundle.
 type Header struct {
 	Mission incident.ID
 	Created int64
 	Count   int
+	Files   int
+}
+
+// File is attachment content a bundle carries.
+type File struct {
+	Hash [32]byte
+	Data []byte
 }
 
 // Writer writes a bundle. Records must be added in the order a receiver
 // should store them (mission records first); Close writes the checksum.
 type Writer struct {
-	w     *bufio.Writer
-	h     hash.Hash
-	count int
-	want  int
-	err   error
+	w         *bufio.Writer
+	h         hash.Hash
+	count     int
+	want      int
+	files     int
+	wantFiles int
+	err       error
 }
 
-// NewWriter starts a bundle of exactly count records for mission.
+// NewWriter starts a bundle of exactly count records for mission, and no
+// files (a version 1 bundle).
 func NewWriter(w io.Writer, mission incident.ID, created int64, count int) (*Writer, error) {
+	return NewFileWriter(w, mission, created, count, 0)
+}
+
+// NewFileWriter starts a bundle of exactly count records and then
+// exactly files files (AddFile) for mission.
+func NewFileWriter(w io.Writer, mission incident.ID, created int64, count, files int) (*Writer, error) {
 	if count < 0 || count > MaxRecords {
 		return nil, fmt.Errorf("bundle: %d records, limit %d", count, MaxRecords)
 	}
-	bw := &Writer{w: bufio.NewWriterSize(w, 64<<10), h: sha256.New(), want: count}
-	hdr := make([]byte, 0, headerSize)
+	if files < 0 || files > MaxFiles {
+		return nil, fmt.Errorf("bundle: %d files, limit %d", files, MaxFiles)
+	}
+	bw := &Writer{w: bufio.NewWriterSize(w, 64<<10), h: sha256.New(), want: count, wantFiles: files}
+	v := uint16(version1)
+	if files > 0 {
+		v = version2
+	}
+	hdr := make([]byte, 0, headerSize+4)
 	hdr = append(hdr, Magic...)
-	hdr = binary.BigEndian.AppendUint16(hdr, version)
+	hdr = binary.BigEndian.AppendUint16(hdr, v)
 	hdr = binary.BigEndian.AppendUint16(hdr, 0)
 	hdr = append(hdr, mission[:]...)
 	hdr = binary.BigEndian.AppendUint64(hdr, uint64(created))
 	hdr = binary.BigEndian.AppendUint32(hdr, uint32(count))
+	if files > 0 {
+		hdr = binary.BigEndian.AppendUint32(hdr, uint32(files))
+	}
 	bw.write(hdr)
 	return bw, bw.err
 }
+
+// MaxFiles bounds one bundle's file count.
+const MaxFiles = 1_000_000
+
+// AddFile appends one file, after every record.
+func (w *Writer) AddFile(sum [32]byte, data []byte) error {
+	switch {
+	case w.count != w.want:
+		return fmt.Errorf("bundle: a file before the last of the %d records", w.want)
+	case w.files >= w.wantFiles:
+		return fmt.Errorf("bundle: more files than the %d announced", w.wantFiles)
+	case len(data) > incident.MaxAttachmentSize:
+		return fmt.Errorf("bundle: file of %d bytes, limit %d", len(data), incident.MaxAttachmentSize)
+	}
+	w.write(sum[:])
+	w.write(binary.BigEndian.AppendUint32(nil, uint32(len(data))))
+	w.write(data)
+	w.files++
+	return w.err
+}
+
+// FileFrameSize is what a file of n bytes adds to a bundle.
+func FileFrameSize(n int) int64 { return int64(32 + 4 + n) }
+
+// RecordFrameSize is what a record of n bytes adds to a bundle.
+func RecordFrameSize(n int) int64 { return int64(4 + n) }
+
+// Overhead is a bundle's size beyond its frames.
+const Overhead = headerSize + 4 + sha256.Size
 
 func (w *Writer) write(b []byte) {
 	if w.err != nil {
@@ -108,6 +175,9 @@ func (w *Writer) Close() error {
 	if w.count != w.want {
 		return fmt.Errorf("bundle: %d records written, %d announced", w.count, w.want)
 	}
+	if w.files != w.wantFiles {
+		return fmt.Errorf("bundle: %d files written, %d announced", w.files, w.wantFiles)
+	}
 	if _, err := w.w.Write(w.h.Sum(nil)); err != nil {
 		return err
 	}
@@ -135,56 +205,109 @@ func corrupt(format string, args ...any) error {
 
 // Parse is Read over bytes in memory.
 func Parse(data []byte) (Header, [][]byte, error) {
+	h, recs, _, err := ParseFiles(data)
+	return h, recs, err
+}
+
+// ParseFiles is Parse that also returns the files a version 2 bundle
+// carries, each checked against its hash.
+func ParseFiles(data []byte) (Header, [][]byte, []File, error) {
 	var h Header
 	if len(data) == 0 {
-		return h, nil, corrupt("the file is empty")
+		return h, nil, nil, corrupt("the file is empty")
 	}
 	if len(data) < len(Magic) || !bytes.Equal(data[:len(Magic)], Magic) {
-		return h, nil, corrupt("not a bundle (wrong magic bytes)")
+		return h, nil, nil, corrupt("not a bundle (wrong magic bytes)")
 	}
 	if len(data) < headerSize+sha256.Size {
-		return h, nil, corrupt("truncated header (%d bytes)", len(data))
+		return h, nil, nil, corrupt("truncated header (%d bytes)", len(data))
 	}
 	body, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
-	want := sha256.Sum256(body)
 	p := data[len(Magic):]
-	if v := binary.BigEndian.Uint16(p); v != version {
-		return h, nil, corrupt("version %d; this build reads version %d", v, version)
+	v := binary.BigEndian.Uint16(p)
+	want := sha256.Sum256(body)
+	hsize := headerSize
+	switch {
+	case v == version2:
+		hsize += 4
+	case v > version2 && bytes.Equal(sum, want[:]):
+		// Sound, as far as a newer format keeps the checksum where this
+		// one has it: a newer Vigil's file, not a damaged one.
+		return h, nil, nil, fmt.Errorf("%w (bundle version %d; this build reads versions 1 and 2)", ErrNewer, v)
+	case v != version1:
+		return h, nil, nil, corrupt("version %d (damaged, or written by a newer Vigil)", v)
 	}
 	if !bytes.Equal(sum, want[:]) {
-		return h, nil, corrupt("checksum mismatch (truncated or altered)")
+		return h, nil, nil, corrupt("checksum mismatch (truncated or altered)")
+	}
+	if len(body) < hsize {
+		return h, nil, nil, corrupt("truncated header (%d bytes)", len(data))
 	}
 	if f := binary.BigEndian.Uint16(p[2:]); f != 0 {
-		return h, nil, corrupt("unknown flags %#x", f)
+		return h, nil, nil, corrupt("unknown flags %#x", f)
 	}
 	copy(h.Mission[:], p[4:36])
 	h.Created = int64(binary.BigEndian.Uint64(p[36:]))
 	count := binary.BigEndian.Uint32(p[44:])
 	if count > MaxRecords {
-		return h, nil, corrupt("announces %d records, limit %d", count, MaxRecords)
+		return h, nil, nil, corrupt("announces %d records, limit %d", count, MaxRecords)
 	}
 	h.Count = int(count)
-	rest := body[headerSize:]
+	var nfiles uint32
+	if v == version2 {
+		if nfiles = binary.BigEndian.Uint32(p[48:]); nfiles > MaxFiles {
+			return h, nil, nil, corrupt("announces %d files, limit %d", nfiles, MaxFiles)
+		}
+		h.Files = int(nfiles)
+	}
+	rest := body[hsize:]
 	recs := make([][]byte, 0, min(int(count), len(rest)/4))
 	for i := 0; i < int(count); i++ {
 		if len(rest) < 4 {
-			return h, nil, corrupt("frame %d: truncated length", i)
+			return h, nil, nil, corrupt("frame %d: truncated length", i)
 		}
 		n := binary.BigEndian.Uint32(rest)
 		rest = rest[4:]
 		if n > incident.MaxRecordBytes {
-			return h, nil, corrupt("frame %d: %d bytes, limit %d", i, n, incident.MaxRecordBytes)
+			return h, nil, nil, corrupt("frame %d: %d bytes, limit %d", i, n, incident.MaxRecordBytes)
 		}
 		if uint32(len(rest)) < n {
-			return h, nil, corrupt("frame %d: %d bytes announced, %d left", i, n, len(rest))
+			return h, nil, nil, corrupt("frame %d: %d bytes announced, %d left", i, n, len(rest))
 		}
 		recs = append(recs, rest[:n:n])
 		rest = rest[n:]
 	}
-	if len(rest) != 0 {
-		return h, nil, corrupt("%d bytes after the last frame", len(rest))
+	files := make([]File, 0, min(int(nfiles), len(rest)/36))
+	seen := map[[32]byte]bool{}
+	for i := 0; i < int(nfiles); i++ {
+		if len(rest) < 36 {
+			return h, nil, nil, corrupt("file %d: truncated", i)
+		}
+		var f File
+		copy(f.Hash[:], rest)
+		n := binary.BigEndian.Uint32(rest[32:])
+		rest = rest[36:]
+		if n > incident.MaxAttachmentSize {
+			return h, nil, nil, corrupt("file %d: %d bytes, limit %d", i, n, incident.MaxAttachmentSize)
+		}
+		if uint32(len(rest)) < n {
+			return h, nil, nil, corrupt("file %d: %d bytes announced, %d left", i, n, len(rest))
+		}
+		f.Data = rest[:n:n]
+		rest = rest[n:]
+		if sha256.Sum256(f.Data) != f.Hash {
+			return h, nil, nil, corrupt("file %d does not match its hash", i)
+		}
+		if seen[f.Hash] {
+			return h, nil, nil, corrupt("file %d is carried twice", i)
+		}
+		seen[f.Hash] = true
+		files = append(files, f)
 	}
-	return h, recs, nil
+	if len(rest) != 0 {
+		return h, nil, nil, corrupt("%d bytes after the last frame", len(rest))
+	}
+	return h, recs, files, nil
 }
 
 // Frames splits a bundle's frames without checking the checksum, so a
@@ -199,9 +322,17 @@ func Frames(data []byte) (Header, [][]byte, error) {
 	copy(h.Mission[:], p[4:36])
 	h.Created = int64(binary.BigEndian.Uint64(p[36:]))
 	count := binary.BigEndian.Uint32(p[44:])
-	rest := data[headerSize : len(data)-sha256.Size]
+	hsize, v2 := headerSize, binary.BigEndian.Uint16(p) == version2
+	if v2 {
+		hsize += 4
+	}
+	if len(data) < hsize+sha256.Size {
+		return h, nil, corrupt("truncated header")
+	}
+	rest := data[hsize : len(data)-sha256.Size]
 	var recs [][]byte
-	for i := 0; len(rest) > 0; i++ {
+	// A version 2 bundle's files follow its records: stop at the count.
+	for i := 0; len(rest) > 0 && (!v2 || i < int(count)); i++ {
 		if len(rest) < 4 {
 			return h, recs, corrupt("frame %d: truncated length", i)
 		}

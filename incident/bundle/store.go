@@ -2,6 +2,9 @@ package bundle
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,9 +58,102 @@ func Select(st *store.Store, since time.Time) ([][]byte, error) {
 	return raws, nil
 }
 
+// Pick is what a bundle of a store carries: its records, and the files
+// that fit the size budget.
+type Pick struct {
+	Records [][]byte
+	Files   []Wanted
+	// LeftOut counts the attachment files this device holds that the
+	// budget left out, and their bytes.
+	LeftOut      int
+	LeftOutBytes int64
+	// Missing counts the files the records name that this device does
+	// not hold (they have not reached it yet).
+	Missing int
+}
+
+// Wanted names a file by content hash and size.
+type Wanted struct {
+	Hash [32]byte
+	Size int64
+}
+
+// ErrOverBudget: the records alone do not fit the size asked for.
+var ErrOverBudget = errors.New("the records alone are larger than the size budget")
+
+// Choose picks what a bundle of st carries: Select's records, and the
+// content of their attachments, in record order, while the whole file
+// stays within maxBytes (0: MaxBytes). A file that does not fit is left
+// out and counted; a smaller one after it may still go.
+func Choose(st *store.Store, since time.Time, maxBytes int64) (Pick, error) {
+	if maxBytes <= 0 || maxBytes > MaxBytes {
+		maxBytes = MaxBytes
+	}
+	raws, err := Select(st, since)
+	if err != nil {
+		return Pick{}, err
+	}
+	pick := Pick{Records: raws}
+	size := int64(Overhead)
+	for _, r := range raws {
+		size += RecordFrameSize(len(r))
+	}
+	if size > maxBytes {
+		return Pick{}, fmt.Errorf("%w: %d bytes of records, budget %d", ErrOverBudget, size, maxBytes)
+	}
+	seen := map[[32]byte]bool{}
+	for _, raw := range raws {
+		a := attachmentOf(raw)
+		if a == nil || seen[a.Hash] {
+			continue
+		}
+		seen[a.Hash] = true
+		if !st.HasBlob(a.Hash) {
+			pick.Missing++
+			continue
+		}
+		if size+FileFrameSize(int(a.Size)) > maxBytes {
+			pick.LeftOut++
+			pick.LeftOutBytes += a.Size
+			continue
+		}
+		size += FileFrameSize(int(a.Size))
+		pick.Files = append(pick.Files, *a)
+	}
+	return pick, nil
+}
+
+// attachmentOf returns the file an attachment record names, nil for other
+// records.
+func attachmentOf(raw []byte) *Wanted {
+	rec, err := incident.DecodeStored(raw)
+	if err != nil || rec.Kind != incident.KindAttachment {
+		return nil
+	}
+	p, err := rec.DecodePayload()
+	ap, ok := p.(*incident.AttachmentPayload)
+	if err != nil || !ok || len(ap.Hash) != 32 {
+		return nil
+	}
+	w := &Wanted{Size: int64(ap.Size)}
+	copy(w.Hash[:], ap.Hash)
+	return w
+}
+
+// WritePick writes a pick as a bundle of mission made at created, reading
+// each file from st as it goes (one file in memory at a time), encrypted
+// with age to recipients when there are any.
+func WritePick(w io.Writer, st *store.Store, mission incident.ID, created time.Time, pick Pick, recipients ...age.Recipient) error {
+	return write(w, mission, created, pick.Records, pick.Files, st.Blob, recipients)
+}
+
 // Write writes raws as a bundle of mission made at created, encrypted
 // with age to recipients when there are any.
 func Write(w io.Writer, mission incident.ID, created time.Time, raws [][]byte, recipients ...age.Recipient) error {
+	return write(w, mission, created, raws, nil, nil, recipients)
+}
+
+func write(w io.Writer, mission incident.ID, created time.Time, raws [][]byte, files []Wanted, load func([32]byte) ([]byte, error), recipients []age.Recipient) error {
 	dst := w
 	var enc io.WriteCloser
 	if len(recipients) > 0 {
@@ -67,12 +163,21 @@ func Write(w io.Writer, mission incident.ID, created time.Time, raws [][]byte, r
 		}
 		dst = enc
 	}
-	bw, err := NewWriter(dst, mission, created.UnixMilli(), len(raws))
+	bw, err := NewFileWriter(dst, mission, created.UnixMilli(), len(raws), len(files))
 	if err != nil {
 		return err
 	}
 	for _, r := range raws {
 		if err := bw.Add(r); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		data, err := load(f.Hash)
+		if err != nil {
+			return fmt.Errorf("attachment %x: %w", f.Hash[:6], err)
+		}
+		if err := bw.AddFile(f.Hash, data); err != nil {
 			return err
 		}
 	}
@@ -98,6 +203,13 @@ type Summary struct {
 	// passed on to other devices, like any other.
 	Newer      int
 	Rejections []Rejection
+	// Files the bundle carried: stored now, held already, or set aside
+	// (no record on this device names them, or the mission's attachment
+	// budget is spent).
+	Files        int
+	FilesStored  int
+	FilesHeld    int
+	FilesIgnored int
 }
 
 // Rejection is one record an import refused, and why.
@@ -147,7 +259,8 @@ func Import(st *store.Store, name string, data []byte, ids []age.Identity, progr
 		return sum, fmt.Errorf("%s is larger than %d bytes", name, MaxBytes)
 	}
 	if bytes.HasPrefix(data, ageHeader) {
-		all := append([]age.Identity{st.AgeIdentity()}, ids...)
+		all := append(epochIdentities(st), st.AgeIdentity())
+		all = append(all, ids...)
 		r, err := age.Decrypt(bytes.NewReader(data), all...)
 		if err != nil {
 			return sum, fmt.Errorf("%s: %w (%v)", name, ErrCannotOpen, err)
@@ -156,7 +269,7 @@ func Import(st *store.Store, name string, data []byte, ids []age.Identity, progr
 			return sum, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	hdr, raws, err := Parse(data)
+	hdr, raws, files, err := ParseFiles(data)
 	if err != nil {
 		return sum, fmt.Errorf("%s: %w", name, err)
 	}
@@ -205,5 +318,132 @@ func Import(st *store.Store, name string, data []byte, ids []age.Identity, progr
 	}
 	// What is left was waiting from earlier imports or syncs.
 	sum.Released = len(released)
+	if err := storeFiles(st, files, &sum); err != nil {
+		return sum, err
+	}
 	return sum, nil
+}
+
+// storeFiles keeps the files of a bundle that an attachment record held
+// here names and whose content is missing, within the mission's
+// attachment budget. Other files are set aside: a bundle cannot fill a
+// store with content no record asks for.
+func storeFiles(st *store.Store, files []File, sum *Summary) error {
+	sum.Files = len(files)
+	if len(files) == 0 {
+		return nil
+	}
+	missing, err := st.MissingAttachments(MaxFiles)
+	if err != nil {
+		return err
+	}
+	wanted := map[[32]byte]bool{}
+	for _, a := range missing {
+		var h [32]byte
+		copy(h[:], a.Hash)
+		wanted[h] = true
+	}
+	ms, err := st.Mission()
+	if err != nil {
+		return err
+	}
+	held, err := st.BlobBytes()
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		switch {
+		case st.HasBlob(f.Hash):
+			sum.FilesHeld++
+		case !wanted[f.Hash] || held+uint64(len(f.Data)) > ms.AttachmentBudget():
+			sum.FilesIgnored++
+		default:
+			if err := st.PutBlob(f.Hash, f.Data); err != nil {
+				return err
+			}
+			held += uint64(len(f.Data))
+			sum.FilesStored++
+		}
+	}
+	return nil
+}
+
+// Bundles are encrypted by default to the mission's current secret
+// epoch: with age's passphrase recipient, the passphrase derived from the
+// epoch's secret. Every member holding that secret (carriers included)
+// opens and imports such a bundle; a stranger who finds the stick, or a
+// member revoked before the epoch began, cannot. The header names only
+// "scrypt", as any passphrase-encrypted age file does. The derived
+// passphrase carries 256 bits, so scrypt's work factor adds nothing
+// against guessing and is kept low (importing tries every held epoch).
+
+const epochWorkFactor = 10
+
+// EpochPassphrase is the passphrase of one epoch's bundles.
+func EpochPassphrase(mission incident.ID, secret []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("vigil/bundle/v1\x00"))
+	mac.Write(mission[:])
+	return base64.RawStdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// EpochRecipient encrypts a bundle to the newest epoch whose secret st
+// holds.
+func EpochRecipient(st *store.Store) (age.Recipient, error) {
+	held, secrets, err := st.HeldEpochs()
+	if err != nil {
+		return nil, err
+	}
+	if len(held) == 0 {
+		return nil, ErrNoEpoch
+	}
+	ms, err := st.Mission()
+	if err != nil {
+		return nil, err
+	}
+	r, err := age.NewScryptRecipient(EpochPassphrase(ms.ID, secrets[held[0].ID]))
+	if err != nil {
+		return nil, err
+	}
+	r.SetWorkFactor(epochWorkFactor)
+	return r, nil
+}
+
+// ErrNoEpoch: this device holds no secret of the mission's epochs yet.
+var ErrNoEpoch = errors.New("this device holds no secret of the mission's current epoch yet (it comes with the invite, or from a member in reach)")
+
+// epochIdentities open bundles of every epoch whose secret st holds.
+func epochIdentities(st *store.Store) []age.Identity {
+	held, secrets, err := st.HeldEpochs()
+	if err != nil {
+		return nil
+	}
+	ms, err := st.Mission()
+	if err != nil {
+		return nil
+	}
+	var out []age.Identity
+	for _, e := range held {
+		id, err := age.NewScryptIdentity(EpochPassphrase(ms.ID, secrets[e.ID]))
+		if err != nil {
+			continue
+		}
+		id.SetMaxWorkFactor(epochWorkFactor)
+		out = append(out, lenient{id})
+	}
+	return out
+}
+
+// lenient turns every failure of an identity into "not this identity",
+// so that age goes on to the next one: an epoch identity refuses a
+// passphrase bundle's higher work factor, and that must not stop the
+// passphrase's own identity from opening it.
+type lenient struct{ age.Identity }
+
+func (l lenient) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	k, err := l.Identity.Unwrap(stanzas)
+	if err != nil && !errors.Is(err, age.ErrIncorrectIdentity) {
+		err = fmt.Errorf("%w: %v", age.ErrIncorrectIdentity, err)
+	}
+	return k, err
 }
