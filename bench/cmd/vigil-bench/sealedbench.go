@@ -110,7 +110,7 @@ func sealedStore(rs *Results, o benchOptions, f *store.Store, sp gen.Spec, obser
 		}
 		r = Result{Name: "export.csv_from_store_sealed", Params: map[string]any{"reports": len(items)}, Value: rn / ds[0].Seconds(), Unit: "reports/s",
 			Target: "ratio ≥ 0.50",
-			Note: fmt.Sprintf("what `vigil export --format csv` does on the coordinator's sealed store (store.Scan then the CSV writer), after a first read; vs. the same on the clear store (%.2f s vs. %.2f s); alternated, median of %d", ds[0].Seconds(), ds[1].Seconds(), reps)}
+			Note:   fmt.Sprintf("what `vigil export --format csv` does on the coordinator's sealed store (store.Scan then the CSV writer), after a first read; vs. the same on the clear store (%.2f s vs. %.2f s); alternated, median of %d", ds[0].Seconds(), ds[1].Seconds(), reps)}
 		r = r.withBaseline("export.csv_from_store, clear store", rn/ds[1].Seconds())
 		r.Met = boolp(*r.Ratio >= 0.5)
 		rs.add(r)
