@@ -40,15 +40,24 @@ func sealedStore(rs *Results, o benchOptions, f *store.Store, sp gen.Spec, obser
 	}
 	took := time.Since(t)
 	n := float64(len(raws))
-	rs.add(Result{Name: "ingest.sealed", Params: map[string]any{"records": len(raws), "cores": "all", "profile": "phone", "batch": 500},
-		Value: n / took.Seconds(), Unit: "records/s",
-		Note: fmt.Sprintf("store.AddMany of sealed reports (mean %.0f B) into the coordinator's store, which opens each one (age, X25519) to index it; %.1f s", mean, took.Seconds())})
-	logf("sealed ingest: %.0f records/s (%.1fs)", n/took.Seconds(), took.Seconds())
 	// Closed and opened again, as the clear store was before its
 	// measurements: nothing of the ingest stays in Badger's caches.
 	if err := s.Close(); err != nil {
 		return err
 	}
+	disk, err := measureDisk(store.DataDir(home))
+	if err != nil {
+		return err
+	}
+	tables, err := tableBytes(home)
+	if err != nil {
+		return err
+	}
+	rs.add(Result{Name: "ingest.sealed", Params: map[string]any{"records": len(raws), "cores": "all", "profile": "phone", "batch": 500},
+		Value: n / took.Seconds(), Unit: "records/s",
+		Note: fmt.Sprintf("store.AddMany of sealed reports (mean %.0f B) into the coordinator's store, which opens each one (age, X25519) to index it; %.1f s; data folder after close %d B (value log %d, SST %d); logical bytes by key table: %s",
+			mean, took.Seconds(), disk.total(), disk.VLog, disk.SST, describeTables(tables))})
+	logf("sealed ingest: %.0f records/s (%.1fs); %d B on disk; tables %s", n/took.Seconds(), took.Seconds(), disk.total(), describeTables(tables))
 	if s, err = store.Open(home, gen.Passphrase, gen.StoreOptions()); err != nil {
 		return err
 	}
