@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/incident/vault"
@@ -294,6 +296,56 @@ func (m *Mission) Sign(sp Spec) ([][]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// SignSealed is Sign for sealed reports: the same payloads Sign gives for
+// sp (so a sealed store and a clear one hold the same reports), each
+// sealed to recipients (incident.Seal: padded, age-encrypted) and signed
+// with an envelope that carries nothing. Sealing costs an X25519 key
+// agreement per recipient and record, so this takes a few times Sign's
+// time.
+func (m *Mission) SignSealed(sp Spec, recipients []age.Recipient) ([][]byte, error) {
+	out := make([][]byte, sp.N)
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < sp.N; i += workers {
+				p, who, at := m.Report(sp, i)
+				ct, err := incident.Seal(incident.KindReport, p, recipients)
+				if err != nil {
+					errs[w] = fmt.Errorf("seal report %d: %w", i, err)
+					return
+				}
+				r, err := m.Observers[who].SignSealed(m.ID, incident.KindReport, at, incident.SealedEnvelope{}, ct)
+				if err != nil {
+					errs[w] = fmt.Errorf("report %d: %w", i, err)
+					return
+				}
+				out[i] = r.Raw
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Recipients returns the age recipients sealed records of the mission go
+// to (its coordinators': here the founder's).
+func (m *Mission) Recipients() ([]age.Recipient, error) {
+	ms, err := m.Founder.Mission()
+	if err != nil {
+		return nil, err
+	}
+	return ms.SealRecipients()
 }
 
 // Payload returns one fresh random report payload (for stores that sign

@@ -55,3 +55,38 @@ func TestReportsAreValidAndRealistic(t *testing.T) {
 		t.Errorf("%d of %d reports are in the polling family: the mix is not mixed", fam, sp.N)
 	}
 }
+
+// Sealed reports carry the same payloads as clear ones from the same
+// spec, and the founder (their recipient) stores and opens them.
+func TestSealedReportsOpenToTheFounder(t *testing.T) {
+	m, err := NewMission(t.TempDir(), 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Founder.Close()
+	if err := AddAll(m.Founder, m.Members, "test"); err != nil {
+		t.Fatal(err)
+	}
+	rcp, err := m.Recipients()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := Spec{N: 20, Seed: 7, Start: time.Now().Add(-48 * time.Hour), Days: 2}
+	raws, err := m.SignSealed(sp, rcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := AddAll(m.Founder, raws, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for i, raw := range raws {
+		v, err := m.Founder.Report(incident.IDOf(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _, _ := m.Report(sp, i)
+		if !v.Sealed || !v.Opened || v.Report.Title != want.Title || v.Report.Station != want.Station {
+			t.Fatalf("report %d: sealed %v opened %v title %q, want %q", i, v.Sealed, v.Opened, v.Report.Title, want.Title)
+		}
+	}
+}

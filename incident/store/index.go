@@ -75,7 +75,10 @@ func tupleOf(v incident.ReportView) tuple {
 	return t
 }
 
-func (s *Store) foldIn(txn *badger.Txn, id incident.ID) (incident.ReportView, error) {
+// foldIn folds a stored report with the records that target it. keep,
+// when not nil, is given the sealed bodies opened with the age identity
+// (opener), to cache them.
+func (s *Store) foldIn(txn *badger.Txn, id incident.ID, keep keepFunc) (incident.ReportView, error) {
 	rep, err := getRecord(txn, id)
 	if err != nil {
 		return incident.ReportView{}, err
@@ -87,7 +90,7 @@ func (s *Store) foldIn(txn *badger.Txn, id incident.ID) (incident.ReportView, er
 	if err != nil {
 		return incident.ReportView{}, err
 	}
-	return incident.FoldReportOpen(rep, rel, s.ms, s.opts.Now(), s.opener(txn))
+	return incident.FoldReportOpen(rep, rel, s.ms, s.opts.Now(), s.opener(txn, keep))
 }
 
 // indexNew indexes a report just written to b under seq, from its decoded
@@ -95,7 +98,7 @@ func (s *Store) foldIn(txn *badger.Txn, id incident.ID) (incident.ReportView, er
 // retractions and reviews of it wait in quarantine), so its view is the
 // fold of the report alone, and it has no old entries to remove.
 func (s *Store) indexNew(b *batch, rec *incident.Signed, seq uint32) error {
-	v, err := incident.FoldReportOpen(rec, nil, s.ms, s.opts.Now(), s.opener(b.Txn))
+	v, err := incident.FoldReportOpen(rec, nil, s.ms, s.opts.Now(), s.opener(b.Txn, s.batchKeep(b)))
 	if err != nil {
 		return err
 	}
@@ -131,7 +134,7 @@ func seqOf(txn *badger.Txn, id incident.ID, created int64) (uint32, error) {
 // reindex recomputes a report's indexed tuple and moves its index entries.
 func (s *Store) reindex(b *batch, id incident.ID) error {
 	txn := b.Txn
-	v, err := s.foldIn(txn, id)
+	v, err := s.foldIn(txn, id, s.batchKeep(b))
 	if errors.Is(err, ErrNotFound) {
 		return nil // an amend that arrived before its report waits in quarantine, so this is rare
 	}
@@ -163,9 +166,11 @@ func (s *Store) Report(id incident.ID) (incident.ReportView, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var v incident.ReportView
+	fill := &readFill{s: s}
 	err := s.view(func(txn *badger.Txn) error {
+		defer fill.flush()
 		var err error
-		v, err = s.foldIn(txn, id)
+		v, err = s.foldIn(txn, id, fill.keep)
 		return err
 	})
 	return v, err
@@ -206,9 +211,11 @@ func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
 	if s.ms == nil {
 		return ErrNoMission
 	}
+	fill := &readFill{s: s}
 	err := s.view(func(txn *badger.Txn) error {
+		defer fill.flush()
 		return walk(txn, f, func(id incident.ID, _ *tuple) error {
-			v, err := s.foldIn(txn, id)
+			v, err := s.foldIn(txn, id, fill.keep)
 			if err != nil {
 				return err
 			}

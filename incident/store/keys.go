@@ -31,6 +31,11 @@ import (
 //	f/<level:1><id>                a record a device at format level <level>
 //	                               cannot store (Signed.ReadableAt), for every
 //	                               level below incident.FormatLevel
+//	L/<id>                         the author's readable copy of its own sealed
+//	                               record, until a coordinator's receipt (seal.go)
+//	O/<id>                         a sealed record's body as this device's age
+//	                               identity opened it: the opened-plaintext
+//	                               cache (opened.go)
 //
 // f/ is written when a record is stored. Stores written before it hold no
 // f/ keys, and need none: the builds before format level 1 stored only

@@ -89,7 +89,7 @@ func (s *Store) migrate() error {
 				if s.ms == nil {
 					return fmt.Errorf("report %s in a store without a mission", j.id)
 				}
-				v, err := s.foldIn(txn, j.id)
+				v, err := s.foldIn(txn, j.id, nil)
 				if err != nil {
 					return fmt.Errorf("fold report %s: %w", j.id, err)
 				}

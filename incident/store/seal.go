@@ -69,23 +69,6 @@ func (s *Store) putSealed(kind incident.Kind, target *incident.ID, payload any) 
 	return rec, s.sync()
 }
 
-// opener reads sealed records this device may read: its own kept copies,
-// and anything sealed to its age identity. Called with s.mu held.
-func (s *Store) opener(txn *badger.Txn) incident.Opener {
-	return func(r *incident.Signed) (any, bool) {
-		if plain, err := getValue(txn, key(tKept, r.ID[:])); err == nil {
-			if p, err := incident.OpenPlain(r, plain); err == nil {
-				return p, true
-			}
-		}
-		if s.ageID == nil {
-			return nil, false
-		}
-		p, err := incident.Open(r, s.ageID)
-		return p, err == nil
-	}
-}
-
 // dropKept deletes the author's readable copies of the records a receipt
 // lists: a coordinator holds them now.
 func dropKept(txn *batch, rec *incident.Signed) error {

@@ -245,7 +245,8 @@ func storeGroup(rs *Results, meta *Meta, o benchOptions, work string, logf func(
 	}()
 	t := time.Now()
 	start := time.Now().Add(-12 * 24 * time.Hour)
-	base, err := m.Sign(gen.Spec{N: n, Seed: o.seed, Start: start, Days: 10})
+	baseSpec := gen.Spec{N: n, Seed: o.seed, Start: start, Days: 10}
+	base, err := m.Sign(baseSpec)
 	if err != nil {
 		return err
 	}
@@ -345,6 +346,11 @@ func storeGroup(rs *Results, meta *Meta, o benchOptions, work string, logf func(
 	if o.part("export") {
 		if err := exports(rs, o, f, logf); err != nil {
 			return err
+		}
+	}
+	if o.part("dashboard") || o.part("export") {
+		if err := sealedStore(rs, o, f, baseSpec, observers, filepath.Join(work, "sealed"), logf); err != nil {
+			return fmt.Errorf("sealed store: %w", err)
 		}
 	}
 	if o.part("memory") {

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vigil-mesh/vigil/bench/gen"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// sealedStore measures the dashboard and the export on a coordinator's
+// store of sealed reports, beside the same measurements on the clear store
+// f (same payloads, from the same spec), alternated in this run: the ratio
+// is what sealing costs a coordinator. The sealed store is a second
+// mission's founder, and every report is sealed to it.
+func sealedStore(rs *Results, o benchOptions, f *store.Store, sp gen.Spec, observers int, home string, logf func(string, ...any)) error {
+	m, err := gen.NewMission(home, observers, o.seed)
+	if err != nil {
+		return err
+	}
+	s := m.Founder
+	defer func() { s.Close() }()
+	if err := gen.AddAll(s, m.Members, "roster"); err != nil {
+		return err
+	}
+	rcp, err := m.Recipients()
+	if err != nil {
+		return err
+	}
+	t := time.Now()
+	raws, err := m.SignSealed(sp, rcp)
+	if err != nil {
+		return err
+	}
+	_, mean := gen.Sizes(raws)
+	logf("sealed %d reports to the coordinator in %.1fs: mean %.0f B", len(raws), time.Since(t).Seconds(), mean)
+	t = time.Now()
+	if err := gen.AddAll(s, raws, "bench"); err != nil {
+		return err
+	}
+	took := time.Since(t)
+	n := float64(len(raws))
+	// Closed and opened again, as the clear store was before its
+	// measurements: nothing of the ingest stays in Badger's caches.
+	if err := s.Close(); err != nil {
+		return err
+	}
+	disk, err := measureDisk(store.DataDir(home))
+	if err != nil {
+		return err
+	}
+	tables, err := tableBytes(home)
+	if err != nil {
+		return err
+	}
+	rs.add(Result{Name: "ingest.sealed", Params: map[string]any{"records": len(raws), "cores": "all", "profile": "phone", "batch": 500},
+		Value: n / took.Seconds(), Unit: "records/s",
+		Note: fmt.Sprintf("store.AddMany of sealed reports (mean %.0f B) into the coordinator's store, which opens each one (age, X25519) to index it; %.1f s; data folder after close %d B (value log %d, SST %d); logical bytes by key table: %s",
+			mean, took.Seconds(), disk.total(), disk.VLog, disk.SST, describeTables(tables))})
+	logf("sealed ingest: %.0f records/s (%.1fs); %d B on disk; tables %s", n/took.Seconds(), took.Seconds(), disk.total(), describeTables(tables))
+	if s, err = store.Open(home, gen.Passphrase, gen.StoreOptions()); err != nil {
+		return err
+	}
+	reps := 5
+	if o.quick {
+		reps = 1
+	}
+	if o.part("export") {
+		// The first read of every report after the open, then the clear
+		// store's read of its reports (both measured once, one after
+		// the other).
+		t := time.Now()
+		items, err := loadItems(s)
+		if err != nil {
+			return err
+		}
+		first := time.Since(t)
+		t = time.Now()
+		clear, err := loadItems(f)
+		if err != nil {
+			return err
+		}
+		firstClear := time.Since(t)
+		if len(items) != len(clear) {
+			return fmt.Errorf("sealed export: %d reports, the clear store has %d", len(items), len(clear))
+		}
+		for _, it := range items {
+			if !it.View.Sealed || !it.View.Opened {
+				return fmt.Errorf("sealed export: report %s sealed %v opened %v", it.View.ID, it.View.Sealed, it.View.Opened)
+			}
+		}
+		rn := float64(len(items))
+		r := Result{Name: "export.scan_sealed_first", Params: map[string]any{"reports": len(items)}, Value: rn / first.Seconds(), Unit: "reports/s",
+			Note: fmt.Sprintf("the first store.Scan of every sealed report after the store was opened (%.2f s) vs. the same on the clear store (%.2f s)", first.Seconds(), firstClear.Seconds())}
+		rs.add(r.withBaseline("store.Scan, clear store", rn/firstClear.Seconds()))
+		var sk sink
+		var ds []time.Duration
+		err = profile(o, "export-sealed", func() error {
+			var err error
+			ds, err = timeAlternating(reps,
+				func() error {
+					items, err := loadItems(s)
+					if err != nil {
+						return err
+					}
+					return exportCSV(&sk, items)
+				},
+				func() error {
+					items, err := loadItems(f)
+					if err != nil {
+						return err
+					}
+					return exportCSV(&sk, items)
+				})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		r = Result{Name: "export.csv_from_store_sealed", Params: map[string]any{"reports": len(items)}, Value: rn / ds[0].Seconds(), Unit: "reports/s",
+			Target: "ratio ≥ 0.50",
+			Note:   fmt.Sprintf("what `vigil export --format csv` does on the coordinator's sealed store (store.Scan then the CSV writer), after a first read; vs. the same on the clear store (%.2f s vs. %.2f s); alternated, median of %d", ds[0].Seconds(), ds[1].Seconds(), reps)}
+		r = r.withBaseline("export.csv_from_store, clear store", rn/ds[1].Seconds())
+		r.Met = boolp(*r.Ratio >= 0.5)
+		rs.add(r)
+		logf("sealed export: first scan %.2fs (clear %.2fs); scan+csv %.2fs (clear %.2fs)", first.Seconds(), firstClear.Seconds(), ds[0].Seconds(), ds[1].Seconds())
+	}
+	if o.part("dashboard") {
+		const family = "polling"
+		var sc, cc map[countKey]int
+		ds, err := timeAlternating(reps,
+			func() error { var err error; sc, err = vigilDashboard(s, family); return err },
+			func() error { var err error; cc, err = vigilDashboard(f, family); return err })
+		if err != nil {
+			return err
+		}
+		if !sameCounts(sc, cc) {
+			return fmt.Errorf("sealed dashboard: the sealed and the clear store count differently (%d and %d groups)", len(sc), len(cc))
+		}
+		r := Result{Name: "dashboard.query_sealed", Params: map[string]any{"reports": len(raws), "filter": "category family " + family, "group_by": "category,area"},
+			Value: ds[0].Seconds(), Unit: "s", Target: "ratio ≤ 1.5",
+			Note: fmt.Sprintf("store.CountReports on the coordinator's sealed store vs. the same query on the clear store (same reports, same counts); alternated, median of %d", reps)}
+		r = r.withBaseline("dashboard.query, clear store", ds[1].Seconds())
+		r.Met = boolp(*r.Ratio <= 1.5)
+		rs.add(r)
+		logf("sealed dashboard: %.3fs (clear %.3fs)", ds[0].Seconds(), ds[1].Seconds())
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"bytes"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// Test access to the opened-plaintext cache (opened.go) and the key
+// tables, for the external tests.
+
+// OpenedBody returns the cached body of a sealed record, if any.
+func OpenedBody(s *Store, id incident.ID) ([]byte, bool) {
+	var out []byte
+	err := s.view(func(txn *badger.Txn) error {
+		var err error
+		out, err = getValue(txn, openedKey(id))
+		return err
+	})
+	return out, err == nil
+}
+
+// SetOpened writes a cache entry as it is (a damaged one, for tests).
+func SetOpened(s *Store, id incident.ID, body []byte) error {
+	return s.update(func(txn *badger.Txn) error { return txn.Set(openedKey(id), body) })
+}
+
+// DropOpened deletes every cache entry.
+func DropOpened(s *Store) error {
+	var keys [][]byte
+	err := s.view(func(txn *badger.Txn) error {
+		return scanPrefix(txn, key(tOpened), false, func(k []byte) error { keys = append(keys, k); return nil })
+	})
+	if err != nil {
+		return err
+	}
+	return s.update(func(txn *badger.Txn) error {
+		for _, k := range keys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ForgetAgeIdentity makes this store unable to open anything sealed to
+// it, so that whatever it still reads comes from kept copies or the cache.
+func ForgetAgeIdentity(s *Store) {
+	s.mu.Lock()
+	s.ageID = nil
+	s.mu.Unlock()
+}
+
+// KeyTables counts the keys of each table (a key's first byte).
+func KeyTables(s *Store) (map[byte]int, error) {
+	out := map[byte]int{}
+	err := s.view(func(txn *badger.Txn) error {
+		return scanPrefix(txn, nil, false, func(k []byte) error {
+			if len(k) > 0 {
+				out[k[0]]++
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// TablesHolding returns the tables (by first key byte) of the values that
+// contain needle, keys aside.
+func TablesHolding(s *Store, needle []byte) ([]byte, error) {
+	var out []byte
+	err := s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			err := item.Value(func(v []byte) error {
+				if bytes.Contains(v, needle) && !bytes.Contains(out, item.Key()[:1]) {
+					out = append(out, item.Key()[0])
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}

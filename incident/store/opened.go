@@ -1,0 +1,155 @@
+package store
+
+import (
+	"bytes"
+	"io"
+
+	"filippo.io/age"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// The opened-plaintext cache. Opening a sealed record with the age
+// identity costs an X25519 key agreement per recipient stanza, and the
+// store opens a sealed report and its sealed amends and reviews every time
+// it folds the report: for a coordinator's lists and exports, most of the
+// time went there. So when this device opens a record with its age
+// identity, it keeps the checked body under O/<id>, and later folds read
+// it instead. Every read still checks the body against its record with
+// incident.OpenPlain (decode, canonical form, validity, target), so a
+// damaged entry is ignored and the record opened again, which replaces it.
+//
+// What the cache holds this device could read anyway: only bodies opened
+// with its own age identity are cached, never an author's kept copy (L/),
+// which a coordinator's receipt ends — the cache must not outlive that.
+// The store is encrypted with the home key, like the identity that opens
+// the records. Nothing removes an entry: a retraction does not remove
+// content, a device removed from the coordinators still holds the
+// identity that opened what it opened, and a wipe clears the whole store.
+const tOpened = 'O' // O/<id> → the body of sealed record id, as opened with the age identity
+
+func openedKey(id incident.ID) []byte { return key(tOpened, id[:]) }
+
+// keepFunc receives a body just opened with the age identity, to cache.
+type keepFunc func(id incident.ID, body []byte)
+
+// opener reads sealed records this device may read: its own kept copies,
+// the bodies it opened before, and anything sealed to its age identity.
+// keep, when not nil, is given each body opened with the age identity.
+// Called with s.mu held.
+func (s *Store) opener(txn *badger.Txn, keep keepFunc) incident.Opener {
+	return func(r *incident.Signed) (any, bool) {
+		if plain, err := getValue(txn, key(tKept, r.ID[:])); err == nil {
+			if p, err := incident.OpenPlain(r, plain); err == nil {
+				return p, true
+			}
+		}
+		if plain, err := getValue(txn, openedKey(r.ID)); err == nil {
+			if p, err := incident.OpenPlain(r, plain); err == nil {
+				return p, true
+			}
+			// Damaged: opened again below, and the entry replaced.
+		}
+		if s.ageID == nil {
+			return nil, false
+		}
+		plain, err := decrypt(r, s.ageID)
+		if err != nil {
+			return nil, false
+		}
+		p, err := incident.OpenPlain(r, plain)
+		if err != nil {
+			return nil, false
+		}
+		if keep != nil {
+			keep(r.ID, unpadded(r, plain))
+		}
+		return p, true
+	}
+}
+
+// decrypt is the decryption half of incident.Open, which returns the
+// payload only: the cache keeps the body it came from.
+func decrypt(r *incident.Signed, id age.Identity) ([]byte, error) {
+	rd, err := age.Decrypt(bytes.NewReader(r.Sealed), id)
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(io.LimitReader(rd, incident.MaxSealedBytes))
+}
+
+// paddedBody mirrors incident's sealed body (kind, payload, padding) to
+// drop the padding before the body is cached: half of a typical body is
+// padding (bodies are padded to 512 B–32 KiB buckets).
+type paddedBody struct {
+	Kind    incident.Kind   `cbor:"1,keyasint"`
+	Payload cbor.RawMessage `cbor:"2,keyasint"`
+	Pad     []byte          `cbor:"3,keyasint"`
+}
+
+var (
+	strictDec, _ = cbor.DecOptions{ExtraReturnErrors: cbor.ExtraDecErrorUnknownField}.DecMode()
+	detEnc, _    = cbor.CoreDetEncOptions().EncMode()
+)
+
+// unpadded returns body without its padding (an empty pad, as an author's
+// kept copy has), or body itself when the result is not a body
+// incident.OpenPlain accepts for r (a body of another shape than
+// paddedBody, from a newer build: it is cached whole).
+func unpadded(r *incident.Signed, body []byte) []byte {
+	var b paddedBody
+	if err := strictDec.Unmarshal(body, &b); err != nil || len(b.Pad) == 0 {
+		return body
+	}
+	b.Pad = []byte{}
+	out, err := detEnc.Marshal(b)
+	if err != nil {
+		return body
+	}
+	if _, err := incident.OpenPlain(r, out); err != nil {
+		return body
+	}
+	return out
+}
+
+// batchKeep caches opened bodies in the batch that is writing: the
+// report's indexing opens it (and its sealed amends and reviews) anyway.
+// A failed cache write costs nothing but a later open.
+func (s *Store) batchKeep(b *batch) keepFunc {
+	return func(id incident.ID, body []byte) {
+		if err := b.Set(openedKey(id), body); err != nil {
+			s.log.Debug("cache an opened record", "id", id, "err", err)
+		}
+	}
+}
+
+// readFill caches the bodies a read (a fold in a read transaction) opens,
+// in a Badger write batch of its own, committed in the background while
+// the read goes on and flushed when it ends. Used with s.mu held, so no
+// batch of AddMany runs meanwhile.
+type readFill struct {
+	s  *Store
+	wb *badger.WriteBatch
+}
+
+func (f *readFill) keep(id incident.ID, body []byte) {
+	if f.wb == nil {
+		f.wb = f.s.db.NewWriteBatch()
+	}
+	if err := f.wb.Set(openedKey(id), body); err != nil {
+		f.s.log.Debug("cache an opened record", "id", id, "err", err)
+	}
+}
+
+// flush commits what keep was given; called before the read's view ends.
+func (f *readFill) flush() {
+	if f.wb == nil {
+		return
+	}
+	if err := f.wb.Flush(); err != nil {
+		f.s.log.Debug("cache opened records", "err", err)
+	}
+	f.wb = nil
+}
