@@ -110,13 +110,11 @@ func (c *cli) bundleExport(args []string) error {
 
 // encryptionWords says who can open a bundle.
 var encryptionWords = map[string]string{
-	"epoch":        "encrypted for the mission's members (any member's device imports it; nobody else can read it)",
+	"members":      "encrypted for the mission's members (any member's device imports it; nobody else can read it)",
 	"recipients":   "encrypted to the recipient given",
 	"passphrase":   "encrypted with the passphrase",
 	"coordinators": "encrypted to the mission's coordinators",
 	"none":         "NOT encrypted: whoever finds it reads the records it carries",
-	"coordinators_until_epoch": "encrypted to the mission's coordinators: this device has not met a member yet, so it " +
-		"holds no key for the mission's members (a carrier can carry the file, not import it)",
 }
 
 // writeAtomic writes path through a synced temporary file and a rename, so

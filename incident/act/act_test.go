@@ -310,7 +310,7 @@ func TestCarry(t *testing.T) {
 	if _, err := other.ExportBundle(BundleRequest{Plain: true}, &foreign); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := other.ExportBundle(BundleRequest{}, &foreignSealed); err != nil || b.Encryption != "epoch" {
+	if b, err := other.ExportBundle(BundleRequest{}, &foreignSealed); err != nil || b.Encryption != "members" {
 		t.Fatalf("default bundle: %+v %v", b, err)
 	}
 	before, _ := coord.st.Counts()

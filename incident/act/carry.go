@@ -70,8 +70,9 @@ func (d *Desk) Export(req ExportRequest, w io.Writer) (Exported, error) {
 }
 
 // BundleRequest is a bundle of this device's records to write. It is
-// encrypted to the mission's current secret epoch (every member opens it,
-// nobody else) unless it asks for one other way: To (age recipients,
+// encrypted for the mission's members (its current secret epoch and every
+// member's key this device knows: members open it, nobody else) unless it
+// asks for one other way: To (age recipients,
 // age1…), Passphrase, ForCoordinators (to every coordinator whose key
 // this device holds), or Plain (not encrypted).
 type BundleRequest struct {
@@ -97,10 +98,8 @@ type Bundled struct {
 	LeftOut      int   `json:"left_out"`
 	LeftOutBytes int64 `json:"left_out_bytes"`
 	Missing      int   `json:"missing"`
-	// Encryption says who can open the file: epoch (the mission's
-	// members), recipients, passphrase, coordinators, none, or
-	// coordinators_until_epoch (the members were asked for, but this
-	// device has met no member yet to receive the epoch's secret).
+	// Encryption says who can open the file: members (the mission's),
+	// recipients, passphrase, coordinators or none.
 	Encryption string `json:"encryption"`
 }
 
@@ -164,23 +163,13 @@ func (d *Desk) ExportBundle(req BundleRequest, w io.Writer) (Bundled, error) {
 		}
 		enc = "coordinators"
 	}
+	var secrets []bundle.Secret
 	if ways == 0 {
-		r, err := bundle.EpochRecipient(d.st)
-		switch {
-		case errors.Is(err, bundle.ErrNoEpoch):
-			// A device that joined and has met no member since holds no
-			// epoch secret (only a member hands it over): the
-			// coordinators' keys are the next best readers. A carrier
-			// then carries the file without importing it.
-			if recipients = coordinatorRecipients(ms); len(recipients) == 0 {
-				return Bundled{}, refuse(Refused, "%v, nor any coordinator's key; give recipients or a passphrase", err)
-			}
-			enc = "coordinators_until_epoch"
-		case err != nil:
+		m, err := bundle.ForMembers(d.st)
+		if err != nil {
 			return Bundled{}, classify(err)
-		default:
-			recipients, enc = []age.Recipient{r}, "epoch"
 		}
+		recipients, secrets, enc = m.Recipients, m.Secrets, "members"
 	}
 	pick, err := bundle.Choose(d.st, req.Since, req.MaxBytes)
 	if errors.Is(err, bundle.ErrOverBudget) {
@@ -189,7 +178,7 @@ func (d *Desk) ExportBundle(req BundleRequest, w io.Writer) (Bundled, error) {
 	if err != nil {
 		return Bundled{}, classify(err)
 	}
-	if err := bundle.WritePick(w, d.st, ms.ID, d.now(), pick, recipients...); err != nil {
+	if err := bundle.WritePick(w, d.st, ms.ID, d.now(), pick, secrets, recipients...); err != nil {
 		return Bundled{}, classify(err)
 	}
 	return Bundled{Records: len(pick.Records), Mission: ms.ID, Files: len(pick.Files), LeftOut: pick.LeftOut,

@@ -4,21 +4,25 @@
 // A bundle is framed and checksummed:
 //
 //	magic    8 bytes  "\x89VGB\r\n\x1a\n" (binary-file guard, as PNG does)
-//	version  uint16   1, or 2 when it carries files
+//	version  uint16   1, or 2 when it carries files or secrets
 //	flags    uint16   0 (reserved)
 //	mission  32 bytes the mission ID digest
 //	created  int64    Unix ms, the exporter's clock (information only)
 //	count    uint32   number of records
 //	files    uint32   number of files (version 2 only)
+//	secrets  uint32   number of epoch secrets (version 2 only)
 //	frames   count × (uint32 length, record bytes)
 //	files    files × (32-byte SHA-256, uint32 length, content) (version 2 only)
+//	secrets  secrets × (32-byte epoch record ID, 32-byte secret) (version 2 only)
 //	checksum 32 bytes SHA-256 of everything before it
 //
 // Files are attachment content, named by the hash their attachment
-// records give (for a sealed report's file, the ciphertext's). A bundle
-// without files is written as version 1, which every Vigil reads; a
-// version 1 reader refuses a version 2 file by its version, before it
-// stores anything.
+// records give (for a sealed report's file, the ciphertext's). Secrets
+// hand the mission's epoch secrets to members who have not met another
+// member since they joined; only a bundle encrypted for the mission's
+// members carries them (EncryptForMembers). A bundle with neither is
+// written as version 1, which every Vigil reads; a version 1 reader
+// refuses a version 2 file by its version, before it stores anything.
 // All integers are big-endian. A reader checks the whole file before it
 // yields a single record, so a broken frame rejects the file as a whole;
 // the records themselves are judged later, one by one, by the store.
@@ -69,6 +73,22 @@ type File struct {
 	Data []byte
 }
 
+// Secret is an epoch's member secret a bundle hands over.
+type Secret struct {
+	Epoch  incident.ID
+	Secret [32]byte
+}
+
+// Contents is everything a bundle carries.
+type Contents struct {
+	Records [][]byte
+	Files   []File
+	Secrets []Secret
+}
+
+// MaxSecrets bounds one bundle's epoch secrets.
+const MaxSecrets = 64
+
 // Writer writes a bundle. Records must be added in the order a receiver
 // should store them (mission records first); Close writes the checksum.
 type Writer struct {
@@ -78,38 +98,45 @@ type Writer struct {
 	want      int
 	files     int
 	wantFiles int
+	secrets   int
+	wantSecr  int
 	err       error
 }
 
 // NewWriter starts a bundle of exactly count records for mission, and no
 // files (a version 1 bundle).
 func NewWriter(w io.Writer, mission incident.ID, created int64, count int) (*Writer, error) {
-	return NewFileWriter(w, mission, created, count, 0)
+	return NewFileWriter(w, mission, created, count, 0, 0)
 }
 
-// NewFileWriter starts a bundle of exactly count records and then
-// exactly files files (AddFile) for mission.
-func NewFileWriter(w io.Writer, mission incident.ID, created int64, count, files int) (*Writer, error) {
+// NewFileWriter starts a bundle of exactly count records, then exactly
+// files files (AddFile) and secrets epoch secrets (AddSecret) for mission.
+func NewFileWriter(w io.Writer, mission incident.ID, created int64, count, files, secrets int) (*Writer, error) {
 	if count < 0 || count > MaxRecords {
 		return nil, fmt.Errorf("bundle: %d records, limit %d", count, MaxRecords)
 	}
 	if files < 0 || files > MaxFiles {
 		return nil, fmt.Errorf("bundle: %d files, limit %d", files, MaxFiles)
 	}
-	bw := &Writer{w: bufio.NewWriterSize(w, 64<<10), h: sha256.New(), want: count, wantFiles: files}
+	if secrets < 0 || secrets > MaxSecrets {
+		return nil, fmt.Errorf("bundle: %d secrets, limit %d", secrets, MaxSecrets)
+	}
+	bw := &Writer{w: bufio.NewWriterSize(w, 64<<10), h: sha256.New(), want: count, wantFiles: files, wantSecr: secrets}
+	v2 := files > 0 || secrets > 0
 	v := uint16(version1)
-	if files > 0 {
+	if v2 {
 		v = version2
 	}
-	hdr := make([]byte, 0, headerSize+4)
+	hdr := make([]byte, 0, headerSize+8)
 	hdr = append(hdr, Magic...)
 	hdr = binary.BigEndian.AppendUint16(hdr, v)
 	hdr = binary.BigEndian.AppendUint16(hdr, 0)
 	hdr = append(hdr, mission[:]...)
 	hdr = binary.BigEndian.AppendUint64(hdr, uint64(created))
 	hdr = binary.BigEndian.AppendUint32(hdr, uint32(count))
-	if files > 0 {
+	if v2 {
 		hdr = binary.BigEndian.AppendUint32(hdr, uint32(files))
+		hdr = binary.BigEndian.AppendUint32(hdr, uint32(secrets))
 	}
 	bw.write(hdr)
 	return bw, bw.err
@@ -135,14 +162,28 @@ func (w *Writer) AddFile(sum [32]byte, data []byte) error {
 	return w.err
 }
 
+// AddSecret appends one epoch secret, after every file.
+func (w *Writer) AddSecret(s Secret) error {
+	switch {
+	case w.files != w.wantFiles:
+		return fmt.Errorf("bundle: a secret before the last of the %d files", w.wantFiles)
+	case w.secrets >= w.wantSecr:
+		return fmt.Errorf("bundle: more secrets than the %d announced", w.wantSecr)
+	}
+	w.write(s.Epoch[:])
+	w.write(s.Secret[:])
+	w.secrets++
+	return w.err
+}
+
 // FileFrameSize is what a file of n bytes adds to a bundle.
 func FileFrameSize(n int) int64 { return int64(32 + 4 + n) }
 
 // RecordFrameSize is what a record of n bytes adds to a bundle.
 func RecordFrameSize(n int) int64 { return int64(4 + n) }
 
-// Overhead is a bundle's size beyond its frames.
-const Overhead = headerSize + 4 + sha256.Size
+// Overhead is a bundle's size beyond its record and file frames.
+const Overhead = headerSize + 8 + MaxSecrets*64 + sha256.Size
 
 func (w *Writer) write(b []byte) {
 	if w.err != nil {
@@ -175,8 +216,8 @@ func (w *Writer) Close() error {
 	if w.count != w.want {
 		return fmt.Errorf("bundle: %d records written, %d announced", w.count, w.want)
 	}
-	if w.files != w.wantFiles {
-		return fmt.Errorf("bundle: %d files written, %d announced", w.files, w.wantFiles)
+	if w.files != w.wantFiles || w.secrets != w.wantSecr {
+		return fmt.Errorf("bundle: %d files and %d secrets written, %d and %d announced", w.files, w.secrets, w.wantFiles, w.wantSecr)
 	}
 	if _, err := w.w.Write(w.h.Sum(nil)); err != nil {
 		return err
@@ -205,22 +246,30 @@ func corrupt(format string, args ...any) error {
 
 // Parse is Read over bytes in memory.
 func Parse(data []byte) (Header, [][]byte, error) {
-	h, recs, _, err := ParseFiles(data)
-	return h, recs, err
+	h, c, err := ParseContents(data)
+	return h, c.Records, err
 }
 
-// ParseFiles is Parse that also returns the files a version 2 bundle
-// carries, each checked against its hash.
-func ParseFiles(data []byte) (Header, [][]byte, []File, error) {
+// ParseContents is Parse that also returns the files (each checked
+// against its hash) and secrets a version 2 bundle carries.
+func ParseContents(data []byte) (Header, Contents, error) {
+	h, recs, files, secrets, err := parse(data)
+	if err != nil {
+		return Header{}, Contents{}, err
+	}
+	return h, Contents{Records: recs, Files: files, Secrets: secrets}, nil
+}
+
+func parse(data []byte) (Header, [][]byte, []File, []Secret, error) {
 	var h Header
 	if len(data) == 0 {
-		return h, nil, nil, corrupt("the file is empty")
+		return h, nil, nil, nil, corrupt("the file is empty")
 	}
 	if len(data) < len(Magic) || !bytes.Equal(data[:len(Magic)], Magic) {
-		return h, nil, nil, corrupt("not a bundle (wrong magic bytes)")
+		return h, nil, nil, nil, corrupt("not a bundle (wrong magic bytes)")
 	}
 	if len(data) < headerSize+sha256.Size {
-		return h, nil, nil, corrupt("truncated header (%d bytes)", len(data))
+		return h, nil, nil, nil, corrupt("truncated header (%d bytes)", len(data))
 	}
 	body, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
 	p := data[len(Magic):]
@@ -229,50 +278,53 @@ func ParseFiles(data []byte) (Header, [][]byte, []File, error) {
 	hsize := headerSize
 	switch {
 	case v == version2:
-		hsize += 4
+		hsize += 8
 	case v > version2 && bytes.Equal(sum, want[:]):
 		// Sound, as far as a newer format keeps the checksum where this
 		// one has it: a newer Vigil's file, not a damaged one.
-		return h, nil, nil, fmt.Errorf("%w (bundle version %d; this build reads versions 1 and 2)", ErrNewer, v)
+		return h, nil, nil, nil, fmt.Errorf("%w (bundle version %d; this build reads versions 1 and 2)", ErrNewer, v)
 	case v != version1:
-		return h, nil, nil, corrupt("version %d (damaged, or written by a newer Vigil)", v)
+		return h, nil, nil, nil, corrupt("version %d (damaged, or written by a newer Vigil)", v)
 	}
 	if !bytes.Equal(sum, want[:]) {
-		return h, nil, nil, corrupt("checksum mismatch (truncated or altered)")
+		return h, nil, nil, nil, corrupt("checksum mismatch (truncated or altered)")
 	}
 	if len(body) < hsize {
-		return h, nil, nil, corrupt("truncated header (%d bytes)", len(data))
+		return h, nil, nil, nil, corrupt("truncated header (%d bytes)", len(data))
 	}
 	if f := binary.BigEndian.Uint16(p[2:]); f != 0 {
-		return h, nil, nil, corrupt("unknown flags %#x", f)
+		return h, nil, nil, nil, corrupt("unknown flags %#x", f)
 	}
 	copy(h.Mission[:], p[4:36])
 	h.Created = int64(binary.BigEndian.Uint64(p[36:]))
 	count := binary.BigEndian.Uint32(p[44:])
 	if count > MaxRecords {
-		return h, nil, nil, corrupt("announces %d records, limit %d", count, MaxRecords)
+		return h, nil, nil, nil, corrupt("announces %d records, limit %d", count, MaxRecords)
 	}
 	h.Count = int(count)
-	var nfiles uint32
+	var nfiles, nsecrets uint32
 	if v == version2 {
 		if nfiles = binary.BigEndian.Uint32(p[48:]); nfiles > MaxFiles {
-			return h, nil, nil, corrupt("announces %d files, limit %d", nfiles, MaxFiles)
+			return h, nil, nil, nil, corrupt("announces %d files, limit %d", nfiles, MaxFiles)
 		}
 		h.Files = int(nfiles)
+		if nsecrets = binary.BigEndian.Uint32(p[52:]); nsecrets > MaxSecrets {
+			return h, nil, nil, nil, corrupt("announces %d secrets, limit %d", nsecrets, MaxSecrets)
+		}
 	}
 	rest := body[hsize:]
 	recs := make([][]byte, 0, min(int(count), len(rest)/4))
 	for i := 0; i < int(count); i++ {
 		if len(rest) < 4 {
-			return h, nil, nil, corrupt("frame %d: truncated length", i)
+			return h, nil, nil, nil, corrupt("frame %d: truncated length", i)
 		}
 		n := binary.BigEndian.Uint32(rest)
 		rest = rest[4:]
 		if n > incident.MaxRecordBytes {
-			return h, nil, nil, corrupt("frame %d: %d bytes, limit %d", i, n, incident.MaxRecordBytes)
+			return h, nil, nil, nil, corrupt("frame %d: %d bytes, limit %d", i, n, incident.MaxRecordBytes)
 		}
 		if uint32(len(rest)) < n {
-			return h, nil, nil, corrupt("frame %d: %d bytes announced, %d left", i, n, len(rest))
+			return h, nil, nil, nil, corrupt("frame %d: %d bytes announced, %d left", i, n, len(rest))
 		}
 		recs = append(recs, rest[:n:n])
 		rest = rest[n:]
@@ -281,33 +333,44 @@ func ParseFiles(data []byte) (Header, [][]byte, []File, error) {
 	seen := map[[32]byte]bool{}
 	for i := 0; i < int(nfiles); i++ {
 		if len(rest) < 36 {
-			return h, nil, nil, corrupt("file %d: truncated", i)
+			return h, nil, nil, nil, corrupt("file %d: truncated", i)
 		}
 		var f File
 		copy(f.Hash[:], rest)
 		n := binary.BigEndian.Uint32(rest[32:])
 		rest = rest[36:]
 		if n > incident.MaxAttachmentSize {
-			return h, nil, nil, corrupt("file %d: %d bytes, limit %d", i, n, incident.MaxAttachmentSize)
+			return h, nil, nil, nil, corrupt("file %d: %d bytes, limit %d", i, n, incident.MaxAttachmentSize)
 		}
 		if uint32(len(rest)) < n {
-			return h, nil, nil, corrupt("file %d: %d bytes announced, %d left", i, n, len(rest))
+			return h, nil, nil, nil, corrupt("file %d: %d bytes announced, %d left", i, n, len(rest))
 		}
 		f.Data = rest[:n:n]
 		rest = rest[n:]
 		if sha256.Sum256(f.Data) != f.Hash {
-			return h, nil, nil, corrupt("file %d does not match its hash", i)
+			return h, nil, nil, nil, corrupt("file %d does not match its hash", i)
 		}
 		if seen[f.Hash] {
-			return h, nil, nil, corrupt("file %d is carried twice", i)
+			return h, nil, nil, nil, corrupt("file %d is carried twice", i)
 		}
 		seen[f.Hash] = true
 		files = append(files, f)
 	}
-	if len(rest) != 0 {
-		return h, nil, nil, corrupt("%d bytes after the last frame", len(rest))
+	secrets := make([]Secret, 0, nsecrets)
+	for i := 0; i < int(nsecrets); i++ {
+		if len(rest) < 64 {
+			return h, nil, nil, nil, corrupt("secret %d: truncated", i)
+		}
+		var sec Secret
+		copy(sec.Epoch[:], rest)
+		copy(sec.Secret[:], rest[32:])
+		secrets = append(secrets, sec)
+		rest = rest[64:]
 	}
-	return h, recs, files, nil
+	if len(rest) != 0 {
+		return h, nil, nil, nil, corrupt("%d bytes after the last frame", len(rest))
+	}
+	return h, recs, files, secrets, nil
 }
 
 // Frames splits a bundle's frames without checking the checksum, so a
@@ -324,7 +387,7 @@ func Frames(data []byte) (Header, [][]byte, error) {
 	count := binary.BigEndian.Uint32(p[44:])
 	hsize, v2 := headerSize, binary.BigEndian.Uint16(p) == version2
 	if v2 {
-		hsize += 4
+		hsize += 8
 	}
 	if len(data) < hsize+sha256.Size {
 		return h, nil, corrupt("truncated header")

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -142,18 +142,23 @@ func attachmentOf(raw []byte) *Wanted {
 
 // WritePick writes a pick as a bundle of mission made at created, reading
 // each file from st as it goes (one file in memory at a time), encrypted
-// with age to recipients when there are any.
-func WritePick(w io.Writer, st *store.Store, mission incident.ID, created time.Time, pick Pick, recipients ...age.Recipient) error {
-	return write(w, mission, created, pick.Records, pick.Files, st.Blob, recipients)
+// with age to recipients when there are any. secrets go only into a
+// bundle encrypted for the mission's members (ForMembers).
+func WritePick(w io.Writer, st *store.Store, mission incident.ID, created time.Time, pick Pick, secrets []Secret, recipients ...age.Recipient) error {
+	if len(secrets) > 0 && len(recipients) == 0 {
+		return errors.New("bundle: epoch secrets never go into an unencrypted bundle")
+	}
+	return write(w, mission, created, pick.Records, pick.Files, secrets, st.Blob, recipients)
 }
 
 // Write writes raws as a bundle of mission made at created, encrypted
 // with age to recipients when there are any.
 func Write(w io.Writer, mission incident.ID, created time.Time, raws [][]byte, recipients ...age.Recipient) error {
-	return write(w, mission, created, raws, nil, nil, recipients)
+	return write(w, mission, created, raws, nil, nil, nil, recipients)
 }
 
-func write(w io.Writer, mission incident.ID, created time.Time, raws [][]byte, files []Wanted, load func([32]byte) ([]byte, error), recipients []age.Recipient) error {
+func write(w io.Writer, mission incident.ID, created time.Time, raws [][]byte, files []Wanted, secrets []Secret,
+	load func([32]byte) ([]byte, error), recipients []age.Recipient) error {
 	dst := w
 	var enc io.WriteCloser
 	if len(recipients) > 0 {
@@ -163,7 +168,7 @@ func write(w io.Writer, mission incident.ID, created time.Time, raws [][]byte, f
 		}
 		dst = enc
 	}
-	bw, err := NewFileWriter(dst, mission, created.UnixMilli(), len(raws), len(files))
+	bw, err := NewFileWriter(dst, mission, created.UnixMilli(), len(raws), len(files), len(secrets))
 	if err != nil {
 		return err
 	}
@@ -178,6 +183,11 @@ func write(w io.Writer, mission incident.ID, created time.Time, raws [][]byte, f
 			return fmt.Errorf("attachment %x: %w", f.Hash[:6], err)
 		}
 		if err := bw.AddFile(f.Hash, data); err != nil {
+			return err
+		}
+	}
+	for _, sec := range secrets {
+		if err := bw.AddSecret(sec); err != nil {
 			return err
 		}
 	}
@@ -210,6 +220,8 @@ type Summary struct {
 	FilesStored  int
 	FilesHeld    int
 	FilesIgnored int
+	// Secrets counts the epoch secrets this device received.
+	Secrets int
 }
 
 // Rejection is one record an import refused, and why.
@@ -259,7 +271,7 @@ func Import(st *store.Store, name string, data []byte, ids []age.Identity, progr
 		return sum, fmt.Errorf("%s is larger than %d bytes", name, MaxBytes)
 	}
 	if bytes.HasPrefix(data, ageHeader) {
-		all := append(epochIdentities(st), st.AgeIdentity())
+		all := append([]age.Identity{st.AgeIdentity()}, epochIdentities(st)...)
 		all = append(all, ids...)
 		r, err := age.Decrypt(bytes.NewReader(data), all...)
 		if err != nil {
@@ -269,10 +281,11 @@ func Import(st *store.Store, name string, data []byte, ids []age.Identity, progr
 			return sum, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	hdr, raws, files, err := ParseFiles(data)
+	hdr, contents, err := ParseContents(data)
 	if err != nil {
 		return sum, fmt.Errorf("%s: %w", name, err)
 	}
+	raws, files := contents.Records, contents.Files
 	ms, err := st.Mission()
 	if err != nil {
 		return sum, err
@@ -321,6 +334,7 @@ func Import(st *store.Store, name string, data []byte, ids []age.Identity, progr
 	if err := storeFiles(st, files, &sum); err != nil {
 		return sum, err
 	}
+	storeSecrets(st, contents.Secrets, &sum)
 	return sum, nil
 }
 
@@ -368,49 +382,74 @@ func storeFiles(st *store.Store, files []File, sum *Summary) error {
 	return nil
 }
 
-// Bundles are encrypted by default to the mission's current secret
-// epoch: with age's passphrase recipient, the passphrase derived from the
-// epoch's secret. Every member holding that secret (carriers included)
-// opens and imports such a bundle; a stranger who finds the stick, or a
-// member revoked before the epoch began, cannot. The header names only
-// "scrypt", as any passphrase-encrypted age file does. The derived
-// passphrase carries 256 bits, so scrypt's work factor adds nothing
-// against guessing and is kept low (importing tries every held epoch).
+// Bundles are encrypted by default for the mission's members: with age
+// to an X25519 identity every member derives from the newest epoch secret
+// it holds, and to the age key of every member in good standing this
+// device knows. A member who has met nobody since joining holds no epoch
+// secret yet, but its own key opens the bundle, and the bundle hands it
+// the epoch secrets (Contents.Secrets): carriers import such bundles and
+// pass them on; a stranger who finds the stick, or a member revoked
+// before the epoch began, reads nothing. age's header shows one X25519
+// stanza per recipient: a finder learns the file is age's and roughly
+// how many members the exporter knew, nothing else.
 
-const epochWorkFactor = 10
-
-// EpochPassphrase is the passphrase of one epoch's bundles.
-func EpochPassphrase(mission incident.ID, secret []byte) string {
+// epochIdentity is the age identity of one epoch's bundles.
+func epochIdentity(mission incident.ID, secret []byte) (*age.X25519Identity, error) {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("vigil/bundle/v1\x00"))
 	mac.Write(mission[:])
-	return base64.RawStdEncoding.EncodeToString(mac.Sum(nil))
+	return age.ParseX25519Identity(strings.ToUpper(bech32("AGE-SECRET-KEY-", mac.Sum(nil))))
 }
 
-// EpochRecipient encrypts a bundle to the newest epoch whose secret st
-// holds.
-func EpochRecipient(st *store.Store) (age.Recipient, error) {
-	held, secrets, err := st.HeldEpochs()
-	if err != nil {
-		return nil, err
-	}
-	if len(held) == 0 {
-		return nil, ErrNoEpoch
-	}
+// Members is how a bundle is encrypted for the mission's members.
+type Members struct {
+	Recipients []age.Recipient
+	Secrets    []Secret
+	// Epoch is false when this device holds no epoch secret yet: only the
+	// members' own keys open the bundle.
+	Epoch bool
+}
+
+// ForMembers returns the recipients and secrets of a bundle of st for
+// the mission's members.
+func ForMembers(st *store.Store) (Members, error) {
 	ms, err := st.Mission()
 	if err != nil {
-		return nil, err
+		return Members{}, err
 	}
-	r, err := age.NewScryptRecipient(EpochPassphrase(ms.ID, secrets[held[0].ID]))
+	held, secrets, err := st.HeldEpochs()
 	if err != nil {
-		return nil, err
+		return Members{}, err
 	}
-	r.SetWorkFactor(epochWorkFactor)
-	return r, nil
+	var out Members
+	if len(held) > 0 {
+		id, err := epochIdentity(ms.ID, secrets[held[0].ID])
+		if err != nil {
+			return Members{}, err
+		}
+		out.Recipients, out.Epoch = append(out.Recipients, id.Recipient()), true
+	}
+	for _, e := range held {
+		var sec Secret
+		if len(secrets[e.ID]) != len(sec.Secret) || len(out.Secrets) == MaxSecrets {
+			continue
+		}
+		sec.Epoch = e.ID
+		copy(sec.Secret[:], secrets[e.ID])
+		out.Secrets = append(out.Secrets, sec)
+	}
+	seen := map[string]bool{}
+	for _, m := range ms.Members() {
+		if m.Recipient == "" || seen[m.Recipient] || len(ms.Revocations(m.Author)) > 0 {
+			continue
+		}
+		if r, err := age.ParseX25519Recipient(m.Recipient); err == nil {
+			seen[m.Recipient] = true
+			out.Recipients = append(out.Recipients, r)
+		}
+	}
+	return out, nil
 }
-
-// ErrNoEpoch: this device holds no secret of the mission's epochs yet.
-var ErrNoEpoch = errors.New("this device holds no secret of the mission's current epoch yet (it comes with the invite, or from a member in reach)")
 
 // epochIdentities open bundles of every epoch whose secret st holds.
 func epochIdentities(st *store.Store) []age.Identity {
@@ -424,26 +463,20 @@ func epochIdentities(st *store.Store) []age.Identity {
 	}
 	var out []age.Identity
 	for _, e := range held {
-		id, err := age.NewScryptIdentity(EpochPassphrase(ms.ID, secrets[e.ID]))
-		if err != nil {
-			continue
+		if id, err := epochIdentity(ms.ID, secrets[e.ID]); err == nil {
+			out = append(out, id)
 		}
-		id.SetMaxWorkFactor(epochWorkFactor)
-		out = append(out, lenient{id})
 	}
 	return out
 }
 
-// lenient turns every failure of an identity into "not this identity",
-// so that age goes on to the next one: an epoch identity refuses a
-// passphrase bundle's higher work factor, and that must not stop the
-// passphrase's own identity from opening it.
-type lenient struct{ age.Identity }
-
-func (l lenient) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
-	k, err := l.Identity.Unwrap(stanzas)
-	if err != nil && !errors.Is(err, age.ErrIncorrectIdentity) {
-		err = fmt.Errorf("%w: %v", age.ErrIncorrectIdentity, err)
+// storeSecrets keeps the epoch secrets a members' bundle hands over. The
+// store takes a secret only for an epoch record it holds whose commitment
+// the secret matches, so a bundle cannot plant one.
+func storeSecrets(st *store.Store, secrets []Secret, sum *Summary) {
+	for _, sec := range secrets {
+		if added, err := st.AddEpochSecret(sec.Epoch, sec.Secret[:]); err == nil && added {
+			sum.Secrets++
+		}
 	}
-	return k, err
 }
