@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/sync/mesh"
 )
@@ -101,5 +102,55 @@ func TestCorruptChunksAreDropped(t *testing.T) {
 	}
 	if err := st.PutChunk(sum, 0, data[:store.ChunkSize], sums[0]); err != nil {
 		t.Fatalf("good chunk against its hash: %v", err)
+	}
+}
+
+// A sealed report's photo reaches the coordinator over the mesh through a
+// carrier that never holds it readable: the carrier fetches and serves the
+// ciphertext the attachment record names; the coordinator opens it with
+// the key inside the sealed report.
+func TestSealedPhotoOverTheMesh(t *testing.T) {
+	m := newMission(t, 3, incident.RoleObserver, incident.RoleCarrier)
+	coord, obs, car := act.New(m.stores[0]), act.New(m.stores[1]), act.New(m.stores[2])
+	photo := make([]byte, 2*store.ChunkSize+77)
+	rand.Read(photo)
+	const name = "queue-at-PS-0042.jpg"
+	a, err := obs.AttachFile(name, photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := true
+	c, err := obs.Submit(act.Submission{Report: incident.ReportPayload{Category: "polling.late_opening", Severity: 2,
+		Title: "Queue, doors still shut"}, Files: []act.Attachment{a}, Sealed: &sealed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Observer → carrier, then the observer leaves; carrier → coordinator.
+	eo, ec := m.start(1, noReceipts), m.start(2, noReceipts)
+	connect(t, eo, ec)
+	v, _ := obs.Report(c.ID.String())
+	var cipher [32]byte
+	copy(cipher[:], v.Report.Attachments[0])
+	eventually(t, 20*time.Second, "the carrier never fetched the ciphertext", func() bool { return m.stores[2].HasBlob(cipher) })
+	eo.Close()
+	connect(t, m.start(0, noReceipts), ec)
+	eventually(t, 20*time.Second, "the coordinator never fetched the ciphertext", func() bool { return m.stores[0].HasBlob(cipher) })
+	fd, err := coord.ReadFile(c.ID.String(), 0)
+	if err != nil || !bytes.Equal(fd.Data, photo) || fd.Name != name {
+		t.Fatalf("the coordinator's photo: %q %v", fd.Name, err)
+	}
+	if _, err := car.ReadFile(c.ID.String(), 0); err == nil {
+		t.Fatal("the carrier opened the sealed photo")
+	}
+	// What the carrier holds is ciphertext under a name-less record (the
+	// whole-store scan is incident/store's TestSealedPhotoThroughUSBChain).
+	if held, _ := m.stores[2].Blob(cipher); bytes.Contains(held, photo[5000:5064]) || m.stores[2].HasBlob(sha256.Sum256(photo)) {
+		t.Error("the carrier holds the photo's plaintext")
+	}
+	recs, _ := m.stores[2].ByKind(incident.KindAttachment)
+	for _, r := range recs {
+		if bytes.Contains(r.Raw, []byte(name)) {
+			t.Errorf("the carrier's attachment record names the file: %s", r.ID)
+		}
 	}
 }
