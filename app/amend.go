@@ -22,7 +22,11 @@ func (ui *UI) openAmendForm(v incident.ReportView) {
 	d := DecodeDraft(b)
 	restored := !d.Empty()
 	if !restored {
-		d = DraftOf(&v, ui.be.Attachments(v.Report.Attachments))
+		var files []Attachment
+		for _, f := range ui.be.Files(&v.Report) {
+			files = append(files, f.Attachment)
+		}
+		d = DraftOf(&v, files)
 	}
 	f := &reportForm{ui: ui, d: d, saver: &draftSaver{s: ui.be, key: key}, now: ui.now, amend: &v, base: len(ui.stack)}
 	ui.form = f

@@ -311,36 +311,12 @@ func (b *StoreBackend) Retract(id incident.ID, reason string) (incident.ID, erro
 	return r.ID, err
 }
 
-// Attachments names the files behind hashes from their manifests.
-func (b *StoreBackend) Attachments(hashes [][]byte) []Attachment {
-	byHash := map[string]Attachment{}
-	if recs, err := b.st.ByKind(incident.KindAttachment); err == nil {
-		for _, r := range recs {
-			p, err := r.DecodePayload()
-			if err != nil {
-				continue
-			}
-			if ap, ok := p.(*incident.AttachmentPayload); ok && len(ap.Hash) == 32 {
-				var a Attachment
-				copy(a.Hash[:], ap.Hash)
-				a.Name, a.Size, a.Mime = ap.Name, int(ap.Size), ap.Mime
-				byHash[string(ap.Hash)] = a
-			}
-		}
-	}
-	var out []Attachment
-	for _, h := range hashes {
-		a, ok := byHash[string(h)]
-		if !ok {
-			copy(a.Hash[:], h)
-			a.Name = fmt.Sprintf("%x", h[:min(len(h), 6)])
-		}
-		if a.Name == "" {
-			a.Name = fmt.Sprintf("%x", h[:min(len(h), 6)])
-		}
-		out = append(out, a)
-	}
-	return out
+// Files lists a report version's files (act.Desk.FilesOf).
+func (b *StoreBackend) Files(r *incident.ReportPayload) []File { return b.desk.FilesOf(r) }
+
+// FileContent opens one of them (act.Desk.Content).
+func (b *StoreBackend) FileContent(r *incident.ReportPayload, f File) ([]byte, error) {
+	return b.desk.Content(r, f)
 }
 
 // ChangePassphrase re-wraps the store key (`vigil passphrase change`).

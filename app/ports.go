@@ -96,9 +96,11 @@ type Reporter interface {
 	// Retract withdraws one of this device's reports for reason (required),
 	// sealed when the report is, as `vigil report retract` does.
 	Retract(id incident.ID, reason string) (incident.ID, error)
-	// Attachments describes the files behind content hashes, from their
-	// manifests (a hash without one gets a short name).
-	Attachments(hashes [][]byte) []Attachment
+	// Files lists a report version's files as this device holds them;
+	// FileContent opens one (a sealed one with its key, when this device
+	// may), checked against the hash the report carries.
+	Files(r *incident.ReportPayload) []File
+	FileContent(r *incident.ReportPayload, f File) ([]byte, error)
 }
 
 // Reviewer is what a coordinator reads and decides.
@@ -230,6 +232,9 @@ type Station struct {
 
 // Attachment is a file kept in the store, waiting for a report.
 type Attachment = act.Attachment
+
+// File is one of a report's files (act.File).
+type File = act.File
 
 // MyReport is one of this device's reports and its delivery status.
 type MyReport struct {

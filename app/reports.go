@@ -133,8 +133,10 @@ func (ui *UI) showReport(id incident.ID, mine *MyReport) {
 	}
 	add(T("field.source"), r.Source)
 	add(T("field.description"), r.Description)
+	var files fyne.CanvasObject
 	if n := len(r.Attachments); n > 0 {
 		add(T("field.attachments"), TN("count.attachments", n))
+		files = ui.fileList(&r)
 	}
 	if mine != nil {
 		add(T("field.delivery"), deliveryText(*mine))
@@ -144,6 +146,9 @@ func (ui *UI) showReport(id incident.ID, mine *MyReport) {
 	}
 	add(T("field.id"), v.ID.String())
 	parts = append(parts, form)
+	if files != nil {
+		parts = append(parts, files)
+	}
 	if v.Author == ui.id.Author && !v.Retracted {
 		parts = append(parts, widget.NewSeparator(), ui.myReportActions(v))
 	}

@@ -1,0 +1,61 @@
+package app
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// An observer's sealed photo reaches the coordinator's laptop on a USB
+// stick; the report's detail lists it, shows it and saves it where the
+// coordinator picks, byte for byte.
+func TestCoordinatorOpensSealedPhoto(t *testing.T) {
+	a := test.NewTempApp(t)
+	coordHome, code := missionHomes(t)
+	obs := newTestUI(t, a, joinedObserver(t, code), true, testPass)
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for x := 0; x < 40; x++ {
+		img.Set(x, x%30, color.RGBA{200, 30, 30, 255})
+	}
+	var photo bytes.Buffer
+	png.Encode(&photo, img)
+	att, err := obs.be.AttachFile("queue.png", photo.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := obs.be.Submit(incident.ReportPayload{Category: "polling.late_opening", Severity: 2, Title: "Queue outside"}, []Attachment{att}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stick bytes.Buffer
+	if _, err := obs.be.ExportBundle(BundleRequest{}, &stick); err != nil {
+		t.Fatal(err)
+	}
+	coord := newTestUI(t, a, coordHome, false, testPass)
+	if sum, err := coord.be.ImportBundle("stick.vgb", stick.Bytes(), nil, nil); err != nil || sum.FilesStored != 1 {
+		t.Fatalf("import: %+v %v", sum, err)
+	}
+	coord.showReport(id, nil)
+	if !strings.Contains(allText(coord), "📎 queue.png") {
+		t.Fatalf("the report does not list its photo:\n%s", allText(coord))
+	}
+	path := filepath.Join(t.TempDir(), "saved.png")
+	useFiles(coord, path)
+	tap(t, coord, T("file.save"))
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, photo.Bytes()) {
+		t.Fatalf("the saved photo differs from the observer's (%v)", err)
+	}
+	tap(t, coord, T("file.view"))
+	if n := len(coord.win.Canvas().Overlays().List()); n == 0 {
+		t.Fatal("viewing the photo opened nothing")
+	}
+}
