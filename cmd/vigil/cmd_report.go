@@ -343,12 +343,12 @@ func (c *cli) reportShow(args []string) error {
 		if c.json {
 			return c.printJSON(j)
 		}
-		c.printReport(v, j)
+		c.printReport(v, j, act.New(s).FilesOf(&v.Report))
 		return nil
 	})
 }
 
-func (c *cli) printReport(v incident.ReportView, j incident.ReportJSON) {
+func (c *cli) printReport(v incident.ReportView, j incident.ReportJSON, files []act.File) {
 	w := c.stdout
 	line := func(k string, p *string) {
 		if p != nil {
@@ -392,8 +392,15 @@ func (c *cli) printReport(v incident.ReportView, j incident.ReportJSON) {
 	if v.HasFlag(incident.FlagNewerFields) {
 		fmt.Fprintf(w, "%-12s %s: it holds fields a newer version added\n", "note", newerNote)
 	}
-	for _, a := range j.Attachments {
-		fmt.Fprintf(w, "%-12s %s\n", "attachment", a)
+	for _, f := range files {
+		state := ""
+		switch {
+		case !f.Held:
+			state = ", not on this device yet"
+		case !f.Readable:
+			state = ", sealed to the coordinators"
+		}
+		fmt.Fprintf(w, "%-12s %s (%d bytes, %s%s)\n", "attachment", f.Name, f.Size, f.Mime, state)
 	}
 	if j.Description != nil {
 		fmt.Fprintf(w, "\n%s\n", *j.Description)

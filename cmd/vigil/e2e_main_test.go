@@ -336,6 +336,7 @@ type importOut struct {
 	Quarantined int `json:"quarantined"`
 	Rejected    int `json:"rejected"`
 	Released    int `json:"released"`
+	FilesStored int `json:"files_stored"`
 	Rejections  []struct {
 		ID     string `json:"id"`
 		Reason string `json:"reason"`
