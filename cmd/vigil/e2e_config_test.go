@@ -94,7 +94,7 @@ func TestMissionConfigThroughBundle(t *testing.T) {
 // coordinators set.
 func TestMissionConfigRefused(t *testing.T) {
 	t.Parallel()
-	lead, _ := labelledMission(t, "lead", "HQ")
+	lead, _ := labelledMission(t, "lead", "HQ", "--no-seal")
 	obs, _, _ := member(t, "observer", invite(t, lead, "--role", "observer"))
 	carrier, _, _ := member(t, "carrier", invite(t, lead, "--role", "carrier"))
 

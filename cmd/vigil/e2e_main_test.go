@@ -414,11 +414,24 @@ func member(t testing.TB, name, code string) (home, author, record string) {
 	return home, author, record
 }
 
-// exportBundle writes home's records to a new bundle file.
+// exportBundle writes home's records to a new plain bundle file: most
+// tests carry records between homes in any order, and look inside the
+// file. membersBundle writes one as `bundle export` does by default,
+// encrypted for the mission's members.
 func exportBundle(t testing.TB, home string) string {
 	t.Helper()
+	return writeBundle(t, home, "--plain")
+}
+
+func membersBundle(t testing.TB, home string) string {
+	t.Helper()
+	return writeBundle(t, home)
+}
+
+func writeBundle(t testing.TB, home string, flags ...string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "records.vgb")
-	mustRun(t, home, nil, "bundle", "export", "--out", path)
+	mustRun(t, home, nil, append([]string{"bundle", "export", "--out", path}, flags...)...)
 	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
 		t.Fatalf("bundle export wrote nothing at %s: %v", path, err)
 	}
@@ -437,10 +450,16 @@ func importBundle(t testing.TB, home, path string) importOut {
 	return sum
 }
 
-// carry exports from one home and imports into another.
+// carry exports from one home and imports into another; carryMembers
+// does it with a members' bundle.
 func carry(t testing.TB, from, to string) importOut {
 	t.Helper()
 	return importBundle(t, to, exportBundle(t, from))
+}
+
+func carryMembers(t testing.TB, from, to string) importOut {
+	t.Helper()
+	return importBundle(t, to, membersBundle(t, from))
 }
 
 // listReports returns `report list --json` with the given filters, by ID,

@@ -18,10 +18,16 @@ func TestSealedPhotoOnTheCommandLine(t *testing.T) {
 	coord, _, _ := sealedMission(t, "coordinator")
 	obs, _, _ := member(t, "observer", invite(t, coord, "--role", "observer"))
 	car, _, _ := member(t, "carrier", invite(t, coord, "--role", "carrier"))
-	carry(t, obs, coord)
-	carry(t, car, coord)
-	carry(t, coord, obs)
-	carry(t, coord, car)
+	// A member who joined by code and met nobody: its first members'
+	// bundle opens with the coordinator's key; the coordinator's bundle
+	// back opens with its own key and hands it the epoch secret.
+	fresh := membersBundle(t, coord)
+	_, errs, code := runVigil(t, obs, nil, "bundle", "import", fresh)
+	wantFailure(t, "a members' bundle made before the coordinator knew this device", "", errs, code, 1, "give a coordinator a bundle from this device first")
+	carryMembers(t, obs, coord)
+	carryMembers(t, car, coord)
+	carryMembers(t, coord, obs)
+	carryMembers(t, coord, car)
 
 	photo := make([]byte, 90<<10)
 	rand.Read(photo)
@@ -39,11 +45,11 @@ func TestSealedPhotoOnTheCommandLine(t *testing.T) {
 	// Too small a stick: the records go, the photo is left out, and the
 	// export says so.
 	small := filepath.Join(t.TempDir(), "small.vgb")
-	_, errs, code := runVigil(t, obs, nil, "bundle", "export", "--out", small, "--max-size", "40KB")
+	_, errs, code = runVigil(t, obs, nil, "bundle", "export", "--out", small, "--max-size", "40KB")
 	if code != 0 || !strings.Contains(errs, "Left out 1 attachment file") {
 		t.Fatalf("a bundle too small for the photo: exit %d\n%s", code, errs)
 	}
-	stick := exportBundle(t, obs)
+	stick := membersBundle(t, obs)
 	if data := mustRead(t, stick); bytes.Contains(data, photo[2000:2064]) || bytes.Contains(data, []byte("ballot-box")) {
 		t.Fatal("the bundle carries the photo or its name in the clear")
 	}
@@ -54,7 +60,7 @@ func TestSealedPhotoOnTheCommandLine(t *testing.T) {
 	if code == 0 || strings.Contains(out, "ballot-box") {
 		t.Fatalf("the carrier saved a sealed report's photo: exit %d\n%s%s", code, out, errs)
 	}
-	if sum := carry(t, car, coord); sum.FilesStored != 1 {
+	if sum := carryMembers(t, car, coord); sum.FilesStored != 1 {
 		t.Fatalf("the coordinator did not get the photo: %+v", sum)
 	}
 	saved := filepath.Join(t.TempDir(), "evidence")

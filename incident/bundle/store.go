@@ -31,6 +31,12 @@ var ErrCannotOpen = errors.New("the bundle is encrypted and this device cannot o
 // ErrOtherMission means a bundle belongs to another mission.
 var ErrOtherMission = errors.New("the bundle belongs to another mission")
 
+// isPassphraseFile reports whether an age file is encrypted with a
+// passphrase (its first recipient stanza is scrypt's).
+func isPassphraseFile(data []byte) bool {
+	return bytes.HasPrefix(data, append(bytes.Clone(ageHeader), "-> scrypt "...))
+}
+
 // ageHeader starts every age-encrypted file.
 var ageHeader = []byte("age-encryption.org/v1\n")
 
@@ -275,6 +281,14 @@ func Import(st *store.Store, name string, data []byte, ids []age.Identity, progr
 		all = append(all, ids...)
 		r, err := age.Decrypt(bytes.NewReader(data), all...)
 		if err != nil {
+			if held, _, _ := st.HeldEpochs(); len(held) == 0 && !isPassphraseFile(data) {
+				// The likely case: a members' bundle made before its
+				// maker knew this device, which has met nobody since it
+				// joined.
+				return sum, fmt.Errorf("%s: %w: if it is a bundle for the mission's members, this device has not received "+
+					"their key yet: give a coordinator a bundle from this device first (or meet any member over a network), "+
+					"then ask for a new bundle", name, ErrCannotOpen)
+			}
 			return sum, fmt.Errorf("%s: %w (%v)", name, ErrCannotOpen, err)
 		}
 		if data, err = io.ReadAll(io.LimitReader(r, MaxBytes+1)); err != nil {
