@@ -541,6 +541,9 @@ type ExportRequest struct {
 	// Public anonymises the export for publication (not for evidence,
 	// which is verifiable by design).
 	Public bool
+	// DiscloseKeys (evidence): carry the keys of the sealed reports this
+	// device opens, and their opened files (act.ExportRequest).
+	DiscloseKeys bool
 }
 
 // ExportExtension is the file name extension for a format.
@@ -554,7 +557,7 @@ func ExportExtension(format string) string {
 // Export writes every report in the requested format through the same
 // function as `vigil export`.
 func (b *StoreBackend) Export(req ExportRequest, w io.Writer, progress func(done, total int)) (int, error) {
-	res, err := b.desk.Export(act.ExportRequest{Format: req.Format, HXL: req.HXL, Public: req.Public, Progress: progress}, w)
+	res, err := b.desk.Export(act.ExportRequest{Format: req.Format, HXL: req.HXL, Public: req.Public, DiscloseKeys: req.DiscloseKeys, Progress: progress}, w)
 	return res.Reports, err
 }
 

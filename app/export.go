@@ -23,6 +23,10 @@ func (ui *UI) showExport() {
 	explain := note("")
 	hxl := widget.NewCheck(T("export.hxl"), nil)
 	public := widget.NewCheck(T("export.public"), nil)
+	// Disclosing opens the sealed reports and their photos to whoever
+	// holds the package: asked for each export, never remembered.
+	disclose := widget.NewCheck(T("export.disclose_keys"), nil)
+	disclose.Disable()
 	format := func() string {
 		for i, n := range names {
 			if n == choice.Selected {
@@ -43,8 +47,11 @@ func (ui *UI) showExport() {
 		if f == "evidence" {
 			public.SetChecked(false)
 			public.Disable()
+			disclose.Enable()
 		} else {
 			public.Enable()
+			disclose.SetChecked(false)
+			disclose.Disable()
 		}
 	}
 	choice.SetSelected(names[0])
@@ -53,7 +60,7 @@ func (ui *UI) showExport() {
 	status := note("")
 	var start *widget.Button
 	start = widget.NewButtonWithIcon(T("export.choose_file"), theme.DocumentSaveIcon(), func() {
-		req := ExportRequest{Format: format(), HXL: hxl.Checked, Public: public.Checked}
+		req := ExportRequest{Format: format(), HXL: hxl.Checked, Public: public.Checked, DiscloseKeys: disclose.Checked}
 		if req.Format == "" {
 			return
 		}
@@ -96,7 +103,7 @@ func (ui *UI) showExport() {
 		save.Show()
 	})
 	start.Importance = widget.HighImportance
-	body := container.NewVBox(note(T("export.note")), choice, explain, hxl, public, start, progress, status)
+	body := container.NewVBox(note(T("export.note")), choice, explain, hxl, public, disclose, start, progress, status)
 	d := dialog.NewCustom(T("export.title"), T("action.close"), body, ui.win)
 	d.Resize(fyne.NewSize(480, 0).Max(d.MinSize()))
 	d.Show()

@@ -82,6 +82,7 @@ func (c *cli) cmdExport(args []string) error {
 	public := fs.Bool("public", false, "anonymised export for publication: verified and corroborated reports, no free text, no authors")
 	unverified := fs.Bool("include-unverified", false, "public exports: add the reports no coordinator verified or corroborated, marked by their status")
 	hxl := fs.Bool("hxl", false, "csv: add a Humanitarian Exchange Language hashtag row")
+	disclose := fs.Bool("disclose-keys", false, "evidence: carry the key of each sealed record this device can open, and the opened files of sealed reports, so a third party checks their content; WHOEVER HOLDS THE PACKAGE CAN THEN READ THEM")
 	ff := addFilterFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -105,11 +106,14 @@ func (c *cli) cmdExport(args []string) error {
 	if *hxl && *format != "csv" {
 		return usagef("--hxl goes with --format csv")
 	}
+	if *disclose && *format != "evidence" {
+		return usagef("--disclose-keys goes with --format evidence")
+	}
 	filter, err := c.filter(ff)
 	if err != nil {
 		return err
 	}
-	req := act.ExportRequest{Format: *format, HXL: *hxl, Public: *public, Unverified: *unverified, Filter: filter, FilterText: describeFilter(ff)}
+	req := act.ExportRequest{Format: *format, HXL: *hxl, Public: *public, Unverified: *unverified, Filter: filter, FilterText: describeFilter(ff), DiscloseKeys: *disclose}
 	if filter.Author.IsZero() {
 		req.Member = *ff.author
 	}
@@ -132,6 +136,9 @@ func (c *cli) cmdExport(args []string) error {
 			if !*public {
 				out["mission"] = res.Mission.String()
 			}
+			if *format == "evidence" {
+				out["disclosed"], out["opened_files"], out["undisclosed"], out["missing_files"] = res.Disclosed, res.OpenedFiles, res.Undisclosed, res.MissingFiles
+			}
 			return c.printJSON(out)
 		}
 		if res.Newer > 0 {
@@ -139,6 +146,19 @@ func (c *cli) cmdExport(args []string) error {
 		}
 		if *format == "evidence" {
 			fmt.Fprintf(c.stderr, "Wrote an evidence package of %s to %s; `vigil verify %s` checks it offline.\n", incident.Plural(res.Reports, "report"), *out, *out)
+			if res.Disclosed > 0 {
+				fmt.Fprintf(c.stderr, "It discloses the keys of %s and %s: whoever holds it can read them. Keep it as you would the reports themselves.\n",
+					incident.Plural(res.Disclosed, "sealed record"), incident.Plural(res.OpenedFiles, "opened file"))
+			}
+			switch {
+			case res.Undisclosed > 0 && *disclose:
+				fmt.Fprintf(c.stderr, "%s this device cannot open %s without a key: verify checks their signatures, not their content.\n", incident.Plural(res.Undisclosed, "sealed record"), incident.Verb(res.Undisclosed, "goes", "go"))
+			case res.Undisclosed > 0:
+				fmt.Fprintf(c.stderr, "%s %s without a key: verify checks their signatures, not their content (--disclose-keys lets a third party check it, and read it).\n", incident.Plural(res.Undisclosed, "sealed record"), incident.Verb(res.Undisclosed, "goes", "go"))
+			}
+			if res.MissingFiles > 0 {
+				fmt.Fprintf(c.stderr, "%s that reports name %s not on this device and %s not in the package.\n", incident.Plural(res.MissingFiles, "attached file"), incident.Verb(res.MissingFiles, "is", "are"), incident.Verb(res.MissingFiles, "is", "are"))
+			}
 			return nil
 		}
 		fmt.Fprintf(c.stderr, "Wrote %s to %s.\n", incident.Plural(res.Reports, "report"), *out)
@@ -265,6 +285,15 @@ func (c *cli) cmdVerify(args []string) error {
 		return fmt.Errorf("%d of %s failed verification", bad, incident.Plural(len(rep.Verdicts), "item"))
 	}
 	fmt.Fprintf(c.stderr, "%s verified.\n", allRecords(len(rep.Verdicts)))
+	if n := rep.Opened(); n > 0 {
+		fmt.Fprintf(c.stderr, "The content of %s was opened with the disclosed keys and checked, with their files.\n", incident.Plural(n, "sealed record"))
+	}
+	if n := rep.NotDisclosed(); n > 0 {
+		fmt.Fprintf(c.stderr, "No key is disclosed for %s: signatures checked, content not.\n", incident.Plural(n, "sealed record"))
+	}
+	if n := rep.MissingFiles(); n > 0 {
+		fmt.Fprintf(c.stderr, "%s that reports name %s not in the package, so %s content was not checked (listed above).\n", incident.Plural(n, "attached file"), incident.Verb(n, "is", "are"), incident.Verb(n, "its", "their"))
+	}
 	newer()
 	return nil
 }

@@ -374,6 +374,10 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           store a bundle's valid records (exit 3 if some were rejected)
   attachment save ID --out DIR            the report's files under their names (sealed ones opened, if this device may)
   export --format csv|jsonl|geojson|xlsx|pdf|evidence --out FILE [--public [--include-unverified]] [--hxl] [report list filters]
+  export --format evidence --out FILE --disclose-keys
+                                          also carry the keys of the sealed records this device opens, and their
+                                          opened files, so a third party checks their content: whoever holds the
+                                          package can then read it all
   verify FILE [--mission ID]              check a bundle, JSONL export or evidence package offline
   verify --qr IMAGE [--mission ID] [--mission-file FILE | --bundle FILE]
                                           check a report's QR code (from a PDF export), with its membership chain

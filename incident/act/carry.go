@@ -31,6 +31,11 @@ type ExportRequest struct {
 	Member string `json:"member,omitempty"`
 	// FilterText describes the filters on XLSX and PDF covers.
 	FilterText string `json:"filter_text,omitempty"`
+	// DiscloseKeys (evidence packages): carry the file key of each sealed
+	// record this device can open, and the opened files of sealed
+	// reports, so that a third party checks their content. Whoever holds
+	// the package then reads it all: off unless asked for.
+	DiscloseKeys bool `json:"disclose_keys,omitempty"`
 	// Progress, when set, is called after each report.
 	Progress func(done, total int) `json:"-"`
 }
@@ -59,13 +64,16 @@ func (d *Desk) Export(req ExportRequest, w io.Writer) (Exported, error) {
 	if req.Public && req.Format == "evidence" {
 		return Exported{}, invalid("public", "an evidence package is verifiable by design; a public export cannot be")
 	}
+	if req.DiscloseKeys && req.Format != "evidence" {
+		return Exported{}, invalid("disclose_keys", "goes with an evidence package")
+	}
 	if req.Member != "" {
 		if req.Filter.Author, err = d.resolveMember(ms, req.Member); err != nil {
 			return Exported{}, err
 		}
 	}
 	res, err := export.FromStore(d.st, w, export.Request{Format: req.Format, HXL: req.HXL, Public: req.Public, Unverified: req.Unverified,
-		Filter: req.Filter, FilterText: req.FilterText, Now: d.now(), Progress: req.Progress})
+		Filter: req.Filter, FilterText: req.FilterText, Now: d.now(), Progress: req.Progress, DiscloseKeys: req.DiscloseKeys})
 	return Exported{Result: res, Mission: ms.ID}, classify(err)
 }
 

@@ -29,13 +29,26 @@ import (
 //	                     their authors
 //	attachments/<sha256> attachment content, named by its hash
 //	checkpoints/<id>.ids the sorted IDs a checkpoint covered (32 bytes each)
+//	keys/<id>.key        format 2 only: the age file key of sealed record <id>,
+//	                     32 hex digits, disclosed by the exporter
+//	files/<sha256>[.ext] format 2 only: the plaintext of a sealed file, named
+//	                     by its SHA-256 (the hash its disclosed report gives)
 //
 // ZIP because every operating system opens it and archive/zip is in the
 // standard library; entries are stored, not compressed (records are signed
 // random-looking bytes, and Store keeps the format trivially reproducible).
 
-// EvidenceFormat names this version of the format.
-const EvidenceFormat = "vigil-evidence/1"
+// EvidenceFormat names the format of a package that discloses nothing
+// sealed; EvidenceFormatDisclosed one that carries file keys and opened
+// files (keys/, files/). A package is written in format 1 unless it
+// discloses something, so that verifiers that read format 1 only still
+// check every package they can check in full; they refuse a format 2
+// package by its format, rather than call it verified while a plaintext
+// copy it cannot check sits beside the records.
+const (
+	EvidenceFormat          = "vigil-evidence/1"
+	EvidenceFormatDisclosed = "vigil-evidence/2"
+)
 
 const evidenceDomain = "vigil/evidence/v1\x00"
 
@@ -73,12 +86,45 @@ type Evidence struct {
 	Checkpoints []CheckpointCover
 	Signer      *incident.Signer // the exporting coordinator
 	Now         time.Time
+	// Keys are the disclosed age file keys of sealed records, by record
+	// ID; Plain the opened content of sealed files, by plaintext SHA-256.
+	// Either makes the package format 2.
+	Keys  map[incident.ID][]byte
+	Plain map[[32]byte]PlainFile
+}
+
+// PlainFile is the opened content of a sealed file, with the type its
+// report gives (which picks the entry's file name extension).
+type PlainFile struct {
+	Data []byte
+	Mime string
+}
+
+// plainExt gives the opened copy of a file an extension its type names, so
+// that a person opens the photo with a double click. Only these: a name
+// the report's author chose never becomes a path.
+var plainExt = map[string]string{
+	"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp", "image/heic": ".heic",
+	"application/pdf": ".pdf", "video/mp4": ".mp4", "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "audio/ogg": ".ogg",
+	"text/plain": ".txt",
+}
+
+// plainEntry is the path of a sealed file's opened copy.
+func plainEntry(sum [32]byte, mime string) string {
+	if i := strings.IndexByte(mime, ';'); i >= 0 {
+		mime = mime[:i]
+	}
+	return "files/" + hex.EncodeToString(sum[:]) + plainExt[strings.TrimSpace(strings.ToLower(mime))]
 }
 
 // WriteEvidence writes an evidence package.
 func WriteEvidence(w io.Writer, ev Evidence) error {
 	zw := zip.NewWriter(w)
-	man := Manifest{Format: EvidenceFormat, Mission: ev.Mission.ID.String(), MissionName: ev.Mission.Mission.Name,
+	format := EvidenceFormat
+	if len(ev.Keys) > 0 || len(ev.Plain) > 0 {
+		format = EvidenceFormatDisclosed
+	}
+	man := Manifest{Format: format, Mission: ev.Mission.ID.String(), MissionName: ev.Mission.Mission.Name,
 		ExportedAt: ev.Now.UTC().Format(time.RFC3339), Exporter: ev.Signer.Author().String()}
 	add := func(name string, data []byte, f ManifestFile) error {
 		hw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: ev.Now})
@@ -117,6 +163,26 @@ func WriteEvidence(w io.Writer, ev Evidence) error {
 	sort.Slice(sums, func(i, j int) bool { return bytes.Compare(sums[i][:], sums[j][:]) < 0 })
 	for _, sum := range sums {
 		if err := add("attachments/"+hex.EncodeToString(sum[:]), ev.Attachments[sum], ManifestFile{}); err != nil {
+			return err
+		}
+	}
+	keyIDs := make([]incident.ID, 0, len(ev.Keys))
+	for id := range ev.Keys {
+		keyIDs = append(keyIDs, id)
+	}
+	sort.Slice(keyIDs, func(i, j int) bool { return bytes.Compare(keyIDs[i][:], keyIDs[j][:]) < 0 })
+	for _, id := range keyIDs {
+		if err := add("keys/"+id.String()+".key", []byte(hex.EncodeToString(ev.Keys[id])), ManifestFile{ID: id.String()}); err != nil {
+			return err
+		}
+	}
+	sums = sums[:0]
+	for sum := range ev.Plain {
+		sums = append(sums, sum)
+	}
+	sort.Slice(sums, func(i, j int) bool { return bytes.Compare(sums[i][:], sums[j][:]) < 0 })
+	for _, sum := range sums {
+		if err := add(plainEntry(sum, ev.Plain[sum].Mime), ev.Plain[sum].Data, ManifestFile{}); err != nil {
 			return err
 		}
 	}
@@ -189,8 +255,8 @@ func (v *verifier) readEvidence(data []byte) error {
 	if err := dec.Decode(&man); err != nil {
 		return fmt.Errorf("manifest.json: %w", err)
 	}
-	if man.Format != EvidenceFormat {
-		return fmt.Errorf("manifest.json: format %q, this build reads %q", man.Format, EvidenceFormat)
+	if man.Format != EvidenceFormat && man.Format != EvidenceFormatDisclosed {
+		return fmt.Errorf("manifest.json: format %q, this build reads %q and %q", man.Format, EvidenceFormat, EvidenceFormatDisclosed)
 	}
 	v.manifest = &man
 	v.manifestBytes = mb
@@ -221,6 +287,18 @@ func (v *verifier) readEvidence(data []byte) error {
 		case strings.HasPrefix(f.Path, "attachments/"):
 			if path.Base(f.Path) != hex.EncodeToString(sum[:]) {
 				v.extra = append(v.extra, Verdict{ID: f.Path, Reason: "attachment content does not match the hash it is named by"})
+				continue
+			}
+			v.held[sum] = data
+		case strings.HasPrefix(f.Path, "keys/"), strings.HasPrefix(f.Path, "files/"):
+			if man.Format == EvidenceFormat {
+				v.extra = append(v.extra, Verdict{ID: f.Path, Reason: fmt.Sprintf("disclosed content in a %s package (it belongs to %s)", EvidenceFormat, EvidenceFormatDisclosed)})
+				continue
+			}
+			if strings.HasPrefix(f.Path, "keys/") {
+				v.readKey(f, data)
+			} else {
+				v.readPlain(f.Path, data, sum)
 			}
 		case strings.HasPrefix(f.Path, "checkpoints/"):
 			id, err := incident.ParseID(f.Checkpoint)
@@ -258,6 +336,12 @@ func (v *verifier) judgeEvidence(ms *incident.MissionState) {
 	default:
 		if role, _ := ms.Role(exporter); role != incident.RoleCoordinator {
 			v.extra = append(v.extra, Verdict{ID: "manifest", Reason: fmt.Sprintf("signed by %s, who is not a coordinator of the mission", exporter)})
+		} else if rv := ms.Revocations(exporter); len(rv) > 0 {
+			// The package holds the revocation, so it was made after it:
+			// by a key the mission no longer trusts to vouch for a
+			// selection (each record's own signature still verifies on
+			// its line, and disclosed keys are checked against them).
+			v.extra = append(v.extra, Verdict{ID: "manifest", Reason: fmt.Sprintf("signed by %s, a coordinator the mission revoked (record %s)", exporter, rv[0].ID)})
 		} else if man.Mission != ms.ID.String() {
 			v.extra = append(v.extra, Verdict{ID: "manifest", Reason: "names another mission than the records"})
 		} else {
@@ -293,6 +377,7 @@ func (v *verifier) judgeEvidence(ms *incident.MissionState) {
 		}
 		good = append(good, cp{id, e.rec.Created, set})
 	}
+	v.judgeContent()
 	sort.Slice(good, func(i, j int) bool { return good[i].when < good[j].when })
 	for _, e := range v.order {
 		if e.rec == nil || !e.verdict.OK || e.rec.Kind == incident.KindCheckpoint {

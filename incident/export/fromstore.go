@@ -30,6 +30,11 @@ type Request struct {
 	// FilterText describes Filter on XLSX and PDF covers ("" for none).
 	FilterText string
 	Now        time.Time
+	// DiscloseKeys (evidence): carry the age file key of every sealed
+	// record in the package that this device can open, and the opened
+	// content of their files, so that a third party checks them. Whoever
+	// holds the package then reads that content: off by default.
+	DiscloseKeys bool
 	// Progress, when set, is called after each report.
 	Progress func(done, total int)
 }
@@ -54,6 +59,13 @@ type Result struct {
 	// stands; WithheldStation: approved, but naming a station the file
 	// does not show.
 	WithheldText, WithheldStation int
+	// Evidence packages: Disclosed sealed records whose file key the
+	// package carries (DiscloseKeys) and the opened files it carries
+	// (OpenedFiles); Undisclosed sealed records it holds without their key
+	// (this device cannot open them, or DiscloseKeys was not asked);
+	// MissingFiles attachments that its records name and this device does
+	// not hold.
+	Disclosed, OpenedFiles, Undisclosed, MissingFiles int
 }
 
 // PracticeNotice marks every export of a practice mission (vigil demo).
@@ -89,9 +101,12 @@ func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
 		return res, err
 	}
 	if req.Format == "evidence" {
-		res.Reports, err = evidenceFromStore(st, ms, views, newer, w, req)
+		res, err = evidenceFromStore(st, ms, views, newer, w, req)
 		res.Newer = len(newer)
 		return res, err
+	}
+	if req.DiscloseKeys {
+		return res, errors.New("keys are disclosed in evidence packages only")
 	}
 	var pub *Anonymizer
 	notice := ""
@@ -265,63 +280,97 @@ func MissionRecords(st *store.Store) ([]*incident.Signed, error) {
 }
 
 // evidenceFromStore writes an evidence package of views: each report with
-// its amendments, retractions and reviews, their attachments, every
-// mission record that authorises an author, the records of kinds this
-// build does not know (newer), and the checkpoints signed on this device
-// with the lists they covered.
-func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incident.ReportView, newer []*incident.Signed, w io.Writer, req Request) (int, error) {
+// its amendments, retractions and reviews, the attachment records and
+// files they name, every mission record that authorises an author, the
+// records of kinds this build does not know (newer), and the checkpoints
+// signed on this device with the lists they covered; with
+// req.DiscloseKeys, the file keys of the sealed records this device opens
+// and the opened content of their files.
+func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incident.ReportView, newer []*incident.Signed, w io.Writer, req Request) (Result, error) {
+	var res Result
 	if role, _ := ms.Role(st.Author()); role != incident.RoleCoordinator {
-		return 0, errors.New("evidence packages are signed by a coordinator; this device is not one")
+		return res, errors.New("evidence packages are signed by a coordinator; this device is not one")
+	}
+	if len(ms.Revocations(st.Author())) > 0 {
+		return res, errors.New("evidence packages are signed by a coordinator in good standing; this device's key was revoked")
 	}
 	ev := Evidence{Mission: ms, Signer: st.Signer(), Now: req.Now, Attachments: map[[32]byte][]byte{}}
 	deps, err := MissionRecords(st)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	ev.Records = append(ev.Records, deps...)
 	// A newer Vigil's records go too: the package is the mission's whole
 	// log as this device holds it, and verify checks their signatures
 	// and membership.
 	ev.Records = append(ev.Records, newer...)
+	named := map[[32]byte]bool{} // attachments the package's records name
+	name := func(hashes [][]byte) {
+		for _, h := range hashes {
+			if len(h) == 32 {
+				named[[32]byte(h)] = true
+			}
+		}
+	}
 	for i, v := range views {
 		rec, err := st.Get(v.ID)
 		if err != nil || rec == nil {
-			return 0, fmt.Errorf("report %s: %v", v.ID, err)
+			return res, fmt.Errorf("report %s: %v", v.ID, err)
 		}
 		rel, err := st.Related(v.ID)
 		if err != nil {
-			return 0, err
+			return res, err
 		}
 		ev.Records = append(ev.Records, rec)
 		ev.Records = append(ev.Records, rel...)
-		for _, h := range v.Report.Attachments {
-			var sum [32]byte
-			copy(sum[:], h)
-			if data, err := st.Blob(sum); err == nil {
-				ev.Attachments[sum] = data
+		// The view is the report as this device reads it: a sealed one
+		// opened here names its current files too.
+		name(v.Report.Attachments)
+		for _, r := range append([]*incident.Signed{rec}, rel...) {
+			if len(r.Sealed) > 0 {
+				continue
+			}
+			if rp := recordReport(r); rp != nil {
+				name(rp.Attachments)
 			}
 		}
 		if req.Progress != nil {
 			req.Progress(i+1, len(views))
 		}
 	}
+	if req.DiscloseKeys {
+		disclose(st, &ev, name, &res)
+	} else {
+		seen := map[incident.ID]bool{}
+		for _, r := range ev.Records {
+			if len(r.Sealed) > 0 && !seen[r.ID] {
+				seen[r.ID] = true
+				res.Undisclosed++
+			}
+		}
+	}
+	for sum := range named {
+		if data, err := st.Blob(sum); err == nil {
+			ev.Attachments[sum] = data
+		} else {
+			res.MissingFiles++
+		}
+	}
+	// Every attachment record of a named file goes, held or not: it is
+	// what the author signed of the file (its size and chunk hashes).
 	atts, err := st.ByKind(incident.KindAttachment)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	for _, a := range atts {
 		p, err := a.DecodePayload()
-		if ap, ok := p.(*incident.AttachmentPayload); err == nil && ok && len(ap.Hash) == 32 {
-			var sum [32]byte
-			copy(sum[:], ap.Hash)
-			if _, ok := ev.Attachments[sum]; ok {
-				ev.Records = append(ev.Records, a)
-			}
+		if ap, ok := p.(*incident.AttachmentPayload); err == nil && ok && len(ap.Hash) == 32 && named[[32]byte(ap.Hash)] {
+			ev.Records = append(ev.Records, a)
 		}
 	}
 	cps, err := st.ByKind(incident.KindCheckpoint)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	for _, cp := range cps {
 		ev.Records = append(ev.Records, cp)
@@ -330,7 +379,86 @@ func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incid
 		}
 	}
 	if err := WriteEvidence(w, ev); err != nil {
-		return 0, err
+		return res, err
 	}
-	return len(views), nil
+	res.Reports = len(views)
+	return res, nil
+}
+
+// disclose adds to ev the file key of each sealed record this device's
+// age identity opens, and the opened content of the files those records
+// name (name is told each file a record names). A key is disclosed only
+// when the body it opens passes incident.OpenPlain, as verify will check.
+func disclose(st *store.Store, ev *Evidence, name func([][]byte), res *Result) {
+	id := st.AgeIdentity()
+	ev.Keys, ev.Plain = map[incident.ID][]byte{}, map[[32]byte]PlainFile{}
+	seen := map[incident.ID]bool{}
+	for _, r := range ev.Records {
+		if len(r.Sealed) == 0 || seen[r.ID] {
+			continue
+		}
+		seen[r.ID] = true
+		if id == nil {
+			res.Undisclosed++
+			continue
+		}
+		key, p, err := incident.FileKeyOf(r, id)
+		if err != nil {
+			// Sealed to coordinators before this device was one, or a
+			// body this build cannot check.
+			res.Undisclosed++
+			continue
+		}
+		ev.Keys[r.ID] = key
+		res.Disclosed++
+		rp := payloadReport(p)
+		if rp == nil {
+			continue
+		}
+		name(rp.Attachments)
+		for _, k := range rp.Files {
+			if len(k.Cipher) != 32 || len(k.Hash) != 32 {
+				continue
+			}
+			if _, done := ev.Plain[[32]byte(k.Hash)]; done {
+				continue
+			}
+			ct, err := st.Blob([32]byte(k.Cipher))
+			if err != nil {
+				continue // not held here: counted as missing
+			}
+			plain, err := incident.OpenFile(ct, k)
+			if err != nil {
+				// The author's file is not what its report says: the
+				// package carries the ciphertext and the key, and verify
+				// says so; there is no opened copy to give.
+				continue
+			}
+			ev.Plain[[32]byte(k.Hash)] = PlainFile{Data: plain, Mime: k.Mime}
+			res.OpenedFiles++
+		}
+	}
+}
+
+// recordReport returns the report fields of an unsealed report or
+// amendment, nil for anything else.
+func recordReport(r *incident.Signed) *incident.ReportPayload {
+	if r.Kind != incident.KindReport && r.Kind != incident.KindAmend {
+		return nil
+	}
+	p, err := r.DecodePayload()
+	if err != nil {
+		return nil
+	}
+	return payloadReport(p)
+}
+
+func payloadReport(p any) *incident.ReportPayload {
+	switch v := p.(type) {
+	case *incident.ReportPayload:
+		return v
+	case *incident.AmendPayload:
+		return &v.Report
+	}
+	return nil
 }

@@ -46,7 +46,26 @@ type Verdict struct {
 	// decoded fields on the line, but for its ID, author and time, were
 	// not compared with the signed records.
 	FieldsNotCompared bool `json:"fields_not_compared,omitempty"`
+	// Sealed (evidence packages, sealed records that verified): "opened"
+	// when the package discloses the record's file key and the body it
+	// opens was checked (fields valid, the envelope's kind and target);
+	// "not_disclosed" when it does not, so only the signature and the
+	// membership chain were checked, not the content.
+	Sealed string `json:"sealed,omitempty"`
+	// MissingFiles (evidence packages): the attachments this record (a
+	// report or an amendment) names, by the hash it names them by, whose
+	// content the package does not carry. A note, not a failure: the
+	// records are authentic, and the exporter may never have received the
+	// file; what was not there was not checked, and the line says so.
+	MissingFiles []string `json:"missing_files,omitempty"`
 }
+
+// Sealed says what an evidence package let verify check of a sealed
+// record's content.
+const (
+	SealedOpened       = "opened"
+	SealedNotDisclosed = "not_disclosed"
+)
 
 func (v Verdict) String() string {
 	if v.Unchecked {
@@ -62,6 +81,19 @@ func (v Verdict) String() string {
 		}
 		if v.FieldsNotCompared {
 			notes = append(notes, "the line's fields were not compared")
+		}
+		switch v.Sealed {
+		case SealedOpened:
+			notes = append(notes, "sealed content checked with the disclosed key")
+		case SealedNotDisclosed:
+			notes = append(notes, "sealed: content not checked, no key disclosed")
+		}
+		if n := len(v.MissingFiles); n > 0 {
+			short := make([]string, n)
+			for i, h := range v.MissingFiles {
+				short[i] = h[:min(len(h), 12)] + "…"
+			}
+			notes = append(notes, fmt.Sprintf("%s not in the package: %s", incident.Plural(n, "attached file"), strings.Join(short, ", ")))
 		}
 		if len(notes) > 0 {
 			return v.ID + " OK (" + strings.Join(notes, "; ") + ")"
@@ -153,6 +185,40 @@ func (r *Report) Newer() int {
 	return n
 }
 
+// MissingFiles counts the attachments that records name and the package
+// does not carry (Verdict.MissingFiles).
+func (r *Report) MissingFiles() int {
+	n := 0
+	for _, v := range r.Verdicts {
+		n += len(v.MissingFiles)
+	}
+	return n
+}
+
+// NotDisclosed counts the sealed records of an evidence package that
+// verified but whose content was not checked, no key being disclosed.
+func (r *Report) NotDisclosed() int {
+	n := 0
+	for _, v := range r.Verdicts {
+		if v.OK && v.Sealed == SealedNotDisclosed {
+			n++
+		}
+	}
+	return n
+}
+
+// Opened counts the sealed records whose content was checked with a
+// disclosed key.
+func (r *Report) Opened() int {
+	n := 0
+	for _, v := range r.Verdicts {
+		if v.OK && v.Sealed == SealedOpened {
+			n++
+		}
+	}
+	return n
+}
+
 // MaxVerifyBytes bounds a file verify reads.
 const MaxVerifyBytes = 1 << 30
 
@@ -179,7 +245,8 @@ func Verify(r io.Reader, mission *incident.ID) (*Report, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("the file is empty")
 	}
-	v := &verifier{mission: mission, byID: map[incident.ID]*entry{}, covers: map[incident.ID][]incident.ID{}}
+	v := &verifier{mission: mission, byID: map[incident.ID]*entry{}, covers: map[incident.ID][]incident.ID{},
+		held: map[[32]byte][]byte{}}
 	if IsEvidence(data) {
 		v.rep.Format = "evidence"
 		if err := v.readEvidence(data); err != nil {
@@ -220,6 +287,9 @@ type verifier struct {
 	manifestBytes []byte
 	manifestSig   []byte
 	covers        map[incident.ID][]incident.ID
+	held          map[[32]byte][]byte // attachments/, by content hash
+	keys          []disclosedKey      // keys/
+	plain         []plainCopy         // files/
 }
 
 func (v *verifier) add(raw []byte, name string) *entry {
