@@ -705,9 +705,14 @@ func TestAttachmentAndStationSwitch(t *testing.T) {
 	if len(mine) != 1 || len(mine[0].View.Report.Attachments) != 1 || mine[0].View.Report.Station != "PS-0002" {
 		t.Fatalf("report %+v", mine)
 	}
-	var sum [32]byte
-	copy(sum[:], mine[0].View.Report.Attachments[0])
-	if got, err := storeOf(ui).Blob(sum); err != nil || !bytes.Equal(got, photo) {
+	// The mission seals by default: the store holds the photo's
+	// ciphertext, opened with the key the sealed report carries.
+	r := &mine[0].View.Report
+	files := ui.be.Files(r)
+	if len(files) != 1 || !files[0].Sealed || files[0].Name != "kit.jpg" {
+		t.Fatalf("files %+v", files)
+	}
+	if got, err := ui.be.FileContent(r, files[0]); err != nil || !bytes.Equal(got, photo) {
 		t.Fatalf("attachment content: %v", err)
 	}
 	if ui.station() != "PS-0002" {

@@ -420,15 +420,15 @@ func member(t testing.TB, name, code string) (home, author, record string) {
 // encrypted for the mission's members.
 func exportBundle(t testing.TB, home string) string {
 	t.Helper()
-	return writeBundle(t, home, "--plain")
+	return exportBundleWith(t, home, "--plain")
 }
 
 func membersBundle(t testing.TB, home string) string {
 	t.Helper()
-	return writeBundle(t, home)
+	return exportBundleWith(t, home)
 }
 
-func writeBundle(t testing.TB, home string, flags ...string) string {
+func exportBundleWith(t testing.TB, home string, flags ...string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "records.vgb")
 	mustRun(t, home, nil, append([]string{"bundle", "export", "--out", path}, flags...)...)
