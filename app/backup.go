@@ -107,14 +107,7 @@ func (ui *UI) showBackup() {
 		}
 		p := []byte(pass.Text)
 		name := "vigil-backup-" + ui.now().Format("2006-01-02-1504") + BackupExtension
-		ui.chooseSave(name, []string{BackupExtension}, func(wc fyne.URIWriteCloser, err error) {
-			if err != nil {
-				ui.showError(err)
-				return
-			}
-			if wc == nil {
-				return
-			}
+		ui.saveTo(name, []string{BackupExtension}, func(wc fyne.URIWriteCloser) {
 			start.Disable()
 			progress.Show()
 			status.SetText("")

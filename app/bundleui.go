@@ -142,14 +142,7 @@ func (ui *UI) showBundleExport() {
 			name = "vigil"
 		}
 		name += "-" + ui.now().Format("2006-01-02-1504") + BundleExtension
-		ui.chooseSave(name, []string{BundleExtension}, func(wc fyne.URIWriteCloser, err error) {
-			if err != nil {
-				ui.showError(err)
-				return
-			}
-			if wc == nil {
-				return
-			}
+		ui.saveTo(name, []string{BundleExtension}, func(wc fyne.URIWriteCloser) {
 			start.Disable()
 			progress.Show()
 			status.SetText("")

@@ -61,14 +61,7 @@ func (ui *UI) saveFile(r *incident.ReportPayload, f File) {
 		ui.showError(err)
 		return
 	}
-	ui.chooseSave(f.Name, nil, func(wc fyne.URIWriteCloser, err error) {
-		if err != nil {
-			ui.showError(err)
-			return
-		}
-		if wc == nil {
-			return
-		}
+	ui.saveTo(f.Name, nil, func(wc fyne.URIWriteCloser) {
 		_, werr := wc.Write(data)
 		if cerr := wc.Close(); werr == nil {
 			werr = cerr

@@ -272,6 +272,20 @@ func (ui *UI) refreshVisible() {
 
 // showError explains err in a dialog, in the user's language where the
 // error is one the app knows.
+// saveTo shows the save dialog and hands got the file chosen; a cancelled
+// dialog does nothing, a failed one is shown.
+func (ui *UI) saveTo(name string, exts []string, got func(fyne.URIWriteCloser)) {
+	ui.chooseSave(name, exts, func(wc fyne.URIWriteCloser, err error) {
+		if err != nil {
+			ui.showError(err)
+			return
+		}
+		if wc != nil {
+			got(wc)
+		}
+	})
+}
+
 func (ui *UI) showError(err error) {
 	msg := wrapLabel(errorText(err))
 	icon := canvas.NewText("⚠️", theme.Color(theme.ColorNameError))

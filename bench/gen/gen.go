@@ -270,32 +270,14 @@ func (w *World) report(rng *mrand.Rand, sp Spec, observers int) (incident.Report
 // Sign signs sp.N reports by the mission's observers, in parallel on
 // every core, and returns their encodings in index order.
 func (m *Mission) Sign(sp Spec) ([][]byte, error) {
-	out := make([][]byte, sp.N)
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < sp.N; i += workers {
-				p, who, at := m.Report(sp, i)
-				r, err := m.Observers[who].Sign(m.ID, incident.KindReport, at, p)
-				if err != nil {
-					errs[w] = fmt.Errorf("report %d: %w", i, err)
-					return
-				}
-				out[i] = r.Raw
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
+	return m.signAll(sp, func(i int) ([]byte, error) {
+		p, who, at := m.Report(sp, i)
+		r, err := m.Observers[who].Sign(m.ID, incident.KindReport, at, p)
 		if err != nil {
 			return nil, err
 		}
-	}
-	return out, nil
+		return r.Raw, nil
+	})
 }
 
 // SignSealed is Sign for sealed reports: the same payloads Sign gives for
@@ -305,6 +287,23 @@ func (m *Mission) Sign(sp Spec) ([][]byte, error) {
 // agreement per recipient and record, so this takes a few times Sign's
 // time.
 func (m *Mission) SignSealed(sp Spec, recipients []age.Recipient) ([][]byte, error) {
+	return m.signAll(sp, func(i int) ([]byte, error) {
+		p, who, at := m.Report(sp, i)
+		ct, err := incident.Seal(incident.KindReport, p, recipients)
+		if err != nil {
+			return nil, fmt.Errorf("seal: %w", err)
+		}
+		r, err := m.Observers[who].SignSealed(m.ID, incident.KindReport, at, incident.SealedEnvelope{}, ct)
+		if err != nil {
+			return nil, err
+		}
+		return r.Raw, nil
+	})
+}
+
+// signAll runs one(i) for every report index on every core and returns
+// the encodings in index order.
+func (m *Mission) signAll(sp Spec, one func(i int) ([]byte, error)) ([][]byte, error) {
 	out := make([][]byte, sp.N)
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
@@ -314,18 +313,12 @@ func (m *Mission) SignSealed(sp Spec, recipients []age.Recipient) ([][]byte, err
 		go func() {
 			defer wg.Done()
 			for i := w; i < sp.N; i += workers {
-				p, who, at := m.Report(sp, i)
-				ct, err := incident.Seal(incident.KindReport, p, recipients)
-				if err != nil {
-					errs[w] = fmt.Errorf("seal report %d: %w", i, err)
-					return
-				}
-				r, err := m.Observers[who].SignSealed(m.ID, incident.KindReport, at, incident.SealedEnvelope{}, ct)
+				raw, err := one(i)
 				if err != nil {
 					errs[w] = fmt.Errorf("report %d: %w", i, err)
 					return
 				}
-				out[i] = r.Raw
+				out[i] = raw
 			}
 		}()
 	}

@@ -49,10 +49,3 @@ func TestEpochIdentity(t *testing.T) {
 		t.Fatal("another mission's identity opened the bundle")
 	}
 }
-
-// bech32 matches the BIP 173 test vector.
-func TestBech32(t *testing.T) {
-	if got := bech32("a", nil); got != "a12uel5l" {
-		t.Errorf("bech32(a) = %s, want a12uel5l", got)
-	}
-}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -412,7 +411,7 @@ func epochIdentity(mission incident.ID, secret []byte) (*age.X25519Identity, err
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("vigil/bundle/v1\x00"))
 	mac.Write(mission[:])
-	return age.ParseX25519Identity(strings.ToUpper(bech32("AGE-SECRET-KEY-", mac.Sum(nil))))
+	return incident.AgeIdentityFrom(mac.Sum(nil))
 }
 
 // Members is how a bundle is encrypted for the mission's members.

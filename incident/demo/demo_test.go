@@ -401,7 +401,7 @@ func TestDefaultDay(t *testing.T) {
 func TestAgeRecipient(t *testing.T) {
 	for i := byte(0); i < 5; i++ {
 		secret := bytes.Repeat([]byte{i*37 + 1}, 32)
-		id, err := age.ParseX25519Identity(strings.ToUpper(bech32Encode("age-secret-key-", secret)))
+		id, err := incident.AgeIdentityFrom(secret)
 		if err != nil {
 			t.Fatal(err)
 		}

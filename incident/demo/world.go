@@ -1,13 +1,11 @@
 package demo
 
 import (
-	"crypto/ecdh"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -263,61 +261,9 @@ func (w *world) derive(purpose, name string) []byte {
 // whose scalar is secret. age offers no constructor from bytes, so the
 // point is computed here and bech32-encoded as age does.
 func ageRecipient(secret []byte) string {
-	k, err := ecdh.X25519().NewPrivateKey(secret)
+	id, err := incident.AgeIdentityFrom(secret)
 	if err != nil {
 		panic(err) // any 32 bytes are an X25519 scalar
 	}
-	return bech32Encode("age", k.PublicKey().Bytes())
-}
-
-// bech32Encode is BIP 173 bech32 (not bech32m), lower case, as age uses.
-func bech32Encode(hrp string, data []byte) string {
-	const charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-	// Regroup 8-bit bytes into 5-bit groups.
-	var groups []byte
-	acc, bits := 0, 0
-	for _, b := range data {
-		acc = acc<<8 | int(b)
-		bits += 8
-		for bits >= 5 {
-			bits -= 5
-			groups = append(groups, byte(acc>>bits&31))
-		}
-	}
-	if bits > 0 {
-		groups = append(groups, byte(acc<<(5-bits)&31))
-	}
-	polymod := func(values []byte) uint32 {
-		gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
-		chk := uint32(1)
-		for _, v := range values {
-			top := chk >> 25
-			chk = (chk&0x1ffffff)<<5 ^ uint32(v)
-			for i := 0; i < 5; i++ {
-				if top>>i&1 == 1 {
-					chk ^= gen[i]
-				}
-			}
-		}
-		return chk
-	}
-	var exp []byte
-	for _, c := range hrp {
-		exp = append(exp, byte(c>>5))
-	}
-	exp = append(exp, 0)
-	for _, c := range hrp {
-		exp = append(exp, byte(c&31))
-	}
-	mod := polymod(append(append(exp, groups...), 0, 0, 0, 0, 0, 0)) ^ 1
-	var sb strings.Builder
-	sb.WriteString(hrp)
-	sb.WriteByte('1')
-	for _, g := range groups {
-		sb.WriteByte(charset[g])
-	}
-	for i := 0; i < 6; i++ {
-		sb.WriteByte(charset[mod>>(5*(5-i))&31])
-	}
-	return sb.String()
+	return id.Recipient().String()
 }

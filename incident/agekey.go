@@ -1,16 +1,25 @@
-package bundle
+package incident
 
-import "strings"
+import (
+	"strings"
+
+	"filippo.io/age"
+)
+
+// AgeIdentityFrom returns the age X25519 identity whose scalar is the 32
+// bytes given: an identity every device holding the same secret derives
+// alike (a mission's epoch bundles, the practice mission's fixed keys).
+func AgeIdentityFrom(scalar []byte) (*age.X25519Identity, error) {
+	return age.ParseX25519Identity(strings.ToUpper(bech32("age-secret-key-", scalar)))
+}
 
 // bech32 encodes data as BIP 173 bech32 with the human-readable part hrp.
 //
 // Written here because age, which defines its identities in bech32, keeps
 // its encoder internal, and no module this project already trusts
-// exports one; the epoch's bundle identity must be an age X25519 identity
-// derived from the epoch secret (so that every member derives the same
-// one), and age accepts such an identity only as its bech32 string.
-// age.ParseX25519Identity checks the checksum of what this writes
-// (TestEpochIdentity).
+// exports one; an identity derived from a secret must reach age as its
+// bech32 string. age.ParseX25519Identity checks the checksum of what this
+// writes (TestAgeIdentityFrom).
 func bech32(hrp string, data []byte) string {
 	const charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 	// Regroup 8-bit bytes as 5-bit values, padding the last.
