@@ -39,7 +39,13 @@ type BundleRequest struct {
 	// Plain writes it unencrypted. With none of these, the bundle is
 	// encrypted for the mission's members (its current secret epoch).
 	Plain bool
+	// MaxBytes bounds the file (0: no bound): records always go,
+	// attachment files while they fit.
+	MaxBytes int64
 }
+
+// Bundled is what a bundle export wrote (act.Bundled).
+type Bundled = act.Bundled
 
 // ImportSummary is what an import did.
 type ImportSummary = bundle.Summary
@@ -48,10 +54,9 @@ type ImportSummary = bundle.Summary
 const nothingStored = "; nothing was stored"
 
 // ExportBundle writes the bundle to w (act.Desk.ExportBundle).
-func (b *StoreBackend) ExportBundle(req BundleRequest, w io.Writer) (int, error) {
-	res, err := b.desk.ExportBundle(act.BundleRequest{Since: req.Since, Passphrase: req.Passphrase,
-		ForCoordinators: req.ForCoordinators, Plain: req.Plain}, w)
-	return res.Records, err
+func (b *StoreBackend) ExportBundle(req BundleRequest, w io.Writer) (Bundled, error) {
+	return b.desk.ExportBundle(act.BundleRequest{Since: req.Since, Passphrase: req.Passphrase,
+		ForCoordinators: req.ForCoordinators, Plain: req.Plain, MaxBytes: req.MaxBytes}, w)
 }
 
 // ImportBundle stores a bundle's valid records (act.Desk.ImportBundle).

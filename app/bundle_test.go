@@ -269,11 +269,13 @@ func TestBundleSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	var all, recent bytes.Buffer
-	n, err := obs.be.ExportBundle(BundleRequest{Plain: true}, &all)
+	nb, err := obs.be.ExportBundle(BundleRequest{Plain: true}, &all)
+	n := nb.Records
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := obs.be.ExportBundle(BundleRequest{Since: time.Now().Add(time.Hour), Plain: true}, &recent)
+	mb, err := obs.be.ExportBundle(BundleRequest{Since: time.Now().Add(time.Hour), Plain: true}, &recent)
+	m := mb.Records
 	if err != nil {
 		t.Fatal(err)
 	}

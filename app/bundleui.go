@@ -21,6 +21,10 @@ import (
 // BundleExtension names bundle files (the CLI's examples use it too).
 const BundleExtension = ".vgb"
 
+// bundleSizes are the export's size limits in MB (0: none). A phone
+// builds the bundle in memory before it writes it, so it starts at 50 MB.
+var bundleSizes = []int64{0, 10, 50, 200, 1000}
+
 // bundleSince are the export's time windows (0: every record).
 var bundleSince = []time.Duration{0, time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
 
@@ -83,6 +87,19 @@ func (ui *UI) showBundleExport() {
 	}
 	since := widget.NewSelect(sinceNames, nil)
 	since.SetSelectedIndex(0)
+	var sizeNames []string
+	for _, mb := range bundleSizes {
+		if mb == 0 {
+			sizeNames = append(sizeNames, T("bundle.size_any"))
+		} else {
+			sizeNames = append(sizeNames, T("bundle.size_mb", map[string]any{"MB": mb}))
+		}
+	}
+	size := widget.NewSelect(sizeNames, nil)
+	size.SetSelectedIndex(0)
+	if ui.opts.Phone {
+		size.SetSelectedIndex(2)
+	}
 
 	protectNames := []string{"👥 " + T("bundle.protect_members"), "🔒 " + T("bundle.protect_coordinators"), "🔑 " + T("bundle.protect_passphrase"), "🔓 " + T("bundle.protect_none")}
 	protectNotes := []string{T("bundle.protect_members_note"), T("bundle.protect_coordinators_note"), T("bundle.protect_passphrase_note"), T("bundle.protect_none_note")}
@@ -125,6 +142,7 @@ func (ui *UI) showBundleExport() {
 		if d := bundleSince[max(since.SelectedIndex(), 0)]; d > 0 {
 			req.Since = ui.now().Add(-d)
 		}
+		req.MaxBytes = bundleSizes[max(size.SelectedIndex(), 0)] * 1_000_000
 		switch choice() {
 		case protectCoordinators:
 			req.ForCoordinators = true
@@ -146,14 +164,21 @@ func (ui *UI) showBundleExport() {
 			start.Disable()
 			progress.Show()
 			status.SetText("")
-			ui.exportBundleTo(req, wc, func(n int, err error) {
+			ui.exportBundleTo(req, wc, func(n Bundled, err error) {
 				start.Enable()
 				progress.Hide()
 				if err != nil {
 					ui.showError(err)
 					return
 				}
-				status.SetText("✅ " + TN("bundle.exported", n, map[string]any{"File": wc.URI().Name()}))
+				text := "✅ " + TN("bundle.exported", n.Records, map[string]any{"File": wc.URI().Name()})
+				if n.Files > 0 {
+					text += " " + TN("bundle.exported_files", n.Files)
+				}
+				if n.LeftOut > 0 {
+					text += "\n⚠️ " + TN("bundle.left_out", n.LeftOut)
+				}
+				status.SetText(text)
 			})
 		})
 	})
@@ -161,6 +186,7 @@ func (ui *UI) showBundleExport() {
 	body := container.NewVBox(
 		note(T("bundle.export_note")),
 		boldLabel(T("bundle.which")), since,
+		boldLabel(T("bundle.size")), size,
 		boldLabel(T("bundle.protect")), protect, explain, passBox,
 		start, progress, status)
 	d = dialog.NewCustom(T("bundle.export_title"), T("action.close"), body, ui.win)
@@ -171,8 +197,8 @@ func (ui *UI) showBundleExport() {
 // exportBundleTo builds the bundle in memory, then writes it to w in one
 // go (so a stick pulled early holds a short file, which import rejects as
 // a whole) and closes w. done runs on the Fyne goroutine.
-func (ui *UI) exportBundleTo(req BundleRequest, w io.WriteCloser, done func(int, error)) {
-	var n int
+func (ui *UI) exportBundleTo(req BundleRequest, w io.WriteCloser, done func(Bundled, error)) {
+	var n Bundled
 	ui.background(func() error {
 		var buf bytes.Buffer
 		var err error

@@ -159,9 +159,10 @@ type Exporter interface {
 // Bundler carries records on USB sticks and SD cards, as `vigil bundle`
 // does.
 type Bundler interface {
-	// ExportBundle writes a bundle of this device's records to w and
-	// returns how many it holds. w is not closed.
-	ExportBundle(req BundleRequest, w io.Writer) (int, error)
+	// ExportBundle writes a bundle of this device's records (and the
+	// attachment files that fit) to w and says what it holds. w is not
+	// closed.
+	ExportBundle(req BundleRequest, w io.Writer) (Bundled, error)
 	// ImportBundle checks a bundle file's frame and mission, then stores its
 	// valid records, calling progress after each. A damaged file, a file of
 	// another mission or one this device cannot decrypt is an error and

@@ -52,7 +52,7 @@ func TestScreenshotsNewer(t *testing.T) {
 			rep = rec
 		}
 		var exported bytes.Buffer
-		if _, err := ob.be.ExportBundle(BundleRequest{}, &exported); err != nil {
+		if _, err := ob.be.ExportBundle(BundleRequest{Plain: true}, &exported); err != nil {
 			t.Fatal(err)
 		}
 		_, raws, err := bundle.Parse(exported.Bytes())

@@ -89,7 +89,7 @@ func TestScreenshotsTools(t *testing.T) {
 		shot(ob, "passphrase-duress")
 		dismissAll(ob)
 		var exported bytes.Buffer
-		if _, err := ob.be.ExportBundle(BundleRequest{}, &exported); err != nil {
+		if _, err := ob.be.ExportBundle(BundleRequest{Plain: true}, &exported); err != nil {
 			t.Fatal(err)
 		}
 		// A record that fails its checks, to show a rejection.
