@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -32,7 +34,7 @@ func TestCoordinatorOpensSealedPhoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := obs.be.Submit(incident.ReportPayload{Category: "polling.late_opening", Severity: 2, Title: "Queue outside"}, []Attachment{att}, true)
+	id, err := obs.be.Submit(incident.ReportPayload{Category: "polling.late_opening", Severity: 2, Title: "Queue outside", Occurred: time.Now().Add(-20 * time.Minute).UnixMilli()}, []Attachment{att}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +50,13 @@ func TestCoordinatorOpensSealedPhoto(t *testing.T) {
 	if !strings.Contains(allText(coord), "📎 queue.png") {
 		t.Fatalf("the report does not list its photo:\n%s", allText(coord))
 	}
+	shots := os.Getenv("VIGIL_SCREENSHOTS")
+	if shots != "" {
+		scrollTo(coord, func(o fyne.CanvasObject) bool {
+			return textOf(o) == "📎 queue.png (1 KB)" || strings.HasPrefix(textOf(o), "📎 queue.png")
+		})
+		saveShotAt(t, coord, filepath.Join(shots, "desktop-report-sealed-photo.png"), 1)
+	}
 	path := filepath.Join(t.TempDir(), "saved.png")
 	useFiles(coord, path)
 	tap(t, coord, T("file.save"))
@@ -57,5 +66,8 @@ func TestCoordinatorOpensSealedPhoto(t *testing.T) {
 	tap(t, coord, T("file.view"))
 	if n := len(coord.win.Canvas().Overlays().List()); n == 0 {
 		t.Fatal("viewing the photo opened nothing")
+	}
+	if shots != "" {
+		saveShotAt(t, coord, filepath.Join(shots, "desktop-report-sealed-photo-view.png"), 1)
 	}
 }
