@@ -83,13 +83,14 @@ func TestAmendAndRetractMyReport(t *testing.T) {
 		v.Report.Title != "No ballots until 09:00" || v.Report.Station != "PS-0001" || v.Report.Description != "Seen at the gate" {
 		t.Fatalf("after amend: %+v", v)
 	}
+	// The mission seals by default, and an amendment is sealed as its
+	// report is.
 	amends := relatedOf(t, ui, id, incident.KindAmend)
-	if len(amends) != 1 || amends[0].AuthorKey() != storeOf(ui).Author() || len(amends[0].Sealed) != 0 {
-		t.Fatalf("amend records: %+v", amends)
+	if len(amends) != 1 || amends[0].AuthorKey() != storeOf(ui).Author() || (len(amends[0].Sealed) != 0) != mine[0].View.Sealed {
+		t.Fatalf("amend records: %+v (report sealed %v)", amends, mine[0].View.Sealed)
 	}
-	orig, _ := storeOf(ui).Get(id)
-	if p, _ := orig.DecodePayload(); p.(*incident.ReportPayload).Severity != 2 {
-		t.Fatalf("original changed: %+v", p)
+	if orig, _ := ui.be.Versions(id); orig[id].Severity != 2 {
+		t.Fatalf("original changed: %+v", orig[id])
 	}
 	// The detail shows the new values and a history with both records.
 	screen := allText(ui)

@@ -381,33 +381,10 @@ func (b *StoreBackend) Reports() ([]incident.ReportView, error) { return b.st.Li
 // Report returns one report's view.
 func (b *StoreBackend) Report(id incident.ID) (incident.ReportView, error) { return b.st.Report(id) }
 
-// Versions decodes the clear report and amendment records of a report.
+// Versions returns the versions of a report this device can read
+// (store.Versions).
 func (b *StoreBackend) Versions(id incident.ID) (map[incident.ID]incident.ReportPayload, error) {
-	rec, err := b.st.Get(id)
-	if err != nil {
-		return nil, err
-	}
-	rel, err := b.st.Related(id)
-	if err != nil {
-		return nil, err
-	}
-	out := map[incident.ID]incident.ReportPayload{}
-	for _, r := range append([]*incident.Signed{rec}, rel...) {
-		if r == nil || len(r.Sealed) > 0 || (r.Kind != incident.KindReport && r.Kind != incident.KindAmend) {
-			continue
-		}
-		p, err := r.DecodePayload()
-		if err != nil {
-			continue
-		}
-		switch pl := p.(type) {
-		case *incident.ReportPayload:
-			out[r.ID] = *pl
-		case *incident.AmendPayload:
-			out[r.ID] = pl.Report
-		}
-	}
-	return out, nil
+	return b.st.Versions(id)
 }
 
 // Review stores a coordinator's verdict (act.Desk.Review).

@@ -92,7 +92,7 @@ func (ui *UI) showBundleExport() {
 		if mb == 0 {
 			sizeNames = append(sizeNames, T("bundle.size_any"))
 		} else {
-			sizeNames = append(sizeNames, T("bundle.size_mb", map[string]any{"MB": mb}))
+			sizeNames = append(sizeNames, T("bundle.size_mb", map[string]any{"Limit": mb}))
 		}
 	}
 	size := widget.NewSelect(sizeNames, nil)
