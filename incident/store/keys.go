@@ -36,6 +36,8 @@ import (
 //	O/<id>                         a sealed record's body as this device's age
 //	                               identity opened it: the opened-plaintext
 //	                               cache (opened.go)
+//	X/<id>                         this device's age identity cannot open
+//	                               sealed record id: no open is tried (opened.go)
 //
 // f/ is written when a record is stored. Stores written before it hold no
 // f/ keys, and need none: the builds before format level 1 stored only
