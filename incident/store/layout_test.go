@@ -188,6 +188,7 @@ var storeTables = map[byte]string{
 	'c': "receipted by a coordinator", 'C': "receipted", 'L': "kept copies of own sealed records",
 	'O': "opened sealed bodies (the coordinator's cache)",
 	'X': "sealed records this device cannot open",
+	'A': "attachment records by content hash",
 }
 
 // Every key a coordinator's store holds after sealed reports arrive,
