@@ -55,10 +55,13 @@ func openedKey(id incident.ID) []byte { return key(tOpened, id[:]) }
 //
 // The marker's value names the identity (closedMark), so that a marker
 // written by any other identity is ignored rather than trusted. The
-// author's kept copy (L/) is read before anything else: an author cannot
-// open its own sealed record with its identity either (it is sealed to the
-// coordinators), and a marker written after a receipt dropped the copy
-// is right, since the device can no longer read the record.
+// author's kept copy (L/) is read before anything else: an observer
+// cannot open its own sealed record with its identity either (it is
+// sealed to the coordinators), and a marker written after a receipt
+// dropped the copy is right, since the device can no longer read the
+// record. A marker tells whoever holds the store and its home key nothing
+// the identity beside it would not: like the cache, it is encrypted with
+// the home key, and a wipe clears it.
 const tClosed = 'X' // X/<id> → closedMark: this device's age identity cannot open sealed record id
 
 func closedKey(id incident.ID) []byte { return key(tClosed, id[:]) }
