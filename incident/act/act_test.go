@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { testkit.VerifyNoLeaks(m) }
 var cheapKDF = vault.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
 
 // newDesk is a desk over a fresh store in a temporary home.
-func newDesk(t *testing.T, name string) *Desk {
+func newDesk(t testing.TB, name string) *Desk {
 	t.Helper()
 	st, err := store.Init(filepath.Join(t.TempDir(), name), []byte("correct horse battery"), store.Options{KDF: &cheapKDF})
 	if err != nil {
@@ -35,7 +35,7 @@ func newDesk(t *testing.T, name string) *Desk {
 
 // mission is a coordinator's desk and an observer's, in one mission, with
 // the observer's enrollment known to the coordinator.
-func mission(t *testing.T) (coord, obs *Desk) {
+func mission(t testing.TB) (coord, obs *Desk) {
 	t.Helper()
 	coord, obs = newDesk(t, "coord"), newDesk(t, "obs")
 	if _, err := coord.CreateMission(store.MissionSpec{Name: "Test mission", Label: "Desk"}); err != nil {
@@ -54,7 +54,7 @@ func mission(t *testing.T) (coord, obs *Desk) {
 
 // copyRecords stores every record from's store holds in to's, as a
 // bundle would.
-func copyRecords(t *testing.T, from, to *Desk) {
+func copyRecords(t testing.TB, from, to *Desk) {
 	t.Helper()
 	kinds, err := from.st.Kinds()
 	if err != nil {

@@ -119,9 +119,8 @@ type File struct {
 
 // FilesOf lists the files a report version attaches. A sealed report's
 // files are described by the report itself; the others by their
-// attachment records.
+// attachment records (the newest, where several describe one file).
 func (d *Desk) FilesOf(r *incident.ReportPayload) []File {
-	var records map[string]incident.AttachmentPayload
 	out := make([]File, 0, len(r.Attachments))
 	for _, h := range r.Attachments {
 		var f File
@@ -130,10 +129,10 @@ func (d *Desk) FilesOf(r *incident.ReportPayload) []File {
 		if k, ok := r.FileKeyFor(h); ok {
 			f.Name, f.Size, f.Mime, f.Sealed = k.Name, int(k.Size), k.Mime, true
 		} else {
-			if records == nil {
-				records = d.attachmentRecords()
+			var a incident.AttachmentPayload
+			if recs, err := d.st.AttachmentsOf(f.Hash); err == nil && len(recs) > 0 {
+				a = recs[len(recs)-1]
 			}
-			a := records[string(h)]
 			f.Name, f.Size, f.Mime = a.Name, int(a.Size), a.Mime
 			// A record that describes a ciphertext, named by a report
 			// this device cannot open.
@@ -144,22 +143,6 @@ func (d *Desk) FilesOf(r *incident.ReportPayload) []File {
 			f.Name = fmt.Sprintf("%x", h[:min(len(h), 6)])
 		}
 		out = append(out, f)
-	}
-	return out
-}
-
-func (d *Desk) attachmentRecords() map[string]incident.AttachmentPayload {
-	out := map[string]incident.AttachmentPayload{}
-	recs, err := d.st.ByKind(incident.KindAttachment)
-	if err != nil {
-		return out
-	}
-	for _, r := range recs {
-		if p, err := r.DecodePayload(); err == nil {
-			if ap, ok := p.(*incident.AttachmentPayload); ok {
-				out[string(ap.Hash)] = *ap
-			}
-		}
 	}
 	return out
 }

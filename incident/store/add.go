@@ -500,6 +500,9 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 	if t := targetOf(rec); t != nil {
 		sets = append(sets, [2][]byte{targetKey(*t, rec.ID), []byte(rec.Kind)})
 	}
+	if e := attachmentEntry(rec); e != nil {
+		sets = append(sets, [2][]byte{e, nil})
+	}
 	for level := 0; level < incident.FormatLevel; level++ {
 		if !rec.ReadableAt(level) {
 			sets = append(sets, [2][]byte{unreadableKey(level, rec.ID), nil})

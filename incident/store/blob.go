@@ -28,18 +28,14 @@ func (s *Store) PutBlob(sum [32]byte, data []byte) error {
 // draft's plaintext once its sealed copy is stored. A file an attachment
 // record names in the clear stays (another report attaches it).
 func (s *Store) DeleteBlob(sum [32]byte) error {
-	recs, err := s.ByKind(incident.KindAttachment)
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		if p, err := r.DecodePayload(); err == nil {
-			if ap, ok := p.(*incident.AttachmentPayload); ok && string(ap.Hash) == string(sum[:]) {
-				return nil
-			}
+	kept := false
+	err := s.update(func(txn *badger.Txn) error {
+		if kept = described(txn, sum); kept {
+			return nil
 		}
-	}
-	if err := s.update(func(txn *badger.Txn) error { return txn.Delete(key(tBlob, sum[:])) }); err != nil {
+		return txn.Delete(key(tBlob, sum[:]))
+	})
+	if err != nil || kept {
 		return err
 	}
 	return s.sync()

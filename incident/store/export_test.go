@@ -28,10 +28,13 @@ func SetOpened(s *Store, id incident.ID, body []byte) error {
 }
 
 // DropOpened deletes every cache entry.
-func DropOpened(s *Store) error {
+func DropOpened(s *Store) error { return dropTable(s, tOpened) }
+
+// dropTable deletes every key of a table.
+func dropTable(s *Store, table byte) error {
 	var keys [][]byte
 	err := s.view(func(txn *badger.Txn) error {
-		return scanPrefix(txn, key(tOpened), false, func(k []byte) error { keys = append(keys, k); return nil })
+		return scanPrefix(txn, key(table), false, func(k []byte) error { keys = append(keys, k); return nil })
 	})
 	if err != nil {
 		return err
@@ -91,3 +94,25 @@ func TablesHolding(s *Store, needle []byte) ([]byte, error) {
 	})
 	return out, err
 }
+
+// Decrypts returns how many age decryptions s has tried since it opened.
+func Decrypts(s *Store) int64 { return s.decrypts.Load() }
+
+// Closed returns the marker that says s cannot open sealed record id.
+func Closed(s *Store, id incident.ID) ([]byte, bool) {
+	var out []byte
+	err := s.view(func(txn *badger.Txn) error {
+		var err error
+		out, err = getValue(txn, closedKey(id))
+		return err
+	})
+	return out, err == nil
+}
+
+// SetClosed writes a marker as it is.
+func SetClosed(s *Store, id incident.ID, v []byte) error {
+	return s.update(func(txn *badger.Txn) error { return txn.Set(closedKey(id), v) })
+}
+
+// DropClosed deletes every marker.
+func DropClosed(s *Store) error { return dropTable(s, tClosed) }

@@ -31,7 +31,7 @@ type tuple struct {
 	ID       []byte `cbor:"9,keyasint"`
 }
 
-// entries are the index keys of a report by author, in layout 2. The
+// entries are the index keys of a report by author, since layout 2. The
 // author index is keyed by the author's 32 bytes.
 func (t tuple) entries(seq uint32, author incident.Author) [][]byte {
 	out := [][]byte{

@@ -20,16 +20,22 @@ var migrateChunk = 250
 // migration there, as a killed process would.
 var migrateHook func(done int) error
 
-// migrate brings a layout 1 store (no m/layout) to layout 2: every
-// report gets an index number (its k/ entry's value), a tuple under
-// v/<seq> with its ID, area and severity, and index entries that end in
-// the number; the layout 1 entries and tuple go. Records are never
-// touched: each report's tuple is its fold, read from the records.
+// migrate brings a layout 1 or 2 store to layout 3, and writes m/layout
+// last.
 //
-// The reports are taken in kind order, migrateChunk per transaction;
-// each transaction also advances a cursor (m/migrate, the last k/ key
-// done) and the next index number, so a process killed midway resumes
-// where the last committed chunk ended. m/layout is written last.
+// Layout 1 (no m/layout) to 2: every report gets an index number (its k/
+// entry's value), a tuple under v/<seq> with its ID, area and severity,
+// and index entries that end in the number; the layout 1 entries and
+// tuple go. Records are never touched: each report's tuple is its fold,
+// read from the records. The reports are taken in kind order,
+// migrateChunk per transaction; each transaction also advances a cursor
+// (m/migrate, the last k/ key done) and the next index number, so a
+// process killed midway resumes where the last committed chunk ended.
+//
+// Layout 2 to 3: the attachment records get their entries by content hash
+// (A/, attachments.go). Run again whole if cut short: writing an entry
+// twice is harmless. An older build refuses a layout 3 store rather than
+// store attachment records without entries.
 func (s *Store) migrate() error {
 	var layout []byte
 	var cursor []byte
@@ -49,11 +55,42 @@ func (s *Store) migrate() error {
 	if len(layout) == 1 && layout[0] == layoutVersion {
 		return nil
 	}
-	if len(layout) != 0 {
-		return fmt.Errorf("the store has key layout %d; this build reads layouts 1 and %d", layout[0], layoutVersion)
+	if len(layout) != 0 && (len(layout) != 1 || layout[0] != 2) {
+		return fmt.Errorf("the store has key layout %d; this build reads layouts 1 to %d", layout[0], layoutVersion)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	from, done := 1, 0
+	if len(layout) == 1 {
+		from = int(layout[0])
+	}
+	if from == 1 {
+		var err error
+		if done, err = s.migrateReports(cursor); err != nil {
+			return err
+		}
+	}
+	atts, err := s.indexAttachments()
+	if err != nil {
+		return err
+	}
+	err = s.update(func(txn *badger.Txn) error {
+		if err := txn.Set(metaKey("layout"), []byte{layoutVersion}); err != nil {
+			return err
+		}
+		return txn.Delete(metaKey("migrate"))
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("store migrated", "layout", layoutVersion, "from", from, "reports", done, "attachments", atts)
+	return s.sync()
+}
+
+// migrateReports is the migration from layout 1 to 2, from cursor (nil
+// at the start). It returns how many reports it re-indexed. Called with
+// s.mu held.
+func (s *Store) migrateReports(cursor []byte) (int, error) {
 	done := 0
 	prefix := kindPrefix(incident.KindReport)
 	for {
@@ -108,13 +145,13 @@ func (s *Store) migrate() error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return done, err
 		}
 		if len(jobs) == 0 {
-			break
+			return done, nil
 		}
 		if err := s.enter(); err != nil {
-			return err
+			return done, err
 		}
 		b := s.begin()
 		err = func() error {
@@ -150,28 +187,15 @@ func (s *Store) migrate() error {
 			b.Discard()
 			s.seq = b.seq0
 			s.leave()
-			return err
+			return done, err
 		}
 		s.leave()
 		cursor = jobs[len(jobs)-1].kkey
 		done += len(jobs)
 		if migrateHook != nil {
 			if err := migrateHook(done); err != nil {
-				return err
+				return done, err
 			}
 		}
 	}
-	err = s.update(func(txn *badger.Txn) error {
-		if err := txn.Set(metaKey("layout"), []byte{layoutVersion}); err != nil {
-			return err
-		}
-		return txn.Delete(metaKey("migrate"))
-	})
-	if err != nil {
-		return err
-	}
-	if done > 0 {
-		s.log.Info("store migrated", "layout", layoutVersion, "reports", done)
-	}
-	return s.sync()
 }

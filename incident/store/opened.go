@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"errors"
 	"io"
 
 	"filippo.io/age"
@@ -32,13 +34,63 @@ const tOpened = 'O' // O/<id> → the body of sealed record id, as opened with t
 
 func openedKey(id incident.ID) []byte { return key(tOpened, id[:]) }
 
-// keepFunc receives a body just opened with the age identity, to cache.
+// Records sealed for others. An observer's or carrier's device holds
+// other members' sealed records and opens none of them, and a failed open
+// costs as much as a good one (an X25519 agreement per recipient stanza):
+// without a note, such a device paid that for every sealed record of every
+// report each time it listed, showed or exported them. So when the age
+// identity finds no stanza of a record addressed to it, the store writes
+// X/<id>, and later folds skip the attempt.
+//
+// The answer never changes. The recipients are fixed in the ciphertext,
+// which the record's ID covers; the age identity is made with the home
+// (m/age) and never replaced, and a backup restores it with the rest.
+// SealRecipients (incident/seal.go) names the mission's coordinators at
+// the time of sealing: a device later enrolled as a coordinator is a
+// recipient of what is sealed after that, and stays a stranger to what
+// was sealed before, which it could not open anyway. Only age's
+// NoIdentityMatchError writes a marker: any other failure (a damaged
+// header, a body this build cannot read) may be this build's, and is
+// tried again next time.
+//
+// The marker's value names the identity (closedMark), so that a marker
+// written by any other identity is ignored rather than trusted. The
+// author's kept copy (L/) is read before anything else: an observer
+// cannot open its own sealed record with its identity either (it is
+// sealed to the coordinators), and a marker written after a receipt
+// dropped the copy is right, since the device can no longer read the
+// record. A marker tells whoever holds the store and its home key nothing
+// the identity beside it would not: like the cache, it is encrypted with
+// the home key, and a wipe clears it.
+const tClosed = 'X' // X/<id> → closedMark: this device's age identity cannot open sealed record id
+
+func closedKey(id incident.ID) []byte { return key(tClosed, id[:]) }
+
+// closedMark is the value of this identity's markers: the first 8 bytes
+// of the SHA-256 of its recipient.
+func closedMark(id *age.X25519Identity) []byte {
+	h := sha256.Sum256([]byte(id.Recipient().String()))
+	return h[:8]
+}
+
+// keepFunc receives what opening a record with the age identity showed,
+// to write down: the body of record id, or (body nil) that the identity
+// cannot open id.
 type keepFunc func(id incident.ID, body []byte)
 
+// cacheEntry is the key and value that write down what keep was given.
+func (s *Store) cacheEntry(id incident.ID, body []byte) (k, v []byte) {
+	if body == nil {
+		return closedKey(id), s.ageMark
+	}
+	return openedKey(id), body
+}
+
 // opener reads sealed records this device may read: its own kept copies,
-// the bodies it opened before, and anything sealed to its age identity.
-// keep, when not nil, is given each body opened with the age identity.
-// Called with s.mu held.
+// the bodies it opened before, and anything sealed to its age identity;
+// it does not try the records its identity is known not to open. keep,
+// when not nil, is given each body opened with the age identity, and each
+// record found not to be addressed to it. Called with s.mu held.
 func (s *Store) opener(txn *badger.Txn, keep keepFunc) incident.Opener {
 	return func(r *incident.Signed) (any, bool) {
 		if plain, err := getValue(txn, key(tKept, r.ID[:])); err == nil {
@@ -55,8 +107,21 @@ func (s *Store) opener(txn *badger.Txn, keep keepFunc) incident.Opener {
 		if s.ageID == nil {
 			return nil, false
 		}
+		if item, err := txn.Get(closedKey(r.ID)); err == nil {
+			closed := false
+			_ = item.Value(func(v []byte) error { closed = bytes.Equal(v, s.ageMark); return nil })
+			if closed {
+				return nil, false
+			}
+			// Another identity's, or damaged: tried below, and replaced.
+		}
+		s.decrypts.Add(1)
 		plain, err := decrypt(r, s.ageID)
 		if err != nil {
+			var nm *age.NoIdentityMatchError
+			if keep != nil && errors.As(err, &nm) {
+				keep(r.ID, nil)
+			}
 			return nil, false
 		}
 		p, err := incident.OpenPlain(r, plain)
@@ -114,19 +179,20 @@ func unpadded(r *incident.Signed, body []byte) []byte {
 	return out
 }
 
-// batchKeep caches opened bodies in the batch that is writing: the
-// report's indexing opens it (and its sealed amends and reviews) anyway.
-// A failed cache write costs nothing but a later open.
+// batchKeep caches opened bodies, and marks the records this device
+// cannot open, in the batch that is writing: the report's indexing opens
+// it (and its sealed amends and reviews) anyway. A failed cache write
+// costs nothing but a later open.
 func (s *Store) batchKeep(b *batch) keepFunc {
 	return func(id incident.ID, body []byte) {
-		if err := b.Set(openedKey(id), body); err != nil {
+		if err := b.Set(s.cacheEntry(id, body)); err != nil {
 			s.log.Debug("cache an opened record", "id", id, "err", err)
 		}
 	}
 }
 
 // readFill caches the bodies a read (a fold in a read transaction) opens,
-// in a Badger write batch of its own, committed in the background while
+// and marks the records it found it cannot open, in a Badger write batch of its own, committed in the background while
 // the read goes on and flushed when it ends. Used with s.mu held, so no
 // batch of AddMany runs meanwhile.
 type readFill struct {
@@ -138,7 +204,7 @@ func (f *readFill) keep(id incident.ID, body []byte) {
 	if f.wb == nil {
 		f.wb = f.s.db.NewWriteBatch()
 	}
-	if err := f.wb.Set(openedKey(id), body); err != nil {
+	if err := f.wb.Set(f.s.cacheEntry(id, body)); err != nil {
 		f.s.log.Debug("cache an opened record", "id", id, "err", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
@@ -95,8 +96,13 @@ type Store struct {
 	mu     gosync.Mutex // serialises writes and guards the fields below
 	signer *incident.Signer
 	ageID  *age.X25519Identity
-	ms     *incident.MissionState
-	secret []byte
+	// ageMark names ageID in the markers of the records it cannot open
+	// (closedMark, opened.go).
+	ageMark []byte
+	// decrypts counts age decryptions tried (opened.go), for tests.
+	decrypts atomic.Int64
+	ms       *incident.MissionState
+	secret   []byte
 	// waiting holds the dependencies (record IDs, author keys) that some
 	// quarantined record may wait for: a hint that spares the quarantine
 	// scan after every stored record. It may hold deps nothing waits for
@@ -471,6 +477,7 @@ func (s *Store) load() error {
 		if s.ageID, err = age.ParseX25519Identity(string(ageText)); err != nil {
 			return err
 		}
+		s.ageMark = closedMark(s.ageID)
 		switch v, err := getValue(txn, metaKey("seq")); {
 		case err == nil && len(v) == 4:
 			s.seq = binary.BigEndian.Uint32(v)
