@@ -360,16 +360,6 @@ func storeFiles(st *store.Store, files []File, sum *Summary) error {
 	if len(files) == 0 {
 		return nil
 	}
-	missing, err := st.MissingAttachments(MaxFiles)
-	if err != nil {
-		return err
-	}
-	wanted := map[[32]byte]bool{}
-	for _, a := range missing {
-		var h [32]byte
-		copy(h[:], a.Hash)
-		wanted[h] = true
-	}
 	ms, err := st.Mission()
 	if err != nil {
 		return err
@@ -379,10 +369,16 @@ func storeFiles(st *store.Store, files []File, sum *Summary) error {
 		return err
 	}
 	for _, f := range files {
-		switch {
-		case st.HasBlob(f.Hash):
+		if st.HasBlob(f.Hash) {
 			sum.FilesHeld++
-		case !wanted[f.Hash] || held+uint64(len(f.Data)) > ms.AttachmentBudget():
+			continue
+		}
+		named, err := st.AttachmentsOf(f.Hash)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(named) == 0 || held+uint64(len(f.Data)) > ms.AttachmentBudget():
 			sum.FilesIgnored++
 		default:
 			if err := st.PutBlob(f.Hash, f.Data); err != nil {

@@ -2,6 +2,7 @@ package bundle_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
@@ -171,5 +172,59 @@ func TestImportNewerRecords(t *testing.T) {
 	}
 	if n, _ := dst.Counts(); n["notice"] != 1 || n[incident.KindReport] != 1 || n[incident.KindEpoch] != 1 {
 		t.Fatalf("stored %v", n)
+	}
+}
+
+// A bundle's files are kept only where a record held here names them: a
+// file nobody asked for is set aside, and a file that is named is stored.
+func TestImportKeepsOnlyNamedFiles(t *testing.T) {
+	src, dst := newStore(t), newStore(t)
+	if _, err := src.CreateMission("Files", "HQ", false); err != nil {
+		t.Fatal(err)
+	}
+	photo := []byte("a photo of the tally sheet")
+	sum := sha256.Sum256(photo)
+	if err := src.PutBlob(sum, photo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Put(incident.KindAttachment, incident.AttachmentPayload{Hash: sum[:], Size: uint64(len(photo)), Mime: "image/jpeg"}); err != nil {
+		t.Fatal(err)
+	}
+	raws, err := bundle.Select(src, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := bytes.Repeat([]byte("filler "), 1000)
+	ms, _ := src.Mission()
+	var buf bytes.Buffer
+	w, _ := bundle.NewFileWriter(&buf, ms.ID, time.Now().UnixMilli(), len(raws), 2, 0)
+	for _, r := range raws {
+		w.Add(r)
+	}
+	w.AddFile(sum, photo)
+	w.AddFile(sha256.Sum256(junk), junk)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// dst joins the mission, then imports the founder's records and files.
+	code, err := src.Invite(store.InviteRequest{Role: incident.RoleObserver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.Join(code); err != nil {
+		t.Fatal(err)
+	}
+	s, err := bundle.Import(dst, "stick.vgb", buf.Bytes(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Files != 2 || s.FilesStored != 1 || s.FilesIgnored != 1 {
+		t.Fatalf("files: %+v", s)
+	}
+	if got, err := dst.Blob(sum); err != nil || !bytes.Equal(got, photo) {
+		t.Fatalf("the named file: %v", err)
+	}
+	if dst.HasBlob(sha256.Sum256(junk)) {
+		t.Fatal("a file no record names was stored")
 	}
 }
