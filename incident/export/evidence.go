@@ -227,23 +227,51 @@ func (v *verifier) readEvidence(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("not a readable evidence package: %w", err)
 	}
+	// Declared sizes, added up before anything is unpacked, bound what
+	// verifying costs; archive/zip refuses an entry holding more than it
+	// declares (and checks its CRC).
+	var total uint64
+	for _, f := range zr.File {
+		if total += f.UncompressedSize64; total > MaxVerifyBytes || f.UncompressedSize64 > MaxVerifyBytes {
+			return fmt.Errorf("the package unpacks to more than %d bytes", MaxVerifyBytes)
+		}
+	}
 	files := map[string][]byte{}
 	for _, f := range zr.File {
-		if f.UncompressedSize64 > MaxVerifyBytes {
-			return fmt.Errorf("%s is too large", f.Name)
+		// A package unpacked and zipped again by ordinary tools gains
+		// folder entries, and sometimes "./" before its names: both are
+		// the same package.
+		name := strings.TrimPrefix(f.Name, "./")
+		if strings.HasSuffix(name, "/") && f.UncompressedSize64 == 0 {
+			continue
+		}
+		if _, dup := files[name]; dup {
+			// Two entries of one name: a reader that keeps the first and
+			// one that keeps the last would see different packages.
+			return fmt.Errorf("%s appears twice in the package: it is not one package, and is not verified", name)
 		}
 		rc, err := f.Open()
 		if err != nil {
-			v.extra = append(v.extra, Verdict{ID: f.Name, Reason: err.Error()})
+			v.extra = append(v.extra, Verdict{ID: name, Reason: err.Error()})
 			continue
 		}
-		b, err := io.ReadAll(io.LimitReader(rc, MaxVerifyBytes))
+		b := make([]byte, f.UncompressedSize64)
+		_, err = io.ReadFull(rc, b)
+		if err == nil {
+			// Reading to the end makes archive/zip check the CRC.
+			_, err = rc.Read(make([]byte, 1))
+			if err == io.EOF {
+				err = nil
+			} else if err == nil {
+				err = errors.New("holds more than its declared size")
+			}
+		}
 		rc.Close()
 		if err != nil {
-			v.extra = append(v.extra, Verdict{ID: f.Name, Reason: "unreadable: " + err.Error()})
+			v.extra = append(v.extra, Verdict{ID: name, Reason: "unreadable: " + err.Error()})
 			continue
 		}
-		files[f.Name] = b
+		files[name] = b
 	}
 	mb, ok := files["manifest.json"]
 	if !ok {

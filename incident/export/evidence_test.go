@@ -7,7 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
+	"path"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -262,4 +265,77 @@ func TestEvidenceSignedByObserver(t *testing.T) {
 	if v := verdictOf(rep, "manifest"); v == nil || v.OK {
 		t.Fatalf("observer-signed manifest: %+v", v)
 	}
+}
+
+// rezipAs writes a package's entries again as ordinary tools do: with
+// folder entries, names under prefix, compressed, plus the extra entries.
+func rezipAs(t *testing.T, pkg []byte, prefix string, extra map[string][]byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	folders := map[string]bool{}
+	for _, f := range zr.File {
+		if dir := path.Dir(f.Name); dir != "." && !folders[dir] {
+			folders[dir] = true
+			zw.Create(prefix + dir + "/")
+		}
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		fw, _ := zw.CreateHeader(&zip.FileHeader{Name: prefix + f.Name, Method: zip.Deflate})
+		fw.Write(b)
+	}
+	for name, b := range extra {
+		fw, _ := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+		fw.Write(b)
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+// A package unpacked and zipped again by ordinary tools (folder entries,
+// "./" names, compression) still verifies; one in which a name appears
+// twice is refused, whichever copy is genuine.
+func TestEvidenceRezipped(t *testing.T) {
+	w := newEvWorld(t)
+	for _, prefix := range []string{"", "./"} {
+		if rep := verify(t, rezipAs(t, w.pkg, prefix, nil)); rep.Bad() != 0 {
+			t.Errorf("re-zipped with prefix %q: %+v", prefix, rep.Verdicts)
+		}
+	}
+	recPath := "records/" + w.before.String() + ".cbor"
+	dup := rezipAs(t, w.pkg, "", map[string][]byte{recPath: []byte("a second copy")})
+	if _, err := export.Verify(bytes.NewReader(dup), nil); err == nil || !strings.Contains(err.Error(), "appears twice") {
+		t.Errorf("a duplicated entry: %v", err)
+	}
+}
+
+// Entries whose declared sizes add up past the limit are refused before
+// anything is unpacked: three entries that say 1000 MiB each (a zip bomb
+// of zeros declares its sizes honestly) cost a few KiB, not gigabytes.
+func TestEvidenceUnpackLimit(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i := 0; i < 3; i++ {
+		fw, err := zw.CreateRaw(&zip.FileHeader{Name: fmt.Sprintf("attachments/%d", i), Method: zip.Store,
+			CompressedSize64: 4, UncompressedSize64: 1000 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write([]byte("zero"))
+	}
+	zw.Close()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := export.Verify(bytes.NewReader(buf.Bytes()), nil)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "unpacks to more than") {
+		t.Fatalf("a zip bomb: %v", err)
+	}
+	t.Logf("%d-byte zip declaring 3000 MiB refused; allocated %d KiB while verifying", buf.Len(), (after.TotalAlloc-before.TotalAlloc)>>10)
 }
