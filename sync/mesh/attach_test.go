@@ -2,9 +2,11 @@ package mesh_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -153,4 +155,47 @@ func TestSealedPhotoOverTheMesh(t *testing.T) {
 			t.Errorf("the carrier's attachment record names the file: %s", r.ID)
 		}
 	}
+}
+
+// A member that asks for an attachment again and again and never reads
+// the answers holds at most two answers (two files in memory) at a time
+// on the victim; its further requests are refused at once, and honest
+// fetches from other peers still get theirs.
+func TestUnreadAttachmentRequestsAreBounded(t *testing.T) {
+	m := newMission(t, 3)
+	sum, data := putAttachment(t, m.stores[0], 4*store.ChunkSize)
+	victim := m.start(0, noReceipts, slowPeriodic)
+	hostile := m.start(1, noReceipts, slowPeriodic)
+	connect(t, hostile, victim)
+	proto := mesh.BlobProtocol(victim)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := append(sum[:], 0, 4) // chunks 0..3
+	refused := 0
+	for i := 0; i < 12; i++ {
+		s, err := hostile.Node().Host().NewStream(ctx, victim.Node().ID(), proto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Reset()
+		if _, err := s.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		// Never read the answer; a refused stream is reset at once.
+		s.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		if _, err := s.Read(make([]byte, 1)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			refused++
+		}
+	}
+	hp := hostile.Node().ID()
+	if n := mesh.BlobServes(victim, hp); n > 2 {
+		t.Fatalf("%d answers held for one peer", n)
+	}
+	if refused < 10 {
+		t.Errorf("%d of 12 unread requests refused, want at least 10", refused)
+	}
+	// An honest member still fetches the file from the victim.
+	honest := m.start(2, noReceipts)
+	connect(t, honest, victim)
+	waitBlob(t, m.stores[2], sum, data)
 }

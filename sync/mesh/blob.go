@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -26,6 +28,50 @@ import (
 //	response: per chunk, uvarint length then the bytes (length 0: not held)
 
 const maxChunksPerRequest = 16
+
+// A request is answered within blobServeTimeout, and a peer has at most
+// maxBlobServes answered at once: an answer holds the file in memory
+// while the peer reads it, so a peer that asks and never reads pins at
+// most maxBlobServes files (16 MiB of 8 MiB attachments), for a bounded
+// time. Honest fetches ask one range at a time.
+const (
+	blobServeTimeout = 30 * time.Second
+	maxBlobServes    = 2
+)
+
+// blobServes counts the attachment requests being answered, by peer.
+type blobServes struct {
+	mu sync.Mutex
+	n  map[peer.ID]int
+}
+
+func (b *blobServes) acquire(p peer.ID) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.n == nil {
+		b.n = map[peer.ID]int{}
+	}
+	if b.n[p] >= maxBlobServes {
+		return false
+	}
+	b.n[p]++
+	return true
+}
+
+func (b *blobServes) release(p peer.ID) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.n[p]--; b.n[p] <= 0 {
+		delete(b.n, p)
+	}
+}
+
+// count is how many requests of p are being answered.
+func (b *blobServes) count(p peer.ID) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n[p]
+}
 
 // BlobStore is what attachment transfer needs from a store.
 type BlobStore interface {
@@ -52,6 +98,13 @@ func (e *Engine) handleBlob(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
+	p := s.Conn().RemotePeer()
+	if !e.serving.acquire(p) {
+		_ = s.Reset()
+		return
+	}
+	defer e.serving.release(p)
+	_ = s.SetDeadline(time.Now().Add(blobServeTimeout))
 	r := bufio.NewReader(io.LimitReader(s, 64))
 	var sum [32]byte
 	if _, err := io.ReadFull(r, sum[:]); err != nil {

@@ -186,6 +186,7 @@ type Engine struct {
 	chunksFetched atomic.Int64 // attachment chunks received (stats, tests)
 	newerRefused  atomic.Int64 // records of a newer schema version refused (stats, tests)
 	fetchMu       sync.Mutex   // one attachment fetch at a time
+	serving       blobServes   // attachment requests being answered, by peer
 
 	// mu guards what follows. It is never held while calling into the
 	// node or the store (node.Ban, Store.Mission), so it sits below their

@@ -34,3 +34,6 @@ func NewerTopicOf(e *Engine) *pubsub.Topic { return e.newer }
 func Gossip(e *Engine, r *incident.Signed) error {
 	return e.topicFor(r).Publish(e.ctx, r.Raw)
 }
+
+// BlobProtocol is the attachment protocol ID e's node answers on.
+func BlobProtocol(e *Engine) protocol.ID { return e.proto(blobName, e.node.ID()) }

@@ -1,6 +1,9 @@
 package mesh
 
-import "github.com/vigil-mesh/vigil/incident"
+import (
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/vigil-mesh/vigil/incident"
+)
 
 // DropPublish makes an engine lose every message it gossips, as GossipSub
 // can before a new peer's mesh forms.
@@ -37,3 +40,6 @@ func InSnapshot(e *Engine, level int, id incident.ID) bool {
 	_, has, err := e.snapshot(level)
 	return err == nil && has(id)
 }
+
+// BlobServes is how many attachment requests of p e is answering.
+func BlobServes(e *Engine, p peer.ID) int { return e.serving.count(p) }
