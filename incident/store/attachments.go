@@ -93,13 +93,7 @@ func (s *Store) indexAttachments() (int, error) {
 			o.Prefix = prefix
 			it := txn.NewIterator(o)
 			defer it.Close()
-			it.Seek(prefix)
-			if cursor != nil {
-				it.Seek(cursor)
-				if it.ValidForPrefix(prefix) && string(it.Item().Key()) == string(cursor) {
-					it.Next()
-				}
-			}
+			seekAfter(it, prefix, cursor)
 			for ; it.ValidForPrefix(prefix) && len(entries) < 4*migrateChunk; it.Next() {
 				k := it.Item().KeyCopy(nil)
 				last = k

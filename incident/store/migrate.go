@@ -108,13 +108,7 @@ func (s *Store) migrateReports(cursor []byte) (int, error) {
 			o.Prefix = prefix
 			it := txn.NewIterator(o)
 			defer it.Close()
-			it.Seek(prefix)
-			if cursor != nil {
-				it.Seek(cursor)
-				if it.ValidForPrefix(prefix) && bytes.Equal(it.Item().Key(), cursor) {
-					it.Next()
-				}
-			}
+			seekAfter(it, prefix, cursor)
 			for ; it.ValidForPrefix(prefix) && len(jobs) < migrateChunk; it.Next() {
 				k := it.Item().KeyCopy(nil)
 				if len(k) != len(prefix)+8+32 {
@@ -196,6 +190,19 @@ func (s *Store) migrateReports(cursor []byte) (int, error) {
 			if err := migrateHook(done); err != nil {
 				return done, err
 			}
+		}
+	}
+}
+
+// seekAfter positions it at the first key of prefix after cursor, or at
+// the first key of prefix when cursor is nil: where a migration that
+// works in bounded transactions resumes in its next one.
+func seekAfter(it *badger.Iterator, prefix, cursor []byte) {
+	it.Seek(prefix)
+	if cursor != nil {
+		it.Seek(cursor)
+		if it.ValidForPrefix(prefix) && bytes.Equal(it.Item().Key(), cursor) {
+			it.Next()
 		}
 	}
 }
