@@ -35,25 +35,8 @@ func newSealedWorld(t testing.TB) *sealedWorld { t.Helper(); return newSealedWor
 // coordinator.
 func newSealedWorldBlob(t testing.TB, blob bool) *sealedWorld {
 	t.Helper()
-	open := func() *store.Store {
-		s, err := store.Init(t.TempDir(), []byte("pw"), store.Options{KDF: &cheap})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	w := &sealedWorld{coord: open(), obs: open()}
-	if _, err := w.coord.CreateMission("Sealed mission", "desk", true); err != nil {
-		t.Fatal(err)
-	}
-	code, err := w.coord.Invite(store.InviteRequest{Role: incident.RoleObserver})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.obs.Join(code); err != nil {
-		t.Fatal(err)
-	}
+	w := &sealedWorld{}
+	w.coord, w.obs = missionPair(t, "Sealed mission", true)
 	w.photo = append([]byte("\xff\xd8\xff\xe0JFIF PHOTO-PLAINTEXT-MARKER "), bytes.Repeat([]byte("pixels "), 900)...)
 	w.photoSum = sha256.Sum256(w.photo)
 	ct, key, rec, err := incident.SealFile(w.photo, "box.jpg", "image/jpeg")
@@ -423,11 +406,7 @@ func TestEvidenceFormat1RefusesDisclosures(t *testing.T) {
 // the revocation BAD (each record still verifies on its own line).
 func TestEvidenceRevokedExporter(t *testing.T) {
 	w := newSealedWorld(t)
-	c2, err := store.Init(t.TempDir(), []byte("pw"), store.Options{KDF: &cheap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c2.Close() })
+	c2 := openStore(t)
 	a := c2.Author()
 	code, err := w.coord.Invite(store.InviteRequest{Role: incident.RoleCoordinator, For: &a})
 	if err != nil {

@@ -31,27 +31,40 @@ type evWorld struct {
 	pkg        []byte
 }
 
-func newEvWorld(t *testing.T) *evWorld {
+// openStore is a fresh store in a temporary folder, closed when the test
+// ends.
+func openStore(t testing.TB) *store.Store {
 	t.Helper()
-	open := func() *store.Store {
-		s, err := store.Init(t.TempDir(), []byte("pw"), store.Options{KDF: &cheap})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	w := &evWorld{coord: open(), obs: open()}
-	if _, err := w.coord.CreateMission("Evidence mission", "desk", false); err != nil {
-		t.Fatal(err)
-	}
-	code, err := w.coord.Invite(store.InviteRequest{Role: incident.RoleObserver})
+	s, err := store.Init(t.TempDir(), []byte("pw"), store.Options{KDF: &cheap})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.obs.Join(code); err != nil {
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// missionPair is a coordinator's store with a new mission of name, and
+// an observer's store that joined it.
+func missionPair(t testing.TB, name string, sealed bool) (coord, obs *store.Store) {
+	t.Helper()
+	coord, obs = openStore(t), openStore(t)
+	if _, err := coord.CreateMission(name, "desk", sealed); err != nil {
 		t.Fatal(err)
 	}
+	code, err := coord.Invite(store.InviteRequest{Role: incident.RoleObserver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obs.Join(code); err != nil {
+		t.Fatal(err)
+	}
+	return coord, obs
+}
+
+func newEvWorld(t *testing.T) *evWorld {
+	t.Helper()
+	w := &evWorld{}
+	w.coord, w.obs = missionPair(t, "Evidence mission", false)
 	data := []byte("photo of the tally sheet")
 	w.att = sha256.Sum256(data)
 	if err := w.obs.PutBlob(w.att, data); err != nil {

@@ -32,27 +32,10 @@ type newerWorld struct {
 func newNewerWorld(t *testing.T) *newerWorld {
 	t.Helper()
 	w := &newerWorld{}
-	open := func() *store.Store {
-		s, err := store.Init(t.TempDir(), []byte("pw"), store.Options{KDF: &cheap})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	w.coord, w.obs = open(), open()
-	if _, err := w.coord.CreateMission("Newer mission", "desk", false); err != nil {
-		t.Fatal(err)
-	}
-	code, err := w.coord.Invite(store.InviteRequest{Role: incident.RoleObserver})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.obs.Join(code); err != nil {
-		t.Fatal(err)
-	}
+	w.coord, w.obs = missionPair(t, "Newer mission", false)
 	w.ms, _ = w.obs.Mission()
 	now := time.Now()
+	var err error
 	if w.plain, err = w.obs.Put(incident.KindReport, incident.ReportPayload{Category: "polling.late_opening", Severity: 2,
 		Occurred: now.UnixMilli(), Title: "Opened late"}); err != nil {
 		t.Fatal(err)

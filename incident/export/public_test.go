@@ -23,15 +23,7 @@ import (
 func publicWorld(t *testing.T) (*store.Store, []string) {
 	t.Helper()
 	w := newEvWorld(t) // coordinator, observer, attachment, two reports
-	open := func() *store.Store {
-		s, err := store.Init(t.TempDir(), []byte("pw"), store.Options{KDF: &cheap})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	obs2 := open()
+	obs2 := openStore(t)
 	code, _ := w.coord.Invite(store.InviteRequest{Role: incident.RoleObserver, Label: "heron"})
 	if _, err := obs2.Join(code); err != nil {
 		t.Fatal(err)
