@@ -339,11 +339,10 @@ func TestCarry(t *testing.T) {
 	}
 }
 
-// TestPublicExportOfThePracticeMission: the practice mission's public
-// export holds only reports a coordinator verified or corroborated, no
-// free text (so no station code or name in it), no author or pseudonym
-// that links rows, and a notice that says what was left out.
-func TestPublicExportOfThePracticeMission(t *testing.T) {
+// practiceStore is the practice mission's coordinator store, closed when
+// the test ends.
+func practiceStore(t *testing.T) *store.Store {
+	t.Helper()
 	home := filepath.Join(t.TempDir(), "practice")
 	if _, err := demo.Generate(home, []byte("correct horse battery"), demo.Options{Store: store.Options{KDF: &cheapKDF}}); err != nil {
 		t.Fatal(err)
@@ -352,7 +351,16 @@ func TestPublicExportOfThePracticeMission(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestPublicExportOfThePracticeMission: the practice mission's public
+// export holds only reports a coordinator verified or corroborated, no
+// free text (so no station code or name in it), no author or pseudonym
+// that links rows, and a notice that says what was left out.
+func TestPublicExportOfThePracticeMission(t *testing.T) {
+	st := practiceStore(t)
 	views, err := st.List(store.Filter{})
 	if err != nil {
 		t.Fatal(err)

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vigil-mesh/vigil/incident"
-	"github.com/vigil-mesh/vigil/incident/demo"
 	"github.com/vigil-mesh/vigil/incident/export"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
@@ -58,15 +56,7 @@ func TestReviewPublishRefusals(t *testing.T) {
 // text, and a notice that counts what was withheld. The coordinator's own
 // report, approved then amended, goes without text until approved again.
 func TestPublicExportOfThePracticeMissionWithApprovedText(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "practice")
-	if _, err := demo.Generate(home, []byte("correct horse battery"), demo.Options{Store: store.Options{KDF: &cheapKDF}}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(home, []byte("correct horse battery"), store.Options{KDF: &cheapKDF})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := practiceStore(t)
 	d := New(st)
 	views, err := st.List(store.Filter{})
 	if err != nil {
