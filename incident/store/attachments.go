@@ -88,12 +88,8 @@ func (s *Store) indexAttachments() (int, error) {
 		var entries [][]byte
 		var last []byte
 		err := s.view(func(txn *badger.Txn) error {
-			o := badger.DefaultIteratorOptions
-			o.PrefetchValues = false
-			o.Prefix = prefix
-			it := txn.NewIterator(o)
+			it := keysAfter(txn, prefix, cursor)
 			defer it.Close()
-			seekAfter(it, prefix, cursor)
 			for ; it.ValidForPrefix(prefix) && len(entries) < 4*migrateChunk; it.Next() {
 				k := it.Item().KeyCopy(nil)
 				last = k

@@ -103,12 +103,8 @@ func (s *Store) migrateReports(cursor []byte) (int, error) {
 		}
 		var jobs []job
 		err := s.view(func(txn *badger.Txn) error {
-			o := badger.DefaultIteratorOptions
-			o.PrefetchValues = false
-			o.Prefix = prefix
-			it := txn.NewIterator(o)
+			it := keysAfter(txn, prefix, cursor)
 			defer it.Close()
-			seekAfter(it, prefix, cursor)
 			for ; it.ValidForPrefix(prefix) && len(jobs) < migrateChunk; it.Next() {
 				k := it.Item().KeyCopy(nil)
 				if len(k) != len(prefix)+8+32 {
@@ -194,10 +190,14 @@ func (s *Store) migrateReports(cursor []byte) (int, error) {
 	}
 }
 
-// seekAfter positions it at the first key of prefix after cursor, or at
-// the first key of prefix when cursor is nil: where a migration that
-// works in bounded transactions resumes in its next one.
-func seekAfter(it *badger.Iterator, prefix, cursor []byte) {
+// keysAfter iterates the keys of prefix (values not prefetched) from the
+// first after cursor, or from the first when cursor is nil: where a
+// migration that works in bounded transactions resumes in its next one.
+func keysAfter(txn *badger.Txn, prefix, cursor []byte) *badger.Iterator {
+	o := badger.DefaultIteratorOptions
+	o.PrefetchValues = false
+	o.Prefix = prefix
+	it := txn.NewIterator(o)
 	it.Seek(prefix)
 	if cursor != nil {
 		it.Seek(cursor)
@@ -205,4 +205,5 @@ func seekAfter(it *badger.Iterator, prefix, cursor []byte) {
 			it.Next()
 		}
 	}
+	return it
 }
