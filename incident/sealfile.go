@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"filippo.io/age"
@@ -150,6 +151,11 @@ func (r *ReportPayload) FileKeyFor(h []byte) (FileKey, bool) {
 	return FileKey{}, false
 }
 
+// Attaches reports whether the report names a file of content hash h.
+func (r *ReportPayload) Attaches(h []byte) bool {
+	return slices.ContainsFunc(r.Attachments, func(x []byte) bool { return bytes.Equal(x, h) })
+}
+
 func validateFileKeys(r *ReportPayload) error {
 	if len(r.Files) > len(r.Attachments) {
 		return fieldErr("files", "%d file keys for %d attachments", len(r.Files), len(r.Attachments))
@@ -162,7 +168,7 @@ func validateFileKeys(r *ReportPayload) error {
 			return fieldErr(field, "hashes must be 32-byte SHA-256")
 		case seen[string(k.Cipher)]:
 			return fieldErr(field, "names an attachment twice")
-		case !containsHash(r.Attachments, k.Cipher):
+		case !r.Attaches(k.Cipher):
 			return fieldErr(field, "names a file the report does not attach")
 		case k.Size > MaxSealedFileSize:
 			return fieldErr(field+".size", "%d bytes, limit %d", k.Size, MaxSealedFileSize)
@@ -178,15 +184,6 @@ func validateFileKeys(r *ReportPayload) error {
 		}
 	}
 	return nil
-}
-
-func containsHash(list [][]byte, h []byte) bool {
-	for _, x := range list {
-		if bytes.Equal(x, h) {
-			return true
-		}
-	}
-	return false
 }
 
 // reportOf returns the report fields a report or amendment payload

@@ -111,21 +111,6 @@ type Bundled struct {
 	Encryption string `json:"encryption"`
 }
 
-// coordinatorRecipients are the age keys of the mission's coordinators in
-// good standing that this device holds.
-func coordinatorRecipients(ms *incident.MissionState) []age.Recipient {
-	var out []age.Recipient
-	for _, m := range ms.Members() {
-		if m.Role != incident.RoleCoordinator || m.Recipient == "" || len(ms.Revocations(m.Author)) > 0 {
-			continue
-		}
-		if r, err := age.ParseX25519Recipient(m.Recipient); err == nil {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // ErrNoCoordinatorKey is the refusal to encrypt a bundle to coordinators
 // when this device holds no coordinator's key yet.
 var ErrNoCoordinatorKey = &Error{Code: Refused, Msg: "no coordinator of this mission has an encryption key on this device yet"}
@@ -166,7 +151,8 @@ func (d *Desk) ExportBundle(req BundleRequest, w io.Writer) (Bundled, error) {
 		recipients, enc = append(recipients, r), "passphrase"
 	}
 	if req.ForCoordinators {
-		if recipients = coordinatorRecipients(ms); len(recipients) == 0 {
+		// The coordinators' keys are those sealed reports go to.
+		if recipients, err = ms.SealRecipients(); err != nil {
 			return Bundled{}, ErrNoCoordinatorKey
 		}
 		enc = "coordinators"

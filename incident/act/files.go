@@ -1,7 +1,6 @@
 package act
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -57,7 +56,7 @@ func (d *Desk) attach(r *incident.ReportPayload, files []Attachment, prev *incid
 	r.Attachments, r.Files = nil, nil // what a caller sent is never trusted
 	for _, f := range files {
 		h := f.Hash
-		if prev != nil && containsHash(prev.Attachments, h[:]) {
+		if prev != nil && prev.Attaches(h[:]) {
 			r.Attachments = append(r.Attachments, h[:])
 			if k, ok := prev.FileKeyFor(h[:]); ok {
 				r.Files = append(r.Files, k)
@@ -201,13 +200,4 @@ func (d *Desk) Content(r *incident.ReportPayload, f File) ([]byte, error) {
 		return nil, &Error{Code: Failed, Msg: fmt.Sprintf("%s: %v", f.Name, incident.ErrFileTampered), Cause: incident.ErrFileTampered}
 	}
 	return data, nil
-}
-
-func containsHash(list [][]byte, h []byte) bool {
-	for _, x := range list {
-		if bytes.Equal(x, h) {
-			return true
-		}
-	}
-	return false
 }
