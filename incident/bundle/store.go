@@ -414,9 +414,6 @@ func epochIdentity(mission incident.ID, secret []byte) (*age.X25519Identity, err
 type Members struct {
 	Recipients []age.Recipient
 	Secrets    []Secret
-	// Epoch is false when this device holds no epoch secret yet: only the
-	// members' own keys open the bundle.
-	Epoch bool
 }
 
 // ForMembers returns the recipients and secrets of a bundle of st for
@@ -436,7 +433,7 @@ func ForMembers(st *store.Store) (Members, error) {
 		if err != nil {
 			return Members{}, err
 		}
-		out.Recipients, out.Epoch = append(out.Recipients, id.Recipient()), true
+		out.Recipients = append(out.Recipients, id.Recipient())
 	}
 	for _, e := range held {
 		var sec Secret
