@@ -21,7 +21,7 @@ import (
 func (ui *UI) fileList(r *incident.ReportPayload) fyne.CanvasObject {
 	box := container.NewVBox()
 	for _, f := range ui.be.Files(r) {
-		label := widget.NewLabel(fmt.Sprintf("📎 %s (%s)", f.Name, sizeText(f.Size)))
+		label := widget.NewLabel(fmt.Sprintf("📎 %s (%s)", f.Name, humanSize(f.Size)))
 		label.Wrapping = fyne.TextWrapWord
 		switch {
 		case !f.Held:
@@ -70,15 +70,4 @@ func (ui *UI) saveFile(r *incident.ReportPayload, f File) {
 			ui.showError(werr)
 		}
 	})
-}
-
-// sizeText is a byte count for people.
-func sizeText(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KB", n/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
