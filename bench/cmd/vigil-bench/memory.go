@@ -433,6 +433,19 @@ func childMain(mode string, args []string) int {
 	var p memPeak
 	var err error
 	switch mode {
+	case "victim":
+		if len(args) != 1 {
+			fmt.Fprintln(os.Stderr, "usage: -child victim HOME")
+			return 2
+		}
+		rep, err := childVictim(args[0])
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "vigil-bench child victim: %v\n", err)
+			return 1
+		}
+		b, _ := json.Marshal(rep)
+		fmt.Println(string(b))
+		return 0
 	case "import":
 		if len(args) != 3 {
 			err = errors.New("usage: -child import HOME INVITE RECORDS")
