@@ -197,7 +197,7 @@ func hostileGroup(rs *Results, o benchOptions, work string, logf func(string, ..
 	}
 	rs.add(Result{Name: "hostile.victim_store", Unit: "records", Value: float64(rep.Records),
 		Params: map[string]any{"profile": "phone"},
-		Note: fmt.Sprintf("records the victim's store held after every attack (it started with %d of its own and the mission's); %d quarantined", len(held), rep.Quarantined)})
+		Note:   fmt.Sprintf("records the victim's store held after every attack (it started with %d of its own and the mission's); %d quarantined", len(held), rep.Quarantined)})
 	return nil
 }
 
