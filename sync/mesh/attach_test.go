@@ -68,8 +68,9 @@ func TestAttachmentTransferResumes(t *testing.T) {
 	if got := mesh.ChunksFetched(a); got != 3 {
 		t.Fatalf("fetched %d chunks, want the 3 missing ones", got)
 	}
-	if n, _ := m.stores[0].ChunksHeld(sum); n != 0 {
-		t.Fatalf("%d chunks left after assembly", n)
+	// The chunks are the stored file: all five, and nothing else.
+	if n, _ := m.stores[0].ChunksHeld(sum); n != 5 {
+		t.Fatalf("%d chunks held after assembly, want the file's 5", n)
 	}
 }
 
