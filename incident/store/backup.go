@@ -31,9 +31,11 @@ import (
 // and nothing after the end. Each entry is one key of the store as this
 // build wrote it (every table: device keys, mission secret, epoch
 // secrets, invite keys, records, indexes, quarantine, drafts, attachment
-// content and chunks, settings), except the transport key (m/x/transport):
-// the restored device gets a peer ID of its own, so the two devices are
-// never taken for one connection. age authenticates every 64 KiB chunk and
+// chunks and their completion markers, settings), except the transport
+// key (m/x/transport): the restored device gets a peer ID of its own, so
+// the two devices are never taken for one connection. A backup of a
+// layout 3 store holds whole attachments; the restored store is migrated
+// as any store is when it opens. age authenticates every 64 KiB chunk and
 // marks the last one, so a truncated or altered file fails to decrypt;
 // the end marker and count say the writer finished.
 const (
@@ -161,8 +163,8 @@ func (info *BackupInfo) count(k []byte) {
 	switch {
 	case len(k) == 2+32 && k[0] == tRecord && k[1] == '/':
 		info.Records++
-	case len(k) == 2+32 && k[0] == tBlob && k[1] == '/':
-		info.Blobs++
+	case len(k) == 2+32 && (k[0] == tComplete || k[0] == tBlob) && k[1] == '/':
+		info.Blobs++ // a complete file's marker (its chunks are P/ keys), or a file held whole (layout 3)
 	}
 }
 

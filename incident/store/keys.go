@@ -6,7 +6,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 )
 
-// Key layout (version 3, see layoutVersion). Every key starts with a
+// Key layout (version 4, see layoutVersion). Every key starts with a
 // one-letter table name.
 //
 //	m/<name>                       meta: device keys, mission, secret, layout, seq
@@ -17,13 +17,16 @@ import (
 //	i/<index>\0<value>\0<occ:8><seq:4> report indexes (see indexes below)
 //	v/<seq:4>                      a report's indexed tuple (with its ID), to update indexes
 //	A/<hash:32><created:8><id>     attachment records by content hash (attachments.go)
+//	P/<hash:32><index:8>           attachment chunks, of a download or a complete file (blob.go)
+//	B/<hash:32>                    size:8: the chunks of <hash> are complete and checked
 //
 // A report's seq is a number this store gives it when it stores it
 // (m/seq holds the next), so the five index entries and the tuple key
 // repeat 4 bytes instead of the 32-byte ID. Layout 1 (no m/layout) had
 // i/…<occ:8><id:32> entries with the author index keyed by the author's
 // text form, and v/<id> tuples; Open migrates it (migrate.go). Layout 2
-// had no A/ entries; Open writes them (layout 3).
+// had no A/ entries; Open writes them (layout 3). Layout 3 kept a complete
+// attachment whole under b/<hash>; Open rewrites it as chunks (layout 4).
 //
 //	q/<dep:32|id>/<id>             quarantine: records waiting for dep
 //	Q/<id>                         quarantine membership → dep
@@ -129,7 +132,7 @@ func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 func viewKey(seq uint32) []byte { return key(tView, be32(seq)) }
 
 // layoutVersion is the key layout this code writes (m/layout).
-const layoutVersion = 3
+const layoutVersion = 4
 
 // Layout 1's report index keys and tuple key, for the migration.
 func indexKeyV1(index, value string, occurred int64, id incident.ID) []byte {

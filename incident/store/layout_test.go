@@ -184,7 +184,7 @@ var storeTables = map[byte]string{
 	'm': "meta", 'r': "records", 'k': "by kind", 'a': "by author", 't': "by target",
 	'i': "report indexes", 'v': "report tuples", 'q': "quarantine", 'Q': "quarantine members",
 	'n': "quarantine usage", 'u': "quotas", 'd': "drafts", 'f': "unreadable at a level",
-	'b': "blobs", 'P': "blob chunks", 'K': "checkpoint coverage", 'h': "holders",
+	'b': "blobs held whole (layout 3)", 'P': "blob chunks", 'B': "complete blobs", 'K': "checkpoint coverage", 'h': "holders",
 	'c': "receipted by a coordinator", 'C': "receipted", 'L': "kept copies of own sealed records",
 	'O': "opened sealed bodies (the coordinator's cache)",
 	'X': "sealed records this device cannot open",

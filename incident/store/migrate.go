@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -20,8 +21,8 @@ var migrateChunk = 250
 // migration there, as a killed process would.
 var migrateHook func(done int) error
 
-// migrate brings a layout 1 or 2 store to layout 3, and writes m/layout
-// last.
+// migrate brings a layout 1, 2 or 3 store to layout 4, and writes
+// m/layout last.
 //
 // Layout 1 (no m/layout) to 2: every report gets an index number (its k/
 // entry's value), a tuple under v/<seq> with its ID, area and severity,
@@ -36,6 +37,10 @@ var migrateHook func(done int) error
 // (A/, attachments.go). Run again whole if cut short: writing an entry
 // twice is harmless. An older build refuses a layout 3 store rather than
 // store attachment records without entries.
+//
+// Layout 3 to 4: attachments held whole (b/) are rewritten as their
+// chunks (migrateBlobs). An older build refuses a layout 4 store rather
+// than find no attachment content in it.
 func (s *Store) migrate() error {
 	var layout []byte
 	var cursor []byte
@@ -55,8 +60,8 @@ func (s *Store) migrate() error {
 	if len(layout) == 1 && layout[0] == layoutVersion {
 		return nil
 	}
-	if len(layout) != 0 && (len(layout) != 1 || layout[0] != 2) {
-		return fmt.Errorf("the store has key layout %d; this build reads layouts 1 to %d", layout[0], layoutVersion)
+	if len(layout) != 0 && (len(layout) != 1 || layout[0] < 2 || layout[0] > layoutVersion) {
+		return fmt.Errorf("the store has key layout %d (a newer Vigil wrote it?); this build reads layouts 1 to %d", layout[0], layoutVersion)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -70,9 +75,17 @@ func (s *Store) migrate() error {
 			return err
 		}
 	}
-	atts, err := s.indexAttachments()
-	if err != nil {
-		return err
+	atts := 0
+	if from <= 2 {
+		if atts, err = s.indexAttachments(); err != nil {
+			return err
+		}
+	}
+	blobs := 0
+	if from <= 3 {
+		if blobs, err = s.migrateBlobs(); err != nil {
+			return err
+		}
 	}
 	err = s.update(func(txn *badger.Txn) error {
 		if err := txn.Set(metaKey("layout"), []byte{layoutVersion}); err != nil {
@@ -83,7 +96,7 @@ func (s *Store) migrate() error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("store migrated", "layout", layoutVersion, "from", from, "reports", done, "attachments", atts)
+	s.log.Info("store migrated", "layout", layoutVersion, "from", from, "reports", done, "attachments", atts, "files", blobs)
 	return s.sync()
 }
 
@@ -206,4 +219,95 @@ func keysAfter(txn *badger.Txn, prefix, cursor []byte) *badger.Iterator {
 		}
 	}
 	return it
+}
+
+// migrateBlobs is the migration from layout 3 to 4: every attachment held
+// whole (b/<hash>) is written as its chunks, blobTxnChunks per
+// transaction, then marked complete with its whole value deleted, in one
+// last transaction. It returns how many files it rewrote. The b/ keys
+// left are the work left: cut short, it runs again from the first of
+// them, and rewrites that file's chunks from the start (the same bytes).
+// A file is held in memory once, as it is read: layout 3 kept no smaller
+// unit. Called with s.mu held.
+func (s *Store) migrateBlobs() (int, error) {
+	done := 0
+	prefix := key(tBlob)
+	for {
+		var sum [32]byte
+		found := false
+		err := s.view(func(txn *badger.Txn) error {
+			it := keysAfter(txn, prefix, nil)
+			defer it.Close()
+			for ; it.ValidForPrefix(prefix); it.Next() {
+				if k := it.Item().Key(); len(k) == len(prefix)+32 {
+					copy(sum[:], k[len(prefix):])
+					found = true
+					return nil
+				}
+			}
+			return nil
+		})
+		if err != nil || !found {
+			return done, err
+		}
+		if err := s.chunkWhole(sum); err != nil {
+			return done, fmt.Errorf("attachment %x: %w", sum[:8], err)
+		}
+		done++
+	}
+}
+
+// chunkWhole rewrites the file held whole under b/<sum> as chunks.
+func (s *Store) chunkWhole(sum [32]byte) error {
+	// write commits one transaction of b's writes; the chunks it sets
+	// point into the value read, which stays valid until the view ends.
+	write := func(fill func(b *batch) error) error {
+		if err := s.enter(); err != nil {
+			return err
+		}
+		defer s.leave()
+		b := s.begin()
+		err := fill(b)
+		if err == nil {
+			err = b.Commit()
+		}
+		if err != nil {
+			b.Discard()
+		}
+		return err
+	}
+	var size uint64
+	err := s.view(func(txn *badger.Txn) error {
+		item, err := txn.Get(key(tBlob, sum[:]))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			size = uint64(len(v))
+			n := chunkCount(size)
+			for first := 0; first < n; first += blobTxnChunks {
+				if err := write(func(b *batch) error {
+					for i := first; i < min(first+blobTxnChunks, n); i++ {
+						off := i * ChunkSize
+						if err := b.Set(chunkKey(sum, i), v[off:min(off+ChunkSize, len(v))]); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return write(func(b *batch) error {
+		if err := b.Set(key(tComplete, sum[:]), binary.BigEndian.AppendUint64(nil, size)); err != nil {
+			return err
+		}
+		return b.Delete(key(tBlob, sum[:]))
+	})
 }

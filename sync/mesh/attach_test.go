@@ -68,8 +68,9 @@ func TestAttachmentTransferResumes(t *testing.T) {
 	if got := mesh.ChunksFetched(a); got != 3 {
 		t.Fatalf("fetched %d chunks, want the 3 missing ones", got)
 	}
-	if n, _ := m.stores[0].ChunksHeld(sum); n != 0 {
-		t.Fatalf("%d chunks left after assembly", n)
+	// The chunks are the stored file: all five, and nothing else.
+	if n, _ := m.stores[0].ChunksHeld(sum); n != 5 {
+		t.Fatalf("%d chunks held after assembly, want the file's 5", n)
 	}
 }
 
@@ -85,8 +86,8 @@ func TestCorruptChunksAreDropped(t *testing.T) {
 	if err := st.PutChunk(sum, 1, []byte("forged tail"), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AssembleBlob(sum, uint64(len(data))); err == nil {
-		t.Fatal("assembled a blob from chunks that do not match its hash")
+	if err := st.AssembleBlob(sum, uint64(len(data))); !errors.Is(err, store.ErrBadBlob) {
+		t.Fatalf("assembled a blob from chunks that do not match its hash: %v", err)
 	}
 	if st.HasBlob(sum) {
 		t.Fatal("bad blob stored")
@@ -158,8 +159,8 @@ func TestSealedPhotoOverTheMesh(t *testing.T) {
 }
 
 // A member that asks for an attachment again and again and never reads
-// the answers holds at most two answers (two files in memory) at a time
-// on the victim; its further requests are refused at once, and honest
+// the answers holds at most two answers (a chunk each in memory, see
+// TestConcurrentChunkRequestsBoundServerHeap) at a time on the victim; its further requests are refused at once, and honest
 // fetches from other peers still get theirs.
 func TestUnreadAttachmentRequestsAreBounded(t *testing.T) {
 	m := newMission(t, 3)

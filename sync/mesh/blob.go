@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
@@ -30,10 +31,11 @@ import (
 const maxChunksPerRequest = 16
 
 // A request is answered within blobServeTimeout, and a peer has at most
-// maxBlobServes answered at once: an answer holds the file in memory
-// while the peer reads it, so a peer that asks and never reads pins at
-// most maxBlobServes files (16 MiB of 8 MiB attachments), for a bounded
-// time. Honest fetches ask one range at a time.
+// maxBlobServes answered at once. An answer reads the chunks it sends one
+// at a time, from the store's chunks (nothing else of the file is read),
+// so a peer that asks and never reads pins at most maxBlobServes chunks
+// on this device, for a bounded time. Honest fetches ask one range at a
+// time.
 const (
 	blobServeTimeout = 30 * time.Second
 	maxBlobServes    = 2
@@ -75,7 +77,9 @@ func (b *blobServes) count(p peer.ID) int {
 
 // BlobStore is what attachment transfer needs from a store.
 type BlobStore interface {
-	Blob(sum [32]byte) ([]byte, error)
+	// BlobChunks returns chunks first to first+count-1 of a complete
+	// file (fewer where it ends), reading those only.
+	BlobChunks(sum [32]byte, first, count int) ([][]byte, error)
 	HasBlob(sum [32]byte) bool
 	ChunksHeld(sum [32]byte) (int, error)
 	PutChunk(sum [32]byte, index int, data []byte, want []byte) error
@@ -118,20 +122,27 @@ func (e *Engine) handleBlob(s network.Stream) {
 		return
 	}
 	w := bufio.NewWriter(s)
-	data, err := bs.Blob(sum)
-	if err != nil {
-		data = nil
-	}
 	for i := first; i < first+count; i++ {
+		// One chunk read and held at a time; past the end of the
+		// file, or of any file, the answer is "not held".
 		var chunk []byte
-		if off := i * store.ChunkSize; data != nil && off < uint64(len(data)) {
-			chunk = data[off:min(off+store.ChunkSize, uint64(len(data)))]
+		if i < maxChunkIndex {
+			if c, err := bs.BlobChunks(sum, int(i), 1); err == nil && len(c) == 1 {
+				chunk = c[0]
+			}
 		}
 		w.Write(binary.AppendUvarint(nil, uint64(len(chunk))))
-		w.Write(chunk)
+		if _, err := w.Write(chunk); err != nil {
+			_ = s.Reset() // the peer is gone or too slow: stop reading chunks for it
+			return
+		}
 	}
 	_ = w.Flush()
 }
+
+// maxChunkIndex bounds the chunk numbers a request may name: no file has
+// more chunks than the largest attachment.
+const maxChunkIndex = incident.MaxAttachmentSize / store.ChunkSize
 
 // fetchAttachments asks p for the content of attachments this device
 // lacks, within the budget.
@@ -180,10 +191,15 @@ func (e *Engine) fetchAttachments(ctx context.Context, p peer.ID) error {
 
 var errNotHeld = errors.New("peer does not hold this attachment")
 
-// fetchBlob fetches one attachment's content from p; chunkSums, when the
-// record lists them, check each chunk as it arrives, so a peer that sends
-// bad data is caught at its first bad chunk rather than after the whole
-// file.
+// fetchBlob fetches one attachment's content from p. Each chunk is
+// judged as it arrives, before the next is read: its length against the
+// file's size, and its hash against the record's chunk hashes when it
+// lists them. A bad chunk is refused (nothing of it stored), the stream
+// cut and p struck, so a peer that spoils a transfer is caught at its
+// first bad chunk; the good chunks before it are kept, and the transfer
+// resumes there with another peer. A record without chunk hashes is
+// checked whole when the last chunk is in (AssembleBlob), which drops
+// every chunk of a file that does not hash to its name.
 func (e *Engine) fetchBlob(ctx context.Context, bs BlobStore, p peer.ID, sum [32]byte, size uint64, chunkSums [][]byte) error {
 	chunks := int((size + store.ChunkSize - 1) / store.ChunkSize)
 	next, err := bs.ChunksHeld(sum)
@@ -192,64 +208,84 @@ func (e *Engine) fetchBlob(ctx context.Context, bs BlobStore, p peer.ID, sum [32
 	}
 	for next < chunks {
 		n := min(maxChunksPerRequest, chunks-next)
-		got, err := e.requestChunks(ctx, p, sum, next, n)
-		if err != nil {
-			return err
-		}
-		for _, c := range got {
+		err := e.requestChunks(ctx, p, sum, next, n, func(c []byte) error {
 			if len(c) == 0 {
 				return errNotHeld
+			}
+			if want := chunkLen(size, next); len(c) != want {
+				return fmt.Errorf("%w (chunk %d: %d bytes, the file's size makes it %d)", store.ErrBadChunk, next, len(c), want)
 			}
 			var want []byte
 			if next < len(chunkSums) {
 				want = chunkSums[next]
 			}
 			if err := bs.PutChunk(sum, next, c, want); err != nil {
-				if errors.Is(err, store.ErrBadChunk) {
-					e.strike(p, err)
-				}
 				return err
 			}
 			e.chunksFetched.Add(1)
 			next++
+			return nil
+		})
+		if errors.Is(err, store.ErrBadChunk) {
+			e.strike(p, err)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if err := bs.AssembleBlob(sum, size); err != nil {
-		e.strike(p, err)
+		if errors.Is(err, store.ErrBadBlob) {
+			e.strike(p, err)
+		}
 		return err
 	}
 	return nil
 }
 
-func (e *Engine) requestChunks(ctx context.Context, p peer.ID, sum [32]byte, first, count int) ([][]byte, error) {
+// chunkLen is the length chunk index of a file of size bytes has.
+func chunkLen(size uint64, index int) int {
+	return int(min(store.ChunkSize, size-uint64(index)*store.ChunkSize))
+}
+
+// requestChunks asks p for count chunks of sum from first and calls got
+// with each as it arrives (the slice is got's); an error from got stops
+// the transfer and cuts the stream. At most one chunk is in memory.
+func (e *Engine) requestChunks(ctx context.Context, p peer.ID, sum [32]byte, first, count int, got func([]byte) error) (err error) {
 	s, err := e.node.Host().NewStream(ctx, p, e.proto(blobName, p))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer s.Close()
+	defer func() {
+		if err != nil {
+			_ = s.Reset()
+		} else {
+			_ = s.Close()
+		}
+	}()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
 	req := append(sum[:], binary.AppendUvarint(nil, uint64(first))...)
 	req = binary.AppendUvarint(req, uint64(count))
 	if _, err := s.Write(req); err != nil {
-		return nil, err
+		return err
 	}
 	r := bufio.NewReader(s)
-	out := make([][]byte, 0, count)
 	for i := 0; i < count; i++ {
 		n, err := binary.ReadUvarint(r)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if n > store.ChunkSize {
-			return nil, fmt.Errorf("chunk of %d bytes, limit %d", n, store.ChunkSize)
+			return fmt.Errorf("%w: %d bytes, limit %d", store.ErrBadChunk, n, store.ChunkSize)
 		}
 		c := make([]byte, n)
 		if _, err := io.ReadFull(r, c); err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, c)
+		if err := got(c); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
