@@ -17,7 +17,7 @@ func sample(t testing.TB, n int) (incident.ID, [][]byte, []byte) {
 	mission := incident.IDOf([]byte("mission"))
 	var recs [][]byte
 	for i := 0; i < n; i++ {
-		recs = append(recs, bytes.Repeat([]byte{byte(i)}, 10+i))
+		recs = append(recs, bytes.Repeat([]byte{byte(i)}, MinRecordBytes+i))
 	}
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, mission, 1700000000000, n)
@@ -135,8 +135,9 @@ func TestVersion2(t *testing.T) {
 	if err != nil || len(recs) != 3 {
 		t.Fatalf("Parse of a version 2 bundle: %d records, %v", len(recs), err)
 	}
-	if _, frames, err := Frames(data); err != nil || len(frames) != 3 {
-		t.Fatalf("Frames of a version 2 bundle: %d, %v", len(frames), err)
+	frames := 0
+	if _, err := Frames(bytes.NewReader(data), MaxBytes, func(b [][]byte) error { frames += len(b); return nil }); err != nil || frames != 3 {
+		t.Fatalf("Frames of a version 2 bundle: %d, %v", frames, err)
 	}
 	// Alter a byte of the second file and fix the checksum: the file no
 	// longer matches its hash.
