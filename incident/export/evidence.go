@@ -262,8 +262,10 @@ func (v *verifier) readEvidence(src io.ReaderAt, size int64) error {
 			_, err = rc.Read(make([]byte, 1))
 			if err == io.EOF {
 				err = nil
-			} else if err == nil {
-				err = errors.New("holds more than its declared size")
+			} else if err == nil || errors.Is(err, zip.ErrFormat) {
+				// archive/zip stops an entry that inflates past its
+				// declared size with ErrFormat: reading stops there.
+				err = fmt.Errorf("inflates past its declared size (%d bytes); read no further", f.UncompressedSize64)
 			}
 		}
 		rc.Close()
