@@ -468,5 +468,9 @@ func (r *remote) Backup(req act.BackupRequest, w io.Writer) (act.BackedUp, error
 
 func (r *remote) ImportBundle(req act.ImportRequest) (bundle.Summary, error) {
 	var out bundle.Summary
-	return out, r.stream("/v1/import", req, bytes.NewReader(req.Data), nil, &out)
+	var body io.Reader = bytes.NewReader(req.Data)
+	if req.File != nil {
+		body = io.NewSectionReader(req.File, 0, req.Size)
+	}
+	return out, r.stream("/v1/import", req, body, nil, &out)
 }

@@ -173,11 +173,18 @@ func (c *cli) bundleImport(args []string) error {
 	if len(pos) != 1 {
 		return usagef("bundle import: want one FILE")
 	}
-	data, err := os.ReadFile(c.path(pos[0]))
+	// The file is read where it lies, twice (checked whole, then imported
+	// in batches), never into memory whole.
+	f, err := os.Open(c.path(pos[0]))
 	if err != nil {
 		return err
 	}
-	req := act.ImportRequest{Name: filepath.Base(pos[0]), Data: data}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	req := act.ImportRequest{Name: filepath.Base(pos[0]), File: f, Size: st.Size()}
 	if *passFile != "" {
 		if req.Passphrase, err = readSecretFile(c.path(*passFile)); err != nil {
 			return err

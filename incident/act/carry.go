@@ -1,6 +1,7 @@
 package act
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"time"
@@ -181,9 +182,14 @@ func (d *Desk) ExportBundle(req BundleRequest, w io.Writer) (Bundled, error) {
 
 // ImportRequest is a bundle file to import.
 type ImportRequest struct {
-	Name       string `json:"name"` // the file's name, for the quarantine and messages
-	Data       []byte `json:"-"`    // the file, read by the caller
-	Passphrase []byte `json:"passphrase,omitempty"`
+	Name string `json:"name"` // the file's name, for the quarantine and messages
+	Data []byte `json:"-"`    // the file, read by the caller
+	// File, when set, is the file instead of Data, of Size bytes: it is
+	// read twice (checked whole, then imported in batches) and never held
+	// in memory.
+	File       io.ReaderAt `json:"-"`
+	Size       int64       `json:"-"`
+	Passphrase []byte      `json:"passphrase,omitempty"`
 	// Progress, when set, is called after each record.
 	Progress func(done, total int) `json:"-"`
 }
@@ -205,11 +211,15 @@ func (d *Desk) ImportBundle(req ImportRequest) (bundle.Summary, error) {
 		id.SetMaxWorkFactor(18)
 		ids = append(ids, id)
 	}
-	sum, err := bundle.Import(d.st, name, data, ids, progress)
+	src, size := req.File, req.Size
+	if src == nil {
+		src, size = bytes.NewReader(data), int64(len(data))
+	}
+	sum, err := bundle.ImportFrom(d.st, name, src, size, ids, progress)
 	switch {
 	case errors.Is(err, bundle.ErrCannotOpen):
 		return sum, &Error{Code: CannotOpen, Msg: err.Error(), Cause: err}
-	case errors.Is(err, bundle.ErrOtherMission), errors.Is(err, bundle.ErrCorrupt), err != nil && len(data) > bundle.MaxBytes:
+	case errors.Is(err, bundle.ErrOtherMission), errors.Is(err, bundle.ErrCorrupt), err != nil && size > bundle.MaxBytes:
 		return sum, &Error{Code: BadFile, Msg: err.Error(), Cause: err}
 	}
 	return sum, classify(err)

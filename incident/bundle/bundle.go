@@ -25,7 +25,9 @@
 // refuses a version 2 file by its version, before it stores anything.
 // All integers are big-endian. A reader checks the whole file before it
 // yields a single record, so a broken frame rejects the file as a whole;
-// the records themselves are judged later, one by one, by the store.
+// the records themselves are judged later, one by one, by the store. It
+// reads the file twice rather than keep it (stream.go): a frame shorter
+// than MinRecordBytes, which cannot hold a record, is damage.
 package bundle
 
 import (
@@ -198,8 +200,8 @@ func (w *Writer) Add(raw []byte) error {
 	if w.count >= w.want {
 		return fmt.Errorf("bundle: more records than the %d announced", w.want)
 	}
-	if len(raw) > incident.MaxRecordBytes {
-		return fmt.Errorf("bundle: record of %d bytes, limit %d", len(raw), incident.MaxRecordBytes)
+	if len(raw) > incident.MaxRecordBytes || len(raw) < MinRecordBytes {
+		return fmt.Errorf("bundle: record of %d bytes, want %d to %d", len(raw), MinRecordBytes, incident.MaxRecordBytes)
 	}
 	w.write(binary.BigEndian.AppendUint32(nil, uint32(len(raw))))
 	w.write(raw)
@@ -228,7 +230,9 @@ func (w *Writer) Close() error {
 // Read checks a whole bundle from r and returns its header and records.
 // Any framing problem (bad magic, unknown version, a length past the end,
 // a wrong count, trailing bytes, a checksum mismatch) is an ErrCorrupt
-// error and no record is returned. maxBytes bounds what is read.
+// error and no record is returned. maxBytes bounds what is read. Read
+// keeps the records in memory: what imports and verifies a file of any
+// size reads it in two passes instead (Check, then Checked.Walk).
 func Read(r io.Reader, maxBytes int64) (Header, [][]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
 	if err != nil {
@@ -253,160 +257,20 @@ func Parse(data []byte) (Header, [][]byte, error) {
 // ParseContents is Parse that also returns the files (each checked
 // against its hash) and secrets a version 2 bundle carries.
 func ParseContents(data []byte) (Header, Contents, error) {
-	h, recs, files, secrets, err := parse(data)
+	c, err := Check(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return Header{}, Contents{}, err
 	}
-	return h, Contents{Records: recs, Files: files, Secrets: secrets}, nil
-}
-
-func parse(data []byte) (Header, [][]byte, []File, []Secret, error) {
-	var h Header
-	if len(data) == 0 {
-		return h, nil, nil, nil, corrupt("the file is empty")
+	out := Contents{Secrets: c.Secrets}
+	err = c.Walk(bytes.NewReader(data), func(b [][]byte) error {
+		out.Records = append(out.Records, b...)
+		return nil
+	}, func(f File) error {
+		out.Files = append(out.Files, f)
+		return nil
+	})
+	if err != nil {
+		return Header{}, Contents{}, err
 	}
-	if len(data) < len(Magic) || !bytes.Equal(data[:len(Magic)], Magic) {
-		return h, nil, nil, nil, corrupt("not a bundle (wrong magic bytes)")
-	}
-	if len(data) < headerSize+sha256.Size {
-		return h, nil, nil, nil, corrupt("truncated header (%d bytes)", len(data))
-	}
-	body, sum := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
-	p := data[len(Magic):]
-	v := binary.BigEndian.Uint16(p)
-	want := sha256.Sum256(body)
-	hsize := headerSize
-	switch {
-	case v == version2:
-		hsize += 8
-	case v > version2 && bytes.Equal(sum, want[:]):
-		// Sound, as far as a newer format keeps the checksum where this
-		// one has it: a newer Vigil's file, not a damaged one.
-		return h, nil, nil, nil, fmt.Errorf("%w (bundle version %d; this build reads versions 1 and 2)", ErrNewer, v)
-	case v != version1:
-		return h, nil, nil, nil, corrupt("version %d (damaged, or written by a newer Vigil)", v)
-	}
-	if !bytes.Equal(sum, want[:]) {
-		return h, nil, nil, nil, corrupt("checksum mismatch (truncated or altered)")
-	}
-	if len(body) < hsize {
-		return h, nil, nil, nil, corrupt("truncated header (%d bytes)", len(data))
-	}
-	if f := binary.BigEndian.Uint16(p[2:]); f != 0 {
-		return h, nil, nil, nil, corrupt("unknown flags %#x", f)
-	}
-	copy(h.Mission[:], p[4:36])
-	h.Created = int64(binary.BigEndian.Uint64(p[36:]))
-	count := binary.BigEndian.Uint32(p[44:])
-	if count > MaxRecords {
-		return h, nil, nil, nil, corrupt("announces %d records, limit %d", count, MaxRecords)
-	}
-	h.Count = int(count)
-	var nfiles, nsecrets uint32
-	if v == version2 {
-		if nfiles = binary.BigEndian.Uint32(p[48:]); nfiles > MaxFiles {
-			return h, nil, nil, nil, corrupt("announces %d files, limit %d", nfiles, MaxFiles)
-		}
-		h.Files = int(nfiles)
-		if nsecrets = binary.BigEndian.Uint32(p[52:]); nsecrets > MaxSecrets {
-			return h, nil, nil, nil, corrupt("announces %d secrets, limit %d", nsecrets, MaxSecrets)
-		}
-	}
-	rest := body[hsize:]
-	recs := make([][]byte, 0, min(int(count), len(rest)/4))
-	for i := 0; i < int(count); i++ {
-		if len(rest) < 4 {
-			return h, nil, nil, nil, corrupt("frame %d: truncated length", i)
-		}
-		n := binary.BigEndian.Uint32(rest)
-		rest = rest[4:]
-		if n > incident.MaxRecordBytes {
-			return h, nil, nil, nil, corrupt("frame %d: %d bytes, limit %d", i, n, incident.MaxRecordBytes)
-		}
-		if uint32(len(rest)) < n {
-			return h, nil, nil, nil, corrupt("frame %d: %d bytes announced, %d left", i, n, len(rest))
-		}
-		recs = append(recs, rest[:n:n])
-		rest = rest[n:]
-	}
-	files := make([]File, 0, min(int(nfiles), len(rest)/36))
-	seen := map[[32]byte]bool{}
-	for i := 0; i < int(nfiles); i++ {
-		if len(rest) < 36 {
-			return h, nil, nil, nil, corrupt("file %d: truncated", i)
-		}
-		var f File
-		copy(f.Hash[:], rest)
-		n := binary.BigEndian.Uint32(rest[32:])
-		rest = rest[36:]
-		if n > incident.MaxAttachmentSize {
-			return h, nil, nil, nil, corrupt("file %d: %d bytes, limit %d", i, n, incident.MaxAttachmentSize)
-		}
-		if uint32(len(rest)) < n {
-			return h, nil, nil, nil, corrupt("file %d: %d bytes announced, %d left", i, n, len(rest))
-		}
-		f.Data = rest[:n:n]
-		rest = rest[n:]
-		if sha256.Sum256(f.Data) != f.Hash {
-			return h, nil, nil, nil, corrupt("file %d does not match its hash", i)
-		}
-		if seen[f.Hash] {
-			return h, nil, nil, nil, corrupt("file %d is carried twice", i)
-		}
-		seen[f.Hash] = true
-		files = append(files, f)
-	}
-	secrets := make([]Secret, 0, nsecrets)
-	for i := 0; i < int(nsecrets); i++ {
-		if len(rest) < 64 {
-			return h, nil, nil, nil, corrupt("secret %d: truncated", i)
-		}
-		var sec Secret
-		copy(sec.Epoch[:], rest)
-		copy(sec.Secret[:], rest[32:])
-		secrets = append(secrets, sec)
-		rest = rest[64:]
-	}
-	if len(rest) != 0 {
-		return h, nil, nil, nil, corrupt("%d bytes after the last frame", len(rest))
-	}
-	return h, recs, files, secrets, nil
-}
-
-// Frames splits a bundle's frames without checking the checksum, so a
-// verifier can name the records of a damaged file. It fails only when the
-// framing itself is broken (then the error names the frame).
-func Frames(data []byte) (Header, [][]byte, error) {
-	var h Header
-	if len(data) < headerSize+sha256.Size || !bytes.Equal(data[:len(Magic)], Magic) {
-		return h, nil, corrupt("not a bundle or truncated header")
-	}
-	p := data[len(Magic):]
-	copy(h.Mission[:], p[4:36])
-	h.Created = int64(binary.BigEndian.Uint64(p[36:]))
-	count := binary.BigEndian.Uint32(p[44:])
-	hsize, v2 := headerSize, binary.BigEndian.Uint16(p) == version2
-	if v2 {
-		hsize += 8
-	}
-	if len(data) < hsize+sha256.Size {
-		return h, nil, corrupt("truncated header")
-	}
-	rest := data[hsize : len(data)-sha256.Size]
-	var recs [][]byte
-	// A version 2 bundle's files follow its records: stop at the count.
-	for i := 0; len(rest) > 0 && (!v2 || i < int(count)); i++ {
-		if len(rest) < 4 {
-			return h, recs, corrupt("frame %d: truncated length", i)
-		}
-		n := binary.BigEndian.Uint32(rest)
-		rest = rest[4:]
-		if n > incident.MaxRecordBytes || uint32(len(rest)) < n {
-			return h, recs, corrupt("frame %d: length %d does not fit", i, n)
-		}
-		recs = append(recs, rest[:n:n])
-		rest = rest[n:]
-	}
-	h.Count = int(count)
-	return h, recs, nil
+	return c.Header, out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/vigil-mesh/vigil/incident"
 )
@@ -17,7 +18,7 @@ func sample(t testing.TB, n int) (incident.ID, [][]byte, []byte) {
 	mission := incident.IDOf([]byte("mission"))
 	var recs [][]byte
 	for i := 0; i < n; i++ {
-		recs = append(recs, bytes.Repeat([]byte{byte(i)}, 10+i))
+		recs = append(recs, bytes.Repeat([]byte{byte(i)}, MinRecordBytes+i))
 	}
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, mission, 1700000000000, n)
@@ -135,8 +136,9 @@ func TestVersion2(t *testing.T) {
 	if err != nil || len(recs) != 3 {
 		t.Fatalf("Parse of a version 2 bundle: %d records, %v", len(recs), err)
 	}
-	if _, frames, err := Frames(data); err != nil || len(frames) != 3 {
-		t.Fatalf("Frames of a version 2 bundle: %d, %v", len(frames), err)
+	frames := 0
+	if _, err := Frames(bytes.NewReader(data), MaxBytes, func(b [][]byte) error { frames += len(b); return nil }); err != nil || frames != 3 {
+		t.Fatalf("Frames of a version 2 bundle: %d, %v", frames, err)
 	}
 	// Alter a byte of the second file and fix the checksum: the file no
 	// longer matches its hash.
@@ -163,6 +165,9 @@ func FuzzParse(f *testing.F) {
 	f.Add(Magic)
 	_, _, withFiles := v2(f)
 	f.Add(withFiles)
+	for _, h := range hostile() {
+		f.Add(h)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, _, err := ParseContents(b); err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNewer) {
 			t.Fatalf("error neither ErrCorrupt nor ErrNewer: %v", err)
@@ -187,6 +192,81 @@ func FuzzParse(f *testing.F) {
 		}
 		if !bytes.Equal(buf.Bytes(), b) {
 			t.Fatal("re-encoding differs")
+		}
+	})
+}
+
+// hostile are small versions of the files made to cost their reader:
+// many frames too short to be records, many garbage frames long enough,
+// a count far past the frames, a frame that claims the limit.
+func hostile() [][]byte {
+	raw := func(count uint32, frames ...[]byte) []byte {
+		b := append([]byte(nil), Magic...)
+		b = binary.BigEndian.AppendUint16(b, 1)
+		b = binary.BigEndian.AppendUint16(b, 0)
+		b = append(b, make([]byte, 40)...)
+		b = binary.BigEndian.AppendUint32(b, count)
+		for _, f := range frames {
+			b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+			b = append(b, f...)
+		}
+		sum := sha256.Sum256(b)
+		return append(b, sum[:]...)
+	}
+	repeat := func(n int, f []byte) [][]byte {
+		out := make([][]byte, n)
+		for i := range out {
+			out[i] = f
+		}
+		return out
+	}
+	return [][]byte{
+		raw(10_000, repeat(10_000, []byte{1})...),
+		raw(600, repeat(600, bytes.Repeat([]byte{0xa5}, MinRecordBytes))...),
+		raw(MaxRecords, bytes.Repeat([]byte{7}, MinRecordBytes)),
+		append(raw(1), 0xff, 0xff, 0xff, 0xff),
+	}
+}
+
+// FuzzCheckWalk reads bundles in two passes through readers that return
+// a byte at a time or half of what is asked: Check and Walk agree with
+// Parse, Walk hands on no batch larger than the limits, and Frames never
+// hands on more records than the header announces.
+func FuzzCheckWalk(f *testing.F) {
+	_, _, data := sample(f, 3)
+	f.Add(data)
+	_, _, withFiles := v2(f)
+	f.Add(withFiles)
+	for _, h := range hostile() {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, want, perr := ParseContents(b)
+		c, err := Check(iotest.HalfReader(bytes.NewReader(b)), int64(len(b)))
+		if (err == nil) != (perr == nil) {
+			t.Fatalf("Check %v, Parse %v", err, perr)
+		}
+		if err == nil {
+			var recs [][]byte
+			var files []File
+			err := c.Walk(iotest.OneByteReader(bytes.NewReader(b)), func(batch [][]byte) error {
+				if len(batch) == 0 || len(batch) > BatchRecords {
+					t.Fatalf("batch of %d records", len(batch))
+				}
+				recs = append(recs, batch...)
+				return nil
+			}, func(f File) error {
+				files = append(files, f)
+				return nil
+			})
+			if err != nil || c.Header != h || len(recs) != len(want.Records) || len(files) != len(want.Files) {
+				t.Fatalf("Walk: %v; %d records, %d files; want %d, %d", err, len(recs), len(files), len(want.Records), len(want.Files))
+			}
+		}
+		n := 0
+		fh, _ := Frames(bytes.NewReader(b), int64(len(b)), func(batch [][]byte) error { n += len(batch); return nil })
+		if n > fh.Count {
+			t.Fatalf("Frames handed on %d records of %d", n, fh.Count)
 		}
 	})
 }

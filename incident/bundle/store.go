@@ -31,9 +31,10 @@ var ErrCannotOpen = errors.New("the bundle is encrypted and this device cannot o
 var ErrOtherMission = errors.New("the bundle belongs to another mission")
 
 // isPassphraseFile reports whether an age file is encrypted with a
-// passphrase (its first recipient stanza is scrypt's).
-func isPassphraseFile(data []byte) bool {
-	return bytes.HasPrefix(data, append(bytes.Clone(ageHeader), "-> scrypt "...))
+// passphrase (its first recipient stanza is scrypt's), from its first
+// bytes.
+func isPassphraseFile(lead []byte) bool {
+	return bytes.HasPrefix(lead, append(bytes.Clone(ageHeader), "-> scrypt "...))
 }
 
 // ageHeader starts every age-encrypted file.
@@ -261,133 +262,248 @@ func (r *Rejection) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Import stores the valid records of a bundle file in st: it decrypts an
-// age-encrypted file with this device's key or one of ids (a passphrase's
-// scrypt identity), parses and checks it, refuses another mission's
-// bundle, and adds the records under the quarantine source "bundle:" +
-// name, calling progress (if not nil) as they go in. Every error return
-// means nothing was stored; records the store refuses one by one are
-// counted in the Summary instead (a record of a newer schema version among
-// them, with an *incident.NewerError: this build cannot check it, the file
-// is not at fault).
+// MaxRejections bounds Summary.Rejections; Rejected counts them all.
+const MaxRejections = 256
+
+// Import is ImportFrom over a file read into memory.
 func Import(st *store.Store, name string, data []byte, ids []age.Identity, progress func(done, total int)) (Summary, error) {
+	return ImportFrom(st, name, bytes.NewReader(data), int64(len(data)), ids, progress)
+}
+
+// ImportFrom stores the valid records of a bundle file of size bytes in
+// st: it decrypts an age-encrypted file with this device's key or one of
+// ids (a passphrase's scrypt identity), checks the whole file (Check),
+// refuses another mission's bundle, then reads it again (Checked.Walk) and
+// adds its records in batches under the quarantine source "bundle:" +
+// name, calling progress (if not nil) as they go in. An encrypted file is
+// decrypted as it is read, both times (its key is unwrapped once): no
+// plaintext is kept, in memory or on disk, beyond a batch. Every error
+// return before the first record is added means nothing was stored (a
+// damaged file, another mission's, one this device cannot open); an error
+// after (the store failed, or the file changed between the two readings)
+// leaves the batches added so far, each record judged on its own as
+// always, so importing the file again is safe. Records the store refuses
+// one by one are counted in the Summary instead (a record of a newer
+// schema version among them, with an *incident.NewerError: this build
+// cannot check it, the file is not at fault).
+func ImportFrom(st *store.Store, name string, src io.ReaderAt, size int64, ids []age.Identity, progress func(done, total int)) (Summary, error) {
 	var sum Summary
-	if len(data) > MaxBytes {
+	if size > MaxBytes {
 		return sum, fmt.Errorf("%s is larger than %d bytes", name, MaxBytes)
 	}
-	if bytes.HasPrefix(data, ageHeader) {
-		all := append([]age.Identity{st.AgeIdentity()}, epochIdentities(st)...)
-		all = append(all, ids...)
-		r, err := age.Decrypt(bytes.NewReader(data), all...)
-		if err != nil {
-			if held, _, _ := st.HeldEpochs(); len(held) == 0 && !isPassphraseFile(data) {
-				// The likely case: a members' bundle made before its
-				// maker knew this device, which has met nobody since it
-				// joined.
-				return sum, fmt.Errorf("%s: %w: if it is a bundle for the mission's members, this device has not received "+
-					"their key yet: give a coordinator a bundle from this device first (or meet any member over a network), "+
-					"then ask for a new bundle", name, ErrCannotOpen)
-			}
-			return sum, fmt.Errorf("%s: %w (%v)", name, ErrCannotOpen, err)
-		}
-		if data, err = io.ReadAll(io.LimitReader(r, MaxBytes+1)); err != nil {
-			return sum, fmt.Errorf("%s: %w", name, err)
-		}
+	plain, err := open(st, name, src, size, ids)
+	if err != nil {
+		return sum, err
 	}
-	hdr, contents, err := ParseContents(data)
+	r, err := plain()
 	if err != nil {
 		return sum, fmt.Errorf("%s: %w", name, err)
 	}
-	raws, files := contents.Records, contents.Files
+	chk, err := Check(r, MaxBytes)
+	if err != nil {
+		return sum, fmt.Errorf("%s: %w", name, err)
+	}
+	if r, err = plain(); err != nil {
+		return sum, fmt.Errorf("%s: %w", name, err)
+	}
 	ms, err := st.Mission()
 	if err != nil {
 		return sum, err
 	}
-	if hdr.Mission != ms.ID {
+	if hdr := chk.Header; hdr.Mission != ms.ID {
 		return sum, fmt.Errorf("%s: %w: it is a bundle of mission %s; this device belongs to %s (%q)",
 			name, ErrOtherMission, hdr.Mission, ms.ID, ms.Mission.Name)
 	}
-	var report func(int)
-	if progress != nil {
-		report = func(done int) { progress(done, len(raws)) }
-	}
-	results, err := st.AddMany(raws, "bundle:"+name, report)
-	if err != nil {
-		return sum, err
-	}
-	sum.Records = len(raws)
-	released := map[incident.ID]bool{}
-	for _, r := range results {
-		for _, id := range r.Released {
-			released[id] = true
+	total := chk.Header.Count
+	// This file's records that wait in quarantine: one a later batch
+	// releases ends up stored and counts as accepted (the value: it needs
+	// a newer Vigil to read whole). The source's quarantine bounds it.
+	waiting := map[incident.ID]bool{}
+	files := &fileSink{st: st, sum: &sum}
+	err = chk.Walk(r, func(raws [][]byte) error {
+		done := sum.Records
+		var report func(int)
+		if progress != nil {
+			report = func(n int) { progress(done+n, total) }
 		}
-	}
-	for i, r := range results {
-		switch {
-		case r.Outcome == store.Accepted, r.Outcome == store.Quarantined && released[r.ID]:
-			// A record released by a later one of the same bundle ends
-			// up stored: it counts as accepted.
-			sum.Accepted++
-			delete(released, r.ID)
-			// The store checked its signature as it accepted it.
-			if rec, err := incident.DecodeStored(raws[i]); err == nil && len(rec.Newer()) > 0 {
-				sum.Newer++
-			}
-		case r.Outcome == store.Duplicate:
-			sum.Duplicate++
-		case r.Outcome == store.Quarantined:
-			sum.Quarantined++
-		case r.Outcome == store.Rejected:
-			sum.Rejected++
-			sum.Rejections = append(sum.Rejections, Rejection{ID: r.ID, Err: r.Err})
-		}
-	}
-	// What is left was waiting from earlier imports or syncs.
-	sum.Released = len(released)
-	if err := storeFiles(st, files, &sum); err != nil {
-		return sum, err
-	}
-	storeSecrets(st, contents.Secrets, &sum)
-	return sum, nil
-}
-
-// storeFiles keeps the files of a bundle that an attachment record held
-// here names and whose content is missing, within the mission's
-// attachment budget. Other files are set aside: a bundle cannot fill a
-// store with content no record asks for.
-func storeFiles(st *store.Store, files []File, sum *Summary) error {
-	sum.Files = len(files)
-	if len(files) == 0 {
-		return nil
-	}
-	ms, err := st.Mission()
-	if err != nil {
-		return err
-	}
-	held, err := st.BlobBytes()
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		if st.HasBlob(f.Hash) {
-			sum.FilesHeld++
-			continue
-		}
-		named, err := st.AttachmentsOf(f.Hash)
+		results, err := st.AddMany(raws, "bundle:"+name, report)
 		if err != nil {
 			return err
 		}
-		switch {
-		case len(named) == 0 || held+uint64(len(f.Data)) > ms.AttachmentBudget():
-			sum.FilesIgnored++
-		default:
-			if err := st.PutBlob(f.Hash, f.Data); err != nil {
-				return err
+		sum.Records += len(raws)
+		for i, r := range results {
+			switch r.Outcome {
+			case store.Accepted:
+				sum.Accepted++
+				// The store checked its signature as it accepted it.
+				if newer(raws[i]) {
+					sum.Newer++
+				}
+			case store.Duplicate:
+				sum.Duplicate++
+			case store.Quarantined:
+				sum.Quarantined++
+				waiting[r.ID] = newer(raws[i])
+			case store.Rejected:
+				sum.Rejected++
+				if len(sum.Rejections) < MaxRejections {
+					sum.Rejections = append(sum.Rejections, Rejection{ID: r.ID, Err: r.Err})
+				}
 			}
-			held += uint64(len(f.Data))
-			sum.FilesStored++
 		}
+		for _, r := range results {
+			for _, id := range r.Released {
+				nw, ours := waiting[id]
+				if !ours {
+					// Waiting from earlier imports or syncs.
+					sum.Released++
+					continue
+				}
+				delete(waiting, id)
+				sum.Quarantined--
+				sum.Accepted++
+				if nw {
+					sum.Newer++
+				}
+			}
+		}
+		return nil
+	}, files.put)
+	if err != nil {
+		return sum, fmt.Errorf("%s: %w", name, err)
 	}
+	storeSecrets(st, chk.Secrets, &sum)
+	return sum, nil
+}
+
+// newer reports whether a record the store accepted needs a newer Vigil
+// to read whole.
+func newer(raw []byte) bool {
+	rec, err := incident.DecodeStored(raw)
+	return err == nil && len(rec.Newer()) > 0
+}
+
+// open returns a function that opens the plaintext of a bundle file from
+// its start, as often as it is called: the file itself, or for an
+// age-encrypted one a stream that decrypts (and authenticates) it as it
+// is read, its key unwrapped once (a passphrase's scrypt runs once).
+func open(st *store.Store, name string, src io.ReaderAt, size int64, ids []age.Identity) (func() (io.Reader, error), error) {
+	lead := make([]byte, len(ageHeader)+len("-> scrypt "))
+	n, err := src.ReadAt(lead, 0)
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	lead = lead[:n]
+	if !bytes.HasPrefix(lead, ageHeader) {
+		return func() (io.Reader, error) { return io.NewSectionReader(src, 0, size), nil }, nil
+	}
+	all := append([]age.Identity{st.AgeIdentity()}, epochIdentities(st)...)
+	all = append(all, ids...)
+	key := &keyWatch{ids: all}
+	decrypt := func() (io.Reader, error) {
+		r, err := age.Decrypt(io.NewSectionReader(src, 0, size), key)
+		if err != nil {
+			return nil, err
+		}
+		return damaged{r}, nil
+	}
+	if _, err := decrypt(); err != nil {
+		if key.fileKey != nil {
+			// A key opened it: the rest of its header is damaged.
+			return nil, fmt.Errorf("%s: %w: the encrypted file does not authenticate (%v)", name, ErrCorrupt, err)
+		}
+		if held, _, _ := st.HeldEpochs(); len(held) == 0 && !isPassphraseFile(lead) {
+			// The likely case: a members' bundle made before its maker
+			// knew this device, which has met nobody since it joined.
+			return nil, fmt.Errorf("%s: %w: if it is a bundle for the mission's members, this device has not received "+
+				"their key yet: give a coordinator a bundle from this device first (or meet any member over a network), "+
+				"then ask for a new bundle", name, ErrCannotOpen)
+		}
+		return nil, fmt.Errorf("%s: %w (%v)", name, ErrCannotOpen, err)
+	}
+	return decrypt, nil
+}
+
+// keyWatch tries identities in turn, as age does, and keeps the file key
+// the first that fits unwraps: the second reading of the file reuses it
+// (age still checks the header's MAC with it).
+type keyWatch struct {
+	ids     []age.Identity
+	fileKey []byte
+}
+
+func (k *keyWatch) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	if k.fileKey != nil {
+		return k.fileKey, nil
+	}
+	for _, id := range k.ids {
+		key, err := id.Unwrap(stanzas)
+		if errors.Is(err, age.ErrIncorrectIdentity) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		k.fileKey = key
+		return key, nil
+	}
+	return nil, age.ErrIncorrectIdentity
+}
+
+// damaged reads an encrypted file's plaintext; a chunk that does not
+// authenticate, or a file cut short, is damage (ErrCorrupt), found by the
+// first pass before any record is used.
+type damaged struct{ r io.Reader }
+
+func (d damaged) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: the encrypted file does not authenticate (%v)", ErrCorrupt, err)
+	}
+	return n, err
+}
+
+// fileSink keeps the files of a bundle that an attachment record held
+// here names and whose content is missing, within the mission's
+// attachment budget, one at a time as Walk reads them. Other files are
+// set aside: a bundle cannot fill a store with content no record asks for.
+type fileSink struct {
+	st     *store.Store
+	sum    *Summary
+	budget uint64
+	held   uint64
+	ready  bool
+}
+
+func (s *fileSink) put(f File) error {
+	if !s.ready {
+		ms, err := s.st.Mission()
+		if err != nil {
+			return err
+		}
+		if s.held, err = s.st.BlobBytes(); err != nil {
+			return err
+		}
+		s.budget, s.ready = ms.AttachmentBudget(), true
+	}
+	s.sum.Files++
+	if s.st.HasBlob(f.Hash) {
+		s.sum.FilesHeld++
+		return nil
+	}
+	named, err := s.st.AttachmentsOf(f.Hash)
+	if err != nil {
+		return err
+	}
+	if len(named) == 0 || s.held+uint64(len(f.Data)) > s.budget {
+		s.sum.FilesIgnored++
+		return nil
+	}
+	if err := s.st.PutBlob(f.Hash, f.Data); err != nil {
+		return err
+	}
+	s.held += uint64(len(f.Data))
+	s.sum.FilesStored++
 	return nil
 }
 

@@ -222,8 +222,8 @@ func IsEvidence(data []byte) bool { return bytes.HasPrefix(data, []byte("PK\x03\
 // coordinator of the mission, every file's hash, no file missing or added,
 // every record's signature and membership chain, every checkpoint's root,
 // and for each record the earliest checkpoint that covers it.
-func (v *verifier) readEvidence(data []byte) error {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+func (v *verifier) readEvidence(src io.ReaderAt, size int64) error {
+	zr, err := zip.NewReader(src, size)
 	if err != nil {
 		return fmt.Errorf("not a readable evidence package: %w", err)
 	}
@@ -262,8 +262,10 @@ func (v *verifier) readEvidence(data []byte) error {
 			_, err = rc.Read(make([]byte, 1))
 			if err == io.EOF {
 				err = nil
-			} else if err == nil {
-				err = errors.New("holds more than its declared size")
+			} else if err == nil || errors.Is(err, zip.ErrFormat) {
+				// archive/zip stops an entry that inflates past its
+				// declared size with ErrFormat: reading stops there.
+				err = fmt.Errorf("inflates past its declared size (%d bytes); read no further", f.UncompressedSize64)
 			}
 		}
 		rc.Close()

@@ -1,7 +1,12 @@
 package export
 
 import (
+	"archive/zip"
 	"bytes"
+	"compress/flate"
+	"crypto/sha256"
+	"encoding/binary"
+	"hash/crc32"
 	"testing"
 
 	"github.com/vigil-mesh/vigil/incident/bundle"
@@ -36,6 +41,9 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte("{}\n"))
 	f.Add(append(append([]byte(nil), bundle.Magic...), make([]byte, 80)...))
 	f.Add([]byte("PK\x03\x04"))
+	for _, h := range hostileFiles(f) {
+		f.Add(h)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rep, err := Verify(bytes.NewReader(data), nil)
 		if err != nil {
@@ -54,4 +62,47 @@ func FuzzParseQRText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = ParseQRText(s)
 	})
+}
+
+// hostileFiles are small versions of the files made to cost a verifier:
+// a chain of enrollments newest first, many frames too short to be
+// records, more garbage frames than verify names, a zip that holds a name
+// twice, and one whose entry inflates past its declared size.
+func hostileFiles(tb testing.TB) [][]byte {
+	frames := func(n, size int) []byte {
+		b := append([]byte(nil), bundle.Magic...)
+		b = binary.BigEndian.AppendUint16(b, 1)
+		b = binary.BigEndian.AppendUint16(b, 0)
+		b = append(b, make([]byte, 40)...)
+		b = binary.BigEndian.AppendUint32(b, uint32(n))
+		for range n {
+			b = binary.BigEndian.AppendUint32(b, uint32(size))
+			b = append(b, bytes.Repeat([]byte{0xa5}, size)...)
+		}
+		sum := sha256.Sum256(b)
+		return append(b, sum[:]...)
+	}
+	zipOf := func(write func(zw *zip.Writer)) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		write(zw)
+		zw.Close()
+		return buf.Bytes()
+	}
+	dup := zipOf(func(zw *zip.Writer) {
+		for range 2 {
+			w, _ := zw.Create("manifest.json")
+			w.Write([]byte(`{"format":"vigil-evidence/1"}`))
+		}
+	})
+	liar := zipOf(func(zw *zip.Writer) {
+		var z bytes.Buffer
+		fl, _ := flate.NewWriter(&z, flate.BestCompression)
+		fl.Write(make([]byte, 1<<16))
+		fl.Close()
+		w, _ := zw.CreateRaw(&zip.FileHeader{Name: "manifest.json", Method: zip.Deflate, CRC32: crc32.ChecksumIEEE(make([]byte, 2)),
+			CompressedSize64: uint64(z.Len()), UncompressedSize64: 2})
+		w.Write(z.Bytes())
+	})
+	return [][]byte{chainedBundle(tb, 30), frames(10_000, 1), frames(MaxUndecodable+20, bundle.MinRecordBytes), dup, liar}
 }

@@ -208,10 +208,10 @@ func VerifyInMission(raw []byte, chain io.Reader, mission *incident.ID) (Verdict
 	v := &verifier{mission: mission, byID: map[incident.ID]*entry{}}
 	if bytes.HasPrefix(data, bundle.Magic) {
 		v.rep.Format = "bundle"
-		v.readBundle(data)
+		v.readBundle(bytes.NewReader(data), int64(len(data)))
 	} else {
 		v.rep.Format = "jsonl"
-		if err := v.readJSONL(data); err != nil {
+		if err := v.readJSONL(bytes.NewReader(data)); err != nil {
 			return Verdict{}, nil, err
 		}
 	}

@@ -10,8 +10,10 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -239,25 +241,37 @@ func Verify(r io.Reader, mission *incident.ID) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxVerifyBytes {
+	return VerifyAt(bytes.NewReader(data), int64(len(data)), mission)
+}
+
+// VerifyAt is Verify over a file of size bytes read where it lies: a
+// bundle is read twice (checked whole, then its records in batches), an
+// evidence package entry by entry, a JSONL export line by line. What
+// verifying keeps is a verdict per record; a file that is not sound costs
+// a verdict naming where it breaks, not one per byte.
+func VerifyAt(src io.ReaderAt, size int64, mission *incident.ID) (*Report, error) {
+	if size > MaxVerifyBytes {
 		return nil, fmt.Errorf("file is larger than %d bytes", MaxVerifyBytes)
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, errors.New("the file is empty")
+	head := make([]byte, len(bundle.Magic))
+	n, err := src.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
+		return nil, err
 	}
+	head = head[:n]
 	v := &verifier{mission: mission, byID: map[incident.ID]*entry{}, covers: map[incident.ID][]incident.ID{},
 		held: map[[32]byte][]byte{}}
-	if IsEvidence(data) {
+	if IsEvidence(head) {
 		v.rep.Format = "evidence"
-		if err := v.readEvidence(data); err != nil {
+		if err := v.readEvidence(src, size); err != nil {
 			return nil, err
 		}
-	} else if bytes.HasPrefix(data, bundle.Magic) {
+	} else if bytes.HasPrefix(head, bundle.Magic) {
 		v.rep.Format = "bundle"
-		v.readBundle(data)
+		v.readBundle(src, size)
 	} else {
 		v.rep.Format = "jsonl"
-		if err := v.readJSONL(data); err != nil {
+		if err := v.readJSONL(io.NewSectionReader(src, 0, size)); err != nil {
 			return nil, err
 		}
 	}
@@ -290,11 +304,19 @@ type verifier struct {
 	held          map[[32]byte][]byte // attachments/, by content hash
 	keys          []disclosedKey      // keys/
 	plain         []plainCopy         // files/
+
+	// bundles: frames read, and those that hold no readable record
+	frames, undecodable int
 }
 
 func (v *verifier) add(raw []byte, name string) *entry {
-	e := &entry{verdict: &Verdict{ID: name}}
 	rec, err := incident.Decode(raw)
+	return v.addDecoded(raw, name, rec, err)
+}
+
+// addDecoded is add of a record already decoded (rec, err: Decode's).
+func (v *verifier) addDecoded(raw []byte, name string, rec *incident.Signed, err error) *entry {
+	e := &entry{verdict: &Verdict{ID: name}}
 	if incident.IsNewer(err) {
 		// The ID is the hash of the bytes, whatever their version.
 		e.verdict.ID = incident.IDOf(raw).String()
@@ -337,37 +359,82 @@ func (v *verifier) add(raw []byte, name string) *entry {
 	return e
 }
 
-func (v *verifier) readBundle(data []byte) {
-	_, recs, err := bundle.Parse(data)
-	if err != nil {
-		// Name what can be named: split the frames without the checksum.
-		_, recs, ferr := bundle.Frames(data)
-		v.extra = append(v.extra, Verdict{ID: "bundle", Reason: err.Error()})
-		if ferr != nil && ferr.Error() != err.Error() {
-			v.extra = append(v.extra, Verdict{ID: "bundle", Reason: ferr.Error()})
-		}
-		for _, r := range recs {
-			v.add(r, "")
+// readBundle reads a bundle in two passes: Check, then the records in
+// batches. A bundle that fails the check is named by one verdict (two when
+// splitting its frames finds another fault), and its records up to the
+// first broken frame are still judged one by one, so that a flipped byte
+// names the damaged record.
+func (v *verifier) readBundle(src io.ReaderAt, size int64) {
+	chk, err := bundle.Check(io.NewSectionReader(src, 0, size), MaxVerifyBytes)
+	if err == nil {
+		if err := chk.Walk(io.NewSectionReader(src, 0, size), v.addBatch, nil); err != nil {
+			v.extra = append(v.extra, Verdict{ID: "bundle", Reason: err.Error()})
 		}
 		return
 	}
-	for _, r := range recs {
-		v.add(r, "")
+	v.extra = append(v.extra, Verdict{ID: "bundle", Reason: err.Error()})
+	if errors.Is(err, bundle.ErrNewer) {
+		return
+	}
+	// Name what can be named: split the frames without the checksum.
+	v.frames, v.undecodable = 0, 0
+	_, ferr := bundle.Frames(io.NewSectionReader(src, 0, size), MaxVerifyBytes, v.addBatch)
+	if ferr != nil && ferr.Error() != err.Error() {
+		v.extra = append(v.extra, Verdict{ID: "bundle", Reason: ferr.Error()})
 	}
 }
 
+// addBatch adds a batch of records from a bundle, their signatures checked
+// on every core first.
+func (v *verifier) addBatch(raws [][]byte) error {
+	type decoded struct {
+		rec *incident.Signed
+		err error
+	}
+	out := make([]decoded, len(raws))
+	workers := min(runtime.GOMAXPROCS(0), len(raws))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(raws); i += workers {
+				out[i].rec, out[i].err = incident.Decode(raws[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for i, raw := range raws {
+		v.frames++
+		if out[i].err != nil && !incident.IsNewer(out[i].err) {
+			if v.undecodable++; v.undecodable > MaxUndecodable {
+				return fmt.Errorf("frame %d: more than %d frames hold no readable record: not a bundle of records, read no further",
+					v.frames-1, MaxUndecodable)
+			}
+		}
+		v.addDecoded(raw, "", out[i].rec, out[i].err)
+	}
+	return nil
+}
+
+// MaxUndecodable bounds the frames of a bundle that hold no readable
+// record verify names one by one: a damaged bundle has a few, and a file
+// of garbage frames costs one verdict more, not one per frame.
+const MaxUndecodable = 100
+
 var idInLine = regexp.MustCompile(`"id"\s*:\s*"([a-z2-7]+)"`)
 
-func (v *verifier) readJSONL(data []byte) error {
-	sc := bufio.NewScanner(bytes.NewReader(data))
+func (v *verifier) readJSONL(r io.Reader) error {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
-	n := 0
+	n, lines := 0, 0
 	for sc.Scan() {
 		n++
 		text := bytes.TrimSpace(sc.Bytes())
 		if len(text) == 0 {
 			continue
 		}
+		lines++
 		name := fmt.Sprintf("line %d", n)
 		if m := idInLine.FindSubmatch(text); m != nil {
 			name = string(m[1])
@@ -402,7 +469,13 @@ func (v *verifier) readJSONL(data []byte) error {
 			v.readNewerLine(text, n, name)
 		}
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if lines == 0 {
+		return errors.New("the file is empty")
+	}
+	return nil
 }
 
 // decodeLine decodes a JSONL line into line, refusing JSON keys this build
@@ -504,8 +577,9 @@ func (v *verifier) readNewerLine(text []byte, n int, name string) {
 	}
 }
 
-// judge validates every decoded record against the genesis in the file,
-// retrying those that wait for another record until nothing changes.
+// judge validates every decoded record against the genesis in the file;
+// a record that waits for another is judged again when that one is
+// accepted, as the store does with its quarantine.
 func (v *verifier) judge() {
 	var genesis *incident.Signed
 	for _, e := range v.order {
@@ -542,25 +616,39 @@ func (v *verifier) judge() {
 	}
 	v.rep.Mission, v.rep.Name = ms.ID, ms.Mission.Name
 	src := sourceMap{}
+	// Records that wait for a dependency are parked by what they wait for
+	// (a record ID, or an author key until that member's enrollment is
+	// accepted) and judged again only when it is: each record is judged
+	// at most once more than it fails, whatever order the file is in.
 	pending := map[*entry]error{}
-	for _, e := range v.order {
-		if e.rec != nil && e.verdict.Reason == "" {
-			pending[e] = nil
-		}
-	}
-	for progress := true; progress; {
-		progress = false
-		for _, e := range v.order {
-			if _, ok := pending[e]; !ok {
-				continue
+	parked := map[string][]*entry{}
+	var work []*entry
+	run := func(e *entry, early bool) {
+		work = append(work[:0], e)
+		for len(work) > 0 {
+			e := work[0]
+			work = work[1:]
+			if early {
+				// An enrollment whose issuer is no member yet waits for
+				// the issuer's before its token's signature is checked:
+				// a chain of enrollments newest first would otherwise
+				// check each token twice. Its verdict, should the issuer
+				// never come, is Validate's, below.
+				if k, ok := issuerUnknown(e.rec, ms); ok {
+					pending[e] = nil
+					parked[k] = append(parked[k], e)
+					continue
+				}
 			}
 			err := incident.Validate(e.rec, ms, src)
-			if incident.IsMissing(err) {
+			var missing *incident.MissingError
+			if errors.As(err, &missing) {
 				pending[e] = err
+				k := string(missing.Key())
+				parked[k] = append(parked[k], e)
 				continue
 			}
 			delete(pending, e)
-			progress = true
 			if err != nil {
 				e.verdict.Reason = err.Error()
 				continue
@@ -569,6 +657,27 @@ func (v *verifier) judge() {
 			e.verdict.setNewer(e.rec.Newer())
 			src[e.rec.ID] = e.rec
 			_ = ms.Apply(e.rec)
+			keys := []string{string(e.rec.ID[:])}
+			if e.rec.Kind == incident.KindMember {
+				a := e.rec.AuthorKey()
+				keys = append(keys, string(a[:]))
+			}
+			for _, k := range keys {
+				work = append(work, parked[k]...)
+				delete(parked, k)
+			}
+		}
+	}
+	for _, e := range v.order {
+		if e.rec != nil && e.verdict.Reason == "" {
+			run(e, true)
+		}
+	}
+	// What still waits is judged once more, in file order, for its own
+	// verdict (an enrollment parked early may be forged, not waiting).
+	for _, e := range v.order {
+		if _, ok := pending[e]; ok {
+			run(e, false)
 		}
 	}
 	for e, err := range pending {
@@ -673,6 +782,28 @@ func (v *verifier) finish() {
 		v.rep.Verdicts = append(v.rep.Verdicts, *e.verdict)
 	}
 	v.rep.Verdicts = append(v.rep.Verdicts, v.extra...)
+}
+
+// issuerUnknown returns the key of the issuer of an enrollment's token
+// when the issuer is no member of ms yet.
+func issuerUnknown(rec *incident.Signed, ms *incident.MissionState) (string, bool) {
+	if rec.Kind != incident.KindMember {
+		return "", false
+	}
+	p, err := rec.DecodePayload()
+	mp, ok := p.(*incident.MemberPayload)
+	if err != nil || !ok {
+		return "", false
+	}
+	var issuer incident.Author
+	if len(mp.Token.Issuer) != len(issuer) {
+		return "", false
+	}
+	copy(issuer[:], mp.Token.Issuer)
+	if _, member := ms.Role(issuer); member {
+		return "", false
+	}
+	return string(issuer[:]), true
 }
 
 type sourceMap map[incident.ID]*incident.Signed
