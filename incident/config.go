@@ -79,8 +79,8 @@ func quotaKeys() []ConfigKey {
 		q := DefaultQuota(role)
 		out = append(out,
 			ConfigKey{Name: SettingQuota(role, "records"), Value: "COUNT",
-				Help: fmt.Sprintf("records one %s may author in the mission (its trust records aside); "+
-					"devices refuse the rest and stop asking for them (default %d)", role, q.Records),
+				Help: fmt.Sprintf("records one %s may author in the whole mission, whatever days they claim "+
+					"(trust records aside); devices refuse the rest and stop asking peers for them (default %d)", role, q.Records),
 				parse: parseCount},
 			ConfigKey{Name: SettingQuota(role, "bytes"), Value: "SIZE", Size: true,
 				Help:  fmt.Sprintf("bytes of records one %s may author in the mission (default %s)", role, strings.ReplaceAll(FormatSize(q.Bytes), " ", "")),
