@@ -83,8 +83,11 @@ func (s *Store) quarantine(b *batch, rec *incident.Signed, dep []byte, source st
 			u.Records, u.Bytes, o.QuarantineAuthorRecords, o.QuarantineAuthorBytes), nil
 	}
 	now := o.Now().UnixMilli()
-	if err := s.evict(b, now, 1, size); err != nil {
+	if room, err := s.evict(b, now, 1, size, maxEvictions); err != nil {
 		return nil, err
+	} else if !room {
+		return fmt.Errorf("%w: %d records, %d bytes wait (limits %d and %d)", ErrQuarantineFull,
+			s.qtotal.Records, s.qtotal.Bytes, o.QuarantineRecords, o.QuarantineBytes), nil
 	}
 	if u, err = s.authorWaiting(b, author[:]); err != nil { // eviction may have taken some of its own
 		return nil, err
@@ -123,10 +126,16 @@ func (s *Store) authorWaiting(b *batch, author []byte) (qusage, error) {
 	return u, err
 }
 
-// evict drops, oldest first, the waiting records older than
-// QuarantineMaxAge at now, and as many more as it takes for records and
-// bytes more to fit under the quarantine's caps.
-func (s *Store) evict(b *batch, now int64, records, bytes uint64) error {
+// maxEvictions bounds the records one new quarantined record may evict:
+// its writes must fit beside the batch's (see Store.full). Expired records
+// past it go with later records, or when the store opens.
+const maxEvictions = 256
+
+// evict drops, oldest first and at most limit of them, the waiting
+// records older than QuarantineMaxAge at now, and as many more as it
+// takes for records and bytes more to fit under the quarantine's caps.
+// room says whether they fit now.
+func (s *Store) evict(b *batch, now int64, records, bytes uint64, limit int) (room bool, err error) {
 	cutoff := now - s.opts.QuarantineMaxAge.Milliseconds()
 	maxRecords, maxBytes := uint64(s.opts.QuarantineRecords), uint64(s.opts.QuarantineBytes)
 	total := s.qtotal
@@ -142,7 +151,7 @@ func (s *Store) evict(b *batch, now int64, records, bytes uint64) error {
 	o.PrefetchValues = false
 	o.Prefix = prefix
 	it := b.NewIterator(o)
-	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+	for it.Seek(prefix); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
 		k := it.Item().Key()
 		if len(k) != 2+8+32 {
 			continue
@@ -154,12 +163,12 @@ func (s *Store) evict(b *batch, now int64, records, bytes uint64) error {
 		v, err := it.Item().ValueCopy(nil)
 		if err != nil {
 			it.Close()
-			return err
+			return false, err
 		}
 		var w qwait
 		if err := cbor.Unmarshal(v, &w); err != nil {
 			it.Close()
-			return err
+			return false, err
 		}
 		out = append(out, victim{it.Item().KeyCopy(nil), w})
 		total.Records = max(total.Records, 1) - 1
@@ -170,13 +179,13 @@ func (s *Store) evict(b *batch, now int64, records, bytes uint64) error {
 		var id incident.ID
 		copy(id[:], v.wkey[10:])
 		if err := s.unpark(b, id, v.w.Dep, v.w.Author, v.w.Size, v.wkey); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if len(out) > 0 {
 		s.log.Debug("quarantine: dropped the oldest waiting records", "records", len(out))
 	}
-	return nil
+	return s.qtotal.Records+records <= maxRecords && s.qtotal.Bytes+bytes <= maxBytes, nil
 }
 
 // unpark takes a waiting record out of the quarantine, in b: its entries,
@@ -339,16 +348,26 @@ func (s *Store) tidyQuarantine() error {
 			return err
 		}
 	}
-	b := s.begin()
-	if err := s.evict(b, now, 0, 0); err != nil {
-		s.drop(b)
-		return err
+	// In bounded transactions: a phone off for weeks may find its whole
+	// quarantine expired.
+	wrote := false
+	for {
+		b := s.begin()
+		before := s.qtotal.Records
+		if _, err := s.evict(b, now, 0, 0, 4*maxEvictions); err != nil {
+			s.drop(b)
+			return err
+		}
+		n := b.n
+		if err := s.finish(b); err != nil {
+			return err
+		}
+		wrote = wrote || n > 0
+		if before-s.qtotal.Records < 4*maxEvictions {
+			break
+		}
 	}
-	n := b.n
-	if err := s.finish(b); err != nil {
-		return err
-	}
-	if n > 0 {
+	if wrote {
 		return s.db.Sync()
 	}
 	return nil

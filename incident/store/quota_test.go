@@ -266,3 +266,46 @@ func TestQuarantineLegacyEntriesDated(t *testing.T) {
 		t.Errorf("quarantine keys left after release: %v", tables)
 	}
 }
+
+// A phone off for longer than the age limit may find its whole quarantine
+// expired: opening drops it all, in transactions of bounded size.
+func TestQuarantineExpiresWhole(t *testing.T) {
+	c := newClock(t0)
+	home := t.TempDir()
+	f, _ := initHome(t, home, store.Options{Now: c.Now})
+	mid := createMission(t, f)
+	const n = 1500 // more than one transaction's evictions
+	var raws [][]byte
+	for _, r := range unknownReports(t, mid, n/250, 3) {
+		raws = append(raws, r.Raw)
+	}
+	// Several records per unknown author: distinct titles, same keys.
+	for i := range n - len(raws) {
+		s, err := incident.NewSigner(append(make([]byte, 30), 4, byte(i%200)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, mustSign(t, s, mid, incident.KindReport, t0, report("polling.closure", "S1", t0, fmt.Sprintf("waits %d", i))).Raw)
+	}
+	out, err := f.AddMany(raws, "peer", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range out {
+		if r.Outcome != store.Quarantined {
+			t.Fatalf("record %d: %s %v", i, r.Outcome, r.Err)
+		}
+	}
+	f.Close()
+	c.Advance(8 * 24 * time.Hour)
+	f = reopen(t, home, passphrase, store.Options{Now: c.Now})
+	if q := mustQuarantine(t, f); q != 0 {
+		t.Errorf("%d of %d records still wait after 8 days", q, n)
+	}
+	if r, b := mustUsage(t, f); r != 0 || b != 0 {
+		t.Errorf("usage after expiry: %d records, %d bytes", r, b)
+	}
+	if tables, _ := store.KeyTables(f); tables['W'] != 0 || tables['N'] != 0 || tables['q'] != 0 {
+		t.Errorf("quarantine keys left after expiry: W %d, N %d, q %d", tables['W'], tables['N'], tables['q'])
+	}
+}
