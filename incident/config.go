@@ -35,6 +35,11 @@ const (
 	SettingCategoryPrefix = "category."
 )
 
+// SettingQuota names a role's quota setting: quota.ROLE.records (records
+// one author of the role may have stored in the mission) or
+// quota.ROLE.bytes (their encoded bytes). See limits.go for the defaults.
+func SettingQuota(role, what string) string { return "quota." + role + "." + what }
+
 // ConfigKey describes a setting this build knows, for help and checks.
 type ConfigKey struct {
 	Name  string // or a prefix ending in "."
@@ -50,10 +55,10 @@ type ConfigKey struct {
 }
 
 // ConfigKeys lists the settings this build knows. Settings announced for
-// later builds (quotas, storage budget, custody receipts, the SMS number)
-// are not here yet: a config that carries them is kept and shown as
-// needing a newer Vigil.
-var ConfigKeys = []ConfigKey{
+// later builds (storage budget, custody receipts, the SMS number) are not
+// here yet: a config that carries them is kept and shown as needing a
+// newer Vigil.
+var ConfigKeys = append(append([]ConfigKey{
 	{Name: SettingSealByDefault, Value: "true|false",
 		Help:  "seal new reports to the coordinators unless the observer chooses otherwise",
 		parse: parseBool},
@@ -63,9 +68,25 @@ var ConfigKeys = []ConfigKey{
 	{Name: SettingAttachmentBudget, Value: "SIZE", Size: true,
 		Help:  "bytes of other members' attachments a device fetches (for example 256MiB; default " + strconv.Itoa(DefaultAttachmentBudget>>20) + "MiB)",
 		parse: parseSize},
-	{Name: SettingCategoryPrefix, Value: "LABEL",
-		Help:  "add a category to the taxonomy: category.FAMILY.NAME=\"Label\" (families: " + strings.Join(Families, ", ") + ")",
-		parse: parseCategory},
+}, quotaKeys()...), ConfigKey{Name: SettingCategoryPrefix, Value: "LABEL",
+	Help:  "add a category to the taxonomy: category.FAMILY.NAME=\"Label\" (families: " + strings.Join(Families, ", ") + ")",
+	parse: parseCategory})
+
+// quotaKeys are the quota settings, two per role.
+func quotaKeys() []ConfigKey {
+	var out []ConfigKey
+	for _, role := range Roles {
+		q := DefaultQuota(role)
+		out = append(out,
+			ConfigKey{Name: SettingQuota(role, "records"), Value: "COUNT",
+				Help: fmt.Sprintf("records one %s may author in the whole mission, whatever days they claim "+
+					"(trust records aside); devices refuse the rest and stop asking peers for them (default %d)", role, q.Records),
+				parse: parseCount},
+			ConfigKey{Name: SettingQuota(role, "bytes"), Value: "SIZE", Size: true,
+				Help:  fmt.Sprintf("bytes of records one %s may author in the mission (default %s)", role, strings.ReplaceAll(FormatSize(q.Bytes), " ", "")),
+				parse: parsePositiveSize})
+	}
+	return out
 }
 
 // LookupConfigKey finds the registry entry for a setting name: an exact
@@ -207,6 +228,32 @@ func parseSize(_, v string) (string, error) {
 		return "", fmt.Errorf("%s is more than the limit of 1 TiB", v)
 	}
 	return strconv.FormatUint(n*mult, 10), nil
+}
+
+// MaxQuotaRecords bounds the quota.ROLE.records settings.
+const MaxQuotaRecords = 1 << 40
+
+// parseCount reads a positive count of records.
+func parseCount(_, v string) (string, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%q is not a count (for example 5000)", v)
+	case n == 0:
+		return "", fmt.Errorf("a quota of 0 would refuse every record; give at least 1")
+	case n > MaxQuotaRecords:
+		return "", fmt.Errorf("%d is more than the limit of %d", n, uint64(MaxQuotaRecords))
+	}
+	return strconv.FormatUint(n, 10), nil
+}
+
+// parsePositiveSize is parseSize for quotas: 0 is refused.
+func parsePositiveSize(name, v string) (string, error) {
+	n, err := parseSize(name, v)
+	if err == nil && n == "0" {
+		return "", fmt.Errorf("a quota of 0 bytes would refuse every record; give at least 1")
+	}
+	return n, err
 }
 
 func parseCategory(name, v string) (string, error) {

@@ -32,11 +32,27 @@ const (
 	MaxReach          = 10_000_000_000
 	MaxPrecisionM     = 1_000_000
 
-	// Per-author quotas per UTC day of claimed creation time. They are a
-	// flood guard applied when a store admits a record; honest observers
-	// stay far below them.
-	QuotaRecordsPerDay = 2000
-	QuotaBytesPerDay   = 8 << 20
+	// Default per-author quotas, by role, for the whole mission: how many
+	// records of one author (and how many bytes of their encodings) a
+	// store admits, whatever times they claim. They are a flood guard
+	// applied when a store admits a record; the mission's own trust
+	// records (MissionKinds) never count. Mission config overrides them
+	// (quota.ROLE.records, quota.ROLE.bytes: config.go).
+	//
+	// An observer files a few hundred records on polling day: 5,000 and
+	// 32 MiB leave ten times that. A coordinator writes a review and a
+	// receipt for everyone's reports: at a national mission's million
+	// records that is about two million records of 0.2 to 1.5 KB, so
+	// 3,000,000 and 4 GiB. Receipts are counted rather than exempt, so a
+	// seized coordinator's laptop cannot flood with them either. Carriers
+	// author nothing but their member record today (a newer build may
+	// let them): a small budget.
+	QuotaObserverRecords    = 5_000
+	QuotaObserverBytes      = 32 << 20
+	QuotaCoordinatorRecords = 3_000_000
+	QuotaCoordinatorBytes   = 4 << 30
+	QuotaCarrierRecords     = 1_000
+	QuotaCarrierBytes       = 8 << 20
 
 	// ClockSkewFlag is how far a claimed time may lie ahead of the local
 	// clock before the record is flagged future_time. Flags never change

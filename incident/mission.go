@@ -166,9 +166,12 @@ func (ms *MissionState) derive() {
 	for i, c := range cats {
 		p.category[c.Code] = i
 	}
-	for _, key := range []string{SettingSealByDefault, SettingPrivateFields, SettingAttachmentBudget} {
-		if v, ok := ms.deriveEffective(key); ok {
-			p.effective[key] = v
+	for _, k := range ConfigKeys {
+		if strings.HasSuffix(k.Name, ".") {
+			continue // a prefix: categories, derived above
+		}
+		if v, ok := ms.deriveEffective(k.Name); ok {
+			p.effective[k.Name] = v
 		}
 	}
 	ms.policy = p
@@ -449,4 +452,36 @@ func (ms *MissionState) AttachmentBudget() uint64 {
 		return n
 	}
 	return DefaultAttachmentBudget
+}
+
+// Quota is how much one author may have stored in a mission: records and
+// their encoded bytes (limits.go).
+type Quota struct {
+	Records uint64 `json:"records"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+// DefaultQuota is a role's quota when no config sets it (limits.go). An
+// unknown role (a newer build's) gets the observer's.
+func DefaultQuota(role string) Quota {
+	switch role {
+	case RoleCoordinator:
+		return Quota{QuotaCoordinatorRecords, QuotaCoordinatorBytes}
+	case RoleCarrier:
+		return Quota{QuotaCarrierRecords, QuotaCarrierBytes}
+	}
+	return Quota{QuotaObserverRecords, QuotaObserverBytes}
+}
+
+// Quota is a role's quota in the mission: each half from the latest config
+// that sets it, else the default.
+func (ms *MissionState) Quota(role string) Quota {
+	q := DefaultQuota(role)
+	if v, ok := ms.effective(SettingQuota(role, "records")); ok {
+		q.Records, _ = strconv.ParseUint(v, 10, 64)
+	}
+	if v, ok := ms.effective(SettingQuota(role, "bytes")); ok {
+		q.Bytes, _ = strconv.ParseUint(v, 10, 64)
+	}
+	return q
 }

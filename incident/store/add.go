@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/fxamacker/cbor/v2"
 
 	"github.com/vigil-mesh/vigil/incident"
 )
@@ -48,13 +47,10 @@ type Result struct {
 	Released []incident.ID
 }
 
-// ErrQuota is wrapped by rejections for exceeding a per-author quota.
-var ErrQuota = errors.New("quota exceeded")
-
 // Add validates one signed record from source (a peer, a bundle, "local")
 // and stores it if it is valid. Records waiting for a dependency go to a
-// quarantine bounded per source, and are stored as soon as the dependency
-// arrives (Result.Released). A record that is invalid changes nothing.
+// quarantine bounded per author key and as a whole (quarantine.go), and
+// are stored as soon as the dependency arrives (Result.Released). A record that is invalid changes nothing.
 // The write is synced before Add returns.
 func (s *Store) Add(raw []byte, source string) Result {
 	out, err := s.AddMany([][]byte{raw}, source, nil)
@@ -123,6 +119,10 @@ type unit struct {
 	source string
 	root   int    // the AddMany result this unit answers to
 	qkey   []byte // a released record: its quarantine key, deleted as it is judged
+	// A released record's arrival time and author key (its quarantine
+	// entry's), to take it out of the quarantine.
+	qAt     int64
+	qAuthor []byte
 }
 
 // ident names a unit within one AddMany call.
@@ -232,6 +232,7 @@ func (s *Store) drop(b *batch) {
 	}
 	s.seq = b.seq0
 	clear(s.quotas)
+	s.declined.forget() // refusals judged in b may not stand
 	if err := s.loadWaiting(); err != nil {
 		s.log.Warn("reload quarantine dependencies", "err", err)
 	}
@@ -351,7 +352,7 @@ func (s *Store) addUnits(items []unit, progress func(int)) (out []Result, wrote 
 // the caller drops b.
 func (s *Store) addUnit(b *batch, u *unit) (Result, []unit, error) {
 	if u.qkey != nil {
-		if err := s.unquarantine(b, u.qkey, u.raw, u.source); err != nil {
+		if err := s.unquarantine(b, u); err != nil {
 			return Result{}, nil, err
 		}
 	}
@@ -424,25 +425,12 @@ func (s *Store) hasRecord(id incident.ID) (bool, error) {
 	return err == nil, err
 }
 
-type quota struct {
-	Records uint64 `cbor:"1,keyasint"`
-	Bytes   uint64 `cbor:"2,keyasint"`
-}
-
-const dayMillis = 24 * 60 * 60 * 1000
-
-// maxQuotaCache bounds Store.quotas (an entry per author and claimed day).
-const maxQuotaCache = 1 << 16
-
 // commit writes a valid record, its indexes and quota usage into b, and
 // updates the in-memory mission state. reject (a quota) is returned before
-// anything is written; err means b holds part of the record.
+// the record is written (b may hold its author's recounted usage); err
+// means b holds part of the record.
 func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 	author := rec.AuthorKey()
-	day := rec.Created / dayMillis
-	if rec.Created < 0 {
-		day = (rec.Created - dayMillis + 1) / dayMillis
-	}
 	var kindValue []byte
 	var seq uint32
 	if rec.Kind == incident.KindReport {
@@ -456,33 +444,10 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 	}
 	// The mission's own trust records never count against quotas.
 	if !rec.Kind.MissionKind() {
-		qk := quotaKey(author, day)
-		q, ok := s.quotas[string(qk)]
-		if !ok {
-			if v, err := getValue(b.Txn, qk); err == nil {
-				if err := cbor.Unmarshal(v, &q); err != nil {
-					return nil, err
-				}
-			} else if !errors.Is(err, badger.ErrKeyNotFound) {
-				return nil, err
-			}
+		q, err := s.charge(b, rec)
+		if err != nil || q != nil {
+			return q, err
 		}
-		q.Records++
-		q.Bytes += uint64(len(rec.Raw))
-		if q.Records > incident.QuotaRecordsPerDay || q.Bytes > incident.QuotaBytesPerDay {
-			return fmt.Errorf("%w: %w", ErrQuota, &incident.FieldError{Field: "author", Problem: fmt.Sprintf(
-				"%d records / %d bytes on claimed day %d, limits %d records and %d bytes per author per day",
-				q.Records, q.Bytes, day, incident.QuotaRecordsPerDay, incident.QuotaBytesPerDay)}), nil
-		}
-		qb, err := cbor.Marshal(q)
-		if err != nil {
-			return nil, err
-		}
-		sets = append(sets, [2][]byte{qk, qb})
-		if len(s.quotas) >= maxQuotaCache {
-			clear(s.quotas)
-		}
-		s.quotas[string(qk)] = q
 	}
 	if rec.Kind.MissionKind() {
 		// Applied first: a record the mission state refuses is refused
@@ -496,6 +461,10 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 		// A confirm closes an invite to other keys: it cuts like a
 		// revocation.
 		s.revoked = s.revoked || rec.Kind == incident.KindRevoke || rec.Kind == incident.KindConfirm
+		// A config may raise a quota, an enrollment a member's role, a
+		// revocation undo a config: what was refused for quota may fit
+		// now, so it may be asked for again.
+		s.declined.forget()
 	}
 	if t := targetOf(rec); t != nil {
 		sets = append(sets, [2][]byte{targetKey(*t, rec.ID), []byte(rec.Kind)})
@@ -557,141 +526,4 @@ func targetOf(rec *incident.Signed) *incident.ID {
 	var id incident.ID
 	copy(id[:], b)
 	return &id
-}
-
-// Quarantine: a record waiting for dep is kept under q/<dep>/<id>, with
-// Q/<id> → dep, and usage counted per source under n/<source>.
-
-type qusage struct {
-	Records uint64 `cbor:"1,keyasint"`
-	Bytes   uint64 `cbor:"2,keyasint"`
-}
-
-type qentry struct {
-	Source string `cbor:"1,keyasint"`
-	Dep    []byte `cbor:"2,keyasint"`
-	Raw    []byte `cbor:"3,keyasint"`
-}
-
-// ErrQuarantineFull is returned when a source has too many records waiting.
-var ErrQuarantineFull = errors.New("quarantine full for this source")
-
-// quarantine parks rec in b until dep arrives. full (nothing written) says
-// the source's quarantine is full; err means b may hold part of it.
-func (s *Store) quarantine(b *batch, rec *incident.Signed, dep []byte, source string) (full, err error) {
-	if _, err := b.Get(key(tQMember, rec.ID[:])); err == nil {
-		return nil, nil // already waiting
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, err
-	}
-	var u qusage
-	if v, err := getValue(b.Txn, key(tQSource, []byte(source))); err == nil {
-		if err := cbor.Unmarshal(v, &u); err != nil {
-			return nil, err
-		}
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, err
-	}
-	if u.Records+1 > uint64(s.opts.QuarantineRecords) || u.Bytes+uint64(len(rec.Raw)) > uint64(s.opts.QuarantineBytes) {
-		return fmt.Errorf("%w %q (%d records, %d bytes; limits %d and %d)", ErrQuarantineFull, source,
-			u.Records, u.Bytes, s.opts.QuarantineRecords, s.opts.QuarantineBytes), nil
-	}
-	u.Records++
-	u.Bytes += uint64(len(rec.Raw))
-	ub, _ := cbor.Marshal(u)
-	eb, _ := cbor.Marshal(qentry{Source: source, Dep: dep, Raw: rec.Raw})
-	s.waiting[string(dep)] = true
-	if err := b.Set(key(tQuarantine, dep, []byte{'/'}, rec.ID[:]), eb); err != nil {
-		return nil, err
-	}
-	if err := b.Set(key(tQMember, rec.ID[:]), dep); err != nil {
-		return nil, err
-	}
-	return nil, b.Set(key(tQSource, []byte(source)), ub)
-}
-
-// released returns the records waiting for rec (by ID, and by author key
-// when rec enrolls a member), to judge next, in the order one-by-one adds
-// judged them.
-func (s *Store) released(b *batch, rec *incident.Signed, root int) ([]unit, error) {
-	deps := [][]byte{rec.ID[:]}
-	if rec.Kind == incident.KindMember {
-		a := rec.AuthorKey()
-		deps = append(deps, a[:])
-	}
-	var out []unit
-	for _, dep := range deps {
-		if !s.waiting[string(dep)] {
-			continue
-		}
-		delete(s.waiting, string(dep)) // what waits for dep is judged now
-		prefix := key(tQuarantine, dep, []byte{'/'})
-		err := scanPrefix(b.Txn, prefix, false, func(k []byte) error {
-			v, err := getValue(b.Txn, k)
-			if err != nil {
-				return err
-			}
-			var e qentry
-			if cbor.Unmarshal(v, &e) == nil {
-				out = append(out, unit{raw: e.Raw, source: e.Source, root: root, qkey: k})
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// unquarantine takes a released record out of the quarantine, in b.
-func (s *Store) unquarantine(b *batch, k, raw []byte, source string) error {
-	id := incident.IDOf(raw)
-	var u qusage
-	if v, err := getValue(b.Txn, key(tQSource, []byte(source))); err == nil {
-		_ = cbor.Unmarshal(v, &u)
-	} else if !errors.Is(err, badger.ErrKeyNotFound) {
-		return err
-	}
-	if u.Records > 0 {
-		u.Records--
-	}
-	if u.Bytes >= uint64(len(raw)) {
-		u.Bytes -= uint64(len(raw))
-	}
-	ub, _ := cbor.Marshal(u)
-	if err := b.Set(key(tQSource, []byte(source)), ub); err != nil {
-		return err
-	}
-	if err := b.Delete(key(tQMember, id[:])); err != nil {
-		return err
-	}
-	return b.Delete(k)
-}
-
-// loadWaiting reads which dependencies quarantined records wait for.
-func (s *Store) loadWaiting() error {
-	w := map[string]bool{}
-	err := s.db.View(func(txn *badger.Txn) error {
-		return scanPrefix(txn, key(tQuarantine), false, func(k []byte) error {
-			// q/<dep:32>/<id:32>
-			if len(k) == 2+32+1+32 {
-				w[string(k[2:34])] = true
-			}
-			return nil
-		})
-	})
-	if err == nil {
-		s.waiting = w
-	}
-	return err
-}
-
-// QuarantineCount returns how many records wait for dependencies.
-func (s *Store) QuarantineCount() (int, error) {
-	n := 0
-	err := s.db.View(func(txn *badger.Txn) error {
-		return scanPrefix(txn, key(tQMember), false, func([]byte) error { n++; return nil })
-	})
-	return n, err
 }

@@ -145,9 +145,9 @@ func TestAddManyBadRecordsKeepTheRest(t *testing.T) {
 		w.observers = append(w.observers, obs)
 		w.members = append(w.members, mustSign(t, obs, w.mission, incident.KindMember, t0, incident.MemberPayload{Token: tok}).Raw)
 	}
-	// Observer 1 is near its daily quota: its last report of the day is over.
+	// Observer 1 is at its quota for the mission: its next report is over.
 	var quotaFill [][]byte
-	for i := range incident.QuotaRecordsPerDay {
+	for i := range incident.QuotaObserverRecords {
 		quotaFill = append(quotaFill, w.report(t, 1, 10_000+i, t0.Add(time.Duration(i)*time.Second)).Raw)
 	}
 	if out, err := s.AddMany(append(append([][]byte(nil), w.members[1]), quotaFill...), "fill", nil); err != nil {

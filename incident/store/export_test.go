@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/vigil-mesh/vigil/incident"
 )
@@ -116,3 +117,55 @@ func SetClosed(s *Store, id incident.ID, v []byte) error {
 
 // DropClosed deletes every marker.
 func DropClosed(s *Store) error { return dropTable(s, tClosed) }
+
+// SetLegacyQuota makes author's quota usage look as a build with quotas
+// per claimed day left it: no u/<author>, one u/<author><day> entry.
+func SetLegacyQuota(s *Store, author incident.Author, day int64) error {
+	s.mu.Lock()
+	clear(s.quotas)
+	s.mu.Unlock()
+	return s.update(func(txn *badger.Txn) error {
+		if err := txn.Delete(quotaKey(author)); err != nil {
+			return err
+		}
+		return txn.Set(key(tQuota, author[:], be64(day)), []byte{0xa0})
+	})
+}
+
+// LegacyQuotaKeys counts the u/<author><day> entries.
+func LegacyQuotaKeys(s *Store) (int, error) {
+	n := 0
+	err := s.view(func(txn *badger.Txn) error {
+		return scanPrefix(txn, key(tQuota), false, func(k []byte) error {
+			if len(k) == 2+32+8 {
+				n++
+			}
+			return nil
+		})
+	})
+	return n, err
+}
+
+// PutLegacyQuarantine parks raw in the quarantine as a build with a
+// quarantine bounded per source did: no arrival time, author or W/ entry,
+// usage under n/<source>.
+func PutLegacyQuarantine(s *Store, raw, dep []byte, source string) error {
+	id := incident.IDOf(raw)
+	eb, err := cbor.Marshal(qentry{Source: source, Dep: dep, Raw: raw})
+	if err != nil {
+		return err
+	}
+	ub, _ := cbor.Marshal(qusage{Records: 1, Bytes: uint64(len(raw))})
+	return s.update(func(txn *badger.Txn) error {
+		for _, kv := range [][2][]byte{
+			{key(tQuarantine, dep, []byte{'/'}, id[:]), eb},
+			{key(tQMember, id[:]), dep},
+			{key(tQSource, []byte(source)), ub},
+		} {
+			if err := txn.Set(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -28,10 +28,16 @@ import (
 // had no A/ entries; Open writes them (layout 3). Layout 3 kept a complete
 // attachment whole under b/<hash>; Open rewrites it as chunks (layout 4).
 //
-//	q/<dep:32|id>/<id>             quarantine: records waiting for dep
+//	q/<dep:32|id>/<id>             quarantine: records waiting for dep (quarantine.go)
 //	Q/<id>                         quarantine membership → dep
-//	n/<source>                     quarantine usage per source
-//	u/<author:32><day:8>           per-author quota usage per claimed day
+//	W/<arrived:8><id>              quarantine by arrival → dep, author, size
+//	N/<author:32>                  quarantine usage per author key
+//	n/<source>                     quarantine usage per source: written by
+//	                               builds before N/, deleted on open
+//	u/<author:32>                  per-author quota usage in the mission
+//	                               (quota.go; u/<author:32><day:8>, per
+//	                               claimed day, is an older build's,
+//	                               deleted when the author is next counted)
 //	d/<name>                       drafts
 //	f/<level:1><id>                a record a device at format level <level>
 //	                               cannot store (Signed.ReadableAt), for every
@@ -59,6 +65,8 @@ const (
 	tQuarantine = 'q'
 	tQMember    = 'Q'
 	tQSource    = 'n'
+	tQWaiting   = 'W'
+	tQAuthor    = 'N'
 	tQuota      = 'u'
 	tDraft      = 'd'
 	tUnreadable = 'f'
@@ -145,4 +153,4 @@ func unreadableKey(level int, id incident.ID) []byte {
 	return key(tUnreadable, []byte{byte(level)}, id[:])
 }
 
-func quotaKey(a incident.Author, day int64) []byte { return key(tQuota, a[:], be64(day)) }
+func quotaKey(a incident.Author) []byte { return key(tQuota, a[:]) }

@@ -189,6 +189,7 @@ var storeTables = map[byte]string{
 	'O': "opened sealed bodies (the coordinator's cache)",
 	'X': "sealed records this device cannot open",
 	'A': "attachment records by content hash",
+	'W': "quarantine by arrival", 'N': "quarantine usage per author key",
 }
 
 // Every key a coordinator's store holds after sealed reports arrive,

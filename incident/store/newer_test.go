@@ -83,10 +83,10 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 		t.Fatalf("after reopen, the tally record is %v, %v", r, err)
 	}
 
-	// A flood of unknown-kind records by one observer on one claimed day
-	// stops at the same quota as reports.
+	// A flood of unknown-kind records by one observer stops at the same
+	// quota as reports.
 	var flood [][]byte
-	for i := range incident.QuotaRecordsPerDay + 10 {
+	for i := range incident.QuotaObserverRecords + 10 {
 		flood = append(flood, mustSign(t, signer, mission, "tally", t0.Add(time.Duration(i)*time.Second),
 			map[uint64]any{1: "PS-0042", 2: uint64(i)}).Raw)
 	}
@@ -103,9 +103,9 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 			quota++
 		}
 	}
-	// The observer had signed a tally and a report that day already.
-	if accepted != incident.QuotaRecordsPerDay-2 || quota != 12 {
-		t.Fatalf("flood: %d accepted, %d over quota; want %d and 12", accepted, quota, incident.QuotaRecordsPerDay-2)
+	// The observer had signed a tally and a report already.
+	if accepted != incident.QuotaObserverRecords-2 || quota != 12 {
+		t.Fatalf("flood: %d accepted, %d over quota; want %d and 12", accepted, quota, incident.QuotaObserverRecords-2)
 	}
 }
 

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -205,9 +206,10 @@ func testQuarantineChain(t *testing.T, open opener) {
 	}
 }
 
-// testQuarantineBoundPerSource: one source cannot fill the quarantine for
-// everyone, and released records free their source's allowance.
-func testQuarantineBoundPerSource(t *testing.T, open opener) {
+// testQuarantineBoundPerAuthor: one author key cannot fill the quarantine
+// for everyone, whichever peers or files its records come from, and
+// released records free its allowance.
+func testQuarantineBoundPerAuthor(t *testing.T, open opener) {
 	c := newClock(t0)
 	o := store.Options{Now: c.Now}
 	f := open(t, o)
@@ -222,71 +224,90 @@ func testQuarantineBoundPerSource(t *testing.T, open opener) {
 		reps = append(reps, mustPut(t, obs, incident.KindReport, report("polling.closure", "S1", at(i, 0), "closure")))
 		reps2 = append(reps2, mustPut(t, obs2, incident.KindReport, report("polling.closure", "S2", at(i, 0), "closure")))
 	}
-	relay := open(t, store.Options{Now: c.Now, QuarantineRecords: 3})
+	relay := open(t, store.Options{Now: c.Now, QuarantineAuthorRecords: 3})
 	enroll(t, f, relay, incident.RoleCarrier, "relay")
 
 	for i := 0; i < 3; i++ {
-		wantOutcome(t, relay, reps[i], "peerA", store.Quarantined)
+		wantOutcome(t, relay, reps[i], fmt.Sprintf("peer%d", i), store.Quarantined)
 	}
-	res := wantOutcome(t, relay, reps[3], "peerA", store.Rejected)
-	if !errors.Is(res.Err, store.ErrQuarantineFull) {
-		t.Errorf("4th record from peerA: %v, want ErrQuarantineFull", res.Err)
+	// Another source changes nothing: the author is the unit.
+	for _, source := range []string{"peerA", "peerZ", "usb.vigil"} {
+		res := wantOutcome(t, relay, reps[3], source, store.Rejected)
+		if !errors.Is(res.Err, store.ErrQuarantineFull) {
+			t.Errorf("4th record of one author from %s: %v, want ErrQuarantineFull", source, res.Err)
+		}
 	}
 	// Already waiting: not a new record, not refused.
 	wantOutcome(t, relay, reps[0], "peerA", store.Quarantined)
-	// Other sources are unaffected.
-	wantOutcome(t, relay, reps[3], "peerB", store.Quarantined)
-	wantOutcome(t, relay, reps2[0], "peerB", store.Quarantined)
-	if n := mustQuarantine(t, relay); n != 5 {
-		t.Errorf("QuarantineCount = %d, want 5", n)
+	// Other authors are unaffected.
+	wantOutcome(t, relay, reps2[0], "peerA", store.Quarantined)
+	if n := mustQuarantine(t, relay); n != 4 {
+		t.Errorf("QuarantineCount = %d, want 4", n)
 	}
 
 	mrec, _ := obs.Get(member)
-	res = wantOutcome(t, relay, mrec, "peerA", store.Accepted)
-	wantReleased(t, res, reps[0].ID, reps[1].ID, reps[2].ID, reps[3].ID)
-	wantOutcome(t, relay, reps[4], "peerA", store.Accepted)
+	res := wantOutcome(t, relay, mrec, "peerA", store.Accepted)
+	wantReleased(t, res, reps[0].ID, reps[1].ID, reps[2].ID)
+	wantOutcome(t, relay, reps[3], "peerA", store.Accepted)
 	if n := mustQuarantine(t, relay); n != 1 {
 		t.Errorf("QuarantineCount = %d, want 1", n)
 	}
-	// peerA's allowance is free again.
-	for i := 1; i < 4; i++ {
+	for i := 1; i < 3; i++ {
 		wantOutcome(t, relay, reps2[i], "peerA", store.Quarantined)
 	}
-	res = wantOutcome(t, relay, reps2[4], "peerA", store.Rejected)
+	res = wantOutcome(t, relay, reps2[3], "peerB", store.Rejected)
 	if !errors.Is(res.Err, store.ErrQuarantineFull) {
-		t.Errorf("peerA over its bound again: %v", res.Err)
+		t.Errorf("the second author over its bound: %v", res.Err)
 	}
 	m2, _ := obs2.Get(member2)
 	res = wantOutcome(t, relay, m2, "peerC", store.Accepted)
-	wantReleased(t, res, reps2[0].ID, reps2[1].ID, reps2[2].ID, reps2[3].ID)
+	wantReleased(t, res, reps2[0].ID, reps2[1].ID, reps2[2].ID)
 	if n := mustQuarantine(t, relay); n != 0 {
 		t.Errorf("QuarantineCount = %d, want 0", n)
 	}
+	if r, b := mustUsage(t, relay); r != 0 || b != 0 {
+		t.Errorf("empty quarantine counts %d records, %d bytes", r, b)
+	}
 }
 
-// testQuarantineBytesPerSource: the byte bound works like the record bound.
-func testQuarantineBytesPerSource(t *testing.T, open opener) {
+// testQuarantineBytesPerAuthor: the byte bound works like the record bound.
+func testQuarantineBytesPerAuthor(t *testing.T, open opener) {
 	c := newClock(t0)
 	o := store.Options{Now: c.Now}
 	f := open(t, o)
 	createMission(t, f)
 	obs := open(t, o)
 	joinOnly(t, f, obs, incident.RoleObserver)
+	obs2 := open(t, o)
+	joinOnly(t, f, obs2, incident.RoleObserver)
 	c.Set(at(12, 0))
 	var reps []*incident.Signed
 	for i := 0; i < 3; i++ {
 		reps = append(reps, mustPut(t, obs, incident.KindReport, report("polling.closure", "S1", at(i, 0), "closure")))
 	}
+	other := mustPut(t, obs2, incident.KindReport, report("polling.closure", "S2", at(1, 0), "closure"))
 	limit := int64(len(reps[0].Raw) + len(reps[1].Raw))
-	relay := open(t, store.Options{Now: c.Now, QuarantineBytes: limit})
+	relay := open(t, store.Options{Now: c.Now, QuarantineAuthorBytes: limit})
 	enroll(t, f, relay, incident.RoleCarrier, "relay")
 	wantOutcome(t, relay, reps[0], "peerA", store.Quarantined)
 	wantOutcome(t, relay, reps[1], "peerA", store.Quarantined)
-	res := wantOutcome(t, relay, reps[2], "peerA", store.Rejected)
+	res := wantOutcome(t, relay, reps[2], "peerB", store.Rejected)
 	if !errors.Is(res.Err, store.ErrQuarantineFull) {
 		t.Errorf("over the byte bound: %v, want ErrQuarantineFull", res.Err)
 	}
-	wantOutcome(t, relay, reps[2], "peerB", store.Quarantined)
+	wantOutcome(t, relay, other, "peerA", store.Quarantined)
+	if r, b := mustUsage(t, relay); r != 3 || b != limit+int64(len(other.Raw)) {
+		t.Errorf("quarantine usage %d records, %d bytes; want 3 and %d", r, b, limit+int64(len(other.Raw)))
+	}
+}
+
+func mustUsage(t testing.TB, s *store.Store) (int, int64) {
+	t.Helper()
+	r, b, err := s.QuarantineUsage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, b
 }
 
 // testQuarantinedInvalid: records judged only once their author is known

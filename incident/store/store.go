@@ -54,10 +54,21 @@ type Options struct {
 	KDF *vault.KDFParams
 	// Profile picks Badger memory settings. Default PhoneProfile.
 	Profile Profile
-	// QuarantinePerSource bounds records waiting for dependencies, per
-	// source. Default 10,000 records and 16 MB.
+	// QuarantineRecords and QuarantineBytes cap the quarantine (records
+	// waiting for a member or record they depend on) as a whole: a new
+	// record makes room by dropping the oldest (reconciliation offers
+	// them again). Default 10,000 records and 16 MiB.
 	QuarantineRecords int
 	QuarantineBytes   int64
+	// QuarantineAuthorRecords and QuarantineAuthorBytes bound what one
+	// author key may have waiting; its records past them are refused.
+	// Default 2,000 records and 4 MiB.
+	QuarantineAuthorRecords int
+	QuarantineAuthorBytes   int64
+	// QuarantineMaxAge: records waiting longer, by Now, are dropped (when
+	// the store opens, and whenever the quarantine takes a record).
+	// Default 7 days.
+	QuarantineMaxAge time.Duration
 }
 
 // Profile is a set of Badger memory options.
@@ -112,8 +123,12 @@ type Store struct {
 	// txnBytes and txnCount are Badger's limits on one transaction.
 	txnBytes, txnCount int64
 	// quotas caches quota usage (u/ values) read or written since open,
-	// by key: commit is their only writer, and a dropped batch clears it.
-	quotas map[string]quota
+	// by author: commit is their only writer, and a dropped batch clears it.
+	quotas map[incident.Author]quota
+	// qtotal is what the quarantine holds (quarantine.go).
+	qtotal qusage
+	// declined remembers records refused for quota (quota.go).
+	declined declinedSet
 	// epochs caches the member secrets (m/epochs) once read: every hello
 	// asks for them several times. Written through by saveEpochSecrets.
 	epochs map[incident.ID][]byte
@@ -131,6 +146,15 @@ func (o *Options) fill() {
 	}
 	if o.QuarantineBytes == 0 {
 		o.QuarantineBytes = 16 << 20
+	}
+	if o.QuarantineAuthorRecords == 0 {
+		o.QuarantineAuthorRecords = 2_000
+	}
+	if o.QuarantineAuthorBytes == 0 {
+		o.QuarantineAuthorBytes = 4 << 20
+	}
+	if o.QuarantineMaxAge == 0 {
+		o.QuarantineMaxAge = 7 * 24 * time.Hour
 	}
 }
 
@@ -259,6 +283,10 @@ func Open(home string, passphrase []byte, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate the store to layout %d: %w", layoutVersion, err)
 	}
+	if err := s.tidyQuarantine(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("tidy the quarantine: %w", err)
+	}
 	return s, nil
 }
 
@@ -314,7 +342,7 @@ func open(home string, key []byte, unlock func() error, opts Options) (*Store, e
 		}
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Store{home: home, db: db, unlock: unlock, opts: opts, log: opts.Logger, waiting: map[string]bool{}, quotas: map[string]quota{}}
+	s := &Store{home: home, db: db, unlock: unlock, opts: opts, log: opts.Logger, waiting: map[string]bool{}, quotas: map[incident.Author]quota{}}
 	// Badger refuses a transaction past 15 % of a memtable in bytes, or
 	// that many bytes' worth of skiplist nodes in entries.
 	s.txnBytes = db.Opts().MemTableSize * 15 / 100

@@ -34,8 +34,8 @@ func runStoreSuite(t *testing.T, open opener) {
 		{"QuarantineMember", testQuarantineMember},
 		{"QuarantineAmendBeforeReport", testQuarantineAmendBeforeReport},
 		{"QuarantineChain", testQuarantineChain},
-		{"QuarantineBoundPerSource", testQuarantineBoundPerSource},
-		{"QuarantineBytesPerSource", testQuarantineBytesPerSource},
+		{"QuarantineBoundPerAuthor", testQuarantineBoundPerAuthor},
+		{"QuarantineBytesPerAuthor", testQuarantineBytesPerAuthor},
 		{"QuarantineJudgedLater", testQuarantinedInvalid},
 		{"Duplicate", testDuplicate},
 		{"InvalidChangesNothing", testInvalidChangesNothing},
@@ -676,26 +676,27 @@ func testInvalidChangesNothing(t *testing.T, open opener) {
 	}
 }
 
-// testQuota: an author's records per claimed day are bounded; the next day
-// is a new allowance. The bulk goes in through AddMany (one sync), the
-// records at the limit through Put.
+// testQuota: an observer's records in the mission are bounded, whatever
+// days they claim; a new claimed day is no new allowance. The bulk goes in
+// through AddMany (one sync), the records at the limit through Put.
 func testQuota(t *testing.T, open opener) {
 	if testing.Short() {
-		t.Skip("writes QuotaRecordsPerDay records")
+		t.Skip("writes QuotaObserverRecords records")
 	}
 	c := newClock(t0)
 	o := store.Options{Now: c.Now}
 	f := open(t, o)
 	mid := createMission(t, f)
 	obs := open(t, o)
-	// The observer joins on the same claimed day it will report on: its
-	// member record is a mission record and must not use its allowance.
+	// The observer's member record is a mission record and must not use
+	// its allowance.
 	enroll(t, f, obs, incident.RoleObserver, "busy")
 
-	bulk := make([][]byte, incident.QuotaRecordsPerDay-1)
+	bulk := make([][]byte, incident.QuotaObserverRecords-1)
 	for i := range bulk {
-		// Distinct claimed times: identical records would be one record.
-		c.Advance(time.Second)
+		// Distinct claimed times over several days: identical records
+		// would be one record, and days must not matter.
+		c.Advance(time.Minute)
 		bulk[i] = mustSign(t, obs.Signer(), mid, incident.KindCheckin, c.Now(), incident.CheckinPayload{Status: "all_quiet"}).Raw
 	}
 	res, err := obs.AddMany(bulk, "local", nil)
@@ -704,7 +705,7 @@ func testQuota(t *testing.T, open opener) {
 	}
 	for i, r := range res {
 		if r.Outcome != store.Accepted {
-			t.Fatalf("record %d of the day: %s %v", i+1, r.Outcome, r.Err)
+			t.Fatalf("record %d: %s %v", i+1, r.Outcome, r.Err)
 		}
 	}
 	c.Advance(time.Second)
@@ -712,15 +713,15 @@ func testQuota(t *testing.T, open opener) {
 		if !isQuota(err) {
 			t.Fatal(err)
 		}
-		t.Errorf("BUG: record %d of %d on one claimed day refused as over quota (the author's member record counted against it): %v",
-			incident.QuotaRecordsPerDay, incident.QuotaRecordsPerDay, err)
+		t.Errorf("BUG: record %d of %d refused as over quota (the author's member record counted against it): %v",
+			incident.QuotaObserverRecords, incident.QuotaObserverRecords, err)
 	}
 	before := mustCounts(t, obs)
 	c.Advance(time.Second)
 	_, err = obs.Put(incident.KindCheckin, incident.CheckinPayload{Status: "all_quiet"})
 	switch {
 	case err == nil:
-		t.Fatalf("record %d on one claimed day was accepted; quota is %d", incident.QuotaRecordsPerDay+1, incident.QuotaRecordsPerDay)
+		t.Fatalf("record %d was accepted; quota is %d", incident.QuotaObserverRecords+1, incident.QuotaObserverRecords)
 	case !isQuota(err):
 		t.Fatalf("over-quota record: %v; want a quota rejection", err)
 	}
@@ -735,29 +736,33 @@ func testQuota(t *testing.T, open opener) {
 	}
 	// Another author's allowance is separate.
 	mustPut(t, f, incident.KindCheckin, incident.CheckinPayload{Status: "all_quiet"})
-	// The next claimed day starts afresh.
-	c.Set(t0.Add(24 * time.Hour))
-	mustPut(t, obs, incident.KindCheckin, incident.CheckinPayload{Status: "opened"})
+	// A later claimed day, or an earlier one, is no new allowance.
+	for _, when := range []time.Time{t0.Add(30 * 24 * time.Hour), t0.Add(-30 * 24 * time.Hour)} {
+		c.Set(when)
+		if _, err := obs.Put(incident.KindCheckin, incident.CheckinPayload{Status: "opened"}); !isQuota(err) {
+			t.Errorf("a record claiming %s: %v; want a quota rejection", when, err)
+		}
+	}
 }
 
-// testQuotaBytes: an author's bytes per claimed day are bounded too.
+// testQuotaBytes: an author's bytes in the mission are bounded too.
 func testQuotaBytes(t *testing.T, open opener) {
-	if testing.Short() {
-		t.Skip("writes QuotaBytesPerDay bytes")
-	}
 	c := newClock(t0)
 	f := open(t, store.Options{Now: c.Now})
 	mid := createMission(t, f)
+	const limit = 1 << 20
+	mustPut(t, f, incident.KindConfig, incident.ConfigPayload{Settings: map[string]string{
+		incident.SettingQuota(incident.RoleCoordinator, "bytes"): fmt.Sprint(limit)}})
 	// Reports near the text limits are about 11 KB: the byte quota is
 	// reached long before the record quota.
 	big := report("disinformation.false_voting_info", "S1", at(1, 0), strings.Repeat("t", incident.MaxTitleLen))
 	big.Description = strings.Repeat("d", incident.MaxDescriptionLen)
 	big.Area = strings.Repeat("a", incident.MaxAreaLen)
 	big.Source = strings.Repeat("s", incident.MaxSourceLen)
-	n := incident.QuotaBytesPerDay/(incident.MaxDescriptionLen+incident.MaxTitleLen) + 10
+	n := limit/(incident.MaxDescriptionLen+incident.MaxTitleLen) + 10
 	raws := make([][]byte, n)
 	for i := range raws {
-		c.Advance(time.Second)
+		c.Advance(time.Hour) // over several claimed days
 		raws[i] = mustSign(t, f.Signer(), mid, incident.KindReport, c.Now(), big).Raw
 	}
 	res, err := f.AddMany(raws, "local", nil)
@@ -778,16 +783,18 @@ func testQuotaBytes(t *testing.T, open opener) {
 		}
 	}
 	if first < 0 {
-		t.Fatalf("%d reports of %d bytes on one claimed day all accepted", n, sum)
+		t.Fatalf("%d reports of %d bytes all accepted", n, sum)
 	}
-	if sum > incident.QuotaBytesPerDay || sum+len(raws[first]) <= incident.QuotaBytesPerDay {
-		t.Errorf("refused after %d bytes, the next record has %d; the quota is %d bytes", sum, len(raws[first]), incident.QuotaBytesPerDay)
+	if sum > limit || sum+len(raws[first]) <= limit {
+		t.Errorf("refused after %d bytes, the next record has %d; the quota is %d bytes", sum, len(raws[first]), limit)
 	}
 	if got := mustCounts(t, f)[incident.KindReport]; got != first {
 		t.Errorf("%d reports stored, %d accepted", got, first)
 	}
 	c.Advance(24 * time.Hour)
-	mustPut(t, f, incident.KindReport, big)
+	if _, err := f.Put(incident.KindReport, big); !isQuota(err) {
+		t.Errorf("the next day: %v; want a quota rejection", err)
+	}
 }
 
 func mustMission(t testing.TB, s *store.Store) *incident.MissionState {

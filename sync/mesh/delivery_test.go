@@ -125,17 +125,20 @@ func TestDeliveryNotClaimedBeyondSnapshot(t *testing.T) {
 	}
 }
 
-// Per-author daily quotas depend on arrival order, so honest peers can
-// hold different subsets of a flooding author's records. Reconciling
-// them rejects the surplus at each side; that is no misbehaviour of the
+// Per-author quotas depend on arrival order, so honest peers can hold
+// different subsets of a flooding author's records. Reconciling them
+// rejects the surplus at each side; that is no misbehaviour of the
 // relaying peer and must not earn it strikes or a ban.
 func TestQuotaRejectionIsNoStrike(t *testing.T) {
 	m := newMission(t, 2) // 0: coordinator, 1: observer who floods
+	// A small quota keeps the flood small; both devices know the config.
+	const quota = 200
+	setObserverQuota(t, m.stores[0], quota, m.stores[1])
 	ms := mustMission(t, m.stores[1])
 	signer := m.stores[1].Signer()
 	day := time.Now().UTC().Truncate(24 * time.Hour).Add(-36 * time.Hour)
 	var raws [][]byte
-	for i := 0; i < incident.QuotaRecordsPerDay+10; i++ {
+	for i := 0; i < quota+10; i++ {
 		p, err := incident.Marshal(incident.ReportPayload{
 			Category: "polling.late_opening", Severity: 1, Occurred: day.UnixMilli(), Title: fmt.Sprintf("flood %d", i)})
 		if err != nil {
@@ -145,7 +148,7 @@ func TestQuotaRejectionIsNoStrike(t *testing.T) {
 		raws = append(raws, craft(t, signer, incident.Record{Version: incident.SchemaVersion, Mission: ms.ID.Bytes(),
 			Author: a[:], Kind: incident.KindReport, Created: day.Add(time.Duration(i) * time.Second).UnixMilli(), Payload: p}))
 	}
-	// The author's own device holds the first 2000; the coordinator got
+	// The author's own device holds the first 200; the coordinator got
 	// the author's enrollment and the last 10 first.
 	mustAccept := func(st *store.Store, rs [][]byte) {
 		res, err := st.AddMany(rs, "test", nil)
@@ -158,16 +161,16 @@ func TestQuotaRejectionIsNoStrike(t *testing.T) {
 			}
 		}
 	}
-	mustAccept(m.stores[1], raws[:incident.QuotaRecordsPerDay])
+	mustAccept(m.stores[1], raws[:quota])
 	member, _ := ms.Member(m.stores[1].Author())
 	mrec, err := m.stores[1].Get(member.Record)
 	if err != nil || mrec == nil {
 		t.Fatalf("member record: %v", err)
 	}
-	mustAccept(m.stores[0], append([][]byte{mrec.Raw}, raws[incident.QuotaRecordsPerDay:]...))
+	mustAccept(m.stores[0], append([][]byte{mrec.Raw}, raws[quota:]...))
 	over := m.stores[1].Add(raws[len(raws)-1], "test")
 	if over.Outcome != store.Rejected {
-		t.Fatalf("setup: the 2001st record was %s", over.Outcome)
+		t.Fatalf("setup: the 201st record was %s", over.Outcome)
 	}
 	if !errors.Is(over.Err, store.ErrQuota) {
 		t.Errorf("a quota rejection does not wrap store.ErrQuota (%v): the mesh cannot tell it from an invalid record", over.Err)

@@ -498,7 +498,7 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 	// Writer: wants, end of wants, pushes, then what the peer wants. What
 	// arrived since the snapshot (by gossip, or another session) is not
 	// asked for again.
-	need = slices.DeleteFunc(slices.Clone(need), func(id [32]byte) bool { return e.holds(id) })
+	need = slices.DeleteFunc(slices.Clone(need), func(id [32]byte) bool { return e.holds(id) || e.declined(id) })
 	for i := 0; i < len(need); i += 8192 {
 		j := min(i+8192, len(need))
 		body := make([]byte, 0, 32*(j-i))
