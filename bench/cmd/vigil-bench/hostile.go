@@ -71,9 +71,9 @@ func hostileGroup(rs *Results, o benchOptions, work string, logf func(string, ..
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	wants, floodPerDay, strangers, blobRequests := 65536, 3*incident.QuotaRecordsPerDay, 20000, 48
+	wants, flood, strangers, blobRequests := 65536, 2*int(incident.DefaultQuota(incident.RoleObserver).Records), 20000, 48
 	if o.quick {
-		wants, floodPerDay, strangers, blobRequests = 8192, 300, 1000, 8
+		wants, flood, strangers, blobRequests = 8192, 300, 1000, 8
 	}
 	m, err := gen.NewMission(filepath.Join(dir, "founder"), 0, o.seed)
 	if err != nil {
@@ -118,9 +118,9 @@ func hostileGroup(rs *Results, o benchOptions, work string, logf func(string, ..
 			func(ctx context.Context, a *hostileMember, v peer.ID) (string, error) {
 				return attackBlobRequests(ctx, a, v, photo, blobRequests)
 			}},
-		{"flood_claimed_days", fmt.Sprintf("%d reports of one member, claimed over three days, pushed", floodPerDay),
+		{"flood_claimed_days", fmt.Sprintf("%d reports of one observer (twice its default quota), claimed over three days, pushed", flood),
 			func(ctx context.Context, a *hostileMember, v peer.ID) (string, error) {
-				return attackFlood(ctx, a, v, m.ID, floodPerDay)
+				return attackFlood(ctx, a, v, m.ID, flood)
 			}},
 		{"flood_unknown_authors", fmt.Sprintf("%d reports, each by a different key no member record names, pushed", strangers),
 			func(ctx context.Context, a *hostileMember, v peer.ID) (string, error) {
@@ -382,7 +382,7 @@ func pushRecords(ctx context.Context, a *hostileMember, v peer.ID, raws [][]byte
 	return sent, nil
 }
 
-// attackFlood pushes perDay×3 reports of the attacker's own, with
+// attackFlood pushes total reports of the attacker's own, with
 // claimed times spread over three days.
 func attackFlood(ctx context.Context, a *hostileMember, v peer.ID, mission incident.ID, total int) (string, error) {
 	signer := a.st.Signer()
