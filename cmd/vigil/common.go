@@ -180,7 +180,7 @@ func (c *cli) prompt(prompt string, confirm bool) ([]byte, error) {
 	return p, nil
 }
 
-func (c *cli) storeOptions() store.Options { return store.Options{Now: c.now} }
+func (c *cli) storeOptions() store.Options { return store.Options{Now: c.now, KDF: buildKDF} }
 
 // open unlocks the store.
 func (c *cli) open() (*store.Store, error) {
