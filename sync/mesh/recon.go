@@ -40,8 +40,30 @@ import (
 //
 // Each side sends its wants, then 'E', pushes its Have records, serves the
 // peer's wants once the peer's 'E' arrives, and sends 'D'. The stream
-// closes when both 'D's are through. Frames, IDs per session and the
-// session's duration are bounded.
+// closes when both 'D's are through.
+//
+// What a peer can make this side do is bounded by what the session
+// established, never by what the peer sends:
+//   - A want is honoured only for an ID of this side's snapshot for the
+//     session (the set it reconciled over), and each ID is sent at most
+//     once a session, pushed or wanted; so the wants honoured never
+//     exceed the snapshot, and the session's bookkeeping is an index and
+//     three bits per snapshot item (offer). Any other want (an ID not
+//     offered, asked for twice, or pushed anyway) is ignored and counted
+//     stray; past maxStrayWants the session ends, with no strike: an
+//     honest peer of this or an earlier build sends none, a later build
+//     might ask for a few IDs learned elsewhere, and ignoring them keeps
+//     the cost of each at one lookup.
+//   - Records are streamed: this side holds one frame of records at a
+//     time (mission records first in a pass of their own, then the rest,
+//     both in the set's (claimed time, ID) order).
+//   - A frame is at most maxFrame bytes, and memory grows with what
+//     arrives, not with what a header announces.
+//   - A session ends once it has received more than Config.SessionBytes
+//     (ErrSessionBudget) or run past Config.SessionTimeout, both logged,
+//     with no strike. What arrived is stored frame by frame and stays
+//     stored, so an honest difference larger than either converges over
+//     several sessions.
 //
 // Each side reconciles over the records the peer can store: with a peer
 // that announced format level 0 in its hello (the previous release), the
