@@ -298,11 +298,11 @@ func TestWantsOfUnknownIDsBounded(t *testing.T) {
 
 // A member that asks for every record of the victim (each twice) and then
 // reads nothing: while the victim's answer waits on the reader, the
-// victim holds about one frame of records, not the 18 MB asked for. Read
+// victim holds about one frame of records, not the 11 MB asked for. Read
 // to the end, the answer holds each record exactly once, mission records
 // first and then by claimed time.
 func TestWantedRecordsStreamed(t *testing.T) {
-	const n = 2000
+	const n = 1200
 	m, victim, hostile, _, size := wantsPair(t, n)
 	var all []incident.ID
 	if err := m.stores[0].ForEachKey(func(_ int64, id incident.ID) error { all = append(all, id); return nil }); err != nil {
