@@ -593,8 +593,8 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 	}
 	o.pushAll(have)
 	// The reader's failure ends the writer too (its cause is what the
-	// transfer returns): a peer past its budget or off the protocol gets
-	// nothing more.
+	// transfer returns, and it resets the stream): a peer past its budget
+	// or off the protocol gets nothing more.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
@@ -682,7 +682,11 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 			}
 		}()
 		if err != nil {
+			// At once, rather than when the writer next looks: a peer
+			// that reads nothing would otherwise hold the writer (and
+			// one of its session slots) until the deadline.
 			cancel(err)
+			_ = s.Reset()
 		}
 		readerDone <- err
 	}()
