@@ -99,6 +99,11 @@ type Config struct {
 	ReceiptInterval time.Duration
 	// SessionTimeout bounds one reconciliation. Default 5 minutes.
 	SessionTimeout time.Duration
+	// SessionBytes bounds what one reconciliation may receive (both
+	// phases): past it the session ends (ErrSessionBudget), keeping what
+	// arrived, and the next one goes on from there. Default 64 MiB; -1
+	// for none.
+	SessionBytes int64
 	// MaxStrikes: invalid records a member may send (counted per author
 	// key, over all its transport keys) before it is banned for the
 	// node's ban time (node.Config.BanFor), on the node's clock
@@ -229,6 +234,9 @@ func New(n *node.Node, cfg Config) (*Engine, error) {
 	}
 	if cfg.SessionTimeout == 0 {
 		cfg.SessionTimeout = 5 * time.Minute
+	}
+	if cfg.SessionBytes == 0 {
+		cfg.SessionBytes = 64 << 20
 	}
 	if cfg.MaxStrikes == 0 {
 		cfg.MaxStrikes = 10

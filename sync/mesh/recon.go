@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"slices"
 	"sort"
 	"sync"
@@ -39,8 +40,30 @@ import (
 //
 // Each side sends its wants, then 'E', pushes its Have records, serves the
 // peer's wants once the peer's 'E' arrives, and sends 'D'. The stream
-// closes when both 'D's are through. Frames, IDs per session and the
-// session's duration are bounded.
+// closes when both 'D's are through.
+//
+// What a peer can make this side do is bounded by what the session
+// established, never by what the peer sends:
+//   - A want is honoured only for an ID of this side's snapshot for the
+//     session (the set it reconciled over), and each ID is sent at most
+//     once a session, pushed or wanted; so the wants honoured never
+//     exceed the snapshot, and the session's bookkeeping is an index and
+//     three bits per snapshot item (offer). Any other want (an ID not
+//     offered, asked for twice, or pushed anyway) is ignored and counted
+//     stray; past maxStrayWants the session ends, with no strike: an
+//     honest peer of this or an earlier build sends none, a later build
+//     might ask for a few IDs learned elsewhere, and ignoring them keeps
+//     the cost of each at one lookup.
+//   - Records are streamed: this side holds one frame of records at a
+//     time (mission records first in a pass of their own, then the rest,
+//     both in the set's (claimed time, ID) order).
+//   - A frame is at most maxFrame bytes, and memory grows with what
+//     arrives, not with what a header announces.
+//   - A session ends once it has received more than Config.SessionBytes
+//     (ErrSessionBudget) or run past Config.SessionTimeout, both logged,
+//     with no strike. What arrived is stored frame by frame and stays
+//     stored, so an honest difference larger than either converges over
+//     several sessions.
 //
 // Each side reconciles over the records the peer can store: with a peer
 // that announced format level 0 in its hello (the previous release), the
@@ -55,7 +78,22 @@ const (
 	maxFrame       = 2 << 20
 	maxWantIDs     = 1 << 20
 	recordsPerMsg  = 256
+	// maxStrayWants: IDs a peer may ask for that this side did not offer
+	// in the session, or asked for twice (or that this side pushes
+	// anyway), before the session ends. An honest peer of this or an
+	// earlier build sends none (it asks only for what it learned of this
+	// side's set, once); a later build might ask for a few more.
+	maxStrayWants = 4096
 )
+
+// ErrSessionBudget ends a reconciliation session that received more than
+// Config.SessionBytes. What arrived before is stored; the next session
+// goes on from there.
+var ErrSessionBudget = errors.New("session byte budget spent")
+
+// errStrayWants ends a session whose peer asked for more than
+// maxStrayWants IDs it was not offered.
+var errStrayWants = errors.New("too many stray wants")
 
 func writeFrame(w *bufio.Writer, typ byte, body []byte) error {
 	n := len(body)
@@ -103,33 +141,161 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 // of revoked members that no revocation accepts, and those the peer
 // cannot store.
 func (e *Engine) snapshot(level int) (*recon.Set, func(incident.ID) bool, error) {
-	skip, err := e.store.Unconfirmed()
+	o, err := e.offerFor(level)
 	if err != nil {
 		return nil, nil, err
+	}
+	return o.set, o.has, nil
+}
+
+// offerFor takes the snapshot of one session (see snapshot).
+func (e *Engine) offerFor(level int) (*offer, error) {
+	skip, err := e.store.Unconfirmed()
+	if err != nil {
+		return nil, err
 	}
 	if !e.cfg.ignoreLevels {
 		unreadable, err := e.store.Unreadable(level)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		for id := range unreadable {
 			skip[id] = true
 		}
 	}
 	var items []recon.Item
-	in := map[incident.ID]struct{}{}
 	err = e.store.ForEachKey(func(created int64, id incident.ID) error {
 		if !skip[id] {
 			items = append(items, recon.Item{Time: uint64(created) ^ (1 << 63), ID: id})
-			in[id] = struct{}{}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	has := func(id incident.ID) bool { _, ok := in[id]; return ok }
-	return recon.NewSet(items), has, nil
+	return newOffer(recon.NewSet(items)), nil
+}
+
+// offer is what this side offers a peer in one session: the snapshot's
+// set, an index of it by ID, and which of its items the transfer is to
+// push, was asked for, or has sent. Its memory is proportional to the
+// snapshot (4 bytes and 3 bits an item beside the set), never to what
+// the peer sends: a want is honoured only for an item of the set, and
+// each item is sent at most once a session, pushed or wanted.
+type offer struct {
+	set  *recon.Set
+	byID []int32 // positions in the set, in ID order
+
+	push bitset // this side's Have: written before the transfer starts, then read only
+
+	mu     sync.Mutex
+	wanted bitset // asked for by the peer (the reader writes, the writer reads)
+	sent   bitset // sent or passed over: never looked at again this session (the writer writes)
+	stray  int    // wants ignored: IDs not offered, asked for twice, or pushed anyway
+}
+
+func newOffer(set *recon.Set) *offer {
+	n := set.Len()
+	o := &offer{set: set, byID: make([]int32, n),
+		push: newBitset(n), wanted: newBitset(n), sent: newBitset(n)}
+	for i := range o.byID {
+		o.byID[i] = int32(i)
+	}
+	slices.SortFunc(o.byID, func(a, b int32) int {
+		x, y := set.At(int(a)), set.At(int(b))
+		return bytes.Compare(x.ID[:], y.ID[:])
+	})
+	return o
+}
+
+// find returns the position of id in the set.
+func (o *offer) find(id incident.ID) (int, bool) {
+	k := sort.Search(len(o.byID), func(k int) bool {
+		x := o.set.At(int(o.byID[k]))
+		return bytes.Compare(x.ID[:], id[:]) >= 0
+	})
+	if k < len(o.byID) && o.set.At(int(o.byID[k])).ID == id {
+		return int(o.byID[k]), true
+	}
+	return 0, false
+}
+
+// has reports whether id is in the snapshot.
+func (o *offer) has(id incident.ID) bool {
+	_, ok := o.find(id)
+	return ok
+}
+
+// pushAll marks the IDs this side pushes (its Have, all in the set).
+func (o *offer) pushAll(ids [][32]byte) {
+	for _, id := range ids {
+		if i, ok := o.find(id); ok {
+			o.push.set(i)
+		}
+	}
+}
+
+// want takes a 'W' frame's body (whole IDs): each ID in the set, not
+// asked for before, not pushed and not sent, is marked wanted; every
+// other is ignored and counted as stray. It returns the session's strays
+// so far.
+func (o *offer) want(body []byte) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for ; len(body) >= 32; body = body[32:] {
+		i, ok := o.find(incident.ID(body[:32]))
+		if !ok || o.wanted.has(i) || o.push.has(i) || o.sent.has(i) {
+			o.stray++
+			continue
+		}
+		o.wanted.set(i)
+	}
+	return o.stray
+}
+
+// wants returns a copy of what the peer asked for.
+func (o *offer) wants() bitset {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.wanted)
+}
+
+// take marks item i sent; false if it was already.
+func (o *offer) take(i int) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.sent.has(i) {
+		return false
+	}
+	o.sent.set(i)
+	return true
+}
+
+func (o *offer) isSent(i int) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.sent.has(i)
+}
+
+// bitset is a set of positions in a snapshot.
+type bitset []uint64
+
+func newBitset(n int) bitset    { return make(bitset, (n+63)/64) }
+func (b bitset) set(i int)      { b[i/64] |= 1 << (i % 64) }
+func (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
+
+// next returns the first position at or after i in b, or -1.
+func (b bitset) next(i int) int {
+	for k := i / 64; k < len(b); k++ {
+		w := b[k]
+		if k == i/64 {
+			w &= ^uint64(0) << (i % 64)
+		}
+		if w != 0 {
+			return 64*k + bits.TrailingZeros64(w)
+		}
+	}
+	return -1
 }
 
 // SyncPeer reconciles with p and returns what moved. If a reconciliation
@@ -256,11 +422,21 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	}
 	// Known since p was admitted (hello); handlers run after admission.
 	level := e.peerLevel(p)
-	set, inSnapshot, err := e.snapshot(level)
+	o, err := e.offerFor(level)
 	if err != nil {
 		_ = s.Reset()
 		return res, err
 	}
+	set := o.set
+	// A session that ends at its budget or its deadline says so where
+	// the node's operator sees it: the peer is not at fault (an honest
+	// large difference takes several sessions), but a sync that never
+	// finishes should be explained.
+	defer func() {
+		if err != nil {
+			e.noteStopped(ctx, p, err)
+		}
+	}()
 	// Bytes each way, both phases; read once the transfer's reader has
 	// stopped (transfer waits for it), whichever way the session ends.
 	var in, out atomic.Int64
@@ -268,7 +444,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 		res.BytesReceived, res.BytesSent = int(in.Load()), int(out.Load())
 		res.Bytes = res.BytesReceived + res.BytesSent
 	}()
-	r := bufio.NewReaderSize(countingReader{s, &in}, 64<<10)
+	r := bufio.NewReaderSize(countingReader{s, &in, e.cfg.SessionBytes}, 64<<10)
 	w := bufio.NewWriterSize(countingWriter{s, &out}, 64<<10)
 
 	// Phase 1.
@@ -331,7 +507,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	res.ReconBytes = sess.BytesSent() + sess.BytesReceived()
 
 	// Phase 2.
-	if err := e.transfer(ctx, p, level, s, r, w, sess.Have(), sess.Need(), &res); err != nil {
+	if err := e.transfer(ctx, p, level, s, r, w, o, sess.Have(), sess.Need(), &res); err != nil {
 		_ = s.Reset()
 		return res, err
 	}
@@ -345,7 +521,7 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	// The peer now holds everything that was in this side's snapshot (what
 	// it lacked was pushed or served); records stored since are not
 	// claimed.
-	if err := e.store.MarkHeldIn(p.String(), now.UnixMilli(), inSnapshot); err != nil {
+	if err := e.store.MarkHeldIn(p.String(), now.UnixMilli(), o.has); err != nil {
 		e.log.Debug("delivery status not updated", "err", err)
 	}
 	// What arrived may be news for other peers too: reconcile with them
@@ -364,13 +540,37 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	return res, nil
 }
 
-// countingReader and countingWriter count a session's bytes on its stream.
+// noteStopped logs a session that ended at its byte budget, its deadline
+// or on the peer's stray wants (Info: the operator's question "why does
+// this sync not finish?" has its answer there); other failures are the
+// callers' to log.
+func (e *Engine) noteStopped(ctx context.Context, p peer.ID, err error) {
+	switch {
+	case errors.Is(err, ErrSessionBudget):
+		e.log.Info("reconciliation stopped at the session's byte budget; what arrived is kept and the next session goes on",
+			"peer", p, "err", err)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		e.log.Info("reconciliation stopped at the session's time limit; what arrived is kept and the next session goes on",
+			"peer", p, "limit", e.cfg.SessionTimeout)
+	case errors.Is(err, errStrayWants):
+		e.log.Info("reconciliation stopped: the peer asked for records this side did not offer", "peer", p, "err", err)
+	}
+}
+
+// countingReader and countingWriter count a session's bytes on its
+// stream. The reader also enforces the session's byte budget: once more
+// than limit bytes have arrived (limit > 0), every read fails with
+// ErrSessionBudget.
 type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
+	r     io.Reader
+	n     *atomic.Int64
+	limit int64
 }
 
 func (c countingReader) Read(p []byte) (int, error) {
+	if got := c.n.Load(); c.limit > 0 && got > c.limit {
+		return 0, fmt.Errorf("%w: received %d bytes, limit %d", ErrSessionBudget, got, c.limit)
+	}
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
@@ -387,13 +587,18 @@ func (c countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.Stream, r *bufio.Reader, w *bufio.Writer, have, need [][32]byte, res *SyncResult) error {
+func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.Stream, r *bufio.Reader, w *bufio.Writer, o *offer, have, need [][32]byte, res *SyncResult) error {
 	if len(need) > maxWantIDs {
 		need = need[:maxWantIDs]
 	}
+	o.pushAll(have)
+	// The reader's failure ends the writer too (its cause is what the
+	// transfer returns, and it resets the stream): a peer past its budget
+	// or off the protocol gets nothing more.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	var (
-		mu                 sync.Mutex // guards wants, received, rejected
-		wants              []incident.ID
+		mu                 sync.Mutex // guards received, rejected
 		received, rejected int
 		wantsDone          = make(chan struct{})
 		readerDone         = make(chan error, 1) // the reader's last word, sent once
@@ -401,7 +606,7 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 	closeWants := sync.OnceFunc(func() { close(wantsDone) })
 	// Reader: the peer's wants, records and end.
 	go func() {
-		readerDone <- func() error {
+		err := func() error {
 			defer closeWants()
 			gotE := false
 			for {
@@ -418,13 +623,9 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 					if len(body)%32 != 0 || gotE {
 						return errors.New("malformed want frame")
 					}
-					mu.Lock()
-					for i := 0; i+32 <= len(body) && len(wants) < maxWantIDs; i += 32 {
-						var id incident.ID
-						copy(id[:], body[i:i+32])
-						wants = append(wants, id)
+					if n := o.want(body); n > maxStrayWants {
+						return fmt.Errorf("%w: %d IDs not offered or asked for twice, limit %d", errStrayWants, n, maxStrayWants)
 					}
-					mu.Unlock()
 				case 'E':
 					gotE = true
 					closeWants()
@@ -480,6 +681,14 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 				}
 			}
 		}()
+		if err != nil {
+			// At once, rather than when the writer next looks: a peer
+			// that reads nothing would otherwise hold the writer (and
+			// one of its session slots) until the deadline.
+			cancel(err)
+			_ = s.Reset()
+		}
+		readerDone <- err
 	}()
 	// However transfer ends, the reader has stopped before it returns: a
 	// failed write resets the stream, which ends the reader's read.
@@ -494,6 +703,14 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 		res.Rejected += rejected
 		mu.Unlock()
 	}()
+	// A write that fails because the session ended for another reason
+	// (the reader's error, the deadline) reports that reason.
+	why := func(err error) error {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return err
+	}
 
 	// Writer: wants, end of wants, pushes, then what the peer wants. What
 	// arrived since the snapshot (by gossip, or another session) is not
@@ -506,43 +723,38 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 			body = append(body, id[:]...)
 		}
 		if err := writeFrame(w, 'W', body); err != nil {
-			return err
+			return why(err)
 		}
 	}
 	if err := writeFrame(w, 'E', nil); err != nil {
-		return err
+		return why(err)
 	}
-	pushIDs := make([]incident.ID, len(have))
-	for i, h := range have {
-		pushIDs[i] = h
-	}
-	sent, err := e.sendRecords(w, pushIDs, level)
+	sent, err := e.sendRecords(ctx, w, o, o.push, level)
 	res.Sent += sent
 	if err != nil {
-		return err
+		return why(err)
 	}
 	select {
 	case <-wantsDone:
 	case <-ctx.Done():
-		return ctx.Err()
 	}
-	mu.Lock()
-	asked := append([]incident.ID(nil), wants...)
-	mu.Unlock()
-	sent, err = e.sendRecords(w, asked, level)
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	sent, err = e.sendRecords(ctx, w, o, o.wants(), level)
 	res.Sent += sent
 	if err != nil {
-		return err
+		return why(err)
 	}
 	if err := writeFrame(w, 'D', nil); err != nil {
-		return err
+		return why(err)
 	}
 	select {
 	case readerErr = <-readerDone:
 		readerEnded = true
 		return readerErr
 	case <-ctx.Done():
-		return ctx.Err()
+		return context.Cause(ctx)
 	}
 }
 
@@ -565,45 +777,61 @@ func (e *Engine) holds(id incident.ID) bool {
 	return err == nil && has
 }
 
-// sendRecords sends the records with these IDs that a peer at format
-// level can store, mission records first and then by claimed time, in
-// frames of up to recordsPerMsg records.
-func (e *Engine) sendRecords(w *bufio.Writer, ids []incident.ID, level int) (int, error) {
-	var recs []*incident.Signed
-	for _, id := range ids {
-		r, err := e.store.Get(id)
-		if err != nil {
-			return 0, err
+// sendRecords sends the records of the offer's items in sel that were
+// not sent yet this session and that a peer at format level can store,
+// mission records first and then by claimed time (the set's order), in
+// frames of up to recordsPerMsg records. It holds one frame of records at
+// a time: a first pass over sel sends the mission records, a second the
+// others, each reading the records it sends from the store (the first
+// reads every record once to learn its kind, which costs a store read
+// more per record but never holds more than a frame).
+func (e *Engine) sendRecords(ctx context.Context, w *bufio.Writer, o *offer, sel bitset, level int) (int, error) {
+	sent, n := 0, 0
+	var body []byte
+	flush := func() error {
+		if n == 0 {
+			return nil
 		}
-		if r != nil && e.readableAt(r, level) {
-			recs = append(recs, r)
-		}
-	}
-	sort.Slice(recs, func(i, j int) bool {
-		if a, b := recs[i].Kind.MissionKind(), recs[j].Kind.MissionKind(); a != b {
-			return a
-		}
-		return incident.Before(recs[i], recs[j])
-	})
-	sent := 0
-	for i := 0; i < len(recs); {
-		var body []byte
-		n := 0
-		// Small frames: the receiver stores a frame only once it has all
-		// of it, so on a slow link that drops, a small frame is progress
-		// kept (16 KiB is 4 s at 32 kbit/s).
-		for i < len(recs) && n < recordsPerMsg && (n == 0 || len(body)+len(recs[i].Raw)+10 <= maxRecordFrame) {
-			body = binary.AppendUvarint(body, uint64(len(recs[i].Raw)))
-			body = append(body, recs[i].Raw...)
-			i++
-			n++
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		if err := writeFrame(w, 'R', body); err != nil {
-			return sent, err
+			return err
 		}
 		sent += n
+		body, n = body[:0], 0
+		return nil
 	}
-	return sent, nil
+	for _, missionPass := range []bool{true, false} {
+		for i := sel.next(0); i >= 0; i = sel.next(i + 1) {
+			if o.isSent(i) {
+				continue
+			}
+			r, err := e.store.Get(o.set.At(i).ID)
+			if err != nil {
+				return sent, err
+			}
+			if r != nil && e.readableAt(r, level) {
+				if missionPass && !r.Kind.MissionKind() {
+					continue
+				}
+				// Small frames: the receiver stores a frame only once it
+				// has all of it, so on a slow link that drops, a small
+				// frame is progress kept (16 KiB is 4 s at 32 kbit/s).
+				if n == recordsPerMsg || (n > 0 && len(body)+len(r.Raw)+10 > maxRecordFrame) {
+					if err := flush(); err != nil {
+						return sent, err
+					}
+				}
+				body = binary.AppendUvarint(body, uint64(len(r.Raw)))
+				body = append(body, r.Raw...)
+				n++
+			}
+			// Sent, or never to be (gone, or not for this peer).
+			o.take(i)
+		}
+	}
+	return sent, flush()
 }
 
 func splitRecords(b []byte) ([][]byte, error) {

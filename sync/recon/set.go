@@ -166,6 +166,11 @@ func NewSet(items []Item) *Set {
 	return &Set{items: its, pre: pre}
 }
 
+// At returns the i-th item in the set's order (by Time, then ID bytes),
+// for 0 <= i < Len(): the protocol layer walks the set it offered, in that
+// order, to send records without a second copy of it.
+func (s *Set) At(i int) Item { return s.items[i] }
+
 // Len returns the number of distinct items. A nil Set is empty.
 func (s *Set) Len() int {
 	if s == nil {
