@@ -640,7 +640,10 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 					}
 					keep := raws[:0]
 					for _, raw := range raws {
-						if !refusedBy(ms, raw) && !e.holds(incident.IDOf(raw)) {
+						// A record refused for quota or already waiting in
+						// the quarantine, pushed again, costs no second
+						// signature check.
+						if id := incident.IDOf(raw); !refusedBy(ms, raw) && !e.holds(id) && !e.declined(id) {
 							keep = append(keep, raw)
 						}
 					}
