@@ -244,6 +244,15 @@ func (s *Store) finish(b *batch) error {
 		s.drop(b)
 		return fmt.Errorf("commit: %w", err)
 	}
+	// The dependency hints only grow between reloads (a record leaving
+	// the quarantine leaves its hint): a flood of unknown authors, each
+	// a hint, must not grow them without end. Everything is committed
+	// now, so a reload misses nothing.
+	if len(s.waiting) > 2*int(s.qtotal.Records)+4096 {
+		if err := s.loadWaiting(); err != nil {
+			s.log.Warn("reload quarantine dependencies", "err", err)
+		}
+	}
 	return nil
 }
 

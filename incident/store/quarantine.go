@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/fxamacker/cbor/v2"
@@ -83,7 +85,7 @@ func (s *Store) quarantine(b *batch, rec *incident.Signed, dep []byte, source st
 			u.Records, u.Bytes, o.QuarantineAuthorRecords, o.QuarantineAuthorBytes), nil
 	}
 	now := o.Now().UnixMilli()
-	if room, err := s.evict(b, now, 1, size, maxEvictions); err != nil {
+	if room, err := s.makeRoom(b, now, size); err != nil {
 		return nil, err
 	} else if !room {
 		return fmt.Errorf("%w: %d records, %d bytes wait (limits %d and %d)", ErrQuarantineFull,
@@ -108,9 +110,29 @@ func (s *Store) quarantine(b *batch, rec *incident.Signed, dep []byte, source st
 			return nil, err
 		}
 	}
+	if s.qtotal.Records == 0 || now < s.qoldest {
+		s.qoldest = now
+	}
+	if wk := waitKey(now, rec.ID); s.qhead != nil && bytes.Compare(wk, s.qhead) < 0 {
+		s.qhead = wk // the device's clock went back
+	}
 	s.qtotal.Records++
 	s.qtotal.Bytes += size
 	return nil, nil
+}
+
+// makeRoom evicts what must go for one more record of size bytes to
+// wait, and says whether it fits. Below the caps, with nothing waiting
+// past QuarantineMaxAge, it reads nothing: every record the quarantine
+// takes during a flood would otherwise open an iterator.
+func (s *Store) makeRoom(b *batch, now int64, size uint64) (bool, error) {
+	o := s.opts
+	fits := s.qtotal.Records+1 <= uint64(o.QuarantineRecords) && s.qtotal.Bytes+size <= uint64(o.QuarantineBytes)
+	fresh := s.qoldest != 0 && s.qoldest >= now-o.QuarantineMaxAge.Milliseconds()
+	if s.qtotal.Records == 0 || fits && fresh {
+		return fits, nil
+	}
+	return s.evict(b, now, 1, size, maxEvictions)
 }
 
 // authorWaiting reads what author has waiting, in b.
@@ -138,6 +160,13 @@ const maxEvictions = 256
 func (s *Store) evict(b *batch, now int64, records, bytes uint64, limit int) (room bool, err error) {
 	cutoff := now - s.opts.QuarantineMaxAge.Milliseconds()
 	maxRecords, maxBytes := uint64(s.opts.QuarantineRecords), uint64(s.opts.QuarantineBytes)
+	// Past the record cap, a sixteenth more goes at once, so that a
+	// flood at the cap walks the W/ entries once every so many records,
+	// not for each.
+	want := records
+	if records > 0 && s.qtotal.Records+records > maxRecords {
+		want += maxRecords / 16
+	}
 	total := s.qtotal
 	type victim struct {
 		wkey []byte
@@ -151,13 +180,21 @@ func (s *Store) evict(b *batch, now int64, records, bytes uint64, limit int) (ro
 	o.PrefetchValues = false
 	o.Prefix = prefix
 	it := b.NewIterator(o)
-	for it.Seek(prefix); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+	// From qhead: the entries evicted before lie below it, deleted, and
+	// Badger would step over each of their tombstones again.
+	start := prefix
+	if s.qhead != nil {
+		start = s.qhead
+	}
+	head, oldest := []byte(nil), int64(0)
+	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 		k := it.Item().Key()
 		if len(k) != 2+8+32 {
 			continue
 		}
-		over := total.Records+records > maxRecords || total.Bytes+bytes > maxBytes
-		if !over && unbe64(k[2:10]) >= cutoff {
+		over := total.Records+want > maxRecords || total.Bytes+bytes > maxBytes
+		if !over && unbe64(k[2:10]) >= cutoff || len(out) >= limit {
+			head, oldest = it.Item().KeyCopy(nil), int64(unbe64(k[2:10]))
 			break
 		}
 		v, err := it.Item().ValueCopy(nil)
@@ -175,6 +212,20 @@ func (s *Store) evict(b *batch, now int64, records, bytes uint64, limit int) (ro
 		total.Bytes -= min(total.Bytes, w.Size)
 	}
 	it.Close()
+	switch {
+	case head != nil:
+		// Stopped at a record that stays: it is the oldest, unless it
+		// stopped at the limit.
+		s.qhead = head
+		if len(out) < limit {
+			s.qoldest = oldest
+		} else {
+			s.qoldest = 0
+		}
+	case len(out) > 0:
+		s.qhead = append(slices.Clone(out[len(out)-1].wkey), 0)
+		s.qoldest = 0
+	}
 	for _, v := range out {
 		var id incident.ID
 		copy(id[:], v.wkey[10:])
@@ -289,6 +340,7 @@ func (s *Store) loadWaiting() error {
 	if err == nil {
 		s.waiting = w
 		s.qtotal = total
+		s.qhead, s.qoldest = nil, 0
 	}
 	return err
 }

@@ -127,6 +127,12 @@ type Store struct {
 	quotas map[incident.Author]quota
 	// qtotal is what the quarantine holds (quarantine.go).
 	qtotal qusage
+	// qhead and qoldest spare the quarantine a walk of its W/ entries
+	// for every record it takes (quarantine.go, evict): no entry lies
+	// below qhead (nil: none known), and the oldest waiting record
+	// arrived at qoldest (0: not known).
+	qhead   []byte
+	qoldest int64
 	// declined remembers records refused for quota (quota.go).
 	declined declinedSet
 	// epochs caches the member secrets (m/epochs) once read: every hello
