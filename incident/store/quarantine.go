@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/fxamacker/cbor/v2"
@@ -28,6 +29,12 @@ import (
 //     so each under its own bound) stops there. What is dropped is no
 //     loss: reconciliation offers it again, and a bundle can be imported
 //     again.
+//   - per sender: what one member's devices handed over (a sync or
+//     gossip: SenderSource, by the member's author key, which a member
+//     cannot mint more of) may have waiting; past it, records are refused
+//     before anything is read or written. A member flooding with records
+//     of unknown authors costs the victim that many writes, and the
+//     flood's rest costs a signature check each.
 //   - by age: a record waiting longer than QuarantineMaxAge by this
 //     device's clock is dropped, when the store opens and whenever the
 //     quarantine takes a record.
@@ -53,6 +60,9 @@ type qwait struct {
 	Dep    []byte `cbor:"1,keyasint"`
 	Author []byte `cbor:"2,keyasint"`
 	Size   uint64 `cbor:"3,keyasint"`
+	// Source is who handed it over (AddMany's source), for the bound per
+	// sender; empty in entries written before that bound.
+	Source string `cbor:"4,keyasint,omitempty"`
 }
 
 func waitKey(at int64, id incident.ID) []byte { return key(tQWaiting, be64(at), id[:]) }
@@ -84,6 +94,12 @@ func (s *Store) quarantine(b *batch, rec *incident.Signed, dep []byte, source st
 		return fmt.Errorf("%w %s (%d records, %d bytes; limits %d and %d)", ErrQuarantineFull, author.Short(),
 			u.Records, u.Bytes, o.QuarantineAuthorRecords, o.QuarantineAuthorBytes), nil
 	}
+	// Refused before anything is read or written: a sender past its
+	// bound costs no eviction and no write.
+	if n := s.qsources[source]; bySender(source) && n+1 > uint64(o.QuarantineSourceRecords) {
+		return fmt.Errorf("%w: the member who handed it over (%s) has %d records waiting already (limit %d)", ErrQuarantineFull,
+			strings.TrimPrefix(source, senderPrefix), n, o.QuarantineSourceRecords), nil
+	}
 	now := o.Now().UnixMilli()
 	if room, err := s.makeRoom(b, now, size); err != nil {
 		return nil, err
@@ -98,7 +114,7 @@ func (s *Store) quarantine(b *batch, rec *incident.Signed, dep []byte, source st
 	u.Bytes += size
 	ub, _ := cbor.Marshal(u)
 	eb, _ := cbor.Marshal(qentry{Source: source, Dep: dep, Raw: rec.Raw, At: now, Author: author[:]})
-	wb, _ := cbor.Marshal(qwait{Dep: dep, Author: author[:], Size: size})
+	wb, _ := cbor.Marshal(qwait{Dep: dep, Author: author[:], Size: size, Source: source})
 	s.waiting[string(dep)] = true
 	for _, kv := range [][2][]byte{
 		{key(tQuarantine, dep, []byte{'/'}, rec.ID[:]), eb},
@@ -118,8 +134,22 @@ func (s *Store) quarantine(b *batch, rec *incident.Signed, dep []byte, source st
 	}
 	s.qtotal.Records++
 	s.qtotal.Bytes += size
+	if bySender(source) {
+		s.qsources[source]++
+	}
 	return nil, nil
 }
+
+// senderPrefix marks the sources the quarantine bounds per sender.
+const senderPrefix = "member:"
+
+// SenderSource is the AddMany source for records a member's device
+// handed over (a sync, gossip): the quarantine bounds what each such
+// sender may have waiting. The member is named by author key, which a
+// member cannot mint more of, not by the transport key of its device.
+func SenderSource(a incident.Author) string { return senderPrefix + a.String() }
+
+func bySender(source string) bool { return strings.HasPrefix(source, senderPrefix) }
 
 // makeRoom evicts what must go for one more record of size bytes to
 // wait, and says whether it fits. Below the caps, with nothing waiting
@@ -229,7 +259,7 @@ func (s *Store) evict(b *batch, now int64, records, bytes uint64, limit int) (ro
 	for _, v := range out {
 		var id incident.ID
 		copy(id[:], v.wkey[10:])
-		if err := s.unpark(b, id, v.w.Dep, v.w.Author, v.w.Size, v.wkey); err != nil {
+		if err := s.unpark(b, id, v.w.Dep, v.w.Author, v.w.Size, v.wkey, v.w.Source); err != nil {
 			return false, err
 		}
 	}
@@ -241,7 +271,7 @@ func (s *Store) evict(b *batch, now int64, records, bytes uint64, limit int) (ro
 
 // unpark takes a waiting record out of the quarantine, in b: its entries,
 // its author's usage and the totals.
-func (s *Store) unpark(b *batch, id incident.ID, dep, author []byte, size uint64, wkey []byte) error {
+func (s *Store) unpark(b *batch, id incident.ID, dep, author []byte, size uint64, wkey []byte, source string) error {
 	u, err := s.authorWaiting(b, author)
 	if err != nil {
 		return err
@@ -264,6 +294,11 @@ func (s *Store) unpark(b *batch, id incident.ID, dep, author []byte, size uint64
 	}
 	s.qtotal.Records = max(s.qtotal.Records, 1) - 1
 	s.qtotal.Bytes -= min(s.qtotal.Bytes, size)
+	if n := s.qsources[source]; n > 1 {
+		s.qsources[source] = n - 1
+	} else {
+		delete(s.qsources, source)
+	}
 	return nil
 }
 
@@ -312,13 +347,14 @@ func (s *Store) unquarantine(b *batch, u *unit) error {
 	} else if err != nil {
 		return err
 	}
-	return s.unpark(b, id, dep, u.qAuthor, uint64(len(u.raw)), waitKey(u.qAt, id))
+	return s.unpark(b, id, dep, u.qAuthor, uint64(len(u.raw)), waitKey(u.qAt, id), u.source)
 }
 
 // loadWaiting reads which dependencies quarantined records wait for, and
 // sums what waits.
 func (s *Store) loadWaiting() error {
 	w := map[string]bool{}
+	sources := map[string]uint64{}
 	var total qusage
 	err := s.db.View(func(txn *badger.Txn) error {
 		err := scanPrefix(txn, key(tQuarantine), false, func(k []byte) error {
@@ -334,12 +370,16 @@ func (s *Store) loadWaiting() error {
 		return forWaiting(txn, func(_ []byte, q qwait) error {
 			total.Records++
 			total.Bytes += q.Size
+			if bySender(q.Source) {
+				sources[q.Source]++
+			}
 			return nil
 		})
 	})
 	if err == nil {
 		s.waiting = w
 		s.qtotal = total
+		s.qsources = sources
 		s.qhead, s.qoldest = nil, 0
 	}
 	return err

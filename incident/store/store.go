@@ -65,6 +65,10 @@ type Options struct {
 	// Default 2,000 records and 4 MiB.
 	QuarantineAuthorRecords int
 	QuarantineAuthorBytes   int64
+	// QuarantineSourceRecords bounds the records one member's devices
+	// (AddMany's source, SenderSource) may have waiting; past it they are
+	// refused before anything is written. Default 1,000.
+	QuarantineSourceRecords int
 	// QuarantineMaxAge: records waiting longer, by Now, are dropped (when
 	// the store opens, and whenever the quarantine takes a record).
 	// Default 7 days.
@@ -133,6 +137,8 @@ type Store struct {
 	// arrived at qoldest (0: not known).
 	qhead   []byte
 	qoldest int64
+	// qsources counts the waiting records by who handed them over.
+	qsources map[string]uint64
 	// declined remembers records refused for quota (quota.go).
 	declined declinedSet
 	// epochs caches the member secrets (m/epochs) once read: every hello
@@ -158,6 +164,9 @@ func (o *Options) fill() {
 	}
 	if o.QuarantineAuthorBytes == 0 {
 		o.QuarantineAuthorBytes = 4 << 20
+	}
+	if o.QuarantineSourceRecords == 0 {
+		o.QuarantineSourceRecords = 1_000
 	}
 	if o.QuarantineMaxAge == 0 {
 		o.QuarantineMaxAge = 7 * 24 * time.Hour
@@ -348,7 +357,7 @@ func open(home string, key []byte, unlock func() error, opts Options) (*Store, e
 		}
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	s := &Store{home: home, db: db, unlock: unlock, opts: opts, log: opts.Logger, waiting: map[string]bool{}, quotas: map[incident.Author]quota{}}
+	s := &Store{home: home, db: db, unlock: unlock, opts: opts, log: opts.Logger, waiting: map[string]bool{}, quotas: map[incident.Author]quota{}, qsources: map[string]uint64{}}
 	// Badger refuses a transaction past 15 % of a memtable in bytes, or
 	// that many bytes' worth of skiplist nodes in entries.
 	s.txnBytes = db.Opts().MemTableSize * 15 / 100

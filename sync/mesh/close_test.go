@@ -24,7 +24,7 @@ type slowSyncStore struct {
 }
 
 func (s *slowSyncStore) AddMany(raws [][]byte, source string, progress func(int)) ([]store.Result, error) {
-	if !s.armed.Load() || !strings.HasPrefix(source, "sync:") {
+	if !s.armed.Load() || !strings.HasPrefix(source, "member:") {
 		return s.Store.AddMany(raws, source, progress)
 	}
 	s.inflight.Add(1)

@@ -536,6 +536,19 @@ type strikeCount struct {
 // is logged and not counted. The node still bans peer IDs for hello
 // failures (a wrong mission proof, a refused credential), where no
 // author is known or the author cannot be trusted.
+// senderOf is the store source for records p handed over (via: "sync"
+// or "gossip"): its member's author key, so that what the quarantine
+// keeps per sender follows the member, not the transport key it chose.
+func (e *Engine) senderOf(p peer.ID, via string) string {
+	e.mu.Lock()
+	pi := e.peers[p]
+	e.mu.Unlock()
+	if pi == nil {
+		return via + ":" + p.String()
+	}
+	return store.SenderSource(pi.Author)
+}
+
 func (e *Engine) strike(p peer.ID, why error) {
 	e.mu.Lock()
 	pi := e.peers[p]
@@ -784,7 +797,7 @@ func (e *Engine) validate(_ context.Context, from peer.ID, m *pubsub.Message, le
 	if e.refused(m.Data) {
 		return pubsub.ValidationIgnore
 	}
-	r := e.adds.add(e.store, m.Data, "gossip:"+from.String())
+	r := e.adds.add(e.store, m.Data, e.senderOf(from, "gossip"))
 	switch r.Outcome {
 	case store.Accepted:
 		if mayRevoke(m.Data, r) {

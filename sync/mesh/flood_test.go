@@ -258,3 +258,57 @@ func TestFloodOfUnknownAuthorsStaysWithinQuarantineCap(t *testing.T) {
 	grew := int64(heap()) - int64(heap0)
 	t.Logf("heap in use grew by %.1f MiB over the flood (victim and %d attacking engines in one process)", float64(grew)/(1<<20), waves)
 }
+
+// What one member hands over to wait in the quarantine is bounded by
+// its author key, whatever transport keys its devices use: past the
+// bound, its records of unknown authors are refused before anything is
+// written, while another member's still wait.
+func TestQuarantinePerSendingMember(t *testing.T) {
+	m := newMission(t, 3)
+	const perSender, waves, perWave = 40, 3, 30
+	home := m.stores[0].Home()
+	m.stores[0].Close()
+	st, err := store.Open(home, []byte("pw"), store.Options{KDF: &cheapKDF, QuarantineSourceRecords: perSender})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m.stores[0] = st
+	ms := mustMission(t, st)
+	victim := m.start(0, noReceipts, slowPeriodic)
+	results, stop := victim.Subscribe(64)
+	defer stop()
+	unknown := func(tag, w byte, n int) []*incident.Signed {
+		var out []*incident.Signed
+		for i := range n {
+			signer, err := incident.NewSigner(append(make([]byte, 29), tag, w, byte(i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, signedReports(t, signer, ms.ID, 1, 1)...)
+		}
+		return out
+	}
+	// Member 1 floods in waves, each from a fresh transport key.
+	for w := range waves {
+		attacker := m.startWith(newFloodStore(m.stores[1], unknown(8, byte(w), perWave)), noReceipts, slowPeriodic)
+		connect(t, attacker, victim)
+		waitSession(t, results, attacker.Node().ID(), fmt.Sprintf("wave %d", w))
+		attacker.Close()
+	}
+	n, err := st.QuarantineCount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != perSender {
+		t.Fatalf("member 1 handed over %d records of unknown authors from %d transport keys; %d wait, want its bound of %d",
+			waves*perWave, waves, n, perSender)
+	}
+	// Member 2's records still wait.
+	other := m.startWith(newFloodStore(m.stores[2], unknown(9, 0, 10)), noReceipts, slowPeriodic)
+	connect(t, other, victim)
+	waitSession(t, results, other.Node().ID(), "member 2")
+	if n, _ := st.QuarantineCount(); n != perSender+10 {
+		t.Fatalf("after member 2's 10: %d wait, want %d", n, perSender+10)
+	}
+}

@@ -591,6 +591,7 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 	if len(need) > maxWantIDs {
 		need = need[:maxWantIDs]
 	}
+	source := e.senderOf(p, "sync")
 	o.pushAll(have)
 	// The reader's failure ends the writer too (its cause is what the
 	// transfer returns, and it resets the stream): a peer past its budget
@@ -650,7 +651,7 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 					if len(keep) == 0 {
 						continue
 					}
-					results, err := e.store.AddMany(keep, "sync:"+p.String(), nil)
+					results, err := e.store.AddMany(keep, source, nil)
 					if err != nil {
 						return err
 					}
