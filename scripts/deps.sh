@@ -29,8 +29,9 @@ gui_pkgs=(gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev
 netns_pkgs=(iproute2 iputils-ping nftables tcpdump)
 # The tools analysts open exports with, for the tests that read our files
 # back with them: GDAL (GIS), Gnumeric's ssconvert (spreadsheet), poppler
-# (PDF rendering).
-tools_pkgs=(gdal-bin gnumeric poppler-utils)
+# (PDF rendering); and zip and Python, with which the tests re-zip an
+# evidence package as a person unpacking and packing it again would.
+tools_pkgs=(gdal-bin gnumeric poppler-utils zip python3)
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 
@@ -44,7 +45,7 @@ usage() {
 # package (a non-Debian machine, or a tool installed by hand).
 probe_of() {
   case "$1" in
-    gcc | pkg-config | strace | git | xauth | xdotool | tcpdump) echo "cmd:$1" ;;
+    gcc | pkg-config | strace | git | xauth | xdotool | tcpdump | zip | python3) echo "cmd:$1" ;;
     xvfb) echo "cmd:Xvfb" ;;
     x11-apps) echo "cmd:xwd" ;;
     imagemagick) echo "cmd:import" ;;
