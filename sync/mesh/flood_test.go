@@ -210,14 +210,7 @@ func TestFloodOfUnknownAuthorsStaysWithinQuarantineCap(t *testing.T) {
 	m := newMission(t, 2)
 	const limit, waves, perWave = 100, 4, 150
 	// The victim runs with a small quarantine cap.
-	home := m.stores[0].Home()
-	m.stores[0].Close()
-	st, err := store.Open(home, []byte("pw"), store.Options{KDF: &cheapKDF, QuarantineRecords: limit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	m.stores[0] = st
+	st := reopenWith(t, m, 0, store.Options{QuarantineRecords: limit})
 	ms := mustMission(t, st)
 	victim := m.start(0, noReceipts, slowPeriodic)
 	results, stop := victim.Subscribe(64)
@@ -266,14 +259,7 @@ func TestFloodOfUnknownAuthorsStaysWithinQuarantineCap(t *testing.T) {
 func TestQuarantinePerSendingMember(t *testing.T) {
 	m := newMission(t, 3)
 	const perSender, waves, perWave = 40, 3, 30
-	home := m.stores[0].Home()
-	m.stores[0].Close()
-	st, err := store.Open(home, []byte("pw"), store.Options{KDF: &cheapKDF, QuarantineSourceRecords: perSender})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	m.stores[0] = st
+	st := reopenWith(t, m, 0, store.Options{QuarantineSourceRecords: perSender})
 	ms := mustMission(t, st)
 	victim := m.start(0, noReceipts, slowPeriodic)
 	results, stop := victim.Subscribe(64)
@@ -311,4 +297,20 @@ func TestQuarantinePerSendingMember(t *testing.T) {
 	if n, _ := st.QuarantineCount(); n != perSender+10 {
 		t.Fatalf("after member 2's 10: %d wait, want %d", n, perSender+10)
 	}
+}
+
+// reopenWith closes member i's store and opens it again with o (the
+// cheap KDF added), in place, for a victim with other limits.
+func reopenWith(t testing.TB, m *mission, i int, o store.Options) *store.Store {
+	t.Helper()
+	home := m.stores[i].Home()
+	m.stores[i].Close()
+	o.KDF = &cheapKDF
+	st, err := store.Open(home, []byte("pw"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m.stores[i] = st
+	return st
 }
