@@ -30,13 +30,13 @@ import (
 // Expires (Unix ms) is for display only: an expired notice stays valid
 // and stored, and is listed only when asked for.
 type NoticePayload struct {
-	Text     string `cbor:"1,keyasint"`
-	Severity uint64 `cbor:"2,keyasint"` // 1 (information) to 4 (danger), as reports
-	Station  string `cbor:"3,keyasint,omitempty"`
-	Area     string `cbor:"4,keyasint,omitempty"`
-	Ack      []byte `cbor:"5,keyasint,omitempty"` // the alert's record ID
-	Resolve  bool   `cbor:"6,keyasint,omitempty"`
-	Expires  int64  `cbor:"7,keyasint,omitempty"` // Unix ms
+	Text     string `cbor:"1,keyasint" json:"text"`
+	Severity uint64 `cbor:"2,keyasint" json:"severity"` // 1 (information) to 4 (danger), as reports
+	Station  string `cbor:"3,keyasint,omitempty" json:"station,omitempty"`
+	Area     string `cbor:"4,keyasint,omitempty" json:"area,omitempty"`
+	Ack      []byte `cbor:"5,keyasint,omitempty" json:"ack,omitempty"` // the alert's record ID
+	Resolve  bool   `cbor:"6,keyasint,omitempty" json:"resolve,omitempty"`
+	Expires  int64  `cbor:"7,keyasint,omitempty" json:"expires,omitempty"` // Unix ms
 }
 
 // ValidateNotice checks a notice's fields on their own (the command line
@@ -102,9 +102,9 @@ const (
 type NoticeView struct {
 	ID      ID            `json:"id"`
 	Author  Author        `json:"author"`
-	Label   string        `json:"sender"` // the sender's member label
-	Created int64         `json:"-"`
-	Notice  NoticePayload `json:"-"`
+	Label   string        `json:"sender"`  // the sender's member label
+	Created int64         `json:"created"` // Unix ms
+	Notice  NoticePayload `json:"notice"`
 	// Audience is everyone, station or area (Notice.Station or .Area).
 	Audience string `json:"audience"`
 	Expired  bool   `json:"expired,omitempty"`
@@ -176,7 +176,7 @@ type AlertStep struct {
 	Notice  ID     `json:"notice"`
 	By      Author `json:"by"`
 	Label   string `json:"by_label,omitempty"`
-	Created int64  `json:"-"`
+	Created int64  `json:"created"` // Unix ms
 	Resolve bool   `json:"resolve,omitempty"`
 	Note    string `json:"note"`
 }
@@ -186,8 +186,8 @@ type AlertView struct {
 	ID      ID           `json:"id"`
 	Author  Author       `json:"author"`
 	Label   string       `json:"observer"` // the author's member label
-	Created int64        `json:"-"`
-	Alert   AlertPayload `json:"-"`
+	Created int64        `json:"created"`  // Unix ms
+	Alert   AlertPayload `json:"alert"`
 	// State is sent, acknowledged or resolved: the latest answer (by
 	// claimed time, then ID) decides, so a later acknowledgement reopens
 	// a resolved alert.
