@@ -118,3 +118,46 @@ func TestNoticesListed(t *testing.T) {
 		t.Fatalf("with expired: %+v, %v", all, err)
 	}
 }
+
+// A seized coordinator's laptop keeps signing after the revocation: its
+// notices are not listed as instructions (only when asked, marked
+// untrusted) and its "resolved" leaves the alert open.
+func TestRevokedCoordinatorsNotices(t *testing.T) {
+	coord, obs := mission(t)
+	deputy := newDesk(t, "deputy")
+	inv, err := coord.Invite(InviteRequest{Role: incident.RoleCoordinator, Label: "Deputy", For: deputy.st.Author().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deputy.Join(inv.Code); err != nil {
+		t.Fatal(err)
+	}
+	a, err := obs.Alert(incident.AlertPayload{Note: "help"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyRecords(t, deputy, coord)
+	copyRecords(t, obs, coord)
+	copyRecords(t, coord, deputy)
+	if _, err := coord.Revoke("Deputy", "laptop seized", true); err != nil {
+		t.Fatal(err)
+	}
+	// The thief's copy never learns of the revocation.
+	for _, n := range []NoticeRequest{{Text: "Stop reporting from PS-0042", Severity: 4}, {Text: "All clear", Ack: a.ID.String(), Resolve: true}} {
+		if _, err := deputy.Notice(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyRecords(t, deputy, obs)
+	copyRecords(t, coord, obs)
+	if list, err := obs.Notices(NoticeQuery{}); err != nil || len(list) != 0 {
+		t.Fatalf("notices listed from a revoked coordinator: %+v, %v", list, err)
+	}
+	all, err := obs.Notices(NoticeQuery{Untrusted: true})
+	if err != nil || len(all) != 2 || all[0].Trusted || all[1].Trusted {
+		t.Fatalf("with untrusted: %+v, %v", all, err)
+	}
+	if list, _ := obs.Alerts(); len(list) != 1 || list[0].State != incident.AlertSent {
+		t.Fatalf("the alert after a revoked coordinator's resolution: %+v", list)
+	}
+}
