@@ -55,15 +55,17 @@ func TestFormatV0Verdicts(t *testing.T) {
 		"amend":                                  {"valid", nil},
 		"checkin":                                {"valid", nil},
 		"checkin with unknown field":             {"valid", []string{"3"}},
-		"unknown kind notice":                    {"valid", []string{"kind notice"}},
-		"unknown kind tally by observer":         {"valid", []string{"kind tally"}},
-		"unknown kind sealed":                    {"valid", []string{"kind response"}},
-		"config with settings":                   {"valid", nil},
-		"config":                                 {"valid", nil},
-		"sealed envelope with unknown field":     {"valid", []string{"2"}},
-		"version 2 report":                       {"newer", nil},
-		"envelope with unknown key 9":            {"rejected", nil},
-		"member token with unknown field":        {"rejected", nil},
+		// Recorded before notices existed (a level-0 build rejected it,
+		// as ReadableAt(0) still says); this build knows the kind.
+		"unknown kind notice":                {"valid", nil},
+		"unknown kind tally by observer":     {"valid", []string{"kind tally"}},
+		"unknown kind sealed":                {"valid", []string{"kind response"}},
+		"config with settings":               {"valid", nil},
+		"config":                             {"valid", nil},
+		"sealed envelope with unknown field": {"valid", []string{"2"}},
+		"version 2 report":                   {"newer", nil},
+		"envelope with unknown key 9":        {"rejected", nil},
+		"member token with unknown field":    {"rejected", nil},
 	}
 	if len(cases) != len(want) {
 		t.Fatalf("%d recorded cases, %d expectations", len(cases), len(want))
@@ -134,11 +136,11 @@ func TestNewerKindNeedsMembership(t *testing.T) {
 		t.Fatalf("carrier's custody record: %v", err)
 	}
 	// A non-member's waits for an enrollment, as any record would.
-	rec = signRaw(t, f, stranger, "notice", map[uint64]any{1: "hello"})
+	rec = signRaw(t, f, stranger, "bulletin", map[uint64]any{1: "hello"})
 	wantMissing(t, f.validate(rec), stranger.Author(), ID{})
 	// Another mission's record of an unknown kind is refused.
 	other := newFixture(t, "other-mission")
-	rec = signRaw(t, other, other.founder, "notice", map[uint64]any{1: "hello"})
+	rec = signRaw(t, other, other.founder, "bulletin", map[uint64]any{1: "hello"})
 	wantField(t, f.validate(rec), "mission")
 }
 
@@ -152,7 +154,7 @@ func TestNewerKindPayloadMustBeCanonical(t *testing.T) {
 		"float not shortest":   cborMap([]cborPair{{cborHead(0, 1), []byte{0xfb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0}}}),
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := Record{Version: SchemaVersion, Mission: f.ms.ID.Bytes(), Author: obs.pub[:], Kind: "notice",
+			r := Record{Version: SchemaVersion, Mission: f.ms.ID.Bytes(), Author: obs.pub[:], Kind: "bulletin",
 				Created: f.next().UnixMilli(), Payload: payload}
 			s, err := Decode(rawRecord(t, obs, r))
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // kindCase is one valid record of a kind and the payload it was signed with.
@@ -54,7 +55,7 @@ func everyKind(f *fixture) []kindCase {
 	add(obs, KindRetract, RetractPayload{Target: rep.ID.Bytes(), Reason: "wrong station"})
 	add(f.founder, KindReview, ReviewPayload{Target: rep.ID.Bytes(), Status: "verified", Note: "called the station"})
 	add(obs, KindCheckin, CheckinPayload{Status: "arrived", Station: "KE-047-112"})
-	add(obs, KindAlert, AlertPayload{Note: "crowd at the gate", Station: "KE-047-112", Lat: Micro(-1.3), Lon: Micro(36.8)})
+	alert := add(obs, KindAlert, AlertPayload{Note: "crowd at the gate", Station: "KE-047-112", Lat: Micro(-1.3), Lon: Micro(36.8)})
 	add(f.founder, KindReceipt, ReceiptPayload{IDs: [][]byte{rep.ID.Bytes(), member.ID.Bytes()}})
 	add(f.founder, KindCheckpoint, CheckpointPayload{Root: bytes.Repeat([]byte{7}, 32), Count: 12})
 	add(obs, KindAttachment, AttachmentPayload{Hash: bytes.Repeat([]byte{0xab}, 32), Size: 123456, Mime: "image/jpeg", Name: "queue.jpg"})
@@ -68,6 +69,8 @@ func everyKind(f *fixture) []kindCase {
 	addNow(f.founder, KindConfirm, ConfirmPayload{Members: [][]byte{member.ID.Bytes()}})
 	commit := EpochCommit(f.ms.ID, bytes.Repeat([]byte{0xe1}, 32))
 	addNow(f.founder, KindEpoch, EpochPayload{Number: 1, Commit: commit[:]})
+	addNow(f.founder, KindNotice, NoticePayload{Text: "Seen: help is on its way", Severity: 3, Station: "KE-047-112",
+		Ack: alert.ID.Bytes(), Expires: f.clock.Add(time.Hour).UnixMilli()})
 	return cases
 }
 

@@ -48,11 +48,11 @@ func corpusFiles(tb testing.TB) map[string]string {
 	rec("report-disinformation", f.sign(obs, KindReport, dis).Raw)
 	// Records a newer build wrote: a kind this build does not know, a
 	// report with a field it does not know, and settings.
-	notice, err := f.founder.Sign(f.ms.ID, "notice", f.next(), map[uint64]any{1: "Road to KE-047-112 flooded", 2: uint64(3)})
+	bulletin, err := f.founder.Sign(f.ms.ID, "bulletin", f.next(), map[uint64]any{1: "Road to KE-047-112 flooded", 2: uint64(3)})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rec("newer-kind", notice.Raw)
+	rec("newer-kind", bulletin.Raw)
 	newerReport, err := obs.Sign(f.ms.ID, KindReport, f.next(), map[uint64]any{1: "polling.late_opening", 2: uint64(2),
 		3: t0.UnixMilli(), 9: "Opened late", 16: map[uint64]any{1: "form-7", 2: []any{uint64(1), "yes"}}})
 	if err != nil {

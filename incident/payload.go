@@ -246,6 +246,8 @@ func newPayload(k Kind) any {
 		return new(ConfirmPayload)
 	case KindEpoch:
 		return new(EpochPayload)
+	case KindNotice:
+		return new(NoticePayload)
 	}
 	return nil
 }

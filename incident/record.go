@@ -31,12 +31,13 @@ const (
 	KindAttachment Kind = "attachment"
 	KindConfirm    Kind = "confirm" // a coordinator picks the one redemption of an invite used by two keys
 	KindEpoch      Kind = "epoch"   // a coordinator starts a new secret epoch (trust.go)
+	KindNotice     Kind = "notice"  // a coordinator tells the field, or answers an alert (notice.go)
 )
 
 // Kinds lists every kind, in the order a receiver needs them.
 var Kinds = []Kind{KindMission, KindConfig, KindMember, KindRevoke, KindConfirm, KindEpoch,
 	KindStation, KindReport, KindAmend, KindRetract, KindReview, KindCheckin, KindAlert,
-	KindReceipt, KindCheckpoint, KindAttachment}
+	KindNotice, KindReceipt, KindCheckpoint, KindAttachment}
 
 // MissionKinds are the kinds that shape the mission itself, in the order
 // a mission state needs them.

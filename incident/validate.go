@@ -82,6 +82,13 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 		return checkTarget(s, v.Target, src)
 	case *ReviewPayload:
 		return checkTarget(s, v.Target, src)
+	case *NoticePayload:
+		if err := ValidateNotice(v, s.Created); err != nil {
+			return err
+		}
+		if v.Ack != nil {
+			return checkAck(v.Ack, src)
+		}
 	}
 	return nil
 }
@@ -112,6 +119,7 @@ var permissions = map[Kind][]string{
 	KindCheckpoint: {RoleCoordinator},
 	KindConfirm:    {RoleCoordinator},
 	KindEpoch:      {RoleCoordinator},
+	KindNotice:     {RoleCoordinator},
 	KindReport:     {RoleCoordinator, RoleObserver},
 	KindAmend:      {RoleCoordinator, RoleObserver},
 	KindRetract:    {RoleCoordinator, RoleObserver},
@@ -341,6 +349,8 @@ func validatePayload(p any) error {
 			}
 		}
 		return nil
+	case *NoticePayload:
+		return nil // needs the record's time: Validate calls ValidateNotice
 	case *CheckpointPayload:
 		if len(v.Root) != 32 {
 			return fieldErr("payload.root", "must be 32 bytes, got %d", len(v.Root))

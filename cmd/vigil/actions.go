@@ -112,6 +112,9 @@ var actHandlers = map[string]func(a act.Actions, body []byte) (any, error){
 	"review":    decoded(func(a act.Actions, r act.Verdict) (any, error) { return a.Review(r) }),
 	"checkin":   decoded(func(a act.Actions, r incident.CheckinPayload) (any, error) { return a.Checkin(r) }),
 	"alert":     decoded(func(a act.Actions, r incident.AlertPayload) (any, error) { return a.Alert(r) }),
+	"notice":    decoded(func(a act.Actions, r act.NoticeRequest) (any, error) { return a.Notice(r) }),
+	"notices":   decoded(func(a act.Actions, q act.NoticeQuery) (any, error) { return a.Notices(q) }),
+	"alerts":    decoded(func(a act.Actions, _ struct{}) (any, error) { return a.Alerts() }),
 	"report":    decoded(func(a act.Actions, ref string) (any, error) { return a.Report(ref) }),
 	"files":     decoded(func(a act.Actions, ref string) (any, error) { return a.Files(ref) }),
 	"file":      decoded(func(a act.Actions, r reqFile) (any, error) { return a.ReadFile(r.Report, r.N) }),
@@ -273,6 +276,18 @@ func (r *remote) Checkin(c incident.CheckinPayload) (act.Created, error) {
 }
 func (r *remote) Alert(a incident.AlertPayload) (act.Created, error) {
 	return callAs[act.Created](r, "alert", a)
+}
+
+func (r *remote) Notice(n act.NoticeRequest) (act.Created, error) {
+	return callAs[act.Created](r, "notice", n)
+}
+
+func (r *remote) Notices(q act.NoticeQuery) ([]incident.NoticeView, error) {
+	return callAs[[]incident.NoticeView](r, "notices", q)
+}
+
+func (r *remote) Alerts() ([]act.AlertItem, error) {
+	return callAs[[]act.AlertItem](r, "alerts", struct{}{})
 }
 func (r *remote) Report(ref string) (incident.ReportView, error) {
 	return callAs[incident.ReportView](r, "report", ref)

@@ -107,6 +107,9 @@ func (c *cli) cmdNode(args []string) error {
 	defer cancel()
 	ended := make(chan error, 1)
 	go func() { ended <- r.Wait() }() // returns once r is closed (deferred above) or fails
+	alerts := newAlertWatch(st, c.stdout)
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case <-sig:
@@ -117,10 +120,15 @@ func (c *cli) cmdNode(args []string) error {
 			return nil
 		case err := <-ended:
 			return err
+		case <-tick.C:
+			alerts.check()
 		case r := <-results:
 			if r.Sent+r.Received+r.Rejected > 0 {
 				fmt.Fprintf(c.stderr, "%s synced with %s: sent %d, received %d, rejected %d\n",
 					c.now().UTC().Format(time.TimeOnly), r.Peer, r.Sent, r.Received, r.Rejected)
+			}
+			if r.Received > 0 {
+				alerts.check()
 			}
 		}
 	}

@@ -63,6 +63,9 @@ func (c *cli) cmdCheckin(args []string) error {
 }
 
 func (c *cli) cmdAlert(args []string) error {
+	if len(args) > 0 && args[0] == "list" {
+		return c.alertList(args[1:]) // cmd_alert.go
+	}
 	fs := newFlags("alert")
 	note := fs.String("note", "", "what is happening (optional: speed matters more)")
 	station := fs.String("station", "", "polling station code")

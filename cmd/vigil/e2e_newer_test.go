@@ -18,7 +18,7 @@ import (
 // newerRecords plays the part of a newer Vigil on the observer's device:
 // it opens the observer's home with its passphrase and stores, signed with
 // the device's own key, two records of a kind this build does not know
-// (notice), one of another (tally) and a report with a field it does not
+// (bulletin), one of another (tally) and a report with a field it does not
 // know (16) — what a later build would write there. It returns them by
 // name.
 func newerRecords(t *testing.T, home string) map[string]*incident.Signed {
@@ -38,10 +38,10 @@ func newerRecords(t *testing.T, home string) map[string]*incident.Signed {
 		kind    incident.Kind
 		payload any
 	}{
-		"notice 1": {"notice", map[uint64]any{1: "Stations close at 18:00", 2: "PS-0042"}},
-		"notice 2": {"notice", map[uint64]any{1: "Queue marshals at the gate"}},
-		"tally":    {"tally", map[uint64]any{1: "PS-0042", 2: map[uint64]any{1: uint64(312), 2: uint64(4)}}},
-		"report":   {incident.KindReport, map[uint64]any{1: "polling.materials_missing", 2: uint64(3), 3: now.UnixMilli(), 9: "Ballots short", 16: "form-7"}},
+		"bulletin 1": {"bulletin", map[uint64]any{1: "Stations close at 18:00", 2: "PS-0042"}},
+		"bulletin 2": {"bulletin", map[uint64]any{1: "Queue marshals at the gate"}},
+		"tally":      {"tally", map[uint64]any{1: "PS-0042", 2: map[uint64]any{1: uint64(312), 2: uint64(4)}}},
+		"report":     {incident.KindReport, map[uint64]any{1: "polling.materials_missing", 2: uint64(3), 3: now.UnixMilli(), 9: "Ballots short", 16: "form-7"}},
 	} {
 		rec, err := st.Signer().Sign(ms.ID, r.kind, now, r.payload)
 		if err != nil {
@@ -79,10 +79,10 @@ func TestNewerRecordsAcrossHomes(t *testing.T) {
 
 	// Where the observer sees them.
 	st := status(t, obs)
-	if st.Records["notice"] != 2 || st.Records["tally"] != 1 {
-		t.Errorf("status records %v; want notice=2 tally=1", st.Records)
+	if st.Records["bulletin"] != 2 || st.Records["tally"] != 1 {
+		t.Errorf("status records %v; want bulletin=2 tally=1", st.Records)
 	}
-	if out := mustRun(t, obs, nil, "status"); !strings.Contains(out, "3 records need a newer Vigil (notice: 2, tally: 1)") {
+	if out := mustRun(t, obs, nil, "status"); !strings.Contains(out, "3 records need a newer Vigil (bulletin: 2, tally: 1)") {
 		t.Errorf("status does not count the newer records:\n%s", out)
 	}
 	list := mustRun(t, obs, nil, "report", "list")
@@ -113,7 +113,7 @@ func TestNewerRecordsAcrossHomes(t *testing.T) {
 		t.Errorf("the second observer's import summary does not count the newer records:\n%s", out)
 	}
 	for _, home := range []string{coord, second} {
-		if out := mustRun(t, home, nil, "status"); !strings.Contains(out, "3 records need a newer Vigil (notice: 2, tally: 1)") {
+		if out := mustRun(t, home, nil, "status"); !strings.Contains(out, "3 records need a newer Vigil (bulletin: 2, tally: 1)") {
 			t.Errorf("status after the import does not count the newer records:\n%s", out)
 		}
 	}
@@ -128,10 +128,10 @@ func TestNewerRecordsAcrossHomes(t *testing.T) {
 		if l["needs_newer_vigil"] == true {
 			newerLines++
 			r := recs["tally"]
-			if l["kind"] == "notice" {
-				r = recs["notice 1"]
+			if l["kind"] == "bulletin" {
+				r = recs["bulletin 1"]
 				if l["id"] != r.ID.String() {
-					r = recs["notice 2"]
+					r = recs["bulletin 2"]
 				}
 			}
 			if l["id"] != r.ID.String() || l["record"] != base64.StdEncoding.EncodeToString(r.Raw) || l["author"] != r.AuthorKey().String() {

@@ -94,7 +94,7 @@ func (c *cli) run(args []string) int {
 // forwardable commands run inside a node that holds the home, when one
 // does.
 var forwardable = map[string]bool{"passphrase": true, "mission": true, "report": true, "review": true,
-	"checkin": true, "alert": true, "status": true, "bundle": true, "export": true, "peers": true,
+	"checkin": true, "alert": true, "notice": true, "status": true, "bundle": true, "export": true, "peers": true,
 	"sync": true, "wipe": true, "checkpoint": true, "attachment": true}
 
 // typed reports whether args name a use case that reaches a running node
@@ -102,7 +102,7 @@ var forwardable = map[string]bool{"passphrase": true, "mission": true, "report":
 // here, rather than as a command line.
 func typed(args []string) bool {
 	switch args[0] {
-	case "review", "checkin", "alert", "export", "attachment":
+	case "review", "checkin", "alert", "notice", "export", "attachment":
 		return true
 	case "bundle":
 		return len(args) > 1 && (args[1] == "export" || args[1] == "import")
@@ -222,7 +222,8 @@ func commands() []command {
 		{"report", "add, list, show, amend, retract", (*cli).cmdReport},
 		{"review", "a coordinator's verdict on a report", (*cli).cmdReview},
 		{"checkin", "arrived, opened, all quiet, closed", (*cli).cmdCheckin},
-		{"alert", "observer in danger", (*cli).cmdAlert},
+		{"alert", "observer in danger; alert list: alerts and their answers", (*cli).cmdAlert},
+		{"notice", "a coordinator's notice to the field, or the answer to an alert; notice list", (*cli).cmdNotice},
 		{"bundle", "records on a file, for USB sticks and SD cards", (*cli).cmdBundle},
 		{"export", "reports as csv, jsonl, geojson, xlsx, pdf or an evidence package", (*cli).cmdExport},
 		{"attachment", "save a report's files to a folder", (*cli).cmdAttachment},
@@ -366,6 +367,12 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           exports; an amendment, or a review without it, withdraws that
   checkin --status arrived|opened|all_quiet|closed [--station CODE]
   alert [--note TEXT] [--station CODE]    observer in danger
+  alert list                              alerts with their state: sent, acknowledged or resolved, by whom
+                                          (a coordinator sees every alert, an observer its own)
+  notice --text TEXT [--severity 1-4] [--station CODE | --area TEXT] [--ack ALERT_ID [--resolve]] [--expires DUR]
+                                          coordinators: tell the field, or acknowledge (resolve) an alert
+  notice list [--expired] [--all]         notices in force, most severe and newest first; --all adds those
+                                          whose sender is not a coordinator in good standing, marked
   bundle export --out FILE [--since T] [--max-size SIZE] [--to RECIPIENT | --passphrase-file F | --plain]
                                           records and attachment files on a file for a USB stick, encrypted for
                                           the mission's members; or to --to (an age1… key from the recipient's

@@ -52,6 +52,12 @@ type Actions interface {
 	Review(v Verdict) (Created, error)
 	Checkin(c incident.CheckinPayload) (Created, error)
 	Alert(a incident.AlertPayload) (Created, error)
+	// Notice sends a coordinator's notice; Notices lists the notices
+	// this device holds, Alerts the alerts it may answer or raised,
+	// with their state (alerts.go).
+	Notice(n NoticeRequest) (Created, error)
+	Notices(q NoticeQuery) ([]incident.NoticeView, error)
+	Alerts() ([]AlertItem, error)
 
 	// Report is one report as this device holds it (the command line
 	// reads it to amend it).

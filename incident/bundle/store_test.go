@@ -135,14 +135,14 @@ func TestImportNewerRecords(t *testing.T) {
 		}
 		return rec
 	}
-	put("notice", map[uint64]any{1: "Stations close at 18:00"})
+	put("bulletin", map[uint64]any{1: "Stations close at 18:00"})
 	put(incident.KindReport, map[uint64]any{1: "polling.late_opening", 2: uint64(2), 3: time.Now().UnixMilli(), 9: "Opened late", 16: "form-7"})
 	if _, err := src.Put(incident.KindCheckin, incident.CheckinPayload{Status: "arrived"}); err != nil {
 		t.Fatal(err)
 	}
 	raws, err := bundle.Select(src, time.Time{})
 	if err != nil || len(raws) != 5 {
-		t.Fatalf("Select = %d records, %v; want genesis, epoch 1 (written with the mission), report, checkin and notice", len(raws), err)
+		t.Fatalf("Select = %d records, %v; want genesis, epoch 1 (written with the mission), report, checkin and bulletin", len(raws), err)
 	}
 	v2 := testrec.NewerVersion(t, src.Signer(), ms.ID)
 	var buf bytes.Buffer
@@ -163,14 +163,14 @@ func TestImportNewerRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The joined device holds the genesis but not the epoch record: the
-	// epoch is accepted with the report, checkin and notice.
+	// epoch is accepted with the report, checkin and bulletin.
 	if sum.Records != 6 || sum.Accepted != 4 || sum.Duplicate != 1 || sum.Newer != 2 || sum.Rejected != 1 {
 		t.Fatalf("summary %+v; want 4 accepted (2 needing a newer Vigil), the genesis held, 1 rejected", sum)
 	}
 	if err := sum.Rejections[0].Err; !incident.IsNewer(err) || incident.IsRejected(err) || sum.Rejections[0].ID != incident.IDOf(v2) {
 		t.Fatalf("rejection %v %v; want the version %d record, as needing a newer Vigil", sum.Rejections[0].ID, err, incident.SchemaVersion+1)
 	}
-	if n, _ := dst.Counts(); n["notice"] != 1 || n[incident.KindReport] != 1 || n[incident.KindEpoch] != 1 {
+	if n, _ := dst.Counts(); n["bulletin"] != 1 || n[incident.KindReport] != 1 || n[incident.KindEpoch] != 1 {
 		t.Fatalf("stored %v", n)
 	}
 }

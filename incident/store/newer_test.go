@@ -25,11 +25,11 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 	enroll(t, coord, obs, incident.RoleObserver, "Kibra 1")
 	signer := obs.Signer()
 
-	notice := mustSign(t, coord.Signer(), mission, "notice", t0.Add(time.Minute), map[uint64]any{1: "Road to PS-0042 unsafe"})
+	bulletin := mustSign(t, coord.Signer(), mission, "bulletin", t0.Add(time.Minute), map[uint64]any{1: "Road to PS-0042 unsafe"})
 	tally := mustSign(t, signer, mission, "tally", t0.Add(2*time.Minute), map[uint64]any{1: "PS-0042", 2: map[string]any{"A": uint64(120)}})
 	newerReport := mustSign(t, signer, mission, incident.KindReport, t0.Add(3*time.Minute), map[uint64]any{
 		1: "polling.late_opening", 2: uint64(2), 3: t0.UnixMilli(), 9: "Opened late", 16: "form-7"})
-	for _, r := range []*incident.Signed{notice, tally, newerReport} {
+	for _, r := range []*incident.Signed{bulletin, tally, newerReport} {
 		if res := coord.Add(r.Raw, "peer"); res.Outcome != store.Accepted {
 			t.Fatalf("%s %s: %s %v", r.Kind, r.ID, res.Outcome, res.Err)
 		}
@@ -38,23 +38,23 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(kinds); !slices.Equal(kinds[n-2:], []incident.Kind{"notice", "tally"}) {
-		t.Fatalf("Kinds() = %v, want the known kinds then notice, tally", kinds)
+	if n := len(kinds); !slices.Equal(kinds[n-2:], []incident.Kind{"bulletin", "tally"}) {
+		t.Fatalf("Kinds() = %v, want the known kinds then bulletin, tally", kinds)
 	}
 	offered := map[incident.ID]bool{}
 	if err := coord.ForEachKey(func(_ int64, id incident.ID) error { offered[id] = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []*incident.Signed{notice, tally, newerReport} {
+	for _, r := range []*incident.Signed{bulletin, tally, newerReport} {
 		if !offered[r.ID] {
 			t.Errorf("ForEachKey does not offer the %s record", r.Kind)
 		}
 	}
 	counts := mustCounts(t, coord)
-	if counts["notice"] != 1 || counts["tally"] != 1 {
+	if counts["bulletin"] != 1 || counts["tally"] != 1 {
 		t.Fatalf("Counts() = %v", counts)
 	}
-	if newer, err := coord.CountNewer(); err != nil || !maps.Equal(newer, map[incident.Kind]int{"notice": 1, "tally": 1}) {
+	if newer, err := coord.CountNewer(); err != nil || !maps.Equal(newer, map[incident.Kind]int{"bulletin": 1, "tally": 1}) {
 		t.Fatalf("CountNewer() = %v, %v", newer, err)
 	}
 	// The report with a newer field lists like any report, flagged.
@@ -74,8 +74,8 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(un, tally.ID) || !slices.Contains(un, newerReport.ID) || slices.Contains(un, notice.ID) {
-		t.Fatalf("Unreceipted = %v: want the observer's tally and report, not the coordinator's own notice", un)
+	if !slices.Contains(un, tally.ID) || !slices.Contains(un, newerReport.ID) || slices.Contains(un, bulletin.ID) {
+		t.Fatalf("Unreceipted = %v: want the observer's tally and report, not the coordinator's own bulletin", un)
 	}
 	coord.Close()
 	again := reopen(t, home, passphrase, store.Options{Now: func() time.Time { return t0 }})

@@ -68,7 +68,7 @@ func newerBuildRecords(t testing.TB, mission incident.ID, coord, obs *incident.S
 		rs.legacy = append(rs.legacy, legacy,
 			sign(coord, incident.KindConfig, at(1), incident.ConfigPayload{AttachmentBudget: 1<<20 + uint64(i)}))
 		rs.newer = append(rs.newer,
-			sign(coord, "notice", at(2), map[uint64]any{1: "Road to PS-0042 unsafe", 2: fmt.Sprintf("%s %d", label, i)}),
+			sign(coord, "bulletin", at(2), map[uint64]any{1: "Road to PS-0042 unsafe", 2: fmt.Sprintf("%s %d", label, i)}),
 			sign(obs, "tally", at(3), map[uint64]any{1: "PS-0042", 2: uint64(100 + i)}),
 			sign(obs, incident.KindReport, at(4), reportMap(fmt.Sprintf("%s with form %d", label, i), at(4), map[uint64]any{16: "form-7"})),
 			sign(obs, incident.KindAmend, at(5), map[uint64]any{1: legacy.ID.Bytes(),
@@ -236,7 +236,7 @@ func TestNewerRecordsCrossTheMesh(t *testing.T) {
 					return freshReport(t, obs, ms.ID, fmt.Sprintf("probe %d", i))
 				}, m.stores[1], m.stores[2])
 				gossipReadyOn(t, mesh.NewerTopicOf(a), func(i int) *incident.Signed {
-					r, err := coord.Sign(ms.ID, "notice", time.Now(), map[uint64]any{1: fmt.Sprintf("probe %d", i)})
+					r, err := coord.Sign(ms.ID, "bulletin", time.Now(), map[uint64]any{1: fmt.Sprintf("probe %d", i)})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -419,7 +419,7 @@ func TestPreviousReleaseNeverBans(t *testing.T) {
 				return freshReport(t, obs, ms.ID, fmt.Sprintf("probe %d", i))
 			}, m.stores[0], m.stores[1])
 			gossipReadyOn(t, mesh.NewerTopicOf(up), func(i int) *incident.Signed {
-				r, err := coord.Sign(ms.ID, "notice", time.Now(), map[uint64]any{1: fmt.Sprintf("probe %d", i)})
+				r, err := coord.Sign(ms.ID, "bulletin", time.Now(), map[uint64]any{1: fmt.Sprintf("probe %d", i)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -436,7 +436,7 @@ func TestPreviousReleaseNeverBans(t *testing.T) {
 					return holdsAll(m.stores[3], batch)
 				})
 			}
-			wrongTopic, err := coord.Sign(ms.ID, "notice", time.Now(), map[uint64]any{1: "on the first topic"})
+			wrongTopic, err := coord.Sign(ms.ID, "bulletin", time.Now(), map[uint64]any{1: "on the first topic"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -514,14 +514,14 @@ func TestRecordsThisBuildCannotStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		return craft(t, stranger, incident.Record{Version: incident.SchemaVersion, Mission: ms.ID.Bytes(),
-			Author: strangerKey[:], Kind: "notice", Created: time.Now().UnixMilli(), Payload: p})
+			Author: strangerKey[:], Kind: "bulletin", Created: time.Now().UnixMilli(), Payload: p})
 	}
 	oversize, err := incident.Marshal(map[uint64]any{1: strings.Repeat("x", incident.MaxRecordBytes)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	big := craft(t, signer, incident.Record{Version: incident.SchemaVersion, Mission: ms.ID.Bytes(),
-		Author: author[:], Kind: "notice", Created: time.Now().UnixMilli(), Payload: oversize})
+		Author: author[:], Kind: "bulletin", Created: time.Now().UnixMilli(), Payload: oversize})
 	if len(big) <= incident.MaxRecordBytes || len(big) > incident.MaxRecordBytes+1024 {
 		t.Fatalf("the oversize record is %d bytes", len(big))
 	}
@@ -581,7 +581,7 @@ func TestRecordsThisBuildCannotStore(t *testing.T) {
 		strikes := mesh.StrikesOf(honest, author)
 		newer := mesh.NewerRefused(honest)
 		q0, _ := hs.QuarantineCount()
-		good, err := signer.Sign(ms.ID, "notice", time.Now(), map[uint64]any{1: "in the same push"})
+		good, err := signer.Sign(ms.ID, "bulletin", time.Now(), map[uint64]any{1: "in the same push"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,223 @@
+package act
+
+import (
+	"strings"
+	"time"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// Notices and alerts: what coordinators tell the field, and the answers
+// to observers' alerts. Who may send a notice, and which notices count as
+// instructions, are incident's rules (notice.go); here they are checked
+// before anything is signed, and listed for one device.
+
+// DefaultNoticeSeverity is a notice's severity when the request names
+// none: 2, as for reports, "worth knowing".
+const DefaultNoticeSeverity = 2
+
+// NoticeRequest is a coordinator's notice. Station or Area names its
+// audience (neither: everyone). Ack names an alert it answers (its full
+// ID or a unique prefix); Resolve resolves it rather than acknowledging
+// it. ExpiresIn, when set, hides the notice from lists that long after it
+// is sent.
+type NoticeRequest struct {
+	Text      string        `json:"text"`
+	Severity  uint64        `json:"severity,omitempty"`
+	Station   string        `json:"station,omitempty"`
+	Area      string        `json:"area,omitempty"`
+	Ack       string        `json:"ack,omitempty"`
+	Resolve   bool          `json:"resolve,omitempty"`
+	ExpiresIn time.Duration `json:"expires_in,omitempty"`
+}
+
+// Notice signs and stores a coordinator's notice. Notices travel in the
+// clear (sealing them to every member is for later): they are read by
+// everyone they are addressed to.
+func (d *Desk) Notice(r NoticeRequest) (Created, error) {
+	for field, s := range map[string]string{"text": r.Text, "station": r.Station, "area": r.Area} {
+		if err := text(field, s); err != nil {
+			return Created{}, err
+		}
+	}
+	if r.Text == "" {
+		return Created{}, invalid("text", "is required")
+	}
+	if r.ExpiresIn < 0 || r.ExpiresIn > 0 && r.ExpiresIn < time.Millisecond {
+		return Created{}, invalid("expires", "must be a positive duration")
+	}
+	if r.Resolve && r.Ack == "" {
+		return Created{}, invalid("resolve", "resolves an alert: name it with ack")
+	}
+	ms, err := d.mission()
+	if err != nil {
+		return Created{}, err
+	}
+	if err := d.mayPut(ms, incident.KindNotice); err != nil {
+		return Created{}, err
+	}
+	n := incident.NoticePayload{Text: r.Text, Severity: r.Severity, Station: r.Station, Area: r.Area, Resolve: r.Resolve}
+	if n.Severity == 0 {
+		n.Severity = DefaultNoticeSeverity
+	}
+	if r.Ack != "" {
+		id, err := d.ResolveAlert(r.Ack)
+		if err != nil {
+			return Created{}, err
+		}
+		n.Ack = id.Bytes()
+	}
+	now := d.now()
+	if r.ExpiresIn > 0 {
+		n.Expires = now.Add(r.ExpiresIn).UnixMilli()
+	}
+	if err := incident.ValidateNotice(&n, now.UnixMilli()); err != nil {
+		return Created{}, classify(err)
+	}
+	rec, err := d.st.Put(incident.KindNotice, n)
+	if err != nil {
+		return Created{}, classify(err)
+	}
+	return Created{ID: rec.ID}, nil
+}
+
+// ResolveAlert finds an alert held on this device by its full ID or a
+// unique prefix.
+func (d *Desk) ResolveAlert(ref string) (incident.ID, error) {
+	id, err := incident.ParseID(ref)
+	if err != nil {
+		if err := CheckReportRef(ref); err != nil {
+			return incident.ID{}, invalid("ack", "%q is not an alert ID or a prefix of one", ref)
+		}
+		ids, err := d.st.IDsOfKind(incident.KindAlert)
+		if err != nil {
+			return incident.ID{}, classify(err)
+		}
+		prefix := IDHead + strings.TrimPrefix(ref, IDHead)
+		var match []incident.ID
+		for _, id := range ids {
+			if strings.HasPrefix(id.String(), prefix) {
+				match = append(match, id)
+			}
+		}
+		switch len(match) {
+		case 0:
+			return incident.ID{}, refuse(NotFound, "no alert on this device has an ID starting with %s", prefix)
+		case 1:
+			return match[0], nil
+		}
+		return incident.ID{}, refuse(Ambiguous, "%d alerts on this device have IDs starting with %s: give more of the ID", len(match), prefix)
+	}
+	rec, err := d.st.Get(id)
+	if err != nil {
+		return incident.ID{}, classify(err)
+	}
+	if rec == nil || rec.Kind != incident.KindAlert {
+		return incident.ID{}, refuse(NotFound, "no alert %s on this device", id)
+	}
+	return id, nil
+}
+
+// NoticeQuery selects the notices a device lists: by default those that
+// are in force and come from a coordinator in good standing.
+type NoticeQuery struct {
+	// Expired lists expired notices too (after the others).
+	Expired bool `json:"expired,omitempty"`
+	// Untrusted lists, too, the notices whose author's standing does not
+	// cover them (a revoked coordinator's, not accepted by the
+	// revocation), marked Trusted false: never to be shown as
+	// instructions.
+	Untrusted bool `json:"untrusted,omitempty"`
+}
+
+// Notices lists the notices this device holds for its member, in force
+// first, then most severe, then newest. Every notice is for every member
+// today: members have no station assignments yet, so a notice to a
+// station or an area is listed to all, with its audience.
+func (d *Desk) Notices(q NoticeQuery) ([]incident.NoticeView, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return nil, err
+	}
+	recs, err := d.st.ByKind(incident.KindNotice)
+	if err != nil {
+		return nil, classify(err)
+	}
+	now := d.now()
+	out := []incident.NoticeView{}
+	for _, r := range recs {
+		v, err := incident.FoldNotice(r, ms, now)
+		if err != nil {
+			continue // stored, so valid; a payload this build cannot read is not listed
+		}
+		if v.Expired && !q.Expired || !v.Trusted && !q.Untrusted {
+			continue
+		}
+		out = append(out, v)
+	}
+	incident.SortNotices(out)
+	return out, nil
+}
+
+// AlertItem is an alert with its delivery: whether a coordinator's
+// receipt lists it (held), so that its author sees "held by a
+// coordinator" before anyone answers.
+type AlertItem struct {
+	incident.AlertView
+	Held bool `json:"held_by_coordinator"`
+}
+
+// Alerts lists alerts with their state: every alert for a coordinator,
+// this device's own for anyone else. Unanswered first, newest first.
+func (d *Desk) Alerts() ([]AlertItem, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return nil, err
+	}
+	self := d.st.Author()
+	role, ok := ms.Role(self)
+	if !ok {
+		return nil, refuse(NotMember, "this device is not yet a member of mission %q", ms.Mission.Name)
+	}
+	alerts, err := d.st.ByKind(incident.KindAlert)
+	if err != nil {
+		return nil, classify(err)
+	}
+	notices, err := d.st.ByKind(incident.KindNotice)
+	if err != nil {
+		return nil, classify(err)
+	}
+	// Each notice is decoded once, and each alert folds only the notices
+	// that name it.
+	answers := map[incident.ID][]*incident.Signed{}
+	for _, n := range notices {
+		p, err := n.DecodePayload()
+		if np, ok := p.(*incident.NoticePayload); err == nil && ok && len(np.Ack) == len(incident.ID{}) {
+			var id incident.ID
+			copy(id[:], np.Ack)
+			answers[id] = append(answers[id], n)
+		}
+	}
+	now := d.now()
+	var views []incident.AlertView
+	for _, a := range alerts {
+		if role != incident.RoleCoordinator && a.AuthorKey() != self {
+			continue
+		}
+		v, err := incident.FoldAlert(a, answers[a.ID], ms, now)
+		if err != nil {
+			continue
+		}
+		views = append(views, v)
+	}
+	incident.SortAlerts(views)
+	out := make([]AlertItem, 0, len(views))
+	for _, v := range views {
+		item := AlertItem{AlertView: v}
+		if dl, err := d.st.DeliveryOf(v.ID); err == nil {
+			item.Held = dl.Coordinator
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}

@@ -1,0 +1,271 @@
+package incident
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Notices are what coordinators tell the field: a station moved, a road
+// unsafe, "stop reporting from PS-0042", or the answer to an alert. They
+// are instructions, so who signed one decides whether it is shown as one:
+//
+//   - only a coordinator may sign a notice (permissions): an observer's
+//     notice is never valid here. Like any record signed by a role that
+//     may not sign its kind, it waits in quarantine (a later enrollment
+//     could make its author a coordinator), bounded like every quarantined
+//     record, and it is never shown. It is not held against the peer that
+//     passed it on: builds from before notices store any member's record
+//     of a kind they do not know, so an honest older phone may forward it.
+//   - a revoked coordinator's notices are stored (the revocation may
+//     arrive after them) but count only if the revocation accepts them
+//     (MissionState.Confirmed, as for configs and reviews): NoticeView.
+//     Trusted is false for the others, and they neither show as
+//     instructions nor change an alert's state.
+
+// NoticePayload is a coordinator's notice. Its audience is one station
+// (Station), an area (Area), or, with neither, everyone. Ack names an
+// alert it answers: an acknowledgement, or with Resolve its resolution.
+// Expires (Unix ms) is for display only: an expired notice stays valid
+// and stored, and is listed only when asked for.
+type NoticePayload struct {
+	Text     string `cbor:"1,keyasint" json:"text"`
+	Severity uint64 `cbor:"2,keyasint" json:"severity"` // 1 (information) to 4 (danger), as reports
+	Station  string `cbor:"3,keyasint,omitempty" json:"station,omitempty"`
+	Area     string `cbor:"4,keyasint,omitempty" json:"area,omitempty"`
+	Ack      []byte `cbor:"5,keyasint,omitempty" json:"ack,omitempty"` // the alert's record ID
+	Resolve  bool   `cbor:"6,keyasint,omitempty" json:"resolve,omitempty"`
+	Expires  int64  `cbor:"7,keyasint,omitempty" json:"expires,omitempty"` // Unix ms
+}
+
+// ValidateNotice checks a notice's fields on their own (the command line
+// and the app call it before signing). created is the notice's claimed
+// time, which an expiry must follow.
+func ValidateNotice(n *NoticePayload, created int64) error {
+	if err := checkText("payload.text", n.Text, MaxNoteLen, true); err != nil {
+		return err
+	}
+	if n.Severity < 1 || n.Severity > 4 {
+		return fieldErr("payload.severity", "is %d, must be 1 to 4", n.Severity)
+	}
+	if err := checkCode("payload.station", n.Station, false); err != nil {
+		return err
+	}
+	if err := checkText("payload.area", n.Area, MaxAreaLen, false); err != nil {
+		return err
+	}
+	if n.Station != "" && n.Area != "" {
+		return fieldErr("payload.area", "a notice goes to one station or one area, not both")
+	}
+	if n.Ack != nil {
+		if _, err := idFromBytes("payload.ack", n.Ack); err != nil {
+			return err
+		}
+	} else if n.Resolve {
+		return fieldErr("payload.resolve", "resolves an alert, and the notice names none (ack)")
+	}
+	if n.Expires != 0 && n.Expires <= created {
+		return fieldErr("payload.expires", "is not after the notice's own time")
+	}
+	return nil
+}
+
+// checkAck checks that the alert a notice answers is held and is an alert
+// (a *MissingError until it arrives, as for a review's report).
+func checkAck(ack []byte, src RecordSource) error {
+	id, err := idFromBytes("payload.ack", ack)
+	if err != nil {
+		return err
+	}
+	t, err := src.Get(id)
+	if err != nil {
+		return fmt.Errorf("look up alert %s: %w", id, err)
+	}
+	if t == nil {
+		return &MissingError{Record: id}
+	}
+	if t.Kind != KindAlert {
+		return fieldErr("payload.ack", "%s is %s record, not an alert", id, Article(string(t.Kind)))
+	}
+	return nil
+}
+
+// Audiences a notice can have.
+const (
+	AudienceEveryone = "everyone"
+	AudienceStation  = "station"
+	AudienceArea     = "area"
+)
+
+// NoticeView is a notice as a device shows it.
+type NoticeView struct {
+	ID      ID            `json:"id"`
+	Author  Author        `json:"author"`
+	Label   string        `json:"sender"`  // the sender's member label
+	Created int64         `json:"created"` // Unix ms
+	Notice  NoticePayload `json:"notice"`
+	// Audience is everyone, station or area (Notice.Station or .Area).
+	Audience string `json:"audience"`
+	Expired  bool   `json:"expired,omitempty"`
+	// Trusted: signed by a coordinator whose standing covers it (see
+	// above). A notice that is not is never an instruction.
+	Trusted bool     `json:"trusted"`
+	Flags   []string `json:"flags,omitempty"`
+}
+
+// NoticeTrusted reports whether notice s, by its author's role and
+// standing in ms, counts as a coordinator's instruction.
+func NoticeTrusted(s *Signed, ms *MissionState) bool {
+	role, ok := ms.Role(s.AuthorKey())
+	return ok && role == RoleCoordinator && ms.Confirmed(s.AuthorKey(), s.ID)
+}
+
+// FoldNotice decodes a stored notice into its view.
+func FoldNotice(s *Signed, ms *MissionState, now time.Time) (NoticeView, error) {
+	p, err := s.DecodePayload()
+	if err != nil {
+		return NoticeView{}, err
+	}
+	n, ok := p.(*NoticePayload)
+	if !ok {
+		return NoticeView{}, fieldErr("kind", "%s is %s record, not a notice", s.ID, Article(string(s.Kind)))
+	}
+	v := NoticeView{ID: s.ID, Author: s.AuthorKey(), Created: s.Created, Notice: *n,
+		Audience: AudienceEveryone, Trusted: NoticeTrusted(s, ms), Flags: RecordFlags(s, ms, now)}
+	if m, ok := ms.Member(s.AuthorKey()); ok {
+		v.Label = m.Label
+	}
+	switch {
+	case n.Station != "":
+		v.Audience = AudienceStation
+	case n.Area != "":
+		v.Audience = AudienceArea
+	}
+	v.Expired = n.Expires != 0 && n.Expires <= now.UnixMilli()
+	return v, nil
+}
+
+// SortNotices orders notices as people read them: those in force before
+// expired ones, then the most severe, then the newest (ID breaks ties).
+func SortNotices(list []NoticeView) {
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if a.Expired != b.Expired {
+			return !a.Expired
+		}
+		if a.Notice.Severity != b.Notice.Severity {
+			return a.Notice.Severity > b.Notice.Severity
+		}
+		if a.Created != b.Created {
+			return a.Created > b.Created
+		}
+		return string(a.ID[:]) > string(b.ID[:])
+	})
+}
+
+// Alert states.
+const (
+	AlertSent         = "sent"
+	AlertAcknowledged = "acknowledged"
+	AlertResolved     = "resolved"
+)
+
+// AlertStep is one coordinator's answer to an alert.
+type AlertStep struct {
+	Notice  ID     `json:"notice"`
+	By      Author `json:"by"`
+	Label   string `json:"by_label,omitempty"`
+	Created int64  `json:"created"` // Unix ms
+	Resolve bool   `json:"resolve,omitempty"`
+	Note    string `json:"note"`
+}
+
+// AlertView is an alert and what coordinators answered.
+type AlertView struct {
+	ID      ID           `json:"id"`
+	Author  Author       `json:"author"`
+	Label   string       `json:"observer"` // the author's member label
+	Created int64        `json:"created"`  // Unix ms
+	Alert   AlertPayload `json:"alert"`
+	// State is sent, acknowledged or resolved: the latest answer (by
+	// claimed time, then ID) decides, so a later acknowledgement reopens
+	// a resolved alert.
+	State   string      `json:"state"`
+	Last    *AlertStep  `json:"last,omitempty"` // the answer in force
+	History []AlertStep `json:"history,omitempty"`
+	Flags   []string    `json:"flags,omitempty"`
+}
+
+// FoldAlert computes an alert's state from the notices that may answer
+// it (any notices: those that name another alert, or whose author's
+// standing does not cover them, are skipped). It is a pure function of
+// the records and the mission state.
+func FoldAlert(alert *Signed, notices []*Signed, ms *MissionState, now time.Time) (AlertView, error) {
+	p, err := alert.DecodePayload()
+	if err != nil {
+		return AlertView{}, err
+	}
+	a, ok := p.(*AlertPayload)
+	if !ok {
+		return AlertView{}, fieldErr("kind", "%s is %s record, not an alert", alert.ID, Article(string(alert.Kind)))
+	}
+	v := AlertView{ID: alert.ID, Author: alert.AuthorKey(), Created: alert.Created, Alert: *a,
+		State: AlertSent, Flags: RecordFlags(alert, ms, now)}
+	if m, ok := ms.Member(alert.AuthorKey()); ok {
+		v.Label = m.Label
+	}
+	answers := slices.Clone(notices)
+	slices.SortFunc(answers, func(x, y *Signed) int {
+		switch {
+		case Before(x, y):
+			return -1
+		case Before(y, x):
+			return 1
+		}
+		return 0
+	})
+	for _, s := range answers {
+		if s.Kind != KindNotice || !NoticeTrusted(s, ms) {
+			continue
+		}
+		p, err := s.DecodePayload()
+		if err != nil {
+			continue
+		}
+		n, ok := p.(*NoticePayload)
+		if !ok || !sameID(n.Ack, alert.ID) {
+			continue
+		}
+		step := AlertStep{Notice: s.ID, By: s.AuthorKey(), Created: s.Created, Resolve: n.Resolve, Note: n.Text}
+		if m, ok := ms.Member(s.AuthorKey()); ok {
+			step.Label = m.Label
+		}
+		v.History = append(v.History, step)
+	}
+	if len(v.History) > 0 {
+		last := v.History[len(v.History)-1]
+		v.Last = &last
+		v.State = AlertAcknowledged
+		if last.Resolve {
+			v.State = AlertResolved
+		}
+	}
+	return v, nil
+}
+
+// SortAlerts orders alerts for whoever answers them: unanswered first,
+// then acknowledged, then resolved; newest first within each.
+func SortAlerts(list []AlertView) {
+	rank := map[string]int{AlertSent: 0, AlertAcknowledged: 1, AlertResolved: 2}
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if rank[a.State] != rank[b.State] {
+			return rank[a.State] < rank[b.State]
+		}
+		if a.Created != b.Created {
+			return a.Created > b.Created
+		}
+		return string(a.ID[:]) > string(b.ID[:])
+	})
+}
