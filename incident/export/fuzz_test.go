@@ -25,7 +25,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(jsonl.Bytes())
 	// A newer Vigil's record (a kind this build does not know) on its
 	// JSONL line and in a bundle.
-	notice := m.accept(m.sign(m.observer, "notice", map[uint64]any{1: "Stations close at 18:00"}))
+	notice := m.accept(m.sign(m.observer, "bulletin", map[uint64]any{1: "Stations close at 18:00"}))
 	var newer bytes.Buffer
 	nw, _ := NewJSONL(&newer, m.deps)
 	nw.Newer(notice)

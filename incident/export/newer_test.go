@@ -40,7 +40,7 @@ func newNewerWorld(t *testing.T) *newerWorld {
 		Occurred: now.UnixMilli(), Title: "Opened late"}); err != nil {
 		t.Fatal(err)
 	}
-	w.notice = w.newer(t, "notice", map[uint64]any{1: "Stations close at 18:00", 2: "PS-0042"})
+	w.notice = w.newer(t, "bulletin", map[uint64]any{1: "Stations close at 18:00", 2: "PS-0042"})
 	w.tally = w.newer(t, "tally", map[uint64]any{1: "PS-0042", 2: map[uint64]any{1: uint64(312), 2: uint64(4)}})
 	w.newerRep = w.newer(t, incident.KindReport, map[uint64]any{1: "polling.materials_missing", 2: uint64(3),
 		3: now.UnixMilli(), 9: "Ballots short", 16: "form-7"})
@@ -165,7 +165,7 @@ func TestJSONLCarriesNewerRecords(t *testing.T) {
 		t.Fatalf("verify: %d bad, %d newer; want 0 and 3: %v", rep.Bad(), rep.Newer(), rep.Verdicts)
 	}
 	for rec, want := range map[*incident.Signed]string{
-		w.notice:   " OK (needs a newer Vigil: kind notice)",
+		w.notice:   " OK (needs a newer Vigil: kind bulletin)",
 		w.tally:    " OK (needs a newer Vigil: kind tally)",
 		w.newerRep: " OK (needs a newer Vigil: field 16)",
 		w.plain:    " OK",
@@ -294,7 +294,7 @@ func TestVerifyNewerVerdicts(t *testing.T) {
 	forged := bytes.Clone(w.notice.Raw)
 	forged[len(forged)-1] ^= 1 // the last byte of the signature
 	stranger, _ := incident.NewSigner(bytes.Repeat([]byte{7}, 32))
-	byStranger, err := stranger.Sign(w.ms.ID, "notice", time.Now(), map[uint64]any{1: "I am a coordinator"})
+	byStranger, err := stranger.Sign(w.ms.ID, "bulletin", time.Now(), map[uint64]any{1: "I am a coordinator"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,15 +318,15 @@ func TestVerifyNewerVerdicts(t *testing.T) {
 			w.notice.ID.String(), ` BAD field "author" on the line differs from the signed record`},
 		{"notice line with another time", editLine(w.notice.ID, func(m map[string]any) { m["created"] = "2020-01-01T00:00:00Z" }),
 			w.notice.ID.String(), ` BAD field "created" on the line differs from the signed record`},
-		{"tally line calling itself a notice", editLine(w.tally.ID, func(m map[string]any) { m["kind"] = "notice" }),
-			w.tally.ID.String(), " BAD line says kind notice, the record is a tally"},
+		{"tally line calling itself a notice", editLine(w.tally.ID, func(m map[string]any) { m["kind"] = "bulletin" }),
+			w.tally.ID.String(), " BAD line says kind bulletin, the record is a tally"},
 		{"notice line as a newer Vigil writes it, with keys this build does not know",
 			editLine(w.notice.ID, func(m map[string]any) {
 				m["text"] = "Stations close at 18:00"
 				delete(m, "needs_newer_vigil")
 				delete(m, "newer")
 			}),
-			w.notice.ID.String(), " OK (needs a newer Vigil: kind notice)"},
+			w.notice.ID.String(), " OK (needs a newer Vigil: kind bulletin)"},
 		{"report line with newer fields, from a newer Vigil", editLine(w.newerRep.ID, func(m map[string]any) {
 			m["form"] = "form-7"
 			m["flags"] = append(m["flags"].([]any), "form_incomplete")
