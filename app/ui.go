@@ -61,6 +61,7 @@ type UI struct {
 	stack    []fyne.CanvasObject
 	refresh  []func()
 	form     *reportForm
+	toastBar *toastBar // the confirmation over every screen
 	observer *observerHome
 	dash     *dashboard
 	table    *reportTable
@@ -193,7 +194,7 @@ func (ui *UI) setContent(c fyne.CanvasObject) {
 		c = container.NewBorder(practiceBanner(), nil, nil, nil, c)
 	}
 	ui.win.SetTitle(title)
-	ui.win.SetContent(c)
+	ui.win.SetContent(container.NewStack(c, ui.toastLayer()))
 }
 
 // practiceBanner marks a practice mission on every screen.
@@ -357,13 +358,6 @@ func (ui *UI) confirm(title, message, ok string, do func()) {
 	}, ui.win)
 	d.SetConfirmText(ok)
 	d.SetDismissText(T("action.cancel"))
-	d.Show()
-}
-
-// toast shows a short confirmation.
-func (ui *UI) toast(msg string) {
-	d := dialog.NewInformation(T("done.title"), msg, ui.win)
-	d.SetDismissText(T("action.ok"))
 	d.Show()
 }
 
