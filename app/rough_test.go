@@ -4,7 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"github.com/vigil-mesh/vigil/incident"
 )
 
 // The rough edges of issue 20, one test each.
@@ -41,5 +44,114 @@ func TestConfirmationIsACompactLine(t *testing.T) {
 			t.Fatalf("phone %v: tapped confirmation still shows %q", phone, got)
 		}
 		ui.Close()
+	}
+}
+
+// coordWithReports is a coordinator's app holding reports an observer
+// ("Amani") filed: a long title, and a short one the observer retracted.
+func coordWithReports(t *testing.T, a fyne.App, phone bool) (*UI, incident.ID, incident.ID) {
+	t.Helper()
+	coordHome, code := missionHomes(t)
+	ob, err := joinedObserver(t, code).Unlock([]byte(testPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := ob.Submit(incident.ReportPayload{Category: "polling.intimidation", Severity: 4,
+		Title: longTitle, Station: "PS-0001", Occurred: 1_790_000_000_000}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := ob.Submit(incident.ReportPayload{Category: "polling.late_opening", Severity: 2,
+		Title: "Late opening", Station: "PS-0002", Occurred: 1_790_000_100_000}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ob.Retract(gone, "Wrong station"); err != nil {
+		t.Fatal(err)
+	}
+	co := newTestUI(t, a, coordHome, phone, testPass)
+	carry(t, ob.(*StoreBackend).Store(), storeOf(co))
+	ob.Close()
+	co.refreshAll()
+	co.wait()
+	return co, long, gone
+}
+
+const longTitle = "Men in uniform stopped voters at the gate and took their cards"
+
+// tableTexts is the text the report table draws, cell by cell.
+func tableTexts(ui *UI) []string {
+	var out []string
+	walk(ui.table.table, func(o fyne.CanvasObject) {
+		if tx, ok := o.(*canvas.Text); ok && tx.Text != "" {
+			out = append(out, tx.Text)
+		}
+	})
+	return out
+}
+
+// The reports table shows whole times and titles (a long title on two
+// lines), who filed each report, and a retracted report as retracted.
+func TestReportsTableShowsWholeCellsObserverAndRetraction(t *testing.T) {
+	a := test.NewTempApp(t)
+	for _, phone := range []bool{false, true} {
+		co, long, gone := coordWithReports(t, a, phone)
+		co.selectTab(T("tab.reports"))
+		co.wait()
+		rt := co.table
+		if len(rt.rows) != 2 {
+			t.Fatalf("phone %v: %d rows", phone, len(rt.rows))
+		}
+		texts := tableTexts(co)
+		drawn := strings.Join(texts, " ")
+		for _, s := range texts {
+			if strings.Contains(s, "…") {
+				t.Errorf("phone %v: a cell is cut: %q (table draws %q)", phone, s, texts)
+			}
+		}
+		for _, v := range rt.rows {
+			if tm := co.timeText(occurredOf(&v)); !strings.Contains(drawn, tm) {
+				t.Errorf("phone %v: time %q not drawn whole in %q", phone, tm, texts)
+			}
+		}
+		for _, w := range strings.Fields(longTitle) {
+			if !strings.Contains(drawn, w) {
+				t.Errorf("phone %v: title word %q not drawn in %q", phone, w, texts)
+			}
+		}
+		var hasObserver bool
+		for i, c := range rt.cols {
+			if c.key == "col.observer" {
+				hasObserver = true
+				for _, v := range rt.rows {
+					if got := rt.cell(&v, c.key); got != "Amani" {
+						t.Errorf("phone %v: observer of %s is %q", phone, v.ID, got)
+					}
+				}
+				if !phone && !strings.Contains(drawn, "Amani") {
+					t.Errorf("desktop: observer column (%d) not drawn: %q", i, texts)
+				}
+			}
+		}
+		if !hasObserver {
+			t.Errorf("phone %v: no observer column", phone)
+		}
+		for _, v := range rt.rows {
+			got := rt.cell(&v, "col.status")
+			switch v.ID {
+			case gone:
+				if got != T("report.retracted") {
+					t.Errorf("phone %v: retracted report's status %q", phone, got)
+				}
+			case long:
+				if got != StatusLabel(incident.StatusUnreviewed) {
+					t.Errorf("phone %v: open report's status %q", phone, got)
+				}
+			}
+		}
+		if !phone && !strings.Contains(drawn, T("report.retracted")) { // the phone's status column is off to the side
+			t.Errorf("phone %v: 'retracted' not drawn: %q", phone, texts)
+		}
+		co.Close()
 	}
 }
