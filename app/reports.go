@@ -258,6 +258,10 @@ func (ui *UI) reviewPanel(v incident.ReportView) fyne.CanvasObject {
 			publish.Enable()
 		}
 	}
+	// The verdict standing now is the choice to keep or change.
+	if v.Status != incident.StatusUnreviewed {
+		choice.SetSelected(StatusLabel(v.Status))
+	}
 	save := widget.NewButtonWithIcon(T("review.save"), theme.ConfirmIcon(), func() {
 		status := ""
 		for i, n := range names {

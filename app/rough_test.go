@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 	"github.com/vigil-mesh/vigil/incident"
 )
 
@@ -153,5 +154,35 @@ func TestReportsTableShowsWholeCellsObserverAndRetraction(t *testing.T) {
 			t.Errorf("phone %v: 'retracted' not drawn: %q", phone, texts)
 		}
 		co.Close()
+	}
+}
+
+// The review panel starts on the report's current verdict.
+func TestReviewPanelPreselectsCurrentStatus(t *testing.T) {
+	a := test.NewTempApp(t)
+	co, long, _ := coordWithReports(t, a, false)
+	radio := func() *widget.RadioGroup {
+		r, ok := find(co, func(r *widget.RadioGroup) bool { return len(r.Options) == len(incident.ReviewStatuses) })
+		if !ok {
+			t.Fatalf("no review choice:\n%s", allText(co))
+		}
+		return r
+	}
+	co.showReport(long, nil)
+	if got := radio().Selected; got != "" {
+		t.Fatalf("an unreviewed report starts on %q", got)
+	}
+	for _, status := range []string{"verified", "rejected"} {
+		radio().SetSelected(StatusLabel(status))
+		tap(t, co, T("review.save"))
+		co.popAll()
+		co.showReport(long, nil)
+		if got := radio().Selected; got != StatusLabel(status) {
+			t.Fatalf("after %s the panel starts on %q", status, got)
+		}
+		pub, ok := find(co, func(c *widget.Check) bool { return c.Text == T("review.publish") })
+		if !ok || pub.Disabled() != (status == "rejected") {
+			t.Fatalf("after %s, publish box found %v, disabled %v", status, ok, ok && pub.Disabled())
+		}
 	}
 }
