@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"github.com/vigil-mesh/vigil/incident"
 )
@@ -183,6 +184,48 @@ func TestReviewPanelPreselectsCurrentStatus(t *testing.T) {
 		pub, ok := find(co, func(c *widget.Check) bool { return c.Text == T("review.publish") })
 		if !ok || pub.Disabled() != (status == "rejected") {
 			t.Fatalf("after %s, publish box found %v, disabled %v", status, ok, ok && pub.Disabled())
+		}
+	}
+}
+
+// Check-in labels wrap between words, never inside one, on a narrow phone
+// in every language.
+func TestCheckinLabelsDoNotBreakWords(t *testing.T) {
+	a := test.NewTempApp(t)
+	_, code := missionHomes(t)
+	ui := newTestUI(t, a, joinedObserver(t, code), true, testPass)
+	t.Cleanup(func() { SetLanguage("en") })
+	for _, lang := range []string{"en", "fr", "pt"} {
+		SetLanguage(lang)
+		ui.signedIn()
+		// A phone's screen is as wide as it is, whatever the content's
+		// minimum (a window on the desktop would grow to it): lay the
+		// home out at the screen's width.
+		for _, w := range []float32{400, 360, 320, 280, 240} {
+			ui.observer.content.Resize(fyne.NewSize(w, 1600))
+			for s, tl := range ui.observer.checkins {
+				var label *widget.Label
+				walk(tl, func(o fyne.CanvasObject) {
+					if l, ok := o.(*widget.Label); ok && l.Text == CheckinLabel(s) {
+						label = l
+					}
+				})
+				if label == nil {
+					t.Fatalf("%s: no label on the %s tile", lang, s)
+				}
+				room := label.Size().Width - 2*theme.InnerPadding()
+				for _, word := range strings.Fields(label.Text) {
+					ww := fyne.MeasureText(word, theme.TextSize(), label.TextStyle).Width
+					if ww > room {
+						t.Errorf("%s, %v wide: %q breaks inside %q (%.0f > %.0f)", lang, w, label.Text, word, ww, room)
+					}
+					// The tile asks for room for its longest word, so no
+					// layout squeezes it narrower.
+					if m := tl.MinSize().Width - 2*theme.InnerPadding() - 2*theme.Padding(); ww > m {
+						t.Errorf("%s: the %q tile asks for %.0f, its word %q needs %.0f", lang, label.Text, m, word, ww)
+					}
+				}
+			}
 		}
 	}
 }
