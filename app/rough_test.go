@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 )
 
 // The rough edges of issue 20, one test each.
@@ -227,5 +229,45 @@ func TestCheckinLabelsDoNotBreakWords(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A field's problem reads in the user's language, all of it, in every
+// language the app has.
+func TestValidationMessagesAreTranslated(t *testing.T) {
+	a := test.NewTempApp(t)
+	_, code := missionHomes(t)
+	ui := newTestUI(t, a, joinedObserver(t, code), true, testPass)
+	t.Cleanup(func() { SetLanguage("en") })
+	// The errors as the form and the act layer return them.
+	cases := []struct {
+		err     error
+		english string
+	}{
+		{&FieldProblem{"title", &incident.FieldError{Field: "title", Problem: "is required"}}, "is required"},
+		{&incident.FieldError{Field: "title", Problem: "is 300 bytes, limit 200"}, "bytes, limit"},
+		{&FieldProblem{"lon", errors.New("latitude and longitude go together")}, "go together"},
+		{&FieldProblem{"lat", errors.New(`"abc" is not a number`)}, "is not a number"},
+		{&incident.FieldError{Field: "lat", Problem: "is 95.000000, must be -90 to 90"}, "must be"},
+		{&act.Error{Code: act.Invalid, Field: "reason", Msg: "reason: is required"}, "is required"},
+	}
+	for _, l := range Languages {
+		SetLanguage(l.Code)
+		for _, c := range cases {
+			got := errorText(c.err)
+			if l.Code != "en" && strings.Contains(got, c.english) {
+				t.Errorf("%s: %v reads %q", l.Code, c.err, got)
+			}
+			if strings.Contains(got, "{{") || strings.Contains(got, "<no value>") {
+				t.Errorf("%s: %v renders %q", l.Code, c.err, got)
+			}
+		}
+	}
+	// On screen, as the form shows it.
+	SetLanguage("fr")
+	ui.showError(cases[0].err)
+	top := topText(ui)
+	if !strings.Contains(top, T("problem.required")) || strings.Contains(top, "is required") {
+		t.Fatalf("fr: a missing title reads:\n%s", top)
 	}
 }

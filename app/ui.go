@@ -333,11 +333,11 @@ func errorText(err error) string {
 	case errors.Is(err, act.ErrAmendedSince):
 		return T("err.amended_since")
 	case errors.As(err, &fp):
-		return T("err.field", map[string]any{"Field": FieldLabel(fp.Field)}) + "\n" + fp.Err.Error()
+		return T("err.field", map[string]any{"Field": FieldLabel(fp.Field)}) + "\n" + fieldProblemText(fp.Err)
 	case errors.As(err, &fe):
-		return T("err.field", map[string]any{"Field": FieldLabel(fe.Field)}) + "\n" + fe.Problem
+		return T("err.field", map[string]any{"Field": FieldLabel(fe.Field)}) + "\n" + problemText(fe.Problem)
 	case errors.As(err, &ae) && ae.Code == act.Invalid && ae.Field != "":
-		return T("err.field", map[string]any{"Field": FieldLabel(ae.Field)}) + "\n" + strings.TrimPrefix(ae.Msg, ae.Field+": ")
+		return T("err.field", map[string]any{"Field": FieldLabel(ae.Field)}) + "\n" + problemText(strings.TrimPrefix(ae.Msg, ae.Field+": "))
 	}
 	var le *vault.LockedError
 	if errors.As(err, &le) {
