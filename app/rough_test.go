@@ -271,3 +271,59 @@ func TestValidationMessagesAreTranslated(t *testing.T) {
 		t.Fatalf("fr: a missing title reads:\n%s", top)
 	}
 }
+
+// "Use the station's location" is offered only where the registry has a
+// station with a location.
+func TestStationLocationNeedsARegistry(t *testing.T) {
+	a := test.NewTempApp(t)
+	// A mission without a registry.
+	bare := testHome(t)
+	be, err := bare.Create([]byte(testPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := be.CreateMission("No registry", "HQ"); err != nil {
+		t.Fatal(err)
+	}
+	bareCode, err := be.Invite(InviteRequest{Role: incident.RoleObserver, Label: "Amani"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	be.Close()
+	coordHome, code := missionHomes(t)
+	for _, c := range []struct {
+		code  string
+		offer bool
+	}{{bareCode, false}, {code, true}} {
+		obs := joinedObserver(t, c.code)
+		if c.offer { // the registry reaches the observer
+			co, err := coordHome.Unlock([]byte(testPass))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ob, err := obs.Unlock([]byte(testPass))
+			if err != nil {
+				t.Fatal(err)
+			}
+			carry(t, co.(*StoreBackend).Store(), ob.(*StoreBackend).Store())
+			co.Close()
+			ob.Close()
+		}
+		ui := newTestUI(t, a, obs, true, testPass)
+		tap(t, ui, T("home.new_report"))
+		tap(t, ui, FamilyLabel("polling"))
+		tap(t, ui, CategoryLabelOf("polling.late_opening"))
+		acc, ok := find(ui, func(a *widget.Accordion) bool {
+			return len(a.Items) == 1 && strings.Contains(a.Items[0].Title, T("form.location_optional"))
+		})
+		if !ok {
+			t.Fatalf("no location section:\n%s", allText(ui))
+		}
+		acc.Open(0)
+		if got := strings.Contains(allText(ui), T("form.use_station_location")); got != c.offer {
+			t.Errorf("registry %v: offers the station's location: %v", c.offer, got)
+		}
+		ui.form.close()
+		ui.Close()
+	}
+}
