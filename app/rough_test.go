@@ -327,3 +327,25 @@ func TestStationLocationNeedsARegistry(t *testing.T) {
 		ui.Close()
 	}
 }
+
+// The revoke dialog tells apart two members with the same label.
+func TestRevokeDialogTellsSameLabelsApart(t *testing.T) {
+	ui, first, second := duplicateMission(t)
+	var texts []string
+	for _, k := range []incident.Author{first, second} {
+		m := memberByAuthor(t, ui, k)
+		if m.Label != "Amani" {
+			t.Fatalf("member %s labelled %q", k, m.Label)
+		}
+		revokeDialog(ui, m)
+		top := topText(ui)
+		if !strings.Contains(top, k.Short()) || !strings.Contains(top, ui.timeText(m.Created)) {
+			t.Errorf("the dialog for %s does not name its key or join time:\n%s", k, top)
+		}
+		texts = append(texts, top)
+		dismissAll(ui)
+	}
+	if texts[0] == texts[1] {
+		t.Fatalf("the two Amanis' dialogs read the same:\n%s", texts[0])
+	}
+}
