@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/act"
+	"github.com/xuri/excelize/v2"
 )
 
 // The rough edges of issue 20, one test each.
@@ -347,5 +349,63 @@ func TestRevokeDialogTellsSameLabelsApart(t *testing.T) {
 	}
 	if texts[0] == texts[1] {
 		t.Fatalf("the two Amanis' dialogs read the same:\n%s", texts[0])
+	}
+}
+
+// A coordinator's export names each report's observer (their member
+// label) and carries the standing review's note, in CSV, JSONL and XLSX;
+// a public export carries neither.
+func TestExportCarriesObserverAndReviewNote(t *testing.T) {
+	a := test.NewTempApp(t)
+	co, long, _ := coordWithReports(t, a, false)
+	const reviewNote = "Confirmed by phone with the presiding officer"
+	if err := co.be.Review(act.Verdict{Report: long.String(), Status: "verified", Note: reviewNote}); err != nil {
+		t.Fatal(err)
+	}
+	export := func(format string, public bool) []byte {
+		var b bytes.Buffer
+		if _, err := co.be.Export(ExportRequest{Format: format, Public: public}, &b, nil); err != nil {
+			t.Fatalf("%s public=%v: %v", format, public, err)
+		}
+		return b.Bytes()
+	}
+	xlsxText := func(data []byte) string {
+		f, err := excelize.OpenReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var out strings.Builder
+		for _, sh := range f.GetSheetList() {
+			rows, _ := f.GetRows(sh)
+			for _, r := range rows {
+				out.WriteString(strings.Join(r, "\t") + "\n")
+			}
+		}
+		return out.String()
+	}
+	for _, format := range []string{"csv", "jsonl", "xlsx"} {
+		text := func(public bool) string {
+			b := export(format, public)
+			if format == "xlsx" {
+				return xlsxText(b)
+			}
+			return string(b)
+		}
+		full := text(false)
+		for _, want := range []string{"observer", "review_note", "Amani", reviewNote} {
+			if !strings.Contains(full, want) {
+				t.Errorf("%s export lacks %q", format, want)
+			}
+		}
+		pub := text(true)
+		if !strings.Contains(pub, "Men in uniform") && format != "xlsx" && !strings.Contains(pub, "polling.intimidation") {
+			t.Errorf("%s: the public export lost the verified report:\n%s", format, pub)
+		}
+		for _, leak := range []string{"Amani", reviewNote} {
+			if strings.Contains(pub, leak) {
+				t.Errorf("%s: the public export carries %q", format, leak)
+			}
+		}
 	}
 }
