@@ -27,6 +27,9 @@ var problemPatterns = []struct {
 	{regexp.MustCompile(`^"(.*)" is not a number$`), "problem.not_number", []string{"Value"}},
 	{regexp.MustCompile(`^(\d+) attachments, limit (\d+)$`), "problem.attachments", []string{"Value", "Limit"}},
 	{regexp.MustCompile(`^is (\d+), limit (\d+)$`), "problem.limit", []string{"Value", "Limit"}},
+	{regexp.MustCompile(`^(.+) is (\d+) bytes, limit (\d+)$`), "problem.file_too_big", []string{"Name", "Value", "Limit"}},
+	{regexp.MustCompile(`^(\d+) files, limit (\d+)$`), "problem.attachments", []string{"Value", "Limit"}},
+	{regexp.MustCompile(`^a rejected report is never published$`), "problem.rejected_published", nil},
 }
 
 // problemText says a field's problem in the user's language.

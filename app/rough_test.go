@@ -252,6 +252,8 @@ func TestValidationMessagesAreTranslated(t *testing.T) {
 		{&FieldProblem{"lat", errors.New(`"abc" is not a number`)}, "is not a number"},
 		{&incident.FieldError{Field: "lat", Problem: "is 95.000000, must be -90 to 90"}, "must be"},
 		{&act.Error{Code: act.Invalid, Field: "reason", Msg: "reason: is required"}, "is required"},
+		{&act.Error{Code: act.Invalid, Field: "attachments", Msg: "attachments: photo.jpg is 30000000 bytes, limit 25000000"}, "bytes, limit"},
+		{&act.Error{Code: act.Invalid, Field: "attachments", Msg: "attachments: 9 files, limit 8"}, "files, limit"},
 	}
 	for _, l := range Languages {
 		SetLanguage(l.Code)
