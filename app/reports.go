@@ -322,9 +322,9 @@ type tableColumn struct {
 var tableColumns = []tableColumn{
 	{"col.time", SortOccurred, 60, 220},
 	{"col.severity", SortSeverity, 60, 90},
-	{"col.category", SortCategory, 140, 320},
+	{"col.category", SortCategory, 140, 300},
 	{"col.title", SortTitle, 200, 380},
-	{"col.observer", SortObserver, 80, 180},
+	{"col.observer", SortObserver, 80, 170},
 	{"col.station", SortStation, 70, 120},
 	{"col.status", SortStatus, 90, 180},
 	{"col.flags", SortFlags, 100, 260},
@@ -404,11 +404,11 @@ func newReportTable(ui *UI) *reportTable {
 				return
 			}
 			l := o.(*widget.Label)
-			// The title wraps onto as many lines as its row was given;
+			// Titles and labels wrap onto as many lines as their row was given;
 			// the other cells are sized to fit. (Fyne cannot wrap and
 			// truncate one label: it panics when the lines do not fit.)
 			l.Wrapping, l.Truncation = fyne.TextWrapOff, fyne.TextTruncateEllipsis
-			if rt.cols[id.Col].key == "col.title" {
+			if wrapColumns[rt.cols[id.Col].key] {
 				l.Wrapping, l.Truncation = fyne.TextWrapWord, fyne.TextTruncateOff
 			}
 			l.SetText(rt.cell(&rt.rows[id.Row], rt.cols[id.Col].key))
@@ -508,8 +508,8 @@ func (rt *reportTable) apply() {
 }
 
 // fitColumns sizes each column to its widest cell (header included)
-// within the column's bounds, and gives a row the lines its title needs:
-// no time, label, status or title is cut.
+// within the column's bounds, and gives a row the lines its title and
+// observer need: no time, status, title or label is cut.
 func (rt *reportTable) fitColumns() {
 	size, pad := theme.TextSize(), 2*theme.InnerPadding()
 	// A label as the cells are, so a width is what a cell needs; the
@@ -519,7 +519,7 @@ func (rt *reportTable) fitColumns() {
 		scratch.SetText(s)
 		return scratch.MinSize().Width + theme.Padding()
 	}
-	titleW := float32(0)
+	wrapW := map[string]float32{} // the wrapping columns' widths
 	for i, c := range rt.cols {
 		w := measure(T(c.key)+" ▼") + theme.Padding()*2   // the header is a button
 		for r := range rt.rows[:min(len(rt.rows), 500)] { // enough to size a column
@@ -527,20 +527,25 @@ func (rt *reportTable) fitColumns() {
 		}
 		w = min(max(w, c.min), c.max)
 		rt.table.SetColumnWidth(i, w)
-		if c.key == "col.title" {
-			titleW = w
+		if wrapColumns[c.key] {
+			wrapW[c.key] = w
 		}
 	}
 	one := widget.NewLabel("X").MinSize().Height
 	line := fyne.MeasureText("X", size, fyne.TextStyle{}).Height + theme.LineSpacing()
 	for r := range rt.rows {
 		n := 1
-		if titleW > 0 {
-			n = wrappedLines(rt.cell(&rt.rows[r], "col.title"), titleW-pad-theme.Padding(), size)
+		for key, w := range wrapW {
+			n = max(n, wrappedLines(rt.cell(&rt.rows[r], key), w-pad-theme.Padding(), size))
 		}
 		rt.table.SetRowHeight(r, one+float32(n-1)*line)
 	}
 }
+
+// wrapColumns are the columns whose text wraps onto more lines rather
+// than widen the table past the screen: titles, and observers' labels
+// (a mission may label a member "Crane — observer, Vellmouth (PS-0240)").
+var wrapColumns = map[string]bool{"col.title": true, "col.observer": true}
 
 // wrappedLines is how many lines text takes wrapped by word at width
 // (as a label wraps it; a word wider than the line breaks mid-word there

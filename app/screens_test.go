@@ -56,6 +56,9 @@ func TestScreenshots(t *testing.T) {
 	// Observer.
 	ob := open(homes.Observer)
 	shot(ob, "observer-home")
+	tap(t, ob, CheckinLabel("all_quiet"))
+	shot(ob, "observer-checkin-confirmation")
+	ob.toastBar.Hide()
 	tap(t, ob, T("home.new_report"))
 	shot(ob, "report-1-category")
 	tap(t, ob, FamilyLabel("disinformation"))
