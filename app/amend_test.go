@@ -69,7 +69,7 @@ func TestAmendAndRetractMyReport(t *testing.T) {
 	ui.form.title.SetText("")
 	test.Type(ui.form.title, "No ballots until 09:00")
 	tap(t, ui, T("amend.save"))
-	if top := topText(ui); !strings.Contains(top, T("amend.saved")) {
+	if top := toastText(ui); !strings.Contains(top, T("amend.saved")) {
 		t.Fatalf("after amend, dialog shows %q", top)
 	}
 	dismissAll(ui)
@@ -142,7 +142,7 @@ func TestAmendAndRetractMyReport(t *testing.T) {
 	entry(t, ui, T("retract.reason")).SetText("")
 	test.Type(entry(t, ui, T("retract.reason")), "Wrong station: this was PS-0002")
 	tap(t, ui, T("retract.confirm"))
-	if top := topText(ui); !strings.Contains(top, T("retract.done")) {
+	if top := toastText(ui); !strings.Contains(top, T("retract.done")) {
 		t.Fatalf("after retract, dialog shows %q", top)
 	}
 	dismissAll(ui)

@@ -324,8 +324,16 @@ func (f *reportForm) showDetails(restored bool) {
 		}
 		dialog.ShowInformation(T("form.location"), T("form.no_station_location"), ui.win)
 	})
-	loc := widget.NewAccordion(widget.NewAccordionItem("📍 "+T("form.location_optional"),
-		container.NewVBox(note(T("form.location_note")), container.NewGridWithColumns(2, f.lat, f.lon), useStation)))
+	locParts := []fyne.CanvasObject{note(T("form.location_note")), container.NewGridWithColumns(2, f.lat, f.lon)}
+	// Offered only where the registry has a station with a location: a
+	// mission without a registry would answer every tap with "no location".
+	for _, s := range stations {
+		if s.Lat != nil && s.Lon != nil {
+			locParts = append(locParts, useStation)
+			break
+		}
+	}
+	loc := widget.NewAccordion(widget.NewAccordionItem("📍 "+T("form.location_optional"), container.NewVBox(locParts...)))
 	if d.Lat != "" || d.Lon != "" {
 		loc.Open(0)
 	}

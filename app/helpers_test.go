@@ -264,3 +264,11 @@ func carry(t *testing.T, from, to *store.Store) {
 }
 
 func storeOf(ui *UI) *store.Store { return ui.be.(*StoreBackend).Store() }
+
+// toastText is the confirmation showing over the screen, or "".
+func toastText(ui *UI) string {
+	if ui.toastBar == nil {
+		return ""
+	}
+	return ui.toastBar.text()
+}

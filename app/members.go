@@ -108,7 +108,12 @@ func memberRow(ui *UI, m MemberItem) fyne.CanvasObject {
 func revokeDialog(ui *UI, m MemberItem) {
 	reason := widget.NewEntry()
 	reason.SetPlaceHolder(T("members.reason"))
-	body := container.NewVBox(wrapLabel(T("members.revoke_explain", map[string]any{"Name": memberName(m.Member)})), reason)
+	// Two devices may carry one label (an invite redeemed twice): the key
+	// and the joining time tell which one this is.
+	who := badge(roleIcons[m.Role]+" "+memberName(m.Member), colorMuted)
+	whoMeta := note(T("members.revoke_who", map[string]any{"Key": m.Author.Short(), "Time": ui.timeText(m.Created)}))
+	body := container.NewVBox(container.NewHBox(who), whoMeta,
+		wrapLabel(T("members.revoke_explain", map[string]any{"Name": memberName(m.Member)})), reason)
 	d := dialog.NewCustomConfirm(T("members.revoke_title"), T("members.revoke"), T("action.cancel"), body, func(ok bool) {
 		if !ok {
 			return

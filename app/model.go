@@ -330,6 +330,8 @@ const (
 	SortStation
 	SortStatus
 	SortFlags
+	// SortObserver groups each observer's reports together.
+	SortObserver
 )
 
 // FilterSort returns the reports that match f, sorted by key (ties by
@@ -355,6 +357,8 @@ func FilterSort(all []incident.ReportView, f TableFilter, key SortKey, desc bool
 			return strings.Compare(a.Status, b.Status)
 		case SortFlags:
 			return cmpInt(int64(flagWeight(a)), int64(flagWeight(b)))
+		case SortObserver:
+			return strings.Compare(a.Author.String(), b.Author.String())
 		}
 		return 0
 	}

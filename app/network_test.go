@@ -120,7 +120,7 @@ func TestPeersScreen(t *testing.T) {
 		t.Error("the QR text offers a loopback address")
 	}
 	tap(t, ui, T("peers.sync_now"))
-	if fn.syncs != 1 || !strings.Contains(topText(ui), TN("peers.syncing", 2)) {
-		t.Fatalf("sync now: %d syncs, dialog %q", fn.syncs, topText(ui))
+	if fn.syncs != 1 || !strings.Contains(toastText(ui), TN("peers.syncing", 2)) {
+		t.Fatalf("sync now: %d syncs, confirmation %q", fn.syncs, toastText(ui))
 	}
 }

@@ -105,7 +105,7 @@ func TestSettingsPassphraseRule(t *testing.T) {
 	entry(t, ui, T("pass.new")).SetText(eightRunes)
 	entry(t, ui, T("pass.again")).SetText(eightRunes)
 	tap(t, ui, T("pass.change_button"))
-	if top := topText(ui); !strings.Contains(top, T("pass.changed")) {
+	if top := toastText(ui); !strings.Contains(top, T("pass.changed")) {
 		t.Fatalf("eight two-byte characters as the new passphrase:\n%s", top)
 	}
 	dismissAll(ui)
@@ -123,7 +123,7 @@ func TestSettingsPassphraseRule(t *testing.T) {
 	entry(t, ui, T("duress.new")).SetText(otherEightRunes)
 	entry(t, ui, T("duress.again")).SetText(otherEightRunes)
 	tap(t, ui, T("duress.button"))
-	if top := topText(ui); !strings.Contains(top, T("duress.done")) {
+	if top := toastText(ui); !strings.Contains(top, T("duress.done")) {
 		t.Fatalf("eight two-byte characters as the duress passphrase:\n%s", top)
 	}
 	ui.Close()

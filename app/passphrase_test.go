@@ -62,7 +62,7 @@ func TestChangePassphrase(t *testing.T) {
 	entry(t, ui, T("pass.new")).SetText(newPass)
 	entry(t, ui, T("pass.again")).SetText(newPass)
 	tap(t, ui, T("pass.change_button"))
-	if top := topText(ui); !strings.Contains(top, T("pass.changed")) {
+	if top := toastText(ui); !strings.Contains(top, T("pass.changed")) {
 		t.Fatalf("after change: dialog\n%s", top)
 	}
 	ui.Close()
@@ -128,7 +128,7 @@ func TestDuressPassphrase(t *testing.T) {
 	entry(t, ui, T("duress.new")).SetText("the red door opens")
 	entry(t, ui, T("duress.again")).SetText("the red door opens")
 	tap(t, ui, T("duress.button"))
-	if top := topText(ui); !strings.Contains(top, T("duress.done")) {
+	if top := toastText(ui); !strings.Contains(top, T("duress.done")) {
 		t.Fatalf("after setting duress: dialog\n%s", top)
 	}
 	if _, err := vault.Unlock(h.Dir, []byte(testPass)); err != nil {

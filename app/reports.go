@@ -258,6 +258,10 @@ func (ui *UI) reviewPanel(v incident.ReportView) fyne.CanvasObject {
 			publish.Enable()
 		}
 	}
+	// The verdict standing now is the choice to keep or change.
+	if v.Status != incident.StatusUnreviewed {
+		choice.SetSelected(StatusLabel(v.Status))
+	}
 	save := widget.NewButtonWithIcon(T("review.save"), theme.ConfirmIcon(), func() {
 		status := ""
 		for i, n := range names {
@@ -297,6 +301,7 @@ type reportTable struct {
 
 	all    []incident.ReportView
 	rows   []incident.ReportView
+	labels map[incident.Author]string // members' labels, for the observer column
 	filter TableFilter
 	sort   SortKey
 	desc   bool
@@ -305,28 +310,34 @@ type reportTable struct {
 	busy, again bool
 }
 
+// tableColumn is one column of the report table. Its width is what its
+// widest cell needs, between min and max; only the title wraps (on two
+// lines) past max.
 type tableColumn struct {
-	key   string
-	sort  SortKey
-	width float32
+	key      string
+	sort     SortKey
+	min, max float32
 }
 
 var tableColumns = []tableColumn{
-	{"col.time", SortOccurred, 90},
-	{"col.severity", SortSeverity, 76},
-	{"col.category", SortCategory, 240},
-	{"col.title", SortTitle, 320},
-	{"col.station", SortStation, 96},
-	{"col.status", SortStatus, 130},
-	{"col.flags", SortFlags, 200},
+	{"col.time", SortOccurred, 60, 220},
+	{"col.severity", SortSeverity, 60, 90},
+	{"col.category", SortCategory, 140, 300},
+	{"col.title", SortTitle, 200, 380},
+	{"col.observer", SortObserver, 80, 170},
+	{"col.station", SortStation, 70, 120},
+	{"col.status", SortStatus, 90, 180},
+	{"col.flags", SortFlags, 100, 260},
 }
 
-// phoneColumns are the columns a phone shows: time, severity, what, status.
+// phoneColumns are the columns a phone shows: time, severity, what,
+// status, who (the table scrolls sideways to the last).
 var phoneColumns = []tableColumn{
-	{"col.time", SortOccurred, 64},
-	{"col.severity", SortSeverity, 64},
-	{"col.title", SortTitle, 300},
-	{"col.status", SortStatus, 130},
+	{"col.time", SortOccurred, 50, 180},
+	{"col.severity", SortSeverity, 50, 70},
+	{"col.title", SortTitle, 160, 220},
+	{"col.status", SortStatus, 90, 160},
+	{"col.observer", SortObserver, 80, 160},
 }
 
 func newReportTable(ui *UI) *reportTable {
@@ -392,7 +403,15 @@ func newReportTable(ui *UI) *reportTable {
 			if id.Row >= len(rt.rows) {
 				return
 			}
-			o.(*widget.Label).SetText(rt.cell(&rt.rows[id.Row], rt.cols[id.Col].key))
+			l := o.(*widget.Label)
+			// Titles and labels wrap onto as many lines as their row was given;
+			// the other cells are sized to fit. (Fyne cannot wrap and
+			// truncate one label: it panics when the lines do not fit.)
+			l.Wrapping, l.Truncation = fyne.TextWrapOff, fyne.TextTruncateEllipsis
+			if wrapColumns[rt.cols[id.Col].key] {
+				l.Wrapping, l.Truncation = fyne.TextWrapWord, fyne.TextTruncateOff
+			}
+			l.SetText(rt.cell(&rt.rows[id.Row], rt.cols[id.Col].key))
 		})
 	rt.table.ShowHeaderColumn = false
 	rt.table.CreateHeader = func() fyne.CanvasObject {
@@ -419,9 +438,7 @@ func newReportTable(ui *UI) *reportTable {
 		b.SetText(text)
 		b.OnTapped = func() { rt.sortBy(c.sort) }
 	}
-	for i, c := range rt.cols {
-		rt.table.SetColumnWidth(i, c.width)
-	}
+	rt.fitColumns()
 	rt.table.OnSelected = func(id widget.TableCellID) {
 		if id.Row >= 0 && id.Row < len(rt.rows) {
 			rid := rt.rows[id.Row].ID
@@ -452,13 +469,19 @@ func (rt *reportTable) refresh() {
 	}
 	rt.busy = true
 	var all []incident.ReportView
+	labels := map[incident.Author]string{}
 	rt.ui.background(func() (err error) {
+		if ms, err := rt.ui.be.Members(); err == nil {
+			for _, m := range ms {
+				labels[m.Author] = memberName(m.Member)
+			}
+		}
 		all, err = rt.ui.be.Reports()
 		return err
 	}, func(err error) {
 		rt.busy = false
 		if err == nil {
-			rt.all = all
+			rt.all, rt.labels = all, labels
 			rt.apply()
 		}
 		if rt.again {
@@ -480,7 +503,73 @@ func (rt *reportTable) sortBy(k SortKey) {
 func (rt *reportTable) apply() {
 	rt.rows = FilterSort(rt.all, rt.filter, rt.sort, rt.desc)
 	rt.count.SetText(T("table.showing", map[string]any{"N": len(rt.rows), "Total": len(rt.all)}))
+	rt.fitColumns()
 	rt.table.Refresh()
+}
+
+// fitColumns sizes each column to its widest cell (header included)
+// within the column's bounds, and gives a row the lines its title and
+// observer need: no time, status, title or label is cut.
+func (rt *reportTable) fitColumns() {
+	size, pad := theme.TextSize(), 2*theme.InnerPadding()
+	// A label as the cells are, so a width is what a cell needs; the
+	// table draws a divider between cells.
+	scratch := widget.NewLabel("")
+	measure := func(s string) float32 {
+		scratch.SetText(s)
+		return scratch.MinSize().Width + theme.Padding()
+	}
+	wrapW := map[string]float32{} // the wrapping columns' widths
+	for i, c := range rt.cols {
+		w := measure(T(c.key)+" ▼") + theme.Padding()*2   // the header is a button
+		for r := range rt.rows[:min(len(rt.rows), 500)] { // enough to size a column
+			w = max(w, measure(rt.cell(&rt.rows[r], c.key)))
+		}
+		w = min(max(w, c.min), c.max)
+		rt.table.SetColumnWidth(i, w)
+		if wrapColumns[c.key] {
+			wrapW[c.key] = w
+		}
+	}
+	one := widget.NewLabel("X").MinSize().Height
+	line := fyne.MeasureText("X", size, fyne.TextStyle{}).Height + theme.LineSpacing()
+	for r := range rt.rows {
+		n := 1
+		for key, w := range wrapW {
+			n = max(n, wrappedLines(rt.cell(&rt.rows[r], key), w-pad-theme.Padding(), size))
+		}
+		rt.table.SetRowHeight(r, one+float32(n-1)*line)
+	}
+}
+
+// wrapColumns are the columns whose text wraps onto more lines rather
+// than widen the table past the screen: titles, and observers' labels
+// (a mission may label a member "Crane — observer, Vellmouth (PS-0240)").
+var wrapColumns = map[string]bool{"col.title": true, "col.observer": true}
+
+// wrappedLines is how many lines text takes wrapped by word at width
+// (as a label wraps it; a word wider than the line breaks mid-word there
+// too, which this counts as the lines it fills).
+func wrappedLines(text string, width, size float32) int {
+	space := fyne.MeasureText(" ", size, fyne.TextStyle{}).Width
+	lines, used := 1, float32(0)
+	for _, w := range strings.Fields(text) {
+		ww := fyne.MeasureText(w, size, fyne.TextStyle{}).Width
+		switch {
+		case used == 0:
+			used = ww
+		case used+space+ww <= width:
+			used += space + ww
+		default:
+			lines++
+			used = ww
+		}
+		for used > width && width > 0 {
+			lines++
+			used -= width
+		}
+	}
+	return lines
 }
 
 func (rt *reportTable) cell(v *incident.ReportView, col string) string {
@@ -511,8 +600,17 @@ func (rt *reportTable) cell(v *incident.ReportView, col string) string {
 		return t
 	case "col.station":
 		return r.Station
+	case "col.observer":
+		if l, ok := rt.labels[v.Author]; ok {
+			return l
+		}
+		return v.Author.Short()
 	case "col.status":
 		s := StatusLabel(v.Status)
+		if v.Retracted {
+			// Withdrawn by its author: there is nothing left to review.
+			s = T("report.retracted")
+		}
 		if v.Conflict {
 			s = "⚠ " + s
 		}

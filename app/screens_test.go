@@ -148,6 +148,12 @@ func TestScreenshots(t *testing.T) {
 		ui.Close()
 	}
 	SetLanguage("en")
+
+	// Last, as it adds a check-in: an action's confirmation.
+	ob = open(homes.Observer)
+	tap(t, ob, CheckinLabel("all_quiet"))
+	shot(ob, "observer-checkin-confirmation")
+	ob.Close()
 }
 
 // scrollTo scrolls the first scroller on screen so that the first object

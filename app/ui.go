@@ -61,6 +61,7 @@ type UI struct {
 	stack    []fyne.CanvasObject
 	refresh  []func()
 	form     *reportForm
+	toastBar *toastBar // the confirmation over every screen
 	observer *observerHome
 	dash     *dashboard
 	table    *reportTable
@@ -193,7 +194,7 @@ func (ui *UI) setContent(c fyne.CanvasObject) {
 		c = container.NewBorder(practiceBanner(), nil, nil, nil, c)
 	}
 	ui.win.SetTitle(title)
-	ui.win.SetContent(c)
+	ui.win.SetContent(container.NewStack(c, ui.toastLayer()))
 }
 
 // practiceBanner marks a practice mission on every screen.
@@ -332,11 +333,11 @@ func errorText(err error) string {
 	case errors.Is(err, act.ErrAmendedSince):
 		return T("err.amended_since")
 	case errors.As(err, &fp):
-		return T("err.field", map[string]any{"Field": FieldLabel(fp.Field)}) + "\n" + fp.Err.Error()
+		return T("err.field", map[string]any{"Field": FieldLabel(fp.Field)}) + "\n" + fieldProblemText(fp.Err)
 	case errors.As(err, &fe):
-		return T("err.field", map[string]any{"Field": FieldLabel(fe.Field)}) + "\n" + fe.Problem
+		return T("err.field", map[string]any{"Field": FieldLabel(fe.Field)}) + "\n" + problemText(fe.Problem)
 	case errors.As(err, &ae) && ae.Code == act.Invalid && ae.Field != "":
-		return T("err.field", map[string]any{"Field": FieldLabel(ae.Field)}) + "\n" + strings.TrimPrefix(ae.Msg, ae.Field+": ")
+		return T("err.field", map[string]any{"Field": FieldLabel(ae.Field)}) + "\n" + problemText(strings.TrimPrefix(ae.Msg, ae.Field+": "))
 	}
 	var le *vault.LockedError
 	if errors.As(err, &le) {
@@ -357,13 +358,6 @@ func (ui *UI) confirm(title, message, ok string, do func()) {
 	}, ui.win)
 	d.SetConfirmText(ok)
 	d.SetDismissText(T("action.cancel"))
-	d.Show()
-}
-
-// toast shows a short confirmation.
-func (ui *UI) toast(msg string) {
-	d := dialog.NewInformation(T("done.title"), msg, ui.win)
-	d.SetDismissText(T("action.ok"))
 	d.Show()
 }
 

@@ -69,7 +69,7 @@ func fillReport(t *testing.T, ui *UI, family, category, severity string) {
 		t.Fatalf("%s report shows disinformation fields", category)
 	}
 	tap(t, ui, T("form.save"))
-	if top := topText(ui); !strings.Contains(top, "Report saved") {
+	if top := toastText(ui); !strings.Contains(top, "Report saved") {
 		t.Fatalf("after save, dialog shows %q; screen:\n%s", top, allText(ui))
 	}
 	dismissAll(ui)
@@ -230,8 +230,8 @@ func TestCheckinAndAlertReachTheDashboard(t *testing.T) {
 
 	obs := newTestUI(t, a, obsHome, true, testPass)
 	tap(t, obs, CheckinLabel("opened"))
-	if !strings.Contains(topText(obs), "Check-in saved") {
-		t.Fatalf("check-in: dialog %q", topText(obs))
+	if !strings.Contains(toastText(obs), "Check-in saved") {
+		t.Fatalf("check-in: confirmation %q", toastText(obs))
 	}
 	dismissAll(obs)
 	tap(t, obs, T("home.alert"))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -93,7 +94,24 @@ func (r *tileRenderer) Layout(s fyne.Size) {
 		o.Move(fyne.NewPos(0, 0))
 	}
 }
-func (r *tileRenderer) MinSize() fyne.Size           { return r.objects[1].MinSize() }
+
+// MinSize is the content's, and never narrower than the label's longest
+// word: a wrapping label alone would let a narrow screen squeeze a tile
+// until it breaks a word in the middle.
+func (r *tileRenderer) MinSize() fyne.Size {
+	m := r.objects[1].MinSize()
+	word := float32(0)
+	for _, w := range strings.Fields(r.t.text) {
+		word = max(word, fyne.MeasureText(w, theme.TextSize(), fyne.TextStyle{Bold: true}).Width)
+	}
+	// The label's inner padding, the tile's padding, and the accent strip
+	// and icon beside a horizontal tile's label.
+	extra := 2*theme.InnerPadding() + 2*theme.Padding()
+	if !r.t.vertical {
+		extra += 6 + 40 + 2*theme.Padding()
+	}
+	return m.Max(fyne.NewSize(word+extra, 0))
+}
 func (r *tileRenderer) Objects() []fyne.CanvasObject { return r.objects }
 func (r *tileRenderer) Destroy()                     {}
 func (r *tileRenderer) Refresh() {

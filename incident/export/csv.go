@@ -72,9 +72,9 @@ func (cw *CSVWriter) Write(it *Item) error {
 		return cw.err
 	}
 	if it.Public != nil {
-		cw.buf = appendCSVRow(cw.buf, it.Public)
+		cw.buf = appendCSVRow(cw.buf, it, it.Public)
 	} else {
-		cw.appendView(&it.View)
+		cw.appendView(it)
 	}
 	if len(cw.buf) >= csvFlushAt {
 		cw.flush()
@@ -96,12 +96,12 @@ func (cw *CSVWriter) Close() error {
 }
 
 // appendCSVRow appends a row from a printable form (public exports).
-func appendCSVRow(b []byte, j *incident.ReportJSON) []byte {
+func appendCSVRow(b []byte, it *Item, j *incident.ReportJSON) []byte {
 	for i := range Columns {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendCSVField(b, Columns[i].get(j))
+		b = appendCSVField(b, Columns[i].value(it, j))
 	}
 	return append(b, '\r', '\n')
 }
@@ -109,7 +109,8 @@ func appendCSVRow(b []byte, j *incident.ReportJSON) []byte {
 // appendView appends v's row: the Columns, in their order, printed as
 // v.JSON(false) prints them (absent fields empty). IDs, times, numbers and
 // author keys never need quoting, so they are appended as they are.
-func (cw *CSVWriter) appendView(v *incident.ReportView) {
+func (cw *CSVWriter) appendView(it *Item) {
+	v := &it.View
 	b := cw.buf
 	r := &v.Report
 	open := !v.Sealed || v.Opened // a sealed report nobody here can read shows its envelope only
@@ -179,6 +180,10 @@ func (cw *CSVWriter) appendView(v *incident.ReportView) {
 			b, _ = id.AppendText(b)
 		}
 	}
+	b = append(b, ',')
+	b = appendCSVField(b, it.Observer)
+	b = append(b, ',')
+	b = appendCSVField(b, it.ReviewNote)
 	cw.buf = append(b, '\r', '\n')
 }
 

@@ -148,7 +148,7 @@ func TestCSVViewLikeColumns(t *testing.T) {
 	}
 	for i := range items {
 		j := items[i].View.JSON(false)
-		got, want := goldenCSV(t, items[i:i+1], false, ""), goldenCSV(t, []Item{{Public: &j}}, false, "")
+		got, want := goldenCSV(t, items[i:i+1], false, ""), goldenCSV(t, []Item{{Public: &j, Observer: items[i].Observer, ReviewNote: items[i].ReviewNote}}, false, "")
 		if !bytes.Equal(got, want) {
 			t.Fatalf("view %d: CSV row\n %q, from its columns\n %q", i, got, want)
 		}

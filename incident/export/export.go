@@ -28,6 +28,26 @@ type Item struct {
 	// Public, when set, is the anonymised row to write instead of the
 	// view (and no signed records go with it).
 	Public *incident.ReportJSON
+	// Observer is the label the mission gave the report's author (its
+	// member record), and ReviewNote the note of the verdict standing
+	// now (ReviewNoteOf). Both are empty in a public export: a label
+	// names an observer, and a review note is a coordinator's working
+	// text that no review approves for publication.
+	Observer   string
+	ReviewNote string
+}
+
+// ReviewNoteOf is the note of the review standing now: the head review's,
+// or, when coordinators disagree, each head review's note in the order
+// they were made, one a line.
+func ReviewNoteOf(v *incident.ReportView) string {
+	var notes []string
+	for _, e := range v.History {
+		if e.Kind == incident.KindReview && e.Head && e.Note != "" {
+			notes = append(notes, e.Note)
+		}
+	}
+	return strings.Join(notes, "\n")
 }
 
 // Row is the printable form the writers use. The CSV writer prints the
@@ -40,11 +60,21 @@ func (it *Item) Row() incident.ReportJSON {
 }
 
 // Column is one CSV column: a stable name, its HXL hashtag and how to
-// print it.
+// print it: from the report's printable form (get), or, for what the
+// mission knows beside the report, from the item (item).
 type Column struct {
 	Name string
 	HXL  string
 	get  func(j *incident.ReportJSON) string
+	item func(it *Item) string
+}
+
+// value is the column's text for it, whose printable form is j.
+func (c *Column) value(it *Item, j *incident.ReportJSON) string {
+	if c.item != nil {
+		return c.item(it)
+	}
+	return c.get(j)
 }
 
 func str(p *string) string {
@@ -71,32 +101,36 @@ func deg(p *float64) string {
 // Columns are the CSV columns, in order. Names are stable: tools depend
 // on them.
 var Columns = []Column{
-	{"id", "#meta+id", func(j *incident.ReportJSON) string { return j.ID }},
-	{"occurred", "#date+occurred", func(j *incident.ReportJSON) string { return str(j.Occurred) }},
-	{"created", "#date+reported", func(j *incident.ReportJSON) string { return j.Created }},
-	{"category", "#event+type+code", func(j *incident.ReportJSON) string { return str(j.Category) }},
-	{"family", "#event+type+family", func(j *incident.ReportJSON) string { return str(j.Family) }},
-	{"severity", "#severity", func(j *incident.ReportJSON) string { return num(j.Severity) }},
-	{"title", "#description+title", func(j *incident.ReportJSON) string { return str(j.Title) }},
-	{"description", "#description", func(j *incident.ReportJSON) string { return str(j.Description) }},
-	{"station", "#loc+code", func(j *incident.ReportJSON) string { return str(j.Station) }},
-	{"area", "#adm1+name", func(j *incident.ReportJSON) string { return str(j.Area) }},
-	{"lat", "#geo+lat", func(j *incident.ReportJSON) string { return deg(j.Lat) }},
-	{"lon", "#geo+lon", func(j *incident.ReportJSON) string { return deg(j.Lon) }},
-	{"precision_m", "#geo+precision", func(j *incident.ReportJSON) string { return num(j.Precision) }},
-	{"channel", "#channel", func(j *incident.ReportJSON) string { return str(j.Channel) }},
-	{"harm", "#severity+harm", func(j *incident.ReportJSON) string { return str(j.Harm) }},
-	{"reach", "#reached", func(j *incident.ReportJSON) string { return num(j.Reach) }},
-	{"source", "#meta+source", func(j *incident.ReportJSON) string { return str(j.Source) }},
-	{"status", "#status+review", func(j *incident.ReportJSON) string { return j.Status }},
-	{"conflict", "#status+conflict", func(j *incident.ReportJSON) string { return strconv.FormatBool(j.Conflict) }},
-	{"retracted", "#status+retracted", func(j *incident.ReportJSON) string { return strconv.FormatBool(j.Retracted) }},
-	{"retract_reason", "#description+retraction", func(j *incident.ReportJSON) string { return str(j.RetractReason) }},
-	{"amendments", "#meta+amendments", func(j *incident.ReportJSON) string { return strconv.Itoa(j.Amendments) }},
-	{"flags", "#meta+flags", func(j *incident.ReportJSON) string { return strings.Join(j.Flags, ";") }},
-	{"sealed", "#meta+sealed", func(j *incident.ReportJSON) string { return strconv.FormatBool(j.Sealed) }},
-	{"author", "#meta+author", func(j *incident.ReportJSON) string { return j.Author }},
-	{"attachments", "#meta+attachments", func(j *incident.ReportJSON) string { return strings.Join(j.Attachments, ";") }},
+	{"id", "#meta+id", func(j *incident.ReportJSON) string { return j.ID }, nil},
+	{"occurred", "#date+occurred", func(j *incident.ReportJSON) string { return str(j.Occurred) }, nil},
+	{"created", "#date+reported", func(j *incident.ReportJSON) string { return j.Created }, nil},
+	{"category", "#event+type+code", func(j *incident.ReportJSON) string { return str(j.Category) }, nil},
+	{"family", "#event+type+family", func(j *incident.ReportJSON) string { return str(j.Family) }, nil},
+	{"severity", "#severity", func(j *incident.ReportJSON) string { return num(j.Severity) }, nil},
+	{"title", "#description+title", func(j *incident.ReportJSON) string { return str(j.Title) }, nil},
+	{"description", "#description", func(j *incident.ReportJSON) string { return str(j.Description) }, nil},
+	{"station", "#loc+code", func(j *incident.ReportJSON) string { return str(j.Station) }, nil},
+	{"area", "#adm1+name", func(j *incident.ReportJSON) string { return str(j.Area) }, nil},
+	{"lat", "#geo+lat", func(j *incident.ReportJSON) string { return deg(j.Lat) }, nil},
+	{"lon", "#geo+lon", func(j *incident.ReportJSON) string { return deg(j.Lon) }, nil},
+	{"precision_m", "#geo+precision", func(j *incident.ReportJSON) string { return num(j.Precision) }, nil},
+	{"channel", "#channel", func(j *incident.ReportJSON) string { return str(j.Channel) }, nil},
+	{"harm", "#severity+harm", func(j *incident.ReportJSON) string { return str(j.Harm) }, nil},
+	{"reach", "#reached", func(j *incident.ReportJSON) string { return num(j.Reach) }, nil},
+	{"source", "#meta+source", func(j *incident.ReportJSON) string { return str(j.Source) }, nil},
+	{"status", "#status+review", func(j *incident.ReportJSON) string { return j.Status }, nil},
+	{"conflict", "#status+conflict", func(j *incident.ReportJSON) string { return strconv.FormatBool(j.Conflict) }, nil},
+	{"retracted", "#status+retracted", func(j *incident.ReportJSON) string { return strconv.FormatBool(j.Retracted) }, nil},
+	{"retract_reason", "#description+retraction", func(j *incident.ReportJSON) string { return str(j.RetractReason) }, nil},
+	{"amendments", "#meta+amendments", func(j *incident.ReportJSON) string { return strconv.Itoa(j.Amendments) }, nil},
+	{"flags", "#meta+flags", func(j *incident.ReportJSON) string { return strings.Join(j.Flags, ";") }, nil},
+	{"sealed", "#meta+sealed", func(j *incident.ReportJSON) string { return strconv.FormatBool(j.Sealed) }, nil},
+	{"author", "#meta+author", func(j *incident.ReportJSON) string { return j.Author }, nil},
+	{"attachments", "#meta+attachments", func(j *incident.ReportJSON) string { return strings.Join(j.Attachments, ";") }, nil},
+	// Added after the first columns, so tools that read by position still
+	// read those.
+	{"observer", "#contributor+name", nil, func(it *Item) string { return it.Observer }},
+	{"review_note", "#description+review", nil, func(it *Item) string { return it.ReviewNote }},
 }
 
 // JSONL lines. The mission records come first, one per line, then the
@@ -115,8 +149,11 @@ type (
 	ReportLine struct {
 		Kind string `json:"kind"`
 		incident.ReportJSON
-		Record  string   `json:"record"`
-		Related []string `json:"related"`
+		// Observer and ReviewNote: Item's, absent when empty.
+		Observer   string   `json:"observer,omitempty"`
+		ReviewNote string   `json:"review_note,omitempty"`
+		Record     string   `json:"record"`
+		Related    []string `json:"related"`
 	}
 	// NewerLine is a record of a kind this build does not know: what
 	// every record shows in the clear, what this build cannot read
@@ -171,7 +208,8 @@ func (jw *JSONLWriter) Write(it *Item) error {
 			incident.ReportJSON
 		}{"report", *it.Public})
 	}
-	line := ReportLine{Kind: string(incident.KindReport), ReportJSON: it.View.JSON(false), Record: b64(it.Record), Related: []string{}}
+	line := ReportLine{Kind: string(incident.KindReport), ReportJSON: it.View.JSON(false), Record: b64(it.Record), Related: []string{},
+		Observer: it.Observer, ReviewNote: it.ReviewNote}
 	for _, r := range it.Related {
 		line.Related = append(line.Related, b64(r))
 	}

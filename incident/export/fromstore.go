@@ -222,8 +222,17 @@ func writeViews(st *store.Store, ms *incident.MissionState, views []incident.Rep
 		}
 		write, finish = pw.Write, func() error { return pw.Close(bw) }
 	}
+	labels := map[incident.Author]string{}
+	if !public {
+		for _, m := range ms.Members() {
+			labels[m.Author] = m.Label
+		}
+	}
 	for i := range views {
 		it := Item{View: views[i]}
+		if !public {
+			it.Observer, it.ReviewNote = labels[views[i].Author], ReviewNoteOf(&views[i])
+		}
 		switch {
 		case public:
 			// No signed record, no QR code: nothing links back.

@@ -82,6 +82,10 @@ func (g *GeoJSONWriter) Write(it *Item) error {
 			b = append(b, ',')
 		}
 		b = append(b, p.key...)
+		if p.item != nil {
+			b = appendJSONString(b, p.item(it))
+			continue
+		}
 		b = p.value(b, &j)
 	}
 	b = append(b, "}}"...)
@@ -106,6 +110,7 @@ type geoProp struct {
 	name  string
 	key   string
 	value func([]byte, *incident.ReportJSON) []byte
+	item  func(*Item) string // a column from the item (Column.item)
 }
 
 // geoProps are the Columns as properties, in json.Marshal's map order
@@ -154,11 +159,11 @@ var geoProps = func() []geoProp {
 	var ps []geoProp
 	for _, c := range Columns {
 		v := typed[c.Name]
-		if v == nil {
+		if v == nil && c.get != nil {
 			get := c.get
 			v = func(b []byte, j *incident.ReportJSON) []byte { return appendJSONString(b, get(j)) }
 		}
-		ps = append(ps, geoProp{name: c.Name, key: string(appendJSONString(nil, c.Name)) + ":", value: v})
+		ps = append(ps, geoProp{name: c.Name, key: string(appendJSONString(nil, c.Name)) + ":", value: v, item: c.item})
 	}
 	slices.SortFunc(ps, func(a, b geoProp) int { return strings.Compare(a.name, b.name) })
 	return ps

@@ -15,7 +15,7 @@ import (
 func marshalFeature(j *incident.ReportJSON) ([]byte, error) {
 	props := make(map[string]any, len(Columns))
 	for _, c := range Columns {
-		props[c.Name] = c.get(j)
+		props[c.Name] = c.value(&Item{Public: j}, j)
 	}
 	props["severity"], props["lat"], props["lon"] = j.Severity, *j.Lat, *j.Lon
 	props["conflict"], props["retracted"], props["sealed"] = j.Conflict, j.Retracted, j.Sealed

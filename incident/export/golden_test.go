@@ -84,6 +84,11 @@ func goldenViews() []Item {
 	for i, v := range views {
 		items[i] = Item{View: v, Record: []byte("record " + v.ID.String()), Related: [][]byte{[]byte("rel")}}
 	}
+	// The observer's label and the review note, quoted and escaped like
+	// any text; absent (an author the mission does not list) elsewhere.
+	items[0].Observer, items[0].ReviewNote = `Amani "north", PS-0001`, "Called the agent back;\nconfirmed by two voters"
+	items[3].Observer, items[3].ReviewNote = "Zoë", "Escalated to the legal team"
+	items[6].Observer = "=cmd"
 	return items
 }
 
@@ -231,7 +236,7 @@ func TestGoldenCSVReadsBack(t *testing.T) {
 	for i := range items {
 		j := items[i].Row()
 		for k, c := range Columns {
-			want := strings.ReplaceAll(c.get(&j), "\r", "") // CRLF mode drops a bare CR; \r\n and \n read back as \n
+			want := strings.ReplaceAll(c.value(&items[i], &j), "\r", "") // CRLF mode drops a bare CR; \r\n and \n read back as \n
 			if got := rows[i+2][k]; got != want {
 				t.Errorf("row %d column %s = %q, want %q", i+1, c.Name, got, want)
 			}

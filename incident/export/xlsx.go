@@ -68,7 +68,7 @@ func (x *XLSXWriter) Write(it *Item) error {
 	j := it.Row()
 	row := make([]any, len(Columns))
 	for i := range Columns {
-		row[i] = xlsxCell(&Columns[i], &j)
+		row[i] = xlsxCell(&Columns[i], it, &j)
 	}
 	sheet := sheetFor(&j)
 	x.rows[sheet] = append(x.rows[sheet], row)
@@ -91,7 +91,13 @@ func sheetFor(j *incident.ReportJSON) string {
 }
 
 // xlsxCell is the typed value of column c: nil for an empty cell.
-func xlsxCell(c *Column, j *incident.ReportJSON) any {
+func xlsxCell(c *Column, it *Item, j *incident.ReportJSON) any {
+	if c.item != nil {
+		if s := c.item(it); s != "" {
+			return s
+		}
+		return nil
+	}
 	switch c.Name {
 	case "occurred", "created":
 		if s := c.get(j); s != "" {
@@ -147,6 +153,7 @@ var xlsxWidths = map[string]float64{
 	"lon": 11, "precision_m": 12, "reach": 12, "source": 30, "status": 13,
 	"conflict": 10, "retracted": 10, "retract_reason": 30, "amendments": 12,
 	"flags": 22, "sealed": 8, "author": 24, "attachments": 30,
+	"observer": 18, "review_note": 40,
 }
 
 // xlsxDateFormat shows times to the second; Excel dates carry no zone and
