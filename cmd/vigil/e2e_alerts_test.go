@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"io"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -54,7 +50,7 @@ func TestNodePrintsAlerts(t *testing.T) {
 	t.Parallel()
 	coord, _, _ := newMission(t, "coordinator")
 	obs, _, _ := member(t, "observer", invite(t, coord, "--role", "observer", "--label", "Heron"))
-	lines, addr := startNodeLines(t, coord)
+	lines, addr := runNode(t, coord, "")
 	alert := mustID(t, obs, nil, "alert", "--note", "men with sticks at the gate", "--station", "PS-0042")
 	mustRun(t, obs, nil, "sync", "--peer", addr)
 	deadline := time.After(30 * time.Second)
@@ -78,49 +74,4 @@ func TestNodePrintsAlerts(t *testing.T) {
 	if len(got) != 1 || got[0].State != "resolved" || got[0].Observer != "Heron" || len(got[0].History) != 1 {
 		t.Fatalf("alert list through the node: %+v", got)
 	}
-}
-
-// startNodeLines runs `vigil node` on home and returns its stdout lines
-// after the first (its listen address, returned too).
-func startNodeLines(t *testing.T, home string) (<-chan string, string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := vigilCmd(ctx, t, home, nil, "node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cancel()
-			<-done
-		}
-		cancel()
-	})
-	lines := make(chan string, 64)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case lines <- strings.TrimSpace(sc.Text()):
-			default:
-			}
-		}
-	}()
-	select {
-	case a := <-lines:
-		return lines, a
-	case <-time.After(30 * time.Second):
-		t.Fatal("vigil node printed no listen address")
-	}
-	return nil, ""
 }

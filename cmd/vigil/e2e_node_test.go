@@ -25,6 +25,16 @@ func startNode(t *testing.T, home string, args ...string) string {
 // the test's own).
 func startNodeIn(t *testing.T, home, dir string, args ...string) string {
 	t.Helper()
+	_, addr := runNode(t, home, dir, args...)
+	return addr
+}
+
+// runNode runs `vigil node` on loopback for home, in dir ("" for the
+// test's own folder), and returns its first stdout line (its listen
+// address) and the lines that follow (the newest 64 kept unread); the
+// node is stopped with SIGTERM when the test ends.
+func runNode(t *testing.T, home, dir string, args ...string) (<-chan string, string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := vigilCmd(ctx, t, home, nil, append([]string{"node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"}, args...)...)
 	cmd.Dir = dir
@@ -48,23 +58,23 @@ func startNodeIn(t *testing.T, home, dir string, args ...string) string {
 		}
 		cancel()
 	})
-	addr := make(chan string, 1)
+	lines := make(chan string, 64)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			select {
-			case addr <- strings.TrimSpace(sc.Text()):
+			case lines <- strings.TrimSpace(sc.Text()):
 			default:
 			}
 		}
 	}()
 	select {
-	case a := <-addr:
-		return a
+	case a := <-lines:
+		return lines, a
 	case <-time.After(30 * time.Second):
 		t.Fatal("vigil node printed no listen address")
 	}
-	return ""
+	return nil, ""
 }
 
 // While a node holds a home, other commands go through its control
