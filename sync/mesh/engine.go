@@ -525,17 +525,6 @@ type strikeCount struct {
 	banned bool // the count reached MaxStrikes and the author was banned
 }
 
-// strike counts an invalid record from p against p's author key and, at
-// MaxStrikes, bans the author: its connections, under every transport
-// key, are closed, and its hello is refused until the ban ends. A
-// member whose ban has ended starts again from no strikes.
-//
-// Protocols are served only to admitted peers, whose author the
-// credential check has named, so every strike has an author, except for a
-// record judged after its sender left (its PeerInfo is gone): that strike
-// is logged and not counted. The node still bans peer IDs for hello
-// failures (a wrong mission proof, a refused credential), where no
-// author is known or the author cannot be trusted.
 // senderOf is the store source for records p handed over (via: "sync"
 // or "gossip"): its member's author key, so that what the quarantine
 // keeps per sender follows the member, not the transport key it chose.
@@ -549,6 +538,17 @@ func (e *Engine) senderOf(p peer.ID, via string) string {
 	return store.SenderSource(pi.Author)
 }
 
+// strike counts an invalid record from p against p's author key and, at
+// MaxStrikes, bans the author: its connections, under every transport
+// key, are closed, and its hello is refused until the ban ends. A
+// member whose ban has ended starts again from no strikes.
+//
+// Protocols are served only to admitted peers, whose author the
+// credential check has named, so every strike has an author, except for a
+// record judged after its sender left (its PeerInfo is gone): that strike
+// is logged and not counted. The node still bans peer IDs for hello
+// failures (a wrong mission proof, a refused credential), where no
+// author is known or the author cannot be trusted.
 func (e *Engine) strike(p peer.ID, why error) {
 	e.mu.Lock()
 	pi := e.peers[p]
