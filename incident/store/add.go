@@ -49,8 +49,9 @@ type Result struct {
 
 // Add validates one signed record from source (a peer, a bundle, "local")
 // and stores it if it is valid. Records waiting for a dependency go to a
-// quarantine bounded per author key and as a whole (quarantine.go), and
-// are stored as soon as the dependency arrives (Result.Released). A record that is invalid changes nothing.
+// quarantine bounded per author key, per sending member and as a whole
+// (quarantine.go), and are stored as soon as the dependency arrives
+// (Result.Released). A record that is invalid changes nothing.
 // The write is synced before Add returns.
 func (s *Store) Add(raw []byte, source string) Result {
 	out, err := s.AddMany([][]byte{raw}, source, nil)
