@@ -17,10 +17,11 @@ import (
 // depend on. A record waiting for dep is kept under q/<dep>/<id> with its
 // author and arrival time, with Q/<id> → dep, W/<arrived:8><id> → its dep,
 // author and size (arrival order: the oldest go first), and what each
-// author key has waiting under N/<author>. The totals are kept in memory
-// (Store.qtotal), summed from W/ when the store opens.
+// author key has waiting under N/<author>. The totals, and what each
+// sending member has waiting, are kept in memory (Store.qtotal,
+// Store.qsources), summed from W/ when the store opens.
 //
-// It is bounded three ways, all phone-sized by default (Options):
+// It is bounded four ways, all phone-sized by default (Options):
 //   - per author key: a record past its author's bound is refused. The
 //     author key, not the peer or file it came from, is the unit: both of
 //     those are the sender's to choose.
