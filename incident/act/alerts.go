@@ -93,20 +93,7 @@ func (d *Desk) ResolveAlert(ref string) (incident.ID, error) {
 		if err != nil {
 			return incident.ID{}, classify(err)
 		}
-		prefix := IDHead + strings.TrimPrefix(ref, IDHead)
-		var match []incident.ID
-		for _, id := range ids {
-			if strings.HasPrefix(id.String(), prefix) {
-				match = append(match, id)
-			}
-		}
-		switch len(match) {
-		case 0:
-			return incident.ID{}, refuse(NotFound, "no alert on this device has an ID starting with %s", prefix)
-		case 1:
-			return match[0], nil
-		}
-		return incident.ID{}, refuse(Ambiguous, "%d alerts on this device have IDs starting with %s: give more of the ID", len(match), prefix)
+		return pickByPrefix(ids, IDHead+strings.TrimPrefix(ref, IDHead), "alert")
 	}
 	rec, err := d.st.Get(id)
 	if err != nil {

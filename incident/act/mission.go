@@ -338,11 +338,12 @@ func (d *Desk) ResolveReport(ref string) (incident.ID, error) {
 	if err != nil {
 		return incident.ID{}, classify(err)
 	}
-	return pickByPrefix(ids, prefix)
+	return pickByPrefix(ids, prefix, "report")
 }
 
-// pickByPrefix returns the one ID in ids whose text starts with prefix.
-func pickByPrefix(ids []incident.ID, prefix string) (incident.ID, error) {
+// pickByPrefix returns the one ID in ids whose text starts with prefix;
+// noun names what the IDs are (report, alert) in the refusals.
+func pickByPrefix(ids []incident.ID, prefix, noun string) (incident.ID, error) {
 	var match []incident.ID
 	for _, id := range ids {
 		if strings.HasPrefix(id.String(), prefix) {
@@ -351,7 +352,7 @@ func pickByPrefix(ids []incident.ID, prefix string) (incident.ID, error) {
 	}
 	switch len(match) {
 	case 0:
-		return incident.ID{}, refuse(NotFound, "no report on this device has an ID starting with %s", prefix)
+		return incident.ID{}, refuse(NotFound, "no %s on this device has an ID starting with %s", noun, prefix)
 	case 1:
 		return match[0], nil
 	}
@@ -363,7 +364,7 @@ func pickByPrefix(ids []incident.ID, prefix string) (incident.ID, error) {
 	if len(match) > maxCandidates {
 		more = fmt.Sprintf(" and %d more", len(match)-maxCandidates)
 	}
-	return incident.ID{}, refuse(Ambiguous, "the ID prefix %s matches %s: %s%s; give more characters", prefix, incident.Plural(len(match), "report"), strings.Join(names, ", "), more)
+	return incident.ID{}, refuse(Ambiguous, "the ID prefix %s matches %s: %s%s; give more characters", prefix, incident.Plural(len(match), noun), strings.Join(names, ", "), more)
 }
 
 // ResolveMember returns the member ref names: an author key, a member

@@ -22,15 +22,15 @@ func TestPickByPrefix(t *testing.T) {
 	ids = append(ids, other)
 
 	shared := ids[0].String()[:20]
-	_, err := pickByPrefix(ids, shared)
+	_, err := pickByPrefix(ids, shared, "report")
 	if err == nil || !strings.Contains(err.Error(), "matches 6 reports") || !strings.Contains(err.Error(), ids[0].String()) ||
 		!strings.Contains(err.Error(), "and 2 more") || strings.Contains(err.Error(), ids[5].String()) {
 		t.Errorf("ambiguous prefix: %v", err)
 	}
-	if got, err := pickByPrefix(ids, other.String()[:16]); err != nil || got != other {
+	if got, err := pickByPrefix(ids, other.String()[:16], "report"); err != nil || got != other {
 		t.Errorf("unique prefix: %v %v", got, err)
 	}
-	if _, err := pickByPrefix(ids, "bafkreizzzzzzzzz"); err == nil || !strings.Contains(err.Error(), "no report") {
+	if _, err := pickByPrefix(ids, "bafkreizzzzzzzzz", "report"); err == nil || !strings.Contains(err.Error(), "no report") {
 		t.Errorf("no match: %v", err)
 	}
 	for _, arg := range []string{"bafkreiabc", "abcdefg", "bafkrei", "BAFKREIABCDEFGHI", "bafkrei0000000000", "x y"} {
