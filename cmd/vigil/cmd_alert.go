@@ -18,19 +18,7 @@ func (c *cli) alertList(args []string) error {
 		if err != nil {
 			return err
 		}
-		for _, v := range list {
-			if c.json {
-				if err := c.printJSON(alertJSON(v)); err != nil {
-					return err
-				}
-				continue
-			}
-			fmt.Fprintln(c.stdout, alertLine(v))
-		}
-		if !c.json && len(list) == 0 {
-			fmt.Fprintln(c.stderr, "No alerts.")
-		}
-		return nil
+		return printEach(c, list, func(v act.AlertItem) any { return alertJSON(v) }, alertLine, "No alerts.")
 	})
 }
 

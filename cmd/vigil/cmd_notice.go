@@ -73,19 +73,7 @@ func (c *cli) noticeList(args []string) error {
 		if err != nil {
 			return err
 		}
-		for _, v := range list {
-			if c.json {
-				if err := c.printJSON(noticeJSON(v)); err != nil {
-					return err
-				}
-				continue
-			}
-			fmt.Fprintln(c.stdout, noticeLine(v))
-		}
-		if !c.json && len(list) == 0 {
-			fmt.Fprintln(c.stderr, "No notices.")
-		}
-		return nil
+		return printEach(c, list, func(v incident.NoticeView) any { return noticeJSON(v) }, noticeLine, "No notices.")
 	})
 }
 

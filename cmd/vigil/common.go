@@ -290,6 +290,25 @@ func parseDegrees(name, s string) (*int64, error) {
 }
 
 // printJSON writes one JSON object on a line.
+// printEach prints a listing: each item as a JSON line (asJSON) with
+// --json, else as a text line; none goes to stderr when the text listing
+// is empty.
+func printEach[T any](c *cli, list []T, asJSON func(T) any, line func(T) string, none string) error {
+	for _, v := range list {
+		if c.json {
+			if err := c.printJSON(asJSON(v)); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintln(c.stdout, line(v))
+	}
+	if !c.json && len(list) == 0 {
+		fmt.Fprintln(c.stderr, none)
+	}
+	return nil
+}
+
 func (c *cli) printJSON(v any) error {
 	enc := json.NewEncoder(c.stdout)
 	enc.SetEscapeHTML(false)
