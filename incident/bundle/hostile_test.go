@@ -2,8 +2,6 @@ package bundle_test
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"runtime"
 	"strings"
@@ -15,25 +13,8 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/bundle"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/internal/testrec"
 )
-
-// frames writes a version 1 bundle of mission holding n frames of size
-// bytes each (whatever a Writer would refuse), with a sound checksum.
-func frames(mission incident.ID, n, size int) []byte {
-	b := append([]byte(nil), bundle.Magic...)
-	b = binary.BigEndian.AppendUint16(b, 1)
-	b = binary.BigEndian.AppendUint16(b, 0)
-	b = append(b, mission[:]...)
-	b = binary.BigEndian.AppendUint64(b, uint64(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC).UnixMilli()))
-	b = binary.BigEndian.AppendUint32(b, uint32(n))
-	frame := binary.BigEndian.AppendUint32(nil, uint32(size))
-	frame = append(frame, bytes.Repeat([]byte{0xa5}, size)...)
-	for range n {
-		b = append(b, frame...)
-	}
-	sum := sha256.Sum256(b)
-	return append(b, sum[:]...)
-}
 
 // allocated runs f and returns the bytes it allocated and the growth of
 // the heap in use.
@@ -86,7 +67,7 @@ func stored(t *testing.T, st *store.Store) int {
 func TestImportMillionTinyFrames(t *testing.T) {
 	_, dst := joined(t)
 	ms, _ := dst.Mission()
-	data := frames(ms.ID, 1_000_000, 1)
+	data := testrec.Frames(ms.ID, 1_000_000, 1)
 	var enc bytes.Buffer
 	w, err := age.Encrypt(&enc, dst.AgeIdentity().Recipient())
 	if err != nil {
@@ -122,7 +103,7 @@ func TestImportGarbageFrames(t *testing.T) {
 	_, dst := joined(t)
 	ms, _ := dst.Mission()
 	const n = 20_000
-	data := frames(ms.ID, n, bundle.MinRecordBytes)
+	data := testrec.Frames(ms.ID, n, bundle.MinRecordBytes)
 	var sum bundle.Summary
 	var err error
 	total, inuse := allocated(func() { sum, err = bundle.Import(dst, "garbage.vgb", data, nil, nil) })

@@ -4,8 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
-	"crypto/sha256"
-	"encoding/binary"
 	"hash/crc32"
 	"io"
 	"os"
@@ -15,26 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/bundle"
 	"github.com/vigil-mesh/vigil/incident/export"
+	"github.com/vigil-mesh/vigil/internal/testrec"
 )
-
-// frames writes a version 1 bundle of n frames of size bytes each, with a
-// sound checksum (what a Writer refuses to write).
-func frames(n, size int) []byte {
-	b := append([]byte(nil), bundle.Magic...)
-	b = binary.BigEndian.AppendUint16(b, 1)
-	b = binary.BigEndian.AppendUint16(b, 0)
-	b = append(b, make([]byte, 32+8)...)
-	b = binary.BigEndian.AppendUint32(b, uint32(n))
-	frame := binary.BigEndian.AppendUint32(nil, uint32(size))
-	frame = append(frame, bytes.Repeat([]byte{0xa5}, size)...)
-	for range n {
-		b = append(b, frame...)
-	}
-	sum := sha256.Sum256(b)
-	return append(b, sum[:]...)
-}
 
 func allocated(f func()) (total uint64) {
 	var before, after runtime.MemStats
@@ -48,7 +31,7 @@ func allocated(f func()) (total uint64) {
 // naming its first frame, too short to hold a record; verifying it costs
 // the file and a buffer, not an entry per frame (it cost 690 MiB).
 func TestVerifyMillionTinyFrames(t *testing.T) {
-	data := frames(1_000_000, 1)
+	data := testrec.Frames(incident.ID{}, 1_000_000, 1)
 	var rep *export.Report
 	var err error
 	total := allocated(func() { rep, err = export.VerifyAt(bytes.NewReader(data), int64(len(data)), nil) })
@@ -70,7 +53,7 @@ func TestVerifyMillionTinyFrames(t *testing.T) {
 // up to export.MaxUndecodable, then one verdict that stops the file.
 func TestVerifyGarbageFrames(t *testing.T) {
 	const n = 50_000
-	data := frames(n, bundle.MinRecordBytes)
+	data := testrec.Frames(incident.ID{}, n, bundle.MinRecordBytes)
 	var rep *export.Report
 	var err error
 	total := allocated(func() { rep, err = export.VerifyAt(bytes.NewReader(data), int64(len(data)), nil) })
