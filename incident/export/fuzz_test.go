@@ -4,12 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
-	"crypto/sha256"
-	"encoding/binary"
 	"hash/crc32"
 	"testing"
 
+	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/bundle"
+	"github.com/vigil-mesh/vigil/internal/testrec"
 )
 
 // FuzzVerify feeds arbitrary files to Verify (JSONL, bundle and evidence
@@ -69,19 +69,6 @@ func FuzzParseQRText(f *testing.F) {
 // records, more garbage frames than verify names, a zip that holds a name
 // twice, and one whose entry inflates past its declared size.
 func hostileFiles(tb testing.TB) [][]byte {
-	frames := func(n, size int) []byte {
-		b := append([]byte(nil), bundle.Magic...)
-		b = binary.BigEndian.AppendUint16(b, 1)
-		b = binary.BigEndian.AppendUint16(b, 0)
-		b = append(b, make([]byte, 40)...)
-		b = binary.BigEndian.AppendUint32(b, uint32(n))
-		for range n {
-			b = binary.BigEndian.AppendUint32(b, uint32(size))
-			b = append(b, bytes.Repeat([]byte{0xa5}, size)...)
-		}
-		sum := sha256.Sum256(b)
-		return append(b, sum[:]...)
-	}
 	zipOf := func(write func(zw *zip.Writer)) []byte {
 		var buf bytes.Buffer
 		zw := zip.NewWriter(&buf)
@@ -104,5 +91,5 @@ func hostileFiles(tb testing.TB) [][]byte {
 			CompressedSize64: uint64(z.Len()), UncompressedSize64: 2})
 		w.Write(z.Bytes())
 	})
-	return [][]byte{chainedBundle(tb, 30), frames(10_000, 1), frames(MaxUndecodable+20, bundle.MinRecordBytes), dup, liar}
+	return [][]byte{chainedBundle(tb, 30), testrec.Frames(incident.ID{}, 10_000, 1), testrec.Frames(incident.ID{}, MaxUndecodable+20, bundle.MinRecordBytes), dup, liar}
 }
