@@ -33,7 +33,7 @@ import (
 //   - per sender: what one member's devices handed over (a sync or
 //     gossip: SenderSource, by the member's author key, which a member
 //     cannot mint more of) may have waiting; past it, records are refused
-//     before anything is read or written. A member flooding with records
+//     from memory, with nothing more read or written. A member flooding with records
 //     of unknown authors costs the victim that many writes, and the
 //     flood's rest costs a signature check each.
 //   - by age: a record waiting longer than QuarantineMaxAge by this
@@ -83,9 +83,15 @@ func (s *Store) quarantine(b *batch, rec *incident.Signed, dep []byte, source st
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, err
 	}
+	o := s.opts
+	// A sender past its bound is refused from memory: nothing more is
+	// read, evicted or written for it.
+	if n := s.qsources[source]; bySender(source) && n+1 > uint64(o.QuarantineSourceRecords) {
+		return fmt.Errorf("%w: the member who handed it over (%s) has %d records waiting already (limit %d)", ErrQuarantineFull,
+			strings.TrimPrefix(source, senderPrefix), n, o.QuarantineSourceRecords), nil
+	}
 	author := rec.AuthorKey()
 	size := uint64(len(rec.Raw))
-	o := s.opts
 	u, err := s.authorWaiting(b, author[:])
 	if err != nil {
 		return nil, err
@@ -94,12 +100,6 @@ func (s *Store) quarantine(b *batch, rec *incident.Signed, dep []byte, source st
 		size > uint64(o.QuarantineBytes) {
 		return fmt.Errorf("%w %s (%d records, %d bytes; limits %d and %d)", ErrQuarantineFull, author.Short(),
 			u.Records, u.Bytes, o.QuarantineAuthorRecords, o.QuarantineAuthorBytes), nil
-	}
-	// Refused before anything is read or written: a sender past its
-	// bound costs no eviction and no write.
-	if n := s.qsources[source]; bySender(source) && n+1 > uint64(o.QuarantineSourceRecords) {
-		return fmt.Errorf("%w: the member who handed it over (%s) has %d records waiting already (limit %d)", ErrQuarantineFull,
-			strings.TrimPrefix(source, senderPrefix), n, o.QuarantineSourceRecords), nil
 	}
 	now := o.Now().UnixMilli()
 	if room, err := s.makeRoom(b, now, size); err != nil {
