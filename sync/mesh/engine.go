@@ -125,6 +125,9 @@ type Config struct {
 	// ignoreLevels switches off what keeps records from peers that cannot
 	// store them (tests: proof that the filter is what saves them).
 	ignoreLevels bool
+	// tracer, when set, receives GossipSub's trace events (tests: where a
+	// gossiped record went).
+	tracer pubsub.EventTracer
 }
 
 // PeerInfo is what the engine knows about a connected peer.
@@ -709,7 +712,7 @@ func (e *Engine) startGossip() error {
 	// getHelloPacket applies no filter). The topic names derive from the
 	// mission secret, so a connected outsider learns them: docs/security.md,
 	// What is not covered.
-	ps, err := pubsub.NewGossipSub(e.ctx, e.node.Host(),
+	opts := []pubsub.Option{
 		pubsub.WithMessageIdFn(func(m *pb.Message) string {
 			id := sha256.Sum256(m.Data)
 			return string(id[:])
@@ -723,7 +726,11 @@ func (e *Engine) startGossip() error {
 		}),
 		pubsub.WithMaxMessageSize(incident.MaxRecordBytes+1024),
 		pubsub.WithPeerOutboundQueueSize(peerQueue),
-	)
+	}
+	if e.cfg.tracer != nil {
+		opts = append(opts, pubsub.WithEventTracer(e.cfg.tracer))
+	}
+	ps, err := pubsub.NewGossipSub(e.ctx, e.node.Host(), opts...)
 	if err != nil {
 		return fmt.Errorf("mesh: gossip: %w", err)
 	}

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/vigil-mesh/vigil/incident"
 )
@@ -43,3 +44,11 @@ func InSnapshot(e *Engine, level int, id incident.ID) bool {
 
 // BlobServes is how many attachment requests of p e is answering.
 func BlobServes(e *Engine, p peer.ID) int { return e.serving.count(p) }
+
+// TopicPeers lists the peers e's first gossip topic lists (diagnostics).
+func TopicPeers(e *Engine) []peer.ID { return e.topic.ListPeers() }
+
+// Trace gives the engine's GossipSub trace events to tracer.
+func Trace(tracer pubsub.EventTracer) func(*Config) {
+	return func(c *Config) { c.tracer = tracer }
+}
