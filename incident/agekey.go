@@ -1,10 +1,31 @@
 package incident
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"strings"
 
 	"filippo.io/age"
 )
+
+// What an epoch's secret keys. Each use derives an identity of its own,
+// so that a key of one never opens the other's files.
+const (
+	// EpochBundles: the members' bundles of the epoch (incident/bundle).
+	EpochBundles = "vigil/bundle/v1\x00"
+	// EpochNotices: the notices sealed to the members of the epoch.
+	EpochNotices = "vigil/notice/v1\x00"
+)
+
+// EpochIdentity returns the age identity that every member holding an
+// epoch's secret derives for use (EpochBundles, EpochNotices): the
+// scalar is HMAC-SHA256(secret, use ‖ mission).
+func EpochIdentity(mission ID, secret []byte, use string) (*age.X25519Identity, error) {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(use))
+	mac.Write(mission[:])
+	return AgeIdentityFrom(mac.Sum(nil))
+}
 
 // AgeIdentityFrom returns the age X25519 identity whose scalar is the 32
 // bytes given: an identity every device holding the same secret derives

@@ -1,10 +1,13 @@
 package incident
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"time"
+
+	"filippo.io/age"
 )
 
 // Notices are what coordinators tell the field: a station moved, a road
@@ -23,6 +26,17 @@ import (
 //     (MissionState.Confirmed, as for configs and reviews): NoticeView.
 //     Trusted is false for the others, and they neither show as
 //     instructions nor change an alert's state.
+//
+// Where the mission seals, notices are sealed to their audience
+// (NoticeRecipients): an answer to an alert to the coordinators and the
+// alert's author; any other notice to the coordinators and to the
+// members of the newest epoch the sender holds, through a key every
+// holder of that epoch's secret derives (EpochIdentity, EpochNotices).
+// Members have no station or area of their own yet, so a notice to a
+// station or an area is sealed, like one to everyone, to every member
+// in good standing: the audience names who it is for, not who may read
+// it. A sealed answer names its alert in the clear (the envelope's
+// target), so a carrier learns that an alert was answered, not how.
 
 // NoticePayload is a coordinator's notice. Its audience is one station
 // (Station), an area (Area), or, with neither, everyone. Ack names an
@@ -71,6 +85,91 @@ func ValidateNotice(n *NoticePayload, created int64) error {
 	return nil
 }
 
+// ErrNoEpochKey: a notice to the field cannot be sealed on a device that
+// holds no epoch's secret (one that has met no member since it joined).
+var ErrNoEpochKey = errors.New("this device holds no member secret of the mission's epochs yet: meet a member (or import a members' bundle) first")
+
+// NoticeRecipients returns the age recipients a sealed notice goes to:
+// the coordinators in good standing, and its audience. answered is the
+// author of the alert the notice answers (nil for a notice to the
+// field): it is a recipient unless revoked, since whoever holds a
+// revoked member's keys must not read the answer. field is the notice
+// key of the newest epoch the sender holds (EpochIdentity), required for
+// a notice to the field.
+func (ms *MissionState) NoticeRecipients(answered *Author, field age.Recipient) ([]age.Recipient, error) {
+	out, err := ms.SealRecipients()
+	if err != nil {
+		return nil, err
+	}
+	if answered == nil {
+		if field == nil {
+			return nil, ErrNoEpochKey
+		}
+		return append(out, field), nil
+	}
+	m, ok := ms.Member(*answered)
+	if !ok || len(ms.Revocations(*answered)) > 0 || m.Role == RoleCoordinator {
+		return out, nil
+	}
+	r, err := age.ParseX25519Recipient(m.Recipient)
+	if err != nil {
+		return nil, fmt.Errorf("the alert's author has no key to seal the answer to: %w", err)
+	}
+	return append(out, r), nil
+}
+
+// NoticeTarget returns the alert a notice answers, whether it is sealed
+// (the envelope's target) or not (its payload's Ack), and false for a
+// notice to the field or a record that is not a notice.
+func NoticeTarget(s *Signed) (ID, bool) {
+	if s.Kind != KindNotice {
+		return ID{}, false
+	}
+	p, err := s.DecodePayload()
+	if err != nil {
+		return ID{}, false
+	}
+	var b []byte
+	switch v := p.(type) {
+	case *NoticePayload:
+		b = v.Ack
+	case *SealedEnvelope:
+		b = v.Target
+	}
+	var id ID
+	if len(b) != len(id) {
+		return ID{}, false
+	}
+	copy(id[:], b)
+	return id, true
+}
+
+// noticeOf returns a notice's payload: its own, or, sealed, what open
+// reads in it (nil open: none).
+func noticeOf(s *Signed, open Opener) (*NoticePayload, bool, error) {
+	p, err := s.DecodePayload()
+	if err != nil {
+		return nil, false, err
+	}
+	if _, sealed := p.(*SealedEnvelope); sealed {
+		if open == nil {
+			return nil, true, ErrCannotOpen
+		}
+		if p, ok := open(s); ok {
+			n, ok := p.(*NoticePayload)
+			if ok {
+				return n, true, nil
+			}
+		}
+		return nil, true, ErrCannotOpen
+	}
+	n, ok := p.(*NoticePayload)
+	if !ok {
+		return nil, false, fieldErr("kind", "%s is %s record, not a notice", s.ID, Article(string(s.Kind)))
+	}
+	return n, false, nil
+}
+
 // checkAck checks that the alert a notice answers is held and is an alert
 // (a *MissingError until it arrives, as for a review's report).
 func checkAck(ack []byte, src RecordSource) error {
@@ -110,8 +209,11 @@ type NoticeView struct {
 	Expired  bool   `json:"expired,omitempty"`
 	// Trusted: signed by a coordinator whose standing covers it (see
 	// above). A notice that is not is never an instruction.
-	Trusted bool     `json:"trusted"`
-	Flags   []string `json:"flags,omitempty"`
+	Trusted bool `json:"trusted"`
+	// Sealed: the notice travels sealed to its audience (this device is
+	// one of them, or the view would not exist).
+	Sealed bool     `json:"sealed,omitempty"`
+	Flags  []string `json:"flags,omitempty"`
 }
 
 // NoticeTrusted reports whether notice s, by its author's role and
@@ -123,15 +225,17 @@ func NoticeTrusted(s *Signed, ms *MissionState) bool {
 
 // FoldNotice decodes a stored notice into its view.
 func FoldNotice(s *Signed, ms *MissionState, now time.Time) (NoticeView, error) {
-	p, err := s.DecodePayload()
+	return FoldNoticeOpen(s, ms, now, nil)
+}
+
+// FoldNoticeOpen is FoldNotice for a device that can open some sealed
+// notices: a sealed one open cannot read is ErrCannotOpen.
+func FoldNoticeOpen(s *Signed, ms *MissionState, now time.Time, open Opener) (NoticeView, error) {
+	n, sealed, err := noticeOf(s, open)
 	if err != nil {
 		return NoticeView{}, err
 	}
-	n, ok := p.(*NoticePayload)
-	if !ok {
-		return NoticeView{}, fieldErr("kind", "%s is %s record, not a notice", s.ID, Article(string(s.Kind)))
-	}
-	v := NoticeView{ID: s.ID, Author: s.AuthorKey(), Created: s.Created, Notice: *n,
+	v := NoticeView{ID: s.ID, Author: s.AuthorKey(), Created: s.Created, Notice: *n, Sealed: sealed,
 		Audience: AudienceEveryone, Trusted: NoticeTrusted(s, ms), Flags: RecordFlags(s, ms, now)}
 	if m, ok := ms.Member(s.AuthorKey()); ok {
 		v.Label = m.Label
@@ -202,6 +306,13 @@ type AlertView struct {
 // standing does not cover them, are skipped). It is a pure function of
 // the records and the mission state.
 func FoldAlert(alert *Signed, notices []*Signed, ms *MissionState, now time.Time) (AlertView, error) {
+	return FoldAlertOpen(alert, notices, ms, now, nil)
+}
+
+// FoldAlertOpen is FoldAlert for a device that can open some sealed
+// notices; a sealed answer it cannot read is skipped (a device that is
+// not its audience knows no more than that the alert was answered).
+func FoldAlertOpen(alert *Signed, notices []*Signed, ms *MissionState, now time.Time, open Opener) (AlertView, error) {
 	p, err := alert.DecodePayload()
 	if err != nil {
 		return AlertView{}, err
@@ -229,12 +340,8 @@ func FoldAlert(alert *Signed, notices []*Signed, ms *MissionState, now time.Time
 		if s.Kind != KindNotice || !NoticeTrusted(s, ms) {
 			continue
 		}
-		p, err := s.DecodePayload()
-		if err != nil {
-			continue
-		}
-		n, ok := p.(*NoticePayload)
-		if !ok || !sameID(n.Ack, alert.ID) {
+		n, _, err := noticeOf(s, open)
+		if err != nil || !sameID(n.Ack, alert.ID) {
 			continue
 		}
 		step := AlertStep{Notice: s.ID, By: s.AuthorKey(), Created: s.Created, Resolve: n.Resolve, Note: n.Text}

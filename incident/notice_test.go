@@ -127,13 +127,28 @@ func TestNoticeValidation(t *testing.T) {
 			}
 		})
 	}
-	// Notices travel in the clear: they are instructions to the field.
-	sealed, err := f.founder.SignSealed(f.ms.ID, KindNotice, f.next(), SealedEnvelope{}, []byte("ciphertext"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.validate(sealed); !IsRejected(err) {
-		t.Errorf("sealed notice: Validate = %v, want rejected", err)
+	// Sealed to its audience, a notice's envelope names at most the
+	// alert it answers, which must be one.
+	for name, c := range map[string]struct {
+		target []byte
+		want   string // "", "rejected" or "missing"
+	}{
+		"to the field":     {nil, ""},
+		"answer":           {alert.ID.Bytes(), ""},
+		"answer a checkin": {checkin.ID.Bytes(), "rejected"},
+		"answer unknown":   {func() []byte { id := IDOf([]byte("y")); return id.Bytes() }(), "missing"},
+		"short target":     {[]byte{1}, "rejected"},
+	} {
+		sealed, err := f.founder.SignSealed(f.ms.ID, KindNotice, f.next(), SealedEnvelope{Target: c.target}, []byte("ciphertext"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = f.validate(sealed)
+		var me *MissingError
+		switch {
+		case c.want == "" && err != nil, c.want == "rejected" && !IsRejected(err), c.want == "missing" && !errors.As(err, &me):
+			t.Errorf("sealed notice %s: Validate = %v, want %s", name, err, c.want)
+		}
 	}
 	// A build from before notices (format level 0) cannot store one, so
 	// it is never sent to one.
@@ -198,5 +213,41 @@ func TestSortNotices(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "!!!! !!! !! !! !!!!x" || list[2].Created != 3 {
 		t.Fatalf("order %v", got)
+	}
+}
+
+// A sealed notice's body must answer the alert its envelope names (or
+// none when the envelope names none), and be a valid notice for the
+// record's time: a coordinator cannot show one alert as answered to
+// carriers while the body answers another.
+func TestSealedNoticeBodyMatchesEnvelope(t *testing.T) {
+	f := newFixture(t, "notice-sealed-body")
+	obs := f.enroll(f.founder, "observer", RoleObserver)
+	a1 := f.accept(f.sign(obs, KindAlert, AlertPayload{Note: "help"}))
+	a2 := f.accept(f.sign(obs, KindAlert, AlertPayload{Note: "help again"}))
+	for name, c := range map[string]struct {
+		body   NoticePayload
+		target []byte
+		ok     bool
+	}{
+		"answer":             {NoticePayload{Text: "seen", Severity: 2, Ack: a1.ID.Bytes()}, a1.ID.Bytes(), true},
+		"to the field":       {NoticePayload{Text: "road closed", Severity: 3}, nil, true},
+		"answers another":    {NoticePayload{Text: "seen", Severity: 2, Ack: a2.ID.Bytes()}, a1.ID.Bytes(), false},
+		"answer, no target":  {NoticePayload{Text: "seen", Severity: 2, Ack: a1.ID.Bytes()}, nil, false},
+		"field, a target":    {NoticePayload{Text: "road closed", Severity: 3}, a1.ID.Bytes(), false},
+		"invalid body":       {NoticePayload{Text: "", Severity: 2}, nil, false},
+		"expired at signing": {NoticePayload{Text: "x", Severity: 2, Expires: 1}, nil, false},
+	} {
+		rec, err := f.founder.SignSealed(f.ms.ID, KindNotice, f.next(), SealedEnvelope{Target: c.target}, []byte("ciphertext"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := SealedPlain(KindNotice, c.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := OpenPlain(rec, plain); (err == nil) != c.ok {
+			t.Errorf("%s: OpenPlain = %v, want ok %v", name, err, c.ok)
+		}
 	}
 }

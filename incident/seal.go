@@ -154,6 +154,11 @@ func OpenPlain(s *Signed, plain []byte) (any, error) {
 		target = v.Target
 	case *ReviewPayload:
 		target = v.Target
+	case *NoticePayload:
+		if err := ValidateNotice(v, s.Created); err != nil {
+			return nil, err
+		}
+		target = v.Ack
 	}
 	if !bytes.Equal(target, env.(*SealedEnvelope).Target) {
 		return nil, errors.New("sealed payload names another target than its envelope")

@@ -62,6 +62,11 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 		if needsTarget(s.Kind) {
 			return checkTarget(s, env.Target, src)
 		}
+		if s.Kind == KindNotice && len(env.Target) != 0 {
+			// A sealed answer names its alert in the clear, so that the
+			// alert's state folds where the answer can be read.
+			return checkAck(env.Target, src)
+		}
 		if len(env.Target) != 0 {
 			return fieldErr("payload.target", "a sealed %s has no target", s.Kind)
 		}
@@ -134,7 +139,7 @@ func allowed(role string, k Kind) bool { return slices.Contains(permissions[k], 
 func Allowed(role string, k Kind) bool { return k == KindMember || allowed(role, k) }
 
 func sealable(k Kind) bool {
-	return k == KindReport || k == KindAmend || k == KindReview || k == KindRetract || k == KindAttachment
+	return k == KindReport || k == KindAmend || k == KindReview || k == KindRetract || k == KindAttachment || k == KindNotice
 }
 
 func needsTarget(k Kind) bool { return k == KindAmend || k == KindRetract || k == KindReview }

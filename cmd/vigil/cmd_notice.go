@@ -50,12 +50,20 @@ func (c *cli) cmdNotice(args []string) error {
 		if err != nil {
 			return err
 		}
-		msg := "Notice saved; it goes to every member over any link."
+		msg := "Notice saved"
 		switch {
 		case *resolve:
-			msg = "Alert resolved; the notice goes to every member over any link."
+			msg = "Alert resolved"
 		case *ack != "":
-			msg = "Alert acknowledged; the notice goes to every member over any link."
+			msg = "Alert acknowledged"
+		}
+		switch {
+		case !cr.Sealed:
+			msg += "; every member reads the notice, and it travels over any link."
+		case *ack != "":
+			msg += "; the answer is sealed to the alert's author and the coordinators, and travels over any link."
+		default:
+			msg += "; it is sealed to the mission's members, and travels over any link."
 		}
 		return c.printID(cr.ID, msg)
 	})

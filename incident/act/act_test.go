@@ -25,12 +25,62 @@ var cheapKDF = vault.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}
 // newDesk is a desk over a fresh store in a temporary home.
 func newDesk(t testing.TB, name string) *Desk {
 	t.Helper()
-	st, err := store.Init(filepath.Join(t.TempDir(), name), []byte("correct horse battery"), store.Options{KDF: &cheapKDF})
+	return newDeskOpts(t, name, store.Options{})
+}
+
+// newDeskOpts is newDesk with store options (a clock, say).
+func newDeskOpts(t testing.TB, name string, o store.Options) *Desk {
+	t.Helper()
+	o.KDF = &cheapKDF
+	st, err := store.Init(filepath.Join(t.TempDir(), name), []byte("correct horse battery"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	return New(st)
+}
+
+// join enrolls d in coord's mission as role with label, and hands it
+// coord's epoch secrets, as their first hello would.
+func join(t testing.TB, coord, d *Desk, role, label string) {
+	t.Helper()
+	enroll(t, coord, d, role, label)
+	shareSecrets(t, coord, d)
+}
+
+// enroll is join without the hello: d has redeemed its code, and met no
+// member since.
+func enroll(t testing.TB, coord, d *Desk, role, label string) {
+	t.Helper()
+	req := InviteRequest{Role: role, Label: label}
+	if role == incident.RoleCoordinator {
+		req.For = d.st.Author().String()
+	}
+	inv, err := coord.Invite(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Join(inv.Code); err != nil {
+		t.Fatal(err)
+	}
+	copyRecords(t, d, coord)
+	copyRecords(t, coord, d)
+}
+
+// shareSecrets gives to every record and epoch secret from holds, as a
+// hello and the reconciliation after it do.
+func shareSecrets(t testing.TB, from, to *Desk) {
+	t.Helper()
+	copyRecords(t, from, to)
+	secrets, err := from.st.EpochSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, s := range secrets {
+		if _, err := to.st.AddEpochSecret(id, s); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // mission is a coordinator's desk and an observer's, in one mission, with

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/vigil-mesh/vigil/incident"
 )
 
@@ -15,6 +16,12 @@ import (
 // DefaultNoticeSeverity is a notice's severity when the request names
 // none: 2, as for reports, "worth knowing".
 const DefaultNoticeSeverity = 2
+
+// MinNoticeExpiry is the shortest expiry a notice may have: the expiry
+// is counted from when the notice is sent, and must fall after the time
+// it is signed with (sealing takes a moment), and no one reads a notice
+// that lasts less.
+const MinNoticeExpiry = time.Minute
 
 // NoticeRequest is a coordinator's notice. Station or Area names its
 // audience (neither: everyone). Ack names an alert it answers (its full
@@ -31,9 +38,9 @@ type NoticeRequest struct {
 	ExpiresIn time.Duration `json:"expires_in,omitempty"`
 }
 
-// Notice signs and stores a coordinator's notice. Notices travel in the
-// clear (sealing them to every member is for later): they are read by
-// everyone they are addressed to.
+// Notice signs and stores a coordinator's notice: sealed to its audience
+// where the mission seals (incident.MissionState.NoticeRecipients), in
+// the clear in a practice or --no-seal mission.
 func (d *Desk) Notice(r NoticeRequest) (Created, error) {
 	for field, s := range map[string]string{"text": r.Text, "station": r.Station, "area": r.Area} {
 		if err := text(field, s); err != nil {
@@ -43,8 +50,8 @@ func (d *Desk) Notice(r NoticeRequest) (Created, error) {
 	if r.Text == "" {
 		return Created{}, invalid("text", "is required")
 	}
-	if r.ExpiresIn < 0 || r.ExpiresIn > 0 && r.ExpiresIn < time.Millisecond {
-		return Created{}, invalid("expires", "must be a positive duration")
+	if r.ExpiresIn < 0 || r.ExpiresIn > 0 && r.ExpiresIn < MinNoticeExpiry {
+		return Created{}, invalid("expires", "must be at least %v", MinNoticeExpiry)
 	}
 	if r.Resolve && r.Ack == "" {
 		return Created{}, invalid("resolve", "resolves an alert: name it with ack")
@@ -60,10 +67,14 @@ func (d *Desk) Notice(r NoticeRequest) (Created, error) {
 	if n.Severity == 0 {
 		n.Severity = DefaultNoticeSeverity
 	}
+	var alert *incident.Signed
 	if r.Ack != "" {
 		id, err := d.ResolveAlert(r.Ack)
 		if err != nil {
 			return Created{}, err
+		}
+		if alert, err = d.st.Get(id); err != nil {
+			return Created{}, classify(err)
 		}
 		n.Ack = id.Bytes()
 	}
@@ -74,11 +85,50 @@ func (d *Desk) Notice(r NoticeRequest) (Created, error) {
 	if err := incident.ValidateNotice(&n, now.UnixMilli()); err != nil {
 		return Created{}, classify(err)
 	}
-	rec, err := d.st.Put(incident.KindNotice, n)
+	if !ms.SealByDefault() {
+		rec, err := d.st.Put(incident.KindNotice, n)
+		if err != nil {
+			return Created{}, classify(err)
+		}
+		return Created{ID: rec.ID}, nil
+	}
+	var (
+		answered *incident.Author
+		field    age.Recipient
+		target   *incident.ID
+	)
+	if alert != nil {
+		a := alert.AuthorKey()
+		answered, target = &a, &alert.ID
+	} else if field, err = d.fieldKey(ms); err != nil {
+		return Created{}, err
+	}
+	to, err := ms.NoticeRecipients(answered, field)
+	if err != nil {
+		return Created{}, refuse(Refused, "%v", err)
+	}
+	rec, err := d.st.PutSealedTo(incident.KindNotice, target, n, to)
 	if err != nil {
 		return Created{}, classify(err)
 	}
-	return Created{ID: rec.ID}, nil
+	return Created{ID: rec.ID, Sealed: true}, nil
+}
+
+// fieldKey is the notice key of the newest epoch this device holds a
+// secret of: what every member current with it derives too.
+func (d *Desk) fieldKey(ms *incident.MissionState) (age.Recipient, error) {
+	held, secrets, err := d.st.HeldEpochs()
+	if err != nil {
+		return nil, classify(err)
+	}
+	if len(held) == 0 {
+		return nil, refuse(Refused, "%v", incident.ErrNoEpochKey)
+	}
+	id, err := incident.EpochIdentity(ms.ID, secrets[held[0].ID], incident.EpochNotices)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return id.Recipient(), nil
 }
 
 // ResolveAlert finds an alert held on this device by its full ID or a
@@ -126,16 +176,18 @@ func (d *Desk) Notices(q NoticeQuery) ([]incident.NoticeView, error) {
 	if err != nil {
 		return nil, err
 	}
-	recs, err := d.st.ByKind(incident.KindNotice)
+	recs, open, err := d.readNotices()
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
 	now := d.now()
 	out := []incident.NoticeView{}
 	for _, r := range recs {
-		v, err := incident.FoldNotice(r, ms, now)
+		v, err := incident.FoldNoticeOpen(r, ms, now, open)
 		if err != nil {
-			continue // stored, so valid; a payload this build cannot read is not listed
+			// Stored, so valid: sealed for others, or a payload this
+			// build cannot read. Not listed.
+			continue
 		}
 		if v.Expired && !q.Expired || !v.Trusted && !q.Untrusted {
 			continue
@@ -170,18 +222,14 @@ func (d *Desk) Alerts() ([]AlertItem, error) {
 	if err != nil {
 		return nil, classify(err)
 	}
-	notices, err := d.st.ByKind(incident.KindNotice)
+	notices, open, err := d.readNotices()
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
-	// Each notice is decoded once, and each alert folds only the notices
-	// that name it.
+	// Each alert folds only the notices that name it.
 	answers := map[incident.ID][]*incident.Signed{}
 	for _, n := range notices {
-		p, err := n.DecodePayload()
-		if np, ok := p.(*incident.NoticePayload); err == nil && ok && len(np.Ack) == len(incident.ID{}) {
-			var id incident.ID
-			copy(id[:], np.Ack)
+		if id, ok := incident.NoticeTarget(n); ok {
 			answers[id] = append(answers[id], n)
 		}
 	}
@@ -191,7 +239,7 @@ func (d *Desk) Alerts() ([]AlertItem, error) {
 		if role != incident.RoleCoordinator && a.AuthorKey() != self {
 			continue
 		}
-		v, err := incident.FoldAlert(a, answers[a.ID], ms, now)
+		v, err := incident.FoldAlertOpen(a, answers[a.ID], ms, now, open)
 		if err != nil {
 			continue
 		}
@@ -207,4 +255,17 @@ func (d *Desk) Alerts() ([]AlertItem, error) {
 		out = append(out, item)
 	}
 	return out, nil
+}
+
+// readNotices returns the notices this device holds, and an opener of
+// the sealed ones it is an audience of.
+func (d *Desk) readNotices() ([]*incident.Signed, incident.Opener, error) {
+	recs, opened, err := d.st.Readable(incident.KindNotice)
+	if err != nil {
+		return nil, nil, classify(err)
+	}
+	return recs, func(r *incident.Signed) (any, bool) {
+		p, ok := opened[r.ID]
+		return p, ok
+	}, nil
 }

@@ -1,12 +1,15 @@
 package act
 
 import (
+	"bytes"
 	"errors"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/vigil-mesh/vigil/incident"
-	"github.com/vigil-mesh/vigil/internal/testkit"
+	"github.com/vigil-mesh/vigil/incident/store"
 )
 
 // An observer's alert reaches a coordinator, who acknowledges and then
@@ -92,24 +95,34 @@ func TestNoticeRefusals(t *testing.T) {
 // Expired notices are listed only when asked for, after those in force;
 // the most severe come first.
 func TestNoticesListed(t *testing.T) {
-	coord, obs := mission(t)
+	coord, _ := mission(t)
+	var late atomic.Bool // the observer's clock, two minutes on once set
+	obs := newDeskOpts(t, "obs-clock", store.Options{Now: func() time.Time {
+		if late.Load() {
+			return time.Now().Add(2 * time.Minute)
+		}
+		return time.Now()
+	}})
+	join(t, coord, obs, incident.RoleObserver, "Kite")
 	for _, n := range []NoticeRequest{
 		{Text: "Road to Kibra flooded", Severity: 3, Area: "Kibra"},
 		{Text: "Station PS-0042 moved to the hall", Station: "PS-0042"},
-		{Text: "Shelter in place", Severity: 4, ExpiresIn: time.Millisecond},
+		{Text: "Shelter in place", Severity: 4, ExpiresIn: MinNoticeExpiry},
 	} {
 		if _, err := coord.Notice(n); err != nil {
 			t.Fatal(err)
 		}
 	}
 	copyRecords(t, coord, obs)
-	// The last one expires a millisecond after it was sent.
-	var list []incident.NoticeView
-	testkit.Eventually(t, 5*time.Second, "the expired notice is no longer listed", func() bool {
-		var err error
-		list, err = obs.Notices(NoticeQuery{})
-		return err == nil && len(list) == 2
-	})
+	if list, err := obs.Notices(NoticeQuery{}); err != nil || len(list) != 3 || list[0].Notice.Severity != 4 {
+		t.Fatalf("before the expiry: %+v, %v", list, err)
+	}
+	// The last one expires a minute after it was sent.
+	late.Store(true)
+	list, err := obs.Notices(NoticeQuery{})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("after the expiry: %+v, %v", list, err)
+	}
 	if list[0].Notice.Severity != 3 || list[0].Audience != incident.AudienceArea || list[1].Audience != incident.AudienceStation {
 		t.Fatalf("order %+v", list)
 	}
@@ -125,13 +138,8 @@ func TestNoticesListed(t *testing.T) {
 func TestRevokedCoordinatorsNotices(t *testing.T) {
 	coord, obs := mission(t)
 	deputy := newDesk(t, "deputy")
-	inv, err := coord.Invite(InviteRequest{Role: incident.RoleCoordinator, Label: "Deputy", For: deputy.st.Author().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := deputy.Join(inv.Code); err != nil {
-		t.Fatal(err)
-	}
+	join(t, coord, deputy, incident.RoleCoordinator, "Deputy")
+	shareSecrets(t, coord, obs)
 	a, err := obs.Alert(incident.AlertPayload{Note: "help"})
 	if err != nil {
 		t.Fatal(err)
@@ -159,5 +167,135 @@ func TestRevokedCoordinatorsNotices(t *testing.T) {
 	}
 	if list, _ := obs.Alerts(); len(list) != 1 || list[0].State != incident.AlertSent {
 		t.Fatalf("the alert after a revoked coordinator's resolution: %+v", list)
+	}
+}
+
+// Where the mission seals, a notice reaches only its audience: the answer
+// to an alert its author (and the coordinators), a notice to the field
+// the members who hold the current epoch's secret. What a seized phone
+// outside the audience holds is ciphertext: the text is in none of its
+// records, and its lists show nothing. A member revoked before a notice
+// (its phone seized) cannot read it, nor the answer to its own alert.
+func TestNoticesSealedToTheirAudience(t *testing.T) {
+	coord, heron := mission(t) // Heron raises the alert
+	kite := newDesk(t, "kite")
+	join(t, coord, kite, incident.RoleObserver, "Kite")
+	lark := newDesk(t, "lark") // joined by code, has met no member since
+	enroll(t, coord, lark, incident.RoleObserver, "Lark")
+	shareSecrets(t, coord, heron)
+
+	a, err := heron.Alert(incident.AlertPayload{Note: "men with sticks at the gate", Station: "PS-0042"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyRecords(t, heron, coord)
+	const answer, field = "Seen; the police are on their way", "Road to Kibra blocked: go round by the market"
+	ack, err := coord.Notice(NoticeRequest{Text: answer, Ack: a.ID.String()})
+	if err != nil || !ack.Sealed {
+		t.Fatalf("the answer: %+v, %v; want sealed", ack, err)
+	}
+	note, err := coord.Notice(NoticeRequest{Text: field, Area: "Kibra", Severity: 3})
+	if err != nil || !note.Sealed {
+		t.Fatalf("the field notice: %+v, %v; want sealed", note, err)
+	}
+	for _, d := range []*Desk{heron, kite, lark} {
+		copyRecords(t, coord, d)
+		noPlaintext(t, d, answer, field)
+	}
+
+	// Heron reads the answer to its alert and the field notice.
+	if list, err := heron.Alerts(); err != nil || len(list) != 1 || list[0].State != incident.AlertAcknowledged || list[0].Last.Note != answer {
+		t.Fatalf("Heron's alert: %+v, %v", list, err)
+	}
+	if got := texts(t, heron); !equal(got, []string{field, answer}) {
+		t.Fatalf("Heron's notices: %q", got)
+	}
+	// Kite reads the field notice only; Lark nothing, until a member hands
+	// it the epoch's secret (nothing marked it closed meanwhile).
+	if got := texts(t, kite); !equal(got, []string{field}) {
+		t.Fatalf("Kite's notices: %q", got)
+	}
+	if got := texts(t, lark); len(got) != 0 {
+		t.Fatalf("Lark, holding no epoch secret, read %q", got)
+	}
+	shareSecrets(t, coord, lark)
+	if got := texts(t, lark); !equal(got, []string{field}) {
+		t.Fatalf("Lark, given the secret: %q", got)
+	}
+
+	// Heron's phone is seized: revoked, a new epoch begins. What the
+	// coordinators send after it, Heron's keys open none of.
+	if _, err := coord.Revoke("Heron", "phone seized", true); err != nil {
+		t.Fatal(err)
+	}
+	const after, late = "Stop reporting from PS-0042", "Heron: we know. Stay away from the school."
+	if _, err := coord.Notice(NoticeRequest{Text: after, Station: "PS-0042", Severity: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := coord.Notice(NoticeRequest{Text: late, Ack: a.ID.String()}); err != nil {
+		t.Fatal(err)
+	}
+	copyRecords(t, coord, heron) // by bundle: the records, never the new secret
+	noPlaintext(t, heron, after, late)
+	if got := texts(t, heron); !equal(got, []string{field, answer}) {
+		t.Fatalf("the revoked phone read %q", got)
+	}
+	shareSecrets(t, coord, kite)
+	if got := texts(t, kite); !equal(got, []string{after, field}) {
+		t.Fatalf("Kite after the revocation: %q", got)
+	}
+	// The coordinators read all of it.
+	if got := texts(t, coord); len(got) != 4 {
+		t.Fatalf("the coordinator's notices: %q", got)
+	}
+}
+
+// In a practice mission notices travel in the clear, like its reports.
+func TestPracticeNoticesInTheClear(t *testing.T) {
+	coord := newDesk(t, "practice")
+	if _, err := coord.CreateMission(store.MissionSpec{Name: "Practice", Label: "Desk", Practice: true}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := coord.Notice(NoticeRequest{Text: "Practice: station moved"})
+	if err != nil || n.Sealed {
+		t.Fatalf("%+v, %v; want in the clear", n, err)
+	}
+}
+
+// texts lists the notices d shows (in force, trusted), in order.
+func texts(t *testing.T, d *Desk) []string {
+	t.Helper()
+	list, err := d.Notices(NoticeQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, v := range list {
+		out = append(out, v.Notice.Text)
+	}
+	return out
+}
+
+func equal(a, b []string) bool { return slices.Equal(a, b) }
+
+// noPlaintext fails if any record d holds contains one of the texts.
+func noPlaintext(t *testing.T, d *Desk, texts ...string) {
+	t.Helper()
+	kinds, err := d.st.Kinds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kinds {
+		recs, err := d.st.ByKind(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			for _, s := range texts {
+				if bytes.Contains(r.Raw, []byte(s)) {
+					t.Fatalf("BUG: %s record %s carries %q in the clear", k, r.ID, s)
+				}
+			}
+		}
 	}
 }

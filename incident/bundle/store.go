@@ -2,8 +2,6 @@ package bundle
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -520,10 +518,7 @@ func (s *fileSink) put(f File) error {
 
 // epochIdentity is the age identity of one epoch's bundles.
 func epochIdentity(mission incident.ID, secret []byte) (*age.X25519Identity, error) {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte("vigil/bundle/v1\x00"))
-	mac.Write(mission[:])
-	return incident.AgeIdentityFrom(mac.Sum(nil))
+	return incident.EpochIdentity(mission, secret, incident.EpochBundles)
 }
 
 // Members is how a bundle is encrypted for the mission's members.

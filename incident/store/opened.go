@@ -92,6 +92,7 @@ func (s *Store) cacheEntry(id incident.ID, body []byte) (k, v []byte) {
 // when not nil, is given each body opened with the age identity, and each
 // record found not to be addressed to it. Called with s.mu held.
 func (s *Store) opener(txn *badger.Txn, keep keepFunc) incident.Opener {
+	var noticeIDs []age.Identity // read at the first sealed notice
 	return func(r *incident.Signed) (any, bool) {
 		if plain, err := getValue(txn, key(tKept, r.ID[:])); err == nil {
 			if p, err := incident.OpenPlain(r, plain); err == nil {
@@ -116,10 +117,22 @@ func (s *Store) opener(txn *badger.Txn, keep keepFunc) incident.Opener {
 			// Another identity's, or damaged: tried below, and replaced.
 		}
 		s.decrypts.Add(1)
-		plain, err := decrypt(r, s.ageID)
+		ids := []age.Identity{s.ageID}
+		// A notice to the field is sealed to the members of an epoch
+		// (incident.NoticeRecipients): tried with every epoch's notice
+		// key this device holds, and never marked closed, since the
+		// secret that opens it may arrive later.
+		field := r.Kind == incident.KindNotice
+		if field {
+			if noticeIDs == nil {
+				noticeIDs = s.epochKeys(incident.EpochNotices)
+			}
+			ids = append(ids, noticeIDs...)
+		}
+		plain, err := decrypt(r, ids...)
 		if err != nil {
 			var nm *age.NoIdentityMatchError
-			if keep != nil && errors.As(err, &nm) {
+			if keep != nil && errors.As(err, &nm) && !field {
 				keep(r.ID, nil)
 			}
 			return nil, false
@@ -137,8 +150,8 @@ func (s *Store) opener(txn *badger.Txn, keep keepFunc) incident.Opener {
 
 // decrypt is the decryption half of incident.Open, which returns the
 // payload only: the cache keeps the body it came from.
-func decrypt(r *incident.Signed, id age.Identity) ([]byte, error) {
-	rd, err := age.Decrypt(bytes.NewReader(r.Sealed), id)
+func decrypt(r *incident.Signed, ids ...age.Identity) ([]byte, error) {
+	rd, err := age.Decrypt(bytes.NewReader(r.Sealed), ids...)
 	if err != nil {
 		return nil, err
 	}
@@ -218,4 +231,53 @@ func (f *readFill) flush() {
 		f.s.log.Debug("cache opened records", "err", err)
 	}
 	f.wb = nil
+}
+
+// epochKeys returns the identities of use (incident.EpochIdentity) of
+// every epoch whose secret this device holds, newest number first; an
+// empty, non-nil list when it holds none. Called with s.mu held.
+func (s *Store) epochKeys(use string) []age.Identity {
+	out := []age.Identity{}
+	secrets, err := s.epochSecrets()
+	if err != nil || s.ms == nil {
+		return out
+	}
+	epochs := s.ms.Epochs()
+	for i := len(epochs) - 1; i >= 0; i-- {
+		if secret, ok := secrets[epochs[i].ID]; ok {
+			if id, err := incident.EpochIdentity(s.ms.ID, secret, use); err == nil {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// Readable returns the records of kind k, oldest key first, with the
+// payload this device reads in each sealed one it can open (by record
+// ID): the opener of reports, which caches what it opens.
+func (s *Store) Readable(k incident.Kind) ([]*incident.Signed, map[incident.ID]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var recs []*incident.Signed
+	opened := map[incident.ID]any{}
+	fill := &readFill{s: s}
+	err := s.view(func(txn *badger.Txn) error {
+		defer fill.flush()
+		var err error
+		if recs, err = recordsUnder(txn, kindPrefix(k)); err != nil {
+			return err
+		}
+		open := s.opener(txn, fill.keep)
+		for _, r := range recs {
+			if len(r.Sealed) == 0 {
+				continue
+			}
+			if p, ok := open(r); ok {
+				opened[r.ID] = p
+			}
+		}
+		return nil
+	})
+	return recs, opened, err
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"filippo.io/age"
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -16,22 +17,31 @@ const tKept = 'L' // L/<id> → the author's readable copy of its own sealed rec
 // only the target (for amends, retractions and reviews). The author keeps a
 // readable copy until a coordinator's receipt lists the record.
 func (s *Store) PutSealed(kind incident.Kind, target *incident.ID, payload any) (*incident.Signed, error) {
-	rec, err := s.putSealed(kind, target, payload)
+	return s.PutSealedTo(kind, target, payload, nil)
+}
+
+// PutSealedTo is PutSealed to recipients (nil: the mission's
+// coordinators), for a record whose audience is wider than they are: a
+// notice (incident.MissionState.NoticeRecipients).
+func (s *Store) PutSealedTo(kind incident.Kind, target *incident.ID, payload any, recipients []age.Recipient) (*incident.Signed, error) {
+	rec, err := s.putSealed(kind, target, payload, recipients)
 	if err == nil {
 		s.firePut(rec)
 	}
 	return rec, err
 }
 
-func (s *Store) putSealed(kind incident.Kind, target *incident.ID, payload any) (*incident.Signed, error) {
+func (s *Store) putSealed(kind incident.Kind, target *incident.ID, payload any, recipients []age.Recipient) (*incident.Signed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ms == nil {
 		return nil, ErrNoMission
 	}
-	recipients, err := s.ms.SealRecipients()
-	if err != nil {
-		return nil, err
+	if recipients == nil {
+		var err error
+		if recipients, err = s.ms.SealRecipients(); err != nil {
+			return nil, err
+		}
 	}
 	ct, err := incident.Seal(kind, payload, recipients)
 	if err != nil {

@@ -724,7 +724,7 @@ func (e *Engine) startGossip() error {
 			// subscribe anyway, it is sent nothing there.
 			return e.node.Admitted(p) && (topic != newerName || e.peerLevel(p) >= 1)
 		}),
-		pubsub.WithMaxMessageSize(incident.MaxRecordBytes+1024),
+		pubsub.WithMaxMessageSize(incident.MaxRecordBytes + 1024),
 		pubsub.WithPeerOutboundQueueSize(peerQueue),
 	}
 	if e.cfg.tracer != nil {
