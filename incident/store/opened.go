@@ -121,8 +121,11 @@ func (s *Store) opener(txn *badger.Txn, keep keepFunc) incident.Opener {
 		// A notice to the field is sealed to the members of an epoch
 		// (incident.NoticeRecipients): tried with every epoch's notice
 		// key this device holds, and never marked closed, since the
-		// secret that opens it may arrive later.
-		field := r.Kind == incident.KindNotice
+		// secret that opens it may arrive later. An answer to an alert
+		// (its envelope names the alert) is sealed to identities, as a
+		// report is, and marked closed like one.
+		_, answer := incident.NoticeTarget(r)
+		field := r.Kind == incident.KindNotice && !answer
 		if field {
 			if noticeIDs == nil {
 				noticeIDs = s.epochKeys(incident.EpochNotices)
