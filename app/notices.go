@@ -23,8 +23,12 @@ import (
 // forged or revoked coordinator's notice is never drawn as one.
 
 // MaxHomeNotices is how many notices the observer's home shows above its
-// actions; the rest are one tap away.
-const MaxHomeNotices = 3
+// actions on a laptop, MaxPhoneNotices on a phone (where more would push
+// "New report" off the first screen); the rest are one tap away.
+const (
+	MaxHomeNotices  = 3
+	MaxPhoneNotices = 2
+)
 
 // fieldNotices reads the notices for the field, expired ones too when
 // asked.

@@ -176,8 +176,12 @@ func (h *observerHome) refreshNotices() {
 	if len(list) > 0 {
 		h.notices.Add(heading("📢 " + T("notice.home_title")))
 	}
+	shown := MaxHomeNotices
+	if ui.opts.Phone {
+		shown = MaxPhoneNotices
+	}
 	for i, n := range list {
-		if i == MaxHomeNotices {
+		if i == shown {
 			break
 		}
 		h.notices.Add(ui.noticeCard(n))
