@@ -434,6 +434,21 @@ func (b *StoreBackend) activity() ([]Activity, error) {
 	return out, nil
 }
 
+// Notices lists notices (act.Desk.Notices).
+func (b *StoreBackend) Notices(q act.NoticeQuery) ([]incident.NoticeView, error) {
+	return b.desk.Notices(q)
+}
+
+// Alerts lists alerts with their state (act.Desk.Alerts).
+func (b *StoreBackend) Alerts() ([]act.AlertItem, error) { return b.desk.Alerts() }
+
+// Notice sends a coordinator's notice, or answers an alert
+// (act.Desk.Notice).
+func (b *StoreBackend) Notice(r act.NoticeRequest) (incident.ID, error) {
+	c, err := b.desk.Notice(r)
+	return c.ID, err
+}
+
 // Members lists every enrollment with its flags.
 func (b *StoreBackend) Members() ([]MemberItem, error) {
 	ms, err := b.mission()

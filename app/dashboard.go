@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 )
 
 // SilenceChoices are the thresholds the dashboard offers for "gone
@@ -48,8 +49,35 @@ func (d *dashboard) silentAfter() time.Duration {
 	return time.Hour
 }
 
+// dashData is what the dashboard draws: the summary, the registry, the
+// alerts with their state (act's order: unanswered first) and how many
+// notices are in force.
+type dashData struct {
+	sum      Dashboard
+	stations []Station
+	alerts   []act.AlertItem
+	notices  int
+}
+
 // compute reads the store and summarises it.
-func (d *dashboard) compute() (Dashboard, []Station, error) {
+func (d *dashboard) compute() (dashData, error) {
+	sum, stations, err := d.summarize()
+	if err != nil {
+		return dashData{}, err
+	}
+	alerts, err := d.ui.be.Alerts()
+	if err != nil {
+		return dashData{}, err
+	}
+	notices, err := d.ui.fieldNotices(false)
+	if err != nil {
+		return dashData{}, err
+	}
+	return dashData{sum: sum, stations: stations, alerts: alerts, notices: len(notices)}, nil
+}
+
+// summarize reads the reports and activity and counts them.
+func (d *dashboard) summarize() (Dashboard, []Station, error) {
 	be := d.ui.be
 	reports, err := be.Reports()
 	if err != nil {
@@ -87,15 +115,14 @@ func (d *dashboard) refresh() {
 		return
 	}
 	d.busy = true
-	var sum Dashboard
-	var stations []Station
+	var data dashData
 	d.ui.background(func() (err error) {
-		sum, stations, err = d.compute()
+		data, err = d.compute()
 		return err
 	}, func(err error) {
 		d.busy = false
 		if err == nil {
-			d.render(sum, stations)
+			d.render(data)
 		}
 		if d.again {
 			d.again = false
@@ -104,18 +131,26 @@ func (d *dashboard) refresh() {
 	})
 }
 
-func (d *dashboard) render(sum Dashboard, stations []Station) {
+func (d *dashboard) render(data dashData) {
 	ui := d.ui
+	sum, stations := data.sum, data.stations
 	d.last = sum
 	b := d.body
 	b.RemoveAll()
 
 	exportBtn := widget.NewButtonWithIcon(T("export.button"), theme.DownloadIcon(), ui.showExport)
 	b.Add(container.NewBorder(nil, nil, nil, exportBtn, heading(T("dash.title"))))
+	send := widget.NewButtonWithIcon(T("notice.send_button"), theme.MailSendIcon(), ui.showNoticeForm)
+	send.Importance = widget.HighImportance
+	list := ui.noticesButton(data.notices)
+	list.Importance = widget.MediumImportance
+	b.Add(container.NewGridWithColumns(2, send, list))
 
-	// Alerts first: an observer in danger matters more than any count.
+	// Alerts first: an observer in danger matters more than any count,
+	// and the stat counts those nobody has answered.
+	open := Unanswered(data.alerts)
 	alertColor := theme.Color(theme.ColorNameForeground)
-	if len(sum.Alerts) > 0 {
+	if open > 0 {
 		alertColor = colorAlert
 	}
 	silent := len(sum.SilentStations) + len(sum.SilentObservers)
@@ -124,7 +159,7 @@ func (d *dashboard) render(sum Dashboard, stations []Station) {
 		cols = 2
 	}
 	b.Add(container.NewGridWithColumns(cols,
-		stat(len(sum.Alerts), T("dash.alerts"), alertColor),
+		stat(open, T("dash.alerts_unanswered"), alertColor),
 		stat(sum.Total, T("dash.reports"), theme.Color(theme.ColorNamePrimary)),
 		stat(sum.Unreviewed, T("dash.unreviewed"), theme.Color(theme.ColorNameForeground)),
 		stat(silent, T("dash.silent"), theme.Color(theme.ColorNameForeground)),
@@ -136,15 +171,15 @@ func (d *dashboard) render(sum Dashboard, stations []Station) {
 	narrow := ui.opts.Phone
 
 	alerts := container.NewVBox()
-	if len(sum.Alerts) == 0 {
+	if len(data.alerts) == 0 {
 		alerts.Add(note(T("dash.no_alerts")))
 	}
-	for i, a := range sum.Alerts {
+	for i, a := range data.alerts {
 		if i == 20 {
-			alerts.Add(note(TN("dash.more_alerts", len(sum.Alerts)-20)))
+			alerts.Add(note(TN("dash.more_alerts", len(data.alerts)-20)))
 			break
 		}
-		alerts.Add(alertCard(ui, a))
+		alerts.Add(ui.alertTile(a))
 	}
 	alertsPanel := panel("🆘 "+T("dash.alerts"), alerts)
 	silentPanel := panel("🔇 "+T("dash.silent_title"), d.silencePanel(sum))
@@ -207,27 +242,6 @@ func (d *dashboard) render(sum Dashboard, stations []Station) {
 		b.Add(container.NewGridWithColumns(2, mapPanel, container.NewVBox(category, area)))
 	}
 	b.Refresh()
-}
-
-func alertCard(ui *UI, a Activity) fyne.CanvasObject {
-	who := a.Label
-	if who == "" {
-		who = a.Author.Short()
-	}
-	text := "🆘 " + ui.timeText(a.Created) + " · " + who
-	if a.Station != "" {
-		text += " · 📍 " + a.Station
-	}
-	if a.Note != "" {
-		text += "\n“" + a.Note + "”"
-	}
-	bg := canvas.NewRectangle(withAlpha(colorAlert, 0x30))
-	bg.StrokeColor = colorAlert
-	bg.StrokeWidth = 2
-	bg.CornerRadius = 6
-	l := wrapLabel(text)
-	l.TextStyle.Bold = true
-	return container.NewStack(bg, container.NewPadded(l))
 }
 
 // silencePanel lists stations and observers not heard from for longer

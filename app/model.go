@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
@@ -671,4 +672,91 @@ func Ago(now, t time.Time) string {
 		return T("time.hours_ago", map[string]any{"N": int(d / time.Hour)})
 	}
 	return T("time.days_ago", map[string]any{"N": int(d / (24 * time.Hour))})
+}
+
+// FieldNotices keeps, in their order, the notices the field reads as
+// instructions: trusted ones (a revoked coordinator's or a forged one is
+// never shown as an instruction, whatever query listed it) that answer
+// no alert (an answer shows on the alert it answers, to its author and
+// the coordinators).
+func FieldNotices(list []incident.NoticeView) []incident.NoticeView {
+	out := make([]incident.NoticeView, 0, len(list))
+	for _, n := range list {
+		if n.Trusted && len(n.Notice.Ack) == 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// AlertStateKey names an alert's state for translation: sent (nobody has
+// it yet as far as this device knows), held (a coordinator's device holds
+// it, nobody answered), acknowledged or resolved.
+func AlertStateKey(a act.AlertItem) string {
+	if a.State == incident.AlertSent && a.Held {
+		return "held"
+	}
+	return a.State
+}
+
+// Unanswered counts the alerts no coordinator has answered.
+func Unanswered(list []act.AlertItem) int {
+	n := 0
+	for _, a := range list {
+		if a.State == incident.AlertSent {
+			n++
+		}
+	}
+	return n
+}
+
+// Audiences a notice form offers, in its order.
+var NoticeAudiences = []string{incident.AudienceEveryone, incident.AudienceStation, incident.AudienceArea}
+
+// NoticeExpiries are the display lifetimes the notice form offers (zero:
+// the notice does not expire).
+var NoticeExpiries = []time.Duration{0, time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 72 * time.Hour}
+
+// NoticeDraft is the notice form's state.
+type NoticeDraft struct {
+	Text     string
+	Severity int    // 1 to 4
+	Audience string // one of NoticeAudiences
+	To       string // the station's code or the area's name
+	Expires  time.Duration
+}
+
+// Request builds the notice the draft describes and checks it the way
+// the network will, so a problem is named by the form's field before
+// anything is signed.
+func (d *NoticeDraft) Request(now time.Time) (act.NoticeRequest, error) {
+	r := act.NoticeRequest{Text: strings.TrimSpace(d.Text), Severity: uint64(d.Severity), ExpiresIn: d.Expires}
+	to := strings.TrimSpace(d.To)
+	switch d.Audience {
+	case incident.AudienceStation:
+		r.Station = to
+	case incident.AudienceArea:
+		r.Area = to
+	}
+	if r.Text == "" {
+		return r, &FieldProblem{"text", fmt.Errorf("is required")}
+	}
+	if d.Severity < 1 || d.Severity > 4 {
+		return r, &FieldProblem{"severity", fmt.Errorf("is %d, must be 1 to 4", d.Severity)}
+	}
+	if d.Audience != incident.AudienceEveryone && to == "" {
+		return r, &FieldProblem{d.Audience, fmt.Errorf("is required")}
+	}
+	p := incident.NoticePayload{Text: r.Text, Severity: r.Severity, Station: r.Station, Area: r.Area}
+	if r.ExpiresIn > 0 {
+		p.Expires = now.Add(r.ExpiresIn).UnixMilli()
+	}
+	if err := incident.ValidateNotice(&p, now.UnixMilli()); err != nil {
+		var fe *incident.FieldError
+		if errors.As(err, &fe) {
+			return r, &FieldProblem{strings.TrimPrefix(fe.Field, "payload."), err}
+		}
+		return r, err
+	}
+	return r, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/skip2/go-qrcode"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
@@ -297,5 +298,54 @@ func TestClosedEndsTheDay(t *testing.T) {
 	d = Summarize(reports, acts, members, nil, t0.Add(10*time.Hour), time.Hour, time.UTC)
 	if len(d.SilentObservers) != 1 || len(d.SilentStations) != 1 {
 		t.Fatalf("reopened and silent: %+v %+v", d.SilentObservers, d.SilentStations)
+	}
+}
+
+// The field reads trusted notices that answer no alert, in act's order;
+// an alert's state names "held" only while nobody answered.
+func TestFieldNoticesAndAlertStates(t *testing.T) {
+	n := func(text string, trusted bool, ack []byte) incident.NoticeView {
+		return incident.NoticeView{Notice: incident.NoticePayload{Text: text, Ack: ack}, Trusted: trusted}
+	}
+	got := FieldNotices([]incident.NoticeView{n("a", true, nil), n("revoked", false, nil), n("answer", true, make([]byte, 36)), n("b", true, nil)})
+	if len(got) != 2 || got[0].Notice.Text != "a" || got[1].Notice.Text != "b" {
+		t.Fatalf("field notices %+v", got)
+	}
+	for _, c := range []struct {
+		state string
+		held  bool
+		want  string
+	}{{incident.AlertSent, false, "sent"}, {incident.AlertSent, true, "held"},
+		{incident.AlertAcknowledged, true, "acknowledged"}, {incident.AlertResolved, false, "resolved"}} {
+		a := act.AlertItem{AlertView: incident.AlertView{State: c.state}, Held: c.held}
+		if k := AlertStateKey(a); k != c.want {
+			t.Errorf("%s held %v: %q, want %q", c.state, c.held, k, c.want)
+		}
+	}
+}
+
+// The notice form's draft names the field at fault, and builds the
+// request the form describes.
+func TestNoticeDraft(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		d     NoticeDraft
+		field string
+	}{
+		{NoticeDraft{Text: "  ", Severity: 2, Audience: incident.AudienceEveryone}, "text"},
+		{NoticeDraft{Text: "x", Severity: 5, Audience: incident.AudienceEveryone}, "severity"},
+		{NoticeDraft{Text: "x", Severity: 2, Audience: incident.AudienceStation}, "station"},
+		{NoticeDraft{Text: "x", Severity: 2, Audience: incident.AudienceStation, To: "PS 1"}, "station"},
+		{NoticeDraft{Text: "x", Severity: 2, Audience: incident.AudienceArea, To: " "}, "area"},
+	} {
+		_, err := c.d.Request(now)
+		var fp *FieldProblem
+		if !errors.As(err, &fp) || fp.Field != c.field {
+			t.Errorf("%+v: %v, want a problem with %s", c.d, err, c.field)
+		}
+	}
+	r, err := (&NoticeDraft{Text: " Road closed ", Severity: 3, Audience: incident.AudienceArea, To: " North ", Expires: time.Hour}).Request(now)
+	if err != nil || r.Text != "Road closed" || r.Area != "North" || r.Station != "" || r.Severity != 3 || r.ExpiresIn != time.Hour {
+		t.Fatalf("request %+v, %v", r, err)
 	}
 }

@@ -18,9 +18,9 @@ import (
 // MaxMyReports is how many of their reports the observer's home lists.
 const MaxMyReports = 50
 
-// observerHome is the observer's main screen: station, a big "New report"
-// action, check-ins, the alert button and their reports with delivery
-// status.
+// observerHome is the observer's main screen: the coordinators' notices,
+// station, a big "New report" action, check-ins, the alert button and the
+// state of their alerts, and their reports with delivery status.
 type observerHome struct {
 	ui       *UI
 	content  fyne.CanvasObject
@@ -30,6 +30,10 @@ type observerHome struct {
 	count    *widget.Label
 	reports  *fyne.Container
 	checkins map[string]*tile
+	// notices: what coordinators tell the field, above everything else;
+	// alerts: this device's alerts and how each stands.
+	notices *fyne.Container
+	alerts  *fyne.Container
 }
 
 // minHeight gives its content at least h of height.
@@ -91,15 +95,19 @@ func newObserverHome(ui *UI) *observerHome {
 
 	h.count = heading(T("home.my_reports"))
 	h.reports = container.NewVBox()
+	h.notices = container.NewVBox()
+	h.alerts = container.NewVBox()
 
 	h.content = column(
 		h.who,
+		h.notices,
 		stationRow,
 		tall(newReport, 64),
 		heading(T("home.checkin")),
 		grid,
 		h.last,
 		tall(alert, 52),
+		h.alerts,
 		widget.NewSeparator(),
 		h.count,
 		h.reports,
@@ -134,6 +142,8 @@ func (h *observerHome) refresh() {
 	for s, t := range h.checkins {
 		t.setSelected(s == last)
 	}
+	h.refreshNotices()
+	h.refreshAlerts()
 	mine, err := ui.be.MyReports()
 	if err != nil {
 		return
@@ -151,6 +161,49 @@ func (h *observerHome) refresh() {
 		h.reports.Add(h.row(r))
 	}
 	h.reports.Refresh()
+}
+
+// refreshNotices shows the first notices in force and the way to the
+// rest.
+func (h *observerHome) refreshNotices() {
+	ui := h.ui
+	h.notices.RemoveAll()
+	list, err := ui.fieldNotices(false)
+	if err != nil {
+		h.notices.Refresh()
+		return
+	}
+	if len(list) > 0 {
+		h.notices.Add(heading("📢 " + T("notice.home_title")))
+	}
+	shown := MaxHomeNotices
+	if ui.opts.Phone {
+		shown = MaxPhoneNotices
+	}
+	for i, n := range list {
+		if i == shown {
+			break
+		}
+		h.notices.Add(ui.noticeCard(n))
+	}
+	h.notices.Add(container.NewHBox(ui.noticesButton(len(list))))
+	h.notices.Refresh()
+}
+
+// refreshAlerts lists this device's alerts, unanswered first, each with
+// its state: pressing the alert button leaves a trace the observer can
+// follow until a coordinator answers.
+func (h *observerHome) refreshAlerts() {
+	ui := h.ui
+	h.alerts.RemoveAll()
+	list, err := ui.be.Alerts()
+	if err == nil && len(list) > 0 {
+		h.alerts.Add(heading("🆘 " + T("home.my_alerts")))
+		for _, a := range list {
+			h.alerts.Add(ui.alertTile(a))
+		}
+	}
+	h.alerts.Refresh()
 }
 
 // deliveryText is the delivery status in words.

@@ -40,6 +40,7 @@ type Backend interface {
 	Reviewer
 	Admin
 	Configuration
+	Noticeboard
 	Settings
 	Exporter
 	Bundler
@@ -118,6 +119,24 @@ type Reviewer interface {
 	// Activity lists every check-in and alert, newest first.
 	Activity() ([]Activity, error)
 	Members() ([]MemberItem, error)
+}
+
+// Noticeboard is what coordinators tell the field and how observers'
+// alerts stand (act.Desk's notices and alerts): every member reads it, a
+// coordinator also writes it.
+type Noticeboard interface {
+	// Notices lists the notices this device holds as act.Desk.Notices
+	// does: by default those in force from a coordinator in good
+	// standing, most severe and newest first.
+	Notices(q act.NoticeQuery) ([]incident.NoticeView, error)
+	// Alerts lists alerts with their state (act.Desk.Alerts): every alert
+	// for a coordinator, this device's own for an observer; unanswered
+	// first, newest first.
+	Alerts() ([]act.AlertItem, error)
+	// Notice signs and stores a coordinator's notice (act.Desk.Notice):
+	// with Ack, the acknowledgement of an alert; with Ack and Resolve, its
+	// resolution. It returns the notice's ID.
+	Notice(r act.NoticeRequest) (incident.ID, error)
 }
 
 // Admin manages membership.

@@ -30,6 +30,7 @@ var problemPatterns = []struct {
 	{regexp.MustCompile(`^(.+) is (\d+) bytes, limit (\d+)$`), "problem.file_too_big", []string{"Name", "Value", "Limit"}},
 	{regexp.MustCompile(`^(\d+) files, limit (\d+)$`), "problem.attachments", []string{"Value", "Limit"}},
 	{regexp.MustCompile(`^a rejected report is never published$`), "problem.rejected_published", nil},
+	{regexp.MustCompile(`^"(.*)" contains spaces or control characters$`), "problem.code_spaces", []string{"Value"}},
 }
 
 // problemText says a field's problem in the user's language.

@@ -32,6 +32,8 @@ type builder struct {
 	nonces  int
 	text    *writer
 	later   []func() // stories that review reports once they are signed
+	// sosAlert is the afternoon's alert (sos), answered in notices.
+	sosAlert *incident.Signed
 
 	shutdownStart map[*district]int // minute of the day data went down
 }
@@ -257,6 +259,9 @@ func (b *builder) pollingDay() {
 	b.sos()
 	b.fates()
 	b.reviews()
+	// Last, so that the random draws above, and with them every report,
+	// are the same as before notices existed.
+	b.notices()
 }
 
 // heard reports whether anything observer o writes at minute m reaches the
@@ -544,7 +549,7 @@ func (b *builder) sos() {
 	}
 	at := b.clock(hm(15, 41), 17)
 	st := o.home
-	b.sign(o, incident.KindAlert, at, incident.AlertPayload{
+	b.sosAlert = b.sign(o, incident.KindAlert, at, incident.AlertPayload{
 		Note:    b.text.alertNote(),
 		Station: st.code, Lat: incident.Micro(st.lat + 0.0002), Lon: incident.Micro(st.lon - 0.0003),
 	})

@@ -2,7 +2,8 @@
 // mission in the fictional Republic of Marenta, with coordinators,
 // observers and carriers under bird pseudonyms, a registry of 300 polling
 // stations and a whole polling day of check-ins, reports, amendments,
-// retractions, reviews and one alert.
+// retractions, reviews, three alerts (one acknowledged, one resolved, one
+// not answered yet) and the coordinators' notices to the field.
 //
 // Every record is signed and stored exactly as a real mission's would be
 // (members redeem coordinator-signed tokens, reviews target reports, and

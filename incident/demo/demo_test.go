@@ -15,6 +15,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/incident/vault"
 )
@@ -442,8 +443,57 @@ func TestManySeeds(t *testing.T) {
 			src[r.ID] = r
 		}
 		s := p.summary
-		if s.Reports < 200 || s.Conflicts != 2 || s.Retracted < 3 || s.Amended < 10 || s.Alerts != 1 {
+		if s.Reports < 200 || s.Conflicts != 2 || s.Retracted < 3 || s.Amended < 10 || s.Alerts != 3 {
 			t.Errorf("seed %d: %+v", seed, s)
 		}
+	}
+}
+
+// TestNoticesAndAnswers: the practice mission's notices and alerts fill
+// every screen that shows them: notices in force to everyone and to a
+// station, one expired; one alert acknowledged, one resolved, one not
+// answered, listed as act lists them.
+func TestNoticesAndAnswers(t *testing.T) {
+	_, home := practice(t, 0)
+	st := openHome(t, home)
+	d := act.New(st)
+	notices, err := d.Notices(act.NoticeQuery{Expired: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audiences, expired, answers := map[string]int{}, 0, 0
+	for _, n := range notices {
+		if !n.Trusted || len(n.Flags) > 0 {
+			t.Errorf("notice %q: trusted %v, flags %v", n.Notice.Text, n.Trusted, n.Flags)
+		}
+		switch {
+		case len(n.Notice.Ack) > 0:
+			answers++
+		case n.Expired:
+			expired++
+		default:
+			audiences[n.Audience]++
+		}
+	}
+	if audiences[incident.AudienceEveryone] < 1 || audiences[incident.AudienceStation] != 1 || expired != 1 || answers != 3 {
+		t.Errorf("notices in force by audience %v, %d expired, %d answers", audiences, expired, answers)
+	}
+	alerts, err := d.Alerts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, a := range alerts {
+		states = append(states, a.State)
+		if a.Label == "" || a.Alert.Station == "" || a.Alert.Note == "" {
+			t.Errorf("alert %+v", a)
+		}
+	}
+	want := []string{incident.AlertSent, incident.AlertAcknowledged, incident.AlertResolved}
+	if !slices.Equal(states, want) {
+		t.Errorf("alert states %v, want %v", states, want)
+	}
+	if r := alerts[2]; len(r.History) != 2 || r.Last == nil || !r.Last.Resolve || r.Last.Label == "" {
+		t.Errorf("the resolved alert's history: %+v", r.History)
 	}
 }

@@ -1,7 +1,7 @@
 // Package scene builds the homes the app's screenshots show: the practice
 // mission from incident/demo as its founding coordinator sees it, and an
 // observer of that mission with reports of their own in every delivery
-// state. It is used by the screenshot test and the desktop screenshot
+// state and an alert the coordinator acknowledged. It is used by the screenshot test and the desktop screenshot
 // program (app/internal/shots); it imports no Fyne.
 package scene
 
@@ -47,7 +47,12 @@ func Build(dir string) (Homes, error) {
 	if _, err := demo.Generate(h.Coordinator, []byte(Passphrase), demo.Options{Day: Day, Store: StoreOptions()}); err != nil {
 		return h, fmt.Errorf("demo: %w", err)
 	}
-	coord, err := store.Open(h.Coordinator, []byte(Passphrase), StoreOptions())
+	// The coordinator's device reads cclock, so its answer to the
+	// observer's alert is dated when it was given.
+	cclock := Now
+	co := StoreOptions()
+	co.Now = func() time.Time { return cclock }
+	coord, err := store.Open(h.Coordinator, []byte(Passphrase), co)
 	if err != nil {
 		return h, err
 	}
@@ -138,9 +143,22 @@ func Build(dir string) (Homes, error) {
 	if err := obs.MarkHeld("neighbour", ids[2:4], at(16, 5).UnixMilli()); err != nil {
 		return h, err
 	}
+	// Late in the evening the observer pressed the alert button; the
+	// founding coordinator acknowledged it a few minutes later.
+	alert, err := put(at(21, 12), incident.KindAlert, incident.AlertPayload{Station: sp.Code,
+		Note: "Two men waiting by my motorbike since the count ended. I am staying inside."})
+	if err != nil {
+		return h, err
+	}
 	if err := carry(obs, coord); err != nil {
 		return h, err
 	}
+	cclock = at(21, 17)
+	if _, err := coord.Put(incident.KindNotice, incident.NoticePayload{Severity: 3, Ack: alert.ID.Bytes(),
+		Text: "Seen. Stay inside; a team member is coming to drive you home."}); err != nil {
+		return h, err
+	}
+	cclock = Now
 	if _, err := coord.Put(incident.KindReceipt, incident.ReceiptPayload{IDs: [][]byte{ids[0].Bytes(), ids[1].Bytes()}}); err != nil {
 		return h, err
 	}
