@@ -152,6 +152,7 @@ func TestForgedNoticesAreNeverShown(t *testing.T) {
 	carry(t, ls, obs)
 	carry(t, ds, obs)
 	carry(t, obs, ls)
+	hello(t, ls, ds)
 
 	// The observer's key signs a notice: nobody takes it as one.
 	ms, _ := obs.Mission()
@@ -179,7 +180,7 @@ func TestForgedNoticesAreNeverShown(t *testing.T) {
 	if _, err := act.New(ls).Notice(act.NoticeRequest{Text: "PS-0003 moved to the church hall", Severity: 3, Station: "PS-0003"}); err != nil {
 		t.Fatal(err)
 	}
-	carry(t, ls, obs)
+	hello(t, ls, obs)
 	// Both devices hold the revoked coordinator's notice (act lists it on
 	// request, marked untrusted): the screens must leave it out.
 	for _, st := range []*store.Store{ls, obs} {

@@ -272,3 +272,20 @@ func toastText(ui *UI) string {
 	}
 	return ui.toastBar.text()
 }
+
+// hello carries from's records to to, and the epoch secrets from holds,
+// as a hello and the reconciliation after it do: what opens the notices
+// sealed to the mission's members.
+func hello(t *testing.T, from, to *store.Store) {
+	t.Helper()
+	carry(t, from, to)
+	secrets, err := from.EpochSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, secret := range secrets {
+		if _, err := to.AddEpochSecret(id, secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
