@@ -71,6 +71,12 @@ func everyKind(f *fixture) []kindCase {
 	addNow(f.founder, KindEpoch, EpochPayload{Number: 1, Commit: commit[:]})
 	addNow(f.founder, KindNotice, NoticePayload{Text: "Seen: help is on its way", Severity: 3, Station: "KE-047-112",
 		Ack: alert.ID.Bytes(), Expires: f.clock.Add(time.Hour).UnixMilli()})
+	snap := bytes.Repeat([]byte{0x5a}, 32)
+	st := f.accept(f.signAt(f.founder, KindStation, f.clock, StationPayload{Code: "KE-047-113", Name: "Kibra Hall",
+		Area: "Kibra", Admin: []string{"Nairobi", "Kibra", "Lindi"}, Registered: 812, Tags: []string{TagPVT, TagStratum + "urban"},
+		Snapshot: snap}))
+	addNow(f.founder, KindRegistry, RegistryPayload{Snapshot: snap, Count: 1, Root: RegistryRoot([]ID{st.ID})})
+	addNow(f.founder, KindAssignment, AssignmentPayload{Member: obs.pub[:], Station: "KE-047-113", Note: "opening to count"})
 	return cases
 }
 

@@ -97,25 +97,17 @@ var ErrNoEpochKey = errors.New("this device holds no member secret of the missio
 // key of the newest epoch the sender holds (EpochIdentity), required for
 // a notice to the field.
 func (ms *MissionState) NoticeRecipients(answered *Author, field age.Recipient) ([]age.Recipient, error) {
+	if answered != nil {
+		return ms.SealRecipientsWith(*answered)
+	}
 	out, err := ms.SealRecipients()
 	if err != nil {
 		return nil, err
 	}
-	if answered == nil {
-		if field == nil {
-			return nil, ErrNoEpochKey
-		}
-		return append(out, field), nil
+	if field == nil {
+		return nil, ErrNoEpochKey
 	}
-	m, ok := ms.Member(*answered)
-	if !ok || len(ms.Revocations(*answered)) > 0 || m.Role == RoleCoordinator {
-		return out, nil
-	}
-	r, err := age.ParseX25519Recipient(m.Recipient)
-	if err != nil {
-		return nil, fmt.Errorf("the alert's author has no key to seal the answer to: %w", err)
-	}
-	return append(out, r), nil
+	return append(out, field), nil
 }
 
 // NoticeTarget returns the alert a notice answers, whether it is sealed

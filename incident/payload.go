@@ -114,6 +114,39 @@ type StationPayload struct {
 	Area string `cbor:"3,keyasint,omitempty"`
 	Lat  *int64 `cbor:"4,keyasint,omitempty"`
 	Lon  *int64 `cbor:"5,keyasint,omitempty"`
+	// Admin is the station's administrative path, widest first (region,
+	// district, ward): what coverage is counted by.
+	Admin []string `cbor:"6,keyasint,omitempty"`
+	// Registered is the number of voters on the station's register (0:
+	// not given).
+	Registered uint64 `cbor:"7,keyasint,omitempty"`
+	// Tags mark a station: "pvt" (in the quick-count sample),
+	// "stratum=NAME" (its stratum), or the mission's own words.
+	Tags []string `cbor:"8,keyasint,omitempty"`
+	// Snapshot names the registry import the station belongs to (a
+	// registry record's snapshot); empty for a station signed on its own.
+	Snapshot []byte `cbor:"9,keyasint,omitempty"`
+}
+
+// RegistryPayload closes one registry import (a snapshot): its stations
+// are the station records that name Snapshot, Count of them, whose IDs,
+// sorted and concatenated, hash (SHA-256) to Root. The newest complete
+// snapshot is the mission's registry (registry.go).
+type RegistryPayload struct {
+	Snapshot []byte `cbor:"1,keyasint"` // 32 random bytes
+	Count    uint64 `cbor:"2,keyasint"`
+	Root     []byte `cbor:"3,keyasint"`
+}
+
+// AssignmentPayload posts a member to a station (Station empty: to none).
+// The latest assignment of a member, by claimed time then ID, is in
+// force. Where the mission seals, it is sealed to the coordinators and
+// the member (who is posted where is what a seized phone must not
+// reveal).
+type AssignmentPayload struct {
+	Member  []byte `cbor:"1,keyasint"` // the member's author key
+	Station string `cbor:"2,keyasint,omitempty"`
+	Note    string `cbor:"3,keyasint,omitempty"`
 }
 
 // ReportPayload is an incident report; amendments carry a whole new one.
@@ -248,6 +281,10 @@ func newPayload(k Kind) any {
 		return new(EpochPayload)
 	case KindNotice:
 		return new(NoticePayload)
+	case KindRegistry:
+		return new(RegistryPayload)
+	case KindAssignment:
+		return new(AssignmentPayload)
 	}
 	return nil
 }

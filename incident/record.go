@@ -32,12 +32,14 @@ const (
 	KindConfirm    Kind = "confirm" // a coordinator picks the one redemption of an invite used by two keys
 	KindEpoch      Kind = "epoch"   // a coordinator starts a new secret epoch (trust.go)
 	KindNotice     Kind = "notice"  // a coordinator tells the field, or answers an alert (notice.go)
+	KindRegistry   Kind = "registry"   // closes one import of the station registry (registry.go)
+	KindAssignment Kind = "assignment" // posts a member to a station (registry.go)
 )
 
 // Kinds lists every kind, in the order a receiver needs them.
 var Kinds = []Kind{KindMission, KindConfig, KindMember, KindRevoke, KindConfirm, KindEpoch,
-	KindStation, KindReport, KindAmend, KindRetract, KindReview, KindCheckin, KindAlert,
-	KindNotice, KindReceipt, KindCheckpoint, KindAttachment}
+	KindStation, KindRegistry, KindAssignment, KindReport, KindAmend, KindRetract, KindReview,
+	KindCheckin, KindAlert, KindNotice, KindReceipt, KindCheckpoint, KindAttachment}
 
 // MissionKinds are the kinds that shape the mission itself, in the order
 // a mission state needs them.

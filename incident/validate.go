@@ -87,6 +87,13 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 		return checkTarget(s, v.Target, src)
 	case *ReviewPayload:
 		return checkTarget(s, v.Target, src)
+	case *AssignmentPayload:
+		// The member posted must be one (its enrollment may arrive later).
+		var member Author
+		copy(member[:], v.Member)
+		if _, ok := ms.Role(member); !ok {
+			return &MissingError{Author: member}
+		}
 	case *NoticePayload:
 		if err := ValidateNotice(v, s.Created); err != nil {
 			return err
@@ -119,6 +126,8 @@ var permissions = map[Kind][]string{
 	KindConfig:     {RoleCoordinator},
 	KindRevoke:     {RoleCoordinator},
 	KindStation:    {RoleCoordinator},
+	KindRegistry:   {RoleCoordinator},
+	KindAssignment: {RoleCoordinator},
 	KindReview:     {RoleCoordinator},
 	KindReceipt:    {RoleCoordinator},
 	KindCheckpoint: {RoleCoordinator},
@@ -139,7 +148,8 @@ func allowed(role string, k Kind) bool { return slices.Contains(permissions[k], 
 func Allowed(role string, k Kind) bool { return k == KindMember || allowed(role, k) }
 
 func sealable(k Kind) bool {
-	return k == KindReport || k == KindAmend || k == KindReview || k == KindRetract || k == KindAttachment || k == KindNotice
+	return k == KindReport || k == KindAmend || k == KindReview || k == KindRetract || k == KindAttachment ||
+		k == KindNotice || k == KindAssignment
 }
 
 func needsTarget(k Kind) bool { return k == KindAmend || k == KindRetract || k == KindReview }
@@ -283,7 +293,14 @@ func validatePayload(p any) error {
 		if err := checkText("payload.area", v.Area, MaxAreaLen, false); err != nil {
 			return err
 		}
-		return checkLatLon(v.Lat, v.Lon)
+		if err := checkLatLon(v.Lat, v.Lon); err != nil {
+			return err
+		}
+		return validateStationMore(v)
+	case *RegistryPayload:
+		return validateRegistry(v)
+	case *AssignmentPayload:
+		return validateAssignment(v)
 	case *ReportPayload:
 		return validateReport(v)
 	case *AmendPayload:
