@@ -210,10 +210,7 @@ type NoticeView struct {
 
 // NoticeTrusted reports whether notice s, by its author's role and
 // standing in ms, counts as a coordinator's instruction.
-func NoticeTrusted(s *Signed, ms *MissionState) bool {
-	role, ok := ms.Role(s.AuthorKey())
-	return ok && role == RoleCoordinator && ms.Confirmed(s.AuthorKey(), s.ID)
-}
+func NoticeTrusted(s *Signed, ms *MissionState) bool { return CoordinatorCounts(s, ms) }
 
 // FoldNotice decodes a stored notice into its view.
 func FoldNotice(s *Signed, ms *MissionState, now time.Time) (NoticeView, error) {
