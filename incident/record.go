@@ -29,9 +29,9 @@ const (
 	KindReceipt    Kind = "receipt"
 	KindCheckpoint Kind = "checkpoint"
 	KindAttachment Kind = "attachment"
-	KindConfirm    Kind = "confirm" // a coordinator picks the one redemption of an invite used by two keys
-	KindEpoch      Kind = "epoch"   // a coordinator starts a new secret epoch (trust.go)
-	KindNotice     Kind = "notice"  // a coordinator tells the field, or answers an alert (notice.go)
+	KindConfirm    Kind = "confirm"    // a coordinator picks the one redemption of an invite used by two keys
+	KindEpoch      Kind = "epoch"      // a coordinator starts a new secret epoch (trust.go)
+	KindNotice     Kind = "notice"     // a coordinator tells the field, or answers an alert (notice.go)
 	KindRegistry   Kind = "registry"   // closes one import of the station registry (registry.go)
 	KindAssignment Kind = "assignment" // posts a member to a station (registry.go)
 )
