@@ -298,6 +298,7 @@ type reportTable struct {
 	table   *widget.Table
 	count   *noteLabel
 	cols    []tableColumn
+	width   float32 // the table's width on screen (0 before its first layout)
 
 	all    []incident.ReportView
 	rows   []incident.ReportView
@@ -456,7 +457,8 @@ func newReportTable(ui *UI) *reportTable {
 			container.NewBorder(nil, nil, nil, exportBtn, search),
 			container.NewGridWithColumns(4, fam, st, sev, flagged))
 	}
-	rt.content = container.NewBorder(container.NewPadded(container.NewVBox(heading(T("table.title")), filters, rt.count)), nil, nil, nil, rt.table)
+	fit := container.New(&widthWatch{onWidth: func(w float32) { rt.width = w; rt.fitColumns(); rt.table.Refresh() }}, rt.table)
+	rt.content = container.NewBorder(container.NewPadded(container.NewVBox(heading(T("table.title")), filters, rt.count)), nil, nil, nil, fit)
 	ui.refresh = append(ui.refresh, rt.refresh)
 	return rt
 }
@@ -519,16 +521,35 @@ func (rt *reportTable) fitColumns() {
 		scratch.SetText(s)
 		return scratch.MinSize().Width + theme.Padding()
 	}
-	wrapW := map[string]float32{} // the wrapping columns' widths
+	widths := make([]float32, len(rt.cols))
+	var total float32
 	for i, c := range rt.cols {
 		w := measure(T(c.key)+" ▼") + theme.Padding()*2   // the header is a button
 		for r := range rt.rows[:min(len(rt.rows), 500)] { // enough to size a column
 			w = max(w, measure(rt.cell(&rt.rows[r], c.key)))
 		}
-		w = min(max(w, c.min), c.max)
-		rt.table.SetColumnWidth(i, w)
+		widths[i] = min(max(w, c.min), c.max)
+		total += widths[i]
+	}
+	// Wider than the screen: the wrapping columns give way, in order, down
+	// to their least, so that the short columns after them (station,
+	// status) stay whole on a laptop. A phone's table scrolls sideways.
+	if over := total - (rt.width - theme.ScrollBarSize() - theme.Padding()); rt.width > 0 && !rt.ui.opts.Phone && over > 0 {
+		for _, key := range shrinkOrder {
+			for i, c := range rt.cols {
+				if c.key == key && over > 0 {
+					give := min(over, widths[i]-c.min)
+					widths[i] -= give
+					over -= give
+				}
+			}
+		}
+	}
+	wrapW := map[string]float32{} // the wrapping columns' widths
+	for i, c := range rt.cols {
+		rt.table.SetColumnWidth(i, widths[i])
 		if wrapColumns[c.key] {
-			wrapW[c.key] = w
+			wrapW[c.key] = widths[i]
 		}
 	}
 	one := widget.NewLabel("X").MinSize().Height
@@ -545,7 +566,38 @@ func (rt *reportTable) fitColumns() {
 // wrapColumns are the columns whose text wraps onto more lines rather
 // than widen the table past the screen: titles, and observers' labels
 // (a mission may label a member "Crane — observer, Vellmouth (PS-0240)").
-var wrapColumns = map[string]bool{"col.title": true, "col.observer": true}
+var wrapColumns = map[string]bool{"col.title": true, "col.observer": true, "col.category": true}
+
+// shrinkOrder is the order in which the wrapping columns narrow when the
+// table is wider than the screen.
+var shrinkOrder = []string{"col.title", "col.category", "col.observer"}
+
+// widthWatch lays out its objects over the whole space it gets, and calls
+// onWidth when that width changes: the report table fits its columns to
+// the window as it is resized.
+type widthWatch struct {
+	last    float32
+	onWidth func(float32)
+}
+
+func (l *widthWatch) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objects {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+	if size.Width != l.last {
+		l.last = size.Width
+		l.onWidth(size.Width)
+	}
+}
+
+func (l *widthWatch) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for _, o := range objects {
+		s = s.Max(o.MinSize())
+	}
+	return s
+}
 
 // wrappedLines is how many lines text takes wrapped by word at width
 // (as a label wraps it; a word wider than the line breaks mid-word there
