@@ -327,7 +327,7 @@ func (ui *UI) showStationPicker(first bool) {
 		case len(stations) == 0 || c == "":
 			known.SetText("")
 		case ok:
-			known.SetText("✓ " + stationText(s))
+			known.SetText("✅ " + stationText(s))
 		default:
 			known.SetText("⚠ " + T("station.not_in_registry", map[string]any{"Code": c}))
 		}

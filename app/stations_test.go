@@ -50,7 +50,7 @@ func TestStationPickerRegistry(t *testing.T) {
 	ui.showStationPicker(false)
 	code := entry(t, ui, T("station.code"))
 	code.SetText("ps 0007")
-	if !strings.Contains(allText(ui), "✓ PS-0007 — Belmar Secondary School (Calvera / Ros Tamin / Belmar)") {
+	if !strings.Contains(allText(ui), "✅ PS-0007 — Belmar Secondary School (Calvera / Ros Tamin / Belmar)") {
 		t.Fatalf("a known code is not named:\n%s", allText(ui))
 	}
 	code.SetText("ps-0999")
