@@ -244,30 +244,18 @@ func (b *StoreBackend) Categories() []incident.Category {
 	return ms.Categories()
 }
 
-// Stations lists the registry, by code; a later entry for a code wins.
+// Stations lists the registry in force, by code (act.Desk.Stations):
+// the newest import held whole, else the stations signed on their own.
 func (b *StoreBackend) Stations() ([]Station, error) {
-	recs, err := b.st.ByKind(incident.KindStation)
+	list, err := b.desk.Stations(act.StationQuery{})
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(recs, func(i, j int) bool { return incident.Before(recs[i], recs[j]) })
-	byCode := map[string]Station{}
-	for _, r := range recs {
-		p, err := r.DecodePayload()
-		if err != nil {
-			continue
-		}
-		sp, ok := p.(*incident.StationPayload)
-		if !ok {
-			continue
-		}
-		byCode[sp.Code] = Station{Code: sp.Code, Name: sp.Name, Area: sp.Area, Lat: sp.Lat, Lon: sp.Lon}
+	out := make([]Station, 0, len(list.Stations))
+	for _, v := range list.Stations {
+		s := v.Station
+		out = append(out, Station{Code: s.Code, Name: s.Name, Area: s.Area, Lat: s.Lat, Lon: s.Lon, Admin: s.Admin})
 	}
-	out := make([]Station, 0, len(byCode))
-	for _, s := range byCode {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
 	return out, nil
 }
 

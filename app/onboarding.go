@@ -307,39 +307,48 @@ func (ui *UI) openImage(got func([]byte)) {
 // assigned. first: part of the first run (then the main screens follow).
 func (ui *UI) showStationPicker(first bool) {
 	stations, _ := ui.be.Stations()
+	byCode := make(map[string]Station, len(stations))
+	for _, s := range stations {
+		byCode[s.Code] = s
+	}
 	current := ""
 	if b, _ := ui.be.Setting("station"); b != nil {
 		current = string(b)
 	}
 	code := widget.NewEntry()
 	code.SetPlaceHolder(T("station.code"))
+	// Whether the typed code is a station of the registry: a code the
+	// registry does not list is still accepted (an observer at a station
+	// missing from the register must report from it), and said so.
+	known := note("")
+	showKnown := func(typed string) {
+		c := incident.NormalizeCode(typed)
+		switch s, ok := byCode[c]; {
+		case len(stations) == 0 || c == "":
+			known.SetText("")
+		case ok:
+			known.SetText("✅ " + stationText(s))
+		default:
+			known.SetText("⚠ " + T("station.not_in_registry", map[string]any{"Code": c}))
+		}
+	}
+	code.OnChanged = showKnown
 	code.SetText(current)
+	showKnown(current)
 	search := widget.NewEntry()
 	search.SetPlaceHolder(T("station.search"))
 	shown := stations
 	list := widget.NewList(
 		func() int { return len(shown) },
-		func() fyne.CanvasObject { return widget.NewLabel("PS-0000 — station name, area") },
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			s := shown[i]
-			text := s.Code
-			if s.Name != "" {
-				text += " — " + s.Name
-			}
-			if s.Area != "" {
-				text += " (" + s.Area + ")"
-			}
-			o.(*widget.Label).SetText(text)
-		})
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("PS-0000 — station name, area")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(stationText(shown[i])) })
 	list.OnSelected = func(i widget.ListItemID) { code.SetText(shown[i].Code) }
 	search.OnChanged = func(q string) {
-		q = strings.ToLower(strings.TrimSpace(q))
-		shown = nil
-		for _, s := range stations {
-			if q == "" || strings.Contains(strings.ToLower(s.Code+" "+s.Name+" "+s.Area), q) {
-				shown = append(shown, s)
-			}
-		}
+		shown = filterStations(stations, q)
 		list.UnselectAll()
 		list.Refresh()
 	}
@@ -352,12 +361,12 @@ func (ui *UI) showStationPicker(first bool) {
 		}
 	}
 	use := widget.NewButtonWithIcon(T("station.use"), theme.ConfirmIcon(), func() {
-		c := strings.TrimSpace(code.Text)
+		c := incident.NormalizeCode(code.Text)
 		if c == "" {
 			ui.showError(errorf(T("station.need_code")))
 			return
 		}
-		if len(c) > incident.MaxCodeLen || strings.ContainsAny(c, " \t") {
+		if len(c) > incident.MaxCodeLen || strings.ContainsFunc(c, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 			ui.showError(errorf(T("station.bad_code")))
 			return
 		}
@@ -373,7 +382,7 @@ func (ui *UI) showStationPicker(first bool) {
 	if len(stations) == 0 {
 		top = container.NewVBox(note(T("station.note_no_registry")))
 	}
-	bottom := container.NewVBox(widget.NewSeparator(), code, container.NewGridWithColumns(2, skip, use))
+	bottom := container.NewVBox(widget.NewSeparator(), code, known, container.NewGridWithColumns(2, skip, use))
 	body := container.NewBorder(top, bottom, nil, nil, list)
 	if len(stations) == 0 {
 		body = container.NewBorder(top, nil, nil, nil, container.NewVBox(code, container.NewGridWithColumns(2, skip, use)))
@@ -383,6 +392,40 @@ func (ui *UI) showStationPicker(first bool) {
 		return
 	}
 	ui.push(T("station.title"), container.NewPadded(body), nil)
+}
+
+// stationText is a station as the picker lists it: code, name and where.
+func stationText(s Station) string {
+	text := s.Code
+	if s.Name != "" {
+		text += " — " + s.Name
+	}
+	switch {
+	case len(s.Admin) > 0:
+		text += " (" + strings.Join(s.Admin, " / ") + ")"
+	case s.Area != "":
+		text += " (" + s.Area + ")"
+	}
+	return text
+}
+
+// filterStations is the stations whose code, name or place holds q, in
+// any case; a code matches however it is typed ("ps 42" finds PS-0042's
+// neighbours by their normal form).
+func filterStations(stations []Station, q string) []Station {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return stations
+	}
+	lower, code := strings.ToLower(q), incident.NormalizeCode(q)
+	var out []Station
+	for _, s := range stations {
+		if strings.Contains(s.Code, code) ||
+			strings.Contains(strings.ToLower(s.Name+"\n"+s.Area+"\n"+strings.Join(s.Admin, "\n")), lower) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // errorf makes an error of an already translated message.

@@ -247,7 +247,8 @@ type JoinResult struct {
 // Station is a polling-station registry entry.
 type Station struct {
 	Code, Name, Area string
-	Lat, Lon         *int64 // microdegrees
+	Lat, Lon         *int64   // microdegrees
+	Admin            []string // the administrative path, widest first
 }
 
 // Attachment is a file kept in the store, waiting for a report.

@@ -135,6 +135,9 @@ func decoded[R any](fn func(a act.Actions, r R) (any, error)) func(a act.Actions
 // base64-encoded, and room for the rest.
 const maxActBody = incident.MaxAttachmentSize*4/3 + 1<<20
 
+// actBodyLimits are the typed requests allowed a larger body, by name.
+var actBodyLimits = map[string]int64{}
+
 // serveAct answers one typed request against the node's store.
 func (cs *controlServer) serveAct(w http.ResponseWriter, r *http.Request) {
 	h, ok := actHandlers[r.PathValue("name")]
@@ -142,8 +145,12 @@ func (cs *controlServer) serveAct(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such action", http.StatusNotFound)
 		return
 	}
+	limit := int64(maxActBody)
+	if n, ok := actBodyLimits[r.PathValue("name")]; ok {
+		limit = n
+	}
 	var req actRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, maxActBody)).Decode(&req); err != nil {
+	if err := json.NewDecoder(io.LimitReader(r.Body, limit)).Decode(&req); err != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}

@@ -94,7 +94,7 @@ func (c *cli) run(args []string) int {
 // forwardable commands run inside a node that holds the home, when one
 // does.
 var forwardable = map[string]bool{"passphrase": true, "mission": true, "report": true, "review": true,
-	"checkin": true, "alert": true, "notice": true, "status": true, "bundle": true, "export": true, "peers": true,
+	"checkin": true, "alert": true, "notice": true, "station": true, "status": true, "bundle": true, "export": true, "peers": true,
 	"sync": true, "wipe": true, "checkpoint": true, "attachment": true}
 
 // typed reports whether args name a use case that reaches a running node
@@ -102,7 +102,7 @@ var forwardable = map[string]bool{"passphrase": true, "mission": true, "report":
 // here, rather than as a command line.
 func typed(args []string) bool {
 	switch args[0] {
-	case "review", "checkin", "alert", "notice", "export", "attachment":
+	case "review", "checkin", "alert", "notice", "export", "attachment", "station":
 		return true
 	case "bundle":
 		return len(args) > 1 && (args[1] == "export" || args[1] == "import")
@@ -224,6 +224,7 @@ func commands() []command {
 		{"checkin", "arrived, opened, all quiet, closed", (*cli).cmdCheckin},
 		{"alert", "observer in danger; alert list: alerts and their answers", (*cli).cmdAlert},
 		{"notice", "a coordinator's notice to the field, or the answer to an alert; notice list", (*cli).cmdNotice},
+		{"station", "import the polling stations' registry from a CSV file; list it", (*cli).cmdStation},
 		{"bundle", "records on a file, for USB sticks and SD cards", (*cli).cmdBundle},
 		{"export", "reports as csv, jsonl, geojson, xlsx, pdf or an evidence package", (*cli).cmdExport},
 		{"attachment", "save a report's files to a folder", (*cli).cmdAttachment},
@@ -249,6 +250,7 @@ var subcommands = map[string][]string{
 	"report":     {"add", "list", "show", "amend", "retract"},
 	"bundle":     {"export", "import"},
 	"attachment": {"save"},
+	"station":    {"import", "list"},
 }
 
 // commandPaths is every command line help knows: "init", "report add", ...
@@ -373,6 +375,11 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           coordinators: tell the field, or acknowledge (resolve) an alert
   notice list [--expired] [--all]         notices in force, most severe and newest first; --all adds those
                                           whose sender is not a coordinator in good standing, marked
+  station import FILE.csv                 coordinators: the polling stations as one signed registry snapshot; columns
+                                          code,name,admin,registered,lat,lon,tags (admin Region/District/Ward, tags
+                                          space-separated: pvt, stratum=NAME); any bad line: nothing imported
+  station list [--area TEXT] [--tag T] [--search TEXT]
+                                          the registry in force, by code
   bundle export --out FILE [--since T] [--max-size SIZE] [--to RECIPIENT | --passphrase-file F | --plain]
                                           records and attachment files on a file for a USB stick, encrypted for
                                           the mission's members; or to --to (an age1… key from the recipient's

@@ -58,6 +58,10 @@ type Actions interface {
 	Notice(n NoticeRequest) (Created, error)
 	Notices(q NoticeQuery) ([]incident.NoticeView, error)
 	Alerts() ([]AlertItem, error)
+	// ImportStations signs a registry file as one snapshot; Stations
+	// lists the registry in force (stations.go).
+	ImportStations(req StationImport) (StationsImported, error)
+	Stations(q StationQuery) (StationList, error)
 
 	// Report is one report as this device holds it (the command line
 	// reads it to amend it).
@@ -171,6 +175,7 @@ func (d *Desk) Submit(s Submission) (Created, error) {
 // is signed. r.Attachments and r.Files are set from the files afterwards
 // (attach).
 func (d *Desk) checkReport(ms *incident.MissionState, r *incident.ReportPayload, k incident.Kind) error {
+	r.Station = stationCode(r.Station)
 	if r.Category == "" {
 		return invalid("category", "is required")
 	}
@@ -243,13 +248,21 @@ func (d *Desk) report(id incident.ID) (incident.ReportView, error) {
 	return v, classify(err)
 }
 
-// Report is one report as this device holds it.
+// Report is one report as this device holds it, flagged
+// unknown_station when it names a station the registry in force does not
+// list.
 func (d *Desk) Report(ref string) (incident.ReportView, error) {
 	id, err := d.ResolveReport(ref)
 	if err != nil {
 		return incident.ReportView{}, err
 	}
-	return d.report(id)
+	v, err := d.report(id)
+	if err == nil && v.Report.Station != "" {
+		if reg, rerr := d.Registry(); rerr == nil {
+			v.Flags = flagStation(v.Flags, &reg, v.Report.Station)
+		}
+	}
+	return v, err
 }
 
 // Retraction is what Retract did: a new retract record, or nothing
@@ -369,6 +382,7 @@ func (d *Desk) Checkin(c incident.CheckinPayload) (Created, error) {
 	if err := text("station", c.Station); err != nil {
 		return Created{}, err
 	}
+	c.Station = stationCode(c.Station)
 	return d.put(incident.KindCheckin, c)
 }
 
@@ -379,6 +393,7 @@ func (d *Desk) Alert(a incident.AlertPayload) (Created, error) {
 			return Created{}, err
 		}
 	}
+	a.Station = stationCode(a.Station)
 	return d.put(incident.KindAlert, a)
 }
 

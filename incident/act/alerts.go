@@ -63,7 +63,7 @@ func (d *Desk) Notice(r NoticeRequest) (Created, error) {
 	if err := d.mayPut(ms, incident.KindNotice); err != nil {
 		return Created{}, err
 	}
-	n := incident.NoticePayload{Text: r.Text, Severity: r.Severity, Station: r.Station, Area: r.Area, Resolve: r.Resolve}
+	n := incident.NoticePayload{Text: r.Text, Severity: r.Severity, Station: stationCode(r.Station), Area: r.Area, Resolve: r.Resolve}
 	if n.Severity == 0 {
 		n.Severity = DefaultNoticeSeverity
 	}
@@ -234,6 +234,8 @@ func (d *Desk) Alerts() ([]AlertItem, error) {
 		}
 	}
 	now := d.now()
+	// The registry, read once and only when an alert names a station.
+	var reg *incident.Registry
 	var views []incident.AlertView
 	for _, a := range alerts {
 		if role != incident.RoleCoordinator && a.AuthorKey() != self {
@@ -242,6 +244,16 @@ func (d *Desk) Alerts() ([]AlertItem, error) {
 		v, err := incident.FoldAlertOpen(a, answers[a.ID], ms, now, open)
 		if err != nil {
 			continue
+		}
+		if v.Alert.Station != "" {
+			if reg == nil {
+				r, err := d.Registry()
+				if err != nil {
+					return nil, err
+				}
+				reg = &r
+			}
+			v.Flags = flagStation(v.Flags, reg, v.Alert.Station)
 		}
 		views = append(views, v)
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -171,14 +172,40 @@ func (b *builder) enroll() {
 }
 
 // registry is the station list the founder imported from the electoral
-// commission's published list, a week before polling day.
+// commission's published list, a week before polling day: one registry
+// snapshot (`station import`), each station with its admin path (region,
+// district, town or quarter), its registered voters, and for about a
+// third of them the quick-count sample's tags (pvt, stratum=REGION). Its
+// draws come from a generator of their own, so the polling day stays
+// what it was before stations had them.
 func (b *builder) registry() {
 	at := b.day.Add(-8*24*time.Hour + 14*time.Hour + 5*time.Minute)
+	rng := rand.New(rand.NewPCG(b.w.seed, 0x7265676973747279))
+	snap := b.w.derive("registry snapshot", "")
+	ids := make([]incident.ID, 0, len(b.w.stations))
 	for i, s := range b.w.stations {
-		b.sign(b.w.founder, incident.KindStation, at.Add(time.Duration(i)*250*time.Millisecond), incident.StationPayload{
+		registered := 400 + rng.IntN(900)
+		if s.district.urban {
+			registered += 300
+		}
+		p := incident.StationPayload{
 			Code: s.code, Name: s.name, Area: s.area(), Lat: incident.Micro(s.lat), Lon: incident.Micro(s.lon),
-		})
+			Admin: []string{s.district.region.name, s.district.name, s.place}, Registered: uint64(registered), Snapshot: snap,
+		}
+		if rng.IntN(3) == 0 {
+			p.Tags = []string{incident.TagPVT, incident.TagStratum + stratum(s.district.region.name)}
+		}
+		rec := b.sign(b.w.founder, incident.KindStation, at.Add(time.Duration(i)*250*time.Millisecond), p)
+		ids = append(ids, rec.ID)
 	}
+	b.sign(b.w.founder, incident.KindRegistry, at.Add(time.Duration(len(ids))*250*time.Millisecond), incident.RegistryPayload{
+		Snapshot: snap, Count: uint64(len(ids)), Root: incident.RegistryRoot(ids)})
+}
+
+// stratum is a region's name as a tag word: "Dunmore Coast" is
+// dunmore-coast.
+func stratum(region string) string {
+	return strings.ToLower(strings.ReplaceAll(region, " ", "-"))
 }
 
 // finish orders the records for a store (each kind after the kinds it
