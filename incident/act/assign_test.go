@@ -198,14 +198,14 @@ func TestAssignRefusals(t *testing.T) {
 		code  Code
 		field string
 	}{
-		"an observer assigns":     {obs["Heron"], AssignRequest{Member: "Heron", Station: "PS-1"}, Forbidden, ""},
-		"a carrier":               {coord, AssignRequest{Member: "Mule", Station: "PS-1"}, Refused, ""},
-		"nobody":                  {coord, AssignRequest{Member: "Nobody", Station: "PS-1"}, NotFound, ""},
-		"no station":              {coord, AssignRequest{Member: "Heron"}, Invalid, "station"},
-		"a station of dashes":     {coord, AssignRequest{Member: "Heron", Station: " -- "}, Invalid, "station"},
-		"a station and unassign":  {coord, AssignRequest{Member: "Heron", Station: "PS-1", Unassign: true}, Invalid, "station"},
-		"a station with a NUL":    {coord, AssignRequest{Member: "Heron", Station: "PS\x001"}, Invalid, "station"},
-		"a station too long":      {coord, AssignRequest{Member: "Heron", Station: strings.Repeat("A", 300)}, Invalid, "payload.station"},
+		"an observer assigns":    {obs["Heron"], AssignRequest{Member: "Heron", Station: "PS-1"}, Forbidden, ""},
+		"a carrier":              {coord, AssignRequest{Member: "Mule", Station: "PS-1"}, Refused, ""},
+		"nobody":                 {coord, AssignRequest{Member: "Nobody", Station: "PS-1"}, NotFound, ""},
+		"no station":             {coord, AssignRequest{Member: "Heron"}, Invalid, "station"},
+		"a station of dashes":    {coord, AssignRequest{Member: "Heron", Station: " -- "}, Invalid, "station"},
+		"a station and unassign": {coord, AssignRequest{Member: "Heron", Station: "PS-1", Unassign: true}, Invalid, "station"},
+		"a station with a NUL":   {coord, AssignRequest{Member: "Heron", Station: "PS\x001"}, Invalid, "station"},
+		"a station too long":     {coord, AssignRequest{Member: "Heron", Station: strings.Repeat("A", 300)}, Invalid, "payload.station"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := c.d.Assign(c.req)
