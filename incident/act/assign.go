@@ -239,9 +239,9 @@ func assignmentItem(v incident.AssignmentView, ms *incident.MissionState, reg *i
 // assignments is every member's assignment in force that this device
 // reads: the clear ones, and the sealed ones its age identity opens.
 func (d *Desk) assignments(ms *incident.MissionState) (map[incident.Author]incident.AssignmentView, error) {
-	recs, opened, err := d.st.Readable(incident.KindAssignment)
+	recs, opened, err := d.seen.assignments(d)
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
 	return incident.FoldAssignments(recs, ms, func(r *incident.Signed) (any, bool) {
 		p, ok := opened[r.ID]
@@ -251,13 +251,9 @@ func (d *Desk) assignments(ms *incident.MissionState) (map[incident.Author]incid
 
 // heldRegistry is the registry in force on this device.
 func (d *Desk) heldRegistry(ms *incident.MissionState) (incident.Registry, error) {
-	stations, err := d.st.ByKind(incident.KindStation)
+	stations, regs, err := d.seen.registry(d)
 	if err != nil {
-		return incident.Registry{}, classify(err)
-	}
-	regs, err := d.st.ByKind(incident.KindRegistry)
-	if err != nil {
-		return incident.Registry{}, classify(err)
+		return incident.Registry{}, err
 	}
 	return incident.FoldRegistry(stations, regs, ms), nil
 }
