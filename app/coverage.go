@@ -39,8 +39,8 @@ func (ui *UI) coveragePanel(cov *act.Coverage) fyne.CanvasObject {
 		return box
 	}
 	t := cov.Total
-	box.Add(widget.NewLabelWithStyle(T("cov.summary", map[string]any{"Heard": t.Heard[cov.Phase], "Expected": t.Expected,
-		"Phase": PhaseLabel(cov.Phase)}), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	box.Add(widget.NewLabelWithStyle(T("cov.summary", map[string]any{"N": t.Heard[cov.Phase], "Total": t.Expected,
+		"Status": PhaseLabel(cov.Phase)}), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 	box.Add(coverageBar(t.Heard[cov.Phase], t.Expected))
 	for i, u := range cov.Units {
 		if i == MaxCoverageUnits {
@@ -112,7 +112,7 @@ func (ui *UI) showSilent(cov *act.Coverage, unit string) {
 		if s.Name != "" {
 			title += " · " + s.Name
 		}
-		lines := []string{strings.Join(s.Admin, " / "), T("cov.posted", map[string]any{"Members": strings.Join(s.Members, ", ")})}
+		lines := []string{strings.Join(s.Admin, " / "), T("cov.posted", map[string]any{"Who": strings.Join(s.Members, ", ")})}
 		if s.Last == 0 {
 			lines = append(lines, T("cov.never"))
 		} else {
@@ -120,7 +120,7 @@ func (ui *UI) showSilent(cov *act.Coverage, unit string) {
 			for i, p := range s.Heard {
 				heard[i] = PhaseLabel(p)
 			}
-			lines = append(lines, T("cov.heard_in", map[string]any{"Phases": strings.Join(heard, ", "), "Ago": Ago(ui.now(), time.UnixMilli(s.Last))}))
+			lines = append(lines, T("cov.heard_in", map[string]any{"Value": strings.Join(heard, ", "), "Ago": Ago(ui.now(), time.UnixMilli(s.Last))}))
 		}
 		t := newTile("🔇", title, colorAlert, false, nil)
 		t.sub = strings.Join(nonEmpty(lines), "\n")
@@ -129,7 +129,7 @@ func (ui *UI) showSilent(cov *act.Coverage, unit string) {
 	if len(list.Objects) == 0 {
 		list.Add(note(T("cov.none_silent")))
 	}
-	title := T("cov.silent_title", map[string]any{"Unit": name, "Phase": PhaseLabel(cov.Phase)})
+	title := T("cov.silent_title", map[string]any{"Name": name, "Status": PhaseLabel(cov.Phase)})
 	ui.push(title, container.NewVScroll(container.NewPadded(list)), nil)
 }
 
@@ -180,7 +180,7 @@ func (ui *UI) stationLine() string {
 		}
 		return "📍 " + line
 	case posted:
-		return "📍 " + T("home.station_other", map[string]any{"Code": s, "Assigned": a.Station})
+		return "📍 " + T("home.station_other", map[string]any{"Code": s, "Value": a.Station})
 	}
 	return "📍 " + T("home.station", map[string]any{"Code": s})
 }

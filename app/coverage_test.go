@@ -52,7 +52,7 @@ func TestObserverHomeOpensOnAssignment(t *testing.T) {
 	}
 	obs.refreshAll()
 	obs.wait()
-	if screen := allText(obs); !strings.Contains(screen, T("home.station_other", map[string]any{"Code": "PS-0003", "Assigned": "PS-0002"})) {
+	if screen := allText(obs); !strings.Contains(screen, T("home.station_other", map[string]any{"Code": "PS-0003", "Value": "PS-0002"})) {
 		t.Fatalf("the observer's own choice:\n%s", screen)
 	}
 	// A new assignment moves it again.
@@ -82,7 +82,7 @@ func TestDashboardCoverage(t *testing.T) {
 	coord.refreshAll()
 	coord.wait()
 	summary := func(heard int) string {
-		return T("cov.summary", map[string]any{"Heard": heard, "Expected": 1, "Phase": PhaseLabel(act.PhaseOpening)})
+		return T("cov.summary", map[string]any{"N": heard, "Total": 1, "Status": PhaseLabel(act.PhaseOpening)})
 	}
 	screen := allText(coord)
 	if !strings.Contains(screen, summary(0)) || !strings.Contains(screen, "South — 0 / 1") || !strings.Contains(screen, TN("cov.silent_count", 1)) {
@@ -90,7 +90,7 @@ func TestDashboardCoverage(t *testing.T) {
 	}
 	tap(t, coord, "South — 0 / 1")
 	screen = allText(coord)
-	for _, want := range []string{"PS-0002 · Market hall", T("cov.posted", map[string]any{"Members": "Amani"}), T("cov.never")} {
+	for _, want := range []string{"PS-0002 · Market hall", T("cov.posted", map[string]any{"Who": "Amani"}), T("cov.never")} {
 		if !strings.Contains(screen, want) {
 			t.Fatalf("the silent list lacks %q:\n%s", want, screen)
 		}
