@@ -57,6 +57,9 @@ type dashData struct {
 	stations []Station
 	alerts   []act.AlertItem
 	notices  int
+	// coverage is nil where the device cannot compute it (not a
+	// coordinator).
+	coverage *act.Coverage
 }
 
 // compute reads the store and summarises it.
@@ -73,7 +76,11 @@ func (d *dashboard) compute() (dashData, error) {
 	if err != nil {
 		return dashData{}, err
 	}
-	return dashData{sum: sum, stations: stations, alerts: alerts, notices: len(notices)}, nil
+	data := dashData{sum: sum, stations: stations, alerts: alerts, notices: len(notices)}
+	if cov, err := d.ui.be.Coverage(act.CoverageQuery{Level: CoverageLevel}); err == nil {
+		data.coverage = &cov
+	}
+	return data, nil
 }
 
 // summarize reads the reports and activity and counts them.
@@ -183,6 +190,9 @@ func (d *dashboard) render(data dashData) {
 	}
 	alertsPanel := panel("🆘 "+T("dash.alerts"), alerts)
 	silentPanel := panel("🔇 "+T("dash.silent_title"), d.silencePanel(sum))
+	// Coverage: which of the stations members are posted to were heard
+	// from in the current phase, by region.
+	coveragePanel := panel("📋 "+T("dash.coverage"), ui.coveragePanel(data.coverage))
 
 	family := panel(T("dash.by_family"), bars(sum.ByFamily, func(k string) string { return FamilyIcon(k) + " " + FamilyLabel(k) }, familyColor, narrow))
 	sev := make([]Count, 4)
@@ -233,11 +243,11 @@ func (d *dashboard) render(data dashData) {
 	// safety. On a laptop they sit left of the counts; the day's rhythm
 	// and the map follow.
 	if narrow {
-		for _, o := range []fyne.CanvasObject{alertsPanel, silentPanel, family, severity, category, area, status, timeline, mapPanel} {
+		for _, o := range []fyne.CanvasObject{alertsPanel, coveragePanel, silentPanel, family, severity, category, area, status, timeline, mapPanel} {
 			b.Add(o)
 		}
 	} else {
-		b.Add(container.NewGridWithColumns(2, container.NewVBox(alertsPanel, silentPanel), container.NewVBox(family, severity, status)))
+		b.Add(container.NewGridWithColumns(2, container.NewVBox(alertsPanel, coveragePanel, silentPanel), container.NewVBox(family, severity, status)))
 		b.Add(timeline)
 		b.Add(container.NewGridWithColumns(2, mapPanel, container.NewVBox(category, area)))
 	}

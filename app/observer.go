@@ -123,11 +123,7 @@ func (h *observerHome) refresh() {
 		who += " · " + ui.id.Label
 	}
 	h.who.SetText(who)
-	if s := ui.station(); s != "" {
-		h.station.SetText("📍 " + T("home.station", map[string]any{"Code": s}))
-	} else {
-		h.station.SetText("📍 " + T("home.no_station"))
-	}
+	h.station.SetText(ui.stationLine()) // coverage.go: the assignment in force, adopted once
 	h.last.SetText(T("home.no_checkin"))
 	last := ""
 	if acts, err := ui.be.MyActivity(); err == nil {

@@ -41,6 +41,7 @@ type Backend interface {
 	Admin
 	Configuration
 	Noticeboard
+	Assigner
 	Settings
 	Exporter
 	Bundler

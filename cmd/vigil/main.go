@@ -95,7 +95,7 @@ func (c *cli) run(args []string) int {
 // does.
 var forwardable = map[string]bool{"passphrase": true, "mission": true, "report": true, "review": true,
 	"checkin": true, "alert": true, "notice": true, "station": true, "status": true, "bundle": true, "export": true, "peers": true,
-	"sync": true, "wipe": true, "checkpoint": true, "attachment": true}
+	"sync": true, "wipe": true, "checkpoint": true, "attachment": true, "assign": true, "coverage": true}
 
 // typed reports whether args name a use case that reaches a running node
 // as a typed request (withActions), its flags parsed and its files read
@@ -225,6 +225,8 @@ func commands() []command {
 		{"alert", "observer in danger; alert list: alerts and their answers", (*cli).cmdAlert},
 		{"notice", "a coordinator's notice to the field, or the answer to an alert; notice list", (*cli).cmdNotice},
 		{"station", "import the polling stations' registry from a CSV file; list it", (*cli).cmdStation},
+		{"assign", "coordinators: post a member to a station; assign list", (*cli).cmdAssign},
+		{"coverage", "stations expected versus heard from, by admin unit and phase", (*cli).cmdCoverage},
 		{"bundle", "records on a file, for USB sticks and SD cards", (*cli).cmdBundle},
 		{"export", "reports as csv, jsonl, geojson, xlsx, pdf or an evidence package", (*cli).cmdExport},
 		{"attachment", "save a report's files to a folder", (*cli).cmdAttachment},
@@ -380,6 +382,12 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           space-separated: pvt, stratum=NAME); any bad line: nothing imported
   station list [--area TEXT] [--tag T] [--search TEXT]
                                           the registry in force, by code
+  assign MEMBER --station CODE [--note TEXT] | assign MEMBER --none
+                                          coordinators: post a member (supersedes its earlier assignment);
+                                          sealed to the coordinators and the member where the mission seals
+  assign list                             the assignments in force (a coordinator: everyone's; others: their own)
+  coverage [--level 0-3] [--phase P]      coordinators: stations expected vs heard from, per admin unit and phase,
+                                          and the silent stations (phases: opening, voting, closing, counting)
   bundle export --out FILE [--since T] [--max-size SIZE] [--to RECIPIENT | --passphrase-file F | --plain]
                                           records and attachment files on a file for a USB stick, encrypted for
                                           the mission's members; or to --to (an age1… key from the recipient's

@@ -87,6 +87,9 @@ type Desk struct {
 	// Bootstrap, when set, gives the addresses new members should try
 	// first, added to every invite that names none (the node's own).
 	Bootstrap func() []string
+	// seen keeps what coverage read of records, which never change
+	// (coverage.go).
+	seen seenRecords
 }
 
 var _ Actions = (*Desk)(nil)

@@ -11,9 +11,9 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 )
 
-// benchStations is the registry BenchmarkImportStations imports: a large
+// importBenchStations is the registry BenchmarkImportStations imports: a large
 // country's polling stations.
-const benchStations = 20_000
+const importBenchStations = 20_000
 
 // benchRegistry is a registry file of n stations, as an electoral
 // commission's list converts: admin paths, voters, coordinates, a third
@@ -38,14 +38,14 @@ func benchRegistry(tb testing.TB, n int) []byte {
 	return buf.Bytes()
 }
 
-// BenchmarkImportStations imports a registry of benchStations stations
+// BenchmarkImportStations imports a registry of importBenchStations stations
 // on a coordinator's store (the phone profile, as every test store):
 // parse, sign 20,001 records, write and sync them. It prints one
 // BENCHJSON line (the suite's format, bench/README.md) with the time
 // and allocations of one import.
 func BenchmarkImportStations(b *testing.B) {
 	coord, _ := mission(b)
-	data := benchRegistry(b, benchStations)
+	data := benchRegistry(b, importBenchStations)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -53,19 +53,19 @@ func BenchmarkImportStations(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		res, err := coord.ImportStations(StationImport{Name: "registry.csv", Data: data})
-		if err != nil || res.Stations != benchStations {
+		if err != nil || res.Stations != importBenchStations {
 			b.Fatalf("%+v %v", res, err)
 		}
 		n++
 	}
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
-	if list, err := coord.Stations(StationQuery{}); err != nil || list.Total != benchStations {
+	if list, err := coord.Stations(StationQuery{}); err != nil || list.Total != importBenchStations {
 		b.Fatalf("after the imports: %d stations, %v", list.Total, err)
 	}
 	line, _ := json.Marshal(map[string]any{
 		"name":   "station_import",
-		"params": map[string]any{"stations": benchStations, "csv_bytes": len(data), "imports": n},
+		"params": map[string]any{"stations": importBenchStations, "csv_bytes": len(data), "imports": n},
 		"value":  float64(elapsed.Milliseconds()) / float64(n), "unit": "ms",
 		"allocs_per_import": (after.Mallocs - before.Mallocs) / uint64(n),
 		"bytes_per_import":  (after.TotalAlloc - before.TotalAlloc) / uint64(n),

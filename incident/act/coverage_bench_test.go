@@ -1,0 +1,158 @@
+package act
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/vigil-mesh/vigil/bench/gen"
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// The national-mission sizes BenchmarkCoverage runs at.
+const (
+	benchStations    = 20_000
+	benchAssignments = 10_000 // one per observer, each to its own station
+	benchCheckins    = 40_000 // four per observer
+)
+
+// BenchmarkCoverage measures Desk.Coverage (by district, level 2) on a
+// coordinator's store holding a registry of benchStations stations in 10
+// regions of 20 districts, benchAssignments observers each posted by a
+// sealed assignment, and benchCheckins check-ins: every tenth observer
+// checks in at a code off the registry, every seventh names no station
+// (its post counts), every third never says "closed". It reports the
+// time and allocations of a call with the opened assignments cached (as
+// on a coordinator's laptop after the first view) and, once, of the
+// first call, which opens every sealed assignment; and prints a line
+// "BENCHJSON {...}" with both.
+func BenchmarkCoverage(b *testing.B) {
+	m, err := gen.NewMission(filepath.Join(b.TempDir(), "desk"), benchAssignments, 7)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Founder.Close() })
+	st := m.Founder
+	if err := gen.AddAll(st, m.Members, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	ms, err := st.Mission()
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer := st.Signer()
+	at := time.Now().Add(-24 * time.Hour)
+	code := func(i int) string { return fmt.Sprintf("PS-%05d", i) }
+
+	// The registry.
+	snap := gen.RandomBytes(32)
+	raws := make([][]byte, 0, benchStations+1)
+	ids := make([]incident.ID, 0, benchStations)
+	for i := range benchStations {
+		rec, err := signer.Sign(m.ID, incident.KindStation, at, incident.StationPayload{Code: code(i), Name: fmt.Sprintf("School %d", i),
+			Admin: []string{fmt.Sprintf("Region %d", i%10), fmt.Sprintf("District %d", i/10%20), fmt.Sprintf("Ward %d", i/200)}, Snapshot: snap})
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws, ids = append(raws, rec.Raw), append(ids, rec.ID)
+	}
+	reg, err := signer.Sign(m.ID, incident.KindRegistry, at.Add(time.Second), incident.RegistryPayload{Snapshot: snap, Count: benchStations, Root: incident.RegistryRoot(ids)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raws = append(raws, reg.Raw)
+
+	// Sealed assignments, to the coordinator and the observer (the
+	// generated observers hold no age key: one stands for theirs, so each
+	// assignment has its two stanzas); observer i to station 2i.
+	obsKey, err := age.GenerateX25519Identity()
+	if err != nil {
+		b.Fatal(err)
+	}
+	coords, err := ms.SealRecipients()
+	if err != nil {
+		b.Fatal(err)
+	}
+	to := append(coords, obsKey.Recipient())
+	for i, o := range m.Observers {
+		a := o.Author()
+		ct, err := incident.Seal(incident.KindAssignment, incident.AssignmentPayload{Member: a[:], Station: code(2 * i)}, to)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec, err := signer.SignSealed(m.ID, incident.KindAssignment, at.Add(time.Minute+time.Duration(i)*time.Millisecond), incident.SealedEnvelope{}, ct)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, rec.Raw)
+	}
+	// Check-ins through the day.
+	statuses := []string{"arrived", "opened", "all_quiet", "closed"}
+	for i, o := range m.Observers {
+		for j, s := range statuses {
+			if s == "closed" && i%3 == 0 {
+				s = "all_quiet"
+			}
+			where := code(2 * i)
+			switch {
+			case i%10 == 0:
+				where = fmt.Sprintf("XX-%d", i)
+			case i%7 == 0:
+				where = ""
+			}
+			rec, err := o.Sign(m.ID, incident.KindCheckin, at.Add(time.Duration(j+1)*3*time.Hour+time.Duration(i)*time.Millisecond),
+				incident.CheckinPayload{Status: s, Station: where})
+			if err != nil {
+				b.Fatal(err)
+			}
+			raws = append(raws, rec.Raw)
+		}
+	}
+	if err := gen.AddAll(st, raws, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	d := New(st)
+	q := CoverageQuery{Level: 2}
+
+	check := func(c Coverage) {
+		// Every observer but every tenth is heard at its post at opening;
+		// a third of those never closes. Posts are at even stations: 5
+		// regions of 20 districts.
+		want := benchAssignments - benchAssignments/10
+		if c.Total.Expected != benchAssignments || c.Total.Heard[PhaseOpening] != want || len(c.Unknown) != benchAssignments/10 || len(c.Units) != 100 {
+			b.Fatalf("expected %d, heard at opening %d, unknown %d, units %d", c.Total.Expected, c.Total.Heard[PhaseOpening], len(c.Unknown), len(c.Units))
+		}
+	}
+	start := time.Now()
+	first, err := d.Coverage(q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cold := time.Since(start)
+	check(first)
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	var last Coverage
+	for b.Loop() {
+		if last, err = d.Coverage(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	check(last)
+	perOp := b.Elapsed() / time.Duration(b.N)
+	b.ReportMetric(float64(cold.Milliseconds()), "cold-ms")
+	line, _ := json.Marshal(map[string]any{
+		"name":   "BenchmarkCoverage",
+		"params": map[string]int{"stations": benchStations, "assignments": benchAssignments, "checkins": benchCheckins, "level": q.Level},
+		"value":  float64(perOp.Microseconds()) / 1000, "unit": "ms",
+		"cold_ms": float64(cold.Microseconds()) / 1000,
+		"silent":  len(last.Silent),
+	})
+	fmt.Println("BENCHJSON " + string(line))
+}
