@@ -183,3 +183,27 @@ func TestHeardIn(t *testing.T) {
 		}
 	}
 }
+
+// The practice mission's coverage is populated: every observer posted to
+// their station, opening heard from nearly everywhere, and the stations
+// whose observer never said "closed" silent at closing.
+func TestPracticeCoverage(t *testing.T) {
+	d := New(practiceStore(t))
+	all, err := d.Assignments()
+	if err != nil || len(all) != 40 {
+		t.Fatalf("the practice assignments: %d, %v", len(all), err)
+	}
+	c, err := d.Coverage(CoverageQuery{Level: 1, Phase: PhaseClosing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NoAssignments || c.Registry != 300 || c.Assigned != 40 || c.Total.Expected != 40 || len(c.Units) != 4 {
+		t.Fatalf("coverage: registry %d, assigned %d, expected %d, %d regions", c.Registry, c.Assigned, c.Total.Expected, len(c.Units))
+	}
+	if h := c.Total.Heard[PhaseOpening]; h < 30 {
+		t.Fatalf("opening heard from %d of 40 stations", h)
+	}
+	if closed := c.Total.Heard[PhaseClosing]; closed == 0 || len(c.Silent) != c.Total.Expected-closed {
+		t.Fatalf("closing: %d heard, %d silent of %d", closed, len(c.Silent), c.Total.Expected)
+	}
+}

@@ -79,6 +79,7 @@ func build(w *world, genesis *incident.Signed, day time.Time) (p plan, err error
 	b.policy()
 	b.enroll()
 	b.registry()
+	b.assignments()
 	b.pollingDay()
 	return b.finish(), nil
 }
@@ -200,6 +201,18 @@ func (b *builder) registry() {
 	}
 	b.sign(b.w.founder, incident.KindRegistry, at.Add(time.Duration(len(ids))*250*time.Millisecond), incident.RegistryPayload{
 		Snapshot: snap, Count: uint64(len(ids)), Root: incident.RegistryRoot(ids)})
+}
+
+// assignments post each observer to their station for the day, two days
+// before it, by their region's desk (`vigil assign`), a minute apart.
+// They draw nothing at random, so the polling day stays as it was.
+func (b *builder) assignments() {
+	at := b.day.Add(-2*24*time.Hour + 16*time.Hour)
+	for i, o := range b.w.observers {
+		a := o.signer.Author()
+		b.sign(b.deskOf(o.home), incident.KindAssignment, at.Add(time.Duration(i)*time.Minute),
+			incident.AssignmentPayload{Member: a[:], Station: o.home.code, Note: "Opening to count, with the closing checklist and the result sheet"})
+	}
 }
 
 // stratum is a region's name as a tag word: "Dunmore Coast" is
