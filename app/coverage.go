@@ -9,7 +9,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/vigil-mesh/vigil/incident/act"
 )
@@ -39,8 +38,9 @@ func (ui *UI) coveragePanel(cov *act.Coverage) fyne.CanvasObject {
 		return box
 	}
 	t := cov.Total
-	box.Add(widget.NewLabelWithStyle(T("cov.summary", map[string]any{"N": t.Heard[cov.Phase], "Total": t.Expected,
-		"Status": PhaseLabel(cov.Phase)}), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	summary := wrapLabel(T("cov.summary", map[string]any{"N": t.Heard[cov.Phase], "Total": t.Expected, "Status": PhaseLabel(cov.Phase)}))
+	summary.TextStyle.Bold = true
+	box.Add(summary)
 	box.Add(coverageBar(t.Heard[cov.Phase], t.Expected))
 	for i, u := range cov.Units {
 		if i == MaxCoverageUnits {
@@ -62,6 +62,12 @@ func (ui *UI) coveragePanel(cov *act.Coverage) fyne.CanvasObject {
 			tile.sub = TN("cov.silent_count", u.Silent)
 		} else {
 			tile.sub = T("cov.all_heard")
+		}
+		if ui.opts.Phone {
+			// No room beside the tile on a phone: the bar goes under it,
+			// the tile's full width.
+			box.Add(container.NewVBox(tile, coverageBar(u.Heard[cov.Phase], u.Expected)))
+			continue
 		}
 		bar := container.NewGridWrap(fyne.NewSize(96, 12), coverageBar(u.Heard[cov.Phase], u.Expected))
 		box.Add(container.NewBorder(nil, nil, nil, container.NewCenter(bar), tile))

@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -188,39 +187,21 @@ func coverageFixture(t *testing.T, now time.Time) *Home {
 	return h
 }
 
-// TestScreenshotsCoverage writes the dashboard's coverage panel and a
-// region's silent stations, phone-sized (dark, twice the size) and
-// laptop-sized (light, 1280 × 800), from a test fixture.
-//
-//	VIGIL_SCREENSHOTS=$PWD/docs/screenshots go test -run ScreenshotsCoverage ./app
+// TestScreenshotsCoverage: the practice mission's coverage panel, late on
+// polling day (closing: the stations whose observer has not said
+// "closed"), and one region's silent stations.
 func TestScreenshotsCoverage(t *testing.T) {
-	out := os.Getenv("VIGIL_SCREENSHOTS")
-	if out == "" {
-		t.Skip("set VIGIL_SCREENSHOTS to a folder to write screenshots")
-	}
-	a := test.NewTempApp(t)
-	now := time.Date(2026, 11, 24, 13, 20, 0, 0, time.Local)
-	for _, phone := range []bool{true, false} {
-		h := coverageFixture(t, now)
-		ui := New(a, h, Options{Phone: phone, RefreshEvery: -1, Now: func() time.Time { return now }, inline: true})
-		prefix, scale, size := "phone-", float32(2), fyne.NewSize(400, 820)
-		if !phone {
-			a.Settings().SetTheme(lightTheme{&vigilTheme{}})
-			prefix, scale, size = "desktop-", 1, fyne.NewSize(1280, 800)
-		}
-		ui.win.Resize(size)
-		ui.unlock([]byte(testPass))
-		ui.wait()
-		t.Cleanup(ui.Close)
+	forEachShotLayout(t, func(p *shotPass) {
+		ui := p.open(p.homes.Coordinator)
 		scrollTo(ui, func(o fyne.CanvasObject) bool { return textOf(o) == "📋 "+T("dash.coverage") })
-		saveShotAt(t, ui, filepath.Join(out, prefix+"dashboard-coverage.png"), scale)
+		p.shot(ui, "dashboard-coverage")
 		cov, err := ui.be.Coverage(act.CoverageQuery{Level: CoverageLevel})
 		if err != nil || len(cov.Units) == 0 {
 			t.Fatalf("%+v %v", cov, err)
 		}
 		u := cov.Units[0]
 		tap(t, ui, fmt.Sprintf("%s — %d / %d", u.Unit, u.Heard[cov.Phase], u.Expected))
-		saveShotAt(t, ui, filepath.Join(out, prefix+"coverage-silent.png"), scale)
+		p.shot(ui, "coverage-silent")
 		ui.Close()
-	}
+	})
 }

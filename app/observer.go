@@ -68,7 +68,7 @@ func (ui *UI) station() string {
 func newObserverHome(ui *UI) *observerHome {
 	h := &observerHome{ui: ui, checkins: map[string]*tile{}}
 	h.who = note("")
-	h.station = widget.NewLabel("")
+	h.station = wrapLabel("") // a long station name, an "assigned" in another language
 	h.station.TextStyle.Bold = true
 	change := widget.NewButtonWithIcon(T("home.change_station"), theme.SearchIcon(), func() { ui.showStationPicker(false) })
 	change.Importance = widget.LowImportance

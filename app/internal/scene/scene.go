@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/demo"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/incident/vault"
@@ -87,6 +88,16 @@ func Build(dir string) (Homes, error) {
 		return h, err
 	}
 	if err := obs.SetMeta("station_chosen", []byte("1")); err != nil {
+		return h, err
+	}
+	// Lapwing's desk posted them there, as the demo's desks did everyone.
+	if err := carry(obs, coord); err != nil {
+		return h, err
+	}
+	if _, err := act.New(coord).Assign(act.AssignRequest{Member: "Lapwing", Station: sp.Code, Note: "Opening to count"}); err != nil {
+		return h, err
+	}
+	if err := carry(coord, obs); err != nil {
 		return h, err
 	}
 	// A practice device, like the demo's own.

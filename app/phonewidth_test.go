@@ -1,0 +1,55 @@
+package app
+
+import (
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/vigil-mesh/vigil/app/internal/scene"
+)
+
+// phoneWidth is the narrowest phone screen the app is laid out for, in
+// Fyne's units (a 360–400 dp Android screen).
+const phoneWidth = 400
+
+// Every tab of the phone layout fits a phone's width in every language,
+// for an observer and a coordinator on the practice mission: no line
+// that does not wrap (a summary, a station and its name, a heading
+// beside a button, a tab's title) may push the screen sideways. Fyne
+// sizes a window to its content's least width, so one such line makes
+// every tab scroll sideways.
+func TestPhoneScreensFitTheWidth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the practice mission")
+	}
+	a := test.NewTempApp(t)
+	homes, err := scene.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer SetLanguage("en")
+	for _, l := range Languages {
+		lang := l.Code
+		SetLanguage(lang)
+		for role, dir := range map[string]string{"observer": homes.Observer, "coordinator": homes.Coordinator} {
+			ui := New(a, &fakeNetHome{&Home{Dir: dir, Store: scene.StoreOptions(), NoNetwork: true}},
+				Options{Phone: true, RefreshEvery: -1, Now: func() time.Time { return scene.Now }, inline: true})
+			ui.win.Resize(fyne.NewSize(phoneWidth, 820))
+			ui.unlock([]byte(scene.Passphrase))
+			ui.wait()
+			for i := range ui.main.items {
+				ui.main.selectIndex(i)
+				ui.wait()
+				tab := ui.main.items[i].title
+				// The window grows to what its content needs: wider than
+				// the phone, and the screen scrolls sideways.
+				if w := ui.win.Canvas().Size().Width; w > phoneWidth {
+					t.Errorf("%s, %s, tab %q: the screen is %.0f wide, more than a phone's %d", lang, role, tab, w, phoneWidth)
+				}
+			}
+			ui.Close()
+		}
+	}
+}
