@@ -106,13 +106,23 @@ func (d *Desk) mission() (*incident.MissionState, error) {
 	return ms, classify(err)
 }
 
+// myRole is this device's role in ms, or the refusal to a device that
+// is not yet a member.
+func (d *Desk) myRole(ms *incident.MissionState) (string, error) {
+	role, ok := ms.Role(d.st.Author())
+	if !ok {
+		return "", refuse(NotMember, "this device is not yet a member of mission %q", ms.Mission.Name)
+	}
+	return role, nil
+}
+
 // mayPut refuses, before anything is signed, a kind this device may not
 // sign: it is not (or no longer) a member, or its role does not allow it.
 func (d *Desk) mayPut(ms *incident.MissionState, k incident.Kind) error {
 	self := d.st.Author()
-	role, ok := ms.Role(self)
-	if !ok {
-		return refuse(NotMember, "this device is not yet a member of mission %q", ms.Mission.Name)
+	role, err := d.myRole(ms)
+	if err != nil {
+		return err
 	}
 	if len(ms.Revocations(self)) > 0 {
 		return refuse(NotMember, "this device's membership of mission %q was revoked", ms.Mission.Name)

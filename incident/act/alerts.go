@@ -214,9 +214,9 @@ func (d *Desk) Alerts() ([]AlertItem, error) {
 		return nil, err
 	}
 	self := d.st.Author()
-	role, ok := ms.Role(self)
-	if !ok {
-		return nil, refuse(NotMember, "this device is not yet a member of mission %q", ms.Mission.Name)
+	role, err := d.myRole(ms)
+	if err != nil {
+		return nil, err
 	}
 	alerts, err := d.st.ByKind(incident.KindAlert)
 	if err != nil {

@@ -170,9 +170,9 @@ func (d *Desk) Assignments() ([]AssignmentItem, error) {
 		return nil, err
 	}
 	self := d.st.Author()
-	role, ok := ms.Role(self)
-	if !ok {
-		return nil, refuse(NotMember, "this device is not yet a member of mission %q", ms.Mission.Name)
+	role, err := d.myRole(ms)
+	if err != nil {
+		return nil, err
 	}
 	current, err := d.assignments(ms)
 	if err != nil {

@@ -171,9 +171,9 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 	if err != nil {
 		return Coverage{}, err
 	}
-	role, ok := ms.Role(d.st.Author())
-	if !ok {
-		return Coverage{}, refuse(NotMember, "this device is not yet a member of mission %q", ms.Mission.Name)
+	role, err := d.myRole(ms)
+	if err != nil {
+		return Coverage{}, err
 	}
 	if role != incident.RoleCoordinator {
 		return Coverage{}, refuse(Forbidden, "coverage is the coordinators' view: only they read every assignment")
@@ -381,7 +381,7 @@ type seenRecords struct {
 	mu         sync.Mutex
 	stations   map[incident.ID]*incident.Signed
 	registries map[incident.ID]*incident.Signed
-	heard      map[incident.ID]heardRecord
+	heard      map[incident.Kind]map[incident.ID]heardRecord // by kind: seenOf keeps one kind per map
 	// The assignments of the last read, and the hash of their IDs.
 	asgKey    [32]byte
 	asgRecs   []*incident.Signed
@@ -460,7 +460,12 @@ func (c *seenRecords) registry(d *Desk) (stations, regs []*incident.Signed, err 
 func (c *seenRecords) heardFrom(d *Desk, k incident.Kind) ([]heardRecord, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return seenOf(d, k, &c.heard, func(s *incident.Signed) heardRecord {
+	if c.heard == nil {
+		c.heard = map[incident.Kind]map[incident.ID]heardRecord{}
+	}
+	cache := c.heard[k]
+	defer func() { c.heard[k] = cache }()
+	return seenOf(d, k, &cache, func(s *incident.Signed) heardRecord {
 		h := heardRecord{id: s.ID, author: s.AuthorKey(), created: s.Created}
 		if p, err := s.DecodePayload(); err == nil {
 			if phase, station, ok := HeardIn(s, p); ok {

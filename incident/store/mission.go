@@ -302,11 +302,7 @@ func (s *Store) put(kind incident.Kind, payload any, before func(*incident.Signe
 	}
 	// Judge it first, so a record that would only wait in quarantine (an
 	// amend of a report this device does not hold) is refused, not parked.
-	if err := incident.Validate(rec, s.ms, s); err != nil {
-		var me *incident.MissingError
-		if errors.As(err, &me) && me.Problem != "" {
-			return nil, errors.New(me.Problem) // this device's own role: nothing is held
-		}
+	if err := s.validateOwn(rec); err != nil {
 		return nil, err
 	}
 	if before != nil {
@@ -348,4 +344,17 @@ func (s *Store) SetMeta(name string, value []byte) error {
 		return err
 	}
 	return s.sync()
+}
+
+// validateOwn judges a record this device just signed, with s.mu held: a
+// record that would only wait (a role this device lacks, a target it
+// does not hold) is refused with the reason, since nothing is held that
+// could make it valid later.
+func (s *Store) validateOwn(rec *incident.Signed) error {
+	err := incident.Validate(rec, s.ms, s)
+	var me *incident.MissingError
+	if errors.As(err, &me) && me.Problem != "" {
+		return errors.New(me.Problem)
+	}
+	return err
 }

@@ -60,11 +60,7 @@ func (s *Store) putMany(drafts []Draft, closing func([]*incident.Signed) (Draft,
 		if err != nil {
 			return nil, err
 		}
-		if err := incident.Validate(rec, s.ms, s); err != nil {
-			var me *incident.MissingError
-			if errors.As(err, &me) && me.Problem != "" {
-				return nil, errors.New(me.Problem)
-			}
+		if err := s.validateOwn(rec); err != nil {
 			return nil, err
 		}
 		return rec, nil

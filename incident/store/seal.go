@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 
 	"filippo.io/age"
@@ -55,11 +54,7 @@ func (s *Store) putSealed(kind incident.Kind, target *incident.ID, payload any, 
 	if err != nil {
 		return nil, err
 	}
-	if err := incident.Validate(rec, s.ms, s); err != nil {
-		var me *incident.MissingError
-		if errors.As(err, &me) && me.Problem != "" {
-			return nil, errors.New(me.Problem)
-		}
+	if err := s.validateOwn(rec); err != nil {
 		return nil, err
 	}
 	// Check the payload as a coordinator will, before anything is signed away.
