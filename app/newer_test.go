@@ -18,7 +18,7 @@ import (
 
 // addNewerRecords stores on st, signed with its own device key, what a
 // newer Vigil on that device would write: two records of a kind this build
-// does not know (notice), one of another (tally), and a report with a
+// does not know (notice), one of another (petition), and a report with a
 // field it does not know (16). It returns the report.
 func addNewerRecords(t *testing.T, st *store.Store) *incident.Signed {
 	t.Helper()
@@ -34,7 +34,7 @@ func addNewerRecords(t *testing.T, st *store.Store) *incident.Signed {
 	}{
 		{"bulletin", map[uint64]any{1: "Stations close at 18:00"}},
 		{"bulletin", map[uint64]any{1: "Queue marshals at the gate"}},
-		{"tally", map[uint64]any{1: "PS-0001", 2: map[uint64]any{1: uint64(312)}}},
+		{"petition", map[uint64]any{1: "PS-0001", 2: map[uint64]any{1: uint64(312)}}},
 		{incident.KindReport, map[uint64]any{1: "polling.materials_missing", 2: uint64(3), 3: now.UnixMilli(), 9: "Ballots short", 16: "form-7"}},
 	} {
 		rec, err := st.Signer().Sign(ms.ID, r.kind, now, r.payload)
@@ -70,7 +70,7 @@ func TestNewerRecordsShown(t *testing.T) {
 	obs.refreshAll()
 	obs.wait()
 	// Networking is off on the test phone: the count shows all the same.
-	if s := allText(obs); !strings.Contains(s, "🆕 "+TN("peers.newer", 3)) || !strings.Contains(s, T("peers.newer_kinds", map[string]any{"Kinds": "bulletin: 2, tally: 1"})) {
+	if s := allText(obs); !strings.Contains(s, "🆕 "+TN("peers.newer", 3)) || !strings.Contains(s, T("peers.newer_kinds", map[string]any{"Kinds": "bulletin: 2, petition: 1"})) {
 		t.Fatalf("the observer's sync screen does not count the newer records:\n%s", s)
 	}
 
@@ -116,8 +116,8 @@ func TestNewerRecordsShown(t *testing.T) {
 }
 
 func TestNewerKinds(t *testing.T) {
-	text, total := NewerKinds(map[incident.Kind]int{"tally": 1, "bulletin": 2})
-	if text != "bulletin: 2, tally: 1" || total != 3 {
+	text, total := NewerKinds(map[incident.Kind]int{"petition": 1, "bulletin": 2})
+	if text != "bulletin: 2, petition: 1" || total != 3 {
 		t.Fatalf("NewerKinds = %q, %d", text, total)
 	}
 	if text, total := NewerKinds(nil); text != "" || total != 0 {

@@ -37,7 +37,7 @@ func TestScreenshotsNewer(t *testing.T) {
 		}{
 			{"bulletin", map[uint64]any{1: "Counting starts at 18:30 at PS-0042"}},
 			{"bulletin", map[uint64]any{1: "Keep the tally sheet photo until the count is signed"}},
-			{"tally", map[uint64]any{1: "PS-0042", 2: map[uint64]any{1: uint64(412), 2: uint64(388)}}},
+			{"petition", map[uint64]any{1: "PS-0042", 2: map[uint64]any{1: uint64(412), 2: uint64(388)}}},
 			{incident.KindReport, map[uint64]any{1: "polling.materials_missing", 2: uint64(3), 3: scene.Now.Add(-50 * time.Minute).UnixMilli(),
 				4: "PS-0042", 9: "Tally sheets short at the count", 10: "Only two of the five tally sheets arrived; the count waits for the rest.",
 				16: map[uint64]any{1: "form-7", 2: uint64(3)}}},

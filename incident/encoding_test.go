@@ -77,6 +77,8 @@ func everyKind(f *fixture) []kindCase {
 		Snapshot: snap}))
 	addNow(f.founder, KindRegistry, RegistryPayload{Snapshot: snap, Count: 1, Root: RegistryRoot([]ID{st.ID})})
 	addNow(f.founder, KindAssignment, AssignmentPayload{Member: obs.pub[:], Station: "KE-047-113", Note: "opening to count"})
+	addNow(obs, KindTally, TallyPayload{Station: "KE-047-113", Contest: "presidential", Registered: 812, Issued: 530, Cast: 527,
+		Invalid: 9, Blank: 3, Votes: []VoteCount{{"Amani", 301}, {"Baraka", 214}}, Photos: [][]byte{bytes.Repeat([]byte{0x7a}, 32)}})
 	return cases
 }
 

@@ -138,6 +138,29 @@ type RegistryPayload struct {
 	Root     []byte `cbor:"3,keyasint"`
 }
 
+// TallyPayload copies one contest's result sheet at one station, as
+// the observer read it at the count: the sheet's own numbers, whether or
+// not they add up (tally.go checks them and flags, never refuses).
+type TallyPayload struct {
+	Station    string      `cbor:"1,keyasint"`
+	Contest    string      `cbor:"2,keyasint"` // "presidential", "parliamentary Kibra"
+	Registered uint64      `cbor:"3,keyasint"` // voters on the register
+	Issued     uint64      `cbor:"4,keyasint"` // ballots issued
+	Cast       uint64      `cbor:"5,keyasint"` // ballots found in the box
+	Invalid    uint64      `cbor:"6,keyasint"`
+	Blank      uint64      `cbor:"7,keyasint"`
+	Votes      []VoteCount `cbor:"8,keyasint"` // per candidate or party, in the sheet's order
+	// Photos are the SHA-256 hashes of the sheet's photos (attachment
+	// records carry the files); none when the tally came by SMS.
+	Photos [][]byte `cbor:"9,keyasint,omitempty"`
+}
+
+// VoteCount is one choice's votes on a result sheet.
+type VoteCount struct {
+	Choice string `cbor:"1,keyasint"`
+	Votes  uint64 `cbor:"2,keyasint"`
+}
+
 // AssignmentPayload posts a member to a station (Station empty: to none).
 // The latest assignment of a member, by claimed time then ID, is in
 // force. Where the mission seals, it is sealed to the coordinators and
@@ -285,6 +308,8 @@ func newPayload(k Kind) any {
 		return new(RegistryPayload)
 	case KindAssignment:
 		return new(AssignmentPayload)
+	case KindTally:
+		return new(TallyPayload)
 	}
 	return nil
 }

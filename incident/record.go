@@ -34,12 +34,13 @@ const (
 	KindNotice     Kind = "notice"     // a coordinator tells the field, or answers an alert (notice.go)
 	KindRegistry   Kind = "registry"   // closes one import of the station registry (registry.go)
 	KindAssignment Kind = "assignment" // posts a member to a station (registry.go)
+	KindTally      Kind = "tally"      // copies a station's result sheet (tally.go)
 )
 
 // Kinds lists every kind, in the order a receiver needs them.
 var Kinds = []Kind{KindMission, KindConfig, KindMember, KindRevoke, KindConfirm, KindEpoch,
 	KindStation, KindRegistry, KindAssignment, KindReport, KindAmend, KindRetract, KindReview,
-	KindCheckin, KindAlert, KindNotice, KindReceipt, KindCheckpoint, KindAttachment}
+	KindCheckin, KindAlert, KindTally, KindNotice, KindReceipt, KindCheckpoint, KindAttachment}
 
 // MissionKinds are the kinds that shape the mission itself, in the order
 // a mission state needs them.

@@ -139,6 +139,7 @@ var permissions = map[Kind][]string{
 	KindRetract:    {RoleCoordinator, RoleObserver},
 	KindCheckin:    {RoleCoordinator, RoleObserver},
 	KindAlert:      {RoleCoordinator, RoleObserver},
+	KindTally:      {RoleCoordinator, RoleObserver},
 	KindAttachment: {RoleCoordinator, RoleObserver},
 }
 
@@ -149,7 +150,7 @@ func Allowed(role string, k Kind) bool { return k == KindMember || allowed(role,
 
 func sealable(k Kind) bool {
 	return k == KindReport || k == KindAmend || k == KindReview || k == KindRetract || k == KindAttachment ||
-		k == KindNotice || k == KindAssignment
+		k == KindNotice || k == KindAssignment || k == KindTally
 }
 
 func needsTarget(k Kind) bool { return k == KindAmend || k == KindRetract || k == KindReview }
@@ -301,6 +302,8 @@ func validatePayload(p any) error {
 		return validateRegistry(v)
 	case *AssignmentPayload:
 		return validateAssignment(v)
+	case *TallyPayload:
+		return validateTally(v)
 	case *ReportPayload:
 		return validateReport(v)
 	case *AmendPayload:

@@ -18,7 +18,7 @@ import (
 // newerRecords plays the part of a newer Vigil on the observer's device:
 // it opens the observer's home with its passphrase and stores, signed with
 // the device's own key, two records of a kind this build does not know
-// (bulletin), one of another (tally) and a report with a field it does not
+// (bulletin), one of another (petition) and a report with a field it does not
 // know (16) — what a later build would write there. It returns them by
 // name.
 func newerRecords(t *testing.T, home string) map[string]*incident.Signed {
@@ -40,7 +40,7 @@ func newerRecords(t *testing.T, home string) map[string]*incident.Signed {
 	}{
 		"bulletin 1": {"bulletin", map[uint64]any{1: "Stations close at 18:00", 2: "PS-0042"}},
 		"bulletin 2": {"bulletin", map[uint64]any{1: "Queue marshals at the gate"}},
-		"tally":      {"tally", map[uint64]any{1: "PS-0042", 2: map[uint64]any{1: uint64(312), 2: uint64(4)}}},
+		"petition":      {"petition", map[uint64]any{1: "PS-0042", 2: map[uint64]any{1: uint64(312), 2: uint64(4)}}},
 		"report":     {incident.KindReport, map[uint64]any{1: "polling.materials_missing", 2: uint64(3), 3: now.UnixMilli(), 9: "Ballots short", 16: "form-7"}},
 	} {
 		rec, err := st.Signer().Sign(ms.ID, r.kind, now, r.payload)
@@ -79,10 +79,10 @@ func TestNewerRecordsAcrossHomes(t *testing.T) {
 
 	// Where the observer sees them.
 	st := status(t, obs)
-	if st.Records["bulletin"] != 2 || st.Records["tally"] != 1 {
-		t.Errorf("status records %v; want bulletin=2 tally=1", st.Records)
+	if st.Records["bulletin"] != 2 || st.Records["petition"] != 1 {
+		t.Errorf("status records %v; want bulletin=2 petition=1", st.Records)
 	}
-	if out := mustRun(t, obs, nil, "status"); !strings.Contains(out, "3 records need a newer Vigil (bulletin: 2, tally: 1)") {
+	if out := mustRun(t, obs, nil, "status"); !strings.Contains(out, "3 records need a newer Vigil (bulletin: 2, petition: 1)") {
 		t.Errorf("status does not count the newer records:\n%s", out)
 	}
 	list := mustRun(t, obs, nil, "report", "list")
@@ -113,7 +113,7 @@ func TestNewerRecordsAcrossHomes(t *testing.T) {
 		t.Errorf("the second observer's import summary does not count the newer records:\n%s", out)
 	}
 	for _, home := range []string{coord, second} {
-		if out := mustRun(t, home, nil, "status"); !strings.Contains(out, "3 records need a newer Vigil (bulletin: 2, tally: 1)") {
+		if out := mustRun(t, home, nil, "status"); !strings.Contains(out, "3 records need a newer Vigil (bulletin: 2, petition: 1)") {
 			t.Errorf("status after the import does not count the newer records:\n%s", out)
 		}
 	}
@@ -127,7 +127,7 @@ func TestNewerRecordsAcrossHomes(t *testing.T) {
 	for _, l := range lines {
 		if l["needs_newer_vigil"] == true {
 			newerLines++
-			r := recs["tally"]
+			r := recs["petition"]
 			if l["kind"] == "bulletin" {
 				r = recs["bulletin 1"]
 				if l["id"] != r.ID.String() {
@@ -159,7 +159,7 @@ func TestNewerRecordsAcrossHomes(t *testing.T) {
 	}
 	public := filepath.Join(dir, "public.jsonl")
 	mustRun(t, coord, nil, "export", "--format", "jsonl", "--public", "--out", public)
-	if p := readFile(t, public); strings.Contains(p, "Ballots short") || strings.Contains(p, recs["tally"].ID.String()) ||
+	if p := readFile(t, public); strings.Contains(p, "Ballots short") || strings.Contains(p, recs["petition"].ID.String()) ||
 		!strings.Contains(p, "1 reports with fields a newer version added, 3 records of kinds it does not know") {
 		t.Errorf("public export:\n%s", p)
 	}

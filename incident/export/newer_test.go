@@ -19,7 +19,7 @@ import (
 
 // newerWorld is a coordinator's store holding what an observer on a newer
 // Vigil wrote: records of two kinds this build does not know (notice,
-// tally) and a report with a field it does not know (16), beside a plain
+// petition) and a report with a field it does not know (16), beside a plain
 // report. They reached the coordinator in a bundle, signed with the
 // observer's real device key.
 type newerWorld struct {
@@ -41,7 +41,7 @@ func newNewerWorld(t *testing.T) *newerWorld {
 		t.Fatal(err)
 	}
 	w.notice = w.newer(t, "bulletin", map[uint64]any{1: "Stations close at 18:00", 2: "PS-0042"})
-	w.tally = w.newer(t, "tally", map[uint64]any{1: "PS-0042", 2: map[uint64]any{1: uint64(312), 2: uint64(4)}})
+	w.tally = w.newer(t, "petition", map[uint64]any{1: "PS-0042", 2: map[uint64]any{1: uint64(312), 2: uint64(4)}})
 	w.newerRep = w.newer(t, incident.KindReport, map[uint64]any{1: "polling.materials_missing", 2: uint64(3),
 		3: now.UnixMilli(), 9: "Ballots short", 16: "form-7"})
 	raws, err := bundle.Select(w.obs, time.Time{})
@@ -166,7 +166,7 @@ func TestJSONLCarriesNewerRecords(t *testing.T) {
 	}
 	for rec, want := range map[*incident.Signed]string{
 		w.notice:   " OK (needs a newer Vigil: kind bulletin)",
-		w.tally:    " OK (needs a newer Vigil: kind tally)",
+		w.tally:    " OK (needs a newer Vigil: kind petition)",
 		w.newerRep: " OK (needs a newer Vigil: field 16)",
 		w.plain:    " OK",
 	} {
@@ -318,8 +318,8 @@ func TestVerifyNewerVerdicts(t *testing.T) {
 			w.notice.ID.String(), ` BAD field "author" on the line differs from the signed record`},
 		{"notice line with another time", editLine(w.notice.ID, func(m map[string]any) { m["created"] = "2020-01-01T00:00:00Z" }),
 			w.notice.ID.String(), ` BAD field "created" on the line differs from the signed record`},
-		{"tally line calling itself a notice", editLine(w.tally.ID, func(m map[string]any) { m["kind"] = "bulletin" }),
-			w.tally.ID.String(), " BAD line says kind bulletin, the record is a tally"},
+		{"petition line calling itself a bulletin", editLine(w.tally.ID, func(m map[string]any) { m["kind"] = "bulletin" }),
+			w.tally.ID.String(), " BAD line says kind bulletin, the record is a petition"},
 		{"notice line as a newer Vigil writes it, with keys this build does not know",
 			editLine(w.notice.ID, func(m map[string]any) {
 				m["text"] = "Stations close at 18:00"
@@ -334,7 +334,7 @@ func TestVerifyNewerVerdicts(t *testing.T) {
 		{"report line from a newer Vigil whose view a record of an unknown kind shapes", editLine(w.plain.ID, func(m map[string]any) {
 			m["related"] = append(m["related"].([]any), base64.StdEncoding.EncodeToString(w.tally.Raw))
 			m["status"] = "counted"
-		}), w.plain.ID.String(), " OK (needs a newer Vigil: kind tally; the line's fields were not compared)"},
+		}), w.plain.ID.String(), " OK (needs a newer Vigil: kind petition; the line's fields were not compared)"},
 		{"report line with newer fields and a changed title", editLine(w.newerRep.ID, func(m map[string]any) { m["title"] = "Ballots stolen" }),
 			w.newerRep.ID.String(), ` BAD field "title" on the line differs from the signed record`},
 		{"report line with newer fields missing a flag this build computes", editLine(w.newerRep.ID, func(m map[string]any) {

@@ -26,7 +26,7 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 	signer := obs.Signer()
 
 	bulletin := mustSign(t, coord.Signer(), mission, "bulletin", t0.Add(time.Minute), map[uint64]any{1: "Road to PS-0042 unsafe"})
-	tally := mustSign(t, signer, mission, "tally", t0.Add(2*time.Minute), map[uint64]any{1: "PS-0042", 2: map[string]any{"A": uint64(120)}})
+	tally := mustSign(t, signer, mission, "petition", t0.Add(2*time.Minute), map[uint64]any{1: "PS-0042", 2: map[string]any{"A": uint64(120)}})
 	newerReport := mustSign(t, signer, mission, incident.KindReport, t0.Add(3*time.Minute), map[uint64]any{
 		1: "polling.late_opening", 2: uint64(2), 3: t0.UnixMilli(), 9: "Opened late", 16: "form-7"})
 	for _, r := range []*incident.Signed{bulletin, tally, newerReport} {
@@ -38,8 +38,8 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(kinds); !slices.Equal(kinds[n-2:], []incident.Kind{"bulletin", "tally"}) {
-		t.Fatalf("Kinds() = %v, want the known kinds then bulletin, tally", kinds)
+	if n := len(kinds); !slices.Equal(kinds[n-2:], []incident.Kind{"bulletin", "petition"}) {
+		t.Fatalf("Kinds() = %v, want the known kinds then bulletin, petition", kinds)
 	}
 	offered := map[incident.ID]bool{}
 	if err := coord.ForEachKey(func(_ int64, id incident.ID) error { offered[id] = true; return nil }); err != nil {
@@ -51,10 +51,10 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 		}
 	}
 	counts := mustCounts(t, coord)
-	if counts["bulletin"] != 1 || counts["tally"] != 1 {
+	if counts["bulletin"] != 1 || counts["petition"] != 1 {
 		t.Fatalf("Counts() = %v", counts)
 	}
-	if newer, err := coord.CountNewer(); err != nil || !maps.Equal(newer, map[incident.Kind]int{"bulletin": 1, "tally": 1}) {
+	if newer, err := coord.CountNewer(); err != nil || !maps.Equal(newer, map[incident.Kind]int{"bulletin": 1, "petition": 1}) {
 		t.Fatalf("CountNewer() = %v, %v", newer, err)
 	}
 	// The report with a newer field lists like any report, flagged.
@@ -75,7 +75,7 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Contains(un, tally.ID) || !slices.Contains(un, newerReport.ID) || slices.Contains(un, bulletin.ID) {
-		t.Fatalf("Unreceipted = %v: want the observer's tally and report, not the coordinator's own bulletin", un)
+		t.Fatalf("Unreceipted = %v: want the observer's petition and report, not the coordinator's own bulletin", un)
 	}
 	coord.Close()
 	again := reopen(t, home, passphrase, store.Options{Now: func() time.Time { return t0 }})
@@ -87,7 +87,7 @@ func TestNewerRecordsStoredAndBounded(t *testing.T) {
 	// quota as reports.
 	var flood [][]byte
 	for i := range incident.QuotaObserverRecords + 10 {
-		flood = append(flood, mustSign(t, signer, mission, "tally", t0.Add(time.Duration(i)*time.Second),
+		flood = append(flood, mustSign(t, signer, mission, "petition", t0.Add(time.Duration(i)*time.Second),
 			map[uint64]any{1: "PS-0042", 2: uint64(i)}).Raw)
 	}
 	out, err := again.AddMany(flood, "peer", nil)

@@ -47,7 +47,7 @@ func TestUnreadableIndex(t *testing.T) {
 		{"legacy amend", mustSign(t, coord, mission, incident.KindAmend, at(2), incident.AmendPayload{
 			Target: legacyReport.ID.Bytes(), Report: report("polling.late_opening", "PS-0002", at(0), "moved")}), true},
 		{"unknown kind by the coordinator", mustSign(t, coord, mission, "bulletin", at(3), map[uint64]any{1: "Road to PS-0042 unsafe"}), false},
-		{"unknown kind by an observer", mustSign(t, observer, mission, "tally", at(4), map[uint64]any{1: "PS-0042", 2: uint64(7)}), false},
+		{"unknown kind by an observer", mustSign(t, observer, mission, "petition", at(4), map[uint64]any{1: "PS-0042", 2: uint64(7)}), false},
 		{"report with key 16", mustSign(t, observer, mission, incident.KindReport, at(5), reportMap("newer", at(5), map[uint64]any{16: "form-7"})), false},
 		{"amend with key 16 in its report", mustSign(t, coord, mission, incident.KindAmend, at(6), map[uint64]any{
 			1: legacyReport.ID.Bytes(), 2: reportMap("amended", at(0), map[uint64]any{16: "form-7"})}), false},

@@ -69,7 +69,7 @@ func newerBuildRecords(t testing.TB, mission incident.ID, coord, obs *incident.S
 			sign(coord, incident.KindConfig, at(1), incident.ConfigPayload{AttachmentBudget: 1<<20 + uint64(i)}))
 		rs.newer = append(rs.newer,
 			sign(coord, "bulletin", at(2), map[uint64]any{1: "Road to PS-0042 unsafe", 2: fmt.Sprintf("%s %d", label, i)}),
-			sign(obs, "tally", at(3), map[uint64]any{1: "PS-0042", 2: uint64(100 + i)}),
+			sign(obs, "petition", at(3), map[uint64]any{1: "PS-0042", 2: uint64(100 + i)}),
 			sign(obs, incident.KindReport, at(4), reportMap(fmt.Sprintf("%s with form %d", label, i), at(4), map[uint64]any{16: "form-7"})),
 			sign(obs, incident.KindAmend, at(5), map[uint64]any{1: legacy.ID.Bytes(),
 				2: reportMap(fmt.Sprintf("%s amended %d", label, i), at(0), map[uint64]any{16: "form-8"})}),
@@ -535,7 +535,7 @@ func TestRecordsThisBuildCannotStore(t *testing.T) {
 			return freshReport(t, signer, ms.ID, fmt.Sprintf("probe %d", i))
 		}, hs)
 		gossipReadyOn(t, mesh.NewerTopicOf(sender), func(i int) *incident.Signed {
-			r, err := signer.Sign(ms.ID, "tally", time.Now(), map[uint64]any{1: fmt.Sprintf("probe %d", i)})
+			r, err := signer.Sign(ms.ID, "petition", time.Now(), map[uint64]any{1: fmt.Sprintf("probe %d", i)})
 			if err != nil {
 				t.Fatal(err)
 			}
