@@ -286,9 +286,10 @@ func TestNoticeFormRefusesBadInput(t *testing.T) {
 	radio(T("notice.audience_station"))
 	refused("station", T("problem.required"))
 	to := entry(t, co, T("notice.station_code"))
-	to.SetText("PS 42")
-	refused("station", T("problem.code_spaces", map[string]any{"Value": "PS 42"}))
-	to.SetText("PS-0003")
+	long := strings.Repeat("P", incident.MaxCodeLen+1)
+	to.SetText(long)
+	refused("station", T("problem.too_long", map[string]any{"Value": len(long), "Limit": incident.MaxCodeLen}))
+	to.SetText("ps 0003") // typed as people type it: signed as PS-0003
 	text.SetText(strings.Repeat("x", incident.MaxNoteLen+1))
 	refused("text", T("problem.too_long", map[string]any{"Value": incident.MaxNoteLen + 1, "Limit": incident.MaxNoteLen}))
 

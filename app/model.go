@@ -555,7 +555,7 @@ func (p *FieldProblem) Unwrap() error { return p.Err }
 func (d *Draft) Payload(now time.Time) (incident.ReportPayload, error) {
 	r := incident.ReportPayload{Category: d.Category, Severity: uint64(d.Severity),
 		Title: strings.TrimSpace(d.Title), Description: strings.TrimSpace(d.Description),
-		Station: strings.TrimSpace(d.Station), Area: strings.TrimSpace(d.Area), Occurred: d.Occurred}
+		Station: incident.NormalizeCode(d.Station), Area: strings.TrimSpace(d.Area), Occurred: d.Occurred}
 	if r.Category == "" {
 		return r, &FieldProblem{"category", fmt.Errorf("is required")}
 	}
@@ -734,7 +734,7 @@ func (d *NoticeDraft) Request(now time.Time) (act.NoticeRequest, error) {
 	to := strings.TrimSpace(d.To)
 	switch d.Audience {
 	case incident.AudienceStation:
-		r.Station = to
+		r.Station = incident.NormalizeCode(to)
 	case incident.AudienceArea:
 		r.Area = to
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,13 +204,17 @@ func TestDraftPayload(t *testing.T) {
 		{Draft{Category: "other", Severity: 1, Title: "x", Lat: "1"}, "lon"},
 		{Draft{Category: "other", Severity: 1, Title: "x", Lat: "north", Lon: "1"}, "lat"},
 		{Draft{Category: "other", Severity: 1, Title: "x", Lat: "95", Lon: "1"}, "lat"},
-		{Draft{Category: "other", Severity: 1, Title: "x", Station: "PS 1"}, "station"},
+		{Draft{Category: "other", Severity: 1, Title: "x", Station: strings.Repeat("P", incident.MaxCodeLen+1)}, "station"},
 	} {
 		_, err := c.d.Payload(now)
 		var fp *FieldProblem
 		if !errors.As(err, &fp) || fp.Field != c.field {
 			t.Errorf("%+v: error %v, want a problem with %s", c.d, err, c.field)
 		}
+	}
+	// A station code as people type it is signed in its normal form.
+	if p, err := (&Draft{Category: "other", Severity: 1, Title: "x", Station: " ps 1 "}).Payload(now); err != nil || p.Station != "PS-1" {
+		t.Fatalf("a station code as typed: %q, %v; want PS-1", p.Station, err)
 	}
 	if !(&Draft{}).Empty() || (&Draft{Category: "other"}).Empty() {
 		t.Fatal("Empty")
@@ -335,7 +340,7 @@ func TestNoticeDraft(t *testing.T) {
 		{NoticeDraft{Text: "  ", Severity: 2, Audience: incident.AudienceEveryone}, "text"},
 		{NoticeDraft{Text: "x", Severity: 5, Audience: incident.AudienceEveryone}, "severity"},
 		{NoticeDraft{Text: "x", Severity: 2, Audience: incident.AudienceStation}, "station"},
-		{NoticeDraft{Text: "x", Severity: 2, Audience: incident.AudienceStation, To: "PS 1"}, "station"},
+		{NoticeDraft{Text: "x", Severity: 2, Audience: incident.AudienceStation, To: strings.Repeat("P", incident.MaxCodeLen+1)}, "station"},
 		{NoticeDraft{Text: "x", Severity: 2, Audience: incident.AudienceArea, To: " "}, "area"},
 	} {
 		_, err := c.d.Request(now)
@@ -343,6 +348,9 @@ func TestNoticeDraft(t *testing.T) {
 		if !errors.As(err, &fp) || fp.Field != c.field {
 			t.Errorf("%+v: %v, want a problem with %s", c.d, err, c.field)
 		}
+	}
+	if r, err := (&NoticeDraft{Text: "x", Severity: 2, Audience: incident.AudienceStation, To: " ps 1 "}).Request(now); err != nil || r.Station != "PS-1" {
+		t.Fatalf("a station code as typed: %+v, %v; want PS-1", r, err)
 	}
 	r, err := (&NoticeDraft{Text: " Road closed ", Severity: 3, Audience: incident.AudienceArea, To: " North ", Expires: time.Hour}).Request(now)
 	if err != nil || r.Text != "Road closed" || r.Area != "North" || r.Station != "" || r.Severity != 3 || r.ExpiresIn != time.Hour {

@@ -34,7 +34,8 @@ func addFilterFlags(fs interface {
 }
 
 func (c *cli) filter(f *reportFilterFlags) (store.Filter, error) {
-	out := store.Filter{Category: *f.category, Station: *f.station, Status: *f.status}
+	// Codes as people type them: "ps 0042" finds PS-0042, as signed.
+	out := store.Filter{Category: *f.category, Station: incident.NormalizeCode(*f.station), Status: *f.status}
 	if *f.status != "" && *f.status != incident.StatusUnreviewed && !slices.Contains(incident.ReviewStatuses, *f.status) {
 		return out, usagef("--status: %q is not a status (unreviewed, verified, corroborated, rejected, escalated)", *f.status)
 	}

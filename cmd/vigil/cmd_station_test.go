@@ -64,6 +64,12 @@ func TestStationImportAndList(t *testing.T) {
 		t.Fatalf("the observer's registry: %q", out)
 	}
 	mustID(t, obs, nil, "checkin", "--status", "arrived", "--station", "ps 0007")
+	// A report's code as typed is signed, and found, in its normal form.
+	rep := mustID(t, obs, nil, "report", "add", "--category", "polling.late_opening", "--severity", "2",
+		"--title", "Doors shut at 07:10", "--station", "ps_0007")
+	if out := mustRun(t, obs, nil, "report", "list", "--station", "Ps 0007"); !strings.Contains(out, rep[:12]) {
+		t.Fatalf("report list --station as typed: %q, want %s", out, rep)
+	}
 
 	out, _, code = runVigil(t, coord, nil, "station", "--help")
 	if code != 0 || !strings.Contains(out, "vigil station import") || !strings.Contains(out, "--area") {
