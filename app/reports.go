@@ -258,8 +258,10 @@ func (ui *UI) reviewPanel(v incident.ReportView) fyne.CanvasObject {
 			publish.Enable()
 		}
 	}
-	// The verdict standing now is the choice to keep or change.
-	if v.Status != incident.StatusUnreviewed {
+	// The verdict standing now is the choice to keep or change. Two
+	// coordinators' concurrent verdicts (a conflict) are a choice to
+	// make: nothing is picked, so saving one of them is deliberate.
+	if v.Status != incident.StatusUnreviewed && !v.Conflict {
 		choice.SetSelected(StatusLabel(v.Status))
 	}
 	save := widget.NewButtonWithIcon(T("review.save"), theme.ConfirmIcon(), func() {

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+	"github.com/vigil-mesh/vigil/app/internal/scene"
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/xuri/excelize/v2"
@@ -409,5 +411,46 @@ func TestExportCarriesObserverAndReviewNote(t *testing.T) {
 				t.Errorf("%s: the public export carries %q", format, leak)
 			}
 		}
+	}
+}
+
+// Two coordinators' concurrent verdicts are a choice to make: the review
+// panel of a conflicted report picks neither (the practice mission has
+// such reports).
+func TestReviewPanelPicksNothingOnAConflict(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the practice mission")
+	}
+	a := test.NewTempApp(t)
+	homes, err := scene.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	co := New(a, &fakeNetHome{&Home{Dir: homes.Coordinator, Store: scene.StoreOptions(), NoNetwork: true}},
+		Options{RefreshEvery: -1, Now: func() time.Time { return scene.Now }, inline: true})
+	co.unlock([]byte(scene.Passphrase))
+	co.wait()
+	t.Cleanup(co.Close)
+	co.selectTab(T("tab.reports"))
+	co.wait()
+	var conflicted []incident.ReportView
+	for _, v := range co.table.all {
+		if v.Conflict {
+			conflicted = append(conflicted, v)
+		}
+	}
+	if len(conflicted) == 0 {
+		t.Fatal("the practice mission has no conflicted report")
+	}
+	for _, v := range conflicted {
+		co.showReport(v.ID, nil)
+		r, ok := find(co, func(r *widget.RadioGroup) bool { return len(r.Options) == len(incident.ReviewStatuses) })
+		if !ok {
+			t.Fatalf("no review choice for %s", v.ID)
+		}
+		if r.Selected != "" {
+			t.Fatalf("conflicted report %s (status %s) starts on %q", v.ID, v.Status, r.Selected)
+		}
+		co.popAll()
 	}
 }
