@@ -89,7 +89,7 @@ func TestTallyAndResultsAcrossHomes(t *testing.T) {
 		status["PS-4"] != "ok" || status["PS-5"] != "missing" {
 		t.Fatalf("results: %v", status)
 	}
-	if q := r.QuickCount; q == nil || q.Sample != 4 || q.Used != 2 || q.Excluded != 2 || len(q.Shares) != 2 {
+	if q := r.QuickCount; q == nil || q.Sample != 4 || q.Used != 2 || q.Excluded != 2 || len(q.Shares) != 2 || len(q.Notes) != 1 || !strings.Contains(q.Notes[0], "pooled") {
 		t.Fatalf("quick count: %+v", r.QuickCount)
 	}
 	out := mustRun(t, coord, nil, "results")

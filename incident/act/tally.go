@@ -332,6 +332,12 @@ func (d *Desk) Results(q ResultsQuery) (Results, error) {
 	if qc != nil {
 		qc.QuickCountEstimate = incident.QuickCount(population, sample)
 		qc.Excluded = len(qc.Flagged)
+		if qc.Used*2 < qc.Sample {
+			// The margin is sampling error only: it assumes the stations
+			// not used are like those used, which early in the count (the
+			// quick, urban ones report first) they are not.
+			qc.Notes = append(qc.Notes, fmt.Sprintf("only %d of the %d sampled stations are used: the margin is sampling error alone, and assumes the stations not yet in are like those in", qc.Used, qc.Sample))
+		}
 		out.QuickCount = qc
 	}
 	return out, nil

@@ -32,7 +32,7 @@ func TestPracticeResults(t *testing.T) {
 		t.Fatal("no station with two disagreeing tallies")
 	}
 	q := r.QuickCount
-	if q == nil || q.Used < 8 || len(q.Shares) != 3 || q.Shares[0].Margin <= 0 || q.Shares[0].Margin > 0.08 {
+	if q == nil || q.Used < 8 || len(q.Shares) != 3 || q.Shares[0].Margin <= 0 || q.Shares[0].Margin > 0.08 || len(q.Notes) != 1 {
 		t.Fatalf("quick count: %+v", q)
 	}
 	for _, s := range q.Shares {
