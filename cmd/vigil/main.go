@@ -95,7 +95,8 @@ func (c *cli) run(args []string) int {
 // does.
 var forwardable = map[string]bool{"passphrase": true, "mission": true, "report": true, "review": true,
 	"checkin": true, "alert": true, "notice": true, "station": true, "status": true, "bundle": true, "export": true, "peers": true,
-	"sync": true, "wipe": true, "checkpoint": true, "attachment": true, "assign": true, "coverage": true}
+	"sync": true, "wipe": true, "checkpoint": true, "attachment": true, "assign": true, "coverage": true,
+	"tally": true, "results": true}
 
 // typed reports whether args name a use case that reaches a running node
 // as a typed request (withActions), its flags parsed and its files read
@@ -227,6 +228,8 @@ func commands() []command {
 		{"station", "import the polling stations' registry from a CSV file; list it", (*cli).cmdStation},
 		{"assign", "coordinators: post a member to a station; assign list", (*cli).cmdAssign},
 		{"coverage", "stations expected versus heard from, by admin unit and phase", (*cli).cmdCoverage},
+		{"tally", "copy a station's result sheet (tally submit)", (*cli).cmdTally},
+		{"results", "coordinators: per-station tally status and the quick count", (*cli).cmdResults},
 		{"bundle", "records on a file, for USB sticks and SD cards", (*cli).cmdBundle},
 		{"export", "reports as csv, jsonl, geojson, xlsx, pdf or an evidence package", (*cli).cmdExport},
 		{"attachment", "save a report's files to a folder", (*cli).cmdAttachment},
@@ -253,6 +256,7 @@ var subcommands = map[string][]string{
 	"bundle":     {"export", "import"},
 	"attachment": {"save"},
 	"station":    {"import", "list"},
+	"tally":      {"submit"},
 }
 
 // commandPaths is every command line help knows: "init", "report add", ...
@@ -388,6 +392,12 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   assign list                             the assignments in force (a coordinator: everyone's; others: their own)
   coverage [--level 0-3] [--phase P]      coordinators: stations expected vs heard from, per admin unit and phase,
                                           and the silent stations (phases: opening, voting, closing, counting)
+  tally submit --station CODE --contest NAME --cast N (--votes NAME=N)... [--registered N] [--issued N]
+               [--invalid N] [--blank N] [--photo FILE]...
+                                          copy a result sheet; stored even when it does not add up, the failing
+                                          checks printed (registered or issued 0: not given)
+  results [--contest NAME] [--all]        coordinators: per station ok|flagged|missing|consolidated and its flags;
+                                          with a pvt sample, each choice's share and 95 % margin (quick count)
   bundle export --out FILE [--since T] [--max-size SIZE] [--to RECIPIENT | --passphrase-file F | --plain]
                                           records and attachment files on a file for a USB stick, encrypted for
                                           the mission's members; or to --to (an age1… key from the recipient's

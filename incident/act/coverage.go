@@ -29,7 +29,7 @@ const (
 var Phases = []string{PhaseOpening, PhaseVoting, PhaseClosing, PhaseCounting}
 
 // heardKinds are the kinds HeardIn reads: what Coverage scans.
-var heardKinds = []incident.Kind{incident.KindCheckin}
+var heardKinds = []incident.Kind{incident.KindCheckin, incident.KindTally}
 
 // HeardIn says in which phase record s (its payload p decoded, or
 // opened) shows a station heard from, and which station (as written;
@@ -38,13 +38,18 @@ var heardKinds = []incident.Kind{incident.KindCheckin}
 //
 //   - check-ins: arrived and opened → opening, all_quiet → voting,
 //     closed → closing;
-//   - counting: nothing yet; it is heard from once tallies exist;
+//   - tallies → counting: a result sheet copied at the station (one
+//     read in the clear; a sealed one is not opened here, so in a
+//     sealed mission the counting phase is not counted yet);
 //   - reports and alerts: none. Without the polling hours the mission
 //     has no way to place a report's time in a phase, and a report says
 //     something happened near a station, not that someone observed it
 //     through a phase: counting it would show a station covered during
 //     voting because an observer passed by at dawn.
 func HeardIn(s *incident.Signed, p any) (phase, station string, ok bool) {
+	if t, ok := p.(*incident.TallyPayload); ok && s.Kind == incident.KindTally {
+		return PhaseCounting, t.Station, true
+	}
 	if s.Kind != incident.KindCheckin {
 		return "", "", false
 	}

@@ -176,7 +176,8 @@ func (b *builder) enroll() {
 // commission's published list, a week before polling day: one registry
 // snapshot (`station import`), each station with its admin path (region,
 // district, town or quarter), its registered voters, and for about a
-// third of them the quick-count sample's tags (pvt, stratum=REGION). Its
+// third of them the quick-count sample's tag (pvt); every station names
+// its stratum (stratum=REGION). Its
 // draws come from a generator of their own, so the polling day stays
 // what it was before stations had them.
 func (b *builder) registry() {
@@ -189,9 +190,13 @@ func (b *builder) registry() {
 		if s.district.urban {
 			registered += 300
 		}
+		s.registered = registered
+		// Every station carries its stratum: the quick count's population
+		// of a stratum is all its stations, the sample the pvt ones.
 		p := incident.StationPayload{
 			Code: s.code, Name: s.name, Area: s.area(), Lat: incident.Micro(s.lat), Lon: incident.Micro(s.lon),
 			Admin: []string{s.district.region.name, s.district.name, s.place}, Registered: uint64(registered), Snapshot: snap,
+			Tags: []string{incident.TagStratum + stratum(s.district.region.name)},
 		}
 		if rng.IntN(3) == 0 {
 			p.Tags = []string{incident.TagPVT, incident.TagStratum + stratum(s.district.region.name)}
@@ -302,6 +307,7 @@ func (b *builder) pollingDay() {
 	// Last, so that the random draws above, and with them every report,
 	// are the same as before notices existed.
 	b.notices()
+	b.tallies()
 }
 
 // heard reports whether anything observer o writes at minute m reaches the

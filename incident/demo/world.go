@@ -35,6 +35,8 @@ type station struct {
 	place    string
 	district *district
 	lat, lon float64
+	// registered is its voters on the register (set with the registry).
+	registered int
 }
 
 // area is what reports and the registry give as the admin area.

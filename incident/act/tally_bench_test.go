@@ -1,0 +1,120 @@
+package act
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vigil-mesh/vigil/bench/gen"
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// BenchmarkResults measures Desk.Results on a coordinator's store with a
+// registry of 20,000 stations in 10 strata (every eighth station pvt)
+// and 5,000 sealed tallies from 2,500 observers (two each, at stations
+// 4k; every twentieth does not add up). Under -short it runs a tenth of
+// that (2,000 stations, 500 tallies): the full setup signs, seals and
+// stores 25,000 records, about 10 s on 2 cores. It prints a line
+// "BENCHJSON {...}" with the time per call and the first call's.
+func BenchmarkResults(b *testing.B) {
+	stations, observers := 20_000, 2_500
+	if testing.Short() {
+		stations, observers = 2_000, 250
+	}
+	tallies := 2 * observers
+	m, err := gen.NewMission(filepath.Join(b.TempDir(), "desk"), observers, 11)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Founder.Close() })
+	st := m.Founder
+	if err := gen.AddAll(st, m.Members, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	ms, err := st.Mission()
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer := st.Signer()
+	at := time.Now().Add(-24 * time.Hour)
+	code := func(i int) string { return fmt.Sprintf("PS-%05d", i) }
+	snap := gen.RandomBytes(32)
+	raws := make([][]byte, 0, stations+1+tallies)
+	ids := make([]incident.ID, 0, stations)
+	for i := range stations {
+		p := incident.StationPayload{Code: code(i), Name: fmt.Sprintf("School %d", i), Registered: 900,
+			Admin: []string{fmt.Sprintf("Region %d", i%10), fmt.Sprintf("District %d", i/10%20)}, Snapshot: snap,
+			Tags: []string{incident.TagStratum + fmt.Sprintf("r%d", i%10)}}
+		if i%8 == 0 {
+			p.Tags = append(p.Tags, incident.TagPVT)
+		}
+		rec, err := signer.Sign(m.ID, incident.KindStation, at, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws, ids = append(raws, rec.Raw), append(ids, rec.ID)
+	}
+	reg, err := signer.Sign(m.ID, incident.KindRegistry, at.Add(time.Second), incident.RegistryPayload{Snapshot: snap, Count: uint64(stations), Root: incident.RegistryRoot(ids)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raws = append(raws, reg.Raw)
+	to, err := ms.SealRecipients()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for k := range tallies {
+		a := uint64(200 + k%97)
+		p := incident.TallyPayload{Station: code(4 * k), Contest: "presidential", Registered: 900, Issued: a + 320, Cast: a + 310, Invalid: 6, Blank: 4,
+			Votes: []incident.VoteCount{{Choice: "A", Votes: a}, {Choice: "B", Votes: 300}}}
+		if k%20 == 0 {
+			p.Cast++
+		}
+		ct, err := incident.Seal(incident.KindTally, p, to)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec, err := m.Observers[k/2].SignSealed(m.ID, incident.KindTally, at.Add(time.Hour+time.Duration(k)*time.Millisecond), incident.SealedEnvelope{}, ct)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, rec.Raw)
+	}
+	if err := gen.AddAll(st, raws, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	d := New(st)
+	check := func(r Results) {
+		if r.Registry != stations || r.Counts[StatusOK] != tallies-tallies/20 || r.Counts[StatusFlagged] != tallies/20 || r.QuickCount == nil || r.QuickCount.Used == 0 {
+			b.Fatalf("registry %d, counts %v", r.Registry, r.Counts)
+		}
+	}
+	start := time.Now()
+	first, err := d.Results(ResultsQuery{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cold := time.Since(start)
+	check(first)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var last Results
+	for b.Loop() {
+		if last, err = d.Results(ResultsQuery{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	check(last)
+	perOp := b.Elapsed() / time.Duration(b.N)
+	b.ReportMetric(float64(cold.Milliseconds()), "cold-ms")
+	line, _ := json.Marshal(map[string]any{
+		"name":   "BenchmarkResults",
+		"params": map[string]int{"stations": stations, "tallies": tallies, "pvt_used": last.QuickCount.Used},
+		"value":  float64(perOp.Microseconds()) / 1000, "unit": "ms",
+		"cold_ms": float64(cold.Microseconds()) / 1000,
+	})
+	fmt.Println("BENCHJSON " + string(line))
+}
