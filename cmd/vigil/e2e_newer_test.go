@@ -40,7 +40,7 @@ func newerRecords(t *testing.T, home string) map[string]*incident.Signed {
 	}{
 		"bulletin 1": {"bulletin", map[uint64]any{1: "Stations close at 18:00", 2: "PS-0042"}},
 		"bulletin 2": {"bulletin", map[uint64]any{1: "Queue marshals at the gate"}},
-		"petition":      {"petition", map[uint64]any{1: "PS-0042", 2: map[uint64]any{1: uint64(312), 2: uint64(4)}}},
+		"petition":   {"petition", map[uint64]any{1: "PS-0042", 2: map[uint64]any{1: uint64(312), 2: uint64(4)}}},
 		"report":     {incident.KindReport, map[uint64]any{1: "polling.materials_missing", 2: uint64(3), 3: now.UnixMilli(), 9: "Ballots short", 16: "form-7"}},
 	} {
 		rec, err := st.Signer().Sign(ms.ID, r.kind, now, r.payload)
