@@ -58,7 +58,7 @@ func printCoverage(w io.Writer, cov act.Coverage) {
 	}
 	fmt.Fprintf(w, "Coverage by %s: %s expected (%s posted; %s).\n", by, incident.Plural(cov.Total.Expected, "station"),
 		incident.Plural(cov.Assigned, "member"), registry)
-	fmt.Fprintf(w, "Heard from = a check-in from the station in that phase (arrived/opened: opening, all_quiet: voting, closed: closing; counting: once tallies exist).\n\n")
+	fmt.Fprintf(w, "Heard from = a record from the station in that phase (arrived/opened: opening, all_quiet: voting, closed: closing; a tally: counting).\n\n")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	head := []string{"UNIT", "EXPECTED"}
 	for _, p := range act.Phases {

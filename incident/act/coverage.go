@@ -38,9 +38,9 @@ var heardKinds = []incident.Kind{incident.KindCheckin, incident.KindTally}
 //
 //   - check-ins: arrived and opened → opening, all_quiet → voting,
 //     closed → closing;
-//   - tallies → counting: a result sheet copied at the station (one
-//     read in the clear; a sealed one is not opened here, so in a
-//     sealed mission the counting phase is not counted yet);
+//   - tallies → counting: a result sheet copied at the station (p is
+//     what the reader opens of a sealed one: coverage is the
+//     coordinators' view, and they open every tally);
 //   - reports and alerts: none. Without the polling hours the mission
 //     has no way to place a report's time in a phase, and a report says
 //     something happened near a station, not that someone observed it
@@ -472,7 +472,10 @@ func (c *seenRecords) heardFrom(d *Desk, k incident.Kind) ([]heardRecord, error)
 	defer func() { c.heard[k] = cache }()
 	return seenOf(d, k, &cache, func(s *incident.Signed) heardRecord {
 		h := heardRecord{id: s.ID, author: s.AuthorKey(), created: s.Created}
-		if p, err := s.DecodePayload(); err == nil {
+		// A sealed record (a tally, in a mission that seals) is read as
+		// the coordinator reading coverage opens it; once, as the cache
+		// keeps what it read.
+		if p, ok := d.st.Open(s); ok {
 			if phase, station, ok := HeardIn(s, p); ok {
 				h.phase, h.station = phase, station
 			}

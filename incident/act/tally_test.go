@@ -125,6 +125,16 @@ func TestResultsKnownTruth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tallies are sealed: coverage, the coordinators' view, opens
+	// them and counts the count where an observer is posted.
+	for l, code := range map[string]string{"O1": "A-1", "O3": "A-3"} {
+		if _, err := coord.Assign(AssignRequest{Member: l, Station: code}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cov, err := coord.Coverage(CoverageQuery{}); err != nil || cov.Total.Expected != 2 || cov.Total.Heard[PhaseCounting] != 2 {
+		t.Fatalf("coverage of sealed tallies: %+v, %v", cov.Total, err)
+	}
 	status := map[string]string{}
 	byCode := map[string]StationResult{}
 	for _, st := range r.Stations {

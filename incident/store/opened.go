@@ -256,6 +256,27 @@ func (s *Store) epochKeys(use string) []age.Identity {
 	return out
 }
 
+// Open returns what this device reads in sealed record r (its kept copy,
+// the cache, or its age identity, as the report folds open records), and
+// false when r is sealed for others; a record in the clear is decoded.
+func (s *Store) Open(r *incident.Signed) (any, bool) {
+	if len(r.Sealed) == 0 {
+		p, err := r.DecodePayload()
+		return p, err == nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var p any
+	var ok bool
+	fill := &readFill{s: s}
+	_ = s.view(func(txn *badger.Txn) error {
+		defer fill.flush()
+		p, ok = s.opener(txn, fill.keep)(r)
+		return nil
+	})
+	return p, ok
+}
+
 // Readable returns the records of kind k, oldest key first, with the
 // payload this device reads in each sealed one it can open (by record
 // ID): the opener of reports, which caches what it opens.
