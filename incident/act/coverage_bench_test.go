@@ -3,7 +3,6 @@ package act
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -31,40 +30,13 @@ const (
 // first call, which opens every sealed assignment; and prints a line
 // "BENCHJSON {...}" with both.
 func BenchmarkCoverage(b *testing.B) {
-	m, err := gen.NewMission(filepath.Join(b.TempDir(), "desk"), benchAssignments, 7)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Founder.Close() })
-	st := m.Founder
-	if err := gen.AddAll(st, m.Members, "bench"); err != nil {
-		b.Fatal(err)
-	}
-	ms, err := st.Mission()
-	if err != nil {
-		b.Fatal(err)
-	}
-	signer := st.Signer()
-	at := time.Now().Add(-24 * time.Hour)
-	code := func(i int) string { return fmt.Sprintf("PS-%05d", i) }
-
-	// The registry.
-	snap := gen.RandomBytes(32)
-	raws := make([][]byte, 0, benchStations+1)
-	ids := make([]incident.ID, 0, benchStations)
-	for i := range benchStations {
-		rec, err := signer.Sign(m.ID, incident.KindStation, at, incident.StationPayload{Code: code(i), Name: fmt.Sprintf("School %d", i),
-			Admin: []string{fmt.Sprintf("Region %d", i%10), fmt.Sprintf("District %d", i/10%20), fmt.Sprintf("Ward %d", i/200)}, Snapshot: snap})
-		if err != nil {
-			b.Fatal(err)
-		}
-		raws, ids = append(raws, rec.Raw), append(ids, rec.ID)
-	}
-	reg, err := signer.Sign(m.ID, incident.KindRegistry, at.Add(time.Second), incident.RegistryPayload{Snapshot: snap, Count: benchStations, Root: incident.RegistryRoot(ids)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	raws = append(raws, reg.Raw)
+	w := newBenchWorld(b, benchAssignments, 7)
+	m, st, ms, signer, at, code := w.m, w.st, w.ms, w.signer, w.at, benchCode
+	w.registry(b, benchStations, func(i int) incident.StationPayload {
+		return incident.StationPayload{Name: fmt.Sprintf("School %d", i),
+			Admin: []string{fmt.Sprintf("Region %d", i%10), fmt.Sprintf("District %d", i/10%20), fmt.Sprintf("Ward %d", i/200)}}
+	})
+	raws := w.raws
 
 	// Sealed assignments, to the coordinator and the observer (the
 	// generated observers hold no age key: one stands for theirs, so each

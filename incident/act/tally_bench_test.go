@@ -3,7 +3,6 @@ package act
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -24,43 +23,18 @@ func BenchmarkResults(b *testing.B) {
 		stations, observers = 2_000, 250
 	}
 	tallies := 2 * observers
-	m, err := gen.NewMission(filepath.Join(b.TempDir(), "desk"), observers, 11)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Founder.Close() })
-	st := m.Founder
-	if err := gen.AddAll(st, m.Members, "bench"); err != nil {
-		b.Fatal(err)
-	}
-	ms, err := st.Mission()
-	if err != nil {
-		b.Fatal(err)
-	}
-	signer := st.Signer()
-	at := time.Now().Add(-24 * time.Hour)
-	code := func(i int) string { return fmt.Sprintf("PS-%05d", i) }
-	snap := gen.RandomBytes(32)
-	raws := make([][]byte, 0, stations+1+tallies)
-	ids := make([]incident.ID, 0, stations)
-	for i := range stations {
-		p := incident.StationPayload{Code: code(i), Name: fmt.Sprintf("School %d", i), Registered: 900,
-			Admin: []string{fmt.Sprintf("Region %d", i%10), fmt.Sprintf("District %d", i/10%20)}, Snapshot: snap,
-			Tags: []string{incident.TagStratum + fmt.Sprintf("r%d", i%10)}}
+	w := newBenchWorld(b, observers, 11)
+	m, st, ms, at, code := w.m, w.st, w.ms, w.at, benchCode
+	w.registry(b, stations, func(i int) incident.StationPayload {
+		p := incident.StationPayload{Name: fmt.Sprintf("School %d", i), Registered: 900,
+			Admin: []string{fmt.Sprintf("Region %d", i%10), fmt.Sprintf("District %d", i/10%20)},
+			Tags:  []string{incident.TagStratum + fmt.Sprintf("r%d", i%10)}}
 		if i%8 == 0 {
 			p.Tags = append(p.Tags, incident.TagPVT)
 		}
-		rec, err := signer.Sign(m.ID, incident.KindStation, at, p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		raws, ids = append(raws, rec.Raw), append(ids, rec.ID)
-	}
-	reg, err := signer.Sign(m.ID, incident.KindRegistry, at.Add(time.Second), incident.RegistryPayload{Snapshot: snap, Count: uint64(stations), Root: incident.RegistryRoot(ids)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	raws = append(raws, reg.Raw)
+		return p
+	})
+	raws := w.raws
 	to, err := ms.SealRecipients()
 	if err != nil {
 		b.Fatal(err)
