@@ -32,7 +32,7 @@ import (
 // alert's author; any other notice to the coordinators and to the
 // members of the newest epoch the sender holds, through a key every
 // holder of that epoch's secret derives (EpochIdentity, EpochNotices).
-// Members have no station or area of their own yet, so a notice to a
+// Who is posted where is itself sealed (assignments), so a notice to a
 // station or an area is sealed, like one to everyone, to every member
 // in good standing: the audience names who it is for, not who may read
 // it. A sealed answer names its alert in the clear (the envelope's
