@@ -168,9 +168,9 @@ type NoticeQuery struct {
 }
 
 // Notices lists the notices this device holds for its member, in force
-// first, then most severe, then newest. Every notice is for every member
-// today: members have no station assignments yet, so a notice to a
-// station or an area is listed to all, with its audience.
+// first, then most severe, then newest. A notice to a station or an area
+// is listed to every member who can read it, with its audience: an
+// observer posted elsewhere may be on its way there.
 func (d *Desk) Notices(q NoticeQuery) ([]incident.NoticeView, error) {
 	ms, err := d.mission()
 	if err != nil {
