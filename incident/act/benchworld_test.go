@@ -1,6 +1,7 @@
 package act
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -66,4 +67,21 @@ func (w *benchWorld) registry(b *testing.B, n int, station func(i int) incident.
 		ids = append(ids, w.sign(b, incident.KindStation, w.at, p).ID)
 	}
 	w.sign(b, incident.KindRegistry, w.at.Add(time.Second), incident.RegistryPayload{Snapshot: snap, Count: uint64(n), Root: incident.RegistryRoot(ids)})
+}
+
+// desk stores what the world signed and more, and returns the
+// coordinator's desk over it.
+func (w *benchWorld) desk(b *testing.B, more [][]byte) *Desk {
+	b.Helper()
+	if err := gen.AddAll(w.st, append(w.raws, more...), "bench"); err != nil {
+		b.Fatal(err)
+	}
+	return New(w.st)
+}
+
+// printBenchJSON prints one measurement as the suite's machine-readable
+// line (bench/README.md): "BENCHJSON " and the fields as JSON.
+func printBenchJSON(fields map[string]any) {
+	line, _ := json.Marshal(fields)
+	fmt.Println("BENCHJSON " + string(line))
 }

@@ -469,8 +469,7 @@ func (c *seenRecords) heardFrom(d *Desk, k incident.Kind) ([]heardRecord, error)
 		c.heard = map[incident.Kind]map[incident.ID]heardRecord{}
 	}
 	cache := c.heard[k]
-	defer func() { c.heard[k] = cache }()
-	return seenOf(d, k, &cache, func(s *incident.Signed) heardRecord {
+	out, err := seenOf(d, k, &cache, func(s *incident.Signed) heardRecord {
 		h := heardRecord{id: s.ID, author: s.AuthorKey(), created: s.Created}
 		// A sealed record (a tally, in a mission that seals) is read as
 		// the coordinator reading coverage opens it; once, as the cache
@@ -482,6 +481,8 @@ func (c *seenRecords) heardFrom(d *Desk, k incident.Kind) ([]heardRecord, error)
 		}
 		return h
 	})
+	c.heard[k] = cache
+	return out, err
 }
 
 // assignments returns the assignment records held and what this device

@@ -1,14 +1,12 @@
 package act
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
 	"filippo.io/age"
 
-	"github.com/vigil-mesh/vigil/bench/gen"
 	"github.com/vigil-mesh/vigil/incident"
 )
 
@@ -31,12 +29,12 @@ const (
 // "BENCHJSON {...}" with both.
 func BenchmarkCoverage(b *testing.B) {
 	w := newBenchWorld(b, benchAssignments, 7)
-	m, st, ms, signer, at, code := w.m, w.st, w.ms, w.signer, w.at, benchCode
+	m, ms, signer, at, code := w.m, w.ms, w.signer, w.at, benchCode
 	w.registry(b, benchStations, func(i int) incident.StationPayload {
 		return incident.StationPayload{Name: fmt.Sprintf("School %d", i),
 			Admin: []string{fmt.Sprintf("Region %d", i%10), fmt.Sprintf("District %d", i/10%20), fmt.Sprintf("Ward %d", i/200)}}
 	})
-	raws := w.raws
+	var raws [][]byte
 
 	// Sealed assignments, to the coordinator and the observer (the
 	// generated observers hold no age key: one stands for theirs, so each
@@ -84,10 +82,7 @@ func BenchmarkCoverage(b *testing.B) {
 			raws = append(raws, rec.Raw)
 		}
 	}
-	if err := gen.AddAll(st, raws, "bench"); err != nil {
-		b.Fatal(err)
-	}
-	d := New(st)
+	d := w.desk(b, raws)
 	q := CoverageQuery{Level: 2}
 
 	check := func(c Coverage) {
@@ -119,12 +114,11 @@ func BenchmarkCoverage(b *testing.B) {
 	check(last)
 	perOp := b.Elapsed() / time.Duration(b.N)
 	b.ReportMetric(float64(cold.Milliseconds()), "cold-ms")
-	line, _ := json.Marshal(map[string]any{
+	printBenchJSON(map[string]any{
 		"name":   "BenchmarkCoverage",
 		"params": map[string]int{"stations": benchStations, "assignments": benchAssignments, "checkins": benchCheckins, "level": q.Level},
 		"value":  float64(perOp.Microseconds()) / 1000, "unit": "ms",
 		"cold_ms": float64(cold.Microseconds()) / 1000,
 		"silent":  len(last.Silent),
 	})
-	fmt.Println("BENCHJSON " + string(line))
 }

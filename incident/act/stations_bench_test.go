@@ -2,7 +2,6 @@ package act
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"testing"
@@ -63,12 +62,11 @@ func BenchmarkImportStations(b *testing.B) {
 	if list, err := coord.Stations(StationQuery{}); err != nil || list.Total != importBenchStations {
 		b.Fatalf("after the imports: %d stations, %v", list.Total, err)
 	}
-	line, _ := json.Marshal(map[string]any{
+	printBenchJSON(map[string]any{
 		"name":   "station_import",
 		"params": map[string]any{"stations": importBenchStations, "csv_bytes": len(data), "imports": n},
 		"value":  float64(elapsed.Milliseconds()) / float64(n), "unit": "ms",
 		"allocs_per_import": (after.Mallocs - before.Mallocs) / uint64(n),
 		"bytes_per_import":  (after.TotalAlloc - before.TotalAlloc) / uint64(n),
 	})
-	fmt.Printf("BENCHJSON %s\n", line)
 }

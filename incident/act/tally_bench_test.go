@@ -1,12 +1,10 @@
 package act
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/vigil-mesh/vigil/bench/gen"
 	"github.com/vigil-mesh/vigil/incident"
 )
 
@@ -24,7 +22,7 @@ func BenchmarkResults(b *testing.B) {
 	}
 	tallies := 2 * observers
 	w := newBenchWorld(b, observers, 11)
-	m, st, ms, at, code := w.m, w.st, w.ms, w.at, benchCode
+	m, ms, at, code := w.m, w.ms, w.at, benchCode
 	w.registry(b, stations, func(i int) incident.StationPayload {
 		p := incident.StationPayload{Name: fmt.Sprintf("School %d", i), Registered: 900,
 			Admin: []string{fmt.Sprintf("Region %d", i%10), fmt.Sprintf("District %d", i/10%20)},
@@ -34,7 +32,7 @@ func BenchmarkResults(b *testing.B) {
 		}
 		return p
 	})
-	raws := w.raws
+	var raws [][]byte
 	to, err := ms.SealRecipients()
 	if err != nil {
 		b.Fatal(err)
@@ -56,10 +54,7 @@ func BenchmarkResults(b *testing.B) {
 		}
 		raws = append(raws, rec.Raw)
 	}
-	if err := gen.AddAll(st, raws, "bench"); err != nil {
-		b.Fatal(err)
-	}
-	d := New(st)
+	d := w.desk(b, raws)
 	check := func(r Results) {
 		if r.Registry != stations || r.Counts[StatusOK] != tallies-tallies/20 || r.Counts[StatusFlagged] != tallies/20 || r.QuickCount == nil || r.QuickCount.Used == 0 {
 			b.Fatalf("registry %d, counts %v", r.Registry, r.Counts)
@@ -84,11 +79,10 @@ func BenchmarkResults(b *testing.B) {
 	check(last)
 	perOp := b.Elapsed() / time.Duration(b.N)
 	b.ReportMetric(float64(cold.Milliseconds()), "cold-ms")
-	line, _ := json.Marshal(map[string]any{
+	printBenchJSON(map[string]any{
 		"name":   "BenchmarkResults",
 		"params": map[string]int{"stations": stations, "tallies": tallies, "pvt_used": last.QuickCount.Used},
 		"value":  float64(perOp.Microseconds()) / 1000, "unit": "ms",
 		"cold_ms": float64(cold.Microseconds()) / 1000,
 	})
-	fmt.Println("BENCHJSON " + string(line))
 }
