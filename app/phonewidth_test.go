@@ -2,7 +2,6 @@ package app
 
 import (
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -34,11 +33,7 @@ func TestPhoneScreensFitTheWidth(t *testing.T) {
 		lang := l.Code
 		SetLanguage(lang)
 		for role, dir := range map[string]string{"observer": homes.Observer, "coordinator": homes.Coordinator} {
-			ui := New(a, &fakeNetHome{&Home{Dir: dir, Store: scene.StoreOptions(), NoNetwork: true}},
-				Options{Phone: true, RefreshEvery: -1, Now: func() time.Time { return scene.Now }, inline: true})
-			ui.win.Resize(fyne.NewSize(phoneWidth, 820))
-			ui.unlock([]byte(scene.Passphrase))
-			ui.wait()
+			ui := openScene(a, dir, true, fyne.NewSize(phoneWidth, 820))
 			for i := range ui.main.items {
 				ui.main.selectIndex(i)
 				ui.wait()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -426,10 +425,7 @@ func TestReviewPanelPicksNothingOnAConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	co := New(a, &fakeNetHome{&Home{Dir: homes.Coordinator, Store: scene.StoreOptions(), NoNetwork: true}},
-		Options{RefreshEvery: -1, Now: func() time.Time { return scene.Now }, inline: true})
-	co.unlock([]byte(scene.Passphrase))
-	co.wait()
+	co := openScene(a, homes.Coordinator, false, fyne.NewSize(1280, 800))
 	t.Cleanup(co.Close)
 	co.selectTab(T("tab.reports"))
 	co.wait()

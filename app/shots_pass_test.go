@@ -55,15 +55,22 @@ func forEachShotLayout(t *testing.T, fn func(p *shotPass)) {
 // open unlocks the app on home dir, offline, at the pass's size and theme;
 // the UI is closed when the test ends.
 func (p *shotPass) open(dir string) *UI {
-	ui := New(p.a, &fakeNetHome{&Home{Dir: dir, Store: scene.StoreOptions(), NoNetwork: true}},
-		Options{Phone: p.phone, RefreshEvery: -1, Now: func() time.Time { return scene.Now }, inline: true})
 	if !p.phone {
 		p.a.Settings().SetTheme(lightTheme{&vigilTheme{}})
 	}
-	ui.win.Resize(p.size)
+	ui := openScene(p.a, dir, p.phone, p.size)
+	p.t.Cleanup(ui.Close)
+	return ui
+}
+
+// openScene unlocks the app on the scene's home dir (scene.Build), offline,
+// at the scene's time and the given layout and window size.
+func openScene(a fyne.App, dir string, phone bool, size fyne.Size) *UI {
+	ui := New(a, &fakeNetHome{&Home{Dir: dir, Store: scene.StoreOptions(), NoNetwork: true}},
+		Options{Phone: phone, RefreshEvery: -1, Now: func() time.Time { return scene.Now }, inline: true})
+	ui.win.Resize(size)
 	ui.unlock([]byte(scene.Passphrase))
 	ui.wait()
-	p.t.Cleanup(ui.Close)
 	return ui
 }
 
