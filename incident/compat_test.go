@@ -61,8 +61,11 @@ func TestFormatV0Verdicts(t *testing.T) {
 		// Recorded as a newer build's kind with a made-up payload (key 2
 		// a map); this build defines tally, whose key 2 is the contest's
 		// name, so that record is not a valid tally here.
-		"unknown kind tally by observer":     {"rejected", nil},
-		"unknown kind sealed":                {"valid", []string{"kind response"}},
+		"unknown kind tally by observer": {"rejected", nil},
+		// Recorded as a newer build's sealed kind: this build defines
+		// response, sealable by observers, so it reads the kind and
+		// nothing of the payload (sealed).
+		"unknown kind sealed":                {"valid", nil},
 		"config with settings":               {"valid", nil},
 		"config":                             {"valid", nil},
 		"sealed envelope with unknown field": {"valid", []string{"2"}},

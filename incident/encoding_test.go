@@ -79,6 +79,23 @@ func everyKind(f *fixture) []kindCase {
 	addNow(f.founder, KindAssignment, AssignmentPayload{Member: obs.pub[:], Station: "KE-047-113", Note: "opening to count"})
 	addNow(obs, KindTally, TallyPayload{Station: "KE-047-113", Contest: "presidential", Registered: 812, Issued: 530, Cast: 527,
 		Invalid: 9, Blank: 3, Votes: []VoteCount{{"Amani", 301}, {"Baraka", 214}}, Photos: [][]byte{bytes.Repeat([]byte{0x7a}, 32)}})
+	zero, nine := int64(0), int64(9)
+	formP := FormPayload{Name: "opening", Version: "2026-12-01", Title: "Opening",
+		Phase: PhaseOpening, Required: true, Questions: []Question{
+			{ID: "materials", Code: "M", Type: QuestionSelectOne, Label: "All materials present?", Required: true,
+				Choices: []Choice{{"yes", "Yes"}, {"no", "No"}, {AnswerNA, "N/A"}},
+				Flag:    &Condition{Terms: []Term{{Op: "=", Value: "no"}}}},
+			{ID: "missing", Code: "MM", Type: QuestionSelectMultiple, Label: "What is missing?",
+				Choices:  []Choice{{"ink", "Ink"}, {"seals", "Seals"}},
+				Relevant: &Condition{Terms: []Term{{Question: "materials", Op: "=", Value: "no"}}}},
+			{ID: "staff", Code: "S", Type: QuestionInteger, Label: "Staff present", Min: &zero, Max: &nine, NA: true},
+			{ID: "remarks", Code: "R", Type: QuestionText, Label: "Remarks", Hint: "Anything else"},
+			{ID: "thanks", Code: "T", Type: QuestionNote, Label: "Thank you"},
+		}}
+	form := f.accept(f.signAt(f.founder, KindForm, f.clock, formP))
+	cases = append(cases, kindCase{KindForm, formP, form})
+	addNow(obs, KindResponse, ResponsePayload{Form: form.ID.Bytes(), Station: "KE-047-113", Answers: []Answer{
+		{"materials", "no"}, {"missing", "ink seals"}, {"staff", "na"}}})
 	return cases
 }
 

@@ -310,6 +310,10 @@ func newPayload(k Kind) any {
 		return new(AssignmentPayload)
 	case KindTally:
 		return new(TallyPayload)
+	case KindForm:
+		return new(FormPayload)
+	case KindResponse:
+		return new(ResponsePayload)
 	}
 	return nil
 }

@@ -35,12 +35,14 @@ const (
 	KindRegistry   Kind = "registry"   // closes one import of the station registry (registry.go)
 	KindAssignment Kind = "assignment" // posts a member to a station (registry.go)
 	KindTally      Kind = "tally"      // copies a station's result sheet (tally.go)
+	KindForm       Kind = "form"       // one version of a checklist (form.go)
+	KindResponse   Kind = "response"   // answers a form at a station (form.go)
 )
 
 // Kinds lists every kind, in the order a receiver needs them.
 var Kinds = []Kind{KindMission, KindConfig, KindMember, KindRevoke, KindConfirm, KindEpoch,
-	KindStation, KindRegistry, KindAssignment, KindReport, KindAmend, KindRetract, KindReview,
-	KindCheckin, KindAlert, KindTally, KindNotice, KindReceipt, KindCheckpoint, KindAttachment}
+	KindStation, KindRegistry, KindAssignment, KindForm, KindReport, KindAmend, KindRetract, KindReview,
+	KindCheckin, KindAlert, KindTally, KindResponse, KindNotice, KindReceipt, KindCheckpoint, KindAttachment}
 
 // MissionKinds are the kinds that shape the mission itself, in the order
 // a mission state needs them.

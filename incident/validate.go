@@ -128,6 +128,7 @@ var permissions = map[Kind][]string{
 	KindStation:    {RoleCoordinator},
 	KindRegistry:   {RoleCoordinator},
 	KindAssignment: {RoleCoordinator},
+	KindForm:       {RoleCoordinator},
 	KindReview:     {RoleCoordinator},
 	KindReceipt:    {RoleCoordinator},
 	KindCheckpoint: {RoleCoordinator},
@@ -140,6 +141,7 @@ var permissions = map[Kind][]string{
 	KindCheckin:    {RoleCoordinator, RoleObserver},
 	KindAlert:      {RoleCoordinator, RoleObserver},
 	KindTally:      {RoleCoordinator, RoleObserver},
+	KindResponse:   {RoleCoordinator, RoleObserver},
 	KindAttachment: {RoleCoordinator, RoleObserver},
 }
 
@@ -150,7 +152,7 @@ func Allowed(role string, k Kind) bool { return k == KindMember || allowed(role,
 
 func sealable(k Kind) bool {
 	return k == KindReport || k == KindAmend || k == KindReview || k == KindRetract || k == KindAttachment ||
-		k == KindNotice || k == KindAssignment || k == KindTally
+		k == KindNotice || k == KindAssignment || k == KindTally || k == KindResponse
 }
 
 func needsTarget(k Kind) bool { return k == KindAmend || k == KindRetract || k == KindReview }
@@ -304,6 +306,10 @@ func validatePayload(p any) error {
 		return validateAssignment(v)
 	case *TallyPayload:
 		return validateTally(v)
+	case *FormPayload:
+		return validateForm(v)
+	case *ResponsePayload:
+		return validateResponse(v)
 	case *ReportPayload:
 		return validateReport(v)
 	case *AmendPayload:

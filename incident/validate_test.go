@@ -639,7 +639,7 @@ func TestRolesAndPermissions(t *testing.T) {
 		obs := Allowed(RoleObserver, k)
 		car := Allowed(RoleCarrier, k)
 		wantObs := k == KindMember || k == KindReport || k == KindAmend || k == KindRetract ||
-			k == KindCheckin || k == KindAlert || k == KindAttachment || k == KindTally
+			k == KindCheckin || k == KindAlert || k == KindAttachment || k == KindTally || k == KindResponse
 		if !coord || obs != wantObs || car != (k == KindMember) {
 			t.Errorf("Allowed(%s): coordinator %v, observer %v, carrier %v", k, coord, obs, car)
 		}

@@ -17,16 +17,16 @@ import (
 // (HeardIn). It is one pass over the station, registry, assignment and
 // check-in records a coordinator's device holds.
 
-// The phases of polling day, in order.
+// The phases of polling day, in order (forms name theirs: incident.Phases).
 const (
-	PhaseOpening  = "opening"
-	PhaseVoting   = "voting"
-	PhaseClosing  = "closing"
-	PhaseCounting = "counting"
+	PhaseOpening  = incident.PhaseOpening
+	PhaseVoting   = incident.PhaseVoting
+	PhaseClosing  = incident.PhaseClosing
+	PhaseCounting = incident.PhaseCounting
 )
 
 // Phases lists them in order.
-var Phases = []string{PhaseOpening, PhaseVoting, PhaseClosing, PhaseCounting}
+var Phases = incident.Phases
 
 // heardKinds are the kinds HeardIn reads: what Coverage scans.
 var heardKinds = []incident.Kind{incident.KindCheckin, incident.KindTally}
