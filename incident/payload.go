@@ -151,8 +151,13 @@ type TallyPayload struct {
 	Blank      uint64      `cbor:"7,keyasint"`
 	Votes      []VoteCount `cbor:"8,keyasint"` // per candidate or party, in the sheet's order
 	// Photos are the SHA-256 hashes of the sheet's photos (attachment
-	// records carry the files); none when the tally came by SMS.
+	// records carry the files; a sealed tally's photos are named by the
+	// hash of their ciphertext, as a sealed report's files are); none
+	// when the tally came by SMS.
 	Photos [][]byte `cbor:"9,keyasint,omitempty"`
+	// Files are the keys of a sealed tally's photos, as a sealed report's
+	// key 17: only ever inside a sealed payload.
+	Files []FileKey `cbor:"10,keyasint,omitempty"`
 }
 
 // VoteCount is one choice's votes on a result sheet.

@@ -194,6 +194,15 @@ func reportOf(p any) *ReportPayload {
 		return v
 	case *AmendPayload:
 		return &v.Report
+	case *TallyPayload:
+		return v.FileSet()
 	}
 	return nil
+}
+
+// FileSet is the tally's photos as a report's files: the hashes it names
+// and, sealed, their keys. What reads, opens or exports a report's files
+// reads a tally's through it, so there is one way to handle a file.
+func (t *TallyPayload) FileSet() *ReportPayload {
+	return &ReportPayload{Attachments: t.Photos, Files: t.Files}
 }

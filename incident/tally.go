@@ -53,7 +53,7 @@ func validateTally(v *TallyPayload) error {
 			return fieldErr(fmt.Sprintf("payload.photos[%d]", i), "must be a 32-byte SHA-256, got %d bytes", len(h))
 		}
 	}
-	return nil
+	return validateFileKeys(v.FileSet())
 }
 
 // The verdicts of a tally check.

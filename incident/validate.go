@@ -76,7 +76,7 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 		return err
 	}
 	if r := reportOf(p); r != nil && len(r.Files) > 0 {
-		return fieldErr("files", "file keys travel only inside a sealed report")
+		return fieldErr("files", "file keys travel only inside a sealed record")
 	}
 	switch v := p.(type) {
 	case *EpochPayload:

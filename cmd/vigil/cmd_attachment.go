@@ -24,7 +24,7 @@ func (c *cli) cmdAttachment(args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("attachment save: give one report ID")
+		return usagef("attachment save: give one report ID (or a tally's full ID)")
 	}
 	if *out == "" {
 		return usagef("attachment save: --out is required")
@@ -36,7 +36,7 @@ func (c *cli) cmdAttachment(args []string) error {
 			return err
 		}
 		if len(files) == 0 {
-			fmt.Fprintf(c.stderr, "Report %s has no files.\n", pos[0])
+			fmt.Fprintf(c.stderr, "%s has no files.\n", pos[0])
 			return nil
 		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {

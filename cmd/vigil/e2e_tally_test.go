@@ -16,7 +16,7 @@ import (
 // quick count; `coverage` counts the counting phase. Bad flags are named.
 func TestTallyAndResultsAcrossHomes(t *testing.T) {
 	t.Parallel()
-	coord, _, _ := newMission(t, "coordinator")
+	coord, _, _ := sealedMission(t, "coordinator")
 	csv := filepath.Join(t.TempDir(), "stations.csv")
 	if err := os.WriteFile(csv, []byte("code,name,admin,registered,lat,lon,tags\n"+
 		"PS-1,North School,North/Town,900,,,pvt stratum=north\n"+
@@ -46,6 +46,7 @@ func TestTallyAndResultsAcrossHomes(t *testing.T) {
 	photo := filepath.Join(t.TempDir(), "sheet.jpg")
 	os.WriteFile(photo, []byte("\xff\xd8\xff\xe0 a result sheet"), 0o600)
 	stdout, stderr, code := runVigil(t, heron, nil, sheet("ps 1", 400, 220, "--photo", photo)...)
+	firstStdout := stdout
 	if code != exitOK || !idLine.MatchString(strings.TrimSpace(stdout)) || !strings.Contains(stderr, "Tally for PS-1") || !strings.Contains(stderr, "Every check passes") {
 		t.Fatalf("tally submit: %q %q %d", stdout, stderr, code)
 	}
@@ -80,6 +81,17 @@ func TestTallyAndResultsAcrossHomes(t *testing.T) {
 
 	carry(t, heron, coord)
 	carry(t, kite, coord)
+	// The sheet's photo travelled sealed inside the tally: the
+	// coordinator saves it under its name; the other observer cannot.
+	sheetID := strings.TrimSpace(firstStdout)
+	saved := t.TempDir()
+	path := strings.TrimSpace(mustRun(t, coord, nil, "attachment", "save", sheetID, "--out", saved))
+	if b, err := os.ReadFile(path); err != nil || string(b) != "\xff\xd8\xff\xe0 a result sheet" || filepath.Base(path) != "sheet.jpg" {
+		t.Fatalf("the coordinator saves the sheet's photo: %q %q %v", path, b, err)
+	}
+	carry(t, heron, kite)
+	stdout, stderr, code = runVigil(t, kite, nil, "attachment", "save", sheetID, "--out", t.TempDir())
+	wantFailure(t, "another observer saves the photo", stdout, stderr, code, exitError, "sealed")
 	r := decodeJSON[act.Results](t, mustRun(t, coord, nil, "results", "--json"))
 	status := map[string]string{}
 	for _, s := range r.Stations {

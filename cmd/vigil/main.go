@@ -404,7 +404,7 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           "vigil status --json"), a passphrase file, or not at all (--plain)
   bundle import FILE [--passphrase-file F]
                                           store a bundle's valid records (exit 3 if some were rejected)
-  attachment save ID --out DIR            the report's files under their names (sealed ones opened, if this device may)
+  attachment save ID --out DIR            a report's files, or a tally's photos, under their names (sealed ones opened, if this device may)
   export --format csv|jsonl|geojson|xlsx|pdf|evidence --out FILE [--public [--include-unverified]] [--hxl] [report list filters]
   export --format evidence --out FILE --disclose-keys
                                           also carry the keys of the sealed records this device opens, and their

@@ -146,13 +146,34 @@ func (d *Desk) FilesOf(r *incident.ReportPayload) []File {
 	return out
 }
 
-// Files lists the files of a report's current version.
-func (d *Desk) Files(report string) ([]File, error) {
-	v, err := d.Report(report)
+// Files lists the files of a report's current version, or the photos of
+// a tally named by its full ID.
+func (d *Desk) Files(ref string) ([]File, error) {
+	set, _, err := d.fileSet(ref)
 	if err != nil {
 		return nil, err
 	}
-	return d.FilesOf(&v.Report), nil
+	return d.FilesOf(set), nil
+}
+
+// fileSet is what names the files of ref: a report's current version, or
+// a tally's photos (TallyPayload.FileSet), and the record's ID.
+func (d *Desk) fileSet(ref string) (*incident.ReportPayload, incident.ID, error) {
+	if id, err := incident.ParseID(ref); err == nil {
+		if rec, err := d.st.Get(id); err == nil && rec.Kind == incident.KindTally {
+			p, ok := d.st.Open(rec)
+			tp, isTally := p.(*incident.TallyPayload)
+			if !ok || !isTally {
+				return nil, id, refuse(Forbidden, "tally %s is sealed to the mission's coordinators: this device cannot open it", id)
+			}
+			return tp.FileSet(), id, nil
+		}
+	}
+	v, err := d.Report(ref)
+	if err != nil {
+		return nil, incident.ID{}, err
+	}
+	return &v.Report, v.ID, nil
 }
 
 // FileData is a file's content, opened and checked.
@@ -161,19 +182,20 @@ type FileData struct {
 	Data []byte `json:"data"`
 }
 
-// ReadFile returns the content of a report's file number n (from 0, in
-// the order Files lists them): opened with its key when sealed, and
-// checked against the hash the report carries either way.
-func (d *Desk) ReadFile(report string, n int) (FileData, error) {
-	v, err := d.Report(report)
+// ReadFile returns the content of file number n (from 0, in the order
+// Files lists them) of a report, or of a tally named by its full ID:
+// opened with its key when sealed, and checked against the hash the
+// record carries either way.
+func (d *Desk) ReadFile(ref string, n int) (FileData, error) {
+	set, id, err := d.fileSet(ref)
 	if err != nil {
 		return FileData{}, err
 	}
-	files := d.FilesOf(&v.Report)
+	files := d.FilesOf(set)
 	if n < 0 || n >= len(files) {
-		return FileData{}, invalid("file", "report %s has %d files; there is no file %d", v.ID, len(files), n+1)
+		return FileData{}, invalid("file", "%s has %d files; there is no file %d", id, len(files), n+1)
 	}
-	data, err := d.Content(&v.Report, files[n])
+	data, err := d.Content(set, files[n])
 	return FileData{File: files[n], Data: data}, err
 }
 

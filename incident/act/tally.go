@@ -50,11 +50,10 @@ type TallySubmitted struct {
 // The numbers are checked against the registry's station, and the
 // failing checks returned; they never refuse it.
 //
-// Photos are attached as a report's files are, in a mission that does
-// not seal. In a sealed mission they are refused: a sealed report's
-// files are encrypted under keys that travel inside the report (its key
-// 17), and the tally record has no such field yet, so a photo could only
-// be stored in the clear, naming the station the observer stands at.
+// Photos of the sheet are kept as a report's files are: an attachment
+// record each in the clear, or, where the mission seals, encrypted with
+// their keys inside the sealed tally (TallyPayload.Files), so a carrier
+// learns neither the sheet nor the station.
 func (d *Desk) SubmitTally(r TallyRequest) (TallySubmitted, error) {
 	for field, s := range map[string]string{"station": r.Station, "contest": r.Contest} {
 		if err := text(field, s); err != nil {
@@ -103,10 +102,6 @@ func (d *Desk) SubmitTally(r TallyRequest) (TallySubmitted, error) {
 		return TallySubmitted{}, err
 	}
 	sealed := ms.SealByDefault()
-	if sealed && len(r.Photos) > 0 {
-		return TallySubmitted{}, refuse(Refused, "this mission seals tallies, and a sealed tally cannot carry its photos yet (their keys have no place in the record): "+
-			"submit the tally without --photo, and attach the sheet's photo to a report (sealed, as reports are)")
-	}
 	reg, err := d.heldRegistry(ms)
 	if err != nil {
 		return TallySubmitted{}, err
@@ -118,19 +113,19 @@ func (d *Desk) SubmitTally(r TallyRequest) (TallySubmitted, error) {
 	} else {
 		out.NotInRegistry = len(reg.Stations) > 0
 	}
+	var drop [][32]byte
 	if len(r.Photos) > 0 {
-		// The photos are a report's files in the clear: an attachment
-		// record each, named by their hash.
 		var files incident.ReportPayload
-		if _, err := d.attach(&files, r.Photos, nil, false); err != nil {
+		if drop, err = d.attach(&files, r.Photos, nil, sealed); err != nil {
 			return TallySubmitted{}, err
 		}
-		p.Photos = files.Attachments
+		p.Photos, p.Files = files.Attachments, files.Files
 	}
 	rec, err := d.st.PutMaybeSealed(sealed, incident.KindTally, nil, p)
 	if err != nil {
 		return TallySubmitted{}, classify(err)
 	}
+	d.dropPlain(drop)
 	out.ID, out.Sealed = rec.ID, sealed
 	out.Checks = incident.TallyChecks(&p, onRegister)
 	out.Flagged = incident.FlaggedChecks(out.Checks)
@@ -161,8 +156,11 @@ type TallyItem struct {
 	Label   string                `json:"label"`
 	Created int64                 `json:"created"` // Unix ms
 	Sealed  bool                  `json:"sealed,omitempty"`
-	Tally   incident.TallyPayload `json:"tally"`
-	Checks  []incident.TallyCheck `json:"checks"`
+	// Tally is the sheet as copied; a sealed tally's photo keys are not
+	// in it (Photos describes the photos; Files and ReadFile open them by the tally's ID).
+	Tally  incident.TallyPayload `json:"tally"`
+	Checks []incident.TallyCheck `json:"checks"`
+	Photos []File                `json:"photos,omitempty"`
 }
 
 // StationResult is one station's result: its tallies side by side (one
@@ -271,6 +269,10 @@ func (d *Desk) Results(q ResultsQuery) (Results, error) {
 		}
 		it := TallyItem{ID: r.ID, Author: r.AuthorKey(), Created: r.Created, Sealed: sealed, Tally: *tp}
 		it.Tally.Station = k.station
+		if len(tp.Photos) > 0 {
+			it.Photos = d.FilesOf(tp.FileSet())
+		}
+		it.Tally.Files = nil
 		if m, ok := ms.Member(it.Author); ok {
 			it.Label = m.Label
 		}
@@ -441,3 +443,4 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+

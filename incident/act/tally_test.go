@@ -1,6 +1,7 @@
 package act
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"slices"
@@ -198,8 +199,8 @@ func TestResultsKnownTruth(t *testing.T) {
 	}
 }
 
-// SubmitTally's refusals name the field; photos travel in the clear
-// only.
+// SubmitTally's refusals name the field; photos travel sealed with a
+// sealed tally, in the clear with a clear one.
 func TestSubmitTallyRefusalsAndPhotos(t *testing.T) {
 	coord, obs := tallyMission(t, false, "O1")
 	o := obs["O1"]
@@ -226,8 +227,59 @@ func TestSubmitTallyRefusalsAndPhotos(t *testing.T) {
 	}
 	r := sheet("A-1", 900, 400, 220)
 	r.Photos = []Attachment{photo}
-	if _, err := o.SubmitTally(r); CodeOf(err) != Refused || !strings.Contains(err.Error(), "photo") {
-		t.Errorf("a photo on a sealed tally: %v", err)
+	// Sealed: the photo travels encrypted, its key inside the sealed
+	// tally; the coordinator opens it, nobody else can.
+	st, err := o.SubmitTally(r)
+	if err != nil || !st.Sealed {
+		t.Fatalf("a sealed tally with its photo: %+v %v", st, err)
+	}
+	if o.st.HasBlob(photo.Hash) {
+		t.Error("the photo's plaintext stays on the observer's phone after sealing")
+	}
+	copyRecords(t, o, coord)
+	rec, _ := o.st.Get(st.ID)
+	op, _ := o.st.Open(rec)
+	for _, k := range op.(*incident.TallyPayload).Files {
+		var h [32]byte
+		copy(h[:], k.Cipher)
+		ct, err := o.st.Blob(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(ct, []byte("a result sheet")) {
+			t.Fatal("the stored photo is not encrypted")
+		}
+		if err := coord.st.PutBlob(h, ct); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := coord.Results(ResultsQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var item *TallyItem
+	for _, sr := range res.Unknown {
+		for i := range sr.Tallies {
+			if sr.Tallies[i].ID == st.ID {
+				item = &sr.Tallies[i]
+			}
+		}
+	}
+	if item == nil || len(item.Photos) != 1 || !item.Photos[0].Sealed || !item.Photos[0].Readable || item.Photos[0].Name != "sheet.jpg" {
+		t.Fatalf("the coordinator's results list the photo: %+v", item)
+	}
+	if item.Tally.Files != nil {
+		t.Error("Results hands out the photos' keys")
+	}
+	got, err := coord.ReadFile(st.ID.String(), 0)
+	if err != nil || string(got.Data) != "\xff\xd8\xff\xe0 a result sheet" {
+		t.Fatalf("the coordinator opens the photo: %q %v", got.Data, err)
+	}
+	stranger := newDesk(t, "stranger")
+	join(t, coord, stranger, incident.RoleObserver, "O2")
+	copyRecords(t, coord, stranger)
+	if _, err := stranger.ReadFile(st.ID.String(), 0); CodeOf(err) != Forbidden {
+		t.Errorf("another observer opens the photo: %v", err)
 	}
 
 	clear, cobs := tallyMission(t, true, "O1")
@@ -237,7 +289,7 @@ func TestSubmitTallyRefusalsAndPhotos(t *testing.T) {
 	if err != nil || s.Sealed {
 		t.Fatalf("a tally with its photo in the clear: %+v %v", s, err)
 	}
-	rec, _ := co.st.Get(s.ID)
+	rec, _ = co.st.Get(s.ID)
 	p, _ := rec.DecodePayload()
 	if tp := p.(*incident.TallyPayload); len(tp.Photos) != 1 || string(tp.Photos[0]) != string(photo.Hash[:]) {
 		t.Fatalf("the tally's photo hashes: %+v", tp.Photos)
