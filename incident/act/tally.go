@@ -151,11 +151,11 @@ type ResultsQuery struct {
 
 // TallyItem is one tally in force, as Results shows it.
 type TallyItem struct {
-	ID      incident.ID           `json:"id"`
-	Author  incident.Author       `json:"author"`
-	Label   string                `json:"label"`
-	Created int64                 `json:"created"` // Unix ms
-	Sealed  bool                  `json:"sealed,omitempty"`
+	ID      incident.ID     `json:"id"`
+	Author  incident.Author `json:"author"`
+	Label   string          `json:"label"`
+	Created int64           `json:"created"` // Unix ms
+	Sealed  bool            `json:"sealed,omitempty"`
 	// Tally is the sheet as copied; a sealed tally's photo keys are not
 	// in it (Photos describes the photos; Files and ReadFile open them by the tally's ID).
 	Tally  incident.TallyPayload `json:"tally"`
@@ -443,4 +443,3 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
-
