@@ -646,3 +646,10 @@ func FoldForms(recs []*Signed, ms *MissionState) []FormView {
 	}
 	return out
 }
+
+// FormID is the form version the response answers (false when the
+// payload names no well-formed ID: Validate refuses those).
+func (p *ResponsePayload) FormID() (ID, bool) {
+	id, err := idFromBytes("payload.form", p.Form)
+	return id, err == nil
+}

@@ -308,6 +308,7 @@ func (b *builder) pollingDay() {
 	// are the same as before notices existed.
 	b.notices()
 	b.tallies()
+	b.checklists()
 }
 
 // heard reports whether anything observer o writes at minute m reaches the
