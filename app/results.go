@@ -129,15 +129,17 @@ func (s *resultsScreen) render() {
 		return
 	}
 
-	counts := make([]Count, 0, len(resultStatuses))
-	for _, st := range resultStatuses {
-		counts = append(counts, Count{st, res.Counts[st]})
+	cols := 4
+	if ui.opts.Phone {
+		cols = 2
 	}
-	b.Add(card(container.NewVBox(
-		heading(TN("results.registry", res.Registry)),
-		bars(counts, func(k string) string { return resultIcons[k] + " " + ResultStatusLabel(k) }, resultColor, ui.opts.Phone),
-		note(T("results.status_note")),
-	)))
+	counts := container.NewGridWithColumns(cols)
+	for _, st := range resultStatuses {
+		counts.Add(stat(res.Counts[st], resultIcons[st]+" "+ResultStatusLabel(st), resultColor(st)))
+	}
+	b.Add(heading(TN("results.registry", res.Registry)))
+	b.Add(counts)
+	b.Add(note(T("results.status_note")))
 	b.Add(card(s.quickCount()))
 
 	var names []string
@@ -200,7 +202,7 @@ func (s *resultsScreen) quickCount() fyne.CanvasObject {
 	}
 	box.Add(note(T("results.method")))
 	for _, n := range q.Notes {
-		box.Add(note("ℹ " + n))
+		box.Add(note("📌 " + n))
 	}
 	if len(q.Flagged) > 0 {
 		codes := q.Flagged
@@ -341,10 +343,11 @@ func tallyWho(it act.TallyItem) string {
 // one above the other), each with its own checks: copies are compared,
 // never merged.
 func (ui *UI) showStationResult(sr act.StationResult) {
-	parts := []fyne.CanvasObject{}
+	title := wrapLabel(stationTitle(sr))
+	title.TextStyle.Bold = true
 	status := wrapLabel(resultIcons[sr.Status] + " " + ResultStatusLabel(sr.Status))
 	status.TextStyle.Bold = true
-	parts = append(parts, status)
+	parts := []fyne.CanvasObject{title, status}
 	if sr.Unit != "" {
 		parts = append(parts, note(strings.ReplaceAll(sr.Unit, "/", " / ")))
 	}
@@ -362,40 +365,55 @@ func (ui *UI) showStationResult(sr act.StationResult) {
 	}
 	grid := container.NewGridWithColumns(cols)
 	for _, it := range sr.Tallies {
-		grid.Add(ui.tallyCard(it))
+		grid.Add(ui.tallyCard(it, &sr.Tallies[0].Tally))
 	}
 	parts = append(parts, grid)
-	ui.push(stationTitle(sr), columnW(900, parts...), nil)
+	// The code alone above: a station's name can be wider than a phone.
+	ui.push(sr.Code, columnW(900, parts...), nil)
 }
 
-// tallyCard is one copy of a sheet as its author typed it.
-func (ui *UI) tallyCard(it act.TallyItem) fyne.CanvasObject {
-	who := tallyWho(it)
+// tallyCard is one copy of a sheet as its author typed it; the numbers
+// that differ from first's (the station's first copy) are in red.
+func (ui *UI) tallyCard(it act.TallyItem, first *incident.TallyPayload) fyne.CanvasObject {
+	who := heading(tallyWho(it))
+	who.Wrapping = fyne.TextWrapWord
 	if it.Sealed {
-		who = "🔒 " + who
+		who.SetText("🔒 " + who.Text)
 	}
-	box := container.NewVBox(heading(who), note(ui.timeText(it.Created)))
+	box := container.NewVBox(who, note(ui.timeText(it.Created)))
 	p := it.Tally
 	for _, f := range []struct {
-		name string
-		n    uint64
-	}{{"registered", p.Registered}, {"issued", p.Issued}, {"cast", p.Cast}, {"invalid", p.Invalid}, {"blank", p.Blank}} {
-		box.Add(numberLine(FieldLabel(f.name), f.n))
+		name  string
+		n, at uint64
+	}{{"registered", p.Registered, first.Registered}, {"issued", p.Issued, first.Issued}, {"cast", p.Cast, first.Cast},
+		{"invalid", p.Invalid, first.Invalid}, {"blank", p.Blank, first.Blank}} {
+		box.Add(numberLine(FieldLabel(f.name), f.n, f.n != f.at))
 	}
 	box.Add(widget.NewSeparator())
+	firstVotes := map[string]uint64{}
+	for _, v := range first.Votes {
+		firstVotes[v.Choice] = v.Votes
+	}
 	for _, v := range p.Votes {
-		box.Add(numberLine(v.Choice, v.Votes))
+		at, ok := firstVotes[v.Choice]
+		box.Add(numberLine(v.Choice, v.Votes, !ok || at != v.Votes))
 	}
 	box.Add(widget.NewSeparator())
-	for _, o := range checkLines(it.Checks) {
+	for _, o := range checkLines(it.Checks, "results.flagged") {
 		box.Add(o)
 	}
 	return card(box)
 }
 
-// numberLine is a name and its number, the number right-aligned.
-func numberLine(name string, n uint64) fyne.CanvasObject {
+// numberLine is a name and its number, the number right-aligned; in red
+// where it differs from another copy's.
+func numberLine(name string, n uint64, differs bool) fyne.CanvasObject {
 	num := widget.NewLabel(strconv.FormatUint(n, 10))
 	num.TextStyle.Monospace = true
-	return container.NewBorder(nil, nil, nil, num, wrapLabel(name))
+	label := wrapLabel(name)
+	if differs {
+		num.Importance, label.Importance = widget.DangerImportance, widget.DangerImportance
+		num.TextStyle.Bold = true
+	}
+	return container.NewBorder(nil, nil, nil, num, label)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/mobile"
@@ -79,6 +80,7 @@ type tallyForm struct {
 	rowBox       *fyne.Container
 	addRow       *widget.Button
 	checks       *fyne.Container
+	pinned       *fyne.Container // the failing checks, under the form
 	photos       []Attachment
 	photoBox     *fyne.Container
 }
@@ -94,7 +96,7 @@ func (ui *UI) openTallyForm() {
 	}
 	f.contests, _ = ui.be.TallyContests()
 	ui.tally = f
-	ui.push("🧾 "+T("tally.title"), f.build(), nil)
+	ui.push("📝 "+T("tally.title"), f.build(), nil)
 	f.update()
 }
 
@@ -174,7 +176,12 @@ func (f *tallyForm) build() fyne.CanvasObject {
 	}
 	parts = append(parts, photoParts...)
 	parts = append(parts, widget.NewSeparator(), tall(save, 56), note(T("tally.save_note")))
-	return column(parts...)
+	// What fails stays in sight under the form while the numbers are
+	// typed at its top (on a phone, just above the keyboard).
+	f.pinned = container.NewVBox()
+	bg := canvas.NewRectangle(theme.Color(theme.ColorNameHeaderBackground))
+	bar := container.NewStack(bg, container.NewVBox(widget.NewSeparator(), container.New(&columnLayout{w: 560}, container.NewPadded(f.pinned))))
+	return container.NewBorder(nil, bar, nil, nil, column(parts...))
 }
 
 // showStation names the form's station, from the registry when it is
@@ -289,27 +296,42 @@ func (f *tallyForm) update() {
 	if len(f.rows) < incident.MaxTallyChoices {
 		f.addRow.Enable()
 	}
+	checks := incident.TallyChecks(&p, f.onRegister())
 	f.checks.RemoveAll()
 	f.checks.Add(heading(T("tally.checks")))
-	for _, o := range checkLines(incident.TallyChecks(&p, f.onRegister())) {
+	for _, o := range checkLines(checks, "tally.flagged") {
 		f.checks.Add(o)
 	}
-	for _, b := range bad {
-		l := wrapLabel("⚠ " + T("tally.not_number", map[string]any{"Field": b}))
+	red := func(text string) *widget.Label {
+		l := wrapLabel(text)
 		l.Importance = widget.DangerImportance
-		f.checks.Add(l)
+		return l
+	}
+	f.pinned.RemoveAll()
+	for _, c := range incident.FlaggedChecks(checks) {
+		f.pinned.Add(red(checkText(c)))
+	}
+	for _, b := range bad {
+		text := "⚠ " + T("tally.not_number", map[string]any{"Field": b})
+		f.checks.Add(red(text))
+		f.pinned.Add(red(text))
+	}
+	if len(f.pinned.Objects) == 0 {
+		f.pinned.Add(wrapLabel("✅ " + T("tally.all_ok")))
 	}
 	f.checks.Refresh()
+	f.pinned.Refresh()
 }
 
-// checkLines are a tally's checks in words: a summary, then each check,
-// failing ones in red with their numbers. The form shows them while
-// typing, and the confirmation the same after saving.
-func checkLines(checks []incident.TallyCheck) []fyne.CanvasObject {
+// checkLines are a tally's checks in words: a summary (failing: the
+// key of its words when checks fail), then each check, failing ones in
+// red with their numbers. The form shows them while typing, the
+// confirmation the same after saving, and the results each copy's.
+func checkLines(checks []incident.TallyCheck, failing string) []fyne.CanvasObject {
 	flagged := len(incident.FlaggedChecks(checks))
 	summary := wrapLabel(T("tally.all_ok"))
 	if flagged > 0 {
-		summary.SetText(TN("tally.flagged", flagged))
+		summary.SetText(TN(failing, flagged))
 		summary.Importance = widget.DangerImportance
 	}
 	summary.TextStyle.Bold = true
@@ -330,13 +352,13 @@ func checkLines(checks []incident.TallyCheck) []fyne.CanvasObject {
 func CheckName(name string) string { return TOr("tally.check."+name, name) }
 
 // checkText is one check's verdict in words with the numbers it
-// compares, after a sign: ✅ passes, ⚠ fails, ➖ cannot be made.
+// compares, after a sign: ✅ passes, ⚠ fails, ⚪ cannot be made.
 func checkText(c incident.TallyCheck) string {
 	switch c.Verdict {
 	case incident.CheckFlagged:
 		return "⚠ " + checkWords(c)
 	case incident.CheckMissing:
-		return "➖ " + checkWords(c)
+		return "⚪ " + checkWords(c)
 	}
 	return "✅ " + checkWords(c)
 }
@@ -459,7 +481,7 @@ func (f *tallyForm) submit() {
 // words the form showed while typing.
 func (ui *UI) showTallySaved(contest string, res act.TallySubmitted) {
 	box := container.NewVBox(wrapLabel(T("tally.saved", map[string]any{"Code": res.Station, "Name": contest, "ID": shortID(res.ID.String())})))
-	for _, o := range checkLines(res.Checks) {
+	for _, o := range checkLines(res.Checks, "tally.flagged") {
 		box.Add(o)
 	}
 	if res.NotInRegistry {

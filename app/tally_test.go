@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/demo"
+	"github.com/vigil-mesh/vigil/incident/store"
 )
 
 // typeNumber replaces what a number entry holds with s, key by key.
@@ -311,5 +312,41 @@ func TestResultsShowTheQuickCount(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("screen:\n%s", screen)
+	}
+}
+
+// Where the mission does not seal, the sheet's photos go with the tally.
+func TestTallyPhotoKeptWhereTheMissionDoesNotSeal(t *testing.T) {
+	a := test.NewTempApp(t)
+	h := testHome(t)
+	st, err := store.Init(h.Dir, []byte(testPass), h.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateMission("Open mission", "HQ", false); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	ui := newTestUI(t, a, h, true, testPass)
+	tap(t, ui, T("tally.enter"))
+	f := ui.tally
+	if strings.Contains(allText(ui), T("tally.photos_sealed")) {
+		t.Fatal("a mission that does not seal is told photos are refused")
+	}
+	tap(t, ui, T("home.change_station"))
+	entry(t, ui, T("station.code")).SetText("PS-0100")
+	tap(t, ui, T("station.use"))
+	test.Type(f.contest, "presidential")
+	typeNumber(f.numbers["cast"], "7")
+	test.Type(f.rows[0].name, "Amara Okafor")
+	typeNumber(f.rows[0].votes, "7")
+	f.attachData("sheet.jpg", bytes.Repeat([]byte{0xff, 0xd8}, 500))
+	tap(t, ui, T("tally.save"))
+	if got := topText(ui); !strings.Contains(got, T("tally.saved_title")) || strings.Contains(got, T("tally.sealed")) {
+		t.Fatalf("the confirmation: %q", got)
+	}
+	res, err := ui.be.Results(act.ResultsQuery{})
+	if err != nil || len(res.Unknown) != 1 || len(res.Unknown[0].Tallies) != 1 || len(res.Unknown[0].Tallies[0].Tally.Photos) != 1 {
+		t.Fatalf("the tally and its photo: %+v %v", res.Unknown, err)
 	}
 }
