@@ -150,6 +150,21 @@ func TestTallyFormFlagsWhileTyping(t *testing.T) {
 	if coord.tally.station != "PS-0002" || !strings.Contains(allText(coord), "PS-0002 — Market hall") {
 		t.Fatalf("the picked station: %q\n%s", coord.tally.station, allText(coord))
 	}
+	// Another contest: the results offer both, the most copied first
+	// (a tie: by name).
+	coord.tally.contest.SetText("parliamentary")
+	tap(t, coord, T("tally.save"))
+	dismissAll(coord)
+	tap(t, coord, T("results.button"))
+	sel, ok := find(coord, func(s *widget.Select) bool { return len(s.Options) == 2 && s.Options[0] == "parliamentary" })
+	if !ok || sel.Selected != "parliamentary" || !strings.Contains(allText(coord), "PS-0002 · Market hall") || strings.Contains(allText(coord), "PS-0001 · Central school") {
+		t.Fatalf("two contests:\n%s", allText(coord))
+	}
+	sel.SetSelected("presidential")
+	coord.wait()
+	if screen := allText(coord); !strings.Contains(screen, "PS-0001 · Central school") || strings.Contains(screen, "PS-0002 · Market hall") {
+		t.Fatalf("the other contest:\n%s", screen)
+	}
 }
 
 // A mission that seals tallies refuses their photos for now: the form
