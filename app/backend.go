@@ -254,8 +254,75 @@ func (b *StoreBackend) Stations() ([]Station, error) {
 	out := make([]Station, 0, len(list.Stations))
 	for _, v := range list.Stations {
 		s := v.Station
-		out = append(out, Station{Code: s.Code, Name: s.Name, Area: s.Area, Lat: s.Lat, Lon: s.Lon, Admin: s.Admin})
+		out = append(out, Station{Code: s.Code, Name: s.Name, Area: s.Area, Lat: s.Lat, Lon: s.Lon, Admin: s.Admin,
+			Registered: s.Registered})
 	}
+	return out, nil
+}
+
+// SubmitTally checks and stores a tally (act.Desk.SubmitTally).
+func (b *StoreBackend) SubmitTally(r act.TallyRequest) (act.TallySubmitted, error) {
+	return b.desk.SubmitTally(r)
+}
+
+// Results is one contest's results (act.Desk.Results).
+func (b *StoreBackend) Results(q act.ResultsQuery) (act.Results, error) { return b.desk.Results(q) }
+
+// TallyContests reads the tallies this device can read (the clear ones,
+// and the sealed ones it opens: its own until receipted, every one for a
+// coordinator) from members in good standing, and lists their contests,
+// the most copied first, each with its latest tally's choices.
+func (b *StoreBackend) TallyContests() ([]TallyContest, error) {
+	ms, err := b.mission()
+	if err != nil {
+		return nil, err
+	}
+	recs, opened, err := b.st.Readable(incident.KindTally)
+	if err != nil {
+		return nil, err
+	}
+	type contest struct {
+		TallyContest
+		latest *incident.Signed
+	}
+	by := map[string]*contest{}
+	for _, r := range recs {
+		if !ms.Confirmed(r.AuthorKey(), r.ID) {
+			continue
+		}
+		var p any
+		if len(r.Sealed) > 0 {
+			p = opened[r.ID]
+		} else if p, err = r.DecodePayload(); err != nil {
+			continue
+		}
+		tp, ok := p.(*incident.TallyPayload)
+		if !ok {
+			continue
+		}
+		c := by[tp.Contest]
+		if c == nil {
+			c = &contest{TallyContest: TallyContest{Name: tp.Contest}}
+			by[tp.Contest] = c
+		}
+		c.Tallies++
+		if c.latest == nil || incident.Before(c.latest, r) {
+			c.latest, c.Choices = r, nil
+			for _, v := range tp.Votes {
+				c.Choices = append(c.Choices, v.Choice)
+			}
+		}
+	}
+	out := make([]TallyContest, 0, len(by))
+	for _, c := range by {
+		out = append(out, c.TallyContest)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Tallies != out[j].Tallies {
+			return out[i].Tallies > out[j].Tallies
+		}
+		return out[i].Name < out[j].Name
+	})
 	return out, nil
 }
 

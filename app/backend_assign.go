@@ -11,6 +11,9 @@ type Assigner interface {
 	MyAssignment() (a act.AssignmentItem, ok bool, err error)
 	// Coverage is stations expected versus heard from (coordinators).
 	Coverage(q act.CoverageQuery) (act.Coverage, error)
+	// Assignments lists the assignments in force this device reads
+	// (act.Desk.Assignments): every member's for a coordinator.
+	Assignments() ([]act.AssignmentItem, error)
 }
 
 // MyAssignment reads this device's assignment (act.Desk.MyAssignment).
@@ -18,3 +21,6 @@ func (b *StoreBackend) MyAssignment() (act.AssignmentItem, bool, error) { return
 
 // Coverage computes coverage (act.Desk.Coverage).
 func (b *StoreBackend) Coverage(q act.CoverageQuery) (act.Coverage, error) { return b.desk.Coverage(q) }
+
+// Assignments lists the assignments in force (act.Desk.Assignments).
+func (b *StoreBackend) Assignments() ([]act.AssignmentItem, error) { return b.desk.Assignments() }

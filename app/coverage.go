@@ -27,8 +27,9 @@ const MaxCoverageUnits = 12
 func PhaseLabel(p string) string { return T("cov.phase." + p) }
 
 // coveragePanel is expected versus heard from for the current phase, one
-// bar per top admin unit; tapping a unit lists its silent stations.
-func (ui *UI) coveragePanel(cov *act.Coverage) fyne.CanvasObject {
+// bar per top admin unit, and the expected stations on a map, heard or
+// silent; tapping a unit lists its silent stations.
+func (ui *UI) coveragePanel(cov *act.Coverage, cm coverageMap) fyne.CanvasObject {
 	box := container.NewVBox()
 	if cov == nil {
 		return box
@@ -75,6 +76,78 @@ func (ui *UI) coveragePanel(cov *act.Coverage) fyne.CanvasObject {
 	box.Add(note(T("cov.tap")))
 	if n := len(cov.Unknown); n > 0 {
 		box.Add(note(TN("cov.unknown", n)))
+	}
+	box.Add(ui.coverageMapView(cov, cm))
+	return box
+}
+
+// coverageMap is the expected stations placed on the coverage map.
+type coverageMap struct {
+	points        []Point // silent ones last, drawn over the heard
+	heard, silent int     // of the points
+	unplaced      int     // expected stations without coordinates
+}
+
+// coverageMapOf places the expected stations of cov (those of the
+// registry a member in good standing is posted to, as act.Coverage
+// counts them) from the assignments in force, and colours each heard or
+// silent in the coverage's phase.
+func coverageMapOf(cov *act.Coverage, posts []act.AssignmentItem, stations []Station) coverageMap {
+	var cm coverageMap
+	if cov == nil {
+		return cm
+	}
+	silent := make(map[string]bool, len(cov.Silent))
+	for _, s := range cov.Silent {
+		silent[s.Code] = true
+	}
+	byCode := make(map[string]Station, len(stations))
+	for _, s := range stations {
+		byCode[s.Code] = s
+	}
+	seen := map[string]bool{}
+	var heardPts, silentPts []Point
+	for _, a := range posts {
+		if a.Station == "" || a.Revoked || a.NotInRegistry || seen[a.Station] {
+			continue
+		}
+		seen[a.Station] = true
+		st, ok := byCode[a.Station]
+		if !ok || st.Lat == nil || st.Lon == nil {
+			cm.unplaced++
+			continue
+		}
+		p := Point{Lat: float64(*st.Lat) / 1e6, Lon: float64(*st.Lon) / 1e6}
+		if silent[a.Station] {
+			p.Color, p.Severity = colorAlert, 1
+			silentPts = append(silentPts, p)
+			continue
+		}
+		p.Color = colorOK
+		heardPts = append(heardPts, p)
+	}
+	cm.heard, cm.silent = len(heardPts), len(silentPts)
+	cm.points = append(heardPts, silentPts...)
+	return cm
+}
+
+// coverageMapView is the map, its legend and the stations it cannot
+// place.
+func (ui *UI) coverageMapView(cov *act.Coverage, cm coverageMap) fyne.CanvasObject {
+	m := newMapPlot(cm.points, nil, nil)
+	m.emptyText = T("cov.map_empty")
+	h := float32(320)
+	if ui.opts.Phone {
+		h = 260
+	}
+	legend := container.NewHBox(
+		container.NewCenter(badge(T("cov.map_heard"), colorOK)),
+		container.NewCenter(badge(T("cov.map_silent"), colorAlert)),
+	)
+	box := container.NewVBox(heading("🗺️ "+T("cov.map_title", map[string]any{"Status": PhaseLabel(cov.Phase)})), tall(m, h), legend,
+		note(T("cov.map_count", map[string]any{"N": cm.heard, "Total": cm.silent})))
+	if cm.unplaced > 0 {
+		box.Add(note(TN("cov.map_unplaced", cm.unplaced)))
 	}
 	return box
 }

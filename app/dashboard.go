@@ -58,8 +58,9 @@ type dashData struct {
 	alerts   []act.AlertItem
 	notices  int
 	// coverage is nil where the device cannot compute it (not a
-	// coordinator).
+	// coordinator); covMap places its expected stations.
 	coverage *act.Coverage
+	covMap   coverageMap
 }
 
 // compute reads the store and summarises it.
@@ -79,6 +80,9 @@ func (d *dashboard) compute() (dashData, error) {
 	data := dashData{sum: sum, stations: stations, alerts: alerts, notices: len(notices)}
 	if cov, err := d.ui.be.Coverage(act.CoverageQuery{Level: CoverageLevel}); err == nil {
 		data.coverage = &cov
+		if posts, err := d.ui.be.Assignments(); err == nil {
+			data.covMap = coverageMapOf(&cov, posts, stations)
+		}
 	}
 	return data, nil
 }
@@ -152,6 +156,11 @@ func (d *dashboard) render(data dashData) {
 	list := ui.noticesButton(data.notices)
 	list.Importance = widget.MediumImportance
 	b.Add(container.NewGridWithColumns(2, send, list))
+	// The count: every station's result and the quick count, and a sheet
+	// a coordinator copies (read out over the phone, say).
+	results := widget.NewButtonWithIcon(T("results.button"), theme.GridIcon(), ui.showResults)
+	tally := widget.NewButtonWithIcon(T("tally.enter"), theme.DocumentIcon(), ui.openTallyForm)
+	b.Add(container.NewGridWithColumns(2, results, tally))
 
 	// Alerts first: an observer in danger matters more than any count,
 	// and the stat counts those nobody has answered.
@@ -192,7 +201,7 @@ func (d *dashboard) render(data dashData) {
 	silentPanel := panel("🔇 "+T("dash.silent_title"), d.silencePanel(sum))
 	// Coverage: which of the stations members are posted to were heard
 	// from in the current phase, by region.
-	coveragePanel := panel("📋 "+T("dash.coverage"), ui.coveragePanel(data.coverage))
+	coveragePanel := panel("📋 "+T("dash.coverage"), ui.coveragePanel(data.coverage, data.covMap))
 
 	family := panel(T("dash.by_family"), bars(sum.ByFamily, func(k string) string { return FamilyIcon(k) + " " + FamilyLabel(k) }, familyColor, narrow))
 	sev := make([]Count, 4)

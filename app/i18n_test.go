@@ -85,6 +85,11 @@ func TestTranslationsAreComplete(t *testing.T) {
 	add("transport.", []string{"tcp", "quic", "webrtc", "relay", "other"})
 	add("reach.", []string{"unknown", "tens", "hundreds", "thousands", "tens_thousands", "more"})
 	add("field.", []string{"category", "severity", "title", "description", "station", "area", "lat", "lon", "precision", "channel", "harm", "reach", "source"})
+	add("field.", tallyFields)
+	checks := []string{incident.CheckSum, incident.CheckCastIssued, incident.CheckIssuedReg, incident.CheckTurnout, incident.CheckRegistry}
+	add("tally.check.", checks)
+	add("tally.fail.", checks)
+	add("results.status.", resultStatuses)
 	for n := 1; n <= 4; n++ {
 		used["severity."+strconv.Itoa(n)] = true
 	}

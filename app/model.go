@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image/color"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,12 +30,15 @@ type HourCount struct {
 	N    int
 }
 
-// Point is a report with coordinates, for the map plot.
+// Point is a report with coordinates, for the map plot; the coverage
+// map's points are stations, coloured heard or silent.
 type Point struct {
 	ID       incident.ID
 	Lat, Lon float64
 	Severity int
 	Family   string
+	// Color, when set, is the point's colour instead of its severity's.
+	Color color.Color
 }
 
 // Silence is a station or an observer not heard from for a while.

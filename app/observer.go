@@ -19,8 +19,9 @@ import (
 const MaxMyReports = 50
 
 // observerHome is the observer's main screen: the coordinators' notices,
-// station, a big "New report" action, check-ins, the alert button and the
-// state of their alerts, and their reports with delivery status.
+// station, a big "New report" action, check-ins, the result sheet (tally),
+// the alert button and the state of their alerts, and their reports with
+// delivery status.
 type observerHome struct {
 	ui       *UI
 	content  fyne.CanvasObject
@@ -89,6 +90,8 @@ func newObserverHome(ui *UI) *observerHome {
 		grid.Add(t)
 	}
 	h.last = note("")
+	// At the count, the result sheet: copied on the observer's station.
+	tally := widget.NewButtonWithIcon(T("tally.open"), theme.DocumentIcon(), ui.openTallyForm)
 
 	alert := widget.NewButtonWithIcon(T("home.alert"), theme.WarningIcon(), h.alert)
 	alert.Importance = widget.DangerImportance
@@ -106,6 +109,7 @@ func newObserverHome(ui *UI) *observerHome {
 		heading(T("home.checkin")),
 		grid,
 		h.last,
+		tally,
 		tall(alert, 52),
 		h.alerts,
 		widget.NewSeparator(),

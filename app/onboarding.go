@@ -306,14 +306,54 @@ func (ui *UI) openImage(got func([]byte)) {
 // showStationPicker lets an observer choose the station they were
 // assigned. first: part of the first run (then the main screens follow).
 func (ui *UI) showStationPicker(first bool) {
+	current := ""
+	if b, _ := ui.be.Setting("station"); b != nil {
+		current = string(b)
+	}
+	finish := func() {
+		_ = ui.be.SetSetting("station_chosen", []byte("1"))
+		if first {
+			ui.signedIn()
+		} else {
+			ui.pop()
+		}
+	}
+	words := pickerWords{title: T("station.title"), note: T("station.note"), noRegistry: T("station.note_no_registry"), skip: T("station.skip")}
+	ui.stationPicker(current, first, words, func(c string) error {
+		if err := ui.be.SetSetting("station", []byte(c)); err != nil {
+			return err
+		}
+		finish()
+		return nil
+	}, finish)
+}
+
+// pickStation pushes the picker for a form's station (a tally's): use
+// receives the code chosen, in its normal form, once the picker is
+// gone. The device's own station stays as it is.
+func (ui *UI) pickStation(current string, use func(code string)) {
+	words := pickerWords{title: T("tally.station_title"), note: T("tally.station_note"), noRegistry: T("tally.station_note_no_registry"), skip: T("action.cancel")}
+	ui.stationPicker(current, false, words, func(c string) error {
+		ui.pop()
+		use(c)
+		return nil
+	}, ui.pop)
+}
+
+// pickerWords are what the station picker says: its title, the note
+// above the list (noRegistry: when there is no list) and its other
+// button.
+type pickerWords struct{ title, note, noRegistry, skip string }
+
+// stationPicker shows the picker starting at current: use is called
+// with the code chosen (normal form), skip by the other button. first:
+// the picker is a whole screen of the first run, not pushed over
+// another.
+func (ui *UI) stationPicker(current string, first bool, words pickerWords, use func(code string) error, skip func()) {
 	stations, _ := ui.be.Stations()
 	byCode := make(map[string]Station, len(stations))
 	for _, s := range stations {
 		byCode[s.Code] = s
-	}
-	current := ""
-	if b, _ := ui.be.Setting("station"); b != nil {
-		current = string(b)
 	}
 	code := widget.NewEntry()
 	code.SetPlaceHolder(T("station.code"))
@@ -352,15 +392,7 @@ func (ui *UI) showStationPicker(first bool) {
 		list.UnselectAll()
 		list.Refresh()
 	}
-	finish := func() {
-		_ = ui.be.SetSetting("station_chosen", []byte("1"))
-		if first {
-			ui.signedIn()
-		} else {
-			ui.pop()
-		}
-	}
-	use := widget.NewButtonWithIcon(T("station.use"), theme.ConfirmIcon(), func() {
+	useBtn := widget.NewButtonWithIcon(T("station.use"), theme.ConfirmIcon(), func() {
 		c := incident.NormalizeCode(code.Text)
 		if c == "" {
 			ui.showError(errorf(T("station.need_code")))
@@ -370,28 +402,33 @@ func (ui *UI) showStationPicker(first bool) {
 			ui.showError(errorf(T("station.bad_code")))
 			return
 		}
-		if err := ui.be.SetSetting("station", []byte(c)); err != nil {
+		if err := use(c); err != nil {
 			ui.showError(err)
-			return
 		}
-		finish()
 	})
-	use.Importance = widget.HighImportance
-	skip := widget.NewButton(T("station.skip"), finish)
-	top := container.NewVBox(note(T("station.note")), search)
+	useBtn.Importance = widget.HighImportance
+	skipBtn := widget.NewButton(words.skip, skip)
+	top := container.NewVBox(note(words.note), search)
 	if len(stations) == 0 {
-		top = container.NewVBox(note(T("station.note_no_registry")))
+		top = container.NewVBox(note(words.noRegistry))
 	}
-	bottom := container.NewVBox(widget.NewSeparator(), code, known, container.NewGridWithColumns(2, skip, use))
+	// Side by side on a laptop; on a phone one above the other, the
+	// station's button first: side by side they are wider than a phone
+	// in some languages.
+	var buttons fyne.CanvasObject = container.NewGridWithColumns(2, skipBtn, useBtn)
+	if ui.opts.Phone {
+		buttons = container.NewVBox(useBtn, skipBtn)
+	}
+	bottom := container.NewVBox(widget.NewSeparator(), code, known, buttons)
 	body := container.NewBorder(top, bottom, nil, nil, list)
 	if len(stations) == 0 {
-		body = container.NewBorder(top, nil, nil, nil, container.NewVBox(code, container.NewGridWithColumns(2, skip, use)))
+		body = container.NewBorder(top, nil, nil, nil, container.NewVBox(code, buttons))
 	}
 	if first {
-		ui.setContent(container.NewPadded(container.NewBorder(heading(T("station.title")), nil, nil, nil, body)))
+		ui.setContent(container.NewPadded(container.NewBorder(heading(words.title), nil, nil, nil, body)))
 		return
 	}
-	ui.push(T("station.title"), container.NewPadded(body), nil)
+	ui.push(words.title, container.NewPadded(body), nil)
 }
 
 // stationText is a station as the picker lists it: code, name and where.

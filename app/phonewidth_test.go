@@ -7,14 +7,17 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/vigil-mesh/vigil/app/internal/scene"
+	"github.com/vigil-mesh/vigil/incident/act"
+	"github.com/vigil-mesh/vigil/incident/demo"
 )
 
 // phoneWidth is the narrowest phone screen the app is laid out for, in
 // Fyne's units (a 360–400 dp Android screen).
 const phoneWidth = 400
 
-// Every tab of the phone layout fits a phone's width in every language,
-// for an observer and a coordinator on the practice mission: no line
+// Every tab of the phone layout, and the screens of the count pushed
+// over them, fit a phone's width in every language, for an observer and
+// a coordinator on the practice mission: no line
 // that does not wrap (a summary, a station and its name, a heading
 // beside a button, a tab's title) may push the screen sideways. Fyne
 // sizes a window to its content's least width, so one such line makes
@@ -43,6 +46,38 @@ func TestPhoneScreensFitTheWidth(t *testing.T) {
 				if w := ui.win.Canvas().Size().Width; w > phoneWidth {
 					t.Errorf("%s, %s, tab %q: the screen is %.0f wide, more than a phone's %d", lang, role, tab, w, phoneWidth)
 				}
+			}
+			// The screens of the count, pushed over the tabs: the tally
+			// form (with a failing check), the results and a station's
+			// copies side by side.
+			pushed := func(name string) {
+				t.Helper()
+				ui.wait()
+				if w := ui.win.Canvas().Size().Width; w > phoneWidth {
+					t.Errorf("%s, %s, %s: the screen is %.0f wide, more than a phone's %d", lang, role, name, w, phoneWidth)
+				}
+			}
+			ui.openTallyForm()
+			typeNumber(ui.tally.numbers["cast"], "1234567")
+			pushed("tally form")
+			ui.pickStation(ui.tally.station, func(string) {})
+			pushed("tally station picker")
+			ui.popAll()
+			if role == "coordinator" {
+				ui.showResults()
+				pushed("results")
+				res, err := ui.be.Results(act.ResultsQuery{Contest: demo.Contest})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, st := range res.Stations {
+					if len(st.Tallies) > 1 && st.Status == act.StatusFlagged {
+						ui.showStationResult(st)
+						pushed("a station's copies")
+						break
+					}
+				}
+				ui.popAll()
 			}
 			ui.Close()
 		}

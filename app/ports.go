@@ -42,6 +42,7 @@ type Backend interface {
 	Configuration
 	Noticeboard
 	Assigner
+	Tallier
 	Settings
 	Exporter
 	Bundler
@@ -138,6 +139,21 @@ type Noticeboard interface {
 	// with Ack, the acknowledgement of an alert; with Ack and Resolve, its
 	// resolution. It returns the notice's ID.
 	Notice(r act.NoticeRequest) (incident.ID, error)
+}
+
+// Tallier copies result sheets and reads the results (act.Desk's
+// tallies): observers and coordinators copy a sheet, coordinators read
+// every station's result and the quick count.
+type Tallier interface {
+	// SubmitTally checks and stores a tally (act.Desk.SubmitTally): a
+	// failing check flags it and never refuses it.
+	SubmitTally(r act.TallyRequest) (act.TallySubmitted, error)
+	// TallyContests lists the contests named by the tallies this device
+	// reads, the most copied first, each with the choices of its latest
+	// tally: what the tally form offers before anything is typed.
+	TallyContests() ([]TallyContest, error)
+	// Results is one contest's results (act.Desk.Results; coordinators).
+	Results(q act.ResultsQuery) (act.Results, error)
 }
 
 // Admin manages membership.
@@ -250,6 +266,18 @@ type Station struct {
 	Code, Name, Area string
 	Lat, Lon         *int64   // microdegrees
 	Admin            []string // the administrative path, widest first
+	// Registered is the voters on the station's register (0: not given):
+	// what a tally's registered voters are checked against.
+	Registered uint64
+}
+
+// TallyContest is a contest the tallies this device reads name.
+type TallyContest struct {
+	Name string
+	// Choices are those of the contest's latest tally, in the sheet's
+	// order.
+	Choices []string
+	Tallies int
 }
 
 // Attachment is a file kept in the store, waiting for a report.

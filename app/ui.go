@@ -61,7 +61,8 @@ type UI struct {
 	stack    []fyne.CanvasObject
 	refresh  []func()
 	form     *reportForm
-	toastBar *toastBar // the confirmation over every screen
+	tally    *tallyForm // the tally form last opened (tests reach its fields)
+	toastBar *toastBar  // the confirmation over every screen
 	observer *observerHome
 	dash     *dashboard
 	table    *reportTable

@@ -357,10 +357,13 @@ type mapPlot struct {
 	points   []Point
 	stations []Station
 	onTap    func(Point)
+	// emptyText is what an empty map says (default: no report has a
+	// location yet).
+	emptyText string
 }
 
 func newMapPlot(points []Point, stations []Station, tap func(Point)) *mapPlot {
-	m := &mapPlot{points: points, stations: stations, onTap: tap}
+	m := &mapPlot{points: points, stations: stations, onTap: tap, emptyText: T("dash.map_empty")}
 	m.ExtendBaseWidget(m)
 	return m
 }
@@ -469,13 +472,16 @@ func (r *mapRenderer) build() {
 	}
 	for _, p := range r.m.points {
 		col := severityColor(p.Severity)
+		if p.Color != nil {
+			col = p.Color
+		}
 		c := canvas.NewCircle(withAlpha(col, 0xc0))
 		c.StrokeColor = col
 		c.StrokeWidth = 1
 		r.dots = append(r.dots, c)
 		r.objects = append(r.objects, c)
 	}
-	r.empty = canvas.NewText(T("dash.map_empty"), theme.Color(theme.ColorNamePlaceHolder))
+	r.empty = canvas.NewText(r.m.emptyText, theme.Color(theme.ColorNamePlaceHolder))
 	r.empty.Alignment = fyne.TextAlignCenter
 	r.objects = append(r.objects, r.empty)
 }
