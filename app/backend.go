@@ -374,6 +374,12 @@ func (b *StoreBackend) FileContent(r *incident.ReportPayload, f File) ([]byte, e
 	return b.desk.Content(r, f)
 }
 
+// RecordFile opens file n of record id (act.Desk.ReadFile).
+func (b *StoreBackend) RecordFile(id incident.ID, n int) ([]byte, error) {
+	fd, err := b.desk.ReadFile(id.String(), n)
+	return fd.Data, err
+}
+
 // ChangePassphrase re-wraps the store key (`vigil passphrase change`).
 func (b *StoreBackend) ChangePassphrase(current, next []byte) error {
 	return b.st.ChangePassphrase(current, next)

@@ -19,8 +19,15 @@ import (
 // of photos, and a save to a file the person picks. A file not here yet,
 // or sealed to others, says so instead.
 func (ui *UI) fileList(r *incident.ReportPayload) fyne.CanvasObject {
+	files := ui.be.Files(r)
+	return ui.fileRows(files, func(i int) ([]byte, error) { return ui.be.FileContent(r, files[i]) })
+}
+
+// fileRows lists files, content(i) opening file i: the one way the app
+// shows a record's files (a report's, a tally's photos).
+func (ui *UI) fileRows(files []File, content func(i int) ([]byte, error)) fyne.CanvasObject {
 	box := container.NewVBox()
-	for _, f := range ui.be.Files(r) {
+	for i, f := range files {
 		label := widget.NewLabel(fmt.Sprintf("📎 %s (%s)", f.Name, humanSize(f.Size)))
 		label.Wrapping = fyne.TextWrapWord
 		switch {
@@ -31,10 +38,26 @@ func (ui *UI) fileList(r *incident.ReportPayload) fyne.CanvasObject {
 			box.Add(container.NewVBox(label, note(T("file.sealed"))))
 			continue
 		}
-		save := widget.NewButtonWithIcon(T("file.save"), theme.DocumentSaveIcon(), func() { ui.saveFile(r, f) })
+		open := func() []byte {
+			data, err := content(i)
+			if err != nil {
+				ui.showError(err)
+				return nil
+			}
+			return data
+		}
+		save := widget.NewButtonWithIcon(T("file.save"), theme.DocumentSaveIcon(), func() {
+			if data := open(); data != nil {
+				ui.saveFile(f.Name, data)
+			}
+		})
 		row := container.NewHBox(save)
 		if strings.HasPrefix(f.Mime, "image/") {
-			row.Add(widget.NewButtonWithIcon(T("file.view"), theme.VisibilityIcon(), func() { ui.viewFile(r, f) }))
+			row.Add(widget.NewButtonWithIcon(T("file.view"), theme.VisibilityIcon(), func() {
+				if data := open(); data != nil {
+					ui.viewFile(f.Name, data)
+				}
+			}))
 		}
 		box.Add(container.NewVBox(label, row))
 	}
@@ -42,26 +65,16 @@ func (ui *UI) fileList(r *incident.ReportPayload) fyne.CanvasObject {
 }
 
 // viewFile shows a photo in a dialog.
-func (ui *UI) viewFile(r *incident.ReportPayload, f File) {
-	data, err := ui.be.FileContent(r, f)
-	if err != nil {
-		ui.showError(err)
-		return
-	}
-	img := canvas.NewImageFromReader(bytes.NewReader(data), f.Name)
+func (ui *UI) viewFile(name string, data []byte) {
+	img := canvas.NewImageFromReader(bytes.NewReader(data), name)
 	img.FillMode = canvas.ImageFillContain
 	img.SetMinSize(fyne.NewSize(320, 320))
-	dialog.NewCustom(f.Name, T("action.close"), img, ui.win).Show()
+	dialog.NewCustom(name, T("action.close"), img, ui.win).Show()
 }
 
 // saveFile writes a file where the person chooses.
-func (ui *UI) saveFile(r *incident.ReportPayload, f File) {
-	data, err := ui.be.FileContent(r, f)
-	if err != nil {
-		ui.showError(err)
-		return
-	}
-	ui.saveTo(f.Name, nil, func(wc fyne.URIWriteCloser) {
+func (ui *UI) saveFile(name string, data []byte) {
+	ui.saveTo(name, nil, func(wc fyne.URIWriteCloser) {
 		_, werr := wc.Write(data)
 		if cerr := wc.Close(); werr == nil {
 			werr = cerr

@@ -104,6 +104,9 @@ type Reporter interface {
 	// may), checked against the hash the report carries.
 	Files(r *incident.ReportPayload) []File
 	FileContent(r *incident.ReportPayload, f File) ([]byte, error)
+	// RecordFile opens file n of the record named id (a tally's photos:
+	// act.Desk.ReadFile).
+	RecordFile(id incident.ID, n int) ([]byte, error)
 }
 
 // Reviewer is what a coordinator reads and decides.

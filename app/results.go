@@ -402,6 +402,9 @@ func (ui *UI) tallyCard(it act.TallyItem, first *incident.TallyPayload) fyne.Can
 	for _, o := range checkLines(it.Checks, "results.flagged") {
 		box.Add(o)
 	}
+	if len(it.Photos) > 0 {
+		box.Add(ui.fileRows(it.Photos, func(i int) ([]byte, error) { return ui.be.RecordFile(it.ID, i) }))
+	}
 	return card(box)
 }
 

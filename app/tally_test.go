@@ -167,50 +167,63 @@ func TestTallyFormFlagsWhileTyping(t *testing.T) {
 	}
 }
 
-// A mission that seals tallies refuses their photos for now: the form
-// says why (SubmitTally's words), stores nothing, and saves once the
-// photo is removed.
-func TestTallyPhotoRefusedWhereTheMissionSeals(t *testing.T) {
+// A mission that seals tallies seals their photos with them: the form
+// says so, the tally is saved sealed with its photo, and the
+// coordinator, once the records and the encrypted photo have arrived,
+// opens it from the station's copies on the results screen.
+func TestTallyPhotoSealedWhereTheMissionSeals(t *testing.T) {
 	a := test.NewTempApp(t)
-	_, code := missionHomes(t) // the mission seals by default
+	coordHome, code := missionHomes(t) // the mission seals by default
 	obs := newTestUI(t, a, joinedObserver(t, code), true, testPass)
 	tap(t, obs, T("tally.open"))
 	f := obs.tally
 	if !strings.Contains(allText(obs), T("tally.photos_sealed")) {
-		t.Fatalf("the form does not warn that photos are refused:\n%s", allText(obs))
+		t.Fatalf("the form does not say photos are sealed:\n%s", allText(obs))
 	}
+	tap(t, obs, T("home.change_station"))
+	entry(t, obs, T("station.code")).SetText("PS-0100")
+	tap(t, obs, T("station.use"))
 	test.Type(f.contest, "presidential")
 	typeNumber(f.numbers["cast"], "10")
 	test.Type(f.rows[0].name, "Amara Okafor")
 	typeNumber(f.rows[0].votes, "10")
-	f.attachData("sheet.jpg", bytes.Repeat([]byte{0xff, 0xd8}, 500))
-	if !strings.Contains(allText(obs), "sheet.jpg") {
-		t.Fatalf("the photo is not listed:\n%s", allText(obs))
-	}
-	tap(t, obs, T("tally.save"))
-	if got := topText(obs); !strings.Contains(got, "cannot carry its photos") {
-		t.Fatalf("the refusal is not shown: %q", got)
-	}
-	dismissAll(obs)
-	if cs, err := obs.be.TallyContests(); err != nil || len(cs) != 0 {
-		t.Fatalf("a refused tally was stored: %+v %v", cs, err)
-	}
-	if obs.tally != f || f.contest.Text != "presidential" {
-		t.Fatal("the form was left")
-	}
-	var remove *widget.Button
-	walk(f.photoBox, func(o fyne.CanvasObject) {
-		if b, ok := o.(*widget.Button); ok {
-			remove = b
-		}
-	})
-	test.Tap(remove)
-	if len(f.photos) != 0 {
-		t.Fatalf("photos: %+v", f.photos)
-	}
+	photo := append([]byte("\xff\xd8\xff\xe0"), bytes.Repeat([]byte{0xd8}, 500)...)
+	f.attachData("sheet.jpg", photo)
 	tap(t, obs, T("tally.save"))
 	if got := topText(obs); !strings.Contains(got, T("tally.saved_title")) || !strings.Contains(got, T("tally.sealed")) {
-		t.Fatalf("saved without the photo: %q", got)
+		t.Fatalf("the confirmation: %q", got)
+	}
+	dismissAll(obs)
+
+	coord := newTestUI(t, a, coordHome, false, testPass)
+	carry(t, storeOf(obs), storeOf(coord))
+	res, err := coord.be.Results(act.ResultsQuery{})
+	if err != nil || len(res.Unknown) != 1 || len(res.Unknown[0].Tallies) != 1 {
+		t.Fatalf("the coordinator's results: %+v %v", res.Unknown, err)
+	}
+	it := res.Unknown[0].Tallies[0]
+	if len(it.Photos) != 1 || !it.Photos[0].Sealed || it.Photos[0].Held {
+		t.Fatalf("the photo before its content arrives: %+v", it.Photos)
+	}
+	ct, err := storeOf(obs).Blob(it.Photos[0].Hash)
+	if err != nil || bytes.Contains(ct, photo[4:40]) {
+		t.Fatalf("the observer's copy of the photo is not encrypted (%v)", err)
+	}
+	if err := storeOf(coord).PutBlob(it.Photos[0].Hash, ct); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = coord.be.Results(act.ResultsQuery{})
+	coord.showStationResult(res.Unknown[0])
+	coord.wait()
+	if !strings.Contains(allText(coord), "sheet.jpg") {
+		t.Fatalf("the station's copies do not list the photo:\n%s", allText(coord))
+	}
+	tap(t, coord, T("file.view"))
+	if got := topText(coord); !strings.Contains(got, "sheet.jpg") {
+		t.Fatalf("the photo does not open: %q", got)
+	}
+	if got, err := coord.be.RecordFile(it.ID, 0); err != nil || !bytes.Equal(got, photo) {
+		t.Fatalf("the opened photo: %d bytes, %v", len(got), err)
 	}
 }
 
