@@ -254,7 +254,7 @@ func (d *Desk) Checklists(q ChecklistQuery) (ChecklistList, error) {
 	if _, err := d.myRole(ms); err != nil {
 		return ChecklistList{}, err
 	}
-	forms, err := d.Forms()
+	forms, err := d.heldForms(ms)
 	if err != nil {
 		return ChecklistList{}, err
 	}
@@ -476,6 +476,15 @@ func sideBySide(g *ChecklistGroup, forms []incident.FormView, byID map[incident.
 		g.Disagree = g.Disagree || qa.Disagree
 		g.Questions = append(g.Questions, qa)
 	}
+}
+
+// heldForms is Forms under mission state ms.
+func (d *Desk) heldForms(ms *incident.MissionState) ([]incident.FormView, error) {
+	recs, err := d.st.ByKind(incident.KindForm)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return incident.FoldForms(recs, ms), nil
 }
 
 // formID reads a response's form reference (validation checked its

@@ -96,7 +96,7 @@ func heardPayload(p any) any {
 	case *incident.TallyPayload:
 		return &incident.TallyPayload{Station: v.Station}
 	case *incident.ResponsePayload:
-		return &incident.ResponsePayload{Form: v.Form, Station: v.Station}
+		return &incident.ResponsePayload{Form: slices.Clone(v.Form), Station: v.Station}
 	}
 	return nil
 }
@@ -266,7 +266,7 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 		MissingChecklists: []MissingChecklists{}}
 	// The forms held place responses in phases, and say which are
 	// required in each.
-	forms, err := d.Forms()
+	forms, err := d.heldForms(ms)
 	if err != nil {
 		return Coverage{}, err
 	}
@@ -418,7 +418,7 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 				c.Silent++
 			}
 		}
-		missing := map[string][]string{}
+		var missing map[string][]string
 		for i, p := range Phases {
 			for _, name := range out.Required[p] {
 				got := sc.answered[name]
@@ -431,6 +431,9 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 					c.Checklists[p] = n
 				}
 				if !got && i <= phaseAt {
+					if missing == nil {
+						missing = map[string][]string{}
+					}
 					missing[p] = append(missing[p], name)
 				}
 			}
