@@ -12,8 +12,9 @@ import (
 
 // vigil coverage [--level 0-3] [--phase P]: stations expected (posted
 // to) versus heard from, per admin unit and phase, and the stations
-// silent in the phase. --json prints the whole act.Coverage as one
-// object.
+// silent in the phase; with required checklists, those expected versus
+// received per phase and the ones missing by station. --json prints the
+// whole act.Coverage as one object.
 func (c *cli) cmdCoverage(args []string) error {
 	fs := newFlags("coverage")
 	level := fs.Int("level", 1, "group by this level of the registry's admin path (1 region, 2 district, 3 ward; 0 the whole mission)")
@@ -58,7 +59,8 @@ func printCoverage(w io.Writer, cov act.Coverage) {
 	}
 	fmt.Fprintf(w, "Coverage by %s: %s expected (%s posted; %s).\n", by, incident.Plural(cov.Total.Expected, "station"),
 		incident.Plural(cov.Assigned, "member"), registry)
-	fmt.Fprintf(w, "Heard from = a record from the station in that phase (arrived/opened: opening, all_quiet: voting, closed: closing; a tally: counting).\n\n")
+	fmt.Fprintf(w, "Heard from = a record from the station in that phase (arrived/opened: opening, all_quiet: voting, closed: closing;\n"+
+		"a checklist: its form's phase; a tally: counting).\n\n")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	head := []string{"UNIT", "EXPECTED"}
 	for _, p := range act.Phases {
@@ -112,10 +114,70 @@ func printCoverage(w io.Writer, cov act.Coverage) {
 			fmt.Fprintln(w, line)
 		}
 	}
+	printChecklistCoverage(w, cov)
 	if cov.HeardUnassigned > 0 {
 		fmt.Fprintf(w, "%s of the registry heard from with nobody posted there.\n", incident.Plural(cov.HeardUnassigned, "station"))
 	}
 	printUnknown(w, cov)
+}
+
+// printChecklistCoverage writes the required checklists received of
+// those expected, per unit and phase, and the stations missing some.
+func printChecklistCoverage(w io.Writer, cov act.Coverage) {
+	phases := sortedPhases(cov.Required)
+	if len(phases) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	var req []string
+	for _, p := range phases {
+		req = append(req, p+": "+strings.Join(cov.Required[p], ", "))
+	}
+	fmt.Fprintf(w, "Required checklists, received of expected (one per station and form; %s):\n", strings.Join(req, "; "))
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	head := []string{"UNIT"}
+	for _, p := range phases {
+		head = append(head, strings.ToUpper(p))
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	row := func(name string, u act.CoverageUnit) {
+		cells := []string{name}
+		for _, p := range phases {
+			n := u.Checklists[p]
+			cells = append(cells, fmt.Sprintf("%d/%d (%d%%)", n.Received, n.Expected, percent(n.Received, n.Expected)))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	if cov.Level > 0 {
+		for _, u := range cov.Units {
+			name := u.Unit
+			if name == "" {
+				name = "(no admin area)"
+			}
+			row(name, u)
+		}
+	}
+	row("TOTAL", cov.Total)
+	tw.Flush()
+	if len(cov.MissingChecklists) == 0 {
+		fmt.Fprintf(w, "\nNo required checklist is missing up to %s.\n", cov.Phase)
+		return
+	}
+	fmt.Fprintf(w, "\nMissing checklists by station, up to %s (%d):\n", cov.Phase, len(cov.MissingChecklists))
+	for _, m := range cov.MissingChecklists {
+		line := "  " + m.Code
+		if m.Name != "" {
+			line += "  " + m.Name
+		}
+		if m.Unit != "" {
+			line += "  " + strings.Join(m.Admin, "/")
+		}
+		line += "  posted: " + strings.Join(m.Members, ", ")
+		for _, p := range sortedPhases(m.Missing) {
+			line += "  " + p + ": " + strings.Join(m.Missing[p], ", ")
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 // printUnknown lists the codes off the registry, counted apart.

@@ -96,7 +96,7 @@ func (c *cli) run(args []string) int {
 var forwardable = map[string]bool{"passphrase": true, "mission": true, "report": true, "review": true,
 	"checkin": true, "alert": true, "notice": true, "station": true, "status": true, "bundle": true, "export": true, "peers": true,
 	"sync": true, "wipe": true, "checkpoint": true, "attachment": true, "assign": true, "coverage": true,
-	"tally": true, "results": true}
+	"tally": true, "results": true, "checklist": true}
 
 // typed reports whether args name a use case that reaches a running node
 // as a typed request (withActions), its flags parsed and its files read
@@ -228,6 +228,7 @@ func commands() []command {
 		{"station", "import the polling stations' registry from a CSV file; list it", (*cli).cmdStation},
 		{"assign", "coordinators: post a member to a station; assign list", (*cli).cmdAssign},
 		{"coverage", "stations expected versus heard from, by admin unit and phase", (*cli).cmdCoverage},
+		{"checklist", "answer a form at a station (checklist submit); checklist list: responses side by side", (*cli).cmdChecklist},
 		{"tally", "copy a station's result sheet (tally submit)", (*cli).cmdTally},
 		{"results", "coordinators: per-station tally status and the quick count", (*cli).cmdResults},
 		{"bundle", "records on a file, for USB sticks and SD cards", (*cli).cmdBundle},
@@ -257,6 +258,7 @@ var subcommands = map[string][]string{
 	"attachment": {"save"},
 	"station":    {"import", "list"},
 	"tally":      {"submit"},
+	"checklist":  {"submit", "list"},
 }
 
 // commandPaths is every command line help knows: "init", "report add", ...
@@ -391,7 +393,15 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           sealed to the coordinators and the member where the mission seals
   assign list                             the assignments in force (a coordinator: everyone's; others: their own)
   coverage [--level 0-3] [--phase P]      coordinators: stations expected vs heard from, per admin unit and phase,
-                                          and the silent stations (phases: opening, voting, closing, counting)
+                                          and the silent stations (phases: opening, voting, closing, counting);
+                                          required checklists expected vs received, the missing ones by station
+  checklist submit --form ID --station CODE (--answer QID=VALUE)... | --answers FILE.json
+                                          answer a form at a station (ID: a form's name, record ID or prefix);
+                                          an answer that does not fit the form is refused, naming the question;
+                                          na is "not applicable", never 0
+  checklist list [--form ID] [--station CODE]
+                                          responses by station and form, each author's latest: co-observers'
+                                          answers side by side, disagreements marked, never merged
   tally submit --station CODE --contest NAME --cast N (--votes NAME=N)... [--registered N] [--issued N]
                [--invalid N] [--blank N] [--photo FILE]...
                                           copy a result sheet; stored even when it does not add up, the failing

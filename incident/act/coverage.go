@@ -2,6 +2,7 @@ package act
 
 import (
 	"crypto/sha256"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,8 +15,13 @@ import (
 // are silent? Expected stations are the stations of the registry in
 // force that have at least one assignment in force (of a member in good
 // standing); heard from means a record from that station in that phase
-// (HeardIn). It is one pass over the station, registry, assignment and
-// check-in records a coordinator's device holds.
+// (HeardIn): a check-in, a checklist response or a tally. Each expected
+// station also owes, in each phase, a response to every required form of
+// that phase (expected submissions = stations posted to × required forms
+// per phase); coverage counts those received and lists the stations
+// still missing some. It is one pass over the station, registry,
+// assignment, form, check-in, response and tally records a coordinator's
+// device holds.
 
 // The phases of polling day, in order (forms name theirs: incident.Phases).
 const (
@@ -29,43 +35,70 @@ const (
 var Phases = incident.Phases
 
 // heardKinds are the kinds HeardIn reads: what Coverage scans.
-var heardKinds = []incident.Kind{incident.KindCheckin, incident.KindTally}
+var heardKinds = []incident.Kind{incident.KindCheckin, incident.KindTally, incident.KindResponse}
 
-// HeardIn says in which phase record s (its payload p decoded, or
-// opened) shows a station heard from, and which station (as written;
-// "" when the record names none). It is the one place that maps records
-// to phases, until checklists (whose forms name their phase) replace it:
+// HeardIn says in which phase a record of kind k (its payload p decoded,
+// or opened) shows a station heard from, and which station (as written;
+// "" when the record names none). phaseOf gives the phase of a form
+// version this device holds ("" when it holds none, or the form names
+// no phase). It is the one place that maps records to phases:
 //
 //   - check-ins: arrived and opened → opening, all_quiet → voting,
 //     closed → closing;
+//   - responses (checklists) → the phase their form names: a response
+//     to a form with no phase, or to one this device does not hold yet,
+//     is not placed in a phase (it is once the form arrives);
 //   - tallies → counting: a result sheet copied at the station (p is
 //     what the reader opens of a sealed one: coverage is the
-//     coordinators' view, and they open every tally);
+//     coordinators' view, and they open every tally and response);
 //   - reports and alerts: none. Without the polling hours the mission
 //     has no way to place a report's time in a phase, and a report says
 //     something happened near a station, not that someone observed it
 //     through a phase: counting it would show a station covered during
 //     voting because an observer passed by at dawn.
-func HeardIn(s *incident.Signed, p any) (phase, station string, ok bool) {
-	if t, ok := p.(*incident.TallyPayload); ok && s.Kind == incident.KindTally {
-		return PhaseCounting, t.Station, true
-	}
-	if s.Kind != incident.KindCheckin {
-		return "", "", false
-	}
-	c, isCheckin := p.(*incident.CheckinPayload)
-	if !isCheckin {
-		return "", "", false
-	}
-	switch c.Status {
-	case "arrived", "opened":
-		return PhaseOpening, c.Station, true
-	case "all_quiet":
-		return PhaseVoting, c.Station, true
-	case "closed":
-		return PhaseClosing, c.Station, true
+func HeardIn(k incident.Kind, p any, phaseOf func(form incident.ID) string) (phase, station string, ok bool) {
+	switch k {
+	case incident.KindTally:
+		if t, ok := p.(*incident.TallyPayload); ok {
+			return PhaseCounting, t.Station, true
+		}
+	case incident.KindResponse:
+		if r, ok := p.(*incident.ResponsePayload); ok && phaseOf != nil {
+			if phase := phaseOf(formID(r.Form)); phase != "" {
+				return phase, r.Station, true
+			}
+		}
+	case incident.KindCheckin:
+		c, isCheckin := p.(*incident.CheckinPayload)
+		if !isCheckin {
+			return "", "", false
+		}
+		switch c.Status {
+		case "arrived", "opened":
+			return PhaseOpening, c.Station, true
+		case "all_quiet":
+			return PhaseVoting, c.Station, true
+		case "closed":
+			return PhaseClosing, c.Station, true
+		}
 	}
 	return "", "", false
+}
+
+// heardPayload keeps of p what HeardIn reads, for the cache of records
+// coverage has seen: a response's answers are not kept, only its form
+// and station, so that its phase is asked of the forms held at each
+// call (a form may arrive after the responses to it).
+func heardPayload(p any) any {
+	switch v := p.(type) {
+	case *incident.CheckinPayload:
+		return &incident.CheckinPayload{Status: v.Status, Station: v.Station}
+	case *incident.TallyPayload:
+		return &incident.TallyPayload{Station: v.Station}
+	case *incident.ResponsePayload:
+		return &incident.ResponsePayload{Form: slices.Clone(v.Form), Station: v.Station}
+	}
+	return nil
 }
 
 // CoverageQuery asks for coverage grouped by administrative level: 1 to
@@ -91,6 +124,19 @@ type CoverageUnit struct {
 	// Silent counts the expected stations not heard from in the phase
 	// of the query.
 	Silent int `json:"silent"`
+	// Checklists counts, by phase, the required checklists expected of
+	// the unit's stations and those received (ChecklistCount).
+	Checklists map[string]ChecklistCount `json:"checklists"`
+}
+
+// ChecklistCount counts required checklists in one phase: Expected is
+// one per expected station and required form of the phase, Received
+// those the station sent at least one response to (any version of the
+// form, from any member posted there or not; whether co-observers agree
+// is the checklist list's business, not coverage's).
+type ChecklistCount struct {
+	Expected int `json:"expected"`
+	Received int `json:"received"`
 }
 
 // SilentStation is an expected station not heard from in the query's
@@ -106,6 +152,20 @@ type SilentStation struct {
 	// Last is when it was last heard from (Unix ms; 0 never).
 	Heard []string `json:"heard,omitempty"`
 	Last  int64    `json:"last,omitempty"`
+}
+
+// MissingChecklists is an expected station that has not answered every
+// required form of the phases up to the query's: what a coordinator
+// chases.
+type MissingChecklists struct {
+	Code    string   `json:"code"`
+	Name    string   `json:"name,omitempty"`
+	Admin   []string `json:"admin,omitempty"`
+	Unit    string   `json:"unit"`
+	Members []string `json:"members"` // labels of the members posted there
+	// Missing maps a phase to the names of its required forms the
+	// station has sent no response to.
+	Missing map[string][]string `json:"missing"`
 }
 
 // UnknownStation is a code that records or assignments name and the
@@ -143,6 +203,15 @@ type Coverage struct {
 	// nobody is posted to (by any phase).
 	HeardUnassigned int              `json:"heard_unassigned,omitempty"`
 	Unknown         []UnknownStation `json:"unknown,omitempty"`
+	// Required names, by phase, the forms every expected station answers
+	// in it: the current version of each form name that is marked
+	// required and names a phase (one that names none is placed in no
+	// phase, so it is expected nowhere).
+	Required map[string][]string `json:"required,omitempty"`
+	// MissingChecklists are the expected stations missing a required
+	// checklist of a phase up to the query's, by unit then code (a later
+	// phase's checklist is not missing yet).
+	MissingChecklists []MissingChecklists `json:"missing_checklists"`
 }
 
 // stationCov is an expected station while Coverage counts.
@@ -153,6 +222,8 @@ type stationCov struct {
 	members []string
 	heard   [4]bool
 	last    int64
+	// answered are the names of the forms it sent a response to.
+	answered map[string]bool
 }
 
 // Coverage computes the coverage of the stations coordinators posted
@@ -191,7 +262,34 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 	if err != nil {
 		return Coverage{}, err
 	}
-	out := Coverage{Level: q.Level, Registry: len(reg.Stations), Units: []CoverageUnit{}, Silent: []SilentStation{}}
+	out := Coverage{Level: q.Level, Registry: len(reg.Stations), Units: []CoverageUnit{}, Silent: []SilentStation{},
+		MissingChecklists: []MissingChecklists{}}
+	// The forms held place responses in phases, and say which are
+	// required in each.
+	forms, err := d.heldForms(ms)
+	if err != nil {
+		return Coverage{}, err
+	}
+	formOf := make(map[incident.ID]*incident.FormPayload, len(forms))
+	for i := range forms {
+		f := &forms[i]
+		formOf[f.ID] = &f.Form
+		if f.Current && f.Form.Required && f.Form.Phase != "" {
+			if out.Required == nil {
+				out.Required = map[string][]string{}
+			}
+			out.Required[f.Form.Phase] = append(out.Required[f.Form.Phase], f.Form.Name)
+		}
+	}
+	for _, names := range out.Required {
+		sort.Strings(names)
+	}
+	phaseOf := func(id incident.ID) string {
+		if f := formOf[id]; f != nil {
+			return f.Phase
+		}
+		return ""
+	}
 
 	expected := map[string]*stationCov{}
 	unknown := map[string]*UnknownStation{}
@@ -242,10 +340,14 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 			return Coverage{}, err
 		}
 		for _, h := range recs {
-			if h.phase == "" || !ms.Confirmed(h.author, h.id) {
-				continue // not heard from; or a revoked member's, not accepted: not evidence
+			if h.p == nil || !ms.Confirmed(h.author, h.id) {
+				continue // unreadable; or a revoked member's, not accepted: not evidence
 			}
-			code := incident.NormalizeCode(h.station)
+			phase, station, heard := HeardIn(k, h.p, phaseOf)
+			if !heard {
+				continue
+			}
+			code := incident.NormalizeCode(station)
 			if code == "" {
 				// A check-in that names no station is from the author's
 				// post, if it has one.
@@ -255,8 +357,14 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 				continue
 			}
 			if sc := expected[code]; sc != nil {
-				sc.heard[phaseIndex(h.phase)] = true
+				sc.heard[phaseIndex(phase)] = true
 				sc.last = max(sc.last, h.created)
+				if r, ok := h.p.(*incident.ResponsePayload); ok {
+					if sc.answered == nil {
+						sc.answered = map[string]bool{}
+					}
+					sc.answered[formOf[formID(r.Form)].Name] = true // held: HeardIn placed it
+				}
 				continue
 			}
 			if len(reg.Stations) > 0 {
@@ -265,7 +373,7 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 					if u.Heard == nil {
 						u.Heard = map[string]int{}
 					}
-					u.Heard[h.phase]++
+					u.Heard[phase]++
 					continue
 				}
 			}
@@ -310,6 +418,33 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 				c.Silent++
 			}
 		}
+		var missing map[string][]string
+		for i, p := range Phases {
+			for _, name := range out.Required[p] {
+				got := sc.answered[name]
+				for _, c := range []*CoverageUnit{u, &out.Total} {
+					n := c.Checklists[p]
+					n.Expected++
+					if got {
+						n.Received++
+					}
+					c.Checklists[p] = n
+				}
+				if !got && i <= phaseAt {
+					if missing == nil {
+						missing = map[string][]string{}
+					}
+					missing[p] = append(missing[p], name)
+				}
+			}
+		}
+		if len(missing) > 0 {
+			mc := MissingChecklists{Code: sc.code, Unit: sc.unit, Members: slices.Sorted(slices.Values(sc.members)), Missing: missing}
+			if sc.view != nil {
+				mc.Name, mc.Admin = sc.view.Station.Name, adminPath(&sc.view.Station)
+			}
+			out.MissingChecklists = append(out.MissingChecklists, mc)
+		}
 		if sc.heard[phaseAt] {
 			continue
 		}
@@ -336,6 +471,13 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 		}
 		return a.Code < b.Code
 	})
+	sort.Slice(out.MissingChecklists, func(i, j int) bool {
+		a, b := out.MissingChecklists[i], out.MissingChecklists[j]
+		if a.Unit != b.Unit {
+			return unitLess(a.Unit, b.Unit)
+		}
+		return a.Code < b.Code
+	})
 	for _, u := range unknown {
 		sort.Strings(u.Members)
 		out.Unknown = append(out.Unknown, *u)
@@ -345,9 +487,10 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 }
 
 func newUnit(name string) CoverageUnit {
-	u := CoverageUnit{Unit: name, Heard: make(map[string]int, len(Phases))}
+	u := CoverageUnit{Unit: name, Heard: make(map[string]int, len(Phases)), Checklists: make(map[string]ChecklistCount, len(Phases))}
 	for _, p := range Phases {
 		u.Heard[p] = 0
+		u.Checklists[p] = ChecklistCount{}
 	}
 	return u
 }
@@ -393,13 +536,14 @@ type seenRecords struct {
 	asgOpened map[incident.ID]any
 }
 
-// heardRecord is what coverage needs of a record HeardIn reads.
+// heardRecord is what coverage needs of a record HeardIn reads: HeardIn
+// runs at every call on p, what it reads of the payload (heardPayload),
+// since a response's phase is its form's, and the form may arrive later.
 type heardRecord struct {
 	id      incident.ID
 	author  incident.Author
 	created int64
-	phase   string // "": not heard from (HeardIn said no)
-	station string
+	p       any // nil: this device does not read the record
 }
 
 // seenOf returns the records of kind k as conv makes them, reading only
@@ -471,13 +615,11 @@ func (c *seenRecords) heardFrom(d *Desk, k incident.Kind) ([]heardRecord, error)
 	cache := c.heard[k]
 	out, err := seenOf(d, k, &cache, func(s *incident.Signed) heardRecord {
 		h := heardRecord{id: s.ID, author: s.AuthorKey(), created: s.Created}
-		// A sealed record (a tally, in a mission that seals) is read as
-		// the coordinator reading coverage opens it; once, as the cache
-		// keeps what it read.
+		// A sealed record (a tally or a response, in a mission that
+		// seals) is read as the coordinator reading coverage opens it;
+		// once, as the cache keeps what it read.
 		if p, ok := d.st.Open(s); ok {
-			if phase, station, ok := HeardIn(s, p); ok {
-				h.phase, h.station = phase, station
-			}
+			h.p = heardPayload(p)
 		}
 		return h
 	})

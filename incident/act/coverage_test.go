@@ -172,13 +172,12 @@ func TestCoverageWithoutRegistry(t *testing.T) {
 // HeardIn is the one mapping of records to phases.
 func TestHeardIn(t *testing.T) {
 	for status, want := range map[string]string{"arrived": PhaseOpening, "opened": PhaseOpening, "all_quiet": PhaseVoting, "closed": PhaseClosing} {
-		s := &incident.Signed{Record: incident.Record{Kind: incident.KindCheckin}}
-		if got, station, ok := HeardIn(s, &incident.CheckinPayload{Status: status, Station: "PS-1"}); !ok || got != want || station != "PS-1" {
+		if got, station, ok := HeardIn(incident.KindCheckin, &incident.CheckinPayload{Status: status, Station: "PS-1"}, nil); !ok || got != want || station != "PS-1" {
 			t.Errorf("%s: %s %s %v", status, got, station, ok)
 		}
 	}
 	for _, k := range []incident.Kind{incident.KindReport, incident.KindAlert} {
-		if _, _, ok := HeardIn(&incident.Signed{Record: incident.Record{Kind: k}}, &incident.AlertPayload{Station: "PS-1"}); ok {
+		if _, _, ok := HeardIn(k, &incident.AlertPayload{Station: "PS-1"}, nil); ok {
 			t.Errorf("%s counted", k)
 		}
 	}

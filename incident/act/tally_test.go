@@ -308,8 +308,7 @@ func TestSubmitTallyRefusalsAndPhotos(t *testing.T) {
 
 // A tally is heard from in the counting phase.
 func TestHeardInTally(t *testing.T) {
-	s := &incident.Signed{Record: incident.Record{Kind: incident.KindTally}}
-	if phase, station, ok := HeardIn(s, &incident.TallyPayload{Station: "PS-1"}); !ok || phase != PhaseCounting || station != "PS-1" {
+	if phase, station, ok := HeardIn(incident.KindTally, &incident.TallyPayload{Station: "PS-1"}, nil); !ok || phase != PhaseCounting || station != "PS-1" {
 		t.Fatalf("%s %s %v", phase, station, ok)
 	}
 }
