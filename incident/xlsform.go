@@ -626,85 +626,96 @@ func (r *xlsformReader) readSurvey() {
 			groups = groups[:len(groups)-1]
 			continue
 		}
-		q := &xlsQuestion{row: row.n}
-		q.ID = name
-		ok := true
-		switch {
-		case lower == "integer" || lower == "int":
-			q.Type = QuestionInteger
-		case lower == "text" || lower == "string":
-			q.Type = QuestionText
-		case lower == "note":
-			q.Type = QuestionNote
-		default:
-			kind, list, found := selectType(typ)
-			if !found {
-				r.problem(s.name, row.n, "type", "type %q is not supported (supported: %s)", typ, XLSFormSupported)
-				if r.claimName(row, name, "question", false) {
-					r.names[name].broken = true
-				}
-				continue
-			}
-			q.Type = kind
-			switch l := strings.Fields(list); {
-			case len(l) == 2 && strings.EqualFold(l[1], "or_other"):
-				r.problem(s.name, row.n, "type", "type %q: or_other is not supported (add a choice named other and a text question shown when it is selected)", typ)
-				ok = false
-			case len(l) != 1:
-				r.problem(s.name, row.n, "type", "type %q: want %s LIST, one list name", typ, kind)
-				ok = false
-			case r.lists[l[0]] == nil:
-				r.problem(s.name, row.n, "type", "list %q is not on the choices sheet", l[0])
-				ok = false
-			default:
-				cl := r.lists[l[0]]
-				q.Choices, q.choiceRows = slices.Clone(cl.choices), cl.rows
-				if len(q.Choices) > MaxFormChoices {
-					r.problem(s.name, row.n, "type", "list %q has %d choices, limit %d", l[0], len(q.Choices), MaxFormChoices)
-					ok = false
-				}
-			}
+		var group *openGroup
+		if len(groups) > 0 {
+			group = &groups[len(groups)-1]
 		}
-		if !r.claimName(row, name, "question", false) {
-			ok = false
-		}
-		q.Label, q.Hint = label.value(s, row), hint.value(s, row)
-		if q.Label == "" {
-			r.problem(s.name, row.n, "label", "label is empty (question %q)", name)
-			ok = false
-		}
-		for _, col := range unsupportedColumns {
-			if v := s.cell(row, col); v != "" {
-				r.problem(s.name, row.n, col, "%s is not supported (%q)", col, v)
-				ok = false
-			}
-		}
-		ok = r.readAnswerRules(row, q) && ok
-		own, rok := r.relevant(row, q)
-		ok = ok && rok
-		if rok && len(groups) > 0 {
-			g := groups[len(groups)-1]
-			cond, err := andConditions(g.cond, own)
-			switch {
-			case !g.ok:
-				ok = false
-			case err != nil:
-				r.problem(s.name, row.n, "relevant", "relevant cannot be joined with the relevant of group %q (row %d): %v", g.name, g.row, err)
-				ok = false
-			default:
-				own = cond
-			}
-		}
-		q.Relevant = own
-		if ok {
-			r.qs = append(r.qs, q)
-			r.names[name].q = q
-		} else if n := r.names[name]; n != nil && n.row == row.n {
-			n.broken = true
-		}
+		r.readQuestion(row, typ, label, hint, group)
 	}
 	for _, g := range groups {
 		r.problem(s.name, g.row, "type", "group %q is never closed (no end group for it)", g.name)
+	}
+}
+
+// readQuestion reads the question on row, of type typ, inside group
+// (nil: none); a question that reads is added to r.qs.
+func (r *xlsformReader) readQuestion(row sheetRow, typ string, label, hint language, group *openGroup) {
+	s := r.survey
+	name := s.cell(row, "name")
+	lower := strings.ToLower(typ)
+	q := &xlsQuestion{Question: Question{ID: name}, row: row.n}
+	ok := true
+	switch {
+	case lower == "integer" || lower == "int":
+		q.Type = QuestionInteger
+	case lower == "text" || lower == "string":
+		q.Type = QuestionText
+	case lower == "note":
+		q.Type = QuestionNote
+	default:
+		kind, list, found := selectType(typ)
+		if !found {
+			r.problem(s.name, row.n, "type", "type %q is not supported (supported: %s)", typ, XLSFormSupported)
+			if r.claimName(row, name, "question", false) {
+				r.names[name].broken = true
+			}
+			return
+		}
+		q.Type = kind
+		switch l := strings.Fields(list); {
+		case len(l) == 2 && strings.EqualFold(l[1], "or_other"):
+			r.problem(s.name, row.n, "type", "type %q: or_other is not supported (add a choice named other and a text question shown when it is selected)", typ)
+			ok = false
+		case len(l) != 1:
+			r.problem(s.name, row.n, "type", "type %q: want %s LIST, one list name", typ, kind)
+			ok = false
+		case r.lists[l[0]] == nil:
+			r.problem(s.name, row.n, "type", "list %q is not on the choices sheet", l[0])
+			ok = false
+		default:
+			cl := r.lists[l[0]]
+			q.Choices, q.choiceRows = slices.Clone(cl.choices), cl.rows
+			if len(q.Choices) > MaxFormChoices {
+				r.problem(s.name, row.n, "type", "list %q has %d choices, limit %d", l[0], len(q.Choices), MaxFormChoices)
+				ok = false
+			}
+		}
+	}
+	if !r.claimName(row, name, "question", false) {
+		ok = false
+	}
+	q.Label, q.Hint = label.value(s, row), hint.value(s, row)
+	if q.Label == "" {
+		r.problem(s.name, row.n, "label", "label is empty (question %q)", name)
+		ok = false
+	}
+	for _, col := range unsupportedColumns {
+		if v := s.cell(row, col); v != "" {
+			r.problem(s.name, row.n, col, "%s is not supported (%q)", col, v)
+			ok = false
+		}
+	}
+	ok = r.readAnswerRules(row, q) && ok
+	own, rok := r.relevant(row, q)
+	ok = ok && rok
+	if rok && group != nil {
+		cond, err := andConditions(group.cond, own)
+		switch {
+		case !group.ok:
+			ok = false // the group's row says why
+		case err != nil:
+			r.problem(s.name, row.n, "relevant", "relevant cannot be joined with the relevant of group %q (row %d): %v", group.name, group.row, err)
+			ok = false
+		default:
+			own = cond
+		}
+	}
+	q.Relevant = own
+	if ok {
+		r.qs = append(r.qs, q)
+		r.names[name].q = q
+	} else if n := r.names[name]; n != nil && n.row == row.n {
+		n.broken = true
 	}
 }
 

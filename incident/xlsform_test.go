@@ -607,3 +607,36 @@ func FuzzXLSFormCondition(f *testing.F) {
 		}
 	})
 }
+
+// Groups nest: each one's relevant is and-ed into the questions inside
+// it, at every level; a group joined by or passes to a question that has
+// no relevant of its own.
+func TestReadXLSFormNestedGroups(t *testing.T) {
+	b := smallBook()
+	b.survey = append(b.survey,
+		[]any{"begin group", "outer", "Outer", "", "", "${materials} = 'yes'"},
+		[]any{"begin_group", "inner", "Inner", "", "", "${staff} > 2"},
+		[]any{"integer", "deep", "Deep", "", "", "${staff} < 10"},
+		[]any{"end_group"},
+		[]any{"text", "shallow", "Shallow"},
+		[]any{"end group"},
+		[]any{"begin group", "either", "Either", "", "", "${materials} = 'no' or ${staff} = 0"},
+		[]any{"text", "why", "Why?"},
+		[]any{"end group"},
+		[]any{"text", "after", "After the groups"},
+	)
+	f, err := ReadXLSForm(b.bytes(t), XLSFormOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{
+		"deep":    "${materials} = 'yes' and ${staff} > '2' and ${staff} < '10'",
+		"shallow": "${materials} = 'yes'",
+		"why":     "${materials} = 'no' or ${staff} = '0'",
+		"after":   "",
+	} {
+		if got := question(t, f, id).Relevant.String(); got != want {
+			t.Errorf("%s: relevant %q, want %q", id, got, want)
+		}
+	}
+}
