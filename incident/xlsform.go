@@ -390,7 +390,11 @@ func (r *xlsformReader) readSettings(form *FormPayload, opt XLSFormOptions) {
 			if s == nil {
 				row.n = 0
 			}
-			r.problem("settings", row.n, "form_id", "form_id is empty: name the form in the settings sheet (form_id, a name such as opening_checklist)")
+			why := "form_id is empty"
+			if base != "" && base != "." {
+				why = fmt.Sprintf("form_id is empty, and the file name %q is no form name", base)
+			}
+			r.problem("settings", row.n, "form_id", "%s: name the form in the settings sheet (form_id, a name such as opening_checklist)", why)
 		} else {
 			form.Name = base
 		}
