@@ -332,6 +332,7 @@ var positionals = map[string]string{
 	"mission invite cancel": "INVITE_ID", "mission cancel": "INVITE_ID",
 	"report show": "ID", "report amend": "ID", "report retract": "ID", "review": "ID",
 	"bundle import": "FILE", "verify": "FILE", "restore": "FILE",
+	"form import": "FILE.xlsx", "form show": "ID",
 }
 
 // valueNames are the value placeholders help shows for flag types.

@@ -96,14 +96,14 @@ func (c *cli) run(args []string) int {
 var forwardable = map[string]bool{"passphrase": true, "mission": true, "report": true, "review": true,
 	"checkin": true, "alert": true, "notice": true, "station": true, "status": true, "bundle": true, "export": true, "peers": true,
 	"sync": true, "wipe": true, "checkpoint": true, "attachment": true, "assign": true, "coverage": true,
-	"tally": true, "results": true, "checklist": true}
+	"tally": true, "results": true, "checklist": true, "form": true}
 
 // typed reports whether args name a use case that reaches a running node
 // as a typed request (withActions), its flags parsed and its files read
 // here, rather than as a command line.
 func typed(args []string) bool {
 	switch args[0] {
-	case "review", "checkin", "alert", "notice", "export", "attachment", "station":
+	case "review", "checkin", "alert", "notice", "export", "attachment", "station", "form":
 		return true
 	case "bundle":
 		return len(args) > 1 && (args[1] == "export" || args[1] == "import")
@@ -227,6 +227,7 @@ func commands() []command {
 		{"notice", "a coordinator's notice to the field, or the answer to an alert; notice list", (*cli).cmdNotice},
 		{"station", "import the polling stations' registry from a CSV file; list it", (*cli).cmdStation},
 		{"assign", "coordinators: post a member to a station; assign list", (*cli).cmdAssign},
+		{"form", "import a checklist from an XLSForm workbook; list the forms, show one", (*cli).cmdForm},
 		{"coverage", "stations expected versus heard from, by admin unit and phase", (*cli).cmdCoverage},
 		{"checklist", "answer a form at a station (checklist submit); checklist list: responses side by side", (*cli).cmdChecklist},
 		{"tally", "copy a station's result sheet (tally submit)", (*cli).cmdTally},
@@ -257,6 +258,7 @@ var subcommands = map[string][]string{
 	"bundle":     {"export", "import"},
 	"attachment": {"save"},
 	"station":    {"import", "list"},
+	"form":       {"import", "list", "show"},
 	"tally":      {"submit"},
 	"checklist":  {"submit", "list"},
 }
@@ -392,6 +394,13 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           coordinators: post a member (supersedes its earlier assignment);
                                           sealed to the coordinators and the member where the mission seals
   assign list                             the assignments in force (a coordinator: everyone's; others: their own)
+  form import FILE.xlsx [--phase opening|voting|closing|counting] [--required]
+                                          coordinators: an XLSForm checklist (survey, choices, settings sheets) as a
+                                          new signed version of its form; anything unsupported is named by sheet,
+                                          row and column, and nothing imported; the same workbook again writes nothing
+  form list                               the form versions this device holds, older ones marked
+  form show ID                            one form, question by question: code, type, required, choices, bounds,
+                                          show-if and flags (ID: the form's name, its ID or a unique prefix)
   coverage [--level 0-3] [--phase P]      coordinators: stations expected vs heard from, per admin unit and phase,
                                           and the silent stations (phases: opening, voting, closing, counting);
                                           required checklists expected vs received, the missing ones by station

@@ -62,6 +62,11 @@ type Actions interface {
 	// lists the registry in force (stations.go).
 	ImportStations(req StationImport) (StationsImported, error)
 	Stations(q StationQuery) (StationList, error)
+	// ImportForm signs an XLSForm workbook as a form version; Forms
+	// lists the versions held, Form finds one (forms.go).
+	ImportForm(r FormImport) (FormImported, error)
+	Forms() ([]incident.FormView, error)
+	Form(ref string) (incident.FormView, error)
 
 	// Report is one report as this device holds it (the command line
 	// reads it to amend it).

@@ -1,6 +1,8 @@
 package act
 
 import (
+	"bytes"
+	"slices"
 	"strings"
 
 	"github.com/vigil-mesh/vigil/incident"
@@ -60,4 +62,106 @@ func (d *Desk) Form(ref string) (incident.FormView, error) {
 		return found[0], nil
 	}
 	return incident.FormView{}, refuse(Ambiguous, "%q matches %d forms: give more of the ID", ref, len(found))
+}
+
+// FormImport is an XLSForm workbook to import.
+type FormImport struct {
+	Name string `json:"name"` // the file's name, for messages (and the form's, without a form_id)
+	Data []byte `json:"data"`
+	// Phase and Required, when set, override the settings sheet's
+	// vigil_phase and vigil_required.
+	Phase    string `json:"phase,omitempty"`
+	Required bool   `json:"required,omitempty"`
+}
+
+// FormImported is what an import signed, or found already signed.
+type FormImported struct {
+	ID        incident.ID `json:"id"`
+	Name      string      `json:"name"`
+	Version   string      `json:"version,omitempty"`
+	Title     string      `json:"title"`
+	Phase     string      `json:"phase,omitempty"`
+	Required  bool        `json:"required,omitempty"`
+	Questions int         `json:"questions"`
+	// Unchanged: the workbook says exactly what its name's current
+	// version says; nothing was stored, and ID is that version's.
+	Unchanged bool `json:"unchanged,omitempty"`
+}
+
+// ImportForm reads an XLSForm workbook (incident.ReadXLSForm) and signs
+// it as one form record, a new version of its name: coordinators only.
+// A workbook with any problem is refused whole (Invalid, field "form",
+// each problem named by sheet, row and column) and nothing is stored.
+// Importing a workbook identical to its name's current version stores
+// nothing and says Unchanged.
+func (d *Desk) ImportForm(r FormImport) (FormImported, error) {
+	for field, s := range map[string]string{"name": r.Name, "phase": r.Phase} {
+		if err := text(field, s); err != nil {
+			return FormImported{}, err
+		}
+	}
+	phase := strings.ToLower(strings.TrimSpace(r.Phase))
+	switch {
+	case len(r.Data) > incident.MaxXLSFormBytes:
+		return FormImported{}, invalid("form", "%s is over %d MiB: nothing imported", formFile(r.Name), incident.MaxXLSFormBytes>>20)
+	case phase != "" && !slices.Contains(incident.Phases, phase):
+		return FormImported{}, invalid("phase", "%q is not a phase (%s)", r.Phase, strings.Join(incident.Phases, ", "))
+	}
+	ms, err := d.mission()
+	if err != nil {
+		return FormImported{}, err
+	}
+	if err := d.mayPut(ms, incident.KindForm); err != nil {
+		return FormImported{}, err
+	}
+	f, err := incident.ReadXLSForm(r.Data, incident.XLSFormOptions{FileName: r.Name})
+	if err != nil {
+		return FormImported{}, &Error{Code: Invalid, Field: "form", Msg: formFile(r.Name) + ": " + err.Error(), Cause: err}
+	}
+	if phase != "" {
+		f.Phase = phase
+	}
+	f.Required = f.Required || r.Required
+	out := FormImported{Name: f.Name, Version: f.Version, Title: f.Title, Phase: f.Phase, Required: f.Required, Questions: len(f.Questions)}
+	forms, err := d.Forms()
+	if err != nil {
+		return FormImported{}, err
+	}
+	for _, cur := range forms {
+		if !cur.Current || cur.Form.Name != f.Name {
+			continue
+		}
+		if sameForm(&cur.Form, f) {
+			out.ID, out.Unchanged = cur.ID, true
+			return out, nil
+		}
+		// The current version is the latest by claimed time: one dated
+		// after this device's clock would stay current over the new
+		// one. Refuse rather than sign a version that never counts.
+		if now := d.now().UnixMilli(); cur.Created > now {
+			return FormImported{}, refuse(Refused, "the current version of form %s (%s) is dated %s, after this device's clock (%s): check the clocks before importing it again",
+				f.Name, cur.ID, incident.FormatTime(cur.Created), incident.FormatTime(now))
+		}
+	}
+	rec, err := d.st.Put(incident.KindForm, *f)
+	if err != nil {
+		return FormImported{}, classify(err)
+	}
+	out.ID = rec.ID
+	return out, nil
+}
+
+// sameForm compares two versions by their encodings, which are
+// canonical: what one says, the other says.
+func sameForm(a, b *incident.FormPayload) bool {
+	ea, err1 := incident.Marshal(a)
+	eb, err2 := incident.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)
+}
+
+func formFile(name string) string {
+	if name == "" {
+		return "the form file"
+	}
+	return name
 }
