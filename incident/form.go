@@ -229,7 +229,7 @@ func validateQuestion(field string, q *Question, earlier map[string]int) error {
 	names := map[string]bool{}
 	for j, c := range q.Choices {
 		cf := fmt.Sprintf("%s.choices[%d]", field, j)
-		if err := checkQuestionID(cf+".name", c.Name); err != nil {
+		if err := checkChoiceName(cf+".name", c.Name); err != nil {
 			return err
 		}
 		if names[c.Name] {
@@ -282,6 +282,19 @@ func checkCondition(field string, c *Condition, subject func(Term) error) error 
 	return nil
 }
 
+// ValidateForm checks a form payload as record validation does.
+func ValidateForm(v *FormPayload) error { return validateForm(v) }
+
+// CheckQuestionName checks a question's, a choice's or a form's name
+// (field names the problem).
+func CheckQuestionName(field, s string) error { return checkQuestionID(field, s) }
+
+// CheckChoiceName checks a choice's name.
+func CheckChoiceName(field, s string) error { return checkChoiceName(field, s) }
+
+// CheckQuestionCode checks a question's short code.
+func CheckQuestionCode(field, s string) error { return checkQuestionCode(field, s) }
+
 // checkQuestionID: a question's or a choice's name is an XLSForm name:
 // a letter or underscore, then letters, digits, _ . or -.
 func checkQuestionID(field, s string) error {
@@ -295,6 +308,15 @@ func checkQuestionID(field, s string) error {
 		}
 	}
 	return nil
+}
+
+// checkChoiceName: a choice's name is a name that may also start with a
+// digit, as Kobo's 1 and 0 for yes and no do.
+func checkChoiceName(field, s string) error {
+	if s != "" && s[0] >= '0' && s[0] <= '9' {
+		return checkQuestionID(field, "_"+s)
+	}
+	return checkQuestionID(field, s)
 }
 
 // checkQuestionCode: a short code is 1 to 8 upper-case letters or digits,
@@ -433,6 +455,9 @@ func checkValue(q *Question, v string) error {
 	}
 	return nil
 }
+
+// ChoiceNames lists q's choice names, separated by commas.
+func ChoiceNames(q *Question) string { return choiceNames(q) }
 
 func choiceNames(q *Question) string {
 	names := make([]string, len(q.Choices))
@@ -590,7 +615,11 @@ func describeCondition(c *Condition) string {
 			parts[i] = "selected(" + subject + ", '" + t.Value + "')"
 			continue
 		}
-		parts[i] = subject + " " + t.Op + " '" + t.Value + "'"
+		value := "'" + t.Value + "'"
+		if _, err := strconv.ParseInt(t.Value, 10, 64); err == nil {
+			value = t.Value
+		}
+		parts[i] = subject + " " + t.Op + " " + value
 	}
 	join := " and "
 	if c.Any {

@@ -35,6 +35,11 @@ func TestValidateForm(t *testing.T) {
 	if err := validateForm(openingForm()); err != nil {
 		t.Fatalf("the opening form: %v", err)
 	}
+	kobo := openingForm()
+	kobo.Questions[1].Choices = []Choice{{"1", "Yes"}, {"0", "No"}}
+	if err := validateForm(kobo); err != nil {
+		t.Fatalf("choices named 1 and 0, as Kobo names yes and no: %v", err)
+	}
 	for _, c := range []struct {
 		name, field string
 		edit        func(f *FormPayload)

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-var update = flag.Bool("update", false, "rewrite the generated testdata: the fuzz seed corpora under testdata/fuzz, the workbooks under testdata/xlsform")
+var update = flag.Bool("update", false, "rewrite the generated testdata: the fuzz seed corpora under testdata/fuzz")
 
 // corpusFixture is the deterministic mission the seed corpora come from:
 // fixed keys, nonces and times, so -update always writes the same bytes.

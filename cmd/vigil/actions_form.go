@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/act"
+	"github.com/vigil-mesh/vigil/incident/xlsform"
 )
 
 // The forms' typed requests on the control socket.
@@ -12,7 +13,7 @@ func init() {
 	actHandlers["form"] = decoded(func(a act.Actions, ref string) (any, error) { return a.Form(ref) })
 	// An import carries a workbook of at most MaxXLSFormBytes: base64 in
 	// JSON, and room for the rest.
-	actBodyLimits["forms.import"] = incident.MaxXLSFormBytes*4/3 + 1<<20
+	actBodyLimits["forms.import"] = xlsform.MaxBytes*4/3 + 1<<20
 }
 
 func (r *remote) ImportForm(req act.FormImport) (act.FormImported, error) {

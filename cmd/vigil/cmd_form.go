@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/act"
+	"github.com/vigil-mesh/vigil/incident/xlsform"
 )
 
 // vigil form import FILE.xlsx: a coordinator signs an XLSForm checklist
@@ -51,10 +52,10 @@ func (c *cli) formImport(args []string) error {
 	defer f.Close()
 	if st, err := f.Stat(); err != nil {
 		return err
-	} else if st.Size() > incident.MaxXLSFormBytes {
-		return fmt.Errorf("%s is over %d MiB: nothing imported", pos[0], incident.MaxXLSFormBytes>>20)
+	} else if st.Size() > xlsform.MaxBytes {
+		return fmt.Errorf("%s is over %d MiB: nothing imported", pos[0], xlsform.MaxBytes>>20)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, incident.MaxXLSFormBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, xlsform.MaxBytes+1))
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 
 // xlsformDir holds the four phase checklists, as ODK and Kobo lay them
 // out (incident/xlsform_data_test.go writes them).
-const xlsformDir = "../../incident/testdata/xlsform"
+const xlsformDir = "../../incident/xlsform/testdata/forms"
 
 func testForm(t testing.TB, name string) string {
 	t.Helper()

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/xlsform"
 )
 
 // Forms: the checklists a mission's coordinators publish, one signed
@@ -88,7 +89,7 @@ type FormImported struct {
 	Unchanged bool `json:"unchanged,omitempty"`
 }
 
-// ImportForm reads an XLSForm workbook (incident.ReadXLSForm) and signs
+// ImportForm reads an XLSForm workbook (xlsform.Read) and signs
 // it as one form record, a new version of its name: coordinators only.
 // A workbook with any problem is refused whole (Invalid, field "form",
 // each problem named by sheet, row and column) and nothing is stored.
@@ -102,8 +103,8 @@ func (d *Desk) ImportForm(r FormImport) (FormImported, error) {
 	}
 	phase := strings.ToLower(strings.TrimSpace(r.Phase))
 	switch {
-	case len(r.Data) > incident.MaxXLSFormBytes:
-		return FormImported{}, invalid("form", "%s is over %d MiB: nothing imported", formFile(r.Name), incident.MaxXLSFormBytes>>20)
+	case len(r.Data) > xlsform.MaxBytes:
+		return FormImported{}, invalid("form", "%s is over %d MiB: nothing imported", formFile(r.Name), xlsform.MaxBytes>>20)
 	case phase != "" && !slices.Contains(incident.Phases, phase):
 		return FormImported{}, invalid("phase", "%q is not a phase (%s)", r.Phase, strings.Join(incident.Phases, ", "))
 	}
@@ -114,7 +115,7 @@ func (d *Desk) ImportForm(r FormImport) (FormImported, error) {
 	if err := d.mayPut(ms, incident.KindForm); err != nil {
 		return FormImported{}, err
 	}
-	f, err := incident.ReadXLSForm(r.Data, incident.XLSFormOptions{FileName: r.Name})
+	f, err := xlsform.Read(r.Data, xlsform.Options{FileName: r.Name})
 	if err != nil {
 		return FormImported{}, &Error{Code: Invalid, Field: "form", Msg: formFile(r.Name) + ": " + err.Error(), Cause: err}
 	}
@@ -128,12 +129,22 @@ func (d *Desk) ImportForm(r FormImport) (FormImported, error) {
 		return FormImported{}, err
 	}
 	for _, cur := range forms {
-		if !cur.Current || cur.Form.Name != f.Name {
+		if cur.Form.Name != f.Name {
 			continue
 		}
-		if sameForm(&cur.Form, f) {
+		if cur.Current && sameForm(&cur.Form, f) {
 			out.ID, out.Unchanged = cur.ID, true
 			return out, nil
+		}
+		// Responses name a version by its record, but people name it by
+		// its version text: two different forms under one version would
+		// read as one in every export and screen.
+		if f.Version != "" && cur.Form.Version == f.Version && !sameForm(&incident.FormPayload{Questions: cur.Form.Questions}, &incident.FormPayload{Questions: f.Questions}) {
+			return FormImported{}, invalid("form", "%s: version %q of form %s is already signed (%s) with other questions: give this one a new version in the settings sheet",
+				formFile(r.Name), f.Version, f.Name, cur.ID)
+		}
+		if !cur.Current {
+			continue
 		}
 		// The current version is the latest by claimed time: one dated
 		// after this device's clock would stay current over the new

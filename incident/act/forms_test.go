@@ -12,13 +12,14 @@ import (
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/incident/xlsform"
 	"github.com/xuri/excelize/v2"
 )
 
 // xlsformFile is one of the phase checklists under incident/testdata.
 func xlsformFile(t testing.TB, name string) FormImport {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "xlsform", name))
+	data, err := os.ReadFile(filepath.Join("..", "xlsform", "testdata", "forms", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +119,18 @@ func TestImportForm(t *testing.T) {
 	if q, ok := v.Form.Question("minutes_late"); !ok || q.Relevant.String() != "${opened_on_time} = 'no'" {
 		t.Fatalf("the observer's opening form: %+v", v.Form)
 	}
+
+	// Another form signed under opening's version, with other
+	// questions: the workbook that says that version is refused, since
+	// the two would read as one version everywhere.
+	other := v.Form
+	other.Questions = other.Questions[:3]
+	if _, err := coord.st.Put(incident.KindForm, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := coord.ImportForm(xlsformFile(t, "opening.xlsx")); CodeOf(err) != Invalid || !strings.Contains(err.Error(), `version "2026.1" of form opening is already signed`) {
+		t.Fatalf("a clashing version: %v", err)
+	}
 }
 
 // badWorkbook is a survey with a geopoint on row 3.
@@ -160,7 +173,7 @@ func TestImportFormRefused(t *testing.T) {
 	}{
 		"observer":   {obs, xlsformFile(t, "opening.xlsx"), Forbidden, "", "an observer may not sign form records"},
 		"geopoint":   {coord, FormImport{Name: "where.xlsx", Data: badWorkbook(t)}, Invalid, "form", `where.xlsx: nothing imported: survey row 3: type "geopoint" is not supported`},
-		"too big":    {coord, FormImport{Name: "huge.xlsx", Data: make([]byte, incident.MaxXLSFormBytes+1)}, Invalid, "form", "huge.xlsx is over 4 MiB"},
+		"too big":    {coord, FormImport{Name: "huge.xlsx", Data: make([]byte, xlsform.MaxBytes+1)}, Invalid, "form", "huge.xlsx is over 4 MiB"},
 		"not a form": {coord, FormImport{Name: "stations.csv", Data: []byte("code,name\nPS-1,School\n")}, Invalid, "form", "stations.csv: nothing imported: this is not an .xlsx workbook"},
 		"phase":      {coord, FormImport{Name: "opening.xlsx", Data: xlsformFile(t, "opening.xlsx").Data, Phase: "lunch"}, Invalid, "phase", `"lunch" is not a phase`},
 		"name":       {coord, FormImport{Name: "\xff.xlsx", Data: xlsformFile(t, "opening.xlsx").Data}, Invalid, "name", "UTF-8"},

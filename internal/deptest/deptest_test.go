@@ -99,7 +99,7 @@ var (
 			Name:        "incident stays pure (standard library and crypto only)",
 			Subject:     exactly("incident"),
 			SubjectDesc: modPath + "/incident",
-			Forbidden:   containing("libp2p", "badger", "fyne.io", "multiaddr"),
+			Forbidden:   containing("libp2p", "badger", "fyne.io", "multiaddr", "excelize", "net/http"),
 		},
 		{
 			Name:        "incident/... never points up",

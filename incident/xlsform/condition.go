@@ -1,4 +1,4 @@
-package incident
+package xlsform
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/vigil-mesh/vigil/incident"
 )
 
 // Conditions, as XLSForm writes them. The grammar read is small on
@@ -85,7 +87,7 @@ const conditionGrammar = "write comparisons such as ${q} = 'yes', ${n} >= 3 or s
 
 // parseCondition reads expr: over . when self, else over ${name}s. The
 // terms it returns are checked against the form by checkTerms.
-func parseCondition(expr string, self bool) (*Condition, error) {
+func parseCondition(expr string, self bool) (*incident.Condition, error) {
 	toks, err := lexCondition(expr)
 	if err != nil {
 		return nil, err
@@ -94,7 +96,7 @@ func parseCondition(expr string, self bool) (*Condition, error) {
 		return nil, errors.New("empty")
 	}
 	p := &condParser{toks: toks, self: self}
-	c := &Condition{}
+	c := &incident.Condition{}
 	join := ""
 	for {
 		t, err := p.term()
@@ -117,8 +119,8 @@ func parseCondition(expr string, self bool) (*Condition, error) {
 			return nil, fmt.Errorf("ends with %s", join)
 		}
 	}
-	if len(c.Terms) > MaxConditionTerms {
-		return nil, fmt.Errorf("%d comparisons, limit %d", len(c.Terms), MaxConditionTerms)
+	if len(c.Terms) > incident.MaxConditionTerms {
+		return nil, fmt.Errorf("%d comparisons, limit %d", len(c.Terms), incident.MaxConditionTerms)
 	}
 	c.Any = join == "or"
 	return c, nil
@@ -193,47 +195,47 @@ func (p *condParser) value() (string, error) {
 	return "", fmt.Errorf("%q where a value ('text' or a number) was expected", t.text)
 }
 
-func (p *condParser) term() (Term, error) {
+func (p *condParser) term() (incident.Term, error) {
 	if !p.done() && p.toks[p.i].kind == 'w' && p.toks[p.i].text == "selected" {
 		p.i++
 		if _, err := p.expect('(', "( after selected"); err != nil {
-			return Term{}, err
+			return incident.Term{}, err
 		}
 		q, err := p.subject()
 		if err != nil {
-			return Term{}, err
+			return incident.Term{}, err
 		}
 		if _, err := p.expect(',', "a comma"); err != nil {
-			return Term{}, err
+			return incident.Term{}, err
 		}
 		v, err := p.value()
 		if err != nil {
-			return Term{}, err
+			return incident.Term{}, err
 		}
 		if _, err := p.expect(')', ")"); err != nil {
-			return Term{}, err
+			return incident.Term{}, err
 		}
-		return Term{Question: q, Op: "selected", Value: v}, nil
+		return incident.Term{Question: q, Op: "selected", Value: v}, nil
 	}
 	q, err := p.subject()
 	if err != nil {
-		return Term{}, err
+		return incident.Term{}, err
 	}
 	op, err := p.expect('o', "a comparison (= != < <= > >=)")
 	if err != nil {
-		return Term{}, err
+		return incident.Term{}, err
 	}
 	v, err := p.value()
 	if err != nil {
-		return Term{}, err
+		return incident.Term{}, err
 	}
-	return Term{Question: q, Op: op.text, Value: v}, nil
+	return incident.Term{Question: q, Op: op.text, Value: v}, nil
 }
 
 // checkTerms checks each term of c against the question it looks at
 // (question gives it, or refuses the name): the comparison suits the
 // question's type, and a select's value is one of its choices.
-func checkTerms(c *Condition, question func(name string) (*Question, error)) error {
+func checkTerms(c *incident.Condition, question func(name string) (*incident.Question, error)) error {
 	for _, t := range c.Terms {
 		q, err := question(t.Question)
 		if err != nil {
@@ -243,22 +245,22 @@ func checkTerms(c *Condition, question func(name string) (*Question, error)) err
 		if t.Question != "" {
 			subject = "${" + t.Question + "}"
 		}
-		selects := q.Type == QuestionSelectOne || q.Type == QuestionSelectMultiple
+		selects := q.Type == incident.QuestionSelectOne || q.Type == incident.QuestionSelectMultiple
 		switch {
 		case t.Value == "" && t.Op != "!=":
 			return fmt.Errorf("%s %s '': a condition on a question left unanswered does not hold; only != '' (answered) is supported", subject, t.Op)
 		case t.Value == "":
 		case t.Op == "selected" && !selects:
-			return fmt.Errorf("selected(%s, …): %s is %s question, not a select", subject, subject, Article(q.Type))
+			return fmt.Errorf("selected(%s, …): %s is %s question, not a select", subject, subject, incident.Article(q.Type))
 		case selects:
 			if t.Op != "=" && t.Op != "!=" && t.Op != "selected" {
 				return fmt.Errorf("%s %s: a select's answer is compared with = or != or selected()", subject, t.Op)
 			}
 			if _, ok := q.Choice(t.Value); !ok {
-				return fmt.Errorf("%q is not a choice of %s (%s)", t.Value, subject, choiceNames(q))
+				return fmt.Errorf("%q is not a choice of %s (%s)", t.Value, subject, incident.ChoiceNames(q))
 			}
-		case q.Type == QuestionInteger:
-			if t.Value == AnswerNA && (t.Op == "=" || t.Op == "!=") {
+		case q.Type == incident.QuestionInteger:
+			if t.Value == incident.AnswerNA && (t.Op == "=" || t.Op == "!=") {
 				if !q.NA {
 					return fmt.Errorf("%s is never na (its vigil_na is not yes)", subject)
 				}
@@ -310,7 +312,7 @@ func parseBounds(expr string) (lo, hi *int64, err error) {
 // andConditions joins a group's condition and a question's: both must
 // hold. Two conditions of one term or joined by and make one joined by
 // and; a condition joined by or cannot be and-ed without parentheses.
-func andConditions(outer, inner *Condition) (*Condition, error) {
+func andConditions(outer, inner *incident.Condition) (*incident.Condition, error) {
 	switch {
 	case outer == nil:
 		return inner, nil
@@ -325,8 +327,8 @@ func andConditions(outer, inner *Condition) (*Condition, error) {
 			terms = append(terms, t)
 		}
 	}
-	if len(terms) > MaxConditionTerms {
-		return nil, fmt.Errorf("together they make %d comparisons, limit %d", len(terms), MaxConditionTerms)
+	if len(terms) > incident.MaxConditionTerms {
+		return nil, fmt.Errorf("together they make %d comparisons, limit %d", len(terms), incident.MaxConditionTerms)
 	}
-	return &Condition{Terms: terms}, nil
+	return &incident.Condition{Terms: terms}, nil
 }

@@ -1,4 +1,4 @@
-package incident
+package xlsform
 
 import (
 	"bytes"
@@ -10,13 +10,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vigil-mesh/vigil/incident"
+
 	"github.com/xuri/excelize/v2"
 )
 
 // XLSForm: coordinators write checklists as ODK and Kobo users do, in a
 // workbook with a survey sheet (one row a question), a choices sheet (the
 // options of the select questions, by list) and an optional settings
-// sheet (form_id, version, form_title). ReadXLSForm reads the part of
+// sheet (form_id, version, form_title). Read reads the part of
 // XLSForm a checklist needs and names, by sheet, row and column, every
 // thing it does not support: a form is only imported when every row of it
 // means exactly what it meant in the spreadsheet.
@@ -43,12 +45,12 @@ import (
 
 // XLSForm limits.
 const (
-	// MaxXLSFormBytes bounds a form workbook. Checklists are a few dozen
+	// MaxBytes bounds a form workbook. Checklists are a few dozen
 	// kilobytes; the bound keeps a hostile file from costing much.
-	MaxXLSFormBytes = 4 << 20
+	MaxBytes = 4 << 20
 	// MaxFormPayloadBytes is the largest form payload encoding: a record
 	// holds it and its envelope within MaxRecordBytes.
-	MaxFormPayloadBytes = MaxRecordBytes - 1<<10
+	MaxFormPayloadBytes = incident.MaxRecordBytes - 1<<10
 	// maxXLSFormUnzipped bounds what a workbook unzips to, all parts
 	// together (a zip bomb is refused as it is read).
 	maxXLSFormUnzipped = 8 << 20
@@ -56,33 +58,33 @@ const (
 	// form holds at most MaxFormQuestions questions, and a choices sheet
 	// may keep lists the form does not use.
 	maxXLSFormRows = 5000
-	// maxXLSFormProblems is how many problems an XLSFormError keeps (it
-	// counts them all); maxShownXLSFormProblems how many its message gives.
-	maxXLSFormProblems      = 100
-	maxShownXLSFormProblems = 10
+	// maxProblems is how many problems an Error keeps (it
+	// counts them all); maxShownProblems how many its message gives.
+	maxProblems      = 100
+	maxShownProblems = 10
 )
 
-// XLSFormSupported lists the survey types ReadXLSForm reads, for messages.
-const XLSFormSupported = "select_one, select_multiple, integer, text, note, begin/end group"
+// Supported lists the survey types Read reads, for messages.
+const Supported = "select_one, select_multiple, integer, text, note, begin/end group"
 
-// XLSFormOptions are ReadXLSForm's options; the zero value is usable.
-type XLSFormOptions struct {
+// Options are Read's options; the zero value is usable.
+type Options struct {
 	// FileName is the workbook's file name. A form whose settings sheet
 	// names no form_id is named after it, as pyxform does ("opening.xlsx"
 	// is the form opening).
 	FileName string
 }
 
-// XLSFormProblem is one thing wrong with a form workbook, where a
+// Problem is one thing wrong with a form workbook, where a
 // spreadsheet shows it.
-type XLSFormProblem struct {
+type Problem struct {
 	Sheet   string `json:"sheet,omitempty"`  // "" for the workbook as a whole
 	Row     int    `json:"row,omitempty"`    // 1-based, as the spreadsheet numbers it; 0 for the sheet
 	Column  string `json:"column,omitempty"` // the column's header ("type", "relevant")
 	Problem string `json:"problem"`          // names the column where it helps
 }
 
-func (p XLSFormProblem) Error() string {
+func (p Problem) Error() string {
 	switch {
 	case p.Sheet == "":
 		return p.Problem
@@ -92,22 +94,22 @@ func (p XLSFormProblem) Error() string {
 	return fmt.Sprintf("%s row %d: %s", p.Sheet, p.Row, p.Problem)
 }
 
-// XLSFormError is every problem found in a form workbook (the first
-// maxXLSFormProblems of them, and how many there were). ReadXLSForm
+// Error is every problem found in a form workbook (the first
+// maxProblems of them, and how many there were). Read
 // returns no other error.
-type XLSFormError struct {
-	Problems []XLSFormProblem
+type Error struct {
+	Problems []Problem
 	Total    int
 }
 
-func (e *XLSFormError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Total == 1 {
 		b.WriteString("nothing imported: ")
 	} else {
-		fmt.Fprintf(&b, "nothing imported, %s: ", Plural(e.Total, "problem"))
+		fmt.Fprintf(&b, "nothing imported, %s: ", incident.Plural(e.Total, "problem"))
 	}
-	shown := min(len(e.Problems), maxShownXLSFormProblems)
+	shown := min(len(e.Problems), maxShownProblems)
 	for i, p := range e.Problems[:shown] {
 		if i > 0 {
 			b.WriteString("; ")
@@ -120,33 +122,33 @@ func (e *XLSFormError) Error() string {
 	return b.String()
 }
 
-func (e *XLSFormError) add(p XLSFormProblem) {
+func (e *Error) add(p Problem) {
 	e.Total++
-	if len(e.Problems) < maxXLSFormProblems {
+	if len(e.Problems) < maxProblems {
 		e.Problems = append(e.Problems, p)
 	}
 }
 
-func (e *XLSFormError) orNil() error {
+func (e *Error) orNil() error {
 	if e.Total == 0 {
 		return nil
 	}
 	return e
 }
 
-func xlsProblem(sheet string, row int, column, format string, args ...any) *XLSFormError {
-	e := &XLSFormError{}
-	e.add(XLSFormProblem{Sheet: sheet, Row: row, Column: column, Problem: fmt.Sprintf(format, args...)})
+func xlsProblem(sheet string, row int, column, format string, args ...any) *Error {
+	e := &Error{}
+	e.add(Problem{Sheet: sheet, Row: row, Column: column, Problem: fmt.Sprintf(format, args...)})
 	return e
 }
 
-// ReadXLSForm reads an XLSForm workbook (.xlsx) into a form payload that
+// Read reads an XLSForm workbook (.xlsx) into a form payload that
 // validates, with its questions in the survey's order, ready to sign. A
-// workbook over MaxXLSFormBytes, one that unzips to too much, a damaged
+// workbook over MaxBytes, one that unzips to too much, a damaged
 // file, anything outside the subset above, and a form whose encoding
-// would not fit in a record give an *XLSFormError naming each problem by
+// would not fit in a record give an *Error naming each problem by
 // sheet, row and column. It never panics, whatever the bytes.
-func ReadXLSForm(data []byte, opt XLSFormOptions) (f *FormPayload, err error) {
+func Read(data []byte, opt Options) (f *incident.FormPayload, err error) {
 	// excelize parses hostile XML; a panic in it is a damaged file here.
 	defer func() {
 		if r := recover(); r != nil {
@@ -158,7 +160,7 @@ func ReadXLSForm(data []byte, opt XLSFormOptions) (f *FormPayload, err error) {
 		return nil, err
 	}
 	defer book.Close()
-	r := &xlsformReader{errs: &XLSFormError{}}
+	r := &xlsformReader{errs: &Error{}}
 	if err := r.readSheets(book); err != nil {
 		return nil, err
 	}
@@ -174,8 +176,8 @@ func ReadXLSForm(data []byte, opt XLSFormOptions) (f *FormPayload, err error) {
 
 func openXLSForm(data []byte) (*excelize.File, error) {
 	switch {
-	case len(data) > MaxXLSFormBytes:
-		return nil, xlsProblem("", 0, "", "the workbook is %d KiB, over the %d MiB a form may be", len(data)>>10, MaxXLSFormBytes>>20)
+	case len(data) > MaxBytes:
+		return nil, xlsProblem("", 0, "", "the workbook is %d KiB, over the %d MiB a form may be", len(data)>>10, MaxBytes>>20)
 	case len(data) == 0:
 		return nil, xlsProblem("", 0, "", "the file is empty")
 	case bytes.HasPrefix(data, []byte{0xd0, 0xcf, 0x11, 0xe0}):
@@ -281,7 +283,7 @@ func readSheet(book *excelize.File, name, as string) (*sheet, error) {
 
 // xlsformReader turns the sheets into a form.
 type xlsformReader struct {
-	errs                      *XLSFormError
+	errs                      *Error
 	survey, choices, settings *sheet
 
 	lists map[string]*choiceList
@@ -291,14 +293,14 @@ type xlsformReader struct {
 }
 
 type choiceList struct {
-	choices []Choice
+	choices []incident.Choice
 	rows    []int // each choice's row
 	row     int   // the list's first row
 }
 
 // xlsQuestion is a question as read, with the rows it came from.
 type xlsQuestion struct {
-	Question
+	incident.Question
 	row        int
 	codeGiven  bool
 	choiceRows []int
@@ -315,7 +317,7 @@ type xlsName struct {
 }
 
 func (r *xlsformReader) problem(sheet string, row int, column, format string, args ...any) {
-	r.errs.add(XLSFormProblem{Sheet: sheet, Row: row, Column: column, Problem: fmt.Sprintf(format, args...)})
+	r.errs.add(Problem{Sheet: sheet, Row: row, Column: column, Problem: fmt.Sprintf(format, args...)})
 }
 
 func (r *xlsformReader) readSheets(book *excelize.File) error {
@@ -350,8 +352,8 @@ func (r *xlsformReader) readSheets(book *excelize.File) error {
 }
 
 // build reads the sheets into a form, adding each problem to r.errs.
-func (r *xlsformReader) build(opt XLSFormOptions) *FormPayload {
-	form := &FormPayload{}
+func (r *xlsformReader) build(opt Options) *incident.FormPayload {
+	form := &incident.FormPayload{}
 	r.readSettings(form, opt)
 	r.readChoices()
 	r.readSurvey()
@@ -359,8 +361,8 @@ func (r *xlsformReader) build(opt XLSFormOptions) *FormPayload {
 	for _, q := range r.qs {
 		form.Questions = append(form.Questions, q.Question)
 	}
-	if len(form.Questions) > MaxFormQuestions {
-		r.problem("survey", 0, "", "%d questions, limit %d: split the form (one per phase, say)", len(form.Questions), MaxFormQuestions)
+	if len(form.Questions) > incident.MaxFormQuestions {
+		r.problem("survey", 0, "", "%d questions, limit %d: split the form (one per phase, say)", len(form.Questions), incident.MaxFormQuestions)
 	} else if len(form.Questions) == 0 && r.errs.Total == 0 {
 		r.problem("survey", 0, "", "no questions")
 	}
@@ -369,7 +371,7 @@ func (r *xlsformReader) build(opt XLSFormOptions) *FormPayload {
 
 // The settings sheet: form_id, version, form_title, and Vigil's
 // vigil_phase and vigil_required, on the first row under the header.
-func (r *xlsformReader) readSettings(form *FormPayload, opt XLSFormOptions) {
+func (r *xlsformReader) readSettings(form *incident.FormPayload, opt Options) {
 	s := r.settings
 	row := sheetRow{n: 2}
 	if s != nil && len(s.rows) > 0 {
@@ -385,7 +387,7 @@ func (r *xlsformReader) readSettings(form *FormPayload, opt XLSFormOptions) {
 	if form.Name == "" {
 		base := filepath.Base(strings.ReplaceAll(opt.FileName, `\`, "/"))
 		base = strings.TrimSuffix(base, filepath.Ext(base))
-		if base == "" || base == "." || checkQuestionID("", base) != nil {
+		if base == "" || base == "." || incident.CheckQuestionName("", base) != nil {
 			if s == nil {
 				row.n = 0
 			}
@@ -397,15 +399,15 @@ func (r *xlsformReader) readSettings(form *FormPayload, opt XLSFormOptions) {
 		} else {
 			form.Name = base
 		}
-	} else if err := checkQuestionID("", form.Name); err != nil {
+	} else if err := incident.CheckQuestionName("", form.Name); err != nil {
 		r.problem("settings", row.n, "form_id", "form_id %q is not a name (a letter or _, then letters, digits, _ . or -)", form.Name)
 	}
 	if form.Title == "" {
 		form.Title = form.Name
 	}
 	if p := strings.ToLower(get("vigil_phase")); p != "" {
-		if !slices.Contains(Phases, p) {
-			r.problem("settings", row.n, "vigil_phase", "vigil_phase %q is not a phase (%s)", p, strings.Join(Phases, ", "))
+		if !slices.Contains(incident.Phases, p) {
+			r.problem("settings", row.n, "vigil_phase", "vigil_phase %q is not a phase (%s)", p, strings.Join(incident.Phases, ", "))
 		}
 		form.Phase = p
 	}
@@ -466,11 +468,11 @@ func (r *xlsformReader) readChoices() {
 			l = &choiceList{row: row.n}
 			r.lists[list] = l
 		}
-		if err := checkQuestionID("", name); err != nil {
-			r.problem(s.name, row.n, "name", "name %q is not a choice name (a letter or _, then letters, digits, _ . or -): na, yes, no, ink_missing…", name)
+		if err := incident.CheckChoiceName("", name); err != nil {
+			r.problem(s.name, row.n, "name", "name %q is not a choice name (letters, digits, _ . or -): na, yes, no, 1, ink_missing…", name)
 			continue
 		}
-		if i := slices.IndexFunc(l.choices, func(c Choice) bool { return c.Name == name }); i >= 0 {
+		if i := slices.IndexFunc(l.choices, func(c incident.Choice) bool { return c.Name == name }); i >= 0 {
 			r.problem(s.name, row.n, "name", "choice %q is in list %q twice (row %d too)", name, list, l.rows[i])
 			continue
 		}
@@ -479,7 +481,7 @@ func (r *xlsformReader) readChoices() {
 			r.problem(s.name, row.n, "label", "label is empty (choice %q of list %q)", name, list)
 			continue
 		}
-		l.choices = append(l.choices, Choice{Name: name, Label: text})
+		l.choices = append(l.choices, incident.Choice{Name: name, Label: text})
 		l.rows = append(l.rows, row.n)
 	}
 }
@@ -561,8 +563,8 @@ var unsupportedColumns = []string{"calculation", "choice_filter", "repeat_count"
 type openGroup struct {
 	name string
 	row  int
-	cond *Condition // the group's relevant and-ed with its parents'
-	ok   bool       // false when that could not be read (its row says why)
+	cond *incident.Condition // the group's relevant and-ed with its parents'
+	ok   bool                // false when that could not be read (its row says why)
 }
 
 // The survey sheet.
@@ -595,7 +597,7 @@ func (r *xlsformReader) readSurvey() {
 		lower := strings.ToLower(typ)
 		if typ == "" {
 			if name != "" || label.value(s, row) != "" {
-				r.problem(s.name, row.n, "type", "type is empty (%s)", XLSFormSupported)
+				r.problem(s.name, row.n, "type", "type is empty (%s)", Supported)
 			}
 			continue
 		}
@@ -605,7 +607,7 @@ func (r *xlsformReader) readSurvey() {
 		case lower == "begin group" || lower == "begin_group":
 			r.claimName(row, name, "group", true)
 			g := openGroup{name: name, row: row.n, ok: true}
-			var parent *Condition
+			var parent *incident.Condition
 			if len(groups) > 0 {
 				parent, g.ok = groups[len(groups)-1].cond, groups[len(groups)-1].ok
 			}
@@ -646,19 +648,19 @@ func (r *xlsformReader) readQuestion(row sheetRow, typ string, label, hint langu
 	s := r.survey
 	name := s.cell(row, "name")
 	lower := strings.ToLower(typ)
-	q := &xlsQuestion{Question: Question{ID: name}, row: row.n}
+	q := &xlsQuestion{Question: incident.Question{ID: name}, row: row.n}
 	ok := true
 	switch {
 	case lower == "integer" || lower == "int":
-		q.Type = QuestionInteger
+		q.Type = incident.QuestionInteger
 	case lower == "text" || lower == "string":
-		q.Type = QuestionText
+		q.Type = incident.QuestionText
 	case lower == "note":
-		q.Type = QuestionNote
+		q.Type = incident.QuestionNote
 	default:
 		kind, list, found := selectType(typ)
 		if !found {
-			r.problem(s.name, row.n, "type", "type %q is not supported (supported: %s)", typ, XLSFormSupported)
+			r.problem(s.name, row.n, "type", "type %q is not supported (supported: %s)", typ, Supported)
 			if r.claimName(row, name, "question", false) {
 				r.names[name].broken = true
 			}
@@ -678,8 +680,8 @@ func (r *xlsformReader) readQuestion(row sheetRow, typ string, label, hint langu
 		default:
 			cl := r.lists[l[0]]
 			q.Choices, q.choiceRows = slices.Clone(cl.choices), cl.rows
-			if len(q.Choices) > MaxFormChoices {
-				r.problem(s.name, row.n, "type", "list %q has %d choices, limit %d", l[0], len(q.Choices), MaxFormChoices)
+			if len(q.Choices) > incident.MaxFormChoices {
+				r.problem(s.name, row.n, "type", "list %q has %d choices, limit %d", l[0], len(q.Choices), incident.MaxFormChoices)
 				ok = false
 			}
 		}
@@ -726,9 +728,9 @@ func (r *xlsformReader) readQuestion(row sheetRow, typ string, label, hint langu
 func selectType(typ string) (kind, list string, ok bool) {
 	lower := strings.ToLower(typ)
 	for _, p := range []struct{ prefix, kind string }{
-		{"select_one ", QuestionSelectOne}, {"select one ", QuestionSelectOne},
-		{"select_multiple ", QuestionSelectMultiple}, {"select multiple ", QuestionSelectMultiple},
-		{"select all that apply ", QuestionSelectMultiple},
+		{"select_one ", incident.QuestionSelectOne}, {"select one ", incident.QuestionSelectOne},
+		{"select_multiple ", incident.QuestionSelectMultiple}, {"select multiple ", incident.QuestionSelectMultiple},
+		{"select all that apply ", incident.QuestionSelectMultiple},
 	} {
 		if strings.HasPrefix(lower, p.prefix) {
 			return p.kind, strings.TrimSpace(typ[len(p.prefix):]), true
@@ -746,7 +748,7 @@ func (r *xlsformReader) claimName(row sheetRow, name, what string, group bool) b
 	case name == "":
 		r.problem(s.name, row.n, "name", "name is empty (every %s has a name)", what)
 		return false
-	case checkQuestionID("", name) != nil:
+	case incident.CheckQuestionName("", name) != nil:
 		r.problem(s.name, row.n, "name", "name %q is not a name (a letter or _, then letters, digits, _ . or -)", name)
 		return false
 	}
@@ -768,14 +770,14 @@ func (r *xlsformReader) readAnswerRules(row sheetRow, q *xlsQuestion) bool {
 		case !yes:
 			r.problem(s.name, row.n, "required", "required %q: only yes or no is supported", v)
 			ok = false
-		case req && q.Type == QuestionNote:
+		case req && q.Type == incident.QuestionNote:
 			r.problem(s.name, row.n, "required", "a note is never required: it takes no answer")
 			ok = false
 		}
 		q.Required = req
 	}
 	if v := s.cell(row, "constraint"); v != "" {
-		if q.Type != QuestionInteger {
+		if q.Type != incident.QuestionInteger {
 			r.problem(s.name, row.n, "constraint", "constraint %q: only integer questions take a constraint", v)
 			ok = false
 		} else if lo, hi, err := parseBounds(v); err != nil {
@@ -787,8 +789,8 @@ func (r *xlsformReader) readAnswerRules(row sheetRow, q *xlsQuestion) bool {
 	}
 	if v := s.cell(row, "vigil_code"); v != "" {
 		code := strings.ToUpper(v)
-		if err := checkQuestionCode("", code); err != nil {
-			r.problem(s.name, row.n, "vigil_code", "vigil_code %q: want 1 to %d letters A-Z or digits", v, MaxQuestionCode)
+		if err := incident.CheckQuestionCode("", code); err != nil {
+			r.problem(s.name, row.n, "vigil_code", "vigil_code %q: want 1 to %d letters A-Z or digits", v, incident.MaxQuestionCode)
 			ok = false
 		} else {
 			q.Code, q.codeGiven = code, true
@@ -800,23 +802,23 @@ func (r *xlsformReader) readAnswerRules(row sheetRow, q *xlsQuestion) bool {
 		case !yes:
 			r.problem(s.name, row.n, "vigil_na", "vigil_na %q: want yes or no", v)
 			ok = false
-		case na && (q.Type == QuestionSelectOne || q.Type == QuestionSelectMultiple):
+		case na && (q.Type == incident.QuestionSelectOne || q.Type == incident.QuestionSelectMultiple):
 			r.problem(s.name, row.n, "vigil_na", "a select offers N/A as a choice named na in its list, not with vigil_na")
 			ok = false
-		case na && q.Type == QuestionNote:
+		case na && q.Type == incident.QuestionNote:
 			r.problem(s.name, row.n, "vigil_na", "a note takes no answer, so it has no N/A")
 			ok = false
 		}
 		q.NA = na
 	}
 	if v := s.cell(row, "vigil_flag"); v != "" {
-		if q.Type == QuestionNote {
+		if q.Type == incident.QuestionNote {
 			r.problem(s.name, row.n, "vigil_flag", "a note takes no answer, so it is never flagged")
 			return false
 		}
 		c, err := parseCondition(v, true)
 		if err == nil {
-			err = checkTerms(c, func(string) (*Question, error) { return &q.Question, nil })
+			err = checkTerms(c, func(string) (*incident.Question, error) { return &q.Question, nil })
 		}
 		if err != nil {
 			r.problem(s.name, row.n, "vigil_flag", "vigil_flag %q: %v", v, err)
@@ -830,7 +832,7 @@ func (r *xlsformReader) readAnswerRules(row sheetRow, q *xlsQuestion) bool {
 // relevant reads row's relevant column: over the questions before it
 // (q is the row's question, nil for a group). ok is false when it was
 // refused (the problem is added).
-func (r *xlsformReader) relevant(row sheetRow, q *xlsQuestion) (*Condition, bool) {
+func (r *xlsformReader) relevant(row sheetRow, q *xlsQuestion) (*incident.Condition, bool) {
 	s := r.survey
 	v := s.cell(row, "relevant")
 	if v == "" {
@@ -838,7 +840,7 @@ func (r *xlsformReader) relevant(row sheetRow, q *xlsQuestion) (*Condition, bool
 	}
 	c, err := parseCondition(v, false)
 	if err == nil {
-		err = checkTerms(c, func(name string) (*Question, error) {
+		err = checkTerms(c, func(name string) (*incident.Question, error) {
 			n, ok := r.names[name]
 			switch {
 			case !ok && r.rowOf[name] > row.n:
@@ -853,7 +855,7 @@ func (r *xlsformReader) relevant(row sheetRow, q *xlsQuestion) (*Condition, bool
 				return nil, errQuiet
 			case n.q == nil:
 				return nil, fmt.Errorf("${%s} comes later in the form (row %d): relevant looks at the answers before it", name, n.row)
-			case n.q.Type == QuestionNote:
+			case n.q.Type == incident.QuestionNote:
 				return nil, fmt.Errorf("${%s} is a note, which takes no answer", name)
 			}
 			return &n.q.Question, nil
@@ -929,7 +931,7 @@ func generatedCode(name string, taken map[string]int) string {
 	}
 	for n := 2; ; n++ {
 		num := strconv.Itoa(n)
-		code := base[:min(len(base), MaxQuestionCode-len(num))] + num
+		code := base[:min(len(base), incident.MaxQuestionCode-len(num))] + num
 		if _, ok := taken[code]; !ok {
 			return code
 		}
@@ -938,15 +940,15 @@ func generatedCode(name string, taken map[string]int) string {
 
 // validate runs the record's own checks on form, naming the row of a
 // problem, and checks that its encoding fits in a record.
-func (r *xlsformReader) validate(form *FormPayload) error {
-	if err := validateForm(form); err != nil {
-		var fe *FieldError
+func (r *xlsformReader) validate(form *incident.FormPayload) error {
+	if err := incident.ValidateForm(form); err != nil {
+		var fe *incident.FieldError
 		if !errors.As(err, &fe) {
 			return xlsProblem("", 0, "", "%v", err)
 		}
-		return &XLSFormError{Problems: []XLSFormProblem{r.locate(fe)}, Total: 1}
+		return &Error{Problems: []Problem{r.locate(fe)}, Total: 1}
 	}
-	enc, err := Marshal(form)
+	enc, err := incident.Marshal(form)
 	if err != nil {
 		return xlsProblem("", 0, "", "%v", err)
 	}
@@ -961,7 +963,7 @@ var questionField = regexp.MustCompile(`^payload\.questions\[(\d+)\]\.([a-z]+)(?
 
 // locate names the sheet, row and column a FieldError of validateForm
 // comes from.
-func (r *xlsformReader) locate(fe *FieldError) XLSFormProblem {
+func (r *xlsformReader) locate(fe *incident.FieldError) Problem {
 	settings := "settings"
 	row := 0
 	if r.settings != nil && len(r.settings.rows) > 0 {
@@ -969,19 +971,19 @@ func (r *xlsformReader) locate(fe *FieldError) XLSFormProblem {
 	}
 	switch fe.Field {
 	case "payload.name":
-		return XLSFormProblem{Sheet: settings, Row: row, Column: "form_id", Problem: "form_id: " + fe.Problem}
+		return Problem{Sheet: settings, Row: row, Column: "form_id", Problem: "form_id: " + fe.Problem}
 	case "payload.version":
-		return XLSFormProblem{Sheet: settings, Row: row, Column: "version", Problem: "version: " + fe.Problem}
+		return Problem{Sheet: settings, Row: row, Column: "version", Problem: "version: " + fe.Problem}
 	case "payload.title":
-		return XLSFormProblem{Sheet: settings, Row: row, Column: "form_title", Problem: "form_title: " + fe.Problem}
+		return Problem{Sheet: settings, Row: row, Column: "form_title", Problem: "form_title: " + fe.Problem}
 	}
 	m := questionField.FindStringSubmatch(fe.Field)
 	if m == nil {
-		return XLSFormProblem{Sheet: "survey", Problem: fe.Error()}
+		return Problem{Sheet: "survey", Problem: fe.Error()}
 	}
 	i, _ := strconv.Atoi(m[1])
 	if i >= len(r.qs) {
-		return XLSFormProblem{Sheet: "survey", Problem: fe.Error()}
+		return Problem{Sheet: "survey", Problem: fe.Error()}
 	}
 	q := r.qs[i]
 	if m[2] == "choices" && m[3] != "" {
@@ -991,7 +993,7 @@ func (r *xlsformReader) locate(fe *FieldError) XLSFormProblem {
 			if m[4] == "name" {
 				col = "name"
 			}
-			return XLSFormProblem{Sheet: "choices", Row: q.choiceRows[j], Column: col, Problem: col + ": " + fe.Problem}
+			return Problem{Sheet: "choices", Row: q.choiceRows[j], Column: col, Problem: col + ": " + fe.Problem}
 		}
 	}
 	col := map[string]string{"id": "name", "code": "vigil_code", "type": "type", "label": "label", "hint": "hint",
@@ -999,5 +1001,5 @@ func (r *xlsformReader) locate(fe *FieldError) XLSFormProblem {
 	if col == "" {
 		col = m[2]
 	}
-	return XLSFormProblem{Sheet: "survey", Row: q.row, Column: col, Problem: col + ": " + fe.Problem}
+	return Problem{Sheet: "survey", Row: q.row, Column: col, Problem: col + ": " + fe.Problem}
 }

@@ -1,4 +1,4 @@
-package incident
+package xlsform
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// The checklists under testdata/xlsform are written by this file, so they
+// The checklists under testdata/forms are written by this file, so they
 // can be read and regenerated: `go test ./incident -run TestXLSFormTestdata
 // -update` rewrites them. They are laid out as ODK's XLSForm template and
 // Kobo's exports lay theirs out: a survey, a choices and a settings sheet,
@@ -235,7 +235,7 @@ func countingBook() xlsBook {
 	return xlsBook{survey: survey, choices: choices, settings: settings}
 }
 
-// xlsformTestdata is every workbook under testdata/xlsform, by file name.
+// xlsformTestdata is every workbook under testdata/forms, by file name.
 var xlsformTestdata = map[string]func() xlsBook{
 	"opening.xlsx": openingBook, "voting.xlsx": votingBook, "closing.xlsx": closingBook, "counting.xlsx": countingBook,
 }

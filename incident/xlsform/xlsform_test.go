@@ -1,4 +1,4 @@
-package incident
+package xlsform
 
 import (
 	"archive/zip"
@@ -13,14 +13,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-mesh/vigil/incident"
+
 	"github.com/xuri/excelize/v2"
 )
 
 func readTestForm(tb testing.TB, name string) []byte {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "xlsform", name))
+	data, err := os.ReadFile(filepath.Join("testdata", "forms", name))
 	if err != nil {
-		tb.Fatalf("%v (run go test ./incident -run TestXLSFormTestdata -update to write it)", err)
+		tb.Fatalf("%v (run go test ./incident/xlsform -run TestXLSFormTestdata -update to write it)", err)
 	}
 	return data
 }
@@ -44,7 +46,7 @@ func sheetRows(tb testing.TB, data []byte) map[string][][]string {
 	return out
 }
 
-// The workbooks under testdata/xlsform say what their generators write
+// The workbooks under testdata/forms say what their generators write
 // (cell by cell: the zip's bytes may differ from one Go release to the
 // next); -update rewrites them.
 func TestXLSFormTestdata(t *testing.T) {
@@ -55,7 +57,7 @@ func TestXLSFormTestdata(t *testing.T) {
 	sort.Strings(names)
 	for _, name := range names {
 		data := xlsformTestdata[name]().bytes(t)
-		path := filepath.Join("testdata", "xlsform", name)
+		path := filepath.Join("testdata", "forms", name)
 		if *update {
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 				t.Fatal(err)
@@ -83,16 +85,16 @@ func sheetOrder(tb testing.TB, data []byte) []string {
 	return f.GetSheetList()
 }
 
-func readForm(tb testing.TB, name string) *FormPayload {
+func readForm(tb testing.TB, name string) *incident.FormPayload {
 	tb.Helper()
-	f, err := ReadXLSForm(readTestForm(tb, name), XLSFormOptions{FileName: name})
+	f, err := Read(readTestForm(tb, name), Options{FileName: name})
 	if err != nil {
 		tb.Fatalf("%s: %v", name, err)
 	}
 	return f
 }
 
-func questionIDs(f *FormPayload) []string {
+func questionIDs(f *incident.FormPayload) []string {
 	var out []string
 	for _, q := range f.Questions {
 		out = append(out, q.ID)
@@ -100,7 +102,7 @@ func questionIDs(f *FormPayload) []string {
 	return out
 }
 
-func question(tb testing.TB, f *FormPayload, id string) *Question {
+func question(tb testing.TB, f *incident.FormPayload, id string) *incident.Question {
 	tb.Helper()
 	q, ok := f.Question(id)
 	if !ok {
@@ -111,11 +113,13 @@ func question(tb testing.TB, f *FormPayload, id string) *Question {
 
 func i64(n int64) *int64 { return &n }
 
-func cond(any bool, terms ...Term) *Condition { return &Condition{Any: any, Terms: terms} }
+func cond(any bool, terms ...incident.Term) *incident.Condition {
+	return &incident.Condition{Any: any, Terms: terms}
+}
 
-func TestReadXLSFormOpening(t *testing.T) {
+func TestReadOpening(t *testing.T) {
 	f := readForm(t, "opening.xlsx")
-	if f.Name != "opening" || f.Version != "2026.1" || f.Title != "Opening checklist" || f.Phase != PhaseOpening || !f.Required {
+	if f.Name != "opening" || f.Version != "2026.1" || f.Title != "Opening checklist" || f.Phase != incident.PhaseOpening || !f.Required {
 		t.Fatalf("form: %q %q %q %q %v", f.Name, f.Version, f.Title, f.Phase, f.Required)
 	}
 	// start and end are metadata, groups are flattened.
@@ -133,29 +137,29 @@ func TestReadXLSFormOpening(t *testing.T) {
 	}
 	for _, c := range []struct {
 		id   string
-		want Question
+		want incident.Question
 	}{
-		{"intro", Question{Type: QuestionNote, Label: "Answer at the polling station, before the first voter casts a ballot."}},
-		{"materials_present", Question{Type: QuestionSelectOne, Required: true,
+		{"intro", incident.Question{Type: incident.QuestionNote, Label: "Answer at the polling station, before the first voter casts a ballot."}},
+		{"materials_present", incident.Question{Type: incident.QuestionSelectOne, Required: true,
 			Label:   "Were all essential materials present (ballot papers, ballot boxes, indelible ink, voter register, seals)?",
 			Hint:    "Answer no if even one is missing.",
-			Choices: []Choice{{"yes", "Yes"}, {"no", "No"}, {AnswerNA, "Not applicable"}},
-			Flag:    cond(false, Term{Op: "=", Value: "no"})}},
-		{"missing_materials", Question{Type: QuestionSelectMultiple, Required: true, Label: "Which materials were missing?",
+			Choices: []incident.Choice{{Name: "yes", Label: "Yes"}, {Name: "no", Label: "No"}, {Name: incident.AnswerNA, Label: "Not applicable"}},
+			Flag:    cond(false, incident.Term{Op: "=", Value: "no"})}},
+		{"missing_materials", incident.Question{Type: incident.QuestionSelectMultiple, Required: true, Label: "Which materials were missing?",
 			Hint: "Tick every one that was missing.",
-			Choices: []Choice{{"ballots", "Ballot papers"}, {"boxes", "Ballot boxes"}, {"ink", "Indelible ink"}, {"register", "Voter register"},
-				{"seals", "Seals"}, {"screens", "Voting screens"}, {"result_forms", "Result forms"}},
-			Relevant: cond(false, Term{"materials_present", "=", "no"}),
-			Flag:     cond(true, Term{Op: "selected", Value: "register"}, Term{Op: "selected", Value: "ballots"})}},
-		{"staff_present", Question{Type: QuestionInteger, Required: true, Label: "How many polling officials were present at opening?",
+			Choices: []incident.Choice{{Name: "ballots", Label: "Ballot papers"}, {Name: "boxes", Label: "Ballot boxes"}, {Name: "ink", Label: "Indelible ink"}, {Name: "register", Label: "Voter register"},
+				{Name: "seals", Label: "Seals"}, {Name: "screens", Label: "Voting screens"}, {Name: "result_forms", Label: "Result forms"}},
+			Relevant: cond(false, incident.Term{Question: "materials_present", Op: "=", Value: "no"}),
+			Flag:     cond(true, incident.Term{Op: "selected", Value: "register"}, incident.Term{Op: "selected", Value: "ballots"})}},
+		{"staff_present", incident.Question{Type: incident.QuestionInteger, Required: true, Label: "How many polling officials were present at opening?",
 			Hint: "Count everyone on duty, including the presiding officer.", Min: i64(0), Max: i64(30),
-			Flag: cond(false, Term{Op: "<", Value: "3"})}},
+			Flag: cond(false, incident.Term{Op: "<", Value: "3"})}},
 		// The group late's relevant is and-ed into its questions'.
-		{"minutes_late", Question{Type: QuestionInteger, Required: true, Label: "How many minutes late did it open?", Min: i64(1), Max: i64(600),
-			Relevant: cond(false, Term{"opened_on_time", "=", "no"}), Flag: cond(false, Term{Op: ">", Value: "60"})}},
-		{"late_reason_other", Question{Type: QuestionText, Label: "What was the other reason?",
-			Relevant: cond(false, Term{"opened_on_time", "=", "no"}, Term{"late_reason", "=", "other"})}},
-		{"party_agents", Question{Type: QuestionInteger, Label: "How many party agents were present at opening?",
+		{"minutes_late", incident.Question{Type: incident.QuestionInteger, Required: true, Label: "How many minutes late did it open?", Min: i64(1), Max: i64(600),
+			Relevant: cond(false, incident.Term{Question: "opened_on_time", Op: "=", Value: "no"}), Flag: cond(false, incident.Term{Op: ">", Value: "60"})}},
+		{"late_reason_other", incident.Question{Type: incident.QuestionText, Label: "What was the other reason?",
+			Relevant: cond(false, incident.Term{Question: "opened_on_time", Op: "=", Value: "no"}, incident.Term{Question: "late_reason", Op: "=", Value: "other"})}},
+		{"party_agents", incident.Question{Type: incident.QuestionInteger, Label: "How many party agents were present at opening?",
 			Hint: "Count the agents of every party. Answer na where the law admits no agents.", Min: i64(0), NA: true}},
 	} {
 		got := *question(t, f, c.id)
@@ -166,25 +170,25 @@ func TestReadXLSFormOpening(t *testing.T) {
 	}
 
 	// The form works: a station that opened late with a missing register.
-	answers := []Answer{{"materials_present", "no"}, {"missing_materials", "register ink"}, {"boxes_shown_empty", "yes"},
-		{"staff_present", "2"}, {"presiding_officer", "yes"}, {"opened_on_time", "no"}, {"minutes_late", "95"},
-		{"late_reason", "materials_late"}, {"observers_admitted", "yes"}, {"party_agents", AnswerNA}, {"secrecy", "yes"}}
-	if err := CheckAnswers(f, answers); err != nil {
+	answers := []incident.Answer{{Question: "materials_present", Value: "no"}, {Question: "missing_materials", Value: "register ink"}, {Question: "boxes_shown_empty", Value: "yes"},
+		{Question: "staff_present", Value: "2"}, {Question: "presiding_officer", Value: "yes"}, {Question: "opened_on_time", Value: "no"}, {Question: "minutes_late", Value: "95"},
+		{Question: "late_reason", Value: "materials_late"}, {Question: "observers_admitted", Value: "yes"}, {Question: "party_agents", Value: incident.AnswerNA}, {Question: "secrecy", Value: "yes"}}
+	if err := incident.CheckAnswers(f, answers); err != nil {
 		t.Fatalf("CheckAnswers: %v", err)
 	}
 	if got := f.FlaggedAnswers(answers); !slices.Equal(got, []string{"materials_present", "missing_materials", "staff_present", "opened_on_time", "minutes_late"}) {
 		t.Fatalf("flagged %q", got)
 	}
-	if err := CheckAnswers(f, append(answers, Answer{"late_reason_other", "rain"})); err == nil {
+	if err := incident.CheckAnswers(f, append(answers, incident.Answer{Question: "late_reason_other", Value: "rain"})); err == nil {
 		t.Fatal("late_reason_other answered although the reason is not other")
 	}
 }
 
-func TestReadXLSFormVoting(t *testing.T) {
+func TestReadVoting(t *testing.T) {
 	f := readForm(t, "voting.xlsx")
 	// The version was typed as a number; required as TRUE(), and
 	// vigil_required as a TRUE cell.
-	if f.Name != "voting" || f.Version != "2026061401" || f.Title != "Voting checklist" || f.Phase != PhaseVoting || !f.Required || len(f.Questions) != 9 {
+	if f.Name != "voting" || f.Version != "2026061401" || f.Title != "Voting checklist" || f.Phase != incident.PhaseVoting || !f.Required || len(f.Questions) != 9 {
 		t.Fatalf("form: %q %q %q %q %v, %d questions", f.Name, f.Version, f.Title, f.Phase, f.Required, len(f.Questions))
 	}
 	// English is read, though French follows it.
@@ -200,12 +204,12 @@ func TestReadXLSFormVoting(t *testing.T) {
 	if d.Relevant.String() != "selected(${incidents}, 'intimidation') or selected(${incidents}, 'vote_buying') or selected(${incidents}, 'violence')" {
 		t.Fatalf("incident_details relevant: %s", d.Relevant)
 	}
-	if w := question(t, f, "when"); w.Type != QuestionNote || w.Code != "V0" || w.Required {
+	if w := question(t, f, "when"); w.Type != incident.QuestionNote || w.Code != "V0" || w.Required {
 		t.Fatalf("when: %+v", w)
 	}
 }
 
-func TestReadXLSFormClosingAndCounting(t *testing.T) {
+func TestReadClosingAndCounting(t *testing.T) {
 	c := readForm(t, "closing.xlsx")
 	if c.Name != "closing" || c.Phase != "" || c.Required || len(c.Questions) != 7 {
 		t.Fatalf("closing: %q %q %v, %d questions", c.Name, c.Phase, c.Required, len(c.Questions))
@@ -215,7 +219,7 @@ func TestReadXLSFormClosingAndCounting(t *testing.T) {
 	}
 
 	f := readForm(t, "counting.xlsx")
-	if f.Name != "counting" || f.Title != "Counting and result sheet" || f.Phase != PhaseCounting || !f.Required {
+	if f.Name != "counting" || f.Title != "Counting and result sheet" || f.Phase != incident.PhaseCounting || !f.Required {
 		t.Fatalf("counting: %+v", f)
 	}
 	var codes []string
@@ -233,9 +237,9 @@ func TestReadXLSFormClosingAndCounting(t *testing.T) {
 	}
 	// A result sheet without a blank-ballots line, copied at a station
 	// whose agents all signed.
-	answers := []Answer{{"registered", "812"}, {"ballots_issued", "540"}, {"ballots_cast", "538"}, {"invalid_ballots", "11"},
-		{"blank_ballots", AnswerNA}, {"count_public", "yes"}, {"agents_signed", "yes"}, {"sheet_posted", "no"}}
-	if err := CheckAnswers(f, answers); err != nil {
+	answers := []incident.Answer{{Question: "registered", Value: "812"}, {Question: "ballots_issued", Value: "540"}, {Question: "ballots_cast", Value: "538"}, {Question: "invalid_ballots", Value: "11"},
+		{Question: "blank_ballots", Value: incident.AnswerNA}, {Question: "count_public", Value: "yes"}, {Question: "agents_signed", Value: "yes"}, {Question: "sheet_posted", Value: "no"}}
+	if err := incident.CheckAnswers(f, answers); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.FlaggedAnswers(answers); !slices.Equal(got, []string{"sheet_posted"}) {
@@ -245,11 +249,11 @@ func TestReadXLSFormClosingAndCounting(t *testing.T) {
 
 // Reading is deterministic: the same workbook gives the same payload,
 // byte for byte, so a repeated import is recognised.
-func TestReadXLSFormDeterministic(t *testing.T) {
+func TestReadDeterministic(t *testing.T) {
 	for name := range xlsformTestdata {
 		a, b := readForm(t, name), readForm(t, name)
-		ea, _ := Marshal(a)
-		eb, _ := Marshal(b)
+		ea, _ := incident.Marshal(a)
+		eb, _ := incident.Marshal(b)
 		if !bytes.Equal(ea, eb) {
 			t.Fatalf("%s reads differently twice", name)
 		}
@@ -289,8 +293,8 @@ func set(rows [][]any, row int, col string, v any) {
 	rows[row-1] = r
 }
 
-func TestReadXLSFormSmall(t *testing.T) {
-	f, err := ReadXLSForm(smallBook().bytes(t), XLSFormOptions{})
+func TestReadSmall(t *testing.T) {
+	f, err := Read(smallBook().bytes(t), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +303,7 @@ func TestReadXLSFormSmall(t *testing.T) {
 	}
 }
 
-func TestReadXLSFormBad(t *testing.T) {
+func TestReadBad(t *testing.T) {
 	type badCase struct {
 		name   string
 		edit   func(b *xlsBook)
@@ -372,7 +376,6 @@ func TestReadXLSFormBad(t *testing.T) {
 		{"end without begin", func(b *xlsBook) { b.survey = append(b.survey, []any{"end group"}) }, "survey", 6, "type", "end group without a begin group"},
 		{"group not closed", func(b *xlsBook) { b.survey = slices.Insert(b.survey, 2, []any{"begin_group", "g", "G"}) }, "survey", 3, "type", `group "g" is never closed`},
 		{"choice twice", func(b *xlsBook) { b.choices = append(b.choices, []any{"yes_no", "yes", "Yes again"}) }, "choices", 4, "name", `choice "yes" is in list "yes_no" twice (row 2 too)`},
-		{"numeric choice", func(b *xlsBook) { set(b.choices, 3, "name", 0) }, "choices", 3, "name", `name "0" is not a choice name`},
 		{"choice without a label", func(b *xlsBook) { set(b.choices, 3, "label", "") }, "choices", 3, "label", "label is empty"},
 		{"choice label too long", func(b *xlsBook) { set(b.choices, 3, "label", strings.Repeat("n", 501)) }, "choices", 3, "label", "is 501 bytes, limit 500"},
 		{"choice without a list", func(b *xlsBook) { set(b.choices, 3, "list_name", "") }, "choices", 3, "list_name", "belongs to no list"},
@@ -394,10 +397,10 @@ func TestReadXLSFormBad(t *testing.T) {
 				b.survey[i] = slices.Clone(b.survey[i])
 			}
 			c.edit(&b)
-			f, err := ReadXLSForm(b.bytes(t), XLSFormOptions{})
-			var xe *XLSFormError
+			f, err := Read(b.bytes(t), Options{})
+			var xe *Error
 			if !errors.As(err, &xe) || f != nil {
-				t.Fatalf("got %v, %v: want an XLSFormError", f, err)
+				t.Fatalf("got %v, %v: want an Error", f, err)
 			}
 			p := xe.Problems[0]
 			if p.Sheet != c.sheet || p.Row != c.row || p.Column != c.column || !strings.Contains(err.Error(), c.words) {
@@ -412,13 +415,13 @@ func TestReadXLSFormBad(t *testing.T) {
 
 // Every problem is named, not only the first; a question whose row was
 // refused does not make the conditions naming it refused too.
-func TestReadXLSFormEveryProblem(t *testing.T) {
+func TestReadEveryProblem(t *testing.T) {
 	b := smallBook()
 	set(b.survey, 2, "type", "geopoint")
 	set(b.survey, 3, "constraint", ". > 3")
 	set(b.survey, 4, "relevant", "${materials} = 'no'")
-	_, err := ReadXLSForm(b.bytes(t), XLSFormOptions{})
-	var xe *XLSFormError
+	_, err := Read(b.bytes(t), Options{})
+	var xe *Error
 	if !errors.As(err, &xe) || xe.Total != 2 || xe.Problems[0].Row != 2 || xe.Problems[1].Row != 3 {
 		t.Fatalf("got %v", err)
 	}
@@ -428,18 +431,18 @@ func TestReadXLSFormEveryProblem(t *testing.T) {
 }
 
 // Conditions that read: spacing, double quotes, unquoted numbers, na.
-func TestReadXLSFormConditions(t *testing.T) {
+func TestReadConditions(t *testing.T) {
 	for _, c := range []struct{ relevant, want string }{
 		{"${materials}='no'", "${materials} = 'no'"},
 		{`${materials} != "yes"`, "${materials} != 'yes'"},
-		{"${staff}>=3 and ${staff}<=10", "${staff} >= '3' and ${staff} <= '10'"},
-		{"${staff} < -1 or ${staff} > 07", "${staff} < '-1' or ${staff} > '7'"},
+		{"${staff}>=3 and ${staff}<=10", "${staff} >= 3 and ${staff} <= 10"},
+		{"${staff} < -1 or ${staff} > 07", "${staff} < -1 or ${staff} > 7"},
 		{"selected( ${materials} , 'yes' )", "selected(${materials}, 'yes')"},
 		{"${staff} != ''", "${staff} != ''"},
 	} {
 		b := smallBook()
 		set(b.survey, 4, "relevant", c.relevant)
-		f, err := ReadXLSForm(b.bytes(t), XLSFormOptions{})
+		f, err := Read(b.bytes(t), Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", c.relevant, err)
 		}
@@ -450,25 +453,25 @@ func TestReadXLSFormConditions(t *testing.T) {
 	b := smallBook()
 	set(b.survey, 3, "vigil_na", "yes")
 	set(b.survey, 4, "relevant", "${staff} = 'na'")
-	if _, err := ReadXLSForm(b.bytes(t), XLSFormOptions{}); err != nil {
+	if _, err := Read(b.bytes(t), Options{}); err != nil {
 		t.Fatalf("na compared on an integer that allows it: %v", err)
 	}
 	set(b.survey, 3, "vigil_na", "")
-	if _, err := ReadXLSForm(b.bytes(t), XLSFormOptions{}); err == nil || !strings.Contains(err.Error(), "never na") {
+	if _, err := Read(b.bytes(t), Options{}); err == nil || !strings.Contains(err.Error(), "never na") {
 		t.Fatalf("na compared on an integer that does not allow it: %v", err)
 	}
 }
 
 // Without form_id, the form is named after its file, as pyxform names it.
-func TestReadXLSFormNamedAfterFile(t *testing.T) {
+func TestReadNamedAfterFile(t *testing.T) {
 	b := smallBook()
 	b.settings = nil
-	f, err := ReadXLSForm(b.bytes(t), XLSFormOptions{FileName: "/tmp/forms/opening_v2.xlsx"})
+	f, err := Read(b.bytes(t), Options{FileName: "/tmp/forms/opening_v2.xlsx"})
 	if err != nil || f.Name != "opening_v2" || f.Title != "opening_v2" {
 		t.Fatalf("%+v, %v", f, err)
 	}
-	_, err = ReadXLSForm(b.bytes(t), XLSFormOptions{FileName: "Opening checklist (final).xlsx"})
-	var xe *XLSFormError
+	_, err = Read(b.bytes(t), Options{FileName: "Opening checklist (final).xlsx"})
+	var xe *Error
 	if !errors.As(err, &xe) || xe.Problems[0].Sheet != "settings" || xe.Problems[0].Column != "form_id" {
 		t.Fatalf("a file name that is no form name: %v", err)
 	}
@@ -479,7 +482,7 @@ func TestGeneratedCode(t *testing.T) {
 	var got []string
 	for _, name := range []string{"materials", "materials_2", "material", "mat", "opened_on_time", "agents_2", "_x", "a_b_c_d_e_f_g_h", "materiel"} {
 		code := generatedCode(name, taken)
-		if _, dup := taken[code]; dup || checkQuestionCode("", code) != nil {
+		if _, dup := taken[code]; dup || incident.CheckQuestionCode("", code) != nil {
 			t.Fatalf("%s: %q is taken or not a code", name, code)
 		}
 		taken[code] = 1
@@ -498,7 +501,7 @@ func TestGeneratedCode(t *testing.T) {
 }
 
 // Hostile and damaged files are refused plainly, and cheaply.
-func TestReadXLSFormHostile(t *testing.T) {
+func TestReadHostile(t *testing.T) {
 	opening := readTestForm(t, "opening.xlsx")
 	var bomb bytes.Buffer
 	zw := zip.NewWriter(&bomb)
@@ -512,7 +515,7 @@ func TestReadXLSFormHostile(t *testing.T) {
 		many.survey = append(many.survey, []any{"note", fmt.Sprintf("n%d", i), "Note"})
 	}
 	questions := smallBook()
-	for i := 0; len(questions.survey) <= MaxFormQuestions+1; i++ {
+	for i := 0; len(questions.survey) <= incident.MaxFormQuestions+1; i++ {
 		questions.survey = append(questions.survey, []any{"note", fmt.Sprintf("n%d", i), "Note"})
 	}
 	long := smallBook()
@@ -524,7 +527,7 @@ func TestReadXLSFormHostile(t *testing.T) {
 		data  []byte
 		words string
 	}{
-		{"too big", make([]byte, MaxXLSFormBytes+1), "over the 4 MiB a form may be"},
+		{"too big", make([]byte, MaxBytes+1), "over the 4 MiB a form may be"},
 		{"empty", nil, "the file is empty"},
 		{"text", []byte("type,name,label\ninteger,staff,Staff\n"), "not an .xlsx workbook"},
 		{"xls", append([]byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}, make([]byte, 512)...), "old .xls workbook or a password-protected one"},
@@ -535,20 +538,20 @@ func TestReadXLSFormHostile(t *testing.T) {
 		{"too large a record", long.bytes(t), "split it into smaller forms"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f, err := ReadXLSForm(c.data, XLSFormOptions{})
-			var xe *XLSFormError
+			f, err := Read(c.data, Options{})
+			var xe *Error
 			if f != nil || !errors.As(err, &xe) || !strings.Contains(err.Error(), c.words) {
-				t.Fatalf("got %v, want an XLSFormError saying %q", err, c.words)
+				t.Fatalf("got %v, want an Error saying %q", err, c.words)
 			}
 		})
 	}
 }
 
-// FuzzReadXLSForm: whatever the bytes, ReadXLSForm returns a form that
-// validates and fits in a record, or an XLSFormError naming at least one
+// FuzzRead: whatever the bytes, Read returns a form that
+// validates and fits in a record, or an Error naming at least one
 // problem; it never panics. Seeded with the testdata workbooks and the
 // small form (its bad variants are a mutation away).
-func FuzzReadXLSForm(f *testing.F) {
+func FuzzRead(f *testing.F) {
 	names := make([]string, 0, len(xlsformTestdata))
 	for name := range xlsformTestdata {
 		names = append(names, name)
@@ -560,18 +563,18 @@ func FuzzReadXLSForm(f *testing.F) {
 	f.Add(smallBook().bytes(f))
 	f.Add([]byte("PK\x03\x04"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		form, err := ReadXLSForm(data, XLSFormOptions{FileName: "fuzz.xlsx"})
+		form, err := Read(data, Options{FileName: "fuzz.xlsx"})
 		if err != nil {
-			var xe *XLSFormError
+			var xe *Error
 			if !errors.As(err, &xe) || form != nil || xe.Total == 0 || len(xe.Problems) == 0 {
-				t.Fatalf("%T %v: not an XLSFormError naming a problem", err, err)
+				t.Fatalf("%T %v: not an Error naming a problem", err, err)
 			}
 			return
 		}
-		if err := validateForm(form); err != nil {
+		if err := incident.ValidateForm(form); err != nil {
 			t.Fatalf("a form that does not validate: %v", err)
 		}
-		if enc, err := Marshal(form); err != nil || len(enc) > MaxFormPayloadBytes {
+		if enc, err := incident.Marshal(form); err != nil || len(enc) > MaxFormPayloadBytes {
 			t.Fatalf("encoding: %d bytes, %v", len(enc), err)
 		}
 	})
@@ -593,7 +596,7 @@ func FuzzXLSFormCondition(f *testing.F) {
 			}
 			return
 		}
-		if len(c.Terms) == 0 || len(c.Terms) > MaxConditionTerms {
+		if len(c.Terms) == 0 || len(c.Terms) > incident.MaxConditionTerms {
 			t.Fatalf("%d terms", len(c.Terms))
 		}
 		for _, term := range c.Terms {
@@ -611,7 +614,7 @@ func FuzzXLSFormCondition(f *testing.F) {
 // Groups nest: each one's relevant is and-ed into the questions inside
 // it, at every level; a group joined by or passes to a question that has
 // no relevant of its own.
-func TestReadXLSFormNestedGroups(t *testing.T) {
+func TestReadNestedGroups(t *testing.T) {
 	b := smallBook()
 	b.survey = append(b.survey,
 		[]any{"begin group", "outer", "Outer", "", "", "${materials} = 'yes'"},
@@ -625,14 +628,14 @@ func TestReadXLSFormNestedGroups(t *testing.T) {
 		[]any{"end group"},
 		[]any{"text", "after", "After the groups"},
 	)
-	f, err := ReadXLSForm(b.bytes(t), XLSFormOptions{})
+	f, err := Read(b.bytes(t), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for id, want := range map[string]string{
-		"deep":    "${materials} = 'yes' and ${staff} > '2' and ${staff} < '10'",
+		"deep":    "${materials} = 'yes' and ${staff} > 2 and ${staff} < 10",
 		"shallow": "${materials} = 'yes'",
-		"why":     "${materials} = 'no' or ${staff} = '0'",
+		"why":     "${materials} = 'no' or ${staff} = 0",
 		"after":   "",
 	} {
 		if got := question(t, f, id).Relevant.String(); got != want {
