@@ -33,6 +33,9 @@ import (
 //	                     32 hex digits, disclosed by the exporter
 //	files/<sha256>[.ext] format 2 only: the plaintext of a sealed file, named
 //	                     by its SHA-256 (the hash its disclosed report gives)
+//	tables/<name>        the observation tables made from the records:
+//	                     stations.csv, tallies.csv and .jsonl, checklists.csv
+//	                     and .jsonl, when the mission has rows for them
 //
 // ZIP because every operating system opens it and archive/zip is in the
 // standard library; entries are stored, not compressed (records are signed
@@ -91,7 +94,19 @@ type Evidence struct {
 	// Either makes the package format 2.
 	Keys  map[incident.ID][]byte
 	Plain map[[32]byte]PlainFile
+	// Tables are files made from the records (EvidenceTables), bound by
+	// the manifest like every other file.
+	Tables []EvidenceFile
 }
+
+// EvidenceFile is one file of a package, by its path.
+type EvidenceFile struct {
+	Path string
+	Data []byte
+}
+
+// EvidenceTables is the folder of a package's observation tables.
+const EvidenceTables = "tables/"
 
 // PlainFile is the opened content of a sealed file, with the type its
 // report gives (which picks the entry's file name extension).
@@ -192,6 +207,11 @@ func WriteEvidence(w io.Writer, ev Evidence) error {
 			list = append(list, id[:]...)
 		}
 		if err := add("checkpoints/"+cp.Record.ID.String()+".ids", list, ManifestFile{Checkpoint: cp.Record.ID.String()}); err != nil {
+			return err
+		}
+	}
+	for _, t := range ev.Tables {
+		if err := add(t.Path, t.Data, ManifestFile{}); err != nil {
 			return err
 		}
 	}
