@@ -27,8 +27,8 @@ type Request struct {
 	// holds the observation tables the mission has rows for, and an
 	// evidence package holds them all.
 	Records string
-	HXL    bool // csv: the Humanitarian Exchange Language row
-	Public bool // anonymised for publication (not with evidence)
+	HXL     bool // csv: the Humanitarian Exchange Language row
+	Public  bool // anonymised for publication (not with evidence)
 	// Unverified (public exports) adds the reports no coordinator
 	// verified or corroborated, marked by their status.
 	Unverified bool

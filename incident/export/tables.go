@@ -761,8 +761,10 @@ func (o *Observations) responseRow(i int) (ResponseRow, bool) {
 	}
 	// Free text names people, the observer among them, and no
 	// coordinator approves a checklist's text for publication.
-	row.Answers = slices.DeleteFunc(row.Answers, func(a AnswerRow) bool { return a.qtype != incident.QuestionSelectOne &&
-		a.qtype != incident.QuestionSelectMultiple && a.qtype != incident.QuestionInteger })
+	row.Answers = slices.DeleteFunc(row.Answers, func(a AnswerRow) bool {
+		return a.qtype != incident.QuestionSelectOne &&
+			a.qtype != incident.QuestionSelectMultiple && a.qtype != incident.QuestionInteger
+	})
 	row.ID, row.FormID, row.Author, row.Observer, row.Sealed, row.Opened = "", "", "", "", false, false
 	row.Created = hourString(r.rec.Created)
 	return row, true

@@ -5,8 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/json"
-	"strings"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
@@ -90,10 +90,10 @@ func newObsWorld(t testing.TB) *obsWorld {
 	corr := incident.TallyPayload{Station: "KE-047-112", Contest: "presidential", Registered: 900, Issued: 650, Cast: 640,
 		Invalid: 10, Blank: 10, Votes: []incident.VoteCount{vc("Amara", 400), vc("Bello", 220)}, Photos: [][]byte{w.photo[:]}}
 	w.correction = keep(w.sign(w.observer, incident.KindTally, corr))
-	sheet(w.kite, "KE-047-112", "presidential", 900, 650, 640, 10, 10, vc("Bello", 220), vc("Amara", 400)) // agrees
-	sheet(w.observer, "KE-047-113", "presidential", 800, 500, 470, 6, 4, vc("Amara", 250), vc("Bello", 200))  // 460 ≠ 470
-	sheet(w.kite, "KE-047-113", "presidential", 800, 500, 470, 6, 4, vc("Amara", 260), vc("Bello", 200))      // disagrees
-	sheet(w.observer, "xx-999", "presidential", 0, 0, 30, 0, 0, vc("Amara", 30))                               // not in the registry
+	sheet(w.kite, "KE-047-112", "presidential", 900, 650, 640, 10, 10, vc("Bello", 220), vc("Amara", 400))   // agrees
+	sheet(w.observer, "KE-047-113", "presidential", 800, 500, 470, 6, 4, vc("Amara", 250), vc("Bello", 200)) // 460 ≠ 470
+	sheet(w.kite, "KE-047-113", "presidential", 800, 500, 470, 6, 4, vc("Amara", 260), vc("Bello", 200))     // disagrees
+	sheet(w.observer, "xx-999", "presidential", 0, 0, 30, 0, 0, vc("Amara", 30))                             // not in the registry
 	sheet(w.observer, "KE-050-001", "parliamentary Mvita", 700, 400, 390, 5, 5, vc(`Chama "Mpya", Pwani`, 200), vc("Amara", 180))
 
 	// Responses.

@@ -358,4 +358,3 @@ func formCols(levels int) []tableCol[ResponseRow] {
 		{TableColumn{Name: "flags", Width: 16}, func(r *ResponseRow) cell { return listCell(r.Flags) }},
 	}...)
 }
-
