@@ -304,6 +304,8 @@ type verifier struct {
 	covers        map[incident.ID][]incident.ID
 	held          map[[32]byte][]byte // attachments/, by content hash
 	keys          []disclosedKey      // keys/
+	tables        map[string][]byte   // tables/, by path, their hashes checked
+	opened        map[incident.ID]any // sealed records opened with disclosed keys
 	plain         []plainCopy         // files/
 
 	// bundles: frames read, and those that hold no readable record
