@@ -28,8 +28,8 @@ type ExportRequest struct {
 	// reports workbook holds the tables too, and an evidence package
 	// always does.
 	Records string `json:"records,omitempty"`
-	HXL    bool   `json:"hxl,omitempty"`
-	Public bool   `json:"public,omitempty"`
+	HXL     bool   `json:"hxl,omitempty"`
+	Public  bool   `json:"public,omitempty"`
 	// Unverified (public exports) adds the reports no coordinator
 	// verified or corroborated, marked by their status.
 	Unverified bool         `json:"unverified,omitempty"`
