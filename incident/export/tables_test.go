@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -513,3 +515,77 @@ func verdictByID(rep *Report, id string) *Verdict {
 }
 
 var hxlTag = regexp.MustCompile(`^#[a-z][a-z0-9_]*(\+[a-z][a-z0-9_]*)*$`)
+
+// benchTallies is a registry of 20,000 stations and 5,000 tallies by 200
+// observers (the scale of `make bench`'s results), as signed records.
+func benchTallies(b *testing.B) (*incident.MissionState, []*incident.Signed) {
+	b.Helper()
+	m := newPaperMission(b, "Bench mission")
+	var observers []*incident.Signer
+	for i := range 200 {
+		observers = append(observers, m.enroll("obs"+strconv.Itoa(i), incident.RoleObserver))
+	}
+	snap := sha256.Sum256([]byte("bench snapshot"))
+	var recs []*incident.Signed
+	var ids []incident.ID
+	for i := range 20000 {
+		r := m.sign(m.founder, incident.KindStation, incident.StationPayload{Code: "PS-" + strconv.Itoa(i), Name: "School " + strconv.Itoa(i),
+			Admin:      []string{"Region " + strconv.Itoa(i%10), "District " + strconv.Itoa(i%100), "Ward " + strconv.Itoa(i%1000)},
+			Registered: 900, Tags: []string{"stratum=s" + strconv.Itoa(i%10)}, Snapshot: snap[:]})
+		recs, ids = append(recs, r), append(ids, r.ID)
+	}
+	recs = append(recs, m.accept(m.sign(m.founder, incident.KindRegistry, incident.RegistryPayload{Snapshot: snap[:], Count: 20000, Root: incident.RegistryRoot(ids)})))
+	for i := range 5000 {
+		a := uint64(300 + i%50)
+		recs = append(recs, m.sign(observers[i%200], incident.KindTally, incident.TallyPayload{Station: "PS-" + strconv.Itoa(i*4), Contest: "presidential",
+			Registered: 900, Issued: 700, Cast: a + 210, Invalid: 6, Blank: 4,
+			Votes: []incident.VoteCount{{Choice: "Amara", Votes: a}, {Choice: "Bello", Votes: 150}, {Choice: "Chege", Votes: 50}}}))
+	}
+	return m.ms, recs
+}
+
+// The tallies table over 5,000 tallies: made from the records and
+// written, against encoding/csv writing the same prepared rows.
+//
+//	go test -bench Tallies -run X ./incident/export/
+func BenchmarkTallies5000(b *testing.B) {
+	ms, recs := benchTallies(b)
+	var out bytes.Buffer
+	if _, err := ObservationsOf(ms, recs, nil, false).WriteCSV(RecordsTallies, &out, false, ""); err != nil {
+		b.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil || len(rows) != 5001 {
+		b.Fatalf("%d rows, %v", len(rows), err)
+	}
+	per := func(b *testing.B) {
+		b.ReportMetric(5000*float64(b.N)/b.Elapsed().Seconds(), "tallies/s")
+	}
+	b.Run("csv", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ObservationsOf(ms, recs, nil, false).WriteCSV(RecordsTallies, io.Discard, false, ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+		per(b)
+	})
+	b.Run("jsonl", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ObservationsOf(ms, recs, nil, false).WriteJSONL(RecordsTallies, io.Discard, nil, "", true); err != nil {
+				b.Fatal(err)
+			}
+		}
+		per(b)
+	})
+	b.Run("encoding-csv", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			cw := csv.NewWriter(io.Discard)
+			cw.UseCRLF = true
+			cw.WriteAll(rows)
+		}
+		per(b)
+	})
+}
