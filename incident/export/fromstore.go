@@ -376,7 +376,7 @@ func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incid
 	// The observation tables' records: the registry in force, the forms,
 	// the tallies and responses the filter selects (category and status
 	// are reports' own), read once for the records and the tables.
-	obs, err := LoadObservations(st, ObservationsRequest{Tallies: true, Responses: true, Filter: tableFilter(req.Filter)})
+	obs, err := LoadObservations(st, ObservationsRequest{Tallies: true, Responses: true, Filter: tableFilter(req.Filter), Closed: !req.DiscloseKeys})
 	if err != nil {
 		return res, err
 	}

@@ -200,9 +200,9 @@ type ObservationsRequest struct {
 	// A sealed record this device cannot open has no station to
 	// compare, so a Station filter leaves it out.
 	Filter store.Filter
-	// Sealed says how sealed records are read: nil reads what the store
-	// opens; Closed reads none (an evidence package that discloses no
-	// key shows no sealed content).
+	// Closed opens no sealed record (an evidence package that discloses
+	// no key shows no sealed content); otherwise the sealed records read
+	// as the store opens them.
 	Closed bool
 	// Public: rows for publication (PublicRows).
 	Public bool

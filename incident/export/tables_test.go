@@ -589,3 +589,30 @@ func BenchmarkTallies5000(b *testing.B) {
 		per(b)
 	})
 }
+
+// Long fields are bounded: a misfit quoting a long answer, a cell past
+// what a spreadsheet holds.
+func TestTablesBoundFields(t *testing.T) {
+	w := newObsWorld(t)
+	long := strings.Repeat("ü", 999) // 1,998 bytes, a select's answer that is no choice
+	rec := w.accept(w.sign(w.kite, incident.KindResponse, incident.ResponsePayload{Form: w.formV2.ID.Bytes(), Station: "KE-047-112",
+		Answers: []incident.Answer{{Question: "staff", Value: long}}}))
+	o := ObservationsOf(w.ms, append(w.recs, rec), nil, false)
+	found := false
+	_ = o.EachResponse(func(r *ResponseRow, s *incident.Signed) error {
+		if s != nil && s.ID == rec.ID {
+			found = true
+			if n := len([]rune(r.Misfit)); n > maxMisfit+1 || !strings.HasSuffix(r.Misfit, "…") || !strings.HasPrefix(r.Misfit, "question staff") {
+				t.Errorf("misfit of %d characters: %.60q…", n, r.Misfit)
+			}
+		}
+		return nil
+	})
+	if !found {
+		t.Fatal("the response is not in the table")
+	}
+	v, ok := xlsxValue(textCell(strings.Repeat("x", maxXLSXCell+100))).(string)
+	if !ok || len([]rune(v)) != maxXLSXCell || !strings.HasSuffix(v, "…") {
+		t.Errorf("a cell of %d characters", len([]rune(v)))
+	}
+}
