@@ -376,7 +376,11 @@ func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incid
 	// The observation tables' records: the registry in force, the forms,
 	// the tallies and responses the filter selects (category and status
 	// are reports' own), read once for the records and the tables.
-	obs, err := LoadObservations(st, ObservationsRequest{Tallies: true, Responses: true, Filter: tableFilter(req.Filter), Closed: !req.DiscloseKeys})
+	// Without disclosure no sealed content shows, so nothing need be
+	// opened, unless a station filter selects by what only the opened
+	// content says (the coordinator's selection; restrict hides it).
+	obs, err := LoadObservations(st, ObservationsRequest{Tallies: true, Responses: true, Filter: tableFilter(req.Filter),
+		Closed: !req.DiscloseKeys && req.Filter.Station == ""})
 	if err != nil {
 		return res, err
 	}

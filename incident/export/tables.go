@@ -425,6 +425,11 @@ func (o *Observations) index() {
 				o.choices = append(o.choices, v.Choice)
 			}
 		}
+		if !o.ms.Confirmed(t.rec.AuthorKey(), t.rec.ID) {
+			// As `vigil results` reads them: a tally the author's
+			// standing does not accept replaces nothing.
+			continue
+		}
 		c, s := tallyKey(t)
 		k := key{c, s, t.rec.AuthorKey()}
 		if old, ok := latest[k]; ok {
@@ -572,6 +577,28 @@ func orEmpty(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// voteChoices are the tally table's vote columns: every choice the rows
+// name, in first-seen sheet order. A public export names only the
+// choices on the rows it publishes: a choice is text an observer typed,
+// and one on a superseded sheet is not a finding.
+func (o *Observations) voteChoices() []string {
+	if !o.public {
+		return o.choices
+	}
+	var out []string
+	seen := map[string]bool{}
+	_ = o.EachTally(func(r *TallyRow, _ *incident.Signed) error {
+		for _, v := range r.Votes {
+			if !seen[v.Choice] {
+				seen[v.Choice] = true
+				out = append(out, v.Choice)
+			}
+		}
+		return nil
+	})
+	return out
 }
 
 // Tallies is the number of tally rows: one per tally record, or, in a

@@ -194,6 +194,15 @@ func TestEvidenceTablesHideSealedContent(t *testing.T) {
 			t.Errorf("%s shows sealed content without its key", name)
 		}
 	}
+	// A station filter selects by what the coordinator reads: the sealed
+	// tally of PS-1 goes, still unread in the tables.
+	pkg, res = exportOf(t, w.coord, export.Request{Format: "evidence", Filter: store.Filter{Station: "PS-1"}})
+	if res.Tallies != 1 || res.Unopened != 2 || bytes.Contains(unzip(t, pkg)["tables/tallies.csv"], marker) {
+		t.Fatalf("--station PS-1: %+v", res)
+	}
+	if rep := verifyPkg(t, pkg); rep.Bad() != 0 {
+		t.Fatalf("--station PS-1: %v", badLines(rep))
+	}
 	pkg, res = exportOf(t, w.coord, export.Request{Format: "evidence", DiscloseKeys: true})
 	files := unzip(t, pkg)
 	if res.Unopened != 0 || !bytes.Contains(files["tables/tallies.csv"], marker) || !bytes.Contains(files["tables/checklists.jsonl"], []byte("OBSERVER-TEXT")) {

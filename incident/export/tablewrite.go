@@ -32,7 +32,7 @@ func (o *Observations) WriteCSV(table string, w io.Writer, hxl bool, notice stri
 		}
 		return n, cw.close()
 	case RecordsTallies:
-		cw := newTableCSV(w, visible(tallyCols(o.levels, o.choices), o.public), hxl, notice)
+		cw := newTableCSV(w, visible(tallyCols(o.levels, o.voteChoices()), o.public), hxl, notice)
 		err := o.EachTally(func(row *TallyRow, _ *incident.Signed) error {
 			n++
 			return cw.write(row)
@@ -201,7 +201,7 @@ func (o *Observations) Sheets(tables []string, used map[string]bool) []*gridShee
 			s.records, s.count = "stations", len(s.rows)
 			out = append(out, s)
 		case RecordsTallies:
-			cols := visible(tallyCols(o.levels, o.choices), o.public)
+			cols := visible(tallyCols(o.levels, o.voteChoices()), o.public)
 			s := sheetOf(name(SheetTallies), cols)
 			_ = o.EachTally(func(row *TallyRow, _ *incident.Signed) error {
 				s.rows = append(s.rows, rowOf(cols, row))
