@@ -179,19 +179,9 @@ func (c *cli) cmdExport(args []string) error {
 			return c.tablesWritten(*records, *out, *public, res.Result)
 		}
 		fmt.Fprintf(c.stderr, "Wrote %s%s to %s.\n", incident.Plural(res.Reports, "report"), tablesNote(res.Result), *out)
-		switch {
-		case res.Unopened > 0 && *public:
-			fmt.Fprintf(c.stderr, "Left out %s this device cannot open.\n",
-				incident.Plural(res.Unopened, "sealed tally or checklist response", "sealed tallies and checklist responses"))
-		case res.Unopened > 0:
+		if res.Unopened > 0 {
 			fmt.Fprintf(c.stderr, "%s this device cannot open %s as sealed rows (their ID, author and time only).\n",
 				incident.Plural(res.Unopened, "sealed tally or checklist response", "sealed tallies and checklist responses"), incident.Verb(res.Unopened, "goes", "go"))
-		}
-		if res.DroppedMisfit > 0 {
-			fmt.Fprintf(c.stderr, "Left out %s that do not fit their form (or whose form this device does not hold).\n", incident.Plural(res.DroppedMisfit, "checklist response"))
-		}
-		if res.DroppedUnconfirmed > 0 {
-			fmt.Fprintf(c.stderr, "Left out %s whose author's revocation does not accept them.\n", incident.Plural(res.DroppedUnconfirmed, "tally or checklist response", "tallies and checklist responses"))
 		}
 		if res.SkippedNoLocation > 0 {
 			fmt.Fprintf(c.stderr, "Left out %s without coordinates (GeoJSON holds points only).\n", incident.Plural(res.SkippedNoLocation, "report"))

@@ -249,20 +249,22 @@ func writeViews(st *store.Store, ms *incident.MissionState, views []incident.Rep
 		// mission's spreadsheet expects the registry, the tallies and the
 		// checklists beside the reports, each on its own sheets (the one
 		// format that holds several tables in one file). A mission without
-		// them gets the report sheets alone, as before.
-		obs, err := LoadObservations(st, ObservationsRequest{Tallies: true, Responses: true, Filter: tableFilter(req.Filter), Public: public})
-		if err != nil {
-			return res, err
-		}
-		xw.AddTables(obs, []string{RecordsStations, RecordsTallies, RecordsChecklists})
-		if public && (obs.Has(RecordsTallies) || obs.Has(RecordsChecklists)) {
-			xw.Notice = joinNotice(xw.Notice, obs.PublicNotice())
-			_, res.DroppedMisfit, res.DroppedUnconfirmed = obs.PublicDropped()
-		}
-		res.Unopened = obs.Unopened
-		for _, t := range []string{RecordsStations, RecordsTallies, RecordsChecklists} {
-			if obs.Has(t) {
-				obs.tally(&res, t, obs.count(t))
+		// them gets the report sheets alone, as before. A public workbook
+		// stays the reports alone: publishing the tables is an act of its
+		// own (--records X --public), never a side effect of publishing
+		// reports, and the two side by side let a reader line a report's
+		// area and hour up with a station's rows.
+		if !public {
+			obs, err := LoadObservations(st, ObservationsRequest{Tallies: true, Responses: true, Filter: tableFilter(req.Filter)})
+			if err != nil {
+				return res, err
+			}
+			xw.AddTables(obs, []string{RecordsStations, RecordsTallies, RecordsChecklists})
+			res.Unopened = obs.Unopened
+			for _, t := range []string{RecordsStations, RecordsTallies, RecordsChecklists} {
+				if obs.Has(t) {
+					obs.tally(&res, t, obs.count(t))
+				}
 			}
 		}
 		write, finish = xw.Write, func() error { return xw.Close(bw) }

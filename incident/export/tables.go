@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"encoding/hex"
 	"slices"
 	"strings"
@@ -335,13 +336,35 @@ func newObservations(ms *incident.MissionState, stations, regs, forms []*inciden
 		o.stations = append(o.stations, sv)
 		o.levels = max(o.levels, min(len(adminPath(&sv.Station)), incident.MaxAdminLevels))
 	}
-	// The records of the registry in force: enough to fold it again.
+	// The records of the registry in force, enough to fold it again: the
+	// registry record and every station record of its snapshot (whole,
+	// or it would not be in force), or the stations signed on their own
+	// that are in force.
 	inForce := map[incident.ID]bool{}
+	var snap []byte
+	var snapBy incident.Author
+	for _, r := range regs {
+		if o.reg.Snapshot != nil && r.ID == *o.reg.Snapshot {
+			inForce[r.ID] = true
+			if p, err := r.DecodePayload(); err == nil {
+				if rp, ok := p.(*incident.RegistryPayload); ok {
+					snap, snapBy = rp.Snapshot, r.AuthorKey()
+				}
+			}
+		}
+	}
 	for _, sv := range o.stations {
 		inForce[sv.ID] = true
 	}
-	if o.reg.Snapshot != nil {
-		inForce[*o.reg.Snapshot] = true
+	for _, r := range stations {
+		if inForce[r.ID] || snap == nil || r.AuthorKey() != snapBy {
+			continue
+		}
+		if p, err := r.DecodePayload(); err == nil {
+			if sp, ok := p.(*incident.StationPayload); ok && bytes.Equal(sp.Snapshot, snap) {
+				inForce[r.ID] = true
+			}
+		}
 	}
 	for _, r := range slices.Concat(stations, regs) {
 		if inForce[r.ID] {
@@ -544,9 +567,6 @@ func (o *Observations) label(a incident.Author) string {
 	}
 	return ""
 }
-
-// Levels is the number of admin columns the tables print.
-func (o *Observations) Levels() int { return o.levels }
 
 // StationRows are the registry's stations, by code.
 func (o *Observations) StationRows() []StationRow {
