@@ -79,6 +79,7 @@ func (f *reportFilterFlags) member(s *store.Store, out *store.Filter) error {
 func (c *cli) cmdExport(args []string) error {
 	fs := newFlags("export")
 	format := fs.String("format", "", "csv, jsonl, geojson, xlsx, pdf or evidence")
+	records := fs.String("records", export.RecordsReports, "reports, tallies, checklists or stations (the tables: csv, jsonl or xlsx; a reports workbook and an evidence package hold them all)")
 	out := fs.String("out", "", "the file to write")
 	public := fs.Bool("public", false, "anonymised export for publication: verified and corroborated reports, no free text, no authors")
 	unverified := fs.Bool("include-unverified", false, "public exports: add the reports no coordinator verified or corroborated, marked by their status")
@@ -110,11 +111,20 @@ func (c *cli) cmdExport(args []string) error {
 	if *disclose && *format != "evidence" {
 		return usagef("--disclose-keys goes with --format evidence")
 	}
+	if !slices.Contains(export.RecordSets, *records) {
+		return usagef("--records: %q is not a record set (%s)", *records, strings.Join(export.RecordSets, ", "))
+	}
+	table := *records != export.RecordsReports
 	filter, err := c.filter(ff)
 	if err != nil {
 		return err
 	}
-	req := act.ExportRequest{Format: *format, HXL: *hxl, Public: *public, Unverified: *unverified, Filter: filter, FilterText: describeFilter(ff), DiscloseKeys: *disclose}
+	if table {
+		if err := export.CheckTableRequest(*records, *format, filter, *unverified); err != nil {
+			return usagef("export: %v", err)
+		}
+	}
+	req := act.ExportRequest{Format: *format, Records: *records, HXL: *hxl, Public: *public, Unverified: *unverified, Filter: filter, FilterText: describeFilter(ff), DiscloseKeys: *disclose}
 	if filter.Author.IsZero() {
 		req.Member = *ff.author
 	}
@@ -129,13 +139,16 @@ func (c *cli) cmdExport(args []string) error {
 			return err
 		}
 		if c.json {
-			out := map[string]any{"out": *out, "format": *format, "reports": res.Reports,
+			out := map[string]any{"out": *out, "format": *format, "records": *records, "reports": res.Reports,
+				"tallies": res.Tallies, "responses": res.Responses, "stations": res.Stations, "unopened": res.Unopened,
 				"skipped_no_location": res.SkippedNoLocation, "public": *public, "left_out_unverified": res.DroppedUnverified,
 				"left_out_withdrawn": res.DroppedWithdrawn, "text_withheld": res.WithheldText,
 				"text_withheld_station": res.WithheldStation,
 				"needs_newer_vigil":     res.Newer, "dropped_newer": res.DroppedNewer}
 			if !*public {
 				out["mission"] = res.Mission.String()
+			} else {
+				out["left_out_misfit"], out["left_out_unconfirmed"] = res.DroppedMisfit, res.DroppedUnconfirmed
 			}
 			if *format == "evidence" {
 				out["disclosed"], out["opened_files"], out["undisclosed"], out["missing_files"] = res.Disclosed, res.OpenedFiles, res.Undisclosed, res.MissingFiles
@@ -146,7 +159,7 @@ func (c *cli) cmdExport(args []string) error {
 			defer fmt.Fprintf(c.stderr, "It also holds %s of kinds this version cannot read: they need a newer Vigil; `vigil verify` checks their signatures and membership.\n", incident.Plural(res.Newer, "record"))
 		}
 		if *format == "evidence" {
-			fmt.Fprintf(c.stderr, "Wrote an evidence package of %s to %s; `vigil verify %s` checks it offline.\n", incident.Plural(res.Reports, "report"), *out, *out)
+			fmt.Fprintf(c.stderr, "Wrote an evidence package of %s%s to %s; `vigil verify %s` checks it offline.\n", incident.Plural(res.Reports, "report"), tablesNote(res.Result), *out, *out)
 			if res.Disclosed > 0 {
 				fmt.Fprintf(c.stderr, "It discloses the keys of %s and %s: whoever holds it can read them. Keep it as you would the reports themselves.\n",
 					incident.Plural(res.Disclosed, "sealed record"), incident.Plural(res.OpenedFiles, "opened file"))
@@ -162,7 +175,14 @@ func (c *cli) cmdExport(args []string) error {
 			}
 			return nil
 		}
-		fmt.Fprintf(c.stderr, "Wrote %s to %s.\n", incident.Plural(res.Reports, "report"), *out)
+		if table {
+			return c.tablesWritten(*records, *out, *public, res.Result)
+		}
+		fmt.Fprintf(c.stderr, "Wrote %s%s to %s.\n", incident.Plural(res.Reports, "report"), tablesNote(res.Result), *out)
+		if res.Unopened > 0 {
+			fmt.Fprintf(c.stderr, "%s this device cannot open %s as sealed rows (their ID, author and time only).\n",
+				incident.Plural(res.Unopened, "sealed tally or checklist response", "sealed tallies and checklist responses"), incident.Verb(res.Unopened, "goes", "go"))
+		}
 		if res.SkippedNoLocation > 0 {
 			fmt.Fprintf(c.stderr, "Left out %s without coordinates (GeoJSON holds points only).\n", incident.Plural(res.SkippedNoLocation, "report"))
 		}
@@ -186,6 +206,57 @@ func (c *cli) cmdExport(args []string) error {
 		}
 		return nil
 	})
+}
+
+// tablesNote names the observation tables an export holds beside the
+// reports (a workbook's sheets, an evidence package's tables): "" for
+// none.
+func tablesNote(r export.Result) string {
+	var parts []string
+	if r.Stations > 0 {
+		parts = append(parts, incident.Plural(r.Stations, "station"))
+	}
+	if r.Tallies > 0 {
+		parts = append(parts, incident.Plural(r.Tallies, "tally", "tallies"))
+	}
+	if r.Responses > 0 {
+		parts = append(parts, incident.Plural(r.Responses, "checklist response"))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ", with the tables of " + strings.Join(parts, ", ")
+}
+
+// tablesWritten tells what an export of one observation table wrote.
+func (c *cli) tablesWritten(records, out string, public bool, r export.Result) error {
+	var what string
+	switch records {
+	case export.RecordsStations:
+		what = incident.Plural(r.Stations, "station")
+	case export.RecordsTallies:
+		what = incident.Plural(r.Tallies, "tally", "tallies")
+		if public {
+			what = incident.Plural(r.Tallies, "station result")
+		}
+	default:
+		what = incident.Plural(r.Responses, "checklist response")
+	}
+	fmt.Fprintf(c.stderr, "Wrote %s to %s.\n", what, out)
+	switch {
+	case r.Unopened > 0 && public:
+		fmt.Fprintf(c.stderr, "Left out %s this device cannot open.\n", incident.Plural(r.Unopened, "sealed record"))
+	case r.Unopened > 0:
+		fmt.Fprintf(c.stderr, "%s this device cannot open %s as sealed rows (their ID, author and time only).\n",
+			incident.Plural(r.Unopened, "sealed record"), incident.Verb(r.Unopened, "goes", "go"))
+	}
+	if r.DroppedMisfit > 0 {
+		fmt.Fprintf(c.stderr, "Left out %s that do not fit their form (or whose form this device does not hold).\n", incident.Plural(r.DroppedMisfit, "checklist response"))
+	}
+	if r.DroppedUnconfirmed > 0 {
+		fmt.Fprintf(c.stderr, "Left out %s whose author's revocation does not accept them.\n", incident.Plural(r.DroppedUnconfirmed, "record"))
+	}
+	return nil
 }
 
 // describeFilter prints the filters an export applied, for the XLSX and

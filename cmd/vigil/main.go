@@ -233,7 +233,7 @@ func commands() []command {
 		{"tally", "copy a station's result sheet (tally submit)", (*cli).cmdTally},
 		{"results", "coordinators: per-station tally status and the quick count", (*cli).cmdResults},
 		{"bundle", "records on a file, for USB sticks and SD cards", (*cli).cmdBundle},
-		{"export", "reports as csv, jsonl, geojson, xlsx, pdf or an evidence package", (*cli).cmdExport},
+		{"export", "reports, tallies, checklists or stations as csv, jsonl, xlsx…, or an evidence package", (*cli).cmdExport},
 		{"attachment", "save a report's files to a folder", (*cli).cmdAttachment},
 		{"verify", "check a bundle, JSONL export, evidence package or QR code offline", (*cli).cmdVerify},
 		{"checkpoint", "sign the set root; print a text to publish", (*cli).cmdCheckpoint},
@@ -425,6 +425,10 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           store a bundle's valid records (exit 3 if some were rejected)
   attachment save ID --out DIR            a report's files, or a tally's photos, under their names (sealed ones opened, if this device may)
   export --format csv|jsonl|geojson|xlsx|pdf|evidence --out FILE [--public [--include-unverified]] [--hxl] [report list filters]
+  export --records tallies|checklists|stations --format csv|jsonl|xlsx --out FILE [--public] [--hxl]
+         [--station CODE] [--author MEMBER] [--since T]
+                                          an observation table (docs/exports.md); a reports workbook holds them
+                                          as sheets, and an evidence package holds them all
   export --format evidence --out FILE --disclose-keys
                                           also carry the keys of the sealed records this device opens, and their
                                           opened files, so a third party checks their content: whoever holds the

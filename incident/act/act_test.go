@@ -382,7 +382,13 @@ func TestCarry(t *testing.T) {
 	if err != nil || res.Reports != 1 || res.Mission.IsZero() || !bytes.Contains(csv.Bytes(), []byte("Closed at noon")) {
 		t.Errorf("export of Heron's reports: %+v %v\n%s", res, err, csv.String())
 	}
-	for _, req := range []ExportRequest{{Format: "docx"}, {Format: "evidence", Public: true}} {
+	var tallies bytes.Buffer
+	if res, err := coord.Export(ExportRequest{Format: "csv", Records: "tallies"}, &tallies); err != nil || !bytes.HasPrefix(tallies.Bytes(), []byte("id,station,")) {
+		t.Errorf("export --records tallies: %+v %v\n%s", res, err, tallies.String())
+	}
+	for _, req := range []ExportRequest{{Format: "docx"}, {Format: "evidence", Public: true}, {Format: "csv", Records: "ballots"},
+		{Format: "geojson", Records: "tallies"}, {Format: "evidence", Records: "stations"},
+		{Format: "csv", Records: "checklists", Filter: store.Filter{Status: "verified"}}} {
 		if _, err := coord.Export(req, io.Discard); CodeOf(err) != Invalid {
 			t.Errorf("export %+v: %v", req, err)
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -21,8 +23,13 @@ import (
 // ExportRequest is an export to write.
 type ExportRequest struct {
 	Format string `json:"format"` // csv, jsonl, geojson, xlsx, pdf or evidence
-	HXL    bool   `json:"hxl,omitempty"`
-	Public bool   `json:"public,omitempty"`
+	// Records names what is exported: reports ("" too), or an observation
+	// table (tallies, checklists, stations) in csv, jsonl or xlsx. A
+	// reports workbook holds the tables too, and an evidence package
+	// always does.
+	Records string `json:"records,omitempty"`
+	HXL     bool   `json:"hxl,omitempty"`
+	Public  bool   `json:"public,omitempty"`
 	// Unverified (public exports) adds the reports no coordinator
 	// verified or corroborated, marked by their status.
 	Unverified bool         `json:"unverified,omitempty"`
@@ -68,12 +75,20 @@ func (d *Desk) Export(req ExportRequest, w io.Writer) (Exported, error) {
 	if req.DiscloseKeys && req.Format != "evidence" {
 		return Exported{}, invalid("disclose_keys", "goes with an evidence package")
 	}
+	switch {
+	case req.Records != "" && !slices.Contains(export.RecordSets, req.Records):
+		return Exported{}, invalid("records", "%q is not a record set (%s)", req.Records, strings.Join(export.RecordSets, ", "))
+	case req.Records != "" && req.Records != export.RecordsReports:
+		if err := export.CheckTableRequest(req.Records, req.Format, req.Filter, req.Unverified); err != nil {
+			return Exported{}, invalid("records", "%v", err)
+		}
+	}
 	if req.Member != "" {
 		if req.Filter.Author, err = d.resolveMember(ms, req.Member); err != nil {
 			return Exported{}, err
 		}
 	}
-	res, err := export.FromStore(d.st, w, export.Request{Format: req.Format, HXL: req.HXL, Public: req.Public, Unverified: req.Unverified,
+	res, err := export.FromStore(d.st, w, export.Request{Format: req.Format, Records: req.Records, HXL: req.HXL, Public: req.Public, Unverified: req.Unverified,
 		Filter: req.Filter, FilterText: req.FilterText, Now: d.now(), Progress: req.Progress, DiscloseKeys: req.DiscloseKeys})
 	return Exported{Result: res, Mission: ms.ID}, classify(err)
 }

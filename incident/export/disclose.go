@@ -108,6 +108,7 @@ func (v *verifier) judgeContent() {
 		}
 		opened[k.id] = p
 	}
+	v.opened = opened
 	// The plaintext hash of every sealed file a disclosed report names,
 	// with its size: what an opened copy must match.
 	sealedFiles := map[[32]byte]uint64{}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +34,9 @@ import (
 //	                     32 hex digits, disclosed by the exporter
 //	files/<sha256>[.ext] format 2 only: the plaintext of a sealed file, named
 //	                     by its SHA-256 (the hash its disclosed report gives)
+//	tables/<name>        the observation tables made from the records:
+//	                     stations.csv, tallies.csv and .jsonl, checklists.csv
+//	                     and .jsonl, when the mission has rows for them
 //
 // ZIP because every operating system opens it and archive/zip is in the
 // standard library; entries are stored, not compressed (records are signed
@@ -91,7 +95,19 @@ type Evidence struct {
 	// Either makes the package format 2.
 	Keys  map[incident.ID][]byte
 	Plain map[[32]byte]PlainFile
+	// Tables are files made from the records (EvidenceTables), bound by
+	// the manifest like every other file.
+	Tables []EvidenceFile
 }
+
+// EvidenceFile is one file of a package, by its path.
+type EvidenceFile struct {
+	Path string
+	Data []byte
+}
+
+// EvidenceTables is the folder of a package's observation tables.
+const EvidenceTables = "tables/"
 
 // PlainFile is the opened content of a sealed file, with the type its
 // report gives (which picks the entry's file name extension).
@@ -192,6 +208,11 @@ func WriteEvidence(w io.Writer, ev Evidence) error {
 			list = append(list, id[:]...)
 		}
 		if err := add("checkpoints/"+cp.Record.ID.String()+".ids", list, ManifestFile{Checkpoint: cp.Record.ID.String()}); err != nil {
+			return err
+		}
+	}
+	for _, t := range ev.Tables {
+		if err := add(t.Path, t.Data, ManifestFile{}); err != nil {
 			return err
 		}
 	}
@@ -330,6 +351,11 @@ func (v *verifier) readEvidence(src io.ReaderAt, size int64) error {
 			} else {
 				v.readPlain(f.Path, data, sum)
 			}
+		case strings.HasPrefix(f.Path, EvidenceTables):
+			if v.tables == nil {
+				v.tables = map[string][]byte{}
+			}
+			v.tables[f.Path] = data
 		case strings.HasPrefix(f.Path, "checkpoints/"):
 			id, err := incident.ParseID(f.Checkpoint)
 			if err != nil || len(data)%32 != 0 {
@@ -408,6 +434,9 @@ func (v *verifier) judgeEvidence(ms *incident.MissionState) {
 		good = append(good, cp{id, e.rec.Created, set})
 	}
 	v.judgeContent()
+	if ms != nil {
+		v.judgeEvidenceTables(ms)
+	}
 	sort.Slice(good, func(i, j int) bool { return good[i].when < good[j].when })
 	for _, e := range v.order {
 		if e.rec == nil || !e.verdict.OK || e.rec.Kind == incident.KindCheckpoint {
@@ -421,4 +450,76 @@ func (v *verifier) judgeEvidence(ms *incident.MissionState) {
 			}
 		}
 	}
+}
+
+// judgeEvidenceTables recomputes each table of the package this build makes
+// (tables/stations.csv, tallies.csv and .jsonl, checklists.csv and
+// .jsonl) from the package's records that verified, opening the sealed
+// ones whose key it discloses, and compares the bytes: a table says
+// exactly what the records say, or the package is bad, whoever signed
+// it. A table of another name (a later version's) is checked by its hash
+// alone.
+func (v *verifier) judgeEvidenceTables(ms *incident.MissionState) {
+	if len(v.tables) == 0 {
+		return
+	}
+	var recs []*incident.Signed
+	for _, e := range v.order {
+		if e.rec != nil && e.verdict.OK {
+			recs = append(recs, e.rec)
+		}
+	}
+	o := ObservationsOf(ms, recs, v.opened, false)
+	paths := make([]string, 0, len(v.tables))
+	for p := range v.tables {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		table, format, ok := strings.Cut(strings.TrimPrefix(p, EvidenceTables), ".")
+		if !ok || !slices.Contains(RecordSets[1:], table) || (format != "csv" && format != "jsonl") {
+			continue
+		}
+		got := v.tables[p]
+		var line int
+		for _, notice := range []string{"", PracticeNotice} {
+			var want bytes.Buffer
+			var err error
+			if format == "csv" {
+				_, err = o.WriteCSV(table, &want, false, notice)
+			} else {
+				_, err = o.WriteJSONL(table, &want, nil, notice, false)
+			}
+			if err != nil {
+				line = -1
+				break
+			}
+			if line = firstDifferentLine(want.Bytes(), got); line == 0 {
+				break
+			}
+		}
+		switch {
+		case line == 0:
+			v.extra = append(v.extra, Verdict{ID: p, OK: true})
+		case line < 0:
+			v.extra = append(v.extra, Verdict{ID: p, Reason: "could not be made again from the package's records"})
+		default:
+			v.extra = append(v.extra, Verdict{ID: p, Reason: fmt.Sprintf("line %d differs from the table made from the package's records", line)})
+		}
+	}
+}
+
+// firstDifferentLine is the first line (1-based) at which a and b
+// differ, 0 when they are equal.
+func firstDifferentLine(a, b []byte) int {
+	if bytes.Equal(a, b) {
+		return 0
+	}
+	al, bl := bytes.SplitAfter(a, []byte("\n")), bytes.SplitAfter(b, []byte("\n"))
+	for i := range min(len(al), len(bl)) {
+		if !bytes.Equal(al[i], bl[i]) {
+			return i + 1
+		}
+	}
+	return min(len(al), len(bl)) + 1
 }

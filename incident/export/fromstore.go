@@ -21,8 +21,14 @@ var Formats = []string{"csv", "jsonl", "geojson", "xlsx", "pdf", "evidence"}
 // Request says what FromStore writes.
 type Request struct {
 	Format string
-	HXL    bool // csv: the Humanitarian Exchange Language row
-	Public bool // anonymised for publication (not with evidence)
+	// Records names the records exported: RecordsReports ("" too), or an
+	// observation table (RecordsTallies, RecordsChecklists,
+	// RecordsStations) in CSV, JSONL or XLSX. A reports workbook also
+	// holds the observation tables the mission has rows for, and an
+	// evidence package holds them all.
+	Records string
+	HXL     bool // csv: the Humanitarian Exchange Language row
+	Public  bool // anonymised for publication (not with evidence)
 	// Unverified (public exports) adds the reports no coordinator
 	// verified or corroborated, marked by their status.
 	Unverified bool
@@ -37,6 +43,12 @@ type Request struct {
 	DiscloseKeys bool
 	// Progress, when set, is called after each report.
 	Progress func(done, total int)
+}
+
+// tableFilter is the part of a report filter that selects tallies and
+// responses: category and status are reports' own.
+func tableFilter(f store.Filter) store.Filter {
+	return store.Filter{Station: f.Station, Author: f.Author, Since: f.Since, Until: f.Until}
 }
 
 // Result says what FromStore wrote.
@@ -66,6 +78,21 @@ type Result struct {
 	// MissingFiles attachments that its records name and this device does
 	// not hold.
 	Disclosed, OpenedFiles, Undisclosed, MissingFiles int
+	// The observation tables written (--records, a reports workbook's
+	// sheets, an evidence package's tables): stations, tallies (in a
+	// public export, station results) and checklist responses.
+	Stations, Tallies, Responses int
+	// Unopened counts the sealed tallies and responses this device cannot
+	// open (in an evidence package, those whose key it does not
+	// disclose): their rows show what the record shows in the clear, its
+	// ID, author and time, and nothing else. A public export leaves
+	// them out.
+	Unopened int
+	// DroppedMisfit (public exports): checklist responses left out as they
+	// do not fit their form (or it is not held); DroppedUnconfirmed:
+	// tallies and responses whose author's revocation does not accept
+	// them.
+	DroppedMisfit, DroppedUnconfirmed int
 }
 
 // PracticeNotice marks every export of a practice mission (vigil demo).
@@ -84,9 +111,14 @@ func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
 		return res, errors.New("an evidence package is verifiable by design; a public export cannot be")
 	case req.HXL && req.Format != "csv":
 		return res, errors.New("HXL hashtags go with CSV")
+	case req.Records != "" && !slices.Contains(RecordSets, req.Records):
+		return res, fmt.Errorf("%q is not a record set (want one of %s)", req.Records, strings.Join(RecordSets, ", "))
 	}
 	if req.Now.IsZero() {
 		req.Now = st.Now()
+	}
+	if req.Records != "" && req.Records != RecordsReports {
+		return tablesFromStore(st, w, req)
 	}
 	ms, err := st.Mission()
 	if err != nil {
@@ -213,6 +245,28 @@ func writeViews(st *store.Store, ms *incident.MissionState, views []incident.Rep
 		if public {
 			xw.MissionID = incident.ID{} // the genesis ID is a record ID
 		}
+		// One workbook with everything: a coordinator who opens the
+		// mission's spreadsheet expects the registry, the tallies and the
+		// checklists beside the reports, each on its own sheets (the one
+		// format that holds several tables in one file). A mission without
+		// them gets the report sheets alone, as before. A public workbook
+		// stays the reports alone: publishing the tables is an act of its
+		// own (--records X --public), never a side effect of publishing
+		// reports, and the two side by side let a reader line a report's
+		// area and hour up with a station's rows.
+		if !public {
+			obs, err := LoadObservations(st, ObservationsRequest{Tallies: true, Responses: true, Filter: tableFilter(req.Filter)})
+			if err != nil {
+				return res, err
+			}
+			xw.AddTables(obs, []string{RecordsStations, RecordsTallies, RecordsChecklists})
+			res.Unopened = obs.Unopened
+			for _, t := range []string{RecordsStations, RecordsTallies, RecordsChecklists} {
+				if obs.Has(t) {
+					obs.tally(&res, t, obs.count(t))
+				}
+			}
+		}
 		write, finish = xw.Write, func() error { return xw.Close(bw) }
 	case "pdf":
 		pw := NewPDF(ms.Mission.Name)
@@ -321,6 +375,19 @@ func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incid
 			}
 		}
 	}
+	// The observation tables' records: the registry in force, the forms,
+	// the tallies and responses the filter selects (category and status
+	// are reports' own), read once for the records and the tables.
+	// Without disclosure no sealed content shows, so nothing need be
+	// opened, unless a station filter selects by what only the opened
+	// content says (the coordinator's selection; restrict hides it).
+	obs, err := LoadObservations(st, ObservationsRequest{Tallies: true, Responses: true, Filter: tableFilter(req.Filter),
+		Closed: !req.DiscloseKeys && req.Filter.Station == ""})
+	if err != nil {
+		return res, err
+	}
+	ev.Records = append(ev.Records, obs.Records()...)
+	name(obs.photos())
 	for i, v := range views {
 		rec, err := st.Get(v.ID)
 		if err != nil || rec == nil {
@@ -387,6 +454,18 @@ func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incid
 			ev.Checkpoints = append(ev.Checkpoints, CheckpointCover{Record: cp, Covered: list})
 		}
 	}
+	// The tables show a sealed record's content only where the package
+	// discloses its key: what the records do not let a third party
+	// check, and what a package without disclosure must not reveal.
+	obs.restrict(func(id incident.ID) bool { _, ok := ev.Keys[id]; return ok })
+	notice := ""
+	if st.Practice() {
+		notice = PracticeNotice
+	}
+	if ev.Tables, err = obs.evidenceTables(notice, &res); err != nil {
+		return res, err
+	}
+	res.Unopened = obs.Unopened
 	if err := WriteEvidence(w, ev); err != nil {
 		return res, err
 	}

@@ -38,6 +38,16 @@ func FuzzVerify(f *testing.F) {
 	var b bytes.Buffer
 	bundle.Write(&b, m.ms.ID, paperT0, append(raws, notice.Raw, m.items[0].Record))
 	f.Add(b.Bytes())
+	// The observation tables' JSON Lines (tally, response and station
+	// lines with their records).
+	ow := newObsWorld(f)
+	for _, table := range []string{RecordsTallies, RecordsChecklists, RecordsStations} {
+		var tb bytes.Buffer
+		if _, err := ow.obs(false).WriteJSONL(table, &tb, ow.deps, "", true); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(tb.Bytes())
+	}
 	f.Add([]byte("{}\n"))
 	f.Add(append(append([]byte(nil), bundle.Magic...), make([]byte, 80)...))
 	f.Add([]byte("PK\x03\x04"))

@@ -283,6 +283,7 @@ type entry struct {
 	rec     *incident.Signed
 	verdict *Verdict
 	line    *ReportLine // JSONL report lines
+	table   any         // JSONL table lines: *TallyLine, *ResponseLine or *StationLine
 	related []*incident.Signed
 	// lenient: the line holds JSON keys this build does not know, allowed
 	// because its records need a newer Vigil (a newer build wrote it).
@@ -303,6 +304,8 @@ type verifier struct {
 	covers        map[incident.ID][]incident.ID
 	held          map[[32]byte][]byte // attachments/, by content hash
 	keys          []disclosedKey      // keys/
+	tables        map[string][]byte   // tables/, by path, their hashes checked
+	opened        map[incident.ID]any // sealed records opened with disclosed keys
 	plain         []plainCopy         // files/
 
 	// bundles: frames read, and those that hold no readable record
@@ -453,6 +456,8 @@ func (v *verifier) readJSONL(r io.Reader) error {
 			// a record. (A record of a newer kind named notice has one.)
 		case kind == incident.KindReport:
 			v.readReportLine(text, n, name)
+		case kind == incident.KindTally || kind == incident.KindResponse || kind == incident.KindStation:
+			v.readTableLine(text, n, name, kind)
 		case kind.Known():
 			var d DepLine
 			raws, lenient, err := decodeLine(text, &d, func() []string { return []string{d.Record} })
@@ -725,6 +730,7 @@ func (v *verifier) judge() {
 			e.verdict.OK, e.verdict.Reason = false, fmt.Sprintf("field %q on the line differs from the signed record", field)
 		}
 	}
+	v.judgeTables()
 	v.finish()
 }
 
@@ -809,3 +815,102 @@ func issuerUnknown(rec *incident.Signed, ms *incident.MissionState) (string, boo
 type sourceMap map[incident.ID]*incident.Signed
 
 func (m sourceMap) Get(id incident.ID) (*incident.Signed, error) { return m[id], nil }
+
+// readTableLine reads one line of an observation table's JSON Lines (a
+// tally, response or station line) and its signed record.
+func (v *verifier) readTableLine(text []byte, n int, name string, kind incident.Kind) {
+	var line any
+	var record func() string
+	switch kind {
+	case incident.KindTally:
+		l := &TallyLine{}
+		line, record = l, func() string { return l.Record }
+	case incident.KindResponse:
+		l := &ResponseLine{}
+		line, record = l, func() string { return l.Record }
+	default:
+		l := &StationLine{}
+		line, record = l, func() string { return l.Record }
+	}
+	raws, lenient, err := decodeLine(text, line, func() []string { return []string{record()} })
+	if err == nil && len(raws[0]) == 0 {
+		err = errors.New("no signed record (a public export cannot be verified)")
+	}
+	if err != nil {
+		v.extra = append(v.extra, Verdict{ID: name, Reason: fmt.Sprintf("line %d: %v", n, err)})
+		return
+	}
+	id := ""
+	switch l := line.(type) {
+	case *TallyLine:
+		id = l.ID
+	case *ResponseLine:
+		id = l.ID
+	case *StationLine:
+		id = l.ID
+	}
+	e := v.add(raws[0], id)
+	e.table, e.lenient = line, lenient
+	if e.rec != nil && e.rec.Kind != kind && e.verdict.Reason == "" {
+		e.verdict.Reason = fmt.Sprintf("line says kind %s, the record is %s", kind, incident.Article(string(e.rec.Kind)))
+	}
+}
+
+// judgeTables compares each table line with its signed record: the
+// fields the record itself gives (for a sealed record, what it shows in
+// the clear: ID, author, time). The columns a table derives from other
+// records (the registry's admin path, the checks against its registered
+// voters, the form's labels, the observer's label, superseded) are not
+// compared here; the records they come from are checked on their own
+// lines.
+func (v *verifier) judgeTables() {
+	for _, e := range v.order {
+		if e.table == nil || !e.verdict.OK || len(e.rec.Newer()) > 0 {
+			continue
+		}
+		var p any
+		if len(e.rec.Sealed) == 0 {
+			var err error
+			if p, err = e.rec.DecodePayload(); err != nil {
+				e.verdict.OK, e.verdict.Reason = false, err.Error()
+				continue
+			}
+		}
+		var want, got any
+		switch l := e.table.(type) {
+		case *TallyLine:
+			want, got = tallyOwn(tallyRow(e.rec, p)), tallyOwn(l.TallyRow)
+		case *ResponseLine:
+			want, got = responseOwn(responseRow(e.rec, p, nil)), responseOwn(l.ResponseRow)
+		case *StationLine:
+			sp, ok := p.(*incident.StationPayload)
+			if !ok {
+				e.verdict.OK, e.verdict.Reason = false, "the line's record is not a station's"
+				continue
+			}
+			want, got = stationOwn(stationRow(e.rec.ID, sp)), stationOwn(l.StationRow)
+		}
+		if len(e.rec.Sealed) > 0 {
+			// Only the coordinators open it: compare what it shows in
+			// the clear.
+			want, got = clearOwn(want), clearOwn(got)
+		}
+		if field := fieldDiff(want, got); field != "" {
+			e.verdict.OK, e.verdict.Reason = false, fmt.Sprintf("field %q on the line differs from the signed record", field)
+		}
+	}
+}
+
+// fieldDiff names (by its JSON name) the first field in which two
+// values of one struct type differ, or "".
+func fieldDiff(a, b any) string {
+	av, bv := reflect.ValueOf(a), reflect.ValueOf(b)
+	t := av.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if !reflect.DeepEqual(av.Field(i).Interface(), bv.Field(i).Interface()) {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			return name
+		}
+	}
+	return ""
+}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -53,11 +54,44 @@ type XLSXWriter struct {
 	rows    map[string][][]any
 	tally   tally
 	closed  bool
+	// reports: the workbook holds the report sheets (NewXLSX); grids are
+	// the observation tables' sheets after them (AddSheets).
+	reports bool
+	grids   []*gridSheet
 }
 
-// NewXLSX starts a workbook for the mission called missionName.
+// NewXLSX starts a workbook of reports for the mission called
+// missionName.
 func NewXLSX(missionName string) *XLSXWriter {
-	return &XLSXWriter{mission: missionName, rows: map[string][][]any{}, tally: newTally()}
+	return &XLSXWriter{mission: missionName, rows: map[string][][]any{}, tally: newTally(), reports: true}
+}
+
+// NewTablesXLSX starts a workbook of observation tables only (no report
+// sheets): AddSheets adds them.
+func NewTablesXLSX(missionName string) *XLSXWriter {
+	x := NewXLSX(missionName)
+	x.reports = false
+	return x
+}
+
+// reportSheetNames are the sheet names a reports workbook may use.
+func reportSheetNames() map[string]bool {
+	used := map[string]bool{strings.ToLower(SheetSummary): true, SheetSealed: true, "other": true}
+	for _, f := range incident.Families {
+		used[strings.ToLower(f)] = true
+	}
+	return used
+}
+
+// AddTables adds the sheets of o's tables named (RecordsStations,
+// RecordsTallies, RecordsChecklists) that the mission has rows for,
+// after the report sheets.
+func (x *XLSXWriter) AddTables(o *Observations, tables []string) {
+	used := reportSheetNames()
+	for _, g := range x.grids {
+		used[strings.ToLower(g.name)] = true
+	}
+	x.grids = append(x.grids, o.Sheets(tables, used)...)
 }
 
 // Write adds one report.
@@ -186,26 +220,37 @@ func (x *XLSXWriter) Close(w io.Writer) (err error) {
 	if err := f.SetSheetName("Sheet1", SheetSummary); err != nil {
 		return err
 	}
-	sheets := append([]string(nil), incident.Families...)
-	if len(x.rows[SheetSealed]) > 0 {
-		sheets = append(sheets, SheetSealed)
+	var sheets []string
+	if x.reports {
+		sheets = append(sheets, incident.Families...)
+		if len(x.rows[SheetSealed]) > 0 {
+			sheets = append(sheets, SheetSealed)
+		}
 	}
 	for _, name := range sheets {
 		if err := x.writeSheet(f, st, name); err != nil {
 			return fmt.Errorf("xlsx: sheet %s: %w", name, err)
 		}
 	}
+	for _, g := range x.grids {
+		if err := writeGrid(f, st, g.name, g.header, g.widths, g.notes, g.rows); err != nil {
+			return fmt.Errorf("xlsx: sheet %s: %w", g.name, err)
+		}
+	}
 	if err := x.writeSummary(f, st, sheets, exported); err != nil {
 		return fmt.Errorf("xlsx: summary: %w", err)
 	}
 	f.SetActiveSheet(0)
-	title := "Vigil incident export"
+	title, desc := "Vigil incident export", "Incident reports exported from a Vigil mission"
+	if !x.reports {
+		title, desc = "Vigil observation export", "Observation records exported from a Vigil mission"
+	}
 	if x.mission != "" {
 		title += ": " + x.mission
 	}
 	if err := f.SetDocProps(&excelize.DocProperties{
 		Title: title, Creator: "Vigil", Created: exported.Format(time.RFC3339),
-		Modified: exported.Format(time.RFC3339), Description: "Incident reports exported from a Vigil mission",
+		Modified: exported.Format(time.RFC3339), Description: desc,
 	}); err != nil {
 		return err
 	}
@@ -246,20 +291,44 @@ func newXLSXStyles(f *excelize.File) (*xlsxStyles, error) {
 	return &st, nil
 }
 
-// writeSheet writes one family's sheet with the stream writer. The
-// autofilter is set first: the stream writer copies it from the worksheet
-// when it finishes.
+// writeSheet writes one family's sheet.
 func (x *XLSXWriter) writeSheet(f *excelize.File, st *xlsxStyles, name string) error {
+	header := make([]string, len(Columns))
+	widths := make([]float64, len(Columns))
+	for i, c := range Columns {
+		header[i] = c.Name
+		widths[i] = xlsxWidths[c.Name]
+	}
+	return writeGrid(f, st, name, header, widths, nil, x.rows[name])
+}
+
+// writeGrid writes a sheet with the stream writer: a frozen header row
+// with an autofilter (and, where notes has one, a note on the header
+// cell), then rows, times as dates. A width of 0 is 14 characters. The
+// autofilter and notes are set first: the stream writer copies them from
+// the worksheet when it finishes.
+func writeGrid(f *excelize.File, st *xlsxStyles, name string, header []string, widths []float64, notes []string, rows [][]any) error {
 	if _, err := f.NewSheet(name); err != nil {
 		return err
 	}
-	rows := x.rows[name]
-	last, err := excelize.CoordinatesToCellName(len(Columns), len(rows)+1)
+	last, err := excelize.CoordinatesToCellName(len(header), len(rows)+1)
 	if err != nil {
 		return err
 	}
 	if err := f.AutoFilter(name, "A1:"+last, nil); err != nil {
 		return err
+	}
+	for i, note := range notes {
+		if note == "" {
+			continue
+		}
+		ref, err := excelize.CoordinatesToCellName(i+1, 1)
+		if err != nil {
+			return err
+		}
+		if err := f.AddComment(name, excelize.Comment{Cell: ref, Author: "Vigil", Text: note}); err != nil {
+			return err
+		}
 	}
 	sw, err := f.NewStreamWriter(name)
 	if err != nil {
@@ -271,20 +340,20 @@ func (x *XLSXWriter) writeSheet(f *excelize.File, st *xlsxStyles, name string) e
 	}
 	// Last column first: the stream writer puts each new column ahead of
 	// those set before, and Excel wants them in ascending order.
-	for i := len(Columns) - 1; i >= 0; i-- {
-		width, ok := xlsxWidths[Columns[i].Name]
-		if !ok {
-			width = 14
+	for i := len(header) - 1; i >= 0; i-- {
+		width := 14.0
+		if i < len(widths) && widths[i] > 0 {
+			width = widths[i]
 		}
 		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
 			return err
 		}
 	}
-	header := make([]any, len(Columns))
-	for i, c := range Columns {
-		header[i] = excelize.Cell{StyleID: st.header, Value: c.Name}
+	head := make([]any, len(header))
+	for i, h := range header {
+		head[i] = excelize.Cell{StyleID: st.header, Value: h}
 	}
-	if err := sw.SetRow("A1", header, excelize.RowOpts{Height: 18}); err != nil {
+	if err := sw.SetRow("A1", head, excelize.RowOpts{Height: 18}); err != nil {
 		return err
 	}
 	for r, row := range rows {
@@ -329,7 +398,11 @@ func (x *XLSXWriter) writeSummary(f *excelize.File, st *xlsxStyles, sheets []str
 		row++
 		return nil
 	}
-	if err := set("A", "Vigil incident export", st.title); err != nil {
+	title := "Vigil incident export"
+	if !x.reports {
+		title = "Vigil observation export"
+	}
+	if err := set("A", title, st.title); err != nil {
 		return err
 	}
 	if err := f.SetRowHeight(s, 1, 24); err != nil {
@@ -357,11 +430,21 @@ func (x *XLSXWriter) writeSummary(f *excelize.File, st *xlsxStyles, sheets []str
 			return err
 		}
 	}
-	if err := pair("Reports", t.total, st.bold); err != nil {
-		return err
+	if x.reports {
+		if err := pair("Reports", t.total, st.bold); err != nil {
+			return err
+		}
+	}
+	for _, g := range x.grids {
+		if err := pair(g.name, fmt.Sprintf("%d %s", g.count, g.records), 0); err != nil {
+			return err
+		}
 	}
 	if err := pair("Note", "All times are UTC. The signed records behind these rows are in the JSONL export.", 0); err != nil {
 		return err
+	}
+	if !x.reports {
+		return x.summaryWidths(f)
 	}
 
 	table := func(title string, keys []string, count func(string) int) error {
@@ -413,10 +496,14 @@ func (x *XLSXWriter) writeSummary(f *excelize.File, st *xlsxStyles, sheets []str
 	if err := pair("conflicting reviews", t.conflict, 0); err != nil {
 		return err
 	}
-	if err := f.SetColWidth(s, "A", "A", 22); err != nil {
+	return x.summaryWidths(f)
+}
+
+func (x *XLSXWriter) summaryWidths(f *excelize.File) error {
+	if err := f.SetColWidth(SheetSummary, "A", "A", 22); err != nil {
 		return err
 	}
-	return f.SetColWidth(s, "B", "B", 64)
+	return f.SetColWidth(SheetSummary, "B", "B", 64)
 }
 
 // reportStatuses are the review statuses in display order.
