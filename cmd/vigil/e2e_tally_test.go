@@ -1,6 +1,8 @@
 package main
 
 import (
+	"archive/zip"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -92,6 +94,30 @@ func TestTallyAndResultsAcrossHomes(t *testing.T) {
 	carry(t, heron, kite)
 	stdout, stderr, code = runVigil(t, kite, nil, "attachment", "save", sheetID, "--out", t.TempDir())
 	wantFailure(t, "another observer saves the photo", stdout, stderr, code, exitError, "sealed")
+	// An evidence package that discloses the keys carries the sheet's
+	// photo opened, and a third party verifies it.
+	pkg := filepath.Join(t.TempDir(), "evidence.zip")
+	mustRun(t, coord, nil, "export", "--format", "evidence", "--disclose-keys", "--out", pkg)
+	zr, err := zip.OpenReader(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := false
+	for _, f := range zr.File {
+		if strings.HasPrefix(f.Name, "files/") {
+			rc, _ := f.Open()
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			opened = opened || string(b) == "\xff\xd8\xff\xe0 a result sheet"
+		}
+	}
+	zr.Close()
+	if !opened {
+		t.Fatal("the evidence package does not carry the sheet's photo opened")
+	}
+	if out, errOut, code := runVigil(t, t.TempDir(), nil, "verify", pkg); code != exitOK {
+		t.Fatalf("verify the package: %q %q %d", out, errOut, code)
+	}
 	r := decodeJSON[act.Results](t, mustRun(t, coord, nil, "results", "--json"))
 	status := map[string]string{}
 	for _, s := range r.Stations {

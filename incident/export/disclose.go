@@ -125,7 +125,7 @@ func (v *verifier) judgeContent() {
 				continue
 			}
 			e.verdict.Sealed = SealedOpened
-		} else if e.rec.Kind == incident.KindReport || e.rec.Kind == incident.KindAmend {
+		} else if e.rec.Kind == incident.KindReport || e.rec.Kind == incident.KindAmend || e.rec.Kind == incident.KindTally {
 			var err error
 			if p, err = e.rec.DecodePayload(); err != nil {
 				continue
@@ -137,6 +137,8 @@ func (v *verifier) judgeContent() {
 			rp = x
 		case *incident.AmendPayload:
 			rp = &x.Report
+		case *incident.TallyPayload:
+			rp = x.FileSet()
 		default:
 			continue
 		}
@@ -168,7 +170,7 @@ func (v *verifier) judgeContent() {
 		size, ok := sealedFiles[c.sum]
 		switch {
 		case !ok:
-			v.extra = append(v.extra, Verdict{ID: c.path, Reason: "is not the plaintext of any file that a report whose key the package discloses names (changed, swapped or unexplained)"})
+			v.extra = append(v.extra, Verdict{ID: c.path, Reason: "is not the plaintext of any file that a report or tally whose key the package discloses names (changed, swapped or unexplained)"})
 		case uint64(c.size) != size:
 			v.extra = append(v.extra, Verdict{ID: c.path, Reason: fmt.Sprintf("is %d bytes, its report says %d", c.size, size)})
 		}

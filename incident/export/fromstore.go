@@ -541,12 +541,17 @@ func recordReport(r *incident.Signed) *incident.ReportPayload {
 	return payloadReport(p)
 }
 
+// payloadReport returns the files part of a payload that names files:
+// a report's, an amendment's, or a tally's photos as a report's files
+// (TallyPayload.FileSet), nil for anything else.
 func payloadReport(p any) *incident.ReportPayload {
 	switch v := p.(type) {
 	case *incident.ReportPayload:
 		return v
 	case *incident.AmendPayload:
 		return &v.Report
+	case *incident.TallyPayload:
+		return v.FileSet()
 	}
 	return nil
 }
