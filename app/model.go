@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -351,7 +352,7 @@ func FilterSort(all []incident.ReportView, f TableFilter, key SortKey, desc bool
 	less := func(a, b *incident.ReportView) int {
 		switch key {
 		case SortSeverity:
-			return cmpInt(int64(a.Report.Severity), int64(b.Report.Severity))
+			return cmp.Compare(int64(a.Report.Severity), int64(b.Report.Severity))
 		case SortCategory:
 			return strings.Compare(a.Report.Category, b.Report.Category)
 		case SortTitle:
@@ -361,7 +362,7 @@ func FilterSort(all []incident.ReportView, f TableFilter, key SortKey, desc bool
 		case SortStatus:
 			return strings.Compare(a.Status, b.Status)
 		case SortFlags:
-			return cmpInt(int64(flagWeight(a)), int64(flagWeight(b)))
+			return cmp.Compare(int64(flagWeight(a)), int64(flagWeight(b)))
 		case SortObserver:
 			return strings.Compare(a.Author.String(), b.Author.String())
 		}
@@ -370,7 +371,7 @@ func FilterSort(all []incident.ReportView, f TableFilter, key SortKey, desc bool
 	sort.SliceStable(out, func(i, j int) bool {
 		c := less(&out[i], &out[j])
 		if c == 0 {
-			c = cmpInt(occurredOf(&out[i]), occurredOf(&out[j]))
+			c = cmp.Compare(occurredOf(&out[i]), occurredOf(&out[j]))
 		}
 		if c == 0 {
 			c = strings.Compare(out[i].ID.String(), out[j].ID.String())
@@ -389,16 +390,6 @@ func flagWeight(v *incident.ReportView) int {
 		n++
 	}
 	return n
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // occurredOf is a report's occurred time, or its created time when sealed.

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -560,7 +561,7 @@ func (t Term) holds(q *Question, v string) bool {
 		a, err1 := strconv.ParseInt(v, 10, 64)
 		b, err2 := strconv.ParseInt(t.Value, 10, 64)
 		if err1 == nil && err2 == nil {
-			return compare(t.Op, cmpInt(a, b))
+			return compare(t.Op, cmp.Compare(a, b))
 		}
 	}
 	switch t.Op {
@@ -570,16 +571,6 @@ func (t Term) holds(q *Question, v string) bool {
 		return v != t.Value
 	}
 	return false // an order between texts, or N/A, holds for nobody
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func compare(op string, c int) bool {
@@ -663,7 +654,7 @@ func FoldForms(recs []*Signed, ms *MissionState) []FormView {
 	}
 	slices.SortFunc(out, func(a, b FormView) int {
 		if a.Created != b.Created {
-			return cmpInt(b.Created, a.Created)
+			return cmp.Compare(b.Created, a.Created)
 		}
 		return -strings.Compare(a.ID.String(), b.ID.String())
 	})

@@ -188,3 +188,29 @@ func SameNumbers(a, b *TallyPayload) bool {
 	}
 	return true
 }
+
+// The statuses of a station's result in one contest.
+const (
+	StationMissing      = "missing"      // no tally
+	StationOK           = "ok"           // one tally, every check passes
+	StationFlagged      = "flagged"      // a check fails, or tallies disagree
+	StationConsolidated = "consolidated" // two or more independent tallies agree on every number
+)
+
+// StationStatus is the status of a station's tallies in force for one
+// contest (each author's latest), onRegister its registered voters (0:
+// none known). It is the one rule `results`, the app and exports show.
+func StationStatus(tallies []*TallyPayload, onRegister uint64) string {
+	if len(tallies) == 0 {
+		return StationMissing
+	}
+	for _, t := range tallies {
+		if len(FlaggedChecks(TallyChecks(t, onRegister))) > 0 || !SameNumbers(tallies[0], t) {
+			return StationFlagged
+		}
+	}
+	if len(tallies) > 1 {
+		return StationConsolidated
+	}
+	return StationOK
+}

@@ -76,16 +76,7 @@ func printCoverage(w io.Writer, cov act.Coverage) {
 		cells = append(cells, fmt.Sprint(u.Silent))
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
-	if cov.Level > 0 {
-		for _, u := range cov.Units {
-			name := u.Unit
-			if name == "" {
-				name = "(no admin area)"
-			}
-			row(name, u)
-		}
-	}
-	row("TOTAL", cov.Total)
+	eachUnit(cov, row)
 	tw.Flush()
 
 	fmt.Fprintln(w)
@@ -148,16 +139,7 @@ func printChecklistCoverage(w io.Writer, cov act.Coverage) {
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
-	if cov.Level > 0 {
-		for _, u := range cov.Units {
-			name := u.Unit
-			if name == "" {
-				name = "(no admin area)"
-			}
-			row(name, u)
-		}
-	}
-	row("TOTAL", cov.Total)
+	eachUnit(cov, row)
 	tw.Flush()
 	if len(cov.MissingChecklists) == 0 {
 		fmt.Fprintf(w, "\nNo required checklist is missing up to %s.\n", cov.Phase)
@@ -205,4 +187,19 @@ func percent(n, of int) int {
 		return 0
 	}
 	return n * 100 / of
+}
+
+// eachUnit gives row each admin unit of cov (at a level above 0), by
+// name, then the total.
+func eachUnit(cov act.Coverage, row func(name string, u act.CoverageUnit)) {
+	if cov.Level > 0 {
+		for _, u := range cov.Units {
+			name := u.Unit
+			if name == "" {
+				name = "(no admin area)"
+			}
+			row(name, u)
+		}
+	}
+	row("TOTAL", cov.Total)
 }

@@ -296,14 +296,9 @@ func (d *Desk) Checklists(q ChecklistQuery) (ChecklistList, error) {
 		if _, member := ms.Member(author); !member || !ms.Confirmed(author, r.ID) {
 			continue
 		}
-		var p any
 		sealed := len(r.Sealed) > 0
-		if sealed {
-			var ok bool
-			if p, ok = opened[r.ID]; !ok {
-				continue
-			}
-		} else if p, err = r.DecodePayload(); err != nil {
+		p, readable := readPayload(r, opened)
+		if !readable {
 			continue
 		}
 		rp, ok := p.(*incident.ResponsePayload)

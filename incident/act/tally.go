@@ -137,10 +137,10 @@ func (d *Desk) SubmitTally(r TallyRequest) (TallySubmitted, error) {
 
 // The statuses of a station in Results.
 const (
-	StatusMissing      = "missing"      // no tally
-	StatusOK           = "ok"           // one tally, every check passes
-	StatusFlagged      = "flagged"      // a check fails, or tallies disagree
-	StatusConsolidated = "consolidated" // two or more independent tallies agree on every number
+	StatusMissing      = incident.StationMissing
+	StatusOK           = incident.StationOK
+	StatusFlagged      = incident.StationFlagged
+	StatusConsolidated = incident.StationConsolidated
 )
 
 // ResultsQuery names the contest ("": the one contest the tallies name;
@@ -248,14 +248,9 @@ func (d *Desk) Results(q ResultsQuery) (Results, error) {
 		if !ms.Confirmed(r.AuthorKey(), r.ID) {
 			continue
 		}
-		var p any
 		sealed := len(r.Sealed) > 0
-		if sealed {
-			var ok bool
-			if p, ok = opened[r.ID]; !ok {
-				continue
-			}
-		} else if p, err = r.DecodePayload(); err != nil {
+		p, readable := readPayload(r, opened)
+		if !readable {
 			continue
 		}
 		tp, ok := p.(*incident.TallyPayload)
@@ -371,14 +366,11 @@ func stationResult(code string, items []TallyItem, onRegister uint64) StationRes
 			res.Flags = append(res.Flags, fmt.Sprintf("disagree: %s and %s: %s", who(items[0]), who(it), differences(&items[0].Tally, &it.Tally)))
 		}
 	}
-	switch {
-	case len(res.Flags) > 0:
-		res.Status = StatusFlagged
-	case len(items) > 1:
-		res.Status = StatusConsolidated
-	default:
-		res.Status = StatusOK
+	sheets := make([]*incident.TallyPayload, len(items))
+	for i := range items {
+		sheets[i] = &items[i].Tally
 	}
+	res.Status = incident.StationStatus(sheets, onRegister)
 	return res
 }
 
@@ -442,4 +434,16 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// readPayload is r's payload as this device reads it: decoded when in
+// the clear, from opened (Store.Readable) when sealed; false when
+// neither.
+func readPayload(r *incident.Signed, opened map[incident.ID]any) (any, bool) {
+	if len(r.Sealed) > 0 {
+		p, ok := opened[r.ID]
+		return p, ok
+	}
+	p, err := r.DecodePayload()
+	return p, err == nil
 }

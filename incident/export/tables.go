@@ -55,12 +55,6 @@ const MisfitFormNotHeld = "form not held"
 // fit, which may be a long text.
 const maxMisfit = 300
 
-// Station statuses of tally rows, as `vigil results` names them.
-const (
-	StationOK           = "ok"
-	StationFlagged      = "flagged"
-	StationConsolidated = "consolidated"
-)
 
 // StationRow is one station of the registry in force.
 type StationRow struct {
@@ -472,25 +466,12 @@ func (o *Observations) index() {
 		inForce[[2]string{c, s}] = append(inForce[[2]string{c, s}], tp)
 	}
 	for k, tps := range inForce {
-		reg := o.onRegister(k[1])
-		flagged := false
 		for _, tp := range tps {
-			if len(incident.FlaggedChecks(incident.TallyChecks(tp, reg))) > 0 {
-				flagged = true
-			}
 			if !incident.SameNumbers(tps[0], tp) {
-				flagged = true
 				o.disagree[k] = true
 			}
 		}
-		switch {
-		case flagged:
-			o.status[k] = StationFlagged
-		case len(tps) > 1:
-			o.status[k] = StationConsolidated
-		default:
-			o.status[k] = StationOK
-		}
+		o.status[k] = incident.StationStatus(tps, o.onRegister(k[1]))
 	}
 
 	// Responses by form name, those to forms not held after, those this

@@ -199,7 +199,7 @@ func TestTalliesTable(t *testing.T) {
 	switch {
 	case old["superseded"] != "true" || corr["superseded"] != "false":
 		t.Errorf("superseded: old %q, correction %q", old["superseded"], corr["superseded"])
-	case corr["station_status"] != StationConsolidated || corr["observer"] != "Kestrel" || corr["admin3"] != "Makina":
+	case corr["station_status"] != incident.StationConsolidated || corr["observer"] != "Kestrel" || corr["admin3"] != "Makina":
 		t.Errorf("correction row %v", corr)
 	case corr["photos"] != strings.ToLower(hexOf(w.photo[:])):
 		t.Errorf("photos %q", corr["photos"])
@@ -213,7 +213,7 @@ func TestTalliesTable(t *testing.T) {
 		switch {
 		case r["station"] == "KE-047-113":
 			flagged++
-			if r["station_status"] != StationFlagged || !strings.Contains(r["flags"], FlagDisagree) {
+			if r["station_status"] != incident.StationFlagged || !strings.Contains(r["flags"], FlagDisagree) {
 				t.Errorf("disagreeing tallies: %v", r)
 			}
 		case r["station"] == "XX-999":
@@ -369,7 +369,7 @@ func TestPublicTablesLeakNothing(t *testing.T) {
 		if r["station"] == "KE-047-113" && (r["cast"] != "" || r["flags"] != FlagDisagree) {
 			t.Errorf("disagreeing station published: %v", r)
 		}
-		if r["station"] == "KE-047-112" && (r["cast"] != "640" || r["station_status"] != StationConsolidated) {
+		if r["station"] == "KE-047-112" && (r["cast"] != "640" || r["station_status"] != incident.StationConsolidated) {
 			t.Errorf("consolidated station: %v", r)
 		}
 	}
