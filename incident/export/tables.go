@@ -55,7 +55,6 @@ const MisfitFormNotHeld = "form not held"
 // fit, which may be a long text.
 const maxMisfit = 300
 
-
 // StationRow is one station of the registry in force.
 type StationRow struct {
 	ID         string   `json:"id,omitempty"` // the station record; not in public exports
