@@ -226,3 +226,51 @@ func TestLaterCoordinatorOpensOnlyNewRecords(t *testing.T) {
 	}
 	wantClosed(t, dev, sealed, sealed)
 }
+
+// Readable decrypts a kind's sealed records on every core the first
+// time and opens exactly what one by one would; then it reads them from
+// the cache, decrypting nothing.
+func TestReadableDecryptsOnceInParallel(t *testing.T) {
+	w := newSealedWorld(t)
+	if err := store.DropOpened(w.coord); err != nil {
+		t.Fatal(err)
+	}
+	one := map[incident.ID]any{}
+	for _, id := range w.sealed {
+		r, err := w.coord.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Kind != incident.KindReport {
+			continue
+		}
+		p, ok := w.coord.Open(r)
+		if !ok {
+			t.Fatalf("the coordinator cannot open %s", id)
+		}
+		one[id] = p
+	}
+	if err := store.DropOpened(w.coord); err != nil {
+		t.Fatal(err)
+	}
+	before := store.Decrypts(w.coord)
+	_, opened, err := w.coord.Readable(incident.KindReport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, p := range one {
+		if !reflect.DeepEqual(opened[id], p) {
+			t.Fatalf("%s: Readable opened %+v, one by one %+v", id, opened[id], p)
+		}
+	}
+	if n := store.Decrypts(w.coord) - before; n != int64(len(one)) {
+		t.Fatalf("%d decryptions for %d sealed reports", n, len(one))
+	}
+	before = store.Decrypts(w.coord)
+	if _, again, err := w.coord.Readable(incident.KindReport); err != nil || !reflect.DeepEqual(again, opened) {
+		t.Fatalf("the second read: %v", err)
+	}
+	if n := store.Decrypts(w.coord) - before; n != 0 {
+		t.Fatalf("the second read decrypted %d records", n)
+	}
+}

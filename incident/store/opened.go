@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"runtime"
+	"sync"
 
 	"filippo.io/age"
 	"github.com/dgraph-io/badger/v4"
@@ -92,6 +94,11 @@ func (s *Store) cacheEntry(id incident.ID, body []byte) (k, v []byte) {
 // when not nil, is given each body opened with the age identity, and each
 // record found not to be addressed to it. Called with s.mu held.
 func (s *Store) opener(txn *badger.Txn, keep keepFunc) incident.Opener {
+	return s.openerWith(txn, keep, nil)
+}
+
+// openerWith is opener that takes the decryptions predecrypt made.
+func (s *Store) openerWith(txn *badger.Txn, keep keepFunc, pre map[incident.ID]decrypted) incident.Opener {
 	var noticeIDs []age.Identity // read at the first sealed notice
 	return func(r *incident.Signed) (any, bool) {
 		if plain, err := getValue(txn, key(tKept, r.ID[:])); err == nil {
@@ -116,6 +123,9 @@ func (s *Store) opener(txn *badger.Txn, keep keepFunc) incident.Opener {
 			}
 			// Another identity's, or damaged: tried below, and replaced.
 		}
+		if d, ok := pre[r.ID]; ok {
+			return s.opened(r, d.plain, d.err, false, keep)
+		}
 		s.decrypts.Add(1)
 		ids := []age.Identity{s.ageID}
 		// A notice to the field is sealed to the members of an epoch
@@ -133,22 +143,92 @@ func (s *Store) opener(txn *badger.Txn, keep keepFunc) incident.Opener {
 			ids = append(ids, noticeIDs...)
 		}
 		plain, err := decrypt(r, ids...)
-		if err != nil {
-			var nm *age.NoIdentityMatchError
-			if keep != nil && errors.As(err, &nm) && !field {
-				keep(r.ID, nil)
-			}
-			return nil, false
-		}
-		p, err := incident.OpenPlain(r, plain)
-		if err != nil {
-			return nil, false
-		}
-		if keep != nil {
-			keep(r.ID, unpadded(r, plain))
-		}
-		return p, true
+		return s.opened(r, plain, err, field, keep)
 	}
+}
+
+// opened finishes opening r from its decryption: the payload, and the
+// cache entry keep is given (a body, or closed when no identity of this
+// device matches, except for a notice to the field, whose key may come).
+func (s *Store) opened(r *incident.Signed, plain []byte, err error, field bool, keep keepFunc) (any, bool) {
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if keep != nil && errors.As(err, &nm) && !field {
+			keep(r.ID, nil)
+		}
+		return nil, false
+	}
+	p, err := incident.OpenPlain(r, plain)
+	if err != nil {
+		return nil, false
+	}
+	if keep != nil {
+		keep(r.ID, unpadded(r, plain))
+	}
+	return p, true
+}
+
+// predecryptBatch is how many records Readable decrypts at a time.
+const predecryptBatch = 1024
+
+// decrypted is one record's decryption.
+type decrypted struct {
+	plain []byte
+	err   error
+}
+
+// predecrypt decrypts, on every core, the sealed records among recs that
+// the opener would decrypt with this device's identity (nothing cached
+// of them, not marked closed), so that a coordinator's first view of
+// many sealed records waits for their decryption divided by its cores.
+// Notices are left to the opener (a notice to the field is tried with
+// epoch keys too).
+func (s *Store) predecrypt(txn *badger.Txn, recs []*incident.Signed) map[incident.ID]decrypted {
+	if s.ageID == nil {
+		return nil
+	}
+	var todo []*incident.Signed
+	for _, r := range recs {
+		if len(r.Sealed) == 0 || r.Kind == incident.KindNotice {
+			continue
+		}
+		if _, err := txn.Get(key(tKept, r.ID[:])); err == nil {
+			continue
+		}
+		if _, err := txn.Get(openedKey(r.ID)); err == nil {
+			continue
+		}
+		if item, err := txn.Get(closedKey(r.ID)); err == nil {
+			closed := false
+			_ = item.Value(func(v []byte) error { closed = bytes.Equal(v, s.ageMark); return nil })
+			if closed {
+				continue
+			}
+		}
+		todo = append(todo, r)
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	if workers < 2 {
+		return nil
+	}
+	out := make([]decrypted, len(todo))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(todo); i += workers {
+				out[i].plain, out[i].err = decrypt(todo[i], s.ageID)
+			}
+		}()
+	}
+	wg.Wait()
+	s.decrypts.Add(int64(len(todo)))
+	pre := make(map[incident.ID]decrypted, len(todo))
+	for i, r := range todo {
+		pre[r.ID] = out[i]
+	}
+	return pre
 }
 
 // decrypt is the decryption half of incident.Open, which returns the
@@ -292,13 +372,18 @@ func (s *Store) Readable(k incident.Kind) ([]*incident.Signed, map[incident.ID]a
 		if recs, err = recordsUnder(txn, kindPrefix(k)); err != nil {
 			return err
 		}
-		open := s.opener(txn, fill.keep)
-		for _, r := range recs {
-			if len(r.Sealed) == 0 {
-				continue
-			}
-			if p, ok := open(r); ok {
-				opened[r.ID] = p
+		// In batches, so that the decrypted bodies waiting to be
+		// opened stay a few megabytes.
+		for start := 0; start < len(recs); start += predecryptBatch {
+			batch := recs[start:min(start+predecryptBatch, len(recs))]
+			open := s.openerWith(txn, fill.keep, s.predecrypt(txn, batch))
+			for _, r := range batch {
+				if len(r.Sealed) == 0 {
+					continue
+				}
+				if p, ok := open(r); ok {
+					opened[r.ID] = p
+				}
 			}
 		}
 		return nil
