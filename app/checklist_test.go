@@ -368,3 +368,43 @@ func TestChecklistOneQuestionPerScreen(t *testing.T) {
 		t.Fatalf("the missing checklists of %s:\n%s", owed.Unit, allText(co))
 	}
 }
+
+// What the act layer refuses names the question, and the checklist opens
+// on it saying why, in the user's words; a response that does not fit
+// its form reads the same way on the coordinators' screens.
+func TestChecklistRefusalNamesTheQuestion(t *testing.T) {
+	a := test.NewTempApp(t)
+	coordHome, _ := missionHomes(t)
+	ui := newTestUI(t, a, coordHome, true, testPass)
+	lo, hi := int64(0), int64(20)
+	form := incident.FormPayload{Name: "opening", Title: "Opening checklist", Phase: incident.PhaseOpening, Questions: []incident.Question{
+		{ID: "open", Code: "A1", Type: incident.QuestionSelectOne, Label: "Open on time?", Required: true,
+			Choices: []incident.Choice{{Name: "yes", Label: "Yes"}, {Name: "no", Label: "No"}}},
+		{ID: "staff", Code: "A2", Type: incident.QuestionInteger, Label: "Staff present", Min: &lo, Max: &hi},
+	}}
+	if _, err := storeOf(ui).Put(incident.KindForm, form); err != nil {
+		t.Fatal(err)
+	}
+	forms, err := ui.be.Forms()
+	if err != nil || len(forms) != 1 {
+		t.Fatalf("forms: %+v %v", forms, err)
+	}
+	_, err = ui.be.SubmitChecklist(act.ChecklistRequest{Form: "opening", Station: "PS-0001",
+		Answers: []incident.Answer{{Question: "open", Value: "yes"}, {Question: "staff", Value: "25"}}})
+	if id, problem, ok := refusedQuestion(err); !ok || id != "staff" || problem != "25 is above the maximum 20" {
+		t.Fatalf("the refusal %v reads as %q %q %v", err, id, problem, ok)
+	}
+	ui.openChecklist(forms[0], "PS-0001", nil)
+	ui.checklist.showRefusal(err)
+	f := onQuestion(t, ui, "staff")
+	if want := "⚠ A2 · Staff present — " + problemText("25 is above the maximum 20"); f.problem.Text != want || !f.problem.Visible() {
+		t.Fatalf("the refusal on its question: %q, want %q", f.problem.Text, want)
+	}
+	misfit := act.ChecklistResponse{Form: forms[0].ID, Misfit: "question staff: 25 is above the maximum 20"}
+	if got := misfitText(misfit, formsByID(forms)); got != "A2 · Staff present — "+problemText("25 is above the maximum 20") {
+		t.Fatalf("a misfit reads %q", got)
+	}
+	if got := misfitText(act.ChecklistResponse{Misfit: "this device holds no form x"}, formsByID(forms)); got != T("checklists.no_form") {
+		t.Fatalf("a response to a form not held reads %q", got)
+	}
+}
