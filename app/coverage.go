@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"image/color"
 	"strconv"
 	"strings"
@@ -26,9 +27,11 @@ const MaxCoverageUnits = 12
 // PhaseLabel is a polling-day phase in words.
 func PhaseLabel(p string) string { return T("cov.phase." + p) }
 
-// coveragePanel is expected versus heard from for the current phase, one
-// bar per top admin unit, and the expected stations on a map, heard or
-// silent; tapping a unit lists its silent stations.
+// coveragePanel is expected versus heard from for the current phase, and
+// the required checklists received of those expected; one bar per top
+// admin unit, and the expected stations on a map, heard or silent;
+// tapping a unit lists its silent stations and those missing a
+// checklist.
 func (ui *UI) coveragePanel(cov *act.Coverage, cm coverageMap) fyne.CanvasObject {
 	box := container.NewVBox()
 	if cov == nil {
@@ -43,6 +46,18 @@ func (ui *UI) coveragePanel(cov *act.Coverage, cm coverageMap) fyne.CanvasObject
 	summary.TextStyle.Bold = true
 	box.Add(summary)
 	box.Add(coverageBar(t.Heard[cov.Phase], t.Expected))
+	// The required checklists of the phase: one per station posted to
+	// and required form.
+	if c := t.Checklists[cov.Phase]; c.Expected > 0 {
+		l := wrapLabel("📋 " + T("cov.checklists", map[string]any{"N": c.Received, "Total": c.Expected, "Status": PhaseLabel(cov.Phase)}))
+		l.TextStyle.Bold = true
+		box.Add(l)
+		box.Add(coverageBar(c.Received, c.Expected))
+	}
+	missing := map[string]int{}
+	for _, m := range cov.MissingChecklists {
+		missing[m.Unit]++
+	}
 	for i, u := range cov.Units {
 		if i == MaxCoverageUnits {
 			box.Add(note(TN("dash.more", len(cov.Units)-MaxCoverageUnits)))
@@ -55,14 +70,23 @@ func (ui *UI) coveragePanel(cov *act.Coverage, cm coverageMap) fyne.CanvasObject
 		}
 		text := name + " — " + strconv.Itoa(u.Heard[cov.Phase]) + " / " + strconv.Itoa(u.Expected)
 		accent := colorOK
-		if u.Silent > 0 {
+		switch {
+		case u.Silent > 0:
 			accent = colorAlert
+		case missing[u.Unit] > 0:
+			accent = colorFlag
 		}
 		tile := newTile("📍", text, accent, false, func() { ui.showSilent(cov, u.Unit) })
 		if u.Silent > 0 {
 			tile.sub = TN("cov.silent_count", u.Silent)
 		} else {
 			tile.sub = T("cov.all_heard")
+		}
+		if c := u.Checklists[cov.Phase]; c.Expected > 0 {
+			tile.sub += "\n" + T("cov.unit_checklists", map[string]any{"N": c.Received, "Total": c.Expected})
+		}
+		if n := missing[u.Unit]; n > 0 {
+			tile.sub += "\n" + TN("cov.missing_count", n)
 		}
 		if ui.opts.Phone {
 			// No room beside the tile on a phone: the bar goes under it,
@@ -176,7 +200,8 @@ func (l *fractionLayout) Layout(objs []fyne.CanvasObject, s fyne.Size) {
 func (l *fractionLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(40, 10) }
 
 // showSilent lists the stations of unit not heard from in the coverage's
-// phase: code, name, area and who is posted there.
+// phase (code, name, area and who is posted there), then those missing a
+// required checklist.
 func (ui *UI) showSilent(cov *act.Coverage, unit string) {
 	name := unit
 	if name == "" {
@@ -208,8 +233,55 @@ func (ui *UI) showSilent(cov *act.Coverage, unit string) {
 	if len(list.Objects) == 0 {
 		list.Add(note(T("cov.none_silent")))
 	}
-	title := T("cov.silent_title", map[string]any{"Name": name, "Status": PhaseLabel(cov.Phase)})
-	ui.push(title, container.NewVScroll(container.NewPadded(list)), nil)
+	ui.addMissingChecklists(list, cov, unit)
+	// The unit alone above (a heading does not wrap, and "silent at
+	// counting" is wider than a phone in French); the rest wraps below.
+	title := wrapLabel(T("cov.silent_title", map[string]any{"Name": name, "Status": PhaseLabel(cov.Phase)}))
+	title.TextStyle.Bold = true
+	ui.push(name, container.NewVScroll(container.NewPadded(container.NewVBox(title, list))), nil)
+}
+
+// addMissingChecklists lists the stations of unit missing a required
+// checklist of a phase up to the coverage's, with the checklists each
+// still owes, by phase.
+func (ui *UI) addMissingChecklists(list *fyne.Container, cov *act.Coverage, unit string) {
+	titles := map[string]string{}
+	if forms, err := ui.be.Forms(); err == nil {
+		for _, f := range forms {
+			if f.Current {
+				titles[f.Form.Name] = f.Form.Title
+			}
+		}
+	}
+	var tiles []fyne.CanvasObject
+	for _, m := range cov.MissingChecklists {
+		if m.Unit != unit {
+			continue
+		}
+		title := m.Code
+		if m.Name != "" {
+			title += " · " + m.Name
+		}
+		lines := []string{T("cov.posted", map[string]any{"Who": strings.Join(m.Members, ", ")})}
+		for _, p := range act.Phases {
+			for _, n := range m.Missing[p] {
+				lines = append(lines, "· "+titleWithPhase(cmp.Or(titles[n], n), p))
+			}
+		}
+		t := newTile("📋", title, colorFlag, false, nil)
+		t.sub = strings.Join(lines, "\n")
+		tiles = append(tiles, t)
+	}
+	if len(cov.Required) == 0 {
+		return
+	}
+	list.Add(heading("📋 " + T("cov.missing_title")))
+	if len(tiles) == 0 {
+		list.Add(note(T("cov.none_missing")))
+	}
+	for _, t := range tiles {
+		list.Add(t)
+	}
 }
 
 func nonEmpty(in []string) []string {

@@ -160,7 +160,13 @@ func (d *dashboard) render(data dashData) {
 	// a coordinator copies (read out over the phone, say).
 	results := widget.NewButtonWithIcon(T("results.button"), theme.GridIcon(), ui.showResults)
 	tally := widget.NewButtonWithIcon(T("tally.enter"), theme.DocumentIcon(), ui.openTallyForm)
-	b.Add(container.NewGridWithColumns(2, results, tally))
+	// The checklists every station answers, co-observers side by side.
+	checklists := widget.NewButtonWithIcon(T("checklists.button"), theme.ListIcon(), ui.showChecklistsDesk)
+	row := 3
+	if ui.opts.Phone {
+		row = 2
+	}
+	b.Add(container.NewGridWithColumns(row, results, checklists, tally))
 
 	// Alerts first: an observer in danger matters more than any count,
 	// and the stat counts those nobody has answered.

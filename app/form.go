@@ -75,6 +75,9 @@ func (ui *UI) flushDraft() {
 	if ui.form != nil {
 		ui.form.saver.flush()
 	}
+	if ui.checklist != nil {
+		ui.checklist.saver.flush()
+	}
 }
 
 // reportForm is the category-first report form: a family, then a

@@ -168,6 +168,10 @@ func tappable(t *testing.T, ui *UI, text string) fyne.Tappable {
 				if strings.Contains(w.text, text) {
 					found = w
 				}
+			case *answerButton:
+				if w.text == text {
+					found = w
+				}
 			}
 		})
 		if found != nil {
@@ -263,7 +267,12 @@ func carry(t *testing.T, from, to *store.Store) {
 	}
 }
 
-func storeOf(ui *UI) *store.Store { return ui.be.(*StoreBackend).Store() }
+func storeOf(ui *UI) *store.Store {
+	if nb, ok := ui.be.(*netBackend); ok { // a scene's (openScene)
+		return nb.Backend.(*StoreBackend).Store()
+	}
+	return ui.be.(*StoreBackend).Store()
+}
 
 // toastText is the confirmation showing over the screen, or "".
 func toastText(ui *UI) string {

@@ -19,9 +19,9 @@ import (
 const MaxMyReports = 50
 
 // observerHome is the observer's main screen: the coordinators' notices,
-// station, a big "New report" action, check-ins, the result sheet (tally),
-// the alert button and the state of their alerts, and their reports with
-// delivery status.
+// station, a big "New report" action, check-ins, the checklists, the
+// result sheet (tally), the alert button and the state of their alerts,
+// and their reports with delivery status.
 type observerHome struct {
 	ui       *UI
 	content  fyne.CanvasObject
@@ -90,7 +90,10 @@ func newObserverHome(ui *UI) *observerHome {
 		grid.Add(t)
 	}
 	h.last = note("")
-	// At the count, the result sheet: copied on the observer's station.
+	// The mission's checklists, one per phase; at the count, the result
+	// sheet: both for the observer's station.
+	checklists := widget.NewButtonWithIcon(T("checklist.open"), theme.ListIcon(), ui.showChecklists)
+	checklists.Importance = widget.HighImportance
 	tally := widget.NewButtonWithIcon(T("tally.open"), theme.DocumentIcon(), ui.openTallyForm)
 
 	alert := widget.NewButtonWithIcon(T("home.alert"), theme.WarningIcon(), h.alert)
@@ -109,6 +112,7 @@ func newObserverHome(ui *UI) *observerHome {
 		heading(T("home.checkin")),
 		grid,
 		h.last,
+		tall(checklists, 52),
 		tally,
 		tall(alert, 52),
 		h.alerts,

@@ -15,8 +15,8 @@ import (
 // Fyne's units (a 360–400 dp Android screen).
 const phoneWidth = 400
 
-// Every tab of the phone layout, and the screens of the count pushed
-// over them, fit a phone's width in every language, for an observer and
+// Every tab of the phone layout, and the screens of the count and the
+// checklists pushed over them, fit a phone's width in every language, for an observer and
 // a coordinator on the practice mission: no line
 // that does not wrap (a summary, a station and its name, a heading
 // beside a button, a tab's title) may push the screen sideways. Fyne
@@ -63,7 +63,65 @@ func TestPhoneScreensFitTheWidth(t *testing.T) {
 			ui.pickStation(ui.tally.station, func(string) {})
 			pushed("tally station picker")
 			ui.popAll()
+			if role == "observer" {
+				// The checklists: the list, every question of every
+				// checklist (a choice made, so that its flag shows), and
+				// the review.
+				ui.showChecklists()
+				pushed("checklists")
+				forms, err := ui.be.Forms()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, fv := range forms {
+					if !fv.Current {
+						continue
+					}
+					ui.openChecklist(fv, homes.Station, nil)
+					f := ui.checklist
+					for i, q := range fv.Form.Questions {
+						f.at = i
+						f.render()
+						if len(f.choices) > 0 {
+							test.Tap(f.choices[len(f.choices)-1])
+						}
+						pushed(fv.Form.Name + " checklist, " + q.ID)
+					}
+					f.at = len(fv.Form.Questions)
+					f.render()
+					pushed(fv.Form.Name + " checklist, the review")
+					ui.pop()
+				}
+				ui.popAll()
+			}
 			if role == "coordinator" {
+				// The responses, a station where two observers disagree,
+				// and the stations of a region missing a checklist.
+				ui.showChecklistsDesk()
+				pushed("checklists")
+				list, err := ui.be.Checklists(act.ChecklistQuery{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				forms, err := ui.be.Forms()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, g := range list.Groups {
+					if g.Disagree {
+						ui.showChecklistGroup(g, formsByID(forms))
+						pushed("a station's checklists side by side")
+						break
+					}
+				}
+				ui.popAll()
+				cov, err := ui.be.Coverage(act.CoverageQuery{Level: CoverageLevel})
+				if err != nil || len(cov.MissingChecklists) == 0 {
+					t.Fatalf("no checklist missing: %v", err)
+				}
+				ui.showSilent(&cov, cov.MissingChecklists[0].Unit)
+				pushed("a region's silent stations and missing checklists")
+				ui.popAll()
 				ui.showResults()
 				pushed("results")
 				res, err := ui.be.Results(act.ResultsQuery{Contest: demo.Contest})

@@ -43,6 +43,7 @@ type Backend interface {
 	Noticeboard
 	Assigner
 	Tallier
+	Checklister
 	Settings
 	Exporter
 	Bundler
@@ -157,6 +158,34 @@ type Tallier interface {
 	TallyContests() ([]TallyContest, error)
 	// Results is one contest's results (act.Desk.Results; coordinators).
 	Results(q act.ResultsQuery) (act.Results, error)
+}
+
+// Checklister answers the mission's checklists and reads the answers
+// (act.Desk's forms and checklists): an observer (or a coordinator)
+// answers a form one question a screen, its draft kept in the encrypted
+// store after every answer; coordinators read every station's responses,
+// co-observers' answers side by side.
+type Checklister interface {
+	// Forms lists the form versions this device holds, newest first, the
+	// current version of each name marked (act.Desk.Forms).
+	Forms() ([]incident.FormView, error)
+	// MyPhase is the latest phase of polling day this device's own
+	// records place it in (act.HeardIn over its check-ins, checklists and
+	// tallies); "" when none does yet.
+	MyPhase() (string, error)
+	// SubmitChecklist checks and stores a response (act.Desk.SubmitChecklist):
+	// an answer that does not fit its form refuses it, naming the
+	// question; the draft of that form version and station goes.
+	SubmitChecklist(r act.ChecklistRequest) (act.ChecklistSubmitted, error)
+	// Checklists lists the responses this device reads by station and
+	// form (act.Desk.Checklists).
+	Checklists(q act.ChecklistQuery) (act.ChecklistList, error)
+	// SaveChecklistDraft keeps a checklist in progress in the store,
+	// replacing the draft of its form version and station; ChecklistDraft
+	// reads one back and ChecklistDrafts lists them, the latest first.
+	SaveChecklistDraft(d act.ChecklistDraft) error
+	ChecklistDraft(form incident.ID, station string) (act.ChecklistDraft, bool, error)
+	ChecklistDrafts() ([]act.ChecklistDraft, error)
 }
 
 // Admin manages membership.

@@ -31,6 +31,18 @@ var problemPatterns = []struct {
 	{regexp.MustCompile(`^(\d+) files, limit (\d+)$`), "problem.attachments", []string{"Value", "Limit"}},
 	{regexp.MustCompile(`^a rejected report is never published$`), "problem.rejected_published", nil},
 	{regexp.MustCompile(`^"(.*)" contains spaces or control characters$`), "problem.code_spaces", []string{"Value"}},
+	// A checklist's answers (incident.CheckAnswers).
+	{regexp.MustCompile(`^(-?\d+) is below the minimum (-?\d+)$`), "problem.below_min", []string{"Value", "Min"}},
+	{regexp.MustCompile(`^(-?\d+) is above the maximum (-?\d+)$`), "problem.above_max", []string{"Value", "Max"}},
+	{regexp.MustCompile(`^"(.*)" is not a whole number$`), "problem.not_whole", []string{"Value"}},
+	{regexp.MustCompile(`^N/A is not an answer to this question$`), "problem.na_refused", nil},
+	{regexp.MustCompile(`^"(.*)" is not one of its choices \((.*)\)$`), "problem.not_a_choice", []string{"Value", "Name"}},
+	{regexp.MustCompile(`^no choice picked$`), "problem.no_choice", nil},
+	{regexp.MustCompile(`^"(.*)" is picked twice$`), "problem.picked_twice", []string{"Value"}},
+	{regexp.MustCompile(`^na goes alone$`), "problem.na_alone", nil},
+	{regexp.MustCompile(`^is not asked given the other answers \((.*)\)$`), "problem.not_asked", []string{"Value"}},
+	{regexp.MustCompile(`^the form has no such question$`), "problem.no_question", nil},
+	{regexp.MustCompile(`^is a note, and takes no answer$`), "problem.note_answer", nil},
 }
 
 // problemText says a field's problem in the user's language.

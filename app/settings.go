@@ -66,6 +66,10 @@ func (ui *UI) panicWipe() {
 			ui.form.saver.cancel()
 			ui.form = nil
 		}
+		if ui.checklist != nil {
+			ui.checklist.saver.cancel()
+			ui.checklist = nil
+		}
 		be := ui.be
 		ui.be = nil
 		ui.main, ui.stack, ui.refresh = nil, nil, nil

@@ -55,10 +55,14 @@ func forEachShotLayout(t *testing.T, fn func(p *shotPass)) {
 // open unlocks the app on home dir, offline, at the pass's size and theme;
 // the UI is closed when the test ends.
 func (p *shotPass) open(dir string) *UI {
+	ui := newScene(p.a, dir, p.phone, p.size)
 	if !p.phone {
+		// After New, which sets the app's own theme, and before the
+		// screens are built with its colours.
 		p.a.Settings().SetTheme(lightTheme{&vigilTheme{}})
 	}
-	ui := openScene(p.a, dir, p.phone, p.size)
+	ui.unlock([]byte(scene.Passphrase))
+	ui.wait()
 	p.t.Cleanup(ui.Close)
 	return ui
 }
@@ -66,11 +70,17 @@ func (p *shotPass) open(dir string) *UI {
 // openScene unlocks the app on the scene's home dir (scene.Build), offline,
 // at the scene's time and the given layout and window size.
 func openScene(a fyne.App, dir string, phone bool, size fyne.Size) *UI {
+	ui := newScene(a, dir, phone, size)
+	ui.unlock([]byte(scene.Passphrase))
+	ui.wait()
+	return ui
+}
+
+// newScene builds the app on the scene's home dir, locked.
+func newScene(a fyne.App, dir string, phone bool, size fyne.Size) *UI {
 	ui := New(a, &fakeNetHome{&Home{Dir: dir, Store: scene.StoreOptions(), NoNetwork: true}},
 		Options{Phone: phone, RefreshEvery: -1, Now: func() time.Time { return scene.Now }, inline: true})
 	ui.win.Resize(size)
-	ui.unlock([]byte(scene.Passphrase))
-	ui.wait()
 	return ui
 }
 

@@ -67,6 +67,10 @@ type UI struct {
 	dash     *dashboard
 	table    *reportTable
 
+	// checklist is the checklist being answered (nil: none), whose draft
+	// is saved when the app closes or goes to the background.
+	checklist *checklistForm
+
 	// chooseSave and chooseOpen show the file dialogs (tests replace them
 	// with files in a temporary folder). got receives nil when the user
 	// cancels.
