@@ -15,7 +15,8 @@ import (
 // the observer's home, the observer's tally form
 // with a sheet that does not add up (the failing check named as it is
 // typed) and its confirmation; the coordinator's coverage map, results,
-// quick count, stations and a station's two copies side by side.
+// quick count, stations and a station's two copies side by side; the
+// station picker, searched, and a code the registry does not list.
 //
 //	VIGIL_SCREENSHOTS=$PWD/docs/screenshots go test -run ScreenshotsCount ./app
 func TestScreenshotsCount(t *testing.T) {
@@ -78,6 +79,14 @@ func TestScreenshotsCount(t *testing.T) {
 		co.popAll()
 		tap(t, co, T("tally.enter"))
 		shot(co, "tally-form-coordinator")
+		// The station picker, offline over the registry: a search by
+		// name, then a code the registry does not list, flagged.
+		tap(t, co, T("home.change_station"))
+		entry(t, co, T("station.search")).SetText("market")
+		entry(t, co, T("station.code")).SetText("ps 0024")
+		shot(co, "station-picker")
+		entry(t, co, T("station.code")).SetText("ps 9999")
+		shot(co, "station-picker-unknown")
 		co.popAll()
 		co.Close()
 	})
