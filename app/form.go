@@ -467,18 +467,19 @@ func (f *reportForm) showAttachments() {
 	f.attached.Refresh()
 }
 
-// attach opens the system file picker and keeps the file in the store.
+// attach opens the file dialog (the one every screen uses, which tests
+// replace) and keeps the file picked in the store.
 func (f *reportForm) attach() {
 	ui := f.ui
 	if len(f.d.Attachments) >= incident.MaxAttachments {
 		ui.showError(errorf(T("form.too_many", map[string]any{"N": incident.MaxAttachments})))
 		return
 	}
-	dialog.ShowFileOpen(func(rc fyne.URIReadCloser, err error) {
+	ui.chooseOpen(nil, func(rc fyne.URIReadCloser, err error) {
 		if name, data, ok := ui.readPicked(rc, err, incident.MaxAttachmentSize); ok {
 			f.attachData(name, data)
 		}
-	}, ui.win)
+	})
 }
 
 // attachData keeps a file's content and adds it to the draft.
