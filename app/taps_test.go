@@ -31,7 +31,7 @@ type tapCounter struct {
 	t     *testing.T
 	ui    *UI
 	step  string
-	steps []string            // in the order first tapped
+	steps []string            // in the order begun
 	taps  map[string][]string // step → what was tapped, one entry a tap
 	total int
 }
@@ -40,13 +40,16 @@ func newTapCounter(t *testing.T, ui *UI) *tapCounter {
 	return &tapCounter{t: t, ui: ui, taps: map[string][]string{}}
 }
 
-// begin starts counting a new step.
-func (c *tapCounter) begin(step string) { c.step = step }
+// begin starts counting a new step (listed even if it takes no tap).
+func (c *tapCounter) begin(step string) {
+	c.step = step
+	if _, ok := c.taps[step]; !ok {
+		c.steps = append(c.steps, step)
+		c.taps[step] = nil
+	}
+}
 
 func (c *tapCounter) count(what string) {
-	if _, ok := c.taps[c.step]; !ok {
-		c.steps = append(c.steps, c.step)
-	}
 	c.taps[c.step] = append(c.taps[c.step], what)
 	c.total++
 }
@@ -160,8 +163,8 @@ func testPhoto(t *testing.T) (string, []byte) {
 // title), and the tap that puts the cursor in a field to type.
 //
 // Assigned: the coordinator posted the observer to PS-0002 before the
-// sync. Chosen: no assignment; the observer picks PS-0002 from the
-// registry.
+// sync; the home opens on it. Chosen: no assignment; the observer picks
+// PS-0002 from the registry on the first-run station picker.
 func TestNewObserverCheckinAndReportWithPhotoTaps(t *testing.T) {
 	for _, assigned := range []bool{true, false} {
 		name := map[bool]string{true: "assigned", false: "chosen"}[assigned]
@@ -180,6 +183,9 @@ func TestNewObserverCheckinAndReportWithPhotoTaps(t *testing.T) {
 			// The station: the first-run picker, unless the home opens.
 			c.begin("station")
 			if ui.observer == nil {
+				if assigned {
+					t.Errorf("the first-run station picker asks an assigned observer its station")
+				}
 				l, ok := find(ui, func(*widget.List) bool { return true })
 				if !ok {
 					t.Fatalf("neither the home nor the station picker after unlock:\n%s", allText(ui))
@@ -193,6 +199,9 @@ func TestNewObserverCheckinAndReportWithPhotoTaps(t *testing.T) {
 			}
 			if got := ui.station(); got != "PS-0002" {
 				t.Fatalf("station %q, want PS-0002", got)
+			}
+			if screen := allText(ui); assigned && !strings.Contains(screen, T("home.station_assigned", map[string]any{"Code": "PS-0002"})) {
+				t.Fatalf("the home does not say the station is the assigned one:\n%s", screen)
 			}
 
 			c.begin("check-in")

@@ -379,6 +379,10 @@ func (ui *UI) signedIn() {
 		return
 	}
 	if id.Role == incident.RoleObserver {
+		// An observer the coordinators posted has its station: the home
+		// opens on it, rather than a picker asking again (and answered
+		// wrong now and then).
+		ui.adoptAssignment()
 		if st, _ := ui.be.Setting("station"); st == nil {
 			if done, _ := ui.be.Setting("station_chosen"); done == nil {
 				ui.showStationPicker(true)
