@@ -124,7 +124,7 @@ func printChecklistCoverage(w io.Writer, cov act.Coverage) {
 	for _, p := range phases {
 		req = append(req, p+": "+strings.Join(cov.Required[p], ", "))
 	}
-	fmt.Fprintf(w, "Required checklists, received of expected (one per station and form; %s):\n", strings.Join(req, "; "))
+	fmt.Fprintf(w, "Required checklists, received of expected (one per member posted and form; %s):\n", strings.Join(req, "; "))
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	head := []string{"UNIT"}
 	for _, p := range phases {

@@ -147,12 +147,12 @@ func TestChecklistsAcrossHomes(t *testing.T) {
 	// Coverage: PS-1 heard from at opening by its checklists; PS-2,
 	// posted to, misses the required opening checklist.
 	cov := decodeJSON[act.Coverage](t, mustRun(t, coord, nil, "coverage", "--level", "0", "--json"))
-	if cov.Total.Expected != 2 || cov.Total.Heard[act.PhaseOpening] != 1 || cov.Total.Checklists[act.PhaseOpening] != (act.ChecklistCount{Expected: 2, Received: 1}) ||
+	if cov.Total.Expected != 2 || cov.Total.Heard[act.PhaseOpening] != 1 || cov.Total.Checklists[act.PhaseOpening] != (act.ChecklistCount{Expected: 3, Received: 2}) ||
 		len(cov.MissingChecklists) != 1 || cov.MissingChecklists[0].Code != "PS-2" || strings.Join(cov.MissingChecklists[0].Missing[act.PhaseOpening], ",") != "opening" {
 		t.Fatalf("coverage: %+v", cov)
 	}
 	out = mustRun(t, coord, nil, "coverage")
-	for _, want := range []string{"a checklist: its form's phase", "Required checklists, received of expected", "opening: opening", "1/2 (50%)",
+	for _, want := range []string{"a checklist: its form's phase", "Required checklists, received of expected", "opening: opening", "2/3 (66%)",
 		"Missing checklists by station, up to opening (1):", "PS-2  South Hall", "opening: opening"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("coverage lacks %q:\n%s", want, out)

@@ -96,7 +96,7 @@ func TestXLSFormChecklistRoundTrip(t *testing.T) {
 
 	cov := decodeJSON[act.Coverage](t, mustRun(t, coord, nil, "coverage", "--level", "0", "--json"))
 	if cov.Total.Expected != 1 || cov.Total.Heard[act.PhaseOpening] != 1 || cov.Total.Heard[act.PhaseCounting] != 1 ||
-		cov.Total.Checklists[act.PhaseOpening] != (act.ChecklistCount{Expected: 1, Received: 1}) {
+		cov.Total.Checklists[act.PhaseOpening] != (act.ChecklistCount{Expected: 2, Received: 2}) {
 		t.Fatalf("coverage: %+v", cov.Total)
 	}
 	r := decodeJSON[act.Results](t, mustRun(t, coord, nil, "results", "--json"))

@@ -536,6 +536,24 @@ func TestCoverageByChecklists(t *testing.T) {
 		t.Fatalf("once the form arrives: heard %v, checklists %+v, missing %+v", heardOf(cov.Total), cov.Total.Checklists, cov.MissingChecklists)
 	}
 
+	// Expected submissions are per assignment: O2 posted to A-1 beside
+	// O1 owes its own opening checklists, and A-1 misses them until it
+	// sends them.
+	mustAssign(t, coord, AssignRequest{Member: "O2", Station: "A-1"})
+	cov, _ = coord.Coverage(CoverageQuery{Phase: PhaseOpening})
+	if cov.Total.Checklists[PhaseOpening] != (ChecklistCount{6, 2}) || !slices.ContainsFunc(cov.MissingChecklists, func(m MissingChecklists) bool {
+		return m.Code == "A-1" && fmt.Sprint(m.Missing) == "map[opening:[opening setup]]" && slices.Equal(m.Members, []string{"O1", "O2"})
+	}) {
+		t.Fatalf("two observers at A-1, one answered: %+v, missing %+v", cov.Total.Checklists, cov.MissingChecklists)
+	}
+	copyRecords(t, coord, obs["O2"])
+	mustChecklist(t, obs["O2"], ChecklistRequest{Form: "opening", Station: "A-1", Answers: fits})
+	copyKind(t, obs["O2"], coord, incident.KindResponse)
+	if cov, _ = coord.Coverage(CoverageQuery{Phase: PhaseOpening}); cov.Total.Checklists[PhaseOpening] != (ChecklistCount{6, 3}) {
+		t.Fatalf("O2's opening checklist at A-1: %+v", cov.Total.Checklists)
+	}
+	mustAssign(t, coord, AssignRequest{Member: "O2", Station: "A-2"})
+
 	// A revoked observer's response, accepted by no revocation, is not
 	// evidence.
 	if _, err := coord.Revoke("O1", "phone lost", true); err != nil {

@@ -130,10 +130,11 @@ type CoverageUnit struct {
 }
 
 // ChecklistCount counts required checklists in one phase: Expected is
-// one per expected station and required form of the phase, Received
-// those the station sent at least one response to (any version of the
-// form, from any member posted there or not; whether co-observers agree
-// is the checklist list's business, not coverage's).
+// one per assignment and required form of the phase (two observers
+// posted to one station each answer it), Received those a posted member
+// sent from the station (any version of the form; whether co-observers
+// agree is the checklist list's business, not coverage's). A station
+// misses a checklist while a member posted there has not sent it.
 type ChecklistCount struct {
 	Expected int `json:"expected"`
 	Received int `json:"received"`
@@ -154,17 +155,17 @@ type SilentStation struct {
 	Last  int64    `json:"last,omitempty"`
 }
 
-// MissingChecklists is an expected station that has not answered every
-// required form of the phases up to the query's: what a coordinator
-// chases.
+// MissingChecklists is an expected station where a posted member has
+// not answered every required form of the phases up to the query's:
+// what a coordinator chases.
 type MissingChecklists struct {
 	Code    string   `json:"code"`
 	Name    string   `json:"name,omitempty"`
 	Admin   []string `json:"admin,omitempty"`
 	Unit    string   `json:"unit"`
 	Members []string `json:"members"` // labels of the members posted there
-	// Missing maps a phase to the names of its required forms the
-	// station has sent no response to.
+	// Missing maps a phase to the names of its required forms that a
+	// member posted there has sent no response to.
 	Missing map[string][]string `json:"missing"`
 }
 
@@ -220,10 +221,12 @@ type stationCov struct {
 	view    *incident.StationView // nil: no registry
 	unit    string
 	members []string
+	posted  []incident.Author // the members posted there
 	heard   [4]bool
 	last    int64
-	// answered are the names of the forms it sent a response to.
-	answered map[string]bool
+	// answered are, by form name, the members that sent a response to
+	// it from the station.
+	answered map[string]map[incident.Author]bool
 }
 
 // Coverage computes the coverage of the stations coordinators posted
@@ -329,6 +332,7 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 			expected[a.Station] = sc
 		}
 		sc.members = append(sc.members, label)
+		sc.posted = append(sc.posted, a.Member)
 	}
 	out.NoAssignments = out.Assigned == 0
 
@@ -360,10 +364,14 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 				sc.heard[phaseIndex(phase)] = true
 				sc.last = max(sc.last, h.created)
 				if r, ok := h.p.(*incident.ResponsePayload); ok {
+					name := formOf[formID(r.Form)].Name // held: HeardIn placed it
 					if sc.answered == nil {
-						sc.answered = map[string]bool{}
+						sc.answered = map[string]map[incident.Author]bool{}
 					}
-					sc.answered[formOf[formID(r.Form)].Name] = true // held: HeardIn placed it
+					if sc.answered[name] == nil {
+						sc.answered[name] = map[incident.Author]bool{}
+					}
+					sc.answered[name][h.author] = true
 				}
 				continue
 			}
@@ -421,16 +429,19 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 		var missing map[string][]string
 		for i, p := range Phases {
 			for _, name := range out.Required[p] {
-				got := sc.answered[name]
+				got := 0
+				for _, m := range sc.posted {
+					if sc.answered[name][m] {
+						got++
+					}
+				}
 				for _, c := range []*CoverageUnit{u, &out.Total} {
 					n := c.Checklists[p]
-					n.Expected++
-					if got {
-						n.Received++
-					}
+					n.Expected += len(sc.posted)
+					n.Received += got
 					c.Checklists[p] = n
 				}
-				if !got && i <= phaseAt {
+				if got < len(sc.posted) && i <= phaseAt {
 					if missing == nil {
 						missing = map[string][]string{}
 					}
