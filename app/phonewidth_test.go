@@ -1,6 +1,7 @@
 package app
 
 import (
+	"path/filepath"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -157,4 +158,45 @@ func screenWidth(ui *UI) float32 {
 		}
 	}
 	return w
+}
+
+// The screens before the mission — the first run, joining, unlocking and
+// picking the station — fit a phone's width in every language too.
+func TestPhoneOnboardingFitsTheWidth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the practice mission")
+	}
+	a := test.NewTempApp(t)
+	homes, err := scene.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer SetLanguage("en")
+	size := fyne.NewSize(phoneWidth, 820)
+	for _, l := range Languages {
+		lang := l.Code
+		SetLanguage(lang)
+		check := func(ui *UI, name string) {
+			t.Helper()
+			ui.wait()
+			if w := screenWidth(ui); w > phoneWidth {
+				t.Errorf("%s, %s: the screen is %.0f wide, more than a phone's %d", lang, name, w, phoneWidth)
+			}
+		}
+		fresh := newScene(a, filepath.Join(t.TempDir(), "new"), true, size)
+		check(fresh, "first run")
+		test.Type(entry(t, fresh, T("welcome.passphrase")), "a long passphrase")
+		test.Type(entry(t, fresh, T("welcome.again")), "a long passphrase")
+		test.Tap(tappable(t, fresh, T("welcome.create")))
+		check(fresh, "join")
+		fresh.Close()
+
+		locked := newScene(a, homes.Observer, true, size)
+		check(locked, "unlock")
+		locked.unlock([]byte(scene.Passphrase))
+		locked.wait()
+		locked.showStationPicker(true)
+		check(locked, "station picker")
+		locked.Close()
+	}
 }
