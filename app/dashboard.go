@@ -330,10 +330,11 @@ func (d *dashboard) silencePanel(sum Dashboard) fyne.CanvasObject {
 	return list
 }
 
-// shortDuration prints 30 min, 1 h, 2 h.
+// shortDuration prints 30 min, 1 h, 2 h, in the user's language (saa 2
+// in Swahili, where "h" means nothing).
 func shortDuration(d time.Duration) string {
 	if d < time.Hour {
-		return strconv.Itoa(int(d/time.Minute)) + " min"
+		return T("duration.minutes", map[string]any{"N": int(d / time.Minute)})
 	}
-	return strconv.Itoa(int(d/time.Hour)) + " h"
+	return T("duration.hours", map[string]any{"N": int(d / time.Hour)})
 }

@@ -17,8 +17,9 @@ import (
 )
 
 // Every string the user reads goes through T or TN with a key listed in
-// translations/en.json; fr.json and pt.json hold the same keys
-// (i18n_test.go checks both). The files are registered with Fyne's lang
+// translations/en.json; every other language's file (fr.json, pt.json,
+// sw.json) holds the same keys with the same placeholders
+// (i18n_test.go checks them all). The files are registered with Fyne's lang
 // package, so by default the app follows the system language like Fyne's
 // own dialogs do. A language chosen in the app (SetLanguage) overrides it.
 
@@ -27,7 +28,7 @@ var translationFS embed.FS
 
 // Languages the app is translated into, in the order the picker shows.
 var Languages = []struct{ Code, Name string }{
-	{"en", "English"}, {"fr", "Français"}, {"pt", "Português"},
+	{"en", "English"}, {"fr", "Français"}, {"pt", "Português"}, {"sw", "Kiswahili"},
 }
 
 var (
@@ -124,7 +125,7 @@ func loadTranslations() {
 	})
 }
 
-// SetLanguage chooses the app's language by code ("en", "fr", "pt"); ""
+// SetLanguage chooses the app's language by code ("en", "fr", "pt", "sw"); ""
 // goes back to the system language.
 func SetLanguage(code string) {
 	loadTranslations()

@@ -25,6 +25,8 @@ func TestFyneLocaleEnv(t *testing.T) {
 		{map[string]string{"LANG": "fr_FR.UTF-8"}, "", false},
 		{map[string]string{"LANG": "pt_PT.UTF-8@euro"}, "", false},
 		{map[string]string{"LANG": "en_US.UTF-8", "LANGUAGE": "fr:en"}, "", false},
+		{map[string]string{"LANG": "sw_KE.UTF-8"}, "", false},
+		{map[string]string{"LANG": "C.UTF-8", "LANGUAGE": "sw_TZ:C"}, "sw_TZ", true},
 	} {
 		got, ok := fyneLocaleEnv(func(k string) string { return c.env[k] })
 		if got != c.want || ok != c.ok {
@@ -88,6 +90,52 @@ func TestCLocaleLogsNoError(t *testing.T) {
 	if got := T("home.new_report"); got != "Nouveau rapport" {
 		t.Errorf("fr_FR.UTF-8: %q, want French", got)
 	}
+
+	// Leave Fyne in English for the other tests.
+	setLocale(t, "", "en_US.UTF-8")
+	_ = registerFyneTranslations()
+}
+
+// A Swahili system locale, as Kenyan and Tanzanian phones and laptops set
+// it (with or without a territory and a charset), opens the app in
+// Swahili when no language was chosen in the app, and logs nothing.
+func TestSwahiliLocaleFollowed(t *testing.T) {
+	defer SetLanguage("en")
+	loadTranslations()
+	SetLanguage("") // follow the system, through Fyne
+	want := "Ripoti mpya"
+	for _, c := range []struct{ lcAll, lang, language string }{
+		{"", "sw_KE.UTF-8", ""},
+		{"", "sw_TZ.UTF-8", ""},
+		{"", "sw", ""},
+		{"sw_KE.UTF-8", "en_US.UTF-8", ""},
+		{"", "C.UTF-8", "sw_KE:en"},
+	} {
+		setLocale(t, c.lcAll, c.lang)
+		t.Setenv("LANGUAGE", c.language)
+		out := captureLog(func() {
+			if err := registerFyneTranslations(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if out != "" {
+			t.Errorf("LC_ALL=%q LANG=%q LANGUAGE=%q logged:\n%s", c.lcAll, c.lang, c.language, out)
+		}
+		if got := T("home.new_report"); got != want {
+			t.Errorf("LC_ALL=%q LANG=%q LANGUAGE=%q: %q, want Swahili %q", c.lcAll, c.lang, c.language, got, want)
+		}
+		if got := TN("delivery.sent", 3); got != "Imetumwa kwa vifaa 3" {
+			t.Errorf("LC_ALL=%q LANG=%q LANGUAGE=%q plural: %q", c.lcAll, c.lang, c.language, got)
+		}
+	}
+	// A language chosen in the app wins over the system's.
+	setLocale(t, "", "sw_KE.UTF-8")
+	_ = registerFyneTranslations()
+	SetLanguage("fr")
+	if got := T("home.new_report"); got != "Nouveau rapport" {
+		t.Errorf("French chosen under sw_KE: %q", got)
+	}
+	SetLanguage("")
 
 	// Leave Fyne in English for the other tests.
 	setLocale(t, "", "en_US.UTF-8")

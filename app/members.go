@@ -97,12 +97,14 @@ func memberRow(ui *UI, m MemberItem) fyne.CanvasObject {
 	}
 	text := wrapLabel(roleIcons[m.Role] + " " + name)
 	text.TextStyle.Bold = true
-	info := container.NewVBox(text)
-	if len(flags) > 0 {
-		info.Add(container.NewHBox(flags...))
+	row := container.NewBorder(nil, nil, nil, action, container.NewVBox(text, note(meta)))
+	if len(flags) == 0 {
+		return card(row)
 	}
-	info.Add(note(meta))
-	return card(container.NewBorder(nil, nil, nil, action, info))
+	// The flags (a badge does not wrap) take the card's whole width, below
+	// the buttons: beside Confirm and Revoke a long one ("Même invitation
+	// utilisée par deux appareils") would widen a phone's screen.
+	return card(container.NewVBox(row, container.NewHBox(flags...)))
 }
 
 func revokeDialog(ui *UI, m MemberItem) {

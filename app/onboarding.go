@@ -283,7 +283,9 @@ func (ui *UI) showJoin() {
 		heading(T("join.title")),
 		note(T("join.note")),
 		code,
-		container.NewGridWithColumns(2, openQR, join),
+		// Join takes what the picture button leaves: two equal halves
+		// are twice the longer label, wider than a phone in French.
+		container.NewBorder(nil, nil, openQR, nil, join),
 		progress,
 		widget.NewSeparator(),
 		note(T("join.device_key")),

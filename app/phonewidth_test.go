@@ -1,6 +1,7 @@
 package app
 
 import (
+	"path/filepath"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -17,7 +18,7 @@ const phoneWidth = 400
 
 // Every tab of the phone layout, and the screens of the count and the
 // checklists pushed over them, fit a phone's width in every language, for an observer and
-// a coordinator on the practice mission: no line
+// a coordinator on the practice mission (with an invite redeemed twice): no line
 // that does not wrap (a summary, a station and its name, a heading
 // beside a button, a tab's title) may push the screen sideways. Fyne
 // sizes a window to its content's least width, so one such line makes
@@ -31,6 +32,9 @@ func TestPhoneScreensFitTheWidth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An invite redeemed by two devices: the members tab then shows the
+	// longest badges (a flag beside Confirm and Revoke).
+	duplicateScene(t, homes.Coordinator)
 	defer SetLanguage("en")
 	for _, l := range Languages {
 		lang := l.Code
@@ -43,7 +47,7 @@ func TestPhoneScreensFitTheWidth(t *testing.T) {
 				tab := ui.main.items[i].title
 				// The window grows to what its content needs: wider than
 				// the phone, and the screen scrolls sideways.
-				if w := ui.win.Canvas().Size().Width; w > phoneWidth {
+				if w := screenWidth(ui); w > phoneWidth {
 					t.Errorf("%s, %s, tab %q: the screen is %.0f wide, more than a phone's %d", lang, role, tab, w, phoneWidth)
 				}
 			}
@@ -53,7 +57,7 @@ func TestPhoneScreensFitTheWidth(t *testing.T) {
 			pushed := func(name string) {
 				t.Helper()
 				ui.wait()
-				if w := ui.win.Canvas().Size().Width; w > phoneWidth {
+				if w := screenWidth(ui); w > phoneWidth {
 					t.Errorf("%s, %s, %s: the screen is %.0f wide, more than a phone's %d", lang, role, name, w, phoneWidth)
 				}
 			}
@@ -139,5 +143,60 @@ func TestPhoneScreensFitTheWidth(t *testing.T) {
 			}
 			ui.Close()
 		}
+	}
+}
+
+// screenWidth is how wide the window is, or would be once it follows its
+// content: the test driver grows the window on some changes only (a
+// refresh of every screen), so a row that became wider without one is
+// measured by its content's least width.
+func screenWidth(ui *UI) float32 {
+	w := ui.win.Canvas().Size().Width
+	if c := ui.win.Content(); c != nil {
+		if m := c.MinSize().Width; m > w {
+			w = m
+		}
+	}
+	return w
+}
+
+// The screens before the mission — the first run, joining, unlocking and
+// picking the station — fit a phone's width in every language too.
+func TestPhoneOnboardingFitsTheWidth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the practice mission")
+	}
+	a := test.NewTempApp(t)
+	homes, err := scene.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer SetLanguage("en")
+	size := fyne.NewSize(phoneWidth, 820)
+	for _, l := range Languages {
+		lang := l.Code
+		SetLanguage(lang)
+		check := func(ui *UI, name string) {
+			t.Helper()
+			ui.wait()
+			if w := screenWidth(ui); w > phoneWidth {
+				t.Errorf("%s, %s: the screen is %.0f wide, more than a phone's %d", lang, name, w, phoneWidth)
+			}
+		}
+		fresh := newScene(a, filepath.Join(t.TempDir(), "new"), true, size)
+		check(fresh, "first run")
+		test.Type(entry(t, fresh, T("welcome.passphrase")), "a long passphrase")
+		test.Type(entry(t, fresh, T("welcome.again")), "a long passphrase")
+		test.Tap(tappable(t, fresh, T("welcome.create")))
+		check(fresh, "join")
+		fresh.Close()
+
+		locked := newScene(a, homes.Observer, true, size)
+		check(locked, "unlock")
+		locked.unlock([]byte(scene.Passphrase))
+		locked.wait()
+		locked.showStationPicker(true)
+		check(locked, "station picker")
+		locked.Close()
 	}
 }

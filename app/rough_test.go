@@ -200,7 +200,8 @@ func TestCheckinLabelsDoNotBreakWords(t *testing.T) {
 	_, code := missionHomes(t)
 	ui := newTestUI(t, a, joinedObserver(t, code), true, testPass)
 	t.Cleanup(func() { SetLanguage("en") })
-	for _, lang := range []string{"en", "fr", "pt"} {
+	for _, l := range Languages {
+		lang := l.Code
 		SetLanguage(lang)
 		ui.signedIn()
 		// A phone's screen is as wide as it is, whatever the content's

@@ -140,8 +140,8 @@ func TestScreenshots(t *testing.T) {
 	tap(t, locked, T("unlock.button"))
 	saveShot(t, locked, filepath.Join(out, "phone-unlock-wrong.png"))
 
-	// The observer's home in French and Portuguese.
-	for _, l := range []string{"fr", "pt"} {
+	// The observer's home in French, Portuguese and Swahili.
+	for _, l := range []string{"fr", "pt", "sw"} {
 		SetLanguage(l)
 		ui := open(homes.Observer)
 		saveShot(t, ui, filepath.Join(out, "phone-observer-home-"+l+".png"))
