@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/export"
 	"github.com/vigil-mesh/vigil/incident/store"
+	"github.com/vigil-mesh/vigil/incident/vault"
 	"github.com/vigil-mesh/vigil/sync/daemon"
 	"github.com/vigil-mesh/vigil/sync/mesh"
 )
@@ -383,6 +384,14 @@ func (b *StoreBackend) RecordFile(id incident.ID, n int) ([]byte, error) {
 // ChangePassphrase re-wraps the store key (`vigil passphrase change`).
 func (b *StoreBackend) ChangePassphrase(current, next []byte) error {
 	return b.st.ChangePassphrase(current, next)
+}
+
+// CheckPassphrase tries p on the key file without writing (vault.Unlock
+// treats the duress passphrase as wrong).
+func (b *StoreBackend) CheckPassphrase(p []byte) error {
+	key, err := vault.Unlock(b.st.Home(), p)
+	clear(key)
+	return err
 }
 
 // SetDuress sets the duress passphrase (`vigil passphrase change --duress`).

@@ -266,8 +266,16 @@ type answerSaver struct {
 	write   func(act.ChecklistDraft) error
 	mu      sync.Mutex
 	pending *act.ChecklistDraft
+	changes uint64 // drafts saved so far: the idle check sees answers given
 	timer   *time.Timer
 	writeMu sync.Mutex
+}
+
+// changeCount is how many drafts were saved since the checklist opened.
+func (s *answerSaver) changeCount() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changes
 }
 
 // later saves d once typing has paused for DraftDelay.
@@ -275,6 +283,7 @@ func (s *answerSaver) later(d act.ChecklistDraft) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending = &d
+	s.changes++
 	if s.timer == nil {
 		s.timer = time.AfterFunc(DraftDelay, s.flush)
 	}

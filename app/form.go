@@ -26,6 +26,7 @@ type draftSaver struct {
 	key     string // the setting written
 	mu      sync.Mutex
 	pending []byte
+	changes uint64 // drafts saved so far: the idle check sees answers given
 	timer   *time.Timer
 	writeMu sync.Mutex
 }
@@ -34,9 +35,17 @@ func (d *draftSaver) save(b []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.pending = b
+	d.changes++
 	if d.timer == nil {
 		d.timer = time.AfterFunc(DraftDelay, d.flush)
 	}
+}
+
+// changeCount is how many drafts were saved since the form opened.
+func (d *draftSaver) changeCount() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.changes
 }
 
 // flush writes a pending draft now.

@@ -87,7 +87,17 @@ func (ui *UI) languagePicker(rebuild func()) fyne.CanvasObject {
 // showStart shows the welcome screen on a new device, else the unlock
 // screen.
 func (ui *UI) showStart() {
-	if ui.home.Initialised() {
+	if ui.device.Cover != nil {
+		ui.showCover()
+		return
+	}
+	ui.showPassphraseScreen()
+}
+
+// showPassphraseScreen is what the cover's code leads to: the welcome
+// screen on a new (or wiped) device, else the unlock screen.
+func (ui *UI) showPassphraseScreen() {
+	if ui.locked || ui.home.Initialised() {
 		ui.showUnlock()
 		return
 	}
@@ -178,6 +188,10 @@ func (ui *UI) showUnlock() {
 func (ui *UI) unlock(p []byte) { ui.unlockWith(p, func() {}) }
 
 func (ui *UI) unlockWith(p []byte, after func()) {
+	if ui.locked && ui.be != nil {
+		ui.resume(p, after)
+		return
+	}
 	var b Backend
 	ui.background(func() (err error) {
 		b, err = ui.home.Unlock(p)

@@ -249,6 +249,10 @@ type Keys interface {
 	// it silently destroys this store and opens an empty one. A wrong
 	// current passphrase changes nothing, as above.
 	SetDuress(current, duress []byte) error
+	// CheckPassphrase reports whether p opens the store, changing
+	// nothing (the lock screen, the store open): a wrong passphrase, the
+	// duress one included, is an error wrapping vault.ErrWrongPassphrase.
+	CheckPassphrase(p []byte) error
 }
 
 // Network is the running mesh node.

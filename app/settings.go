@@ -52,6 +52,8 @@ func newSettingsScreen(ui *UI) fyne.CanvasObject {
 		widget.NewSeparator(),
 		ui.passphraseBox(),
 		widget.NewSeparator(),
+		ui.hideBox(),
+		widget.NewSeparator(),
 		ui.backupBox(),
 		// Last: coordinators read it at a desk; the wipe stays near the top.
 		newConfigSection(ui),

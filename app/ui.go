@@ -77,6 +77,15 @@ type UI struct {
 	chooseSave func(name string, exts []string, got func(fyne.URIWriteCloser, error))
 	chooseOpen func(exts []string, got func(fyne.URIReadCloser, error))
 
+	// device holds the settings read before unlock (device.go); locked
+	// is set while auto-lock hides the screens of an open store; cover
+	// is the calculator while it shows.
+	device     deviceSettings
+	locked     bool
+	cover      *coverScreen
+	lastActive time.Time
+	lastSig    uint64
+
 	work   sync.WaitGroup // background work, so tests can wait for it
 	ticker *time.Ticker
 	stop   chan struct{}
@@ -109,9 +118,16 @@ func New(a fyne.App, home Unlocker, o Options) *UI {
 		ui.win.Resize(fyne.NewSize(1180, 760))
 	}
 	ui.win.SetMaster()
-	if o.Lifecycle != nil {
-		a.Lifecycle().SetOnEnteredForeground(o.Lifecycle.Foreground)
-	}
+	ui.device = ui.loadDevice()
+	ui.watchKeys()
+	// Back from the background after the auto-lock delay: lock at once
+	// (a phone suspends the idle check with the app).
+	a.Lifecycle().SetOnEnteredForeground(func() {
+		ui.checkIdle()
+		if o.Lifecycle != nil {
+			o.Lifecycle.Foreground()
+		}
+	})
 	// Save the draft when the app goes to the background: a phone may
 	// kill it there without warning.
 	a.Lifecycle().SetOnExitedForeground(func() {
@@ -127,6 +143,9 @@ func New(a fyne.App, home Unlocker, o Options) *UI {
 	if o.RefreshEvery > 0 {
 		ui.ticker = time.NewTicker(o.RefreshEvery)
 		go ui.tick()
+	}
+	if !o.inline {
+		go ui.idleLoop()
 	}
 	return ui
 }
@@ -170,9 +189,11 @@ func (ui *UI) tick() {
 // background runs work off the Fyne goroutine and then done on it.
 func (ui *UI) background(work func() error, done func(error)) {
 	if ui.opts.inline {
+		ui.touch()
 		done(work())
 		return
 	}
+	ui.touch()
 	ui.work.Add(1)
 	go func() {
 		defer ui.work.Done()
@@ -190,6 +211,8 @@ func (ui *UI) now() time.Time { return ui.opts.Now() }
 // setContent shows a screen, under the practice banner when the mission
 // is a practice one.
 func (ui *UI) setContent(c fyne.CanvasObject) {
+	ui.touch()
+	ui.cover = nil
 	title := "Vigil"
 	if ui.id.HasMission {
 		title = "Vigil · " + ui.id.MissionName
@@ -410,7 +433,7 @@ func (ui *UI) signedIn() {
 	}
 	screen(T("tab.sync"), theme.ViewRefreshIcon(), func() fyne.CanvasObject { return newPeersScreen(ui) })
 	screen(T("tab.settings"), theme.SettingsIcon(), func() fyne.CanvasObject { return newSettingsScreen(ui) })
-	ui.main = newNav(items, ui.opts.Phone, ui.refreshVisible)
+	ui.main = newNav(items, ui.opts.Phone, func() { ui.touch(); ui.refreshVisible() })
 	ui.stack = nil
 	ui.refreshAll()
 	ui.setContent(ui.main.root)
