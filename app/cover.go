@@ -266,7 +266,7 @@ func (ui *UI) hideBox() fyne.CanvasObject {
 		note(T("lock.note")),
 		container.NewBorder(nil, nil, widget.NewLabel(T("lock.after")), nil, lockSel),
 		widget.NewSeparator(),
-		heading("🧮 "+T("cover.settings_title")),
+		heading(T("cover.settings_title")),
 		note(T("cover.note")),
 		coverState,
 		coverButton,

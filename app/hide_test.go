@@ -306,3 +306,31 @@ func TestCoverScreen(t *testing.T) {
 		t.Fatalf("cover off: not on the unlock screen:\n%s", allText(ui))
 	}
 }
+
+// The duress passphrase typed on the lock screen does what it does at
+// start: the real store is destroyed and an empty app opens.
+func TestAutoLockDuress(t *testing.T) {
+	a := test.NewTempApp(t)
+	_, code := missionHomes(t)
+	h := joinedObserver(t, code)
+	ui, clock := clockUI(t, a, h, true, testPass)
+	if err := ui.be.SetDuress([]byte(testPass), []byte("the red door opens")); err != nil {
+		t.Fatal(err)
+	}
+	ui.checkIdle()
+	*clock = clock.Add(5 * time.Minute)
+	ui.checkIdle()
+	if !onUnlock(ui) {
+		t.Fatalf("not locked:\n%s", allText(ui))
+	}
+	unlockWithUI(t, ui, "the red door opens")
+	if ui.be == nil || ui.locked {
+		t.Fatalf("the duress passphrase did not unlock:\n%s", allText(ui))
+	}
+	if id, _ := ui.be.Identity(); id.HasMission {
+		t.Fatal("the duress passphrase on the lock screen opened the real store")
+	}
+	if !strings.Contains(allText(ui), T("join.title")) {
+		t.Fatalf("after duress, not on the join screen:\n%s", allText(ui))
+	}
+}

@@ -98,6 +98,15 @@ func TestPhoneScreensFitTheWidth(t *testing.T) {
 				}
 				ui.popAll()
 			}
+			if role == "observer" {
+				// The calculator cover, and the dialog that sets its code.
+				ui.showCover()
+				pushed("the calculator cover")
+				ui.popAll()
+				ui.showSetCover(func() {})
+				pushed("the cover code dialog")
+				dismissAll(ui)
+			}
 			if role == "coordinator" {
 				// The responses, a station where two observers disagree,
 				// and the stations of a region missing a checklist.
