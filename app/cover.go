@@ -278,7 +278,7 @@ func autoLockName(m int) string {
 	if m == 0 {
 		return T("lock.off")
 	}
-	return T("lock.minutes", map[string]any{"N": m})
+	return T("duration.minutes", map[string]any{"N": m})
 }
 
 // showSetCover asks for the cover's code twice and turns the cover on.

@@ -142,7 +142,7 @@ func TestAutoLockSetting(t *testing.T) {
 	if !ok {
 		t.Fatalf("no auto-lock choice showing %q", T("lock.off"))
 	}
-	sel.SetSelected(T("lock.minutes", map[string]any{"N": 1}))
+	sel.SetSelected(T("duration.minutes", map[string]any{"N": 1}))
 	ui.Close()
 
 	// It persists, in the device file, for the next start.
