@@ -96,8 +96,8 @@ func (ui *UI) loadDevice() deviceSettings {
 	return s
 }
 
-// saveDevice writes the device settings atomically (a temporary file
-// renamed over the old one).
+// saveDevice writes the device settings atomically (a temporary file,
+// synced, renamed over the old one).
 func (ui *UI) saveDevice() error {
 	f, ok := ui.home.(deviceFiler)
 	if !ok {
@@ -117,7 +117,19 @@ func (ui *UI) saveDevice() error {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	w, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	if err == nil {
+		err = w.Sync() // on disk before it replaces the old settings
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)
