@@ -315,7 +315,10 @@ func checkQuestionID(field, s string) error {
 // digit, as Kobo's 1 and 0 for yes and no do.
 func checkChoiceName(field, s string) error {
 	if s != "" && s[0] >= '0' && s[0] <= '9' {
-		return checkQuestionID(field, "_"+s)
+		if checkQuestionID(field, "_"+s) != nil {
+			return fieldErr(field, "%q is not a choice name (letters, digits, _ . or -)", s)
+		}
+		return nil
 	}
 	return checkQuestionID(field, s)
 }
