@@ -479,27 +479,43 @@ func (f *reportForm) showAttachments() {
 // attach opens the file dialog (the one every screen uses, which tests
 // replace) and keeps the file picked in the store.
 func (f *reportForm) attach() {
-	ui := f.ui
-	if len(f.d.Attachments) >= incident.MaxAttachments {
-		ui.showError(errorf(T("form.too_many", map[string]any{"N": incident.MaxAttachments})))
+	f.ui.pickAttachment(len(f.d.Attachments), incident.MaxAttachments, f.attachData)
+}
+
+// pickAttachment is how a form attaches a file: refused past limit files
+// (it holds have), else the file dialog, then attachData with what was
+// picked.
+func (ui *UI) pickAttachment(have, limit int, attachData func(name string, data []byte)) {
+	if have >= limit {
+		ui.showError(errorf(T("form.too_many", map[string]any{"N": limit})))
 		return
 	}
 	ui.chooseOpen(nil, func(rc fyne.URIReadCloser, err error) {
 		if name, data, ok := ui.readPicked(rc, err, incident.MaxAttachmentSize); ok {
-			f.attachData(name, data)
+			attachData(name, data)
 		}
 	})
 }
 
+// keepAttachment keeps a file's content in the store for a form, or says
+// why not (too big, the store refused it).
+func (ui *UI) keepAttachment(name string, data []byte) (Attachment, bool) {
+	if len(data) > incident.MaxAttachmentSize {
+		ui.showError(errorf(T("form.too_big", map[string]any{"Name": name, "Limit": humanSize(incident.MaxAttachmentSize)})))
+		return Attachment{}, false
+	}
+	a, err := ui.be.AttachFile(name, data)
+	if err != nil {
+		ui.showError(err)
+		return Attachment{}, false
+	}
+	return a, true
+}
+
 // attachData keeps a file's content and adds it to the draft.
 func (f *reportForm) attachData(name string, data []byte) {
-	if len(data) > incident.MaxAttachmentSize {
-		f.ui.showError(errorf(T("form.too_big", map[string]any{"Name": name, "Limit": humanSize(incident.MaxAttachmentSize)})))
-		return
-	}
-	a, err := f.ui.be.AttachFile(name, data)
-	if err != nil {
-		f.ui.showError(err)
+	a, ok := f.ui.keepAttachment(name, data)
+	if !ok {
 		return
 	}
 	f.d.Attachments = append(f.d.Attachments, a)

@@ -406,27 +406,13 @@ func (f *tallyForm) showPhotos() {
 // attach picks a photo of the sheet through the file dialog, as the
 // report form does.
 func (f *tallyForm) attach() {
-	ui := f.ui
-	if len(f.photos) >= incident.MaxTallyPhotos {
-		ui.showError(errorf(T("form.too_many", map[string]any{"N": incident.MaxTallyPhotos})))
-		return
-	}
-	ui.chooseOpen(nil, func(rc fyne.URIReadCloser, err error) {
-		if name, data, ok := ui.readPicked(rc, err, incident.MaxAttachmentSize); ok {
-			f.attachData(name, data)
-		}
-	})
+	f.ui.pickAttachment(len(f.photos), incident.MaxTallyPhotos, f.attachData)
 }
 
 // attachData keeps a photo's content in the store and lists it.
 func (f *tallyForm) attachData(name string, data []byte) {
-	if len(data) > incident.MaxAttachmentSize {
-		f.ui.showError(errorf(T("form.too_big", map[string]any{"Name": name, "Limit": humanSize(incident.MaxAttachmentSize)})))
-		return
-	}
-	a, err := f.ui.be.AttachFile(name, data)
-	if err != nil {
-		f.ui.showError(err)
+	a, ok := f.ui.keepAttachment(name, data)
+	if !ok {
 		return
 	}
 	f.photos = append(f.photos, a)
