@@ -46,22 +46,7 @@ func NewNoticeCSV(w io.Writer, hxl bool, notice string) (*CSVWriter, error) {
 		}
 	}
 	cw := &CSVWriter{w: w, buf: make([]byte, 0, csvFlushAt+4<<10), authors: map[incident.Author]string{}}
-	for i, c := range Columns {
-		if i > 0 {
-			cw.buf = append(cw.buf, ',')
-		}
-		cw.buf = appendCSVField(cw.buf, c.Name)
-	}
-	cw.buf = append(cw.buf, '\r', '\n')
-	if hxl {
-		for i, c := range Columns {
-			if i > 0 {
-				cw.buf = append(cw.buf, ',')
-			}
-			cw.buf = appendCSVField(cw.buf, c.HXL)
-		}
-		cw.buf = append(cw.buf, '\r', '\n')
-	}
+	cw.buf = appendCSVHeader(cw.buf, len(Columns), func(i int) (string, string) { return Columns[i].Name, Columns[i].HXL }, hxl)
 	return cw, nil
 }
 
@@ -273,6 +258,26 @@ func csvSpaceFirst(f string) bool {
 	}
 	r, _ := utf8.DecodeRuneInString(f)
 	return unicode.IsSpace(r)
+}
+
+// appendCSVHeader appends a CSV file's header line: n column names and,
+// with hxl, the line of their HXL hashtags under it (col gives column
+// i's name and hashtag).
+func appendCSVHeader(b []byte, n int, col func(i int) (name, hxl string), hxl bool) []byte {
+	lines := []func(int) string{func(i int) string { name, _ := col(i); return name }}
+	if hxl {
+		lines = append(lines, func(i int) string { _, tag := col(i); return tag })
+	}
+	for _, field := range lines {
+		for i := range n {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendCSVField(b, field(i))
+		}
+		b = append(b, '\r', '\n')
+	}
+	return b
 }
 
 // appendCSVField appends one field as encoding/csv's Writer (comma,

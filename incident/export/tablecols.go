@@ -317,22 +317,7 @@ func newTableCSV[R any](w io.Writer, cols []tableCol[R], hxl bool, notice string
 	if notice != "" {
 		t.buf = append(t.buf, "# "+strings.ReplaceAll(notice, "\n", " ")+"\r\n"...)
 	}
-	for i, c := range cols {
-		if i > 0 {
-			t.buf = append(t.buf, ',')
-		}
-		t.buf = appendCSVField(t.buf, c.Name)
-	}
-	t.buf = append(t.buf, '\r', '\n')
-	if hxl {
-		for i, c := range cols {
-			if i > 0 {
-				t.buf = append(t.buf, ',')
-			}
-			t.buf = appendCSVField(t.buf, c.HXL)
-		}
-		t.buf = append(t.buf, '\r', '\n')
-	}
+	t.buf = appendCSVHeader(t.buf, len(cols), func(i int) (string, string) { return cols[i].Name, cols[i].HXL }, hxl)
 	return t
 }
 
