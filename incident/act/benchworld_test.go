@@ -81,6 +81,32 @@ func (w *benchWorld) desk(b *testing.B, more [][]byte) *Desk {
 
 // printBenchJSON prints one measurement as the suite's machine-readable
 // line (bench/README.md): "BENCHJSON " and the fields as JSON.
+// benchView times view: its first call (cold: it opens what it reads)
+// once, then warm calls as the benchmark's loop, each result checked.
+// It reports the cold time as cold-ms and returns the last result with
+// the warm time per call and the cold time.
+func benchView[T any](b *testing.B, view func() (T, error), check func(T)) (last T, perOp, cold time.Duration) {
+	b.Helper()
+	start := time.Now()
+	first, err := view()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cold = time.Since(start)
+	check(first)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if last, err = view(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	check(last)
+	b.ReportMetric(float64(cold.Milliseconds()), "cold-ms")
+	return last, b.Elapsed() / time.Duration(b.N), cold
+}
+
 func printBenchJSON(fields map[string]any) {
 	line, _ := json.Marshal(fields)
 	fmt.Println("BENCHJSON " + string(line))

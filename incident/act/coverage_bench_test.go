@@ -94,26 +94,7 @@ func BenchmarkCoverage(b *testing.B) {
 			b.Fatalf("expected %d, heard at opening %d, unknown %d, units %d", c.Total.Expected, c.Total.Heard[PhaseOpening], len(c.Unknown), len(c.Units))
 		}
 	}
-	start := time.Now()
-	first, err := d.Coverage(q)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cold := time.Since(start)
-	check(first)
-
-	b.ReportAllocs()
-	b.ResetTimer()
-	var last Coverage
-	for b.Loop() {
-		if last, err = d.Coverage(q); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	check(last)
-	perOp := b.Elapsed() / time.Duration(b.N)
-	b.ReportMetric(float64(cold.Milliseconds()), "cold-ms")
+	last, perOp, cold := benchView(b, func() (Coverage, error) { return d.Coverage(q) }, check)
 	printBenchJSON(map[string]any{
 		"name":   "BenchmarkCoverage",
 		"params": map[string]int{"stations": benchStations, "assignments": benchAssignments, "checkins": benchCheckins, "level": q.Level},

@@ -60,25 +60,7 @@ func BenchmarkResults(b *testing.B) {
 			b.Fatalf("registry %d, counts %v", r.Registry, r.Counts)
 		}
 	}
-	start := time.Now()
-	first, err := d.Results(ResultsQuery{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cold := time.Since(start)
-	check(first)
-	b.ReportAllocs()
-	b.ResetTimer()
-	var last Results
-	for b.Loop() {
-		if last, err = d.Results(ResultsQuery{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	check(last)
-	perOp := b.Elapsed() / time.Duration(b.N)
-	b.ReportMetric(float64(cold.Milliseconds()), "cold-ms")
+	last, perOp, cold := benchView(b, func() (Results, error) { return d.Results(ResultsQuery{}) }, check)
 	printBenchJSON(map[string]any{
 		"name":   "BenchmarkResults",
 		"params": map[string]int{"stations": stations, "tallies": tallies, "pvt_used": last.QuickCount.Used},
