@@ -79,6 +79,20 @@ func (p *StationPayload) Stratum() string {
 	return ""
 }
 
+// AdminPath is the station's administrative path, widest first: its
+// admin levels, or, for a station signed before registries (the practice
+// mission's), its free-text area as the one level. Coverage, results and
+// exports group stations by it.
+func (p *StationPayload) AdminPath() []string {
+	if len(p.Admin) > 0 {
+		return p.Admin
+	}
+	if a := strings.TrimSpace(p.Area); a != "" {
+		return []string{a}
+	}
+	return nil
+}
+
 // validateStationMore checks the fields registries added to stations.
 //
 // A station's code is not required in its normal form: stations signed

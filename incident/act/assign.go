@@ -229,7 +229,7 @@ func assignmentItem(v incident.AssignmentView, ms *incident.MissionState, reg *i
 		return it
 	}
 	if s, ok := reg.Lookup(v.Station); ok {
-		it.StationName, it.Admin = s.Station.Name, adminPath(&s.Station)
+		it.StationName, it.Admin = s.Station.Name, s.Station.AdminPath()
 	} else {
 		it.NotInRegistry = len(reg.Stations) > 0
 	}
@@ -256,17 +256,4 @@ func (d *Desk) heldRegistry(ms *incident.MissionState) (incident.Registry, error
 		return incident.Registry{}, err
 	}
 	return incident.FoldRegistry(stations, regs, ms), nil
-}
-
-// adminPath is a station's administrative path, widest first: its admin
-// levels, or, for a station signed before registries (the practice
-// mission's), its free-text area as the one level.
-func adminPath(s *incident.StationPayload) []string {
-	if len(s.Admin) > 0 {
-		return s.Admin
-	}
-	if a := strings.TrimSpace(s.Area); a != "" {
-		return []string{a}
-	}
-	return nil
 }

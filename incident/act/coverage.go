@@ -327,7 +327,7 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 		if sc == nil {
 			sc = &stationCov{code: a.Station, view: view}
 			if view != nil {
-				sc.unit = unitOf(adminPath(&view.Station), q.Level)
+				sc.unit = unitOf(view.Station.AdminPath(), q.Level)
 			}
 			expected[a.Station] = sc
 		}
@@ -452,7 +452,7 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 		if len(missing) > 0 {
 			mc := MissingChecklists{Code: sc.code, Unit: sc.unit, Members: slices.Sorted(slices.Values(sc.members)), Missing: missing}
 			if sc.view != nil {
-				mc.Name, mc.Admin = sc.view.Station.Name, adminPath(&sc.view.Station)
+				mc.Name, mc.Admin = sc.view.Station.Name, sc.view.Station.AdminPath()
 			}
 			out.MissingChecklists = append(out.MissingChecklists, mc)
 		}
@@ -462,7 +462,7 @@ func (d *Desk) Coverage(q CoverageQuery) (Coverage, error) {
 		ss := SilentStation{Code: sc.code, Unit: sc.unit, Members: sc.members, Last: sc.last}
 		sort.Strings(ss.Members)
 		if sc.view != nil {
-			ss.Name, ss.Admin = sc.view.Station.Name, adminPath(&sc.view.Station)
+			ss.Name, ss.Admin = sc.view.Station.Name, sc.view.Station.AdminPath()
 		}
 		for i, h := range sc.heard {
 			if h {

@@ -301,7 +301,7 @@ func (d *Desk) Results(q ResultsQuery) (Results, error) {
 		st := sv.Station
 		population[st.Stratum()]++
 		res := stationResult(code, byStation[code], st.Registered)
-		res.Name, res.Unit, res.Stratum, res.PVT = st.Name, strings.Join(adminPath(&st), "/"), st.Stratum(), st.HasTag(incident.TagPVT)
+		res.Name, res.Unit, res.Stratum, res.PVT = st.Name, strings.Join(st.AdminPath(), "/"), st.Stratum(), st.HasTag(incident.TagPVT)
 		out.Counts[res.Status]++
 		if res.PVT {
 			if qc == nil {

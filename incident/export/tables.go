@@ -327,7 +327,7 @@ func newObservations(ms *incident.MissionState, stations, regs, forms []*inciden
 	for _, code := range o.reg.Codes() {
 		sv := o.reg.Stations[code]
 		o.stations = append(o.stations, sv)
-		o.levels = max(o.levels, min(len(adminPath(&sv.Station)), incident.MaxAdminLevels))
+		o.levels = max(o.levels, min(len(sv.Station.AdminPath()), incident.MaxAdminLevels))
 	}
 	// The records of the registry in force, enough to fold it again: the
 	// registry record and every station record of its snapshot (whole,
@@ -375,19 +375,6 @@ func newObservations(ms *incident.MissionState, stations, regs, forms []*inciden
 		}
 	}
 	return o
-}
-
-// adminPath is a station's administrative path, widest first: its admin
-// levels, or, for a station signed before registries, its free-text
-// area as the one level (as coverage and results count it).
-func adminPath(s *incident.StationPayload) []string {
-	if len(s.Admin) > 0 {
-		return s.Admin
-	}
-	if a := strings.TrimSpace(s.Area); a != "" {
-		return []string{a}
-	}
-	return nil
 }
 
 // index sorts the tallies and responses and computes what rows need from
@@ -536,7 +523,7 @@ func (o *Observations) onRegister(code string) uint64 {
 // lists it (true when there is no registry at all).
 func (o *Observations) admin(code string) ([]string, bool) {
 	if sv, ok := o.reg.Lookup(code); ok {
-		return adminPath(&sv.Station), true
+		return sv.Station.AdminPath(), true
 	}
 	return nil, len(o.reg.Stations) == 0
 }
@@ -567,7 +554,7 @@ func (o *Observations) stationRow(sv *incident.StationView) StationRow {
 
 // stationRow is what a station record itself says.
 func stationRow(id incident.ID, s *incident.StationPayload) StationRow {
-	return StationRow{ID: id.String(), Code: incident.NormalizeCode(s.Code), Name: s.Name, Admin: orEmpty(adminPath(s)),
+	return StationRow{ID: id.String(), Code: incident.NormalizeCode(s.Code), Name: s.Name, Admin: orEmpty(s.AdminPath()),
 		Registered: s.Registered, Lat: incident.Degrees(s.Lat), Lon: incident.Degrees(s.Lon), Tags: orEmpty(s.Tags),
 		PVT: s.HasTag(incident.TagPVT), Stratum: s.Stratum()}
 }
