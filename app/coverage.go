@@ -212,10 +212,7 @@ func (ui *UI) showSilent(cov *act.Coverage, unit string) {
 		if s.Unit != unit {
 			continue
 		}
-		title := s.Code
-		if s.Name != "" {
-			title += " · " + s.Name
-		}
+		title := stationTitle(s.Code, s.Name)
 		lines := []string{strings.Join(s.Admin, " / "), T("cov.posted", map[string]any{"Who": strings.Join(s.Members, ", ")})}
 		if s.Last == 0 {
 			lines = append(lines, T("cov.never"))
@@ -258,10 +255,7 @@ func (ui *UI) addMissingChecklists(list *fyne.Container, cov *act.Coverage, unit
 		if m.Unit != unit {
 			continue
 		}
-		title := m.Code
-		if m.Name != "" {
-			title += " · " + m.Name
-		}
+		title := stationTitle(m.Code, m.Name)
 		lines := []string{T("cov.posted", map[string]any{"Who": strings.Join(m.Members, ", ")})}
 		for _, p := range act.Phases {
 			for _, n := range m.Missing[p] {

@@ -239,8 +239,8 @@ func (ui *UI) showAlert(id incident.ID) {
 	if station != "" {
 		if stations, err := ui.be.Stations(); err == nil {
 			for _, s := range stations {
-				if s.Code == station && s.Name != "" {
-					station += " · " + s.Name
+				if s.Code == station {
+					station = stationTitle(s.Code, s.Name)
 				}
 			}
 		}

@@ -272,7 +272,7 @@ func (s *resultsScreen) fillList() {
 			}
 			shown++
 			sr := sr
-			t := newTile(resultIcons[sr.Status], stationTitle(sr), resultColor(sr.Status), false, func() { ui.showStationResult(sr) })
+			t := newTile(resultIcons[sr.Status], stationTitle(sr.Code, sr.Name), resultColor(sr.Status), false, func() { ui.showStationResult(sr) })
 			t.sub = strings.Join(stationLines(sr, known), "\n")
 			s.list.Add(t)
 		}
@@ -288,11 +288,13 @@ func (s *resultsScreen) fillList() {
 	s.list.Refresh()
 }
 
-func stationTitle(sr act.StationResult) string {
-	if sr.Name != "" {
-		return sr.Code + " · " + sr.Name
+// stationTitle is a station as a title names it: "PS-0042 · Kibra Hall",
+// or the code alone when the station has no name.
+func stationTitle(code, name string) string {
+	if name != "" {
+		return code + " · " + name
 	}
-	return sr.Code
+	return code
 }
 
 // stationLines say where a station is (known: the registry lists it),
@@ -343,7 +345,7 @@ func tallyWho(it act.TallyItem) string {
 // one above the other), each with its own checks: copies are compared,
 // never merged.
 func (ui *UI) showStationResult(sr act.StationResult) {
-	title := wrapLabel(stationTitle(sr))
+	title := wrapLabel(stationTitle(sr.Code, sr.Name))
 	title.TextStyle.Bold = true
 	status := wrapLabel(resultIcons[sr.Status] + " " + ResultStatusLabel(sr.Status))
 	status.TextStyle.Bold = true

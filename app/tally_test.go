@@ -324,7 +324,7 @@ func TestResultsShowTheQuickCount(t *testing.T) {
 	}
 	for _, st := range res.Stations {
 		if st.Status == act.StatusFlagged {
-			want = append(want, stationTitle(st))
+			want = append(want, stationTitle(st.Code, st.Name))
 			for _, l := range flagLines(st) {
 				want = append(want, l)
 			}
