@@ -29,9 +29,11 @@ import (
 // FormatLevel is what this build announces in the hello: which records it
 // can store. 0 is a build from before forward compatibility, which
 // rejects any kind or field it does not know (and strikes the sender);
-// 1 stores every record of schema version 1. A sender never gives a peer
-// a record its level cannot store (Signed.ReadableAt).
-const FormatLevel = 1
+// 1 stores every record of schema version 1 except the sealed check-ins
+// and alerts SMS brought (it rejects a sealed record of a kind it
+// thinks cannot be sealed); 2 stores those too. A sender never gives a
+// peer a record its level cannot store (Signed.ReadableAt).
+const FormatLevel = 2
 
 // NewerError says that a record is written in a schema version newer than
 // this build reads. It is not a rejection: the record may be perfectly
@@ -257,11 +259,17 @@ func (s *Signed) Newer() []string {
 }
 
 // ReadableAt reports whether a device that announced format level can
-// store s: every level from 1 on stores every record of this schema
-// version; level 0 stores only the kinds and fields of that first format
+// store s: level 2 stores every record of this schema version; level 1
+// all but sealed check-ins and alerts; level 0 stores only the kinds and fields of that first format
 // (formatV0), and counts anything else against the sender.
 func (s *Signed) ReadableAt(level int) bool {
-	if level >= 1 {
+	if level >= 2 {
+		return s.Version <= SchemaVersion
+	}
+	if len(s.Sealed) > 0 && (s.Kind == KindCheckin || s.Kind == KindAlert) {
+		return false
+	}
+	if level == 1 {
 		return s.Version <= SchemaVersion
 	}
 	if s.Version != SchemaVersion || !slices.Contains(formatV0Kinds, s.Kind) {

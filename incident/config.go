@@ -31,6 +31,8 @@ const (
 	SettingSealByDefault    = "seal_by_default"
 	SettingPrivateFields    = "private_fields"
 	SettingAttachmentBudget = "attachment_budget"
+	SettingSMSNumber        = "sms_number" // the number observers text records to
+	SettingSMSInbox         = "sms_inbox"  // the public key compact seals are sealed to (smsseal.go)
 	// SettingCategoryPrefix names a taxonomy addition: category.CODE=LABEL.
 	SettingCategoryPrefix = "category."
 )
@@ -55,7 +57,7 @@ type ConfigKey struct {
 }
 
 // ConfigKeys lists the settings this build knows. Settings announced for
-// later builds (storage budget, custody receipts, the SMS number) are not
+// later builds (storage budget, custody receipts) are not
 // here yet: a config that carries them is kept and shown as needing a
 // newer Vigil.
 var ConfigKeys = append(append([]ConfigKey{
@@ -68,6 +70,12 @@ var ConfigKeys = append(append([]ConfigKey{
 	{Name: SettingAttachmentBudget, Value: "SIZE", Size: true,
 		Help:  "bytes of other members' attachments a device fetches (for example 256MiB; default " + strconv.Itoa(DefaultAttachmentBudget>>20) + "MiB)",
 		parse: parseSize},
+	{Name: SettingSMSNumber, Value: "NUMBER",
+		Help:  "the number observers send records to by SMS, in international form (+254712345678) or a short code; setting it also makes the SMS inbox key",
+		parse: parseSMSNumber},
+	{Name: SettingSMSInbox, Value: "KEY",
+		Help:  "the SMS inbox key records for SMS are sealed to (made and set with sms_number; give a new one only with `vigil sms key rotate`)",
+		parse: parseSMSInbox},
 }, quotaKeys()...), ConfigKey{Name: SettingCategoryPrefix, Value: "LABEL",
 	Help:  "add a category to the taxonomy: category.FAMILY.NAME=\"Label\" (families: " + strings.Join(Families, ", ") + ")",
 	parse: parseCategory})
@@ -232,6 +240,42 @@ func parseSize(_, v string) (string, error) {
 
 // MaxQuotaRecords bounds the quota.ROLE.records settings.
 const MaxQuotaRecords = 1 << 40
+
+// parseSMSNumber reads a phone number as people write it (+254 712 345
+// 678, +254-712-345678) into its international form, or a short code of
+// 3 to 8 digits.
+func parseSMSNumber(_, v string) (string, error) {
+	if v == "" {
+		return "", nil // clears it: no SMS
+	}
+	digits := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '(' || r == ')' || r == '.' {
+			return -1
+		}
+		return r
+	}, v)
+	plus := strings.HasPrefix(digits, "+")
+	digits = strings.TrimPrefix(digits, "+")
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return "", fmt.Errorf("%q is not a phone number: want +COUNTRY NUMBER (+254712345678) or a short code", v)
+		}
+	}
+	switch {
+	case plus && len(digits) >= 7 && len(digits) <= 15:
+		return "+" + digits, nil
+	case !plus && len(digits) >= 3 && len(digits) <= 8:
+		return digits, nil
+	}
+	return "", fmt.Errorf("%q is not a phone number: want + and 7 to 15 digits (+254712345678), or a short code of 3 to 8 digits", v)
+}
+
+func parseSMSInbox(_, v string) (string, error) {
+	if _, err := ParseInbox(v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
 
 // parseCount reads a positive count of records.
 func parseCount(_, v string) (string, error) {

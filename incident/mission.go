@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"maps"
@@ -452,6 +453,24 @@ func (ms *MissionState) AttachmentBudget() uint64 {
 		return n
 	}
 	return DefaultAttachmentBudget
+}
+
+// SMSNumber is the number observers text records to ("" when the
+// mission takes no SMS).
+func (ms *MissionState) SMSNumber() string {
+	v, _ := ms.effective(SettingSMSNumber)
+	return v
+}
+
+// SMSInbox is the key records for SMS are sealed to (compact seals), when
+// the mission has one.
+func (ms *MissionState) SMSInbox() (*ecdh.PublicKey, bool) {
+	v, ok := ms.effective(SettingSMSInbox)
+	if !ok {
+		return nil, false
+	}
+	k, err := ParseInbox(v)
+	return k, err == nil
 }
 
 // Quota is how much one author may have stored in a mission: records and

@@ -272,6 +272,14 @@ type SealedEnvelope struct {
 	Target []byte `cbor:"1,keyasint,omitempty"`
 }
 
+// InboxPayload hands the coordinators the mission's SMS inbox key: the
+// private X25519 key that opens compact seals. An inbox record is always
+// sealed (with age, to the coordinators of the day); the public half is
+// the sms_inbox setting.
+type InboxPayload struct {
+	Key []byte `cbor:"1,keyasint"` // 32 bytes
+}
+
 // newPayload returns a pointer to the zero payload of kind k.
 func newPayload(k Kind) any {
 	switch k {
@@ -319,6 +327,8 @@ func newPayload(k Kind) any {
 		return new(FormPayload)
 	case KindResponse:
 		return new(ResponsePayload)
+	case KindInbox:
+		return new(InboxPayload)
 	}
 	return nil
 }

@@ -37,12 +37,13 @@ const (
 	KindTally      Kind = "tally"      // copies a station's result sheet (tally.go)
 	KindForm       Kind = "form"       // one version of a checklist (form.go)
 	KindResponse   Kind = "response"   // answers a form at a station (form.go)
+	KindInbox      Kind = "inbox"      // hands the coordinators the mission's SMS inbox key (smsseal.go)
 )
 
 // Kinds lists every kind, in the order a receiver needs them.
 var Kinds = []Kind{KindMission, KindConfig, KindMember, KindRevoke, KindConfirm, KindEpoch,
 	KindStation, KindRegistry, KindAssignment, KindForm, KindReport, KindAmend, KindRetract, KindReview,
-	KindCheckin, KindAlert, KindTally, KindResponse, KindNotice, KindReceipt, KindCheckpoint, KindAttachment}
+	KindCheckin, KindAlert, KindTally, KindResponse, KindNotice, KindReceipt, KindCheckpoint, KindAttachment, KindInbox}
 
 // MissionKinds are the kinds that shape the mission itself, in the order
 // a mission state needs them.

@@ -56,8 +56,8 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 		return &MissingError{Author: author, Problem: fmt.Sprintf("%s may not sign %s records", Article(role), s.Kind)}
 	}
 	if env, ok := p.(*SealedEnvelope); ok {
-		if !sealable(s.Kind) {
-			return fieldErr("sealed", "%s records cannot be sealed", s.Kind)
+		if err := checkSealShape(s, env); err != nil {
+			return err
 		}
 		if needsTarget(s.Kind) {
 			return checkTarget(s, env.Target, src)
@@ -71,6 +71,9 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 			return fieldErr("payload.target", "a sealed %s has no target", s.Kind)
 		}
 		return nil
+	}
+	if _, ok := p.(*InboxPayload); ok {
+		return fieldErr("sealed", "an inbox record carries a private key and is always sealed")
 	}
 	if err := validatePayload(p); err != nil {
 		return err
@@ -143,6 +146,7 @@ var permissions = map[Kind][]string{
 	KindTally:      {RoleCoordinator, RoleObserver},
 	KindResponse:   {RoleCoordinator, RoleObserver},
 	KindAttachment: {RoleCoordinator, RoleObserver},
+	KindInbox:      {RoleCoordinator},
 }
 
 func allowed(role string, k Kind) bool { return slices.Contains(permissions[k], role) }
@@ -152,7 +156,27 @@ func Allowed(role string, k Kind) bool { return k == KindMember || allowed(role,
 
 func sealable(k Kind) bool {
 	return k == KindReport || k == KindAmend || k == KindReview || k == KindRetract || k == KindAttachment ||
-		k == KindNotice || k == KindAssignment || k == KindTally || k == KindResponse
+		k == KindNotice || k == KindAssignment || k == KindTally || k == KindResponse || k == KindInbox
+}
+
+// checkSealShape checks which seal a sealed record of kind k may carry:
+// a compact seal only on CompactKinds, with no target and a bucketed
+// length; check-ins and alerts are sealed only compactly (for SMS); an
+// inbox record only with age.
+func checkSealShape(s *Signed, env *SealedEnvelope) error {
+	if !IsCompactSeal(s.Sealed) {
+		if !sealable(s.Kind) {
+			return fieldErr("sealed", "%s records cannot be sealed", s.Kind)
+		}
+		return nil
+	}
+	if !slices.Contains(CompactKinds, s.Kind) {
+		return fieldErr("sealed", "%s records cannot carry a compact seal", s.Kind)
+	}
+	if len(env.Target) != 0 {
+		return fieldErr("payload.target", "a compactly sealed %s has no target", s.Kind)
+	}
+	return checkCompactShape(s.Sealed)
 }
 
 func needsTarget(k Kind) bool { return k == KindAmend || k == KindRetract || k == KindReview }
@@ -310,6 +334,11 @@ func validatePayload(p any) error {
 		return validateForm(v)
 	case *ResponsePayload:
 		return validateResponse(v)
+	case *InboxPayload:
+		if _, err := InboxKeyFromBytes(v.Key); err != nil {
+			return fieldErr("payload.key", "%v", err)
+		}
+		return nil
 	case *ReportPayload:
 		return validateReport(v)
 	case *AmendPayload:

@@ -31,18 +31,44 @@ func (s *Store) PutSealedTo(kind incident.Kind, target *incident.ID, payload any
 }
 
 func (s *Store) putSealed(kind incident.Kind, target *incident.ID, payload any, recipients []age.Recipient) (*incident.Signed, error) {
+	return s.putSealedWith(kind, target, payload, func(ms *incident.MissionState, _ int64) ([]byte, error) {
+		if recipients == nil {
+			var err error
+			if recipients, err = ms.SealRecipients(); err != nil {
+				return nil, err
+			}
+		}
+		return incident.Seal(kind, payload, recipients)
+	})
+}
+
+// PutCompactSealed signs and stores a record sealed with the compact seal
+// (for SMS) to the mission's SMS inbox key. The author keeps a readable
+// copy until a coordinator's receipt lists it, as for PutSealed.
+func (s *Store) PutCompactSealed(kind incident.Kind, payload any) (*incident.Signed, error) {
+	rec, err := s.putSealedWith(kind, nil, payload, func(ms *incident.MissionState, created int64) ([]byte, error) {
+		inbox, ok := ms.SMSInbox()
+		if !ok {
+			return nil, fmt.Errorf("mission %q has no SMS inbox key (a coordinator sets sms_number)", ms.Mission.Name)
+		}
+		return incident.SealCompact(kind, payload, created, inbox)
+	})
+	if err == nil {
+		s.firePut(rec)
+	}
+	return rec, err
+}
+
+// putSealedWith signs and stores a record whose ciphertext seal makes,
+// at the creation time it is given (Unix ms).
+func (s *Store) putSealedWith(kind incident.Kind, target *incident.ID, payload any, seal func(ms *incident.MissionState, created int64) ([]byte, error)) (*incident.Signed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ms == nil {
 		return nil, ErrNoMission
 	}
-	if recipients == nil {
-		var err error
-		if recipients, err = s.ms.SealRecipients(); err != nil {
-			return nil, err
-		}
-	}
-	ct, err := incident.Seal(kind, payload, recipients)
+	now := s.opts.Now()
+	ct, err := seal(s.ms, now.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +76,7 @@ func (s *Store) putSealed(kind incident.Kind, target *incident.ID, payload any, 
 	if target != nil {
 		env.Target = target.Bytes()
 	}
-	rec, err := s.signer.SignSealed(s.ms.ID, kind, s.opts.Now(), env, ct)
+	rec, err := s.signer.SignSealed(s.ms.ID, kind, now, env, ct)
 	if err != nil {
 		return nil, err
 	}
