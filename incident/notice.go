@@ -306,6 +306,16 @@ func FoldAlertOpen(alert *Signed, notices []*Signed, ms *MissionState, now time.
 	if err != nil {
 		return AlertView{}, err
 	}
+	if _, sealed := p.(*SealedEnvelope); sealed {
+		// Sealed for SMS (smsseal.go): read as open reads it, or not at all.
+		if open == nil {
+			return AlertView{}, ErrCannotOpen
+		}
+		var ok bool
+		if p, ok = open(alert); !ok {
+			return AlertView{}, ErrCannotOpen
+		}
+	}
 	a, ok := p.(*AlertPayload)
 	if !ok {
 		return AlertView{}, fieldErr("kind", "%s is %s record, not an alert", alert.ID, Article(string(alert.Kind)))

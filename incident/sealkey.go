@@ -58,6 +58,15 @@ func OpenWithFileKey(s *Signed, fileKey []byte) (any, error) {
 	if len(s.Sealed) == 0 {
 		return nil, errors.New("record is not sealed")
 	}
+	if IsCompactSeal(s.Sealed) {
+		// Sealed for SMS: the disclosed key is K of the compact seal
+		// (CompactKeyOf), which the seal's HMAC commits to.
+		_, p, err := OpenCompactWithKey(s, fileKey)
+		if errors.Is(err, ErrCannotOpen) {
+			return nil, errors.New("the key does not open the sealed payload")
+		}
+		return p, err
+	}
 	if len(fileKey) != FileKeySize {
 		return nil, fmt.Errorf("a file key is %d bytes, not %d", FileKeySize, len(fileKey))
 	}

@@ -58,7 +58,7 @@ func (w *alertWatch) check() {
 		if err != nil || rec == nil || rec.AuthorKey() == w.st.Author() {
 			continue
 		}
-		v, err := incident.FoldAlert(rec, nil, ms, w.st.Now())
+		v, err := incident.FoldAlertOpen(rec, nil, ms, w.st.Now(), w.st.Open)
 		if err != nil {
 			continue
 		}

@@ -39,6 +39,10 @@ type plainCopy struct {
 // keyHexLen is the length of a keys/ entry: a 16-byte file key in hex.
 const keyHexLen = 2 * incident.FileKeySize
 
+// compactKeyHexLen is the length of a keys/ entry for a record sealed for
+// SMS: its 32-byte compact seal key in hex.
+const compactKeyHexLen = 2 * incident.CompactKeySize
+
 func (v *verifier) readKey(f ManifestFile, data []byte) {
 	k := disclosedKey{path: f.Path}
 	name, ok := strings.CutSuffix(strings.TrimPrefix(f.Path, "keys/"), ".key")
@@ -48,11 +52,12 @@ func (v *verifier) readKey(f ManifestFile, data []byte) {
 		k.bad = "not named keys/<record ID>.key"
 	case f.ID != "" && f.ID != name:
 		k.bad = fmt.Sprintf("the manifest names record %s for it", f.ID)
-	case len(data) != keyHexLen:
+	case len(data) != keyHexLen && len(data) != compactKeyHexLen:
 		// The length only: the bytes are the package's, not to be echoed.
-		k.bad = fmt.Sprintf("malformed: a disclosed key is %d hex digits (a %d-byte age file key), this entry is %d bytes", keyHexLen, incident.FileKeySize, len(data))
+		k.bad = fmt.Sprintf("malformed: a disclosed key is %d hex digits (a %d-byte age file key) or %d (a compact seal's key), this entry is %d bytes",
+			keyHexLen, incident.FileKeySize, compactKeyHexLen, len(data))
 	default:
-		k.key = make([]byte, incident.FileKeySize)
+		k.key = make([]byte, len(data)/2)
 		if _, err := hex.Decode(k.key, data); err != nil || !bytes.Equal(bytes.ToLower(data), data) {
 			k.key, k.bad = nil, "malformed: a disclosed key is lower-case hex digits"
 		}

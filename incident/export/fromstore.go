@@ -2,6 +2,7 @@ package export
 
 import (
 	"bufio"
+	"crypto/ecdh"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"filippo.io/age"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
@@ -473,6 +476,24 @@ func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incid
 	return res, nil
 }
 
+// fileKeyOf is the key to disclose for sealed record r: its age file key
+// (with the age identity), or for a record sealed for SMS its compact seal
+// key (with the inbox keys).
+func fileKeyOf(r *incident.Signed, id age.Identity, inbox []*ecdh.PrivateKey) ([]byte, any, error) {
+	if !incident.IsCompactSeal(r.Sealed) {
+		return incident.FileKeyOf(r, id)
+	}
+	for _, k := range inbox {
+		if k == nil {
+			continue
+		}
+		if key, p, err := incident.CompactKeyOf(r, k); err == nil {
+			return key, p, nil
+		}
+	}
+	return nil, nil, incident.ErrCannotOpen
+}
+
 // disclose adds to ev the file key of each sealed record this device's
 // age identity opens, and the opened content of the files those records
 // name (name is told each file a record names). A key is disclosed only
@@ -481,6 +502,7 @@ func disclose(st *store.Store, ev *Evidence, name func([][]byte), res *Result) {
 	id := st.AgeIdentity()
 	ev.Keys, ev.Plain = map[incident.ID][]byte{}, map[[32]byte]PlainFile{}
 	seen := map[incident.ID]bool{}
+	var inbox []*ecdh.PrivateKey // read at the first record sealed for SMS
 	for _, r := range ev.Records {
 		if len(r.Sealed) == 0 || seen[r.ID] {
 			continue
@@ -490,7 +512,10 @@ func disclose(st *store.Store, ev *Evidence, name func([][]byte), res *Result) {
 			res.Undisclosed++
 			continue
 		}
-		key, p, err := incident.FileKeyOf(r, id)
+		if incident.IsCompactSeal(r.Sealed) && inbox == nil {
+			inbox = append(st.InboxKeys(), nil) // never nil again
+		}
+		key, p, err := fileKeyOf(r, id, inbox)
 		if err != nil {
 			// Sealed to coordinators before this device was one, or a
 			// body this build cannot check.
