@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -95,6 +96,10 @@ type Desk struct {
 	// seen keeps what coverage read of records, which never change
 	// (coverage.go).
 	seen seenRecords
+	// sms limits texts per number and author; smsMu guards the SMS
+	// bookkeeping kept in the store (pending texts, counts) (sms.go).
+	sms   smsState
+	smsMu sync.Mutex
 }
 
 var _ Actions = (*Desk)(nil)
@@ -181,12 +186,12 @@ func (d *Desk) Submit(s Submission) (Created, error) {
 	if err != nil {
 		return Created{}, err
 	}
-	rec, err := d.st.PutMaybeSealed(sealed, incident.KindReport, nil, r)
+	rec, err := d.putObservation(ms, incident.KindReport, r, sealed)
 	if err != nil {
 		return Created{}, classify(err)
 	}
 	d.dropPlain(drop)
-	return Created{ID: rec.ID, Sealed: sealed}, nil
+	return Created{ID: rec.ID, Sealed: len(rec.Sealed) > 0}, nil
 }
 
 // checkReport checks what a report or amendment says, before anything
@@ -401,7 +406,7 @@ func (d *Desk) Checkin(c incident.CheckinPayload) (Created, error) {
 		return Created{}, err
 	}
 	c.Station = stationCode(c.Station)
-	return d.put(incident.KindCheckin, c)
+	return d.putSMSable(incident.KindCheckin, c)
 }
 
 // Alert stores an alert: something is happening now.
@@ -412,7 +417,24 @@ func (d *Desk) Alert(a incident.AlertPayload) (Created, error) {
 		}
 	}
 	a.Station = stationCode(a.Station)
-	return d.put(incident.KindAlert, a)
+	return d.putSMSable(incident.KindAlert, a)
+}
+
+// putSMSable signs and stores a check-in or alert, sealed for SMS when
+// the mission takes SMS and seals by default (sealingFor).
+func (d *Desk) putSMSable(k incident.Kind, payload any) (Created, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return Created{}, err
+	}
+	if err := d.mayPut(ms, k); err != nil {
+		return Created{}, err
+	}
+	rec, err := d.putObservation(ms, k, payload, false)
+	if err != nil {
+		return Created{}, classify(err)
+	}
+	return Created{ID: rec.ID, Sealed: len(rec.Sealed) > 0}, nil
 }
 
 // put signs and stores a record that needs no lookups.

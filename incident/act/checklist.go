@@ -96,7 +96,7 @@ func (d *Desk) SubmitChecklist(r ChecklistRequest) (ChecklistSubmitted, error) {
 	}
 	sealed := ms.SealByDefault()
 	p := incident.ResponsePayload{Form: form.ID.Bytes(), Station: code, Answers: answers}
-	rec, err := d.st.PutMaybeSealed(sealed, incident.KindResponse, nil, p)
+	rec, err := d.putObservation(ms, incident.KindResponse, p, sealed)
 	if err != nil {
 		return ChecklistSubmitted{}, classify(err)
 	}

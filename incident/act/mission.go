@@ -158,6 +158,10 @@ type Revocation struct {
 	// EpochFailed: the revocation is stored but its new secret epoch is
 	// not; the same Revoke again starts it.
 	EpochFailed string `json:"epoch_failed,omitempty"`
+	// SMSInbox is the new SMS inbox key when a coordinator was revoked
+	// in a mission that takes SMS; SMSInboxFailed says why none was made.
+	SMSInbox       string `json:"sms_inbox,omitempty"`
+	SMSInboxFailed string `json:"sms_inbox_failed,omitempty"`
 }
 
 // Revoke revokes a member: their invite goes with them, and a new secret
@@ -200,6 +204,17 @@ func (d *Desk) Revoke(member, reason string, acceptNone bool) (Revocation, error
 	if ms, err := d.st.Mission(); err == nil {
 		if e, ok := ms.EpochByID(rev.Epoch.ID); ok {
 			out.EpochNumber = e.Number
+		}
+	}
+	// A revoked coordinator keeps the SMS inbox key: a new one seals what
+	// observers send from now on.
+	if role, _ := ms.Role(target); role == incident.RoleCoordinator {
+		if _, ok := ms.SMSInbox(); ok {
+			if k, err := d.SMSKey(true); err == nil {
+				out.SMSInbox = k.Inbox
+			} else {
+				out.SMSInboxFailed = err.Error()
+			}
 		}
 	}
 	return out, nil
@@ -452,6 +467,9 @@ func (d *Desk) Configure(settings []string) (Created, error) {
 		if CodeOf(err) == Forbidden {
 			return Created{}, refuse(Forbidden, "only coordinators change the mission configuration; this device is %s", incident.Article(role))
 		}
+		return Created{}, err
+	}
+	if err := d.smsSettings(ms, parsed); err != nil {
 		return Created{}, err
 	}
 	rec, err := d.st.Put(incident.KindConfig, ms.NewConfig(parsed))

@@ -121,7 +121,7 @@ func (d *Desk) SubmitTally(r TallyRequest) (TallySubmitted, error) {
 		}
 		p.Photos, p.Files = files.Attachments, files.Files
 	}
-	rec, err := d.st.PutMaybeSealed(sealed, incident.KindTally, nil, p)
+	rec, err := d.putObservation(ms, incident.KindTally, p, sealed)
 	if err != nil {
 		return TallySubmitted{}, classify(err)
 	}

@@ -1,0 +1,669 @@
+package act
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/sms"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// SMS: a text message that is the signed record (docs/sms.md).
+//
+// What is sealed how is decided here, once, for every observation an
+// observer sends (report, check-in, alert, tally, checklist response):
+// when the mission takes SMS (a coordinator set sms_number, which made
+// the inbox key) a record that SMS can carry is sealed compactly to the
+// inbox key, so that the same signed record can go by the mesh and by a
+// text message; a record too large for SMS, or with files, is sealed
+// with age as before. Check-ins and alerts, in the clear otherwise, are
+// sealed compactly in a mission that seals by default and takes SMS:
+// operators read SMS, and where an observer is is what a check-in says.
+
+// sealing is how a new observation is sealed.
+type sealing int
+
+const (
+	inClear sealing = iota
+	withAge
+	compactly
+)
+
+// sealingFor decides how this device seals a new record of kind. sealed
+// is what the person or the mission asked for reports, tallies and
+// responses.
+func (d *Desk) sealingFor(ms *incident.MissionState, kind incident.Kind, payload any, sealed bool) sealing {
+	smsFits := func() bool {
+		if _, ok := ms.SMSInbox(); !ok {
+			return false
+		}
+		size, err := incident.CompactPlainSize(kind, payload, d.now().UnixMilli())
+		return err == nil && sms.SealedSegments(incident.CompactOverhead+size, false) <= sms.MaxSegments
+	}
+	if kind == incident.KindCheckin || kind == incident.KindAlert {
+		if ms.SealByDefault() && smsFits() {
+			return compactly
+		}
+		return inClear
+	}
+	switch {
+	case !sealed:
+		return inClear
+	case smsFits():
+		return compactly
+	}
+	return withAge
+}
+
+// putObservation signs and stores an observation sealed as sealingFor
+// decides.
+func (d *Desk) putObservation(ms *incident.MissionState, kind incident.Kind, payload any, sealed bool) (*incident.Signed, error) {
+	switch d.sealingFor(ms, kind, payload, sealed) {
+	case compactly:
+		return d.st.PutCompactSealed(kind, payload)
+	case withAge:
+		return d.st.PutSealed(kind, nil, payload)
+	}
+	return d.st.Put(kind, payload)
+}
+
+// SMSText is one record as a text message, and where to send it.
+type SMSText struct {
+	ID       incident.ID   `json:"id"`
+	Kind     incident.Kind `json:"kind"`
+	Text     string        `json:"text"`
+	Segments int           `json:"segments"`
+	Number   string        `json:"number"` // the mission's sms_number; "" when it takes no SMS
+	Sent     *time.Time    `json:"sent_by_sms"`
+}
+
+// SMSText returns the text message that carries record ref (an ID or a
+// unique prefix of a report, check-in, alert, tally, response or
+// receipt). It refuses a record SMS cannot carry, saying why: sealed for
+// the mesh, in the clear (the operator would read it), or too large.
+func (d *Desk) SMSText(ref string) (SMSText, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return SMSText{}, err
+	}
+	id, err := d.resolveSMSRecord(ref)
+	if err != nil {
+		return SMSText{}, err
+	}
+	rec, err := d.st.Get(id)
+	if err != nil || rec == nil {
+		return SMSText{}, refuse(NotFound, "record %s is not on this device", id)
+	}
+	if len(rec.Sealed) == 0 && rec.Kind != incident.KindReceipt {
+		return SMSText{}, refuse(Refused, "%s %s is not sealed: the operator would read it, so it does not go by SMS", rec.Kind, id)
+	}
+	text, err := sms.Encode(rec)
+	if err != nil {
+		return SMSText{}, refuse(Refused, "%s %s cannot go by SMS: %v", rec.Kind, id, err)
+	}
+	out := SMSText{ID: id, Kind: rec.Kind, Text: text, Segments: sms.Segments(text), Number: ms.SMSNumber()}
+	if t, ok := d.smsSent(id); ok {
+		out.Sent = &t
+	}
+	return out, nil
+}
+
+// resolveSMSRecord names a record SMS may carry by its ID or a unique
+// prefix.
+func (d *Desk) resolveSMSRecord(ref string) (incident.ID, error) {
+	if id, err := incident.ParseID(ref); err == nil {
+		return id, nil
+	}
+	if err := CheckReportRef(ref); err != nil {
+		return incident.ID{}, invalid("id", "%q is not a record ID or a prefix of one", ref)
+	}
+	var ids []incident.ID
+	for _, k := range append(slices.Clone(incident.CompactKinds), incident.KindReceipt) {
+		more, err := d.st.IDsOfKind(k)
+		if err != nil {
+			return incident.ID{}, classify(err)
+		}
+		ids = append(ids, more...)
+	}
+	return pickByPrefix(ids, IDHead+strings.TrimPrefix(ref, IDHead), "record")
+}
+
+func smsSentKey(id incident.ID) string { return "sms_sent/" + id.String() }
+
+// MarkSMSSent notes that record ref was handed to the messaging app, so
+// its delivery shows "sent by SMS" until a receipt comes back.
+func (d *Desk) MarkSMSSent(ref string) error {
+	id, err := d.resolveSMSRecord(ref)
+	if err != nil {
+		return err
+	}
+	b, _ := d.now().UTC().MarshalText()
+	return classify(d.st.SetMeta(smsSentKey(id), b))
+}
+
+// smsSent is when record id was handed to the messaging app.
+func (d *Desk) smsSent(id incident.ID) (time.Time, bool) {
+	b, err := d.st.Meta(smsSentKey(id))
+	var t time.Time
+	if err != nil || b == nil || t.UnmarshalText(b) != nil {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// SMSMessage is one whole text message received, as a transport gives it.
+type SMSMessage struct {
+	From     string    `json:"from"` // "" when pasted by a person
+	Text     string    `json:"text"`
+	Received time.Time `json:"received"`
+}
+
+// SMS outcomes.
+const (
+	SMSStored    = "stored"    // a new record, stored; a receipt goes back
+	SMSDuplicate = "duplicate" // held already (by the mesh, or an earlier text); the receipt goes back again
+	SMSPending   = "pending"   // from an author this device does not know yet: kept, decoded when member records arrive
+	SMSRefused   = "refused"   // not a record, mangled, forged, flooding: nothing stored
+)
+
+// SMSReceived is what became of one text message.
+type SMSReceived struct {
+	Outcome string        `json:"outcome"`
+	ID      *incident.ID  `json:"id"`
+	Kind    incident.Kind `json:"kind,omitempty"`
+	Reason  string        `json:"reason,omitempty"`
+	Replies []string      `json:"replies,omitempty"` // texts to send back to the sender
+	Later   []SMSReceived `json:"later,omitempty"`   // pending texts that decoded now
+	Sender  string        `json:"sender,omitempty"`  // the sender as counted (…5678)
+}
+
+// SMS limits: per sender number and per author, a burst then a steady
+// rate; pending texts per number and in all.
+const (
+	smsBurst        = 20
+	smsRefill       = 30 * time.Second
+	smsPendingPer   = 16
+	smsPendingTotal = 512
+)
+
+// smsState is a desk's SMS bookkeeping in memory: the rate limiters.
+type smsState struct {
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// allow takes one token from key's bucket.
+func (s *smsState) allow(key string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.buckets == nil {
+		s.buckets = map[string]*bucket{}
+	}
+	b, ok := s.buckets[key]
+	if !ok {
+		if len(s.buckets) > 100_000 {
+			clear(s.buckets) // a flood of numbers: start again rather than grow
+		}
+		b = &bucket{tokens: smsBurst, at: now}
+		s.buckets[key] = b
+	}
+	b.tokens = min(smsBurst, b.tokens+float64(now.Sub(b.at))/float64(smsRefill))
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// ReceiveSMS takes one text message: it rebuilds the signed record,
+// judges it exactly as a record from the mesh (store.Add), and on a
+// coordinator's device answers a stored or duplicate record with a
+// receipt text signed over its full ID. A text whose author is not a
+// member yet is kept pending; a bad one is refused with the reason and
+// counted against its sender. Only a failure of this device (the store)
+// is an error: the transport then keeps the message and offers it again.
+func (d *Desk) ReceiveSMS(m SMSMessage) (SMSReceived, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return SMSReceived{}, err
+	}
+	if m.Received.IsZero() {
+		m.Received = d.now()
+	}
+	out, err := d.receiveSMS(ms, m, true)
+	if err != nil {
+		return out, err
+	}
+	if out.Outcome != SMSPending {
+		if out.Later, err = d.retryPendingSMS(ms); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func (d *Desk) receiveSMS(ms *incident.MissionState, m SMSMessage, count bool) (SMSReceived, error) {
+	out := SMSReceived{Sender: senderLabel(m.From)}
+	refused := func(format string, args ...any) (SMSReceived, error) {
+		out.Outcome, out.Reason = SMSRefused, fmt.Sprintf(format, args...)
+		return out, d.countSMS(m.From, out, count)
+	}
+	if m.From != "" && !d.sms.allow("n/"+m.From, d.now()) {
+		return refused("rate limited: more than %d texts from this number in a short time", smsBurst)
+	}
+	raw, err := sms.Decode(m.Text, smsDirectory{ms})
+	if errors.Is(err, sms.ErrUnknownAuthor) {
+		out.Outcome, out.Reason = SMSPending, "from an author this device does not know yet: kept until their member record arrives"
+		if err := d.keepPendingSMS(m); err != nil {
+			if CodeOf(err) == Refused {
+				return refused("%v", err)
+			}
+			return out, err
+		}
+		return out, d.countSMS(m.From, out, count)
+	}
+	if err != nil {
+		return refused("%v", err)
+	}
+	rec, err := incident.Decode(raw)
+	if err != nil {
+		return refused("%v", err)
+	}
+	out.ID, out.Kind = &rec.ID, rec.Kind
+	if !d.sms.allow("a/"+rec.AuthorKey().String(), d.now()) {
+		return refused("rate limited: more than %d texts from this author in a short time", smsBurst)
+	}
+	r := d.st.Add(raw, "sms")
+	switch r.Outcome {
+	case store.Accepted:
+		out.Outcome = SMSStored
+	case store.Duplicate:
+		out.Outcome = SMSDuplicate
+	case store.Quarantined:
+		out.Outcome, out.Reason = SMSPending, r.Err.Error()
+		return out, d.countSMS(m.From, out, count)
+	default:
+		if errors.Is(r.Err, store.ErrClosed) {
+			return out, classify(r.Err)
+		}
+		return refused("%v", r.Err)
+	}
+	if reply, err := d.smsReceipt(ms, rec); err != nil {
+		return out, err
+	} else if reply != "" {
+		out.Replies = []string{reply}
+	}
+	return out, d.countSMS(m.From, out, count)
+}
+
+// smsReceipt is the receipt text a coordinator sends back for rec: a
+// receipt record over rec's full ID, signed once and sent again for a
+// repeat (a replayed text makes no new record). None for a receipt, for
+// this device's own record, or on a device that is not a coordinator.
+func (d *Desk) smsReceipt(ms *incident.MissionState, rec *incident.Signed) (string, error) {
+	self := d.st.Author()
+	if role, _ := ms.Role(self); role != incident.RoleCoordinator || rec.Kind == incident.KindReceipt ||
+		rec.AuthorKey() == self || len(ms.Revocations(self)) > 0 {
+		return "", nil
+	}
+	name := "sms_receipt/" + rec.ID.String()
+	var receipt *incident.Signed
+	if b, err := d.st.Meta(name); err == nil && len(b) == 32 {
+		var id incident.ID
+		copy(id[:], b)
+		receipt, _ = d.st.Get(id)
+	}
+	if receipt == nil {
+		var err error
+		if receipt, err = d.st.Put(incident.KindReceipt, incident.ReceiptPayload{IDs: [][]byte{rec.ID.Bytes()}}); err != nil {
+			return "", classify(err)
+		}
+		if err := d.st.SetMeta(name, receipt.ID.Bytes()); err != nil {
+			return "", classify(err)
+		}
+	}
+	text, err := sms.Encode(receipt)
+	if err != nil {
+		return "", fmt.Errorf("receipt for %s: %w", rec.ID, err)
+	}
+	return text, nil
+}
+
+// smsDirectory is the receiver's member list for sms.Decode.
+type smsDirectory struct{ ms *incident.MissionState }
+
+func (s smsDirectory) Mission() incident.ID { return s.ms.ID }
+
+func (s smsDirectory) Authors(prefix []byte) []incident.Author {
+	var out []incident.Author
+	seen := map[incident.Author]bool{}
+	for _, m := range s.ms.Members() {
+		if bytes.HasPrefix(m.Author[:], prefix) && !seen[m.Author] {
+			seen[m.Author] = true
+			out = append(out, m.Author)
+		}
+	}
+	return out
+}
+
+// pendingSMS is a text kept until its author's member record arrives.
+// The sender's number is kept with it (in the encrypted store) so the
+// receipt can go back once it decodes.
+type pendingSMS struct {
+	From     string    `json:"from"`
+	Text     string    `json:"text"`
+	Received time.Time `json:"received"`
+}
+
+const pendingSMSKey = "sms_pending"
+
+func (d *Desk) pendingSMS() ([]pendingSMS, error) {
+	b, err := d.st.Meta(pendingSMSKey)
+	if err != nil || b == nil {
+		return nil, classify(err)
+	}
+	var out []pendingSMS
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, nil // damaged: start again rather than refuse every text
+	}
+	return out, nil
+}
+
+func (d *Desk) savePendingSMS(list []pendingSMS) error {
+	b, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	return classify(d.st.SetMeta(pendingSMSKey, b))
+}
+
+// keepPendingSMS keeps m, bounded per number and in all; the same text
+// twice is kept once.
+func (d *Desk) keepPendingSMS(m SMSMessage) error {
+	d.smsMu.Lock()
+	defer d.smsMu.Unlock()
+	list, err := d.pendingSMS()
+	if err != nil {
+		return err
+	}
+	per := 0
+	for _, p := range list {
+		if p.Text == m.Text {
+			return nil
+		}
+		if p.From == m.From {
+			per++
+		}
+	}
+	if per >= smsPendingPer {
+		return refuse(Refused, "%d texts from this number already wait for their authors; this one is not kept", per)
+	}
+	if len(list) >= smsPendingTotal {
+		return refuse(Refused, "%d texts already wait for their authors; this one is not kept", len(list))
+	}
+	return d.savePendingSMS(append(list, pendingSMS{From: m.From, Text: m.Text, Received: m.Received}))
+}
+
+// RetryPendingSMS decodes again the texts kept for authors this device
+// did not know, now that member records may have arrived.
+func (d *Desk) RetryPendingSMS() ([]SMSReceived, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return nil, err
+	}
+	return d.retryPendingSMS(ms)
+}
+
+func (d *Desk) retryPendingSMS(ms *incident.MissionState) ([]SMSReceived, error) {
+	ready, err := d.takeDecodable(ms)
+	if err != nil {
+		return nil, err
+	}
+	var out []SMSReceived
+	for _, p := range ready {
+		r, err := d.receiveSMS(ms, SMSMessage(p), true)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// takeDecodable removes from the pending texts those whose author is now
+// known, and returns them.
+func (d *Desk) takeDecodable(ms *incident.MissionState) ([]pendingSMS, error) {
+	d.smsMu.Lock()
+	defer d.smsMu.Unlock()
+	list, err := d.pendingSMS()
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	var ready, keep []pendingSMS
+	for _, p := range list {
+		if _, err := sms.Decode(p.Text, smsDirectory{ms}); errors.Is(err, sms.ErrUnknownAuthor) {
+			keep = append(keep, p)
+		} else {
+			ready = append(ready, p)
+		}
+	}
+	if len(ready) == 0 {
+		return nil, nil
+	}
+	return ready, d.savePendingSMS(keep)
+}
+
+// SMSSender is what one sender number's texts came to. The number itself
+// is not kept: a salted hash names it, and its last four digits show it.
+type SMSSender struct {
+	Sender    string    `json:"sender"` // …5678
+	Stored    int       `json:"stored"`
+	Duplicate int       `json:"duplicate"`
+	Pending   int       `json:"pending"`
+	Refused   int       `json:"refused"`
+	Last      time.Time `json:"last"`
+	Reason    string    `json:"last_refusal,omitempty"`
+}
+
+const smsSendersKey = "sms_senders"
+
+// senderLabel is how a number is shown: its last four digits.
+func senderLabel(from string) string {
+	if from == "" {
+		return "pasted"
+	}
+	r := []rune(from)
+	return "…" + string(r[max(0, len(r)-4):])
+}
+
+// senderKey names a number in the counts without keeping it: a hash
+// salted with the mission, so the counts of a seized laptop do not list
+// who texted (a guess of one number can still be checked).
+func senderKey(ms incident.ID, from string) string {
+	h := sha256.Sum256(append(ms.Bytes(), from...))
+	return hex.EncodeToString(h[:12])
+}
+
+// countSMS adds what became of one text to its sender's counts.
+func (d *Desk) countSMS(from string, r SMSReceived, count bool) error {
+	if !count || from == "" {
+		return nil
+	}
+	ms, err := d.mission()
+	if err != nil {
+		return err
+	}
+	d.smsMu.Lock()
+	defer d.smsMu.Unlock()
+	all := map[string]*SMSSender{}
+	if b, err := d.st.Meta(smsSendersKey); err == nil && b != nil {
+		_ = json.Unmarshal(b, &all)
+	}
+	k := senderKey(ms.ID, from)
+	s := all[k]
+	if s == nil {
+		s = &SMSSender{Sender: senderLabel(from)}
+		all[k] = s
+	}
+	s.Last = d.now().UTC()
+	switch r.Outcome {
+	case SMSStored:
+		s.Stored++
+	case SMSDuplicate:
+		s.Duplicate++
+	case SMSPending:
+		s.Pending++
+	default:
+		s.Refused++
+		s.Reason = r.Reason
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		return err
+	}
+	return classify(d.st.SetMeta(smsSendersKey, b))
+}
+
+// SMSSenders lists the counts per sender number, the most refused first.
+func (d *Desk) SMSSenders() ([]SMSSender, error) {
+	b, err := d.st.Meta(smsSendersKey)
+	if err != nil || b == nil {
+		return nil, classify(err)
+	}
+	all := map[string]*SMSSender{}
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, nil
+	}
+	out := make([]SMSSender, 0, len(all))
+	for _, s := range all {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Refused != out[j].Refused {
+			return out[i].Refused > out[j].Refused
+		}
+		return out[i].Last.After(out[j].Last)
+	})
+	return out, nil
+}
+
+// SMSKeyResult says what SMSKey did.
+type SMSKeyResult struct {
+	Inbox  string        `json:"sms_inbox"` // the key in force
+	Shared []incident.ID `json:"shared"`    // inbox records made
+	Config *incident.ID  `json:"config"`    // the config that set a new key
+}
+
+// SMSKey hands every SMS inbox key this device holds to the coordinators
+// of today (a coordinator enrolled since cannot open the inbox records
+// made before) and, with rotate, makes a new key and sets sms_inbox to it
+// (after a coordinator is revoked: the old key opens nothing sealed
+// after that).
+func (d *Desk) SMSKey(rotate bool) (SMSKeyResult, error) {
+	ms, err := d.mission()
+	if err != nil {
+		return SMSKeyResult{}, err
+	}
+	if err := d.mayPut(ms, incident.KindInbox); err != nil {
+		if CodeOf(err) == Forbidden {
+			return SMSKeyResult{}, refuse(Forbidden, "only coordinators hold the SMS inbox key")
+		}
+		return SMSKeyResult{}, err
+	}
+	var out SMSKeyResult
+	if !rotate {
+		keys := d.st.InboxKeys()
+		if len(keys) == 0 {
+			return out, refuse(Refused, "this device holds no SMS inbox key: set sms_number, or ask the coordinator who did to run `vigil sms key share`")
+		}
+		seen := map[string]bool{}
+		for _, k := range keys {
+			if seen[string(k.Bytes())] {
+				continue
+			}
+			seen[string(k.Bytes())] = true
+			rec, err := d.st.PutSealed(incident.KindInbox, nil, incident.InboxPayload{Key: k.Bytes()})
+			if err != nil {
+				return out, classify(err)
+			}
+			out.Shared = append(out.Shared, rec.ID)
+		}
+		if cur, ok := ms.SMSInbox(); ok {
+			out.Inbox = incident.FormatInbox(cur)
+		}
+		return out, nil
+	}
+	inbox, rec, err := d.newInbox()
+	if err != nil {
+		return out, err
+	}
+	cfg, err := d.st.Put(incident.KindConfig, ms.NewConfig(map[string]string{incident.SettingSMSInbox: inbox}))
+	if err != nil {
+		return out, classify(err)
+	}
+	out.Inbox, out.Shared, out.Config = inbox, []incident.ID{rec.ID}, &cfg.ID
+	return out, nil
+}
+
+// newInbox makes an inbox key and hands it to the coordinators.
+func (d *Desk) newInbox() (string, *incident.Signed, error) {
+	key, err := incident.NewInboxKey()
+	if err != nil {
+		return "", nil, err
+	}
+	rec, err := d.st.PutSealed(incident.KindInbox, nil, incident.InboxPayload{Key: key.Bytes()})
+	if err != nil {
+		return "", nil, classify(err)
+	}
+	return incident.FormatInbox(key.PublicKey()), rec, nil
+}
+
+// smsSettings completes a config that sets sms_number: the first time,
+// it makes the inbox key and sets sms_inbox with it. A coordinator who
+// sets sms_inbox by hand may only name a key this device holds (else
+// nobody could open what observers seal to it).
+func (d *Desk) smsSettings(ms *incident.MissionState, parsed map[string]string) error {
+	if v, ok := parsed[incident.SettingSMSInbox]; ok {
+		if !d.holdsInbox(v) {
+			return invalid("sms_inbox", "this device holds no inbox key %s: `vigil sms key rotate` makes one", v)
+		}
+		return nil
+	}
+	if parsed[incident.SettingSMSNumber] == "" {
+		return nil
+	}
+	if _, ok := ms.SMSInbox(); ok {
+		return nil // made already (by this coordinator or another)
+	}
+	inbox, _, err := d.newInbox()
+	if err != nil {
+		return err
+	}
+	parsed[incident.SettingSMSInbox] = inbox
+	return nil
+}
+
+func (d *Desk) holdsInbox(v string) bool {
+	for _, k := range d.st.InboxKeys() {
+		if incident.FormatInbox(k.PublicKey()) == v {
+			return true
+		}
+	}
+	return false
+}
