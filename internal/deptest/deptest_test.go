@@ -126,6 +126,18 @@ var (
 			SubjectDesc: modPath + "/...",
 			Forbidden:   fyne,
 		},
+		{
+			Name:        "the SMS codec is a format: incident and the standard library only",
+			Subject:     tree("incident/sms"),
+			SubjectDesc: modPath + "/incident/sms/...",
+			Forbidden:   anyOf(tree("incident/store"), tree("incident/act"), containing("libp2p", "badger", "fyne.io", "net/http", "excelize")),
+		},
+		{
+			Name:        "SMS transports know nothing of records",
+			Subject:     tree("sync/sms"),
+			SubjectDesc: modPath + "/sync/sms/...",
+			Forbidden:   anyOf(tree("incident"), tree("node"), tree("sync/mesh"), containing("libp2p", "badger")),
+		},
 	}
 )
 
@@ -250,6 +262,8 @@ func TestCheckerReportsViolations(t *testing.T) {
 		{ImportPath: m("app"), Deps: []string{fyneApp, m("sync/mesh")}},
 		{ImportPath: m("mobile"), Deps: []string{fyneApp, m("app")}},
 		{ImportPath: m("cmd/vigil"), Deps: []string{fyneApp, m("app")}},
+		{ImportPath: m("incident/sms"), Deps: []string{m("incident"), m("incident/store")}},
+		{ImportPath: m("sync/sms"), Deps: []string{m("incident"), "github.com/creack/pty"}},
 	}
 	got, unmatched := check(bad, layering)
 	if len(unmatched) != 0 {
@@ -271,6 +285,8 @@ func TestCheckerReportsViolations(t *testing.T) {
 		{layering[4].Name, m("node/discovery"), fyneApp},
 		{layering[4].Name, m("sync/recon"), fyneApp},
 		{layering[4].Name, m("internal/core"), fyneApp},
+		{layering[5].Name, m("incident/sms"), m("incident/store")},
+		{layering[6].Name, m("sync/sms"), m("incident")},
 	}
 	slices.SortFunc(want, func(a, b violation) int { return strings.Compare(a.String(), b.String()) })
 	if !slices.Equal(got, want) {
