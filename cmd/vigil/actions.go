@@ -28,6 +28,9 @@ import (
 
 // withActions runs fn with the use cases of this home.
 func (c *cli) withActions(fn func(a act.Actions) error) error {
+	if c.control != nil {
+		return fn(c.control.desk)
+	}
 	if c.shared != nil {
 		return fn(deskFor(c.shared, c.daemon))
 	}
@@ -118,6 +121,14 @@ var actHandlers = map[string]func(a act.Actions, body []byte) (any, error){
 	"report":    decoded(func(a act.Actions, ref string) (any, error) { return a.Report(ref) }),
 	"files":     decoded(func(a act.Actions, ref string) (any, error) { return a.Files(ref) }),
 	"file":      decoded(func(a act.Actions, r reqFile) (any, error) { return a.ReadFile(r.Report, r.N) }),
+	"sms-text":  decoded(func(a act.Actions, ref string) (any, error) { return a.SMSText(ref) }),
+	"sms-sent": decoded(func(a act.Actions, ref string) (any, error) {
+		return struct{}{}, a.MarkSMSSent(ref)
+	}),
+	"sms-receive": decoded(func(a act.Actions, m act.SMSMessage) (any, error) { return a.ReceiveSMS(m) }),
+	"sms-retry":   decoded(func(a act.Actions, _ struct{}) (any, error) { return a.RetryPendingSMS() }),
+	"sms-senders": decoded(func(a act.Actions, _ struct{}) (any, error) { return a.SMSSenders() }),
+	"sms-key":     decoded(func(a act.Actions, rotate bool) (any, error) { return a.SMSKey(rotate) }),
 }
 
 // decoded adapts a use case to a JSON body.
@@ -159,7 +170,7 @@ func (cs *controlServer) serveAct(w http.ResponseWriter, r *http.Request) {
 		resp.Error = &wireError{Code: act.Failed, Msg: err.Error()}
 	} else {
 		cs.mu.RLock()
-		res, err := h(deskFor(cs.d.Store, cs.d), req.Request)
+		res, err := h(cs.desk, req.Request)
 		cs.mu.RUnlock()
 		if err != nil {
 			resp.Error = wire(err)
@@ -299,6 +310,25 @@ func (r *remote) Alerts() ([]act.AlertItem, error) {
 func (r *remote) Report(ref string) (incident.ReportView, error) {
 	return callAs[incident.ReportView](r, "report", ref)
 }
+func (r *remote) SMSText(ref string) (act.SMSText, error) {
+	return callAs[act.SMSText](r, "sms-text", ref)
+}
+func (r *remote) MarkSMSSent(ref string) error {
+	_, err := callAs[struct{}](r, "sms-sent", ref)
+	return err
+}
+func (r *remote) ReceiveSMS(m act.SMSMessage) (act.SMSReceived, error) {
+	return callAs[act.SMSReceived](r, "sms-receive", m)
+}
+func (r *remote) RetryPendingSMS() ([]act.SMSReceived, error) {
+	return callAs[[]act.SMSReceived](r, "sms-retry", struct{}{})
+}
+func (r *remote) SMSSenders() ([]act.SMSSender, error) {
+	return callAs[[]act.SMSSender](r, "sms-senders", struct{}{})
+}
+func (r *remote) SMSKey(rotate bool) (act.SMSKeyResult, error) {
+	return callAs[act.SMSKeyResult](r, "sms-key", rotate)
+}
 func (r *remote) Files(ref string) ([]act.File, error) { return callAs[[]act.File](r, "files", ref) }
 func (r *remote) ReadFile(ref string, n int) (act.FileData, error) {
 	return callAs[act.FileData](r, "file", reqFile{ref, n})
@@ -381,7 +411,7 @@ func (cs *controlServer) serveOut(w http.ResponseWriter, r *http.Request) {
 	var res any
 	if err = cs.unlock(env.Passphrase); err == nil {
 		cs.mu.RLock()
-		res, err = h(deskFor(cs.d.Store, cs.d), env.Request, w)
+		res, err = h(cs.desk, env.Request, w)
 		cs.mu.RUnlock()
 	}
 	if err != nil {
@@ -414,7 +444,7 @@ func (cs *controlServer) serveImport(w http.ResponseWriter, r *http.Request) {
 		req.Data = data
 		cs.mu.RLock()
 		defer cs.mu.RUnlock()
-		return deskFor(cs.d.Store, cs.d).ImportBundle(req)
+		return cs.desk.ImportBundle(req)
 	}()
 	if err != nil {
 		resp.Error = wire(err)

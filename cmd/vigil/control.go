@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/vault"
 	"github.com/vigil-mesh/vigil/sync/daemon"
 )
@@ -51,6 +52,10 @@ type controlServer struct {
 	mu  sync.RWMutex
 	ln  net.Listener
 	srv *http.Server
+	// desk serves every request: one desk, so that what it keeps in
+	// memory (the SMS rate limits per number and author) holds across
+	// requests, as it does in the app.
+	desk *act.Desk
 	// stop is closed when a command (wipe) needs the holder to exit.
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -76,7 +81,7 @@ func serveControl(c *cli, d *daemon.Daemon) (*controlServer, error) {
 		ln.Close()
 		return nil, err
 	}
-	cs := &controlServer{home: c.home, d: d, base: c, ln: ln, stop: make(chan struct{})}
+	cs := &controlServer{home: c.home, d: d, base: c, ln: ln, stop: make(chan struct{}), desk: deskFor(d.Store, d)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/exec", cs.exec)
 	mux.HandleFunc("POST /v1/act/{name}", cs.serveAct)

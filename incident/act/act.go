@@ -84,6 +84,16 @@ type Actions interface {
 	// Backup writes this device's keys and store to w, encrypted with a
 	// passphrase. (Restore needs no store: it is the function Restore.)
 	Backup(req BackupRequest, w io.Writer) (BackedUp, error)
+
+	// SMS (sms.go): the text message of a record and its sending; one
+	// received text; the texts kept for unknown authors decoded again;
+	// the counts per sender; the inbox key shared or rotated.
+	SMSText(ref string) (SMSText, error)
+	MarkSMSSent(ref string) error
+	ReceiveSMS(m SMSMessage) (SMSReceived, error)
+	RetryPendingSMS() ([]SMSReceived, error)
+	SMSSenders() ([]SMSSender, error)
+	SMSKey(rotate bool) (SMSKeyResult, error)
 }
 
 // Desk carries out actions on one open store. It is safe for concurrent
