@@ -151,6 +151,30 @@ func TestUseCasesThroughEveryAdapter(t *testing.T) {
 				_, err := b.Desk().Review(act.Verdict{Report: "bafkreizzzzzzzzzz", Status: "verified"})
 				return err
 			}},
+		{name: "a report in the clear by SMS", actor: "obs", refused: "is not sealed: the operator would read it",
+			args: []string{"sms", "encode", closed},
+			app: func(b *app.StoreBackend) error {
+				_, err := b.Desk().SMSText(closed)
+				return err
+			}},
+		{name: "observer shares the SMS inbox key", actor: "obs", refused: "only coordinators hold the SMS inbox key",
+			args: []string{"sms", "key", "share"},
+			app: func(b *app.StoreBackend) error {
+				_, err := b.Desk().SMSKey(false)
+				return err
+			}},
+		{name: "coordinator shares an SMS inbox key never made", actor: "coord", refused: "this device holds no SMS inbox key",
+			args: []string{"sms", "key", "share"},
+			app: func(b *app.StoreBackend) error {
+				_, err := b.Desk().SMSKey(false)
+				return err
+			}},
+		{name: "coordinator lists the SMS senders", actor: "coord",
+			args: []string{"sms", "senders"},
+			app: func(b *app.StoreBackend) error {
+				_, err := b.Desk().SMSSenders()
+				return err
+			}},
 		{name: "revoke the founder", actor: "coord", refused: "founded the mission and cannot be revoked",
 			args: []string{"mission", "revoke", coordAuthor, "--reason", "test"},
 			app:  func(b *app.StoreBackend) error { return b.Revoke(coordKey, "test") }},
