@@ -203,6 +203,7 @@ func (b *StoreBackend) Identity() (Identity, error) {
 	}
 	id.HasMission, id.MissionID, id.MissionName = true, ms.ID, ms.Mission.Name
 	id.SealByDefault = ms.SealByDefault()
+	id.SMSNumber = ms.SMSNumber()
 	if m, ok := ms.Member(id.Author); ok {
 		id.Role, id.Label = m.Role, m.Label
 	}
@@ -423,7 +424,7 @@ func (b *StoreBackend) MyReports() ([]MyReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, MyReport{View: views[i], Delivery: d})
+		out = append(out, MyReport{View: views[i], Delivery: d, SMSSent: b.smsSent(views[i].ID, d)})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].View.Created > out[j].View.Created })
 	return out, nil

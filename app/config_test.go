@@ -50,7 +50,7 @@ func configuredHomes(t *testing.T) (lead *Home, deputyDir, code string) {
 	}
 	set(ls, map[string]string{"attachment_budget": "33554432", "seal_by_default": "false",
 		"category.polling.queue_jumping": "Queue jumping"})
-	set(ds, map[string]string{"attachment_budget": "67108864", "sms_number": "+254 700 000000"})
+	set(ds, map[string]string{"attachment_budget": "67108864", "radio_channel": "7 (VHF)"})
 	carry(t, ls, ds)
 	carry(t, ds, ls)
 	return lead, deputy.Dir, code
@@ -72,7 +72,7 @@ func TestSettingsShowMissionConfiguration(t *testing.T) {
 		T("config.key.attachment_budget"), "⚠ " + T("config.conflict"), "64 MiB", "32 MiB", "Desk",
 		T("config.key.category", map[string]any{"Name": FamilyLabel("polling")}), "Queue jumping (polling.queue_jumping)",
 		T("config.key.seal_by_default"), T("config.no"),
-		"sms_number", "+254 700 000000", T("config.newer"),
+		"radio_channel", "7 (VHF)", T("config.newer"),
 	} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("coordinator's settings lack %q; screen shows:\n%s", want, screen)
@@ -136,13 +136,13 @@ func TestSettingValueWords(t *testing.T) {
 		{MissionSetting{Key: "attachment_budget", Value: "268435456", Known: true}, "256 MiB"},
 		{MissionSetting{Key: "attachment_budget", Value: "1610612736", Known: true}, "1.5 GiB"},
 		{MissionSetting{Key: "attachment_budget", Value: "64MiB", Known: true, Problem: "not canonical"}, "64MiB"},
-		{MissionSetting{Key: "sms_number", Value: "+254", Known: false}, "+254"},
+		{MissionSetting{Key: "radio_channel", Value: "7", Known: false}, "7"},
 	} {
 		if got := SettingValue(tc.s); got != tc.want {
 			t.Errorf("%s=%q: %q, want %q", tc.s.Key, tc.s.Value, got, tc.want)
 		}
 	}
-	if got := SettingName("sms_number"); got != "sms_number" {
+	if got := SettingName("radio_channel"); got != "radio_channel" {
 		t.Errorf("an unknown setting is named %q, want its key", got)
 	}
 }

@@ -177,7 +177,8 @@ func TestLanguagesTranslate(t *testing.T) {
 	// Every message renders in every language without template errors.
 	keys, _ := translationKeys("en")
 	data := map[string]any{"N": 2, "Code": "X", "Status": "S", "Time": "T", "Mission": "M", "Role": "R", "Who": "W",
-		"Ago": "A", "Field": "F", "Name": "N", "Limit": "L", "ID": "I", "For": "1 h", "Total": 3, "File": "f", "Min": 7, "Fields": "F", "Kinds": "K", "Value": "V", "Max": 9, "Key": "K"}
+		"Ago": "A", "Field": "F", "Name": "N", "Limit": "L", "ID": "I", "For": "1 h", "Total": 3, "File": "f", "Min": 7, "Fields": "F", "Kinds": "K", "Value": "V", "Max": 9, "Key": "K",
+		"Reason": "R", "Number": "+1"}
 	for _, l := range Languages {
 		SetLanguage(l.Code)
 		for _, k := range keys {

@@ -69,6 +69,7 @@ var channelIcons = map[string]string{
 var deliveryIcons = map[string]string{
 	"local":       "⏳",
 	"sent":        "📤",
+	"sms":         "✉️",
 	"coordinator": "✅",
 }
 

@@ -417,6 +417,16 @@ func DeliveryKey(d store.Delivery) string {
 	return "local"
 }
 
+// ReportDeliveryKey names one of my reports' delivery state for
+// translation: DeliveryKey's, and sms while a report handed to the
+// messaging app waits for a coordinator's receipt.
+func ReportDeliveryKey(r MyReport) string {
+	if k := DeliveryKey(r.Delivery); k == "coordinator" || r.SMSSent == nil {
+		return k
+	}
+	return "sms"
+}
+
 // Draft is the report form's state, saved to the encrypted store as the
 // user types (setting DraftSetting) and restored when the form reopens.
 // Fields hold what the user typed; Payload turns them into a report.

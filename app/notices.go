@@ -253,7 +253,13 @@ func (ui *UI) showAlert(id incident.ID) {
 	add(T("alert.note_field"), a.Alert.Note)
 	add(T("alert.state"), ui.alertStateText(*a))
 	add(T("field.id"), a.ID.String())
-	parts = append(parts, form, heading(T("report.history")))
+	parts = append(parts, form)
+	if a.Author == ui.id.Author {
+		if s := ui.smsAction(a.ID, true, func() { ui.pop(); ui.showAlert(id) }); s != nil {
+			parts = append(parts, s)
+		}
+	}
+	parts = append(parts, heading(T("report.history")))
 
 	if len(a.History) == 0 {
 		parts = append(parts, note(T("alert.no_answer")))

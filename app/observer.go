@@ -35,6 +35,10 @@ type observerHome struct {
 	// alerts: this device's alerts and how each stands.
 	notices *fyne.Container
 	alerts  *fyne.Container
+	// smsCheckin sends the last check-in by SMS (a mission that takes
+	// SMS, while no coordinator holds it); checkinID names it.
+	smsCheckin *widget.Button
+	checkinID  incident.ID
 }
 
 // minHeight gives its content at least h of height.
@@ -90,6 +94,9 @@ func newObserverHome(ui *UI) *observerHome {
 		grid.Add(t)
 	}
 	h.last = note("")
+	h.smsCheckin = widget.NewButtonWithIcon(T("sms.send"), theme.MailSendIcon(), func() { ui.sendBySMS(h.checkinID, h.refresh) })
+	h.smsCheckin.Importance = widget.LowImportance
+	h.smsCheckin.Hide()
 	// The mission's checklists, one per phase; at the count, the result
 	// sheet: both for the observer's station.
 	checklists := widget.NewButtonWithIcon(T("checklist.open"), theme.ListIcon(), ui.showChecklists)
@@ -111,7 +118,7 @@ func newObserverHome(ui *UI) *observerHome {
 		tall(newReport, 64),
 		heading(T("home.checkin")),
 		grid,
-		h.last,
+		container.NewBorder(nil, nil, nil, h.smsCheckin, h.last),
 		tall(checklists, 52),
 		tally,
 		tall(alert, 52),
@@ -134,11 +141,13 @@ func (h *observerHome) refresh() {
 	h.station.SetText(ui.stationLine()) // coverage.go: the assignment in force, adopted once
 	h.last.SetText(T("home.no_checkin"))
 	last := ""
+	h.smsCheckin.Hide()
 	if acts, err := ui.be.MyActivity(); err == nil {
 		for _, a := range acts {
 			if a.Kind == incident.KindCheckin {
 				last = a.Status
 				h.last.SetText(T("home.last_checkin", map[string]any{"Status": CheckinLabel(a.Status), "Time": ui.timeText(a.Created)}))
+				h.showSMSCheckin(a.ID)
 				break
 			}
 		}
@@ -165,6 +174,24 @@ func (h *observerHome) refresh() {
 		h.reports.Add(h.row(r))
 	}
 	h.reports.Refresh()
+}
+
+// showSMSCheckin offers the last check-in by SMS in a mission that
+// takes SMS, and says "sent by SMS" once it was handed to the messaging
+// app, until a coordinator holds it.
+func (h *observerHome) showSMSCheckin(id incident.ID) {
+	ui := h.ui
+	if ui.id.SMSNumber == "" {
+		return
+	}
+	if d, err := ui.be.Delivery(id); err != nil || d.Coordinator {
+		return
+	}
+	h.checkinID = id
+	h.smsCheckin.Show()
+	if t, err := ui.be.SMSText(id); err == nil && t.Sent != nil {
+		h.last.SetText(h.last.Text() + " · " + deliveryIcons["sms"] + " " + T("delivery.sms"))
+	}
 }
 
 // refreshNotices shows the first notices in force and the way to the
@@ -212,9 +239,11 @@ func (h *observerHome) refreshAlerts() {
 
 // deliveryText is the delivery status in words.
 func deliveryText(r MyReport) string {
-	switch DeliveryKey(r.Delivery) {
+	switch ReportDeliveryKey(r) {
 	case "coordinator":
 		return T("delivery.coordinator")
+	case "sms":
+		return T("delivery.sms")
 	case "sent":
 		return TN("delivery.sent", r.Delivery.Peers)
 	}
@@ -222,10 +251,10 @@ func deliveryText(r MyReport) string {
 }
 
 func deliveryColor(r MyReport) color.Color {
-	switch DeliveryKey(r.Delivery) {
+	switch ReportDeliveryKey(r) {
 	case "coordinator":
 		return colorOK
-	case "sent":
+	case "sent", "sms":
 		return colorPrimary
 	}
 	return colorMuted
@@ -250,7 +279,7 @@ func (h *observerHome) row(r MyReport) fyne.CanvasObject {
 	if v.Retracted {
 		meta += " · " + T("report.retracted")
 	}
-	del := deliveryIcons[DeliveryKey(r.Delivery)] + " " + deliveryText(r)
+	del := deliveryIcons[ReportDeliveryKey(r)] + " " + deliveryText(r)
 	t := newTile(CategoryIcon(v.Report.Category), title, familyColor(incident.FamilyOf(v.Report.Category)), false,
 		func() { h.ui.showReport(v.ID, &r) })
 	t.sub = meta + "\n" + del

@@ -48,6 +48,7 @@ type Backend interface {
 	Exporter
 	Bundler
 	Keys
+	Texter
 	// Network returns the mesh, or nil while networking is off (no mission
 	// yet, or a build or test without it).
 	Network() Network
@@ -188,6 +189,24 @@ type Checklister interface {
 	ChecklistDrafts() ([]act.ChecklistDraft, error)
 }
 
+// Texter carries this device's records by SMS when mobile data is cut
+// (act.Desk's SMS, docs/sms.md): the text of a record and where to send
+// it, a note that it was handed to the messaging app, and the
+// coordinator's receipt pasted back.
+type Texter interface {
+	// SMSText is record id as one text message (act.Desk.SMSText); it
+	// refuses a record SMS cannot carry, saying why.
+	SMSText(id incident.ID) (act.SMSText, error)
+	// MarkSMSSent notes that record id was handed to the messaging app:
+	// it shows "sent by SMS" until a receipt comes back.
+	MarkSMSSent(id incident.ID) error
+	// ReceiveSMS takes one pasted text (act.Desk.ReceiveSMS): on an
+	// observer's phone, a coordinator's receipt.
+	ReceiveSMS(text string) (act.SMSReceived, error)
+	// Delivery is how far record id has gone (store.DeliveryOf).
+	Delivery(id incident.ID) (store.Delivery, error)
+}
+
 // Admin manages membership.
 type Admin interface {
 	Invite(req InviteRequest) (string, error)
@@ -288,6 +307,9 @@ type Identity struct {
 	Practice    bool // a practice mission (signed in its genesis, or this store marked so)
 	// SealByDefault: the mission seals new reports to its coordinators.
 	SealByDefault bool
+	// SMSNumber is the mission's SMS number ("" when it takes no SMS):
+	// where "Send by SMS" texts a record.
+	SMSNumber string
 }
 
 // JoinResult describes a redeemed invite.
@@ -326,6 +348,9 @@ type File = act.File
 type MyReport struct {
 	View     incident.ReportView
 	Delivery store.Delivery
+	// SMSSent is when the report was handed to the messaging app (nil:
+	// never): it shows "sent by SMS" until a receipt comes back.
+	SMSSent *time.Time
 }
 
 // Activity is a check-in or an alert.

@@ -150,6 +150,11 @@ func (ui *UI) showReport(id incident.ID, mine *MyReport) {
 		parts = append(parts, files)
 	}
 	if v.Author == ui.id.Author && !v.Retracted {
+		// Its delivery line above says "sent by SMS" and "held by a
+		// coordinator": the detail is shown again when either changes.
+		if a := ui.smsAction(v.ID, false, func() { ui.pop(); ui.showMyReport(v.ID) }); a != nil {
+			parts = append(parts, a)
+		}
 		parts = append(parts, widget.NewSeparator(), ui.myReportActions(v))
 	}
 

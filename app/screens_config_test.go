@@ -84,6 +84,6 @@ func configureScene(t *testing.T, dir string) {
 		}
 	}
 	set(lead, 21*time.Hour+10*time.Minute, map[string]string{"attachment_budget": "134217728", "private_fields": "lat,lon,source"})
-	set(deputy, 21*time.Hour+12*time.Minute, map[string]string{"attachment_budget": "33554432", "sms_number": "+000 555 0100"})
+	set(deputy, 21*time.Hour+12*time.Minute, map[string]string{"attachment_budget": "33554432", "radio_channel": "7 (VHF)"})
 	carry(t, deputy, lead)
 }

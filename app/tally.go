@@ -476,6 +476,9 @@ func (ui *UI) showTallySaved(contest string, res act.TallySubmitted) {
 	if res.Sealed {
 		box.Add(note("🔒 " + T("tally.sealed")))
 	}
+	if s := ui.smsAction(res.ID, true, nil); s != nil {
+		box.Add(s)
+	}
 	d := dialog.NewCustom(T("tally.saved_title"), T("action.ok"), box, ui.win)
 	d.Resize(fyne.NewSize(360, 0).Max(d.MinSize()))
 	d.Show()

@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +77,9 @@ type UI struct {
 	// cancels.
 	chooseSave func(name string, exts []string, got func(fyne.URIWriteCloser, error))
 	chooseOpen func(exts []string, got func(fyne.URIReadCloser, error))
+	// openURL hands the system a URL to open (the messaging app's sms:
+	// URI); tests capture it. Default: fyne.App.OpenURL.
+	openURL func(*url.URL) error
 
 	// device holds the settings read before unlock (device.go); locked
 	// is set while auto-lock hides the screens of an open store; cover
@@ -112,6 +116,7 @@ func New(a fyne.App, home Unlocker, o Options) *UI {
 	ui.win = a.NewWindow("Vigil")
 	ui.chooseSave = ui.fileSaveDialog
 	ui.chooseOpen = ui.fileOpenDialog
+	ui.openURL = a.OpenURL
 	if o.Phone {
 		ui.win.Resize(fyne.NewSize(400, 800))
 	} else {

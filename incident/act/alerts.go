@@ -218,13 +218,22 @@ func (d *Desk) Alerts() ([]AlertItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	alerts, err := d.st.ByKind(incident.KindAlert)
+	// Alerts are read as notices are: a sealed one (sealed for SMS) is
+	// opened where this device may.
+	alerts, openedAlerts, err := d.st.Readable(incident.KindAlert)
 	if err != nil {
 		return nil, classify(err)
 	}
-	notices, open, err := d.readNotices()
+	notices, openNotice, err := d.readNotices()
 	if err != nil {
 		return nil, err
+	}
+	open := func(r *incident.Signed) (any, bool) {
+		if r.Kind == incident.KindAlert {
+			p, ok := openedAlerts[r.ID]
+			return p, ok
+		}
+		return openNotice(r)
 	}
 	// Each alert folds only the notices that name it.
 	answers := map[incident.ID][]*incident.Signed{}

@@ -273,3 +273,26 @@ func TestRevokingACoordinatorRotatesTheInbox(t *testing.T) {
 		t.Fatal("the remaining coordinator cannot open it")
 	}
 }
+
+// An alert sealed for SMS is listed, opened, for its author and for the
+// coordinator it reached by text.
+func TestSMSSealedAlertListed(t *testing.T) {
+	coord, obs := smsMission(t)
+	c, err := obs.Alert(incident.AlertPayload{Note: "Men with machetes at the gate", Station: "KE-047-0123"})
+	if err != nil || !c.Sealed {
+		t.Fatalf("alert: %+v, %v", c, err)
+	}
+	text, err := obs.SMSText(c.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := coord.ReceiveSMS(SMSMessage{From: "+254755000005", Text: text.Text}); err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range map[string]*Desk{"observer": obs, "coordinator": coord} {
+		items, err := d.Alerts()
+		if err != nil || len(items) != 1 || items[0].Alert.Note != "Men with machetes at the gate" {
+			t.Fatalf("%s lists %+v, %v", name, items, err)
+		}
+	}
+}
