@@ -230,8 +230,8 @@ func (c *cli) printSMS(t *smsTally, line int, r act.SMSReceived) error {
 		msg += ": " + strings.ReplaceAll(r.Reason, "\n", " ")
 	}
 	fmt.Fprintln(c.stdout, msg)
-	to := r.Sender
-	if r.Sender == "" || r.Sender == "pasted" {
+	to := r.ReplyTo // the whole number: the coordinator texts the reply back by hand
+	if to == "" {
 		to = "the sender of " + where
 	}
 	for _, reply := range r.Replies {

@@ -183,8 +183,12 @@ type SMSReceived struct {
 	Kind    incident.Kind `json:"kind,omitempty"`
 	Reason  string        `json:"reason,omitempty"`
 	Replies []string      `json:"replies,omitempty"` // texts to send back to the sender
-	Later   []SMSReceived `json:"later,omitempty"`   // pending texts that decoded now
-	Sender  string        `json:"sender,omitempty"`  // the sender as counted (…5678)
+	// ReplyTo is the sender's number, for a transport to send Replies to
+	// (a text kept pending and decoded later is answered to its own
+	// sender, not to the sender of the text in hand).
+	ReplyTo string        `json:"reply_to,omitempty"`
+	Later   []SMSReceived `json:"later,omitempty"`  // pending texts that decoded now
+	Sender  string        `json:"sender,omitempty"` // the sender as counted (…5678)
 }
 
 // SMS limits: per sender number and per author, a burst then a steady
@@ -307,7 +311,7 @@ func (d *Desk) receiveSMS(ms *incident.MissionState, m SMSMessage, count bool) (
 	if reply, err := d.smsReceipt(ms, rec); err != nil {
 		return out, err
 	} else if reply != "" {
-		out.Replies = []string{reply}
+		out.Replies, out.ReplyTo = []string{reply}, m.From
 	}
 	return out, d.countSMS(m.From, out, count)
 }
