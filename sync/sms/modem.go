@@ -63,6 +63,7 @@ type Modem struct {
 	replies     []*reply             // replies not yet accepted by the network
 	ref         uint8                // the next concatenation reference for a long reply
 	delivered   map[string]bool      // stored messages the handler took whose deletion has not been seen
+	refused     map[string]bool      // messages the handler failed to take, by their first part: logged once
 	partialSeen map[string]time.Time // incomplete concatenated messages, when first seen
 	warned      map[string]bool      // incomplete ones already reported as waiting long
 	textHeld    map[string]time.Time // text mode: runs waiting for their last part, since when
@@ -110,6 +111,7 @@ func NewModem(port io.ReadWriteCloser) *Modem {
 		dcs:         -1,
 		ref:         uint8(time.Now().UnixNano()), // a reference a receiving phone has not seen lately
 		delivered:   map[string]bool{},
+		refused:     map[string]bool{},
 		partialSeen: map[string]time.Time{},
 		warned:      map[string]bool{},
 		textHeld:    map[string]time.Time{},

@@ -205,14 +205,15 @@ func (c *atConn) take(r readResult) error {
 func (c *atConn) cutLine() (string, bool) {
 	for {
 		i := bytes.IndexAny(c.buf, "\r\n")
-		if i < 0 {
-			if len(c.buf) < maxLine {
-				return "", false
-			}
-			i = maxLine
+		if i < 0 && len(c.buf) < maxLine {
+			return "", false
+		}
+		next := i + 1 // past the line end
+		if i < 0 || i > maxLine {
+			i, next = maxLine, maxLine
 		}
 		line := strings.TrimSpace(string(c.buf[:i]))
-		c.buf = c.buf[min(i+1, len(c.buf)):]
+		c.buf = c.buf[next:]
 		if len(c.buf) == 0 {
 			c.buf = nil // let a large buffer go
 		}

@@ -105,6 +105,11 @@ func (m *Modem) poll(ctx context.Context, c *atConn, h Handler, log *slog.Logger
 			delete(m.delivered, id)
 		}
 	}
+	for id := range m.refused {
+		if !listed[id] {
+			delete(m.refused, id)
+		}
+	}
 
 	var (
 		whole   []inboxMessage
@@ -138,10 +143,18 @@ func (m *Modem) deliver(ctx context.Context, c *atConn, h Handler, im inboxMessa
 		return ctx.Err()
 	}
 	if err != nil {
-		log.Warn("handler could not take a message; it stays in the modem and is offered again at the next poll",
+		// Said once at Warn: a store that is down for an hour would
+		// otherwise fill the log with one line per message per poll.
+		level := slog.LevelWarn
+		if m.refused[im.parts[0].id] {
+			level = slog.LevelDebug
+		}
+		m.refused[im.parts[0].id] = true
+		log.Log(ctx, level, "handler could not take a message; it stays in the modem and is offered again at the next poll",
 			"from", im.msg.From, "parts", len(im.parts), "err", err)
 		return nil
 	}
+	delete(m.refused, im.parts[0].id)
 	for _, p := range im.parts {
 		m.delivered[p.id] = true
 	}

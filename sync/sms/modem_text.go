@@ -245,8 +245,9 @@ const textGap = 10 * time.Minute
 // files arrivals at the lowest free index, so equal stamps on scattered
 // indexes may be in either order): where it is not, or a stamp is
 // missing, the messages are handed on one by one, unjoined. A run whose
-// last message is still full-length may have more to come: it waits
-// TextModeWait from when it was first seen, then goes as it stands.
+// last message is still full-length, and is the sender's last listed,
+// may have more to come: it waits TextModeWait from when it was first
+// seen, then goes as it stands.
 //
 // Where the guess fails: two long messages from one sender whose parts
 // arrive interleaved, a part that arrives later than TextModeWait, a
@@ -278,9 +279,11 @@ func (m *Modem) textRuns(entries []stored, now time.Time, wait time.Duration) ([
 		partial []partialSet
 		held    = map[string]bool{}
 	)
-	emit := func(run []stored) {
+	// emit hands a run on, or holds it when it is the sender's last and
+	// may have more to come.
+	emit := func(run []stored, final bool) {
 		last := run[len(run)-1]
-		if fullPart(last.text) && !last.at.IsZero() {
+		if final && fullPart(last.text) && !last.at.IsZero() {
 			key := last.from + "|" + run[0].id
 			held[key] = true
 			since, ok := m.textHeld[key]
@@ -306,12 +309,12 @@ func (m *Modem) textRuns(entries []stored, now time.Time, wait time.Duration) ([
 		var run []stored
 		for _, e := range bySender[from] {
 			if len(run) > 0 && !runsOn(run[len(run)-1], e) {
-				emit(run)
+				emit(run, false)
 				run = nil
 			}
 			run = append(run, e)
 		}
-		emit(run)
+		emit(run, true)
 	}
 	for k := range m.textHeld {
 		if !held[k] {

@@ -55,8 +55,8 @@ type Sent struct {
 type Sim struct {
 	opts  Options
 	pty   *pty
-	in    chan []byte  // read from the terminal
-	urc   chan string  // unsolicited result codes to write
+	in    chan []byte   // read from the terminal
+	urc   chan string   // unsolicited result codes to write
 	done  chan struct{} // closed by Close
 	ended chan struct{} // closed when serve returns
 
@@ -109,7 +109,8 @@ func New(opts Options) (*Sim, error) {
 		changed: make(chan struct{}),
 		slots:   map[int]*Stored{},
 		partial: map[string][]sms.PDU{},
-		echo:    true, // as a modem starts: ATE0 turns it off
+		echo:    true,           // as a modem starts: ATE0 turns it off
+		pduMode: !opts.TextOnly, // TS 27.005's default
 		charset: "IRA",
 	}
 	go s.read()
