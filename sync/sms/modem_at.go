@@ -103,8 +103,8 @@ var unsolicitedPrefixes = []string{
 // Bounds on what a modem (or a message read through it) can make the
 // engine hold.
 const (
-	maxLine      = 4096 // octets of one line; a PDU line is at most 2*176
-	maxInfoLines = 4096 // lines of one answer: two per stored message, and room
+	maxLine      = 1024 // octets of one line; a PDU line is at most 2*176
+	maxInfoLines = 4096 // lines of one answer kept: two per stored message in PDU mode, and room
 )
 
 // readResult is one read from the port: data, or the error that ended
@@ -124,6 +124,7 @@ type atConn struct {
 	buf     []byte        // read, not yet split into lines
 	err     error         // the read error that ended the reader, once met
 	arrived bool          // a +CMTI was seen since the last takeArrived
+	cut     bool          // the last answer had more lines than maxInfoLines: the rest was dropped
 	log     func(msg string, args ...any)
 }
 
@@ -187,6 +188,9 @@ func (c *atConn) fill(ctx context.Context, deadline time.Time) error {
 		return errWait
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-c.done:
+		c.err = fmt.Errorf("%w: closed", errPortGone)
+		return c.err
 	}
 }
 
@@ -306,9 +310,13 @@ func (c *atConn) exec(ctx context.Context, cmd string, timeout time.Duration) ([
 	return c.collect(ctx, cmd, deadline, timeout)
 }
 
-// collect reads the answer to cmd up to its final result code.
+// collect reads the answer to cmd up to its final result code. Lines
+// past maxInfoLines are read and dropped (c.cut says so): in text mode a
+// sender's line breaks become lines, and a flood of them must not stop
+// the listing of every other message.
 func (c *atConn) collect(ctx context.Context, cmd string, deadline time.Time, timeout time.Duration) ([]string, error) {
 	var info []string
+	c.cut = false
 	for {
 		l, err := c.line(ctx, deadline)
 		if errors.Is(err, errWait) {
@@ -327,7 +335,8 @@ func (c *atConn) collect(ctx context.Context, cmd string, deadline time.Time, ti
 			continue
 		}
 		if len(info) == maxInfoLines {
-			return nil, fmt.Errorf("modem answered %s with over %d lines", commandName(cmd), maxInfoLines)
+			c.cut = true
+			continue
 		}
 		info = append(info, l)
 	}

@@ -148,6 +148,22 @@ func TestATPortGone(t *testing.T) {
 	}
 }
 
+func TestATLongAnswerCut(t *testing.T) {
+	c := scripted(t, func(cmd string) string {
+		if cmd != "AT+CMGL=4" {
+			return "\r\nOK\r\n"
+		}
+		return "\r\n" + strings.Repeat("+CMGL: 1,0,,5\r\n", maxInfoLines+3) + "\r\nOK\r\n"
+	})
+	lines, err := c.exec(context.Background(), "AT+CMGL=4", 10*time.Second)
+	if err != nil || len(lines) != maxInfoLines || !c.cut {
+		t.Errorf("%d lines, cut %v, err %v", len(lines), c.cut, err)
+	}
+	if _, err := c.exec(context.Background(), "AT", 10*time.Second); err != nil || c.cut {
+		t.Errorf("the next answer: cut %v, err %v", c.cut, err)
+	}
+}
+
 func TestCutLineBounds(t *testing.T) {
 	c := &atConn{buf: []byte(strings.Repeat("A", maxLine+10) + "\r\nOK\r\n")}
 	l, ok := c.cutLine()

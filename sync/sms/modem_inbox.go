@@ -126,7 +126,7 @@ func (m *Modem) poll(ctx context.Context, c *atConn, h Handler, log *slog.Logger
 		}
 	}
 	m.reportPartial(partial, log)
-	if len(fresh) > 0 {
+	if len(entries) > 0 {
 		return m.checkMemory(ctx, c, partial, log, s)
 	}
 	return nil

@@ -76,7 +76,11 @@ func (m *Modem) listText(ctx context.Context, c *atConn, s settings) ([]stored, 
 	if err != nil {
 		return nil, err
 	}
-	return m.parseTextList(lines), nil
+	out := m.parseTextList(lines)
+	if c.cut && len(out) > 0 {
+		out = out[:len(out)-1] // its text may be cut short: read it whole at a later poll
+	}
+	return out, nil
 }
 
 // parseTextList reads +CMGL: <index>,<stat>,<oa>,[<alpha>],[<scts>][,...]
