@@ -76,7 +76,7 @@ func (m *Modem) poll(ctx context.Context, c *atConn, h Handler, log *slog.Logger
 		// A PDU that cannot be decoded would sit in the modem's memory for
 		// ever and, one such message at a time, fill it: it is logged whole
 		// (an operator can still read it) and deleted.
-		log.Error("modem holds a message that cannot be decoded; logged here and deleted",
+		log.Error("modem holds a message that is not a text or cannot be decoded; logged here and deleted",
 			"index", b.index, "pdu", b.raw, "err", b.err)
 		if err := m.deleteStored(ctx, c, b.index, log, s); err != nil {
 			return err

@@ -396,7 +396,7 @@ func TestModemUndecodableDeleted(t *testing.T) {
 	if got := h.untilHandled(1); got[0].Text != "fine" {
 		t.Errorf("got %q", got[0].Text)
 	}
-	if !h.logs.has("ERROR modem holds a message that cannot be decoded") {
+	if !h.logs.has("ERROR modem holds a message that is not a text or cannot be decoded") {
 		t.Error("the undecodable message was not logged")
 	}
 }

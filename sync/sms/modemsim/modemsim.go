@@ -234,7 +234,8 @@ func (s *Sim) Commands() []string {
 }
 
 // Fail makes the next n commands that start with prefix (AT+CMGL,
-// AT+CMGS, ...) answer +CMS ERROR: code.
+// AT+CMGS, ...; "" for any command) answer +CMS ERROR: code. For AT+CMGS
+// the error comes instead of the "> " prompt.
 func (s *Sim) Fail(prefix string, n, code int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
