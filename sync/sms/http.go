@@ -180,7 +180,7 @@ type Server struct {
 	done      doneEvents
 	authLog   logThrottle
 	closed    bool // the reply queue is closed
-	replies   chan reply
+	replies   chan gatewayReply
 
 	stats struct {
 		handled, duplicates, ignored, handlerErrors atomic.Uint64
@@ -189,8 +189,8 @@ type Server struct {
 	}
 }
 
-// reply is the texts to send back to one sender.
-type reply struct {
+// gatewayReply is the texts to send back to one sender.
+type gatewayReply struct {
 	to    string
 	texts []string
 }
@@ -229,7 +229,7 @@ func NewServer(cfg HTTPConfig, h Handler, log *slog.Logger) (*Server, error) {
 		grace:   shutdownGrace,
 		seen:    make(map[string]time.Time),
 		done:    newDoneEvents(maxDoneEvents),
-		replies: make(chan reply, replyQueueLen),
+		replies: make(chan gatewayReply, replyQueueLen),
 	}
 	if cfg.TLS != nil {
 		s.tls = cfg.TLS.Clone()
@@ -376,7 +376,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		// events come here is the webhook registration's choice.
 		s.stats.ignored.Add(1)
 		s.log.Info("sms gateway: ignored an event other than sms:received", "event", in.event)
-		answer(w, http.StatusOK, "ignored")
+		httpAnswer(w, http.StatusOK, "ignored")
 		return
 	}
 	if in.badDate != "" {
@@ -396,33 +396,33 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, in inbound) {
 	if s.isDone(in.id) {
 		s.stats.duplicates.Add(1)
 		s.log.Info("sms gateway: event already handled, acknowledged again", "event_id", in.id)
-		answer(w, http.StatusOK, "duplicate")
+		httpAnswer(w, http.StatusOK, "duplicate")
 		return
 	}
 	replies, err := s.h(r.Context(), in.msg)
 	if err != nil {
 		s.stats.handlerErrors.Add(1)
 		s.log.Warn("sms gateway: the handler failed; the app will offer the message again", "err", err)
-		answer(w, http.StatusServiceUnavailable, "not stored, try again later")
+		httpAnswer(w, http.StatusServiceUnavailable, "not stored, try again later")
 		return
 	}
 	s.markDone(in.id)
 	s.stats.handled.Add(1)
 	if len(replies) > 0 {
-		s.queueReplies(reply{to: in.msg.From, texts: replies}) // never waits
+		s.queueReplies(gatewayReply{to: in.msg.From, texts: replies}) // never waits
 	}
-	answer(w, http.StatusOK, "ok")
+	httpAnswer(w, http.StatusOK, "ok")
 }
 
 // refuse answers a request that is not handed on, counts it, and logs it.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, counter *atomic.Uint64, reason string) {
 	counter.Add(1)
 	s.log.Info("sms gateway: refused a request", "status", status, "from", r.RemoteAddr, "reason", reason)
-	answer(w, status, reason)
+	httpAnswer(w, status, reason)
 }
 
-// answer writes a short plain-text answer. The app reads only the status.
-func answer(w http.ResponseWriter, status int, text string) {
+// httpAnswer writes a short plain-text answer. The app reads only the status.
+func httpAnswer(w http.ResponseWriter, status int, text string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)

@@ -41,7 +41,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, body []byt
 		s.authFailed(w, r, http.StatusUnauthorized, &s.stats.unauthorized, "malformed X-Signature or X-Timestamp")
 		return false
 	}
-	want := signature(s.secret, body, tsText)
+	want := webhookSignature(s.secret, body, tsText)
 	if !hmac.Equal(sig, want) {
 		s.authFailed(w, r, http.StatusUnauthorized, &s.stats.unauthorized, "wrong signature: the signing key here is not the app's")
 		return false
@@ -57,14 +57,14 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, body []byt
 		return false
 	case memoryFull:
 		s.log.Warn("sms gateway: too many signed requests in the window; answering 503 until some expire")
-		answer(w, http.StatusServiceUnavailable, "busy, try again later")
+		httpAnswer(w, http.StatusServiceUnavailable, "busy, try again later")
 		return false
 	}
 	return true
 }
 
-// signature is the app's HMAC over the body and the timestamp text.
-func signature(secret, body []byte, timestamp string) []byte {
+// webhookSignature is the app's HMAC over the body and the timestamp text.
+func webhookSignature(secret, body []byte, timestamp string) []byte {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write(body)
 	mac.Write([]byte(timestamp))
@@ -111,7 +111,7 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, status int, 
 		s.log.Warn("sms gateway: refused a request that failed authentication",
 			"status", status, "from", r.RemoteAddr, "reason", reason, "refusals_not_logged", held)
 	}
-	answer(w, status, reason)
+	httpAnswer(w, status, reason)
 }
 
 type rememberResult int

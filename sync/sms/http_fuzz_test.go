@@ -10,7 +10,7 @@ import (
 // FuzzDecodeWebhook: any body, signed or not, decodes to a message with a
 // sane sender or to an error, without panicking.
 func FuzzDecodeWebhook(f *testing.F) {
-	_, body := sampleRequest(f)
+	_, body := sampleWebhook(f)
 	f.Add(body)
 	f.Add([]byte(`{"event":"sms:received","payload":{"message":"","phoneNumber":"+254712345678"}}`))
 	f.Add([]byte(`{"event":"sms:received","payload":{"message":"x","sender":" ","phoneNumber":"Safaricom","receivedAt":"2027-08-10T07:42:13Z"}}`))

@@ -103,7 +103,7 @@ func (p *phoneClient) send(ctx context.Context, to, text string) error {
 
 // queueReplies hands replies to the sender goroutine without waiting:
 // a webhook is answered before its replies go out.
-func (s *Server) queueReplies(rp reply) {
+func (s *Server) queueReplies(rp gatewayReply) {
 	if s.phone == nil {
 		s.unsent(rp, "no phone API configured")
 		return
@@ -137,7 +137,7 @@ func (s *Server) sendReplies(ctx context.Context) {
 				s.stats.repliesFailed.Add(1)
 				s.log.Warn("sms gateway: reply not sent", "to", rp.to, "text", text, "err", err)
 				if ctx.Err() != nil {
-					s.unsent(reply{to: rp.to, texts: rp.texts[i+1:]}, "shutting down")
+					s.unsent(gatewayReply{to: rp.to, texts: rp.texts[i+1:]}, "shutting down")
 					break
 				}
 				continue
@@ -150,7 +150,7 @@ func (s *Server) sendReplies(ctx context.Context) {
 
 // unsent logs replies that were not tried, with their text, so that an
 // operator can send them by hand.
-func (s *Server) unsent(rp reply, why string) {
+func (s *Server) unsent(rp gatewayReply, why string) {
 	for _, text := range rp.texts {
 		s.stats.repliesUnsent.Add(1)
 		s.log.Warn("sms gateway: reply not sent: "+why, "to", rp.to, "text", text)

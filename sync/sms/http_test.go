@@ -32,38 +32,38 @@ import (
 // The sample request in testdata is signed with this key at this time
 // (testdata/README.md).
 const (
-	sampleKey  = "vigil-sample-signing-key-2027"
-	sampleTime = 1817872935 // 2027-08-10 07:42:15 +03:00
+	webhookSampleKey  = "vigil-sample-signing-key-2027"
+	webhookSampleTime = 1817872935 // 2027-08-10 07:42:15 +03:00
 )
 
-// clock is a settable clock for the signature window.
-type clock struct {
+// gwClock is a settable clock for the signature window.
+type gwClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time {
+func (c *gwClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *clock) Set(t time.Time) {
+func (c *gwClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = t
 }
 
-// recorder is a Handler that records what it is given and answers with
+// gwRecorder is a Handler that records what it is given and answers with
 // replies, or fails while fail is set.
-type recorder struct {
+type gwRecorder struct {
 	mu      sync.Mutex
 	got     []Message
 	replies []string
 	fail    error
 }
 
-func (r *recorder) handle(_ context.Context, m Message) ([]string, error) {
+func (r *gwRecorder) handle(_ context.Context, m Message) ([]string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {
@@ -73,13 +73,13 @@ func (r *recorder) handle(_ context.Context, m Message) ([]string, error) {
 	return r.replies, nil
 }
 
-func (r *recorder) messages() []Message {
+func (r *gwRecorder) messages() []Message {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Message(nil), r.got...)
 }
 
-func (r *recorder) setFail(err error) {
+func (r *gwRecorder) setFail(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.fail = err
@@ -89,7 +89,7 @@ func (r *recorder) setFail(err error) {
 type gateway struct {
 	s      *Server
 	url    string
-	clock  *clock
+	clock  *gwClock
 	client *http.Client
 	stop   func() error // stops the server and returns Serve's error; later calls return nil
 }
@@ -100,13 +100,13 @@ type gateway struct {
 func startGateway(t *testing.T, cfg HTTPConfig, h Handler, opts ...func(*Server)) *gateway {
 	t.Helper()
 	if cfg.Secret == nil {
-		cfg.Secret = []byte(sampleKey)
+		cfg.Secret = []byte(webhookSampleKey)
 	}
 	s, err := NewServer(cfg, h, testkit.Logger(t, slog.LevelDebug))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Unix(sampleTime, 0)}
+	clk := &gwClock{t: time.Unix(webhookSampleTime, 0)}
 	s.now = clk.Now
 	for _, o := range opts {
 		o(s)
@@ -165,18 +165,18 @@ func (g *gateway) do(t *testing.T, req *http.Request) (int, string) {
 	return resp.StatusCode, strings.TrimSpace(string(text))
 }
 
-// signed returns the app's headers for body signed with key at ts.
-func signed(key string, body []byte, ts int64) http.Header {
+// signedHeaders returns the app's headers for body signed with key at ts.
+func signedHeaders(key string, body []byte, ts int64) http.Header {
 	tsText := strconv.FormatInt(ts, 10)
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set(headerTimestamp, tsText)
-	h.Set(headerSignature, fmt.Sprintf("%x", signature([]byte(key), body, tsText)))
+	h.Set(headerSignature, fmt.Sprintf("%x", webhookSignature([]byte(key), body, tsText)))
 	return h
 }
 
-// event builds a webhook body as the app does.
-func event(t *testing.T, id, name string, payload any) []byte {
+// webhookBody builds a webhook body as the app does.
+func webhookBody(t *testing.T, id, name string, payload any) []byte {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{
 		"id": id, "webhookId": "vigil-sms-inbox", "event": name,
@@ -188,15 +188,15 @@ func event(t *testing.T, id, name string, payload any) []byte {
 	return b
 }
 
-func smsPayload(from, text string) map[string]any {
+func smsReceivedJSON(from, text string) map[string]any {
 	return map[string]any{
 		"message": text, "receivedAt": "2027-08-10T07:42:13.000+03:00", "messageId": "3f9c1a7e",
 		"sender": from, "phoneNumber": from, "simNumber": 1,
 	}
 }
 
-// sampleRequest reads testdata's request as the app sent it.
-func sampleRequest(t testing.TB) (http.Header, []byte) {
+// sampleWebhook reads testdata's request as the app sent it.
+func sampleWebhook(t testing.TB) (http.Header, []byte) {
 	t.Helper()
 	f, err := os.Open("testdata/capcom6-sms-received.http")
 	if err != nil {
@@ -217,10 +217,10 @@ func sampleRequest(t testing.TB) (http.Header, []byte) {
 // TestHTTPSampleRequest replays the sample request, as the app sends it,
 // and then replays it again, as an eavesdropper would.
 func TestHTTPSampleRequest(t *testing.T) {
-	rec := &recorder{}
+	rec := &gwRecorder{}
 	g := startGateway(t, HTTPConfig{}, rec.handle)
-	g.clock.Set(time.Unix(sampleTime+30, 0)) // the request took 30 s to arrive
-	hdr, body := sampleRequest(t)
+	g.clock.Set(time.Unix(webhookSampleTime+30, 0)) // the request took 30 s to arrive
+	hdr, body := sampleWebhook(t)
 
 	if status, text := g.post(t, body, hdr); status != http.StatusOK {
 		t.Fatalf("sample request: %d %s", status, text)
@@ -250,10 +250,10 @@ func TestHTTPSampleRequest(t *testing.T) {
 // webhook gets the right status, is counted, and never reaches the
 // handler.
 func TestHTTPRefusals(t *testing.T) {
-	rec := &recorder{}
+	rec := &gwRecorder{}
 	g := startGateway(t, HTTPConfig{}, rec.handle)
-	now := int64(sampleTime)
-	good := event(t, "ev1", "sms:received", smsPayload("+254712345678", "VG1 abc"))
+	now := int64(webhookSampleTime)
+	good := webhookBody(t, "ev1", "sms:received", smsReceivedJSON("+254712345678", "VG1 abc"))
 
 	tests := []struct {
 		name   string
@@ -263,27 +263,27 @@ func TestHTTPRefusals(t *testing.T) {
 		status int
 		count  func(HTTPStats) uint64
 	}{
-		{"wrong key", "POST", good, signed("not-the-app-signing-key", good, now), 401,
+		{"wrong key", "POST", good, signedHeaders("not-the-app-signing-key", good, now), 401,
 			func(s HTTPStats) uint64 { return s.Unauthorized }},
 		{"unsigned", "POST", good, http.Header{}, 401,
 			func(s HTTPStats) uint64 { return s.Unauthorized }},
 		{"signature not hex", "POST", good, http.Header{headerSignature: {"zz"}, headerTimestamp: {"1817872935"}}, 401,
 			func(s HTTPStats) uint64 { return s.Unauthorized }},
-		{"timestamp with a sign", "POST", good, signedText(sampleKey, good, "+1817872935"), 401,
+		{"timestamp with a sign", "POST", good, signedHeadersText(webhookSampleKey, good, "+1817872935"), 401,
 			func(s HTTPStats) uint64 { return s.Unauthorized }},
-		{"body changed after signing", "POST", append([]byte(" "), good...), signed(sampleKey, good, now), 401,
+		{"body changed after signing", "POST", append([]byte(" "), good...), signedHeaders(webhookSampleKey, good, now), 401,
 			func(s HTTPStats) uint64 { return s.Unauthorized }},
-		{"stale timestamp", "POST", good, signed(sampleKey, good, now-int64(SignatureWindow/time.Second)-1), 401,
+		{"stale timestamp", "POST", good, signedHeaders(webhookSampleKey, good, now-int64(SignatureWindow/time.Second)-1), 401,
 			func(s HTTPStats) uint64 { return s.Stale }},
-		{"timestamp from the future", "POST", good, signed(sampleKey, good, now+int64(SignatureWindow/time.Second)+1), 401,
+		{"timestamp from the future", "POST", good, signedHeaders(webhookSampleKey, good, now+int64(SignatureWindow/time.Second)+1), 401,
 			func(s HTTPStats) uint64 { return s.Stale }},
 		{"wrong method", "GET", nil, nil, 405,
 			func(s HTTPStats) uint64 { return s.Malformed }},
 		{"oversized body", "POST", bytes.Repeat([]byte("a"), HTTPMaxBody+1), nil, 413,
 			func(s HTTPStats) uint64 { return s.Malformed }},
-		{"not JSON", "POST", []byte("from=+254712345678&message=hi"), signed(sampleKey, []byte("from=+254712345678&message=hi"), now), 400,
+		{"not JSON", "POST", []byte("from=+254712345678&message=hi"), signedHeaders(webhookSampleKey, []byte("from=+254712345678&message=hi"), now), 400,
 			func(s HTTPStats) uint64 { return s.Malformed }},
-		{"no message", "POST", noMessage(t), signed(sampleKey, noMessage(t), now), 400,
+		{"no message", "POST", webhookWithoutMessage(t), signedHeaders(webhookSampleKey, webhookWithoutMessage(t), now), 400,
 			func(s HTTPStats) uint64 { return s.Malformed }},
 	}
 	for _, tt := range tests {
@@ -312,30 +312,30 @@ func TestHTTPRefusals(t *testing.T) {
 		t.Fatalf("refused requests reached the handler: %+v", got)
 	}
 	// The same request, signed and fresh, goes through.
-	if status, text := g.post(t, good, signed(sampleKey, good, now)); status != http.StatusOK {
+	if status, text := g.post(t, good, signedHeaders(webhookSampleKey, good, now)); status != http.StatusOK {
 		t.Fatalf("good request: %d %s", status, text)
 	}
 }
 
-func signedText(key string, body []byte, ts string) http.Header {
+func signedHeadersText(key string, body []byte, ts string) http.Header {
 	h := http.Header{}
 	h.Set(headerTimestamp, ts)
-	h.Set(headerSignature, fmt.Sprintf("%x", signature([]byte(key), body, ts)))
+	h.Set(headerSignature, fmt.Sprintf("%x", webhookSignature([]byte(key), body, ts)))
 	return h
 }
 
-func noMessage(t *testing.T) []byte {
-	return event(t, "ev2", "sms:received", map[string]any{"phoneNumber": "+254712345678"})
+func webhookWithoutMessage(t *testing.T) []byte {
+	return webhookBody(t, "ev2", "sms:received", map[string]any{"phoneNumber": "+254712345678"})
 }
 
 // TestHTTPOtherEventsAcknowledged: a signed event other than sms:received
 // (a webhook registered for the wrong event) is answered 200, so that the
 // app does not retry it for two days, and not handed on.
 func TestHTTPOtherEventsAcknowledged(t *testing.T) {
-	rec := &recorder{}
+	rec := &gwRecorder{}
 	g := startGateway(t, HTTPConfig{}, rec.handle)
-	body := event(t, "ev3", "system:ping", map[string]any{"health": map[string]any{"status": "pass"}})
-	if status, text := g.post(t, body, signed(sampleKey, body, sampleTime)); status != http.StatusOK {
+	body := webhookBody(t, "ev3", "system:ping", map[string]any{"health": map[string]any{"status": "pass"}})
+	if status, text := g.post(t, body, signedHeaders(webhookSampleKey, body, webhookSampleTime)); status != http.StatusOK {
 		t.Fatalf("ping: %d %s", status, text)
 	}
 	if n := len(rec.messages()); n != 0 || g.s.Stats().Ignored != 1 {
@@ -347,18 +347,18 @@ func TestHTTPOtherEventsAcknowledged(t *testing.T) {
 // the app is answered 5xx, which it retries (any status outside 2xx); the
 // retry, signed afresh, is handed on again.
 func TestHTTPHandlerErrorIsRetried(t *testing.T) {
-	rec := &recorder{}
+	rec := &gwRecorder{}
 	rec.setFail(errors.New("store closed"))
 	g := startGateway(t, HTTPConfig{}, rec.handle)
-	body := event(t, "ev4", "sms:received", smsPayload("+254733000111", "VG1 retry"))
+	body := webhookBody(t, "ev4", "sms:received", smsReceivedJSON("+254733000111", "VG1 retry"))
 
-	status, _ := g.post(t, body, signed(sampleKey, body, sampleTime))
+	status, _ := g.post(t, body, signedHeaders(webhookSampleKey, body, webhookSampleTime))
 	if status < 500 || status > 599 {
 		t.Fatalf("handler error answered %d, want 5xx", status)
 	}
 	rec.setFail(nil)
-	g.clock.Set(time.Unix(sampleTime+10, 0)) // the app's first retry, 10 s later
-	if status, text := g.post(t, body, signed(sampleKey, body, sampleTime+10)); status != http.StatusOK {
+	g.clock.Set(time.Unix(webhookSampleTime+10, 0)) // the app's first retry, 10 s later
+	if status, text := g.post(t, body, signedHeaders(webhookSampleKey, body, webhookSampleTime+10)); status != http.StatusOK {
 		t.Fatalf("retry: %d %s", status, text)
 	}
 	if got := rec.messages(); len(got) != 1 || got[0].Text != "VG1 retry" {
@@ -373,11 +373,11 @@ func TestHTTPHandlerErrorIsRetried(t *testing.T) {
 // lost, signed afresh but with the same event ID; it is acknowledged
 // without reaching the handler (or the sender's phone) twice.
 func TestHTTPEventHandledOnce(t *testing.T) {
-	rec := &recorder{}
+	rec := &gwRecorder{}
 	g := startGateway(t, HTTPConfig{}, rec.handle)
-	body := event(t, "ev5", "sms:received", smsPayload("+254700200300", "VG1 once"))
-	for i, ts := range []int64{sampleTime, sampleTime + 10} {
-		if status, text := g.post(t, body, signed(sampleKey, body, ts)); status != http.StatusOK {
+	body := webhookBody(t, "ev5", "sms:received", smsReceivedJSON("+254700200300", "VG1 once"))
+	for i, ts := range []int64{webhookSampleTime, webhookSampleTime + 10} {
+		if status, text := g.post(t, body, signedHeaders(webhookSampleKey, body, ts)); status != http.StatusOK {
 			t.Fatalf("attempt %d: %d %s", i, status, text)
 		}
 	}
@@ -389,16 +389,16 @@ func TestHTTPEventHandledOnce(t *testing.T) {
 	}
 }
 
-// fakePhone is the gateway app's local server: it records what it is
+// fakePhoneAPI is the gateway app's local server: it records what it is
 // asked to send.
-type fakePhone struct {
+type fakePhoneAPI struct {
 	srv  *httptest.Server
 	sent chan phoneSendRequest
 }
 
-func startFakePhone(t *testing.T, user, pass string) *fakePhone {
+func startFakePhoneAPI(t *testing.T, user, pass string) *fakePhoneAPI {
 	t.Helper()
-	p := &fakePhone{sent: make(chan phoneSendRequest, 16)}
+	p := &fakePhoneAPI{sent: make(chan phoneSendRequest, 16)}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, pw, ok := r.BasicAuth()
 		if !ok || u != user || pw != pass {
@@ -426,11 +426,11 @@ func startFakePhone(t *testing.T, user, pass string) *fakePhone {
 // TestHTTPRepliesDelivered: the handler's replies go to the sender
 // through the phone's local-server API, after the webhook is answered.
 func TestHTTPRepliesDelivered(t *testing.T) {
-	phone := startFakePhone(t, "sms", "phone-pass")
-	rec := &recorder{replies: []string{"VR1 receipt part one", "VR1 receipt part two"}}
+	phone := startFakePhoneAPI(t, "sms", "phone-pass")
+	rec := &gwRecorder{replies: []string{"VR1 receipt part one", "VR1 receipt part two"}}
 	g := startGateway(t, HTTPConfig{Phone: &PhoneAPI{URL: phone.srv.URL, Username: "sms", Password: "phone-pass"}}, rec.handle)
-	body := event(t, "ev6", "sms:received", smsPayload("+254712345678", "VG1 reply me"))
-	if status, text := g.post(t, body, signed(sampleKey, body, sampleTime)); status != http.StatusOK {
+	body := webhookBody(t, "ev6", "sms:received", smsReceivedJSON("+254712345678", "VG1 reply me"))
+	if status, text := g.post(t, body, signedHeaders(webhookSampleKey, body, webhookSampleTime)); status != http.StatusOK {
 		t.Fatalf("webhook: %d %s", status, text)
 	}
 	for _, want := range rec.replies {
@@ -450,11 +450,11 @@ func TestHTTPRepliesDelivered(t *testing.T) {
 // leaves the replies counted as failed, and the webhook was still
 // answered 200: the message is stored, only the receipt is lost.
 func TestHTTPRepliesRefusedByPhone(t *testing.T) {
-	phone := startFakePhone(t, "sms", "phone-pass")
-	rec := &recorder{replies: []string{"VR1 receipt"}}
+	phone := startFakePhoneAPI(t, "sms", "phone-pass")
+	rec := &gwRecorder{replies: []string{"VR1 receipt"}}
 	g := startGateway(t, HTTPConfig{Phone: &PhoneAPI{URL: phone.srv.URL, Username: "sms", Password: "wrong"}}, rec.handle)
-	body := event(t, "ev7", "sms:received", smsPayload("+254712345678", "VG1"))
-	if status, text := g.post(t, body, signed(sampleKey, body, sampleTime)); status != http.StatusOK {
+	body := webhookBody(t, "ev7", "sms:received", smsReceivedJSON("+254712345678", "VG1"))
+	if status, text := g.post(t, body, signedHeaders(webhookSampleKey, body, webhookSampleTime)); status != http.StatusOK {
 		t.Fatalf("webhook: %d %s", status, text)
 	}
 	testkit.Eventually(t, 5*time.Second, "the refused reply counted as failed", func() bool { return g.s.Stats().RepliesFailed == 1 })
@@ -463,10 +463,10 @@ func TestHTTPRepliesRefusedByPhone(t *testing.T) {
 // TestHTTPRepliesWithoutPhone: with no phone API, replies are logged and
 // counted as not sent.
 func TestHTTPRepliesWithoutPhone(t *testing.T) {
-	rec := &recorder{replies: []string{"VR1 a", "VR1 b"}}
+	rec := &gwRecorder{replies: []string{"VR1 a", "VR1 b"}}
 	g := startGateway(t, HTTPConfig{}, rec.handle)
-	body := event(t, "ev8", "sms:received", smsPayload("+254712345678", "VG1"))
-	if status, text := g.post(t, body, signed(sampleKey, body, sampleTime)); status != http.StatusOK {
+	body := webhookBody(t, "ev8", "sms:received", smsReceivedJSON("+254712345678", "VG1"))
+	if status, text := g.post(t, body, signedHeaders(webhookSampleKey, body, webhookSampleTime)); status != http.StatusOK {
 		t.Fatalf("webhook: %d %s", status, text)
 	}
 	if st := g.s.Stats(); st.RepliesUnsent != 2 || st.RepliesSent != 0 {
@@ -477,11 +477,11 @@ func TestHTTPRepliesWithoutPhone(t *testing.T) {
 // TestHTTPTLS: with a certificate, the listener speaks HTTPS, as the
 // app's release build requires for a LAN address.
 func TestHTTPTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
-	rec := &recorder{}
+	cert, pool := selfSignedCert(t)
+	rec := &gwRecorder{}
 	g := startGateway(t, HTTPConfig{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, rec.handle)
 	g.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-	hdr, body := sampleRequest(t)
+	hdr, body := sampleWebhook(t)
 	if status, text := g.post(t, body, hdr); status != http.StatusOK {
 		t.Fatalf("over TLS: %d %s", status, text)
 	}
@@ -490,8 +490,8 @@ func TestHTTPTLS(t *testing.T) {
 	}
 }
 
-// selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+// selfSignedCert makes a certificate for 127.0.0.1 and a pool that trusts it.
+func selfSignedCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -520,7 +520,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 }
 
 func TestNewServerRefusesBadConfig(t *testing.T) {
-	h := (&recorder{}).handle
+	h := (&gwRecorder{}).handle
 	phone := func(url, user, pass string) *PhoneAPI { return &PhoneAPI{URL: url, Username: user, Password: pass} }
 	tests := []struct {
 		name string
@@ -529,12 +529,12 @@ func TestNewServerRefusesBadConfig(t *testing.T) {
 	}{
 		{"no key", HTTPConfig{}, "no signing key"},
 		{"the app's default key length", HTTPConfig{Secret: []byte("V1StGXR8")}, "8 bytes"},
-		{"TLS without a certificate", HTTPConfig{Secret: []byte(sampleKey), TLS: &tls.Config{}}, "no certificate"},
-		{"phone URL not http", HTTPConfig{Secret: []byte(sampleKey), Phone: phone("ftp://192.168.1.30", "u", "p")}, "want http://IP:PORT"},
-		{"phone URL a name", HTTPConfig{Secret: []byte(sampleKey), Phone: phone("http://phone.example:8080", "u", "p")}, "not a name"},
-		{"phone URL public", HTTPConfig{Secret: []byte(sampleKey), Phone: phone("http://203.0.113.7:8080", "u", "p")}, "in the clear"},
-		{"phone URL with credentials", HTTPConfig{Secret: []byte(sampleKey), Phone: phone("http://u:p@192.168.1.30:8080", "u", "p")}, "credentials separately"},
-		{"phone without password", HTTPConfig{Secret: []byte(sampleKey), Phone: phone("http://192.168.1.30:8080", "u", "")}, "no username or password"},
+		{"TLS without a certificate", HTTPConfig{Secret: []byte(webhookSampleKey), TLS: &tls.Config{}}, "no certificate"},
+		{"phone URL not http", HTTPConfig{Secret: []byte(webhookSampleKey), Phone: phone("ftp://192.168.1.30", "u", "p")}, "want http://IP:PORT"},
+		{"phone URL a name", HTTPConfig{Secret: []byte(webhookSampleKey), Phone: phone("http://phone.example:8080", "u", "p")}, "not a name"},
+		{"phone URL public", HTTPConfig{Secret: []byte(webhookSampleKey), Phone: phone("http://203.0.113.7:8080", "u", "p")}, "in the clear"},
+		{"phone URL with credentials", HTTPConfig{Secret: []byte(webhookSampleKey), Phone: phone("http://u:p@192.168.1.30:8080", "u", "p")}, "credentials separately"},
+		{"phone without password", HTTPConfig{Secret: []byte(webhookSampleKey), Phone: phone("http://192.168.1.30:8080", "u", "")}, "no username or password"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -544,7 +544,7 @@ func TestNewServerRefusesBadConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewServer(HTTPConfig{Secret: []byte(sampleKey), AllowPublic: true, Phone: phone("http://203.0.113.7:8080", "u", "p")}, h, nil); err != nil {
+	if _, err := NewServer(HTTPConfig{Secret: []byte(webhookSampleKey), AllowPublic: true, Phone: phone("http://203.0.113.7:8080", "u", "p")}, h, nil); err != nil {
 		t.Fatalf("a public phone URL with AllowPublic: %v", err)
 	}
 }
@@ -586,8 +586,8 @@ func TestCheckListenAddr(t *testing.T) {
 // TestListenHTTP: a public address is refused before anything is bound;
 // a loopback one serves until the context ends.
 func TestListenHTTP(t *testing.T) {
-	h := (&recorder{}).handle
-	cfg := HTTPConfig{Secret: []byte(sampleKey)}
+	h := (&gwRecorder{}).handle
+	cfg := HTTPConfig{Secret: []byte(webhookSampleKey)}
 	if err := ListenHTTP(context.Background(), "0.0.0.0:0", cfg, h, nil); !errors.Is(err, ErrPublicAddress) {
 		t.Fatalf("0.0.0.0: err %v, want ErrPublicAddress", err)
 	}
@@ -611,11 +611,11 @@ func TestHTTPShutdownWithPhoneHanging(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(phone.Close)
-	rec := &recorder{replies: []string{"VR1 one", "VR1 two", "VR1 three"}}
+	rec := &gwRecorder{replies: []string{"VR1 one", "VR1 two", "VR1 three"}}
 	g := startGateway(t, HTTPConfig{Phone: &PhoneAPI{URL: phone.URL, Username: "u", Password: "p"}}, rec.handle,
 		func(s *Server) { s.grace = 50 * time.Millisecond })
-	body := event(t, "ev9", "sms:received", smsPayload("+254712345678", "VG1"))
-	if status, text := g.post(t, body, signed(sampleKey, body, sampleTime)); status != http.StatusOK {
+	body := webhookBody(t, "ev9", "sms:received", smsReceivedJSON("+254712345678", "VG1"))
+	if status, text := g.post(t, body, signedHeaders(webhookSampleKey, body, webhookSampleTime)); status != http.StatusOK {
 		t.Fatalf("webhook: %d %s", status, text)
 	}
 	select {
