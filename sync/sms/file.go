@@ -206,10 +206,11 @@ func fileText(s string, lim fileLimits) (string, error) {
 	return strings.TrimSpace(s), nil
 }
 
-// validSender refuses a sender that cannot be a number or a name.
+// validSender refuses a sender that cannot be a number or a name: the
+// webhook's and the files' alike.
 func validSender(from string) error {
 	if len(from) > maxSenderLen || strings.IndexFunc(from, unicode.IsControl) >= 0 {
-		return fmt.Errorf("sender %.20q…: not a phone number or sender name (over %d bytes, or control characters)", from, maxSenderLen)
+		return fmt.Errorf("sender %.20q: not a phone number or sender name (over %d bytes, or control characters)", from, maxSenderLen)
 	}
 	return nil
 }

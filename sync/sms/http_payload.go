@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // eventSMSReceived is the one webhook event handed on.
@@ -80,8 +79,8 @@ func decodeWebhook(body []byte) (inbound, error) {
 	if from == "" {
 		return inbound{}, errors.New(`sms:received without "payload.sender" or "payload.phoneNumber"`)
 	}
-	if len(from) > maxSenderLen || strings.IndexFunc(from, unicode.IsControl) >= 0 {
-		return inbound{}, fmt.Errorf("payload.sender: not a phone number or sender name (over %d bytes or control characters)", maxSenderLen)
+	if err := validSender(from); err != nil {
+		return inbound{}, fmt.Errorf("payload.sender: %v", err)
 	}
 	in.msg = Message{From: from, Text: *p.Message}
 	if p.ReceivedAt != "" {

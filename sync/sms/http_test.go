@@ -283,6 +283,8 @@ func TestHTTPRefusals(t *testing.T) {
 			func(s HTTPStats) uint64 { return s.Malformed }},
 		{"not JSON", "POST", []byte("from=+254712345678&message=hi"), signedHeaders(webhookSampleKey, []byte("from=+254712345678&message=hi"), now), 400,
 			func(s HTTPStats) uint64 { return s.Malformed }},
+		{"sender with a newline", "POST", badSender(t), signedHeaders(webhookSampleKey, badSender(t), now), 400,
+			func(s HTTPStats) uint64 { return s.Malformed }},
 		{"no message", "POST", webhookWithoutMessage(t), signedHeaders(webhookSampleKey, webhookWithoutMessage(t), now), 400,
 			func(s HTTPStats) uint64 { return s.Malformed }},
 	}
@@ -322,6 +324,10 @@ func signedHeadersText(key string, body []byte, ts string) http.Header {
 	h.Set(headerTimestamp, ts)
 	h.Set(headerSignature, fmt.Sprintf("%x", webhookSignature([]byte(key), body, ts)))
 	return h
+}
+
+func badSender(t *testing.T) []byte {
+	return webhookBody(t, "ev10", "sms:received", smsReceivedJSON("+254712\n345678", "VG1"))
 }
 
 func webhookWithoutMessage(t *testing.T) []byte {
