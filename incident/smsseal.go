@@ -277,20 +277,11 @@ func payloadOf(kind Kind, body []byte, created int64) (any, error) {
 // cannot carry (files, kinds other than CompactKinds) with ErrNotCompact,
 // and a body larger than the largest bucket with its size.
 func SealCompact(kind Kind, payload any, created int64, inbox *ecdh.PublicKey) ([]byte, error) {
-	body, err := compactBody(kind, payload, created)
+	plain, bucket, err := compactPlain(kind, payload, created)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := encMode.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	i := slices.IndexFunc(CompactBuckets, func(b int) bool { return b >= len(plain) })
-	if i < 0 {
-		return nil, fmt.Errorf("%s of %d bytes %w (the compact seal holds at most %d)",
-			Article(string(kind)), len(plain), ErrNotCompact, CompactBuckets[len(CompactBuckets)-1])
-	}
-	padded := make([]byte, CompactBuckets[i])
+	padded := make([]byte, bucket)
 	copy(padded, plain)
 	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
@@ -320,20 +311,27 @@ func SealCompact(kind Kind, payload any, created int64, inbox *ecdh.PublicKey) (
 // CompactPlainSize is the padded plaintext size a compact seal of payload
 // would have, for sizing a text message before anything is sealed.
 func CompactPlainSize(kind Kind, payload any, created int64) (int, error) {
+	_, bucket, err := compactPlain(kind, payload, created)
+	return bucket, err
+}
+
+// compactPlain is payload's compact body, encoded, and the bucket it pads
+// to.
+func compactPlain(kind Kind, payload any, created int64) ([]byte, int, error) {
 	body, err := compactBody(kind, payload, created)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	plain, err := encMode.Marshal(body)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	i := slices.IndexFunc(CompactBuckets, func(b int) bool { return b >= len(plain) })
 	if i < 0 {
-		return 0, fmt.Errorf("%s of %d bytes %w (the compact seal holds at most %d)",
+		return nil, 0, fmt.Errorf("%s of %d bytes %w (the compact seal holds at most %d)",
 			Article(string(kind)), len(plain), ErrNotCompact, CompactBuckets[len(CompactBuckets)-1])
 	}
-	return CompactBuckets[i], nil
+	return plain, CompactBuckets[i], nil
 }
 
 func compactKey(shared, eph, inbox []byte) ([]byte, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,7 +149,7 @@ func TestSMSImportRefusesBadTexts(t *testing.T) {
 			t.Errorf("text %d: %q, want %q and a reason", i+1, l, prefix)
 		}
 	}
-	if after := status(t, coord).Records; !equalCounts(before, after) {
+	if after := status(t, coord).Records; !maps.Equal(before, after) {
 		t.Fatalf("refused texts changed the store: %v, then %v", before, after)
 	}
 
@@ -193,14 +194,3 @@ func TestSMSPendingUntilTheAuthorIsKnown(t *testing.T) {
 }
 
 // equalCounts compares record counts by kind.
-func equalCounts(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}

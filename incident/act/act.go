@@ -447,21 +447,5 @@ func (d *Desk) putSMSable(k incident.Kind, payload any) (Created, error) {
 	return Created{ID: rec.ID, Sealed: len(rec.Sealed) > 0}, nil
 }
 
-// put signs and stores a record that needs no lookups.
-func (d *Desk) put(k incident.Kind, payload any) (Created, error) {
-	ms, err := d.mission()
-	if err != nil {
-		return Created{}, err
-	}
-	if err := d.mayPut(ms, k); err != nil {
-		return Created{}, err
-	}
-	rec, err := d.st.Put(k, payload)
-	if err != nil {
-		return Created{}, classify(err)
-	}
-	return Created{ID: rec.ID}, nil
-}
-
 // now is the store's clock.
 func (d *Desk) now() time.Time { return d.st.Now() }
