@@ -250,7 +250,11 @@ func (ui *UI) showAlert(id incident.ID) {
 	if a.Alert.Lat != nil && a.Alert.Lon != nil {
 		add(T("field.location"), incident.FormatMicro(*a.Alert.Lat)+", "+incident.FormatMicro(*a.Alert.Lon))
 	}
-	add(T("alert.note_field"), a.Alert.Note)
+	noteText := a.Alert.Note
+	if a.Sealed { // its own, after a coordinator's receipt ended the readable copy
+		noteText = "🔒 " + T("report.sealed_badge")
+	}
+	add(T("alert.note_field"), noteText)
 	add(T("alert.state"), ui.alertStateText(*a))
 	add(T("field.id"), a.ID.String())
 	parts = append(parts, form)

@@ -288,6 +288,9 @@ type AlertView struct {
 	Last    *AlertStep  `json:"last,omitempty"` // the answer in force
 	History []AlertStep `json:"history,omitempty"`
 	Flags   []string    `json:"flags,omitempty"`
+	// Sealed: the alert is sealed and this device cannot read it (its
+	// note and place are unknown here).
+	Sealed bool `json:"sealed,omitempty"`
 }
 
 // FoldAlert computes an alert's state from the notices that may answer
@@ -306,14 +309,19 @@ func FoldAlertOpen(alert *Signed, notices []*Signed, ms *MissionState, now time.
 	if err != nil {
 		return AlertView{}, err
 	}
+	unread := false
 	if _, sealed := p.(*SealedEnvelope); sealed {
-		// Sealed for SMS (smsseal.go): read as open reads it, or not at all.
-		if open == nil {
-			return AlertView{}, ErrCannotOpen
+		// Sealed for SMS (smsseal.go): read as open reads it. One this
+		// device cannot read (its own, once a coordinator's receipt
+		// ended the readable copy) still folds, its note and place
+		// unknown, so its author keeps seeing its state.
+		var q any
+		ok := false
+		if open != nil {
+			q, ok = open(alert)
 		}
-		var ok bool
-		if p, ok = open(alert); !ok {
-			return AlertView{}, ErrCannotOpen
+		if p, unread = q, !ok; unread {
+			p = &AlertPayload{}
 		}
 	}
 	a, ok := p.(*AlertPayload)
@@ -321,7 +329,7 @@ func FoldAlertOpen(alert *Signed, notices []*Signed, ms *MissionState, now time.
 		return AlertView{}, fieldErr("kind", "%s is %s record, not an alert", alert.ID, Article(string(alert.Kind)))
 	}
 	v := AlertView{ID: alert.ID, Author: alert.AuthorKey(), Created: alert.Created, Alert: *a,
-		State: AlertSent, Flags: RecordFlags(alert, ms, now)}
+		State: AlertSent, Flags: RecordFlags(alert, ms, now), Sealed: unread}
 	if m, ok := ms.Member(alert.AuthorKey()); ok {
 		v.Label = m.Label
 	}

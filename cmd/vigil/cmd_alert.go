@@ -73,6 +73,9 @@ func alertLine(v act.AlertItem) string {
 	if v.Alert.Note != "" {
 		line += ": " + v.Alert.Note
 	}
+	if v.Sealed {
+		line += ": sealed (this device no longer reads it)"
+	}
 	if s := v.Last; s != nil {
 		line += fmt.Sprintf("  (%s by %s at %s: %s)", v.State, sender(s.Label, s.By), incident.FormatTime(s.Created), s.Note)
 	}

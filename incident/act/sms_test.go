@@ -296,3 +296,30 @@ func TestSMSSealedAlertListed(t *testing.T) {
 		}
 	}
 }
+// An observer's alert sealed for SMS stays in its list, held by a
+// coordinator, once the coordinator's receipt comes back (by SMS or by
+// the mesh): the receipt drops the author's readable copy (store's
+// L/<id>), and Alerts skipped an alert it could not open.
+
+func TestSMSSealedAlertListedAfterReceipt(t *testing.T) {
+	coord, obs := smsMission(t)
+	c, err := obs.Alert(incident.AlertPayload{Note: "Men with machetes at the gate"})
+	if err != nil || !c.Sealed {
+		t.Fatalf("alert: %+v, %v", c, err)
+	}
+	text, err := obs.SMSText(c.ID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := coord.ReceiveSMS(SMSMessage{From: "+254755000005", Text: text.Text})
+	if err != nil || len(got.Replies) != 1 {
+		t.Fatalf("received %+v, %v", got, err)
+	}
+	if _, err := obs.ReceiveSMS(SMSMessage{Text: got.Replies[0]}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := obs.Alerts()
+	if err != nil || len(items) != 1 || items[0].ID != c.ID || !items[0].Held {
+		t.Fatalf("the observer lists %+v, %v after the receipt; want its alert, held", items, err)
+	}
+}
