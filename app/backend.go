@@ -406,10 +406,10 @@ func (b *StoreBackend) Checkin(status, station string) error {
 	return err
 }
 
-// Alert stores an alert (act.Desk.Alert).
-func (b *StoreBackend) Alert(note, station string) error {
-	_, err := b.desk.Alert(incident.AlertPayload{Note: note, Station: station})
-	return err
+// Alert stores an alert (act.Desk.Alert) and returns its ID.
+func (b *StoreBackend) Alert(note, station string) (incident.ID, error) {
+	c, err := b.desk.Alert(incident.AlertPayload{Note: note, Station: station})
+	return c.ID, err
 }
 
 // MyReports lists this device's reports, newest first.

@@ -298,7 +298,8 @@ func (h *observerHome) checkin(status string) {
 }
 
 // alert asks for confirmation (and an optional note), then raises an
-// alert for the coordinators.
+// alert for the coordinators and, in a mission that takes SMS, offers
+// it by SMS at once.
 func (h *observerHome) alert() {
 	ui := h.ui
 	noteEntry := widget.NewEntry()
@@ -312,12 +313,14 @@ func (h *observerHome) alert() {
 		if !ok {
 			return
 		}
-		if err := ui.be.Alert(strings.TrimSpace(noteEntry.Text), ui.station()); err != nil {
+		id, err := ui.be.Alert(strings.TrimSpace(noteEntry.Text), ui.station())
+		if err != nil {
 			ui.showError(err)
 			return
 		}
 		ui.toast(T("alert.sent"))
 		ui.refreshAll()
+		ui.offerAlertBySMS(id, ui.refreshAll)
 	}, ui.win)
 	d.Resize(fyne.NewSize(360, 0).Max(d.MinSize()))
 	d.Show()

@@ -87,7 +87,9 @@ type Reporter interface {
 	// report is durably on disk.
 	Submit(r incident.ReportPayload, files []Attachment, sealed bool) (incident.ID, error)
 	Checkin(status, station string) error
-	Alert(note, station string) error
+	// Alert signs and stores an alert, and returns its ID (the SMS sheet
+	// is offered for it at once in a mission that takes SMS).
+	Alert(note, station string) (incident.ID, error)
 	// MyReports lists this device's reports, newest first, with their
 	// delivery status.
 	MyReports() ([]MyReport, error)

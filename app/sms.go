@@ -89,6 +89,38 @@ func (ui *UI) sendBySMS(id incident.ID, changed func()) {
 	ui.showSMSSheet(text, changed)
 }
 
+// offerAlertBySMS follows an alert just raised in a mission that takes
+// SMS with a prominent "Also send by SMS", which opens the same sheet
+// as the alert's detail: in an emergency with mobile data cut, the mesh
+// may reach nobody, and a text often still gets through, so the sheet
+// is one tap away at once rather than behind the home's alert list.
+// Nothing shows when the mission takes no SMS, or when SMS cannot carry
+// this alert: the observer is not stopped in an emergency to read why
+// (the alert's detail says it).
+func (ui *UI) offerAlertBySMS(id incident.ID, changed func()) {
+	if ui.id.SMSNumber == "" {
+		return
+	}
+	text, err := ui.be.SMSText(id)
+	if err != nil {
+		return
+	}
+	var d *dialog.CustomDialog
+	send := widget.NewButtonWithIcon(T("sms.also_send"), theme.MailSendIcon(), func() {
+		d.Hide()
+		ui.showSMSSheet(text, changed)
+	})
+	send.Importance = widget.DangerImportance
+	later := widget.NewButton(T("action.close"), func() { d.Hide() })
+	head := wrapLabel("🆘 " + T("sms.alert_offer"))
+	head.TextStyle.Bold = true
+	body := container.NewVBox(head, wrapLabel(T("sms.alert_offer_why")), tall(send, 52))
+	d = dialog.NewCustomWithoutButtons(T("sms.alert_offer_title"), body, ui.win)
+	d.SetButtons([]fyne.CanvasObject{later})
+	fitDialog(d, 360)
+	d.Show()
+}
+
 // showSMSSheet says what a text leaves behind and where, then opens the
 // messaging app with the record's text, and takes the coordinator's
 // receipt pasted back.

@@ -210,3 +210,122 @@ func TestSendTallyBySMS(t *testing.T) {
 		t.Fatalf("the tally went as %v (%v)", *opened, err)
 	}
 }
+
+// raiseAlert presses the observer's alert button and sends an alert
+// with note; it returns the alert, as the observer's list has it.
+func raiseAlert(t *testing.T, ui *UI, note string) act.AlertItem {
+	t.Helper()
+	tap(t, ui, T("home.alert"))
+	test.Type(entry(t, ui, T("alert.note")), note)
+	tap(t, ui, T("alert.send"))
+	list, err := ui.be.Alerts()
+	if err != nil || len(list) != 1 || list[0].Alert.Note != note {
+		t.Fatalf("the observer's alerts after raising one: %+v, %v", list, err)
+	}
+	return list[0]
+}
+
+// An observer's alert goes by SMS from its detail, opened from the
+// home's alert list: the messaging app gets sms:NUMBER?body= with the
+// text act makes of the alert, and the coordinator's receipt pasted
+// back makes it "held by a coordinator".
+func TestSendAlertBySMSFromItsDetail(t *testing.T) {
+	a := test.NewTempApp(t)
+	coordHome, obsHome := smsHomes(t)
+	ui := newTestUI(t, a, obsHome, true, testPass)
+	opened := captureURLs(ui)
+	alert := raiseAlert(t, ui, "Men with sticks at the gate")
+	want, err := ui.be.(*StoreBackend).Desk().SMSText(alert.ID.String())
+	if err != nil {
+		t.Fatalf("the alert does not go by SMS: %v", err)
+	}
+	closeDialog(t, ui, T("action.close")) // the offer after raising: TestAlertOffersSMSAtOnce
+
+	tap(t, ui, "Men with sticks at the gate") // its tile among the home's alerts
+	if s := allText(ui); !strings.Contains(s, T("alert.mine")) || !strings.Contains(s, alert.ID.String()) {
+		t.Fatalf("the alert's detail is not open:\n%s", s)
+	}
+	tap(t, ui, T("sms.send"))
+	tap(t, ui, T("sms.open"))
+	if len(*opened) != 1 {
+		t.Fatalf("opened %d URLs, want the sms: URI", len(*opened))
+	}
+	u := (*opened)[0]
+	if got, wantURI := u.String(), SMSURI(testSMSNumber, want.Text).String(); got != wantURI ||
+		!strings.HasPrefix(got, "sms:"+testSMSNumber+"?body=") || u.Query().Get("body") != want.Text {
+		t.Fatalf("opened %s, want sms:%s?body= with act's text for the alert (%s)", got, testSMSNumber, wantURI)
+	}
+
+	cb, err := coordHome.Unlock([]byte(testPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	got, err := cb.(*StoreBackend).Desk().ReceiveSMS(act.SMSMessage{From: "+254711000001", Text: want.Text})
+	if err != nil || got.Outcome != act.SMSStored || len(got.Replies) != 1 {
+		t.Fatalf("the coordinator received %+v, %v", got, err)
+	}
+	entry(t, ui, T("sms.reply_placeholder")).SetText(got.Replies[0])
+	tap(t, ui, T("sms.reply_button"))
+	held := "✅ " + T("delivery.coordinator")
+	if _, ok := find(ui, func(l *noteLabel) bool { return l.Text() == held }); !ok {
+		t.Fatalf("the sheet does not say held by a coordinator:\n%s", allText(ui))
+	}
+	if d, err := ui.be.Delivery(alert.ID); err != nil || !d.Coordinator {
+		t.Fatalf("the alert's delivery after the receipt: %+v, %v", d, err)
+	}
+}
+
+// Right after an alert is raised in a mission that takes SMS, the
+// observer is offered it by SMS at once: the mesh may reach nobody
+// when data is cut. The offer opens the same sheet; the alert then
+// shows "sent by SMS".
+func TestAlertOffersSMSAtOnce(t *testing.T) {
+	a := test.NewTempApp(t)
+	_, obsHome := smsHomes(t)
+	ui := newTestUI(t, a, obsHome, true, testPass)
+	opened := captureURLs(ui)
+	alert := raiseAlert(t, ui, "Ballot boxes taken")
+	if toastText(ui) != "✅  "+T("alert.sent") {
+		t.Fatalf("alert: confirmation %q", toastText(ui))
+	}
+	if top := topText(ui); !strings.Contains(top, T("sms.alert_offer")) || !strings.Contains(top, T("sms.also_send")) {
+		t.Fatalf("raising the alert does not offer it by SMS:\n%s", top)
+	}
+	tap(t, ui, T("sms.also_send"))
+	sheet := topText(ui)
+	if !strings.Contains(sheet, T("sms.trace_operator")) || !strings.Contains(sheet, T("sms.open")) {
+		t.Fatalf("the offer does not open the SMS sheet:\n%s", sheet)
+	}
+	tap(t, ui, T("sms.open"))
+	want, err := ui.be.SMSText(alert.ID)
+	if err != nil || len(*opened) != 1 || (*opened)[0].String() != SMSURI(testSMSNumber, want.Text).String() {
+		t.Fatalf("the alert went as %v (%v)", *opened, err)
+	}
+	if want.Sent == nil {
+		t.Fatal("the alert is not marked sent by SMS")
+	}
+	dismissAll(ui)
+	tap(t, ui, "Ballot boxes taken")
+	if s := allText(ui); !strings.Contains(s, deliveryIcons["sms"]+" "+T("sms.sent_at", map[string]any{"Time": ui.timeText(want.Sent.UnixMilli())})) {
+		t.Fatalf("the alert's detail does not show it sent by SMS:\n%s", s)
+	}
+}
+
+// Without sms_number, raising an alert offers no SMS: the confirmation
+// is the same as ever.
+func TestAlertWithoutSMSNumberOffersNoSMS(t *testing.T) {
+	a := test.NewTempApp(t)
+	_, code := missionHomes(t)
+	ui := newTestUI(t, a, joinedObserver(t, code), true, testPass)
+	raiseAlert(t, ui, "Men at the gate")
+	if toastText(ui) != "✅  "+T("alert.sent") {
+		t.Fatalf("alert: confirmation %q", toastText(ui))
+	}
+	if top := ui.win.Canvas().Overlays().Top(); top != nil {
+		t.Fatalf("a dialog follows the alert in a mission without an SMS number:\n%s", topText(ui))
+	}
+	if s := allText(ui); strings.Contains(s, T("sms.also_send")) || strings.Contains(s, T("sms.send")) {
+		t.Fatalf("the home offers SMS in a mission without an SMS number:\n%s", s)
+	}
+}
