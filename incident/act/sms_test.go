@@ -296,6 +296,7 @@ func TestSMSSealedAlertListed(t *testing.T) {
 		}
 	}
 }
+
 // An observer's alert sealed for SMS stays in its list, held by a
 // coordinator, once the coordinator's receipt comes back (by SMS or by
 // the mesh): the receipt drops the author's readable copy (store's
