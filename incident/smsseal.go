@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -30,7 +31,7 @@ import (
 //	Sealed = 0x01 || E (32: ephemeral X25519 public key) || C || T (16)
 //	K      = HKDF-SHA-256(ikm = X25519(e, I) || E || I, salt = "vigil/compact/v1", info = "key"), 32 bytes
 //	C      = ChaCha20(key = HKDF-Expand(K, "enc"), nonce = 0) XOR plaintext
-//	T      = HMAC-SHA-256(key = HKDF-Expand(K, "mac"), 0x01 || E || C), first 16 bytes
+//	T      = HMAC-SHA-256(key = HKDF-Expand(K, "mac"), 0x01 || E || C || author || created (8, big-endian) || kind), first 16 bytes
 //	plaintext = the compact body (CBOR) || zero bytes up to a CompactBuckets size
 //
 // Each seal has its own ephemeral key, so K is used once and a zero nonce
@@ -218,8 +219,9 @@ func compactBody(kind Kind, payload any, created int64) (any, error) {
 	return nil, fmt.Errorf("%T is not the payload of %s", payload, Article(string(kind)))
 }
 
-// payloadOf reads a compact body back into the kind's payload.
-func payloadOf(kind Kind, body []byte, created int64) (any, error) {
+// payloadOf reads a padded compact body back into the kind's payload:
+// one CBOR item, canonical, then zero bytes.
+func payloadOf(kind Kind, padded []byte, created int64) (any, error) {
 	var v any
 	switch kind {
 	case KindReport:
@@ -235,7 +237,14 @@ func payloadOf(kind Kind, body []byte, created int64) (any, error) {
 	default:
 		return nil, fieldErr("sealed", "%s cannot carry a compact seal", Article(string(kind)))
 	}
-	if err := UnmarshalCanonical(body, v); err != nil {
+	rest, err := decMode.UnmarshalFirst(padded, v)
+	if err != nil {
+		return nil, fmt.Errorf("compact body: %w: %v", ErrBadEncoding, err)
+	}
+	if len(bytes.Trim(rest, "\x00")) != 0 {
+		return nil, fieldErr("sealed", "a compact body is followed by something other than padding")
+	}
+	if err := reencodes(v, padded[:len(padded)-len(rest)]); err != nil {
 		return nil, fmt.Errorf("compact body: %w", err)
 	}
 	switch c := v.(type) {
@@ -244,8 +253,11 @@ func payloadOf(kind Kind, body []byte, created int64) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if (cat == "") == (c.CategoryText == "") || (c.CategoryText != "" && code(compactCategories, c.CategoryText) != 0) {
-			return nil, fieldErr("category", "a compact report names its category once, by code when it has one")
+		// A category as text is read even when the dictionary knows it:
+		// a later format may add codes, and an older phone writes them
+		// as text.
+		if (cat == "") == (c.CategoryText == "") {
+			return nil, fieldErr("category", "a compact report names its category once")
 		}
 		channel, err := word(Channels, "channel", c.Channel)
 		if err != nil {
@@ -276,7 +288,7 @@ func payloadOf(kind Kind, body []byte, created int64) (any, error) {
 // created (Unix ms), to a mission's SMS inbox key. It refuses what SMS
 // cannot carry (files, kinds other than CompactKinds) with ErrNotCompact,
 // and a body larger than the largest bucket with its size.
-func SealCompact(kind Kind, payload any, created int64, inbox *ecdh.PublicKey) ([]byte, error) {
+func SealCompact(kind Kind, payload any, author Author, created int64, inbox *ecdh.PublicKey) ([]byte, error) {
 	plain, bucket, err := compactPlain(kind, payload, created)
 	if err != nil {
 		return nil, err
@@ -301,7 +313,7 @@ func SealCompact(kind Kind, payload any, created int64, inbox *ecdh.PublicKey) (
 		return nil, err
 	}
 	out = append(out, ct...)
-	tag, err := compactTag(k, out)
+	tag, err := compactTag(k, out, author, kind, created)
 	if err != nil {
 		return nil, err
 	}
@@ -331,6 +343,18 @@ func compactPlain(kind Kind, payload any, created int64) ([]byte, int, error) {
 		return nil, 0, fmt.Errorf("%s of %d bytes %w (the compact seal holds at most %d)",
 			Article(string(kind)), len(plain), ErrNotCompact, CompactBuckets[len(CompactBuckets)-1])
 	}
+	// The compact body must give back the payload exactly: a field it
+	// does not carry (one added to a payload later, and not here) would
+	// be lost without a word. Such a payload is sealed with age instead.
+	back, err := payloadOf(kind, plain, created)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s %w: %v", Article(string(kind)), ErrNotCompact, err)
+	}
+	want, err1 := SealedPlain(kind, payload)
+	got, err2 := SealedPlain(kind, back)
+	if err1 != nil || err2 != nil || !bytes.Equal(want, got) {
+		return nil, 0, fmt.Errorf("%s %w: its compact form leaves something out", Article(string(kind)), ErrNotCompact)
+	}
 	return plain, CompactBuckets[i], nil
 }
 
@@ -353,13 +377,20 @@ func compactCipher(k, in []byte) ([]byte, error) {
 	return out, nil
 }
 
-func compactTag(k, msg []byte) ([]byte, error) {
+// compactTag is the tag over the seal and the record it belongs to: the
+// author, the kind and the creation time are bound in, so a member who
+// copies another's seal into a record of their own gets a record nobody
+// opens.
+func compactTag(k, seal []byte, author Author, kind Kind, created int64) ([]byte, error) {
 	mk, err := hkdf.Expand(sha256.New, k, "mac", sha256.Size)
 	if err != nil {
 		return nil, err
 	}
 	m := hmac.New(sha256.New, mk)
-	m.Write(msg)
+	m.Write(seal)
+	m.Write(author[:])
+	m.Write(binary.BigEndian.AppendUint64(nil, uint64(created)))
+	m.Write([]byte(kind))
 	return m.Sum(nil)[:16], nil
 }
 
@@ -427,7 +458,7 @@ func OpenCompactWithKey(s *Signed, k []byte) (plain []byte, payload any, err err
 		return nil, nil, fmt.Errorf("a compact seal's key is %d bytes, not %d", CompactKeySize, len(k))
 	}
 	n := len(s.Sealed) - 16
-	tag, err := compactTag(k, s.Sealed[:n])
+	tag, err := compactTag(k, s.Sealed[:n], s.AuthorKey(), s.Kind, s.Created)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -438,16 +469,7 @@ func OpenCompactWithKey(s *Signed, k []byte) (plain []byte, payload any, err err
 	if err != nil {
 		return nil, nil, err
 	}
-	body := bytes.TrimRight(padded, "\x00")
-	// The body is one CBOR item; the zeros after it are padding. A body
-	// that itself ends in a zero byte (an integer 0 as the last value) is
-	// found by trying the lengths back up to the padding.
-	var p any
-	for end := len(body); end <= len(padded); end++ {
-		if p, err = payloadOf(s.Kind, padded[:end], s.Created); err == nil {
-			break
-		}
-	}
+	p, err := payloadOf(s.Kind, padded, s.Created)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sealCompactRecord seals payload compactly to the inbox and signs it as
@@ -18,7 +19,7 @@ func (f *fixture) sealCompactRecord(tb testing.TB, s *Signer, kind Kind, payload
 		tb.Fatal(err)
 	}
 	at := f.next()
-	ct, err := SealCompact(kind, payload, at.UnixMilli(), key.PublicKey())
+	ct, err := SealCompact(kind, payload, s.Author(), at.UnixMilli(), key.PublicKey())
 	if err != nil {
 		tb.Fatalf("SealCompact(%s): %v", kind, err)
 	}
@@ -131,14 +132,14 @@ func TestCompactSealRefusals(t *testing.T) {
 		"long":   {KindReport, long},
 		"kind":   {KindReview, ReviewPayload{Status: "verified"}},
 	} {
-		if _, err := SealCompact(c.kind, c.p, 0, inbox.PublicKey()); !errors.Is(err, ErrNotCompact) {
+		if _, err := SealCompact(c.kind, c.p, obs.Author(), 0, inbox.PublicKey()); !errors.Is(err, ErrNotCompact) {
 			t.Errorf("%s: %v, want ErrNotCompact", name, err)
 		}
 	}
 
 	// A compact seal on a kind that cannot carry it, or unpadded, is
 	// rejected by validation.
-	ct, _ := SealCompact(KindCheckin, CheckinPayload{Status: "arrived"}, 0, inbox.PublicKey())
+	ct, _ := SealCompact(KindCheckin, CheckinPayload{Status: "arrived"}, obs.Author(), 0, inbox.PublicKey())
 	review, _ := f.founder.SignSealed(f.ms.ID, KindReceipt, f.next(), SealedEnvelope{}, ct)
 	if err := f.validate(review); err == nil || !IsRejected(err) {
 		t.Errorf("a compactly sealed receipt: %v", err)
@@ -178,5 +179,40 @@ func TestInboxRecordAlwaysSealed(t *testing.T) {
 	rec := f.sign(f.founder, KindInbox, InboxPayload{Key: testInbox})
 	if err := f.validate(rec); err == nil || !IsRejected(err) {
 		t.Fatalf("an inbox key in the clear: %v", err)
+	}
+}
+
+// A member who copies another's compact seal into a record of their own
+// gets a record nobody opens: the tag binds author, kind and time.
+func TestCompactSealBoundToItsRecord(t *testing.T) {
+	f := newFixture(t, "compact-bound")
+	victim := f.enroll(f.founder, "victim", RoleObserver)
+	thief := f.enroll(f.founder, "thief", RoleObserver)
+	inbox, _ := InboxKeyFromBytes(testInbox)
+	rec := f.sealCompactRecord(t, victim, KindReport, goodReport(), testInbox)
+	copied, err := thief.SignSealed(f.ms.ID, KindReport, rec.CreatedTime(), SealedEnvelope{}, rec.Sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := OpenCompact(copied, inbox); !errors.Is(err, ErrCannotOpen) {
+		t.Fatalf("a copied seal opened under another author: %v", err)
+	}
+	later, _ := victim.SignSealed(f.ms.ID, KindReport, rec.CreatedTime().Add(time.Hour), SealedEnvelope{}, rec.Sealed)
+	if _, _, err := OpenCompact(later, inbox); !errors.Is(err, ErrCannotOpen) {
+		t.Fatalf("a seal re-signed at another time opened: %v", err)
+	}
+}
+
+// A category the dictionary knows, written as text (by a phone whose
+// dictionary was shorter), still opens.
+func TestCompactCategoryAsText(t *testing.T) {
+	body := compactReport{CategoryText: "polling.closure", Severity: 2, Title: "Closed at noon"}
+	plain, err := Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := payloadOf(KindReport, append(plain, 0, 0, 0), 1000)
+	if err != nil || p.(*ReportPayload).Category != "polling.closure" {
+		t.Fatalf("%+v, %v", p, err)
 	}
 }

@@ -555,6 +555,9 @@ type heardRecord struct {
 	author  incident.Author
 	created int64
 	p       any // nil: this device does not read the record
+	// compact: sealed for SMS and not read: the inbox key that opens it
+	// may come later (sms key share), so it is tried again.
+	compact bool
 }
 
 // seenOf returns the records of kind k as conv makes them, reading only
@@ -631,9 +634,22 @@ func (c *seenRecords) heardFrom(d *Desk, k incident.Kind) ([]heardRecord, error)
 		// once, as the cache keeps what it read.
 		if p, ok := d.st.Open(s); ok {
 			h.p = heardPayload(p)
+		} else {
+			h.compact = incident.IsCompactSeal(s.Sealed)
 		}
 		return h
 	})
+	for i, h := range out {
+		if !h.compact {
+			continue
+		}
+		if r, err := d.st.Get(h.id); err == nil && r != nil {
+			if p, ok := d.st.Open(r); ok {
+				out[i].p, out[i].compact = heardPayload(p), false
+				cache[h.id] = out[i]
+			}
+		}
+	}
 	c.heard[k] = cache
 	return out, err
 }

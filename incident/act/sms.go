@@ -44,7 +44,7 @@ const (
 // responses.
 func (d *Desk) sealingFor(ms *incident.MissionState, kind incident.Kind, payload any, sealed bool) sealing {
 	smsFits := func() bool {
-		if _, ok := ms.SMSInbox(); !ok {
+		if _, ok := ms.SMSInbox(); !ok || ms.SMSNumber() == "" {
 			return false
 		}
 		size, err := incident.CompactPlainSize(kind, payload, d.now().UnixMilli())
@@ -70,12 +70,28 @@ func (d *Desk) sealingFor(ms *incident.MissionState, kind incident.Kind, payload
 func (d *Desk) putObservation(ms *incident.MissionState, kind incident.Kind, payload any, sealed bool) (*incident.Signed, error) {
 	switch d.sealingFor(ms, kind, payload, sealed) {
 	case compactly:
-		return d.st.PutCompactSealed(kind, payload)
+		rec, err := d.st.PutCompactSealed(kind, payload, maxSMSSealed())
+		if !errors.Is(err, incident.ErrNotCompact) {
+			return rec, err
+		}
+		// Grown past what SMS carries between the estimate and the seal
+		// (its time moved a size step): sealed for the mesh instead.
+		return d.st.PutSealed(kind, nil, payload)
 	case withAge:
 		return d.st.PutSealed(kind, nil, payload)
 	}
 	return d.st.Put(kind, payload)
 }
+
+// maxSMSSealed is the largest compact seal whose record fits in
+// sms.MaxSegments.
+var maxSMSSealed = sync.OnceValue(func() int {
+	n := incident.CompactOverhead + incident.CompactBuckets[len(incident.CompactBuckets)-1]
+	for n > 0 && sms.SealedSegments(n, false) > sms.MaxSegments {
+		n--
+	}
+	return n
+})
 
 // SMSText is one record as a text message, and where to send it.
 type SMSText struct {
@@ -200,10 +216,30 @@ const (
 	smsPendingTotal = 512
 )
 
-// smsState is a desk's SMS bookkeeping in memory: the rate limiters.
+// smsState is a desk's SMS bookkeeping in memory: the rate limiters, by
+// sender number and by author, and how many times each record's receipt
+// was sent again for a repeated text.
 type smsState struct {
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	mu       sync.Mutex
+	numbers  map[string]*bucket
+	authors  map[string]*bucket
+	receipts map[incident.ID]int
+}
+
+// smsResends is how many times a repeated text gets its receipt again: an
+// observer who heard nothing sends again, but an operator replaying texts
+// from numbers of its own does not make the mission text back each time.
+const smsResends = 3
+
+// resend reports whether the receipt of record id may be sent again.
+func (s *smsState) resend(id incident.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.receipts == nil || len(s.receipts) > 100_000 {
+		s.receipts = map[incident.ID]int{}
+	}
+	s.receipts[id]++
+	return s.receipts[id] <= smsResends
 }
 
 type bucket struct {
@@ -211,20 +247,18 @@ type bucket struct {
 	at     time.Time
 }
 
-// allow takes one token from key's bucket.
-func (s *smsState) allow(key string, now time.Time) bool {
+// allow takes one token from key's bucket in buckets (s.numbers or
+// s.authors).
+func (s *smsState) allow(buckets *map[string]*bucket, key string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.buckets == nil {
-		s.buckets = map[string]*bucket{}
+	if *buckets == nil || len(*buckets) > 100_000 {
+		*buckets = map[string]*bucket{} // a flood of numbers: start again rather than grow
 	}
-	b, ok := s.buckets[key]
+	b, ok := (*buckets)[key]
 	if !ok {
-		if len(s.buckets) > 100_000 {
-			clear(s.buckets) // a flood of numbers: start again rather than grow
-		}
 		b = &bucket{tokens: smsBurst, at: now}
-		s.buckets[key] = b
+		(*buckets)[key] = b
 	}
 	b.tokens = min(smsBurst, b.tokens+float64(now.Sub(b.at))/float64(smsRefill))
 	b.at = now
@@ -250,7 +284,11 @@ func (d *Desk) ReceiveSMS(m SMSMessage) (SMSReceived, error) {
 	if m.Received.IsZero() {
 		m.Received = d.now()
 	}
-	out, err := d.receiveSMS(ms, m, true)
+	m.From = strings.TrimSpace(m.From)
+	if len(m.From) > maxSender {
+		return SMSReceived{Outcome: SMSRefused, Reason: fmt.Sprintf("a sender of %d characters is not a phone number", len(m.From))}, nil
+	}
+	out, err := d.receiveSMS(ms, m, false)
 	if err != nil {
 		return out, err
 	}
@@ -262,13 +300,20 @@ func (d *Desk) ReceiveSMS(m SMSMessage) (SMSReceived, error) {
 	return out, nil
 }
 
-func (d *Desk) receiveSMS(ms *incident.MissionState, m SMSMessage, count bool) (SMSReceived, error) {
+// maxSender bounds a sender as a transport gives it (a number, or an
+// operator's name for itself).
+const maxSender = 64
+
+// receiveSMS judges one text. A retry (a kept text whose author is known
+// now) was limited and counted when it came: it is neither again.
+func (d *Desk) receiveSMS(ms *incident.MissionState, m SMSMessage, retry bool) (SMSReceived, error) {
 	out := SMSReceived{Sender: senderLabel(m.From)}
+	count := !retry
 	refused := func(format string, args ...any) (SMSReceived, error) {
 		out.Outcome, out.Reason = SMSRefused, fmt.Sprintf(format, args...)
 		return out, d.countSMS(m.From, out, count)
 	}
-	if m.From != "" && !d.sms.allow("n/"+m.From, d.now()) {
+	if m.From != "" && !retry && !d.sms.allow(&d.sms.numbers, m.From, d.now()) {
 		return refused("rate limited: more than %d texts from this number in a short time", smsBurst)
 	}
 	raw, err := sms.Decode(m.Text, smsDirectory{ms})
@@ -290,15 +335,24 @@ func (d *Desk) receiveSMS(ms *incident.MissionState, m SMSMessage, count bool) (
 		return refused("%v", err)
 	}
 	out.ID, out.Kind = &rec.ID, rec.Kind
-	if !d.sms.allow("a/"+rec.AuthorKey().String(), d.now()) {
-		return refused("rate limited: more than %d texts from this author in a short time", smsBurst)
-	}
+	// Nothing valid is refused for its rate: a text is deleted from the
+	// modem once judged, and a record refused here would be lost to SMS.
+	// What the limits hold back is the reply, which costs the mission a
+	// text each: an author over their rate, or a record's receipt asked
+	// for again and again (an operator replaying what it saw).
+	reply := true
 	r := d.st.Add(raw, "sms")
 	switch r.Outcome {
 	case store.Accepted:
 		out.Outcome = SMSStored
+		if !d.sms.allow(&d.sms.authors, rec.AuthorKey().String(), d.now()) {
+			reply, out.Reason = false, fmt.Sprintf("no receipt sent: more than %d texts from this author in a short time", smsBurst)
+		}
 	case store.Duplicate:
 		out.Outcome = SMSDuplicate
+		if !d.sms.resend(rec.ID) {
+			reply, out.Reason = false, fmt.Sprintf("no receipt sent: its receipt went back %d times already", smsResends)
+		}
 	case store.Quarantined:
 		out.Outcome, out.Reason = SMSPending, r.Err.Error()
 		return out, d.countSMS(m.From, out, count)
@@ -308,10 +362,14 @@ func (d *Desk) receiveSMS(ms *incident.MissionState, m SMSMessage, count bool) (
 		}
 		return refused("%v", r.Err)
 	}
-	if reply, err := d.smsReceipt(ms, rec); err != nil {
-		return out, err
-	} else if reply != "" {
-		out.Replies, out.ReplyTo = []string{reply}, m.From
+	if reply {
+		text, err := d.smsReceipt(ms, rec)
+		if err != nil {
+			return out, err
+		}
+		if text != "" {
+			out.Replies, out.ReplyTo = []string{text}, m.From
+		}
 	}
 	return out, d.countSMS(m.From, out, count)
 }
@@ -326,6 +384,8 @@ func (d *Desk) smsReceipt(ms *incident.MissionState, rec *incident.Signed) (stri
 		rec.AuthorKey() == self || len(ms.Revocations(self)) > 0 {
 		return "", nil
 	}
+	d.smsMu.Lock() // one receipt per record, even for two texts at once
+	defer d.smsMu.Unlock()
 	name := "sms_receipt/" + rec.ID.String()
 	var receipt *incident.Signed
 	if b, err := d.st.Meta(name); err == nil && len(b) == 32 {
@@ -377,6 +437,9 @@ type pendingSMS struct {
 
 const pendingSMSKey = "sms_pending"
 
+// smsPendingFor is how long a text waits for its author's member record.
+const smsPendingFor = 7 * 24 * time.Hour
+
 func (d *Desk) pendingSMS() ([]pendingSMS, error) {
 	b, err := d.st.Meta(pendingSMSKey)
 	if err != nil || b == nil {
@@ -398,7 +461,11 @@ func (d *Desk) savePendingSMS(list []pendingSMS) error {
 }
 
 // keepPendingSMS keeps m, bounded per number and in all; the same text
-// twice is kept once.
+// twice is kept once. A kept text is not verified (its author's key is
+// what is missing), so anyone who knows the mission's number can send
+// such texts: they expire, and when the list is full the oldest text of
+// the number holding the most makes room, so a flood from some numbers
+// cannot keep out a real observer's text from another.
 func (d *Desk) keepPendingSMS(m SMSMessage) error {
 	d.smsMu.Lock()
 	defer d.smsMu.Unlock()
@@ -406,20 +473,26 @@ func (d *Desk) keepPendingSMS(m SMSMessage) error {
 	if err != nil {
 		return err
 	}
-	per := 0
+	list = slices.DeleteFunc(list, func(p pendingSMS) bool { return d.now().Sub(p.Received) > smsPendingFor })
+	per := map[string]int{}
 	for _, p := range list {
 		if p.Text == m.Text {
 			return nil
 		}
-		if p.From == m.From {
-			per++
-		}
+		per[p.From]++
 	}
-	if per >= smsPendingPer {
-		return refuse(Refused, "%d texts from this number already wait for their authors; this one is not kept", per)
+	if per[m.From] >= smsPendingPer {
+		return refuse(Refused, "%d texts from this number already wait for their authors; this one is not kept", per[m.From])
 	}
 	if len(list) >= smsPendingTotal {
-		return refuse(Refused, "%d texts already wait for their authors; this one is not kept", len(list))
+		most := ""
+		for from, n := range per {
+			if n > per[most] || (n == per[most] && from < most) {
+				most = from
+			}
+		}
+		i := slices.IndexFunc(list, func(p pendingSMS) bool { return p.From == most }) // oldest first
+		list = slices.Delete(list, i, i+1)
 	}
 	return d.savePendingSMS(append(list, pendingSMS{From: m.From, Text: m.Text, Received: m.Received}))
 }
@@ -440,9 +513,14 @@ func (d *Desk) retryPendingSMS(ms *incident.MissionState) ([]SMSReceived, error)
 		return nil, err
 	}
 	var out []SMSReceived
-	for _, p := range ready {
+	for i, p := range ready {
 		r, err := d.receiveSMS(ms, SMSMessage(p), true)
 		if err != nil {
+			// This device failed (its store): the texts not judged yet
+			// wait again.
+			for _, q := range ready[i:] {
+				_ = d.keepPendingSMS(SMSMessage(q))
+			}
 			return out, err
 		}
 		out = append(out, r)
@@ -487,6 +565,10 @@ type SMSSender struct {
 
 const smsSendersKey = "sms_senders"
 
+// maxSenders bounds the numbers counted (the counts are one record in
+// the store, rewritten for each text).
+const maxSenders = 1000
+
 // senderLabel is how a number is shown: its last four digits.
 func senderLabel(from string) string {
 	if from == "" {
@@ -526,6 +608,15 @@ func (d *Desk) countSMS(from string, r SMSReceived, count bool) error {
 		all[k] = s
 	}
 	s.Last = d.now().UTC()
+	if len(all) > maxSenders { // forget the sender heard from longest ago
+		var old string
+		for k, v := range all {
+			if old == "" || v.Last.Before(all[old].Last) {
+				old = k
+			}
+		}
+		delete(all, old)
+	}
 	switch r.Outcome {
 	case SMSStored:
 		s.Stored++

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 
 	"filippo.io/age"
@@ -176,7 +177,9 @@ func (s *Store) inboxKeys(txn *badger.Txn, open incident.Opener) []*ecdh.Private
 		}
 		if p, ok := open(rec); ok {
 			if ip, ok := p.(*incident.InboxPayload); ok {
-				if key, err := incident.InboxKeyFromBytes(ip.Key); err == nil {
+				key, err := incident.InboxKeyFromBytes(ip.Key)
+				same := func(k *ecdh.PrivateKey) bool { return k.Equal(key) }
+				if err == nil && !slices.ContainsFunc(out, same) { // a key shared again is one key
 					out = append(out, key)
 				}
 			}

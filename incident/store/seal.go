@@ -43,15 +43,21 @@ func (s *Store) putSealed(kind incident.Kind, target *incident.ID, payload any, 
 }
 
 // PutCompactSealed signs and stores a record sealed with the compact seal
-// (for SMS) to the mission's SMS inbox key. The author keeps a readable
-// copy until a coordinator's receipt lists it, as for PutSealed.
-func (s *Store) PutCompactSealed(kind incident.Kind, payload any) (*incident.Signed, error) {
+// (for SMS) to the mission's SMS inbox key, refusing with
+// incident.ErrNotCompact (nothing signed) a seal longer than maxSealed.
+// The author keeps a readable copy until a coordinator's receipt lists
+// it, as for PutSealed.
+func (s *Store) PutCompactSealed(kind incident.Kind, payload any, maxSealed int) (*incident.Signed, error) {
 	rec, err := s.putSealedWith(kind, nil, payload, func(ms *incident.MissionState, created int64) ([]byte, error) {
 		inbox, ok := ms.SMSInbox()
 		if !ok {
 			return nil, fmt.Errorf("mission %q has no SMS inbox key (a coordinator sets sms_number)", ms.Mission.Name)
 		}
-		return incident.SealCompact(kind, payload, created, inbox)
+		ct, err := incident.SealCompact(kind, payload, s.signer.Author(), created, inbox)
+		if err == nil && len(ct) > maxSealed {
+			return nil, fmt.Errorf("a compact seal of %d bytes %w (at most %d)", len(ct), incident.ErrNotCompact, maxSealed)
+		}
+		return ct, err
 	})
 	if err == nil {
 		s.firePut(rec)

@@ -53,7 +53,7 @@ func smsGroup(rs *Results, o benchOptions, logf func(string, ...any)) error {
 		var segs []int
 		var compactBytes, ageBytes, tooLarge int
 		for _, p := range w.SMSPayloads(profile, n, o.seed) {
-			ct, err := incident.SealCompact(kind, p.Payload, p.Created.UnixMilli(), inbox.PublicKey())
+			ct, err := incident.SealCompact(kind, p.Payload, signer.Author(), p.Created.UnixMilli(), inbox.PublicKey())
 			if err != nil {
 				tooLarge++
 				continue
