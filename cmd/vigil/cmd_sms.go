@@ -19,7 +19,7 @@ import (
 // is a use case (withActions): it runs on the store, or inside the node
 // that holds the home.
 
-const smsSubcommands = "encode, import, key, senders or retry"
+const smsSubcommands = "encode, import, key, senders, retry or gateway"
 
 func (c *cli) cmdSMS(args []string) error {
 	if len(args) == 0 {
@@ -36,6 +36,8 @@ func (c *cli) cmdSMS(args []string) error {
 		return c.smsSenders(args[1:])
 	case "retry":
 		return c.smsRetry(args[1:])
+	case "gateway":
+		return c.smsGateway(args[1:])
 	}
 	return usagef("sms: unknown subcommand %q (want %s)", args[0], smsSubcommands)
 }
