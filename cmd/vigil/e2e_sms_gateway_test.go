@@ -270,7 +270,7 @@ func TestSMSGatewayModem(t *testing.T) {
 	waitModem(t, sim, gw, "the kept text answered to its own sender", func() bool {
 		return len(sentTo(sim, egretPhone)) == 1
 	})
-	gw.waitLog(t, "the kept text logged", regexp.MustCompile(`text (stored|duplicate)"? from=…0111 kind=checkin id=` + regexp.QuoteMeta(checkin[:len("bafkrei")+12]) + ` kept=true`))
+	gw.waitLog(t, "the kept text logged", regexp.MustCompile(`text (stored|duplicate)"? from=…0111 kind=checkin id=`+regexp.QuoteMeta(checkin[:len("bafkrei")+12])+` kept=true`))
 
 	if code := gw.interrupt(t); code != 0 {
 		t.Fatalf("the gateway exited %d on SIGINT:\n%s", code, gw.out.String())
