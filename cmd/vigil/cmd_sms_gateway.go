@@ -81,9 +81,11 @@ func (c *cli) smsGateway(args []string) error {
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	return c.withActions(func(a act.Actions) error {
+		// Signals are caught from here on, once the passphrase is read: a
+		// Ctrl-C at its prompt still ends the command at once.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
 		if err := c.gatewayStanding(a); err != nil {
 			return err
 		}
