@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/act"
+	"github.com/vigil-mesh/vigil/sync/sms"
 )
 
 // vigil sms: a text message that is the signed record (docs/sms.md). The
@@ -20,7 +19,7 @@ import (
 // is a use case (withActions): it runs on the store, or inside the node
 // that holds the home.
 
-const smsSubcommands = "encode, import, key, senders or retry"
+const smsSubcommands = "encode, import, key, senders, retry or gateway"
 
 func (c *cli) cmdSMS(args []string) error {
 	if len(args) == 0 {
@@ -37,6 +36,8 @@ func (c *cli) cmdSMS(args []string) error {
 		return c.smsSenders(args[1:])
 	case "retry":
 		return c.smsRetry(args[1:])
+	case "gateway":
+		return c.smsGateway(args[1:])
 	}
 	return usagef("sms: unknown subcommand %q (want %s)", args[0], smsSubcommands)
 }
@@ -72,59 +73,27 @@ func (c *cli) smsEncode(args []string) error {
 	})
 }
 
-// maxSMSFile bounds an import file: thousands of texts of 4 segments.
-const maxSMSFile = 16 << 20
-
-// smsLine is one text of an import file and where it stood.
-type smsLine struct {
-	line int
-	msg  act.SMSMessage
-}
-
-// readSMSLines reads an import file: one whole text message per line,
-// blank lines skipped. A file that is not text, too large, or holds no
-// message is refused whole, before anything is stored.
-//
-// Hand-written: each line is one pasted text, nothing more to parse.
-func readSMSLines(r io.Reader, name string) ([]smsLine, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxSMSFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if len(b) > maxSMSFile {
-		return nil, fmt.Errorf("%s is larger than %d MiB: not a file of text messages; nothing was stored", name, maxSMSFile>>20)
-	}
-	if !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
-		return nil, fmt.Errorf("%s is not text: give a file of pasted text messages, one per line; nothing was stored", name)
-	}
-	var out []smsLine
-	for i, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, smsLine{line: i + 1, msg: act.SMSMessage{Text: l}})
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s holds no text message: give one pasted text per line", name)
-	}
-	return out, nil
-}
-
-// smsOut is one text's outcome in --json (one JSON line each).
+// smsOut is one text's outcome in --json (one JSON line each): Text is
+// its place in the file, from 1 (0, left out: a kept text).
 type smsOut struct {
-	Line int `json:"line,omitempty"`
+	Text int `json:"text,omitempty"`
 	act.SMSReceived
 }
 
-// vigil sms import FILE: texts that reached a phone, pasted into a file
-// (or - for standard input), stored as if they came by the mesh. Exit 3,
-// as bundle import, when some were refused or wait for their author.
+// vigil sms import FILE: texts that reached a phone, stored as if they
+// came by the mesh. The file (or - for standard input) is read by
+// sync/sms.ReadFile, whole or not at all: pasted texts one a line
+// ("FROM<TAB>TEXT" or the text alone), an "SMS Backup & Restore" XML
+// file or a CSV export, where each text comes with its sender's number.
+// Exit 3, as bundle import, when some were refused or wait for their
+// author.
 func (c *cli) smsImport(args []string) error {
 	pos, err := parse(newFlags("sms import"), args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("sms import: want one FILE (one text per line), or - for standard input")
+		return usagef("sms import: want one FILE (texts one a line, an SMS Backup & Restore XML file or a CSV export), or - for standard input")
 	}
 	var in io.Reader = c.stdin
 	if pos[0] != "-" {
@@ -135,19 +104,22 @@ func (c *cli) smsImport(args []string) error {
 		defer f.Close()
 		in = f
 	}
-	msgs, err := readSMSLines(in, pos[0])
+	msgs, err := sms.ReadFile(in, pos[0])
 	if err != nil {
 		return err
+	}
+	if len(msgs) == 0 {
+		return fmt.Errorf("%s holds no received text message (pasted texts one a line, or a backup's received messages); nothing imported", pos[0])
 	}
 	return c.withActions(func(a act.Actions) error {
 		var tally smsTally
 		for i, m := range msgs {
-			r, err := a.ReceiveSMS(m.msg)
+			r, err := a.ReceiveSMS(act.SMSMessage{From: m.From, Text: m.Text, Received: m.Received, Imported: true})
 			if err != nil {
-				return fmt.Errorf("line %d: %w; the %s before it %s dealt with", m.line, err,
+				return fmt.Errorf("text %d: %w; the %s before it %s dealt with", i+1, err,
 					incident.Plural(i, "text"), incident.Verb(i, "was", "were"))
 			}
-			if err := c.printSMS(&tally, m.line, r); err != nil {
+			if err := c.printSMS(&tally, i+1, r); err != nil {
 				return err
 			}
 		}
@@ -193,10 +165,10 @@ func (t smsTally) result(n int) error {
 		incident.Plural(n, "text"), t.refused, t.notYet)}
 }
 
-// printSMS prints what became of one text (line 0: a kept text), then of
-// the kept texts it let decode; the replies to send back by hand follow
-// their text.
-func (c *cli) printSMS(t *smsTally, line int, r act.SMSReceived) error {
+// printSMS prints what became of one text (n, its place in the file; 0:
+// a kept text), then of the kept texts it let decode; the replies to
+// send back by hand follow their text.
+func (c *cli) printSMS(t *smsTally, n int, r act.SMSReceived) error {
 	switch r.Outcome {
 	case act.SMSStored, act.SMSDuplicate:
 		t.ok++
@@ -208,7 +180,7 @@ func (c *cli) printSMS(t *smsTally, line int, r act.SMSReceived) error {
 	if c.json {
 		later := r.Later
 		r.Later = nil
-		if err := c.printJSON(smsOut{Line: line, SMSReceived: r}); err != nil {
+		if err := c.printJSON(smsOut{Text: n, SMSReceived: r}); err != nil {
 			return err
 		}
 		for _, l := range later {
@@ -219,8 +191,8 @@ func (c *cli) printSMS(t *smsTally, line int, r act.SMSReceived) error {
 		return nil
 	}
 	where := "kept text from " + r.Sender
-	if line > 0 {
-		where = fmt.Sprintf("line %d", line)
+	if n > 0 {
+		where = fmt.Sprintf("text %d", n)
 	}
 	msg := fmt.Sprintf("%s: %s", where, r.Outcome)
 	if r.ID != nil {

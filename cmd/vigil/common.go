@@ -333,6 +333,7 @@ var positionals = map[string]string{
 	"report show": "ID", "report amend": "ID", "report retract": "ID", "review": "ID",
 	"bundle import": "FILE", "verify": "FILE", "restore": "FILE",
 	"form import": "FILE.xlsx", "form show": "ID",
+	"sms encode": "ID", "sms import": "FILE", "sms key": "share|rotate",
 }
 
 // valueNames are the value placeholders help shows for flag types.

@@ -19,7 +19,7 @@ type smsTextOut struct {
 
 // smsImportOut is one line of `sms import --json`.
 type smsImportOut struct {
-	Line    int      `json:"line"`
+	Text    int      `json:"text"`
 	Outcome string   `json:"outcome"`
 	ID      *string  `json:"id"`
 	Kind    string   `json:"kind"`
@@ -78,10 +78,10 @@ func TestSMSReportByTextThenBundleIsOneRecord(t *testing.T) {
 	startNode(t, coord)
 	out := mustRun(t, coord, nil, "sms", "import", writeTexts(t, text))
 	lines := strings.Split(out, "\n")
-	if len(lines) != 2 || lines[0] != "line 1: stored report "+id || !strings.HasPrefix(lines[1], "reply to the sender of line 1: ") {
+	if len(lines) != 2 || lines[0] != "text 1: stored report "+id || !strings.HasPrefix(lines[1], "reply to the sender of text 1: ") {
 		t.Fatalf("sms import through the node:\n%s", out)
 	}
-	reply := strings.TrimPrefix(lines[1], "reply to the sender of line 1: ")
+	reply := strings.TrimPrefix(lines[1], "reply to the sender of text 1: ")
 	again := decodeLines[smsImportOut](t, mustRun(t, coord, nil, "sms", "import", "--json", writeTexts(t, text)))
 	if len(again) != 1 || again[0].Outcome != "duplicate" || again[0].ID == nil || *again[0].ID != id ||
 		len(again[0].Replies) != 1 || again[0].Replies[0] != reply {
@@ -101,7 +101,7 @@ func TestSMSReportByTextThenBundleIsOneRecord(t *testing.T) {
 	}
 
 	rec := mustRun(t, obs, nil, "sms", "import", writeTexts(t, reply))
-	if !strings.HasPrefix(rec, "line 1: stored receipt ") {
+	if !strings.HasPrefix(rec, "text 1: stored receipt ") {
 		t.Fatalf("the observer pastes the receipt: %s", rec)
 	}
 	if r := showReport(t, obs, id); r.Delivery == nil || *r.Delivery != "held by a coordinator" {
@@ -144,7 +144,7 @@ func TestSMSImportRefusesBadTexts(t *testing.T) {
 		t.Fatalf("want one line per text, got:\n%s", out)
 	}
 	for i, l := range lines {
-		prefix := "line " + string(rune('1'+i)) + ": refused"
+		prefix := "text " + string(rune('1'+i)) + ": refused"
 		if !strings.HasPrefix(l, prefix) || len(l) < len(prefix)+5 || strings.Contains(l, "reply") {
 			t.Errorf("text %d: %q, want %q and a reason", i+1, l, prefix)
 		}
@@ -158,11 +158,11 @@ func TestSMSImportRefusesBadTexts(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, stderr, code = runVigil(t, coord, nil, "sms", "import", bin)
-	wantFailure(t, "a file that is not text", out, stderr, code, exitError, "not text", "nothing was stored")
+	wantFailure(t, "a file that is not text", out, stderr, code, exitError, "photo.jpg", "not UTF-8", "nothing imported")
 
 	// The good text beside a bad one: stored, exit 3 all the same.
 	out, stderr, code = runVigil(t, coord, nil, "sms", "import", writeTexts(t, text, "", "Hello"))
-	if code != exitPartial || !strings.Contains(out, "line 1: stored alert "+id) || !strings.Contains(out, "line 3: refused") {
+	if code != exitPartial || !strings.Contains(out, "text 1: stored alert "+id) || !strings.Contains(out, "text 2: refused") {
 		t.Fatalf("a good and a bad text: exit %d\nstdout: %s\nstderr: %s", code, out, stderr)
 	}
 }
@@ -179,7 +179,7 @@ func TestSMSPendingUntilTheAuthorIsKnown(t *testing.T) {
 	text := decodeJSON[smsTextOut](t, mustRun(t, late, nil, "sms", "encode", "--json", id)).Text
 
 	out, stderr, code := runVigil(t, coord, nil, "sms", "import", writeTexts(t, text))
-	if code != exitPartial || !strings.HasPrefix(out, "line 1: pending") {
+	if code != exitPartial || !strings.HasPrefix(out, "text 1: pending") {
 		t.Fatalf("a text from an unknown author: exit %d\nstdout: %s\nstderr: %s", code, out, stderr)
 	}
 	out, _, code = runVigil(t, coord, nil, "sms", "retry")

@@ -233,7 +233,7 @@ func commands() []command {
 		{"tally", "copy a station's result sheet (tally submit)", (*cli).cmdTally},
 		{"results", "coordinators: per-station tally status and the quick count", (*cli).cmdResults},
 		{"bundle", "records on a file, for USB sticks and SD cards", (*cli).cmdBundle},
-		{"sms", "a record as a text message: encode, import, key, senders, retry", (*cli).cmdSMS},
+		{"sms", "a record as a text message: encode, import, key, senders, retry, gateway", (*cli).cmdSMS},
 		{"export", "reports, tallies, checklists or stations as csv, jsonl, xlsx…, or an evidence package", (*cli).cmdExport},
 		{"attachment", "save a report's files to a folder", (*cli).cmdAttachment},
 		{"verify", "check a bundle, JSONL export, evidence package or QR code offline", (*cli).cmdVerify},
@@ -257,7 +257,7 @@ var subcommands = map[string][]string{
 	"mission":    {"create", "invite", "invites", "invite cancel", "join", "members", "revoke", "confirm", "config"},
 	"report":     {"add", "list", "show", "amend", "retract"},
 	"bundle":     {"export", "import"},
-	"sms":        {"encode", "import", "key", "senders", "retry"},
+	"sms":        {"encode", "import", "key", "senders", "retry", "gateway"},
 	"attachment": {"save"},
 	"station":    {"import", "list"},
 	"form":       {"import", "list", "show"},
@@ -428,13 +428,22 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   sms encode ID                           a sealed report, check-in, alert, tally or checklist response as one
                                           text message to send by hand (the text on stdout; its segments and the
                                           mission's SMS number on stderr)
-  sms import FILE                         coordinators: texts that reached a phone, pasted one per line (- for
-                                          standard input), stored as if by the mesh; prints each text's outcome and
-                                          the receipt to text back ("reply to …"); exit 3 if some were refused or wait
+  sms import FILE                         coordinators: texts that reached a phone (- for standard input): one a line
+                                          (FROM<TAB>TEXT or the text alone), an SMS Backup & Restore XML file or a CSV
+                                          export; stored as if by the mesh; prints each text's outcome and the receipt
+                                          to text back ("reply to …"); exit 3 if some were refused or wait
   sms key share|rotate                    coordinators: seal the SMS inbox keys held here to today's coordinators, or
                                           make a new key (after a coordinator left)
   sms senders                             the texts per sender number: stored, duplicate, waiting, refused
   sms retry                               decode again the texts kept until their author's member record arrives
+  sms gateway --modem DEVICE [--retry DUR]
+                                          coordinators: take the texts a GSM modem receives and text the receipts
+                                          back, until interrupted (through the node when one holds the home)
+  sms gateway --listen IP:PORT --secret-file F [--tls-cert F --tls-key F] [--allow-public] [--retry DUR]
+              [--phone-url URL --phone-user U --phone-password-file F]
+                                          coordinators: take the texts an SMS-gateway app on a phone posts (signed
+                                          webhooks); receipts go back through the app's local server; kept texts
+                                          are decoded again every --retry (1m)
   attachment save ID --out DIR            a report's files, or a tally's photos, under their names (sealed ones opened, if this device may)
   export --format csv|jsonl|geojson|xlsx|pdf|evidence --out FILE [--public [--include-unverified]] [--hxl] [report list filters]
   export --records tallies|checklists|stations --format csv|jsonl|xlsx --out FILE [--public] [--hxl]

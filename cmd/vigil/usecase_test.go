@@ -97,7 +97,10 @@ func TestUseCasesThroughEveryAdapter(t *testing.T) {
 			app:  func(b *app.StoreBackend) error { return b.Checkin("arrived", "PS-0042") }},
 		{name: "observer alerts", actor: "obs",
 			args: []string{"alert", "--note", "Crowd at the gate", "--station", "PS-0042"},
-			app:  func(b *app.StoreBackend) error { return b.Alert("Crowd at the gate", "PS-0042") }},
+			app: func(b *app.StoreBackend) error {
+				_, err := b.Alert("Crowd at the gate", "PS-0042")
+				return err
+			}},
 		{name: "observer retracts", actor: "obs",
 			args: []string{"report", "retract", late, "--reason", "wrong station"},
 			app: func(b *app.StoreBackend) error {

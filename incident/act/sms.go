@@ -182,6 +182,10 @@ type SMSMessage struct {
 	From     string    `json:"from"` // "" when pasted by a person
 	Text     string    `json:"text"`
 	Received time.Time `json:"received"`
+	// Imported: from a file the coordinator chose (sms import), not a
+	// live transport: not limited per number, since its replies are
+	// printed for the coordinator rather than sent.
+	Imported bool `json:"imported,omitempty"`
 }
 
 // SMS outcomes.
@@ -313,7 +317,7 @@ func (d *Desk) receiveSMS(ms *incident.MissionState, m SMSMessage, retry bool) (
 		out.Outcome, out.Reason = SMSRefused, fmt.Sprintf(format, args...)
 		return out, d.countSMS(m.From, out, count)
 	}
-	if m.From != "" && !retry && !d.sms.allow(&d.sms.numbers, m.From, d.now()) {
+	if m.From != "" && !retry && !m.Imported && !d.sms.allow(&d.sms.numbers, m.From, d.now()) {
 		return refused("rate limited: more than %d texts from this number in a short time", smsBurst)
 	}
 	raw, err := sms.Decode(m.Text, smsDirectory{ms})
@@ -433,6 +437,7 @@ type pendingSMS struct {
 	From     string    `json:"from"`
 	Text     string    `json:"text"`
 	Received time.Time `json:"received"`
+	Imported bool      `json:"imported,omitempty"`
 }
 
 const pendingSMSKey = "sms_pending"
@@ -494,7 +499,7 @@ func (d *Desk) keepPendingSMS(m SMSMessage) error {
 		i := slices.IndexFunc(list, func(p pendingSMS) bool { return p.From == most }) // oldest first
 		list = slices.Delete(list, i, i+1)
 	}
-	return d.savePendingSMS(append(list, pendingSMS{From: m.From, Text: m.Text, Received: m.Received}))
+	return d.savePendingSMS(append(list, pendingSMS(m)))
 }
 
 // RetryPendingSMS decodes again the texts kept for authors this device

@@ -101,6 +101,19 @@ func (p *phoneClient) send(ctx context.Context, to, text string) error {
 	return nil
 }
 
+// Send queues texts to one number through the phone's API, as a
+// handler's replies are: for texts that do not answer the message in
+// hand, such as the receipt of a message kept earlier and taken now. It
+// never waits. Without a phone API, with too many replies waiting, or
+// once Serve is shutting down, the texts are logged as not sent, with
+// their text, for an operator to send by hand. Safe to call from any
+// goroutine, a Handler included.
+func (s *Server) Send(to string, texts ...string) {
+	if len(texts) > 0 {
+		s.queueReplies(gatewayReply{to: to, texts: texts})
+	}
+}
+
 // queueReplies hands replies to the sender goroutine without waiting:
 // a webhook is answered before its replies go out.
 func (s *Server) queueReplies(rp gatewayReply) {

@@ -452,6 +452,35 @@ func TestHTTPRepliesDelivered(t *testing.T) {
 	testkit.Eventually(t, 5*time.Second, "both replies counted as sent", func() bool { return g.s.Stats().RepliesSent == 2 })
 }
 
+// TestHTTPSendToAnother: Send, from the handler, queues a text to a
+// number other than the sender in hand; it reaches the phone's API, as
+// the handler's own reply does.
+func TestHTTPSendToAnother(t *testing.T) {
+	phone := startFakePhoneAPI(t, "sms", "phone-pass")
+	var g *gateway
+	h := func(_ context.Context, m Message) ([]string, error) {
+		g.s.Send("+254733000111", "VR1 kept text answered")
+		return []string{"VR1 answer"}, nil
+	}
+	g = startGateway(t, HTTPConfig{Phone: &PhoneAPI{URL: phone.srv.URL, Username: "sms", Password: "phone-pass"}}, h)
+	body := webhookBody(t, "ev11", "sms:received", smsReceivedJSON("+254712345678", "VG1"))
+	if status, text := g.post(t, body, signedHeaders(webhookSampleKey, body, webhookSampleTime)); status != http.StatusOK {
+		t.Fatalf("webhook: %d %s", status, text)
+	}
+	want := map[string]string{"+254712345678": "VR1 answer", "+254733000111": "VR1 kept text answered"}
+	for range 2 {
+		select {
+		case got := <-phone.sent:
+			if len(got.PhoneNumbers) != 1 || want[got.PhoneNumbers[0]] != got.TextMessage.Text {
+				t.Fatalf("phone asked to send %+v, want one of %v", got, want)
+			}
+			delete(want, got.PhoneNumbers[0])
+		case <-time.After(10 * time.Second):
+			t.Fatalf("never reached the phone: %v", want)
+		}
+	}
+}
+
 // TestHTTPRepliesRefusedByPhone: a phone that refuses (wrong password)
 // leaves the replies counted as failed, and the webhook was still
 // answered 200: the message is stored, only the receipt is lost.

@@ -53,6 +53,7 @@ type Modem struct {
 	mu     sync.Mutex
 	conn   *atConn
 	closed bool
+	outbox []*reply // Send's texts, taken into replies at the next poll
 
 	// What Run keeps across polls and reconnections; only Run's
 	// goroutine touches it.

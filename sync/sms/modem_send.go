@@ -3,6 +3,7 @@ package sms
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -45,10 +46,50 @@ func (m *Modem) queueReplies(to string, texts []string, log *slog.Logger) {
 	}
 }
 
+// ErrReplyQueueFull is what Send returns when maxQueuedReplies texts
+// already wait for the modem.
+var ErrReplyQueueFull = errors.New("sms: too many texts already wait for the modem")
+
+// Send queues a text to a number, sent as a handler's replies are (the
+// same retries, then logged with its text for an operator): for a text
+// that does not answer the message in hand, such as the receipt of a
+// message kept earlier and taken now. It never waits: Run sends it after
+// its next look at the modem's memory (within Poll). Safe to call from
+// any goroutine, a Handler included. It refuses a recipient that is not
+// a phone number, and a full queue (ErrReplyQueueFull).
+func (m *Modem) Send(to, text string) error {
+	if _, err := encodeNumber(to); err != nil {
+		return fmt.Errorf("sms: %q is not a phone number to send to: %w", to, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrModemClosed
+	}
+	if len(m.outbox) >= maxQueuedReplies {
+		return ErrReplyQueueFull
+	}
+	m.outbox = append(m.outbox, &reply{to: to, text: text})
+	return nil
+}
+
+// takeOutbox moves Send's texts into the reply queue, after the
+// handler's replies already there.
+func (m *Modem) takeOutbox(log *slog.Logger) {
+	m.mu.Lock()
+	out := m.outbox
+	m.outbox = nil
+	m.mu.Unlock()
+	for _, r := range out {
+		m.queueReplies(r.to, []string{r.text}, log)
+	}
+}
+
 // sendReplies sends the queued replies in order. A refusal counts a try
 // and leaves the rest for the next poll (the network is likely refusing
 // them all); only a modem that stops answering is an error.
 func (m *Modem) sendReplies(ctx context.Context, c *atConn, log *slog.Logger, s settings) error {
+	m.takeOutbox(log)
 	for len(m.replies) > 0 {
 		r := m.replies[0]
 		err := m.sendReply(ctx, c, r, log, s)

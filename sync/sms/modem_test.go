@@ -276,6 +276,35 @@ func TestModemLongReplyConcatenated(t *testing.T) {
 	}
 }
 
+// Send queues a text to another number than the sender in hand, from
+// the handler or from any goroutine; it goes with the replies, after
+// them, and a recipient that is not a number is refused at once.
+func TestModemSend(t *testing.T) {
+	h := start(t, modemsim.Options{}, nil)
+	const other = "+254733000111"
+	h.setReply(func(int, sms.Message) ([]string, error) {
+		if err := h.modem.Send(other, "kept text answered"); err != nil {
+			t.Errorf("Send from the handler: %v", err)
+		}
+		return []string{"answer"}, nil
+	})
+	if err := h.sim.Deliver(sender, "report"); err != nil {
+		t.Fatal(err)
+	}
+	h.until("the reply and the sent text", func() bool { return len(h.sim.Sent()) == 2 })
+	sent := h.sim.Sent()
+	if sent[0].To != sender || sent[0].Text != "answer" || sent[1].To != other || sent[1].Text != "kept text answered" {
+		t.Fatalf("sent %+v", sent)
+	}
+	if err := h.modem.Send(other, "from elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	h.until("the text sent from another goroutine", func() bool { return len(h.sim.Sent()) == 3 })
+	if err := h.modem.Send("Safaricom", "x"); err == nil {
+		t.Error("Send to a sender name: no error")
+	}
+}
+
 func TestModemTextMode(t *testing.T) {
 	h := start(t, modemsim.Options{TextOnly: true}, nil)
 	h.setReply(func(_ int, m sms.Message) ([]string, error) { return []string{"ok " + m.From}, nil })
