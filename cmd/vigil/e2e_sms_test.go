@@ -119,6 +119,70 @@ func TestSMSReportByTextThenBundleIsOneRecord(t *testing.T) {
 	}
 }
 
+// A report sent by SMS and later by the mesh is one record: the
+// coordinator's node stores the imported text under the observer's ID,
+// and when the observer's phone reaches that node over libp2p the
+// reconciliation finds the report on both sides, so it sends nothing and
+// the coordinator still holds one report, readable (the compact seal is
+// to the coordinator's SMS inbox). The receipt the import signed travels
+// back by the mesh, with no text pasted on the phone: the observer's
+// report goes from "local only" to "held by a coordinator".
+func TestSMSThenMeshIsOneRecord(t *testing.T) {
+	t.Parallel()
+	// No carrier: two homes keep it quick.
+	coord, _, _ := sealedMission(t, "sms-mesh-coord")
+	mustRun(t, coord, nil, "mission", "config", "set", "sms_number=+254700111222")
+	obs, _, _ := member(t, "sms-mesh-obs", invite(t, coord, "--role", "observer", "--label", "Heron"))
+	carry(t, obs, coord)
+	carry(t, coord, obs)
+	id := mustID(t, obs, nil, "report", "add", "--category", "polling.closure", "--severity", "3",
+		"--title", "Closed at noon", "--station", "PS-0042")
+	// sms encode refuses a record sealed for the mesh (age): a sealed
+	// report it encodes is compactly sealed.
+	js := decodeJSON[smsTextOut](t, mustRun(t, obs, nil, "sms", "encode", "--json", id))
+	if js.ID != id || js.Segments < 1 || js.Segments > 4 || !showReport(t, obs, id).Sealed {
+		t.Fatalf("sms encode of a compactly sealed report: %+v", js)
+	}
+
+	addr := startNode(t, coord)
+	got := decodeLines[smsImportOut](t, mustRun(t, coord, nil, "sms", "import", "--json", writeTexts(t, js.Text)))
+	if len(got) != 1 || got[0].Outcome != "stored" || got[0].ID == nil || *got[0].ID != id || len(got[0].Replies) != 1 {
+		t.Fatalf("sms import through the node: %+v", got)
+	}
+	before := status(t, coord).Records
+	if before["report"] != 1 || before["receipt"] < 1 {
+		t.Fatalf("the coordinator's records after the text: %v", before)
+	}
+
+	// The receipt text is not pasted on the phone: only the mesh can
+	// bring it. (sms encode marks nothing; the app marks "sent by SMS".)
+	if r := showReport(t, obs, id); r.Delivery == nil || *r.Delivery != "local only" {
+		t.Fatalf("the observer's report before the mesh: delivery %s", str(r.Delivery))
+	}
+
+	// The one-shot sync returns once its sessions with the node are
+	// counted: no waiting after it.
+	sum := decodeJSON[struct {
+		Sent, Received, Rejected int
+	}](t, mustRun(t, obs, nil, "sync", "--peer", addr, "--json"))
+	if sum.Sent != 0 || sum.Received != 1 || sum.Rejected != 0 {
+		t.Fatalf("the mesh sync after the text: %+v; want nothing sent (the report is held) and the receipt alone received", sum)
+	}
+	if after := status(t, coord).Records; !maps.Equal(before, after) {
+		t.Fatalf("the mesh changed the coordinator's records: %v, then %v", before, after)
+	}
+	reports, _ := listReports(t, coord)
+	if len(reports) != 1 || reports[id].ID != id {
+		t.Fatalf("the coordinator's reports after text and mesh: %v", reports)
+	}
+	if r := showReport(t, coord, id); str(r.Title) != "Closed at noon" || str(r.Category) != "polling.closure" || !r.Sealed {
+		t.Fatalf("the coordinator reads the report: %+v", r)
+	}
+	if r := showReport(t, obs, id); r.Delivery == nil || *r.Delivery != "held by a coordinator" {
+		t.Fatalf("the observer's report after the mesh brought the receipt: delivery %s", str(r.Delivery))
+	}
+}
+
 // Texts that are not records (a greeting, a text cut short, one mangled
 // by the operator, a file that is not text) are refused with their
 // reasons and change nothing; the valid ones beside them are kept.
