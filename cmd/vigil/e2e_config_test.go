@@ -269,7 +269,7 @@ func TestMissionConfigShowNewerSettings(t *testing.T) {
 	}
 	ms, _ := st.Mission()
 	rec, err := st.Put(incident.KindConfig, ms.NewConfig(map[string]string{
-		"sms_number": "+254 700 000000", "attachment_budget": "64MiB", "seal_by_default": "true"}))
+		"radio_channel": "VHF 147.550", "attachment_budget": "64MiB", "seal_by_default": "true"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestMissionConfigShowNewerSettings(t *testing.T) {
 	if code := c.run([]string{"mission", "config", "show"}); code != 0 {
 		t.Fatalf("config show: exit %d: %s", code, errb)
 	}
-	for _, w := range []string{`sms_number = "+254 700 000000" (needs a newer Vigil)`,
+	for _, w := range []string{`radio_channel = "VHF 147.550" (needs a newer Vigil)`,
 		`attachment_budget = 64MiB (this build cannot read it: `, "seal_by_default = true\n"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("config show lacks %q:\n%s", w, out)
@@ -295,8 +295,8 @@ func TestMissionConfigShowNewerSettings(t *testing.T) {
 	for _, s := range decodeLines[settingJSON](t, out.String()) {
 		got[s.Key] = s
 	}
-	if s := got["sms_number"]; s.Known || s.Problem != nil || s.Value != "+254 700 000000" || s.Record != rec.ID.String() {
-		t.Errorf("sms_number: %+v, want unknown, kept as signed", s)
+	if s := got["radio_channel"]; s.Known || s.Problem != nil || s.Value != "VHF 147.550" || s.Record != rec.ID.String() {
+		t.Errorf("radio_channel: %+v, want unknown, kept as signed", s)
 	}
 	if s := got["attachment_budget"]; !s.Known || s.Problem == nil || s.Value != "64MiB" {
 		t.Errorf("attachment_budget: %+v, want known with a problem", s)
