@@ -55,9 +55,18 @@ func TestScreenshotsSMS(t *testing.T) {
 	saveShot(t, ob, filepath.Join(out, "phone-sms-report.png"))
 	tap(t, ob, T("sms.send"))
 	saveShot(t, ob, filepath.Join(out, "phone-sms-sheet.png"))
+	closeDialog(t, ob, T("action.close"))
+
+	// An alert in a mission that takes SMS: the offer to text it at once.
+	ob.pop()
+	tap(t, ob, T("home.alert"))
+	test.Type(entry(t, ob, T("alert.note")), "Men with sticks at the gate")
+	tap(t, ob, T("alert.send"))
+	saveShot(t, ob, filepath.Join(out, "phone-sms-alert-offer.png"))
 }
 
-// smsScene sets the practice mission's SMS number, as a coordinator
+// smsScene sets the practice mission's SMS number and sealing (so an
+// alert is sealed for SMS too), as a coordinator
 // does (act.Desk.Configure, which makes the inbox key), and carries the
 // config to the observer.
 func smsScene(t *testing.T, homes scene.Homes) {
@@ -67,7 +76,7 @@ func smsScene(t *testing.T, homes scene.Homes) {
 		t.Fatal(err)
 	}
 	defer coord.Close()
-	if _, err := act.New(coord).Configure([]string{"sms_number=+254 700 111 222"}); err != nil {
+	if _, err := act.New(coord).Configure([]string{"sms_number=+254 700 111 222", "seal_by_default=true"}); err != nil {
 		t.Fatal(err)
 	}
 	obs, err := store.Open(homes.Observer, []byte(scene.Passphrase), scene.StoreOptions())
