@@ -11,7 +11,7 @@
 #   make fmt             gofmt -w the tree
 #   make clean           remove build and test outputs
 #
-# Knobs: FUZZTIME=5s (per fuzz target), SKIP_BENCH=1 (skip the benchmark
+# Knobs: FUZZTIME=3s (per fuzz target; make fuzz FUZZTIME=1m for a longer run), SKIP_BENCH=1 (skip the benchmark
 # smoke run in `make test`), SKIP_DEPS=1 (do not run scripts/deps.sh).
 
 SHELL := /bin/bash
@@ -23,7 +23,7 @@ override GOFLAGS := $(strip $(filter-out -buildvcs=%,$(GOFLAGS)) -buildvcs=false
 export GOFLAGS
 export LANG := en_US.UTF-8
 
-FUZZTIME ?= 5s
+FUZZTIME ?= 3s
 TEST_TIMEOUT ?= 15m
 
 # Packages run under the race detector. Computed when used, through go list,
