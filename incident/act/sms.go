@@ -214,10 +214,16 @@ type SMSReceived struct {
 // SMS limits: per sender number and per author, a burst then a steady
 // rate; pending texts per number and in all.
 const (
-	smsBurst        = 20
-	smsRefill       = 30 * time.Second
+	smsBurst  = 20
+	smsRefill = 30 * time.Second
+)
+
+// The bounds on texts kept for unknown authors and on the numbers
+// counted; variables only so that tests can reach them with a few texts.
+var (
 	smsPendingPer   = 16
 	smsPendingTotal = 512
+	maxSenders      = 1000
 )
 
 // smsState is a desk's SMS bookkeeping in memory: the rate limiters, by
@@ -570,9 +576,8 @@ type SMSSender struct {
 
 const smsSendersKey = "sms_senders"
 
-// maxSenders bounds the numbers counted (the counts are one record in
-// the store, rewritten for each text).
-const maxSenders = 1000
+// maxSenders (above) bounds the numbers counted: the counts are one record
+// in the store, rewritten for each text.
 
 // senderLabel is how a number is shown: its last four digits.
 func senderLabel(from string) string {

@@ -87,6 +87,7 @@ func TestSMSKeptTextsAllStoredOnRetry(t *testing.T) {
 // for an unknown author (nothing verifies them yet): filling the list
 // from many numbers does not keep out a real late observer's text.
 func TestSMSJunkCannotFillThePendingList(t *testing.T) {
+	lowerSMSBounds(t)
 	coord, obs := smsMission(t)
 	c, _ := obs.Checkin(incident.CheckinPayload{Status: "arrived"})
 	text, _ := obs.SMSText(c.ID.String())
@@ -159,6 +160,7 @@ func TestSMSOneReceiptForConcurrentRepeats(t *testing.T) {
 
 // The counts per sender stay bounded however many numbers text.
 func TestSMSSenderCountsBounded(t *testing.T) {
+	lowerSMSBounds(t)
 	coord, _ := smsMission(t)
 	for i := range maxSenders + 50 {
 		coord.ReceiveSMS(SMSMessage{From: fmt.Sprintf("+2547%08d", i), Text: "hello " + strings.Repeat("x", 10)})
@@ -167,4 +169,12 @@ func TestSMSSenderCountsBounded(t *testing.T) {
 	if err != nil || len(senders) > maxSenders+1 {
 		t.Fatalf("%d senders counted, %v", len(senders), err)
 	}
+}
+
+// lowerSMSBounds makes the bounds on kept texts and counted numbers small
+// for one test, so that reaching them takes a few texts, not hundreds.
+func lowerSMSBounds(t *testing.T) {
+	per, total, senders := smsPendingPer, smsPendingTotal, maxSenders
+	smsPendingPer, smsPendingTotal, maxSenders = 4, 16, 20
+	t.Cleanup(func() { smsPendingPer, smsPendingTotal, maxSenders = per, total, senders })
 }
