@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/act"
 	"github.com/vigil-mesh/vigil/incident/store"
 	"github.com/vigil-mesh/vigil/incident/vault"
 )
@@ -197,6 +198,9 @@ type statusJSON struct {
 	// Coordinators in good standing: with one, losing that device loses
 	// every sealed report (status warns on a real mission).
 	Coordinators int `json:"coordinators"`
+	// SMSInboxHeld: whether this device holds the SMS inbox key in force
+	// (null when the mission takes no SMS).
+	SMSInboxHeld *bool `json:"sms_inbox_held"`
 }
 
 func (c *cli) cmdStatus(args []string) error {
@@ -231,6 +235,13 @@ func (c *cli) cmdStatus(args []string) error {
 			fmt.Fprintln(c.stderr, "Warning: this mission has one coordinator, this device. Sealed reports are readable by coordinators only: "+
 				"if this device is lost or seized, nobody can read them, or revoke it. Invite a second coordinator "+
 				"(`vigil mission invite --role coordinator --for AUTHOR`).")
+		}
+		if inForce, held := act.New(s).SMSInboxHeld(); inForce {
+			st.SMSInboxHeld = &held
+			if !held && st.Role != nil && *st.Role == incident.RoleCoordinator {
+				fmt.Fprintln(c.stderr, "Warning: this device does not hold the mission's SMS inbox key, so it cannot read what observers seal for SMS. "+
+					"A coordinator who holds it runs `vigil sms key share`; if nobody does, `vigil sms key rotate` makes a new one.")
+			}
 		}
 		if st.DuplicateInvites > 0 && st.Role != nil && *st.Role == incident.RoleCoordinator {
 			what := incident.Plural(st.DuplicateInvites, "invite") + " " + incident.Verb(st.DuplicateInvites, "was", "were")

@@ -764,6 +764,23 @@ func (d *Desk) smsSettings(ms *incident.MissionState, parsed map[string]string) 
 	return nil
 }
 
+// SMSInboxHeld says whether the mission has an SMS inbox key in force and
+// whether this device holds it. A coordinator who does not cannot read
+// what observers seal for SMS: one enrolled after the key was made (until
+// a holder runs `sms key share`), or any coordinator, after another set
+// sms_inbox to a key only they hold.
+func (d *Desk) SMSInboxHeld() (inForce, held bool) {
+	ms, err := d.st.Mission()
+	if err != nil {
+		return false, false
+	}
+	cur, ok := ms.SMSInbox()
+	if !ok {
+		return false, false
+	}
+	return true, d.holdsInbox(incident.FormatInbox(cur))
+}
+
 func (d *Desk) holdsInbox(v string) bool {
 	for _, k := range d.st.InboxKeys() {
 		if incident.FormatInbox(k.PublicKey()) == v {

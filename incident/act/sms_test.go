@@ -254,6 +254,16 @@ func TestRevokingACoordinatorRotatesTheInbox(t *testing.T) {
 	join(t, coord, second, incident.RoleCoordinator, "Second desk")
 	ms, _ := coord.st.Mission()
 	old, _ := ms.SMSInbox()
+	if inForce, held := second.SMSInboxHeld(); !inForce || held {
+		t.Fatalf("a coordinator enrolled after the key was made: in force %v, held %v", inForce, held)
+	}
+	if _, err := coord.SMSKey(false); err != nil { // share
+		t.Fatal(err)
+	}
+	copyRecords(t, coord, second)
+	if _, held := second.SMSInboxHeld(); !held {
+		t.Fatal("sms key share did not hand the key to the second coordinator")
+	}
 	rev, err := coord.Revoke("Second desk", "laptop seized", false)
 	if err != nil || rev.SMSInbox == "" || rev.SMSInbox == incident.FormatInbox(old) {
 		t.Fatalf("revoke: %+v, %v", rev, err)
