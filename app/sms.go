@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 
@@ -32,21 +33,18 @@ func SMSURI(number, body string) *url.URL {
 }
 
 // smsRefusal is why record cannot go by SMS, in the user's language for
-// the three refusals docs/sms.md names. act words them (wrapping the
-// codec's error with %v, so errors.Is cannot tell them apart): the
-// words it writes are matched, and any other refusal is shown as act
-// wrote it.
+// the three refusals docs/sms.md names (act's error carries which as its
+// cause); any other refusal is shown as act wrote it.
 func smsRefusal(err error) string {
-	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "sealed for the mesh"):
-		return T("sms.refused_mesh")
-	case strings.Contains(msg, "is not sealed"):
-		return T("sms.refused_clear")
-	case strings.Contains(msg, sms.ErrTooLong.Error()):
+	case errors.Is(err, sms.ErrTooLong):
 		return T("sms.refused_large")
+	case errors.Is(err, act.ErrSMSInClear):
+		return T("sms.refused_clear")
+	case errors.Is(err, sms.ErrNotForSMS):
+		return T("sms.refused_mesh")
 	}
-	return T("sms.refused", map[string]any{"Reason": msg})
+	return T("sms.refused", map[string]any{"Reason": err.Error()})
 }
 
 // smsAction is "Send by SMS" for one of this device's records, with how

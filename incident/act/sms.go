@@ -93,6 +93,11 @@ var maxSMSSealed = sync.OnceValue(func() int {
 	return n
 })
 
+// ErrSMSInClear: SMSText refuses a record that is not sealed (the
+// operator would read it). Its other refusals carry the codec's reason
+// (sms.ErrNotForSMS: sealed for the mesh; sms.ErrTooLong) as their Cause.
+var ErrSMSInClear = errors.New("not sealed: the operator would read it")
+
 // SMSText is one record as a text message, and where to send it.
 type SMSText struct {
 	ID       incident.ID   `json:"id"`
@@ -121,11 +126,12 @@ func (d *Desk) SMSText(ref string) (SMSText, error) {
 		return SMSText{}, refuse(NotFound, "record %s is not on this device", id)
 	}
 	if len(rec.Sealed) == 0 && rec.Kind != incident.KindReceipt {
-		return SMSText{}, refuse(Refused, "%s %s is not sealed: the operator would read it, so it does not go by SMS", rec.Kind, id)
+		return SMSText{}, &Error{Code: Refused, Cause: ErrSMSInClear,
+			Msg: fmt.Sprintf("%s %s is not sealed: the operator would read it, so it does not go by SMS", rec.Kind, id)}
 	}
 	text, err := sms.Encode(rec)
 	if err != nil {
-		return SMSText{}, refuse(Refused, "%s %s cannot go by SMS: %v", rec.Kind, id, err)
+		return SMSText{}, &Error{Code: Refused, Cause: err, Msg: fmt.Sprintf("%s %s cannot go by SMS: %v", rec.Kind, id, err)}
 	}
 	out := SMSText{ID: id, Kind: rec.Kind, Text: text, Segments: sms.Segments(text), Number: ms.SMSNumber()}
 	if t, ok := d.smsSent(id); ok {

@@ -1,10 +1,12 @@
 package act
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/sms"
 )
 
 // smsMission is a mission that takes SMS: the coordinator set
@@ -234,15 +236,15 @@ func TestSMSRefusesWhatItCannotCarry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := obs.SMSText(c.ID.String()); CodeOf(err) != Refused || !strings.Contains(err.Error(), "SMS") {
-		t.Fatalf("a long report: %v", err)
+	if _, err := obs.SMSText(c.ID.String()); CodeOf(err) != Refused || !errors.Is(err, sms.ErrNotForSMS) || !strings.Contains(err.Error(), "SMS") {
+		t.Fatalf("a long report (sealed for the mesh): %v", err)
 	}
 	no := false
 	plain, err := obs.Submit(Submission{Report: report("Queue of 300"), Sealed: &no})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := obs.SMSText(plain.ID.String()); CodeOf(err) != Refused || !strings.Contains(err.Error(), "operator") {
+	if _, err := obs.SMSText(plain.ID.String()); CodeOf(err) != Refused || !errors.Is(err, ErrSMSInClear) || !strings.Contains(err.Error(), "operator") {
 		t.Fatalf("a report in the clear: %v", err)
 	}
 }
