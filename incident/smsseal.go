@@ -320,13 +320,6 @@ func SealCompact(kind Kind, payload any, author Author, created int64, inbox *ec
 	return append(out, tag...), nil
 }
 
-// CompactPlainSize is the padded plaintext size a compact seal of payload
-// would have, for sizing a text message before anything is sealed.
-func CompactPlainSize(kind Kind, payload any, created int64) (int, error) {
-	_, bucket, err := compactPlain(kind, payload, created)
-	return bucket, err
-}
-
 // compactPlain is payload's compact body, encoded, and the bucket it pads
 // to.
 func compactPlain(kind Kind, payload any, created int64) ([]byte, int, error) {

@@ -41,17 +41,13 @@ const (
 
 // sealingFor decides how this device seals a new record of kind. sealed
 // is what the person or the mission asked for reports, tallies and
-// responses.
-func (d *Desk) sealingFor(ms *incident.MissionState, kind incident.Kind, payload any, sealed bool) sealing {
-	smsFits := func() bool {
-		if _, ok := ms.SMSInbox(); !ok || ms.SMSNumber() == "" {
-			return false
-		}
-		size, err := incident.CompactPlainSize(kind, payload, d.now().UnixMilli())
-		return err == nil && sms.SealedSegments(incident.CompactOverhead+size, false) <= sms.MaxSegments
-	}
+// responses. Whether the record fits in a text is the seal's to say
+// (putObservation).
+func (d *Desk) sealingFor(ms *incident.MissionState, kind incident.Kind, sealed bool) sealing {
+	_, inbox := ms.SMSInbox()
+	takesSMS := inbox && ms.SMSNumber() != ""
 	if kind == incident.KindCheckin || kind == incident.KindAlert {
-		if ms.SealByDefault() && smsFits() {
+		if ms.SealByDefault() && takesSMS {
 			return compactly
 		}
 		return inClear
@@ -59,23 +55,27 @@ func (d *Desk) sealingFor(ms *incident.MissionState, kind incident.Kind, payload
 	switch {
 	case !sealed:
 		return inClear
-	case smsFits():
+	case takesSMS:
 		return compactly
 	}
 	return withAge
 }
 
 // putObservation signs and stores an observation sealed as sealingFor
-// decides.
+// decides. One that SMS cannot carry (files, or too long for
+// sms.MaxSegments) is sealed for the mesh instead: with age, or, for a
+// check-in or an alert, which only the compact seal may seal, in the
+// clear as before SMS.
 func (d *Desk) putObservation(ms *incident.MissionState, kind incident.Kind, payload any, sealed bool) (*incident.Signed, error) {
-	switch d.sealingFor(ms, kind, payload, sealed) {
+	switch d.sealingFor(ms, kind, sealed) {
 	case compactly:
 		rec, err := d.st.PutCompactSealed(kind, payload, maxSMSSealed())
 		if !errors.Is(err, incident.ErrNotCompact) {
 			return rec, err
 		}
-		// Grown past what SMS carries between the estimate and the seal
-		// (its time moved a size step): sealed for the mesh instead.
+		if kind == incident.KindCheckin || kind == incident.KindAlert {
+			return d.st.Put(kind, payload)
+		}
 		return d.st.PutSealed(kind, nil, payload)
 	case withAge:
 		return d.st.PutSealed(kind, nil, payload)
@@ -304,12 +304,13 @@ func (d *Desk) ReceiveSMS(m SMSMessage) (SMSReceived, error) {
 	if len(m.From) > maxSender {
 		return SMSReceived{Outcome: SMSRefused, Reason: fmt.Sprintf("a sender of %d characters is not a phone number", len(m.From))}, nil
 	}
-	out, err := d.receiveSMS(ms, m, false)
+	dir := newSMSDirectory(ms)
+	out, err := d.receiveSMS(dir, m, false)
 	if err != nil {
 		return out, err
 	}
 	if out.Outcome != SMSPending {
-		if out.Later, err = d.retryPendingSMS(ms); err != nil {
+		if out.Later, err = d.retryPendingSMS(dir); err != nil {
 			return out, err
 		}
 	}
@@ -322,17 +323,18 @@ const maxSender = 64
 
 // receiveSMS judges one text. A retry (a kept text whose author is known
 // now) was limited and counted when it came: it is neither again.
-func (d *Desk) receiveSMS(ms *incident.MissionState, m SMSMessage, retry bool) (SMSReceived, error) {
+func (d *Desk) receiveSMS(dir *smsDirectory, m SMSMessage, retry bool) (SMSReceived, error) {
+	ms := dir.ms
 	out := SMSReceived{Sender: senderLabel(m.From)}
 	count := !retry
 	refused := func(format string, args ...any) (SMSReceived, error) {
 		out.Outcome, out.Reason = SMSRefused, fmt.Sprintf(format, args...)
-		return out, d.countSMS(m.From, out, count)
+		return out, d.countSMS(ms.ID, m.From, out, count)
 	}
 	if m.From != "" && !retry && !m.Imported && !d.sms.allow(&d.sms.numbers, m.From, d.now()) {
 		return refused("rate limited: more than %d texts from this number in a short time", smsBurst)
 	}
-	raw, err := sms.Decode(m.Text, smsDirectory{ms})
+	raw, err := sms.Decode(m.Text, dir)
 	if errors.Is(err, sms.ErrUnknownAuthor) {
 		out.Outcome, out.Reason = SMSPending, "from an author this device does not know yet: kept until their member record arrives"
 		if err := d.keepPendingSMS(m); err != nil {
@@ -341,7 +343,7 @@ func (d *Desk) receiveSMS(ms *incident.MissionState, m SMSMessage, retry bool) (
 			}
 			return out, err
 		}
-		return out, d.countSMS(m.From, out, count)
+		return out, d.countSMS(ms.ID, m.From, out, count)
 	}
 	if err != nil {
 		return refused("%v", err)
@@ -371,7 +373,7 @@ func (d *Desk) receiveSMS(ms *incident.MissionState, m SMSMessage, retry bool) (
 		}
 	case store.Quarantined:
 		out.Outcome, out.Reason = SMSPending, r.Err.Error()
-		return out, d.countSMS(m.From, out, count)
+		return out, d.countSMS(ms.ID, m.From, out, count)
 	default:
 		if errors.Is(r.Err, store.ErrClosed) {
 			return out, classify(r.Err)
@@ -387,7 +389,7 @@ func (d *Desk) receiveSMS(ms *incident.MissionState, m SMSMessage, retry bool) (
 			out.Replies, out.ReplyTo = []string{text}, m.From
 		}
 	}
-	return out, d.countSMS(m.From, out, count)
+	return out, d.countSMS(ms.ID, m.From, out, count)
 }
 
 // smsReceipt is the receipt text a coordinator sends back for rec: a
@@ -425,21 +427,36 @@ func (d *Desk) smsReceipt(ms *incident.MissionState, rec *incident.Signed) (stri
 	return text, nil
 }
 
-// smsDirectory is the receiver's member list for sms.Decode.
-type smsDirectory struct{ ms *incident.MissionState }
+// smsDirectory is the receiver's member list for sms.Decode: every
+// member's key, sorted once for a text and the kept texts it lets decode,
+// so a prefix is a binary search rather than a walk of every member.
+type smsDirectory struct {
+	ms      *incident.MissionState
+	authors []incident.Author
+}
 
-func (s smsDirectory) Mission() incident.ID { return s.ms.ID }
-
-func (s smsDirectory) Authors(prefix []byte) []incident.Author {
-	var out []incident.Author
-	seen := map[incident.Author]bool{}
-	for _, m := range s.ms.Members() {
-		if bytes.HasPrefix(m.Author[:], prefix) && !seen[m.Author] {
-			seen[m.Author] = true
-			out = append(out, m.Author)
-		}
+func newSMSDirectory(ms *incident.MissionState) *smsDirectory {
+	dir := &smsDirectory{ms: ms}
+	for _, m := range ms.Members() {
+		dir.authors = append(dir.authors, m.Author)
 	}
-	return out
+	slices.SortFunc(dir.authors, func(a, b incident.Author) int { return bytes.Compare(a[:], b[:]) })
+	dir.authors = slices.Compact(dir.authors)
+	return dir
+}
+
+func (s *smsDirectory) Mission() incident.ID { return s.ms.ID }
+
+func (s *smsDirectory) Authors(prefix []byte) []incident.Author {
+	if len(prefix) > len(incident.Author{}) {
+		return nil
+	}
+	i := sort.Search(len(s.authors), func(i int) bool { return bytes.Compare(s.authors[i][:len(prefix)], prefix) >= 0 })
+	j := i
+	for j < len(s.authors) && bytes.HasPrefix(s.authors[j][:], prefix) {
+		j++
+	}
+	return s.authors[i:j]
 }
 
 // pendingSMS is a text kept until its author's member record arrives.
@@ -521,17 +538,17 @@ func (d *Desk) RetryPendingSMS() ([]SMSReceived, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.retryPendingSMS(ms)
+	return d.retryPendingSMS(newSMSDirectory(ms))
 }
 
-func (d *Desk) retryPendingSMS(ms *incident.MissionState) ([]SMSReceived, error) {
-	ready, err := d.takeDecodable(ms)
+func (d *Desk) retryPendingSMS(dir *smsDirectory) ([]SMSReceived, error) {
+	ready, err := d.takeDecodable(dir)
 	if err != nil {
 		return nil, err
 	}
 	var out []SMSReceived
 	for i, p := range ready {
-		r, err := d.receiveSMS(ms, SMSMessage(p), true)
+		r, err := d.receiveSMS(dir, SMSMessage(p), true)
 		if err != nil {
 			// This device failed (its store): the texts not judged yet
 			// wait again.
@@ -547,7 +564,7 @@ func (d *Desk) retryPendingSMS(ms *incident.MissionState) ([]SMSReceived, error)
 
 // takeDecodable removes from the pending texts those whose author is now
 // known, and returns them.
-func (d *Desk) takeDecodable(ms *incident.MissionState) ([]pendingSMS, error) {
+func (d *Desk) takeDecodable(dir *smsDirectory) ([]pendingSMS, error) {
 	d.smsMu.Lock()
 	defer d.smsMu.Unlock()
 	list, err := d.pendingSMS()
@@ -556,7 +573,7 @@ func (d *Desk) takeDecodable(ms *incident.MissionState) ([]pendingSMS, error) {
 	}
 	var ready, keep []pendingSMS
 	for _, p := range list {
-		if _, err := sms.Decode(p.Text, smsDirectory{ms}); errors.Is(err, sms.ErrUnknownAuthor) {
+		if _, err := sms.Decode(p.Text, dir); errors.Is(err, sms.ErrUnknownAuthor) {
 			keep = append(keep, p)
 		} else {
 			ready = append(ready, p)
@@ -603,13 +620,9 @@ func senderKey(ms incident.ID, from string) string {
 }
 
 // countSMS adds what became of one text to its sender's counts.
-func (d *Desk) countSMS(from string, r SMSReceived, count bool) error {
+func (d *Desk) countSMS(mission incident.ID, from string, r SMSReceived, count bool) error {
 	if !count || from == "" {
 		return nil
-	}
-	ms, err := d.mission()
-	if err != nil {
-		return err
 	}
 	d.smsMu.Lock()
 	defer d.smsMu.Unlock()
@@ -617,7 +630,7 @@ func (d *Desk) countSMS(from string, r SMSReceived, count bool) error {
 	if b, err := d.st.Meta(smsSendersKey); err == nil && b != nil {
 		_ = json.Unmarshal(b, &all)
 	}
-	k := senderKey(ms.ID, from)
+	k := senderKey(mission, from)
 	s := all[k]
 	if s == nil {
 		s = &SMSSender{Sender: senderLabel(from)}
