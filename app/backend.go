@@ -215,6 +215,8 @@ func (b *StoreBackend) Identity() (Identity, error) {
 // only.
 func (b *StoreBackend) NewerRecords() (map[incident.Kind]int, error) { return b.st.CountNewer() }
 
+func (b *StoreBackend) Space() (store.Space, error) { return b.desk.Space() }
+
 // CreateMission founds a mission and starts the mesh.
 func (b *StoreBackend) CreateMission(name, label string) error {
 	if _, err := b.desk.CreateMission(store.MissionSpec{Name: name, Label: label}); err != nil {

@@ -73,6 +73,9 @@ type Device interface {
 	// know, by kind: a newer Vigil's, kept and passed on but not shown.
 	// Empty (nil error) when there are none.
 	NewerRecords() (map[incident.Kind]int, error)
+	// Space is how much room Vigil uses here and what it keeps
+	// (act.Desk.Space).
+	Space() (store.Space, error)
 }
 
 // Reporter is what an observer does.

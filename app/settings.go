@@ -5,6 +5,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+	"github.com/vigil-mesh/vigil/incident"
 )
 
 // newSettingsScreen holds the language, this device's key, the mission,
@@ -19,7 +20,9 @@ func newSettingsScreen(ui *UI) fyne.CanvasObject {
 		ui.app.Clipboard().SetContent(ui.id.Author.String())
 	})
 	mission := wrapLabel("")
+	space := wrapLabel("")
 	refresh := func() {
+		space.SetText(ui.spaceText())
 		key.SetText(ui.id.Author.String())
 		text := T("settings.mission_line", map[string]any{"Mission": ui.id.MissionName, "Role": RoleLabel(ui.id.Role)})
 		if ui.id.Label != "" {
@@ -55,6 +58,9 @@ func newSettingsScreen(ui *UI) fyne.CanvasObject {
 		ui.hideBox(),
 		widget.NewSeparator(),
 		ui.backupBox(),
+		widget.NewSeparator(),
+		heading(T("space.title")),
+		space,
 		// Last: coordinators read it at a desk; the wipe stays near the top.
 		newConfigSection(ui),
 	)
@@ -87,4 +93,24 @@ func (ui *UI) panicWipe() {
 		ui.showWelcome()
 		ui.toast(T("wipe.done"))
 	})
+}
+
+// spaceText says how much room Vigil uses and what it keeps (act.Desk.Space).
+func (ui *UI) spaceText() string {
+	if ui.be == nil {
+		return ""
+	}
+	sp, err := ui.be.Space()
+	if err != nil {
+		return err.Error()
+	}
+	if !sp.Bounded {
+		return T("space.all", map[string]any{"Used": incident.FormatSize(sp.Bytes), "Total": sp.Own + sp.Mission + sp.Carried + sp.Held})
+	}
+	text := T("space.bounded", map[string]any{"Used": incident.FormatSize(sp.Bytes), "Budget": incident.FormatSize(sp.Budget),
+		"Own": sp.Own, "Mission": sp.Mission, "Carried": sp.Carried, "Receipts": sp.Receipts, "Dropped": sp.Dropped})
+	if sp.Over {
+		text += "\n⚠ " + T("space.full")
+	}
+	return text
 }

@@ -33,6 +33,8 @@ const (
 	SettingAttachmentBudget = "attachment_budget"
 	SettingSMSNumber        = "sms_number" // the number observers text records to
 	SettingSMSInbox         = "sms_inbox"  // the public key compact seals are sealed to (smsseal.go)
+	SettingCustodyReceipts  = "custody_receipts"
+	SettingStorageBudget    = "storage_budget"
 	// SettingCategoryPrefix names a taxonomy addition: category.CODE=LABEL.
 	SettingCategoryPrefix = "category."
 )
@@ -56,10 +58,7 @@ type ConfigKey struct {
 	read func(value string) (string, error)
 }
 
-// ConfigKeys lists the settings this build knows. Settings announced for
-// later builds (storage budget, custody receipts) are not
-// here yet: a config that carries them is kept and shown as needing a
-// newer Vigil.
+// ConfigKeys lists the settings this build knows.
 var ConfigKeys = append(append([]ConfigKey{
 	{Name: SettingSealByDefault, Value: "true|false",
 		Help:  "seal new reports to the coordinators unless the observer chooses otherwise",
@@ -76,6 +75,14 @@ var ConfigKeys = append(append([]ConfigKey{
 	{Name: SettingSMSInbox, Value: "KEY",
 		Help:  "the SMS inbox key records for SMS are sealed to (made and set with sms_number; give a new one only with `vigil sms key rotate`)",
 		parse: parseSMSInbox},
+	{Name: SettingCustodyReceipts, Value: "COUNT",
+		Help: "distinct coordinators whose receipts must list a record before phones that carry it for others may drop it (1-" +
+			strconv.Itoa(MaxCustodyReceipts) + "; default " + strconv.Itoa(DefaultCustodyReceipts) + ", so one seized laptop loses nothing)",
+		parse: parseCustodyReceipts},
+	{Name: SettingStorageBudget, Value: "SIZE", Size: true,
+		Help: "bytes an observer's or carrier's phone lets Vigil use; past it, the phone carries no more records for others " +
+			"until coordinators hold what it carries (default " + strconv.Itoa(DefaultStorageBudget>>20) + "MiB)",
+		parse: parseStorageBudget},
 }, quotaKeys()...), ConfigKey{Name: SettingCategoryPrefix, Value: "LABEL",
 	Help:  "add a category to the taxonomy: category.FAMILY.NAME=\"Label\" (families: " + strings.Join(Families, ", ") + ")",
 	parse: parseCategory})
@@ -289,6 +296,29 @@ func parseCount(_, v string) (string, error) {
 		return "", fmt.Errorf("%d is more than the limit of %d", n, uint64(MaxQuotaRecords))
 	}
 	return strconv.FormatUint(n, 10), nil
+}
+
+// parseCustodyReceipts reads custody_receipts: 1 to MaxCustodyReceipts.
+func parseCustodyReceipts(_, v string) (string, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 1 || n > MaxCustodyReceipts {
+		return "", fmt.Errorf("%q is not a count of coordinators from 1 to %d", v, MaxCustodyReceipts)
+	}
+	return strconv.FormatUint(n, 10), nil
+}
+
+// parseStorageBudget reads storage_budget: at least MinStorageBudget, so a
+// typing slip cannot make every phone refuse the mission's own records'
+// neighbours.
+func parseStorageBudget(name, v string) (string, error) {
+	n, err := parseSize(name, v)
+	if err != nil {
+		return "", err
+	}
+	if b, _ := strconv.ParseUint(n, 10, 64); b < MinStorageBudget {
+		return "", fmt.Errorf("%s is less than the least budget of %s", v, FormatSize(MinStorageBudget))
+	}
+	return n, nil
 }
 
 // parsePositiveSize is parseSize for quotas: 0 is refused.

@@ -455,6 +455,38 @@ func (ms *MissionState) AttachmentBudget() uint64 {
 	return DefaultAttachmentBudget
 }
 
+// Custody defaults and bounds (custody.go).
+const (
+	DefaultCustodyReceipts = 2
+	MaxCustodyReceipts     = 16
+	DefaultStorageBudget   = 128 << 20
+	MinStorageBudget       = 16 << 20
+)
+
+// CustodyReceipts is how many distinct coordinators in good standing must
+// have receipted a record before a phone carrying it for its author may
+// drop it: the latest config that sets it, else DefaultCustodyReceipts.
+func (ms *MissionState) CustodyReceipts() int {
+	if v, ok := ms.effective(SettingCustodyReceipts); ok {
+		if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= MaxCustodyReceipts {
+			return n
+		}
+	}
+	return DefaultCustodyReceipts
+}
+
+// StorageBudget is the bytes a bounded device (an observer's or carrier's
+// phone) lets its store use: the latest config that sets it, else
+// DefaultStorageBudget.
+func (ms *MissionState) StorageBudget() uint64 {
+	if v, ok := ms.effective(SettingStorageBudget); ok {
+		if n, err := strconv.ParseUint(v, 10, 64); err == nil && n >= MinStorageBudget {
+			return n
+		}
+	}
+	return DefaultStorageBudget
+}
+
 // SMSNumber is the number observers text records to ("" when the
 // mission takes no SMS).
 func (ms *MissionState) SMSNumber() string {

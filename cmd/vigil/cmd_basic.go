@@ -201,6 +201,9 @@ type statusJSON struct {
 	// SMSInboxHeld: whether this device holds the SMS inbox key in force
 	// (null when the mission takes no SMS).
 	SMSInboxHeld *bool `json:"sms_inbox_held"`
+	// Space: how much room the store takes and what it keeps (a phone
+	// drops what enough coordinators hold: custody).
+	Space *store.Space `json:"space"`
 }
 
 func (c *cli) cmdStatus(args []string) error {
@@ -261,6 +264,9 @@ func (c *cli) cmdStatus(args []string) error {
 		if st.Quarantined, err = s.QuarantineCount(); err != nil {
 			return err
 		}
+		if sp, err := act.New(s).Space(); err == nil {
+			st.Space = &sp
+		}
 		if c.json {
 			return c.printJSON(st)
 		}
@@ -309,6 +315,9 @@ func (c *cli) cmdStatus(args []string) error {
 		fmt.Fprintln(w)
 		if len(st.NewerRecords) > 0 {
 			fmt.Fprintf(w, "newer     %s: kept and passed on\n", newerSummary(st.NewerRecords))
+		}
+		if st.Space != nil {
+			fmt.Fprintf(w, "space     %s\n", act.SpaceSummary(*st.Space))
 		}
 		if st.Quarantined > 0 {
 			fmt.Fprintf(w, "waiting   %s %s for members or reports not yet received\n", incident.Plural(st.Quarantined, "record"), incident.Verb(st.Quarantined, "waits", "wait"))

@@ -47,11 +47,14 @@ func (c *cli) cmdNode(args []string) error {
 	noMDNS := fs.Bool("no-mdns", false, "do not look for peers on the local network")
 	relay := fs.Bool("relay-service", false, "relay connections for other members (headless nodes)")
 	verbose := fs.Bool("verbose", false, "log peer and sync events")
+	keepAll := fs.Bool("keep-all", false,
+		"keep every record even on an observer's or carrier's device (a hub or relay laptop with room); by default they drop what enough coordinators hold")
 	practice := fs.Bool("practice-if-no-mission", false,
 		"when this home holds no mission (no store, or a store that joined none), run the practice mission beside it instead, made on first use (what `make run` does with no display)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	c.keepAll = *keepAll
 	la, err := parseAddrs("listen", listen)
 	if err != nil {
 		return err

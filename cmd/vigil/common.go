@@ -180,7 +180,9 @@ func (c *cli) prompt(prompt string, confirm bool) ([]byte, error) {
 	return p, nil
 }
 
-func (c *cli) storeOptions() store.Options { return store.Options{Now: c.now, KDF: buildKDF} }
+func (c *cli) storeOptions() store.Options {
+	return store.Options{Now: c.now, KDF: buildKDF, KeepAll: c.keepAll}
+}
 
 // open unlocks the store.
 func (c *cli) open() (*store.Store, error) {

@@ -30,6 +30,8 @@ type cli struct {
 	home           string
 	json           bool
 	passphraseFile string
+	// keepAll: `vigil node --keep-all`: the store drops nothing (custody).
+	keepAll        bool
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -457,7 +459,7 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   verify FILE [--mission ID]              check a bundle, JSONL export or evidence package offline
   verify --qr IMAGE [--mission ID] [--mission-file FILE | --bundle FILE]
                                           check a report's QR code (from a PDF export), with its membership chain
-  node [--listen MULTIADDR]... [--peer MULTIADDR]... [--no-mdns] [--relay-service] [--verbose]
+  node [--listen MULTIADDR]... [--peer MULTIADDR]... [--no-mdns] [--relay-service] [--keep-all] [--verbose]
        [--practice-if-no-mission]         with no mission in this home, run the practice one beside it (make run)
   sync --peer MULTIADDR [--timeout DUR]   reconcile once with one peer, then exit
   peers                                   the peers a running node is connected to

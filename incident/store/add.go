@@ -386,6 +386,14 @@ func (s *Store) addUnit(b *batch, u *unit) (Result, []unit, error) {
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return res, nil, err
 	}
+	// A bounded device does not take back what it dropped once
+	// coordinators held it, nor what targets it.
+	if gone, err := s.gone(b.Txn, rec); err != nil {
+		return res, nil, err
+	} else if gone {
+		res.Outcome = Duplicate
+		return res, nil, nil
+	}
 	err = incident.Validate(rec, s.ms, txnSource{b.Txn})
 	var missing *incident.MissingError
 	switch {
@@ -452,6 +460,10 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 		{kindKey(rec.Kind, rec.Created, rec.ID), kindValue},
 		{authorKey(author, rec.Created, rec.ID), nil},
 	}
+	if s.carriedOverBudget(rec) {
+		s.declined.add(rec.ID)
+		return fmt.Errorf("%w: %w: this phone keeps no more records for others until coordinators hold what it carries (mission config storage_budget)", ErrQuota, ErrBudget), nil
+	}
 	// The mission's own trust records never count against quotas.
 	if !rec.Kind.MissionKind() {
 		q, err := s.charge(b, rec)
@@ -471,6 +483,9 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 		// A confirm closes an invite to other keys: it cuts like a
 		// revocation.
 		s.revoked = s.revoked || rec.Kind == incident.KindRevoke || rec.Kind == incident.KindConfirm
+		// Who counts as a coordinator, or how many must hold a record,
+		// may change: the live set is counted again when next read.
+		s.custodyStale.Store(true)
 		// A config may raise a quota, an enrollment a member's role, a
 		// revocation undo a config: what was refused for quota may fit
 		// now, so it may be asked for again.
@@ -491,6 +506,9 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 		if err := b.Set(kv[0], kv[1]); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.custodyCommit(b, rec); err != nil {
+		return nil, err
 	}
 	if rec.Kind == incident.KindReceipt {
 		if err := indexReceipt(b, rec); err != nil {

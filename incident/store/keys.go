@@ -49,6 +49,11 @@ import (
 //	                               cache (opened.go)
 //	X/<id>                         this device's age identity cannot open
 //	                               sealed record id: no open is tried (opened.go)
+//	R/<id><author:32>              author holds id: custody (custody.go)
+//	l/<id>                         → created: id is live (fewer than
+//	                               custody_receipts coordinators hold it)
+//	U/<id>                         no receipt of this device lists id yet
+//	G/<id>                         dropped by this bounded device
 //
 // f/ is written when a record is stored. Stores written before it hold no
 // f/ keys, and need none: the builds before format level 1 stored only

@@ -103,44 +103,25 @@ func (s *Store) DeliveryOf(id incident.ID) (Delivery, error) {
 
 const tReceipted = 'c' // c/<id><receipt id>: a coordinator's receipt lists id
 
-// Unreceipted returns up to limit IDs of records held here that no receipt
-// lists yet and that were not authored by this device: what a
-// coordinator's node should confirm next.
+// Unreceipted returns up to limit IDs of records held here that were not
+// authored by this device and that no receipt of this device lists yet:
+// what a coordinator's node confirms next. Each coordinator receipts for
+// itself: custody (custody.go) counts distinct coordinators, so a record
+// another coordinator receipted is still this one's to confirm. It reads
+// the U/ index (custody.go), not the store.
 func (s *Store) Unreceipted(limit int) ([]incident.ID, error) {
-	self := s.Author()
-	kinds, err := s.Kinds()
-	if err != nil {
-		return nil, err
-	}
-	// Observers' kinds, and a newer build's kinds: their authors wait for
-	// "held by a coordinator" too.
-	receipted := append([]incident.Kind{incident.KindReport, incident.KindAmend, incident.KindRetract,
-		incident.KindCheckin, incident.KindAlert, incident.KindTally, incident.KindResponse, incident.KindAttachment}, kinds[len(incident.Kinds):]...)
 	var out []incident.ID
-	err = s.view(func(txn *badger.Txn) error {
-		for _, k := range receipted {
-			prefix := kindPrefix(k)
-			err := scanPrefix(txn, prefix, false, func(kk []byte) error {
-				var id incident.ID
-				copy(id[:], kk[len(kk)-32:])
-				if _, err := txn.Get(key(tReceiptedBy, id[:])); err == nil {
-					return nil
-				}
-				r, err := getRecord(txn, id)
-				if err != nil || r.AuthorKey() == self {
-					return nil
-				}
-				out = append(out, id)
-				if len(out) >= limit {
-					return errStop
-				}
+	err := s.view(func(txn *badger.Txn) error {
+		return scanPrefix(txn, key(tAwait), false, func(k []byte) error {
+			if len(k) != 2+32 {
 				return nil
-			})
-			if err != nil {
-				return err
 			}
-		}
-		return nil
+			out = append(out, incident.ID(k[2:]))
+			if len(out) >= limit {
+				return errStop
+			}
+			return nil
+		})
 	})
 	if errors.Is(err, errStop) {
 		err = nil
@@ -148,7 +129,7 @@ func (s *Store) Unreceipted(limit int) ([]incident.ID, error) {
 	return out, err
 }
 
-const tReceiptedBy = 'C' // C/<id>: some receipt lists id (any receipt)
+const tReceiptedBy = 'C' // C/<id>: some receipt lists id (any receipt; custody.go reads it)
 
 // indexReceipt records which IDs a receipt confirms.
 func indexReceipt(txn *batch, rec *incident.Signed) error {

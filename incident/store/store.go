@@ -54,6 +54,11 @@ type Options struct {
 	KDF *vault.KDFParams
 	// Profile picks Badger memory settings. Default PhoneProfile.
 	Profile Profile
+	// KeepAll makes an observer's or carrier's store keep every record,
+	// as coordinators' do (a relay or hub laptop): nothing is dropped
+	// once coordinators hold it and no storage budget applies
+	// (custody.go).
+	KeepAll bool
 	// QuarantineRecords and QuarantineBytes cap the quarantine (records
 	// waiting for a member or record they depend on) as a whole: a new
 	// record makes room by dropping the oldest (reconciliation offers
@@ -144,6 +149,12 @@ type Store struct {
 	// epochs caches the member secrets (m/epochs) once read: every hello
 	// asks for them several times. Written through by saveEpochSecrets.
 	epochs map[incident.ID][]byte
+	// overBudget: the last Prune found a bounded store over its budget,
+	// so records carried for others are refused (custody.go).
+	overBudget atomic.Bool
+	// custodyStale: a record that changes who counts as a coordinator,
+	// or custody_receipts, was stored since the live set was built.
+	custodyStale atomic.Bool
 }
 
 func (o *Options) fill() {
@@ -297,6 +308,10 @@ func Open(home string, passphrase []byte, opts Options) (*Store, error) {
 	if err := s.migrate(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate the store to layout %d: %w", layoutVersion, err)
+	}
+	if err := s.custodyMigrate(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("build the custody index: %w", err)
 	}
 	if err := s.tidyQuarantine(); err != nil {
 		s.Close()

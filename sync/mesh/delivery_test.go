@@ -92,6 +92,12 @@ func (s *snapHook) ForEachKey(fn func(int64, incident.ID) error) error {
 	return err
 }
 
+func (s *snapHook) ForEachLiveKey(fn func(int64, incident.ID) error) error {
+	err := s.Store.ForEachLiveKey(fn)
+	s.once.Do(s.after)
+	return err
+}
+
 // A reconciliation tells about the records in its snapshot, not about
 // records stored while it ran: a report of this device's that the peer
 // never received must not show as sent to it.

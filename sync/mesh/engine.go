@@ -210,8 +210,11 @@ type Engine struct {
 	waiters map[peer.ID][]chan syncDone // callers waiting for the next round
 	inbound map[peer.ID]int             // reconciliations peers started here
 	paused  bool
-	subs    subscribers
-	results <-chan SyncResult // the default subscription (Results)
+	// servesFull: the full-set reconciliation protocol is served (not
+	// while this device is bounded: custody.go, followCustody).
+	servesFull bool
+	subs       subscribers
+	results    <-chan SyncResult // the default subscription (Results)
 
 	adds groupAdd // the gossip validator's writes
 }
@@ -283,7 +286,10 @@ func New(n *node.Node, cfg Config) (*Engine, error) {
 		e.stop()
 		return nil, err
 	}
-	e.node.Host().SetStreamHandler(e.proto(reconName, e.node.ID()), e.handleRecon)
+	e.followCustody()
+	if _, ok := e.store.(custodyStore); ok {
+		e.node.Host().SetStreamHandler(e.proto(liveName, e.node.ID()), func(s network.Stream) { e.handleRecon(s, true) })
+	}
 	e.node.Host().SetStreamHandler(e.proto(blobName, e.node.ID()), e.handleBlob)
 	// Gossip and the protocols are ready: peers may be admitted now.
 	if err := n.Attach(e.owner()); err != nil {
@@ -360,6 +366,7 @@ func (e *Engine) stop() {
 	}
 	h := e.node.Host()
 	h.RemoveStreamHandler(e.proto(reconName, e.node.ID()))
+	h.RemoveStreamHandler(e.proto(liveName, e.node.ID()))
 	h.RemoveStreamHandler(e.proto(blobName, e.node.ID()))
 	e.wg.Wait()
 }
@@ -483,6 +490,10 @@ func (e *Engine) periodic() {
 		case <-t.C:
 		}
 		e.CutRevoked()
+		// What gossip brought since may be held by coordinators now; a
+		// role that changed changes the protocols served.
+		e.followCustody()
+		e.prune()
 		e.mu.Lock()
 		paused := e.paused
 		e.mu.Unlock()
@@ -924,16 +935,33 @@ func (e *Engine) receipts() {
 	}
 }
 
-// IssueReceipt signs one receipt for up to 1000 records not yet receipted.
+// Receipt batches: IDs in one receipt, receipts in one round. A national
+// mission's coordinator takes in tens of thousands of records at once
+// after a partition heals; phones keep what they carry until it is
+// receipted (custody), so receipts must keep up.
+const (
+	receiptIDs    = 1000
+	receiptsRound = 32
+)
+
+// IssueReceipt signs receipts, receiptIDs records each, for the records
+// this device has not receipted yet, up to receiptsRound of them.
 func (e *Engine) IssueReceipt() error {
-	ids, err := e.store.Unreceipted(1000)
-	if err != nil || len(ids) == 0 {
-		return err
+	for range receiptsRound {
+		ids, err := e.store.Unreceipted(receiptIDs)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		list := make([][]byte, len(ids))
+		for i, id := range ids {
+			list[i] = id.Bytes()
+		}
+		if _, err := e.store.Put(incident.KindReceipt, incident.ReceiptPayload{IDs: list}); err != nil {
+			return err
+		}
+		if len(ids) < receiptIDs {
+			return nil
+		}
 	}
-	list := make([][]byte, len(ids))
-	for i, id := range ids {
-		list[i] = id.Bytes()
-	}
-	_, err = e.store.Put(incident.KindReceipt, incident.ReceiptPayload{IDs: list})
-	return err
+	return nil
 }

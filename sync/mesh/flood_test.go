@@ -37,7 +37,17 @@ func newFloodStore(st *store.Store, flood []*incident.Signed) *floodStore {
 }
 
 func (f *floodStore) ForEachKey(fn func(created int64, id incident.ID) error) error {
-	if err := f.Store.ForEachKey(fn); err != nil {
+	return f.withExtra(f.Store.ForEachKey, fn)
+}
+
+// ForEachLiveKey: the flood is offered in live sessions too (the
+// attacker's device is an observer's, so it speaks the live protocol).
+func (f *floodStore) ForEachLiveKey(fn func(created int64, id incident.ID) error) error {
+	return f.withExtra(f.Store.ForEachLiveKey, fn)
+}
+
+func (f *floodStore) withExtra(each func(func(int64, incident.ID) error) error, fn func(created int64, id incident.ID) error) error {
+	if err := each(fn); err != nil {
 		return err
 	}
 	f.mu.Lock()

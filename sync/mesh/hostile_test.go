@@ -755,6 +755,13 @@ func TestGarbageReconStrikes(t *testing.T) {
 			mu.Unlock()
 		}
 	})
+	// The liar's device is an observer's, which serves only the live
+	// protocol: wait until identify tells the honest side it now lists
+	// the full one, which the honest coordinator prefers.
+	eventually(t, 5*time.Second, "the liar's protocol never listed", func() bool {
+		ps, _ := honest.Node().Host().Peerstore().SupportsProtocols(hid, mesh.ReconProtocol(hostile))
+		return len(ps) > 0
+	})
 	_, err := honest.SyncPeer(ctx, hid)
 	if err == nil {
 		t.Fatal("reconciliation with a liar succeeded")

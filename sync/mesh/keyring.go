@@ -14,6 +14,9 @@ import (
 // Stream protocol names; node.ProtocolID derives each listener's own ID.
 const (
 	reconName = "recon/2" // recon wire version 2
+	// liveName: the same protocol over live sets, with a covering step
+	// first (custody.go). Bounded devices (phones) serve only this one.
+	liveName = "recon-live/1"
 	blobName  = "blob"
 )
 

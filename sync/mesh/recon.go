@@ -16,6 +16,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/store"
@@ -141,15 +142,16 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 // of revoked members that no revocation accepts, and those the peer
 // cannot store.
 func (e *Engine) snapshot(level int) (*recon.Set, func(incident.ID) bool, error) {
-	o, err := e.offerFor(level)
+	o, err := e.offerFor(level, false)
 	if err != nil {
 		return nil, nil, err
 	}
 	return o.set, o.has, nil
 }
 
-// offerFor takes the snapshot of one session (see snapshot).
-func (e *Engine) offerFor(level int) (*offer, error) {
+// offerFor takes the snapshot of one session (see snapshot): over the
+// live set (custody.go) when live.
+func (e *Engine) offerFor(level int, live bool) (*offer, error) {
 	skip, err := e.store.Unconfirmed()
 	if err != nil {
 		return nil, err
@@ -164,7 +166,11 @@ func (e *Engine) offerFor(level int) (*offer, error) {
 		}
 	}
 	var items []recon.Item
-	err = e.store.ForEachKey(func(created int64, id incident.ID) error {
+	each := e.store.ForEachKey
+	if live {
+		each = e.store.(custodyStore).ForEachLiveKey
+	}
+	err = each(func(created int64, id incident.ID) error {
 		if !skip[id] {
 			items = append(items, recon.Item{Time: uint64(created) ^ (1 << 63), ID: id})
 		}
@@ -364,21 +370,32 @@ func (e *Engine) syncOnce(ctx context.Context, p peer.ID) (SyncResult, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.SessionTimeout)
 	defer cancel()
-	s, err := e.node.Host().NewStream(ctx, p, e.proto(reconName, p))
+	var protos []protocol.ID
+	for _, name := range e.reconProtocols(p) {
+		protos = append(protos, protocol.ID(name))
+	}
+	s, err := e.node.Host().NewStream(ctx, p, protos...)
 	if err != nil {
 		return SyncResult{Peer: p}, err
 	}
 	defer s.Close()
-	return e.session(ctx, s, true)
+	return e.session(ctx, s, true, s.Protocol() == e.proto(liveName, p))
 }
 
-func (e *Engine) handleRecon(s network.Stream) {
+// handleRecon serves a reconciliation a peer started, over live sets when
+// live (custody.go).
+func (e *Engine) handleRecon(s network.Stream, live bool) {
 	if !e.track() {
 		_ = s.Reset()
 		return
 	}
 	defer e.wg.Done()
 	if !e.node.Guard(s) {
+		return
+	}
+	// Opened just before this device became bounded: not served.
+	if !live && e.bounded() {
+		_ = s.Reset()
 		return
 	}
 	// A peer gets at most maxInbound sessions at once.
@@ -401,12 +418,12 @@ func (e *Engine) handleRecon(s network.Stream) {
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.SessionTimeout)
 	defer cancel()
-	if _, err := e.session(ctx, s, false); err != nil {
+	if _, err := e.session(ctx, s, false, live); err != nil {
 		e.log.Debug("reconciliation failed", "peer", s.Conn().RemotePeer(), "err", err)
 	}
 }
 
-func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) (res SyncResult, err error) {
+func (e *Engine) session(ctx context.Context, s network.Stream, initiator, live bool) (res SyncResult, err error) {
 	start := e.cfg.Now()
 	p := s.Conn().RemotePeer()
 	res = SyncResult{Peer: p}
@@ -422,12 +439,6 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	}
 	// Known since p was admitted (hello); handlers run after admission.
 	level := e.peerLevel(p)
-	o, err := e.offerFor(level)
-	if err != nil {
-		_ = s.Reset()
-		return res, err
-	}
-	set := o.set
 	// A session that ends at its budget or its deadline says so where
 	// the node's operator sees it: the peer is not at fault (an honest
 	// large difference takes several sessions), but a sync that never
@@ -446,6 +457,22 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	}()
 	r := bufio.NewReaderSize(countingReader{s, &in, e.cfg.SessionBytes}, 64<<10)
 	w := bufio.NewWriterSize(countingWriter{s, &out}, 64<<10)
+
+	// Phase 0, live sessions only: the covering step (custody.go), so the
+	// snapshot below leaves out what either side's receipts show enough
+	// coordinators hold.
+	if live {
+		if err := e.cover(p, r, w, initiator, &res); err != nil {
+			_ = s.Reset()
+			return res, fmt.Errorf("covering: %w", err)
+		}
+	}
+	o, err := e.offerFor(level, live)
+	if err != nil {
+		_ = s.Reset()
+		return res, err
+	}
+	set := o.set
 
 	// Phase 1.
 	var sess *recon.Session
@@ -530,6 +557,8 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator bool) 
 	if res.Received > 0 {
 		e.nudgeOthers(p)
 	}
+	// A phone drops what coordinators now hold before it fetches files.
+	e.prune()
 	// Attachments after text records.
 	if err := e.fetchAttachments(ctx, p); err != nil {
 		e.log.Debug("attachment transfer stopped", "peer", p, "err", err)
@@ -719,7 +748,7 @@ func (e *Engine) transfer(ctx context.Context, p peer.ID, level int, s network.S
 	// Writer: wants, end of wants, pushes, then what the peer wants. What
 	// arrived since the snapshot (by gossip, or another session) is not
 	// asked for again.
-	need = slices.DeleteFunc(slices.Clone(need), func(id [32]byte) bool { return e.holds(id) || e.declined(id) })
+	need = slices.DeleteFunc(slices.Clone(need), func(id [32]byte) bool { return e.holds(id) || e.declined(id) || e.gone(id) })
 	for i := 0; i < len(need); i += 8192 {
 		j := min(i+8192, len(need))
 		body := make([]byte, 0, 32*(j-i))

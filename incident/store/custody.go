@@ -1,0 +1,912 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/vigil-mesh/vigil/incident"
+)
+
+// Custody (incident/custody.go): a bounded device (an observer's or
+// carrier's phone) keeps the mission's records, its own, and what it
+// carries for others until custody_receipts distinct coordinators in good
+// standing hold it; then it drops what it carried (Prune) and never takes
+// it again. Every device keeps the bookkeeping, so the live set it
+// reconciles with phones is read from an index, not computed by a walk:
+//
+//	R/<id:32><author:32>   author holds record id: it signed it, or its receipt lists id
+//	l/<id:32>              → created:8: an observation record held here that
+//	                       fewer than custody_receipts coordinators hold (live)
+//	U/<id:32>              a record of another author that no receipt of this
+//	                       device lists yet (what a coordinator's node receipts next)
+//	G/<id:32>              dropped here after coordinators held it (bounded devices)
+//	m/custody              the index above is built (stores written before it
+//	                       get it on open, custodyMigrate)
+const (
+	tCustodian = 'R'
+	tLive      = 'l'
+	tAwait     = 'U'
+	tGone      = 'G'
+)
+
+func custodianKey(id incident.ID, a incident.Author) []byte { return key(tCustodian, id[:], a[:]) }
+func liveKey(id incident.ID) []byte                         { return key(tLive, id[:]) }
+func awaitKey(id incident.ID) []byte                        { return key(tAwait, id[:]) }
+func goneKey(id incident.ID) []byte                         { return key(tGone, id[:]) }
+
+// ErrBudget is wrapped (with ErrQuota, so peers are not blamed) by the
+// refusal of a record carried for others while a bounded device is over
+// its storage budget.
+var ErrBudget = errors.New("storage budget full")
+
+// bounded reports whether this device keeps a bounded store: its role in
+// the mission is observer or carrier and Options.KeepAll is off. Called
+// with s.mu held.
+func (s *Store) bounded() bool {
+	if s.opts.KeepAll || s.ms == nil || s.signer == nil {
+		return false
+	}
+	role, ok := s.ms.Role(s.signer.Author())
+	return ok && (role == incident.RoleObserver || role == incident.RoleCarrier)
+}
+
+// Bounded reports whether this device keeps a bounded store (see bounded).
+func (s *Store) Bounded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bounded()
+}
+
+// custodians counts the coordinators in good standing that hold id.
+// Called with s.mu held.
+func (s *Store) custodians(txn *badger.Txn, id incident.ID) (int, error) {
+	n := 0
+	prefix := key(tCustodian, id[:])
+	err := scanPrefix(txn, prefix, false, func(k []byte) error {
+		var a incident.Author
+		copy(a[:], k[len(prefix):])
+		if role, _ := s.ms.Role(a); role == incident.RoleCoordinator && s.ms.Standing(a) == nil {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// custodyCommit keeps the custody index for a record being stored.
+// Called from commit with s.mu held.
+func (s *Store) custodyCommit(b *batch, rec *incident.Signed) error {
+	switch rec.Kind.Custody() {
+	case incident.CustodyReceipt:
+		return s.indexCustody(b, rec)
+	case incident.CustodyMission:
+		return nil
+	}
+	author := rec.AuthorKey()
+	if err := b.Set(custodianKey(rec.ID, author), nil); err != nil {
+		return err
+	}
+	if s.signer != nil && author != s.signer.Author() {
+		if err := b.Set(awaitKey(rec.ID), nil); err != nil {
+			return err
+		}
+	}
+	// Usually no receipt lists a record before it arrives, and only its
+	// author holds it: no walk of R/ (ingest pays for every record).
+	if _, err := b.Get(key(tReceiptedBy, rec.ID[:])); errors.Is(err, badger.ErrKeyNotFound) {
+		n := 0
+		if role, _ := s.ms.Role(author); role == incident.RoleCoordinator && s.ms.Standing(author) == nil {
+			n = 1
+		}
+		return s.setLive(b, rec.ID, rec.Created, n)
+	} else if err != nil {
+		return err
+	}
+	return s.relive(b, rec.ID, rec.Created)
+}
+
+// setLive sets or clears id's live entry for n custodians.
+func (s *Store) setLive(b *batch, id incident.ID, created int64, n int) error {
+	if n < s.ms.CustodyReceipts() {
+		return b.Set(liveKey(id), be64(created))
+	}
+	return b.Delete(liveKey(id))
+}
+
+// relive sets or clears id's live entry from who holds it now.
+func (s *Store) relive(b *batch, id incident.ID, created int64) error {
+	n, err := s.custodians(b.Txn, id)
+	if err != nil {
+		return err
+	}
+	return s.setLive(b, id, created, n)
+}
+
+// indexCustody notes which records a receipt says its coordinator holds:
+// a record held here that enough coordinators now hold leaves the live
+// set, and one this device receipted leaves U/.
+func (s *Store) indexCustody(b *batch, rec *incident.Signed) error {
+	p, err := rec.DecodePayload()
+	if err != nil {
+		return err
+	}
+	rp, ok := p.(*incident.ReceiptPayload)
+	if !ok {
+		return nil
+	}
+	author := rec.AuthorKey()
+	self := s.signer != nil && author == s.signer.Author()
+	for _, raw := range rp.IDs {
+		if len(raw) != 32 {
+			continue
+		}
+		id := incident.ID(raw)
+		if err := b.Set(custodianKey(id, author), nil); err != nil {
+			return err
+		}
+		if self {
+			if err := b.Delete(awaitKey(id)); err != nil {
+				return err
+			}
+		}
+		v, err := getValue(b.Txn, liveKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if err := s.relive(b, id, unbe64(v)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// gone reports whether a bounded device dropped id, or dropped the record
+// id targets (which counts as dropping id): a record it will not take
+// again. Called with s.mu held.
+func (s *Store) gone(txn *badger.Txn, rec *incident.Signed) (bool, error) {
+	if !s.bounded() {
+		return false, nil
+	}
+	ids := []incident.ID{rec.ID}
+	if t := targetOf(rec); t != nil {
+		ids = append(ids, *t)
+	}
+	for _, id := range ids {
+		if _, err := txn.Get(goneKey(id)); err == nil {
+			return true, nil
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// carriedOverBudget reports whether rec is a record carried for others
+// that a bounded device over its budget refuses. Called with s.mu held.
+func (s *Store) carriedOverBudget(rec *incident.Signed) bool {
+	// Receipts are never refused: they are what lets the phone drop.
+	return s.overBudget.Load() && s.bounded() && rec.Kind.Custody() == incident.CustodyObservation &&
+		rec.AuthorKey() != s.signer.Author()
+}
+
+// ForEachLiveKey calls fn with the claimed time and ID of every record in
+// the live set: the mission's records (incident.CustodyMission) and the
+// observation records fewer than custody_receipts coordinators hold. It is
+// what devices reconcile with a bounded peer.
+func (s *Store) ForEachLiveKey(fn func(created int64, id incident.ID) error) error {
+	if err := s.refreshCustody(); err != nil {
+		return err
+	}
+	kinds, err := s.Kinds()
+	if err != nil {
+		return err
+	}
+	return s.view(func(txn *badger.Txn) error {
+		for _, k := range kinds {
+			if k.Custody() != incident.CustodyMission {
+				continue
+			}
+			prefix := kindPrefix(k)
+			err := scanPrefix(txn, prefix, false, func(key []byte) error {
+				rest := key[len(prefix):]
+				if len(rest) != 8+32 {
+					return nil
+				}
+				return fn(unbe64(rest[:8]), incident.ID(rest[8:]))
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return forPrefix(txn, key(tLive), true, func(it *badger.Item) error {
+			k := it.Key()
+			if len(k) != 2+32 {
+				return nil
+			}
+			return it.Value(func(v []byte) error {
+				if len(v) != 8 {
+					return nil
+				}
+				return fn(unbe64(v), incident.ID(k[2:]))
+			})
+		})
+	})
+}
+
+// Covering returns, for the records ids names, the receipts held here
+// that list them: what a peer needs to see that coordinators hold them.
+// At most max receipts, newest first within each ID.
+func (s *Store) Covering(ids []incident.ID, max int) ([]*incident.Signed, error) {
+	var out []*incident.Signed
+	seen := map[incident.ID]bool{}
+	err := s.view(func(txn *badger.Txn) error {
+		for _, id := range ids {
+			prefix := key(tReceipted, id[:])
+			err := scanPrefix(txn, prefix, false, func(k []byte) error {
+				rid := incident.ID(k[len(prefix):])
+				if seen[rid] {
+					return nil
+				}
+				seen[rid] = true
+				r, err := getRecord(txn, rid)
+				if err != nil {
+					return nil // dropped since (Prune): its keys go with it
+				}
+				out = append(out, r)
+				if len(out) >= max {
+					return errStop
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return out, err
+}
+
+// refreshCustody rebuilds the live set when what decides it changed
+// since it was built: a member enrolled or revoked, custody_receipts set
+// (commit marks it stale). Each record's custodians are counted again.
+func (s *Store) refreshCustody() error {
+	if !s.custodyStale.Load() {
+		return nil
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.custodyStale.Swap(false) {
+		return nil
+	}
+	return s.rebuildLive()
+}
+
+// rebuildLive counts the custodians of every observation record held here
+// again and writes its live entry. Called with s.mu held.
+func (s *Store) rebuildLive() error {
+	if s.ms == nil {
+		return nil
+	}
+	kinds, err := s.Kinds()
+	if err != nil {
+		return err
+	}
+	b := s.begin()
+	for _, k := range kinds {
+		if k.Custody() != incident.CustodyObservation {
+			continue
+		}
+		var items []kindItem
+		err := s.view(func(txn *badger.Txn) error {
+			var err error
+			items, err = kindItems(txn, k)
+			return err
+		})
+		if err != nil {
+			b.Discard()
+			return err
+		}
+		for _, it := range items {
+			if s.full(b) {
+				if err := s.finish(b); err != nil {
+					return err
+				}
+				b = s.begin()
+			}
+			if err := s.relive(b, it.id, it.created); err != nil {
+				s.drop(b)
+				return err
+			}
+		}
+	}
+	return s.finish(b)
+}
+
+type kindItem struct {
+	created int64
+	id      incident.ID
+}
+
+// kindItems lists the (claimed time, ID) of the records of kind k.
+func kindItems(txn *badger.Txn, k incident.Kind) ([]kindItem, error) {
+	var out []kindItem
+	prefix := kindPrefix(k)
+	err := scanPrefix(txn, prefix, false, func(key []byte) error {
+		rest := key[len(prefix):]
+		if len(rest) == 8+32 {
+			out = append(out, kindItem{unbe64(rest[:8]), incident.ID(rest[8:])})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// custodyMigrate builds the custody index of a store written before it:
+// custodians from every record's author and every receipt, U/ for the
+// records of others, the live set. Once; m/custody marks it done.
+func (s *Store) custodyMigrate() error {
+	if _, err := s.getMeta("custody"); err == nil {
+		return nil
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil {
+		return nil // no records yet: commit keeps the index from the first
+	}
+	kinds, err := s.Kinds()
+	if err != nil {
+		return err
+	}
+	b := s.begin()
+	for _, k := range kinds {
+		if k.Custody() == incident.CustodyMission {
+			continue
+		}
+		var items []kindItem
+		if err := s.view(func(txn *badger.Txn) error { items, err = kindItems(txn, k); return err }); err != nil {
+			b.Discard()
+			return err
+		}
+		for _, it := range items {
+			if s.full(b) {
+				if err := s.finish(b); err != nil {
+					return err
+				}
+				b = s.begin()
+			}
+			rec, err := getRecord(b.Txn, it.id)
+			if err != nil {
+				continue
+			}
+			if err := s.custodyCommit(b, rec); err != nil {
+				s.drop(b)
+				return err
+			}
+		}
+	}
+	if err := b.Set(metaKey("custody"), []byte{1}); err != nil {
+		s.drop(b)
+		return err
+	}
+	if err := s.finish(b); err != nil {
+		return err
+	}
+	// Receipts were indexed in claimed-time order with the other kinds,
+	// so a record listed by a receipt indexed before it was counted
+	// without that receipt: count again.
+	return s.rebuildLive()
+}
+
+// getMeta reads m/<name>.
+func (s *Store) getMeta(name string) ([]byte, error) {
+	var v []byte
+	err := s.view(func(txn *badger.Txn) error {
+		var err error
+		v, err = getValue(txn, metaKey(name))
+		return err
+	})
+	return v, err
+}
+
+// Space is what a store holds and may hold, for the person holding the
+// device: how much room Vigil uses and what it keeps.
+type Space struct {
+	Bytes    uint64 `json:"bytes"`    // the data folder on disk
+	Budget   uint64 `json:"budget"`   // the mission's storage_budget (bounded devices)
+	Bounded  bool   `json:"bounded"`  // this device drops what coordinators hold
+	Receipts int    `json:"receipts"` // custody_receipts: coordinators that must hold a record
+	Own      int    `json:"own"`      // records this device signed
+	Mission  int    `json:"mission"`  // the mission's records: members, settings, stations, forms, notices
+	Carried  int    `json:"carried"`  // others' records fewer than Receipts coordinators hold yet
+	Held     int    `json:"held"`     // others' records coordinators hold, still kept here
+	Dropped  int    `json:"dropped"`  // records dropped here once coordinators held them
+	Over     bool   `json:"over"`     // over budget: records for others are refused until some can be dropped
+}
+
+// Space reports what the store holds (see Space).
+func (s *Store) Space() (Space, error) {
+	if err := s.refreshCustody(); err != nil {
+		return Space{}, err
+	}
+	s.mu.Lock()
+	sp := Space{Bounded: s.bounded(), Over: s.overBudget.Load()}
+	var self incident.Author
+	if s.signer != nil {
+		self = s.signer.Author()
+	}
+	if s.ms != nil {
+		sp.Budget, sp.Receipts = s.ms.StorageBudget(), s.ms.CustodyReceipts()
+	}
+	s.mu.Unlock()
+	kinds, err := s.Kinds()
+	if err != nil {
+		return sp, err
+	}
+	err = s.view(func(txn *badger.Txn) error {
+		others := 0
+		for _, k := range kinds {
+			n := 0
+			if err := scanPrefix(txn, kindPrefix(k), false, func([]byte) error { n++; return nil }); err != nil {
+				return err
+			}
+			if k.Custody() == incident.CustodyMission {
+				sp.Mission += n
+			} else {
+				others += n
+			}
+		}
+		// Own: records this device signed that are not the mission's.
+		if err := scanPrefix(txn, key(tAuthor, self[:]), false, func(k []byte) error {
+			if _, err := txn.Get(custodianKey(incident.ID(k[len(k)-32:]), self)); err == nil {
+				sp.Own++
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := scanPrefix(txn, key(tLive), false, func(k []byte) error {
+			if _, err := txn.Get(custodianKey(incident.ID(k[2:]), self)); err != nil {
+				sp.Carried++
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		sp.Held = max(0, others-sp.Own-sp.Carried)
+		return scanPrefix(txn, key(tGone), false, func([]byte) error { sp.Dropped++; return nil })
+	})
+	sp.Bytes = dirBytes(DataDir(s.home))
+	return sp, err
+}
+
+// dirBytes is the disk space the files under dir take: blocks, not
+// apparent sizes, since Badger's open value log is a sparse file of
+// twice its configured size.
+func dirBytes(dir string) uint64 {
+	var n uint64
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += diskSize(fi)
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// PruneResult says what one Prune dropped.
+type PruneResult struct {
+	Dropped  int    // records dropped (observations and the records that targeted them)
+	Receipts int    // receipts dropped: they listed nothing held here any more
+	Blobs    int    // attachment files deleted with their records
+	Bytes    uint64 // the data folder after the prune
+	Over     bool   // still over the budget: records for others are refused
+}
+
+// maxPrune bounds the records one Prune drops (one pass; the next goes on).
+const maxPrune = 50_000
+
+// Prune drops, on a bounded device, the records it carried for others
+// that custody_receipts coordinators now hold, with the records that
+// target them, least needed first (held by the most coordinators, then
+// the oldest), and receipts that list nothing held here any more; marks
+// each dropped (G/) so no peer hands it over again; reclaims the space;
+// and notes whether the store is still over its budget. Records this
+// device signed and the mission's records are never dropped. On a device
+// that keeps everything it only measures.
+func (s *Store) Prune() (PruneResult, error) {
+	if err := s.refreshCustody(); err != nil {
+		return PruneResult{}, err
+	}
+	if err := s.enter(); err != nil {
+		return PruneResult{}, err
+	}
+	defer s.leave()
+	var res PruneResult
+	s.mu.Lock()
+	if s.bounded() {
+		var err error
+		if res, err = s.pruneLocked(); err != nil {
+			s.mu.Unlock()
+			return res, err
+		}
+	}
+	budget := uint64(0)
+	if s.ms != nil && s.bounded() {
+		budget = s.ms.StorageBudget()
+	}
+	s.mu.Unlock()
+	if res.Dropped+res.Receipts > 0 {
+		s.reclaim()
+	}
+	res.Bytes = dirBytes(DataDir(s.home))
+	res.Over = budget > 0 && res.Bytes > budget
+	if s.overBudget.Swap(res.Over) && !res.Over {
+		s.mu.Lock()
+		s.declined.forget() // refused for the budget: there is room again
+		s.mu.Unlock()
+	}
+	return res, nil
+}
+
+// reclaim gives deleted records' space back: Badger rewrites value log
+// files that are mostly garbage, after a flush so deletions are counted.
+func (s *Store) reclaim() {
+	for range 8 {
+		if err := s.db.RunValueLogGC(0.5); err != nil {
+			return
+		}
+	}
+}
+
+type dropItem struct {
+	id      incident.ID
+	created int64
+	holders int
+}
+
+// pruneLocked finds and drops (see Prune). Called with s.mu held.
+func (s *Store) pruneLocked() (PruneResult, error) {
+	var res PruneResult
+	self := s.signer.Author()
+	kinds, err := s.Kinds()
+	if err != nil {
+		return res, err
+	}
+	var drop []dropItem
+	err = s.view(func(txn *badger.Txn) error {
+		for _, k := range kinds {
+			if k.Custody() != incident.CustodyObservation {
+				continue
+			}
+			items, err := kindItems(txn, k)
+			if err != nil {
+				return err
+			}
+			for _, it := range items {
+				if _, err := txn.Get(custodianKey(it.id, self)); err == nil {
+					continue // this device signed it (or receipted it: a coordinator keeps all)
+				}
+				if _, err := txn.Get(liveKey(it.id)); err == nil {
+					continue
+				}
+				n, err := s.custodians(txn, it.id)
+				if err != nil {
+					return err
+				}
+				drop = append(drop, dropItem{it.id, it.created, n})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	slices.SortFunc(drop, func(a, b dropItem) int {
+		if a.holders != b.holders {
+			return b.holders - a.holders
+		}
+		return int(a.created>>1 - b.created>>1)
+	})
+	if len(drop) > maxPrune {
+		drop = drop[:maxPrune]
+	}
+	var blobs [][32]byte
+	b := s.begin()
+	for _, d := range drop {
+		if s.full(b) {
+			if err := s.finish(b); err != nil {
+				return res, err
+			}
+			b = s.begin()
+		}
+		n, sums, err := s.dropRecord(b, d.id, self)
+		if err != nil {
+			s.drop(b)
+			return res, err
+		}
+		res.Dropped += n
+		blobs = append(blobs, sums...)
+	}
+	if err := s.finish(b); err != nil {
+		return res, err
+	}
+	if res.Receipts, err = s.dropReceipts(self); err != nil {
+		return res, err
+	}
+	for _, sum := range blobs {
+		if err := s.deleteBlobIfUnused(sum); err != nil {
+			return res, err
+		}
+		res.Blobs++
+	}
+	return res, nil
+}
+
+// dropRecord deletes record id and, first, the records that target it,
+// marking each gone. It returns how many it dropped and the attachment
+// files no longer described. Records this device signed are kept.
+func (s *Store) dropRecord(b *batch, id incident.ID, self incident.Author) (int, [][32]byte, error) {
+	rec, err := getRecord(b.Txn, id)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil, nil // dropped already, as a dependent
+	} else if err != nil {
+		return 0, nil, err
+	}
+	if rec.AuthorKey() == self {
+		return 0, nil, nil
+	}
+	n := 0
+	var sums [][32]byte
+	var deps []incident.ID
+	prefix := key(tTarget, id[:])
+	if err := scanPrefix(b.Txn, prefix, false, func(k []byte) error {
+		deps = append(deps, incident.ID(k[len(prefix):]))
+		return nil
+	}); err != nil {
+		return 0, nil, err
+	}
+	for _, dep := range deps {
+		m, more, err := s.dropRecord(b, dep, self)
+		if err != nil {
+			return 0, nil, err
+		}
+		n += m
+		sums = append(sums, more...)
+	}
+	if err := s.deleteRecordKeys(b, rec); err != nil {
+		return 0, nil, err
+	}
+	if e := attachmentEntry(rec); e != nil {
+		var sum [32]byte
+		copy(sum[:], e[2:34])
+		sums = append(sums, sum)
+	}
+	return n + 1, sums, b.Set(goneKey(id), nil)
+}
+
+// deleteRecordKeys deletes rec and every key that names it.
+func (s *Store) deleteRecordKeys(b *batch, rec *incident.Signed) error {
+	id := rec.ID
+	dels := [][]byte{recordKey(id), kindKey(rec.Kind, rec.Created, id), authorKey(rec.AuthorKey(), rec.Created, id),
+		liveKey(id), awaitKey(id), key(tReceiptedBy, id[:]), openedKey(id), closedKey(id)}
+	if t := targetOf(rec); t != nil {
+		dels = append(dels, targetKey(*t, id))
+	}
+	if e := attachmentEntry(rec); e != nil {
+		dels = append(dels, e)
+	}
+	for level := 0; level < incident.FormatLevel; level++ {
+		dels = append(dels, unreadableKey(level, id))
+	}
+	if rec.Kind == incident.KindReport {
+		if err := s.unindexReport(b, rec); err != nil {
+			return err
+		}
+	}
+	for _, prefix := range [][]byte{key(tCustodian, id[:]), key(tReceipted, id[:]), key(tHolder, id[:])} {
+		if err := scanPrefix(b.Txn, prefix, false, func(k []byte) error {
+			dels = append(dels, slices.Clone(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	for _, k := range dels {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unindexReport deletes a report's index entries and tuple.
+func (s *Store) unindexReport(b *batch, rec *incident.Signed) error {
+	seq, err := seqOf(b.Txn, rec.ID, rec.Created)
+	if err != nil {
+		return nil // never indexed
+	}
+	old, err := getValue(b.Txn, viewKey(seq))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	var t tuple
+	if err := cbor.Unmarshal(old, &t); err != nil {
+		return fmt.Errorf("report %s: tuple: %w", rec.ID, err)
+	}
+	for _, k := range t.entries(seq, rec.AuthorKey()) {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return b.Delete(viewKey(seq))
+}
+
+// dropReceipts drops the receipts of others that list no record held
+// here, with their index entries. Called with s.mu held.
+func (s *Store) dropReceipts(self incident.Author) (int, error) {
+	var gone []*incident.Signed
+	err := s.view(func(txn *badger.Txn) error {
+		items, err := kindItems(txn, incident.KindReceipt)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			r, err := getRecord(txn, it.id)
+			if err != nil || r.AuthorKey() == self {
+				continue
+			}
+			if !listsHeld(txn, r) {
+				gone = append(gone, r)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(gone) == 0 {
+		return 0, err
+	}
+	b := s.begin()
+	for _, r := range gone {
+		if s.full(b) {
+			if err := s.finish(b); err != nil {
+				return 0, err
+			}
+			b = s.begin()
+		}
+		if err := s.dropReceipt(b, r); err != nil {
+			s.drop(b)
+			return 0, err
+		}
+	}
+	return len(gone), s.finish(b)
+}
+
+// listsHeld reports whether receipt r lists a record held here.
+func listsHeld(txn *badger.Txn, r *incident.Signed) bool {
+	p, err := r.DecodePayload()
+	rp, ok := p.(*incident.ReceiptPayload)
+	if err != nil || !ok {
+		return false
+	}
+	for _, raw := range rp.IDs {
+		if len(raw) != 32 {
+			continue
+		}
+		if _, err := txn.Get(recordKey(incident.ID(raw))); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// dropReceipt deletes receipt r and the entries that index what it lists.
+// A receipt of another coordinator that lists the same records keeps its
+// own custodian entries only if it is held: R/ is per author, so the
+// entries of r's author go with it.
+func (s *Store) dropReceipt(b *batch, r *incident.Signed) error {
+	p, err := r.DecodePayload()
+	if err != nil {
+		return err
+	}
+	author := r.AuthorKey()
+	if rp, ok := p.(*incident.ReceiptPayload); ok {
+		for _, raw := range rp.IDs {
+			if len(raw) != 32 {
+				continue
+			}
+			id := incident.ID(raw)
+			for _, k := range [][]byte{key(tReceipted, id[:], r.ID[:]), custodianKey(id, author)} {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, k := range [][]byte{recordKey(r.ID), kindKey(r.Kind, r.Created, r.ID), authorKey(author, r.Created, r.ID)} {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteBlobIfUnused deletes an attachment file no record held here
+// describes any more.
+func (s *Store) deleteBlobIfUnused(sum [32]byte) error {
+	used := false
+	if err := s.view(func(txn *badger.Txn) error { used = described(txn, sum); return nil }); err != nil {
+		return err
+	}
+	if used {
+		return nil
+	}
+	err := s.DeleteBlob(sum)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Uncovered returns up to limit IDs of the live observation records: what
+// fewer than custody_receipts coordinators hold, as far as this device
+// knows. A session's covering step asks the peer for receipts of these.
+func (s *Store) Uncovered(limit int) ([]incident.ID, error) {
+	if err := s.refreshCustody(); err != nil {
+		return nil, err
+	}
+	var out []incident.ID
+	err := s.view(func(txn *badger.Txn) error {
+		return scanPrefix(txn, key(tLive), false, func(k []byte) error {
+			if len(k) == 2+32 {
+				out = append(out, incident.ID(k[2:]))
+			}
+			if len(out) >= limit {
+				return errStop
+			}
+			return nil
+		})
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return out, err
+}
+
+// Gone reports whether this bounded device dropped id once coordinators
+// held it: a record it does not ask peers for.
+func (s *Store) Gone(id incident.ID) bool {
+	s.mu.Lock()
+	bounded := s.bounded()
+	s.mu.Unlock()
+	if !bounded {
+		return false
+	}
+	gone := false
+	_ = s.view(func(txn *badger.Txn) error {
+		_, err := txn.Get(goneKey(id))
+		gone = err == nil
+		return nil
+	})
+	return gone
+}

@@ -1,0 +1,248 @@
+package store_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/store"
+)
+
+// custodyWorld: two coordinators, the phone under test (an observer) and
+// another observer whose records the phone carries.
+type custodyWorld struct {
+	c1, c2, phone, other *store.Store
+}
+
+func newCustodyWorld(t *testing.T) *custodyWorld {
+	t.Helper()
+	w := &custodyWorld{}
+	w.c1, _ = initHome(t, t.TempDir(), store.Options{})
+	w.c2, _ = initHome(t, t.TempDir(), store.Options{})
+	w.phone, _ = initHome(t, t.TempDir(), store.Options{})
+	w.other, _ = initHome(t, t.TempDir(), store.Options{})
+	createMission(t, w.c1)
+	enroll(t, w.c1, w.c2, incident.RoleCoordinator, "desk two")
+	enroll(t, w.c1, w.phone, incident.RoleObserver, "kestrel")
+	enroll(t, w.c1, w.other, incident.RoleObserver, "heron")
+	for _, s := range []*store.Store{w.c2, w.phone, w.other} {
+		syncAll(t, w.c1, s)
+	}
+	return w
+}
+
+// receipt has coordinator c receipt ids and returns the receipt.
+func receiptOf(t *testing.T, c *store.Store, ids ...incident.ID) *incident.Signed {
+	t.Helper()
+	list := make([][]byte, len(ids))
+	for i, id := range ids {
+		list[i] = id.Bytes()
+	}
+	return mustPut(t, c, incident.KindReceipt, incident.ReceiptPayload{IDs: list})
+}
+
+func liveSet(t *testing.T, s *store.Store) map[incident.ID]bool {
+	t.Helper()
+	out := map[incident.ID]bool{}
+	if err := s.ForEachLiveKey(func(_ int64, id incident.ID) error { out[id] = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func prune(t *testing.T, s *store.Store) store.PruneResult {
+	t.Helper()
+	res, err := s.Prune()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// A record the phone carries stays until two distinct coordinators in
+// good standing hold it; then it is dropped, with what targets it, and
+// never taken back. The phone's own records and the mission's stay.
+func TestCustodyDropsWhatTwoCoordinatorsHold(t *testing.T) {
+	w := newCustodyWorld(t)
+	at := time.Now().Add(-time.Hour)
+	carried := mustPut(t, w.other, incident.KindReport, report("polling.violence", "PS-1", at, "shots near the school"))
+	amend := mustPut(t, w.other, incident.KindAmend, incident.AmendPayload{Target: carried.ID.Bytes(),
+		Report: report("polling.violence", "PS-1", at, "shots near the school gate")})
+	own := mustPut(t, w.phone, incident.KindReport, report("polling.materials", "PS-2", at, "no ink"))
+	mustAdd(t, w.other, w.phone, carried.ID, amend.ID)
+	if !w.phone.Bounded() || w.c1.Bounded() {
+		t.Fatalf("Bounded: phone %v, coordinator %v", w.phone.Bounded(), w.c1.Bounded())
+	}
+
+	live := liveSet(t, w.phone)
+	for _, id := range []incident.ID{carried.ID, amend.ID, own.ID} {
+		if !live[id] {
+			t.Errorf("%s not live before any receipt", id)
+		}
+	}
+	mission, _ := w.phone.IDsOfKind(incident.KindMember)
+	for _, id := range mission {
+		if !live[id] {
+			t.Errorf("member record %s not live", id)
+		}
+	}
+
+	// One coordinator is not enough.
+	mustAdd(t, w.other, w.c1, carried.ID, amend.ID)
+	mustAdd(t, w.phone, w.c1, own.ID)
+	r1 := receiptOf(t, w.c1, carried.ID, amend.ID, own.ID)
+	mustAdd(t, w.c1, w.phone, r1.ID)
+	if got := prune(t, w.phone); got.Dropped != 0 {
+		t.Fatalf("dropped %d with one coordinator's receipt", got.Dropped)
+	}
+	wantHas(t, w.phone, carried.ID, true)
+
+	// A second, distinct coordinator covers them.
+	mustAdd(t, w.c1, w.c2, carried.ID, amend.ID, own.ID)
+	r2 := receiptOf(t, w.c2, carried.ID, amend.ID, own.ID)
+	mustAdd(t, w.c2, w.phone, r2.ID)
+	live = liveSet(t, w.phone)
+	if live[carried.ID] || live[amend.ID] || live[own.ID] {
+		t.Fatalf("covered records still live")
+	}
+	got := prune(t, w.phone)
+	if got.Dropped != 2 {
+		t.Fatalf("dropped %d, want the report and its amendment", got.Dropped)
+	}
+	wantHas(t, w.phone, carried.ID, false)
+	wantHas(t, w.phone, amend.ID, false)
+	wantHas(t, w.phone, own.ID, true)
+	for _, id := range mission {
+		wantHas(t, w.phone, id, true)
+	}
+	// Receipts listing the own report stay (its delivery status).
+	if d, _ := w.phone.DeliveryOf(own.ID); !d.Coordinator {
+		t.Errorf("own report's delivery lost: %+v", d)
+	}
+
+	// Never taken back, nor what targets it.
+	wantOutcome(t, w.phone, carried, "sync", store.Duplicate)
+	late := mustPut(t, w.other, incident.KindRetract, incident.RetractPayload{Target: carried.ID.Bytes(), Reason: "duplicate"})
+	wantOutcome(t, w.phone, late, "sync", store.Duplicate)
+	wantHas(t, w.phone, late.ID, false)
+
+	sp, err := w.phone.Space()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sp.Bounded || sp.Dropped != 2 || sp.Own != 1 || sp.Carried != 0 || sp.Receipts != 2 || sp.Budget != incident.DefaultStorageBudget {
+		t.Errorf("Space = %+v", sp)
+	}
+
+	// A coordinator keeps everything.
+	mustAdd(t, w.other, w.c1, late.ID)
+	if got := prune(t, w.c1); got.Dropped != 0 {
+		t.Errorf("coordinator dropped %d", got.Dropped)
+	}
+	wantHas(t, w.c1, carried.ID, true)
+}
+
+// Receipts count by distinct coordinator in good standing: two receipts of
+// one coordinator are one, and a revoked coordinator's count for nothing,
+// even when they were counted before the revocation.
+func TestCustodyCountsDistinctCoordinatorsInStanding(t *testing.T) {
+	w := newCustodyWorld(t)
+	carried := mustPut(t, w.other, incident.KindReport, report("polling.violence", "PS-1", time.Now(), "crowd at the gate"))
+	mustAdd(t, w.other, w.phone, carried.ID)
+	mustAdd(t, w.other, w.c1, carried.ID)
+	mustAdd(t, w.other, w.c2, carried.ID)
+
+	a := receiptOf(t, w.c1, carried.ID)
+	b := receiptOf(t, w.c1, carried.ID)
+	mustAdd(t, w.c1, w.phone, a.ID, b.ID)
+	if !liveSet(t, w.phone)[carried.ID] {
+		t.Fatal("two receipts of one coordinator covered the record")
+	}
+	c := receiptOf(t, w.c2, carried.ID)
+	mustAdd(t, w.c2, w.phone, c.ID)
+	if liveSet(t, w.phone)[carried.ID] {
+		t.Fatal("two coordinators' receipts did not cover the record")
+	}
+
+	// c2 is revoked (its laptop was seized): its receipt no longer counts.
+	rev, err := w.c1.Revoke(w.c2.Author(), "laptop seized", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, w.c1, w.phone, rev.Record.ID)
+	if !liveSet(t, w.phone)[carried.ID] {
+		t.Fatal("a revoked coordinator's receipt still covers the record")
+	}
+	if got := prune(t, w.phone); got.Dropped != 0 {
+		t.Fatalf("dropped %d on a revoked coordinator's word", got.Dropped)
+	}
+	wantHas(t, w.phone, carried.ID, true)
+}
+
+// custody_receipts set to 1 makes one coordinator enough; the setting is
+// checked when typed.
+func TestCustodyReceiptsSetting(t *testing.T) {
+	w := newCustodyWorld(t)
+	for _, bad := range []string{"0", "17", "two", "-1"} {
+		if _, err := incident.ParseSettings([]string{incident.SettingCustodyReceipts + "=" + bad}); err == nil {
+			t.Errorf("custody_receipts=%q accepted", bad)
+		}
+	}
+	if _, err := incident.ParseSettings([]string{incident.SettingStorageBudget + "=1MiB"}); err == nil {
+		t.Error("a 1 MiB storage budget accepted")
+	}
+	carried := mustPut(t, w.other, incident.KindReport, report("polling.violence", "PS-1", time.Now(), "crowd"))
+	mustAdd(t, w.other, w.phone, carried.ID)
+	mustAdd(t, w.other, w.c1, carried.ID)
+	r := receiptOf(t, w.c1, carried.ID)
+	mustAdd(t, w.c1, w.phone, r.ID)
+	if !liveSet(t, w.phone)[carried.ID] {
+		t.Fatal("covered by one with the default of two")
+	}
+	ms, _ := w.c1.Mission()
+	cfg := mustPut(t, w.c1, incident.KindConfig, ms.NewConfig(map[string]string{incident.SettingCustodyReceipts: "1"}))
+	mustAdd(t, w.c1, w.phone, cfg.ID)
+	if liveSet(t, w.phone)[carried.ID] {
+		t.Fatal("custody_receipts=1: still live")
+	}
+	if got := prune(t, w.phone); got.Dropped != 1 {
+		t.Fatalf("dropped %d", got.Dropped)
+	}
+}
+
+// A coordinator receipts each record itself, even one another
+// coordinator receipted: custody counts distinct coordinators.
+func TestUnreceiptedIsPerCoordinator(t *testing.T) {
+	w := newCustodyWorld(t)
+	rec := mustPut(t, w.other, incident.KindReport, report("polling.violence", "PS-1", time.Now(), "crowd"))
+	mustAdd(t, w.other, w.c1, rec.ID)
+	mustAdd(t, w.other, w.c2, rec.ID)
+	r := receiptOf(t, w.c1, rec.ID)
+	mustAdd(t, w.c1, w.c2, r.ID)
+	for _, c := range []*store.Store{w.c1, w.c2} {
+		ids, err := c.Unreceipted(100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c == w.c2
+		if slices.Contains(ids, rec.ID) != want {
+			t.Errorf("coordinator %s: Unreceipted has the report = %v, want %v", c.Author(), !want, want)
+		}
+	}
+}
+
+// Receipts the phone holds are handed to a peer for the records it names.
+func TestCoveringReceipts(t *testing.T) {
+	w := newCustodyWorld(t)
+	rec := mustPut(t, w.other, incident.KindReport, report("polling.violence", "PS-1", time.Now(), "crowd"))
+	mustAdd(t, w.other, w.c1, rec.ID)
+	r := receiptOf(t, w.c1, rec.ID)
+	got, err := w.c1.Covering([]incident.ID{rec.ID, r.ID}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != r.ID {
+		t.Fatalf("Covering = %v, want the receipt", got)
+	}
+}
