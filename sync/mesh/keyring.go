@@ -17,7 +17,7 @@ const (
 	// liveName: the same protocol over live sets, with a covering step
 	// first (custody.go). Bounded devices (phones) serve only this one.
 	liveName = "recon-live/1"
-	blobName  = "blob"
+	blobName = "blob"
 )
 
 // proto is the ID of protocol name on listener p.
