@@ -217,6 +217,8 @@ func (b *StoreBackend) NewerRecords() (map[incident.Kind]int, error) { return b.
 
 func (b *StoreBackend) Space() (store.Space, error) { return b.desk.Space() }
 
+func (b *StoreBackend) ForgetHeld() (int, int, error) { return b.desk.ForgetHeld() }
+
 // CreateMission founds a mission and starts the mesh.
 func (b *StoreBackend) CreateMission(name, label string) error {
 	if _, err := b.desk.CreateMission(store.MissionSpec{Name: name, Label: label}); err != nil {

@@ -76,6 +76,9 @@ type Device interface {
 	// Space is how much room Vigil uses here and what it keeps
 	// (act.Desk.Space).
 	Space() (store.Space, error)
+	// ForgetHeld is the quick delete (act.Desk.ForgetHeld): this device's
+	// records that coordinators hold are deleted and never taken back.
+	ForgetHeld() (deleted, kept int, err error)
 }
 
 // Reporter is what an observer does.

@@ -3,6 +3,7 @@ package app
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"github.com/vigil-mesh/vigil/incident"
@@ -61,6 +62,7 @@ func newSettingsScreen(ui *UI) fyne.CanvasObject {
 		widget.NewSeparator(),
 		heading(T("space.title")),
 		space,
+		ui.forgetHeldButton(refresh),
 		// Last: coordinators read it at a desk; the wipe stays near the top.
 		newConfigSection(ui),
 	)
@@ -113,4 +115,25 @@ func (ui *UI) spaceText() string {
 		text += "\n⚠ " + T("space.full")
 	}
 	return text
+}
+
+// forgetHeldButton is the quick delete, on a phone only (a coordinator's
+// laptop keeps every record): one confirmation, then this device's
+// records that coordinators hold are deleted.
+func (ui *UI) forgetHeldButton(after func()) fyne.CanvasObject {
+	if ui.be == nil || (ui.id.Role != incident.RoleObserver && ui.id.Role != incident.RoleCarrier) {
+		return layout.NewSpacer()
+	}
+	b := widget.NewButtonWithIcon(T("forget.button"), theme.DeleteIcon(), func() {
+		ui.confirm(T("forget.confirm_title"), T("forget.confirm_message"), T("forget.confirm_button"), func() {
+			deleted, kept, err := ui.be.ForgetHeld()
+			if err != nil {
+				ui.showError(err)
+				return
+			}
+			after()
+			ui.toast(T("forget.done", map[string]any{"Deleted": deleted, "Kept": kept}))
+		})
+	})
+	return column(note(T("forget.note")), b)
 }

@@ -29,3 +29,37 @@ func TestSettingsShowSpace(t *testing.T) {
 		t.Errorf("coordinator's settings do not show the space: %q", text)
 	}
 }
+
+// The quick delete on an observer's phone: one confirmation, then its
+// records that two coordinators hold are gone; a coordinator has no button.
+func TestQuickDeleteFromSettings(t *testing.T) {
+	a := test.NewTempApp(t)
+	coordHome, code := missionHomes(t)
+	obs := newTestUI(t, a, joinedObserver(t, code), true, testPass)
+	id, err := obs.be.Submit(incident.ReportPayload{Category: "polling.late_opening", Severity: 2, Title: "late", Occurred: 1}, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	co := newTestUI(t, a, coordHome, false, testPass)
+	carry(t, storeOf(obs), storeOf(co))
+	// custody_receipts 1: this mission has one coordinator.
+	ms, _ := storeOf(co).Mission()
+	if _, err := storeOf(co).Put(incident.KindConfig, ms.NewConfig(map[string]string{incident.SettingCustodyReceipts: "1"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storeOf(co).Put(incident.KindReceipt, incident.ReceiptPayload{IDs: [][]byte{id.Bytes()}}); err != nil {
+		t.Fatal(err)
+	}
+	carry(t, storeOf(co), storeOf(obs))
+	obs.selectTab(T("tab.settings"))
+	tap(t, obs, T("forget.button"))
+	closeDialog(t, obs, T("forget.confirm_button"))
+	waitFor(t, "the report deleted", func() bool { ok, _ := storeOf(obs).Has(id); return !ok })
+	if !strings.Contains(toastText(obs), "Deleted 1") {
+		t.Errorf("toast %q", toastText(obs))
+	}
+	co.selectTab(T("tab.settings"))
+	if strings.Contains(allText(co), T("forget.button")) {
+		t.Error("a coordinator's settings offer the quick delete")
+	}
+}

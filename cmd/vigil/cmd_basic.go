@@ -174,6 +174,30 @@ func (c *cli) cmdWipe(args []string) error {
 	return nil
 }
 
+// cmdForget is the quick delete: `vigil forget --held`.
+func (c *cli) cmdForget(args []string) error {
+	fs := newFlags("forget")
+	held := fs.Bool("held", false, "delete the records this device wrote that custody_receipts coordinators hold")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if !*held {
+		return usagef("forget: give --held (the records this device wrote that coordinators hold); `vigil wipe` destroys everything")
+	}
+	return c.withStore(func(s *store.Store) error {
+		deleted, kept, err := act.New(s).ForgetHeld()
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(map[string]int{"deleted": deleted, "kept": kept})
+		}
+		fmt.Fprintf(c.stdout, "Deleted %s that coordinators hold; %s kept until coordinators hold them.\n",
+			incident.Plural(deleted, "record"), incident.Plural(kept, "record"))
+		return nil
+	})
+}
+
 type statusJSON struct {
 	Home        string         `json:"home"`
 	Author      string         `json:"author"`

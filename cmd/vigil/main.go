@@ -97,7 +97,7 @@ func (c *cli) run(args []string) int {
 // does.
 var forwardable = map[string]bool{"passphrase": true, "mission": true, "report": true, "review": true,
 	"checkin": true, "alert": true, "notice": true, "station": true, "status": true, "bundle": true, "export": true, "peers": true,
-	"sync": true, "wipe": true, "checkpoint": true, "attachment": true, "assign": true, "coverage": true,
+	"sync": true, "wipe": true, "forget": true, "checkpoint": true, "attachment": true, "assign": true, "coverage": true,
 	"tally": true, "results": true, "checklist": true, "form": true}
 
 // typed reports whether args name a use case that reaches a running node
@@ -242,6 +242,7 @@ func commands() []command {
 		{"checkpoint", "sign the set root; print a text to publish", (*cli).cmdCheckpoint},
 		{"status", "this device, its mission and its store", (*cli).cmdStatus},
 		{"wipe", "destroy the store's key: nothing in it can be read again", (*cli).cmdWipe},
+		{"forget", "--held: delete this phone's records that coordinators hold (quick delete)", (*cli).cmdForget},
 		{"backup", "this device's keys and store in one file, encrypted with a passphrase", (*cli).cmdBackup},
 		{"restore", "a new home from a backup file (a new device that signs as the old one)", (*cli).cmdRestore},
 		{"node", "run the mesh node on this home until interrupted", (*cli).cmdNode},
@@ -466,6 +467,7 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   checkpoint                              sign the set root; print a text to publish
   status                                  this device, its store and its node
   wipe [--yes]                            destroy the store's key (asks on a terminal; --yes otherwise)
+  forget --held                           delete this phone's records that coordinators hold (quick delete)
   backup --out FILE [--backup-passphrase-file F]
                                           this device's keys and whole store in one file, encrypted with a
                                           backup passphrase ($VIGIL_BACKUP_PASSPHRASE, the file, else a prompt)

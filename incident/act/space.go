@@ -35,3 +35,16 @@ func SpaceSummary(sp store.Space) string {
 	}
 	return b.String()
 }
+
+// ForgetHeld is the phone's quick delete: the records this device wrote
+// that enough coordinators hold are deleted, with their files, and never
+// taken back (store.ForgetHeld). It returns how many were deleted and how
+// many of this device's records are kept because coordinators do not hold
+// them yet.
+func (d *Desk) ForgetHeld() (deleted, kept int, err error) {
+	if deleted, err = d.st.ForgetHeld(); err != nil {
+		return deleted, 0, err
+	}
+	sp, err := d.st.Space()
+	return deleted, sp.Own, err
+}

@@ -639,7 +639,7 @@ func (s *Store) pruneLocked() (PruneResult, error) {
 			}
 			b = s.begin()
 		}
-		n, sums, err := s.dropRecord(b, d.id, self)
+		n, sums, err := s.dropRecord(b, d.id, self, true)
 		if err != nil {
 			s.drop(b)
 			return res, err
@@ -664,15 +664,16 @@ func (s *Store) pruneLocked() (PruneResult, error) {
 
 // dropRecord deletes record id and, first, the records that target it,
 // marking each gone. It returns how many it dropped and the attachment
-// files no longer described. Records this device signed are kept.
-func (s *Store) dropRecord(b *batch, id incident.ID, self incident.Author) (int, [][32]byte, error) {
+// files no longer described. Records this device signed are kept when
+// keepOwn.
+func (s *Store) dropRecord(b *batch, id incident.ID, self incident.Author, keepOwn bool) (int, [][32]byte, error) {
 	rec, err := getRecord(b.Txn, id)
 	if errors.Is(err, ErrNotFound) {
 		return 0, nil, nil // dropped already, as a dependent
 	} else if err != nil {
 		return 0, nil, err
 	}
-	if rec.AuthorKey() == self {
+	if keepOwn && rec.AuthorKey() == self {
 		return 0, nil, nil
 	}
 	n := 0
@@ -686,7 +687,7 @@ func (s *Store) dropRecord(b *batch, id incident.ID, self incident.Author) (int,
 		return 0, nil, err
 	}
 	for _, dep := range deps {
-		m, more, err := s.dropRecord(b, dep, self)
+		m, more, err := s.dropRecord(b, dep, self, keepOwn)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -708,7 +709,7 @@ func (s *Store) dropRecord(b *batch, id incident.ID, self incident.Author) (int,
 func (s *Store) deleteRecordKeys(b *batch, rec *incident.Signed) error {
 	id := rec.ID
 	dels := [][]byte{recordKey(id), kindKey(rec.Kind, rec.Created, id), authorKey(rec.AuthorKey(), rec.Created, id),
-		liveKey(id), awaitKey(id), key(tReceiptedBy, id[:]), openedKey(id), closedKey(id)}
+		liveKey(id), awaitKey(id), key(tReceiptedBy, id[:]), openedKey(id), closedKey(id), key(tKept, id[:])}
 	if t := targetOf(rec); t != nil {
 		dels = append(dels, targetKey(*t, id))
 	}
@@ -909,4 +910,87 @@ func (s *Store) Gone(id incident.ID) bool {
 		return nil
 	})
 	return gone
+}
+
+// ErrKeepsAll is ForgetHeld's refusal on a device that keeps every record
+// (a coordinator's laptop, a --keep-all node).
+var ErrKeepsAll = errors.New("this device keeps every record of the mission; the panic wipe is what removes them")
+
+// ForgetHeld deletes, on a bounded device, the records this device wrote
+// that custody_receipts coordinators hold, with what targets them and
+// their files: the phone's quick delete. Each is marked gone (G/), so no
+// peer hands it back, by reconciliation (a held record is in no live set),
+// gossip or bundle. Records coordinators do not hold yet are kept: they
+// exist nowhere else. It returns how many records it deleted.
+func (s *Store) ForgetHeld() (int, error) {
+	if err := s.refreshCustody(); err != nil {
+		return 0, err
+	}
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	s.mu.Lock()
+	if !s.bounded() {
+		s.mu.Unlock()
+		return 0, ErrKeepsAll
+	}
+	self := s.signer.Author()
+	var ids []incident.ID
+	err := s.view(func(txn *badger.Txn) error {
+		return scanPrefix(txn, key(tAuthor, self[:]), false, func(k []byte) error {
+			id := incident.ID(k[len(k)-32:])
+			if _, err := txn.Get(custodianKey(id, self)); err != nil {
+				return nil // not an observation record (a mission record of this device's)
+			}
+			if _, err := txn.Get(liveKey(id)); err == nil {
+				return nil // not held by enough coordinators yet
+			}
+			ids = append(ids, id)
+			return nil
+		})
+	})
+	if err != nil {
+		s.mu.Unlock()
+		return 0, err
+	}
+	n := 0
+	var blobs [][32]byte
+	b := s.begin()
+	for _, id := range ids {
+		if s.full(b) {
+			if err := s.finish(b); err != nil {
+				s.mu.Unlock()
+				return n, err
+			}
+			b = s.begin()
+		}
+		m, sums, err := s.dropRecord(b, id, self, false)
+		if err != nil {
+			s.drop(b)
+			s.mu.Unlock()
+			return n, err
+		}
+		n += m
+		blobs = append(blobs, sums...)
+	}
+	if err := s.finish(b); err != nil {
+		s.mu.Unlock()
+		return n, err
+	}
+	if _, err := s.dropReceipts(self); err != nil {
+		s.mu.Unlock()
+		return n, err
+	}
+	s.mu.Unlock()
+	for _, sum := range blobs {
+		if err := s.deleteBlobIfUnused(sum); err != nil {
+			return n, err
+		}
+	}
+	if err := s.sync(); err != nil {
+		return n, err
+	}
+	s.reclaim()
+	return n, nil
 }

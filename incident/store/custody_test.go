@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -244,5 +245,40 @@ func TestCoveringReceipts(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].ID != r.ID {
 		t.Fatalf("Covering = %v, want the receipt", got)
+	}
+}
+
+// Quick delete: the phone deletes its own records that two coordinators
+// hold, sealed ones with their readable copy, and never takes them back;
+// what no coordinator holds yet stays, and a coordinator's laptop refuses.
+func TestForgetHeld(t *testing.T) {
+	w := newCustodyWorld(t)
+	at := time.Now().Add(-time.Hour)
+	held, err := w.phone.PutSealed(incident.KindReport, nil, report("polling.violence", "PS-1", at, "NEEDLE shots at the gate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := mustPut(t, w.phone, incident.KindReport, report("polling.materials", "PS-2", at, "no ink"))
+	for _, c := range []*store.Store{w.c1, w.c2} {
+		mustAdd(t, w.phone, c, held.ID)
+		r := receiptOf(t, c, held.ID)
+		mustAdd(t, c, w.phone, r.ID)
+	}
+	n, err := w.phone.ForgetHeld()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("deleted %d, want the held report", n)
+	}
+	wantHas(t, w.phone, held.ID, false)
+	wantHas(t, w.phone, fresh.ID, true)
+	if v, err := w.phone.List(store.Filter{}); err != nil || len(v) != 1 || v[0].ID != fresh.ID {
+		t.Fatalf("reports after quick delete: %v %v", v, err)
+	}
+	wantOutcome(t, w.phone, held, "sync", store.Duplicate)
+	wantHas(t, w.phone, held.ID, false)
+	if _, err := w.c1.ForgetHeld(); !errors.Is(err, store.ErrKeepsAll) {
+		t.Errorf("coordinator's ForgetHeld: %v", err)
 	}
 }
