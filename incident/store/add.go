@@ -485,7 +485,9 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 		s.revoked = s.revoked || rec.Kind == incident.KindRevoke || rec.Kind == incident.KindConfirm
 		// Who counts as a coordinator, or how many must hold a record,
 		// may change: the live set is counted again when next read.
-		s.custodyStale.Store(true)
+		if custodyRelevant(rec) {
+			s.custodyStale.Store(true)
+		}
 		// A config may raise a quota, an enrollment a member's role, a
 		// revocation undo a config: what was refused for quota may fit
 		// now, so it may be asked for again.

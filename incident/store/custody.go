@@ -119,6 +119,32 @@ func (s *Store) setLive(b *batch, id incident.ID, created int64, n int) error {
 	return b.Delete(liveKey(id))
 }
 
+// custodyRelevant reports whether a mission record may change who counts
+// as a custodian or how many must hold a record: a revocation or
+// confirmation (a coordinator's standing), a coordinator's enrollment, a
+// config that sets custody_receipts. An observer's enrollment does not:
+// at a national mission's scale (10,000 members joining, a million
+// records on a coordinator's laptop) each would count every record again.
+func custodyRelevant(rec *incident.Signed) bool {
+	switch rec.Kind {
+	case incident.KindRevoke, incident.KindConfirm:
+		return true
+	case incident.KindMember:
+		p, err := rec.DecodePayload()
+		m, ok := p.(*incident.MemberPayload)
+		return err != nil || !ok || m.Token.Role == incident.RoleCoordinator
+	case incident.KindConfig:
+		p, err := rec.DecodePayload()
+		c, ok := p.(*incident.ConfigPayload)
+		if err != nil || !ok {
+			return true
+		}
+		_, set := c.Settings[incident.SettingCustodyReceipts]
+		return set
+	}
+	return false
+}
+
 // relive sets or clears id's live entry from who holds it now.
 func (s *Store) relive(b *batch, id incident.ID, created int64) error {
 	n, err := s.custodians(b.Txn, id)
@@ -243,38 +269,37 @@ func (s *Store) ForEachLiveKey(fn func(created int64, id incident.ID) error) err
 
 // Covering returns, for the records ids names, the receipts held here
 // that list them: what a peer needs to see that coordinators hold them.
-// At most max receipts, newest first within each ID.
+// At most max receipts. One iterator serves every ID (a peer may name
+// 65,536 of them).
 func (s *Store) Covering(ids []incident.ID, max int) ([]*incident.Signed, error) {
 	var out []*incident.Signed
 	seen := map[incident.ID]bool{}
 	err := s.view(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.PrefetchValues = false
+		o.Prefix = key(tReceipted)
+		it := txn.NewIterator(o)
+		defer it.Close()
 		for _, id := range ids {
 			prefix := key(tReceipted, id[:])
-			err := scanPrefix(txn, prefix, false, func(k []byte) error {
+			for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+				k := it.Item().Key()
 				rid := incident.ID(k[len(prefix):])
 				if seen[rid] {
-					return nil
+					continue
 				}
 				seen[rid] = true
 				r, err := getRecord(txn, rid)
 				if err != nil {
-					return nil // dropped since (Prune): its keys go with it
+					continue // dropped since (Prune)
 				}
-				out = append(out, r)
-				if len(out) >= max {
-					return errStop
+				if out = append(out, r); len(out) >= max {
+					return nil
 				}
-				return nil
-			})
-			if err != nil {
-				return err
 			}
 		}
 		return nil
 	})
-	if errors.Is(err, errStop) {
-		err = nil
-	}
 	return out, err
 }
 
