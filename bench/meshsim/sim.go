@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -59,6 +60,15 @@ type Config struct {
 	// so convergence after a heal does not wait for a round per hop; the
 	// interval still paces the rounds that carry what those miss.
 	Interval time.Duration
+	// Latency delays each direction of every link by this much (one
+	// way), through the links' proxies: with it, convergence is bounded
+	// by round trips, as on a real mesh, rather than by the CPU the
+	// nodes share. Default 0 (loopback).
+	Latency time.Duration
+	// OneSided writes every record at nodes of the partition's first
+	// side (side 0) only. The per-hop baseline uses it: two nodes, the
+	// records on one, the time until the other holds them.
+	OneSided bool
 	Seed     uint64        // default 1
 	Timeout  time.Duration // per waiting phase; default 3 minutes
 	Dir      string        // where the stores live; default a temporary folder, removed afterwards
@@ -103,6 +113,11 @@ type Result struct {
 	Links    int    `json:"links"`
 	CutLinks int    `json:"cut_links"`
 	Diameter int    `json:"diameter"`
+	// HealHops is how many hops the records travel after the heal: one
+	// across the healed link, then to the node farthest from it
+	// (1 + the largest HopsFrom(Cut)).
+	HealHops int    `json:"heal_hops"`
+	Latency  string `json:"latency"` // one way, each link
 	Cores    int    `json:"cores"`
 	Interval string `json:"interval"`
 	Records  int    `json:"records"`
@@ -276,7 +291,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 	res = &Result{Nodes: cfg.Nodes, Topology: cfg.Topology, Links: len(s.g.Edges), CutLinks: len(s.g.Cut),
-		Diameter: s.g.Diameter(), Cores: runtime.GOMAXPROCS(0), Interval: cfg.Interval.String(), Records: cfg.Records}
+		Diameter: s.g.Diameter(), HealHops: 1 + slices.Max(s.g.HopsFrom(s.g.Cut)), Latency: cfg.Latency.String(), Cores: runtime.GOMAXPROCS(0), Interval: cfg.Interval.String(), Records: cfg.Records}
 	dir := cfg.Dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "vigil-sim-"); err != nil {
@@ -477,7 +492,7 @@ func (s *sim) connect(ctx context.Context, edges [][2]int) error {
 		l := s.links[e]
 		s.mu.Unlock()
 		if l == nil {
-			p, err := newProxy(b.addr.String(), &a.sent, &b.sent)
+			p, err := newProxy(b.addr.String(), s.cfg.Latency, &a.sent, &b.sent)
 			if err != nil {
 				return err
 			}
@@ -543,10 +558,10 @@ func (s *sim) write(n int) ([]incident.ID, []int, error) {
 }
 
 // pickWriter returns a random node that may write reports (a carrier
-// may not).
+// may not; with OneSided, only nodes of side 0).
 func (s *sim) pickWriter() int {
 	for {
-		if i := s.rng.IntN(len(s.nodes)); i != s.g.Carrier {
+		if i := s.rng.IntN(len(s.nodes)); i != s.g.Carrier && (!s.cfg.OneSided || s.g.Side[i] == 0) {
 			return i
 		}
 	}

@@ -539,9 +539,9 @@ func phoneMemory(rs *Results, o benchOptions, m *gen.Mission, f *store.Store, ba
 }
 
 func meshGroup(rs *Results, o benchOptions, logf func(string, ...any)) error {
-	sizes, gossip, interval := []int{10, 50}, 20, 2*time.Second
+	m := meshOptions{sizes: []int{10, 50}, gossip: 20, trials: o.trials, interval: 2 * time.Second, latency: 50 * time.Millisecond, seed: o.seed}
 	if o.quick {
-		sizes, gossip, interval = []int{4, 6}, 3, time.Second
+		m.sizes, m.gossip, m.interval = []int{4, 6}, 3, time.Second
 	}
-	return profile(o, "mesh", func() error { return runMesh(rs, sizes, gossip, o.trials, interval, o.seed, logf) })
+	return profile(o, "mesh", func() error { return runMesh(rs, m, logf) })
 }
