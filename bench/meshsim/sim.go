@@ -350,7 +350,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 
 	// Heal.
 	before := s.sentBytes()
-	cpu0 := cpuSeconds()
+	cpu0 := CPUSeconds()
 	t1 := time.Now()
 	if err := s.connect(ctx, s.g.Cut); err != nil {
 		return nil, err
@@ -360,7 +360,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, fmt.Errorf("after the heal: %w", err)
 	}
 	res.ConvergeSeconds = last.Sub(t1).Seconds()
-	res.HealCPUSeconds = cpuSeconds() - cpu0
+	res.HealCPUSeconds = CPUSeconds() - cpu0
 	hops := s.g.HopsFrom(s.g.Cut)
 	var sum []float64
 	var cnt []int
