@@ -50,6 +50,9 @@ type Result struct {
 	// same latency and bandwidth, every written record on one of them,
 	// from the heal until the other holds them all.
 	HopSeconds float64 `json:"hop_s"`
+	// WarmHopSeconds is the same over a link already up (no connection
+	// set-up): what each hop after the first costs at least.
+	WarmHopSeconds float64 `json:"warm_hop_s"`
 	// PerHop is ConvergeSeconds / (HealHops × HopSeconds).
 	PerHop float64 `json:"per_hop"`
 	// Bytes each node sent from the heal to convergence, mean and most.
@@ -134,6 +137,11 @@ func RunScenario(sc Scenario) (*Result, error) {
 	res.ReconPerNode, res.XferPerNode, res.GossipPerNode = float64(sum.Recon)/n, float64(sum.Transfer)/n, float64(sum.Gossip)/n
 	res.HopSeconds, err = OneHop(sc.Config)
 	if err != nil {
+		return nil, err
+	}
+	warm := sc.Config
+	warm.ConnectRTTs = -1
+	if res.WarmHopSeconds, err = OneHop(warm); err != nil {
 		return nil, err
 	}
 	res.PerHop = res.ConvergeSeconds / (float64(res.HealHops) * res.HopSeconds)

@@ -19,9 +19,9 @@ type session struct {
 // sideState is one side's transfer phase.
 type sideState struct {
 	inTransfer bool
-	sent       []uint64 // records pushed or served this session (a bitset), made on entry
-	wants      []int32  // what the peer asked for, until this side serves it
-	gotE       bool     // the peer's wants are all in
+	sent       bitset  // records pushed or served this session, made on entry
+	wants      []int32 // what the peer asked for, until this side serves it
+	gotE       bool    // the peer's wants are all in
 	served     bool
 	sentD      bool
 	gotD       bool
@@ -131,7 +131,7 @@ func (s *Sim) ids(list [][32]byte) []int32 {
 func (s *Sim) enterTransfer(x *session, me int) {
 	st := &x.side[me]
 	st.inTransfer = true
-	st.sent = make([]uint64, s.words)
+	st.sent = make(bitset, bitsetLen(len(s.records)))
 	u := x.nodes[me]
 	var wants []int32
 	for _, r := range s.ids(x.recon[me].Need()) {
@@ -188,11 +188,9 @@ func (s *Sim) sendRecords(x *session, me int, recs []int32) {
 		frame, body = nil, 0
 	}
 	for _, r := range recs {
-		w, bit := r/64, uint64(1)<<(r%64)
-		if st.sent[w]&bit != 0 {
+		if !st.sent.set(r) {
 			continue
 		}
-		st.sent[w] |= bit
 		if len(frame) == recordsPerFrame || (len(frame) > 0 && body+s.cfg.RecordBytes+10 > maxRecordFrame) {
 			flush()
 		}

@@ -43,10 +43,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/bits"
 	"math/rand/v2"
 	"time"
-	"unsafe"
 
 	"github.com/vigil-mesh/vigil/sync/recon"
 )
@@ -155,7 +153,6 @@ type Sim struct {
 	base    []recon.Item // every node's records from the start
 	records []record     // those the scenario may write
 	byID    map[[32]byte]int32
-	words   int // bitset words per node
 	sets    map[string]*recon.Set
 
 	// missing counts (node, written record) pairs not yet held;
@@ -174,7 +171,7 @@ type record struct {
 }
 
 type node struct {
-	held  []uint64 // bitset over records
+	held  bitset // over the written records
 	side  int8
 	nbrs  []nbr
 	mesh  []int32 // gossip mesh peers
@@ -208,10 +205,10 @@ func New(cfg Config, g *Graph) (*Sim, error) {
 	}
 	s := &Sim{cfg: cfg, g: g, rng: rand.New(rand.NewPCG(cfg.Seed, 0x646573)),
 		nodes: make([]node, g.N), byID: map[[32]byte]int32{}, sets: map[string]*recon.Set{}}
-	s.words = (cfg.Records + 63) / 64
-	held := make([]uint64, s.words*g.N)
+	w := bitsetLen(cfg.Records)
+	held := make(bitset, w*g.N)
 	for i := range s.nodes {
-		s.nodes[i].held = held[i*s.words : (i+1)*s.words : (i+1)*s.words]
+		s.nodes[i].held = held[i*w : (i+1)*w : (i+1)*w]
 		s.nodes[i].side = int8(g.Side[i])
 	}
 	cut := map[[2]int]bool{}
@@ -316,7 +313,7 @@ func (s *Sim) Converged() bool { return s.missing == 0 }
 func (s *Sim) SidesConverged() bool { return s.missingOwn == 0 }
 
 // Holds reports whether node i holds written record r.
-func (s *Sim) Holds(i, r int) bool { return s.nodes[i].held[r/64]&(1<<(r%64)) != 0 }
+func (s *Sim) Holds(i, r int) bool { return s.nodes[i].held.has(int32(r)) }
 
 // Write schedules node i to write record r (0 ≤ r < Config.Records) at
 // time at (not before now); the record is stored there and gossiped.
@@ -385,11 +382,9 @@ func (s *Sim) Run(limit time.Duration, stop func() bool) (bool, error) {
 // news.
 func (s *Sim) store(i, r int32) bool {
 	n := &s.nodes[i]
-	w, bit := r/64, uint64(1)<<(r%64)
-	if n.held[w]&bit != 0 {
+	if !n.held.set(r) {
 		return false
 	}
-	n.held[w] |= bit
 	s.missing--
 	if n.side == s.nodes[s.records[r].writer].side {
 		s.missingOwn--
@@ -401,24 +396,19 @@ func (s *Sim) store(i, r int32) bool {
 // records it holds. Nodes holding the same records share one Set.
 func (s *Sim) set(i int32) *recon.Set {
 	held := s.nodes[i].held
-	key := unsafe.String((*byte)(unsafe.Pointer(unsafe.SliceData(held))), len(held)*8)
-	if st, ok := s.sets[key]; ok {
+	if st, ok := s.sets[string(held)]; ok { // no allocation for the lookup
 		return st
 	}
 	items := make([]recon.Item, len(s.base), len(s.base)+64)
 	copy(items, s.base)
-	for w, word := range held {
-		for word != 0 {
-			b := bits.TrailingZeros64(word)
-			word &= word - 1
-			items = append(items, s.records[w*64+b].item)
-		}
+	for r := range held.all() {
+		items = append(items, s.records[r].item)
 	}
 	st := recon.NewSet(items)
 	if len(s.sets) >= 512 {
 		clear(s.sets)
 	}
-	s.sets[string(append([]byte(nil), key...))] = st
+	s.sets[string(held)] = st
 	return st
 }
 

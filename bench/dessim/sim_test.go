@@ -65,6 +65,11 @@ func TestLineOfThreeConverges(t *testing.T) {
 	if want := (8*L + 5*L).Seconds(); hop != want {
 		t.Errorf("one hop took %v s, want %v", hop, want)
 	}
+	warm := exact()
+	warm.ConnectRTTs = -1
+	if hop, err = OneHop(warm); err != nil || hop != (5*L).Seconds() {
+		t.Errorf("one hop over a link already up took %v s (%v), want %v", hop, err, (5 * L).Seconds())
+	}
 }
 
 // A partition never converges, however long the periodic rounds run,

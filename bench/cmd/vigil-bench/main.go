@@ -542,7 +542,7 @@ func phoneMemory(rs *Results, o benchOptions, m *gen.Mission, f *store.Store, ba
 func meshGroup(rs *Results, o benchOptions, logf func(string, ...any)) error {
 	m := meshOptions{sizes: []int{10, 50}, gossip: 20, trials: o.trials, interval: 2 * time.Second, latency: 50 * time.Millisecond, seed: o.seed}
 	if o.quick {
-		m.sizes, m.gossip, m.interval = []int{4, 6}, 3, time.Second
+		m.sizes, m.gossip, m.interval, m.latency = []int{4, 6}, 3, time.Second, 10*time.Millisecond
 	}
 	return profile(o, "mesh", func() error { return runMesh(rs, m, logf) })
 }
