@@ -75,7 +75,7 @@ type Config struct {
 	// 6. Negative means none.
 	ConnectRTTs float64
 	// Base is how many records every node holds from the start. Default
-	// 200. Reconciliation's bytes hardly depend on it (the coded phase
+	// 100. Reconciliation's bytes hardly depend on it (the coded phase
 	// costs about 60 bytes a difference and 1 KB), its CPU time does:
 	// each session maps every item of both sets into coded symbols.
 	Base int
@@ -105,7 +105,7 @@ func (c *Config) fill() {
 		c.ConnectRTTs = 6
 	}
 	if c.Base == 0 {
-		c.Base = 200
+		c.Base = 100
 	}
 	if c.Records == 0 {
 		c.Records = 100
