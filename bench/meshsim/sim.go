@@ -69,9 +69,13 @@ type Config struct {
 	// side (side 0) only. The per-hop baseline uses it: two nodes, the
 	// records on one, the time until the other holds them.
 	OneSided bool
-	Seed     uint64        // default 1
-	Timeout  time.Duration // per waiting phase; default 3 minutes
-	Dir      string        // where the stores live; default a temporary folder, removed afterwards
+	// Trace records every reconciliation session from the heal until
+	// convergence (Result.Sessions): where a heal is slow, whether the
+	// sessions are long or the gaps between them.
+	Trace   bool
+	Seed    uint64        // default 1
+	Timeout time.Duration // per waiting phase; default 3 minutes
+	Dir     string        // where the stores live; default a temporary folder, removed afterwards
 	// Log, when set, receives progress lines.
 	Log func(format string, args ...any)
 }
@@ -158,6 +162,22 @@ type Result struct {
 	// reach every node.
 	GossipDeliveryP50 float64 `json:"gossip_delivery_p50_ms"`
 	GossipDeliveryMax float64 `json:"gossip_delivery_max_ms"`
+
+	// Sessions (with Config.Trace) are the reconciliation sessions that
+	// ended from the heal until convergence, as each end reported them
+	// (a session appears once at each end), by start.
+	Sessions []SessionTrace `json:"sessions,omitempty"`
+}
+
+// SessionTrace is one reconciliation session as one of its ends saw it.
+type SessionTrace struct {
+	Node, Peer       int // node indexes
+	NodeHop, PeerHop int // their hops from the healed link
+	// Start and End are seconds since the heal (Start is End less the
+	// session's own duration).
+	Start, End     float64
+	Received, Sent int // records
+	Bytes          int // both ways, the session's stream
 }
 
 // simNode is one member device.
@@ -280,6 +300,16 @@ type sim struct {
 
 	mu      sync.Mutex // guards links (connect runs in parallel)
 	writers []int      // the node that wrote each record, in write order
+
+	trace struct {
+		sync.Mutex
+		byPeer  map[peer.ID]int
+		healed  time.Time // zero: not recording
+		hops    []int
+		list    []SessionTrace
+		cancels []func()
+		wg      sync.WaitGroup
+	}
 }
 
 // Run runs one simulation and returns what it measured.
@@ -352,6 +382,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	before := s.sentBytes()
 	cpu0 := CPUSeconds()
 	t1 := time.Now()
+	s.startTrace(t1)
 	if err := s.connect(ctx, s.g.Cut); err != nil {
 		return nil, err
 	}
@@ -360,6 +391,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, fmt.Errorf("after the heal: %w", err)
 	}
 	res.ConvergeSeconds = last.Sub(t1).Seconds()
+	res.Sessions = s.stopTrace()
 	res.HealCPUSeconds = CPUSeconds() - cpu0
 	hops := s.g.HopsFrom(s.g.Cut)
 	var sum []float64
@@ -444,6 +476,7 @@ func (s *sim) setup(ctx context.Context, dir string) error {
 		return err
 	}
 	secret := m.Secret
+	defer s.subscribe()
 	return parallel(n, func(i int) error {
 		nd := s.nodes[i]
 		nd.count = &counted{Store: nd.st, n: nd}
@@ -480,6 +513,71 @@ func (s *sim) setup(ctx context.Context, dir string) error {
 		}
 		return nil
 	})
+}
+
+// subscribe, with Config.Trace, follows every engine's finished sessions.
+func (s *sim) subscribe() {
+	if !s.cfg.Trace {
+		return
+	}
+	t := &s.trace
+	t.byPeer = map[peer.ID]int{}
+	t.hops = s.g.HopsFrom(s.g.Cut)
+	for _, n := range s.nodes {
+		if n == nil || n.eng == nil {
+			return // setup failed; Run returns its error
+		}
+		t.byPeer[n.eng.Node().ID()] = n.i
+	}
+	for _, n := range s.nodes {
+		ch, cancel := n.eng.Subscribe(1024)
+		t.cancels = append(t.cancels, cancel)
+		t.wg.Add(1)
+		go func() {
+			defer t.wg.Done()
+			for r := range ch {
+				s.noteSession(n.i, r, time.Now())
+			}
+		}()
+	}
+}
+
+func (s *sim) noteSession(i int, r mesh.SyncResult, at time.Time) {
+	t := &s.trace
+	t.Lock()
+	defer t.Unlock()
+	if t.healed.IsZero() {
+		return
+	}
+	p, ok := t.byPeer[r.Peer]
+	if !ok {
+		p = -1
+	}
+	end := at.Sub(t.healed).Seconds()
+	st := SessionTrace{Node: i, Peer: p, NodeHop: t.hops[i], PeerHop: -1, Start: end - r.Duration.Seconds(), End: end,
+		Received: r.Received, Sent: r.Sent, Bytes: r.Bytes}
+	if p >= 0 {
+		st.PeerHop = t.hops[p]
+	}
+	t.list = append(t.list, st)
+}
+
+func (s *sim) startTrace(at time.Time) {
+	s.trace.Lock()
+	s.trace.healed = at
+	s.trace.Unlock()
+}
+
+// stopTrace ends the recording and returns the sessions by start.
+func (s *sim) stopTrace() []SessionTrace {
+	t := &s.trace
+	t.Lock()
+	defer t.Unlock()
+	t.healed = time.Time{}
+	out := t.list
+	t.list = nil
+	sort.Slice(out, func(a, b int) bool { return out[a].Start < out[b].Start })
+	return out
 }
 
 // connect brings the links up (through their proxies) and waits until
@@ -738,6 +836,10 @@ func mean(xs []int) float64 {
 // close stops every engine and its node, then every store (see counted
 // for why the stores wait), then the proxies.
 func (s *sim) close() {
+	for _, cancel := range s.trace.cancels {
+		cancel()
+	}
+	s.trace.wg.Wait()
 	var wg sync.WaitGroup
 	for _, n := range s.nodes {
 		if n == nil || n.wired == nil {

@@ -10,7 +10,7 @@
 //
 //	vigil-sim -nodes 50 -topology clusters
 //	vigil-sim -nodes 20 -topology line -interval 5s -json
-//	vigil-sim -nodes 50 -latency 50ms
+//	vigil-sim -nodes 50 -latency 50ms -trace
 //
 // It uses every core (GOMAXPROCS). The benchmark suite (make bench) runs
 // the same simulation at 10 and 50 nodes.
@@ -53,6 +53,7 @@ func run(args []string) int {
 	fs.DurationVar(&cfg.Timeout, "timeout", 3*time.Minute, "give up waiting for convergence after this long (per phase)")
 	fs.StringVar(&cfg.Dir, "dir", "", "folder for the nodes' stores (default: a temporary folder, removed afterwards)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
+	fs.BoolVar(&cfg.Trace, "trace", false, "list every reconciliation session from the heal to convergence (each end's report)")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -109,5 +110,14 @@ func Table(r *meshsim.Result) string {
 		row("gossip amplification", "%.2f (bytes sent by all nodes / (record bytes × nodes))", r.Amplification)
 	}
 	tw.Flush()
+	if len(r.Sessions) > 0 {
+		b.WriteString("\nsessions from the heal to convergence, as each end reported them (s since the heal; hops from the healed link):\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "start\tend\tnode\thop\tpeer\thop\treceived\tsent\tbytes\t")
+		for _, x := range r.Sessions {
+			fmt.Fprintf(tw, "%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.Start, x.End, x.Node, x.NodeHop, x.Peer, x.PeerHop, x.Received, x.Sent, x.Bytes)
+		}
+		tw.Flush()
+	}
 	return b.String()
 }
