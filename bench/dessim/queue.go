@@ -2,16 +2,18 @@ package dessim
 
 // Event kinds.
 const (
-	evNone     uint8 = iota // a lost gossip copy: occupies the link, delivers nothing
-	evWrite                 // node writes rec
-	evGossip                // rec arrives at node from peer by gossip
-	evLinkUp                // link comes up (the heal)
-	evPeriodic              // node's periodic reconciliation round
-	evRecon                 // a reconciliation frame arrives at side of sess
-	evZero                  // the initiator's empty frame arrives at the responder
-	evWants                 // the peer's wants and 'E' arrive at side
-	evRecords               // a frame of records arrives at side
-	evDone                  // the peer's 'D' arrives at side
+	evNone      uint8 = iota // a lost gossip copy: occupies the link, delivers nothing
+	evWrite                  // node writes rec
+	evGossip                 // rec arrives at node from peer by gossip
+	evLinkUp                 // link comes up (the heal)
+	evPeriodic               // node's periodic reconciliation round
+	evRecon                  // a reconciliation frame arrives at side of sess
+	evZero                   // the initiator's empty frame arrives at the responder
+	evWants                  // the peer's wants and 'E' arrive at side
+	evRecords                // a frame of records arrives at side
+	evDone                   // the peer's 'D' arrives at side
+	evStored                 // side's node has checked and stored a frame of records (RecordCPU)
+	evValidated              // node has checked rec, which came by gossip from peer (RecordCPU)
 )
 
 // event is one thing that happens at a simulated time. Events at the

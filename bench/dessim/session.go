@@ -25,7 +25,8 @@ type sideState struct {
 	served     bool
 	sentD      bool
 	gotD       bool
-	received   int // records this session brought that the node lacked
+	received   int   // records this session brought that the node lacked
+	readFree   int64 // when the reader has stored the frames it read (RecordCPU)
 	ended      bool
 }
 
@@ -77,12 +78,27 @@ func (s *Sim) onSession(e event) {
 			s.serve(x, me)
 		}
 	case evRecords:
+		if s.cfg.RecordCPU > 0 {
+			// The reader stores each frame before it reads the next.
+			st := &x.side[me]
+			e.kind, e.at = evStored, s.cpu(x.nodes[me], len(e.recs))
+			st.readFree = e.at
+			s.q.push(e)
+			return
+		}
+		fallthrough
+	case evStored:
 		for _, r := range e.recs {
 			if s.store(x.nodes[me], r) {
 				x.side[me].received++
 			}
 		}
 	case evDone:
+		if st := &x.side[me]; st.readFree > s.now {
+			e.at = st.readFree // read after the frames before it are stored
+			s.q.push(e)
+			return
+		}
 		x.side[me].gotD = true
 		s.maybeEnd(x, me)
 	}

@@ -165,3 +165,39 @@ func TestClustersTopology(t *testing.T) {
 		}
 	}
 }
+
+// With a cost to check each record, a hop also waits for the receiver to
+// check what it got: gossip forwards after the check, and a session ends
+// (and nudges the next hop) once the reader has stored the record before
+// the peer's 'D'.
+func TestRecordCPU(t *testing.T) {
+	const L, c = 50 * time.Millisecond, 10 * time.Millisecond
+	cfg := exact()
+	cfg.RecordCPU = c
+	for _, tc := range []struct {
+		name string
+		g    *Graph
+		heal bool
+		want time.Duration
+	}{
+		{"gossip", Line(3, -1), false, 2*L + 2*c},
+		{"sessions", Line(3, 0), true, 8*L + 2*(5*L+c)},
+	} {
+		s, err := New(cfg, tc.g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Write(0, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		if tc.heal {
+			s.Heal(0)
+		}
+		if ok, err := s.Run(time.Minute, s.Converged); err != nil || !ok {
+			t.Fatalf("%s: not converged: %v", tc.name, err)
+		}
+		if s.Now() != tc.want {
+			t.Errorf("%s: converged at %v, want %v", tc.name, s.Now(), tc.want)
+		}
+	}
+}
