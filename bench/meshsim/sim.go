@@ -1,11 +1,12 @@
 // Package meshsim runs a mission's mesh at scale inside one process: N
-// stores, each with its own sync engine and libp2p host on loopback, linked
-// in a chosen topology through counting TCP proxies. It partitions the
-// mesh, writes reports at random nodes on both sides, heals the partition
-// and measures how long every node takes to hold every report, then
-// measures how many bytes GossipSub moves per fresh record in the healed,
-// steady mesh. cmd/vigil-sim and the benchmark suite (bench/cmd/vigil-bench)
-// both drive it.
+// stores, each with its own sync engine and libp2p host on loopback,
+// linked in a chosen topology through counting TCP proxies (which can
+// delay each direction by a link latency). It partitions the mesh, writes
+// reports at random nodes on both sides, heals the partition and measures
+// how long every node takes to hold every report, then measures how many
+// bytes GossipSub moves per fresh record in the healed, steady mesh.
+// cmd/vigil-sim and the benchmark suite (bench/cmd/vigil-bench) both
+// drive it.
 //
 // Hosts, stores and the simulation's own work run on every core
 // (GOMAXPROCS); setup is done in parallel.
