@@ -2,5 +2,5 @@
 
 package meshsim
 
-// cpuSeconds is unknown here.
-func cpuSeconds() float64 { return 0 }
+// CPUSeconds is unknown here.
+func CPUSeconds() float64 { return 0 }

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// cpuSeconds is the CPU time (user and system) this process has used.
-func cpuSeconds() float64 {
+// CPUSeconds is the CPU time (user and system) this process has used.
+func CPUSeconds() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

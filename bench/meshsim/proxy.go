@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // proxy is a loopback TCP forwarder in front of one node's listener for
@@ -12,9 +13,14 @@ import (
 // is what the nodes wrote to their TCP sockets (libp2p's multistream,
 // Noise and yamux framing included; TCP/IP headers not), without any hook
 // inside the node.
+//
+// With a latency, each direction is a delay line (delayPipe): bytes come
+// out latency after they went in, in order, each direction on its own, so
+// a link behaves like a radio or WAN hop rather than loopback.
 type proxy struct {
-	ln     net.Listener
-	target string
+	ln      net.Listener
+	target  string
+	latency time.Duration // one way, each direction
 	// byDialer and byListener count the bytes each end sent.
 	byDialer, byListener *atomic.Int64
 
@@ -24,12 +30,12 @@ type proxy struct {
 	wg     sync.WaitGroup
 }
 
-func newProxy(target string, byDialer, byListener *atomic.Int64) (*proxy, error) {
+func newProxy(target string, latency time.Duration, byDialer, byListener *atomic.Int64) (*proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{ln: ln, target: target, byDialer: byDialer, byListener: byListener, conns: map[net.Conn]bool{}}
+	p := &proxy{ln: ln, target: target, latency: latency, byDialer: byDialer, byListener: byListener, conns: map[net.Conn]bool{}}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -73,9 +79,15 @@ func (p *proxy) accept() {
 			out.Close()
 			continue
 		}
-		p.wg.Add(2)
-		go p.pipe(out, in, p.byDialer)
-		go p.pipe(in, out, p.byListener)
+		if p.latency <= 0 {
+			p.wg.Add(2)
+			go p.pipe(out, in, p.byDialer)
+			go p.pipe(in, out, p.byListener)
+			continue
+		}
+		p.wg.Add(4)
+		go p.delayPipe(out, in, p.byDialer)
+		go p.delayPipe(in, out, p.byListener)
 	}
 }
 
@@ -98,6 +110,71 @@ func (p *proxy) pipe(dst, src net.Conn, n *atomic.Int64) {
 	}
 	p.untrack(src)
 	p.untrack(dst)
+}
+
+// delayQueue bounds what one direction of a delayed link holds in
+// flight: chunks of at most 32 KiB, so at most 2 MiB a direction. When it
+// is full the reader stops reading and TCP's own flow control holds the
+// sender back, as a link's bandwidth-delay product would.
+const delayQueue = 64
+
+// chunk is what one read returned and when it may leave.
+type chunk struct {
+	b   []byte
+	due time.Time
+	eof bool // src ended (or failed): close the link once the bytes before it are out
+}
+
+// delayPipe is pipe through a delay line: a reader stamps each chunk with
+// its due time (now + latency) and queues it; a writer sends each chunk
+// at its due time. Order is kept (one queue, due times never decrease),
+// the two directions of a link are independent (each has its own
+// goroutines), and the queue is bounded (delayQueue). It takes two
+// WaitGroup counts, one per goroutine.
+func (p *proxy) delayPipe(dst, src net.Conn, n *atomic.Int64) {
+	q := make(chan chunk, delayQueue)
+	stop := make(chan struct{}) // the writer failed: the reader stops queueing
+	go func() {
+		defer p.wg.Done()
+		defer close(q)
+		buf := make([]byte, 32<<10)
+		for {
+			k, err := src.Read(buf)
+			c := chunk{b: append([]byte(nil), buf[:k]...), due: time.Now().Add(p.latency), eof: err != nil}
+			if k > 0 {
+				n.Add(int64(k))
+			}
+			select {
+			case q <- c:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer p.wg.Done()
+		defer func() {
+			p.untrack(src)
+			p.untrack(dst)
+		}()
+		for c := range q {
+			if d := time.Until(c.due); d > 0 {
+				time.Sleep(d)
+			}
+			if len(c.b) > 0 {
+				if _, err := dst.Write(c.b); err != nil {
+					close(stop)
+					return
+				}
+			}
+			if c.eof {
+				return
+			}
+		}
+	}()
 }
 
 // Close stops the proxy and every link through it.

@@ -1,11 +1,12 @@
 // Package meshsim runs a mission's mesh at scale inside one process: N
-// stores, each with its own sync engine and libp2p host on loopback, linked
-// in a chosen topology through counting TCP proxies. It partitions the
-// mesh, writes reports at random nodes on both sides, heals the partition
-// and measures how long every node takes to hold every report, then
-// measures how many bytes GossipSub moves per fresh record in the healed,
-// steady mesh. cmd/vigil-sim and the benchmark suite (bench/cmd/vigil-bench)
-// both drive it.
+// stores, each with its own sync engine and libp2p host on loopback,
+// linked in a chosen topology through counting TCP proxies (which can
+// delay each direction by a link latency). It partitions the mesh, writes
+// reports at random nodes on both sides, heals the partition and measures
+// how long every node takes to hold every report, then measures how many
+// bytes GossipSub moves per fresh record in the healed, steady mesh.
+// cmd/vigil-sim and the benchmark suite (bench/cmd/vigil-bench) both
+// drive it.
 //
 // Hosts, stores and the simulation's own work run on every core
 // (GOMAXPROCS); setup is done in parallel.
@@ -22,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -59,9 +61,22 @@ type Config struct {
 	// so convergence after a heal does not wait for a round per hop; the
 	// interval still paces the rounds that carry what those miss.
 	Interval time.Duration
-	Seed     uint64        // default 1
-	Timeout  time.Duration // per waiting phase; default 3 minutes
-	Dir      string        // where the stores live; default a temporary folder, removed afterwards
+	// Latency delays each direction of every link by this much (one
+	// way), through the links' proxies: with it, convergence is bounded
+	// by round trips, as on a real mesh, rather than by the CPU the
+	// nodes share. Default 0 (loopback).
+	Latency time.Duration
+	// OneSided writes every record at nodes of the partition's first
+	// side (side 0) only. The per-hop baseline uses it: two nodes, the
+	// records on one, the time until the other holds them.
+	OneSided bool
+	// Trace records every reconciliation session from the heal until
+	// convergence (Result.Sessions): where a heal is slow, whether the
+	// sessions are long or the gaps between them.
+	Trace   bool
+	Seed    uint64        // default 1
+	Timeout time.Duration // per waiting phase; default 3 minutes
+	Dir     string        // where the stores live; default a temporary folder, removed afterwards
 	// Log, when set, receives progress lines.
 	Log func(format string, args ...any)
 }
@@ -103,6 +118,11 @@ type Result struct {
 	Links    int    `json:"links"`
 	CutLinks int    `json:"cut_links"`
 	Diameter int    `json:"diameter"`
+	// HealHops is how many hops the records travel after the heal: one
+	// across the healed link, then to the node farthest from it
+	// (1 + the largest HopsFrom(Cut)).
+	HealHops int    `json:"heal_hops"`
+	Latency  string `json:"latency"` // one way, each link
 	Cores    int    `json:"cores"`
 	Interval string `json:"interval"`
 	Records  int    `json:"records"`
@@ -143,6 +163,22 @@ type Result struct {
 	// reach every node.
 	GossipDeliveryP50 float64 `json:"gossip_delivery_p50_ms"`
 	GossipDeliveryMax float64 `json:"gossip_delivery_max_ms"`
+
+	// Sessions (with Config.Trace) are the reconciliation sessions that
+	// ended from the heal until convergence, as each end reported them
+	// (a session appears once at each end), by start.
+	Sessions []SessionTrace `json:"sessions,omitempty"`
+}
+
+// SessionTrace is one reconciliation session as one of its ends saw it.
+type SessionTrace struct {
+	Node, Peer       int // node indexes
+	NodeHop, PeerHop int // their hops from the healed link
+	// Start and End are seconds since the heal (Start is End less the
+	// session's own duration).
+	Start, End     float64
+	Received, Sent int // records
+	Bytes          int // both ways, the session's stream
 }
 
 // simNode is one member device.
@@ -265,6 +301,16 @@ type sim struct {
 
 	mu      sync.Mutex // guards links (connect runs in parallel)
 	writers []int      // the node that wrote each record, in write order
+
+	trace struct {
+		sync.Mutex
+		byPeer  map[peer.ID]int
+		healed  time.Time // zero: not recording
+		hops    []int
+		list    []SessionTrace
+		cancels []func()
+		wg      sync.WaitGroup
+	}
 }
 
 // Run runs one simulation and returns what it measured.
@@ -276,7 +322,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 	res = &Result{Nodes: cfg.Nodes, Topology: cfg.Topology, Links: len(s.g.Edges), CutLinks: len(s.g.Cut),
-		Diameter: s.g.Diameter(), Cores: runtime.GOMAXPROCS(0), Interval: cfg.Interval.String(), Records: cfg.Records}
+		Diameter: s.g.Diameter(), HealHops: 1 + slices.Max(s.g.HopsFrom(s.g.Cut)), Latency: cfg.Latency.String(), Cores: runtime.GOMAXPROCS(0), Interval: cfg.Interval.String(), Records: cfg.Records}
 	dir := cfg.Dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "vigil-sim-"); err != nil {
@@ -335,8 +381,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 
 	// Heal.
 	before := s.sentBytes()
-	cpu0 := cpuSeconds()
+	cpu0 := CPUSeconds()
 	t1 := time.Now()
+	s.startTrace(t1)
 	if err := s.connect(ctx, s.g.Cut); err != nil {
 		return nil, err
 	}
@@ -345,7 +392,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, fmt.Errorf("after the heal: %w", err)
 	}
 	res.ConvergeSeconds = last.Sub(t1).Seconds()
-	res.HealCPUSeconds = cpuSeconds() - cpu0
+	res.Sessions = s.stopTrace()
+	res.HealCPUSeconds = CPUSeconds() - cpu0
 	hops := s.g.HopsFrom(s.g.Cut)
 	var sum []float64
 	var cnt []int
@@ -429,6 +477,7 @@ func (s *sim) setup(ctx context.Context, dir string) error {
 		return err
 	}
 	secret := m.Secret
+	defer s.subscribe()
 	return parallel(n, func(i int) error {
 		nd := s.nodes[i]
 		nd.count = &counted{Store: nd.st, n: nd}
@@ -467,6 +516,71 @@ func (s *sim) setup(ctx context.Context, dir string) error {
 	})
 }
 
+// subscribe, with Config.Trace, follows every engine's finished sessions.
+func (s *sim) subscribe() {
+	if !s.cfg.Trace {
+		return
+	}
+	t := &s.trace
+	t.byPeer = map[peer.ID]int{}
+	t.hops = s.g.HopsFrom(s.g.Cut)
+	for _, n := range s.nodes {
+		if n == nil || n.eng == nil {
+			return // setup failed; Run returns its error
+		}
+		t.byPeer[n.eng.Node().ID()] = n.i
+	}
+	for _, n := range s.nodes {
+		ch, cancel := n.eng.Subscribe(1024)
+		t.cancels = append(t.cancels, cancel)
+		t.wg.Add(1)
+		go func() {
+			defer t.wg.Done()
+			for r := range ch {
+				s.noteSession(n.i, r, time.Now())
+			}
+		}()
+	}
+}
+
+func (s *sim) noteSession(i int, r mesh.SyncResult, at time.Time) {
+	t := &s.trace
+	t.Lock()
+	defer t.Unlock()
+	if t.healed.IsZero() {
+		return
+	}
+	p, ok := t.byPeer[r.Peer]
+	if !ok {
+		p = -1
+	}
+	end := at.Sub(t.healed).Seconds()
+	st := SessionTrace{Node: i, Peer: p, NodeHop: t.hops[i], PeerHop: -1, Start: end - r.Duration.Seconds(), End: end,
+		Received: r.Received, Sent: r.Sent, Bytes: r.Bytes}
+	if p >= 0 {
+		st.PeerHop = t.hops[p]
+	}
+	t.list = append(t.list, st)
+}
+
+func (s *sim) startTrace(at time.Time) {
+	s.trace.Lock()
+	s.trace.healed = at
+	s.trace.Unlock()
+}
+
+// stopTrace ends the recording and returns the sessions by start.
+func (s *sim) stopTrace() []SessionTrace {
+	t := &s.trace
+	t.Lock()
+	defer t.Unlock()
+	t.healed = time.Time{}
+	out := t.list
+	t.list = nil
+	sort.Slice(out, func(a, b int) bool { return out[a].Start < out[b].Start })
+	return out
+}
+
 // connect brings the links up (through their proxies) and waits until
 // both ends have admitted each other.
 func (s *sim) connect(ctx context.Context, edges [][2]int) error {
@@ -477,7 +591,7 @@ func (s *sim) connect(ctx context.Context, edges [][2]int) error {
 		l := s.links[e]
 		s.mu.Unlock()
 		if l == nil {
-			p, err := newProxy(b.addr.String(), &a.sent, &b.sent)
+			p, err := newProxy(b.addr.String(), s.cfg.Latency, &a.sent, &b.sent)
 			if err != nil {
 				return err
 			}
@@ -543,10 +657,10 @@ func (s *sim) write(n int) ([]incident.ID, []int, error) {
 }
 
 // pickWriter returns a random node that may write reports (a carrier
-// may not).
+// may not; with OneSided, only nodes of side 0).
 func (s *sim) pickWriter() int {
 	for {
-		if i := s.rng.IntN(len(s.nodes)); i != s.g.Carrier {
+		if i := s.rng.IntN(len(s.nodes)); i != s.g.Carrier && (!s.cfg.OneSided || s.g.Side[i] == 0) {
 			return i
 		}
 	}
@@ -723,6 +837,10 @@ func mean(xs []int) float64 {
 // close stops every engine and its node, then every store (see counted
 // for why the stores wait), then the proxies.
 func (s *sim) close() {
+	for _, cancel := range s.trace.cancels {
+		cancel()
+	}
+	s.trace.wg.Wait()
 	var wg sync.WaitGroup
 	for _, n := range s.nodes {
 		if n == nil || n.wired == nil {

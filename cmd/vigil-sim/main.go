@@ -10,6 +10,7 @@
 //
 //	vigil-sim -nodes 50 -topology clusters
 //	vigil-sim -nodes 20 -topology line -interval 5s -json
+//	vigil-sim -nodes 50 -latency 50ms -trace
 //
 // It uses every core (GOMAXPROCS). The benchmark suite (make bench) runs
 // the same simulation at 10 and 50 nodes.
@@ -47,10 +48,12 @@ func run(args []string) int {
 	fs.IntVar(&cfg.Records, "records", 0, "reports written at random nodes while partitioned (default 4 per node)")
 	fs.IntVar(&cfg.GossipRecords, "gossip", 20, "reports written one at a time on the healed mesh to measure gossip bytes (0: skip)")
 	fs.DurationVar(&cfg.Interval, "interval", 2*time.Second, "periodic reconciliation interval of every engine")
+	fs.DurationVar(&cfg.Latency, "latency", 0, "delay of every link, each direction (e.g. 50ms): convergence then counts round trips, not the shared CPU")
 	seed := fs.Uint64("seed", 1, "seed for the topology, the writers and the report contents")
 	fs.DurationVar(&cfg.Timeout, "timeout", 3*time.Minute, "give up waiting for convergence after this long (per phase)")
 	fs.StringVar(&cfg.Dir, "dir", "", "folder for the nodes' stores (default: a temporary folder, removed afterwards)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
+	fs.BoolVar(&cfg.Trace, "trace", false, "list every reconciliation session from the heal to convergence (each end's report)")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -90,7 +93,8 @@ func Table(r *meshsim.Result) string {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	row := func(k, v string, a ...any) { fmt.Fprintf(tw, "%s\t"+v+"\n", append([]any{k}, a...)...) }
 	row("nodes", "%d on %d cores (GOMAXPROCS %d)", r.Nodes, runtime.NumCPU(), r.Cores)
-	row("topology", "%s: %d links, %d cut by the partition, diameter %d", r.Topology, r.Links, r.CutLinks, r.Diameter)
+	row("topology", "%s: %d links, %d cut by the partition, diameter %d; %d hops from the healed link to the farthest node, across it included", r.Topology, r.Links, r.CutLinks, r.Diameter, r.HealHops)
+	row("link latency", "%s each way", r.Latency)
 	row("reconciliation interval", "%s", r.Interval)
 	row("records written while partitioned", "%d (mean %.0f bytes)", r.Records, r.RecordBytes)
 	row("setup", "%.1f s", r.SetupSeconds)
@@ -106,5 +110,14 @@ func Table(r *meshsim.Result) string {
 		row("gossip amplification", "%.2f (bytes sent by all nodes / (record bytes × nodes))", r.Amplification)
 	}
 	tw.Flush()
+	if len(r.Sessions) > 0 {
+		b.WriteString("\nsessions from the heal to convergence, as each end reported them (s since the heal; hops from the healed link):\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "start\tend\tnode\thop\tpeer\thop\treceived\tsent\tbytes\t")
+		for _, x := range r.Sessions {
+			fmt.Fprintf(tw, "%.3f\t%.3f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.Start, x.End, x.Node, x.NodeHop, x.Peer, x.PeerHop, x.Received, x.Sent, x.Bytes)
+		}
+		tw.Flush()
+	}
 	return b.String()
 }

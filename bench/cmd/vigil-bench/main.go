@@ -5,7 +5,7 @@
 //
 //	vigil-bench                 the full suite (100k reports, recon up to 1M items, 10- and 50-node meshes)
 //	vigil-bench -quick          every measurement once at tiny sizes (make test)
-//	vigil-bench -only recon     one group: store, recon, mesh
+//	vigil-bench -only recon     one group: store, recon, mesh, sim, …
 //	vigil-bench -cpuprofile bench   CPU profiles per phase (bench/ingest.prof, …)
 package main
 
@@ -65,7 +65,7 @@ func run(args []string) int {
 	fs.BoolVar(&o.quick, "quick", false, "every measurement once at tiny sizes (for make test); targets are not meaningful there")
 	fs.BoolVar(&o.large, "large", true, "include reconciliation sets of 1M items (full mode only)")
 	fs.StringVar(&o.out, "out", "", "results file (default bench/results.json, or bench/results-quick.json with -quick)")
-	only := fs.String("only", "", "comma-separated groups to run: store, recon, mesh, hostile, observe, sms, scale, or parts of store: ingest, size, dashboard, export, memory (the store is always built; default all)")
+	only := fs.String("only", "", "comma-separated groups to run: store, recon, mesh, sim, hostile, observe, sms, scale, or parts of store: ingest, size, dashboard, export, memory (the store is always built; default all)")
 	fs.IntVar(&o.reports, "reports", 0, "reports in the store measurements (default 100000, quick 2000)")
 	fs.Uint64Var(&o.seed, "seed", 20261125, "seed for every data set")
 	fs.StringVar(&o.profileDir, "cpuprofile", "", "write a CPU profile per phase into this folder (ingest.prof, dashboard.prof, export.prof, recon.prof, mesh.prof)")
@@ -99,13 +99,13 @@ func run(args []string) int {
 	for _, g := range strings.Split(*only, ",") {
 		if g = strings.TrimSpace(g); g != "" {
 			switch g {
-			case "store", "recon", "mesh", "hostile", "observe", "sms", "scale":
+			case "store", "recon", "mesh", "sim", "hostile", "observe", "sms", "scale":
 				o.only[g] = true
 			case "ingest", "size", "dashboard", "export", "memory":
 				o.only["store"] = true
 				o.only["store."+g] = true
 			default:
-				fmt.Fprintf(os.Stderr, "vigil-bench: -only: unknown group %q (store, recon, mesh, hostile, observe, sms, scale; or a part of store: ingest, size, dashboard, export, memory)\n", g)
+				fmt.Fprintf(os.Stderr, "vigil-bench: -only: unknown group %q (store, recon, mesh, sim, hostile, observe, sms, scale; or a part of store: ingest, size, dashboard, export, memory)\n", g)
 				return 2
 			}
 		}
@@ -145,6 +145,7 @@ func run(args []string) int {
 		{"store", func() error { return storeGroup(rs, &meta, o, work, logf) }},
 		{"recon", func() error { return reconGroup(rs, o, logf) }},
 		{"mesh", func() error { return meshGroup(rs, o, logf) }},
+		{"sim", func() error { return simGroup(rs, o, logf) }},
 		{"hostile", func() error { return hostileGroup(rs, o, work, logf) }},
 		{"observe", func() error { return observeGroup(rs, o, work, logf) }},
 		{"sms", func() error { return smsGroup(rs, o, logf) }},
@@ -540,9 +541,9 @@ func phoneMemory(rs *Results, o benchOptions, m *gen.Mission, f *store.Store, ba
 }
 
 func meshGroup(rs *Results, o benchOptions, logf func(string, ...any)) error {
-	sizes, gossip, interval := []int{10, 50}, 20, 2*time.Second
+	m := meshOptions{sizes: []int{10, 50}, gossip: 20, trials: o.trials, interval: 2 * time.Second, latency: 50 * time.Millisecond, seed: o.seed}
 	if o.quick {
-		sizes, gossip, interval = []int{4, 6}, 3, time.Second
+		m.sizes, m.gossip, m.interval, m.latency = []int{4, 6}, 3, time.Second, 10*time.Millisecond
 	}
-	return profile(o, "mesh", func() error { return runMesh(rs, sizes, gossip, o.trials, interval, o.seed, logf) })
+	return profile(o, "mesh", func() error { return runMesh(rs, m, logf) })
 }
