@@ -50,6 +50,11 @@ func TestCoordinatorOpensSealedPhoto(t *testing.T) {
 	if !strings.Contains(allText(coord), "📎 queue.png") {
 		t.Fatalf("the report does not list its photo:\n%s", allText(coord))
 	}
+	// Its capture record, sealed with the report, opened here: a PNG
+	// without EXIF, attached with no peer in reach.
+	if want := "📷 " + T("capture.no_time") + " · " + T("capture.no_place") + " · " + T("capture.no_peers"); !strings.Contains(allText(coord), want) {
+		t.Fatalf("the report does not show its photo's capture %q:\n%s", want, allText(coord))
+	}
 	shots := os.Getenv("VIGIL_SCREENSHOTS")
 	if shots != "" {
 		scrollTo(coord, func(o fyne.CanvasObject) bool {

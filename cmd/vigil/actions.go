@@ -56,6 +56,7 @@ func deskFor(st *store.Store, d *daemon.Daemon) *act.Desk {
 			}
 			return out
 		}
+		desk.PeerClocks = d.PeerClocks
 	}
 	return desk
 }
