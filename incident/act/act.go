@@ -75,6 +75,9 @@ type Actions interface {
 	// Files lists a report's files; ReadFile opens one of them.
 	Files(report string) ([]File, error)
 	ReadFile(report string, n int) (FileData, error)
+	// PublicFile is ReadFile's copy for publication: an image stripped
+	// of its metadata (files.go).
+	PublicFile(report string, n int) (FileData, error)
 
 	// Export writes an export to w; ExportBundle a bundle of this
 	// device's records. w is the caller's, not closed.

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/media"
@@ -122,57 +121,4 @@ func PlainHash(r *incident.ReportPayload, f File) [32]byte {
 		return [32]byte(k.Hash)
 	}
 	return f.Hash
-}
-
-// DescribeCapture says in a line what a capture record holds, for the
-// command line and the app: when and where the file says it was taken,
-// and the device's clock against its peers'.
-func DescribeCapture(c incident.CapturePayload) string {
-	s := "taken "
-	if c.Taken != "" {
-		s += c.Taken + c.TakenZone
-	} else {
-		s += "at an unknown time"
-	}
-	if c.Lat != nil {
-		s += fmt.Sprintf(" at %s, %s", incident.FormatMicro(*c.Lat), incident.FormatMicro(*c.Lon))
-		if c.Alt != nil {
-			s += fmt.Sprintf(" (%d m)", *c.Alt/1000)
-		}
-	} else {
-		s += ", no position in the file"
-	}
-	if c.Make != "" || c.Model != "" {
-		s += "; camera " + joinNonEmpty(c.Make, c.Model)
-	}
-	s += "; attached at " + time.UnixMilli(c.Clock).UTC().Format("2006-01-02 15:04:05Z")
-	if c.Offset != nil {
-		s += fmt.Sprintf(", device clock %s the median of %s", clockWords(*c.Offset), incident.Plural(int(c.Peers), "peer"))
-	} else {
-		s += ", no peer clock seen"
-	}
-	return s
-}
-
-// clockWords says how the device's clock stood against the peers',
-// given how far the peers were ahead (ms).
-func clockWords(peersAhead int64) string {
-	d := time.Duration(peersAhead) * time.Millisecond
-	switch {
-	case d > -time.Second && d < time.Second:
-		return "within a second of"
-	case d > 0:
-		return d.Round(time.Second).String() + " behind"
-	}
-	return (-d).Round(time.Second).String() + " ahead of"
-}
-
-func joinNonEmpty(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + " " + b
 }

@@ -63,7 +63,7 @@ func TestAttachWritesCapture(t *testing.T) {
 		if !sealed && len(seen) != 1 {
 			t.Fatalf("another observer reads %d captures of a clear report", len(seen))
 		}
-		if line := DescribeCapture(p); !strings.Contains(line, "2026:12:06 07:41:09+03:00") || !strings.Contains(line, "2s behind the median of 3 peers") {
+		if line := incident.DescribeCapture(p); !strings.Contains(line, "2026:12:06 07:41:09+03:00") || !strings.Contains(line, "2s behind the median of 3 peers") {
 			t.Fatalf("described as %q", line)
 		}
 	}

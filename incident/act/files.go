@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/media"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
@@ -212,6 +213,26 @@ func (d *Desk) ReadFile(ref string, n int) (FileData, error) {
 	}
 	data, err := d.Content(set, files[n])
 	return FileData{File: files[n], Data: data}, err
+}
+
+// PublicFile returns the copy of file number n of a report (or of a
+// tally named by its full ID) that may be published: media.Strip's copy,
+// without the EXIF, XMP, ICC, comments and trailers that can give away
+// where, when and on which device it was taken. The original stays as
+// it is (evidence packages carry it, with its capture record). A file
+// that is no JPEG or PNG is refused with BadFile: what cannot be
+// stripped is not published.
+func (d *Desk) PublicFile(ref string, n int) (FileData, error) {
+	fd, err := d.ReadFile(ref, n)
+	if err != nil {
+		return FileData{}, err
+	}
+	out, err := media.Strip(fd.Data)
+	if err != nil {
+		return FileData{}, &Error{Code: BadFile, Msg: fmt.Sprintf("%s cannot be published: %v (only JPEG and PNG images are, stripped of their metadata)", fd.Name, err), Cause: err}
+	}
+	fd.Data, fd.Size, fd.Hash = out, len(out), sha256.Sum256(out)
+	return fd, nil
 }
 
 // Content returns the plaintext of f, a file of report version r.
