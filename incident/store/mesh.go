@@ -115,7 +115,8 @@ func (s *Store) Unreceipted(limit int) ([]incident.ID, error) {
 	// Observers' kinds, and a newer build's kinds: their authors wait for
 	// "held by a coordinator" too.
 	receipted := append([]incident.Kind{incident.KindReport, incident.KindAmend, incident.KindRetract,
-		incident.KindCheckin, incident.KindAlert, incident.KindTally, incident.KindResponse, incident.KindAttachment}, kinds[len(incident.Kinds):]...)
+		incident.KindCheckin, incident.KindAlert, incident.KindTally, incident.KindResponse, incident.KindAttachment,
+		incident.KindCapture}, kinds[len(incident.Kinds):]...)
 	var out []incident.ID
 	err = s.view(func(txn *badger.Txn) error {
 		for _, k := range receipted {
