@@ -2,6 +2,7 @@ package act
 
 import (
 	"crypto/sha256"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,25 @@ func TestAttachWritesCapture(t *testing.T) {
 		}
 		if !sealed && len(seen) != 1 {
 			t.Fatalf("another observer reads %d captures of a clear report", len(seen))
+		}
+		if sealed {
+			// The observer reads its own sealed capture until a
+			// coordinator's receipt lists it; then only the coordinators
+			// do (a seized phone no longer shows the photo's position).
+			if mine, err := obs.Captures(c.ID.String()); err != nil || len(mine) != 1 {
+				t.Fatalf("the author's own sealed capture before the receipt: %+v, %v", mine, err)
+			}
+			ids, err := coord.st.Unreceipted(100)
+			if err != nil || !slices.Contains(ids, got.ID) {
+				t.Fatalf("the capture waits for no receipt: %v, %v", ids, err)
+			}
+			if _, err := coord.st.Put(incident.KindReceipt, incident.ReceiptPayload{IDs: [][]byte{got.ID.Bytes(), c.ID.Bytes()}}); err != nil {
+				t.Fatal(err)
+			}
+			copyRecords(t, coord, obs)
+			if mine, err := obs.Captures(c.ID.String()); err != nil || len(mine) != 0 {
+				t.Fatalf("the author still reads its sealed capture after the receipt: %+v, %v", mine, err)
+			}
 		}
 		if line := incident.DescribeCapture(p); !strings.Contains(line, "2026:12:06 07:41:09+03:00") || !strings.Contains(line, "2s behind the median of 3 peers") {
 			t.Fatalf("described as %q", line)
