@@ -83,11 +83,12 @@ func (d *Desk) Captures(ref string) ([]Capture, error) {
 	if err != nil {
 		return nil, classify(err)
 	}
+	author := d.authorOf(id)
 	var out []Capture
 	for _, r := range rel {
 		c, ok := incident.CaptureOf(r, d.st.Open)
-		if !ok || r.AuthorKey() != d.authorOf(id) {
-			continue
+		if !ok || r.AuthorKey() != author {
+			continue // validation keeps others' out; checked here all the same
 		}
 		out = append(out, Capture{ID: r.ID, Author: r.AuthorKey(), Created: r.Created, Sealed: len(r.Sealed) > 0, Capture: *c})
 	}

@@ -1,6 +1,7 @@
 package export_test
 
 import (
+	"crypto/sha256"
 	"strings"
 	"testing"
 
@@ -24,8 +25,22 @@ func TestVerifyChecksCaptures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A file an amendment adds is the report's too.
+	added := sha256.Sum256([]byte("second photo"))
+	if _, err := w.obs.Put(incident.KindAmend, incident.AmendPayload{Target: w.before.Bytes(), Report: incident.ReportPayload{
+		Category: "polling.tally_discrepancy", Severity: 3, Occurred: 1, Title: "Tally differs, two photos",
+		Attachments: [][]byte{w.att[:], added[:]}}}); err != nil {
+		t.Fatal(err)
+	}
+	ofAmend, err := w.obs.Put(incident.KindCapture, incident.CapturePayload{Target: w.before.Bytes(), Hash: added[:], Clock: 1_796_000_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.move(t)
 	rep := verify(t, w.export(t, w.coord.Signer()))
+	if v := verdictOf(rep, ofAmend.ID.String()); v == nil || !v.OK || !strings.Contains(v.String(), "the file itself is not here") {
+		t.Fatalf("the capture of an amendment's file, not in the package: %+v", v)
+	}
 	if v := verdictOf(rep, good.ID.String()); v == nil || !v.OK || !strings.Contains(v.String(), "taken 2026:12:06 07:41:09 at -1.3131, 36.7879") {
 		t.Fatalf("the capture of the report's file: %+v", v)
 	}
