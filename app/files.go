@@ -110,7 +110,24 @@ func (ui *UI) fileRows(files []File, content func(i int) ([]byte, error)) fyne.C
 				}
 			}))
 		}
-		box.Add(container.NewVBox(label, row))
+		rows := container.NewVBox(label, row)
+		if f.Mime == "image/jpeg" || f.Mime == "image/png" {
+			// The copy to publish: the photo without its EXIF (time, GPS,
+			// camera serial) and other metadata (act.PublicCopy).
+			rows.Add(widget.NewButtonWithIcon(T("file.save_public"), theme.UploadIcon(), func() {
+				data := open()
+				if data == nil {
+					return
+				}
+				pub, err := act.PublicCopy(f.Name, data)
+				if err != nil {
+					ui.showError(err)
+					return
+				}
+				ui.saveFile(f.Name, pub)
+			}))
+		}
+		box.Add(rows)
 	}
 	return box
 }

@@ -227,12 +227,23 @@ func (d *Desk) PublicFile(ref string, n int) (FileData, error) {
 	if err != nil {
 		return FileData{}, err
 	}
-	out, err := media.Strip(fd.Data)
+	out, err := PublicCopy(fd.Name, fd.Data)
 	if err != nil {
-		return FileData{}, &Error{Code: BadFile, Msg: fmt.Sprintf("%s cannot be published: %v (only JPEG and PNG images are, stripped of their metadata)", fd.Name, err), Cause: err}
+		return FileData{}, err
 	}
 	fd.Data, fd.Size, fd.Hash = out, len(out), sha256.Sum256(out)
 	return fd, nil
+}
+
+// PublicCopy is the rule PublicFile follows, for a file whose content
+// the caller already holds (the app's report screen): media.Strip's
+// copy, or BadFile.
+func PublicCopy(name string, data []byte) ([]byte, error) {
+	out, err := media.Strip(data)
+	if err != nil {
+		return nil, &Error{Code: BadFile, Msg: fmt.Sprintf("%s cannot be published: %v (only JPEG and PNG images are, stripped of their metadata)", name, err), Cause: err}
+	}
+	return out, nil
 }
 
 // Content returns the plaintext of f, a file of report version r.
