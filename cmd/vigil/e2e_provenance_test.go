@@ -44,6 +44,9 @@ func TestPhotoProvenance(t *testing.T) {
 	for _, id := range []string{sealedID, clearID} {
 		mustRun(t, coord, nil, "review", id, "--status", "verified", "--publish")
 	}
+	if shown := mustRun(t, coord, nil, "report", "show", sealedID); !strings.Contains(shown, "capture    taken 2026:12:06 07:41:09+03:00 at -1.3131, 36.7879 (1712 m); camera Tecno Spark 10") {
+		t.Fatalf("report show does not print the photo's capture:\n%s", shown)
+	}
 
 	// Public exports: nothing of the EXIF, in any format.
 	secrets := []string{p.Serial, "Tecno", "Spark 10", "2026:12:06", "1.3131", "36.7879", "1712", "Exif"}
