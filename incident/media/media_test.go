@@ -146,3 +146,33 @@ func FuzzMedia(f *testing.F) {
 		}
 	})
 }
+
+// Hostile EXIF: an IFD chain that links back to itself ends (the
+// library keeps the offsets it visited), and a GPS position whose
+// rationals divide by zero is no position.
+func TestReadMetaHostile(t *testing.T) {
+	jpegWith := func(tiff []byte) []byte {
+		seg := append([]byte("Exif\x00\x00"), tiff...)
+		b := append([]byte{0xFF, 0xD8, 0xFF, 0xE1, byte((len(seg) + 2) >> 8), byte(len(seg) + 2)}, seg...)
+		return append(b, 0xFF, 0xD9)
+	}
+	// Big-endian TIFF; IFD0 at 8 holds Make "Abc" and names itself as the next IFD.
+	cycle := []byte{'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x0F, 0, 2, 0, 0, 0, 4, 'A', 'b', 'c', 0, 0, 0, 0, 8}
+	if m, err := media.ReadMeta(jpegWith(cycle)); err != nil || m.Make != "Abc" {
+		t.Fatalf("a cyclic IFD chain: %+v, %v", m, err)
+	}
+	p := mediatest.Default
+	p.Lat = 0 // written as 0/1 degrees: fine; a zero denominator is not
+	data := mediatest.JPEG(t, p)
+	if m, err := media.ReadMeta(data); err != nil || m.Lat == nil || *m.Lat != 0 {
+		t.Fatalf("the equator: %+v, %v", m, err)
+	}
+	i := bytes.Index(data, []byte{0, 0, 0, 0, 0, 0, 0, 1}) // 0/1, the latitude's degrees
+	if i < 0 {
+		t.Fatal("no 0/1 rational in the fixture")
+	}
+	data[i+7] = 0 // 0/0
+	if m, err := media.ReadMeta(data); err != nil || m.Lat != nil || m.Make != p.Make {
+		t.Fatalf("a position dividing by zero: %+v, %v", m, err)
+	}
+}
