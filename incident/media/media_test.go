@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
+	"strings"
 	"testing"
 
 	"github.com/vigil-mesh/vigil/incident/media"
@@ -160,6 +161,12 @@ func TestReadMetaHostile(t *testing.T) {
 	cycle := []byte{'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x0F, 0, 2, 0, 0, 0, 4, 'A', 'b', 'c', 0, 0, 0, 0, 8}
 	if m, err := media.ReadMeta(jpegWith(cycle)); err != nil || m.Make != "Abc" {
 		t.Fatalf("a cyclic IFD chain: %+v, %v", m, err)
+	}
+	big := append(append([]byte("\x89PNG\r\n\x1a\n"), mediatest.Chunk("IHDR", make([]byte, 13))...),
+		mediatest.Chunk("eXIf", make([]byte, media.MaxExifBytes+1))...)
+	big = append(big, mediatest.Chunk("IEND", nil)...)
+	if _, err := media.ReadMeta(big); !errors.Is(err, media.ErrMalformed) || !strings.Contains(err.Error(), "eXIf chunk of") {
+		t.Fatalf("an eXIf chunk larger than any camera writes: %v", err)
 	}
 	p := mediatest.Default
 	p.Lat = 0 // written as 0/1 degrees: fine; a zero denominator is not

@@ -34,6 +34,11 @@ type Meta struct {
 // Empty reports whether m says nothing.
 func (m Meta) Empty() bool { return m == Meta{} }
 
+// MaxExifBytes bounds the EXIF the library is given: what one JPEG
+// segment holds, and so what a camera writes; a PNG's eXIf chunk is held
+// to it too.
+const MaxExifBytes = 65533
+
 // exifPrefix starts a JPEG APP1 segment that holds EXIF.
 var exifPrefix = []byte("Exif\x00\x00")
 
@@ -85,6 +90,9 @@ func exifBlob(data []byte) ([]byte, error) {
 		}
 		for _, c := range chunks {
 			if c.typ == "eXIf" {
+				if len(c.data) > MaxExifBytes {
+					return nil, fmt.Errorf("%w: an eXIf chunk of %d bytes (limit %d, what a JPEG segment holds)", ErrMalformed, len(c.data), MaxExifBytes)
+				}
 				return c.data, nil
 			}
 		}
