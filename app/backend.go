@@ -106,6 +106,12 @@ func newBackend(st *store.Store, h *Home, r *daemon.Root) *StoreBackend {
 		}
 		return nil
 	}
+	b.desk.PeerClocks = func() []time.Duration {
+		if n, ok := b.Network().(*daemonNetwork); ok && n != nil {
+			return n.d.PeerClocks()
+		}
+		return nil
+	}
 	return b
 }
 
@@ -378,6 +384,13 @@ func (b *StoreBackend) Files(r *incident.ReportPayload) []File { return b.desk.F
 // FileContent opens one of them (act.Desk.Content).
 func (b *StoreBackend) FileContent(r *incident.ReportPayload, f File) ([]byte, error) {
 	return b.desk.Content(r, f)
+}
+
+// Captures lists a report's capture records (act.Desk.Captures); none
+// when it cannot be read.
+func (b *StoreBackend) Captures(report incident.ID) []Capture {
+	cs, _ := b.desk.Captures(report.String())
+	return cs
 }
 
 // RecordFile opens file n of record id (act.Desk.ReadFile).

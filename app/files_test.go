@@ -2,9 +2,6 @@ package app
 
 import (
 	"bytes"
-	"image"
-	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/media/mediatest"
 )
 
 // An observer's sealed photo reaches the coordinator's laptop on a USB
@@ -24,12 +22,8 @@ func TestCoordinatorOpensSealedPhoto(t *testing.T) {
 	a := test.NewTempApp(t)
 	coordHome, code := missionHomes(t)
 	obs := newTestUI(t, a, joinedObserver(t, code), true, testPass)
-	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
-	for x := 0; x < 40; x++ {
-		img.Set(x, x%30, color.RGBA{200, 30, 30, 255})
-	}
-	var photo bytes.Buffer
-	png.Encode(&photo, img)
+	// A phone's photo: EXIF time, GPS position, camera and serial.
+	photo := bytes.NewBuffer(mediatest.PNG(t, mediatest.Default))
 	att, err := obs.be.AttachFile("queue.png", photo.Bytes())
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +44,11 @@ func TestCoordinatorOpensSealedPhoto(t *testing.T) {
 	if !strings.Contains(allText(coord), "📎 queue.png") {
 		t.Fatalf("the report does not list its photo:\n%s", allText(coord))
 	}
+	// Its capture record, sealed with the report, opened here: what the
+	// photo's EXIF says, attached with no peer in reach.
+	if want := "📷 2026:12:06 07:41:09+03:00 · -1.3131, 36.7879 · Tecno Spark 10 · " + T("capture.no_peers"); !strings.Contains(allText(coord), want) {
+		t.Fatalf("the report does not show its photo's capture %q:\n%s", want, allText(coord))
+	}
 	shots := os.Getenv("VIGIL_SCREENSHOTS")
 	if shots != "" {
 		scrollTo(coord, func(o fyne.CanvasObject) bool {
@@ -62,6 +61,13 @@ func TestCoordinatorOpensSealedPhoto(t *testing.T) {
 	tap(t, coord, T("file.save"))
 	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, photo.Bytes()) {
 		t.Fatalf("the saved photo differs from the observer's (%v)", err)
+	}
+	// The copy to publish holds none of it.
+	public := filepath.Join(t.TempDir(), "public.png")
+	useFiles(coord, public)
+	tap(t, coord, T("file.save_public"))
+	if got, err := os.ReadFile(public); err != nil || bytes.Contains(got, []byte(mediatest.Default.Serial)) || bytes.Contains(got, []byte("eXIf")) {
+		t.Fatalf("the copy to publish keeps the photo's metadata (%v)", err)
 	}
 	tap(t, coord, T("file.view"))
 	if n := len(coord.win.Canvas().Overlays().List()); n == 0 {

@@ -114,6 +114,9 @@ type Reporter interface {
 	// may), checked against the hash the report carries.
 	Files(r *incident.ReportPayload) []File
 	FileContent(r *incident.ReportPayload, f File) ([]byte, error)
+	// Captures lists the capture records of a report's files this device
+	// reads (act.Desk.Captures): where each file came from.
+	Captures(report incident.ID) []Capture
 	// RecordFile opens file n of the record named id (a tally's photos:
 	// act.Desk.ReadFile).
 	RecordFile(id incident.ID, n int) ([]byte, error)
@@ -351,6 +354,9 @@ type Attachment = act.Attachment
 
 // File is one of a report's files (act.File).
 type File = act.File
+
+// Capture is one file's capture record (act.Capture).
+type Capture = act.Capture
 
 // MyReport is one of this device's reports and its delivery status.
 type MyReport struct {

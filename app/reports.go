@@ -136,7 +136,7 @@ func (ui *UI) showReport(id incident.ID, mine *MyReport) {
 	var files fyne.CanvasObject
 	if n := len(r.Attachments); n > 0 {
 		add(T("field.attachments"), TN("count.attachments", n))
-		files = ui.fileList(&r)
+		files = ui.fileList(v.ID, &r)
 	}
 	if mine != nil {
 		add(T("field.delivery"), deliveryText(*mine))

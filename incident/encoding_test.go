@@ -96,6 +96,10 @@ func everyKind(f *fixture) []kindCase {
 	cases = append(cases, kindCase{KindForm, formP, form})
 	addNow(obs, KindResponse, ResponsePayload{Form: form.ID.Bytes(), Station: "KE-047-113", Answers: []Answer{
 		{"materials", "no"}, {"missing", "ink seals"}, {"staff", "na"}}})
+	addNow(obs, KindCapture, CapturePayload{Target: rep.ID.Bytes(), Hash: bytes.Repeat([]byte{0xab}, 32),
+		Taken: "2026:12:06 07:41:09", TakenZone: "+03:00", Lat: Micro(-1.3131), Lon: Micro(36.7879), Alt: ptr(int64(1712400)),
+		Make: "Tecno", Model: "Spark 10", Clock: t0.Add(40 * time.Minute).UnixMilli(), Offset: ptr(int64(-2300)), Peers: 3,
+		ReportLat: Micro(-1.3133), ReportLon: Micro(36.7876), Precision: 50, Station: "KE-047-112"})
 	return cases
 }
 

@@ -124,6 +124,9 @@ func FoldReportOpen(report *Signed, related []*Signed, ms *MissionState, now tim
 	superseded := map[ID]bool{}
 	reviewed, unreadReview := false, false
 	for _, r := range rel {
+		if r.Kind == KindCapture {
+			continue // describes a file, not the report: CaptureOf reads it
+		}
 		ev := Event{ID: r.ID, Kind: r.Kind, Author: r.AuthorKey(), Created: r.Created}
 		p, err := payload(r)
 		if err != nil {

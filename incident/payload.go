@@ -329,6 +329,8 @@ func newPayload(k Kind) any {
 		return new(ResponsePayload)
 	case KindInbox:
 		return new(InboxPayload)
+	case KindCapture:
+		return new(CapturePayload)
 	}
 	return nil
 }

@@ -38,12 +38,13 @@ const (
 	KindForm       Kind = "form"       // one version of a checklist (form.go)
 	KindResponse   Kind = "response"   // answers a form at a station (form.go)
 	KindInbox      Kind = "inbox"      // hands the coordinators the mission's SMS inbox key (smsseal.go)
+	KindCapture    Kind = "capture"    // where an attached file came from (capture.go)
 )
 
 // Kinds lists every kind, in the order a receiver needs them.
 var Kinds = []Kind{KindMission, KindConfig, KindMember, KindRevoke, KindConfirm, KindEpoch,
 	KindStation, KindRegistry, KindAssignment, KindForm, KindReport, KindAmend, KindRetract, KindReview,
-	KindCheckin, KindAlert, KindTally, KindResponse, KindNotice, KindReceipt, KindCheckpoint, KindAttachment, KindInbox}
+	KindCheckin, KindAlert, KindTally, KindResponse, KindNotice, KindReceipt, KindCheckpoint, KindAttachment, KindInbox, KindCapture}
 
 // MissionKinds are the kinds that shape the mission itself, in the order
 // a mission state needs them.

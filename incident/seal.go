@@ -154,6 +154,8 @@ func OpenPlain(s *Signed, plain []byte) (any, error) {
 		target = v.Target
 	case *ReviewPayload:
 		target = v.Target
+	case *CapturePayload:
+		target = v.Target
 	case *NoticePayload:
 		if err := ValidateNotice(v, s.Created); err != nil {
 			return nil, err

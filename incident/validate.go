@@ -62,6 +62,9 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 		if needsTarget(s.Kind) {
 			return checkTarget(s, env.Target, src)
 		}
+		if s.Kind == KindCapture {
+			return checkCaptureTarget(s, env.Target, src)
+		}
 		if s.Kind == KindNotice && len(env.Target) != 0 {
 			// A sealed answer names its alert in the clear, so that the
 			// alert's state folds where the answer can be read.
@@ -90,6 +93,8 @@ func Validate(s *Signed, ms *MissionState, src RecordSource) error {
 		return checkTarget(s, v.Target, src)
 	case *ReviewPayload:
 		return checkTarget(s, v.Target, src)
+	case *CapturePayload:
+		return checkCaptureTarget(s, v.Target, src)
 	case *AssignmentPayload:
 		// The member posted must be one (its enrollment may arrive later).
 		var member Author
@@ -147,6 +152,7 @@ var permissions = map[Kind][]string{
 	KindResponse:   {RoleCoordinator, RoleObserver},
 	KindAttachment: {RoleCoordinator, RoleObserver},
 	KindInbox:      {RoleCoordinator},
+	KindCapture:    {RoleCoordinator, RoleObserver},
 }
 
 func allowed(role string, k Kind) bool { return slices.Contains(permissions[k], role) }
@@ -156,7 +162,8 @@ func Allowed(role string, k Kind) bool { return k == KindMember || allowed(role,
 
 func sealable(k Kind) bool {
 	return k == KindReport || k == KindAmend || k == KindReview || k == KindRetract || k == KindAttachment ||
-		k == KindNotice || k == KindAssignment || k == KindTally || k == KindResponse || k == KindInbox
+		k == KindNotice || k == KindAssignment || k == KindTally || k == KindResponse || k == KindInbox ||
+		k == KindCapture
 }
 
 // checkSealShape checks which seal a sealed record of kind k may carry:
@@ -334,6 +341,8 @@ func validatePayload(p any) error {
 		return validateForm(v)
 	case *ResponsePayload:
 		return validateResponse(v)
+	case *CapturePayload:
+		return ValidateCapture(v)
 	case *InboxPayload:
 		if _, err := InboxKeyFromBytes(v.Key); err != nil {
 			return fieldErr("payload.key", "%v", err)

@@ -639,7 +639,8 @@ func TestRolesAndPermissions(t *testing.T) {
 		obs := Allowed(RoleObserver, k)
 		car := Allowed(RoleCarrier, k)
 		wantObs := k == KindMember || k == KindReport || k == KindAmend || k == KindRetract ||
-			k == KindCheckin || k == KindAlert || k == KindAttachment || k == KindTally || k == KindResponse
+			k == KindCheckin || k == KindAlert || k == KindAttachment || k == KindTally || k == KindResponse ||
+			k == KindCapture
 		if !coord || obs != wantObs || car != (k == KindMember) {
 			t.Errorf("Allowed(%s): coordinator %v, observer %v, carrier %v", k, coord, obs, car)
 		}

@@ -56,6 +56,7 @@ func deskFor(st *store.Store, d *daemon.Daemon) *act.Desk {
 			}
 			return out
 		}
+		desk.PeerClocks = d.PeerClocks
 	}
 	return desk
 }
@@ -106,22 +107,23 @@ var actHandlers = map[string]func(a act.Actions, body []byte) (any, error){
 	"confirm": decoded(func(a act.Actions, member string) (any, error) {
 		return a.Confirm(member)
 	}),
-	"configure": decoded(func(a act.Actions, settings []string) (any, error) { return a.Configure(settings) }),
-	"cancel":    decoded(func(a act.Actions, r reqRef) (any, error) { return a.CancelInvite(r.Ref, r.Reason) }),
-	"attach":    decoded(func(a act.Actions, r reqAttach) (any, error) { return a.AttachFile(r.Name, r.Data) }),
-	"submit":    decoded(func(a act.Actions, r act.Submission) (any, error) { return a.Submit(r) }),
-	"amend":     decoded(func(a act.Actions, r act.Amendment) (any, error) { return a.Amend(r) }),
-	"retract":   decoded(func(a act.Actions, r reqRef) (any, error) { return a.Retract(r.Ref, r.Reason) }),
-	"review":    decoded(func(a act.Actions, r act.Verdict) (any, error) { return a.Review(r) }),
-	"checkin":   decoded(func(a act.Actions, r incident.CheckinPayload) (any, error) { return a.Checkin(r) }),
-	"alert":     decoded(func(a act.Actions, r incident.AlertPayload) (any, error) { return a.Alert(r) }),
-	"notice":    decoded(func(a act.Actions, r act.NoticeRequest) (any, error) { return a.Notice(r) }),
-	"notices":   decoded(func(a act.Actions, q act.NoticeQuery) (any, error) { return a.Notices(q) }),
-	"alerts":    decoded(func(a act.Actions, _ struct{}) (any, error) { return a.Alerts() }),
-	"report":    decoded(func(a act.Actions, ref string) (any, error) { return a.Report(ref) }),
-	"files":     decoded(func(a act.Actions, ref string) (any, error) { return a.Files(ref) }),
-	"file":      decoded(func(a act.Actions, r reqFile) (any, error) { return a.ReadFile(r.Report, r.N) }),
-	"sms-text":  decoded(func(a act.Actions, ref string) (any, error) { return a.SMSText(ref) }),
+	"configure":   decoded(func(a act.Actions, settings []string) (any, error) { return a.Configure(settings) }),
+	"cancel":      decoded(func(a act.Actions, r reqRef) (any, error) { return a.CancelInvite(r.Ref, r.Reason) }),
+	"attach":      decoded(func(a act.Actions, r reqAttach) (any, error) { return a.AttachFile(r.Name, r.Data) }),
+	"submit":      decoded(func(a act.Actions, r act.Submission) (any, error) { return a.Submit(r) }),
+	"amend":       decoded(func(a act.Actions, r act.Amendment) (any, error) { return a.Amend(r) }),
+	"retract":     decoded(func(a act.Actions, r reqRef) (any, error) { return a.Retract(r.Ref, r.Reason) }),
+	"review":      decoded(func(a act.Actions, r act.Verdict) (any, error) { return a.Review(r) }),
+	"checkin":     decoded(func(a act.Actions, r incident.CheckinPayload) (any, error) { return a.Checkin(r) }),
+	"alert":       decoded(func(a act.Actions, r incident.AlertPayload) (any, error) { return a.Alert(r) }),
+	"notice":      decoded(func(a act.Actions, r act.NoticeRequest) (any, error) { return a.Notice(r) }),
+	"notices":     decoded(func(a act.Actions, q act.NoticeQuery) (any, error) { return a.Notices(q) }),
+	"alerts":      decoded(func(a act.Actions, _ struct{}) (any, error) { return a.Alerts() }),
+	"report":      decoded(func(a act.Actions, ref string) (any, error) { return a.Report(ref) }),
+	"files":       decoded(func(a act.Actions, ref string) (any, error) { return a.Files(ref) }),
+	"file":        decoded(func(a act.Actions, r reqFile) (any, error) { return a.ReadFile(r.Report, r.N) }),
+	"public-file": decoded(func(a act.Actions, r reqFile) (any, error) { return a.PublicFile(r.Report, r.N) }),
+	"sms-text":    decoded(func(a act.Actions, ref string) (any, error) { return a.SMSText(ref) }),
 	"sms-sent": decoded(func(a act.Actions, ref string) (any, error) {
 		return struct{}{}, a.MarkSMSSent(ref)
 	}),
@@ -332,6 +334,9 @@ func (r *remote) SMSKey(rotate bool) (act.SMSKeyResult, error) {
 func (r *remote) Files(ref string) ([]act.File, error) { return callAs[[]act.File](r, "files", ref) }
 func (r *remote) ReadFile(ref string, n int) (act.FileData, error) {
 	return callAs[act.FileData](r, "file", reqFile{ref, n})
+}
+func (r *remote) PublicFile(ref string, n int) (act.FileData, error) {
+	return callAs[act.FileData](r, "public-file", reqFile{ref, n})
 }
 
 // The actions that carry a file go as streams. Out of the holder (export,

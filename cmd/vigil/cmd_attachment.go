@@ -19,6 +19,7 @@ func (c *cli) cmdAttachment(args []string) error {
 	}
 	fs := newFlags("attachment save")
 	out := fs.String("out", "", "the folder the files go to (made if missing); each keeps its name, never overwriting a file")
+	public := fs.Bool("public", false, "save the copies that may be published: JPEG and PNG images stripped of EXIF (time, GPS, camera, serial numbers), XMP, ICC and comments; other files are not saved")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -44,9 +45,13 @@ func (c *cli) cmdAttachment(args []string) error {
 		}
 		var skipped []string
 		for i := range files {
-			fd, err := a.ReadFile(pos[0], i)
+			read := a.ReadFile
+			if *public {
+				read = a.PublicFile
+			}
+			fd, err := read(pos[0], i)
 			var ae *act.Error
-			if errors.As(err, &ae) && (ae.Code == act.FileGone || ae.Code == act.Forbidden) {
+			if errors.As(err, &ae) && (ae.Code == act.FileGone || ae.Code == act.Forbidden || (*public && ae.Code == act.BadFile)) {
 				skipped = append(skipped, ae.Msg)
 				continue
 			}

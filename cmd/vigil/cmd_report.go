@@ -343,12 +343,14 @@ func (c *cli) reportShow(args []string) error {
 		if c.json {
 			return c.printJSON(j)
 		}
-		c.printReport(v, j, act.New(s).FilesOf(&v.Report))
+		desk := act.New(s)
+		caps, _ := desk.Captures(v.ID.String())
+		c.printReport(v, j, desk.FilesOf(&v.Report), caps)
 		return nil
 	})
 }
 
-func (c *cli) printReport(v incident.ReportView, j incident.ReportJSON, files []act.File) {
+func (c *cli) printReport(v incident.ReportView, j incident.ReportJSON, files []act.File, caps []act.Capture) {
 	w := c.stdout
 	line := func(k string, p *string) {
 		if p != nil {
@@ -401,6 +403,9 @@ func (c *cli) printReport(v incident.ReportView, j incident.ReportJSON, files []
 			state = ", sealed to the coordinators"
 		}
 		fmt.Fprintf(w, "%-12s %s (%d bytes, %s%s)\n", "attachment", f.Name, f.Size, f.Mime, state)
+		if cp, ok := act.CaptureFor(caps, act.PlainHash(&v.Report, f)); ok {
+			fmt.Fprintf(w, "%-12s %s\n", "  capture", incident.DescribeCapture(cp.Capture))
+		}
 	}
 	if j.Description != nil {
 		fmt.Fprintf(w, "\n%s\n", *j.Description)

@@ -447,7 +447,9 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
                                           coordinators: take the texts an SMS-gateway app on a phone posts (signed
                                           webhooks); receipts go back through the app's local server; kept texts
                                           are decoded again every --retry (1m)
-  attachment save ID --out DIR            a report's files, or a tally's photos, under their names (sealed ones opened, if this device may)
+  attachment save ID --out DIR [--public]
+                                          a report's files, or a tally's photos, under their names (sealed ones opened, if this device may);
+                                          --public: the copies to publish, JPEG and PNG stripped of EXIF, GPS, serials, XMP and ICC
   export --format csv|jsonl|geojson|xlsx|pdf|evidence --out FILE [--public [--include-unverified]] [--hxl] [report list filters]
   export --records tallies|checklists|stations --format csv|jsonl|xlsx --out FILE [--public] [--hxl]
          [--station CODE] [--author MEMBER] [--since T]

@@ -75,6 +75,9 @@ type Actions interface {
 	// Files lists a report's files; ReadFile opens one of them.
 	Files(report string) ([]File, error)
 	ReadFile(report string, n int) (FileData, error)
+	// PublicFile is ReadFile's copy for publication: an image stripped
+	// of its metadata (files.go).
+	PublicFile(report string, n int) (FileData, error)
 
 	// Export writes an export to w; ExportBundle a bundle of this
 	// device's records. w is the caller's, not closed.
@@ -103,6 +106,10 @@ type Desk struct {
 	// Bootstrap, when set, gives the addresses new members should try
 	// first, added to every invite that names none (the node's own).
 	Bootstrap func() []string
+	// PeerClocks, when set, gives how far each peer's clock was ahead of
+	// this device's, from the hellos of the peers in reach
+	// (node.ClockOffset): a capture record gives their median.
+	PeerClocks func() []time.Duration
 	// seen keeps what coverage read of records, which never change
 	// (coverage.go).
 	seen seenRecords
@@ -192,7 +199,7 @@ func (d *Desk) Submit(s Submission) (Created, error) {
 	if s.Sealed != nil {
 		sealed = *s.Sealed
 	}
-	drop, err := d.attach(&r, s.Files, nil, sealed)
+	files, err := d.attach(&r, s.Files, nil, sealed)
 	if err != nil {
 		return Created{}, err
 	}
@@ -200,8 +207,8 @@ func (d *Desk) Submit(s Submission) (Created, error) {
 	if err != nil {
 		return Created{}, classify(err)
 	}
-	d.dropPlain(drop)
-	return Created{ID: rec.ID, Sealed: len(rec.Sealed) > 0}, nil
+	d.dropPlain(files)
+	return Created{ID: rec.ID, Sealed: len(rec.Sealed) > 0}, d.capture(rec, files, &r)
 }
 
 // checkReport checks what a report or amendment says, before anything
@@ -260,7 +267,7 @@ func (d *Desk) Amend(a Amendment) (Created, error) {
 	if err := d.checkReport(ms, &r, incident.KindAmend); err != nil {
 		return Created{}, err
 	}
-	drop, err := d.attach(&r, a.Files, &v.Report, v.Sealed)
+	files, err := d.attach(&r, a.Files, &v.Report, v.Sealed)
 	if err != nil {
 		return Created{}, err
 	}
@@ -268,8 +275,12 @@ func (d *Desk) Amend(a Amendment) (Created, error) {
 	if err != nil {
 		return Created{}, classify(err)
 	}
-	d.dropPlain(drop)
-	return Created{ID: rec.ID, Sealed: v.Sealed}, nil
+	d.dropPlain(files)
+	target, err := d.st.Get(id)
+	if err != nil || target == nil {
+		return Created{ID: rec.ID, Sealed: v.Sealed}, classify(err)
+	}
+	return Created{ID: rec.ID, Sealed: v.Sealed}, d.capture(target, files, &r)
 }
 
 // report is one report by ID, NotFound when this device holds none.

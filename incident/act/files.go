@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/media"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
@@ -25,6 +26,10 @@ type Attachment struct {
 	Name string   `json:"name"`
 	Size int      `json:"size"`
 	Mime string   `json:"mime"`
+	// Attached is the device's clock when the file was attached (Unix
+	// ms): the clock a capture record gives for it. Zero reads as the
+	// time the report is submitted.
+	Attached int64 `json:"attached,omitempty"`
 }
 
 // AttachFile keeps a file's content in the encrypted store and describes
@@ -41,18 +46,28 @@ func (d *Desk) AttachFile(name string, data []byte) (Attachment, error) {
 	if err := d.st.PutBlob(sum, data); err != nil {
 		return Attachment{}, classify(err)
 	}
-	return Attachment{Hash: sum, Name: name, Size: len(data), Mime: http.DetectContentType(data)}, nil
+	return Attachment{Hash: sum, Name: name, Size: len(data), Mime: http.DetectContentType(data),
+		Attached: d.st.Now().UnixMilli()}, nil
+}
+
+// attached is what attach leaves to do once the report is stored: the
+// draft plaintexts a sealed copy replaced (dropPlain removes them), and
+// the capture records of the files it added (capture writes them).
+type attached struct {
+	drop     [][32]byte
+	captures []incident.CapturePayload
 }
 
 // attach stores an attachment record for each of files the report does
 // not name yet (prev is the version an amendment replaces) and sets
-// r.Attachments, and r.Files for a sealed report. It returns the draft
-// plaintexts a sealed copy replaced: dropPlain removes them once the
-// report is stored.
-func (d *Desk) attach(r *incident.ReportPayload, files []Attachment, prev *incident.ReportPayload, sealed bool) (drop [][32]byte, err error) {
+// r.Attachments, and r.Files for a sealed report. It reads each added
+// file's provenance while its plaintext is at hand (a sealed report's is
+// dropped once the report is stored).
+func (d *Desk) attach(r *incident.ReportPayload, files []Attachment, prev *incident.ReportPayload, sealed bool) (out attached, err error) {
 	if len(files) > incident.MaxAttachments {
-		return nil, invalid("attachments", "%d files, limit %d", len(files), incident.MaxAttachments)
+		return out, invalid("attachments", "%d files, limit %d", len(files), incident.MaxAttachments)
 	}
+	drop := &out.drop
 	r.Attachments, r.Files = nil, nil // what a caller sent is never trusted
 	for _, f := range files {
 		h := f.Hash
@@ -65,43 +80,44 @@ func (d *Desk) attach(r *incident.ReportPayload, files []Attachment, prev *incid
 		}
 		data, err := d.st.Blob(h)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, refuse(FileGone, "attachment %s is no longer on this device; remove it and attach it again", f.Name)
+			return out, refuse(FileGone, "attachment %s is no longer on this device; remove it and attach it again", f.Name)
 		}
 		if err != nil {
-			return nil, classify(err)
+			return out, classify(err)
 		}
+		out.captures = append(out.captures, d.captureOf(h, data, f.Attached))
 		if !sealed {
 			if _, err := d.st.Put(incident.KindAttachment, incident.AttachmentPayload{Hash: h[:], Size: uint64(len(data)),
 				Mime: f.Mime, Name: f.Name, Chunks: incident.ChunkHashes(data)}); err != nil {
-				return nil, classify(err)
+				return out, classify(err)
 			}
 			r.Attachments = append(r.Attachments, h[:])
 			continue
 		}
 		ct, key, rec, err := incident.SealFile(data, f.Name, f.Mime)
 		if err != nil {
-			return nil, classify(err)
+			return out, classify(err)
 		}
 		var csum [32]byte
 		copy(csum[:], key.Cipher)
 		if err := d.st.PutBlob(csum, ct); err != nil {
-			return nil, classify(err)
+			return out, classify(err)
 		}
 		if _, err := d.st.Put(incident.KindAttachment, rec); err != nil {
-			return nil, classify(err)
+			return out, classify(err)
 		}
 		r.Attachments = append(r.Attachments, key.Cipher)
 		r.Files = append(r.Files, key)
-		drop = append(drop, h)
+		*drop = append(*drop, h)
 	}
-	return drop, nil
+	return out, nil
 }
 
 // dropPlain removes the plaintext of files now kept sealed. It runs after
 // the report is stored; a failure leaves the plaintext behind (the report
 // is sound), so it is not an error of the action.
-func (d *Desk) dropPlain(drop [][32]byte) {
-	for _, h := range drop {
+func (d *Desk) dropPlain(a attached) {
+	for _, h := range a.drop {
 		_ = d.st.DeleteBlob(h)
 	}
 }
@@ -197,6 +213,37 @@ func (d *Desk) ReadFile(ref string, n int) (FileData, error) {
 	}
 	data, err := d.Content(set, files[n])
 	return FileData{File: files[n], Data: data}, err
+}
+
+// PublicFile returns the copy of file number n of a report (or of a
+// tally named by its full ID) that may be published: media.Strip's copy,
+// without the EXIF, XMP, ICC, comments and trailers that can give away
+// where, when and on which device it was taken. The original stays as
+// it is (evidence packages carry it, with its capture record). A file
+// that is no JPEG or PNG is refused with BadFile: what cannot be
+// stripped is not published.
+func (d *Desk) PublicFile(ref string, n int) (FileData, error) {
+	fd, err := d.ReadFile(ref, n)
+	if err != nil {
+		return FileData{}, err
+	}
+	out, err := PublicCopy(fd.Name, fd.Data)
+	if err != nil {
+		return FileData{}, err
+	}
+	fd.Data, fd.Size, fd.Hash = out, len(out), sha256.Sum256(out)
+	return fd, nil
+}
+
+// PublicCopy is the rule PublicFile follows, for a file whose content
+// the caller already holds (the app's report screen): media.Strip's
+// copy, or BadFile.
+func PublicCopy(name string, data []byte) ([]byte, error) {
+	out, err := media.Strip(data)
+	if err != nil {
+		return nil, &Error{Code: BadFile, Msg: fmt.Sprintf("%s cannot be published: %v (only JPEG and PNG images are, stripped of their metadata)", name, err), Cause: err}
+	}
+	return out, nil
 }
 
 // Content returns the plaintext of f, a file of report version r.

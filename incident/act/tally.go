@@ -113,10 +113,10 @@ func (d *Desk) SubmitTally(r TallyRequest) (TallySubmitted, error) {
 	} else {
 		out.NotInRegistry = len(reg.Stations) > 0
 	}
-	var drop [][32]byte
+	var photos attached
 	if len(r.Photos) > 0 {
 		var files incident.ReportPayload
-		if drop, err = d.attach(&files, r.Photos, nil, sealed); err != nil {
+		if photos, err = d.attach(&files, r.Photos, nil, sealed); err != nil {
 			return TallySubmitted{}, err
 		}
 		p.Photos, p.Files = files.Attachments, files.Files
@@ -125,7 +125,10 @@ func (d *Desk) SubmitTally(r TallyRequest) (TallySubmitted, error) {
 	if err != nil {
 		return TallySubmitted{}, classify(err)
 	}
-	d.dropPlain(drop)
+	d.dropPlain(photos)
+	if err := d.capture(rec, photos, &incident.ReportPayload{Station: p.Station}); err != nil {
+		return TallySubmitted{ID: rec.ID}, err
+	}
 	out.ID, out.Sealed = rec.ID, sealed
 	out.Checks = incident.TallyChecks(&p, onRegister)
 	out.Flagged = incident.FlaggedChecks(out.Checks)

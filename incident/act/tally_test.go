@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vigil-mesh/vigil/incident"
+	"github.com/vigil-mesh/vigil/incident/export"
 	"github.com/vigil-mesh/vigil/incident/store"
 )
 
@@ -274,6 +276,18 @@ func TestSubmitTallyRefusalsAndPhotos(t *testing.T) {
 	got, err := coord.ReadFile(st.ID.String(), 0)
 	if err != nil || string(got.Data) != "\xff\xd8\xff\xe0 a result sheet" {
 		t.Fatalf("the coordinator opens the photo: %q %v", got.Data, err)
+	}
+	// The photo's capture record is sealed with the tally, read by the
+	// coordinator, and goes into an evidence package with it.
+	if caps, err := coord.Captures(st.ID.String()); err != nil || len(caps) != 1 || !caps[0].Sealed {
+		t.Fatalf("the tally photo's capture: %+v, %v", caps, err)
+	}
+	var pkg bytes.Buffer
+	if _, err := coord.Export(ExportRequest{Format: "evidence", DiscloseKeys: true}, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := export.Verify(bytes.NewReader(pkg.Bytes()), nil); err != nil || rep.Bad() > 0 || !strings.Contains(fmt.Sprint(rep.Verdicts), "capture of file") {
+		t.Fatalf("the evidence package's capture of the tally photo: %+v, %v", rep, err)
 	}
 	stranger := newDesk(t, "stranger")
 	join(t, coord, stranger, incident.RoleObserver, "O2")

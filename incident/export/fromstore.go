@@ -391,6 +391,19 @@ func evidenceFromStore(st *store.Store, ms *incident.MissionState, views []incid
 	}
 	ev.Records = append(ev.Records, obs.Records()...)
 	name(obs.photos())
+	// A tally's photos' capture records go with it, as a report's go
+	// with the report (its related records).
+	for _, t := range obs.tallies {
+		rel, err := st.Related(t.rec.ID)
+		if err != nil {
+			return res, err
+		}
+		for _, r := range rel {
+			if r.Kind == incident.KindCapture {
+				ev.Records = append(ev.Records, r)
+			}
+		}
+	}
 	for i, v := range views {
 		rec, err := st.Get(v.ID)
 		if err != nil || rec == nil {

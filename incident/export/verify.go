@@ -60,6 +60,10 @@ type Verdict struct {
 	// records are authentic, and the exporter may never have received the
 	// file; what was not there was not checked, and the line says so.
 	MissingFiles []string `json:"missing_files,omitempty"`
+	// Capture (capture records that verified): what the record says of
+	// its file, once verify matched the file to its report; or why it
+	// could not.
+	Capture string `json:"capture,omitempty"`
 }
 
 // Sealed says what an evidence package let verify check of a sealed
@@ -96,6 +100,9 @@ func (v Verdict) String() string {
 				short[i] = h[:min(len(h), 12)] + "…"
 			}
 			notes = append(notes, fmt.Sprintf("%s not in the package: %s", incident.Plural(n, "attached file"), strings.Join(short, ", ")))
+		}
+		if v.Capture != "" {
+			notes = append(notes, v.Capture)
 		}
 		if len(notes) > 0 {
 			return v.ID + " OK (" + strings.Join(notes, "; ") + ")"
@@ -730,6 +737,7 @@ func (v *verifier) judge() {
 			e.verdict.OK, e.verdict.Reason = false, fmt.Sprintf("field %q on the line differs from the signed record", field)
 		}
 	}
+	v.judgeCaptures()
 	v.judgeTables()
 	v.finish()
 }

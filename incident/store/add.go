@@ -547,6 +547,8 @@ func targetOf(rec *incident.Signed) *incident.ID {
 		b = v.Target
 	case *incident.ReviewPayload:
 		b = v.Target
+	case *incident.CapturePayload:
+		b = v.Target
 	case *incident.SealedEnvelope:
 		b = v.Target
 	}
