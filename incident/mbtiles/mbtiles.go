@@ -414,6 +414,25 @@ func (m *Map) find(z, x, y int) (int64, bool) {
 	return m.index[i].rowid, true
 }
 
+// AnyTile is the first tile of zoom z (by column, then row); ok is false
+// when the zoom holds none.
+func (m *Map) AnyTile(z int) (x, y int, ok bool) {
+	i, _ := slices.BinarySearchFunc(m.index, tileKey(z, 0, 0), func(e entry, k uint64) int {
+		switch {
+		case e.key < k:
+			return -1
+		case e.key > k:
+			return 1
+		}
+		return 0
+	})
+	if i == len(m.index) || int(m.index[i].key>>50) != z {
+		return 0, 0, false
+	}
+	k := m.index[i].key
+	return int(k >> 25 & (1<<25 - 1)), int(k & (1<<25 - 1)), true
+}
+
 // Tile returns tile z/x/y's encoded image (XYZ numbering), ErrNoTile when
 // the file holds none.
 func (m *Map) Tile(z, x, y int) ([]byte, error) {

@@ -56,7 +56,7 @@ func openDB(r io.ReaderAt, size int64) (*db, error) {
 	if size < int64(len(h)) {
 		return nil, corrupt("%d bytes is shorter than a SQLite header", size)
 	}
-	if _, err := r.ReadAt(h[:], 0); err != nil {
+	if n, err := r.ReadAt(h[:], 0); n < len(h) {
 		return nil, fmt.Errorf("reading the header: %w", err)
 	}
 	if string(h[:16]) != headerMagic {
@@ -94,7 +94,8 @@ func (d *db) page(no uint32) ([]byte, error) {
 	}
 	buf := make([]byte, d.pageSize)
 	d.reads++
-	if _, err := d.r.ReadAt(buf, int64(no-1)*int64(d.pageSize)); err != nil {
+	// A ReaderAt may return io.EOF with the last page read whole.
+	if n, err := d.r.ReadAt(buf, int64(no-1)*int64(d.pageSize)); n < len(buf) {
 		return nil, fmt.Errorf("reading page %d: %w", no, err)
 	}
 	return buf, nil
