@@ -46,8 +46,6 @@ type db struct {
 	pageSize int // bytes in a page
 	usable   int // the page size less the reserved bytes at each page's end
 	pages    uint32
-	// reads counts pages read, for tests of how much a lookup costs.
-	reads int
 }
 
 // openDB checks the file header.
@@ -93,7 +91,6 @@ func (d *db) page(no uint32) ([]byte, error) {
 		return nil, corrupt("page %d is outside the file's %d pages", no, d.pages)
 	}
 	buf := make([]byte, d.pageSize)
-	d.reads++
 	// A ReaderAt may return io.EOF with the last page read whole.
 	if n, err := d.r.ReadAt(buf, int64(no-1)*int64(d.pageSize)); n < len(buf) {
 		return nil, fmt.Errorf("reading page %d: %w", no, err)
