@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/vigil-mesh/vigil/app/internal/scene"
 	"github.com/vigil-mesh/vigil/incident"
 	"github.com/vigil-mesh/vigil/incident/mbtiles"
 	"github.com/vigil-mesh/vigil/incident/mbtiles/mbtilestest"
@@ -217,4 +219,33 @@ func TestLoadBasemapFromTheDashboard(t *testing.T) {
 	if m := dashMap(); m.base != nil {
 		t.Fatal("the map kept a removed basemap")
 	}
+}
+
+// TestBasemapScreenshots writes the phone screenshot of the dashboard's
+// map over the practice mission's synthetic basemap (scene.Basemap) to
+// the folder named by VIGIL_SCREENSHOTS, as TestScreenshots does.
+func TestBasemapScreenshots(t *testing.T) {
+	out := os.Getenv("VIGIL_SCREENSHOTS")
+	if out == "" {
+		t.Skip("set VIGIL_SCREENSHOTS to a folder to write screenshots")
+	}
+	homes, err := scene.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := scene.LoadBasemap(homes.Coordinator); err != nil {
+		t.Fatal(err)
+	}
+	a := test.NewTempApp(t)
+	ui := New(a, &fakeNetHome{&Home{Dir: homes.Coordinator, Store: scene.StoreOptions(), NoNetwork: true}},
+		Options{Phone: true, RefreshEvery: -1, Now: func() time.Time { return scene.Now }, inline: true})
+	ui.win.Resize(fyne.NewSize(400, 820))
+	ui.unlock([]byte(scene.Passphrase))
+	ui.wait()
+	t.Cleanup(ui.Close)
+	scrollTo(ui, func(o fyne.CanvasObject) bool { return textOf(o) == T("dash.map") })
+	if m, ok := find(ui, func(m *mapPlot) bool { return m.emptyText == T("dash.map_empty") }); !ok || m.base == nil || !m.covered() {
+		t.Fatal("the dashboard map does not draw the basemap")
+	}
+	saveShot(t, ui, filepath.Join(out, "phone-dashboard-basemap.png"))
 }

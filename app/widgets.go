@@ -433,7 +433,13 @@ func (m *mapPlot) baseView(s fyne.Size) (v mercatorView, z int, ok bool) {
 	minX, maxX := mbtiles.TileX(minLon, 0), mbtiles.TileX(maxLon, 0)
 	minY, maxY := mbtiles.TileY(maxLat, 0), mbtiles.TileY(minLat, 0)
 	v = newMercatorView(minX, minY, maxX, maxY, float64(s.Width), float64(s.Height))
-	z, ok = m.base.FitZoom(maxX-minX, maxY-minY, float64(s.Width), float64(s.Height), tileSize, maxVisibleTiles)
+	// The zoom is chosen in pixels: a phone's screen has two or three a
+	// unit, and tiles of its own zoom would show blurred.
+	px := float64(1)
+	if c := fyne.CurrentApp().Driver().CanvasForObject(m); c != nil && c.Scale() > 0 {
+		px = float64(c.Scale())
+	}
+	z, ok = m.base.FitZoom(maxX-minX, maxY-minY, float64(s.Width)*px, float64(s.Height)*px, tileSize, maxVisibleTiles)
 	return v, z, ok
 }
 

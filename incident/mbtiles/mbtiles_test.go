@@ -159,6 +159,40 @@ func TestSQLiteAgrees(t *testing.T) {
 	}
 }
 
+// TestDeduplicatedFile: a deduplicated MBTiles (tiles a view over map
+// and images, as mbutil and GDAL write) is refused naming the sqlite3
+// line that rewrites it, and that line works.
+func TestDeduplicatedFile(t *testing.T) {
+	sq, err := exec.LookPath("sqlite3")
+	if err != nil {
+		t.Skip("no sqlite3 tool")
+	}
+	path := filepath.Join(t.TempDir(), "dedup.mbtiles")
+	tile := hexOf(solid(t, 4, color.White))
+	sql := "CREATE TABLE metadata (name text, value text); CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_id TEXT);" +
+		"CREATE TABLE images (tile_data blob, tile_id text); CREATE VIEW tiles AS SELECT map.zoom_level AS zoom_level, map.tile_column AS tile_column," +
+		" map.tile_row AS tile_row, images.tile_data AS tile_data FROM map JOIN images ON images.tile_id = map.tile_id;" +
+		"INSERT INTO images VALUES (x'" + tile + "', 'a'); INSERT INTO map VALUES (0,0,0,'a'),(1,0,0,'a'),(1,1,1,'a');"
+	if out, err := exec.Command(sq, path, sql).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	b, _ := os.ReadFile(path)
+	_, err = open(t, b)
+	if !errors.Is(err, mbtiles.ErrNotBasemap) || !strings.Contains(err.Error(), "sqlite3 FILE") {
+		t.Fatalf("a deduplicated file: %v", err)
+	}
+	line := err.Error()[strings.Index(err.Error(), "sqlite3 FILE \"")+len("sqlite3 FILE \""):]
+	line = line[:strings.Index(line, "\"")]
+	if out, err := exec.Command(sq, path, line).CombinedOutput(); err != nil {
+		t.Fatalf("the line %q: %v: %s", line, err, out)
+	}
+	b, _ = os.ReadFile(path)
+	m, err := open(t, b)
+	if err != nil || m.Info().Tiles != 3 || !m.Has(1, 1, 0) {
+		t.Fatalf("after the rewrite: %v", err)
+	}
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func hexOf(b []byte) string { return hex.EncodeToString(b) }

@@ -52,33 +52,49 @@ func Synthetic(places []Place, b mbtiles.Bounds, minZ, maxZ int) []Tile {
 
 type segment struct{ a, b [2]float64 } // lat, lon
 
-// roadNet joins each place to its two nearest neighbours.
+// roadNet joins the places by a minimum spanning tree (the shortest
+// roads that connect them all), and each to its nearest neighbour.
 func roadNet(places []Place) []segment {
 	var out []segment
+	if len(places) < 2 {
+		return nil
+	}
+	dist := func(i, j int) float64 {
+		return math.Hypot(places[i].Lat-places[j].Lat, places[i].Lon-places[j].Lon)
+	}
+	in := make([]bool, len(places))
+	in[0] = true
 	seen := map[[2]int]bool{}
-	for i, p := range places {
-		best := [2]int{-1, -1}
-		bd := [2]float64{math.Inf(1), math.Inf(1)}
-		for j, q := range places {
-			if i == j {
-				continue
-			}
-			d := math.Hypot(p.Lat-q.Lat, p.Lon-q.Lon)
-			if d < bd[0] {
-				best[1], bd[1] = best[0], bd[0]
-				best[0], bd[0] = j, d
-			} else if d < bd[1] {
-				best[1], bd[1] = j, d
-			}
-		}
-		for _, j := range best {
-			k := [2]int{min(i, j), max(i, j)}
-			if j < 0 || seen[k] {
-				continue
-			}
+	add := func(i, j int) {
+		k := [2]int{min(i, j), max(i, j)}
+		if !seen[k] {
 			seen[k] = true
-			out = append(out, segment{[2]float64{p.Lat, p.Lon}, [2]float64{places[j].Lat, places[j].Lon}})
+			out = append(out, segment{[2]float64{places[i].Lat, places[i].Lon}, [2]float64{places[j].Lat, places[j].Lon}})
 		}
+	}
+	for n := 1; n < len(places); n++ {
+		bi, bj, bd := -1, -1, math.Inf(1)
+		for i := range places {
+			if !in[i] {
+				continue
+			}
+			for j := range places {
+				if !in[j] && dist(i, j) < bd {
+					bi, bj, bd = i, j, dist(i, j)
+				}
+			}
+		}
+		in[bj] = true
+		add(bi, bj)
+	}
+	for i := range places {
+		best, bd := -1, math.Inf(1)
+		for j := range places {
+			if i != j && dist(i, j) < bd {
+				best, bd = j, dist(i, j)
+			}
+		}
+		add(i, best)
 	}
 	return out
 }
@@ -112,7 +128,7 @@ func renderTile(places []Place, roads []segment, b mbtiles.Bounds, z, tx, ty int
 			switch {
 			case dx*dx+dy*dy > 1+wave:
 				c = colSea
-			case math.Sin(lat*9.7)*math.Cos(lon*8.3)+0.4*math.Sin(lat*23+lon*19) > 0.75:
+			case math.Sin(lat*3.7+0.5)*math.Cos(lon*3.1)+0.6*math.Sin(lat*8.3-lon*6.1)+0.25*math.Sin(lat*31+lon*27) > 0.95:
 				c = colWood
 			default:
 				c = colLand
@@ -127,9 +143,9 @@ func renderTile(places []Place, roads []segment, b mbtiles.Bounds, z, tx, ty int
 					break
 				}
 				d := math.Hypot(lat-p.Lat, (lon-p.Lon)*math.Cos(p.Lat*math.Pi/180))
-				r := 0.025
+				r := 0.045
 				if p.Urban {
-					r = 0.09
+					r = 0.13
 				}
 				if d < r {
 					c = colTown
