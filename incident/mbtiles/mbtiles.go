@@ -103,11 +103,15 @@ func tileKey(z, x, y int) uint64 { return uint64(z)<<50 | uint64(x)<<25 | uint64
 // goroutines only if its io.ReaderAt allows it (files and age's
 // decrypting reader do).
 type Map struct {
-	db    *db
-	root  uint32 // the tiles table's root page
-	cols  [4]int // zoom_level, tile_column, tile_row, tile_data
-	index []entry
-	info  Info
+	db   *db
+	root uint32 // the tiles table's root page
+	cols [4]int // zoom_level, tile_column, tile_row, tile_data
+	// indexes are the tiles table's indexes on its coordinates, read to
+	// list the tiles when there is one.
+	indexes   []uint32
+	fromIndex bool // the tiles were listed from indexes[0]
+	index     []entry
+	info    Info
 }
 
 // Info describes the open basemap.
@@ -131,7 +135,7 @@ func Open(r io.ReaderAt, size int64) (*Map, error) {
 	if tiles.kind != "table" {
 		return nil, fmt.Errorf("%w: \"tiles\" is a %s, as in a deduplicated MBTiles (mbutil, GDAL); export it again with plain tiles (QGIS: Generate XYZ tiles (MBTiles)), or rewrite it: sqlite3 FILE \"create table t as select * from tiles; drop view tiles; alter table t rename to tiles; vacuum\"", ErrNotBasemap, tiles.kind)
 	}
-	m := &Map{db: d, root: tiles.root}
+	m := &Map{db: d, root: tiles.root, indexes: tiles.indexes}
 	for i, name := range []string{"zoom_level", "tile_column", "tile_row", "tile_data"} {
 		m.cols[i] = slices.Index(tiles.columns, name)
 		if m.cols[i] < 0 {
@@ -162,12 +166,17 @@ type table struct {
 	kind    string // table, view, index
 	root    uint32
 	columns []string
+	// indexes are the roots of the table's indexes whose leading
+	// columns are zoom_level, tile_column, tile_row (written as SQL:
+	// SQLite's automatic indexes are not used).
+	indexes []uint32
 }
 
 // schema reads sqlite_master (page 1): the tables and views by lower-case
 // name, with their columns.
 func (d *db) schema() (map[string]table, error) {
 	out := map[string]table{}
+	var indexes []uint32
 	err := d.walk(1, func(_ *btreePage, _ int, c cell) error {
 		if len(out) > 1000 {
 			return corrupt("the schema lists over 1000 objects")
@@ -184,8 +193,15 @@ func (d *db) schema() (map[string]table, error) {
 		}
 		kind, _ := v[0].(string)
 		name, _ := v[1].(string)
+		tbl, _ := v[2].(string)
 		root, _ := v[3].(int64)
 		sql, _ := v[4].(string)
+		if kind == "index" && strings.EqualFold(tbl, "tiles") && root >= 1 && root <= int64(d.pages) {
+			if c := columns(sql); len(c) >= 3 && slices.Equal(c[:3], []string{"zoom_level", "tile_column", "tile_row"}) {
+				indexes = append(indexes, uint32(root))
+			}
+			return nil
+		}
 		if kind != "table" && kind != "view" {
 			return nil
 		}
@@ -200,6 +216,10 @@ func (d *db) schema() (map[string]table, error) {
 		out[strings.ToLower(name)] = t
 		return nil
 	})
+	if t, ok := out["tiles"]; ok && err == nil {
+		t.indexes = indexes
+		out["tiles"] = t
+	}
 	return out, err
 }
 
@@ -289,40 +309,94 @@ func (d *db) metadata(t table) (map[string]string, error) {
 }
 
 // list reads every tile's coordinates (not its data) into the sorted
-// index.
+// index: from an index on them when the file has one (its pages hold
+// coordinates and rowids alone, a few hundred pages for 100,000 tiles),
+// else from the tiles table itself (whose leaf pages also hold the start
+// of every tile).
 func (m *Map) list() error {
-	err := m.db.walk(m.root, func(_ *btreePage, _ int, c cell) error {
-		if len(m.index) >= MaxTiles {
-			return fmt.Errorf("%w: over %d tiles; export a smaller area or fewer zoom levels", ErrNotBasemap, MaxTiles)
+	if len(m.indexes) > 0 {
+		m.index = m.index[:0]
+		err := m.db.walkIndex(m.indexes[0], func(c cell) error {
+			r, err := m.db.parseRow(c)
+			if err != nil {
+				return err
+			}
+			if len(r.types) < 4 {
+				return corrupt("an index entry of %d columns", len(r.types))
+			}
+			var zxy [3]int64
+			for i := range zxy {
+				if zxy[i], err = m.intCol(r, i, c); err != nil {
+					return err
+				}
+			}
+			v, err := m.db.col(r, len(r.types)-1, 8)
+			if err != nil {
+				return err
+			}
+			rowid, ok := v.(int64)
+			if !ok {
+				return corrupt("an index entry without a rowid")
+			}
+			return m.add(zxy, rowid)
+		})
+		if err == nil {
+			m.sortIndex()
+			m.fromIndex = true
+			return nil
 		}
+		// A damaged index: the table itself says which tiles there are.
+		m.index = nil
+	}
+	err := m.db.walk(m.root, func(_ *btreePage, _ int, c cell) error {
 		r, err := m.db.parseRow(c)
 		if err != nil {
 			return err
 		}
 		var zxy [3]int64
 		for i := range zxy {
-			v, err := m.db.col(r, m.cols[i], 8)
-			if err != nil {
+			if zxy[i], err = m.intCol(r, m.cols[i], c); err != nil {
 				return err
 			}
-			n, ok := v.(int64)
-			if !ok {
-				return corrupt("tile row %d: %s is not an integer", c.rowid, []string{"zoom_level", "tile_column", "tile_row"}[i])
-			}
-			zxy[i] = n
 		}
-		z, x, tms := zxy[0], zxy[1], zxy[2]
-		if z < 0 || z > MaxZoom || x < 0 || x >= 1<<z || tms < 0 || tms >= 1<<z {
-			return corrupt("tile row %d: zoom %d column %d row %d is not a tile of the world", c.rowid, z, x, tms)
-		}
-		// MBTiles numbers rows from the south (TMS); XYZ, from the north.
-		y := (1 << z) - 1 - tms
-		m.index = append(m.index, entry{key: tileKey(int(z), int(x), int(y)), rowid: c.rowid})
-		return nil
+		return m.add(zxy, c.rowid)
 	})
 	if err != nil {
 		return err
 	}
+	m.sortIndex()
+	return nil
+}
+
+// intCol reads one of a tile's coordinates.
+func (m *Map) intCol(r row, i int, c cell) (int64, error) {
+	v, err := m.db.col(r, i, 8)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := v.(int64)
+	if !ok {
+		return 0, corrupt("tile row %d: a coordinate that is not an integer", c.rowid)
+	}
+	return n, nil
+}
+
+// add lists a tile given its MBTiles coordinates (zoom, column, TMS row).
+func (m *Map) add(zxy [3]int64, rowid int64) error {
+	if len(m.index) >= MaxTiles {
+		return fmt.Errorf("%w: over %d tiles; export a smaller area or fewer zoom levels", ErrNotBasemap, MaxTiles)
+	}
+	z, x, tms := zxy[0], zxy[1], zxy[2]
+	if z < 0 || z > MaxZoom || x < 0 || x >= 1<<z || tms < 0 || tms >= 1<<z {
+		return corrupt("tile row %d: zoom %d column %d row %d is not a tile of the world", rowid, z, x, tms)
+	}
+	// MBTiles numbers rows from the south (TMS); XYZ, from the north.
+	y := (1 << z) - 1 - tms
+	m.index = append(m.index, entry{key: tileKey(int(z), int(x), int(y)), rowid: rowid})
+	return nil
+}
+
+func (m *Map) sortIndex() {
 	slices.SortStableFunc(m.index, func(a, b entry) int {
 		switch {
 		case a.key < b.key:
@@ -333,7 +407,6 @@ func (m *Map) list() error {
 		return 0
 	})
 	m.index = slices.CompactFunc(m.index, func(a, b entry) bool { return a.key == b.key })
-	return nil
 }
 
 // describe makes the Info from the metadata and the tiles listed.
@@ -447,6 +520,17 @@ func (m *Map) Tile(z, x, y int) ([]byte, error) {
 	r, err := m.db.parseRow(c)
 	if err != nil {
 		return nil, err
+	}
+	// The row must be the tile asked for: an index that points
+	// elsewhere would put one place's tile at another.
+	var zxy [3]int64
+	for i := range zxy {
+		if zxy[i], err = m.intCol(r, m.cols[i], c); err != nil {
+			return nil, err
+		}
+	}
+	if zxy != [3]int64{int64(z), int64(x), int64((1 << z) - 1 - y)} {
+		return nil, corrupt("the index sends tile %d/%d/%d to the row of another", z, x, y)
 	}
 	v, err := m.db.col(r, m.cols[3], MaxTileBytes)
 	if err != nil {

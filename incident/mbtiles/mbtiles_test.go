@@ -109,6 +109,28 @@ func TestOpenReadsWhatWasWritten(t *testing.T) {
 	}
 }
 
+// sqliteFixture is a small MBTiles file written by SQLite 3.40 itself
+// (sqlite3 testdata/sqlite-index.mbtiles < testdata/seed.sql): 512-byte
+// pages, an index on the tiles' coordinates, a tile in overflow pages.
+const sqliteFixture = "testdata/sqlite-index.mbtiles"
+
+func TestSQLiteFixture(t *testing.T) {
+	b, err := os.ReadFile(sqliteFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := open(t, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used, _ := mbtiles.ListedFromIndex(m); !used || m.Info().Tiles != 86 || m.Info().Name != "seed" || len(m.Info().Zooms) != 5 {
+		t.Fatalf("index used %v, info %+v", used, m.Info())
+	}
+	if tile, err := m.Tile(4, 0, 15); err != nil || len(tile) != 700 {
+		t.Fatalf("the tile in overflow pages: %d bytes, %v", len(tile), err)
+	}
+}
+
 // TestSQLiteAgrees checks the writer's files with SQLite itself, and the
 // reader on a file SQLite wrote (with an index, a deleted row and
 // tiles in a second b-tree level), when the sqlite3 tool is installed.
@@ -128,13 +150,19 @@ func TestSQLiteAgrees(t *testing.T) {
 	}
 	// SQLite's own file, its tiles written as hex literals.
 	var sql strings.Builder
-	sql.WriteString("PRAGMA page_size=1024; CREATE TABLE metadata (name text, value text); CREATE TABLE tiles (zoom_level integer, tile_column integer, tile_row integer, tile_data blob); CREATE UNIQUE INDEX tile_index on tiles (zoom_level, tile_column, tile_row);")
+	sql.WriteString("PRAGMA page_size=1024; BEGIN; CREATE TABLE metadata (name text, value text); CREATE TABLE tiles (zoom_level integer, tile_column integer, tile_row integer, tile_data blob); CREATE UNIQUE INDEX tile_index on tiles (zoom_level, tile_column, tile_row);")
 	sql.WriteString("INSERT INTO metadata VALUES ('name','real'),('format','png'),('attribution','Synthetic');")
 	tiles := pyramid(t, 50, 8, 5, 20)
 	for _, tl := range tiles {
 		sql.WriteString("INSERT INTO tiles VALUES (" + itoa(tl.Z) + "," + itoa(tl.X) + "," + itoa((1<<tl.Z)-1-tl.Y) + ",x'" + hexOf(tl.Data) + "');")
 	}
-	sql.WriteString("INSERT INTO tiles VALUES (9,0,0,x'00'); DELETE FROM tiles WHERE zoom_level=9;")
+	// Enough small tiles at zoom 12 for an index of several levels.
+	for i := range 600 {
+		tl := mbtilestest.Tile{Z: 12, X: 1000 + i%30, Y: 2000 + i/30, Data: []byte{byte(i), byte(i >> 8)}}
+		tiles = append(tiles, tl)
+		sql.WriteString("INSERT INTO tiles VALUES (12," + itoa(tl.X) + "," + itoa((1<<12)-1-tl.Y) + ",x'" + hexOf(tl.Data) + "');")
+	}
+	sql.WriteString("INSERT INTO tiles VALUES (9,0,0,x'00'); DELETE FROM tiles WHERE zoom_level=9; COMMIT;")
 	real := filepath.Join(dir, "real.mbtiles")
 	cmd := exec.Command(sq, real)
 	cmd.Stdin = strings.NewReader(sql.String())
@@ -152,11 +180,26 @@ func TestSQLiteAgrees(t *testing.T) {
 	if m.Info().Tiles != len(tiles) || m.Info().Name != "real" {
 		t.Fatalf("info %+v", m.Info())
 	}
+	used, root := mbtiles.ListedFromIndex(m)
+	if !used {
+		t.Fatal("the tiles were not listed from the file's index")
+	}
 	for _, tl := range tiles {
 		if got, err := m.Tile(tl.Z, tl.X, tl.Y); err != nil || !bytes.Equal(got, tl.Data) {
 			t.Fatalf("tile %d/%d/%d: %v", tl.Z, tl.X, tl.Y, err)
 		}
 	}
+	// A damaged index: the table lists the tiles instead.
+	bad := bytes.Clone(b)
+	bad[(int(root)-1)*1024] = 0x55
+	m, err = open(t, bad)
+	if err != nil || m.Info().Tiles != len(tiles) {
+		t.Fatalf("with a damaged index: %v", err)
+	}
+	if used, _ := mbtiles.ListedFromIndex(m); used {
+		t.Fatal("a damaged index was used")
+	}
+
 }
 
 // TestDeduplicatedFile: a deduplicated MBTiles (tiles a view over map
@@ -303,9 +346,13 @@ func TestMercator(t *testing.T) {
 	}
 }
 
-// FuzzOpen: whatever the file, Open and a tile read end, with an error
-// or without, in bounded time and memory.
+// FuzzOpen: whatever the file, Open and tile reads end, with an error
+// or without, in bounded time and memory. Tiles are read, not decoded:
+// decoding is the standard library's (its size limit is TestTileLimits').
 func FuzzOpen(f *testing.F) {
+	if b, err := os.ReadFile(sqliteFixture); err == nil {
+		f.Add(b)
+	}
 	f.Add(write(f, map[string]string{"name": "x", "bounds": "-1,-1,1,1"}, pyramid(f, 0, 0, 2, 8), mbtilestest.Options{PageSize: 512}))
 	f.Add(write(f, nil, []mbtilestest.Tile{{Z: 0, Data: noisy(f, 40, 1)}}, mbtilestest.Options{PageSize: 512}))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -314,7 +361,9 @@ func FuzzOpen(f *testing.F) {
 			return
 		}
 		for _, z := range m.Info().Zooms {
-			_, _ = m.Image(z, 0, 0)
+			if x, y, ok := m.AnyTile(z); ok {
+				_, _ = m.Tile(z, x, y)
+			}
 		}
 	})
 }

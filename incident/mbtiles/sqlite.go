@@ -100,7 +100,9 @@ func (d *db) page(no uint32) ([]byte, error) {
 
 // Page types of a b-tree page's first byte.
 const (
+	indexInterior = 2
 	tableInterior = 5
+	indexLeaf     = 10
 	tableLeaf     = 13
 )
 
@@ -126,12 +128,12 @@ func (d *db) btree(no uint32) (*btreePage, error) {
 	p.kind = data[p.base]
 	hdr := 8
 	switch p.kind {
-	case tableLeaf:
-	case tableInterior:
+	case tableLeaf, indexLeaf:
+	case tableInterior, indexInterior:
 		hdr = 12
 		p.right = binary.BigEndian.Uint32(data[p.base+8:])
 	default:
-		return nil, corrupt("page %d is of type %d, not a table b-tree page", no, p.kind)
+		return nil, corrupt("page %d is of type %d, not a b-tree page", no, p.kind)
 	}
 	n := int(binary.BigEndian.Uint16(data[p.base+3:]))
 	ptrs := p.base + hdr
@@ -209,7 +211,7 @@ func (d *db) leafCell(p *btreePage, i int) (cell, error) {
 		return cell{}, corrupt("page %d: cell %d says its payload is %d bytes", p.no, i, size)
 	}
 	c := cell{rowid: int64(rowid), size: int64(size)}
-	local := d.localSize(int64(size))
+	local := d.localSize(int64(size), false)
 	if int64(len(b)) < local {
 		return cell{}, corrupt("page %d: cell %d's payload runs past the page", p.no, i)
 	}
@@ -223,11 +225,15 @@ func (d *db) leafCell(p *btreePage, i int) (cell, error) {
 	return c, nil
 }
 
-// localSize is how much of a table leaf payload of size bytes stays on
-// its page (the rest goes to overflow pages), by the format's rule.
-func (d *db) localSize(size int64) int64 {
+// localSize is how much of a payload of size bytes stays on its page
+// (the rest goes to overflow pages), by the format's rule: a table leaf's,
+// or an index page's.
+func (d *db) localSize(size int64, index bool) int64 {
 	u := int64(d.usable)
 	x := u - 35
+	if index {
+		x = ((u-12)*64)/255 - 23
+	}
 	if size <= x {
 		return size
 	}
@@ -287,6 +293,9 @@ func (d *db) walk(root uint32, fn func(p *btreePage, i int, c cell) error) error
 		if err != nil {
 			return err
 		}
+		if p.kind != tableLeaf && p.kind != tableInterior {
+			return corrupt("page %d of a table is an index page", no)
+		}
 		if p.kind == tableLeaf {
 			for i := range p.cells {
 				c, err := d.leafCell(p, i)
@@ -309,6 +318,80 @@ func (d *db) walk(root uint32, fn func(p *btreePage, i int, c cell) error) error
 			}
 		}
 		return visit(p.right, depth+1)
+	}
+	return visit(root, 0)
+}
+
+// indexCell is an index page's cell: its payload (a record of the
+// indexed columns, then the rowid), and for an interior page the child
+// holding the entries before it.
+func (d *db) indexCell(p *btreePage, i int) (child uint32, c cell, err error) {
+	b := p.data[p.cells[i]:d.usable]
+	if p.kind == indexInterior {
+		if len(b) < 4 {
+			return 0, cell{}, corrupt("page %d: cell %d is cut short", p.no, i)
+		}
+		child = binary.BigEndian.Uint32(b)
+		b = b[4:]
+	}
+	size, n := varint(b)
+	if n == 0 || size > 1<<40 {
+		return 0, cell{}, corrupt("page %d: cell %d is cut short", p.no, i)
+	}
+	b = b[n:]
+	c = cell{size: int64(size)}
+	local := d.localSize(int64(size), true)
+	if int64(len(b)) < local {
+		return 0, cell{}, corrupt("page %d: cell %d's payload runs past the page", p.no, i)
+	}
+	c.local = b[:local]
+	if local < int64(size) {
+		if len(b) < int(local)+4 {
+			return 0, cell{}, corrupt("page %d: cell %d's overflow pointer runs past the page", p.no, i)
+		}
+		c.overflow = binary.BigEndian.Uint32(b[local:])
+	}
+	return child, c, nil
+}
+
+// walkIndex visits every entry of the index rooted at root in key order,
+// each page at most once, as walk does for tables.
+func (d *db) walkIndex(root uint32, fn func(c cell) error) error {
+	seen := make(map[uint32]bool)
+	var visit func(no uint32, depth int) error
+	visit = func(no uint32, depth int) error {
+		if depth > maxDepth {
+			return corrupt("an index b-tree is deeper than %d levels", maxDepth)
+		}
+		if seen[no] {
+			return corrupt("page %d is reached twice in one index", no)
+		}
+		seen[no] = true
+		p, err := d.btree(no)
+		if err != nil {
+			return err
+		}
+		if p.kind != indexLeaf && p.kind != indexInterior {
+			return corrupt("page %d of an index is a table page", no)
+		}
+		for i := range p.cells {
+			child, c, err := d.indexCell(p, i)
+			if err != nil {
+				return err
+			}
+			if p.kind == indexInterior {
+				if err := visit(child, depth+1); err != nil {
+					return err
+				}
+			}
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		if p.kind == indexInterior {
+			return visit(p.right, depth+1)
+		}
+		return nil
 	}
 	return visit(root, 0)
 }
