@@ -111,7 +111,7 @@ type Map struct {
 	indexes   []uint32
 	fromIndex bool // the tiles were listed from indexes[0]
 	index     []entry
-	info    Info
+	info      Info
 }
 
 // Info describes the open basemap.
