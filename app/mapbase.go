@@ -81,6 +81,21 @@ func (c *tileCache) get(src tileSource, z, x, y int) image.Image {
 	return img
 }
 
+// drop forgets src's tiles: its basemap was replaced or removed.
+func (c *tileCache) drop(src tileSource) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for e := c.order.Front(); e != nil; {
+		next := e.Next()
+		if k := e.Value.(tileKey); k.src == src {
+			c.order.Remove(e)
+			delete(c.items, k)
+			delete(c.imgs, k)
+		}
+		e = next
+	}
+}
+
 // mercatorView places an extent of the world (in zoom-0 tile units,
 // TileX and TileY) centred on a view of width by height units.
 type mercatorView struct {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"container/list"
 	"image"
 	"image/color"
 	"image/png"
@@ -248,4 +249,47 @@ func TestBasemapScreenshots(t *testing.T) {
 		t.Fatal("the dashboard map does not draw the basemap")
 	}
 	saveShot(t, ui, filepath.Join(out, "phone-dashboard-basemap.png"))
+}
+
+// countingSource counts the tiles decoded.
+type countingSource struct {
+	tileSource
+	decoded map[[3]int]int
+}
+
+func (c *countingSource) Image(z, x, y int) (image.Image, error) {
+	c.decoded[[3]int{z, x, y}]++
+	return c.tileSource.Image(z, x, y)
+}
+
+// TestMapDecodesOnlyTheTilesInView: a map decodes the tiles of one zoom
+// under its view, once each however often it is drawn, and the cache of
+// decoded tiles stays within its bound.
+func TestMapDecodesOnlyTheTilesInView(t *testing.T) {
+	src := &countingSource{tileSource: openTestBasemap(t), decoded: map[[3]int]int{}}
+	m := newMapPlot([]Point{{ID: incident.ID{1}, Lat: -1.28, Lon: 36.82}, {ID: incident.ID{2}, Lat: -1.31, Lon: 36.85}}, nil, nil)
+	m.base = src
+	render(t, m)
+	m.Refresh()
+	zooms := map[int]bool{}
+	for k, n := range src.decoded {
+		zooms[k[0]] = true
+		if n != 1 {
+			t.Fatalf("tile %v decoded %d times", k, n)
+		}
+	}
+	if len(zooms) != 1 || len(src.decoded) == 0 || len(src.decoded) > 12 {
+		t.Fatalf("decoded %d tiles of zooms %v for a 400×300 view", len(src.decoded), zooms)
+	}
+	c := &tileCache{max: 3, order: list.New(), items: map[tileKey]*list.Element{}, imgs: map[tileKey]image.Image{}}
+	for x := range 5 {
+		c.get(src, 14, x, 0)
+	}
+	if c.order.Len() != 3 || len(c.imgs) != 3 {
+		t.Fatalf("the cache holds %d tiles, over its bound of 3", c.order.Len())
+	}
+	c.drop(src)
+	if c.order.Len() != 0 || len(c.items) != 0 {
+		t.Fatal("drop left tiles")
+	}
 }

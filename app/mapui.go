@@ -36,9 +36,14 @@ func (s *basemapState) set(bm *act.Basemap) {
 	s.bm, s.known = bm, true
 }
 
+// forget drops the basemap known and its decoded tiles: the next map
+// asks the backend again.
 func (s *basemapState) forget() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.bm != nil {
+		decodedTiles.drop(s.bm)
+	}
 	s.bm, s.known = nil, false
 }
 

@@ -1,7 +1,6 @@
 package mbtiles_test
 
 import (
-	"bytes"
 	"math/rand/v2"
 	"testing"
 
@@ -50,5 +49,3 @@ func BenchmarkTile(b *testing.B) {
 		}
 	}
 }
-
-var _ = bytes.MinRead
