@@ -65,6 +65,9 @@ func (d *Desk) LoadBasemap(req BasemapLoad) (BasemapInfo, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return BasemapInfo{}, failed(err)
 	}
+	// Run last: a refused first load leaves no folder behind (one that
+	// holds a basemap stays).
+	defer os.Remove(dir)
 	tmp, err := os.CreateTemp(dir, ".loading-*")
 	if err != nil {
 		return BasemapInfo{}, failed(err)
