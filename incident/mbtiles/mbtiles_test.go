@@ -236,6 +236,38 @@ func TestDeduplicatedFile(t *testing.T) {
 	}
 }
 
+// TestIndexThatLies: an index whose entries send a tile's coordinates to
+// another tile's row (a forged file: an index built over another table,
+// then renamed to the tiles') lists the tiles it names, and reading one
+// is an error, never another place's tile.
+func TestIndexThatLies(t *testing.T) {
+	sq, err := exec.LookPath("sqlite3")
+	if err != nil {
+		t.Skip("no sqlite3 tool")
+	}
+	path := filepath.Join(t.TempDir(), "lies.mbtiles")
+	sql := "BEGIN; CREATE TABLE tiles (zoom_level integer, tile_column integer, tile_row integer, tile_data blob);" +
+		"CREATE TABLE other (zoom_level integer, tile_column integer, tile_row integer, tile_data blob);" +
+		"INSERT INTO tiles VALUES (1,0,0,x'01'),(1,1,0,x'02');" +
+		"INSERT INTO other VALUES (1,1,0,x'01'),(1,0,0,x'02');" +
+		"CREATE UNIQUE INDEX tile_index ON other (zoom_level, tile_column, tile_row); COMMIT;" +
+		"PRAGMA writable_schema=ON; UPDATE sqlite_master SET tbl_name='tiles', sql=replace(sql,'other','tiles') WHERE name='tile_index';"
+	if out, err := exec.Command(sq, path, sql).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	b, _ := os.ReadFile(path)
+	m, err := open(t, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used, _ := mbtiles.ListedFromIndex(m); !used {
+		t.Fatal("the index was not used")
+	}
+	if _, err := m.Tile(1, 0, 1); !errors.Is(err, mbtiles.ErrCorrupt) {
+		t.Fatalf("a tile the index misplaces: %v", err)
+	}
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func hexOf(b []byte) string { return hex.EncodeToString(b) }
