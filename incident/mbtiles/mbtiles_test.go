@@ -141,12 +141,25 @@ func TestSQLiteAgrees(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "w.mbtiles")
-	if err := os.WriteFile(path, write(t, map[string]string{"name": "w"}, pyramid(t, 0, 0, 5, 24), mbtilestest.Options{PageSize: 1024}), 0o600); err != nil {
+	// Enough tiles for an index of three levels in 512-byte pages.
+	wt := pyramid(t, 0, 0, 5, 24)
+	for i := range 3000 {
+		wt = append(wt, mbtilestest.Tile{Z: 13, X: 3000 + i%60, Y: 100 + i/60, Data: []byte{byte(i)}})
+	}
+	wf := write(t, map[string]string{"name": "w"}, wt, mbtilestest.Options{PageSize: 512})
+	if err := os.WriteFile(path, wf, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(sq, path, "PRAGMA integrity_check; SELECT count(*), sum(length(tile_data)) FROM tiles; SELECT value FROM metadata WHERE name='name';").CombinedOutput()
-	if err != nil || !strings.HasPrefix(string(out), "ok\n") {
+	out, err := exec.Command(sq, path, "PRAGMA integrity_check; SELECT count(*) FROM tiles INDEXED BY tile_index WHERE zoom_level=13 AND tile_column=3001;").CombinedOutput()
+	if err != nil || string(out) != "ok\n50\n" {
 		t.Fatalf("sqlite3 on the writer's file: %v\n%s", err, out)
+	}
+	wm, err := open(t, wf)
+	if err != nil || wm.Info().Tiles != len(wt) {
+		t.Fatalf("the writer's file: %v", err)
+	}
+	if used, _ := mbtiles.ListedFromIndex(wm); !used {
+		t.Fatal("the writer's index was not used")
 	}
 	// SQLite's own file, its tiles written as hex literals.
 	var sql strings.Builder

@@ -23,6 +23,9 @@ type Tile struct {
 // overflow chains and deep b-trees with few bytes.
 type Options struct {
 	PageSize int
+	// NoIndex leaves out the index on the tiles' coordinates, as some
+	// writers do: a reader then lists the tiles from their table.
+	NoIndex bool
 }
 
 // Write writes an MBTiles file holding meta and tiles to w.
@@ -53,6 +56,33 @@ func Write(w io.Writer, meta map[string]string, tiles []Tile, o Options) error {
 	schema := [][]any{
 		{"table", "metadata", "metadata", int64(metaRoot), "CREATE TABLE metadata (name text, value text)"},
 		{"table", "tiles", "tiles", int64(tilesRoot), "CREATE TABLE tiles (zoom_level integer, tile_column integer, tile_row integer, tile_data blob)"},
+	}
+	if !o.NoIndex && len(tileRows) > 0 {
+		// The index QGIS and the MBTiles spec create: the tiles'
+		// coordinates, then their rowid, in order.
+		keys := make([][3]int64, len(tileRows))
+		for i, r := range tileRows {
+			keys[i] = [3]int64{r[0].(int64), r[1].(int64), r[2].(int64)}
+		}
+		order := make([]int, len(keys))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(a, b int) bool {
+			ka, kb := keys[order[a]], keys[order[b]]
+			for j := range ka {
+				if ka[j] != kb[j] {
+					return ka[j] < kb[j]
+				}
+			}
+			return false
+		})
+		entries := make([][]byte, len(order))
+		for i, k := range order {
+			entries[i] = record([]any{keys[k][0], keys[k][1], keys[k][2], int64(k + 1)})
+		}
+		schema = append(schema, []any{"index", "tile_index", "tiles", int64(f.index(entries)),
+			"CREATE UNIQUE INDEX tile_index on tiles (zoom_level, tile_column, tile_row)"})
 	}
 	leaves := f.leaves(schema, 100)
 	if len(leaves) != 1 {
@@ -141,6 +171,80 @@ func (f *file) table(rows [][]any) uint32 {
 		return f.add(p)
 	}
 	return level[0].page
+}
+
+// index writes sorted index entries (records) as an index b-tree and
+// returns its root page: leaves of entries, and above them interior
+// pages whose cells each hold an entry of their own between two
+// children, as SQLite's index b-trees do. Entries are small (no
+// overflow), and each level is split into pages of even size.
+func (f *file) index(entries [][]byte) uint32 {
+	widest := 0
+	for _, e := range entries {
+		widest = max(widest, len(e))
+	}
+	// A leaf cell: the payload's size and the payload; an interior one
+	// has a child page number before them. Each takes a pointer too.
+	leafCap := (f.ps - 8) / (2 + 1 + widest)
+	innerCap := (f.ps - 12) / (2 + 4 + 1 + widest)
+	// Leaves: n entries in L leaves and L-1 separators between them.
+	n := len(entries)
+	leaves := (n + 1 + leafCap) / (leafCap + 1)
+	var children []uint32
+	var seps [][]byte
+	rest := entries
+	for i := 0; i < leaves; i++ {
+		take := (len(rest) - (leaves - 1 - i)) / (leaves - i) // entries left less the separators to come, evenly
+		p := make([]byte, f.ps)
+		p[0] = 10
+		end := f.ps
+		for j, e := range rest[:take] {
+			c := append(appendVarint(nil, uint64(len(e))), e...)
+			end -= len(c)
+			copy(p[end:], c)
+			binary.BigEndian.PutUint16(p[8+2*j:], uint16(end))
+		}
+		binary.BigEndian.PutUint16(p[3:], uint16(take))
+		binary.BigEndian.PutUint16(p[5:], uint16(end))
+		children = append(children, f.add(p))
+		rest = rest[take:]
+		if i < leaves-1 {
+			seps = append(seps, rest[0])
+			rest = rest[1:]
+		}
+	}
+	// Interior levels until one page is left: a page of m cells holds
+	// m+1 children and m separators; one separator between pages goes
+	// up a level.
+	for len(children) > 1 {
+		pages := (len(children) + innerCap) / (innerCap + 1)
+		var upChildren []uint32
+		var upSeps [][]byte
+		for i := 0; i < pages; i++ {
+			take := (len(children)) / (pages - i) // children for this page
+			p := make([]byte, f.ps)
+			p[0] = 2
+			end := f.ps
+			for j := 0; j < take-1; j++ {
+				c := binary.BigEndian.AppendUint32(nil, children[j])
+				c = append(appendVarint(c, uint64(len(seps[j]))), seps[j]...)
+				end -= len(c)
+				copy(p[end:], c)
+				binary.BigEndian.PutUint16(p[12+2*j:], uint16(end))
+			}
+			binary.BigEndian.PutUint16(p[3:], uint16(take-1))
+			binary.BigEndian.PutUint16(p[5:], uint16(end))
+			binary.BigEndian.PutUint32(p[8:], children[take-1])
+			upChildren = append(upChildren, f.add(p))
+			children, seps = children[take:], seps[take-1:]
+			if i < pages-1 {
+				upSeps = append(upSeps, seps[0])
+				seps = seps[1:]
+			}
+		}
+		children, seps = upChildren, upSeps
+	}
+	return children[0]
 }
 
 // leaves packs rows into table leaf pages, the first with its b-tree
