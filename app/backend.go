@@ -85,6 +85,12 @@ type StoreBackend struct {
 	net     *daemonNetwork
 	stopCtl func()
 	closed  bool
+
+	// The open basemap (backend_basemap.go); bmOpened once it was looked
+	// for, bm nil when there is none.
+	bmMu     sync.Mutex
+	bm       *act.Basemap
+	bmOpened bool
 }
 
 // NewStoreBackend wraps st, which the backend then owns and closes;
@@ -179,6 +185,7 @@ func (b *StoreBackend) Close() error {
 	}
 	b.closed = true
 	b.mu.Unlock()
+	b.forgetBasemap()
 	if b.root != nil {
 		return b.root.Close() // the mesh, then the store
 	}

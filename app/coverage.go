@@ -158,7 +158,7 @@ func coverageMapOf(cov *act.Coverage, posts []act.AssignmentItem, stations []Sta
 // coverageMapView is the map, its legend and the stations it cannot
 // place.
 func (ui *UI) coverageMapView(cov *act.Coverage, cm coverageMap) fyne.CanvasObject {
-	m := newMapPlot(cm.points, nil, nil)
+	m := ui.newMap(cm.points, nil, nil)
 	m.emptyText = T("cov.map_empty")
 	h := float32(320)
 	if ui.opts.Phone {

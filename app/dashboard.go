@@ -245,13 +245,13 @@ func (d *dashboard) render(data dashData) {
 	}
 	timeline := panel(T("dash.timeline"), tl)
 
-	m := newMapPlot(sum.Points, stations, func(p Point) { ui.showReport(p.ID, nil) })
+	m := ui.newMap(sum.Points, stations, func(p Point) { ui.showReport(p.ID, nil) })
 	keys := container.NewHBox(widget.NewLabel(T("dash.map_legend")))
 	for n := 1; n <= 4; n++ {
 		keys.Add(container.NewCenter(badge(SeverityLabel(n), severityColor(n))))
 	}
 	keys.Add(layout.NewSpacer())
-	legend := container.NewVBox(keys, note(TN("dash.map_count", len(sum.Points))+" · "+T("dash.map_note")))
+	legend := container.NewVBox(keys, note(TN("dash.map_count", len(sum.Points))+" · "+T("dash.map_note")), ui.basemapTools())
 	mapPanel := panel(T("dash.map"), container.NewBorder(nil, legend, nil, nil, tall(m, 400)))
 
 	// Alerts first, then who has gone silent: both are about people's

@@ -49,6 +49,7 @@ type Backend interface {
 	Bundler
 	Keys
 	Texter
+	Basemaps
 	// Network returns the mesh, or nil while networking is off (no mission
 	// yet, or a build or test without it).
 	Network() Network
@@ -245,6 +246,19 @@ type Configuration interface {
 type Settings interface {
 	Setting(name string) ([]byte, error)
 	SetSetting(name string, value []byte) error
+}
+
+// Basemaps is this device's basemap for the maps (act.Desk's): an
+// MBTiles file the person loads, kept encrypted in the home.
+type Basemaps interface {
+	// Basemap is the open basemap, nil when there is none. The backend
+	// keeps it open; the caller does not close it.
+	Basemap() (*act.Basemap, error)
+	// LoadBasemap checks the MBTiles file read from r and keeps it as
+	// the basemap; a file that is no basemap is an error wrapping
+	// act.BadFile, and the basemap held stays.
+	LoadBasemap(name string, r io.Reader) (act.BasemapInfo, error)
+	RemoveBasemap() error
 }
 
 // Exporter writes reports in the formats the CLI has.

@@ -77,6 +77,8 @@ type UI struct {
 	// cancels.
 	chooseSave func(name string, exts []string, got func(fyne.URIWriteCloser, error))
 	chooseOpen func(exts []string, got func(fyne.URIReadCloser, error))
+	// basemap is the device's basemap as the maps draw it (mapui.go).
+	basemap basemapState
 	// openURL hands the system a URL to open (the messaging app's sms:
 	// URI); tests capture it. Default: fyne.App.OpenURL.
 	openURL func(*url.URL) error

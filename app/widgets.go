@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"image"
 	"image/color"
 	"io"
 	"math"
@@ -14,6 +15,8 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/vigil-mesh/vigil/incident/mbtiles"
 )
 
 // tile is a large tappable pictogram with a label: the category-first
@@ -349,9 +352,11 @@ func (r *timelineRenderer) Refresh() {
 	canvas.Refresh(r.c)
 }
 
-// mapPlot is an offline map: report locations drawn on a lat/lon grid in
-// an equirectangular projection, scaled to the reports' extent. No tile
-// server is needed, nor any network.
+// mapPlot is an offline map: report locations drawn over the device's
+// basemap (an MBTiles file the mission loads, in Web Mercator) when it
+// covers them, else on a lat/lon grid in an equirectangular projection
+// scaled to the reports' extent. No tile server is needed, nor any
+// network.
 type mapPlot struct {
 	widget.BaseWidget
 	points   []Point
@@ -360,6 +365,8 @@ type mapPlot struct {
 	// emptyText is what an empty map says (default: no report has a
 	// location yet).
 	emptyText string
+	// base is drawn under the dots when it covers them all; nil: none.
+	base tileSource
 }
 
 func newMapPlot(points []Point, stations []Station, tap func(Point)) *mapPlot {
@@ -368,29 +375,72 @@ func newMapPlot(points []Point, stations []Station, tap func(Point)) *mapPlot {
 	return m
 }
 
+// located calls fn with every point and every located station.
+func (m *mapPlot) located(fn func(lat, lon float64)) {
+	for _, p := range m.points {
+		fn(p.Lat, p.Lon)
+	}
+	for _, s := range m.stations {
+		if s.Lat != nil && s.Lon != nil {
+			fn(float64(*s.Lat)/1e6, float64(*s.Lon)/1e6)
+		}
+	}
+}
+
 // bounds returns the extent to show: every point and station, padded.
 func (m *mapPlot) bounds() (minLat, maxLat, minLon, maxLon float64, ok bool) {
 	minLat, minLon = 90, 180
 	maxLat, maxLon = -90, -180
-	add := func(lat, lon float64) {
+	m.located(func(lat, lon float64) {
 		ok = true
 		minLat, maxLat = math.Min(minLat, lat), math.Max(maxLat, lat)
 		minLon, maxLon = math.Min(minLon, lon), math.Max(maxLon, lon)
-	}
-	for _, p := range m.points {
-		add(p.Lat, p.Lon)
-	}
-	for _, s := range m.stations {
-		if s.Lat != nil && s.Lon != nil {
-			add(float64(*s.Lat)/1e6, float64(*s.Lon)/1e6)
-		}
-	}
+	})
 	if !ok {
 		return
 	}
 	padLat := math.Max((maxLat-minLat)*0.08, 0.01)
 	padLon := math.Max((maxLon-minLon)*0.08, 0.01)
 	return minLat - padLat, maxLat + padLat, minLon - padLon, maxLon + padLon, true
+}
+
+// covered reports whether the basemap's bounds hold every point and
+// station: a map half on tiles and half on nothing would mislead.
+func (m *mapPlot) covered() bool {
+	if m.base == nil {
+		return false
+	}
+	b, in := m.base.Info().Bounds, true
+	m.located(func(lat, lon float64) { in = in && b.Contains(lat, lon) })
+	return in
+}
+
+// baseView is the Web Mercator view of the points' extent (the
+// basemap's own when there is no point) on a plot of size s, and the
+// zoom of the basemap to draw; ok is false when the map is the grid (no
+// basemap, points outside it, or no zoom of the file fits the view).
+func (m *mapPlot) baseView(s fyne.Size) (v mercatorView, z int, ok bool) {
+	if m.base == nil || s.Width <= 0 || s.Height <= 0 {
+		return v, 0, false
+	}
+	minLat, maxLat, minLon, maxLon, any := m.bounds()
+	if !any {
+		b := m.base.Info().Bounds
+		minLat, maxLat, minLon, maxLon = b.South, b.North, b.West, b.East
+	} else if !m.covered() {
+		return v, 0, false
+	}
+	minX, maxX := mbtiles.TileX(minLon, 0), mbtiles.TileX(maxLon, 0)
+	minY, maxY := mbtiles.TileY(maxLat, 0), mbtiles.TileY(minLat, 0)
+	v = newMercatorView(minX, minY, maxX, maxY, float64(s.Width), float64(s.Height))
+	// The zoom is chosen in pixels: a phone's screen has two or three a
+	// unit, and tiles of its own zoom would show blurred.
+	px := float64(1)
+	if c := fyne.CurrentApp().Driver().CanvasForObject(m); c != nil && c.Scale() > 0 {
+		px = float64(c.Scale())
+	}
+	z, ok = m.base.FitZoom(maxX-minX, maxY-minY, float64(s.Width)*px, float64(s.Height)*px, tileSize, maxVisibleTiles)
+	return v, z, ok
 }
 
 // Tapped opens the nearest report within reach of the tap.
@@ -415,12 +465,19 @@ func (m *mapPlot) Tapped(e *fyne.PointEvent) {
 	}
 }
 
-// projection maps lat/lon to positions in a plot of size s, keeping the
-// aspect ratio true at the middle latitude.
+// projection maps lat/lon to positions in a plot of size s: Web Mercator
+// over a basemap, else equirectangular keeping the aspect ratio true at
+// the middle latitude.
 func (m *mapPlot) projection(s fyne.Size) (func(lat, lon float64) fyne.Position, bool) {
 	minLat, maxLat, minLon, maxLon, ok := m.bounds()
 	if !ok {
 		return nil, false
+	}
+	if v, _, based := m.baseView(s); based {
+		return func(lat, lon float64) fyne.Position {
+			x, y := v.at(lat, lon)
+			return fyne.NewPos(float32(x), float32(y))
+		}, true
 	}
 	k := math.Cos((minLat + maxLat) / 2 * math.Pi / 180)
 	wDeg, hDeg := (maxLon-minLon)*k, maxLat-minLat
@@ -441,18 +498,36 @@ func (m *mapPlot) CreateRenderer() fyne.WidgetRenderer {
 type mapRenderer struct {
 	m        *mapPlot
 	bg       *canvas.Rectangle
+	tiles    *canvas.Raster
 	grid     []*canvas.Line
 	gridText []*canvas.Text
 	stations []*canvas.Circle
 	dots     []*canvas.Circle
 	empty    *canvas.Text
-	objects  []fyne.CanvasObject
+	// attribution credits the basemap's makers; outside says why a
+	// basemap is not drawn.
+	attrBg  *canvas.Rectangle
+	attr    *canvas.Text
+	outside *canvas.Text
+	objects []fyne.CanvasObject
+
+	// The view and zoom the tiles are drawn at, set by Layout.
+	view mercatorView
+	zoom int
 }
 
 func (r *mapRenderer) build() {
 	r.bg = canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	r.bg.CornerRadius = 6
-	r.objects = []fyne.CanvasObject{r.bg}
+	bg := theme.Color(theme.ColorNameInputBackground)
+	r.tiles = canvas.NewRaster(func(w, h int) image.Image {
+		if r.m.base == nil || r.view.width <= 0 {
+			return image.NewUniform(color.Transparent)
+		}
+		return drawTiles(r.m.base, r.view, r.zoom, w, h, bg)
+	})
+	r.tiles.Hidden = true
+	r.objects = []fyne.CanvasObject{r.bg, r.tiles}
 	r.grid, r.gridText, r.stations, r.dots = nil, nil, nil, nil
 	for i := 0; i < 10; i++ {
 		l := canvas.NewLine(theme.Color(theme.ColorNameSeparator))
@@ -483,7 +558,19 @@ func (r *mapRenderer) build() {
 	}
 	r.empty = canvas.NewText(r.m.emptyText, theme.Color(theme.ColorNamePlaceHolder))
 	r.empty.Alignment = fyne.TextAlignCenter
-	r.objects = append(r.objects, r.empty)
+	// The attribution in dark grey on a pale band, as web maps show it,
+	// whatever the theme: it sits on the tiles.
+	r.attrBg = canvas.NewRectangle(color.NRGBA{0xff, 0xff, 0xff, 0xc0})
+	r.attr = canvas.NewText("", color.NRGBA{0x33, 0x33, 0x33, 0xff})
+	r.attr.TextSize = theme.CaptionTextSize() - 1
+	r.attr.Alignment = fyne.TextAlignTrailing
+	r.outside = canvas.NewText(T("map.outside"), theme.Color(theme.ColorNamePlaceHolder))
+	r.outside.TextSize = theme.CaptionTextSize()
+	r.outside.Alignment = fyne.TextAlignTrailing
+	if r.m.base != nil {
+		r.attr.Text = attributionText(r.m.base.Info().Attribution)
+	}
+	r.objects = append(r.objects, r.empty, r.attrBg, r.attr, r.outside)
 }
 
 func withAlpha(c color.Color, a uint8) color.Color {
@@ -503,13 +590,65 @@ func (r *mapRenderer) Layout(s fyne.Size) {
 	for _, t := range r.gridText {
 		t.Hidden = true
 	}
+	view, zoom, based := r.m.baseView(s)
+	r.layoutBase(s, view, zoom, based, ok)
 	if !ok {
 		for _, c := range append(r.stations, r.dots...) {
 			c.Hidden = true
 		}
 		return
 	}
-	// A graticule at round steps: 4 or 5 lines each way.
+	if !based {
+		r.layoutGrid(s, proj)
+	}
+	for k, st := range r.m.stations {
+		c := r.stations[k]
+		c.Hidden = st.Lat == nil || st.Lon == nil
+		if c.Hidden {
+			continue
+		}
+		p := proj(float64(*st.Lat)/1e6, float64(*st.Lon)/1e6)
+		c.Move(fyne.NewPos(p.X-3, p.Y-3))
+		c.Resize(fyne.NewSize(6, 6))
+	}
+	for k, pt := range r.m.points {
+		p := proj(pt.Lat, pt.Lon)
+		d := float32(8 + 2*pt.Severity)
+		r.dots[k].Hidden = false
+		r.dots[k].Move(fyne.NewPos(p.X-d/2, p.Y-d/2))
+		r.dots[k].Resize(fyne.NewSize(d, d))
+	}
+}
+
+// layoutBase shows the tiles and their attribution when the map is
+// drawn over the basemap, and says so when a basemap does not cover the
+// points.
+func (r *mapRenderer) layoutBase(s fyne.Size, view mercatorView, zoom int, based, points bool) {
+	changed := view != r.view || zoom != r.zoom
+	r.view, r.zoom = view, zoom
+	r.tiles.Hidden = !based
+	r.tiles.Move(fyne.NewPos(0, 0))
+	r.tiles.Resize(s)
+	if based && changed {
+		r.tiles.Refresh()
+	}
+	caption := theme.CaptionTextSize() + 4
+	r.attr.Hidden = !based || r.attr.Text == ""
+	r.attrBg.Hidden = r.attr.Hidden
+	if !r.attr.Hidden {
+		w := fyne.MeasureText(r.attr.Text, r.attr.TextSize, r.attr.TextStyle).Width + 8
+		r.attrBg.Move(fyne.NewPos(s.Width-w, s.Height-caption))
+		r.attrBg.Resize(fyne.NewSize(w, caption))
+		r.attr.Move(fyne.NewPos(s.Width-w, s.Height-caption))
+		r.attr.Resize(fyne.NewSize(w-4, caption))
+	}
+	r.outside.Hidden = based || r.m.base == nil || !points
+	r.outside.Move(fyne.NewPos(0, 2))
+	r.outside.Resize(fyne.NewSize(s.Width-6, caption))
+}
+
+// layoutGrid draws a graticule at round steps: 4 or 5 lines each way.
+func (r *mapRenderer) layoutGrid(s fyne.Size, proj func(lat, lon float64) fyne.Position) {
 	minLat, maxLat, minLon, maxLon, _ := r.m.bounds()
 	i := 0
 	step := niceStep((maxLat - minLat) / 4)
@@ -532,23 +671,6 @@ func (r *mapRenderer) Layout(s fyne.Size) {
 		r.gridText[j].Move(fyne.NewPos(p.X+2, s.Height-theme.CaptionTextSize()-4))
 		r.gridText[j].Hidden = false
 		j++
-	}
-	for k, st := range r.m.stations {
-		c := r.stations[k]
-		c.Hidden = st.Lat == nil || st.Lon == nil
-		if c.Hidden {
-			continue
-		}
-		p := proj(float64(*st.Lat)/1e6, float64(*st.Lon)/1e6)
-		c.Move(fyne.NewPos(p.X-3, p.Y-3))
-		c.Resize(fyne.NewSize(6, 6))
-	}
-	for k, pt := range r.m.points {
-		p := proj(pt.Lat, pt.Lon)
-		d := float32(8 + 2*pt.Severity)
-		r.dots[k].Hidden = false
-		r.dots[k].Move(fyne.NewPos(p.X-d/2, p.Y-d/2))
-		r.dots[k].Resize(fyne.NewSize(d, d))
 	}
 }
 

@@ -98,7 +98,7 @@ func (c *cli) run(args []string) int {
 var forwardable = map[string]bool{"passphrase": true, "mission": true, "report": true, "review": true,
 	"checkin": true, "alert": true, "notice": true, "station": true, "status": true, "bundle": true, "export": true, "peers": true,
 	"sync": true, "wipe": true, "forget": true, "checkpoint": true, "attachment": true, "assign": true, "coverage": true,
-	"tally": true, "results": true, "checklist": true, "form": true}
+	"tally": true, "results": true, "checklist": true, "form": true, "map": true}
 
 // typed reports whether args name a use case that reaches a running node
 // as a typed request (withActions), its flags parsed and its files read
@@ -231,6 +231,7 @@ func commands() []command {
 		{"assign", "coordinators: post a member to a station; assign list", (*cli).cmdAssign},
 		{"form", "import a checklist from an XLSForm workbook; list the forms, show one", (*cli).cmdForm},
 		{"coverage", "stations expected versus heard from, by admin unit and phase", (*cli).cmdCoverage},
+		{"map", "this device's basemap for the app's maps: load an MBTiles file, show it, remove it", (*cli).cmdMap},
 		{"checklist", "answer a form at a station (checklist submit); checklist list: responses side by side", (*cli).cmdChecklist},
 		{"tally", "copy a station's result sheet (tally submit)", (*cli).cmdTally},
 		{"results", "coordinators: per-station tally status and the quick count", (*cli).cmdResults},
@@ -266,6 +267,7 @@ var subcommands = map[string][]string{
 	"form":       {"import", "list", "show"},
 	"tally":      {"submit"},
 	"checklist":  {"submit", "list"},
+	"map":        {"load", "show", "remove"},
 }
 
 // commandPaths is every command line help knows: "init", "report add", ...
@@ -409,6 +411,10 @@ Usage: vigil [--home DIR] [--json] [--passphrase-file FILE] COMMAND
   coverage [--level 0-3] [--phase P]      coordinators: stations expected vs heard from, per admin unit and phase,
                                           and the silent stations (phases: opening, voting, closing, counting);
                                           required checklists expected vs received, the missing ones by station
+  map load FILE.mbtiles                   this device's basemap: an MBTiles file of raster tiles (PNG, JPEG, WebP), as
+                                          QGIS exports; checked, kept encrypted in the home, drawn under the app's maps
+  map show                                the basemap's name, bounds, zoom levels, tiles and attribution
+  map remove                              the maps go back to dots on a grid
   checklist submit --form ID --station CODE (--answer QID=VALUE)... | --answers FILE.json
                                           answer a form at a station (ID: a form's name, record ID or prefix);
                                           an answer that does not fit the form is refused, naming the question;

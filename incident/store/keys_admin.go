@@ -60,6 +60,9 @@ func ClearWiped(home string) (cleared bool, err error) {
 		return false, lerr
 	}
 	err = removeLeftoverData(home)
+	if rerr := os.RemoveAll(MapsDir(home)); err == nil {
+		err = rerr
+	}
 	_ = unlock()
 	if rerr := os.Remove(filepath.Join(home, vault.LockName)); err == nil && !errors.Is(rerr, fs.ErrNotExist) {
 		err = rerr

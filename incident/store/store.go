@@ -194,6 +194,11 @@ func (o Options) kdf() vault.KDFParams {
 // DataDir is the Badger folder inside a home.
 func DataDir(home string) string { return filepath.Join(home, "data") }
 
+// MapsDir is where a home keeps its basemap (incident/act), encrypted to
+// the device's sealing key: a wipe leaves it unreadable, and ClearWiped
+// removes it with the rest.
+func MapsDir(home string) string { return filepath.Join(home, "maps") }
+
 // removeLeftoverData removes home's data folder when it is a store's
 // (Badger keeps a KEYREGISTRY and a MANIFEST there), left by a wipe: its
 // key is gone, so nothing in it can be read. A folder of that name that

@@ -7,6 +7,7 @@
 //	Xvfb :99 -screen 0 1280x800x24 -nolisten tcp &
 //	DISPLAY=:99 FYNE_THEME=light go run ./app/internal/shots -role coordinator -out docs/screenshots
 //	DISPLAY=:99 FYNE_THEME=light go run ./app/internal/shots -role observer -out docs/screenshots
+//	DISPLAY=:99 FYNE_THEME=light go run ./app/internal/shots -basemap -out docs/screenshots
 package main
 
 import (
@@ -36,6 +37,7 @@ import (
 func main() {
 	out := flag.String("out", "docs/screenshots", "folder for the PNG files")
 	role := flag.String("role", "coordinator", "coordinator or observer")
+	basemap := flag.Bool("basemap", false, "load the synthetic basemap (scene.LoadBasemap) and take the coordinator's dashboard map over it only")
 	flag.Parse()
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		log.Fatal(err)
@@ -50,6 +52,11 @@ func main() {
 		log.Fatal(err)
 	}
 	home := homes.Coordinator
+	if *basemap {
+		if err := scene.LoadBasemap(home); err != nil {
+			log.Fatal(err)
+		}
+	}
 	if *role == "observer" {
 		home = homes.Observer
 	}
@@ -64,9 +71,12 @@ func main() {
 	d := &driver{w: w, out: *out}
 	go func() {
 		time.Sleep(4 * time.Second)
-		if *role == "observer" {
+		switch {
+		case *basemap:
+			d.basemap()
+		case *role == "observer":
 			d.observer()
-		} else {
+		default:
 			d.coordinator()
 		}
 		fyne.Do(a.Quit)
@@ -197,6 +207,16 @@ func (d *driver) escape() {
 			d.w.Canvas().Overlays().Remove(d.w.Canvas().Overlays().Top())
 		}
 	})
+}
+
+// basemap shows the dashboard's map over the synthetic basemap.
+func (d *driver) basemap() {
+	d.do(func() {
+		if s, ok := first[*container.Scroll](d); ok {
+			s.ScrollToBottom()
+		}
+	})
+	d.shot("dashboard-basemap")
 }
 
 func (d *driver) coordinator() {
