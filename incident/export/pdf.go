@@ -268,9 +268,14 @@ func newPDFDoc() (*pdfDoc, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newPDFDocWith(lib), nil
+}
+
+// newPDFDocWith lays out with the fonts of lib.
+func newPDFDocWith(lib *fontLibrary) *pdfDoc {
 	d := &pdfDoc{f: newPDFFile(pageW, pageH), sh: newTextShaper(lib)}
 	d.setFont(fontSans, "", 9)
-	return d, nil
+	return d
 }
 
 // setFont selects a font: family fontSans or fontMono, style "" or "B".
@@ -715,10 +720,15 @@ func (d *pdfDoc) report(n int, it *pdfItem, code qrCode) {
 	if !v.Sealed {
 		title = v.Report.Title
 	}
+	// The number hangs in a column of its own, so that a right-to-left
+	// title is a paragraph of its own (aligned right, read from there).
 	d.setFont(fontSans, "B", 11.5)
-	titleLines := d.wrap(fmt.Sprintf("%d.  %s", n, title), contentW-2*bandPad-badgesW-8)
+	number := strconv.Itoa(n) + "."
+	numberW := d.width(number) + d.width("  ")
+	titleW := contentW - 2*bandPad - badgesW - 8 - numberW
+	titleLines := d.wrap(title, titleW)
 	if len(titleLines) > 3 {
-		titleLines = append(titleLines[:2], d.fit(strings.Join(titleLines[2:], " "), contentW-2*bandPad-badgesW-8))
+		titleLines = append(titleLines[:2], d.fit(strings.Join(titleLines[2:], " "), titleW))
 	}
 	bandH := bandPad + float64(len(titleLines))*15 + 13 + bandPad - 2
 
@@ -758,8 +768,9 @@ func (d *pdfDoc) report(n int, it *pdfItem, code qrCode) {
 	d.setFont(fontSans, "B", 11.5)
 	d.textColour(colText)
 	ty := y + bandPad
+	d.text(marginX+bandPad+2, ty, numberW, number, alignLeft)
 	for _, line := range titleLines {
-		d.text(marginX+bandPad+2, ty, contentW, line, alignLeft)
+		d.text(marginX+bandPad+2+numberW, ty, titleW, line, alignLeft)
 		ty += 15
 	}
 	d.setFont(fontMono, "", 7.5)
