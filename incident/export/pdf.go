@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/go-text/typesetting/di"
 	"github.com/vigil-mesh/vigil/incident"
 )
 
@@ -332,6 +333,7 @@ func (d *pdfDoc) wrap(text string, width float64) []string {
 	var out []string
 	space := d.width(" ")
 	for _, para := range strings.Split(clean(text), "\n") {
+		start := len(out)
 		line, lw := "", 0.0
 		for _, word := range strings.Split(para, " ") {
 			ww := d.width(word)
@@ -352,6 +354,15 @@ func (d *pdfDoc) wrap(text string, width float64) []string {
 			line, lw = word, ww
 		}
 		out = append(out, line)
+		// A line of a right-to-left paragraph stays right to left when
+		// it starts with a Latin word: a right-to-left mark leads it.
+		if baseDirection([]rune(para)) == di.DirectionRTL {
+			for i := start; i < len(out); i++ {
+				if baseDirection([]rune(out[i])) != di.DirectionRTL {
+					out[i] = "\u200f" + out[i]
+				}
+			}
+		}
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-text/typesetting/di"
 	"github.com/go-text/typesetting/font"
+	"github.com/go-text/typesetting/harfbuzz"
 	"github.com/go-text/typesetting/shaping"
 	"golang.org/x/image/math/fixed"
 	"golang.org/x/text/unicode/bidi"
@@ -271,6 +272,13 @@ func clusterGlyphs(gs []shaping.Glyph, xs []float64, runes []rune, rtl bool, upe
 		return out
 	}
 	cluster := runes[start:end]
+	if len(gs) == 1 && len(cluster) == 1 && harfbuzz.IsDefaultIgnorable(cluster[0]) {
+		// A joiner or direction mark, drawn as an invisible space glyph:
+		// mapping that glyph to it would turn the spaces into joiners.
+		g := place(0)
+		g.mute = true
+		return []runGlyph{g}
+	}
 	if len(gs) == 1 && len(cluster) == 1 {
 		g := place(0)
 		g.text = string(cluster)

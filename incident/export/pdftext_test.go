@@ -117,3 +117,46 @@ func FuzzSfntSubset(f *testing.F) {
 		_, _ = sfntSubset(src, map[font.GID]bool{0: true, 1: true, 3: true})
 	})
 }
+
+// TestJoinersKeepSpaces checks that joiners and direction marks (the
+// right-to-left mark wrap puts before a Latin word that starts a line of
+// an Arabic paragraph, Persian's non-joiner) give no glyph their text: the
+// shaper draws them with the font's space glyph, which would then extract
+// as a mark instead of a space.
+func TestJoinersKeepSpaces(t *testing.T) {
+	lib, err := fonts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newPDFDocWith(lib)
+	d.newPage()
+	d.text(0, 0, 500, "\u200fPS-0043", alignLeft) // the mark before any space
+	d.text(0, 20, 500, "PS-0043 منذ الظهر", alignLeft)
+	d.text(0, 40, 500, "می\u200cخواهم بروم", alignLeft)
+	for _, pf := range d.f.fonts {
+		for g, text := range pf.text {
+			if strings.ContainsAny(text, "\u200c\u200f") {
+				t.Errorf("%s: glyph %d stands for %q", pf.src.name, g, text)
+			}
+		}
+	}
+}
+
+// TestWrapKeepsDirection wraps a right-to-left paragraph whose second
+// line starts with a Latin word: that line stays right to left.
+func TestWrapKeepsDirection(t *testing.T) {
+	lib, err := fonts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newPDFDocWith(lib)
+	lines := d.wrap("مركز الاقتراع مغلق PS-0043 منذ الظهر", d.width("مركز الاقتراع مغلق"))
+	if len(lines) < 2 {
+		t.Fatalf("lines %q: want the paragraph wrapped", lines)
+	}
+	for _, l := range lines {
+		if !d.sh.line(d.style, l).rtl {
+			t.Errorf("line %q of a right-to-left paragraph is laid out left to right", l)
+		}
+	}
+}
