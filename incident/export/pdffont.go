@@ -140,21 +140,44 @@ func loadFonts() (*fontLibrary, error) {
 }
 
 // findCJKFont looks for a CJK font with TrueType outlines: the known paths
-// first, then what fontconfig matches for Chinese. why says what was tried
-// when none is found.
+// first, then what fontconfig matches. why says what was tried when none
+// is found.
 func findCJKFont() (src *fontSource, path, why string) {
-	candidates := slices.Clone(cjkFontPaths)
-	if fc, err := exec.LookPath("fc-match"); err == nil {
-		for _, lang := range []string{"zh-cn", "ja", "ko"} {
-			out, err := exec.Command(fc, "-f", "%{file}\n%{index}\n", "sans-serif:lang="+lang).Output()
-			if err == nil {
-				if f := strings.SplitN(string(out), "\n", 3); len(f) >= 2 && f[0] != "" {
-					candidates = append(candidates, f[0]+"#"+f[1])
-				}
-			}
+	var tried []string
+	if src, path := tryCJKFonts(cjkFontPaths, &tried); src != nil {
+		return src, path, ""
+	}
+	if src, path := tryCJKFonts(fontconfigCJK(), &tried); src != nil {
+		return src, path, ""
+	}
+	why = "no CJK font with TrueType outlines was found (Debian: apt-get install fonts-droid-fallback)"
+	if len(tried) > 0 {
+		why += "; tried " + strings.Join(tried, "; ")
+	}
+	return nil, "", why
+}
+
+// fontconfigCJK is what fontconfig matches for Chinese, Japanese and
+// Korean, as FILE#INDEX; nothing where there is no fc-match (Android).
+func fontconfigCJK() []string {
+	fc, err := exec.LookPath("fc-match")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, lang := range []string{"zh-cn", "ja", "ko"} {
+		b, err := exec.Command(fc, "-f", "%{file}\n%{index}\n", "sans-serif:lang="+lang).Output()
+		if f := strings.SplitN(string(b), "\n", 3); err == nil && len(f) >= 2 && f[0] != "" {
+			out = append(out, f[0]+"#"+f[1])
 		}
 	}
-	var tried []string
+	return out
+}
+
+// tryCJKFonts returns the first of candidates (paths, FILE#INDEX for a
+// font in a collection) that parses and has CJK characters, adding why
+// each other one failed to tried.
+func tryCJKFonts(candidates []string, tried *[]string) (*fontSource, string) {
 	for _, c := range candidates {
 		file, index := c, 0
 		if i := strings.LastIndexByte(c, '#'); i > 0 {
@@ -167,20 +190,16 @@ func findCJKFont() (src *fontSource, path, why string) {
 		}
 		s, err := parseFontSource("", data, index)
 		if err != nil {
-			tried = append(tried, file+": "+err.Error())
+			*tried = append(*tried, file+": "+err.Error())
 			continue
 		}
 		if _, ok := s.face.NominalGlyph(cjkProbe); !ok {
-			tried = append(tried, file+": no CJK characters")
+			*tried = append(*tried, file+": no CJK characters")
 			continue
 		}
-		return s, file, ""
+		return s, file
 	}
-	why = "no CJK font with TrueType outlines was found (Debian: apt-get install fonts-droid-fallback)"
-	if len(tried) > 0 {
-		why += "; tried " + strings.Join(tried, "; ")
-	}
-	return nil, "", why
+	return nil, ""
 }
 
 // parseFontSource parses face index of data (0 for a plain TrueType

@@ -2,6 +2,8 @@ package export
 
 import (
 	"encoding/binary"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -157,6 +159,30 @@ func TestWrapKeepsDirection(t *testing.T) {
 	for _, l := range lines {
 		if !d.sh.line(d.style, l).rtl {
 			t.Errorf("line %q of a right-to-left paragraph is laid out left to right", l)
+		}
+	}
+}
+
+// TestTryCJKFonts refuses candidates that are missing, not fonts, or have
+// no CJK characters, and says why.
+func TestTryCJKFonts(t *testing.T) {
+	dir := t.TempDir()
+	latin, junk := filepath.Join(dir, "go.ttf"), filepath.Join(dir, "junk.ttf")
+	if err := os.WriteFile(latin, goregular.TTF, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(junk, []byte("not a font"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var tried []string
+	src, path := tryCJKFonts([]string{filepath.Join(dir, "none.ttf"), junk, latin + "#0", latin + "#3"}, &tried)
+	if src != nil || path != "" {
+		t.Fatalf("found %s", path)
+	}
+	why := strings.Join(tried, "\n")
+	for _, want := range []string{"junk.ttf: ", "go.ttf: no CJK characters", "go.ttf: not a font collection"} {
+		if !strings.Contains(why, want) {
+			t.Errorf("tried %q: want %q", tried, want)
 		}
 	}
 }
