@@ -177,3 +177,28 @@ func compareInk(a, b image.Image) (ink, diff int) {
 	}
 	return ink, diff
 }
+
+// TestPDFConcurrent writes two logs at once: the fonts and their caches
+// are shared (run with -race).
+func TestPDFConcurrent(t *testing.T) {
+	m := scriptsMission(t)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			w := NewPDF(m.name)
+			for i := range m.items {
+				if err := w.Write(&m.items[i]); err != nil {
+					errs <- err
+					return
+				}
+			}
+			var buf bytes.Buffer
+			errs <- w.Close(&buf)
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
