@@ -68,13 +68,12 @@ type textLine struct {
 // textShaper lays out the lines of one log. Not safe for concurrent use;
 // line and width hold shapeMu, since the faces are shared.
 type textShaper struct {
-	lib     *fontLibrary
-	hb      shaping.HarfbuzzShaper
-	seg     shaping.Segmenter
-	lines   map[lineKey]*textLine
-	cover   map[*fontSource]map[rune]fontGID // 0: not in the font
-	bySrc   map[*font.Face]*fontSource
-	missing fontGID // the Go fonts' □
+	lib   *fontLibrary
+	hb    shaping.HarfbuzzShaper
+	seg   shaping.Segmenter
+	lines map[lineKey]*textLine
+	cover map[*fontSource]map[rune]fontGID // 0: not in the font
+	bySrc map[*font.Face]*fontSource
 }
 
 type lineKey struct {
