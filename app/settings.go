@@ -63,6 +63,11 @@ func newSettingsScreen(ui *UI) fyne.CanvasObject {
 		heading(T("space.title")),
 		space,
 		ui.forgetHeldButton(refresh),
+		widget.NewSeparator(),
+		// Fyne 2.7 shapes each right-to-left run but lays a line's runs
+		// out left to right: say so, below the wipe, which must stay in
+		// reach at the top.
+		note(T("settings.scripts_note")),
 		// Last: coordinators read it at a desk; the wipe stays near the top.
 		newConfigSection(ui),
 	)

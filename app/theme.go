@@ -74,7 +74,16 @@ func (t *vigilTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Col
 	return theme.DefaultTheme().Color(n, v)
 }
 
-func (t *vigilTheme) Font(s fyne.TextStyle) fyne.Resource { return theme.DefaultTheme().Font(s) }
+// Font is Fyne's, except that regular and bold text start with a font
+// mapping only Burmese, drawn to fit the line (fonts.go).
+func (t *vigilTheme) Font(s fyne.TextStyle) fyne.Resource {
+	if !s.Monospace && !s.Symbol && !s.Italic {
+		if f := myanmarFont(s.Bold); f != nil {
+			return f
+		}
+	}
+	return theme.DefaultTheme().Font(s)
+}
 
 func (t *vigilTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return theme.DefaultTheme().Icon(n) }
 

@@ -7,8 +7,9 @@
 # so running it again is cheap and changes nothing.
 #
 #   core   gcc (cgo, -race), pkg-config, strace (fsync checks), git
-#   gui    Fyne's cgo build (OpenGL and X11 headers) and real-window tools
-#          (Xvfb, xwd, ImageMagick's import, xauth, xdotool)
+#   gui    Fyne's cgo build (OpenGL and X11 headers), real-window tools
+#          (Xvfb, xwd, ImageMagick's import, xauth, xdotool), and fonts the
+#          app finds for Amharic (Noto) and Chinese (Droid Sans Fallback)
 #   netns  network-namespace tests: ip, ping, nft, tcpdump
 #   all    all of the above (the default)
 #
@@ -25,13 +26,16 @@ GO_MIN_MINOR=26
 
 core_pkgs=(gcc pkg-config strace git)
 gui_pkgs=(gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev
-  libxinerama-dev libxi-dev libxxf86vm-dev xvfb x11-apps imagemagick xauth xdotool)
+  libxinerama-dev libxi-dev libxxf86vm-dev xvfb x11-apps imagemagick xauth xdotool
+  fonts-noto-core fonts-droid-fallback)
 netns_pkgs=(iproute2 iputils-ping nftables tcpdump)
 # The tools analysts open exports with, for the tests that read our files
 # back with them: GDAL (GIS), Gnumeric's ssconvert (spreadsheet), poppler
 # (PDF rendering); and zip and Python, with which the tests re-zip an
-# evidence package as a person unpacking and packing it again would.
-tools_pkgs=(gdal-bin gnumeric poppler-utils zip python3)
+# evidence package as a person unpacking and packing it again would. The
+# PDF log embeds a CJK font it finds on the machine (it bundles the others):
+# Droid Sans Fallback has TrueType outlines, which it can subset.
+tools_pkgs=(gdal-bin gnumeric poppler-utils zip python3 fonts-droid-fallback)
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 
@@ -59,6 +63,8 @@ probe_of() {
     libxinerama-dev) echo "pc:xinerama" ;;
     libxi-dev) echo "pc:xi" ;;
     libxxf86vm-dev) echo "pc:xxf86vm" ;;
+    fonts-noto-core) echo "file:/usr/share/fonts/truetype/noto/NotoSansEthiopic-Regular.ttf" ;;
+    fonts-droid-fallback) echo "file:/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf" ;;
     *) echo none ;;
   esac
 }
@@ -73,6 +79,7 @@ present() {
   case "$probe" in
     cmd:*) command -v "${probe#cmd:}" >/dev/null 2>&1 ;;
     pc:*) command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "${probe#pc:}" ;;
+    file:*) [ -e "${probe#file:}" ] ;;
     *) return 1 ;;
   esac
 }

@@ -1,31 +1,26 @@
 package export
 
-// The PDF incident log through github.com/signintech/gopdf: a pure-Go PDF
-// writer that is actively maintained (regular releases) and embeds subset
-// TrueType fonts with full Unicode mapping. go-pdf/fpdf, the other common
-// choice, was archived in 2025. The fonts are the Go fonts from
-// golang.org/x/image (BSD licensed, shipped inside the Go module), so the
-// build needs no system font files. They cover Latin, Greek and Cyrillic;
-// other characters print as a box, and the log says so on its cover, since
-// the exact text is always in each report's signed record (its QR code).
+// The PDF incident log, written by pdfwriter.go with its text shaped by
+// pdftext.go in the fonts of pdffont.go: Latin, Greek and Cyrillic in the
+// Go fonts; Arabic and Persian (right to left), Amharic and Burmese in
+// bundled Noto fonts; Chinese, Japanese and Korean in a font found on the
+// machine. Characters no font has print as a box, and the log says so on
+// its cover, since the exact text is always in each report's signed record
+// (its QR code).
 
 import (
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 
-	"github.com/signintech/gopdf"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/gomono"
-	"golang.org/x/image/font/gofont/goregular"
-	"golang.org/x/image/font/sfnt"
-
+	"github.com/go-text/typesetting/di"
 	"github.com/vigil-mesh/vigil/incident"
 )
 
@@ -136,10 +131,10 @@ func (p *PDFWriter) Close(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d.gp.SetInfo(gopdf.PdfInfo{
+	d.f.info = pdfInfo{
 		Title: "Incident log: " + p.mission, Author: "Vigil", Subject: "Incident reports with their signed records",
-		Creator: "Vigil", Producer: "Vigil (gopdf)", CreationDate: exported.UTC(),
-	})
+		Creator: "Vigil", Producer: "Vigil", Created: exported.UTC(),
+	}
 	d.missing = p.missingGlyphs()
 	d.cover(p, exported.UTC())
 	if d.err != nil {
@@ -154,7 +149,7 @@ func (p *PDFWriter) Close(w io.Writer) error {
 	if d.footers(p.mission); d.err != nil {
 		return fmt.Errorf("pdf: footers: %w", d.err)
 	}
-	return d.gp.Write(w)
+	return d.f.write(w)
 }
 
 // missingGlyphs reports whether any text in the log is outside the fonts.
@@ -177,7 +172,7 @@ func (p *PDFWriter) missingGlyphs() bool {
 	return false
 }
 
-// Fonts: families and their files.
+// Fonts: families.
 const (
 	fontSans = "sans"
 	fontMono = "mono"
@@ -185,29 +180,35 @@ const (
 
 var glyphs struct {
 	sync.Mutex
-	font    *sfnt.Font
-	buf     sfnt.Buffer
 	covered map[rune]bool
 }
 
-// hasGlyph reports whether the Go fonts draw r (all three cover the same
-// characters). Safe for concurrent use.
+// hasGlyph reports whether a font of the log draws r: the regular Go font
+// or a fallback (a style's own font may lack it: the fallbacks stand in).
+// Safe for concurrent use.
 func hasGlyph(r rune) bool {
 	if r >= 0x20 && r < 0x7f {
 		return true
+	}
+	lib, err := fonts()
+	if err != nil {
+		return false
 	}
 	glyphs.Lock()
 	defer glyphs.Unlock()
 	if glyphs.covered == nil {
 		glyphs.covered = map[rune]bool{}
-		glyphs.font, _ = sfnt.Parse(goregular.TTF)
 	}
 	ok, seen := glyphs.covered[r]
 	if !seen {
-		if glyphs.font != nil {
-			i, err := glyphs.font.GlyphIndex(&glyphs.buf, r)
-			ok = err == nil && i != 0
+		shapeMu.Lock()
+		for _, src := range lib.chain {
+			if g, in := src.face.NominalGlyph(r); in && g != 0 {
+				ok = true
+				break
+			}
 		}
+		shapeMu.Unlock()
 		glyphs.covered[r] = ok
 	}
 	return ok
@@ -243,44 +244,50 @@ var (
 	sevColour = [5]rgb{{120, 130, 140}, {67, 140, 72}, {201, 150, 20}, {222, 110, 40}, {196, 40, 40}}
 )
 
+// Text alignment within a box.
+const (
+	alignLeft = iota
+	alignRight
+	alignCenter
+)
+
 type pdfDoc struct {
-	gp      *gopdf.GoPdf
-	y       float64
-	font    string
-	size    float64
-	widths  map[string]map[rune]float64
-	missing bool
-	cont    string // printed at the top of a page a report runs onto
-	err     error  // the first drawing error
+	f           *pdfFile
+	sh          *textShaper
+	y           float64
+	style       fontStyle
+	size        float64
+	colour      rgb
+	charSpacing float64
+	missing     bool
+	cont        string // printed at the top of a page a report runs onto
+	err         error  // the first drawing error
 }
 
 func newPDFDoc() (*pdfDoc, error) {
-	gp := &gopdf.GoPdf{}
-	gp.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4, Unit: gopdf.UnitPT})
-	subst := func(rune) rune { return missingMark }
-	for _, f := range []struct {
-		family string
-		style  int
-		data   []byte
-	}{
-		{fontSans, gopdf.Regular, goregular.TTF},
-		{fontSans, gopdf.Bold, gobold.TTF},
-		{fontMono, gopdf.Regular, gomono.TTF},
-	} {
-		if err := gp.AddTTFFontDataWithOption(f.family, f.data, gopdf.TtfOption{Style: f.style, OnGlyphNotFoundSubstitute: subst}); err != nil {
-			return nil, fmt.Errorf("pdf: font %s: %w", f.family, err)
-		}
+	lib, err := fonts()
+	if err != nil {
+		return nil, err
 	}
-	d := &pdfDoc{gp: gp, widths: map[string]map[rune]float64{}}
-	d.setFont(fontSans, "", 9)
-	return d, d.err
+	return newPDFDocWith(lib), nil
 }
 
-// setFont selects a font. Drawing errors stick in d.err: the first one
-// ends the layout when Close checks it.
+// newPDFDocWith lays out with the fonts of lib.
+func newPDFDocWith(lib *fontLibrary) *pdfDoc {
+	d := &pdfDoc{f: newPDFFile(pageW, pageH), sh: newTextShaper(lib)}
+	d.setFont(fontSans, "", 9)
+	return d
+}
+
+// setFont selects a font: family fontSans or fontMono, style "" or "B".
 func (d *pdfDoc) setFont(family, style string, size float64) {
-	d.font, d.size = family+"/"+style+"/"+strconv.FormatFloat(size, 'f', -1, 64), size
-	d.fail(d.gp.SetFont(family, style, size))
+	d.style, d.size = styleRegular, size
+	switch {
+	case family == fontMono:
+		d.style = styleMono
+	case style == "B":
+		d.style = styleBold
+	}
 }
 
 func (d *pdfDoc) fail(err error) {
@@ -289,18 +296,11 @@ func (d *pdfDoc) fail(err error) {
 	}
 }
 
-func (d *pdfDoc) textColour(c rgb) { d.gp.SetTextColor(c.r, c.g, c.b) }
+func (d *pdfDoc) textColour(c rgb) { d.colour = c }
 
-func (d *pdfDoc) fill(c rgb, x, y, w, h float64) {
-	d.gp.SetFillColor(c.r, c.g, c.b)
-	d.gp.RectFromUpperLeftWithStyle(x, y, w, h, "F")
-}
+func (d *pdfDoc) fill(c rgb, x, y, w, h float64) { d.f.fillRect(c, x, y, w, h) }
 
-func (d *pdfDoc) rule(c rgb, x1, y, x2 float64, width float64) {
-	d.gp.SetStrokeColor(c.r, c.g, c.b)
-	d.gp.SetLineWidth(width)
-	d.gp.Line(x1, y, x2, y)
-}
+func (d *pdfDoc) rule(c rgb, x1, y, x2 float64, width float64) { d.f.line(c, x1, y, x2, y, width) }
 
 // clean makes s printable: tabs become spaces, other control characters
 // go, characters the fonts lack become missingMark.
@@ -313,6 +313,8 @@ func clean(s string) string {
 		case r == '\n':
 			b.WriteByte('\n')
 		case unicode.IsControl(r):
+		case unicode.Is(unicode.Cf, r): // joiners and direction marks: the shaper uses them
+			b.WriteRune(r)
 		case !hasGlyph(r):
 			b.WriteRune(missingMark)
 		default:
@@ -322,31 +324,16 @@ func clean(s string) string {
 	return b.String()
 }
 
-// width measures s in the current font, a rune at a time (no kerning).
-func (d *pdfDoc) width(s string) float64 {
-	m := d.widths[d.font]
-	if m == nil {
-		m = map[rune]float64{}
-		d.widths[d.font] = m
-	}
-	w := 0.0
-	for _, r := range s {
-		rw, ok := m[r]
-		if !ok {
-			rw, _ = d.gp.MeasureTextWidth(string(r))
-			m[r] = rw
-		}
-		w += rw
-	}
-	return w
-}
+// width measures s in the current font, shaped.
+func (d *pdfDoc) width(s string) float64 { return d.sh.width(d.style, s) * d.size }
 
 // wrap breaks cleaned text into lines no wider than width, at spaces where
-// it can and inside a word that is wider than a line.
+// it can and inside a word that is wider than a line, between syllables.
 func (d *pdfDoc) wrap(text string, width float64) []string {
 	var out []string
 	space := d.width(" ")
 	for _, para := range strings.Split(clean(text), "\n") {
+		start := len(out)
 		line, lw := "", 0.0
 		for _, word := range strings.Split(para, " ") {
 			ww := d.width(word)
@@ -358,23 +345,37 @@ func (d *pdfDoc) wrap(text string, width float64) []string {
 				out = append(out, line)
 			}
 			for ww > width {
-				cut, cw := 0, 0.0
-				for i, r := range word {
-					rw := d.width(string(r))
-					if cw+rw > width && i > 0 {
-						break
-					}
-					cut, cw = i+len(string(r)), cw+rw
-				}
-				out = append(out, word[:cut])
-				word = word[cut:]
+				runes := []rune(word)
+				k := d.fits(runes, "", width)
+				out = append(out, string(runes[:k]))
+				word = string(runes[k:])
 				ww = d.width(word)
 			}
 			line, lw = word, ww
 		}
 		out = append(out, line)
+		// A line of a right-to-left paragraph stays right to left when
+		// it starts with a Latin word: a right-to-left mark leads it.
+		if baseDirection([]rune(para)) == di.DirectionRTL {
+			for i := start; i < len(out); i++ {
+				if baseDirection([]rune(out[i])) != di.DirectionRTL {
+					out[i] = "\u200f" + out[i]
+				}
+			}
+		}
 	}
 	return out
+}
+
+// fits is how many of runes (at least one) fit in width followed by tail,
+// cut where a line may break. Widths are measured shaped, so the search
+// halves the length rather than adding characters up.
+func (d *pdfDoc) fits(runes []rune, tail string, width float64) int {
+	k := sort.Search(len(runes), func(k int) bool { return d.width(string(runes[:k+1])+tail) > width })
+	for k > 1 && !breakable(runes, k) {
+		k--
+	}
+	return max(k, 1)
 }
 
 // fit shortens a single line of text to width with an ellipsis.
@@ -384,30 +385,57 @@ func (d *pdfDoc) fit(s string, width float64) string {
 		return s
 	}
 	r := []rune(s)
-	for len(r) > 0 && d.width(string(r)+"…") > width {
-		r = r[:len(r)-1]
-	}
-	return string(r) + "…"
+	return string(r[:d.fits(r, "…", width)]) + "…"
 }
 
-// text draws one line with its top at y; align is gopdf.Left, Right or
-// Center within w.
+// text draws one line with its top at y, aligned within w; a right-to-left
+// paragraph asked to align left aligns right, where its lines begin.
 func (d *pdfDoc) text(x, y, w float64, s string, align int) {
+	s = strings.ReplaceAll(clean(s), "\n", " ")
 	if s == "" {
 		return
 	}
-	d.gp.SetXY(x, y)
-	d.fail(d.gp.CellWithOption(&gopdf.Rect{W: w, H: d.size}, clean(s), gopdf.CellOption{Align: align | gopdf.Top}))
+	line := d.sh.line(d.style, s)
+	size, cs := d.size, d.charSpacing
+	n := 0
+	for _, run := range line.runs {
+		n += len(run.glyphs)
+	}
+	width := line.width*size + cs*float64(n)
+	if align == alignLeft && line.rtl {
+		align = alignRight
+	}
+	switch align {
+	case alignRight:
+		x += w - width
+	case alignCenter:
+		x += (w - width) / 2
+	}
+	primary := d.sh.lib.styles[d.style]
+	baseline := y + primary.ascent/primary.upem*size
+	for _, run := range line.runs {
+		pf := d.f.font(run.src)
+		gs := make([]placed, len(run.glyphs))
+		for i, g := range run.glyphs {
+			pf.use(g.gid, g.text)
+			gs[i] = placed{gid: g.gid, x: g.x*size + float64(i)*cs, y: g.y * size, span: g.span, spanEnd: g.spanEnd, mute: g.mute}
+		}
+		// A bold line in a font without bold (the fallbacks) is drawn
+		// outlined as well as filled.
+		bold := d.style == styleBold && run.src != primary
+		d.f.glyphRun(pf, size, d.colour, x, baseline, gs, bold, cs)
+		x += run.width*size + cs*float64(len(run.glyphs))
+	}
 }
 
 // newPage starts a page; a report that runs over gets a line saying so.
 func (d *pdfDoc) newPage() {
-	d.gp.AddPage()
+	d.f.addPage()
 	d.y = marginT
 	if d.cont != "" {
 		d.setFont(fontMono, "", 7)
 		d.textColour(colMuted)
-		d.text(marginX, d.y, contentW, d.cont+" (continued)", gopdf.Left)
+		d.text(marginX, d.y, contentW, d.cont+" (continued)", alignLeft)
 		d.y += 14
 	}
 }
@@ -424,14 +452,13 @@ func fmtTime(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-
 // cover draws page 1: the mission, the counts and how to check the log.
 func (d *pdfDoc) cover(p *PDFWriter, exported time.Time) {
 	d.newPage()
-	g := d.gp
 	d.fill(colAccent, 0, 0, pageW, 8)
 	y := 64.0
 	d.setFont(fontSans, "B", 9)
 	d.textColour(colAccent)
-	_ = g.SetCharSpacing(1.6)
-	d.text(marginX, y, contentW, "VIGIL  ·  INCIDENT LOG", gopdf.Left)
-	_ = g.SetCharSpacing(0)
+	d.charSpacing = 1.6
+	d.text(marginX, y, contentW, "VIGIL  ·  INCIDENT LOG", alignLeft)
+	d.charSpacing = 0
 	y += 22
 	d.setFont(fontSans, "B", 24)
 	d.textColour(colText)
@@ -440,7 +467,7 @@ func (d *pdfDoc) cover(p *PDFWriter, exported time.Time) {
 		name = "Unnamed mission"
 	}
 	for _, line := range d.wrap(name, contentW) {
-		d.text(marginX, y, contentW, line, gopdf.Left)
+		d.text(marginX, y, contentW, line, alignLeft)
 		y += 30
 	}
 	y += 4
@@ -459,7 +486,7 @@ func (d *pdfDoc) cover(p *PDFWriter, exported time.Time) {
 	for _, m := range meta {
 		d.setFont(fontSans, "", 8.5)
 		d.textColour(colMuted)
-		d.text(marginX, y, 80, m[0], gopdf.Left)
+		d.text(marginX, y, 80, m[0], alignLeft)
 		family := fontSans
 		if m[0] == "Mission ID" {
 			family = fontMono
@@ -467,7 +494,7 @@ func (d *pdfDoc) cover(p *PDFWriter, exported time.Time) {
 		d.setFont(family, "", 8.5)
 		d.textColour(colText)
 		for _, line := range d.wrap(m[1], contentW-80) {
-			d.text(marginX+80, y, contentW-80, line, gopdf.Left)
+			d.text(marginX+80, y, contentW-80, line, alignLeft)
 			y += 12
 		}
 	}
@@ -522,8 +549,12 @@ func (d *pdfDoc) cover(p *PDFWriter, exported time.Time) {
 		{"All times are UTC. Observation and report times are the device's claims; phones in a shutdown often have wrong clocks.", false},
 	}
 	if d.missing {
-		notes = append(notes, note{fmt.Sprintf("Some characters in this log are outside the fonts it embeds (Latin, Greek and Cyrillic) and print as %c. "+
-			"The exact text is in each report's signed record (its QR code) and in the JSONL and XLSX exports.", missingMark), true})
+		text := fmt.Sprintf("Some characters in this log are outside the fonts it embeds (Latin, Greek, Cyrillic, Arabic, Ethiopic, Myanmar and, "+
+			"when the computer that made it has one, Chinese, Japanese and Korean) and print as %c.", missingMark)
+		if lib, _ := fonts(); lib != nil && lib.cjk == "" {
+			text += " No Chinese, Japanese and Korean font was found here (Debian: apt-get install fonts-droid-fallback)."
+		}
+		notes = append(notes, note{text + " The exact text is in each report's signed record (its QR code) and in the JSONL and XLSX exports.", true})
 	}
 	if p.tally.total == 0 {
 		notes = append(notes, note{"No reports matched this export.", true})
@@ -535,7 +566,7 @@ func (d *pdfDoc) cover(p *PDFWriter, exported time.Time) {
 			d.textColour(colWarn)
 		}
 		for _, line := range d.wrap(n.text, contentW) {
-			d.text(marginX, y, contentW, line, gopdf.Left)
+			d.text(marginX, y, contentW, line, alignLeft)
 			y += 12.5
 		}
 		y += 6
@@ -550,7 +581,7 @@ func count(n int) string { return strconv.Itoa(n) }
 func (d *pdfDoc) heading(y float64, title string) float64 {
 	d.setFont(fontSans, "B", 11)
 	d.textColour(colText)
-	d.text(marginX, y, contentW, title, gopdf.Left)
+	d.text(marginX, y, contentW, title, alignLeft)
 	d.rule(colRule, marginX, y+17, marginX+contentW, 0.8)
 	return y + 24
 }
@@ -576,9 +607,9 @@ func (d *pdfDoc) table(y float64, cols []string, rows [][]string, firstW float64
 	d.textColour(colMuted)
 	for i, c := range cols {
 		x, w := colX(i)
-		align := gopdf.Right
+		align := alignRight
 		if i == 0 && firstW > 0 {
-			align = gopdf.Left
+			align = alignLeft
 		}
 		d.text(x+pad, y+5, w-2*pad, c, align)
 	}
@@ -595,10 +626,10 @@ func (d *pdfDoc) table(y float64, cols []string, rows [][]string, firstW float64
 		d.setFont(fontSans, style, 9)
 		for i, c := range row {
 			x, w := colX(i)
-			align := gopdf.Right
+			align := alignRight
 			d.textColour(colText)
 			if i == 0 && firstW > 0 {
-				align = gopdf.Left
+				align = alignLeft
 			} else if c == "0" {
 				d.textColour(colRule)
 			}
@@ -700,10 +731,15 @@ func (d *pdfDoc) report(n int, it *pdfItem, code qrCode) {
 	if !v.Sealed {
 		title = v.Report.Title
 	}
+	// The number hangs in a column of its own, so that a right-to-left
+	// title is a paragraph of its own (aligned right, read from there).
 	d.setFont(fontSans, "B", 11.5)
-	titleLines := d.wrap(fmt.Sprintf("%d.  %s", n, title), contentW-2*bandPad-badgesW-8)
+	number := strconv.Itoa(n) + "."
+	numberW := d.width(number) + d.width("  ")
+	titleW := contentW - 2*bandPad - badgesW - 8 - numberW
+	titleLines := d.wrap(title, titleW)
 	if len(titleLines) > 3 {
-		titleLines = append(titleLines[:2], d.fit(strings.Join(titleLines[2:], " "), contentW-2*bandPad-badgesW-8))
+		titleLines = append(titleLines[:2], d.fit(strings.Join(titleLines[2:], " "), titleW))
 	}
 	bandH := bandPad + float64(len(titleLines))*15 + 13 + bandPad - 2
 
@@ -743,13 +779,14 @@ func (d *pdfDoc) report(n int, it *pdfItem, code qrCode) {
 	d.setFont(fontSans, "B", 11.5)
 	d.textColour(colText)
 	ty := y + bandPad
+	d.text(marginX+bandPad+2, ty, numberW, number, alignLeft)
 	for _, line := range titleLines {
-		d.text(marginX+bandPad+2, ty, contentW, line, gopdf.Left)
+		d.text(marginX+bandPad+2+numberW, ty, titleW, line, alignLeft)
 		ty += 15
 	}
 	d.setFont(fontMono, "", 7.5)
 	d.textColour(colMuted)
-	d.text(marginX+bandPad+2, ty+1, contentW, "ID "+id, gopdf.Left)
+	d.text(marginX+bandPad+2, ty+1, contentW, "ID "+id, alignLeft)
 	d.setFont(fontSans, "B", 7.5)
 	bx := marginX + contentW - bandPad
 	for _, b := range badges {
@@ -757,7 +794,7 @@ func (d *pdfDoc) report(n int, it *pdfItem, code qrCode) {
 		bx -= w
 		d.fill(b.bg, bx, y+bandPad, w, 14)
 		d.textColour(b.fg)
-		d.text(bx, y+bandPad+3.5, w, b.text, gopdf.Center)
+		d.text(bx, y+bandPad+3.5, w, b.text, alignCenter)
 		bx -= 4
 	}
 	y += bandH + 10
@@ -767,7 +804,7 @@ func (d *pdfDoc) report(n int, it *pdfItem, code qrCode) {
 	for _, f := range fl {
 		d.setFont(fontSans, "", 7.5)
 		d.textColour(colMuted)
-		d.text(marginX, fy+1, labelW, f.label, gopdf.Left)
+		d.text(marginX, fy+1, labelW, f.label, alignLeft)
 		font := fontSans
 		if f.mono {
 			font = fontMono
@@ -778,7 +815,7 @@ func (d *pdfDoc) report(n int, it *pdfItem, code qrCode) {
 			d.textColour(colWarn)
 		}
 		for _, line := range f.lines {
-			d.text(marginX+labelW, fy, leftW-labelW, line, gopdf.Left)
+			d.text(marginX+labelW, fy, leftW-labelW, line, alignLeft)
 			fy += lineH
 		}
 		fy += 3
@@ -788,24 +825,23 @@ func (d *pdfDoc) report(n int, it *pdfItem, code qrCode) {
 	// sharp at any print or scan resolution.
 	qx := marginX + contentW - side
 	if bitmap != nil {
-		d.gp.SetFillColor(colBlack.r, colBlack.g, colBlack.b)
 		for _, r := range qrRects(bitmap) {
 			// A hair of overlap hides seams between rectangles in
 			// renderers that anti-alias each one.
-			d.gp.RectFromUpperLeftWithStyle(qx+float64(r.x)*module, y+float64(r.y)*module,
-				float64(r.w)*module+0.15, float64(r.h)*module+0.15, "F")
+			d.fill(colBlack, qx+float64(r.x)*module, y+float64(r.y)*module,
+				float64(r.w)*module+0.15, float64(r.h)*module+0.15)
 		}
 		d.setFont(fontSans, "", 6.5)
 		d.textColour(colMuted)
-		d.text(qx, y+side+2, side, "Signed record, "+sizeText(len(it.record)), gopdf.Center)
-		d.text(qx, y+side+11, side, "check: vigil verify --qr PHOTO", gopdf.Center)
+		d.text(qx, y+side+2, side, "Signed record, "+sizeText(len(it.record)), alignCenter)
+		d.text(qx, y+side+11, side, "check: vigil verify --qr PHOTO", alignCenter)
 	} else {
 		d.fill(colZebra, qx, y, side, 80)
 		d.setFont(fontSans, "", 7.5)
 		d.textColour(colMuted)
 		ny := y + 8
 		for _, line := range d.wrap(qrNote, side-16) {
-			d.text(qx+8, ny, side-16, line, gopdf.Left)
+			d.text(qx+8, ny, side-16, line, alignLeft)
 			ny += 10
 		}
 	}
@@ -987,14 +1023,14 @@ func (d *pdfDoc) block(title, text string) {
 	d.need(14 + 2*lineH)
 	d.setFont(fontSans, "B", 8)
 	d.textColour(colMuted)
-	d.text(marginX, d.y, contentW, title, gopdf.Left)
+	d.text(marginX, d.y, contentW, title, alignLeft)
 	d.y += 13
 	d.setFont(fontSans, "", 9)
 	for _, line := range lines {
 		d.need(12.5)
 		d.setFont(fontSans, "", 9)
 		d.textColour(colText)
-		d.text(marginX, d.y, contentW, line, gopdf.Left)
+		d.text(marginX, d.y, contentW, line, alignLeft)
 		d.y += 12.5
 	}
 	d.y += 6
@@ -1005,7 +1041,7 @@ func (d *pdfDoc) history(v *incident.ReportView) {
 	d.need(14 + 2*lineH)
 	d.setFont(fontSans, "B", 8)
 	d.textColour(colMuted)
-	d.text(marginX, d.y, contentW, "History", gopdf.Left)
+	d.text(marginX, d.y, contentW, "History", alignLeft)
 	d.y += 13
 	const whenW, whatW, byW = 96.0, 150.0, 110.0
 	for _, e := range v.History {
@@ -1034,19 +1070,19 @@ func (d *pdfDoc) history(v *incident.ReportView) {
 		d.need(lineH + float64(min(len(noteLines), 2))*lineH)
 		d.setFont(fontSans, "", 8)
 		d.textColour(colText)
-		d.text(marginX, d.y, whenW, fmtTime(e.Created), gopdf.Left)
-		d.text(marginX+whenW, d.y, whatW, what, gopdf.Left)
+		d.text(marginX, d.y, whenW, fmtTime(e.Created), alignLeft)
+		d.text(marginX+whenW, d.y, whatW, what, alignLeft)
 		d.setFont(fontMono, "", 7)
 		d.textColour(colMuted)
-		d.text(marginX+whenW+whatW, d.y+1, byW, "by …"+e.Author.Short(), gopdf.Left)
+		d.text(marginX+whenW+whatW, d.y+1, byW, "by …"+e.Author.Short(), alignLeft)
 		rid := e.ID.String()
-		d.text(marginX+whenW+whatW+byW, d.y+1, contentW-whenW-whatW-byW, "record …"+rid[len(rid)-16:], gopdf.Right)
+		d.text(marginX+whenW+whatW+byW, d.y+1, contentW-whenW-whatW-byW, "record …"+rid[len(rid)-16:], alignRight)
 		d.y += lineH
 		for _, line := range noteLines {
 			d.need(lineH)
 			d.setFont(fontSans, "", 8)
 			d.textColour(colMuted)
-			d.text(marginX+whenW, d.y, contentW-whenW, line, gopdf.Left)
+			d.text(marginX+whenW, d.y, contentW-whenW, line, alignLeft)
 			d.y += lineH
 		}
 	}
@@ -1055,12 +1091,9 @@ func (d *pdfDoc) history(v *incident.ReportView) {
 // footers writes "Vigil incident log · mission" and "Page i of n" on every
 // page, now that n is known.
 func (d *pdfDoc) footers(mission string) {
-	n := d.gp.GetNumberOfPages()
+	n := d.f.numPages()
 	for i := 1; i <= n; i++ {
-		if err := d.gp.SetPage(i); err != nil {
-			d.fail(err)
-			return
-		}
+		d.f.setPage(i)
 		y := pageH - 40
 		d.rule(colRule, marginX, y, marginX+contentW, 0.5)
 		d.setFont(fontSans, "", 7)
@@ -1069,7 +1102,7 @@ func (d *pdfDoc) footers(mission string) {
 		if mission != "" {
 			left += "  ·  " + mission
 		}
-		d.text(marginX, y+6, contentW-80, d.fit(left, contentW-90), gopdf.Left)
-		d.text(marginX+contentW-80, y+6, 80, fmt.Sprintf("Page %d of %d", i, n), gopdf.Right)
+		d.text(marginX, y+6, contentW-80, d.fit(left, contentW-90), alignLeft)
+		d.text(marginX+contentW-80, y+6, 80, fmt.Sprintf("Page %d of %d", i, n), alignRight)
 	}
 }
