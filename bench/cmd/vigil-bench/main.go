@@ -556,7 +556,7 @@ func phoneMemory(rs *Results, o benchOptions, m *gen.Mission, f *store.Store, ba
 	syncStart := time.Now()
 	var syncTook time.Duration
 	p, err := runChild([]string{"-child", "sync", home, addrs[0].String(), strconv.Itoa(len(extraF))}, o.profileDir, o.memLimit, func() error {
-		err := waitHolds(f, fromPhone, 2*time.Minute)
+		err := waitHolds(f, fromPhone, syncWait)
 		syncTook = time.Since(syncStart)
 		return err
 	})

@@ -289,6 +289,12 @@ func (c *countingStore) Add(raw []byte, source string) store.Result {
 	return r
 }
 
+// syncWait bounds each wait for a reconciliation in the memory
+// measurements: generous, since at a million records on a shared machine
+// opening a store and building its snapshot alone takes a while; what is
+// measured is memory, never this time.
+const syncWait = 10 * time.Minute
+
 // childSync: the phone opens its store of reports, starts its node with
 // the phone profile, meets the peer, and reconciles (the on-connect
 // session) until it has received want records; it then says READY on
@@ -326,7 +332,7 @@ func childSync(home, peerAddr string, want int64, laptop bool) (memPeak, error) 
 	if err != nil {
 		return memPeak{}, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*syncWait)
 	defer cancel()
 	s.enter("connect")
 	pid, err := e.Node().ConnectAddr(ctx, addr)
@@ -338,7 +344,7 @@ func childSync(home, peerAddr string, want int64, laptop bool) (memPeak, error) 
 	}
 	// The on-connect reconciliation moves both directions in one session.
 	s.enter("sync")
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(syncWait)
 	for cs.accepted.Load() < want {
 		if time.Now().After(deadline) {
 			// Nudge once more before giving up: a session may have failed.
@@ -565,7 +571,7 @@ func coordinatorMemory(rs *Results, o benchOptions, m *gen.Mission, f, peer *sto
 	syncStart := time.Now()
 	var syncTook time.Duration
 	p, err := runChild([]string{"-child", "coordsync", home, addrs[0].String(), strconv.Itoa(len(extraD))}, o.profileDir, 0, func() error {
-		err := waitHolds(peer, fromCoordinator, 2*time.Minute)
+		err := waitHolds(peer, fromCoordinator, syncWait)
 		syncTook = time.Since(syncStart)
 		return err
 	})
