@@ -13,7 +13,8 @@ import (
 
 // The records of one AddMany are prepared ahead of the judging: decoded
 // (canonical form and signature, the bulk of the cost), with their facts
-// (facts), and looked up among the stored records. Records are judged one
+// (facts; on one core the judging works them out for the records it
+// stores), and looked up among the stored records. Records are judged one
 // at a time, in order, under the store's lock, so on several cores the
 // preparing runs on the others, a window of chunks ahead.
 
@@ -135,7 +136,11 @@ func (p *prepared) one(i int, txn *badger.Txn) {
 	if u.rec == nil {
 		return
 	}
-	u.facts = factsOf(u.rec)
+	if p.workers > 0 {
+		// On one core the judging works the facts out itself, and only
+		// for the records it stores (not for duplicates and rejections).
+		u.facts = factsOf(u.rec)
+	}
 	if txn == nil {
 		return
 	}
