@@ -3,11 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
-	gosync "sync"
-	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -64,11 +61,14 @@ func (s *Store) Add(raw []byte, source string) Result {
 
 // AddMany is Add for many records (a bundle, a fetched batch): each is
 // judged as Add would, in order, as if added one by one, and the writes are
-// synced once, before AddMany returns. The records' signatures are checked
-// on up to GOMAXPROCS goroutines before the store is locked; the batch is
-// then written in as few Badger transactions as their size allows. A
-// record whose write fails is dropped from its transaction and the others
-// are written again without it, so one bad record never costs the rest.
+// synced once, before AddMany returns. What can be known of a record on
+// its own (its decoding, canonical form and signature, what it targets,
+// which format levels can read it, and whether it was stored before this
+// call) is worked out on up to GOMAXPROCS goroutines, ahead of the
+// judging and in a bounded window of chunks (prepare.go); the judging
+// writes in as few Badger transactions as their size allows. A record
+// whose write fails is dropped from its transaction and the others are
+// written again without it, so one bad record never costs the rest.
 // progress, when not nil, is called with the number of records judged so
 // far (from the calling goroutine). After Close every record is Rejected
 // with ErrClosed, which is also returned.
@@ -81,11 +81,13 @@ func (s *Store) AddMany(raws [][]byte, source string, progress func(done int)) (
 		return out, err
 	}
 	defer s.leave()
-	units := decodeAll(raws, source)
+	p := s.prepare(raws, source) // starts verifying before the lock is taken
+	defer p.stop()
 	defer s.fireRevocation() // after mu is released
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out, wrote, err := s.addUnits(units, progress)
+	p.lookIn(s.db.NewTransaction(false)) // nothing writes records but under mu
+	out, wrote, err := s.addUnits(p, progress)
 	if err != nil {
 		return out, err
 	}
@@ -104,7 +106,9 @@ func (s *Store) addLocked(raw []byte, source string) Result {
 		return Result{ID: incident.IDOf(raw), Outcome: Rejected, Err: err}
 	}
 	defer s.leave()
-	out, _, err := s.addUnits(decodeAll([][]byte{raw}, source), nil)
+	p := s.prepare([][]byte{raw}, source)
+	defer p.stop()
+	out, _, err := s.addUnits(p, nil)
 	if err != nil && out[0].Outcome != Rejected {
 		return Result{ID: out[0].ID, Outcome: Rejected, Err: err}
 	}
@@ -117,6 +121,7 @@ type unit struct {
 	raw    []byte
 	rec    *incident.Signed // decoded and verified; nil: decode raw (stored before, verified then)
 	err    error            // the decode failed
+	facts  *facts           // what rec says of itself; nil: not worked out yet
 	source string
 	root   int    // the AddMany result this unit answers to
 	qkey   []byte // a released record: its quarantine key, deleted as it is judged
@@ -124,6 +129,28 @@ type unit struct {
 	// entry's), to take it out of the quarantine.
 	qAt     int64
 	qAuthor []byte
+	// looked: held says whether the record was stored before this call
+	// (prepare.go); otherwise the judging reads the batch.
+	looked, held bool
+}
+
+// facts are what commit needs to know of a record that depends on the
+// record alone, worked out ahead of the judging where cores allow.
+type facts struct {
+	target *incident.ID // the report it targets, if any (targetOf)
+	// unreadable lists the format levels below this build's that cannot
+	// read the record (Signed.ReadableAt): each gets an X-level entry.
+	unreadable []int
+}
+
+func factsOf(rec *incident.Signed) *facts {
+	f := &facts{target: targetOf(rec)}
+	for level := 0; level < incident.FormatLevel; level++ {
+		if !rec.ReadableAt(level) {
+			f.unreadable = append(f.unreadable, level)
+		}
+	}
+	return f
 }
 
 // ident names a unit within one AddMany call.
@@ -132,43 +159,6 @@ func (u *unit) ident() string {
 		return "q" + string(u.qkey)
 	}
 	return "i" + strconv.Itoa(u.root)
-}
-
-// decodeWorkers is the smallest batch worth verifying on several cores.
-const decodeWorkers = 16
-
-// decodeAll decodes and verifies raws, on up to GOMAXPROCS goroutines
-// (each started here and awaited here).
-func decodeAll(raws [][]byte, source string) []unit {
-	units := make([]unit, len(raws))
-	one := func(i int) {
-		rec, err := incident.Decode(raws[i])
-		units[i] = unit{raw: raws[i], rec: rec, err: err, source: source, root: i}
-	}
-	workers := min(runtime.GOMAXPROCS(0), len(raws)/decodeWorkers)
-	if workers <= 1 {
-		for i := range raws {
-			one(i)
-		}
-		return units
-	}
-	var next atomic.Int64
-	var wg gosync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(raws) {
-					return
-				}
-				one(i)
-			}
-		}()
-	}
-	wg.Wait()
-	return units
 }
 
 // batch is the Badger transaction a run of records shares. It counts what
@@ -181,6 +171,19 @@ type batch struct {
 	ms0      *incident.MissionState
 	changed  bool   // the mission state changed in this batch
 	seq0     uint32 // the next report seq before this batch
+	// fresh holds the records written in this batch, stored those this
+	// call committed before it: with a prepared lookup they say whether
+	// a record is held without reading the batch.
+	fresh, stored map[incident.ID]struct{}
+}
+
+// holds says whether this call stored id, in b or before it.
+func (b *batch) holds(id incident.ID) bool {
+	_, ok := b.fresh[id]
+	if !ok {
+		_, ok = b.stored[id]
+	}
+	return ok
 }
 
 // failWrite, when set (by tests), fails the writes it returns an error for.
@@ -262,7 +265,8 @@ func (s *Store) finish(b *batch) error {
 // transaction whenever it is full. wrote says whether anything was
 // committed. An error means a commit failed: the records not committed
 // are Rejected with it.
-func (s *Store) addUnits(items []unit, progress func(int)) (out []Result, wrote bool, err error) {
+func (s *Store) addUnits(p *prepared, progress func(int)) (out []Result, wrote bool, err error) {
+	items := p.units
 	out = make([]Result, len(items))
 	type mark struct {
 		next    int
@@ -274,7 +278,12 @@ func (s *Store) addUnits(items []unit, progress func(int)) (out []Result, wrote 
 		pending []unit // released records to judge before it
 		done    int    // items reported to progress
 		bad     = map[string]error{}
-		b       = s.begin()
+		begin   = func() *batch {
+			b := s.begin()
+			b.fresh, b.stored = map[incident.ID]struct{}{}, p.stored
+			return b
+		}
+		b = begin()
 	)
 	save := func() mark {
 		return mark{next, slices.Clone(pending), slices.Clone(out)}
@@ -300,21 +309,23 @@ func (s *Store) addUnits(items []unit, progress func(int)) (out []Result, wrote 
 			progress(done)
 		}
 		if s.full(b) {
-			n := b.n
+			n, full := b.n, b
 			err := s.finish(b)
 			b = nil
 			if err != nil {
 				return fail(err)
 			}
 			wrote = wrote || n > 0
-			b = s.begin()
+			p.committed(full, next)
+			b = begin()
 			snap = save()
 		}
 		var u unit
 		if len(pending) > 0 {
 			u, pending = pending[0], pending[1:]
 		} else {
-			u, next = items[next], next+1
+			u, next = p.unit(next), next+1
+			p.passed(next)
 		}
 		id := u.ident()
 		if err, ok := bad[id]; ok {
@@ -334,7 +345,7 @@ func (s *Store) addUnits(items []unit, progress func(int)) (out []Result, wrote 
 			}
 			bad[id] = ferr
 			next, pending, out = snap.next, slices.Clone(snap.pending), slices.Clone(snap.out)
-			b = s.begin()
+			b = begin()
 			continue
 		}
 		if u.qkey == nil {
@@ -380,7 +391,12 @@ func (s *Store) addUnit(b *batch, u *unit) (Result, []unit, error) {
 		res.Outcome, res.Err = Rejected, ErrNoMission
 		return res, nil, nil
 	}
-	if _, err := b.Get(recordKey(rec.ID)); err == nil {
+	if u.looked {
+		if u.held || b.holds(rec.ID) {
+			res.Outcome = Duplicate
+			return res, nil, nil
+		}
+	} else if _, err := b.Get(recordKey(rec.ID)); err == nil {
 		res.Outcome = Duplicate
 		return res, nil, nil
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -409,13 +425,18 @@ func (s *Store) addUnit(b *batch, u *unit) (Result, []unit, error) {
 		res.Outcome, res.Err = Rejected, err
 		return res, nil, nil
 	}
-	if reject, err := s.commit(b, rec); err != nil {
+	f := u.facts
+	if f == nil {
+		f = factsOf(rec)
+	}
+	if reject, err := s.commit(b, rec, f); err != nil {
 		return res, nil, err
 	} else if reject != nil {
 		res.Outcome, res.Err = Rejected, reject
 		return res, nil, nil
 	}
 	res.Outcome = Accepted
+	b.fresh[rec.ID] = struct{}{}
 	children, err := s.released(b, rec, u.root)
 	return res, children, err
 }
@@ -447,7 +468,7 @@ func (s *Store) hasRecord(id incident.ID) (bool, error) {
 // updates the in-memory mission state. reject (a quota) is returned before
 // the record is written (b may hold its author's recounted usage); err
 // means b holds part of the record.
-func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
+func (s *Store) commit(b *batch, rec *incident.Signed, f *facts) (reject, err error) {
 	author := rec.AuthorKey()
 	var kindValue []byte
 	var seq uint32
@@ -493,16 +514,14 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 		// now, so it may be asked for again.
 		s.declined.forget()
 	}
-	if t := targetOf(rec); t != nil {
+	if t := f.target; t != nil {
 		sets = append(sets, [2][]byte{targetKey(*t, rec.ID), []byte(rec.Kind)})
 	}
 	if e := attachmentEntry(rec); e != nil {
 		sets = append(sets, [2][]byte{e, nil})
 	}
-	for level := 0; level < incident.FormatLevel; level++ {
-		if !rec.ReadableAt(level) {
-			sets = append(sets, [2][]byte{unreadableKey(level, rec.ID), nil})
-		}
+	for _, level := range f.unreadable {
+		sets = append(sets, [2][]byte{unreadableKey(level, rec.ID), nil})
 	}
 	for _, kv := range sets {
 		if err := b.Set(kv[0], kv[1]); err != nil {
@@ -528,7 +547,7 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 		}
 		return nil, s.indexNew(b, rec, seq)
 	case rec.Kind == incident.KindAmend || rec.Kind == incident.KindRetract || rec.Kind == incident.KindReview:
-		return nil, s.reindex(b, *targetOf(rec))
+		return nil, s.reindex(b, *f.target)
 	}
 	return nil, nil
 }

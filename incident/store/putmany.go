@@ -92,7 +92,7 @@ func (s *Store) putMany(drafts []Draft, closing func([]*incident.Signed) (Draft,
 		for i, r := range recs {
 			units[i] = unit{raw: r.Raw, rec: r, source: "local", root: i}
 		}
-		out, _, err := s.addUnits(units, nil)
+		out, _, err := s.addUnits(preparedUnits(units), nil)
 		if err != nil {
 			return err
 		}

@@ -274,11 +274,15 @@ func storeGroup(rs *Results, meta *Meta, o benchOptions, work string, logf func(
 	}
 
 	// Ingest, one core.
+	jobs, err := verifyJobs(base)
+	if err != nil {
+		return err
+	}
 	sample := min(len(base), 20000)
 	var ir ingestRates
 	err = profile(o, "ingest", func() error {
 		var err error
-		ir, err = measureIngest(f, base, sample)
+		ir, err = measureIngest(f, base, jobs, sample)
 		return err
 	})
 	if err != nil {
@@ -294,6 +298,35 @@ func storeGroup(rs *Results, meta *Meta, o benchOptions, work string, logf func(
 	sp := map[string]any{"records": sample, "cores": 1}
 	rs.add(Result{Name: "ingest.decode", Params: sp, Value: ir.decode, Unit: "records/s", Note: "incident.Decode alone (canonical CBOR check and signature)"}.withBaseline("ed25519.Verify", ir.verify))
 	rs.add(Result{Name: "ingest.decode_validate", Params: sp, Value: ir.validate, Unit: "records/s", Note: "incident.Decode + incident.Validate, no store"}.withBaseline("ed25519.Verify", ir.verify))
+
+	// Ingest, every core, into an observer's laptop-profile store of the
+	// mission (kept as the peer of memory.coordinator_sync).
+	peer, err := m.JoinStore(filepath.Join(work, "laptop"), store.Options{KDF: &gen.CheapKDF, Profile: store.LaptopProfile})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if peer != nil {
+			peer.Close()
+		}
+	}()
+	var ia ingestRates
+	err = profile(o, "ingest-all", func() error {
+		var err error
+		ia, err = measureIngestAll(peer, base, jobs)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	jobs = nil
+	logf("ingest, %d cores: %.0f records/s (%.1fs); bare verify on %d cores %.0f/s", runtime.NumCPU(), ia.store, ia.took.Seconds(), runtime.NumCPU(), ia.verify)
+	ra := Result{Name: "ingest.store_all_cores", Params: map[string]any{"records": n, "cores": runtime.NumCPU(), "profile": "laptop", "batch": 500},
+		Value: ia.store, Unit: "records/s", Target: "ratio ≥ 0.80",
+		Note: "store.AddMany as ingest.store, GOMAXPROCS = NumCPU, into an observer's laptop-profile store; the baseline verifies the same records' signatures on every core (one goroutine per core), batch by batch in between"}
+	ra = ra.withBaseline("ed25519.Verify, every core", ia.verify)
+	ra.Met = boolp(*ra.Ratio >= 0.8)
+	rs.add(ra)
 
 	if !o.part("size") && !o.part("dashboard") && !o.part("export") && !o.part("memory") {
 		return nil
@@ -359,7 +392,11 @@ func storeGroup(rs *Results, meta *Meta, o benchOptions, work string, logf func(
 		}
 	}
 	if o.part("memory") {
-		return phoneMemory(rs, o, m, f, base, extraF, extraP, filepath.Join(work, "phone"), logf)
+		if err := phoneMemory(rs, o, m, f, base, extraF, extraP, filepath.Join(work, "phone"), logf); err != nil {
+			return err
+		}
+		closed = true // coordinatorMemory closes it: its child opens it
+		return coordinatorMemory(rs, o, m, f, peer, extraF, extraP, homeF, logf)
 	}
 	return nil
 }
@@ -521,7 +558,7 @@ func phoneMemory(rs *Results, o benchOptions, m *gen.Mission, f *store.Store, ba
 	syncStart := time.Now()
 	var syncTook time.Duration
 	p, err := runChild([]string{"-child", "sync", home, addrs[0].String(), strconv.Itoa(len(extraF))}, o.profileDir, o.memLimit, func() error {
-		err := waitHolds(f, fromPhone, 2*time.Minute)
+		err := waitHolds(f, fromPhone, syncWait)
 		syncTook = time.Since(syncStart)
 		return err
 	})
