@@ -179,7 +179,7 @@ func (e *Engine) offerFor(level int, live bool) (*offer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newOffer(recon.NewSet(items)), nil
+	return newOffer(recon.NewSetOwned(items)), nil
 }
 
 // offer is what this side offers a peer in one session: the snapshot's

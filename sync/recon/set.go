@@ -155,8 +155,12 @@ type Set struct {
 // NewSet sorts a copy of items and drops exact duplicates (same Time and
 // ID). The caller keeps ownership of items. Items with the same ID and
 // different times are kept as distinct items.
-func NewSet(items []Item) *Set {
-	its := slices.Clone(items)
+func NewSet(items []Item) *Set { return NewSetOwned(slices.Clone(items)) }
+
+// NewSetOwned is NewSet for a slice the caller hands over: it is sorted
+// and kept, not copied (a snapshot of a million records is 40 MB an
+// item slice; the caller must not use it afterwards).
+func NewSetOwned(its []Item) *Set {
 	slices.SortFunc(its, compareItems)
 	its = slices.Compact(its)
 	pre := make([]u256, len(its)+1)
