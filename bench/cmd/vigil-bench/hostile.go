@@ -48,6 +48,10 @@ import (
 // sync/mesh; a renamed protocol makes every attack fail loudly, not pass.
 const (
 	hostileReconName = "recon/2"
+	// The victim is an observer's phone: it serves reconciliation over
+	// live sets only (sync/mesh/custody.go), which starts with a covering
+	// step.
+	hostileLiveName = "recon-live/1"
 	hostileBlobName  = "blob"
 	victimHeapTarget = 16 << 20 // per attacking member
 )
@@ -281,15 +285,21 @@ func rawFrame(typ byte, body []byte) []byte {
 	return append(append(b, typ), body...)
 }
 
-// reconStream opens a reconciliation stream to v and ends phase 1 at once
-// (an empty frame from the initiator), so what follows is phase 2. The
-// returned counter counts what v sends on it, read until v closes.
+// reconStream opens a live reconciliation stream to v (the victim is a
+// phone), asks about no records and hands over no receipts in the
+// covering step, and ends phase 1 at once (an empty frame from the
+// initiator), so what follows is phase 2. The returned counter counts
+// what v sends on it, read until v closes.
 func reconStream(ctx context.Context, a *hostileMember, v peer.ID) (network.Stream, *atomic.Int64, <-chan struct{}, error) {
-	s, err := a.node().Host().NewStream(ctx, v, a.node().Protocol(hostileReconName, v))
+	s, err := a.node().Host().NewStream(ctx, v, a.node().Protocol(hostileLiveName, v), a.node().Protocol(hostileReconName, v))
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if _, err := s.Write([]byte{0}); err != nil {
+	var start []byte
+	if s.Protocol() == a.node().Protocol(hostileLiveName, v) {
+		start = append(rawFrame('E', nil), rawFrame('D', nil)...)
+	}
+	if _, err := s.Write(append(start, 0)); err != nil {
 		s.Reset()
 		return nil, nil, nil, err
 	}
