@@ -126,6 +126,9 @@ func (ui *UI) fileRows(files []File, content func(i int) ([]byte, error)) fyne.C
 				}
 				ui.saveFile(f.Name, pub)
 			}))
+			// What the copy lacks, below: in the button's label it made
+			// the button wider than a phone (a button's label never wraps).
+			rows.Add(note(T("file.save_public_note")))
 		}
 		box.Add(rows)
 	}

@@ -100,8 +100,14 @@ func (ui *UI) basemapTools() fyne.CanvasObject {
 			name = T("map.unnamed")
 		}
 		remove := widget.NewButtonWithIcon(T("map.remove"), theme.DeleteIcon(), ui.removeBasemap)
+		buttons := fyne.CanvasObject(container.NewHBox(load, remove, layout.NewSpacer()))
+		if ui.opts.Phone {
+			// One above the other: side by side they are wider than a
+			// phone in French, Portuguese and Swahili.
+			buttons = container.NewVBox(load, remove)
+		}
 		box.Objects = []fyne.CanvasObject{note(T("map.loaded", map[string]any{"Name": name, "Min": in.Zooms[0], "Max": in.Zooms[len(in.Zooms)-1]})),
-			container.NewHBox(load, remove, layout.NewSpacer())}
+			buttons}
 		box.Refresh()
 	})
 	return box

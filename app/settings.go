@@ -140,5 +140,7 @@ func (ui *UI) forgetHeldButton(after func()) fyne.CanvasObject {
 			ui.toast(T("forget.done", map[string]any{"Deleted": deleted, "Kept": kept}))
 		})
 	})
-	return column(note(T("forget.note")), b)
+	// A plain box: column is a scroller, and one inside the settings'
+	// scroller is a line high, the button out of sight.
+	return container.NewVBox(note(T("forget.note")), b)
 }
