@@ -178,7 +178,8 @@ func TestLanguagesTranslate(t *testing.T) {
 	keys, _ := translationKeys("en")
 	data := map[string]any{"N": 2, "Code": "X", "Status": "S", "Time": "T", "Mission": "M", "Role": "R", "Who": "W",
 		"Ago": "A", "Field": "F", "Name": "N", "Limit": "L", "ID": "I", "For": "1 h", "Total": 3, "File": "f", "Min": 7, "Fields": "F", "Kinds": "K", "Value": "V", "Max": 9, "Key": "K",
-		"Reason": "R", "Number": "+1"}
+		"Reason": "R", "Number": "+1", "Used": "1 MiB", "Budget": "128 MiB", "Own": 3, "Carried": 4, "Receipts": 2,
+		"Dropped": 5, "Deleted": 6, "Kept": 7, "D": "+2 min"}
 	for _, l := range Languages {
 		SetLanguage(l.Code)
 		for _, k := range keys {
