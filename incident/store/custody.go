@@ -901,12 +901,18 @@ func (s *Store) Uncovered(limit int) ([]incident.ID, error) {
 	if err := s.refreshCustody(); err != nil {
 		return nil, err
 	}
+	return s.idsUnder(tLive, limit)
+}
+
+// idsUnder returns up to limit IDs from the keys of table t, each t/<id>.
+func (s *Store) idsUnder(t byte, limit int) ([]incident.ID, error) {
 	var out []incident.ID
 	err := s.view(func(txn *badger.Txn) error {
-		return scanPrefix(txn, key(tLive), false, func(k []byte) error {
-			if len(k) == 2+32 {
-				out = append(out, incident.ID(k[2:]))
+		return scanPrefix(txn, key(t), false, func(k []byte) error {
+			if len(k) != 2+32 {
+				return nil
 			}
+			out = append(out, incident.ID(k[2:]))
 			if len(out) >= limit {
 				return errStop
 			}

@@ -109,25 +109,7 @@ const tReceipted = 'c' // c/<id><receipt id>: a coordinator's receipt lists id
 // itself: custody (custody.go) counts distinct coordinators, so a record
 // another coordinator receipted is still this one's to confirm. It reads
 // the U/ index (custody.go), not the store.
-func (s *Store) Unreceipted(limit int) ([]incident.ID, error) {
-	var out []incident.ID
-	err := s.view(func(txn *badger.Txn) error {
-		return scanPrefix(txn, key(tAwait), false, func(k []byte) error {
-			if len(k) != 2+32 {
-				return nil
-			}
-			out = append(out, incident.ID(k[2:]))
-			if len(out) >= limit {
-				return errStop
-			}
-			return nil
-		})
-	})
-	if errors.Is(err, errStop) {
-		err = nil
-	}
-	return out, err
-}
+func (s *Store) Unreceipted(limit int) ([]incident.ID, error) { return s.idsUnder(tAwait, limit) }
 
 const tReceiptedBy = 'C' // C/<id>: some receipt lists id (any receipt; custody.go reads it)
 

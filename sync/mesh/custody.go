@@ -127,18 +127,14 @@ func (e *Engine) cover(p peer.ID, r *bufio.Reader, w *bufio.Writer, initiator bo
 	answer := func() error {
 		var ids []incident.ID
 		for {
-			f, err := readFrame(r)
+			typ, body, err := readCovering(r)
 			if err != nil {
 				return err
 			}
-			if len(f) == 0 {
-				return errors.New("covering: empty frame")
-			}
-			switch f[0] {
+			switch typ {
 			case 'K':
-				body := f[1:]
 				if len(body)%32 != 0 || len(ids)+len(body)/32 > maxCoverIDs {
-					return fmt.Errorf("covering: malformed or too long ID list (limit %d)", maxCoverIDs)
+					return fmt.Errorf("%w: malformed or too long ID list (limit %d)", errCovering, maxCoverIDs)
 				}
 				for ; len(body) > 0; body = body[32:] {
 					ids = append(ids, incident.ID(body[:32]))
@@ -150,28 +146,25 @@ func (e *Engine) cover(p peer.ID, r *bufio.Reader, w *bufio.Writer, initiator bo
 				}
 				return e.sendCovering(w, recs)
 			default:
-				return fmt.Errorf("covering: unexpected frame %q", f[0])
+				return fmt.Errorf("%w: unexpected frame %q", errCovering, typ)
 			}
 		}
 	}
 	take := func() error {
 		for {
-			f, err := readFrame(r)
+			typ, body, err := readCovering(r)
 			if err != nil {
 				return err
 			}
-			if len(f) == 0 {
-				return errors.New("covering: empty frame")
-			}
-			switch f[0] {
+			switch typ {
 			case 'R':
-				if err := e.storeCovering(p, f[1:], res); err != nil {
+				if err := e.storeCovering(p, body, res); err != nil {
 					return err
 				}
 			case 'D':
 				return nil
 			default:
-				return fmt.Errorf("covering: unexpected frame %q", f[0])
+				return fmt.Errorf("%w: unexpected frame %q", errCovering, typ)
 			}
 		}
 	}
@@ -185,6 +178,23 @@ func (e *Engine) cover(p peer.ID, r *bufio.Reader, w *bufio.Writer, initiator bo
 		}
 	}
 	return nil
+}
+
+// errCovering marks a covering step the peer broke (a malformed or
+// unexpected frame, a record that is not a receipt): a strike, as for a
+// malformed reconciliation message.
+var errCovering = errors.New("covering step off the protocol")
+
+// readCovering reads one frame of the covering step: its type and body.
+func readCovering(r *bufio.Reader) (byte, []byte, error) {
+	f, err := readFrame(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(f) == 0 {
+		return 0, nil, fmt.Errorf("%w: empty frame", errCovering)
+	}
+	return f[0], f[1:], nil
 }
 
 // sendCovering writes receipts in 'R' frames, up to maxCoverBytes, then 'D'.
@@ -224,7 +234,7 @@ func (e *Engine) storeCovering(p peer.ID, body []byte, res *SyncResult) error {
 	for _, raw := range raws {
 		rec, err := incident.Decode(raw)
 		if err != nil || rec.Kind != incident.KindReceipt {
-			return fmt.Errorf("covering: a record that is not a receipt")
+			return fmt.Errorf("%w: a record that is not a receipt", errCovering)
 		}
 		if !e.holds(rec.ID) {
 			keep = append(keep, raw)

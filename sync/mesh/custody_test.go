@@ -2,6 +2,8 @@ package mesh_test
 
 import (
 	"context"
+	"encoding/binary"
+	"io"
 	"testing"
 	"time"
 
@@ -209,4 +211,35 @@ func founderToAll(t *testing.T, m *mission) {
 			}
 		}
 	}
+}
+
+// A member that hands a phone anything but receipts in the covering step
+// gets a strike (the session ends there).
+func TestCoveringStepTakesOnlyReceipts(t *testing.T) {
+	m := newMission(t, 3)
+	phone := m.start(1, noReceipts, slowPeriodic)
+	attacker := m.start(2, noReceipts, slowPeriodic)
+	connect(t, attacker, phone)
+	forged := report(t, m.stores[2], "not a receipt")
+	rec, err := m.stores[2].Get(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := attacker.Node().Host().NewStream(ctx, phone.Node().ID(), mesh.LiveProtocol(phone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Reset()
+	body := append(binary.AppendUvarint(nil, uint64(len(rec.Raw))), rec.Raw...)
+	// Ask about nothing ('E'), then, after the phone's answer and its own
+	// question, hand over a report as if it were a receipt.
+	if err := writeRaw(s, []byte{'E'}, append([]byte{'R'}, body...), []byte{'D'}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, s)
+	eventually(t, 5*time.Second, "no strike for a record that is not a receipt", func() bool {
+		return mesh.StrikesOf(phone, m.stores[2].Author()) == 1
+	})
 }

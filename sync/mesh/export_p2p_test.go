@@ -25,6 +25,9 @@ func StrikesOf(e *Engine, a incident.Author) int {
 // ReconProtocol is the stream protocol e serves reconciliation on.
 func ReconProtocol(e *Engine) protocol.ID { return e.proto(reconName, e.node.ID()) }
 
+// LiveProtocol is the live reconciliation protocol ID on e's listener.
+func LiveProtocol(e *Engine) protocol.ID { return e.proto(liveName, e.node.ID()) }
+
 // NewerTopicOf gives a test the engine's second gossip topic (records a
 // level-0 peer cannot store); nil for a level-0 engine.
 func NewerTopicOf(e *Engine) *pubsub.Topic { return e.newer }

@@ -464,6 +464,9 @@ func (e *Engine) session(ctx context.Context, s network.Stream, initiator, live 
 	if live {
 		if err := e.cover(p, r, w, initiator, &res); err != nil {
 			_ = s.Reset()
+			if errors.Is(err, errCovering) {
+				e.strike(p, err)
+			}
 			return res, fmt.Errorf("covering: %w", err)
 		}
 	}
