@@ -509,6 +509,8 @@ func (s *Store) commit(b *batch, rec *incident.Signed) (reject, err error) {
 		return nil, s.indexNew(b, rec, seq)
 	case rec.Kind == incident.KindAmend || rec.Kind == incident.KindRetract || rec.Kind == incident.KindReview:
 		return nil, s.reindex(b, *targetOf(rec))
+	case rec.Kind == incident.KindCheckin || rec.Kind == incident.KindAlert:
+		return nil, s.noteActivity(b, rec) // heard.go
 	}
 	return nil, nil
 }

@@ -29,6 +29,17 @@ type tuple struct {
 	Area     string `cbor:"6,keyasint,omitempty"`
 	Severity uint64 `cbor:"7,keyasint,omitempty"`
 	ID       []byte `cbor:"9,keyasint"`
+	// Since layout 5, for the summary (summary.go), the heard times
+	// (heard.go), the map's index of located reports and the export's
+	// fold: the report's claimed creation time, its flags (flagRetracted
+	// …), when it occurred as the dashboard shows it (the occurred time
+	// of an opened sealed report, which Occurred does not hold; the
+	// creation time when the report gives none) and its coordinates.
+	Created int64  `cbor:"10,keyasint,omitempty"`
+	Flags   uint8  `cbor:"11,keyasint,omitempty"`
+	When    int64  `cbor:"12,keyasint,omitempty"`
+	Lat     *int64 `cbor:"13,keyasint,omitempty"`
+	Lon     *int64 `cbor:"14,keyasint,omitempty"`
 }
 
 // entries are the index keys of a report by author, since layout 2. The
@@ -45,7 +56,17 @@ func (t tuple) entries(seq uint32, author incident.Author) [][]byte {
 	if t.Station != "" {
 		out = append(out, indexKey(idxStation, t.Station, t.Occurred, seq))
 	}
+	if t.located() {
+		out = append(out, indexKey(idxLocated, "", t.When, seq))
+	}
 	return out
+}
+
+// located reports whether t is on the dashboard's map: a readable
+// incident (neither retracted nor rejected) with coordinates.
+func (t *tuple) located() bool {
+	return t.Lat != nil && t.Lon != nil && t.Flags&flagRetracted == 0 && t.Status != statusRejected &&
+		(t.Flags&flagSealed == 0 || t.Flags&flagOpened != 0)
 }
 
 // entriesV1 are the report's index keys in layout 1.
@@ -66,11 +87,27 @@ func (t tuple) entriesV1(id incident.ID) [][]byte {
 	return out
 }
 
-func tupleOf(v incident.ReportView) tuple {
+// tupleOf is the tuple of a report's view. targeted says whether records
+// target the report (it was folded with some).
+func tupleOf(v incident.ReportView, targeted bool) tuple {
 	t := tuple{Occurred: v.Report.Occurred, Category: v.Report.Category, Station: v.Report.Station,
-		Status: v.Status, Area: v.Report.Area, Severity: v.Report.Severity, ID: v.ID[:]}
+		Status: v.Status, Area: v.Report.Area, Severity: v.Report.Severity, ID: v.ID[:],
+		Created: v.Created, When: v.Report.Occurred, Lat: v.Report.Lat, Lon: v.Report.Lon}
+	if t.When == 0 {
+		t.When = v.Created
+	}
 	if v.Sealed {
 		t.Occurred = v.Created
+		t.Flags |= flagSealed
+		if v.Opened {
+			t.Flags |= flagOpened
+		}
+	}
+	if v.Retracted {
+		t.Flags |= flagRetracted
+	}
+	if targeted {
+		t.Flags |= flagTargeted
 	}
 	return t
 }
@@ -79,18 +116,25 @@ func tupleOf(v incident.ReportView) tuple {
 // when not nil, is given the sealed bodies opened with the age identity
 // (opener), to cache them.
 func (s *Store) foldIn(txn *badger.Txn, id incident.ID, keep keepFunc) (incident.ReportView, error) {
+	v, _, err := s.foldTargets(txn, id, keep)
+	return v, err
+}
+
+// foldTargets is foldIn that also says whether records target the report.
+func (s *Store) foldTargets(txn *badger.Txn, id incident.ID, keep keepFunc) (incident.ReportView, bool, error) {
 	rep, err := getRecord(txn, id)
 	if err != nil {
-		return incident.ReportView{}, err
+		return incident.ReportView{}, false, err
 	}
 	if rep.Kind != incident.KindReport {
-		return incident.ReportView{}, fmt.Errorf("%s is %s record, not a report", id, incident.Article(string(rep.Kind)))
+		return incident.ReportView{}, false, fmt.Errorf("%s is %s record, not a report", id, incident.Article(string(rep.Kind)))
 	}
 	rel, err := related(txn, id)
 	if err != nil {
-		return incident.ReportView{}, err
+		return incident.ReportView{}, false, err
 	}
-	return incident.FoldReportOpen(rep, rel, s.ms, s.opts.Now(), s.opener(txn, keep))
+	v, err := incident.FoldReportOpen(rep, rel, s.ms, s.opts.Now(), s.opener(txn, keep))
+	return v, len(rel) > 0, err
 }
 
 // indexNew indexes a report just written to b under seq, from its decoded
@@ -102,11 +146,14 @@ func (s *Store) indexNew(b *batch, rec *incident.Signed, seq uint32) error {
 	if err != nil {
 		return err
 	}
-	return putTuple(b, seq, v.Author, tupleOf(v))
+	t := tupleOf(v, false)
+	return putTuple(b, seq, v.Author, nil, &t)
 }
 
-// putTuple writes a report's tuple and index entries.
-func putTuple(b *batch, seq uint32, author incident.Author, t tuple) error {
+// putTuple writes a report's tuple and index entries, and moves the
+// summary counters and heard times from its old tuple (nil: none, the
+// report is new here; its index entries are already deleted).
+func putTuple(b *batch, seq uint32, author incident.Author, old, t *tuple) error {
 	for _, k := range t.entries(seq, author) {
 		if err := b.Set(k, nil); err != nil {
 			return err
@@ -116,7 +163,13 @@ func putTuple(b *batch, seq uint32, author incident.Author, t tuple) error {
 	if err != nil {
 		return err
 	}
-	return b.Set(viewKey(seq), tb)
+	if err := b.Set(viewKey(seq), tb); err != nil {
+		return err
+	}
+	if err := countDeltas(b, old, t); err != nil {
+		return err
+	}
+	return heardReport(b, author, old, t)
 }
 
 // seqOf returns the seq of a stored report.
@@ -145,20 +198,23 @@ func (s *Store) reindex(b *batch, id incident.ID) error {
 	if err != nil {
 		return err
 	}
+	var ot *tuple
 	if old, err := getValue(txn, viewKey(seq)); err == nil {
-		var ot tuple
-		if err := cbor.Unmarshal(old, &ot); err != nil {
+		t, err := decodeTuple(old)
+		if err != nil {
 			return err
 		}
-		for _, k := range ot.entries(seq, v.Author) {
+		for _, k := range t.entries(seq, v.Author) {
 			if err := b.Delete(k); err != nil {
 				return err
 			}
 		}
+		ot = &t
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return err
 	}
-	return putTuple(b, seq, v.Author, tupleOf(v))
+	t := tupleOf(v, true)
+	return putTuple(b, seq, v.Author, ot, &t)
 }
 
 // Report returns a report's current view.

@@ -190,6 +190,7 @@ var storeTables = map[byte]string{
 	'X': "sealed records this device cannot open",
 	'A': "attachment records by content hash",
 	'W': "quarantine by arrival", 'N': "quarantine usage per author key",
+	'S': "report summary counters", 'H': "when last heard from",
 }
 
 // Every key a coordinator's store holds after sealed reports arrive,
