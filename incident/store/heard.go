@@ -37,7 +37,7 @@ type heard struct {
 }
 
 func heardAuthorKey(a incident.Author) []byte { return key(tHeard, []byte{'a'}, a[:]) }
-func heardStationKey(code string) []byte    { return key(tHeard, []byte{'s'}, []byte(code)) }
+func heardStationKey(code string) []byte      { return key(tHeard, []byte{'s'}, []byte(code)) }
 
 func getHeard(txn *badger.Txn, k []byte) (heard, error) {
 	var h heard
