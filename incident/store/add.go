@@ -181,6 +181,7 @@ type batch struct {
 	ms0      *incident.MissionState
 	changed  bool   // the mission state changed in this batch
 	seq0     uint32 // the next report seq before this batch
+	counts   map[string]int64 // summary counter deltas, written by Commit (summary.go)
 }
 
 // failWrite, when set (by tests), fails the writes it returns an error for.

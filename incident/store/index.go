@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -155,7 +156,14 @@ func (s *Store) indexNew(b *batch, rec *incident.Signed, seq uint32) error {
 // report is new here; its index entries are already deleted).
 func putTuple(b *batch, seq uint32, author incident.Author, old, t *tuple) error {
 	for _, k := range t.entries(seq, author) {
-		if err := b.Set(k, nil); err != nil {
+		var v []byte
+		if bytes.HasPrefix(k, locatedPrefix) {
+			var err error
+			if v, err = cbor.Marshal(t.point()); err != nil {
+				return err
+			}
+		}
+		if err := b.Set(k, v); err != nil {
 			return err
 		}
 	}

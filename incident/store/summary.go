@@ -106,32 +106,52 @@ func (t *tuple) counters() [][]byte {
 }
 
 // countDeltas moves the counters from old (nil: a report new to the
-// store) to nt in b, writing only the counters that change.
+// store) to nt. The deltas gather in b and are written once each when b
+// commits: a batch of 500 reports touches a few dozen counters, not
+// thousands of times.
 func countDeltas(b *batch, old, nt *tuple) error {
-	delta := map[string]int64{}
+	if b.counts == nil {
+		b.counts = map[string]int64{}
+	}
+	add := func(k []byte, d int64) {
+		if _, ok := b.counts[string(k)]; !ok {
+			// Counted now so that the batch commits before Badger
+			// would find it too big with the counters' writes.
+			b.n++
+			b.bytes += int64(len(k)) + 8 + 12
+		}
+		b.counts[string(k)] += d
+	}
 	if old != nil {
 		for _, k := range old.counters() {
-			delta[string(k)]--
+			add(k, -1)
 		}
 	}
 	for _, k := range nt.counters() {
-		delta[string(k)]++
-	}
-	for k, d := range delta {
-		if d == 0 {
-			continue
-		}
-		if err := addCount(b, []byte(k), d); err != nil {
-			return err
-		}
+		add(k, 1)
 	}
 	return nil
 }
 
+// Commit writes the summary counters' deltas gathered in b, then commits
+// it.
+func (b *batch) Commit() error {
+	for k, d := range b.counts {
+		if d == 0 {
+			continue
+		}
+		if err := addCount(b.Txn, []byte(k), d); err != nil {
+			return err
+		}
+	}
+	b.counts = nil
+	return b.Txn.Commit()
+}
+
 // addCount adds d to counter k; a counter that reaches zero is deleted,
 // so that the summary holds only what is there.
-func addCount(b *batch, k []byte, d int64) error {
-	n, err := readCount(b.Txn, k)
+func addCount(txn *badger.Txn, k []byte, d int64) error {
+	n, err := readCount(txn, k)
 	if err != nil {
 		return err
 	}
@@ -139,9 +159,9 @@ func addCount(b *batch, k []byte, d int64) error {
 		if n < 0 {
 			return fmt.Errorf("summary counter %q would go below zero (the store's summary is damaged: it is rebuilt when m/layout is set below 5)", k)
 		}
-		return b.Delete(k)
+		return txn.Delete(k)
 	}
-	return b.Set(k, binary.BigEndian.AppendUint64(nil, uint64(n)))
+	return txn.Set(k, binary.BigEndian.AppendUint64(nil, uint64(n)))
 }
 
 func readCount(txn *badger.Txn, k []byte) (int64, error) {
@@ -410,10 +430,30 @@ type Located struct {
 	When     int64 // when it occurred (Unix ms), as the summary's hours count it
 }
 
+// locatedPrefix begins the entries of the index of located incidents,
+// whose values are their points (tuple.point), so that the map reads
+// them without a tuple each.
+var locatedPrefix = indexPrefix(idxLocated, "")
+
+// point is what the map shows of a located incident, the value of its
+// entry in the index of located incidents.
+type point struct {
+	ID       []byte `cbor:"1,keyasint"`
+	Lat      int64  `cbor:"2,keyasint"`
+	Lon      int64  `cbor:"3,keyasint"`
+	Severity uint64 `cbor:"4,keyasint,omitempty"`
+	Category string `cbor:"5,keyasint,omitempty"`
+}
+
+// point is t's point on the map; t is located.
+func (t *tuple) point() point {
+	return point{ID: t.ID, Lat: *t.Lat, Lon: *t.Lon, Severity: t.Severity, Category: t.Category}
+}
+
 // Located returns the limit latest readable incidents with coordinates
-// (by when they occurred), oldest first. It reads their index entries
-// and tuples only, so a map of the latest thousands costs milliseconds
-// whatever the store holds.
+// (by when they occurred), oldest first. It reads index entries only, so
+// a map of the latest thousands costs milliseconds whatever the store
+// holds.
 func (s *Store) Located(limit int) ([]Located, error) {
 	s.mu.Lock()
 	joined := s.ms != nil
@@ -423,32 +463,26 @@ func (s *Store) Located(limit int) ([]Located, error) {
 	}
 	var out []Located
 	err := s.view(func(txn *badger.Txn) error {
-		prefix := indexPrefix(idxLocated, "")
 		o := badger.DefaultIteratorOptions
-		o.PrefetchValues = false
-		o.Prefix = prefix
+		o.PrefetchSize = min(max(limit, 1), 1000)
+		o.Prefix = locatedPrefix
 		o.Reverse = true
 		it := txn.NewIterator(o)
 		defer it.Close()
-		for it.Seek(append(append([]byte(nil), prefix...), 0xff)); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
-			k := it.Item().Key()
-			if len(k) != len(prefix)+indexSuffix {
+		for it.Seek(append(append([]byte(nil), locatedPrefix...), 0xff)); it.ValidForPrefix(locatedPrefix) && len(out) < limit; it.Next() {
+			item := it.Item()
+			if len(item.Key()) != len(locatedPrefix)+indexSuffix {
 				continue
 			}
-			_, seq := seqOfIndexKey(k)
-			raw, err := getValue(txn, viewKey(seq))
-			if err != nil {
-				return err
+			var p point
+			if err := item.Value(func(v []byte) error { return cbor.Unmarshal(v, &p) }); err != nil {
+				return fmt.Errorf("located entry %x: %w", item.Key(), err)
 			}
-			t, err := decodeTuple(raw)
-			if err != nil {
-				return fmt.Errorf("tuple %d: %w", seq, err)
+			if len(p.ID) != len(incident.ID{}) {
+				return fmt.Errorf("located entry %x names no report", item.Key())
 			}
-			if !t.located() {
-				continue // written with its entry, so never; skipped rather than trusted
-			}
-			l := Located{Lat: *t.Lat, Lon: *t.Lon, Severity: t.Severity, Category: t.Category, When: t.When}
-			copy(l.ID[:], t.ID)
+			l := Located{Lat: p.Lat, Lon: p.Lon, Severity: p.Severity, Category: p.Category, When: unbe64(item.Key()[len(locatedPrefix):])}
+			copy(l.ID[:], p.ID)
 			out = append(out, l)
 		}
 		return nil

@@ -345,6 +345,9 @@ func storeGroup(rs *Results, meta *Meta, o benchOptions, work string, logf func(
 		if err := dashboard(rs, o, f, base, filepath.Join(work, "replica"), logf); err != nil {
 			return err
 		}
+		if err := dashboardRefresh(rs, o, "dashboard.refresh", f, len(base), logf); err != nil {
+			return err
+		}
 	}
 	if o.part("export") {
 		if err := exports(rs, o, f, logf); err != nil {

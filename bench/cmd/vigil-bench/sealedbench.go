@@ -172,6 +172,9 @@ func sealedStore(rs *Results, o benchOptions, f *store.Store, sp gen.Spec, obser
 		r.Met = boolp(*r.Ratio <= 1.5)
 		rs.add(r)
 		logf("sealed dashboard: %.3fs (clear %.3fs)", ds[0].Seconds(), ds[1].Seconds())
+		if err := dashboardRefresh(rs, o, "dashboard.refresh_sealed", s, len(raws), logf); err != nil {
+			return err
+		}
 	}
 	return nil
 }
