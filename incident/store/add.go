@@ -179,8 +179,8 @@ type batch struct {
 	*badger.Txn
 	n, bytes int64
 	ms0      *incident.MissionState
-	changed  bool   // the mission state changed in this batch
-	seq0     uint32 // the next report seq before this batch
+	changed  bool             // the mission state changed in this batch
+	seq0     uint32           // the next report seq before this batch
 	counts   map[string]int64 // summary counter deltas, written by Commit (summary.go)
 }
 
