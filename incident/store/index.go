@@ -267,8 +267,14 @@ func (s *Store) List(f Filter) ([]incident.ReportView, error) {
 
 var errStop = errors.New("stop")
 
-// Scan calls fn for each report that matches f, in occurred-time order.
-// fn returning an error stops the scan with that error.
+// Scan calls fn for each report that matches f, in occurred-time order
+// (f.Limit reports at most, when set). fn returning an error stops the
+// scan with that error.
+//
+// A scan of many reports (bulkScan) reads their records in key order
+// and folds them on every core, then calls fn in order: an export of a
+// million reports reads at close to the rate Badger iterates, instead of
+// looking each record up at random. A scan of a few looks them up.
 func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -278,18 +284,140 @@ func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
 	fill := &readFill{s: s}
 	err := s.view(func(txn *badger.Txn) error {
 		defer fill.flush()
-		return walk(txn, f, func(id incident.ID, _ *tuple) error {
-			v, err := s.foldIn(txn, id, fill.keep)
+		refs, err := scanRefs(txn, f, s.seq)
+		if err != nil {
+			return err
+		}
+		if len(refs) >= bulkMin && len(refs) >= int(s.seq)/bulkShare {
+			return s.bulkScan(txn, refs, fill, fn)
+		}
+		for _, r := range refs {
+			v, _, err := s.foldTargets(txn, r.id, fill.keep)
 			if err != nil {
 				return err
 			}
-			return fn(v)
-		})
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if errors.Is(err, errStop) {
 		return nil
 	}
 	return err
+}
+
+// bulkMin and bulkShare decide when Scan reads records in key order: for
+// bulkMin reports at least, and at least one in bulkShare of those held
+// (below that, looking the few up costs less than iterating past the
+// rest).
+var (
+	bulkMin   = 2048 // a variable for tests
+	bulkShare = 16
+)
+
+// scanRef is a report a scan reads: its ID and whether records target it.
+type scanRef struct {
+	id       incident.ID
+	targeted bool
+}
+
+// scanRefs are the reports that match f, in occurred-time order, f.Limit
+// at most. A scan of the whole time index reads the tuples in their own
+// key order, not one lookup per report.
+func scanRefs(txn *badger.Txn, f Filter, seqs uint32) ([]scanRef, error) {
+	ref := func(t *tuple) scanRef {
+		r := scanRef{targeted: t.Flags&flagTargeted != 0 || t.Created == 0} // a tuple before layout 5 says nothing
+		copy(r.id[:], t.ID)
+		return r
+	}
+	var refs []scanRef
+	if f.Author.IsZero() && f.Status == "" && f.Station == "" && f.Category == "" && (f.Limit == 0 || f.Limit >= bulkMin) {
+		tuples, err := allTuples(txn, seqs)
+		if err != nil {
+			return nil, err
+		}
+		err = walkTime(txn, f, func(seq uint32) error {
+			if int(seq) >= len(tuples) || tuples[seq].ID == nil {
+				return fmt.Errorf("index entry for report number %d, which has no tuple", seq)
+			}
+			refs = append(refs, ref(&tuples[seq]))
+			if f.Limit > 0 && len(refs) >= f.Limit {
+				return errStop
+			}
+			return nil
+		})
+		if errors.Is(err, errStop) {
+			err = nil
+		}
+		return refs, err
+	}
+	err := walk(txn, f, func(_ incident.ID, t *tuple) error {
+		refs = append(refs, ref(t))
+		if f.Limit > 0 && len(refs) >= f.Limit {
+			return errStop
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return refs, err
+}
+
+// allTuples reads every tuple, by seq, iterating v/ in key order.
+func allTuples(txn *badger.Txn, seqs uint32) ([]tuple, error) {
+	out := make([]tuple, seqs)
+	prefix := key(tView)
+	o := badger.DefaultIteratorOptions
+	o.Prefix = prefix
+	it := txn.NewIterator(o)
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if len(k) != len(prefix)+4 {
+			continue
+		}
+		seq := binary.BigEndian.Uint32(k[len(prefix):])
+		if seq >= seqs {
+			return nil, fmt.Errorf("tuple of report number %d, beyond the next number %d", seq, seqs)
+		}
+		if err := item.Value(func(v []byte) error { return cbor.Unmarshal(v, &out[seq]) }); err != nil {
+			return nil, fmt.Errorf("tuple %d: %w", seq, err)
+		}
+	}
+	return out, nil
+}
+
+// walkTime calls fn with the seq of each entry of the time index between
+// f.Since and f.Until, in order, reading keys only.
+func walkTime(txn *badger.Txn, f Filter, fn func(seq uint32) error) error {
+	prefix := indexPrefix(idxTime, "")
+	o := badger.DefaultIteratorOptions
+	o.PrefetchValues = false
+	o.Prefix = prefix
+	it := txn.NewIterator(o)
+	defer it.Close()
+	seek := prefix
+	if !f.Since.IsZero() {
+		seek = append(append([]byte(nil), prefix...), be64(f.Since.UnixMilli())...)
+	}
+	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+		k := it.Item().Key()
+		if len(k) != len(prefix)+indexSuffix {
+			continue
+		}
+		occ, seq := seqOfIndexKey(k)
+		if !f.Until.IsZero() && occ > f.Until.UnixMilli() {
+			break
+		}
+		if err := fn(seq); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // walk calls fn with the ID and tuple of each report that matches f (its
