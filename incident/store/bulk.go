@@ -13,14 +13,14 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 )
 
-// bulkScan folds the reports refs names and calls fn with each, in the
+// bulkScan folds the reports refs names and returns their views, in the
 // order of refs. It reads their records in key order (the r/ table is
 // keyed by ID, so a walk of the time index would look each one up at
-// random, which took most of an export's time), hands them to a folder
-// per core, and keeps the views until the last is folded, as List did.
+// random, which took most of an export's time) and hands them to a
+// folder per core.
 // Only a report that records target reads more (its t/ entries and their
 // records). Called with s.mu held, inside txn.
-func (s *Store) bulkScan(txn *badger.Txn, refs []scanRef, fill *readFill, fn func(incident.ReportView) error) error {
+func (s *Store) bulkScan(txn *badger.Txn, refs []scanRef, fill *readFill) ([]incident.ReportView, error) {
 	order := make([]int32, len(refs))
 	for i := range order {
 		order[i] = int32(i)
@@ -115,15 +115,9 @@ func (s *Store) bulkScan(txn *badger.Txn, refs []scanRef, fill *readFill, fn fun
 		err = failed
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for i := range views {
-		if err := fn(views[i]); err != nil {
-			return err
-		}
-		views[i] = incident.ReportView{} // let what fn has written go
-	}
-	return nil
+	return views, nil
 }
 
 // foldRaw folds the report stored as raw, with the records that target it

@@ -255,11 +255,12 @@ type Filter struct {
 // first). It walks the most selective index and never scans every record.
 func (s *Store) List(f Filter) ([]incident.ReportView, error) {
 	var out []incident.ReportView
-	err := s.Scan(f, func(v incident.ReportView) error {
-		out = append(out, v)
-		if f.Limit > 0 && len(out) >= f.Limit {
-			return errStop
+	err := s.scan(f, func(vs []incident.ReportView) error {
+		if out == nil {
+			out = vs // a bulk scan's views, kept as they are
+			return nil
 		}
+		out = append(out, vs...)
 		return nil
 	})
 	return out, err
@@ -276,6 +277,21 @@ var errStop = errors.New("stop")
 // million reports reads at close to the rate Badger iterates, instead of
 // looking each record up at random. A scan of a few looks them up.
 func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
+	return s.scan(f, func(vs []incident.ReportView) error {
+		for i := range vs {
+			if err := fn(vs[i]); err != nil {
+				return err
+			}
+			vs[i] = incident.ReportView{} // let what fn has written go
+		}
+		return nil
+	})
+}
+
+// scan gives emit the views of the reports that match f, in order, in
+// runs: one report at a time when it looks them up, all of them at once
+// from a bulk scan.
+func (s *Store) scan(f Filter, emit func([]incident.ReportView) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ms == nil {
@@ -289,14 +305,18 @@ func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
 			return err
 		}
 		if len(refs) >= bulkMin && len(refs) >= int(s.seq)/bulkShare {
-			return s.bulkScan(txn, refs, fill, fn)
+			views, err := s.bulkScan(txn, refs, fill)
+			if err != nil {
+				return err
+			}
+			return emit(views)
 		}
 		for _, r := range refs {
 			v, _, err := s.foldTargets(txn, r.id, fill.keep)
 			if err != nil {
 				return err
 			}
-			if err := fn(v); err != nil {
+			if err := emit([]incident.ReportView{v}); err != nil {
 				return err
 			}
 		}
