@@ -24,6 +24,11 @@ import (
 // another station; then it is recomputed from the check-ins and alerts
 // (Activity) and the station's index entries, which bounds the work by
 // that station's reports.
+//
+// A check-in or alert is read once, when stored, with what the device
+// holds then: one sealed for SMS to an inbox key this coordinator gets
+// later counts for its author and time, not its station or status (the
+// full listing the dashboard did before read it again on each refresh).
 const tHeard = 'H'
 
 type heard struct {

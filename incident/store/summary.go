@@ -390,7 +390,9 @@ func (sum *Summary) add(k []byte) {
 	case cNoArea:
 		sum.NoArea[string(value)]++
 	case cHour:
-		sum.ByHour[time.UnixMilli(unbe64(value)).UTC()]++
+		if len(value) == 8 {
+			sum.ByHour[time.UnixMilli(unbe64(value)).UTC()]++
+		}
 	}
 }
 
