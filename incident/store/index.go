@@ -354,15 +354,15 @@ func scanRefs(txn *badger.Txn, f Filter, seqs uint32) ([]scanRef, error) {
 	}
 	var refs []scanRef
 	if f.Author.IsZero() && f.Status == "" && f.Station == "" && f.Category == "" && (f.Limit == 0 || f.Limit >= bulkMin) {
-		tuples, err := allTuples(txn, seqs)
+		bySeq, err := allRefs(txn, seqs)
 		if err != nil {
 			return nil, err
 		}
 		err = walkTime(txn, f, func(seq uint32) error {
-			if int(seq) >= len(tuples) || tuples[seq].ID == nil {
+			if int(seq) >= len(bySeq) || !bySeq[seq].held {
 				return fmt.Errorf("index entry for report number %d, which has no tuple", seq)
 			}
-			refs = append(refs, ref(&tuples[seq]))
+			refs = append(refs, bySeq[seq].scanRef)
 			if f.Limit > 0 && len(refs) >= f.Limit {
 				return errStop
 			}
@@ -386,9 +386,23 @@ func scanRefs(txn *badger.Txn, f Filter, seqs uint32) ([]scanRef, error) {
 	return refs, err
 }
 
-// allTuples reads every tuple, by seq, iterating v/ in key order.
-func allTuples(txn *badger.Txn, seqs uint32) ([]tuple, error) {
-	out := make([]tuple, seqs)
+// tupleHead is the part of a tuple a scan needs (the rest is skipped
+// when decoding).
+type tupleHead struct {
+	ID      []byte `cbor:"9,keyasint"`
+	Created int64  `cbor:"10,keyasint,omitempty"`
+	Flags   uint8  `cbor:"11,keyasint,omitempty"`
+}
+
+// seqRef is a scan's reference to the report under one seq.
+type seqRef struct {
+	scanRef
+	held bool
+}
+
+// allRefs reads every tuple's head, by seq, iterating v/ in key order.
+func allRefs(txn *badger.Txn, seqs uint32) ([]seqRef, error) {
+	out := make([]seqRef, seqs)
 	prefix := key(tView)
 	o := badger.DefaultIteratorOptions
 	o.Prefix = prefix
@@ -404,9 +418,17 @@ func allTuples(txn *badger.Txn, seqs uint32) ([]tuple, error) {
 		if seq >= seqs {
 			return nil, fmt.Errorf("tuple of report number %d, beyond the next number %d", seq, seqs)
 		}
-		if err := item.Value(func(v []byte) error { return cbor.Unmarshal(v, &out[seq]) }); err != nil {
+		var h tupleHead
+		if err := item.Value(func(v []byte) error { return cbor.Unmarshal(v, &h) }); err != nil {
 			return nil, fmt.Errorf("tuple %d: %w", seq, err)
 		}
+		if len(h.ID) != len(incident.ID{}) {
+			return nil, fmt.Errorf("tuple %d names no report", seq)
+		}
+		r := &out[seq]
+		r.held = true
+		r.targeted = h.Flags&flagTargeted != 0 || h.Created == 0 // a tuple before layout 5 says nothing
+		copy(r.id[:], h.ID)
 	}
 	return out, nil
 }
