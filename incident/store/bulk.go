@@ -74,7 +74,7 @@ func (s *Store) bulkScan(txn *badger.Txn, refs []scanRef, fill *readFill) ([]inc
 		defer close(jobs)
 		prefix := key(tRecord)
 		o := badger.DefaultIteratorOptions
-		o.PrefetchValues = false
+		o.PrefetchSize = 256 // values read ahead, as a bare iteration does
 		o.Prefix = prefix
 		it := txn.NewIterator(o)
 		defer it.Close()
