@@ -184,9 +184,8 @@ func Summarize(reports []incident.ReportView, acts []Activity, members []MemberI
 	return dashboardOf(d, alertsOf(acts))
 }
 
-var familyOrder = append(append([]string{}, incident.Families...), "sealed")
-
-var statusOrder = append([]string{incident.StatusUnreviewed}, incident.ReviewStatuses...)
+// The dashboard's orders (act's), whose names every language translates.
+var familyOrder, statusOrder = act.FamilyOrder, act.StatusOrder
 
 // memberName is a member's label, or the short form of its key.
 func memberName(m incident.Member) string {

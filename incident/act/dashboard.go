@@ -152,9 +152,13 @@ func (d *Desk) Dashboard(q DashboardQuery) (Dashboard, error) {
 	return ComposeDashboard(c, reg, members, q), nil
 }
 
-var familyOrder = append(append([]string{}, incident.Families...), "sealed")
-
-var statusOrder = append([]string{incident.StatusUnreviewed}, incident.ReviewStatuses...)
+// FamilyOrder is the order of the dashboard's families ("sealed", the
+// reports this device cannot read, last); StatusOrder that of its review
+// statuses.
+var (
+	FamilyOrder = append(append([]string{}, incident.Families...), "sealed")
+	StatusOrder = append([]string{incident.StatusUnreviewed}, incident.ReviewStatuses...)
+)
 
 // ComposeDashboard turns counts into the dashboard: the one place its
 // rules live (what counts where, the orders, the timeline's hours, who is
@@ -205,10 +209,10 @@ func ComposeDashboard(c DashboardCounts, stations []DashboardStation, members []
 		}
 		area[a] += n
 	}
-	d.ByFamily = sortedCounts(fam, familyOrder)
+	d.ByFamily = sortedCounts(fam, FamilyOrder)
 	d.ByCategory = sortedCounts(s.ByCategory, nil)
 	d.ByArea = sortedCounts(area, nil)
-	d.ByStatus = sortedCounts(s.ByStatus, statusOrder)
+	d.ByStatus = sortedCounts(s.ByStatus, StatusOrder)
 	hours := map[int64]int{}
 	local := func(h time.Time) int64 {
 		l := h.In(loc).Truncate(time.Hour)
