@@ -488,6 +488,11 @@ func (b *StoreBackend) Review(v act.Verdict) error {
 	return err
 }
 
+// Dashboard is the coordinator's dashboard (act.Desk.Dashboard).
+func (b *StoreBackend) Dashboard(q act.DashboardQuery) (act.Dashboard, error) {
+	return b.desk.Dashboard(q)
+}
+
 // Activity lists every check-in and alert, newest first.
 func (b *StoreBackend) Activity() ([]Activity, error) { return b.activity() }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"image/color"
+	"sort"
 	"strconv"
 	"time"
 
@@ -63,13 +64,13 @@ type dashData struct {
 	covMap   coverageMap
 }
 
-// compute reads the store and summarises it.
+// compute reads the store's counters and the alerts.
 func (d *dashboard) compute() (dashData, error) {
-	sum, stations, err := d.summarize()
+	alerts, err := d.ui.be.Alerts()
 	if err != nil {
 		return dashData{}, err
 	}
-	alerts, err := d.ui.be.Alerts()
+	sum, stations, err := d.summarize(alerts)
 	if err != nil {
 		return dashData{}, err
 	}
@@ -87,23 +88,32 @@ func (d *dashboard) compute() (dashData, error) {
 	return data, nil
 }
 
-// summarize reads the reports and activity and counts them.
-func (d *dashboard) summarize() (Dashboard, []Station, error) {
+// summarize reads the dashboard's counts (act.Desk.Dashboard: the
+// store's counters, never every report) and the registry.
+func (d *dashboard) summarize(alerts []act.AlertItem) (Dashboard, []Station, error) {
 	be := d.ui.be
-	reports, err := be.Reports()
-	if err != nil {
-		return Dashboard{}, nil, err
-	}
-	acts, err := be.Activity()
-	if err != nil {
-		return Dashboard{}, nil, err
-	}
-	members, err := be.Members()
+	v, err := be.Dashboard(act.DashboardQuery{Now: d.ui.now(), SilentAfter: d.silentAfter(), Loc: time.Local})
 	if err != nil {
 		return Dashboard{}, nil, err
 	}
 	stations, _ := be.Stations()
-	return Summarize(reports, acts, members, stations, d.ui.now(), d.silentAfter(), time.Local), stations, nil
+	return dashboardOf(v, alertActivity(alerts)), stations, nil
+}
+
+// alertActivity lists alerts as activity items, newest first.
+func alertActivity(alerts []act.AlertItem) []Activity {
+	out := make([]Activity, 0, len(alerts))
+	for _, a := range alerts {
+		out = append(out, Activity{ID: a.ID, Kind: incident.KindAlert, Author: a.Author, Label: a.Label, Note: a.Alert.Note,
+			Station: a.Alert.Station, Lat: a.Alert.Lat, Lon: a.Alert.Lon, Created: a.Created, Sealed: a.Sealed})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Created != out[j].Created {
+			return out[i].Created > out[j].Created
+		}
+		return out[i].ID.String() > out[j].ID.String()
+	})
+	return out
 }
 
 // stat is one big number with its caption.
@@ -212,7 +222,7 @@ func (d *dashboard) render(data dashData) {
 	family := panel(T("dash.by_family"), bars(sum.ByFamily, func(k string) string { return FamilyIcon(k) + " " + FamilyLabel(k) }, familyColor, narrow))
 	sev := make([]Count, 4)
 	for i := range sev {
-		sev[i] = Count{strconv.Itoa(i + 1), sum.BySeverity[i]}
+		sev[i] = Count{Key: strconv.Itoa(i + 1), N: sum.BySeverity[i]}
 	}
 	severity := panel(T("dash.by_severity"), bars(sev, func(k string) string {
 		n, _ := strconv.Atoi(k)

@@ -20,16 +20,10 @@ import (
 // rule is tested on its own (model_test.go).
 
 // Count is one bar of a count chart.
-type Count struct {
-	Key string
-	N   int
-}
+type Count = act.Count
 
 // HourCount is one hour of the timeline.
-type HourCount struct {
-	Hour time.Time
-	N    int
-}
+type HourCount = act.HourCount
 
 // Point is a report with coordinates, for the map plot; the coverage
 // map's points are stations, coloured heard or silent.
@@ -43,13 +37,11 @@ type Point struct {
 }
 
 // Silence is a station or an observer not heard from for a while.
-type Silence struct {
-	Key   string // station code, or author key
-	Label string
-	Last  time.Time // zero: never heard from
-}
+type Silence = act.Silence
 
-// Dashboard is what the coordinator's dashboard shows.
+// Dashboard is what the coordinator's dashboard shows: act.Dashboard
+// (whose rules say what counts where) with the alerts, and points the
+// map plot draws.
 type Dashboard struct {
 	Alerts     []Activity // newest first
 	Total      int        // reports, not counting retracted ones
@@ -72,213 +64,128 @@ type Dashboard struct {
 }
 
 // MaxTimelineHours bounds the timeline to the last two days of activity.
-const MaxTimelineHours = 48
+const MaxTimelineHours = act.MaxTimelineHours
 
-// Summarize computes the dashboard. Reports that are retracted are left
-// out of every count; reports a coordinator rejected count only in the
-// review-status counts (they are not incidents). Times are shown in loc.
+// dashboardOf is the app's dashboard of act's, with the alerts (newest
+// first).
+func dashboardOf(v act.Dashboard, alerts []Activity) Dashboard {
+	d := Dashboard{Alerts: alerts, Total: v.Total, Unreviewed: v.Unreviewed, Rejected: v.Rejected,
+		ByFamily: v.ByFamily, ByCategory: v.ByCategory, BySeverity: v.BySeverity, ByArea: v.ByArea, ByStatus: v.ByStatus,
+		Timeline: v.Timeline, SilentStations: v.SilentStations, SilentObservers: v.SilentObservers, NeverHeard: v.NeverHeard}
+	for _, p := range v.Points {
+		d.Points = append(d.Points, Point{ID: p.ID, Lat: p.Lat, Lon: p.Lon, Severity: p.Severity, Family: p.Family})
+	}
+	return d
+}
+
+// alertsOf are the alerts among acts (newest first, as acts are).
+func alertsOf(acts []Activity) []Activity {
+	var out []Activity
+	for _, a := range acts {
+		if a.Kind == incident.KindAlert {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Summarize computes the dashboard from every report and activity item:
+// the reference the counters the store keeps are checked against (the
+// dashboard itself reads those, through act.Desk.Dashboard). Reports that
+// are retracted are left out of every count; reports a coordinator
+// rejected count only in the review-status counts (they are not
+// incidents). Times are shown in loc. It counts what the store's summary
+// counts (store.Summary, store.Heard) and composes the dashboard with the
+// same rule (act.ComposeDashboard); its map holds every located report.
 func Summarize(reports []incident.ReportView, acts []Activity, members []MemberItem, stations []Station,
 	now time.Time, silentAfter time.Duration, loc *time.Location) Dashboard {
-	var d Dashboard
-	areaOf := map[string]string{}
-	for _, s := range stations {
-		areaOf[s.Code] = s.Area
-	}
-	fam, cat, area, status := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
-	hours := map[int64]int{}
-	lastStation := map[string]int64{}
-	lastAuthor := map[incident.Author]int64{}
-	// The latest check-in of each station and author: "closed" ends the
-	// day, whatever reports follow (count disputes come after closing);
-	// only a later check-in opens it again.
-	checkinStation := map[string]Activity{}
-	checkinAuthor := map[incident.Author]Activity{}
+	sum := store.Summary{ByStatus: map[string]int{}, ByCategory: map[string]int{}, BySeverity: map[uint64]int{},
+		ByStation: map[string]int{}, ByArea: map[string]int{}, NoArea: map[string]int{}, ByHour: map[time.Time]int{}}
+	c := act.DashboardCounts{Stations: map[string]store.Heard{}, Authors: map[incident.Author]store.Heard{}}
 	seen := func(station string, a incident.Author, t int64) {
-		if station != "" && t > lastStation[station] {
-			lastStation[station] = t
+		if h := c.Stations[station]; station != "" && t > h.Last {
+			h.Last = t
+			c.Stations[station] = h
 		}
-		if t > lastAuthor[a] {
-			lastAuthor[a] = t
+		if h := c.Authors[a]; t > h.Last {
+			h.Last = t
+			c.Authors[a] = h
 		}
 	}
 	for _, v := range reports {
 		r := v.Report
+		seen(r.Station, v.Author, v.Created)
+		if v.Retracted {
+			sum.Retracted++
+			continue
+		}
+		sum.ByStatus[v.Status]++
+		if v.Status == "rejected" {
+			continue
+		}
+		if v.Sealed && !v.Opened {
+			sum.Sealed++
+			continue
+		}
+		sum.ByCategory[r.Category]++
+		sum.BySeverity[r.Severity]++
+		sum.ByStation[r.Station]++
+		if r.Area != "" {
+			sum.ByArea[r.Area]++
+		} else {
+			sum.NoArea[r.Station]++
+		}
 		when := r.Occurred
 		if when == 0 {
 			when = v.Created
 		}
-		seen(r.Station, v.Author, v.Created)
-		if v.Sealed && !v.Opened {
-			when = v.Created
+		h := time.UnixMilli(when).UTC().Truncate(time.Hour)
+		sum.ByHour[h]++
+		if sum.FirstHour.IsZero() || h.Before(sum.FirstHour) {
+			sum.FirstHour = h
 		}
-		if v.Retracted {
-			continue
-		}
-		status[v.Status]++
-		if v.Status == "rejected" {
-			d.Rejected++
-			continue
-		}
-		d.Total++
-		if v.Status == incident.StatusUnreviewed {
-			d.Unreviewed++
-		}
-		if v.Sealed && !v.Opened {
-			fam["sealed"]++
-			continue
-		}
-		fam[incident.FamilyOf(r.Category)]++
-		cat[r.Category]++
-		if r.Severity >= 1 && r.Severity <= 4 {
-			d.BySeverity[r.Severity-1]++
-		}
-		a := r.Area
-		if a == "" {
-			a = areaOf[r.Station]
-		}
-		if a == "" {
-			a = "?"
-		}
-		area[a]++
-		h := time.UnixMilli(when).In(loc).Truncate(time.Hour)
-		h = time.Date(h.Year(), h.Month(), h.Day(), h.Hour(), 0, 0, 0, loc)
-		hours[h.Unix()]++
 		if r.Lat != nil && r.Lon != nil {
-			d.Points = append(d.Points, Point{ID: v.ID, Lat: float64(*r.Lat) / 1e6, Lon: float64(*r.Lon) / 1e6,
+			c.Points = append(c.Points, act.Point{ID: v.ID, Lat: float64(*r.Lat) / 1e6, Lon: float64(*r.Lon) / 1e6,
 				Severity: int(r.Severity), Family: incident.FamilyOf(r.Category)})
 		}
 	}
-	for _, a := range acts { // newest first
+	// The latest check-in of each station and author: "closed" ends the
+	// day, whatever reports follow (count disputes come after closing);
+	// only a later check-in opens it again. acts are newest first: of
+	// check-ins at the same time, the first counts.
+	checked := map[any]bool{}
+	for _, a := range acts {
 		seen(a.Station, a.Author, a.Created)
-		switch a.Kind {
-		case incident.KindAlert:
-			d.Alerts = append(d.Alerts, a)
-		case incident.KindCheckin:
-			if c, ok := checkinAuthor[a.Author]; !ok || a.Created > c.Created {
-				checkinAuthor[a.Author] = a
-			}
-			if c, ok := checkinStation[a.Station]; a.Station != "" && (!ok || a.Created > c.Created) {
-				checkinStation[a.Station] = a
-			}
+		if a.Kind != incident.KindCheckin {
+			continue
+		}
+		if h := c.Authors[a.Author]; !checked[a.Author] || a.Created > h.Checkin {
+			checked[a.Author] = true
+			h.Checkin, h.Status = a.Created, a.Status
+			c.Authors[a.Author] = h
+		}
+		if h := c.Stations[a.Station]; a.Station != "" && (!checked[a.Station] || a.Created > h.Checkin) {
+			checked[a.Station] = true
+			h.Checkin, h.Status = a.Created, a.Status
+			c.Stations[a.Station] = h
 		}
 	}
-	closedStation := func(code string) bool { return checkinStation[code].Status == "closed" }
-	closedAuthor := func(a incident.Author) bool { return checkinAuthor[a].Status == "closed" }
-	d.ByFamily = sortedCounts(fam, familyOrder)
-	d.ByCategory = sortedCounts(cat, nil)
-	d.ByArea = sortedCounts(area, nil)
-	d.ByStatus = sortedCounts(status, statusOrder)
-	d.Timeline = timeline(hours, loc)
-
-	cutoff := now.Add(-silentAfter).UnixMilli()
-	registry := map[string]bool{}
+	c.Summary = sum
+	var reg []act.DashboardStation
 	for _, s := range stations {
-		registry[s.Code] = true
-		if _, ok := lastStation[s.Code]; !ok {
-			d.NeverHeard++
-		}
+		reg = append(reg, act.DashboardStation{Code: s.Code, Name: s.Name, Area: s.Area})
 	}
-	names := map[string]string{}
-	for _, s := range stations {
-		names[s.Code] = s.Name
-	}
-	for code, t := range lastStation {
-		if t < cutoff && !closedStation(code) {
-			label := code
-			if n := names[code]; n != "" {
-				label += " · " + n
-			}
-			d.SilentStations = append(d.SilentStations, Silence{Key: code, Label: label, Last: time.UnixMilli(t)})
-		}
-	}
+	var watch []act.DashboardMember
 	for _, m := range members {
-		if m.Role != incident.RoleObserver || m.Revoked {
-			continue
-		}
-		t, ok := lastAuthor[m.Author]
-		if ok && (t >= cutoff || closedAuthor(m.Author)) {
-			continue
-		}
-		s := Silence{Key: m.Author.String(), Label: memberName(m.Member)}
-		if ok {
-			s.Last = time.UnixMilli(t)
-		}
-		d.SilentObservers = append(d.SilentObservers, s)
+		watch = append(watch, act.DashboardMember{Author: m.Author, Label: memberName(m.Member),
+			Watched: m.Role == incident.RoleObserver && !m.Revoked})
 	}
-	bySilence := func(list []Silence) {
-		sort.SliceStable(list, func(i, j int) bool {
-			if !list[i].Last.Equal(list[j].Last) {
-				return list[i].Last.Before(list[j].Last)
-			}
-			return list[i].Label < list[j].Label
-		})
-	}
-	bySilence(d.SilentStations)
-	bySilence(d.SilentObservers)
-	return d
+	d := act.ComposeDashboard(c, reg, watch, act.DashboardQuery{Now: now, SilentAfter: silentAfter, Loc: loc})
+	return dashboardOf(d, alertsOf(acts))
 }
 
-var familyOrder = append(append([]string{}, incident.Families...), "sealed")
-
-var statusOrder = append([]string{incident.StatusUnreviewed}, incident.ReviewStatuses...)
-
-// sortedCounts orders counts by a fixed order when given (keys in it
-// first, zero counts included), else by count then key.
-func sortedCounts(m map[string]int, order []string) []Count {
-	var out []Count
-	if order != nil {
-		done := map[string]bool{}
-		for _, k := range order {
-			done[k] = true
-			if m[k] > 0 || k != "sealed" {
-				out = append(out, Count{k, m[k]})
-			}
-		}
-		var rest []Count
-		for k, n := range m {
-			if !done[k] {
-				rest = append(rest, Count{k, n})
-			}
-		}
-		sort.Slice(rest, func(i, j int) bool { return rest[i].Key < rest[j].Key })
-		return append(out, rest...)
-	}
-	for k, n := range m {
-		out = append(out, Count{k, n})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].N != out[j].N {
-			return out[i].N > out[j].N
-		}
-		return out[i].Key < out[j].Key
-	})
-	return out
-}
-
-// timeline fills every hour from the first to the last report (at most
-// MaxTimelineHours, the latest ones), empty hours included.
-func timeline(hours map[int64]int, loc *time.Location) []HourCount {
-	if len(hours) == 0 {
-		return nil
-	}
-	var first, last int64
-	for h := range hours {
-		if first == 0 || h < first {
-			first = h
-		}
-		if h > last {
-			last = h
-		}
-	}
-	if (last-first)/3600 >= MaxTimelineHours {
-		first = last - (MaxTimelineHours-1)*3600
-	}
-	var out []HourCount
-	for t := time.Unix(first, 0).In(loc); t.Unix() <= last; t = t.Add(time.Hour) {
-		out = append(out, HourCount{Hour: t, N: hours[t.Unix()]})
-	}
-	return out
-}
+// The dashboard's orders (act's), whose names every language translates.
+var familyOrder, statusOrder = act.FamilyOrder, act.StatusOrder
 
 // memberName is a member's label, or the short form of its key.
 func memberName(m incident.Member) string {

@@ -138,6 +138,9 @@ type Reviewer interface {
 	// Activity lists every check-in and alert, newest first.
 	Activity() ([]Activity, error)
 	Members() ([]MemberItem, error)
+	// Dashboard is the coordinator's dashboard (act.Desk.Dashboard), from
+	// the counts the store keeps as reports arrive.
+	Dashboard(q act.DashboardQuery) (act.Dashboard, error)
 }
 
 // Noticeboard is what coordinators tell the field and how observers'

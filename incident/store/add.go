@@ -169,8 +169,9 @@ type batch struct {
 	*badger.Txn
 	n, bytes int64
 	ms0      *incident.MissionState
-	changed  bool   // the mission state changed in this batch
-	seq0     uint32 // the next report seq before this batch
+	changed  bool             // the mission state changed in this batch
+	seq0     uint32           // the next report seq before this batch
+	counts   map[string]int64 // summary counter deltas, written by Commit (summary.go)
 	// fresh holds the records written in this batch, stored those this
 	// call committed before it: with a prepared lookup they say whether
 	// a record is held without reading the batch.
@@ -548,6 +549,8 @@ func (s *Store) commit(b *batch, rec *incident.Signed, f *facts) (reject, err er
 		return nil, s.indexNew(b, rec, seq)
 	case rec.Kind == incident.KindAmend || rec.Kind == incident.KindRetract || rec.Kind == incident.KindReview:
 		return nil, s.reindex(b, *f.target)
+	case rec.Kind == incident.KindCheckin || rec.Kind == incident.KindAlert:
+		return nil, s.noteActivity(b, rec) // heard.go
 	}
 	return nil, nil
 }

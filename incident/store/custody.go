@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/fxamacker/cbor/v2"
 
 	"github.com/vigil-mesh/vigil/incident"
 )
@@ -777,14 +776,19 @@ func (s *Store) unindexReport(b *batch, rec *incident.Signed) error {
 	} else if err != nil {
 		return err
 	}
-	var t tuple
-	if err := cbor.Unmarshal(old, &t); err != nil {
+	t, err := decodeTuple(old)
+	if err != nil {
 		return fmt.Errorf("report %s: tuple: %w", rec.ID, err)
 	}
 	for _, k := range t.entries(seq, rec.AuthorKey()) {
 		if err := b.Delete(k); err != nil {
 			return err
 		}
+	}
+	// The summary counts it no more (the last-heard times stay: the
+	// member was heard from).
+	if err := countDeltas(b, &t, nil); err != nil {
+		return err
 	}
 	return b.Delete(viewKey(seq))
 }

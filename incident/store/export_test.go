@@ -169,3 +169,30 @@ func PutLegacyQuarantine(s *Store, raw, dep []byte, source string) error {
 		return nil
 	})
 }
+
+// BareRecords iterates the r/ records with Badger directly, reading each
+// value: the rate a scan of every report is measured against.
+func BareRecords(s *Store) (int, error) {
+	n := 0
+	err := s.view(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.Prefix = key(tRecord)
+		it := txn.NewIterator(o)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := it.Item().Value(func(v []byte) error { n += len(v) & 1; return nil }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// SetBulkMin sets how many reports a scan reads in key order from, and
+// returns a function that restores it.
+func SetBulkMin(n int) func() {
+	old := bulkMin
+	bulkMin = n
+	return func() { bulkMin = old }
+}

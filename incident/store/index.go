@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,6 +30,17 @@ type tuple struct {
 	Area     string `cbor:"6,keyasint,omitempty"`
 	Severity uint64 `cbor:"7,keyasint,omitempty"`
 	ID       []byte `cbor:"9,keyasint"`
+	// Since layout 5, for the summary (summary.go), the heard times
+	// (heard.go), the map's index of located reports and the export's
+	// fold: the report's claimed creation time, its flags (flagRetracted
+	// …), when it occurred as the dashboard shows it (the occurred time
+	// of an opened sealed report, which Occurred does not hold; the
+	// creation time when the report gives none) and its coordinates.
+	Created int64  `cbor:"10,keyasint,omitempty"`
+	Flags   uint8  `cbor:"11,keyasint,omitempty"`
+	When    int64  `cbor:"12,keyasint,omitempty"`
+	Lat     *int64 `cbor:"13,keyasint,omitempty"`
+	Lon     *int64 `cbor:"14,keyasint,omitempty"`
 }
 
 // entries are the index keys of a report by author, since layout 2. The
@@ -45,7 +57,17 @@ func (t tuple) entries(seq uint32, author incident.Author) [][]byte {
 	if t.Station != "" {
 		out = append(out, indexKey(idxStation, t.Station, t.Occurred, seq))
 	}
+	if t.located() {
+		out = append(out, indexKey(idxLocated, "", t.When, seq))
+	}
 	return out
+}
+
+// located reports whether t is on the dashboard's map: a readable
+// incident (neither retracted nor rejected) with coordinates.
+func (t *tuple) located() bool {
+	return t.Lat != nil && t.Lon != nil && t.Flags&flagRetracted == 0 && t.Status != statusRejected &&
+		(t.Flags&flagSealed == 0 || t.Flags&flagOpened != 0)
 }
 
 // entriesV1 are the report's index keys in layout 1.
@@ -66,11 +88,27 @@ func (t tuple) entriesV1(id incident.ID) [][]byte {
 	return out
 }
 
-func tupleOf(v incident.ReportView) tuple {
+// tupleOf is the tuple of a report's view. targeted says whether records
+// target the report (it was folded with some).
+func tupleOf(v incident.ReportView, targeted bool) tuple {
 	t := tuple{Occurred: v.Report.Occurred, Category: v.Report.Category, Station: v.Report.Station,
-		Status: v.Status, Area: v.Report.Area, Severity: v.Report.Severity, ID: v.ID[:]}
+		Status: v.Status, Area: v.Report.Area, Severity: v.Report.Severity, ID: v.ID[:],
+		Created: v.Created, When: v.Report.Occurred, Lat: v.Report.Lat, Lon: v.Report.Lon}
+	if t.When == 0 {
+		t.When = v.Created
+	}
 	if v.Sealed {
 		t.Occurred = v.Created
+		t.Flags |= flagSealed
+		if v.Opened {
+			t.Flags |= flagOpened
+		}
+	}
+	if v.Retracted {
+		t.Flags |= flagRetracted
+	}
+	if targeted {
+		t.Flags |= flagTargeted
 	}
 	return t
 }
@@ -79,18 +117,25 @@ func tupleOf(v incident.ReportView) tuple {
 // when not nil, is given the sealed bodies opened with the age identity
 // (opener), to cache them.
 func (s *Store) foldIn(txn *badger.Txn, id incident.ID, keep keepFunc) (incident.ReportView, error) {
+	v, _, err := s.foldTargets(txn, id, keep)
+	return v, err
+}
+
+// foldTargets is foldIn that also says whether records target the report.
+func (s *Store) foldTargets(txn *badger.Txn, id incident.ID, keep keepFunc) (incident.ReportView, bool, error) {
 	rep, err := getRecord(txn, id)
 	if err != nil {
-		return incident.ReportView{}, err
+		return incident.ReportView{}, false, err
 	}
 	if rep.Kind != incident.KindReport {
-		return incident.ReportView{}, fmt.Errorf("%s is %s record, not a report", id, incident.Article(string(rep.Kind)))
+		return incident.ReportView{}, false, fmt.Errorf("%s is %s record, not a report", id, incident.Article(string(rep.Kind)))
 	}
 	rel, err := related(txn, id)
 	if err != nil {
-		return incident.ReportView{}, err
+		return incident.ReportView{}, false, err
 	}
-	return incident.FoldReportOpen(rep, rel, s.ms, s.opts.Now(), s.opener(txn, keep))
+	v, err := incident.FoldReportOpen(rep, rel, s.ms, s.opts.Now(), s.opener(txn, keep))
+	return v, len(rel) > 0, err
 }
 
 // indexNew indexes a report just written to b under seq, from its decoded
@@ -102,13 +147,23 @@ func (s *Store) indexNew(b *batch, rec *incident.Signed, seq uint32) error {
 	if err != nil {
 		return err
 	}
-	return putTuple(b, seq, v.Author, tupleOf(v))
+	t := tupleOf(v, false)
+	return putTuple(b, seq, v.Author, nil, &t)
 }
 
-// putTuple writes a report's tuple and index entries.
-func putTuple(b *batch, seq uint32, author incident.Author, t tuple) error {
+// putTuple writes a report's tuple and index entries, and moves the
+// summary counters and heard times from its old tuple (nil: none, the
+// report is new here; its index entries are already deleted).
+func putTuple(b *batch, seq uint32, author incident.Author, old, t *tuple) error {
 	for _, k := range t.entries(seq, author) {
-		if err := b.Set(k, nil); err != nil {
+		var v []byte
+		if bytes.HasPrefix(k, locatedPrefix) {
+			var err error
+			if v, err = cbor.Marshal(t.point()); err != nil {
+				return err
+			}
+		}
+		if err := b.Set(k, v); err != nil {
 			return err
 		}
 	}
@@ -116,7 +171,13 @@ func putTuple(b *batch, seq uint32, author incident.Author, t tuple) error {
 	if err != nil {
 		return err
 	}
-	return b.Set(viewKey(seq), tb)
+	if err := b.Set(viewKey(seq), tb); err != nil {
+		return err
+	}
+	if err := countDeltas(b, old, t); err != nil {
+		return err
+	}
+	return heardReport(b, author, old, t)
 }
 
 // seqOf returns the seq of a stored report.
@@ -145,20 +206,23 @@ func (s *Store) reindex(b *batch, id incident.ID) error {
 	if err != nil {
 		return err
 	}
+	var ot *tuple
 	if old, err := getValue(txn, viewKey(seq)); err == nil {
-		var ot tuple
-		if err := cbor.Unmarshal(old, &ot); err != nil {
+		t, err := decodeTuple(old)
+		if err != nil {
 			return err
 		}
-		for _, k := range ot.entries(seq, v.Author) {
+		for _, k := range t.entries(seq, v.Author) {
 			if err := b.Delete(k); err != nil {
 				return err
 			}
 		}
+		ot = &t
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return err
 	}
-	return putTuple(b, seq, v.Author, tupleOf(v))
+	t := tupleOf(v, true)
+	return putTuple(b, seq, v.Author, ot, &t)
 }
 
 // Report returns a report's current view.
@@ -191,11 +255,12 @@ type Filter struct {
 // first). It walks the most selective index and never scans every record.
 func (s *Store) List(f Filter) ([]incident.ReportView, error) {
 	var out []incident.ReportView
-	err := s.Scan(f, func(v incident.ReportView) error {
-		out = append(out, v)
-		if f.Limit > 0 && len(out) >= f.Limit {
-			return errStop
+	err := s.scan(f, func(vs []incident.ReportView) error {
+		if out == nil {
+			out = vs // a bulk scan's views, kept as they are
+			return nil
 		}
+		out = append(out, vs...)
 		return nil
 	})
 	return out, err
@@ -203,9 +268,30 @@ func (s *Store) List(f Filter) ([]incident.ReportView, error) {
 
 var errStop = errors.New("stop")
 
-// Scan calls fn for each report that matches f, in occurred-time order.
-// fn returning an error stops the scan with that error.
+// Scan calls fn for each report that matches f, in occurred-time order
+// (f.Limit reports at most, when set). fn returning an error stops the
+// scan with that error.
+//
+// A scan of many reports (bulkScan) reads their records in key order
+// and folds them on every core, then calls fn in order: an export of a
+// million reports reads at close to the rate Badger iterates, instead of
+// looking each record up at random. A scan of a few looks them up.
 func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
+	return s.scan(f, func(vs []incident.ReportView) error {
+		for i := range vs {
+			if err := fn(vs[i]); err != nil {
+				return err
+			}
+			vs[i] = incident.ReportView{} // let what fn has written go
+		}
+		return nil
+	})
+}
+
+// scan gives emit the views of the reports that match f, in order, in
+// runs: one report at a time when it looks them up, all of them at once
+// from a bulk scan.
+func (s *Store) scan(f Filter, emit func([]incident.ReportView) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ms == nil {
@@ -214,18 +300,166 @@ func (s *Store) Scan(f Filter, fn func(incident.ReportView) error) error {
 	fill := &readFill{s: s}
 	err := s.view(func(txn *badger.Txn) error {
 		defer fill.flush()
-		return walk(txn, f, func(id incident.ID, _ *tuple) error {
-			v, err := s.foldIn(txn, id, fill.keep)
+		refs, err := scanRefs(txn, f, s.seq)
+		if err != nil {
+			return err
+		}
+		if len(refs) >= bulkMin && len(refs) >= int(s.seq)/bulkShare {
+			views, err := s.bulkScan(txn, refs, fill)
 			if err != nil {
 				return err
 			}
-			return fn(v)
-		})
+			return emit(views)
+		}
+		for _, r := range refs {
+			v, _, err := s.foldTargets(txn, r.id, fill.keep)
+			if err != nil {
+				return err
+			}
+			if err := emit([]incident.ReportView{v}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if errors.Is(err, errStop) {
 		return nil
 	}
 	return err
+}
+
+// bulkMin and bulkShare decide when Scan reads records in key order: for
+// bulkMin reports at least, and at least one in bulkShare of those held
+// (below that, looking the few up costs less than iterating past the
+// rest).
+var (
+	bulkMin   = 2048 // a variable for tests
+	bulkShare = 16
+)
+
+// scanRef is a report a scan reads: its ID and whether records target it.
+type scanRef struct {
+	id       incident.ID
+	targeted bool
+}
+
+// scanRefs are the reports that match f, in occurred-time order, f.Limit
+// at most. A scan of the whole time index reads the tuples in their own
+// key order, not one lookup per report.
+func scanRefs(txn *badger.Txn, f Filter, seqs uint32) ([]scanRef, error) {
+	ref := func(t *tuple) scanRef {
+		r := scanRef{targeted: t.Flags&flagTargeted != 0 || t.Created == 0} // a tuple before layout 5 says nothing
+		copy(r.id[:], t.ID)
+		return r
+	}
+	var refs []scanRef
+	if f.Author.IsZero() && f.Status == "" && f.Station == "" && f.Category == "" && (f.Limit == 0 || f.Limit >= bulkMin) {
+		bySeq, err := allRefs(txn, seqs)
+		if err != nil {
+			return nil, err
+		}
+		err = walkTime(txn, f, func(seq uint32) error {
+			if int(seq) >= len(bySeq) || !bySeq[seq].held {
+				return fmt.Errorf("index entry for report number %d, which has no tuple", seq)
+			}
+			refs = append(refs, bySeq[seq].scanRef)
+			if f.Limit > 0 && len(refs) >= f.Limit {
+				return errStop
+			}
+			return nil
+		})
+		if errors.Is(err, errStop) {
+			err = nil
+		}
+		return refs, err
+	}
+	err := walk(txn, f, func(_ incident.ID, t *tuple) error {
+		refs = append(refs, ref(t))
+		if f.Limit > 0 && len(refs) >= f.Limit {
+			return errStop
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return refs, err
+}
+
+// tupleHead is the part of a tuple a scan needs (the rest is skipped
+// when decoding).
+type tupleHead struct {
+	ID      []byte `cbor:"9,keyasint"`
+	Created int64  `cbor:"10,keyasint,omitempty"`
+	Flags   uint8  `cbor:"11,keyasint,omitempty"`
+}
+
+// seqRef is a scan's reference to the report under one seq.
+type seqRef struct {
+	scanRef
+	held bool
+}
+
+// allRefs reads every tuple's head, by seq, iterating v/ in key order.
+func allRefs(txn *badger.Txn, seqs uint32) ([]seqRef, error) {
+	out := make([]seqRef, seqs)
+	prefix := key(tView)
+	o := badger.DefaultIteratorOptions
+	o.Prefix = prefix
+	it := txn.NewIterator(o)
+	defer it.Close()
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if len(k) != len(prefix)+4 {
+			continue
+		}
+		seq := binary.BigEndian.Uint32(k[len(prefix):])
+		if seq >= seqs {
+			return nil, fmt.Errorf("tuple of report number %d, beyond the next number %d", seq, seqs)
+		}
+		var h tupleHead
+		if err := item.Value(func(v []byte) error { return cbor.Unmarshal(v, &h) }); err != nil {
+			return nil, fmt.Errorf("tuple %d: %w", seq, err)
+		}
+		if len(h.ID) != len(incident.ID{}) {
+			return nil, fmt.Errorf("tuple %d names no report", seq)
+		}
+		r := &out[seq]
+		r.held = true
+		r.targeted = h.Flags&flagTargeted != 0 || h.Created == 0 // a tuple before layout 5 says nothing
+		copy(r.id[:], h.ID)
+	}
+	return out, nil
+}
+
+// walkTime calls fn with the seq of each entry of the time index between
+// f.Since and f.Until, in order, reading keys only.
+func walkTime(txn *badger.Txn, f Filter, fn func(seq uint32) error) error {
+	prefix := indexPrefix(idxTime, "")
+	o := badger.DefaultIteratorOptions
+	o.PrefetchValues = false
+	o.Prefix = prefix
+	it := txn.NewIterator(o)
+	defer it.Close()
+	seek := prefix
+	if !f.Since.IsZero() {
+		seek = append(append([]byte(nil), prefix...), be64(f.Since.UnixMilli())...)
+	}
+	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+		k := it.Item().Key()
+		if len(k) != len(prefix)+indexSuffix {
+			continue
+		}
+		occ, seq := seqOfIndexKey(k)
+		if !f.Until.IsZero() && occ > f.Until.UnixMilli() {
+			break
+		}
+		if err := fn(seq); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // walk calls fn with the ID and tuple of each report that matches f (its

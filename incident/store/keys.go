@@ -6,7 +6,7 @@ import (
 	"github.com/vigil-mesh/vigil/incident"
 )
 
-// Key layout (version 4, see layoutVersion). Every key starts with a
+// Key layout (version 5, see layoutVersion). Every key starts with a
 // one-letter table name.
 //
 //	m/<name>                       meta: device keys, mission, secret, layout, seq
@@ -19,6 +19,8 @@ import (
 //	A/<hash:32><created:8><id>     attachment records by content hash (attachments.go)
 //	P/<hash:32><index:8>           attachment chunks, of a download or a complete file (blob.go)
 //	B/<hash:32>                    size:8: the chunks of <hash> are complete and checked
+//	S/<counter>[\0<value>]         count:8: the report summary (summary.go)
+//	H/a<author:32>, H/s<station>   when last heard from (heard.go)
 //
 // A report's seq is a number this store gives it when it stores it
 // (m/seq holds the next), so the five index entries and the tuple key
@@ -27,6 +29,8 @@ import (
 // text form, and v/<id> tuples; Open migrates it (migrate.go). Layout 2
 // had no A/ entries; Open writes them (layout 3). Layout 3 kept a complete
 // attachment whole under b/<hash>; Open rewrites it as chunks (layout 4).
+// Layout 4 had no S/ and H/ keys, and tuples without the summary's fields;
+// Open makes the tuples again and counts them (layout 5).
 //
 //	q/<dep:32|id>/<id>             quarantine: records waiting for dep (quarantine.go)
 //	Q/<id>                         quarantine membership → dep
@@ -122,6 +126,9 @@ const (
 	idxStation  = "station"
 	idxAuthor   = "author"
 	idxStatus   = "status"
+	// idxLocated holds the readable incidents with coordinates, by when
+	// they occurred (tuple.When): the dashboard's map reads the latest.
+	idxLocated = "located"
 )
 
 func indexPrefix(index, value string) []byte {
@@ -145,7 +152,7 @@ func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 func viewKey(seq uint32) []byte { return key(tView, be32(seq)) }
 
 // layoutVersion is the key layout this code writes (m/layout).
-const layoutVersion = 4
+const layoutVersion = 5
 
 // Layout 1's report index keys and tuple key, for the migration.
 func indexKeyV1(index, value string, occurred int64, id incident.ID) []byte {

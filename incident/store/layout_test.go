@@ -191,6 +191,7 @@ var storeTables = map[byte]string{
 	'A': "attachment records by content hash",
 	'W': "quarantine by arrival", 'N': "quarantine usage per author key",
 	'R': "custodians", 'l': "live set", 'U': "awaiting this device's receipt", 'G': "dropped once coordinators held them",
+	'S': "report summary counters", 'H': "when last heard from",
 }
 
 // Every key a coordinator's store holds after sealed reports arrive,

@@ -21,7 +21,7 @@ var migrateChunk = 250
 // migration there, as a killed process would.
 var migrateHook func(done int) error
 
-// migrate brings a layout 1, 2 or 3 store to layout 4, and writes
+// migrate brings a layout 1, 2, 3 or 4 store to layout 5, and writes
 // m/layout last.
 //
 // Layout 1 (no m/layout) to 2: every report gets an index number (its k/
@@ -41,6 +41,17 @@ var migrateHook func(done int) error
 // Layout 3 to 4: attachments held whole (b/) are rewritten as their
 // chunks (migrateBlobs). An older build refuses a layout 4 store rather
 // than find no attachment content in it.
+//
+// Layout 4 to 5: every report's tuple is made again from its fold, with
+// the fields the summary needs (flags, creation time, coordinates), and
+// counted into the summary counters and heard times (summary.go,
+// heard.go), migrateChunk reports per transaction with a cursor (m/migsum,
+// the last seq done) written in the same transaction as their counts, so
+// a killed process resumes without counting a report twice. Then the
+// check-ins and alerts are heard (taking a maximum: done twice, the
+// same). From layout 1, the re-indexing writes the new tuples and counts
+// already. An older build refuses a layout 5 store rather than store
+// reports without counting them.
 func (s *Store) migrate() error {
 	var layout []byte
 	var cursor []byte
@@ -87,8 +98,22 @@ func (s *Store) migrate() error {
 			return err
 		}
 	}
+	summed := 0
+	if from > 1 && from <= 4 {
+		if summed, err = s.migrateSummary(); err != nil {
+			return err
+		}
+	}
+	if from <= 4 {
+		if err := s.hearActivity(); err != nil {
+			return err
+		}
+	}
 	err = s.update(func(txn *badger.Txn) error {
 		if err := txn.Set(metaKey("layout"), []byte{layoutVersion}); err != nil {
+			return err
+		}
+		if err := txn.Delete(metaKey("migsum")); err != nil {
 			return err
 		}
 		return txn.Delete(metaKey("migrate"))
@@ -96,7 +121,7 @@ func (s *Store) migrate() error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("store migrated", "layout", layoutVersion, "from", from, "reports", done, "attachments", atts, "files", blobs)
+	s.log.Info("store migrated", "layout", layoutVersion, "from", from, "reports", done, "attachments", atts, "files", blobs, "counted", summed)
 	return s.sync()
 }
 
@@ -129,11 +154,11 @@ func (s *Store) migrateReports(cursor []byte) (int, error) {
 				if s.ms == nil {
 					return fmt.Errorf("report %s in a store without a mission", j.id)
 				}
-				v, err := s.foldIn(txn, j.id, nil)
+				v, targeted, err := s.foldTargets(txn, j.id, nil)
 				if err != nil {
 					return fmt.Errorf("fold report %s: %w", j.id, err)
 				}
-				j.nt, j.by = tupleOf(v), v.Author
+				j.nt, j.by = tupleOf(v, targeted), v.Author
 				if raw, err := getValue(txn, viewKeyV1(j.id)); err == nil {
 					var ot tuple
 					if err := cbor.Unmarshal(raw, &ot); err != nil {
@@ -174,7 +199,7 @@ func (s *Store) migrateReports(cursor []byte) (int, error) {
 				if err := b.Set(j.kkey, be32(seq)); err != nil {
 					return err
 				}
-				if err := putTuple(b, seq, j.by, j.nt); err != nil {
+				if err := putTuple(b, seq, j.by, nil, &j.nt); err != nil {
 					return err
 				}
 			}
@@ -310,4 +335,151 @@ func (s *Store) chunkWhole(sum [32]byte) error {
 		}
 		return b.Delete(key(tBlob, sum[:]))
 	})
+}
+
+// migrateSummary is the migration from layout 4 to 5: each report's tuple
+// made again from its fold and counted, migrateChunk per transaction, from
+// the cursor m/migsum. It returns how many reports it counted. Called
+// with s.mu held.
+func (s *Store) migrateSummary() (int, error) {
+	done := 0
+	prefix := key(tView)
+	for {
+		type job struct {
+			seq    uint32
+			old, t tuple
+			by     incident.Author
+		}
+		var jobs []job
+		var cursor []byte
+		err := s.view(func(txn *badger.Txn) error {
+			c, err := getValue(txn, metaKey("migsum"))
+			if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			if c != nil {
+				cursor = viewKey(binary.BigEndian.Uint32(c))
+			}
+			it := keysAfter(txn, prefix, cursor)
+			defer it.Close()
+			for ; it.ValidForPrefix(prefix) && len(jobs) < migrateChunk; it.Next() {
+				item := it.Item()
+				k := item.Key()
+				if len(k) != len(prefix)+4 {
+					continue
+				}
+				var j job
+				j.seq = binary.BigEndian.Uint32(k[len(prefix):])
+				if err := item.Value(func(v []byte) error { return cbor.Unmarshal(v, &j.old) }); err != nil {
+					return fmt.Errorf("tuple %d: %w", j.seq, err)
+				}
+				var id incident.ID
+				copy(id[:], j.old.ID)
+				if s.ms == nil {
+					return fmt.Errorf("report %s in a store without a mission", id)
+				}
+				v, targeted, err := s.foldTargets(txn, id, nil)
+				if err != nil {
+					return fmt.Errorf("fold report %s: %w", id, err)
+				}
+				j.t, j.by = tupleOf(v, targeted), v.Author
+				jobs = append(jobs, j)
+			}
+			return nil
+		})
+		if err != nil || len(jobs) == 0 {
+			return done, err
+		}
+		if err := s.enter(); err != nil {
+			return done, err
+		}
+		b := s.begin()
+		err = func() error {
+			for _, j := range jobs {
+				for _, k := range j.old.entries(j.seq, j.by) {
+					if err := b.Delete(k); err != nil {
+						return err
+					}
+				}
+				if err := putTuple(b, j.seq, j.by, nil, &j.t); err != nil {
+					return err
+				}
+			}
+			return b.Set(metaKey("migsum"), be32(jobs[len(jobs)-1].seq))
+		}()
+		if err == nil {
+			err = b.Commit()
+		}
+		if err != nil {
+			b.Discard()
+		}
+		s.leave()
+		if err != nil {
+			return done, err
+		}
+		done += len(jobs)
+		if migrateHook != nil {
+			if err := migrateHook(done); err != nil {
+				return done, err
+			}
+		}
+	}
+}
+
+// hearActivity notes every check-in and alert in the heard times,
+// migrateChunk per transaction; done twice, it changes nothing. Called
+// with s.mu held.
+func (s *Store) hearActivity() error {
+	for _, kind := range []incident.Kind{incident.KindCheckin, incident.KindAlert} {
+		prefix := kindPrefix(kind)
+		var cursor []byte
+		for {
+			var recs []*incident.Signed
+			err := s.view(func(txn *badger.Txn) error {
+				it := keysAfter(txn, prefix, cursor)
+				defer it.Close()
+				for ; it.ValidForPrefix(prefix) && len(recs) < migrateChunk; it.Next() {
+					k := it.Item().KeyCopy(nil)
+					cursor = k
+					if len(k) != len(prefix)+8+32 {
+						continue
+					}
+					var id incident.ID
+					copy(id[:], k[len(k)-32:])
+					r, err := getRecord(txn, id)
+					if err != nil {
+						return err
+					}
+					recs = append(recs, r)
+				}
+				return nil
+			})
+			if err != nil || len(recs) == 0 {
+				if err != nil {
+					return err
+				}
+				break
+			}
+			if err := s.enter(); err != nil {
+				return err
+			}
+			b := s.begin()
+			for _, r := range recs {
+				if err = s.noteActivity(b, r); err != nil {
+					break
+				}
+			}
+			if err == nil {
+				err = b.Commit()
+			}
+			if err != nil {
+				b.Discard()
+			}
+			s.leave()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -54,6 +54,12 @@ func sealedStore(rs *Results, o benchOptions, f *store.Store, sp gen.Spec, obser
 	if err := s.Close(); err != nil {
 		return err
 	}
+	var bare bareRate
+	if o.part("export") {
+		if bare, err = bareRecords(home, o); err != nil {
+			return err
+		}
+	}
 	disk, err := measureDisk(store.DataDir(home))
 	if err != nil {
 		return err
@@ -118,37 +124,9 @@ func sealedStore(rs *Results, o benchOptions, f *store.Store, sp gen.Spec, obser
 		r := Result{Name: "export.scan_sealed_first", Params: map[string]any{"reports": len(items)}, Value: rn / first.Seconds(), Unit: "reports/s",
 			Note: fmt.Sprintf("the first store.Scan of every sealed report after the store was opened (%.2f s) vs. the same on the clear store (%.2f s)", first.Seconds(), firstClear.Seconds())}
 		rs.add(r.withBaseline("store.Scan, clear store", rn/firstClear.Seconds()))
-		var sk sink
-		var ds []time.Duration
-		err = profile(o, "export-sealed", func() error {
-			var err error
-			ds, err = timeAlternating(reps,
-				func() error {
-					items, err := loadItems(s)
-					if err != nil {
-						return err
-					}
-					return exportCSV(&sk, items)
-				},
-				func() error {
-					items, err := loadItems(f)
-					if err != nil {
-						return err
-					}
-					return exportCSV(&sk, items)
-				})
-			return err
-		})
-		if err != nil {
+		if err := csvFromStore(rs, o, "export.csv_from_store_sealed", s, len(items), bare, logf); err != nil {
 			return err
 		}
-		r = Result{Name: "export.csv_from_store_sealed", Params: map[string]any{"reports": len(items)}, Value: rn / ds[0].Seconds(), Unit: "reports/s",
-			Target: "ratio ≥ 0.50",
-			Note:   fmt.Sprintf("what `vigil export --format csv` does on the coordinator's sealed store (store.Scan then the CSV writer), after a first read; vs. the same on the clear store (%.2f s vs. %.2f s); alternated, median of %d", ds[0].Seconds(), ds[1].Seconds(), reps)}
-		r = r.withBaseline("export.csv_from_store, clear store", rn/ds[1].Seconds())
-		r.Met = boolp(*r.Ratio >= 0.5)
-		rs.add(r)
-		logf("sealed export: first scan %.2fs (clear %.2fs); scan+csv %.2fs (clear %.2fs)", first.Seconds(), firstClear.Seconds(), ds[0].Seconds(), ds[1].Seconds())
 		if s, err = observerScan(rs, o, s, home, obsHome, logf); err != nil {
 			return err
 		}
@@ -172,6 +150,9 @@ func sealedStore(rs *Results, o benchOptions, f *store.Store, sp gen.Spec, obser
 		r.Met = boolp(*r.Ratio <= 1.5)
 		rs.add(r)
 		logf("sealed dashboard: %.3fs (clear %.3fs)", ds[0].Seconds(), ds[1].Seconds())
+		if err := dashboardRefresh(rs, o, "dashboard.refresh_sealed", s, len(raws), logf); err != nil {
+			return err
+		}
 	}
 	return nil
 }
