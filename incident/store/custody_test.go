@@ -114,6 +114,14 @@ func TestCustodyDropsWhatTwoCoordinatorsHold(t *testing.T) {
 	wantHas(t, w.phone, carried.ID, false)
 	wantHas(t, w.phone, amend.ID, false)
 	wantHas(t, w.phone, own.ID, true)
+	// The dashboard's counters count what is held, as a recount does.
+	if sum, err := w.phone.Summary(0); err != nil {
+		t.Fatal(err)
+	} else if re, err := w.phone.Recount(); err != nil || !sum.Equal(re) {
+		t.Errorf("counters after the prune %+v, recount %+v (%v)", sum, re, err)
+	} else if n := sum.ByCategory["polling.violence"]; n != 0 {
+		t.Errorf("the dropped report still counts: %d", n)
+	}
 	for _, id := range mission {
 		wantHas(t, w.phone, id, true)
 	}
