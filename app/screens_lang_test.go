@@ -28,7 +28,11 @@ import (
 // settings, the space used and the quick delete with its confirmation,
 // the reports table with its observer column and a retracted report, the
 // review panel on the report's current verdict, and the dashboard's map
-// over a basemap. Files are named <phone|desktop>-<screen>-<lang>.png in
+// over a basemap; and the rough edges after them: the confirmation line
+// an action leaves, the phone's check-in tiles, the report form's
+// required-field message, its location part in a mission without a
+// station registry, and the revoke dialog of one of two members with the
+// same label. Files are named <phone|desktop>-<screen>-<lang>.png in
 // the folder languages/ under VIGIL_SCREENSHOTS:
 //
 //	VIGIL_SCREENSHOTS=$PWD/docs/screenshots go test -run ScreenshotsLanguages ./app
@@ -44,6 +48,7 @@ func TestScreenshotsLanguages(t *testing.T) {
 	a := test.NewTempApp(t)
 	t.Cleanup(func() { SetLanguage("en") })
 	m := langShotMission(t)
+	r := roughShotMission(t)
 	for _, phone := range []bool{true, false} {
 		p := &shotPass{t: t, a: a, out: out, phone: phone, prefix: "phone-", scale: 2, size: fyne.NewSize(400, 820)}
 		if !phone {
@@ -52,6 +57,7 @@ func TestScreenshotsLanguages(t *testing.T) {
 		for _, l := range Languages {
 			SetLanguage(l.Code)
 			langShots(t, p, m, l.Code)
+			roughShots(t, p, r, l.Code)
 		}
 	}
 }
@@ -154,6 +160,131 @@ func openLang(p *shotPass, h *Home) *UI {
 	ui.wait()
 	p.t.Cleanup(ui.Close)
 	return ui
+}
+
+// roughMission holds the homes the rough edges' screens need, apart from
+// langMission's so that their check-ins and drafts leave its screens as
+// they were: an observer of a mission with a station registry, one of a
+// mission without, and a coordinator whose two members joined with one
+// observer code (both "Amani").
+type roughMission struct {
+	observer, bare, coord *Home
+	second                incident.Author
+}
+
+func roughShotMission(t *testing.T) roughMission {
+	t.Helper()
+	coordHome, code := missionHomes(t)
+	// A mission without a registry, as in TestStationLocationNeedsARegistry.
+	bare := testHome(t)
+	be, err := bare.Create([]byte(testPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := be.CreateMission("No registry", "HQ"); err != nil {
+		t.Fatal(err)
+	}
+	bareCode, err := be.Invite(InviteRequest{Role: incident.RoleObserver, Label: "Amani"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	be.Close()
+	// Two devices on one code, as in duplicateMission.
+	co, err := coordHome.Unlock([]byte(testPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second incident.Author
+	for range 2 {
+		ob, err := joinedObserver(t, code).Unlock([]byte(testPass))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := ob.Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		second = id.Author
+		carry(t, ob.(*StoreBackend).Store(), co.(*StoreBackend).Store())
+		ob.Close()
+	}
+	co.Close()
+	return roughMission{observer: joinedObserver(t, code), bare: joinedObserver(t, bareCode), coord: coordHome, second: second}
+}
+
+// roughShots writes one language's rough-edge screens for one layout.
+func roughShots(t *testing.T, p *shotPass, r roughMission, lang string) {
+	shot := func(ui *UI, name string) { t.Helper(); p.shot(ui, name+"-"+lang) }
+
+	ob := openLang(p, r.observer)
+	// 2. The check-in tiles, their labels whole words, on a phone.
+	langScrollTo(ob, func(o fyne.CanvasObject) bool { return textOf(o) == T("home.checkin") })
+	if p.phone {
+		shot(ob, "checkin")
+	}
+	// 1. A check-in's confirmation, a line over the screen.
+	tap(t, ob, CheckinLabel("opened"))
+	if toastText(ob) == "" || ob.win.Canvas().Overlays().Top() != nil {
+		t.Fatalf("%s: a check-in shows no confirmation line", lang)
+	}
+	shot(ob, "confirmation")
+	test.Tap(ob.toastBar)
+	// 3. The report form saved without a title.
+	tap(t, ob, T("home.new_report"))
+	tap(t, ob, FamilyLabel("polling"))
+	tap(t, ob, CategoryLabelOf("polling.late_opening"))
+	tap(t, ob, SeverityLabel(2))
+	ob.form.title.SetText("") // the category's name, filled in
+	langScrollTo(ob, func(o fyne.CanvasObject) bool { return textOf(o) == T("form.title_label") })
+	tap(t, ob, T("form.save"))
+	if !strings.Contains(topText(ob), T("problem.required")) {
+		t.Fatalf("%s: a report without a title reads:\n%s", lang, topText(ob))
+	}
+	shot(ob, "validation")
+	dismissAll(ob)
+	closeForm(ob)
+	ob.Close()
+
+	// 4. The form's location part where the mission has no registry.
+	bare := openLang(p, r.bare)
+	tap(t, bare, T("home.new_report"))
+	tap(t, bare, FamilyLabel("polling"))
+	tap(t, bare, CategoryLabelOf("polling.late_opening"))
+	acc, ok := find(bare, func(a *widget.Accordion) bool {
+		return len(a.Items) == 1 && strings.Contains(a.Items[0].Title, T("form.location_optional"))
+	})
+	if !ok {
+		t.Fatalf("%s: no location section:\n%s", lang, allText(bare))
+	}
+	acc.Open(0)
+	if strings.Contains(allText(bare), T("form.use_station_location")) {
+		t.Fatalf("%s: a mission without a registry offers the station's location", lang)
+	}
+	langScrollTo(bare, func(o fyne.CanvasObject) bool { return strings.Contains(textOf(o), T("form.location_optional")) })
+	shot(bare, "report-form-no-registry")
+	closeForm(bare)
+	bare.Close()
+
+	// 5. The revoke dialog of the second of two "Amani"s: its key and
+	// joining time.
+	co := openLang(p, r.coord)
+	co.selectTab(T("tab.members"))
+	co.wait()
+	m := memberByAuthor(t, co, r.second)
+	revokeDialog(co, m)
+	if !strings.Contains(topText(co), m.Author.Short()) {
+		t.Fatalf("%s: the revoke dialog does not name the key:\n%s", lang, topText(co))
+	}
+	shot(co, "revoke-same-labels")
+	dismissAll(co)
+	co.Close()
+}
+
+// closeForm closes ui's report form and drops its draft, which would
+// come back in the next language's form.
+func closeForm(ui *UI) {
+	ui.form.close()
+	_ = ui.be.SetSetting(DraftSetting, nil)
 }
 
 // langShots writes one language's screens for one layout.
