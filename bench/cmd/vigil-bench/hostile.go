@@ -51,7 +51,7 @@ const (
 	// The victim is an observer's phone: it serves reconciliation over
 	// live sets only (sync/mesh/custody.go), which starts with a covering
 	// step.
-	hostileLiveName = "recon-live/1"
+	hostileLiveName  = "recon-live/1"
 	hostileBlobName  = "blob"
 	victimHeapTarget = 16 << 20 // per attacking member
 )
