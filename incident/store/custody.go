@@ -24,9 +24,11 @@ import (
 //	                       fewer than custody_receipts coordinators hold (live)
 //	U/<id:32>              a record of another author that no receipt of this
 //	                       device lists yet (what a coordinator's node receipts next)
-//	G/<id:32>              dropped here after coordinators held it (bounded devices)
+//	G/<id:8>               dropped here after coordinators held it (bounded
+//	                       devices): the ID's first goneLen bytes
 //	m/custody              the index above is built (stores written before it
 //	                       get it on open, custodyMigrate)
+//	m/gone8                G/ keys are goneLen bytes (goneMigrate)
 const (
 	tCustodian = 'R'
 	tLive      = 'l'
@@ -37,7 +39,18 @@ const (
 func custodianKey(id incident.ID, a incident.Author) []byte { return key(tCustodian, id[:], a[:]) }
 func liveKey(id incident.ID) []byte                         { return key(tLive, id[:]) }
 func awaitKey(id incident.ID) []byte                        { return key(tAwait, id[:]) }
-func goneKey(id incident.ID) []byte                         { return key(tGone, id[:]) }
+func goneKey(id incident.ID) []byte                         { return key(tGone, id[:goneLen]) }
+
+// goneLen is how much of a dropped record's ID a bounded device keeps:
+// a phone that carried a million records drops about as many, and their
+// marks were most of what it kept (32-byte IDs: about 50 MB on disk at a
+// million). Eight bytes are enough to tell a record it must not take
+// again: an honest record matches one of a million marks with
+// probability 2⁻⁴⁴, and a member cannot aim a match at a record not yet
+// written (its ID hashes the author's signature). A match only means the
+// phone does not carry that record; its author and every other device
+// still do.
+const goneLen = 8
 
 // ErrBudget is wrapped (with ErrQuota, so peers are not blamed) by the
 // refusal of a record carried for others while a bounded device is over
@@ -81,6 +94,7 @@ func (s *Store) custodians(txn *badger.Txn, id incident.ID) (int, error) {
 // custodyCommit keeps the custody index for a record being stored.
 // Called from commit with s.mu held.
 func (s *Store) custodyCommit(b *batch, rec *incident.Signed) error {
+	s.spaceGrown.Add(uint64(len(rec.Raw)) * diskPerByte)
 	switch rec.Kind.Custody() {
 	case incident.CustodyReceipt:
 		return s.indexCustody(b, rec)
@@ -215,11 +229,39 @@ func (s *Store) gone(txn *badger.Txn, rec *incident.Signed) (bool, error) {
 }
 
 // carriedOverBudget reports whether rec is a record carried for others
-// that a bounded device over its budget refuses. Called with s.mu held.
+// that a bounded device over its budget refuses: the last Prune found it
+// over, or what was stored since then would take it over (a session
+// brings thousands of records between two prunes, and the budget must
+// hold while they arrive, not only after). Called with s.mu held.
 func (s *Store) carriedOverBudget(rec *incident.Signed) bool {
 	// Receipts are never refused: they are what lets the phone drop.
-	return s.overBudget.Load() && s.bounded() && rec.Kind.Custody() == incident.CustodyObservation &&
-		rec.AuthorKey() != s.signer.Author()
+	if !s.bounded() || rec.Kind.Custody() != incident.CustodyObservation || rec.AuthorKey() == s.signer.Author() {
+		return false
+	}
+	if s.overBudget.Load() {
+		return true
+	}
+	budget := s.ms.StorageBudget()
+	if budget > 0 && s.spaceBase.Load()+s.spaceGrown.Load()+uint64(len(rec.Raw))*diskPerByte > budget {
+		s.overBudget.Store(true) // until a Prune finds room
+		return true
+	}
+	return false
+}
+
+// diskPerByte is what a record's byte costs on disk before a compaction:
+// the value log, the write-ahead log of its keys and the index entries
+// beside it (store.size measures about two for reports; three keeps the
+// budget with the index of a small record). spaceGrown counts with it.
+const diskPerByte = 3
+
+// noteSpace records the data folder's size, measured now, and restarts
+// the count of what was stored since.
+func (s *Store) noteSpace() uint64 {
+	n := dirBytes(DataDir(s.home))
+	s.spaceBase.Store(n)
+	s.spaceGrown.Store(0)
+	return n
 }
 
 // ForEachLiveKey calls fn with the claimed time and ID of every record in
@@ -439,6 +481,51 @@ func (s *Store) custodyMigrate() error {
 	return s.rebuildLive()
 }
 
+// goneMigrate cuts the G/ keys of a store written before they were
+// goneLen bytes long (m/gone8).
+func (s *Store) goneMigrate() error {
+	if _, err := s.getMeta("gone8"); err == nil {
+		return nil
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	var long [][]byte
+	if err := s.view(func(txn *badger.Txn) error {
+		return scanPrefix(txn, key(tGone), false, func(k []byte) error {
+			if len(k) > len(goneKey(incident.ID{})) {
+				long = append(long, k)
+			}
+			return nil
+		})
+	}); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.begin()
+	for _, k := range long {
+		if s.full(b) {
+			if err := s.finish(b); err != nil {
+				return err
+			}
+			b = s.begin()
+		}
+		if err := b.Delete(k); err != nil {
+			s.drop(b)
+			return err
+		}
+		if err := b.Set(key(tGone, k[len(key(tGone)):][:goneLen]), nil); err != nil {
+			s.drop(b)
+			return err
+		}
+	}
+	if err := b.Set(metaKey("gone8"), []byte{1}); err != nil {
+		s.drop(b)
+		return err
+	}
+	return s.finish(b)
+}
+
 // getMeta reads m/<name>.
 func (s *Store) getMeta(name string) ([]byte, error) {
 	var v []byte
@@ -582,7 +669,7 @@ func (s *Store) Prune() (PruneResult, error) {
 	if res.Dropped+res.Receipts > 0 {
 		s.reclaim()
 	}
-	res.Bytes = dirBytes(DataDir(s.home))
+	res.Bytes = s.noteSpace()
 	res.Over = budget > 0 && res.Bytes > budget
 	if s.overBudget.Swap(res.Over) && !res.Over {
 		s.mu.Lock()

@@ -290,3 +290,66 @@ func TestForgetHeld(t *testing.T) {
 		t.Errorf("coordinator's ForgetHeld: %v", err)
 	}
 }
+
+// A phone stays within its storage budget while a session brings records,
+// not only after the next prune: once what it stored since it last
+// measured would take it over, records carried for others are refused
+// (ErrBudget, a quota: no peer is blamed), while its own records and
+// receipts are still taken; a prune that makes room takes them again.
+func TestBudgetHoldsBetweenPrunes(t *testing.T) {
+	w := newCustodyWorld(t)
+	at := time.Now().Add(-time.Hour)
+	var carried []*incident.Signed
+	for i := range 3 {
+		carried = append(carried, mustPut(t, w.other, incident.KindReport, report("polling.violence", "PS-1", at.Add(time.Duration(i)*time.Minute), "crowd at the gate")))
+	}
+	mustAdd(t, w.other, w.phone, carried[0].ID)
+
+	sp, err := w.phone.Space()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Full but for one small record's worth.
+	store.FillSpace(w.phone, sp.Budget-uint64(len(carried[1].Raw))*3-1)
+	wantOutcome(t, w.phone, carried[1], "sync", store.Accepted)
+	res := w.phone.Add(carried[2].Raw, "sync")
+	if res.Outcome != store.Rejected || !errors.Is(res.Err, store.ErrBudget) || !errors.Is(res.Err, store.ErrQuota) {
+		t.Fatalf("a carried record past the budget: %s (%v), want refused for the budget", res.Outcome, res.Err)
+	}
+	if sp, _ := w.phone.Space(); !sp.Over {
+		t.Errorf("Space does not say the budget is full: %+v", sp)
+	}
+	own := mustPut(t, w.phone, incident.KindReport, report("polling.materials", "PS-2", at, "no ink"))
+	wantHas(t, w.phone, own.ID, true)
+	r := receiptOf(t, w.c1, carried[0].ID)
+	wantOutcome(t, w.phone, r, "sync", store.Accepted)
+
+	// The prune measures the folder again: room, and the refused record
+	// is welcome.
+	if got := prune(t, w.phone); got.Over {
+		t.Fatalf("still over after a prune of a nearly empty store: %+v", got)
+	}
+	wantOutcome(t, w.phone, carried[2], "sync", store.Accepted)
+}
+
+// A store written before dropped records' marks were cut keeps them
+// through the migration: the dropped record is still refused.
+func TestGoneMarksMigrate(t *testing.T) {
+	w := newCustodyWorld(t)
+	dropped := mustPut(t, w.other, incident.KindReport, report("polling.violence", "PS-1", time.Now(), "crowd"))
+	if err := store.SetLongGone(w.phone, dropped.ID); err != nil {
+		t.Fatal(err)
+	}
+	home := w.phone.Home()
+	if err := w.phone.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.phone = reopen(t, home, passphrase, store.Options{})
+	if !w.phone.Gone(dropped.ID) {
+		t.Fatal("the dropped record's mark did not survive the migration")
+	}
+	wantOutcome(t, w.phone, dropped, "sync", store.Duplicate)
+	if sp, err := w.phone.Space(); err != nil || sp.Dropped != 1 {
+		t.Errorf("Space after the migration: %+v (%v), want one dropped", sp, err)
+	}
+}

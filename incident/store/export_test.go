@@ -196,3 +196,21 @@ func SetBulkMin(n int) func() {
 	bulkMin = n
 	return func() { bulkMin = old }
 }
+
+// FillSpace makes a store believe its data folder holds n bytes (as if
+// measured), with nothing stored since: the budget tests' full phone.
+func FillSpace(s *Store, n uint64) {
+	s.spaceBase.Store(n)
+	s.spaceGrown.Store(0)
+}
+
+// SetLongGone writes a dropped-record mark as stores wrote it before
+// goneMigrate (the whole ID), and forgets that the migration ran.
+func SetLongGone(s *Store, id incident.ID) error {
+	return s.update(func(txn *badger.Txn) error {
+		if err := txn.Delete(metaKey("gone8")); err != nil {
+			return err
+		}
+		return txn.Set(key(tGone, id[:]), nil)
+	})
+}

@@ -152,6 +152,10 @@ type Store struct {
 	// overBudget: the last Prune found a bounded store over its budget,
 	// so records carried for others are refused (custody.go).
 	overBudget atomic.Bool
+	// spaceBase is the data folder's size when last measured (open,
+	// Prune); spaceGrown what was stored since, as disk bytes
+	// (custody.go, carriedOverBudget).
+	spaceBase, spaceGrown atomic.Uint64
 	// custodyStale: a record that changes who counts as a coordinator,
 	// or custody_receipts, was stored since the live set was built.
 	custodyStale atomic.Bool
@@ -318,6 +322,11 @@ func Open(home string, passphrase []byte, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("build the custody index: %w", err)
 	}
+	if err := s.goneMigrate(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("shorten the marks of dropped records: %w", err)
+	}
+	s.noteSpace()
 	if err := s.tidyQuarantine(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("tidy the quarantine: %w", err)
