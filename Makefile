@@ -3,8 +3,8 @@
 #   make deps            install build and test dependencies (scripts/deps.sh all)
 #   make build           bin/vigil, the full build with the Fyne app (cgo)
 #   make build-headless  bin/vigil-headless: CGO_ENABLED=0, -tags headless (relays, servers)
-#   make test            deps, gofmt, vet, race tests of the core packages, all tests,
-#                        every fuzz target for FUZZTIME, each benchmark once
+#   make test            deps, gofmt, vet, race tests of the core packages, the other packages'
+#                        tests, every fuzz target for FUZZTIME, each benchmark once
 #   make bench           the benchmark suite: a table, bench/results.json, profiles (bench/README.md)
 #   make bench-quick     every suite measurement once at tiny sizes (part of make test)
 #   make run             build and start Vigil as a new user would (scripts/run.sh)
@@ -73,7 +73,7 @@ test:
 	@$(MAKE) --no-print-directory test-all
 	@$(MAKE) --no-print-directory fuzz FUZZPKGS="$(FUZZ_CORE)"
 	@$(MAKE) --no-print-directory bench-smoke
-	@echo "==> make test: PASS: gofmt, go vet, race tests ($(words $(CORE_PKGS)) core package(s)), all tests, fuzz ($(FUZZTIME) per target), benchmarks $(if $(filter 1,$(SKIP_BENCH)),skipped (SKIP_BENCH=1),run once)"
+	@echo "==> make test: PASS: gofmt, go vet, race tests ($(words $(CORE_PKGS)) core package(s)), the other packages' tests, fuzz ($(FUZZTIME) per target), benchmarks $(if $(filter 1,$(SKIP_BENCH)),skipped (SKIP_BENCH=1),run once)"
 
 test-deps:
 ifeq ($(SKIP_DEPS),1)
@@ -107,9 +107,13 @@ test-race:
 		$(GO) test -race -timeout $(TEST_TIMEOUT) $$pkgs; \
 	fi
 
+# The core packages' tests ran under the race detector just before (the
+# same tests, slower): they are not run a second time without it.
 test-all:
-	@echo "==> go test ./..."
-	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	@echo "==> go test ./... (but the core packages: their tests ran under -race)"
+	@pkgs=$$($(GO) list ./... | grep -vxF -f <(tr ' ' '\n' <<< "$(CORE_PKGS)")); \
+	echo "$(GO) test -timeout $(TEST_TIMEOUT) $$(wc -w <<< "$$pkgs") package(s)"; \
+	$(GO) test -timeout $(TEST_TIMEOUT) $$pkgs
 	$(GO) -C bench/negentropy test ./...
 	$(GO) -C internal/localeenv test ./...
 

@@ -141,9 +141,6 @@ func TestLateJoinerCatchesUp(t *testing.T) {
 	}
 	t.Logf("late joiner caught up on %d records (%.1f MB of records, %.0f records/s) in %v: %d reconciliation bytes in %d rounds",
 		n, float64(size)/1e6, float64(n)/took.Seconds(), took, bytes, rounds)
-	if !raceEnabled && took > 30*time.Second {
-		t.Errorf("catching up on %d records took %v", n, took)
-	}
 	checkStoreSound(t, m.stores[1])
 }
 
