@@ -44,6 +44,7 @@ type benchOptions struct {
 	out        string
 	only       map[string]bool
 	reports    int
+	scaleTotal int
 	seed       uint64
 	profileDir string
 	work       string
@@ -67,6 +68,7 @@ func run(args []string) int {
 	fs.StringVar(&o.out, "out", "", "results file (default bench/results.json, or bench/results-quick.json with -quick)")
 	only := fs.String("only", "", "comma-separated groups to run: store, recon, mesh, sim, hostile, observe, sms, scale, or parts of store: ingest, size, dashboard, export, memory (the store is always built; default all)")
 	fs.IntVar(&o.reports, "reports", 0, "reports in the store measurements (default 100000, quick 2000)")
+	fs.IntVar(&o.scaleTotal, "scale-records", 0, "reports that pass through the phone in the scale group (default 1000000, quick 5000)")
 	fs.Uint64Var(&o.seed, "seed", 20261125, "seed for every data set")
 	fs.StringVar(&o.profileDir, "cpuprofile", "", "write a CPU profile per phase into this folder (ingest.prof, dashboard.prof, export.prof, recon.prof, mesh.prof)")
 	fs.StringVar(&o.work, "work", "", "scratch folder for stores (default a temporary folder, removed afterwards)")
