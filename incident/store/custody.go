@@ -369,39 +369,11 @@ func (s *Store) rebuildLive() error {
 	if s.ms == nil {
 		return nil
 	}
-	kinds, err := s.Kinds()
+	items, err := s.observationItems(func(c incident.CustodyClass) bool { return c == incident.CustodyObservation })
 	if err != nil {
 		return err
 	}
-	b := s.begin()
-	for _, k := range kinds {
-		if k.Custody() != incident.CustodyObservation {
-			continue
-		}
-		var items []kindItem
-		err := s.view(func(txn *badger.Txn) error {
-			var err error
-			items, err = kindItems(txn, k)
-			return err
-		})
-		if err != nil {
-			b.Discard()
-			return err
-		}
-		for _, it := range items {
-			if s.full(b) {
-				if err := s.finish(b); err != nil {
-					return err
-				}
-				b = s.begin()
-			}
-			if err := s.relive(b, it.id, it.created); err != nil {
-				s.drop(b)
-				return err
-			}
-		}
-	}
-	return s.finish(b)
+	return inBatches(s, items, func(b *batch, it kindItem) error { return s.relive(b, it.id, it.created) })
 }
 
 type kindItem struct {
@@ -423,6 +395,51 @@ func kindItems(txn *badger.Txn, k incident.Kind) ([]kindItem, error) {
 	return out, err
 }
 
+// inBatches calls fn with each item and a write batch, committing the
+// batch whenever it is full and once at the end. The batch fn fails in
+// is dropped, with what it held; the batches committed before stay.
+// Called with s.mu held.
+func inBatches[T any](s *Store, items []T, fn func(*batch, T) error) error {
+	b := s.begin()
+	for _, it := range items {
+		if s.full(b) {
+			if err := s.finish(b); err != nil {
+				return err
+			}
+			b = s.begin()
+		}
+		if err := fn(b, it); err != nil {
+			s.drop(b)
+			return err
+		}
+	}
+	return s.finish(b)
+}
+
+// observationItems lists the records of the kinds whose custody class
+// want accepts, kind by kind.
+func (s *Store) observationItems(want func(incident.CustodyClass) bool) ([]kindItem, error) {
+	kinds, err := s.Kinds()
+	if err != nil {
+		return nil, err
+	}
+	var out []kindItem
+	err = s.view(func(txn *badger.Txn) error {
+		for _, k := range kinds {
+			if !want(k.Custody()) {
+				continue
+			}
+			items, err := kindItems(txn, k)
+			if err != nil {
+				return err
+			}
+			out = append(out, items...)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // custodyMigrate builds the custody index of a store written before it:
 // custodians from every record's author and every receipt, U/ for the
 // records of others, the live set. Once; m/custody marks it done.
@@ -437,42 +454,20 @@ func (s *Store) custodyMigrate() error {
 	if s.ms == nil {
 		return nil // no records yet: commit keeps the index from the first
 	}
-	kinds, err := s.Kinds()
+	items, err := s.observationItems(func(c incident.CustodyClass) bool { return c != incident.CustodyMission })
 	if err != nil {
 		return err
 	}
-	b := s.begin()
-	for _, k := range kinds {
-		if k.Custody() == incident.CustodyMission {
-			continue
+	if err := inBatches(s, items, func(b *batch, it kindItem) error {
+		rec, err := getRecord(b.Txn, it.id)
+		if err != nil {
+			return nil // unreadable here: the store's check reports it
 		}
-		var items []kindItem
-		if err := s.view(func(txn *badger.Txn) error { items, err = kindItems(txn, k); return err }); err != nil {
-			b.Discard()
-			return err
-		}
-		for _, it := range items {
-			if s.full(b) {
-				if err := s.finish(b); err != nil {
-					return err
-				}
-				b = s.begin()
-			}
-			rec, err := getRecord(b.Txn, it.id)
-			if err != nil {
-				continue
-			}
-			if err := s.custodyCommit(b, rec); err != nil {
-				s.drop(b)
-				return err
-			}
-		}
-	}
-	if err := b.Set(metaKey("custody"), []byte{1}); err != nil {
-		s.drop(b)
+		return s.custodyCommit(b, rec)
+	}); err != nil {
 		return err
 	}
-	if err := s.finish(b); err != nil {
+	if err := s.update(func(txn *badger.Txn) error { return txn.Set(metaKey("custody"), []byte{1}) }); err != nil {
 		return err
 	}
 	// Receipts were indexed in claimed-time order with the other kinds,
@@ -502,28 +497,15 @@ func (s *Store) goneMigrate() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := s.begin()
-	for _, k := range long {
-		if s.full(b) {
-			if err := s.finish(b); err != nil {
-				return err
-			}
-			b = s.begin()
-		}
+	if err := inBatches(s, long, func(b *batch, k []byte) error {
 		if err := b.Delete(k); err != nil {
-			s.drop(b)
 			return err
 		}
-		if err := b.Set(key(tGone, k[len(key(tGone)):][:goneLen]), nil); err != nil {
-			s.drop(b)
-			return err
-		}
-	}
-	if err := b.Set(metaKey("gone8"), []byte{1}); err != nil {
-		s.drop(b)
+		return b.Set(key(tGone, k[len(key(tGone)):][:goneLen]), nil)
+	}); err != nil {
 		return err
 	}
-	return s.finish(b)
+	return s.update(func(txn *badger.Txn) error { return txn.Set(metaKey("gone8"), []byte{1}) })
 }
 
 // getMeta reads m/<name>.
@@ -667,7 +649,7 @@ func (s *Store) Prune() (PruneResult, error) {
 	}
 	s.mu.Unlock()
 	if res.Dropped+res.Receipts > 0 {
-		s.reclaim()
+		s.reclaim(budget > 0 && dirBytes(DataDir(s.home)) > budget/2)
 	}
 	res.Bytes = s.noteSpace()
 	res.Over = budget > 0 && res.Bytes > budget
@@ -679,9 +661,19 @@ func (s *Store) Prune() (PruneResult, error) {
 	return res, nil
 }
 
-// reclaim gives deleted records' space back: Badger rewrites value log
-// files that are mostly garbage, after a flush so deletions are counted.
-func (s *Store) reclaim() {
+// reclaim gives deleted records' space back. A deletion frees nothing
+// by itself: the keys it hides stay in the tables until a compaction
+// drops them, and only then does Badger count the value-log bytes they
+// pointed to as garbage, so that RunValueLogGC rewrites the files that
+// are mostly garbage. With compact, every level is compacted first
+// (Badger's Flatten: a rewrite of the tables, seconds on a phone's
+// store), which is what the prune asks for when the store holds more
+// than half its budget: at a million records carried, the deleted keys
+// and the value log they pinned were most of the disk a phone used.
+func (s *Store) reclaim(compact bool) {
+	if compact {
+		_ = s.db.Flatten(1) // best effort: the next prune compacts what this one did not
+	}
 	for range 8 {
 		if err := s.db.RunValueLogGC(0.5); err != nil {
 			return
@@ -741,24 +733,13 @@ func (s *Store) pruneLocked() (PruneResult, error) {
 	if len(drop) > maxPrune {
 		drop = drop[:maxPrune]
 	}
-	var blobs [][32]byte
-	b := s.begin()
-	for _, d := range drop {
-		if s.full(b) {
-			if err := s.finish(b); err != nil {
-				return res, err
-			}
-			b = s.begin()
-		}
-		n, sums, err := s.dropRecord(b, d.id, self, true)
-		if err != nil {
-			s.drop(b)
-			return res, err
-		}
-		res.Dropped += n
-		blobs = append(blobs, sums...)
+	ids := make([]incident.ID, len(drop))
+	for i, d := range drop {
+		ids[i] = d.id
 	}
-	if err := s.finish(b); err != nil {
+	var blobs [][32]byte
+	res.Dropped, blobs, err = s.dropRecords(ids, self, true)
+	if err != nil {
 		return res, err
 	}
 	if res.Receipts, err = s.dropReceipts(self); err != nil {
@@ -771,6 +752,21 @@ func (s *Store) pruneLocked() (PruneResult, error) {
 		res.Blobs++
 	}
 	return res, nil
+}
+
+// dropRecords drops each of ids (dropRecord), in batches, and returns
+// how many records it dropped and the attachment files no longer
+// described. Called with s.mu held.
+func (s *Store) dropRecords(ids []incident.ID, self incident.Author, keepOwn bool) (int, [][32]byte, error) {
+	n := 0
+	var blobs [][32]byte
+	err := inBatches(s, ids, func(b *batch, id incident.ID) error {
+		m, sums, err := s.dropRecord(b, id, self, keepOwn)
+		n += m
+		blobs = append(blobs, sums...)
+		return err
+	})
+	return n, blobs, err
 }
 
 // dropRecord deletes record id and, first, the records that target it,
@@ -903,20 +899,7 @@ func (s *Store) dropReceipts(self incident.Author) (int, error) {
 	if err != nil || len(gone) == 0 {
 		return 0, err
 	}
-	b := s.begin()
-	for _, r := range gone {
-		if s.full(b) {
-			if err := s.finish(b); err != nil {
-				return 0, err
-			}
-			b = s.begin()
-		}
-		if err := s.dropReceipt(b, r); err != nil {
-			s.drop(b)
-			return 0, err
-		}
-	}
-	return len(gone), s.finish(b)
+	return len(gone), inBatches(s, gone, s.dropReceipt)
 }
 
 // listsHeld reports whether receipt r lists a record held here.
@@ -1076,27 +1059,8 @@ func (s *Store) ForgetHeld() (int, error) {
 		s.mu.Unlock()
 		return 0, err
 	}
-	n := 0
-	var blobs [][32]byte
-	b := s.begin()
-	for _, id := range ids {
-		if s.full(b) {
-			if err := s.finish(b); err != nil {
-				s.mu.Unlock()
-				return n, err
-			}
-			b = s.begin()
-		}
-		m, sums, err := s.dropRecord(b, id, self, false)
-		if err != nil {
-			s.drop(b)
-			s.mu.Unlock()
-			return n, err
-		}
-		n += m
-		blobs = append(blobs, sums...)
-	}
-	if err := s.finish(b); err != nil {
+	n, blobs, err := s.dropRecords(ids, self, false)
+	if err != nil {
 		s.mu.Unlock()
 		return n, err
 	}
@@ -1113,6 +1077,6 @@ func (s *Store) ForgetHeld() (int, error) {
 	if err := s.sync(); err != nil {
 		return n, err
 	}
-	s.reclaim()
+	s.reclaim(n > 0) // the person asked for them gone: from the disk too
 	return n, nil
 }

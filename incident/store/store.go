@@ -352,7 +352,11 @@ func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 			WithNumMemtables(2).
 			WithBlockCacheSize(8 << 20).
 			WithIndexCacheSize(4 << 20).
-			WithValueLogFileSize(64 << 20).
+			// Value-log files of 16 MiB: the garbage collector rewrites
+			// whole files and never the one being written, so on a phone
+			// that drops what coordinators hold, the file size is about
+			// the garbage it cannot give back.
+			WithValueLogFileSize(16 << 20).
 			WithBaseTableSize(2 << 20).
 			WithNumLevelZeroTables(2).
 			WithNumLevelZeroTablesStall(4).
