@@ -181,15 +181,19 @@ func (s *Store) NewEpoch(cause ...incident.ID) (*incident.Signed, error) {
 }
 
 // EnsureEpoch starts the first epoch of a mission that has none (one
-// created before epochs), when this device is a coordinator. Until then
-// members hold no member secret and show their credentials to any peer
-// that proves the mission secret, as before.
+// created before epochs), when this device is the founder's and the
+// founder is in good standing. Only the founder: two coordinators whose
+// nodes started before they met would each start a first epoch of their
+// own, hold only their own secret, and fail each other's hello. Until
+// then members hold no member secret and show their credentials to any
+// peer that proves the mission secret, as before; later epochs, started
+// by any coordinator's revocation, are numbered above the ones it holds.
 func (s *Store) EnsureEpoch() (bool, error) {
 	ms, err := s.Mission()
 	if err != nil {
 		return false, err
 	}
-	if role, _ := ms.Role(s.Author()); role != incident.RoleCoordinator || ms.Standing(s.Author()) != nil || len(ms.Epochs()) > 0 {
+	if s.Author() != ms.Founder || ms.Standing(s.Author()) != nil || len(ms.Epochs()) > 0 {
 		return false, nil
 	}
 	_, err = s.NewEpoch()

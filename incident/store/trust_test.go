@@ -544,3 +544,27 @@ func TestCancelInvite(t *testing.T) {
 		t.Fatalf("the joiner's own view of its standing = %v, want ErrInviteVoid", err)
 	}
 }
+
+// Only the founder starts a mission's first epoch: a second coordinator
+// whose node starts before it meets the founder's would hold a first
+// epoch of its own, and the two desks could not hello each other.
+func TestFirstEpochIsTheFounders(t *testing.T) {
+	founder := openBadger(t, store.Options{})
+	createMission(t, founder)
+	desk := openBadger(t, store.Options{})
+	enroll(t, founder, desk, incident.RoleCoordinator, "desk two")
+	// Joined, not yet synced: the founder's epoch is not here yet.
+	if n := mustCounts(t, desk)[incident.KindEpoch]; n != 0 {
+		t.Fatalf("the second desk holds %d epochs before it synced", n)
+	}
+	if ok, err := desk.EnsureEpoch(); ok || err != nil {
+		t.Fatalf("EnsureEpoch on a second coordinator = %v, %v; want false, nil", ok, err)
+	}
+	if n := mustCounts(t, desk)[incident.KindEpoch]; n != 0 {
+		t.Fatalf("the second desk started an epoch of its own: %d", n)
+	}
+	syncAll(t, founder, desk)
+	if ep := mustMission(t, desk).Epochs(); len(ep) != 1 {
+		t.Fatalf("after the sync the desk counts %d epochs, want the founder's", len(ep))
+	}
+}
