@@ -134,6 +134,9 @@ type Signed struct {
 	Raw    []byte // the signed encoding
 	ID     ID
 	author Author
+	// own: read back from this device's store by DecodeOwn, so its
+	// payload was checked canonical when it was stored.
+	own bool
 }
 
 // AuthorKey returns the record's author.
@@ -153,6 +156,33 @@ func Decode(raw []byte) (*Signed, error) { return decode(raw, true) }
 // Never use it for bytes that came from outside.
 func DecodeStored(raw []byte) (*Signed, error) { return decode(raw, false) }
 
+// DecodeOwn is DecodeStored for a record read back from this device's
+// own store under its ID, for the scans that read every record (an
+// export of a million reports): it neither checks the canonical form
+// again (a second encoding per record), nor hashes the ID (id is the
+// store's key, which is the hash of raw), nor copies raw, which the
+// caller must leave as it is while the record is in use. The payload is
+// decoded the same way (Signed.DecodePayload), except where it holds
+// fields a newer build added, which take the checked path that lists
+// them. The envelope is checked field by field as DecodeStored checks
+// it, and anything that does not decode as this build's envelope falls
+// back to DecodeStored, so the result and the errors are DecodeStored's.
+// Never use it for bytes that came from outside, or for a record whose
+// ID was not checked when it was stored.
+func DecodeOwn(raw []byte, id ID) (*Signed, error) {
+	if len(raw) > MaxRecordBytes {
+		return DecodeStored(raw)
+	}
+	s := &Signed{Raw: raw, ID: id, own: true}
+	if err := decMode.Unmarshal(raw, &s.Record); err != nil {
+		return DecodeStored(raw) // a newer envelope, or damage: said as DecodeStored says it
+	}
+	if err := s.checkEnvelope(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 func decode(raw []byte, verify bool) (*Signed, error) {
 	if len(raw) > MaxRecordBytes {
 		return nil, fieldErr("record", "is %d bytes, limit %d", len(raw), MaxRecordBytes)
@@ -166,37 +196,8 @@ func decode(raw []byte, verify bool) (*Signed, error) {
 		return nil, err
 	}
 	s := &Signed{Record: r, Raw: append([]byte(nil), raw...), ID: IDOf(raw)}
-	if r.Version > SchemaVersion {
-		return nil, &NewerError{Version: r.Version}
-	}
-	if r.Version != SchemaVersion {
-		return nil, fieldErr("version", "is %d, this build reads version %d", r.Version, SchemaVersion)
-	}
-	// A kind this build does not know is a newer build's: it is checked
-	// like any other record (envelope, signature, membership) and kept.
-	if !wellFormedKind(r.Kind) {
-		return nil, fieldErr("kind", "%q is not a record kind name (1 to %d lowercase letters, digits or _)", r.Kind, MaxKindLen)
-	}
-	a, err := authorFromBytes("author", r.Author)
-	if err != nil {
+	if err := s.checkEnvelope(); err != nil {
 		return nil, err
-	}
-	s.author = a
-	if r.Kind == KindMission {
-		if len(r.Mission) != 0 {
-			return nil, fieldErr("mission", "must be empty in a mission genesis")
-		}
-		if len(r.Sealed) != 0 {
-			return nil, fieldErr("sealed", "a mission genesis cannot be sealed")
-		}
-	} else if _, err := idFromBytes("mission", r.Mission); err != nil {
-		return nil, err
-	}
-	if len(r.Sealed) > MaxSealedBytes {
-		return nil, fieldErr("sealed", "is %d bytes, limit %d", len(r.Sealed), MaxSealedBytes)
-	}
-	if len(r.Sig) != ed25519.SignatureSize {
-		return nil, fieldErr("signature", "must be %d bytes, got %d", ed25519.SignatureSize, len(r.Sig))
 	}
 	if !verify {
 		return s, nil
@@ -206,9 +207,48 @@ func decode(raw []byte, verify bool) (*Signed, error) {
 		return nil, err
 	}
 	if !ed25519.Verify(ed25519.PublicKey(r.Author), msg, r.Sig) {
-		return nil, fieldErr("signature", "does not verify for author %s", a)
+		return nil, fieldErr("signature", "does not verify for author %s", s.author)
 	}
 	return s, nil
+}
+
+// checkEnvelope checks a decoded envelope's fields (all but the
+// signature) and sets the author.
+func (s *Signed) checkEnvelope() error {
+	r := &s.Record
+	if r.Version > SchemaVersion {
+		return &NewerError{Version: r.Version}
+	}
+	if r.Version != SchemaVersion {
+		return fieldErr("version", "is %d, this build reads version %d", r.Version, SchemaVersion)
+	}
+	// A kind this build does not know is a newer build's: it is checked
+	// like any other record (envelope, signature, membership) and kept.
+	if !wellFormedKind(r.Kind) {
+		return fieldErr("kind", "%q is not a record kind name (1 to %d lowercase letters, digits or _)", r.Kind, MaxKindLen)
+	}
+	a, err := authorFromBytes("author", r.Author)
+	if err != nil {
+		return err
+	}
+	s.author = a
+	if r.Kind == KindMission {
+		if len(r.Mission) != 0 {
+			return fieldErr("mission", "must be empty in a mission genesis")
+		}
+		if len(r.Sealed) != 0 {
+			return fieldErr("sealed", "a mission genesis cannot be sealed")
+		}
+	} else if _, err := idFromBytes("mission", r.Mission); err != nil {
+		return err
+	}
+	if len(r.Sealed) > MaxSealedBytes {
+		return fieldErr("sealed", "is %d bytes, limit %d", len(r.Sealed), MaxSealedBytes)
+	}
+	if len(r.Sig) != ed25519.SignatureSize {
+		return fieldErr("signature", "must be %d bytes, got %d", ed25519.SignatureSize, len(r.Sig))
+	}
+	return nil
 }
 
 func (r Record) signingBytes() ([]byte, error) {

@@ -124,9 +124,19 @@ func Open(s *Signed, identity age.Identity) (any, error) {
 
 // OpenPlain checks a decrypted sealed body (or an author's kept copy of
 // it) against its record and returns the payload.
-func OpenPlain(s *Signed, plain []byte) (any, error) {
+func OpenPlain(s *Signed, plain []byte) (any, error) { return openPlain(s, plain, false) }
+
+// OpenPlainOwn is OpenPlain for a body this device read back from its own
+// store, which OpenPlain checked before it was stored there (the opened
+// bodies a store keeps): it checks all OpenPlain checks but the
+// canonical form, which costs a second encoding of the body and of its
+// payload, and which the body had when it was checked. Never for a body
+// from anywhere else.
+func OpenPlainOwn(s *Signed, plain []byte) (any, error) { return openPlain(s, plain, true) }
+
+func openPlain(s *Signed, plain []byte, own bool) (any, error) {
 	var body sealedBody
-	if _, err := decodeKnown(plain, &body); err != nil {
+	if _, err := decodeChecked(plain, &body, own); err != nil {
 		return nil, fmt.Errorf("sealed body: %w", err)
 	}
 	if body.Kind != s.Kind {
@@ -136,7 +146,7 @@ func OpenPlain(s *Signed, plain []byte) (any, error) {
 	if p == nil {
 		return nil, fmt.Errorf("kind %s cannot be sealed", s.Kind)
 	}
-	if _, err := decodeKnown(body.Payload, p); err != nil {
+	if _, err := decodeChecked(body.Payload, p, own); err != nil {
 		return nil, fmt.Errorf("sealed payload: %w", err)
 	}
 	if err := validatePayload(p); err != nil {
