@@ -196,3 +196,11 @@ func SetBulkMin(n int) func() {
 	bulkMin = n
 	return func() { bulkMin = old }
 }
+
+// SetBulkRunMin sets the fewest reports a run of a bulk scan holds, and
+// returns a function that restores it.
+func SetBulkRunMin(n int) func() {
+	old := bulkRunMin
+	bulkRunMin = n
+	return func() { bulkRunMin = old }
+}

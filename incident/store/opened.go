@@ -24,8 +24,10 @@ import (
 // time went there. So when this device opens a record with its age
 // identity, it keeps the checked body under O/<id>, and later folds read
 // it instead. Every read still checks the body against its record with
-// incident.OpenPlain (decode, canonical form, validity, target), so a
-// damaged entry is ignored and the record opened again, which replaces it.
+// incident.OpenPlainOwn (decode, validity, target: what OpenPlain checks
+// but the canonical form, which the body had when OpenPlain checked it
+// before it was written), so a damaged entry is ignored and the record
+// opened again, which replaces it.
 //
 // What the cache holds this device could read anyway: only bodies opened
 // with its own age identity are cached, never an author's kept copy (L/),
@@ -106,13 +108,14 @@ func (s *Store) openerWith(txn *badger.Txn, keep keepFunc, pre map[incident.ID]d
 	inboxRead := false
 	var open incident.Opener
 	open = func(r *incident.Signed) (any, bool) {
+		// Both bodies passed OpenPlain before they were written here.
 		if plain, err := getValue(txn, key(tKept, r.ID[:])); err == nil {
-			if p, err := incident.OpenPlain(r, plain); err == nil {
+			if p, err := incident.OpenPlainOwn(r, plain); err == nil {
 				return p, true
 			}
 		}
 		if plain, err := getValue(txn, openedKey(r.ID)); err == nil {
-			if p, err := incident.OpenPlain(r, plain); err == nil {
+			if p, err := incident.OpenPlainOwn(r, plain); err == nil {
 				return p, true
 			}
 			// Damaged: opened again below, and the entry replaced.
