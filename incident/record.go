@@ -156,33 +156,6 @@ func Decode(raw []byte) (*Signed, error) { return decode(raw, true) }
 // Never use it for bytes that came from outside.
 func DecodeStored(raw []byte) (*Signed, error) { return decode(raw, false) }
 
-// DecodeOwn is DecodeStored for a record read back from this device's
-// own store under its ID, for the scans that read every record (an
-// export of a million reports): it neither checks the canonical form
-// again (a second encoding per record), nor hashes the ID (id is the
-// store's key, which is the hash of raw), nor copies raw, which the
-// caller must leave as it is while the record is in use. The payload is
-// decoded the same way (Signed.DecodePayload), except where it holds
-// fields a newer build added, which take the checked path that lists
-// them. The envelope is checked field by field as DecodeStored checks
-// it, and anything that does not decode as this build's envelope falls
-// back to DecodeStored, so the result and the errors are DecodeStored's.
-// Never use it for bytes that came from outside, or for a record whose
-// ID was not checked when it was stored.
-func DecodeOwn(raw []byte, id ID) (*Signed, error) {
-	if len(raw) > MaxRecordBytes {
-		return DecodeStored(raw)
-	}
-	s := &Signed{Raw: raw, ID: id, own: true}
-	if err := decMode.Unmarshal(raw, &s.Record); err != nil {
-		return DecodeStored(raw) // a newer envelope, or damage: said as DecodeStored says it
-	}
-	if err := s.checkEnvelope(); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
 func decode(raw []byte, verify bool) (*Signed, error) {
 	if len(raw) > MaxRecordBytes {
 		return nil, fieldErr("record", "is %d bytes, limit %d", len(raw), MaxRecordBytes)

@@ -70,7 +70,18 @@ func (s *Store) bulkFold(refs []scanRef, fill *readFill, each func() func(pos in
 			defer wg.Done()
 			rt := s.db.NewTransaction(false)
 			defer rt.Discard()
-			open := s.opener(rt, keep)
+			// The reports' kept copies and opened bodies (sealed ones),
+			// read in key order as the records are.
+			kept, opened := newStepper(rt, tKept), newStepper(rt, tOpened)
+			defer kept.close()
+			defer opened.close()
+			var current incident.ID // the report being folded
+			open := s.openerWith(rt, keep, nil, func(id incident.ID) ([]byte, []byte, bool) {
+				if id != current {
+					return nil, nil, false // a record that targets it: looked up
+				}
+				return kept.value(id), opened.value(id), true
+			})
 			fn := each()
 			prefix := key(tRecord)
 			o := badger.DefaultIteratorOptions
@@ -87,7 +98,9 @@ func (s *Store) bulkFold(refs []scanRef, fill *readFill, each func() func(pos in
 				if lo >= len(order) {
 					return
 				}
-				if err := s.foldRun(it, rt, refs, order[lo:min(lo+run, len(order))], &buf, open, fn); err != nil {
+				kept.restart()
+				opened.restart()
+				if err := s.foldRun(it, rt, refs, order[lo:min(lo+run, len(order))], &buf, &current, open, fn); err != nil {
 					fail(err)
 					return
 				}
@@ -99,8 +112,9 @@ func (s *Store) bulkFold(refs []scanRef, fill *readFill, each func() func(pos in
 }
 
 // foldRun folds the reports of one run (positions in refs, in ID order),
-// reading their records with it from the first one on, each into buf.
-func (s *Store) foldRun(it *badger.Iterator, txn *badger.Txn, refs []scanRef, run []int32, buf *[]byte, open incident.Opener, fn func(int, *incident.ReportView) error) error {
+// reading their records with it from the first one on, each into buf,
+// and setting current to the report it folds.
+func (s *Store) foldRun(it *badger.Iterator, txn *badger.Txn, refs []scanRef, run []int32, buf *[]byte, current *incident.ID, open incident.Opener, fn func(int, *incident.ReportView) error) error {
 	prefix := key(tRecord)
 	next := 0
 	for it.Seek(recordKey(refs[run[0]].id)); it.ValidForPrefix(prefix) && next < len(run); it.Next() {
@@ -120,6 +134,7 @@ func (s *Store) foldRun(it *badger.Iterator, txn *badger.Txn, refs []scanRef, ru
 		if *buf, err = item.ValueCopy((*buf)[:0]); err != nil {
 			return err
 		}
+		*current = ref.id
 		v, err := s.foldRaw(txn, *ref, *buf, open)
 		if err != nil {
 			return err
@@ -181,4 +196,65 @@ func idOrder(refs []scanRef) []int32 {
 		order[i] = k.pos
 	}
 	return order
+}
+
+// stepper reads the values of one key table (t/<id> keys) for IDs asked
+// in ascending order, as bulkFold reads a run's records: by stepping an
+// iterator on, so that each table block is read once, not once per
+// lookup. Values are the stepper's until the next call.
+type stepper struct {
+	txn     *badger.Txn
+	t       byte
+	it      *badger.Iterator // made at the first value asked
+	prefix  []byte
+	started bool
+	buf     []byte
+}
+
+func newStepper(txn *badger.Txn, t byte) *stepper {
+	return &stepper{txn: txn, t: t, prefix: key(t)}
+}
+
+// restart is for a run of IDs that starts again lower.
+func (st *stepper) restart() { st.started = false }
+
+// value is the value under id, nil when there is none (or it cannot be
+// read: the opener then does without it, as with a failed lookup).
+func (st *stepper) value(id incident.ID) []byte {
+	if st.it == nil {
+		o := badger.DefaultIteratorOptions
+		o.PrefetchValues = false
+		o.Prefix = st.prefix
+		st.it = st.txn.NewIterator(o)
+	}
+	k := key(st.t, id[:])
+	// A few steps on; past that, a seek (few of the reports may be
+	// sealed, and the table holds other records' bodies too).
+	steps := 0
+	for st.started && st.it.ValidForPrefix(st.prefix) && bytes.Compare(st.it.Item().Key(), k) < 0 {
+		if steps++; steps > 16 {
+			st.started = false
+			break
+		}
+		st.it.Next()
+	}
+	if !st.started {
+		st.it.Seek(k)
+		st.started = true
+	}
+	if !st.it.ValidForPrefix(st.prefix) || !bytes.Equal(st.it.Item().Key(), k) {
+		return nil
+	}
+	v, err := st.it.Item().ValueCopy(st.buf[:0])
+	if err != nil {
+		return nil
+	}
+	st.buf = v
+	return v
+}
+
+func (st *stepper) close() {
+	if st.it != nil {
+		st.it.Close()
+	}
 }

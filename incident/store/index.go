@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -301,7 +303,7 @@ func (s *Store) scan(f Filter, emit func([]incident.ReportView) error) error {
 	fill := &readFill{s: s}
 	err := s.view(func(txn *badger.Txn) error {
 		defer fill.flush()
-		refs, err := scanRefs(txn, f, s.seq)
+		refs, err := s.scanRefs(txn, f)
 		if err != nil {
 			return err
 		}
@@ -354,7 +356,7 @@ func (s *Store) ScanEach(f Filter, each func() func(i int, v *incident.ReportVie
 	n := 0
 	err := s.view(func(txn *badger.Txn) error {
 		defer fill.flush()
-		refs, err := scanRefs(txn, f, s.seq)
+		refs, err := s.scanRefs(txn, f)
 		if err != nil {
 			return err
 		}
@@ -403,8 +405,9 @@ type scanRef struct {
 
 // scanRefs are the reports that match f, in occurred-time order, f.Limit
 // at most. A scan of the whole time index reads the tuples in their own
-// key order, not one lookup per report.
-func scanRefs(txn *badger.Txn, f Filter, seqs uint32) ([]scanRef, error) {
+// key order, not one lookup per report: on every core (allRefs), while
+// this goroutine walks the time index's keys.
+func (s *Store) scanRefs(txn *badger.Txn, f Filter) ([]scanRef, error) {
 	ref := func(t *tuple) scanRef {
 		r := scanRef{targeted: t.Flags&flagTargeted != 0 || t.Created == 0} // a tuple before layout 5 says nothing
 		copy(r.id[:], t.ID)
@@ -412,20 +415,32 @@ func scanRefs(txn *badger.Txn, f Filter, seqs uint32) ([]scanRef, error) {
 	}
 	var refs []scanRef
 	if f.Author.IsZero() && f.Status == "" && f.Station == "" && f.Category == "" && (f.Limit == 0 || f.Limit >= bulkMin) {
-		bySeq, err := allRefs(txn, seqs)
-		if err != nil {
-			return nil, err
-		}
-		err = walkTime(txn, f, func(seq uint32) error {
-			if int(seq) >= len(bySeq) || !bySeq[seq].held {
-				return fmt.Errorf("index entry for report number %d, which has no tuple", seq)
-			}
-			refs = append(refs, bySeq[seq].scanRef)
-			if f.Limit > 0 && len(refs) >= f.Limit {
+		var bySeq []seqRef
+		var refsErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			bySeq, refsErr = s.allRefs(s.seq)
+		}()
+		var seqs []uint32
+		err := walkTime(txn, f, func(seq uint32) error {
+			seqs = append(seqs, seq)
+			if f.Limit > 0 && len(seqs) >= f.Limit {
 				return errStop
 			}
 			return nil
 		})
+		<-done
+		if refsErr != nil {
+			return nil, refsErr
+		}
+		refs = make([]scanRef, 0, len(seqs))
+		for _, seq := range seqs {
+			if int(seq) >= len(bySeq) || !bySeq[seq].held {
+				return refs, fmt.Errorf("index entry for report number %d, which has no tuple", seq)
+			}
+			refs = append(refs, bySeq[seq].scanRef)
+		}
 		if errors.Is(err, errStop) {
 			err = nil
 		}
@@ -552,23 +567,64 @@ type seqRef struct {
 	held bool
 }
 
-// allRefs reads every tuple's head, by seq, iterating v/ in key order.
-func allRefs(txn *badger.Txn, seqs uint32) ([]seqRef, error) {
+// allRefs reads every tuple's head, by seq, iterating v/ in key order:
+// the seqs cut in one span per core, each read with an iterator in a
+// read transaction of its own (called with s.mu held, so nothing is
+// written meanwhile, as in bulkFold).
+func (s *Store) allRefs(seqs uint32) ([]seqRef, error) {
 	out := make([]seqRef, seqs)
+	workers := uint64(max(1, runtime.GOMAXPROCS(0)))
+	span := max((uint64(seqs)+workers-1)/workers, 1024)
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w, lo := 0, uint64(0); ; w, lo = w+1, lo+span {
+		hi := lo + span
+		last := hi >= uint64(seqs)
+		if last {
+			hi = math.MaxUint32 + 1 // the last span reads to the end: a tuple beyond seqs is an error
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			txn := s.db.NewTransaction(false)
+			defer txn.Discard()
+			errs[w] = readRefs(txn, out, uint32(lo), hi)
+		}()
+		if last {
+			break
+		}
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// readRefs reads the heads of the tuples of seqs lo to hi (excluded)
+// into out.
+func readRefs(txn *badger.Txn, out []seqRef, lo uint32, hi uint64) error {
 	prefix := key(tView)
 	o := badger.DefaultIteratorOptions
+	o.PrefetchValues = false // tuples are small: their values are in the tables, read in place
 	o.Prefix = prefix
 	it := txn.NewIterator(o)
 	defer it.Close()
-	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+	seqs := uint32(len(out))
+	for it.Seek(key(tView, be32(lo))); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
 		k := item.Key()
 		if len(k) != len(prefix)+4 {
 			continue
 		}
 		seq := binary.BigEndian.Uint32(k[len(prefix):])
+		if uint64(seq) >= hi {
+			return nil
+		}
 		if seq >= seqs {
-			return nil, fmt.Errorf("tuple of report number %d, beyond the next number %d", seq, seqs)
+			return fmt.Errorf("tuple of report number %d, beyond the next number %d", seq, seqs)
 		}
 		r := &out[seq]
 		var h tupleHead
@@ -583,12 +639,12 @@ func allRefs(txn *badger.Txn, seqs uint32) ([]seqRef, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("tuple %d: %w", seq, err)
+			return fmt.Errorf("tuple %d: %w", seq, err)
 		}
 		r.held = true
 		r.targeted = h.Flags&flagTargeted != 0 || h.Created == 0 // a tuple before layout 5 says nothing
 	}
-	return out, nil
+	return nil
 }
 
 // walkTime calls fn with the seq of each entry of the time index between
