@@ -197,3 +197,101 @@ func cborItemSize(b []byte, depth int) (int, bool) {
 	}
 	return 0, false
 }
+
+// readOwn reads a report payload as its canonical encoding lays it out
+// (keys in order, each of its type, no field a newer build added, no
+// files: a sealed report's keys take decMode), giving exactly what
+// decMode gives; false for anything else, which decMode then decodes.
+// Strings are copied out of data.
+func (p *ReportPayload) readOwn(data []byte) bool {
+	major, pairs, n, ok := ownHead(data)
+	if !ok || major != 5 || pairs > 64 {
+		return false
+	}
+	b := data[n:]
+	last := uint64(0)
+	for range pairs {
+		km, k, n, ok := ownHead(b)
+		if !ok || km != 0 || k <= last || k > 15 {
+			return false
+		}
+		last = k
+		b = b[n:]
+		vm, arg, n, ok := ownHead(b)
+		if !ok {
+			return false
+		}
+		switch k {
+		case 2, 8, 14: // unsigned
+			if vm != 0 {
+				return false
+			}
+			switch k {
+			case 2:
+				p.Severity = arg
+			case 8:
+				p.Precision = arg
+			default:
+				p.Reach = arg
+			}
+			b = b[n:]
+		case 3, 6, 7: // signed
+			if arg > math.MaxInt64 || vm > 1 {
+				return false
+			}
+			v := int64(arg)
+			if vm == 1 {
+				v = -1 - v
+			}
+			switch k {
+			case 3:
+				p.Occurred = v
+			case 6:
+				p.Lat = &v
+			default:
+				p.Lon = &v
+			}
+			b = b[n:]
+		case 11: // attachments: byte strings
+			if vm != 4 || arg == 0 || arg > MaxListLen {
+				return false
+			}
+			b = b[n:]
+			list := make([][]byte, arg)
+			for i := range list {
+				em, size, n, ok := ownHead(b)
+				if !ok || em != 2 || size > uint64(len(b)-n) {
+					return false
+				}
+				list[i] = append([]byte{}, b[n:n+int(size)]...)
+				b = b[n+int(size):]
+			}
+			p.Attachments = list
+		default: // text
+			if vm != 3 || arg > uint64(len(b)-n) || !utf8.Valid(b[n:n+int(arg)]) {
+				return false
+			}
+			s := string(b[n : n+int(arg)])
+			b = b[n+int(arg):]
+			switch k {
+			case 1:
+				p.Category = s
+			case 4:
+				p.Station = s
+			case 5:
+				p.Area = s
+			case 9:
+				p.Title = s
+			case 10:
+				p.Description = s
+			case 12:
+				p.Channel = s
+			case 13:
+				p.Harm = s
+			case 15:
+				p.Source = s
+			}
+		}
+	}
+	return len(b) == 0
+}
