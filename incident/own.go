@@ -168,8 +168,8 @@ func cborItemSize(b []byte, depth int) (int, bool) {
 	switch major {
 	case 0, 1:
 		return n, true
-	case 2, 3:
-		if arg > uint64(len(b)-n) || (major == 3 && !utf8.Valid(b[n:n+int(arg)])) {
+	case 2, 3: // text is checked where the payload is decoded, as DecodeStored leaves it
+		if arg > uint64(len(b)-n) {
 			return 0, false
 		}
 		return n + int(arg), true
