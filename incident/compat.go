@@ -131,6 +131,27 @@ func decodeKnown(data []byte, v any) (newer []string, err error) {
 	return newer, nil
 }
 
+// decodeChecked is decodeKnown, except for data this device checked with
+// it before storing it (own): that is decoded without encoding it again,
+// the check that costs as much as the decoding. Fields a newer build
+// added fail that decode, and take decodeKnown, which lists them; so
+// does anything else that fails, so the errors are decodeKnown's.
+func decodeChecked(data []byte, v any, own bool) (newer []string, err error) {
+	if own {
+		if p, ok := v.(*ReportPayload); ok {
+			if p.readOwn(data) { // most of what a scan of every report decodes
+				return nil, nil
+			}
+			*p = ReportPayload{}
+		}
+		if decMode.Unmarshal(data, v) == nil {
+			return nil, nil
+		}
+		reflect.ValueOf(v).Elem().SetZero()
+	}
+	return decodeKnown(data, v)
+}
+
 // field is one payload field as a schema knows it.
 type field struct {
 	name string

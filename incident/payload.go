@@ -355,7 +355,7 @@ func (s *Signed) decodePayload() (any, []string, error) {
 	} else if p = newPayload(s.Kind); p == nil {
 		return nil, nil, fmt.Errorf("%w: %s", ErrNewerKind, s.Kind)
 	}
-	newer, err := decodeKnown(s.Payload, p)
+	newer, err := decodeChecked(s.Payload, p, s.own)
 	if err != nil {
 		return nil, nil, &FieldError{Field: "payload", Problem: err.Error()}
 	}

@@ -134,6 +134,9 @@ type Signed struct {
 	Raw    []byte // the signed encoding
 	ID     ID
 	author Author
+	// own: read back from this device's store by DecodeOwn, so its
+	// payload was checked canonical when it was stored.
+	own bool
 }
 
 // AuthorKey returns the record's author.
@@ -166,37 +169,8 @@ func decode(raw []byte, verify bool) (*Signed, error) {
 		return nil, err
 	}
 	s := &Signed{Record: r, Raw: append([]byte(nil), raw...), ID: IDOf(raw)}
-	if r.Version > SchemaVersion {
-		return nil, &NewerError{Version: r.Version}
-	}
-	if r.Version != SchemaVersion {
-		return nil, fieldErr("version", "is %d, this build reads version %d", r.Version, SchemaVersion)
-	}
-	// A kind this build does not know is a newer build's: it is checked
-	// like any other record (envelope, signature, membership) and kept.
-	if !wellFormedKind(r.Kind) {
-		return nil, fieldErr("kind", "%q is not a record kind name (1 to %d lowercase letters, digits or _)", r.Kind, MaxKindLen)
-	}
-	a, err := authorFromBytes("author", r.Author)
-	if err != nil {
+	if err := s.checkEnvelope(); err != nil {
 		return nil, err
-	}
-	s.author = a
-	if r.Kind == KindMission {
-		if len(r.Mission) != 0 {
-			return nil, fieldErr("mission", "must be empty in a mission genesis")
-		}
-		if len(r.Sealed) != 0 {
-			return nil, fieldErr("sealed", "a mission genesis cannot be sealed")
-		}
-	} else if _, err := idFromBytes("mission", r.Mission); err != nil {
-		return nil, err
-	}
-	if len(r.Sealed) > MaxSealedBytes {
-		return nil, fieldErr("sealed", "is %d bytes, limit %d", len(r.Sealed), MaxSealedBytes)
-	}
-	if len(r.Sig) != ed25519.SignatureSize {
-		return nil, fieldErr("signature", "must be %d bytes, got %d", ed25519.SignatureSize, len(r.Sig))
 	}
 	if !verify {
 		return s, nil
@@ -206,9 +180,48 @@ func decode(raw []byte, verify bool) (*Signed, error) {
 		return nil, err
 	}
 	if !ed25519.Verify(ed25519.PublicKey(r.Author), msg, r.Sig) {
-		return nil, fieldErr("signature", "does not verify for author %s", a)
+		return nil, fieldErr("signature", "does not verify for author %s", s.author)
 	}
 	return s, nil
+}
+
+// checkEnvelope checks a decoded envelope's fields (all but the
+// signature) and sets the author.
+func (s *Signed) checkEnvelope() error {
+	r := &s.Record
+	if r.Version > SchemaVersion {
+		return &NewerError{Version: r.Version}
+	}
+	if r.Version != SchemaVersion {
+		return fieldErr("version", "is %d, this build reads version %d", r.Version, SchemaVersion)
+	}
+	// A kind this build does not know is a newer build's: it is checked
+	// like any other record (envelope, signature, membership) and kept.
+	if !wellFormedKind(r.Kind) {
+		return fieldErr("kind", "%q is not a record kind name (1 to %d lowercase letters, digits or _)", r.Kind, MaxKindLen)
+	}
+	a, err := authorFromBytes("author", r.Author)
+	if err != nil {
+		return err
+	}
+	s.author = a
+	if r.Kind == KindMission {
+		if len(r.Mission) != 0 {
+			return fieldErr("mission", "must be empty in a mission genesis")
+		}
+		if len(r.Sealed) != 0 {
+			return fieldErr("sealed", "a mission genesis cannot be sealed")
+		}
+	} else if _, err := idFromBytes("mission", r.Mission); err != nil {
+		return err
+	}
+	if len(r.Sealed) > MaxSealedBytes {
+		return fieldErr("sealed", "is %d bytes, limit %d", len(r.Sealed), MaxSealedBytes)
+	}
+	if len(r.Sig) != ed25519.SignatureSize {
+		return fieldErr("signature", "must be %d bytes, got %d", ed25519.SignatureSize, len(r.Sig))
+	}
+	return nil
 }
 
 func (r Record) signingBytes() ([]byte, error) {

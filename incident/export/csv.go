@@ -24,11 +24,20 @@ import (
 //
 // Output is buffered; Close flushes it. Not safe for concurrent use.
 type CSVWriter struct {
-	w       io.Writer
-	buf     []byte // rows not yet written to w
-	authors map[incident.Author]string
-	err     error
+	w   io.Writer
+	buf []byte // rows not yet written to w
+	csvRows
+	err error
 }
+
+// csvRows prints reports' rows: what CSVWriter writes, without the
+// writer, so that an export prints rows on every core (csvFromStore),
+// each with a csvRows of its own.
+type csvRows struct {
+	authors map[incident.Author]string
+}
+
+func newCSVRows() csvRows { return csvRows{authors: map[incident.Author]string{}} }
 
 // csvFlushAt is the buffered size at which Write passes rows on to w.
 const csvFlushAt = 32 << 10
@@ -45,7 +54,7 @@ func NewNoticeCSV(w io.Writer, hxl bool, notice string) (*CSVWriter, error) {
 			return nil, err
 		}
 	}
-	cw := &CSVWriter{w: w, buf: make([]byte, 0, csvFlushAt+4<<10), authors: map[incident.Author]string{}}
+	cw := &CSVWriter{w: w, buf: make([]byte, 0, csvFlushAt+4<<10), csvRows: newCSVRows()}
 	cw.buf = appendCSVHeader(cw.buf, len(Columns), func(i int) (string, string) { return Columns[i].Name, Columns[i].HXL }, hxl)
 	return cw, nil
 }
@@ -56,11 +65,7 @@ func (cw *CSVWriter) Write(it *Item) error {
 	if cw.err != nil {
 		return cw.err
 	}
-	if it.Public != nil {
-		cw.buf = appendCSVRow(cw.buf, it, it.Public)
-	} else {
-		cw.appendView(it)
-	}
+	cw.buf = cw.appendRow(cw.buf, it)
 	if len(cw.buf) >= csvFlushAt {
 		cw.flush()
 	}
@@ -80,6 +85,14 @@ func (cw *CSVWriter) Close() error {
 	return cw.err
 }
 
+// appendRow appends it's row.
+func (c *csvRows) appendRow(b []byte, it *Item) []byte {
+	if it.Public != nil {
+		return appendCSVRow(b, it, it.Public)
+	}
+	return c.appendView(b, it)
+}
+
 // appendCSVRow appends a row from a printable form (public exports).
 func appendCSVRow(b []byte, it *Item, j *incident.ReportJSON) []byte {
 	for i := range Columns {
@@ -94,9 +107,8 @@ func appendCSVRow(b []byte, it *Item, j *incident.ReportJSON) []byte {
 // appendView appends v's row: the Columns, in their order, printed as
 // v.JSON(false) prints them (absent fields empty). IDs, times, numbers and
 // author keys never need quoting, so they are appended as they are.
-func (cw *CSVWriter) appendView(it *Item) {
+func (c *csvRows) appendView(b []byte, it *Item) []byte {
 	v := &it.View
-	b := cw.buf
 	r := &v.Report
 	open := !v.Sealed || v.Opened // a sealed report nobody here can read shows its envelope only
 	b, _ = v.ID.AppendText(b)
@@ -153,7 +165,7 @@ func (cw *CSVWriter) appendView(it *Item) {
 	b = append(b, ',')
 	b = strconv.AppendBool(b, v.Sealed)
 	b = append(b, ',')
-	b = append(b, cw.author(&v.Author)...)
+	b = append(b, c.author(&v.Author)...)
 	b = append(b, ',')
 	if open {
 		for i, h := range r.Attachments {
@@ -169,17 +181,17 @@ func (cw *CSVWriter) appendView(it *Item) {
 	b = appendCSVField(b, it.Observer)
 	b = append(b, ',')
 	b = appendCSVField(b, it.ReviewNote)
-	cw.buf = append(b, '\r', '\n')
+	return append(b, '\r', '\n')
 }
 
 // author returns a's text form, encoded once per author and writer (a
 // mission has far fewer authors than reports).
-func (cw *CSVWriter) author(a *incident.Author) string {
-	if s, ok := cw.authors[*a]; ok {
+func (c *csvRows) author(a *incident.Author) string {
+	if s, ok := c.authors[*a]; ok {
 		return s
 	}
 	s := a.String()
-	cw.authors[*a] = s
+	c.authors[*a] = s
 	return s
 }
 

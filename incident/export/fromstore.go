@@ -127,6 +127,16 @@ func FromStore(st *store.Store, w io.Writer, req Request) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	if req.Format == "csv" && !req.Public {
+		if req.DiscloseKeys {
+			return res, errors.New("keys are disclosed in evidence packages only")
+		}
+		notice := ""
+		if st.Practice() {
+			notice = PracticeNotice
+		}
+		return csvFromStore(st, ms, w, req, notice)
+	}
 	views, err := st.List(req.Filter)
 	if err != nil {
 		return res, err

@@ -214,3 +214,11 @@ func SetLongGone(s *Store, id incident.ID) error {
 		return txn.Set(key(tGone, id[:]), nil)
 	})
 }
+
+// SetBulkRunMin sets the fewest reports a run of a bulk scan holds, and
+// returns a function that restores it.
+func SetBulkRunMin(n int) func() {
+	old := bulkRunMin
+	bulkRunMin = n
+	return func() { bulkRunMin = old }
+}

@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -272,7 +275,7 @@ var errStop = errors.New("stop")
 // (f.Limit reports at most, when set). fn returning an error stops the
 // scan with that error.
 //
-// A scan of many reports (bulkScan) reads their records in key order
+// A scan of many reports (bulkFold) reads their records in key order
 // and folds them on every core, then calls fn in order: an export of a
 // million reports reads at close to the rate Badger iterates, instead of
 // looking each record up at random. A scan of a few looks them up.
@@ -300,12 +303,15 @@ func (s *Store) scan(f Filter, emit func([]incident.ReportView) error) error {
 	fill := &readFill{s: s}
 	err := s.view(func(txn *badger.Txn) error {
 		defer fill.flush()
-		refs, err := scanRefs(txn, f, s.seq)
+		refs, err := s.scanRefs(txn, f)
 		if err != nil {
 			return err
 		}
-		if len(refs) >= bulkMin && len(refs) >= int(s.seq)/bulkShare {
-			views, err := s.bulkScan(txn, refs, fill)
+		if s.bulk(refs) {
+			views := make([]incident.ReportView, len(refs))
+			err := s.bulkFold(refs, fill, func() func(int, *incident.ReportView) error {
+				return func(i int, v *incident.ReportView) error { views[i] = *v; return nil }
+			})
 			if err != nil {
 				return err
 			}
@@ -328,6 +334,60 @@ func (s *Store) scan(f Filter, emit func([]incident.ReportView) error) error {
 	return err
 }
 
+// ScanEach calls fn for each report that matches f, as Scan does, but on
+// every core at once and in no particular order: i is the report's place
+// in the order Scan gives (occurred time, oldest first; f.Limit reports
+// at most). each is called once on each goroutine that folds reports,
+// before its first one, and returns the fn that goroutine calls, so that
+// each has what it writes to of its own. The view is fn's only during
+// the call. ScanEach returns how many reports matched: every i below it
+// was given once. fn returning an error stops the scan with that error.
+//
+// It is for what is made of each report alone (an export's rows), which
+// then need no view kept: Scan holds every view of a bulk scan until the
+// last is folded.
+func (s *Store) ScanEach(f Filter, each func() func(i int, v *incident.ReportView) error) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ms == nil {
+		return 0, ErrNoMission
+	}
+	fill := &readFill{s: s}
+	n := 0
+	err := s.view(func(txn *badger.Txn) error {
+		defer fill.flush()
+		refs, err := s.scanRefs(txn, f)
+		if err != nil {
+			return err
+		}
+		n = len(refs)
+		if s.bulk(refs) {
+			return s.bulkFold(refs, fill, each)
+		}
+		fn := each()
+		for i, r := range refs {
+			v, _, err := s.foldTargets(txn, r.id, fill.keep)
+			if err != nil {
+				return err
+			}
+			if err := fn(i, &v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// bulk reports whether a scan of refs reads the records in key order
+// (bulkFold) rather than looking each up.
+func (s *Store) bulk(refs []scanRef) bool {
+	return len(refs) >= bulkMin && len(refs) >= int(s.seq)/bulkShare
+}
+
 // bulkMin and bulkShare decide when Scan reads records in key order: for
 // bulkMin reports at least, and at least one in bulkShare of those held
 // (below that, looking the few up costs less than iterating past the
@@ -345,8 +405,9 @@ type scanRef struct {
 
 // scanRefs are the reports that match f, in occurred-time order, f.Limit
 // at most. A scan of the whole time index reads the tuples in their own
-// key order, not one lookup per report.
-func scanRefs(txn *badger.Txn, f Filter, seqs uint32) ([]scanRef, error) {
+// key order, not one lookup per report: on every core (allRefs), while
+// this goroutine walks the time index's keys.
+func (s *Store) scanRefs(txn *badger.Txn, f Filter) ([]scanRef, error) {
 	ref := func(t *tuple) scanRef {
 		r := scanRef{targeted: t.Flags&flagTargeted != 0 || t.Created == 0} // a tuple before layout 5 says nothing
 		copy(r.id[:], t.ID)
@@ -354,20 +415,32 @@ func scanRefs(txn *badger.Txn, f Filter, seqs uint32) ([]scanRef, error) {
 	}
 	var refs []scanRef
 	if f.Author.IsZero() && f.Status == "" && f.Station == "" && f.Category == "" && (f.Limit == 0 || f.Limit >= bulkMin) {
-		bySeq, err := allRefs(txn, seqs)
-		if err != nil {
-			return nil, err
-		}
-		err = walkTime(txn, f, func(seq uint32) error {
-			if int(seq) >= len(bySeq) || !bySeq[seq].held {
-				return fmt.Errorf("index entry for report number %d, which has no tuple", seq)
-			}
-			refs = append(refs, bySeq[seq].scanRef)
-			if f.Limit > 0 && len(refs) >= f.Limit {
+		var bySeq []seqRef
+		var refsErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			bySeq, refsErr = s.allRefs(s.seq)
+		}()
+		var seqs []uint32
+		err := walkTime(txn, f, func(seq uint32) error {
+			seqs = append(seqs, seq)
+			if f.Limit > 0 && len(seqs) >= f.Limit {
 				return errStop
 			}
 			return nil
 		})
+		<-done
+		if refsErr != nil {
+			return nil, refsErr
+		}
+		refs = make([]scanRef, 0, len(seqs))
+		for _, seq := range seqs {
+			if int(seq) >= len(bySeq) || !bySeq[seq].held {
+				return refs, fmt.Errorf("index entry for report number %d, which has no tuple", seq)
+			}
+			refs = append(refs, bySeq[seq].scanRef)
+		}
 		if errors.Is(err, errStop) {
 			err = nil
 		}
@@ -394,43 +467,184 @@ type tupleHead struct {
 	Flags   uint8  `cbor:"11,keyasint,omitempty"`
 }
 
+// read decodes the head of an encoded tuple. A scan of every report
+// reads every tuple before it reads a record, one after another, so the
+// head is picked out of the map by hand (its ID is left in b): a tuple
+// is a map of small integer keys to integers and byte and text strings.
+// Anything else in it, and anything read that is not what putTuple
+// writes, is left to cbor.Unmarshal, which says what is wrong.
+func (h *tupleHead) read(b []byte) error {
+	if !h.readFast(b) {
+		*h = tupleHead{}
+		return cbor.Unmarshal(b, h)
+	}
+	return nil
+}
+
+func (h *tupleHead) readFast(b []byte) bool {
+	// head reads an item's head: major type, argument, and its length.
+	head := func(b []byte) (major byte, arg uint64, n int, ok bool) {
+		if len(b) == 0 {
+			return 0, 0, 0, false
+		}
+		major, info := b[0]>>5, b[0]&0x1f
+		switch {
+		case info < 24:
+			return major, uint64(info), 1, true
+		case info == 24 && len(b) >= 2:
+			return major, uint64(b[1]), 2, true
+		case info == 25 && len(b) >= 3:
+			return major, uint64(binary.BigEndian.Uint16(b[1:])), 3, true
+		case info == 26 && len(b) >= 5:
+			return major, uint64(binary.BigEndian.Uint32(b[1:])), 5, true
+		case info == 27 && len(b) >= 9:
+			return major, binary.BigEndian.Uint64(b[1:]), 9, true
+		}
+		return 0, 0, 0, false
+	}
+	major, pairs, n, ok := head(b)
+	if !ok || major != 5 || pairs > 64 {
+		return false
+	}
+	b = b[n:]
+	*h = tupleHead{}
+	var seen [3]bool // keys 9, 10, 11: a repeated one is cbor's to judge
+	for range pairs {
+		km, k, n, ok := head(b)
+		if !ok || km != 0 {
+			return false
+		}
+		if k >= 9 && k <= 11 {
+			if seen[k-9] {
+				return false
+			}
+			seen[k-9] = true
+		}
+		b = b[n:]
+		vm, arg, n, ok := head(b)
+		if !ok {
+			return false
+		}
+		switch vm {
+		case 0, 1: // unsigned and negative integers
+			if arg > math.MaxInt64 {
+				return false
+			}
+			b = b[n:]
+			switch {
+			case k == 10 && vm == 0:
+				h.Created = int64(arg)
+			case k == 10:
+				h.Created = -1 - int64(arg)
+			case k == 11 && vm == 0 && arg <= math.MaxUint8:
+				h.Flags = uint8(arg)
+			case k == 9 || k == 11:
+				return false
+			}
+		case 2, 3: // byte and text strings
+			if arg > uint64(len(b)-n) {
+				return false
+			}
+			if k == 9 {
+				if vm != 2 {
+					return false
+				}
+				h.ID = b[n : n+int(arg)]
+			} else if k == 10 || k == 11 {
+				return false
+			}
+			b = b[n+int(arg):]
+		default:
+			return false
+		}
+	}
+	return len(b) == 0
+}
+
 // seqRef is a scan's reference to the report under one seq.
 type seqRef struct {
 	scanRef
 	held bool
 }
 
-// allRefs reads every tuple's head, by seq, iterating v/ in key order.
-func allRefs(txn *badger.Txn, seqs uint32) ([]seqRef, error) {
+// allRefs reads every tuple's head, by seq, iterating v/ in key order:
+// the seqs cut in one span per core, each read with an iterator in a
+// read transaction of its own (called with s.mu held, so nothing is
+// written meanwhile, as in bulkFold).
+func (s *Store) allRefs(seqs uint32) ([]seqRef, error) {
 	out := make([]seqRef, seqs)
+	workers := uint64(max(1, runtime.GOMAXPROCS(0)))
+	span := max((uint64(seqs)+workers-1)/workers, 1024)
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w, lo := 0, uint64(0); ; w, lo = w+1, lo+span {
+		hi := lo + span
+		last := hi >= uint64(seqs)
+		if last {
+			hi = math.MaxUint32 + 1 // the last span reads to the end: a tuple beyond seqs is an error
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			txn := s.db.NewTransaction(false)
+			defer txn.Discard()
+			errs[w] = readRefs(txn, out, uint32(lo), hi)
+		}()
+		if last {
+			break
+		}
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// readRefs reads the heads of the tuples of seqs lo to hi (excluded)
+// into out.
+func readRefs(txn *badger.Txn, out []seqRef, lo uint32, hi uint64) error {
 	prefix := key(tView)
 	o := badger.DefaultIteratorOptions
+	o.PrefetchValues = false // tuples are small: their values are in the tables, read in place
 	o.Prefix = prefix
 	it := txn.NewIterator(o)
 	defer it.Close()
-	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+	seqs := uint32(len(out))
+	for it.Seek(key(tView, be32(lo))); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
 		k := item.Key()
 		if len(k) != len(prefix)+4 {
 			continue
 		}
 		seq := binary.BigEndian.Uint32(k[len(prefix):])
+		if uint64(seq) >= hi {
+			return nil
+		}
 		if seq >= seqs {
-			return nil, fmt.Errorf("tuple of report number %d, beyond the next number %d", seq, seqs)
-		}
-		var h tupleHead
-		if err := item.Value(func(v []byte) error { return cbor.Unmarshal(v, &h) }); err != nil {
-			return nil, fmt.Errorf("tuple %d: %w", seq, err)
-		}
-		if len(h.ID) != len(incident.ID{}) {
-			return nil, fmt.Errorf("tuple %d names no report", seq)
+			return fmt.Errorf("tuple of report number %d, beyond the next number %d", seq, seqs)
 		}
 		r := &out[seq]
+		var h tupleHead
+		err := item.Value(func(v []byte) error {
+			if err := h.read(v); err != nil {
+				return err
+			}
+			if len(h.ID) != len(incident.ID{}) {
+				return fmt.Errorf("tuple %d names no report", seq)
+			}
+			copy(r.id[:], h.ID) // h.ID is v's until the callback returns
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("tuple %d: %w", seq, err)
+		}
 		r.held = true
 		r.targeted = h.Flags&flagTargeted != 0 || h.Created == 0 // a tuple before layout 5 says nothing
-		copy(r.id[:], h.ID)
 	}
-	return out, nil
+	return nil
 }
 
 // walkTime calls fn with the seq of each entry of the time index between

@@ -24,8 +24,10 @@ import (
 // time went there. So when this device opens a record with its age
 // identity, it keeps the checked body under O/<id>, and later folds read
 // it instead. Every read still checks the body against its record with
-// incident.OpenPlain (decode, canonical form, validity, target), so a
-// damaged entry is ignored and the record opened again, which replaces it.
+// incident.OpenPlainOwn (it decodes, is of the record's kind and names
+// its target; the canonical form and the payload's validity OpenPlain
+// checked before the body was written), so a damaged entry is ignored
+// and the record opened again, which replaces it.
 //
 // What the cache holds this device could read anyway: only bodies opened
 // with its own age identity are cached, never an author's kept copy (L/),
@@ -96,23 +98,42 @@ func (s *Store) cacheEntry(id incident.ID, body []byte) (k, v []byte) {
 // when not nil, is given each body opened with the age identity, and each
 // record found not to be addressed to it. Called with s.mu held.
 func (s *Store) opener(txn *badger.Txn, keep keepFunc) incident.Opener {
-	return s.openerWith(txn, keep, nil)
+	return s.openerWith(txn, keep, nil, nil)
 }
 
-// openerWith is opener that takes the decryptions predecrypt made.
-func (s *Store) openerWith(txn *badger.Txn, keep keepFunc, pre map[incident.ID]decrypted) incident.Opener {
+// bodies gives an opener the kept copy (L/) and the opened body (O/) of
+// a record, read by whoever made it (bulkFold reads them in key order
+// beside the records, where a lookup per report decompressed a table
+// block each); ok false leaves them to the opener to look up.
+type bodies func(id incident.ID) (kept, opened []byte, ok bool)
+
+// openerWith is opener that takes the decryptions predecrypt made, and
+// the bodies read beforehand.
+func (s *Store) openerWith(txn *badger.Txn, keep keepFunc, pre map[incident.ID]decrypted, read bodies) incident.Opener {
 	var noticeIDs []age.Identity // read at the first sealed notice
 	var inboxKeys []*ecdh.PrivateKey
 	inboxRead := false
 	var open incident.Opener
 	open = func(r *incident.Signed) (any, bool) {
-		if plain, err := getValue(txn, key(tKept, r.ID[:])); err == nil {
-			if p, err := incident.OpenPlain(r, plain); err == nil {
+		var kept, opened []byte
+		ok := false
+		if read != nil {
+			kept, opened, ok = read(r.ID)
+		}
+		// Both bodies passed OpenPlain before they were written here.
+		if !ok {
+			kept, _ = getValue(txn, key(tKept, r.ID[:]))
+		}
+		if kept != nil {
+			if p, err := incident.OpenPlainOwn(r, kept); err == nil {
 				return p, true
 			}
 		}
-		if plain, err := getValue(txn, openedKey(r.ID)); err == nil {
-			if p, err := incident.OpenPlain(r, plain); err == nil {
+		if !ok {
+			opened, _ = getValue(txn, openedKey(r.ID))
+		}
+		if plain := opened; plain != nil {
+			if p, err := incident.OpenPlainOwn(r, plain); err == nil {
 				return p, true
 			}
 			// Damaged: opened again below, and the entry replaced.
@@ -435,7 +456,7 @@ func (s *Store) Readable(k incident.Kind) ([]*incident.Signed, map[incident.ID]a
 		// opened stay a few megabytes.
 		for start := 0; start < len(recs); start += predecryptBatch {
 			batch := recs[start:min(start+predecryptBatch, len(recs))]
-			open := s.openerWith(txn, fill.keep, s.predecrypt(txn, batch))
+			open := s.openerWith(txn, fill.keep, s.predecrypt(txn, batch), nil)
 			for _, r := range batch {
 				if len(r.Sealed) == 0 {
 					continue
