@@ -134,6 +134,8 @@ type Store struct {
 	// quotas caches quota usage (u/ values) read or written since open,
 	// by author: commit is their only writer, and a dropped batch clears it.
 	quotas map[incident.Author]quota
+	// hot caches the committed summary counters and heard times (hot.go).
+	hot hotCache
 	// qtotal is what the quarantine holds (quarantine.go).
 	qtotal qusage
 	// qhead and qoldest spare the quarantine a walk of its W/ entries
