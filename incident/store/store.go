@@ -343,10 +343,11 @@ func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 		// Blocks of 16 KiB rather than Badger's 4: ZSTD builds its tables
 		// once per block, which made compressing tables in flushes and
 		// compactions the largest cost of storing a report after its
-		// signature (vigil-bench ingest.store, 100k reports: 42 → 22 µs of
-		// CPU per report with the L0 setting below), and the larger blocks
-		// compress better (SST files 53.3 → 48.2 MB, store.size 1.94 →
-		// 1.86 × the records). A point lookup decompresses a larger
+		// signature (vigil-bench ingest.store, 100k reports: 42 µs of CPU
+		// per report; 22 with these blocks and level 0 compacted at 5
+		// tables instead of 2, which the phone's memory ruled out), and
+		// the larger blocks compress better (SST files 53.3 → 48.2 MB,
+		// store.size 1.94 → 1.86 × the records). A point lookup decompresses a larger
 		// block; most lookups of records not stored stop at the bloom
 		// filters.
 		WithBlockSize(16 << 10)
@@ -357,12 +358,8 @@ func badgerOptions(dir string, key []byte, p Profile) badger.Options {
 			WithIndexCacheSize(4 << 20).
 			WithValueLogFileSize(64 << 20).
 			WithBaseTableSize(2 << 20).
-			// Level 0 is compacted into level 1 once 5 tables wait, not 2:
-			// keys keyed by record ID (r/, R/, U/, l/) spread over every
-			// table of level 1, so each compaction rewrites most of it, and
-			// fewer, larger ones rewrite it less often.
-			WithNumLevelZeroTables(5).
-			WithNumLevelZeroTablesStall(10).
+			WithNumLevelZeroTables(2).
+			WithNumLevelZeroTablesStall(4).
 			WithNumCompactors(2).
 			// Records stay in the value log. Kept in the (compressed)
 			// tables instead, the store is 1.22 × the records rather than
