@@ -2,6 +2,7 @@ package incident
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
@@ -303,8 +304,12 @@ func (s *Signed) ReadableAt(level int) bool {
 		t = reflect.TypeOf(newPayload(s.Kind)).Elem()
 	}
 	var newer []string
-	if _, err := stripUnknown(s.Payload, t, v0Fields, "", &newer); err != nil {
+	if clean, sure := v0Clean(s.Payload, t); sure && !clean {
 		return false
+	} else if !sure {
+		if _, err := stripUnknown(s.Payload, t, v0Fields, "", &newer); err != nil {
+			return false
+		}
 	}
 	if len(newer) == 0 && s.Kind == KindMember && len(s.Sealed) == 0 {
 		// The token is closed (not stripped above): a level-0 build reads
@@ -347,6 +352,9 @@ var formatV0Keys = map[reflect.Type][]uint64{
 // v0Fields is the schema of format level 0: this build's fields of t that
 // the first format had.
 func v0Fields(t reflect.Type) map[uint64]field {
+	if f, ok := v0Cache.Load(t); ok {
+		return f.(map[uint64]field)
+	}
 	keys := formatV0Keys[t] // a type the first format did not have: no fields
 	out := map[uint64]field{}
 	for k, f := range currentFields(t) {
@@ -354,5 +362,131 @@ func v0Fields(t reflect.Type) map[uint64]field {
 			out[k] = f
 		}
 	}
+	v0Cache.Store(t, out)
 	return out
+}
+
+var v0Cache sync.Map // reflect.Type → map[uint64]field (v0Fields)
+
+// v0Clean is ReadableAt's question for format level 0 (does data, of type
+// t, hold any field the first format lacked?) answered by walking the
+// CBOR in place: stripUnknown answers it by decoding and encoding every
+// map again, a fifth of the cost of storing a report (vigil-bench
+// ingest.store). sure is false when data holds anything this walk does
+// not judge (a map that is not a definite one with minimal, increasing
+// unsigned keys, a tag, an indefinite length, an error): stripUnknown
+// then decides. When sure, clean is what stripUnknown's newer list being
+// empty would say.
+func v0Clean(data []byte, t reflect.Type) (clean, sure bool) {
+	rest, clean, sure := v0Walk(data, t)
+	return clean, sure && len(rest) == 0
+}
+
+func v0Walk(data []byte, t reflect.Type) (rest []byte, clean, sure bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Struct && !closedTypes[t]:
+		major, n, rest, ok := readHead(data)
+		if !ok || major != 5 {
+			return nil, false, false
+		}
+		fields := v0Fields(t)
+		var last uint64
+		for i := uint64(0); i < n; i++ {
+			major, k, after, ok := readHead(rest)
+			if !ok || major != 0 || (i > 0 && k <= last) {
+				return nil, false, false
+			}
+			last = k
+			f, known := fields[k]
+			if !known {
+				return nil, false, true
+			}
+			var c bool
+			if rest, c, ok = v0Walk(after, f.typ); !ok {
+				return nil, false, false
+			} else if !c {
+				return nil, false, true
+			}
+		}
+		return rest, true, true
+	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 && isStruct(t.Elem()):
+		major, n, rest, ok := readHead(data)
+		if !ok || major != 4 {
+			return nil, false, false
+		}
+		for i := uint64(0); i < n; i++ {
+			var c bool
+			if rest, c, ok = v0Walk(rest, t.Elem()); !ok {
+				return nil, false, false
+			} else if !c {
+				return nil, false, true
+			}
+		}
+		return rest, true, true
+	}
+	rest, ok := skipItem(data, 0)
+	return rest, ok, ok
+}
+
+// readHead reads a data item's head: its major type and argument (a
+// length for strings, arrays and maps), minimally encoded; ok is false
+// for anything else (an indefinite length, a float or simple value's
+// head is read by skipItem).
+func readHead(b []byte) (major byte, arg uint64, rest []byte, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, nil, false
+	}
+	major, info := b[0]>>5, b[0]&31
+	switch {
+	case info < 24:
+		return major, uint64(info), b[1:], true
+	case info == 24 && len(b) >= 2 && b[1] >= 24:
+		return major, uint64(b[1]), b[2:], true
+	case info == 25 && len(b) >= 3 && binary.BigEndian.Uint16(b[1:]) > 0xff:
+		return major, uint64(binary.BigEndian.Uint16(b[1:])), b[3:], true
+	case info == 26 && len(b) >= 5 && binary.BigEndian.Uint32(b[1:]) > 0xffff:
+		return major, uint64(binary.BigEndian.Uint32(b[1:])), b[5:], true
+	case info == 27 && len(b) >= 9 && binary.BigEndian.Uint64(b[1:]) > 0xffffffff:
+		return major, binary.BigEndian.Uint64(b[1:]), b[9:], true
+	}
+	return 0, 0, nil, false
+}
+
+// skipItem skips one definite-length data item without tags or floats
+// (ok false: one it does not skip).
+func skipItem(b []byte, depth int) (rest []byte, ok bool) {
+	if depth > 16 {
+		return nil, false
+	}
+	if len(b) > 0 && (b[0] == 0xf4 || b[0] == 0xf5 || b[0] == 0xf6) { // false, true, null
+		return b[1:], true
+	}
+	major, n, rest, ok := readHead(b)
+	if !ok {
+		return nil, false
+	}
+	switch major {
+	case 0, 1:
+		return rest, true
+	case 2, 3:
+		if uint64(len(rest)) < n {
+			return nil, false
+		}
+		return rest[n:], true
+	case 4, 5:
+		items := n
+		if major == 5 {
+			items *= 2
+		}
+		for range items {
+			if rest, ok = skipItem(rest, depth+1); !ok {
+				return nil, false
+			}
+		}
+		return rest, true
+	}
+	return nil, false
 }

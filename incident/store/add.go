@@ -176,6 +176,10 @@ type batch struct {
 	// call committed before it: with a prepared lookup they say whether
 	// a record is held without reading the batch.
 	fresh, stored map[incident.ID]struct{}
+	// hot is the store's cache of hot keys (hot.go), and hotw this
+	// batch's writes of them, handed to it once the batch commits.
+	hot  *hotCache
+	hotw map[string]hotValue
 }
 
 // holds says whether this call stored id, in b or before it.
@@ -198,16 +202,24 @@ func (b *batch) Set(k, v []byte) error {
 	}
 	b.n++
 	b.bytes += int64(len(k)+len(v)) + 12
+	if isHot(k) {
+		b.noteHot(k, v, false)
+	}
 	return b.Txn.Set(k, v)
 }
 
 func (b *batch) Delete(k []byte) error {
 	b.n++
 	b.bytes += int64(len(k)) + 12
+	if isHot(k) {
+		b.noteHot(k, nil, true)
+	}
 	return b.Txn.Delete(k)
 }
 
-func (s *Store) begin() *batch { return &batch{Txn: s.db.NewTransaction(true), seq0: s.seq} }
+func (s *Store) begin() *batch {
+	return &batch{Txn: s.db.NewTransaction(true), seq0: s.seq, hot: &s.hot}
+}
 
 // full reports whether the batch should be committed before another record
 // joins it: past a third of Badger's transaction limits (15 % of a

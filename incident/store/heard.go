@@ -1,8 +1,6 @@
 package store
 
 import (
-	"errors"
-
 	"github.com/dgraph-io/badger/v4"
 	"github.com/fxamacker/cbor/v2"
 
@@ -44,16 +42,13 @@ type heard struct {
 func heardAuthorKey(a incident.Author) []byte { return key(tHeard, []byte{'a'}, a[:]) }
 func heardStationKey(code string) []byte      { return key(tHeard, []byte{'s'}, []byte(code)) }
 
-func getHeard(txn *badger.Txn, k []byte) (heard, error) {
+func getHeard(b *batch, k []byte) (heard, error) {
 	var h heard
-	item, err := txn.Get(k)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return h, nil
-	}
-	if err != nil {
+	v, ok, err := b.getHot(k)
+	if err != nil || !ok {
 		return h, err
 	}
-	err = item.Value(func(v []byte) error { return cbor.Unmarshal(v, &h) })
+	err = cbor.Unmarshal(v, &h)
 	return h, err
 }
 
@@ -96,7 +91,7 @@ func (h *heard) hear(t int64, activity bool, ckID *incident.ID, status string) b
 
 // hearAt updates the heard under k.
 func hearAt(b *batch, k []byte, t int64, activity bool, ckID *incident.ID, status string) error {
-	h, err := getHeard(b.Txn, k)
+	h, err := getHeard(b, k)
 	if err != nil {
 		return err
 	}
@@ -133,7 +128,7 @@ func heardReport(b *batch, author incident.Author, old, nt *tuple) error {
 // latest heard there, the latest is found again.
 func stationLeft(b *batch, code string, t int64) error {
 	k := heardStationKey(code)
-	h, err := getHeard(b.Txn, k)
+	h, err := getHeard(b, k)
 	if err != nil || h.Last > t {
 		return err
 	}

@@ -142,28 +142,46 @@ func (b *batch) Commit() error {
 		if d == 0 {
 			continue
 		}
-		if err := addCount(b.Txn, []byte(k), d); err != nil {
+		if err := b.addCount([]byte(k), d); err != nil {
 			return err
 		}
 	}
 	b.counts = nil
-	return b.Txn.Commit()
+	if err := b.Txn.Commit(); err != nil {
+		return err
+	}
+	if b.hot != nil {
+		b.hot.apply(b.hotw)
+	}
+	b.hotw = nil
+	return nil
 }
 
 // addCount adds d to counter k; a counter that reaches zero is deleted,
-// so that the summary holds only what is there.
-func addCount(txn *badger.Txn, k []byte, d int64) error {
-	n, err := readCount(txn, k)
+// so that the summary holds only what is there. The writes go to the
+// transaction directly: countDeltas counted them already.
+func (b *batch) addCount(k []byte, d int64) error {
+	v, ok, err := b.getHot(k)
 	if err != nil {
 		return err
+	}
+	var n int64
+	if ok {
+		if len(v) != 8 {
+			return fmt.Errorf("summary counter %q holds %d bytes, not 8", k, len(v))
+		}
+		n = int64(binary.BigEndian.Uint64(v))
 	}
 	if n += d; n <= 0 {
 		if n < 0 {
 			return fmt.Errorf("summary counter %q would go below zero (the store's summary is damaged: it is rebuilt when m/layout is set below 5)", k)
 		}
-		return txn.Delete(k)
+		b.noteHot(k, nil, true)
+		return b.Txn.Delete(k)
 	}
-	return txn.Set(k, binary.BigEndian.AppendUint64(nil, uint64(n)))
+	v = binary.BigEndian.AppendUint64(nil, uint64(n))
+	b.noteHot(k, v, false)
+	return b.Txn.Set(k, v)
 }
 
 func readCount(txn *badger.Txn, k []byte) (int64, error) {
