@@ -50,7 +50,7 @@ func DecodeOwn(raw []byte, id ID) (*Signed, error) {
 // else (false), and leaves the slices in raw. The payload must be one
 // well-formed item; the checks of what it holds are the payload's.
 func (r *Record) readOwn(raw []byte) bool {
-	major, pairs, n, ok := ownHead(raw)
+	major, pairs, n, ok := CBORHead(raw)
 	if !ok || major != 5 || pairs > 8 {
 		return false
 	}
@@ -58,14 +58,14 @@ func (r *Record) readOwn(raw []byte) bool {
 	last := uint64(0)
 	var have uint16
 	for range pairs {
-		km, k, n, ok := ownHead(b)
+		km, k, n, ok := CBORHead(b)
 		if !ok || km != 0 || k <= last || k > 8 || n != 1 {
 			return false
 		}
 		last = k
 		have |= 1 << k
 		b = b[n:]
-		vm, arg, n, ok := ownHead(b)
+		vm, arg, n, ok := CBORHead(b)
 		if !ok {
 			return false
 		}
@@ -136,10 +136,12 @@ func ownKind(k []byte) Kind {
 	return Kind(k)
 }
 
-// ownHead reads a CBOR item's head: its major type, its argument, and
+// CBORHead reads a CBOR item's head: its major type, its argument, and
 // the head's length, in the shortest form only (as canonical CBOR
-// writes it); not an indefinite length or a float.
-func ownHead(b []byte) (major byte, arg uint64, n int, ok bool) {
+// writes it); not an indefinite length or a float. For the readers of
+// what this device wrote itself (here, and the store's tuple heads),
+// which hand anything else to fxamacker/cbor.
+func CBORHead(b []byte) (major byte, arg uint64, n int, ok bool) {
 	if len(b) == 0 {
 		return 0, 0, 0, false
 	}
@@ -171,7 +173,7 @@ func cborItemSize(b []byte, depth int) (int, bool) {
 
 		return 0, false
 	}
-	major, arg, n, ok := ownHead(b)
+	major, arg, n, ok := CBORHead(b)
 	if !ok {
 		return 0, false
 	}
@@ -214,20 +216,20 @@ func cborItemSize(b []byte, depth int) (int, bool) {
 // decMode gives; false for anything else, which decMode then decodes.
 // Strings are copied out of data.
 func (p *ReportPayload) readOwn(data []byte) bool {
-	major, pairs, n, ok := ownHead(data)
+	major, pairs, n, ok := CBORHead(data)
 	if !ok || major != 5 || pairs > 64 {
 		return false
 	}
 	b := data[n:]
 	last := uint64(0)
 	for range pairs {
-		km, k, n, ok := ownHead(b)
+		km, k, n, ok := CBORHead(b)
 		if !ok || km != 0 || k <= last || k > 15 {
 			return false
 		}
 		last = k
 		b = b[n:]
-		vm, arg, n, ok := ownHead(b)
+		vm, arg, n, ok := CBORHead(b)
 		if !ok {
 			return false
 		}
@@ -269,7 +271,7 @@ func (p *ReportPayload) readOwn(data []byte) bool {
 			b = b[n:]
 			list := make([][]byte, arg)
 			for i := range list {
-				em, size, n, ok := ownHead(b)
+				em, size, n, ok := CBORHead(b)
 				if !ok || em != 2 || size > uint64(len(b)-n) {
 					return false
 				}

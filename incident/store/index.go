@@ -482,27 +482,7 @@ func (h *tupleHead) read(b []byte) error {
 }
 
 func (h *tupleHead) readFast(b []byte) bool {
-	// head reads an item's head: major type, argument, and its length.
-	head := func(b []byte) (major byte, arg uint64, n int, ok bool) {
-		if len(b) == 0 {
-			return 0, 0, 0, false
-		}
-		major, info := b[0]>>5, b[0]&0x1f
-		switch {
-		case info < 24:
-			return major, uint64(info), 1, true
-		case info == 24 && len(b) >= 2:
-			return major, uint64(b[1]), 2, true
-		case info == 25 && len(b) >= 3:
-			return major, uint64(binary.BigEndian.Uint16(b[1:])), 3, true
-		case info == 26 && len(b) >= 5:
-			return major, uint64(binary.BigEndian.Uint32(b[1:])), 5, true
-		case info == 27 && len(b) >= 9:
-			return major, binary.BigEndian.Uint64(b[1:]), 9, true
-		}
-		return 0, 0, 0, false
-	}
-	major, pairs, n, ok := head(b)
+	major, pairs, n, ok := incident.CBORHead(b)
 	if !ok || major != 5 || pairs > 64 {
 		return false
 	}
@@ -510,7 +490,7 @@ func (h *tupleHead) readFast(b []byte) bool {
 	*h = tupleHead{}
 	var seen [3]bool // keys 9, 10, 11: a repeated one is cbor's to judge
 	for range pairs {
-		km, k, n, ok := head(b)
+		km, k, n, ok := incident.CBORHead(b)
 		if !ok || km != 0 {
 			return false
 		}
@@ -521,7 +501,7 @@ func (h *tupleHead) readFast(b []byte) bool {
 			seen[k-9] = true
 		}
 		b = b[n:]
-		vm, arg, n, ok := head(b)
+		vm, arg, n, ok := incident.CBORHead(b)
 		if !ok {
 			return false
 		}
