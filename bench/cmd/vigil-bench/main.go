@@ -302,8 +302,11 @@ func storeGroup(rs *Results, meta *Meta, o benchOptions, work string, logf func(
 	rs.add(Result{Name: "ingest.decode_validate", Params: sp, Value: ir.validate, Unit: "records/s", Note: "incident.Decode + incident.Validate, no store"}.withBaseline("ed25519.Verify", ir.verify))
 
 	// Ingest, every core, into an observer's laptop-profile store of the
-	// mission (kept as the peer of memory.coordinator_sync).
-	peer, err := m.JoinStore(filepath.Join(work, "laptop"), store.Options{KDF: &gen.CheapKDF, Profile: store.LaptopProfile})
+	// mission (kept as the peer of memory.coordinator_sync), one that
+	// keeps every record (vigil node --keep-all: a bounded observer's
+	// store refuses what passes its storage budget, which the scale
+	// group measures).
+	peer, err := m.JoinStore(filepath.Join(work, "laptop"), store.Options{KDF: &gen.CheapKDF, Profile: store.LaptopProfile, KeepAll: true})
 	if err != nil {
 		return err
 	}

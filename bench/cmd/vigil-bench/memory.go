@@ -237,12 +237,22 @@ func readRecordBatches(path string, batch int, fn func([][]byte) error) error {
 	return nil
 }
 
+// keepAll is o for an observer's device that stores every record it
+// receives (vigil node --keep-all): the memory children measure a phone
+// taking every record of the sync, the most it can be asked to hold (a
+// bounded observer refuses what passes its storage budget, which the
+// scale group measures).
+func keepAll(o store.Options) store.Options {
+	o.KeepAll = true
+	return o
+}
+
 // childImport: a phone-profile store joins the mission and imports a
 // record file in batches (as a bundle import or a first sync would).
 func childImport(home, invite, records string) (memPeak, error) {
 	s := startSampler(heapProfilePath("import"))
 	s.enter("init")
-	st, err := store.Init(home, gen.Passphrase, gen.StoreOptions())
+	st, err := store.Init(home, gen.Passphrase, keepAll(gen.StoreOptions()))
 	if err != nil {
 		return memPeak{}, err
 	}
@@ -303,7 +313,7 @@ const syncWait = 10 * time.Minute
 // store and the node have the laptop profile instead (a coordinator's
 // laptop).
 func childSync(home, peerAddr string, want int64, laptop bool) (memPeak, error) {
-	mode, opts := "sync", gen.StoreOptions()
+	mode, opts := "sync", keepAll(gen.StoreOptions())
 	if laptop {
 		mode, opts.Profile = "coordsync", store.LaptopProfile
 	}

@@ -27,7 +27,7 @@ func sealedStore(rs *Results, o benchOptions, f *store.Store, sp gen.Spec, obser
 	// An observer's device of the same mission: it holds the same sealed
 	// reports (it carries them) and can open none of them.
 	obsHome := home + "-observer"
-	obs, err := m.JoinStore(obsHome, gen.StoreOptions())
+	obs, err := m.JoinStore(obsHome, keepAll(gen.StoreOptions()))
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func observerScan(rs *Results, o benchOptions, coord *store.Store, home, obsHome
 	if err != nil {
 		return closed, err // closed again by the caller: a no-op
 	}
-	obs, err := store.Open(obsHome, gen.Passphrase, gen.StoreOptions())
+	obs, err := store.Open(obsHome, gen.Passphrase, keepAll(gen.StoreOptions()))
 	if err != nil {
 		return coord, err
 	}
