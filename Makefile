@@ -153,7 +153,7 @@ else
 endif
 
 # The benchmark suite (bench/README.md): a table, bench/results.json and CPU
-# profiles in bench/*.prof. On 2 cores about 5 minutes, and 40-70 more for the
+# profiles in bench/*.prof. On 2 cores about 5 minutes, and 40-90 more for the
 # scale group's million records through a phone (bench/README.md).
 bench:
 	$(GO) run ./bench/cmd/vigil-bench -cpuprofile bench -out bench/results.json
