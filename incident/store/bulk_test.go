@@ -16,19 +16,7 @@ import (
 // sealed reports (opened, and not), amended, retracted and reviewed
 // ones, clear ones, with and without a filter or limit.
 func TestBulkScanSameAsLookup(t *testing.T) {
-	w := newSealedWorld(t)
-	at := time.Now().Add(-2 * time.Hour)
-	for i := range 12 {
-		r := mustPut(t, w.obs, incident.KindReport, report("polling.late_opening", "PS-0009", at.Add(time.Duration(i%5)*time.Minute), "clear"))
-		if i%4 == 0 {
-			p := report("polling.closure", "PS-0010", at, "clear, amended")
-			mustPut(t, w.obs, incident.KindAmend, incident.AmendPayload{Target: r.ID.Bytes(), Report: p})
-		}
-	}
-	syncAll(t, w.obs, w.coord)
-	other, _ := initHome(t, t.TempDir(), store.Options{})
-	enroll(t, w.coord, other, incident.RoleObserver, "heron")
-	syncAll(t, w.coord, other)
+	w, other, at := newScanWorld(t)
 	filters := []store.Filter{{}, {Limit: 5}, {Station: "PS-0009"}, {Category: "polling"}, {Since: at.Add(2 * time.Minute)}}
 	for name, s := range map[string]*store.Store{"coordinator": w.coord, "author": w.obs, "another observer": other} {
 		for _, f := range filters {
@@ -60,19 +48,7 @@ func TestBulkScanSameAsLookup(t *testing.T) {
 // a limit, on a coordinator's store (sealed reports opened), the
 // author's and another observer's.
 func TestScanEachSameAsScan(t *testing.T) {
-	w := newSealedWorld(t)
-	at := time.Now().Add(-2 * time.Hour)
-	for i := range 12 {
-		r := mustPut(t, w.obs, incident.KindReport, report("polling.late_opening", "PS-0009", at.Add(time.Duration(i%5)*time.Minute), "clear"))
-		if i%4 == 0 {
-			p := report("polling.closure", "PS-0010", at, "clear, amended")
-			mustPut(t, w.obs, incident.KindAmend, incident.AmendPayload{Target: r.ID.Bytes(), Report: p})
-		}
-	}
-	syncAll(t, w.obs, w.coord)
-	other, _ := initHome(t, t.TempDir(), store.Options{})
-	enroll(t, w.coord, other, incident.RoleObserver, "heron")
-	syncAll(t, w.coord, other)
+	w, other, at := newScanWorld(t)
 	defer store.SetBulkRunMin(1)()
 	filters := []store.Filter{{}, {Limit: 5}, {Station: "PS-0009"}, {Category: "polling"}, {Since: at.Add(2 * time.Minute)}}
 	for name, s := range map[string]*store.Store{"coordinator": w.coord, "author": w.obs, "another observer": other} {
@@ -121,4 +97,25 @@ func TestScanEachSameAsScan(t *testing.T) {
 			t.Errorf("bulk from %d: ScanEach = %v, want fn's error", bulk, err)
 		}
 	}
+}
+
+// newScanWorld: twelve clear reports (every fourth amended) at the
+// author, synced to the coordinator and to another observer; at is
+// the first one's occurred time.
+func newScanWorld(t *testing.T) (w *sealedWorld, other *store.Store, at time.Time) {
+	t.Helper()
+	w = newSealedWorld(t)
+	at = time.Now().Add(-2 * time.Hour)
+	for i := range 12 {
+		r := mustPut(t, w.obs, incident.KindReport, report("polling.late_opening", "PS-0009", at.Add(time.Duration(i%5)*time.Minute), "clear"))
+		if i%4 == 0 {
+			p := report("polling.closure", "PS-0010", at, "clear, amended")
+			mustPut(t, w.obs, incident.KindAmend, incident.AmendPayload{Target: r.ID.Bytes(), Report: p})
+		}
+	}
+	syncAll(t, w.obs, w.coord)
+	other, _ = initHome(t, t.TempDir(), store.Options{})
+	enroll(t, w.coord, other, incident.RoleObserver, "heron")
+	syncAll(t, w.coord, other)
+	return w, other, at
 }
